@@ -1,0 +1,269 @@
+// The C ABI: thin wrappers that decode JSON, call the C++ API, encode JSON, and never let an exception escape.
+#include "convstore/convstore.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "convstore/store.h"
+#include "json_codec.h"
+
+struct convstore_t {
+  std::unique_ptr<convstore::ConversationStore> store;
+};
+
+namespace {
+
+using convstore::Result;
+using convstore::Status;
+
+char* CopyString(const std::string& s) {
+  auto* p = static_cast<char*>(std::malloc(s.size() + 1));
+  if (p != nullptr) std::memcpy(p, s.c_str(), s.size() + 1);
+  return p;
+}
+
+int Report(const Status& s, char** errmsg) {
+  if (!s.ok() && errmsg != nullptr) *errmsg = CopyString(s.message());
+  return static_cast<int>(s.code());
+}
+
+// Runs `body` (returning Status) with errmsg and out_json reset first and every exception turned into a code.
+template <typename F>
+int Guard(char** out_json, char** errmsg, F&& body) noexcept {
+  if (errmsg != nullptr) *errmsg = nullptr;
+  if (out_json != nullptr) *out_json = nullptr;
+  try {
+    return Report(body(), errmsg);
+  } catch (const std::bad_alloc&) {
+    return Report(Status::Internal("out of memory"), errmsg);
+  } catch (const std::exception& e) {
+    return Report(Status::Internal(std::string("unexpected error: ") + e.what()), errmsg);
+  } catch (...) {
+    return Report(Status::Internal("unexpected error"), errmsg);
+  }
+}
+
+Status NullArg(const char* what) { return Status::InvalidArgument(std::string(what) + " is NULL"); }
+
+// Stores the encoded value in *out_json (when wanted) or returns the failure.
+template <typename T, typename Encode>
+Status Emit(const Result<T>& r, char** out_json, Encode encode) {
+  if (!r.ok()) return r.status();
+  if (out_json != nullptr) {
+    *out_json = CopyString(encode(*r));
+    if (*out_json == nullptr) return Status::Internal("out of memory");
+  }
+  return Status::OK();
+}
+
+#define CHECK_HANDLE(db) \
+  if ((db) == nullptr) return NullArg("db")
+#define CHECK_ARG(arg) \
+  if ((arg) == nullptr) return NullArg(#arg)
+
+}  // namespace
+
+extern "C" {
+
+const char* convstore_version(void) { return convstore::Version(); }
+int convstore_abi_version(void) { return convstore::AbiVersion(); }
+const char* convstore_code_name(int code) {
+  if (code < 0 || code > static_cast<int>(convstore::Code::kInternal)) return "unknown";
+  return convstore::CodeName(static_cast<convstore::Code>(code));
+}
+void convstore_free(void* p) { std::free(p); }
+
+int convstore_open(const char* path, const char* options_json, convstore_t** out, char** errmsg) {
+  if (out != nullptr) *out = nullptr;
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_ARG(path);
+    CHECK_ARG(out);
+    auto options = convstore::capi::DecodeOptions(options_json != nullptr ? options_json : "");
+    if (!options.ok()) return options.status();
+    auto store = convstore::ConversationStore::Open(path, *options);
+    if (!store.ok()) return store.status();
+    *out = new convstore_t{std::move(*store)};
+    return Status::OK();
+  });
+}
+
+int convstore_shutdown(convstore_t* db, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    return db->store->Close();
+  });
+}
+
+void convstore_close(convstore_t* db) {
+  if (db == nullptr) return;
+  try {
+    (void)db->store->Close();
+  } catch (...) {
+  }
+  delete db;
+}
+
+int convstore_schema_version(convstore_t* db) {
+  if (db == nullptr || db->store->closed()) return -1;
+  return db->store->schema_version();
+}
+
+int convstore_upsert_team(convstore_t* db, const char* team_json, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(team_json);
+    auto in = convstore::capi::DecodeTeam(team_json);
+    if (!in.ok()) return in.status();
+    return Emit(db->store->UpsertTeam(*in), out_json, convstore::capi::EncodeTeam);
+  });
+}
+
+int convstore_get_team(convstore_t* db, const char* key, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(key);
+    return Emit(db->store->GetTeam(key), out_json, convstore::capi::EncodeTeam);
+  });
+}
+
+int convstore_upsert_user(convstore_t* db, const char* user_json, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(user_json);
+    auto in = convstore::capi::DecodeUser(user_json);
+    if (!in.ok()) return in.status();
+    return Emit(db->store->UpsertUser(*in), out_json, convstore::capi::EncodeUser);
+  });
+}
+
+int convstore_get_user(convstore_t* db, const char* key, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(key);
+    return Emit(db->store->GetUser(key), out_json, convstore::capi::EncodeUser);
+  });
+}
+
+int convstore_create_conversation(convstore_t* db, const char* conversation_json, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_json);
+    auto in = convstore::capi::DecodeNewConversation(conversation_json);
+    if (!in.ok()) return in.status();
+    return Emit(db->store->CreateConversation(*in), out_json, convstore::capi::EncodeConversation);
+  });
+}
+
+int convstore_get_conversation(convstore_t* db, const char* conversation_id, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    return Emit(db->store->GetConversation(conversation_id), out_json,
+                convstore::capi::EncodeConversationWithMessages);
+  });
+}
+
+int convstore_get_conversation_info(convstore_t* db, const char* conversation_id, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    return Emit(db->store->GetConversationInfo(conversation_id), out_json, convstore::capi::EncodeConversation);
+  });
+}
+
+int convstore_update_conversation(convstore_t* db, const char* conversation_id, const char* patch_json,
+                                  char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    CHECK_ARG(patch_json);
+    auto in = convstore::capi::DecodeConversationUpdate(patch_json);
+    if (!in.ok()) return in.status();
+    return Emit(db->store->UpdateConversation(conversation_id, *in), out_json, convstore::capi::EncodeConversation);
+  });
+}
+
+int convstore_set_archived(convstore_t* db, const char* conversation_id, int archived, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    if (archived != 0 && archived != 1) return Status::InvalidArgument("archived must be 0 or 1");
+    return db->store->SetArchived(conversation_id, archived == 1);
+  });
+}
+
+int convstore_delete_conversation(convstore_t* db, const char* conversation_id, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    return db->store->DeleteConversation(conversation_id);
+  });
+}
+
+int convstore_list_conversations(convstore_t* db, const char* query_json, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(query_json);
+    auto in = convstore::capi::DecodeListQuery(query_json);
+    if (!in.ok()) return in.status();
+    return Emit(db->store->ListConversations(*in), out_json, convstore::capi::EncodeConversationPage);
+  });
+}
+
+int convstore_add_message(convstore_t* db, const char* conversation_id, const char* message_json, char** out_json,
+                          char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    CHECK_ARG(message_json);
+    auto in = convstore::capi::DecodeNewMessage(message_json);
+    if (!in.ok()) return in.status();
+    return Emit(db->store->AddMessage(conversation_id, *in), out_json, convstore::capi::EncodeMessage);
+  });
+}
+
+int convstore_add_messages(convstore_t* db, const char* conversation_id, const char* messages_json, char** out_json,
+                           char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    CHECK_ARG(messages_json);
+    auto in = convstore::capi::DecodeNewMessages(messages_json);
+    if (!in.ok()) return in.status();
+    return Emit(db->store->AddMessages(conversation_id, *in), out_json, convstore::capi::EncodeMessages);
+  });
+}
+
+int convstore_get_context(convstore_t* db, const char* conversation_id, int64_t max_tokens, char** out_json,
+                          char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    return Emit(db->store->GetContext(conversation_id, max_tokens), out_json, convstore::capi::EncodeMessages);
+  });
+}
+
+int convstore_add_tool_call(convstore_t* db, const char* message_id, const char* call_json, char** out_json,
+                            char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(message_id);
+    CHECK_ARG(call_json);
+    auto in = convstore::capi::DecodeNewToolCall(call_json);
+    if (!in.ok()) return in.status();
+    return Emit(db->store->AddToolCall(message_id, *in), out_json, convstore::capi::EncodeToolCall);
+  });
+}
+
+int convstore_list_tool_calls(convstore_t* db, const char* message_id, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(message_id);
+    return Emit(db->store->ListToolCalls(message_id), out_json, convstore::capi::EncodeToolCalls);
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,541 @@
+#include "json_codec.h"
+
+#include <cmath>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "convstore/limits.h"
+#include "util/json_input.h"
+#include "util/json_writer.h"
+#include "util/money.h"
+#include "util/time.h"
+
+namespace convstore::capi {
+
+using nlohmann::json;
+using util::JsonWriter;
+
+namespace {
+
+// Reads the fields of one request object, remembering which were consumed so that leftovers can be refused.
+class Fields {
+ public:
+  Fields(const json& obj, std::string prefix) : obj_(obj), prefix_(std::move(prefix)) {}
+
+  // Each getter leaves `out` untouched when the field is absent (or JSON null, where noted).
+  Status Str(const char* name, std::string& out) {
+    const json* v = Take(name);
+    if (v == nullptr || v->is_null()) return Status::OK();
+    if (!v->is_string()) return TypeError(name, "a string");
+    out = v->get_ref<const std::string&>();
+    return Status::OK();
+  }
+  Status Str(const char* name, std::optional<std::string>& out) {
+    std::string s;
+    const json* v = Peek(name);
+    if (v == nullptr || v->is_null()) { Take(name); return Status::OK(); }
+    if (Status st = Str(name, s); !st.ok()) return st;
+    out = std::move(s);
+    return Status::OK();
+  }
+  Status Int(const char* name, std::optional<int64_t>& out) {
+    const json* v = Take(name);
+    if (v == nullptr || v->is_null()) return Status::OK();
+    if (v->is_number_integer() && !v->is_number_unsigned()) { out = v->get<int64_t>(); return Status::OK(); }
+    if (v->is_number_unsigned()) {
+      auto u = v->get<uint64_t>();
+      if (u > static_cast<uint64_t>(INT64_MAX))
+        return Status::InvalidArgument(fmt::format("{} is out of the 64-bit integer range", Name(name)));
+      out = static_cast<int64_t>(u);
+      return Status::OK();
+    }
+    if (v->is_number_float()) {
+      double d = v->get<double>();
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18) {
+        out = static_cast<int64_t>(d);  // 1e3 or 5.0: an integral value written as a float
+        return Status::OK();
+      }
+      return Status::InvalidArgument(fmt::format("{} must be an integer in the 64-bit range", Name(name)));
+    }
+    return TypeError(name, "an integer");
+  }
+  Status Int(const char* name, int& out) {
+    std::optional<int64_t> v;
+    if (Status s = Int(name, v); !s.ok()) return s;
+    if (v) {
+      if (*v < INT32_MIN || *v > INT32_MAX) return Status::InvalidArgument(fmt::format("{} is out of range", Name(name)));
+      out = static_cast<int>(*v);
+    }
+    return Status::OK();
+  }
+  Status Double(const char* name, std::optional<double>& out) {
+    const json* v = Take(name);
+    if (v == nullptr || v->is_null()) return Status::OK();
+    if (!v->is_number()) return TypeError(name, "a number");
+    out = v->get<double>();
+    return Status::OK();
+  }
+  Status Bool(const char* name, std::optional<bool>& out) {
+    const json* v = Take(name);
+    if (v == nullptr || v->is_null()) return Status::OK();
+    if (!v->is_boolean()) return TypeError(name, "true or false");
+    out = v->get<bool>();
+    return Status::OK();
+  }
+  // Any JSON value, re-serialised compactly. require_object refuses non-objects.
+  Status Doc(const char* name, std::string& out, bool require_object) {
+    const json* v = Take(name);
+    if (v == nullptr) return Status::OK();
+    if (v->is_null() && require_object) return Status::OK();
+    if (require_object && !v->is_object()) return TypeError(name, "a JSON object");
+    out = v->dump();
+    return Status::OK();
+  }
+  // ISO-8601 text with an offset, or integer microseconds.
+  Status Time(const char* name, std::optional<Micros>& out) {
+    const json* v = Peek(name);
+    if (v != nullptr && v->is_string()) {
+      Take(name);
+      auto t = util::ParseIso8601(v->get_ref<const std::string&>());
+      if (!t)
+        return Status::InvalidArgument(fmt::format(
+            "{} must be ISO-8601 with an offset (2026-02-11T09:30:00Z) or integer microseconds", Name(name)));
+      out = *t;
+      return Status::OK();
+    }
+    return Int(name, out);
+  }
+  // Money: "<name>_nanousd" (integer) or "<name>_usd" (decimal string or number). At most one of the two.
+  Status Money(const char* base, std::optional<NanoUsd>& out) {
+    std::string nano_name = std::string(base) + "_nanousd";
+    std::string usd_name = std::string(base) + "_usd";
+    const json* usd = Peek(usd_name.c_str());
+    std::optional<int64_t> nano;
+    if (Status s = Int(nano_name.c_str(), nano); !s.ok()) return s;
+    if (usd != nullptr && !usd->is_null()) {
+      if (nano) return Status::InvalidArgument(fmt::format("give {} or {}, not both", Name(usd_name.c_str()),
+                                                           Name(nano_name.c_str())));
+      Take(usd_name.c_str());
+      std::optional<int64_t> parsed;
+      if (usd->is_string()) {
+        parsed = util::ParseUsd(usd->get_ref<const std::string&>());
+      } else if (usd->is_number_integer()) {
+        int64_t whole = usd->is_number_unsigned() ? -1 : usd->get<int64_t>();
+        int64_t n;
+        if (whole >= 0 && !__builtin_mul_overflow(whole, kNanoUsdPerUsd, &n)) parsed = n;
+      } else if (usd->is_number_float()) {
+        parsed = util::UsdDoubleToNano(usd->get<double>());
+      } else {
+        return TypeError(usd_name.c_str(), "a decimal string or a number");
+      }
+      if (!parsed)
+        return Status::InvalidArgument(
+            fmt::format("{} must be a finite decimal amount with at most 9 decimals", Name(usd_name.c_str())));
+      out = *parsed;
+      return Status::OK();
+    }
+    Take(usd_name.c_str());
+    if (nano) out = *nano;
+    return Status::OK();
+  }
+
+  // Refuses fields nobody consumed.
+  Status Finish() const {
+    for (auto it = obj_.begin(); it != obj_.end(); ++it)
+      if (!taken_.count(it.key())) return Status::InvalidArgument(fmt::format("unknown field {}", Name(it.key())));
+    return Status::OK();
+  }
+
+ private:
+  const json* Peek(const char* name) const {
+    auto it = obj_.find(name);
+    return it == obj_.end() ? nullptr : &*it;
+  }
+  const json* Take(const char* name) {
+    taken_.insert(name);
+    return Peek(name);
+  }
+  std::string Name(std::string_view name) const { return fmt::format("'{}{}'", prefix_, name); }
+  Status TypeError(const char* name, const char* expected) const {
+    return Status::InvalidArgument(fmt::format("{} must be {}", Name(name), expected));
+  }
+
+  const json& obj_;
+  std::string prefix_;
+  std::unordered_set<std::string> taken_;
+};
+
+Result<json> ParseObject(std::string_view text, std::string_view what) {
+  auto parsed = util::ParseJson(text, what, limits::kMaxRequestBytes);
+  if (!parsed.ok()) return parsed.status();
+  if (!parsed->is_object()) return Status::InvalidArgument(fmt::format("{} must be a JSON object", what));
+  return std::move(*parsed);
+}
+
+#define RETURN_IF_ERROR(expr)                  \
+  do {                                         \
+    ::convstore::Status _s = (expr);           \
+    if (!_s.ok()) return _s;                   \
+  } while (0)
+
+Result<NewMessage> MessageFromObject(const json& obj, std::string prefix) {
+  if (!obj.is_object())
+    return Status::InvalidArgument(fmt::format("{}message must be a JSON object", prefix));
+  Fields f(obj, std::move(prefix));
+  NewMessage m;
+  std::optional<std::string> role;
+  RETURN_IF_ERROR(f.Str("role", role));
+  if (!role) return Status::InvalidArgument("'role' is required (user, assistant, system or tool)");
+  auto parsed_role = ParseRole(*role);
+  if (!parsed_role)
+    return Status::InvalidArgument(fmt::format("role '{}' is not one of user, assistant, system, tool", *role));
+  m.role = *parsed_role;
+  std::optional<std::string> content;
+  RETURN_IF_ERROR(f.Str("content", content));
+  if (!content) return Status::InvalidArgument("'content' is required");
+  m.content = std::move(*content);
+  RETURN_IF_ERROR(f.Str("model", m.model));
+  RETURN_IF_ERROR(f.Str("model_version", m.model_version));
+  RETURN_IF_ERROR(f.Int("tokens_input", m.tokens_input));
+  RETURN_IF_ERROR(f.Int("tokens_output", m.tokens_output));
+  RETURN_IF_ERROR(f.Int("tokens_cached_input", m.tokens_cached_input));
+  RETURN_IF_ERROR(f.Int("tokens_reasoning", m.tokens_reasoning));
+  RETURN_IF_ERROR(f.Money("cost", m.cost_nanousd));
+  RETURN_IF_ERROR(f.Int("latency_us", m.latency_us));
+  RETURN_IF_ERROR(f.Doc("metadata", m.metadata_json, true));
+  RETURN_IF_ERROR(f.Str("request_id", m.request_id));
+  RETURN_IF_ERROR(f.Time("created_at", m.created_at));
+  RETURN_IF_ERROR(f.Finish());
+  return m;
+}
+
+// ---- encoders ----
+
+void WriteTime(JsonWriter& w, const char* name, Micros t) {
+  w.Key(name).String(util::FormatIso8601(t));
+  w.Key(std::string(name) + "_us").Int(t);
+}
+
+void WriteOptInt(JsonWriter& w, const char* name, const std::optional<int64_t>& v) {
+  w.Key(name);
+  if (v) w.Int(*v); else w.Null();
+}
+
+void WriteMoney(JsonWriter& w, const char* base, const std::optional<NanoUsd>& v) {
+  w.Key(std::string(base) + "_usd");
+  if (v) w.String(util::FormatUsd(*v)); else w.Null();
+  w.Key(std::string(base) + "_nanousd");
+  if (v) w.Int(*v); else w.Null();
+}
+
+void WriteConversation(JsonWriter& w, const Conversation& c) {
+  w.BeginObject();
+  w.Key("id").String(c.id);
+  w.Key("user").String(c.user_key);
+  w.Key("title").String(c.title);
+  w.Key("system_prompt").String(c.system_prompt);
+  w.Key("model").String(c.model);
+  w.Key("temperature");
+  if (c.temperature) w.Double(*c.temperature); else w.Null();
+  WriteOptInt(w, "max_tokens", c.max_tokens);
+  w.Key("archived").Bool(c.archived);
+  w.Key("metadata").Raw(c.metadata_json);
+  WriteTime(w, "created_at", c.created_at);
+  WriteTime(w, "updated_at", c.updated_at);
+  w.Key("message_count").Int(c.message_count);
+  w.Key("tokens_input").Int(c.tokens.input);
+  w.Key("tokens_output").Int(c.tokens.output);
+  w.Key("tokens_cached_input").Int(c.tokens.cached_input);
+  w.Key("tokens_reasoning").Int(c.tokens.reasoning);
+  WriteMoney(w, "total_cost", c.cost_nanousd);
+  w.EndObject();
+}
+
+void WriteMessage(JsonWriter& w, const Message& m) {
+  w.BeginObject();
+  w.Key("id").String(m.id);
+  w.Key("conversation_id").String(m.conversation_id);
+  w.Key("position").Int(m.position);
+  w.Key("role").String(RoleName(m.role));
+  w.Key("content").String(m.content);
+  w.Key("model").String(m.model);
+  w.Key("model_version").String(m.model_version);
+  WriteOptInt(w, "tokens_input", m.tokens_input);
+  WriteOptInt(w, "tokens_output", m.tokens_output);
+  WriteOptInt(w, "tokens_cached_input", m.tokens_cached_input);
+  WriteOptInt(w, "tokens_reasoning", m.tokens_reasoning);
+  WriteMoney(w, "cost", m.cost_nanousd);
+  WriteOptInt(w, "latency_us", m.latency_us);
+  w.Key("metadata").Raw(m.metadata_json);
+  w.Key("request_id");
+  if (m.request_id.empty()) w.Null(); else w.String(m.request_id);
+  WriteTime(w, "created_at", m.created_at);
+  w.EndObject();
+}
+
+void WriteToolCall(JsonWriter& w, const ToolCall& t) {
+  w.BeginObject();
+  w.Key("id").String(t.id);
+  w.Key("message_id").String(t.message_id);
+  w.Key("tool_name").String(t.tool_name);
+  w.Key("input").Raw(t.input_json);
+  w.Key("output");
+  if (t.output_json.empty()) w.Null(); else w.Raw(t.output_json);
+  WriteOptInt(w, "duration_us", t.duration_us);
+  w.Key("status").String(ToolStatusName(t.status));
+  w.Key("error_message").String(t.error_message);
+  WriteTime(w, "created_at", t.created_at);
+  w.EndObject();
+}
+
+}  // namespace
+
+Result<Options> DecodeOptions(std::string_view text) {
+  Options o;
+  if (text.empty()) return o;
+  auto obj = ParseObject(text, "options");
+  if (!obj.ok()) return obj.status();
+  Fields f(*obj, "options.");
+  std::optional<std::string> durability, level;
+  std::optional<int64_t> slow;
+  std::optional<bool> create;
+  RETURN_IF_ERROR(f.Str("durability", durability));
+  RETURN_IF_ERROR(f.Int("busy_timeout_ms", o.busy_timeout_ms));
+  RETURN_IF_ERROR(f.Int("reader_pool_size", o.reader_pool_size));
+  RETURN_IF_ERROR(f.Str("log_level", level));
+  RETURN_IF_ERROR(f.Int("slow_operation_ms", slow));
+  RETURN_IF_ERROR(f.Bool("create_if_missing", create));
+  RETURN_IF_ERROR(f.Finish());
+  if (durability) {
+    if (*durability == "normal") o.durability = Durability::kNormal;
+    else if (*durability == "full") o.durability = Durability::kFull;
+    else return Status::InvalidArgument(fmt::format("durability '{}' is not normal or full", *durability));
+  }
+  if (level) {
+    static constexpr const char* kNames[] = {"trace", "debug", "info", "warn", "error", "off"};
+    int found = -1;
+    for (int i = 0; i < 6; ++i)
+      if (*level == kNames[i]) found = i;
+    if (found < 0)
+      return Status::InvalidArgument(
+          fmt::format("log_level '{}' is not one of trace, debug, info, warn, error, off", *level));
+    o.log_level = static_cast<LogLevel>(found);
+  }
+  if (slow) {
+    if (*slow < 0) return Status::InvalidArgument("slow_operation_ms must be >= 0");
+    o.slow_operation_ms = *slow;
+  }
+  if (create) o.create_if_missing = *create;
+  return o;
+}
+
+Result<TeamInput> DecodeTeam(std::string_view text) {
+  auto obj = ParseObject(text, "team");
+  if (!obj.ok()) return obj.status();
+  Fields f(*obj, "");
+  TeamInput t;
+  RETURN_IF_ERROR(f.Str("key", t.key));
+  RETURN_IF_ERROR(f.Str("name", t.name));
+  RETURN_IF_ERROR(f.Money("monthly_budget", t.monthly_budget_nanousd));
+  RETURN_IF_ERROR(f.Finish());
+  return t;
+}
+
+Result<UserInput> DecodeUser(std::string_view text) {
+  auto obj = ParseObject(text, "user");
+  if (!obj.ok()) return obj.status();
+  Fields f(*obj, "");
+  UserInput u;
+  RETURN_IF_ERROR(f.Str("key", u.key));
+  RETURN_IF_ERROR(f.Str("email", u.email));
+  RETURN_IF_ERROR(f.Str("name", u.name));
+  RETURN_IF_ERROR(f.Str("team", u.team_key));
+  RETURN_IF_ERROR(f.Str("role", u.role));
+  RETURN_IF_ERROR(f.Bool("active", u.active));
+  RETURN_IF_ERROR(f.Finish());
+  return u;
+}
+
+Result<NewConversation> DecodeNewConversation(std::string_view text) {
+  auto obj = ParseObject(text, "conversation");
+  if (!obj.ok()) return obj.status();
+  Fields f(*obj, "");
+  NewConversation c;
+  RETURN_IF_ERROR(f.Str("user", c.user_key));
+  RETURN_IF_ERROR(f.Str("title", c.title));
+  RETURN_IF_ERROR(f.Str("system_prompt", c.system_prompt));
+  RETURN_IF_ERROR(f.Str("model", c.model));
+  RETURN_IF_ERROR(f.Double("temperature", c.temperature));
+  RETURN_IF_ERROR(f.Int("max_tokens", c.max_tokens));
+  RETURN_IF_ERROR(f.Doc("metadata", c.metadata_json, true));
+  RETURN_IF_ERROR(f.Time("created_at", c.created_at));
+  RETURN_IF_ERROR(f.Finish());
+  return c;
+}
+
+Result<ConversationUpdate> DecodeConversationUpdate(std::string_view text) {
+  auto obj = ParseObject(text, "patch");
+  if (!obj.ok()) return obj.status();
+  Fields f(*obj, "");
+  ConversationUpdate u;
+  RETURN_IF_ERROR(f.Str("title", u.title));
+  std::string metadata;
+  if (obj->contains("metadata")) {
+    RETURN_IF_ERROR(f.Doc("metadata", metadata, true));
+    if (!(*obj)["metadata"].is_null()) u.metadata_json = std::move(metadata);
+  }
+  RETURN_IF_ERROR(f.Finish());
+  return u;
+}
+
+Result<ListConversationsOptions> DecodeListQuery(std::string_view text) {
+  auto obj = ParseObject(text, "query");
+  if (!obj.ok()) return obj.status();
+  Fields f(*obj, "");
+  ListConversationsOptions q;
+  std::optional<bool> archived;
+  RETURN_IF_ERROR(f.Str("user", q.user_key));
+  RETURN_IF_ERROR(f.Int("limit", q.limit));
+  RETURN_IF_ERROR(f.Bool("include_archived", archived));
+  RETURN_IF_ERROR(f.Str("cursor", q.cursor));
+  RETURN_IF_ERROR(f.Finish());
+  q.include_archived = archived.value_or(false);
+  return q;
+}
+
+Result<NewMessage> DecodeNewMessage(std::string_view text) {
+  auto obj = ParseObject(text, "message");
+  if (!obj.ok()) return obj.status();
+  return MessageFromObject(*obj, "");
+}
+
+Result<std::vector<NewMessage>> DecodeNewMessages(std::string_view text) {
+  auto parsed = util::ParseJson(text, "messages", limits::kMaxRequestBytes);
+  if (!parsed.ok()) return parsed.status();
+  if (!parsed->is_array()) return Status::InvalidArgument("messages must be a JSON array of message objects");
+  if (parsed->size() > limits::kMaxBatchMessages)
+    return Status::TooLarge(
+        fmt::format("{} messages in one batch; the limit is {}", parsed->size(), limits::kMaxBatchMessages));
+  std::vector<NewMessage> out;
+  out.reserve(parsed->size());
+  for (size_t i = 0; i < parsed->size(); ++i) {
+    auto m = MessageFromObject((*parsed)[i], fmt::format("messages[{}].", i));
+    if (!m.ok()) return Status(m.status().code(), fmt::format("messages[{}]: {}", i, m.status().message()));
+    out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+Result<NewToolCall> DecodeNewToolCall(std::string_view text) {
+  auto obj = ParseObject(text, "tool call");
+  if (!obj.ok()) return obj.status();
+  Fields f(*obj, "");
+  NewToolCall t;
+  std::optional<std::string> status;
+  RETURN_IF_ERROR(f.Str("tool_name", t.tool_name));
+  RETURN_IF_ERROR(f.Doc("input", t.input_json, false));
+  RETURN_IF_ERROR(f.Doc("output", t.output_json, false));
+  if (t.output_json == "null") t.output_json.clear();
+  RETURN_IF_ERROR(f.Int("duration_us", t.duration_us));
+  RETURN_IF_ERROR(f.Str("status", status));
+  RETURN_IF_ERROR(f.Str("error_message", t.error_message));
+  RETURN_IF_ERROR(f.Time("created_at", t.created_at));
+  RETURN_IF_ERROR(f.Finish());
+  if (status) {
+    auto s = ParseToolStatus(*status);
+    if (!s) return Status::InvalidArgument(fmt::format("status '{}' is not one of pending, success, error", *status));
+    t.status = *s;
+  }
+  return t;
+}
+
+std::string EncodeTeam(const Team& t) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("key").String(t.key);
+  w.Key("name").String(t.name);
+  WriteMoney(w, "monthly_budget", t.monthly_budget_nanousd);
+  WriteTime(w, "created_at", t.created_at);
+  WriteTime(w, "updated_at", t.updated_at);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeUser(const User& u) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("key").String(u.key);
+  w.Key("email").String(u.email);
+  w.Key("name").String(u.name);
+  w.Key("team");
+  if (u.team_key.empty()) w.Null(); else w.String(u.team_key);
+  w.Key("role").String(u.role);
+  w.Key("active").Bool(u.active);
+  WriteTime(w, "created_at", u.created_at);
+  WriteTime(w, "updated_at", u.updated_at);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeConversation(const Conversation& c) {
+  JsonWriter w;
+  WriteConversation(w, c);
+  return w.Take();
+}
+
+std::string EncodeConversationWithMessages(const ConversationWithMessages& c) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("conversation");
+  WriteConversation(w, c.conversation);
+  w.Key("messages").BeginArray();
+  for (const auto& m : c.messages) WriteMessage(w, m);
+  w.EndArray();
+  w.Key("message_count").Int(c.message_count);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeConversationPage(const ConversationPage& p) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("items").BeginArray();
+  for (const auto& c : p.items) WriteConversation(w, c);
+  w.EndArray();
+  w.Key("next_cursor");
+  if (p.next_cursor.empty()) w.Null(); else w.String(p.next_cursor);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeMessage(const Message& m) {
+  JsonWriter w;
+  WriteMessage(w, m);
+  return w.Take();
+}
+
+std::string EncodeMessages(const std::vector<Message>& ms) {
+  JsonWriter w;
+  w.BeginArray();
+  for (const auto& m : ms) WriteMessage(w, m);
+  w.EndArray();
+  return w.Take();
+}
+
+std::string EncodeToolCall(const ToolCall& t) {
+  JsonWriter w;
+  WriteToolCall(w, t);
+  return w.Take();
+}
+
+std::string EncodeToolCalls(const std::vector<ToolCall>& ts) {
+  JsonWriter w;
+  w.BeginArray();
+  for (const auto& t : ts) WriteToolCall(w, t);
+  w.EndArray();
+  return w.Take();
+}
+
+}  // namespace convstore::capi

@@ -1,0 +1,35 @@
+// JSON codec of the C ABI: request objects to C++ inputs, C++ records to JSON text.
+// Pure functions; thread-safe.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convstore/options.h"
+#include "convstore/status.h"
+#include "convstore/types.h"
+
+namespace convstore::capi {
+
+// Each decoder refuses unknown fields and wrong types with kInvalidArgument naming the field.
+Result<Options> DecodeOptions(std::string_view json);  // "" means defaults
+Result<TeamInput> DecodeTeam(std::string_view json);
+Result<UserInput> DecodeUser(std::string_view json);
+Result<NewConversation> DecodeNewConversation(std::string_view json);
+Result<ConversationUpdate> DecodeConversationUpdate(std::string_view json);
+Result<ListConversationsOptions> DecodeListQuery(std::string_view json);
+Result<NewMessage> DecodeNewMessage(std::string_view json);
+Result<std::vector<NewMessage>> DecodeNewMessages(std::string_view json);
+Result<NewToolCall> DecodeNewToolCall(std::string_view json);
+
+std::string EncodeTeam(const Team& t);
+std::string EncodeUser(const User& u);
+std::string EncodeConversation(const Conversation& c);
+std::string EncodeConversationWithMessages(const ConversationWithMessages& c);
+std::string EncodeConversationPage(const ConversationPage& p);
+std::string EncodeMessage(const Message& m);
+std::string EncodeMessages(const std::vector<Message>& ms);
+std::string EncodeToolCall(const ToolCall& t);
+std::string EncodeToolCalls(const std::vector<ToolCall>& ts);
+
+}  // namespace convstore::capi

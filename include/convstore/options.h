@@ -1,0 +1,41 @@
+// Options for ConversationStore::Open. Every field documents its default.
+#ifndef CONVSTORE_OPTIONS_H_
+#define CONVSTORE_OPTIONS_H_
+
+#include <cstdint>
+#include <functional>
+
+namespace convstore {
+
+enum class Durability {
+  // WAL with synchronous=NORMAL. A crash of the process loses nothing that was acknowledged; a power loss or OS
+  // crash may lose the most recent commits but never corrupts the file.
+  kNormal,
+  // WAL with synchronous=FULL: every commit is fsync'ed before it is acknowledged; survives power loss.
+  kFull,
+};
+
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kOff };
+
+struct Options {
+  // Default: kNormal.
+  Durability durability = Durability::kNormal;
+  // How long a write waits for another process's write lock before failing with Code::kBusy. Default 5000 ms.
+  int busy_timeout_ms = 5000;
+  // Read-only connections used for reads of a file store, so reads run in parallel with writes. Default 4,
+  // valid 1..64. In-memory stores have a single connection and ignore it.
+  int reader_pool_size = 4;
+  // Level of the spdlog logger named "convstore" (shared by all stores in the process). Default kWarn.
+  LogLevel log_level = LogLevel::kWarn;
+  // Operations slower than this are logged at warn level. Default 250 ms; 0 disables.
+  int64_t slow_operation_ms = 250;
+  // Create the file when it does not exist. Default true; when false a missing file fails with kNotFound.
+  bool create_if_missing = true;
+  // Source of "now" in microseconds since the Unix epoch, UTC. Default (empty): the system clock.
+  // Injected by tests; must be thread-safe.
+  std::function<int64_t()> clock;
+};
+
+}  // namespace convstore
+
+#endif  // CONVSTORE_OPTIONS_H_

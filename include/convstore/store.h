@@ -1,0 +1,89 @@
+// ConversationStore: the convstore C++ API.
+//
+//   auto store = convstore::ConversationStore::Open("agent.db");
+//   if (!store.ok()) { /* store.status().ToString() */ }
+//   auto conv = (*store)->CreateConversation({.user_key = "engineer@company.com", .title = "BGP"});
+//
+// Thread-safety: a ConversationStore is safe to use from many threads at once. Writes are serialised on one
+// writer connection (and across processes by SQLite's lock, waiting up to Options::busy_timeout_ms); reads of a file
+// store run on a pool of reader connections in parallel with writes, each seeing a consistent snapshot.
+// Ownership: Open returns a unique_ptr; destroying it closes the store. Records returned are copies owned by the
+// caller. No call throws; failures come back as Status.
+#ifndef CONVSTORE_STORE_H_
+#define CONVSTORE_STORE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convstore/export.h"
+#include "convstore/options.h"
+#include "convstore/status.h"
+#include "convstore/types.h"
+
+namespace convstore {
+
+class CONVSTORE_EXPORT ConversationStore {
+ public:
+  // Path of an in-memory store: private to the handle, gone when it closes.
+  static constexpr const char* kInMemory = ":memory:";
+
+  // Opens (creating if allowed) the store at `path`, applying pending schema migrations in one transaction.
+  // Fails with kSchemaTooNew for a file written by a newer convstore, kCorruption for a file that is not a
+  // convstore database, kNotFound when the file is missing and create_if_missing is false.
+  static Result<std::unique_ptr<ConversationStore>> Open(const std::string& path, const Options& options = {});
+
+  ConversationStore() = default;
+  ConversationStore(const ConversationStore&) = delete;
+  ConversationStore& operator=(const ConversationStore&) = delete;
+  virtual ~ConversationStore();
+
+  // Closes the database connections. Waits for calls in progress; later calls fail with kClosed.
+  // A second Close is a no-op returning OK.
+  virtual Status Close() = 0;
+  virtual bool closed() const = 0;
+  // The schema version of the open file.
+  virtual int schema_version() const = 0;
+
+  // ---- teams and users ----
+  virtual Result<Team> UpsertTeam(const TeamInput& team) = 0;
+  virtual Result<Team> GetTeam(std::string_view key) = 0;
+  virtual Result<User> UpsertUser(const UserInput& user) = 0;
+  virtual Result<User> GetUser(std::string_view key) = 0;
+
+  // ---- conversations ----
+  virtual Result<Conversation> CreateConversation(const NewConversation& conversation) = 0;
+  // The conversation record alone, with its counters.
+  virtual Result<Conversation> GetConversationInfo(std::string_view id) = 0;
+  // The conversation, its messages in order and message_count, read in one query from one snapshot.
+  virtual Result<ConversationWithMessages> GetConversation(std::string_view id) = 0;
+  virtual Result<Conversation> UpdateConversation(std::string_view id, const ConversationUpdate& update) = 0;
+  virtual Status SetArchived(std::string_view id, bool archived) = 0;
+  // Deletes the conversation, its messages and their tool calls.
+  virtual Status DeleteConversation(std::string_view id) = 0;
+  // A user's conversations, most recently updated first, paginated by an opaque cursor.
+  virtual Result<ConversationPage> ListConversations(const ListConversationsOptions& options) = 0;
+
+  // ---- messages ----
+  virtual Result<Message> AddMessage(std::string_view conversation_id, const NewMessage& message) = 0;
+  // All or nothing, in one transaction. Returns the messages in input order.
+  virtual Result<std::vector<Message>> AddMessages(std::string_view conversation_id,
+                                                   const std::vector<NewMessage>& messages) = 0;
+  // The newest messages whose token counts together fit in max_tokens, oldest first. A message's count is
+  // tokens_output for assistant messages and tokens_input for the others; when that is unset it is estimated as
+  // ceil(UTF-8 bytes of content / 4). Stops at the first (newest-to-oldest) message that does not fit.
+  virtual Result<std::vector<Message>> GetContext(std::string_view conversation_id, int64_t max_tokens) = 0;
+
+  // ---- tool calls ----
+  virtual Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call) = 0;
+  virtual Result<std::vector<ToolCall>> ListToolCalls(std::string_view message_id) = 0;
+};
+
+// Library version ("0.1.0") and ABI version, as compiled into the shared library.
+CONVSTORE_EXPORT const char* Version() noexcept;
+CONVSTORE_EXPORT int AbiVersion() noexcept;
+
+}  // namespace convstore
+
+#endif  // CONVSTORE_STORE_H_

@@ -1,0 +1,74 @@
+#include "schema/migrations.h"
+
+#include <fmt/format.h>
+
+#include "convstore/version.h"
+#include "util/logging.h"
+
+namespace convstore::schema {
+
+namespace {
+
+Result<int64_t> QueryInt(sqlite::Connection& conn, const char* sql, std::string_view context) {
+  auto st = conn.Prepare(sql);
+  if (!st.ok()) return st.status();
+  auto row = st->Step(context);
+  if (!row.ok()) return row.status();
+  return *row ? st->Int(0) : int64_t{0};
+}
+
+}  // namespace
+
+Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us) {
+  auto txn = sqlite::WriteTransaction::Begin(conn);
+  if (!txn.ok()) return txn.status();
+
+  auto app_id = QueryInt(conn, "PRAGMA application_id", "read application_id");
+  if (!app_id.ok()) return app_id.status();
+  auto has_table = QueryInt(
+      conn, "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='schema_migrations'",
+      "inspect schema");
+  if (!has_table.ok()) return has_table.status();
+  auto table_count = QueryInt(conn, "SELECT count(*) FROM sqlite_schema WHERE type='table'", "inspect schema");
+  if (!table_count.ok()) return table_count.status();
+
+  if (*app_id != 0 && *app_id != kApplicationId)
+    return Status::Corruption(fmt::format("not a convstore database (application_id {:#x})", *app_id));
+  if (*has_table == 0 && *table_count > 0)
+    return Status::Corruption("not a convstore database: it has tables but no schema_migrations table");
+
+  if (auto s = conn.Exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+          " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);"
+          "PRAGMA application_id=1129534546;",
+          "create schema_migrations");
+      !s.ok())
+    return s;
+  static_assert(kApplicationId == 1129534546);
+
+  auto current = QueryInt(conn, "SELECT coalesce(max(version), 0) FROM schema_migrations", "read schema version");
+  if (!current.ok()) return current.status();
+  int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (*current > latest)
+    return Status::SchemaTooNew(fmt::format(
+        "the file has schema version {} but this convstore ({}) knows versions up to {}; upgrade convstore",
+        *current, CONVSTORE_VERSION_STRING, latest));
+
+  int applied = 0;
+  for (const Migration& m : migrations) {
+    if (m.version <= *current) continue;
+    if (auto s = conn.Exec(m.sql, fmt::format("schema migration {} ({})", m.version, m.name)); !s.ok()) return s;
+    auto ins = conn.Prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?1, ?2, ?3)");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, int64_t{m.version}).Bind(2, std::string_view(m.name)).Bind(3, now_us);
+    if (auto s = ins->Run("record schema migration"); !s.ok()) return s;
+    ++applied;
+  }
+  if (auto s = conn.Exec(fmt::format("PRAGMA user_version={}", latest), "set user_version"); !s.ok()) return s;
+  if (auto s = txn->Commit(); !s.ok()) return s;
+  if (applied > 0)
+    util::Logger().info("migrated schema from version {} to {} ({} migrations)", *current, latest, applied);
+  return latest;
+}
+
+}  // namespace convstore::schema

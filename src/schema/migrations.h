@@ -1,0 +1,31 @@
+// Versioned schema migrations and their runner.
+//
+// The schema_migrations table records every applied migration (version, name, applied_at). Opening a file runs
+// the pending ones in a single IMMEDIATE transaction: either all apply or none do. A file whose highest version is
+// above what this build knows is refused with kSchemaTooNew.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "convstore/status.h"
+#include "sqlite/connection.h"
+
+namespace convstore::schema {
+
+struct Migration {
+  int version;       // 1, 2, ... strictly increasing
+  const char* name;  // short description
+  const char* sql;   // statements run as one script
+};
+
+// PRAGMA application_id of convstore files ("CSTR").
+inline constexpr int32_t kApplicationId = 0x43535452;
+
+// Migrations shipped with this build, in order.
+const std::vector<Migration>& BuiltinMigrations();
+
+// Brings the database on `conn` up to the last of `migrations`; returns the resulting version.
+Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us);
+
+}  // namespace convstore::schema

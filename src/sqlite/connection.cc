@@ -1,0 +1,97 @@
+#include "sqlite/connection.h"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include "sqlite/error.h"
+
+namespace convstore::sqlite {
+
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, const ConnectionConfig& config) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  if (config.create) flags |= SQLITE_OPEN_CREATE;
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = FromSqlite(rc, db, fmt::format("open '{}'", path));
+    sqlite3_close_v2(db);
+    return s;
+  }
+  std::unique_ptr<Connection> conn(new Connection(db));
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, config.busy_timeout_ms);
+  // Refuse writes to sqlite_master and other ways a crafted statement could corrupt the file.
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  // Double-quoted string literals are a classic source of silent bugs; disable them.
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+
+  std::string pragmas = fmt::format(
+      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{}; PRAGMA synchronous={};",
+      config.cache_kib, config.full_sync ? "FULL" : "NORMAL");
+  if (config.mmap_bytes > 0) pragmas += fmt::format("PRAGMA mmap_size={};", config.mmap_bytes);
+  if (config.read_only) pragmas += "PRAGMA query_only=ON;";
+  if (auto s = conn->Exec(pragmas, "configure connection"); !s.ok()) return s;
+  if (config.wal && !config.read_only) {
+    // journal_mode returns a row; read it to confirm WAL took effect.
+    auto st = conn->Prepare("PRAGMA journal_mode=WAL");
+    if (!st.ok()) return st.status();
+    auto row = st->Step("enable WAL");
+    if (!row.ok()) return row.status();
+    if (!*row || st->Text(0) != "wal")
+      return Status::IoError(fmt::format("could not enable WAL journal mode on '{}'", path));
+    if (auto s = conn->Exec("PRAGMA journal_size_limit=67108864;", "configure WAL"); !s.ok()) return s;
+  }
+  return conn;
+}
+
+Connection::~Connection() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+Status Connection::Exec(std::string_view sql, std::string_view context) {
+  std::string text(sql);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::OK();
+  Status s(CodeForSqlite(rc), fmt::format("{}: {} (sqlite code {})", context, err ? err : sqlite3_errstr(rc), rc));
+  sqlite3_free(err);
+  return s;
+}
+
+Result<Stmt> Connection::Prepare(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return Stmt(it->second, db_);
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) return FromSqlite(rc, db_, fmt::format("prepare `{}`", sql));
+  cache_.emplace(sql, stmt);
+  return Stmt(stmt, db_);
+}
+
+int64_t Connection::changes() const noexcept { return sqlite3_changes64(db_); }
+
+Result<WriteTransaction> WriteTransaction::Begin(Connection& conn) {
+  auto st = conn.Prepare("BEGIN IMMEDIATE");
+  if (!st.ok()) return st.status();
+  if (auto s = st->Run("begin write transaction"); !s.ok()) return s;
+  return WriteTransaction(&conn);
+}
+
+WriteTransaction::~WriteTransaction() {
+  if (conn_ == nullptr) return;
+  // ROLLBACK may fail only if no transaction is active (SQLite already rolled back); nothing to do then.
+  if (auto st = conn_->Prepare("ROLLBACK"); st.ok()) (void)st->Run("rollback");
+}
+
+Status WriteTransaction::Commit() {
+  auto st = conn_->Prepare("COMMIT");
+  if (!st.ok()) return st.status();
+  Status s = st->Run("commit");
+  if (s.ok()) conn_ = nullptr;  // done; otherwise the destructor rolls back
+  return s;
+}
+
+}  // namespace convstore::sqlite

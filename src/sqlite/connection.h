@@ -1,0 +1,65 @@
+// Connection: one RAII sqlite3 handle with a cache of prepared statements.
+// Not thread-safe: a connection is used by one thread at a time (the writer under the store's write mutex, a
+// reader while leased from the pool).
+#pragma once
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "convstore/status.h"
+#include "sqlite/statement.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace convstore::sqlite {
+
+struct ConnectionConfig {
+  bool read_only = false;  // sets PRAGMA query_only
+  bool create = false;
+  bool wal = true;         // false for in-memory databases
+  bool full_sync = false;
+  int busy_timeout_ms = 5000;
+  int cache_kib = 8192;
+  int64_t mmap_bytes = 0;
+};
+
+class Connection {
+ public:
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path, const ConnectionConfig& config);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  sqlite3* raw() const noexcept { return db_; }
+  // Runs one or more statements without results (schema, pragmas).
+  Status Exec(std::string_view sql, std::string_view context);
+  // A cached prepared statement for `sql`. The cache is keyed by the pointer, so `sql` must be a string literal
+  // (or otherwise live as long as the connection).
+  Result<Stmt> Prepare(const char* sql);
+  int64_t changes() const noexcept;
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::unordered_map<const char*, sqlite3_stmt*> cache_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT on a connection; rolls back when destroyed uncommitted.
+class WriteTransaction {
+ public:
+  static Result<WriteTransaction> Begin(Connection& conn);
+  WriteTransaction(WriteTransaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+  WriteTransaction(const WriteTransaction&) = delete;
+  WriteTransaction& operator=(const WriteTransaction&) = delete;
+  WriteTransaction& operator=(WriteTransaction&&) = delete;
+  ~WriteTransaction();
+  Status Commit();
+
+ private:
+  explicit WriteTransaction(Connection* conn) : conn_(conn) {}
+  Connection* conn_;
+};
+
+}  // namespace convstore::sqlite

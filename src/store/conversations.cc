@@ -1,0 +1,236 @@
+// Conversations: create, read (alone or with its messages), update, archive, delete, list by user.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "convstore/limits.h"
+#include "store/cursor.h"
+#include "store/rows.h"
+#include "store/store_impl.h"
+#include "store/validate.h"
+#include "util/json_input.h"
+#include "util/uuid.h"
+
+namespace convstore::store {
+
+namespace {
+
+Status NoSuchConversation(std::string_view id) {
+  return Status::NotFound(fmt::format("conversation '{}' does not exist", id));
+}
+
+Result<Conversation> SelectConversation(sqlite::Connection& conn, std::string_view id) {
+  auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
+                         " FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id);
+  auto row = st->Step("get conversation");
+  if (!row.ok()) return row.status();
+  if (!*row) return NoSuchConversation(id);
+  Conversation c;
+  ReadConversation(*st, 0, c);
+  return c;
+}
+
+// The user's row id, creating the user (key only) when it does not exist yet.
+Result<int64_t> FindOrCreateUser(sqlite::Connection& conn, std::string_view key, int64_t now) {
+  auto find = conn.Prepare("SELECT id FROM users WHERE key = ?1");
+  if (!find.ok()) return find.status();
+  find->Bind(1, key);
+  auto row = find->Step("find user");
+  if (!row.ok()) return row.status();
+  if (*row) return find->Int(0);
+  auto ins = conn.Prepare("INSERT INTO users(key, created_at, updated_at) VALUES (?1, ?2, ?2) RETURNING id");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, key).Bind(2, now);
+  auto created = ins->Step("create user");
+  if (!created.ok()) return created.status();
+  return ins->Int(0);
+}
+
+}  // namespace
+
+Result<Conversation> StoreImpl::CreateConversation(const NewConversation& in) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(in.user_key, "user key"));
+  CONVSTORE_RETURN_IF_ERROR(CheckText(in.title, "title", limits::kMaxTitleBytes));
+  CONVSTORE_RETURN_IF_ERROR(CheckText(in.system_prompt, "system_prompt", limits::kMaxSystemPromptBytes));
+  CONVSTORE_RETURN_IF_ERROR(CheckText(in.model, "model", limits::kMaxNameBytes));
+  if (in.temperature && !(std::isfinite(*in.temperature) && *in.temperature >= 0 &&
+                          *in.temperature <= limits::kMaxTemperature))
+    return Status::InvalidArgument(
+        fmt::format("temperature must be a finite number between 0 and {}", limits::kMaxTemperature));
+  CONVSTORE_RETURN_IF_ERROR(CheckRange(in.max_tokens, 1, limits::kMaxMaxTokens, "max_tokens"));
+  CONVSTORE_RETURN_IF_ERROR(CheckTimestamp(in.created_at, "created_at"));
+  auto metadata = util::NormalizeJson(in.metadata_json, "metadata", limits::kMaxMetadataBytes, true);
+  if (!metadata.ok()) return metadata.status();
+
+  int64_t now = Now();
+  Conversation c;
+  c.user_key = in.user_key;
+  c.title = in.title;
+  c.system_prompt = in.system_prompt;
+  c.model = in.model;
+  c.temperature = in.temperature;
+  c.max_tokens = in.max_tokens;
+  c.metadata_json = std::move(*metadata);
+  c.created_at = c.updated_at = in.created_at.value_or(now);
+  c.id = util::NewUuidV7(c.created_at);
+
+  return Write("create_conversation", [&](sqlite::Connection& conn) -> Result<Conversation> {
+    auto user_id = FindOrCreateUser(conn, c.user_key, now);
+    if (!user_id.ok()) return user_id.status();
+    auto st = conn.Prepare(
+        "INSERT INTO conversations(uid, user_id, title, system_prompt, model, temperature, max_tokens, metadata, "
+        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, c.id).Bind(2, *user_id).Bind(3, c.title).Bind(4, c.system_prompt).Bind(5, c.model);
+    st->Bind(6, c.temperature).Bind(7, c.max_tokens).Bind(8, c.metadata_json).Bind(9, c.created_at);
+    CONVSTORE_RETURN_IF_ERROR(st->Run("insert conversation"));
+    return c;
+  });
+}
+
+Result<Conversation> StoreImpl::GetConversationInfo(std::string_view id) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
+  return Read("get_conversation_info", [&](sqlite::Connection& conn) { return SelectConversation(conn, id); });
+}
+
+Result<ConversationWithMessages> StoreImpl::GetConversation(std::string_view id) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
+  return Read("get_conversation", [&](sqlite::Connection& conn) -> Result<ConversationWithMessages> {
+    // One statement, hence one snapshot: the conversation's columns repeat on each message row (read once).
+    auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS ", m.id IS NOT NULL, " CONVSTORE_MESSAGE_COLUMNS
+                           " FROM conversations c JOIN users u ON u.id = c.user_id"
+                           " LEFT JOIN messages m ON m.conversation_id = c.id"
+                           " WHERE c.uid = ?1 ORDER BY m.position");
+    if (!st.ok()) return st.status();
+    st->Bind(1, id);
+    ConversationWithMessages out;
+    constexpr int kFirstMessageColumn = CONVSTORE_CONVERSATION_COLUMN_COUNT + 1;
+    for (bool first = true;; first = false) {
+      auto row = st->Step("get conversation");
+      if (!row.ok()) return row.status();
+      if (!*row) {
+        if (first) return NoSuchConversation(id);
+        break;
+      }
+      if (first) {
+        ReadConversation(*st, 0, out.conversation);
+        out.messages.reserve(static_cast<size_t>(out.conversation.message_count));
+      }
+      if (st->Int(CONVSTORE_CONVERSATION_COLUMN_COUNT) == 0) continue;  // no messages (LEFT JOIN null row)
+      ReadMessage(*st, kFirstMessageColumn, out.conversation.id, out.messages.emplace_back());
+    }
+    out.message_count = static_cast<int64_t>(out.messages.size());
+    return out;
+  });
+}
+
+Result<Conversation> StoreImpl::UpdateConversation(std::string_view id, const ConversationUpdate& update) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
+  if (update.title) CONVSTORE_RETURN_IF_ERROR(CheckText(*update.title, "title", limits::kMaxTitleBytes));
+  std::optional<std::string> metadata;
+  if (update.metadata_json) {
+    auto m = util::NormalizeJson(*update.metadata_json, "metadata", limits::kMaxMetadataBytes, true);
+    if (!m.ok()) return m.status();
+    metadata = std::move(*m);
+  }
+  int64_t now = Now();
+  return Write("update_conversation", [&](sqlite::Connection& conn) -> Result<Conversation> {
+    auto st = conn.Prepare(
+        "UPDATE conversations SET title = coalesce(?2, title), metadata = coalesce(?3, metadata), "
+        "updated_at = max(updated_at, ?4) WHERE uid = ?1");
+    if (!st.ok()) return st.status();
+    st->Bind(1, id).Bind(4, now);
+    if (update.title) st->Bind(2, *update.title); else st->BindNull(2);
+    if (metadata) st->Bind(3, *metadata); else st->BindNull(3);
+    CONVSTORE_RETURN_IF_ERROR(st->Run("update conversation"));
+    if (conn.changes() == 0) return NoSuchConversation(id);
+    return SelectConversation(conn, id);
+  });
+}
+
+Status StoreImpl::SetArchived(std::string_view id, bool archived) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
+  return Write("set_archived", [&](sqlite::Connection& conn) -> Status {
+    auto st = conn.Prepare("UPDATE conversations SET archived = ?2 WHERE uid = ?1");
+    if (!st.ok()) return st.status();
+    st->Bind(1, id).Bind(2, int64_t{archived});
+    CONVSTORE_RETURN_IF_ERROR(st->Run("archive conversation"));
+    return conn.changes() == 0 ? NoSuchConversation(id) : Status::OK();
+  });
+}
+
+Status StoreImpl::DeleteConversation(std::string_view id) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
+  return Write("delete_conversation", [&](sqlite::Connection& conn) -> Status {
+    // ON DELETE CASCADE removes the messages and, through them, their tool calls.
+    auto st = conn.Prepare("DELETE FROM conversations WHERE uid = ?1");
+    if (!st.ok()) return st.status();
+    st->Bind(1, id);
+    CONVSTORE_RETURN_IF_ERROR(st->Run("delete conversation"));
+    return conn.changes() == 0 ? NoSuchConversation(id) : Status::OK();
+  });
+}
+
+Result<ConversationPage> StoreImpl::ListConversations(const ListConversationsOptions& options) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(options.user_key, "user key"));
+  CONVSTORE_RETURN_IF_ERROR(CheckRange(options.limit, 1, limits::kMaxListLimit, "limit"));
+  ListCursor after{INT64_MAX, INT64_MAX};
+  if (!options.cursor.empty()) {
+    auto decoded = DecodeCursor(options.cursor);
+    if (!decoded) return Status::InvalidArgument("cursor is not a cursor returned by list_conversations");
+    after = *decoded;
+  }
+  return Read("list_conversations", [&](sqlite::Connection& conn) -> Result<ConversationPage> {
+    auto find = conn.Prepare("SELECT id FROM users WHERE key = ?1");
+    if (!find.ok()) return find.status();
+    find->Bind(1, options.user_key);
+    auto found = find->Step("find user");
+    if (!found.ok()) return found.status();
+    if (!*found) return Status::NotFound(fmt::format("user '{}' does not exist", options.user_key));
+    int64_t user_id = find->Int(0);
+
+    // A keyset range scan of conversations_user_recent per archived value; with include_archived the two
+    // ordered streams are merged. limit+1 rows tell whether another page exists.
+    struct Item {
+      Conversation c;
+      int64_t row_id;
+    };
+    std::vector<Item> items;
+    auto scan = [&](int64_t archived) -> Status {
+      auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
+                             ", c.id FROM conversations c JOIN users u ON u.id = c.user_id"
+                             " WHERE c.user_id = ?1 AND c.archived = ?2 AND (c.updated_at, c.id) < (?3, ?4)"
+                             " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?5");
+      if (!st.ok()) return st.status();
+      st->Bind(1, user_id).Bind(2, archived).Bind(3, after.updated_at).Bind(4, after.row_id);
+      st->Bind(5, int64_t{options.limit} + 1);
+      for (;;) {
+        auto row = st->Step("list conversations");
+        if (!row.ok()) return row.status();
+        if (!*row) return Status::OK();
+        Item& it = items.emplace_back();
+        ReadConversation(*st, 0, it.c);
+        it.row_id = st->Int(CONVSTORE_CONVERSATION_COLUMN_COUNT);
+      }
+    };
+    CONVSTORE_RETURN_IF_ERROR(scan(0));
+    if (options.include_archived) {
+      CONVSTORE_RETURN_IF_ERROR(scan(1));
+      std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+        return a.c.updated_at != b.c.updated_at ? a.c.updated_at > b.c.updated_at : a.row_id > b.row_id;
+      });
+    }
+    ConversationPage page;
+    bool more = items.size() > static_cast<size_t>(options.limit);
+    if (more) items.resize(static_cast<size_t>(options.limit));
+    if (more) page.next_cursor = EncodeCursor({items.back().c.updated_at, items.back().row_id});
+    page.items.reserve(items.size());
+    for (auto& it : items) page.items.push_back(std::move(it.c));
+    return page;
+  });
+}
+
+}  // namespace convstore::store

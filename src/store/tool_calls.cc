@@ -1,0 +1,92 @@
+// Tool calls attached to a message.
+#include <fmt/format.h>
+
+#include "convstore/limits.h"
+#include "store/rows.h"
+#include "store/store_impl.h"
+#include "store/validate.h"
+#include "util/json_input.h"
+#include "util/uuid.h"
+
+namespace convstore::store {
+
+namespace {
+
+Result<int64_t> FindMessageRow(sqlite::Connection& conn, std::string_view message_id) {
+  auto st = conn.Prepare("SELECT id FROM messages WHERE uid = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, message_id);
+  auto row = st->Step("find message");
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound(fmt::format("message '{}' does not exist", message_id));
+  return st->Int(0);
+}
+
+}  // namespace
+
+Result<ToolCall> StoreImpl::AddToolCall(std::string_view message_id, const NewToolCall& in) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(message_id, "message id"));
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(in.tool_name, "tool_name"));
+  if (ToolStatusName(in.status) == nullptr)
+    return Status::InvalidArgument("status must be one of pending, success, error");
+  CONVSTORE_RETURN_IF_ERROR(CheckText(in.error_message, "error_message", limits::kMaxSystemPromptBytes));
+  CONVSTORE_RETURN_IF_ERROR(CheckRange(in.duration_us, 0, limits::kMaxLatencyUs, "duration_us"));
+  CONVSTORE_RETURN_IF_ERROR(CheckTimestamp(in.created_at, "created_at"));
+  auto input = util::NormalizeJson(in.input_json.empty() ? std::string_view("{}") : in.input_json, "input",
+                                   limits::kMaxToolPayloadBytes, false);
+  if (!input.ok()) return input.status();
+  std::string output;
+  if (!in.output_json.empty()) {
+    auto o = util::NormalizeJson(in.output_json, "output", limits::kMaxToolPayloadBytes, false);
+    if (!o.ok()) return o.status();
+    output = std::move(*o);
+  }
+  ToolCall t;
+  t.message_id = message_id;
+  t.tool_name = in.tool_name;
+  t.input_json = std::move(*input);
+  t.output_json = std::move(output);
+  t.duration_us = in.duration_us;
+  t.status = in.status;
+  t.error_message = in.error_message;
+  t.created_at = in.created_at.value_or(Now());
+  t.id = util::NewUuidV7(t.created_at);
+  return Write("add_tool_call", [&](sqlite::Connection& conn) -> Result<ToolCall> {
+    auto msg_row = FindMessageRow(conn, message_id);
+    if (!msg_row.ok()) return msg_row.status();
+    auto st = conn.Prepare(
+        "INSERT INTO tool_calls(uid, message_id, tool_name, input, output, duration_us, status, error_message, "
+        "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, t.id).Bind(2, *msg_row).Bind(3, t.tool_name).Bind(4, t.input_json).BindTextOrNull(5, t.output_json);
+    st->Bind(6, t.duration_us).Bind(7, std::string_view(ToolStatusName(t.status))).Bind(8, t.error_message);
+    st->Bind(9, t.created_at);
+    CONVSTORE_RETURN_IF_ERROR(st->Run("insert tool call"));
+    return t;
+  });
+}
+
+Result<std::vector<ToolCall>> StoreImpl::ListToolCalls(std::string_view message_id) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(message_id, "message id"));
+  return Read("list_tool_calls", [&](sqlite::Connection& conn) -> Result<std::vector<ToolCall>> {
+    auto st = conn.Prepare("SELECT m.id IS NOT NULL, t.id IS NOT NULL, " CONVSTORE_TOOL_CALL_COLUMNS
+                           " FROM messages m LEFT JOIN tool_calls t ON t.message_id = m.id"
+                           " WHERE m.uid = ?1 ORDER BY t.id");
+    if (!st.ok()) return st.status();
+    st->Bind(1, message_id);
+    std::vector<ToolCall> out;
+    for (bool first = true;; first = false) {
+      auto row = st->Step("list tool calls");
+      if (!row.ok()) return row.status();
+      if (!*row) {
+        if (first) return Status::NotFound(fmt::format("message '{}' does not exist", message_id));
+        break;
+      }
+      if (st->Int(1) == 0) break;
+      ReadToolCall(*st, 2, message_id, out.emplace_back());
+    }
+    return out;
+  });
+}
+
+}  // namespace convstore::store

@@ -1,0 +1,28 @@
+// Input checks shared by the store's entry points. Each returns a Status naming the offending field.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "convstore/status.h"
+
+namespace convstore::store {
+
+// Keys and ids: 1..kMaxKeyBytes of valid UTF-8 with no NUL byte.
+Status CheckKey(std::string_view value, std::string_view what);
+// Free text: valid UTF-8 of at most `max_bytes` (kTooLarge beyond).
+Status CheckText(std::string_view value, std::string_view what, size_t max_bytes);
+// lo <= value <= hi.
+Status CheckRange(int64_t value, int64_t lo, int64_t hi, std::string_view what);
+Status CheckRange(const std::optional<int64_t>& value, int64_t lo, int64_t hi, std::string_view what);
+// 1970-01-01 .. 9999-12-31.
+Status CheckTimestamp(const std::optional<int64_t>& micros, std::string_view what);
+
+// Evaluates a Status expression and returns it from the enclosing function when not OK.
+#define CONVSTORE_RETURN_IF_ERROR(expr)               \
+  do {                                                \
+    ::convstore::Status _cs_status = (expr);          \
+    if (!_cs_status.ok()) return _cs_status;          \
+  } while (0)
+
+}  // namespace convstore::store

@@ -1,0 +1,61 @@
+#include "util/json_input.h"
+
+#include <fmt/format.h>
+
+#include "convstore/limits.h"
+
+namespace convstore::util {
+
+int JsonDepth(std::string_view s, int limit) noexcept {
+  int depth = 0, max_depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') {
+      if (++depth > max_depth) {
+        max_depth = depth;
+        if (max_depth > limit) return max_depth;
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what, size_t max_bytes) {
+  if (text.size() > max_bytes)
+    return Status::TooLarge(fmt::format("{} is {} bytes; the limit is {}", what, text.size(), max_bytes));
+  if (JsonDepth(text, limits::kMaxJsonDepth) > limits::kMaxJsonDepth)
+    return Status::TooLarge(fmt::format("{} nests deeper than {} levels", what, limits::kMaxJsonDepth));
+  try {
+    return nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(fmt::format("{} is not valid JSON: {}", what, e.what()));
+  }
+}
+
+Result<std::string> NormalizeJson(std::string_view text, std::string_view what, size_t max_bytes,
+                                  bool require_object) {
+  if (text.empty() || text == "{}") {
+    if (require_object) return std::string("{}");
+    if (text.empty()) return Status::InvalidArgument(fmt::format("{} is empty; it must be JSON", what));
+  }
+  auto parsed = ParseJson(text, what, max_bytes);
+  if (!parsed.ok()) return parsed.status();
+  if (require_object && !parsed->is_object())
+    return Status::InvalidArgument(fmt::format("{} must be a JSON object", what));
+  try {
+    return parsed->dump();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(fmt::format("{} cannot be serialised: {}", what, e.what()));
+  }
+}
+
+}  // namespace convstore::util

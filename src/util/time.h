@@ -1,0 +1,17 @@
+// Time helpers: int64 microseconds since the Unix epoch, UTC, and their ISO-8601 text.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace convstore::util {
+
+int64_t SystemNowMicros() noexcept;
+// "2026-02-11T09:30:00.123456Z" (always 6 fractional digits, always Z).
+std::string FormatIso8601(int64_t micros);
+// Accepts "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)" ('t', ' ' also accepted as separator; fractions beyond
+// microseconds are truncated). Returns nullopt for anything else or a time outside year 1970..9999.
+std::optional<int64_t> ParseIso8601(std::string_view text) noexcept;
+
+}  // namespace convstore::util

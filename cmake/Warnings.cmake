@@ -1,7 +1,8 @@
 # Project warning flags; CONVSTORE_WERROR turns them into errors (CI does).
 function(convstore_set_warnings target)
   target_compile_options(${target} PRIVATE
-    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wconversion -Wno-sign-conversion>
+    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wconversion -Wno-sign-conversion
+       -Wno-missing-field-initializers>  # GCC 12 flags designated initializers that omit defaulted fields
     $<$<COMPILE_LANGUAGE:C>:-Wall -Wextra -Wpedantic>)
   if(CONVSTORE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)

@@ -122,9 +122,11 @@ class Fields {
       if (usd->is_string()) {
         parsed = util::ParseUsd(usd->get_ref<const std::string&>());
       } else if (usd->is_number_integer()) {
-        int64_t whole = usd->is_number_unsigned() ? -1 : usd->get<int64_t>();
+        // Positive literals parse as unsigned; anything past int64 is out of range anyway.
+        bool fits = !usd->is_number_unsigned() || usd->get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX);
+        int64_t whole = fits ? usd->get<int64_t>() : 0;
         int64_t n;
-        if (whole >= 0 && !__builtin_mul_overflow(whole, kNanoUsdPerUsd, &n)) parsed = n;
+        if (fits && !__builtin_mul_overflow(whole, kNanoUsdPerUsd, &n)) parsed = n;
       } else if (usd->is_number_float()) {
         parsed = util::UsdDoubleToNano(usd->get<double>());
       } else {

@@ -50,8 +50,10 @@ Status Stmt::Run(std::string_view context) {
   for (;;) {
     auto r = Step(context);
     if (!r.ok()) return r.status();
-    if (!*r) return Status::OK();
+    if (!*r) break;
   }
+  sqlite3_reset(stmt_);  // ready to be bound and run again (bindings are kept)
+  return Status::OK();
 }
 
 bool Stmt::IsNull(int col) const noexcept { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }

@@ -36,7 +36,7 @@ class Stmt {
 
   // Steps once: true when a row is available, false when done.
   Result<bool> Step(std::string_view context);
-  // Steps to completion, ignoring rows.
+  // Steps to completion, ignoring rows, then resets so the statement can be run again.
   Status Run(std::string_view context);
 
   bool IsNull(int col) const noexcept;

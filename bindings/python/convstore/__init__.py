@@ -1,0 +1,68 @@
+"""convstore: durable AI-agent conversation storage in one local SQLite file (Python binding over the C ABI).
+
+    from convstore import Store
+    with Store("agent.db") as s:
+        conv = s.create_conversation("engineer@company.com", "BGP Route Analysis")
+        s.add_message(conv["id"], "user", "Analyze this BGP config")
+
+``AIDatabase`` (convstore.compat) is a drop-in for the V1 sqlite3 class of the book chapter.
+The shared library is found via CONVSTORE_LIBRARY, next to this package, in the in-tree build, or on the
+system library path (see convstore._ffi).
+"""
+
+from . import _ffi
+from .errors import (
+    BusyError,
+    ClosedError,
+    ConflictError,
+    ConvstoreError,
+    CorruptionError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+    SchemaTooNewError,
+    StorageIOError,
+    TooLargeError,
+    error_from_code,
+)
+from .store import Store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Store",
+    "AIDatabase",
+    "version",
+    "abi_version",
+    "__version__",
+    "ConvstoreError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "ConflictError",
+    "BusyError",
+    "StorageIOError",
+    "CorruptionError",
+    "ClosedError",
+    "SchemaTooNewError",
+    "TooLargeError",
+    "InternalError",
+    "error_from_code",
+]
+
+
+def version() -> str:
+    """Version string of the loaded shared library (e.g. "0.1.0")."""
+    return _ffi.convstore_version().decode()
+
+
+def abi_version() -> int:
+    """ABI version of the loaded shared library (this package requires 1)."""
+    return _ffi.convstore_abi_version()
+
+
+def __getattr__(name):
+    if name == "AIDatabase":  # imported lazily: most users never need the compat layer
+        from .compat import AIDatabase
+
+        return AIDatabase
+    raise AttributeError(f"module 'convstore' has no attribute {name!r}")

@@ -1,0 +1,115 @@
+"""Python <-> JSON conversions for the C ABI: request encoding, money, time, and the float view of money.
+
+Internal; kept apart from store.py so the Store methods stay one-liners around a single ctypes call.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from .errors import InvalidArgumentError
+
+
+
+def _unserialisable(o):
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+try:  # the C encoder built once (json.dumps builds one per call): compact, UTF-8, no NaN/inf
+    from json.encoder import c_make_encoder, encode_basestring
+
+    _iterencode = c_make_encoder(None, _unserialisable, encode_basestring, None, ":", ",", False, False, False)
+
+    def _encode(obj) -> str:
+        return "".join(_iterencode(obj, 0))
+except (ImportError, TypeError):  # pragma: no cover - Python built without _json
+    _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+loads = json.loads
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NANO = Decimal("1e-9")
+_CTX = decimal.Context(prec=60, traps=[decimal.InvalidOperation])
+
+
+def dumps(obj) -> bytes:
+    """UTF-8 JSON bytes of obj. NaN/inf, non-serialisable values and lone surrogates raise InvalidArgumentError."""
+    try:
+        return _encode(obj).encode()
+    except (ValueError, TypeError, RecursionError) as e:  # UnicodeEncodeError is a ValueError
+        raise InvalidArgumentError(f"cannot encode request as JSON: {e}") from None
+
+
+def usd(value) -> str:
+    """An exact decimal string for a USD amount given as str, int, Decimal or float.
+
+    Floats go through repr() (the shortest string that round-trips) and are rounded half-even to 9 decimals
+    (the nano-USD), so 890 * 15e-6 == 0.013349999999999999 is stored as 0.01335. Strings and Decimals are sent
+    as written; the library refuses more than 9 decimals there. NaN and infinities raise InvalidArgumentError.
+    """
+    t = type(value)
+    if t is str:
+        return value
+    if t is float:  # fast path: repr already has at most 9 decimals and no exponent ("0.015")
+        r = repr(value)
+        dot = r.find(".")
+        if 0 < dot and len(r) - dot <= 10 and "e" not in r and "n" not in r:
+            return r
+    try:
+        if isinstance(value, float):
+            d = Decimal(repr(value))
+            if not d.is_finite():
+                raise InvalidArgumentError(f"cost must be a finite amount, not {value!r}")
+            return format(d.quantize(_NANO, context=_CTX), "f")
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise InvalidArgumentError(f"cost must be a finite amount, not {value!r}")
+            return format(value, "f")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+    except decimal.InvalidOperation:
+        raise InvalidArgumentError(f"cost {value!r} is out of range") from None
+    raise InvalidArgumentError(f"cost must be a str, int, float or Decimal, not {type(value).__name__}")
+
+
+def time_us(value):
+    """created_at input: a datetime (naive means UTC) becomes integer µs; int µs and ISO strings pass through."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        d = value - _EPOCH
+        return (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds
+    return value
+
+
+def fix_message(m: dict) -> dict:
+    """Message output: "cost_usd" decimal string -> float (cost_nanousd stays the exact int)."""
+    c = m["cost_usd"]
+    if c is not None:
+        m["cost_usd"] = float(c)
+    return m
+
+
+def fix_conversation(c: dict) -> dict:
+    """Conversation output: "total_cost_usd" -> float."""
+    c["total_cost_usd"] = float(c["total_cost_usd"])
+    return c
+
+
+def fix_team(t: dict) -> dict:
+    """Team output: "monthly_budget_usd" -> float (or None)."""
+    b = t["monthly_budget_usd"]
+    if b is not None:
+        t["monthly_budget_usd"] = float(b)
+    return t
+
+
+def message_request(m: dict) -> dict:
+    """A caller's message dict (add_messages) with cost_usd / created_at converted; None values dropped."""
+    out = {k: v for k, v in m.items() if v is not None}
+    if "cost_usd" in out:
+        out["cost_usd"] = usd(out["cost_usd"])
+    if "created_at" in out:
+        out["created_at"] = time_us(out["created_at"])
+    return out

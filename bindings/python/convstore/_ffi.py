@@ -1,0 +1,170 @@
+"""Low-level ctypes mirror of the C ABI in bindings/c/include/convstore/convstore.h.
+
+One Python name per C function (``convstore_open``, ``convstore_add_message``, ...) with its argtypes and
+restype, the ``CONVSTORE_*`` result codes, and the opaque handle type ``convstore_p``. Nothing here is
+pythonic: strings are ``bytes`` (UTF-8), out-parameters are ``ctypes.byref(c_void_p())``, and every returned
+``char*`` (out_json / errmsg) must be released with :func:`take_string` (or ``convstore_free``).
+
+Library lookup, first match wins:
+  1. the path in the environment variable ``CONVSTORE_LIBRARY``;
+  2. a ``libconvstore.so*`` next to this package;
+  3. the in-tree build, ``../../../build/libconvstore.so`` relative to this package;
+  4. ``ctypes.util.find_library("convstore")``.
+The loaded library must report ``convstore_abi_version() == ABI_VERSION``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import glob
+import os
+from ctypes import POINTER, c_char_p, c_int, c_int64, c_void_p
+
+ABI_VERSION = 1
+
+CONVSTORE_OK = 0
+CONVSTORE_INVALID_ARGUMENT = 1
+CONVSTORE_NOT_FOUND = 2
+CONVSTORE_CONFLICT = 3
+CONVSTORE_BUSY = 4
+CONVSTORE_IO_ERROR = 5
+CONVSTORE_CORRUPTION = 6
+CONVSTORE_CLOSED = 7
+CONVSTORE_SCHEMA_TOO_NEW = 8
+CONVSTORE_TOO_LARGE = 9
+CONVSTORE_INTERNAL = 10
+
+
+class convstore_t(ctypes.Structure):
+    """Opaque ``struct convstore_t``; only ever used through :data:`convstore_p`."""
+
+
+convstore_p = POINTER(convstore_t)
+_out = POINTER(c_void_p)  # char** whose result is malloc'd by the library: read as c_void_p, then free
+
+
+class LibraryNotFoundError(OSError):
+    """libconvstore could not be found or loaded, or has the wrong ABI version."""
+
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _candidates() -> list[str]:
+    env = os.environ.get("CONVSTORE_LIBRARY")
+    if env:
+        return [env]  # an explicit choice: do not silently fall back to another copy
+    found = sorted(glob.glob(os.path.join(_PKG_DIR, "libconvstore.so*")), key=len)
+    found.append(os.path.normpath(os.path.join(_PKG_DIR, "..", "..", "..", "build", "libconvstore.so")))
+    name = ctypes.util.find_library("convstore")
+    if name:
+        found.append(name)
+    return found
+
+
+def _load() -> ctypes.CDLL:
+    tried = []
+    for path in _candidates():
+        if os.sep in path and not os.path.exists(path):
+            tried.append(f"{path} (missing)")
+            continue
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            tried.append(f"{path} ({e})")
+    raise LibraryNotFoundError(
+        "cannot load libconvstore; tried: " + ("; ".join(tried) or "nothing")
+        + ". Build it (cmake --build build) or set CONVSTORE_LIBRARY=/path/to/libconvstore.so"
+    )
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    sigs = {
+        # library
+        "convstore_version": ([], c_char_p),
+        "convstore_abi_version": ([], c_int),
+        "convstore_code_name": ([c_int], c_char_p),
+        "convstore_free": ([c_void_p], None),
+        # open / close
+        "convstore_open": ([c_char_p, c_char_p, POINTER(convstore_p), _out], c_int),
+        "convstore_shutdown": ([convstore_p, _out], c_int),
+        "convstore_close": ([convstore_p], None),
+        "convstore_schema_version": ([convstore_p], c_int),
+        # teams and users
+        "convstore_upsert_team": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_get_team": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_upsert_user": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_get_user": ([convstore_p, c_char_p, _out, _out], c_int),
+        # conversations
+        "convstore_create_conversation": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_get_conversation": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_get_conversation_info": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_update_conversation": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
+        "convstore_set_archived": ([convstore_p, c_char_p, c_int, _out], c_int),
+        "convstore_delete_conversation": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_list_conversations": ([convstore_p, c_char_p, _out, _out], c_int),
+        # messages
+        "convstore_add_message": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
+        "convstore_add_messages": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
+        "convstore_get_context": ([convstore_p, c_char_p, c_int64, _out, _out], c_int),
+        # tool calls
+        "convstore_add_tool_call": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
+        "convstore_list_tool_calls": ([convstore_p, c_char_p, _out, _out], c_int),
+    }
+    for name, (argtypes, restype) in sigs.items():
+        fn = getattr(lib, name)
+        fn.argtypes = argtypes
+        fn.restype = restype
+
+
+lib = _load()
+_declare(lib)
+if lib.convstore_abi_version() != ABI_VERSION:
+    raise LibraryNotFoundError(
+        f"{lib._name} has ABI version {lib.convstore_abi_version()}, this package needs {ABI_VERSION}; "
+        "point CONVSTORE_LIBRARY at a matching libconvstore.so"
+    )
+
+convstore_version = lib.convstore_version
+convstore_abi_version = lib.convstore_abi_version
+convstore_code_name = lib.convstore_code_name
+convstore_free = lib.convstore_free
+convstore_open = lib.convstore_open
+convstore_shutdown = lib.convstore_shutdown
+convstore_close = lib.convstore_close
+convstore_schema_version = lib.convstore_schema_version
+convstore_upsert_team = lib.convstore_upsert_team
+convstore_get_team = lib.convstore_get_team
+convstore_upsert_user = lib.convstore_upsert_user
+convstore_get_user = lib.convstore_get_user
+convstore_create_conversation = lib.convstore_create_conversation
+convstore_get_conversation = lib.convstore_get_conversation
+convstore_get_conversation_info = lib.convstore_get_conversation_info
+convstore_update_conversation = lib.convstore_update_conversation
+convstore_set_archived = lib.convstore_set_archived
+convstore_delete_conversation = lib.convstore_delete_conversation
+convstore_list_conversations = lib.convstore_list_conversations
+convstore_add_message = lib.convstore_add_message
+convstore_add_messages = lib.convstore_add_messages
+convstore_get_context = lib.convstore_get_context
+convstore_add_tool_call = lib.convstore_add_tool_call
+convstore_list_tool_calls = lib.convstore_list_tool_calls
+
+_string_at = ctypes.string_at
+
+
+def take_string(p: c_void_p) -> bytes | None:
+    """Copies a library-allocated ``char*`` (held in a c_void_p) into bytes and frees it. NULL gives None."""
+    addr = p.value
+    if addr is None:
+        return None
+    try:
+        return _string_at(addr)
+    finally:
+        convstore_free(addr)
+
+
+def library_path() -> str:
+    """The path (or soname) the library was loaded from."""
+    return lib._name

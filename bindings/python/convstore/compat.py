@@ -1,0 +1,151 @@
+"""AIDatabase: the V1 sqlite3 class of the book chapter ("Version 1: SQLite"), backed by convstore.
+
+A drop-in for code written against the chapter's class: the same constructor, method names, arguments and
+return shapes (the dicts its sqlite3.Row results gave), so existing callers keep working while gaining
+convstore's durability, exact money and safe concurrent use from many threads and processes.
+
+Implemented: ``create_conversation``, ``add_message``, ``get_conversation``, ``get_user_conversations``, plus
+``close()`` and use as a context manager. Not implemented yet (later issues): ``get_cost_summary`` and
+``search_by_metadata``.
+
+Shapes (as the original's rows):
+  conversation: id, user_id, title, created_at, updated_at, metadata (a JSON *string*), is_archived (0/1)
+  message:      id, conversation_id, role, content, model, tokens_input, tokens_output, cost_usd (float|None),
+                created_at, metadata (a JSON string)
+  timestamps:   SQLite CURRENT_TIMESTAMP text, 'YYYY-MM-DD HH:MM:SS' in UTC.
+
+Differences from the original, all deliberate:
+  - the file is a convstore database, not the chapter's schema (an old V1 file is refused with CorruptionError);
+  - role "tool" is accepted as well as user/assistant/system; any other role raises InvalidArgumentError;
+  - adding a message to an unknown conversation raises NotFoundError (the original inserted an orphan row,
+    since sqlite3 does not enforce foreign keys by default); bad input raises instead of being stored;
+  - metadata must be a JSON object (dict); its keys come back sorted;
+  - total_cost in get_user_conversations is None only when the conversation has no messages (the original
+    also gave None when every message's cost was NULL; convstore keeps an exact running total instead).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Dict, List, Optional
+
+from .errors import NotFoundError
+from .store import Store
+
+__all__ = ["AIDatabase"]
+
+_dumps = json.dumps
+
+
+def _ts(us: int) -> str:
+    """Integer µs since the epoch -> SQLite CURRENT_TIMESTAMP text ('YYYY-MM-DD HH:MM:SS', UTC)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(us // 1_000_000))
+
+
+def _conversation_row(c: dict) -> dict:
+    return {
+        "id": c["id"],
+        "user_id": c["user"],
+        "title": c["title"],
+        "created_at": _ts(c["created_at_us"]),
+        "updated_at": _ts(c["updated_at_us"]),
+        "metadata": _dumps(c["metadata"]),
+        "is_archived": 1 if c["archived"] else 0,
+    }
+
+
+def _message_row(m: dict) -> dict:
+    return {
+        "id": m["id"],
+        "conversation_id": m["conversation_id"],
+        "role": m["role"],
+        "content": m["content"],
+        "model": m["model"] or None,
+        "tokens_input": m["tokens_input"],
+        "tokens_output": m["tokens_output"],
+        "cost_usd": m["cost_usd"],
+        "created_at": _ts(m["created_at_us"]),
+        "metadata": _dumps(m["metadata"]),
+    }
+
+
+class AIDatabase:
+    """SQLite database for AI conversations (the chapter's V1 API on convstore).
+
+    Safe to share between threads; several processes may open the same file.
+    """
+
+    def __init__(self, db_path: str = "ai_system.db", **store_options):
+        """Opens (creating if needed) the store at db_path. store_options go to convstore.Store."""
+        self.db_path = db_path
+        self.store = Store(db_path, **store_options)
+
+    def close(self) -> None:
+        """Closes the database; idempotent. Later calls raise ClosedError."""
+        self.store.close()
+
+    def __enter__(self) -> "AIDatabase":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def create_conversation(self, user_id: str, title: str, metadata: Optional[Dict] = None) -> str:
+        """Create a new conversation; returns its id."""
+        return self.store.create_conversation(user_id, title, metadata=metadata or {})["id"]
+
+    def add_message(
+        self,
+        conversation_id: str,
+        role: str,
+        content: str,
+        model: Optional[str] = None,
+        tokens_input: Optional[int] = None,
+        tokens_output: Optional[int] = None,
+        cost_usd: Optional[float] = None,
+        metadata: Optional[Dict] = None,
+    ) -> str:
+        """Add a message to a conversation; returns its id."""
+        return self.store.add_message(
+            conversation_id, role, content, model=model, tokens_input=tokens_input,
+            tokens_output=tokens_output, cost_usd=cost_usd, metadata=metadata,
+        )["id"]
+
+    def get_conversation(self, conversation_id: str) -> Optional[Dict]:
+        """Conversation with all messages: {"conversation", "messages", "message_count"}; None if unknown."""
+        if not conversation_id or not isinstance(conversation_id, str):
+            return None  # what the original's SELECT gave for an id that cannot exist
+        try:
+            r = self.store.get_conversation(conversation_id)
+        except NotFoundError:
+            return None
+        messages = [_message_row(m) for m in r["messages"]]
+        return {
+            "conversation": _conversation_row(r["conversation"]),
+            "messages": messages,
+            "message_count": len(messages),
+        }
+
+    def get_user_conversations(self, user_id: str, limit: int = 10) -> List[Dict]:
+        """Recent (not archived) conversations of a user, newest updated first, with message_count and
+        total_cost. An unknown user gives []; a negative limit means no limit (as SQLite's LIMIT)."""
+        rows: List[Dict] = []
+        if limit == 0 or not user_id or not isinstance(user_id, str):
+            return rows
+        cursor = None
+        while True:
+            want = 1000 if limit < 0 else min(1000, limit - len(rows))
+            try:
+                page = self.store.list_conversations(user_id, limit=want, cursor=cursor)
+            except NotFoundError:
+                return rows
+            for c in page["items"]:
+                row = _conversation_row(c)
+                n = c["message_count"]
+                row["message_count"] = n
+                row["total_cost"] = c["total_cost_usd"] if n else None
+                rows.append(row)
+            cursor = page["next_cursor"]
+            if cursor is None or (limit > 0 and len(rows) >= limit):
+                return rows

@@ -1,0 +1,331 @@
+"""Store: the pythonic face of convstore (one SQLite file of AI-agent conversations).
+
+    with Store("agent.db") as s:
+        conv = s.create_conversation("engineer@company.com", "BGP Route Analysis")
+        s.add_message(conv["id"], "user", "Analyze this BGP config")
+        s.add_message(conv["id"], "assistant", "I found 3 issues...", model="claude-sonnet-4-5",
+                      tokens_input=1250, tokens_output=890, cost_usd=0.015)
+        s.get_conversation(conv["id"])["message_count"]  # 2
+
+Records come back as dicts parsed from the library's JSON (field names as in bindings/c/json_codec.cc).
+Money: "cost_usd", "total_cost_usd" and "monthly_budget_usd" are floats for convenience; the exact amounts are
+the integer "*_nanousd" fields. Time: "created_at"/"updated_at" are ISO-8601 strings (UTC) and "*_us" integers.
+
+Thread-safety: one Store may be used from any number of threads; calls run without the GIL and without any
+Python-side lock (the C handle serialises writes itself). Failures raise convstore.errors exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from ctypes import byref, c_void_p
+
+from . import _ffi
+from ._codec import dumps, fix_conversation, fix_message, fix_team, loads, message_request, time_us, usd
+from .errors import ClosedError, InvalidArgumentError, error_from_code
+
+__all__ = ["Store"]
+
+_take = _ffi.take_string
+
+
+def _raise(rc: int, err: c_void_p):
+    msg = _take(err)
+    raise error_from_code(rc, msg.decode("utf-8", "replace") if msg else "")
+
+
+def _arg(s) -> bytes:
+    """An id or key as a C string. NUL would silently truncate it in C, so it is refused."""
+    try:
+        b = s.encode()
+    except AttributeError:
+        raise InvalidArgumentError(f"expected a str, not {type(s).__name__}") from None
+    except UnicodeEncodeError as e:
+        raise InvalidArgumentError(f"not encodable as UTF-8: {e}") from None
+    if b"\0" in b:
+        raise InvalidArgumentError("ids and keys cannot contain NUL characters")
+    return b
+
+
+def _closed():
+    raise ClosedError("store is closed")
+
+
+class Store:
+    """An open convstore database. See the module docstring for conventions.
+
+    Args:
+        path: file path, or ":memory:" for a private in-memory store.
+        durability: "normal" (WAL, synchronous=NORMAL) or "full" (fsync every commit).
+        busy_timeout_ms: how long a write waits for another process's lock before BusyError.
+        reader_pool_size: read-only connections for parallel reads of a file store (1..64).
+        log_level: "trace", "debug", "info", "warn", "error" or "off".
+        slow_operation_ms: operations slower than this are logged at warn level (0 disables).
+        create_if_missing: when False, a missing file raises NotFoundError.
+
+    Raises:
+        SchemaTooNewError, CorruptionError, NotFoundError, StorageIOError, InvalidArgumentError.
+    """
+
+    def __init__(self, path: str = ":memory:", *, durability: str | None = "normal",
+                 busy_timeout_ms: int | None = 5000, reader_pool_size: int | None = 4,
+                 log_level: str | None = "warn", slow_operation_ms: int | None = 250,
+                 create_if_missing: bool | None = True):
+        self._h = None
+        self.path = path
+        opts = {k: v for k, v in (("durability", durability), ("busy_timeout_ms", busy_timeout_ms),
+                                  ("reader_pool_size", reader_pool_size), ("log_level", log_level),
+                                  ("slow_operation_ms", slow_operation_ms),
+                                  ("create_if_missing", create_if_missing)) if v is not None}
+        h = _ffi.convstore_p()
+        err = c_void_p()
+        rc = _ffi.convstore_open(_arg(os.fspath(path)), dumps(opts), byref(h), byref(err))
+        if rc:
+            _raise(rc, err)
+        self._h = h
+        # The handle is freed (convstore_close) once close() has run and no method can still be using it:
+        # when this object is collected, or at interpreter exit. See close().
+        self._finalizer = weakref.finalize(self, _ffi.convstore_close, h)
+
+    # ---- lifecycle ------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes the store; idempotent. Every later method call raises ClosedError.
+
+        Waits for calls in progress in other threads and closes the database files at once. The C handle
+        itself is released with convstore_close when the Store object is collected (immediately after the
+        last reference goes, in CPython), so that a thread racing with close() gets ClosedError instead of
+        touching freed memory.
+        """
+        h = self._h
+        if h is None:
+            return
+        self._h = None
+        _ffi.convstore_shutdown(h, None)
+
+    def shutdown(self) -> None:
+        """Closes the database files but keeps the handle: later calls raise ClosedError. Idempotent."""
+        h = self._h
+        if h is None:
+            return
+        err = c_void_p()
+        rc = _ffi.convstore_shutdown(h, byref(err))
+        if rc:
+            _raise(rc, err)
+
+    @property
+    def closed(self) -> bool:
+        """True after close() (shutdown() alone is only detected by the library)."""
+        return self._h is None
+
+    def schema_version(self) -> int:
+        """The schema version of the open file (-1 once shut down)."""
+        h = self._h
+        if h is None:
+            _closed()
+        return _ffi.convstore_schema_version(h)
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<convstore.Store {self.path!r}{' closed' if self._h is None else ''}>"
+
+    # ---- plumbing -------------------------------------------------------------------------------------
+
+    def _call(self, fn, *args):
+        """fn(handle, *args, &out, &err) -> the parsed JSON output."""
+        h = self._h
+        if h is None:
+            _closed()
+        out = c_void_p()
+        err = c_void_p()
+        rc = fn(h, *args, byref(out), byref(err))
+        if rc:
+            _raise(rc, err)
+        return loads(_take(out))
+
+    def _do(self, fn, *args) -> None:
+        """fn(handle, *args, &err) for calls without output."""
+        h = self._h
+        if h is None:
+            _closed()
+        err = c_void_p()
+        rc = fn(h, *args, byref(err))
+        if rc:
+            _raise(rc, err)
+
+    # ---- teams and users ------------------------------------------------------------------------------
+
+    def upsert_team(self, key: str, name: str | None = None, monthly_budget_usd=None) -> dict:
+        """Creates the team or updates the fields given. Returns the team."""
+        t = {"key": key}
+        if name is not None:
+            t["name"] = name
+        if monthly_budget_usd is not None:
+            t["monthly_budget_usd"] = usd(monthly_budget_usd)
+        return fix_team(self._call(_ffi.convstore_upsert_team, dumps(t)))
+
+    def get_team(self, key: str) -> dict:
+        """The team with this key, or NotFoundError."""
+        return fix_team(self._call(_ffi.convstore_get_team, _arg(key)))
+
+    def upsert_user(self, key: str, email: str | None = None, name: str | None = None, team: str | None = None,
+                    role: str | None = None, active: bool | None = None) -> dict:
+        """Creates the user or updates the fields given (team: a team key, "" clears). Returns the user."""
+        u = {"key": key}
+        for k, v in (("email", email), ("name", name), ("team", team), ("role", role), ("active", active)):
+            if v is not None:
+                u[k] = v
+        return self._call(_ffi.convstore_upsert_user, dumps(u))
+
+    def get_user(self, key: str) -> dict:
+        """The user with this key, or NotFoundError."""
+        return self._call(_ffi.convstore_get_user, _arg(key))
+
+    # ---- conversations --------------------------------------------------------------------------------
+
+    def create_conversation(self, user: str, title: str = "", *, model: str | None = None,
+                            system_prompt: str | None = None, temperature: float | None = None,
+                            max_tokens: int | None = None, metadata: dict | None = None,
+                            created_at=None) -> dict:
+        """Creates a conversation (and the user, if new). Returns the record, with "id"."""
+        c = {"user": user, "title": title}
+        if model is not None:
+            c["model"] = model
+        if system_prompt is not None:
+            c["system_prompt"] = system_prompt
+        if temperature is not None:
+            c["temperature"] = temperature
+        if max_tokens is not None:
+            c["max_tokens"] = max_tokens
+        if metadata is not None:
+            c["metadata"] = metadata
+        if created_at is not None:
+            c["created_at"] = time_us(created_at)
+        return fix_conversation(self._call(_ffi.convstore_create_conversation, dumps(c)))
+
+    def get_conversation(self, id: str) -> dict:
+        """{"conversation": {...}, "messages": [...], "message_count": n}, read from one snapshot."""
+        r = self._call(_ffi.convstore_get_conversation, _arg(id))
+        fix_conversation(r["conversation"])
+        for m in r["messages"]:
+            fix_message(m)
+        return r
+
+    def get_conversation_info(self, id: str) -> dict:
+        """The conversation record alone, with its counters."""
+        return fix_conversation(self._call(_ffi.convstore_get_conversation_info, _arg(id)))
+
+    def update_conversation(self, id: str, *, title: str | None = None, metadata: dict | None = None) -> dict:
+        """Sets the title and/or replaces the metadata document. Returns the updated record."""
+        p = {}
+        if title is not None:
+            p["title"] = title
+        if metadata is not None:
+            p["metadata"] = metadata
+        return fix_conversation(self._call(_ffi.convstore_update_conversation, _arg(id), dumps(p)))
+
+    def archive(self, id: str) -> None:
+        """Archives the conversation (hidden from list_conversations unless include_archived)."""
+        self._do(_ffi.convstore_set_archived, _arg(id), 1)
+
+    def unarchive(self, id: str) -> None:
+        """Undoes archive()."""
+        self._do(_ffi.convstore_set_archived, _arg(id), 0)
+
+    def delete_conversation(self, id: str) -> None:
+        """Deletes the conversation, its messages and their tool calls."""
+        self._do(_ffi.convstore_delete_conversation, _arg(id))
+
+    def list_conversations(self, user: str, limit: int = 20, include_archived: bool = False,
+                           cursor: str | None = None) -> dict:
+        """One page of the user's conversations, most recently updated first.
+
+        Returns {"items": [...], "next_cursor": str | None}; pass next_cursor back for the next page.
+        """
+        q = {"user": user, "limit": limit, "include_archived": include_archived}
+        if cursor is not None:
+            q["cursor"] = cursor
+        r = self._call(_ffi.convstore_list_conversations, dumps(q))
+        for c in r["items"]:
+            fix_conversation(c)
+        return r
+
+    # ---- messages -------------------------------------------------------------------------------------
+
+    def add_message(self, conversation_id: str, role: str, content: str, *, model: str | None = None,
+                    model_version: str | None = None, tokens_input: int | None = None,
+                    tokens_output: int | None = None, tokens_cached_input: int | None = None,
+                    tokens_reasoning: int | None = None, cost_usd=None, cost_nanousd: int | None = None,
+                    latency_us: int | None = None, metadata: dict | None = None, request_id: str | None = None,
+                    created_at=None) -> dict:
+        """Appends a message (role: user, assistant, system or tool). Returns the stored message.
+
+        A request_id seen before returns the message stored then and counts nothing twice. cost_usd may be a
+        float, int, Decimal or decimal string; cost_nanousd is the exact integer alternative.
+        """
+        m = {"role": role, "content": content}
+        if model is not None:
+            m["model"] = model
+        if model_version is not None:
+            m["model_version"] = model_version
+        if tokens_input is not None:
+            m["tokens_input"] = tokens_input
+        if tokens_output is not None:
+            m["tokens_output"] = tokens_output
+        if tokens_cached_input is not None:
+            m["tokens_cached_input"] = tokens_cached_input
+        if tokens_reasoning is not None:
+            m["tokens_reasoning"] = tokens_reasoning
+        if cost_usd is not None:
+            m["cost_usd"] = usd(cost_usd)
+        if cost_nanousd is not None:
+            m["cost_nanousd"] = cost_nanousd
+        if latency_us is not None:
+            m["latency_us"] = latency_us
+        if metadata is not None:
+            m["metadata"] = metadata
+        if request_id is not None:
+            m["request_id"] = request_id
+        if created_at is not None:
+            m["created_at"] = time_us(created_at)
+        return fix_message(self._call(_ffi.convstore_add_message, _arg(conversation_id), dumps(m)))
+
+    def add_messages(self, conversation_id: str, messages: list[dict]) -> list[dict]:
+        """Appends several messages (dicts with add_message's keyword names), all or nothing."""
+        body = dumps([message_request(m) for m in messages])
+        return [fix_message(m) for m in self._call(_ffi.convstore_add_messages, _arg(conversation_id), body)]
+
+    def get_context(self, conversation_id: str, max_tokens: int) -> list[dict]:
+        """The newest messages whose token counts fit in max_tokens, oldest first."""
+        if not isinstance(max_tokens, int) or not -(2**63) <= max_tokens < 2**63:
+            raise InvalidArgumentError("max_tokens must be a 64-bit integer")
+        return [fix_message(m) for m in self._call(_ffi.convstore_get_context, _arg(conversation_id), max_tokens)]
+
+    # ---- tool calls -----------------------------------------------------------------------------------
+
+    def add_tool_call(self, message_id: str, tool_name: str, *, input=None, output=None,
+                      duration_us: int | None = None, status: str = "success", error_message: str | None = None,
+                      created_at=None) -> dict:
+        """Records a tool call of a message. input/output: any JSON-serialisable value. Returns the record."""
+        t = {"tool_name": tool_name, "status": status}
+        if input is not None:
+            t["input"] = input
+        if output is not None:
+            t["output"] = output
+        if duration_us is not None:
+            t["duration_us"] = duration_us
+        if error_message is not None:
+            t["error_message"] = error_message
+        if created_at is not None:
+            t["created_at"] = time_us(created_at)
+        return self._call(_ffi.convstore_add_tool_call, _arg(message_id), dumps(t))
+
+    def list_tool_calls(self, message_id: str) -> list[dict]:
+        """The message's tool calls in insertion order."""
+        return self._call(_ffi.convstore_list_tool_calls, _arg(message_id))

@@ -1,0 +1,222 @@
+/* The whole flow through the C ABI, in plain C99 with -Wall -Wextra -pedantic -Werror.
+ * Usage: c_api_test <scratch-db-path>. Prints "N passed, M failed". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "convstore/convstore.h"
+
+static int passed = 0, failed = 0;
+
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    if (cond) {                                                       \
+      ++passed;                                                       \
+    } else {                                                          \
+      ++failed;                                                       \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                 \
+  } while (0)
+
+/* Expects `call` to return `code` with a non-empty message, and frees the message. */
+#define EXPECT_CODE(call, code)                                                          \
+  do {                                                                                   \
+    char* err_ = NULL;                                                                   \
+    int rc_ = (call);                                                                    \
+    if (rc_ != (code)) fprintf(stderr, "  got %d (%s): %s\n", rc_, convstore_code_name(rc_), err_ ? err_ : "-"); \
+    CHECK(rc_ == (code));                                                                \
+    if ((code) != CONVSTORE_OK) CHECK(err_ != NULL && err_[0] != '\0');                  \
+    else CHECK(err_ == NULL);                                                            \
+    convstore_free(err_);                                                                \
+  } while (0)
+
+/* Copies the string value of "key" from a flat JSON text (enough for ids in test output). */
+static void json_string(const char* json, const char* key, char* out, size_t cap) {
+  char pattern[64];
+  const char* p;
+  size_t n = 0;
+  snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
+  p = strstr(json, pattern);
+  out[0] = '\0';
+  if (p == NULL) return;
+  p += strlen(pattern);
+  while (p[n] != '"' && n + 1 < cap) {
+    out[n] = p[n];
+    ++n;
+  }
+  out[n] = '\0';
+}
+
+static int message_count(convstore_t* db, const char* conv) {
+  char* out = NULL;
+  char* err = NULL;
+  const char* p;
+  int n = -1;
+  if (convstore_get_conversation_info(db, conv, &out, &err) == CONVSTORE_OK) {
+    p = strstr(out, "\"message_count\":");
+    if (p != NULL) n = atoi(p + strlen("\"message_count\":"));
+  }
+  convstore_free(out);
+  convstore_free(err);
+  return n;
+}
+
+int main(int argc, char** argv) {
+  const char* path = argc > 1 ? argv[1] : "c_api_test.db";
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char* err = NULL;
+  char conv[64], msg[64], path_wal[512];
+  int rc;
+
+  unlink(path);
+  snprintf(path_wal, sizeof path_wal, "%s-wal", path);
+  unlink(path_wal);
+
+  CHECK(strcmp(convstore_version(), CONVSTORE_VERSION_STRING) == 0);
+  CHECK(convstore_abi_version() == CONVSTORE_ABI_VERSION);
+  CHECK(strcmp(convstore_code_name(CONVSTORE_NOT_FOUND), "not_found") == 0);
+  CHECK(strcmp(convstore_code_name(1234), "unknown") == 0);
+  convstore_close(NULL); /* no-op */
+  convstore_free(NULL);
+
+  /* open: bad options, then good */
+  EXPECT_CODE(convstore_open(path, "{\"durability\":\"maybe\"}", &db, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(db == NULL);
+  EXPECT_CODE(convstore_open(NULL, NULL, &db, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_open(path, NULL, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  rc = convstore_open(path, "{\"durability\":\"normal\",\"busy_timeout_ms\":2000}", &db, &err);
+  CHECK(rc == CONVSTORE_OK && db != NULL && err == NULL);
+  if (db == NULL) {
+    fprintf(stderr, "open failed: %s\n", err ? err : "?");
+    return 1;
+  }
+  CHECK(convstore_schema_version(db) == 1);
+
+  /* the chapter's V1 flow */
+  rc = convstore_create_conversation(
+      db, "{\"user\":\"engineer@company.com\",\"title\":\"BGP Route Analysis\","
+          "\"metadata\":{\"source\":\"cli\",\"version\":\"1.0\"}}", &out, &err);
+  CHECK(rc == CONVSTORE_OK);
+  json_string(out, "id", conv, sizeof conv);
+  CHECK(strlen(conv) == 36);
+  convstore_free(out);
+
+  rc = convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"Analyze this BGP config\"}", NULL, &err);
+  CHECK(rc == CONVSTORE_OK && err == NULL);
+  rc = convstore_add_message(db, conv,
+                             "{\"role\":\"assistant\",\"content\":\"I found 3 issues\",\"model\":\"claude-sonnet-4-5\","
+                             "\"tokens_input\":1250,\"tokens_output\":890,\"cost_usd\":\"0.015\",\"request_id\":\"r-1\"}",
+                             &out, &err);
+  CHECK(rc == CONVSTORE_OK);
+  CHECK(strstr(out, "\"cost_usd\":\"0.015\"") != NULL);
+  CHECK(strstr(out, "\"cost_nanousd\":15000000") != NULL);
+  json_string(out, "id", msg, sizeof msg);
+  convstore_free(out);
+  /* retry with the same request_id: same message, nothing counted twice */
+  rc = convstore_add_message(db, conv,
+                             "{\"role\":\"assistant\",\"content\":\"I found 3 issues\",\"cost_usd\":\"0.015\","
+                             "\"request_id\":\"r-1\"}", &out, &err);
+  CHECK(rc == CONVSTORE_OK && strstr(out, msg) != NULL);
+  convstore_free(out);
+  CHECK(message_count(db, conv) == 2);
+
+  rc = convstore_get_conversation(db, conv, &out, &err);
+  CHECK(rc == CONVSTORE_OK);
+  CHECK(strstr(out, "\"message_count\":2") != NULL);
+  CHECK(strstr(out, "\"title\":\"BGP Route Analysis\"") != NULL);
+  CHECK(strstr(out, "\"total_cost_usd\":\"0.015\"") != NULL);
+  convstore_free(out);
+
+  rc = convstore_list_conversations(db, "{\"user\":\"engineer@company.com\",\"limit\":5}", &out, &err);
+  CHECK(rc == CONVSTORE_OK && strstr(out, conv) != NULL && strstr(out, "\"next_cursor\":null") != NULL);
+  convstore_free(out);
+
+  rc = convstore_add_messages(db, conv,
+                              "[{\"role\":\"user\",\"content\":\"a\",\"tokens_input\":3},"
+                              "{\"role\":\"assistant\",\"content\":\"b\",\"tokens_output\":4}]", &out, &err);
+  CHECK(rc == CONVSTORE_OK && out[0] == '[');
+  convstore_free(out);
+  CHECK(message_count(db, conv) == 4);
+
+  rc = convstore_get_context(db, conv, 7, &out, &err);
+  CHECK(rc == CONVSTORE_OK && strstr(out, "\"content\":\"a\"") != NULL && strstr(out, "issues") == NULL);
+  convstore_free(out);
+
+  rc = convstore_add_tool_call(db, msg, "{\"tool_name\":\"show_bgp\",\"input\":{\"device\":\"r1\"},\"duration_us\":5}",
+                               &out, &err);
+  CHECK(rc == CONVSTORE_OK && strstr(out, "\"tool_name\":\"show_bgp\"") != NULL);
+  convstore_free(out);
+  rc = convstore_list_tool_calls(db, msg, &out, &err);
+  CHECK(rc == CONVSTORE_OK && strstr(out, "show_bgp") != NULL);
+  convstore_free(out);
+
+  rc = convstore_upsert_team(db, "{\"key\":\"netops\",\"monthly_budget_usd\":\"250.50\"}", &out, &err);
+  CHECK(rc == CONVSTORE_OK && strstr(out, "\"monthly_budget_nanousd\":250500000000") != NULL);
+  convstore_free(out);
+  rc = convstore_upsert_user(db, "{\"key\":\"engineer@company.com\",\"team\":\"netops\",\"name\":\"Eng\"}", &out, &err);
+  CHECK(rc == CONVSTORE_OK && strstr(out, "\"team\":\"netops\"") != NULL);
+  convstore_free(out);
+  EXPECT_CODE(convstore_get_user(db, "engineer@company.com", NULL, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_get_team(db, "netops", NULL, &err_), CONVSTORE_OK);
+
+  rc = convstore_update_conversation(db, conv, "{\"title\":\"renamed\"}", &out, &err);
+  CHECK(rc == CONVSTORE_OK && strstr(out, "renamed") != NULL);
+  convstore_free(out);
+  EXPECT_CODE(convstore_set_archived(db, conv, 1, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_set_archived(db, conv, 0, &err_), CONVSTORE_OK);
+
+  /* bad input: a code, a message, nothing written */
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"robot\",\"content\":\"x\"}", NULL, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"x\",\"tokens_input\":-1}", NULL, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"x\",\"cost_usd\":\"NaN\"}", NULL, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"x\",\"cost_usd\":Infinity}", NULL,
+                                    &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"x\",\"metadata\":{", NULL, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"\xff\xfe\"}", NULL, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_add_message(db, "01890000-0000-7000-8000-000000000000", "{\"role\":\"user\",\"content\":\"x\"}",
+                                    NULL, &err_), CONVSTORE_NOT_FOUND);
+  EXPECT_CODE(convstore_add_message(db, "", "{\"role\":\"user\",\"content\":\"x\"}", NULL, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_add_message(db, conv, NULL, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_add_message(NULL, conv, "{}", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_add_messages(db, conv, "[{\"role\":\"user\",\"content\":\"ok\"},{\"role\":\"bad\",\"content\":\"x\"}]",
+                                     NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_create_conversation(db, "{\"user\":\"\"}", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_create_conversation(db, "{\"user\":\"u\",\"temperature\":\"hot\"}", NULL, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_list_conversations(db, "{\"user\":\"nobody\"}", NULL, &err_), CONVSTORE_NOT_FOUND);
+  EXPECT_CODE(convstore_set_archived(db, conv, 7, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_get_context(db, conv, -5, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_upsert_user(db, "{\"key\":\"x\",\"team\":\"missing\"}", NULL, &err_), CONVSTORE_NOT_FOUND);
+  CHECK(message_count(db, conv) == 4);
+
+  /* a NULL errmsg is allowed */
+  CHECK(convstore_get_conversation(db, "", NULL, NULL) == CONVSTORE_INVALID_ARGUMENT);
+
+  /* delete cascades; then shutdown: every call reports CLOSED; close frees */
+  EXPECT_CODE(convstore_delete_conversation(db, conv, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_get_conversation(db, conv, NULL, &err_), CONVSTORE_NOT_FOUND);
+  EXPECT_CODE(convstore_list_tool_calls(db, msg, NULL, &err_), CONVSTORE_NOT_FOUND);
+  EXPECT_CODE(convstore_shutdown(db, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_shutdown(db, &err_), CONVSTORE_OK);
+  CHECK(convstore_schema_version(db) == -1);
+  EXPECT_CODE(convstore_create_conversation(db, "{\"user\":\"u\"}", NULL, &err_), CONVSTORE_CLOSED);
+  EXPECT_CODE(convstore_get_conversation(db, conv, NULL, &err_), CONVSTORE_CLOSED);
+  convstore_close(db);
+
+  /* reopen: the data is on disk */
+  rc = convstore_open(path, NULL, &db, &err);
+  CHECK(rc == CONVSTORE_OK);
+  EXPECT_CODE(convstore_get_user(db, "engineer@company.com", NULL, &err_), CONVSTORE_OK);
+  convstore_close(db);
+
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}

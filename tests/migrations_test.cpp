@@ -1,0 +1,100 @@
+// The migrations runner: fresh files, newer files refused, older files migrated in one transaction.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "schema/migrations.h"
+#include "sqlite/connection.h"
+#include "test_util.h"
+
+namespace convstore {
+namespace {
+
+using testing::OpenOrDie;
+using testing::QueryInt;
+using testing::TempDb;
+
+std::unique_ptr<sqlite::Connection> Raw(const std::string& path) {
+  sqlite::ConnectionConfig c;
+  c.create = true;
+  auto conn = sqlite::Connection::Open(path, c);
+  EXPECT_TRUE(conn.ok()) << conn.status().ToString();
+  return std::move(*conn);
+}
+
+TEST(MigrationsTest, FreshFileGetsEveryBuiltinMigration) {
+  TempDb db;
+  auto s = OpenOrDie(db.path());
+  EXPECT_EQ(s->schema_version(), 1);
+  s.reset();
+  EXPECT_EQ(QueryInt(db.path(), "SELECT max(version) FROM schema_migrations"), 1);
+  EXPECT_EQ(QueryInt(db.path(), "PRAGMA user_version"), 1);
+  EXPECT_EQ(QueryInt(db.path(), "PRAGMA application_id"), schema::kApplicationId);
+  // Reopening applies nothing new.
+  auto again = OpenOrDie(db.path());
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM schema_migrations"), 1);
+}
+
+TEST(MigrationsTest, NewerFileIsRefusedAndLeftUntouched) {
+  TempDb db;
+  OpenOrDie(db.path()).reset();
+  {
+    auto raw = Raw(db.path());
+    ASSERT_OK(raw->Exec("INSERT INTO schema_migrations VALUES (999, 'from the future', 0)", "test"));
+  }
+  auto s = ConversationStore::Open(db.path());
+  ASSERT_EQ(s.status().code(), Code::kSchemaTooNew);
+  EXPECT_NE(s.status().message().find("999"), std::string::npos);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM schema_migrations"), 2);
+}
+
+TEST(MigrationsTest, OlderFileIsMigratedInOneTransaction) {
+  TempDb db;
+  const std::vector<schema::Migration> v1 = {{1, "one", "CREATE TABLE a(x);"}};
+  const std::vector<schema::Migration> broken = {
+      {1, "one", "CREATE TABLE a(x);"},
+      {2, "two", "CREATE TABLE b(y); INSERT INTO a VALUES (1);"},
+      {3, "three", "THIS IS NOT SQL;"}};
+  const std::vector<schema::Migration> fixed = {
+      {1, "one", "CREATE TABLE a(x);"},
+      {2, "two", "CREATE TABLE b(y); INSERT INTO a VALUES (1);"},
+      {3, "three", "CREATE TABLE c(z);"}};
+  {
+    auto raw = Raw(db.path());
+    auto v = schema::Migrate(*raw, v1, 1);
+    ASSERT_OK(v);
+    EXPECT_EQ(*v, 1);
+    auto failed = schema::Migrate(*raw, broken, 2);
+    EXPECT_FALSE(failed.ok());
+    EXPECT_NE(failed.status().message().find("schema migration 3"), std::string::npos);
+  }
+  // Migration 2 ran before 3 failed, yet nothing of it remains.
+  EXPECT_EQ(QueryInt(db.path(), "SELECT max(version) FROM schema_migrations"), 1);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM sqlite_schema WHERE name = 'b'"), 0);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM a"), 0);
+  {
+    auto raw = Raw(db.path());
+    auto v = schema::Migrate(*raw, fixed, 3);
+    ASSERT_OK(v);
+    EXPECT_EQ(*v, 3);
+  }
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM schema_migrations"), 3);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM a"), 1);
+}
+
+TEST(MigrationsTest, ForeignDatabasesAreRefused) {
+  TempDb other_app;
+  {
+    auto raw = Raw(other_app.path());
+    ASSERT_OK(raw->Exec("CREATE TABLE inventory(id INTEGER PRIMARY KEY)", "test"));
+  }
+  EXPECT_CODE(ConversationStore::Open(other_app.path()), Code::kCorruption);
+  EXPECT_EQ(QueryInt(other_app.path(), "SELECT count(*) FROM sqlite_schema"), 1);  // untouched
+
+  TempDb garbage;
+  std::ofstream(garbage.path()) << std::string(4096, 'z');
+  EXPECT_CODE(ConversationStore::Open(garbage.path()), Code::kCorruption);
+}
+
+}  // namespace
+}  // namespace convstore

@@ -1,0 +1,455 @@
+// End-to-end behaviour of the C++ API: conversations, messages, counters, pagination, tool calls, users, teams.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "test_util.h"
+
+namespace convstore {
+namespace {
+
+using testing::FakeClock;
+using testing::OpenOrDie;
+using testing::QueryInt;
+using testing::TempDb;
+
+class StoreTest : public ::testing::TestWithParam<bool> {  // param: file store (true) or in-memory (false)
+ protected:
+  void SetUp() override {
+    Options o;
+    o.clock = FakeClock();
+    store_ = OpenOrDie(GetParam() ? db_.path() : ConversationStore::kInMemory, o);
+  }
+  Conversation NewConv(const std::string& user = "engineer@company.com", const std::string& title = "BGP") {
+    NewConversation c;
+    c.user_key = user;
+    c.title = title;
+    auto r = store_->CreateConversation(c);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return *r;
+  }
+  Message Add(const std::string& conv, Role role, const std::string& content, std::optional<int64_t> in = {},
+              std::optional<int64_t> out = {}, std::optional<int64_t> cost = {}) {
+    NewMessage m;
+    m.role = role;
+    m.content = content;
+    m.tokens_input = in;
+    m.tokens_output = out;
+    m.cost_nanousd = cost;
+    auto r = store_->AddMessage(conv, m);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : Message{};
+  }
+  TempDb db_;
+  std::unique_ptr<ConversationStore> store_;
+};
+
+INSTANTIATE_TEST_SUITE_P(FileAndMemory, StoreTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "file" : "memory"; });
+
+TEST_P(StoreTest, ChapterV1FlowRoundTrips) {
+  NewConversation nc;
+  nc.user_key = "engineer@company.com";
+  nc.title = "BGP Route Analysis";
+  nc.metadata_json = R"({"source": "cli", "version": "1.0"})";
+  auto conv = store_->CreateConversation(nc);
+  ASSERT_OK(conv);
+  EXPECT_EQ(conv->id.size(), 36u);
+  EXPECT_EQ(conv->id[14], '7');  // UUIDv7
+  EXPECT_EQ(conv->metadata_json, R"({"source":"cli","version":"1.0"})");
+
+  Add(conv->id, Role::kUser, "Analyze this BGP config and identify potential issues");
+  NewMessage a;
+  a.role = Role::kAssistant;
+  a.content = "I found 3 issues: 1) Missing route-map on neighbor...";
+  a.model = "claude-sonnet-4-5";
+  a.tokens_input = 1250;
+  a.tokens_output = 890;
+  a.cost_usd = 0.015;
+  auto m2 = store_->AddMessage(conv->id, a);
+  ASSERT_OK(m2);
+  EXPECT_EQ(m2->cost_nanousd, 15'000'000);
+  EXPECT_EQ(m2->position, 1);
+
+  auto got = store_->GetConversation(conv->id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->conversation.title, "BGP Route Analysis");
+  EXPECT_EQ(got->message_count, 2);
+  ASSERT_EQ(got->messages.size(), 2u);
+  EXPECT_EQ(got->messages[0].role, Role::kUser);
+  EXPECT_EQ(got->messages[1].model, "claude-sonnet-4-5");
+  EXPECT_EQ(got->messages[1].tokens_input, 1250);
+  EXPECT_EQ(got->conversation.message_count, 2);
+  EXPECT_EQ(got->conversation.tokens.input, 1250);
+  EXPECT_EQ(got->conversation.tokens.output, 890);
+  EXPECT_EQ(got->conversation.cost_nanousd, 15'000'000);
+
+  ListConversationsOptions q;
+  q.user_key = "engineer@company.com";
+  q.limit = 5;
+  auto page = store_->ListConversations(q);
+  ASSERT_OK(page);
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].message_count, 2);
+  EXPECT_EQ(page->items[0].cost_nanousd, 15'000'000);
+  EXPECT_TRUE(page->next_cursor.empty());
+}
+
+TEST_P(StoreTest, ConversationWithoutMessages) {
+  auto c = NewConv();
+  auto got = store_->GetConversation(c.id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->message_count, 0);
+  EXPECT_TRUE(got->messages.empty());
+  EXPECT_EQ(got->conversation.id, c.id);
+}
+
+TEST_P(StoreTest, UnknownUserIsCreatedOnCreateConversation) {
+  EXPECT_CODE(store_->GetUser("new@x.io"), Code::kNotFound);
+  NewConv("new@x.io");
+  auto u = store_->GetUser("new@x.io");
+  ASSERT_OK(u);
+  EXPECT_EQ(u->key, "new@x.io");
+  EXPECT_TRUE(u->active);
+}
+
+TEST_P(StoreTest, UsersAndTeamsUpsert) {
+  TeamInput t;
+  t.key = "netops";
+  t.name = "Network Operations";
+  t.monthly_budget_nanousd = 500 * kNanoUsdPerUsd;
+  ASSERT_OK(store_->UpsertTeam(t));
+  UserInput u;
+  u.key = "alice@corp";
+  u.email = "alice@corp.com";
+  u.name = "Alice";
+  u.team_key = "netops";
+  u.role = "admin";
+  auto r = store_->UpsertUser(u);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->team_key, "netops");
+  // A partial update keeps the other fields.
+  UserInput u2;
+  u2.key = "alice@corp";
+  u2.active = false;
+  auto r2 = store_->UpsertUser(u2);
+  ASSERT_OK(r2);
+  EXPECT_EQ(r2->email, "alice@corp.com");
+  EXPECT_EQ(r2->team_key, "netops");
+  EXPECT_FALSE(r2->active);
+  EXPECT_EQ(r2->created_at, r->created_at);
+  EXPECT_GT(r2->updated_at, r->updated_at);
+  // Clearing the team.
+  UserInput u3;
+  u3.key = "alice@corp";
+  u3.team_key = "";
+  EXPECT_EQ(store_->UpsertUser(u3)->team_key, "");
+
+  TeamInput t2;
+  t2.key = "netops";
+  t2.name = "NetOps";
+  auto team = store_->UpsertTeam(t2);
+  ASSERT_OK(team);
+  EXPECT_EQ(team->name, "NetOps");
+  EXPECT_EQ(team->monthly_budget_nanousd, 500 * kNanoUsdPerUsd);
+  EXPECT_CODE(store_->GetTeam("nope"), Code::kNotFound);
+
+  UserInput bad;
+  bad.key = "bob";
+  bad.team_key = "no-such-team";
+  EXPECT_CODE(store_->UpsertUser(bad), Code::kNotFound);
+  EXPECT_CODE(store_->GetUser("bob"), Code::kNotFound);
+}
+
+TEST_P(StoreTest, RequestIdMakesRetriesIdempotent) {
+  auto c = NewConv();
+  NewMessage m;
+  m.role = Role::kAssistant;
+  m.content = "answer";
+  m.tokens_output = 10;
+  m.cost_nanousd = 7;
+  m.request_id = "req-1";
+  auto first = store_->AddMessage(c.id, m);
+  ASSERT_OK(first);
+  auto again = store_->AddMessage(c.id, m);
+  ASSERT_OK(again);
+  EXPECT_EQ(again->id, first->id);
+  EXPECT_EQ(again->position, first->position);
+  auto info = store_->GetConversationInfo(c.id);
+  EXPECT_EQ(info->message_count, 1);
+  EXPECT_EQ(info->tokens.output, 10);
+  EXPECT_EQ(info->cost_nanousd, 7);
+
+  // In a batch: the retried one returns the stored message, the new one is added.
+  NewMessage n = m;
+  n.request_id = "req-2";
+  auto batch = store_->AddMessages(c.id, {m, n, n});
+  ASSERT_OK(batch);
+  ASSERT_EQ(batch->size(), 3u);
+  EXPECT_EQ((*batch)[0].id, first->id);
+  EXPECT_EQ((*batch)[1].id, (*batch)[2].id);
+  EXPECT_EQ(store_->GetConversationInfo(c.id)->message_count, 2);
+  EXPECT_EQ(store_->GetConversationInfo(c.id)->cost_nanousd, 14);
+
+  // The same request_id in another conversation is a conflict, and writes nothing.
+  auto other = NewConv("someone", "other");
+  EXPECT_CODE(store_->AddMessage(other.id, m), Code::kConflict);
+  EXPECT_EQ(store_->GetConversationInfo(other.id)->message_count, 0);
+}
+
+TEST_P(StoreTest, BatchIsAllOrNothing) {
+  auto c = NewConv();
+  std::vector<NewMessage> batch(1000);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].role = i % 2 ? Role::kAssistant : Role::kUser;
+    batch[i].content = "m" + std::to_string(i);
+    batch[i].tokens_input = 1;
+    batch[i].cost_nanousd = 3;
+  }
+  auto ok = store_->AddMessages(c.id, batch);
+  ASSERT_OK(ok);
+  EXPECT_EQ(ok->size(), 1000u);
+  EXPECT_EQ(ok->back().position, 999);
+  auto info = store_->GetConversationInfo(c.id);
+  EXPECT_EQ(info->message_count, 1000);
+  EXPECT_EQ(info->tokens.input, 1000);
+  EXPECT_EQ(info->cost_nanousd, 3000);
+
+  batch[500].tokens_input = -1;
+  EXPECT_CODE(store_->AddMessages(c.id, batch), Code::kInvalidArgument);
+  batch[500].tokens_input = 1;
+  // A failure inside the transaction (request_id conflict on the last message) rolls back the whole batch.
+  auto other = NewConv("u2", "t2");
+  NewMessage tagged;
+  tagged.content = "x";
+  tagged.request_id = "taken";
+  ASSERT_OK(store_->AddMessage(other.id, tagged));
+  batch.back().request_id = "taken";
+  EXPECT_CODE(store_->AddMessages(c.id, batch), Code::kConflict);
+  EXPECT_EQ(store_->GetConversationInfo(c.id)->message_count, 1000);
+  EXPECT_EQ(store_->GetConversation(c.id)->messages.size(), 1000u);
+}
+
+TEST_P(StoreTest, GetContextFitsNewestMessagesOldestFirst) {
+  auto c = NewConv();
+  Add(c.id, Role::kSystem, "be brief", 5);              // 5
+  Add(c.id, Role::kUser, "q1", 100);                    // 100
+  Add(c.id, Role::kAssistant, "a1", 1000, 50);          // 50 (output counts for assistant)
+  Add(c.id, Role::kUser, std::string(40, 'x'));         // estimated ceil(40/4) = 10
+  Add(c.id, Role::kAssistant, "a2", 2000, 30);          // 30
+
+  auto ctx = store_->GetContext(c.id, 90);
+  ASSERT_OK(ctx);
+  ASSERT_EQ(ctx->size(), 3u);  // 30 + 10 + 50 = 90
+  EXPECT_EQ((*ctx)[0].content, "a1");
+  EXPECT_EQ((*ctx)[2].content, "a2");
+  EXPECT_EQ(store_->GetContext(c.id, 89)->size(), 2u);
+  EXPECT_EQ(store_->GetContext(c.id, 0)->size(), 0u);
+  EXPECT_EQ(store_->GetContext(c.id, 1'000'000)->size(), 5u);
+  EXPECT_CODE(store_->GetContext(c.id, -1), Code::kInvalidArgument);
+  EXPECT_CODE(store_->GetContext("00000000-0000-7000-8000-000000000000", 10), Code::kNotFound);
+  auto empty = NewConv("x", "empty");
+  EXPECT_EQ(store_->GetContext(empty.id, 10)->size(), 0u);
+}
+
+TEST_P(StoreTest, ListPaginatesNewestFirstWithCursor) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 25; ++i) ids.push_back(NewConv("pager", "c" + std::to_string(i)).id);
+  NewConv("someone-else", "not mine");
+  // Touch conversation 3: it becomes the most recently updated.
+  Add(ids[3], Role::kUser, "bump");
+  ASSERT_OK(store_->SetArchived(ids[10], true));
+
+  std::vector<std::string> seen;
+  ListConversationsOptions q;
+  q.user_key = "pager";
+  q.limit = 10;
+  int pages = 0;
+  for (;;) {
+    auto page = store_->ListConversations(q);
+    ASSERT_OK(page);
+    ++pages;
+    for (auto& c : page->items) seen.push_back(c.id);
+    if (page->next_cursor.empty()) break;
+    q.cursor = page->next_cursor;
+  }
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(seen.size(), 24u);  // archived one excluded
+  EXPECT_EQ(seen[0], ids[3]);
+  EXPECT_EQ(seen[1], ids[24]);
+  EXPECT_EQ(seen.back(), ids[0]);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), ids[10]), 0);
+
+  q.cursor.clear();
+  q.include_archived = true;
+  q.limit = 100;
+  auto all = store_->ListConversations(q);
+  ASSERT_OK(all);
+  EXPECT_EQ(all->items.size(), 25u);
+  EXPECT_TRUE(all->items[15].archived);  // 24..11 come after ids[3] (14 items), then ids[10]
+  EXPECT_EQ(all->items[15].id, ids[10]);
+
+  // include_archived pagination merges both streams correctly across pages.
+  q.limit = 7;
+  std::vector<std::string> merged;
+  for (;;) {
+    auto page = store_->ListConversations(q);
+    ASSERT_OK(page);
+    for (auto& c : page->items) merged.push_back(c.id);
+    if (page->next_cursor.empty()) break;
+    q.cursor = page->next_cursor;
+  }
+  ASSERT_EQ(merged.size(), 25u);
+  for (size_t i = 0; i < merged.size(); ++i) EXPECT_EQ(merged[i], all->items[i].id);
+
+  q.cursor = "garbage";
+  EXPECT_CODE(store_->ListConversations(q), Code::kInvalidArgument);
+  q.cursor.clear();
+  q.user_key = "nobody";
+  EXPECT_CODE(store_->ListConversations(q), Code::kNotFound);
+}
+
+TEST_P(StoreTest, UpdateArchiveDelete) {
+  auto c = NewConv();
+  ConversationUpdate up;
+  up.title = "renamed";
+  up.metadata_json = R"({"team":"netops","tags":["a","b"]})";
+  auto r = store_->UpdateConversation(c.id, up);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->title, "renamed");
+  EXPECT_EQ(r->metadata_json, R"({"tags":["a","b"],"team":"netops"})");
+  EXPECT_GT(r->updated_at, c.updated_at);
+
+  ASSERT_OK(store_->SetArchived(c.id, true));
+  EXPECT_TRUE(store_->GetConversationInfo(c.id)->archived);
+  ASSERT_OK(store_->SetArchived(c.id, false));
+  EXPECT_FALSE(store_->GetConversationInfo(c.id)->archived);
+
+  auto m = Add(c.id, Role::kAssistant, "calling a tool");
+  NewToolCall tc;
+  tc.tool_name = "show_bgp";
+  tc.input_json = R"({"device":"r1"})";
+  tc.output_json = R"(["ok"])";
+  tc.duration_us = 1500;
+  ASSERT_OK(store_->AddToolCall(m.id, tc));
+  ASSERT_OK(store_->DeleteConversation(c.id));
+  EXPECT_CODE(store_->GetConversation(c.id), Code::kNotFound);
+  EXPECT_CODE(store_->DeleteConversation(c.id), Code::kNotFound);
+  EXPECT_CODE(store_->ListToolCalls(m.id), Code::kNotFound);
+  if (GetParam()) {
+    EXPECT_EQ(QueryInt(db_.path(), "SELECT count(*) FROM messages"), 0);
+    EXPECT_EQ(QueryInt(db_.path(), "SELECT count(*) FROM tool_calls"), 0);
+  }
+}
+
+TEST_P(StoreTest, ToolCalls) {
+  auto c = NewConv();
+  auto m = Add(c.id, Role::kAssistant, "let me check");
+  NewToolCall a;
+  a.tool_name = "ping";
+  a.input_json = R"({"host": "10.0.0.1"})";
+  a.output_json = R"({"loss": 0})";
+  a.duration_us = 2000;
+  NewToolCall b;
+  b.tool_name = "traceroute";
+  b.status = ToolStatus::kError;
+  b.error_message = "timeout";
+  ASSERT_OK(store_->AddToolCall(m.id, a));
+  ASSERT_OK(store_->AddToolCall(m.id, b));
+  auto calls = store_->ListToolCalls(m.id);
+  ASSERT_OK(calls);
+  ASSERT_EQ(calls->size(), 2u);
+  EXPECT_EQ((*calls)[0].tool_name, "ping");
+  EXPECT_EQ((*calls)[0].input_json, R"({"host":"10.0.0.1"})");
+  EXPECT_EQ((*calls)[0].duration_us, 2000);
+  EXPECT_EQ((*calls)[1].status, ToolStatus::kError);
+  EXPECT_EQ((*calls)[1].output_json, "");
+  EXPECT_EQ((*calls)[1].error_message, "timeout");
+  auto m2 = Add(c.id, Role::kUser, "no tools here");
+  EXPECT_EQ(store_->ListToolCalls(m2.id)->size(), 0u);
+}
+
+TEST_P(StoreTest, ExplicitCreatedAtIsKeptAndDrivesUpdatedAt) {
+  NewConversation nc;
+  nc.user_key = "importer";
+  nc.created_at = 1'600'000'000'000'000;
+  auto c = store_->CreateConversation(nc);
+  ASSERT_OK(c);
+  EXPECT_EQ(c->created_at, 1'600'000'000'000'000);
+  NewMessage m;
+  m.content = "old";
+  m.created_at = 1'600'000'100'000'000;
+  ASSERT_OK(store_->AddMessage(c->id, m));
+  auto info = store_->GetConversationInfo(c->id);
+  EXPECT_EQ(info->updated_at, 1'600'000'100'000'000);
+  EXPECT_EQ(store_->GetConversation(c->id)->messages[0].created_at, 1'600'000'100'000'000);
+}
+
+TEST_P(StoreTest, CallsOnAClosedStoreFail) {
+  auto c = NewConv();
+  ASSERT_OK(store_->Close());
+  EXPECT_TRUE(store_->closed());
+  ASSERT_OK(store_->Close());  // second close: no-op
+  EXPECT_CODE(store_->GetConversation(c.id), Code::kClosed);
+  EXPECT_CODE(store_->AddMessage(c.id, NewMessage{}), Code::kClosed);
+  EXPECT_CODE(store_->CreateConversation(NewConversation{.user_key = "u"}), Code::kClosed);
+  ListConversationsOptions q;
+  q.user_key = "engineer@company.com";
+  EXPECT_CODE(store_->ListConversations(q), Code::kClosed);
+  EXPECT_CODE(store_->UpsertUser(UserInput{.key = "k"}), Code::kClosed);
+  EXPECT_CODE(store_->DeleteConversation(c.id), Code::kClosed);
+}
+
+TEST(StoreFileTest, DataSurvivesReopenAndFilesAreOwnerOnly) {
+  TempDb db;
+  std::string id;
+  {
+    auto s = OpenOrDie(db.path());
+    NewConversation nc;
+    nc.user_key = "u";
+    id = s->CreateConversation(nc)->id;
+    NewMessage m;
+    m.content = "persisted";
+    ASSERT_OK(s->AddMessage(id, m));
+    struct stat sb;
+    ASSERT_EQ(::stat(db.path().c_str(), &sb), 0);
+    EXPECT_EQ(sb.st_mode & 0777, 0600u);
+    ASSERT_EQ(::stat((db.path() + "-wal").c_str(), &sb), 0);
+    EXPECT_EQ(sb.st_mode & 0777, 0600u);
+  }
+  auto s = OpenOrDie(db.path());
+  auto got = s->GetConversation(id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->messages.at(0).content, "persisted");
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+  EXPECT_EQ(s->schema_version(), 1);
+}
+
+TEST(StoreFileTest, CreateIfMissingFalseRefusesMissingFile) {
+  TempDb db;
+  Options o;
+  o.create_if_missing = false;
+  EXPECT_CODE(ConversationStore::Open(db.path(), o), Code::kNotFound);
+}
+
+TEST(StoreFileTest, FullDurabilityWorks) {
+  TempDb db;
+  Options o;
+  o.durability = Durability::kFull;
+  auto s = OpenOrDie(db.path(), o);
+  NewConversation nc;
+  nc.user_key = "u";
+  auto c = s->CreateConversation(nc);
+  ASSERT_OK(c);
+  NewMessage m;
+  m.content = "x";
+  ASSERT_OK(s->AddMessage(c->id, m));
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), 1);
+}
+
+TEST(VersionTest, ReportsVersion) {
+  EXPECT_STREQ(Version(), CONVSTORE_VERSION_STRING);
+  EXPECT_EQ(AbiVersion(), CONVSTORE_ABI_VERSION);
+}
+
+}  // namespace
+}  // namespace convstore

@@ -1,0 +1,55 @@
+#include "test_util.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+
+namespace convstore::testing {
+
+TempDb::TempDb() {
+  static std::atomic<int> counter{0};
+  auto dir = std::filesystem::temp_directory_path() / ("convstore-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  path_ = (dir / ("db" + std::to_string(counter++) + ".db")).string();
+}
+
+TempDb::~TempDb() {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
+}
+
+int64_t QueryInt(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open " + path);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    std::string err = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    throw std::runtime_error("bad test query: " + err);
+  }
+  int64_t v = -1;
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+std::function<int64_t()> FakeClock() {
+  auto now = std::make_shared<std::atomic<int64_t>>(1770800400000000);  // 2026-02-11T09:00:00Z
+  return [now] { return now->fetch_add(1000); };
+}
+
+std::unique_ptr<ConversationStore> OpenOrDie(const std::string& path, Options options) {
+  auto s = ConversationStore::Open(path, options);
+  if (!s.ok()) throw std::runtime_error("open failed: " + s.status().ToString());
+  return std::move(*s);
+}
+
+}  // namespace convstore::testing

@@ -1,0 +1,52 @@
+// Helpers shared by the GoogleTest suites: temporary files, raw SQLite inspection, assertion macros.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "convstore/convstore.hpp"
+
+namespace convstore::testing {
+
+// A fresh path in a per-process temp directory; the file and its -wal/-shm are removed on destruction.
+class TempDb {
+ public:
+  TempDb();
+  ~TempDb();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Runs a single-value query on the file with a separate raw SQLite connection (NULL reads as -1).
+int64_t QueryInt(const std::string& path, const std::string& sql);
+
+// A fixed, advancing clock for deterministic timestamps: starts at 2026-02-11T09:00:00Z, +1 ms per call.
+std::function<int64_t()> FakeClock();
+
+std::unique_ptr<ConversationStore> OpenOrDie(const std::string& path, Options options = {});
+
+}  // namespace convstore::testing
+
+#define ASSERT_OK(expr)                                        \
+  do {                                                         \
+    const auto& _r = (expr);                                   \
+    ASSERT_TRUE(_r.ok()) << ::convstore::testing::Describe(_r); \
+  } while (0)
+
+#define EXPECT_CODE(expr, expected_code)                                                     \
+  do {                                                                                       \
+    const auto& _r = (expr);                                                                 \
+    EXPECT_EQ(::convstore::testing::CodeOf(_r), expected_code) << ::convstore::testing::Describe(_r); \
+  } while (0)
+
+namespace convstore::testing {
+inline std::string Describe(const Status& s) { return s.ToString(); }
+template <typename T>
+std::string Describe(const Result<T>& r) { return r.status().ToString(); }
+inline Code CodeOf(const Status& s) { return s.code(); }
+template <typename T>
+Code CodeOf(const Result<T>& r) { return r.status().code(); }
+}  // namespace convstore::testing

@@ -1,0 +1,104 @@
+// Internal helpers: UTF-8, ISO-8601 time, exact money, UUIDv7, list cursors, JSON depth.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "store/cursor.h"
+#include "util/json_input.h"
+#include "util/money.h"
+#include "util/time.h"
+#include "util/utf8.h"
+#include "util/uuid.h"
+
+namespace convstore {
+namespace {
+
+TEST(Utf8Test, AcceptsValidAndRefusesInvalid) {
+  EXPECT_TRUE(util::IsValidUtf8(""));
+  EXPECT_TRUE(util::IsValidUtf8("plain ascii text that is longer than eight bytes"));
+  EXPECT_TRUE(util::IsValidUtf8("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"));  // é € 😀
+  EXPECT_FALSE(util::IsValidUtf8("\xff"));
+  EXPECT_FALSE(util::IsValidUtf8("\xc3"));                // truncated
+  EXPECT_FALSE(util::IsValidUtf8("\xc0\x80"));            // overlong NUL
+  EXPECT_FALSE(util::IsValidUtf8("\xed\xa0\x80"));        // surrogate
+  EXPECT_FALSE(util::IsValidUtf8("\xf4\x90\x80\x80"));    // above U+10FFFF
+  EXPECT_FALSE(util::IsValidUtf8("12345678\x80"));        // after the ASCII fast path
+}
+
+TEST(TimeTest, FormatsAndParsesIso8601) {
+  EXPECT_EQ(util::FormatIso8601(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(util::FormatIso8601(1770800400123456), "2026-02-11T09:00:00.123456Z");
+  EXPECT_EQ(util::ParseIso8601("2026-02-11T09:00:00.123456Z"), 1770800400123456);
+  EXPECT_EQ(util::ParseIso8601("2026-02-11T10:00:00+01:00"), 1770800400000000);
+  EXPECT_EQ(util::ParseIso8601("2026-02-11 09:00:00.1Z"), 1770800400100000);
+  EXPECT_EQ(util::ParseIso8601("2024-02-29T00:00:00Z").has_value(), true);
+  EXPECT_FALSE(util::ParseIso8601("2023-02-29T00:00:00Z"));
+  EXPECT_FALSE(util::ParseIso8601("2026-02-11T09:00:00"));  // no offset
+  EXPECT_FALSE(util::ParseIso8601("2026-13-01T00:00:00Z"));
+  EXPECT_FALSE(util::ParseIso8601("yesterday"));
+  EXPECT_FALSE(util::ParseIso8601("1969-12-31T23:59:59Z"));
+  for (int64_t t : {int64_t{0}, int64_t{1}, int64_t{951782400000000}, int64_t{253402300799999999}})
+    EXPECT_EQ(util::ParseIso8601(util::FormatIso8601(t)), t);
+}
+
+TEST(MoneyTest, ExactDecimalRoundTrip) {
+  EXPECT_EQ(util::FormatUsd(15'000'000), "0.015");
+  EXPECT_EQ(util::FormatUsd(0), "0");
+  EXPECT_EQ(util::FormatUsd(12'000'000'000), "12");
+  EXPECT_EQ(util::FormatUsd(-1), "-0.000000001");
+  EXPECT_EQ(util::FormatUsd(INT64_MIN), "-9223372036.854775808");
+  EXPECT_EQ(util::ParseUsd("0.015"), 15'000'000);
+  EXPECT_EQ(util::ParseUsd("12"), 12'000'000'000);
+  EXPECT_EQ(util::ParseUsd(".5"), 500'000'000);
+  EXPECT_EQ(util::ParseUsd("-1.000000001"), -1'000'000'001);
+  EXPECT_FALSE(util::ParseUsd("0.0000000001"));  // 10 decimals
+  EXPECT_FALSE(util::ParseUsd("1e3"));
+  EXPECT_FALSE(util::ParseUsd("NaN"));
+  EXPECT_FALSE(util::ParseUsd(""));
+  EXPECT_FALSE(util::ParseUsd("99999999999999999999"));
+  EXPECT_EQ(util::UsdDoubleToNano(0.015), 15'000'000);
+  EXPECT_EQ(util::UsdDoubleToNano(0.1 + 0.2), 300'000'000);
+  EXPECT_FALSE(util::UsdDoubleToNano(std::numeric_limits<double>::quiet_NaN()));
+  EXPECT_FALSE(util::UsdDoubleToNano(1e20));
+}
+
+TEST(UuidTest, V7FormatAndOrder) {
+  std::set<std::string> seen;
+  std::string prev;
+  for (int i = 0; i < 10000; ++i) {
+    auto id = util::NewUuidV7(1770800400000000);  // same millisecond: the counter keeps them ordered
+    ASSERT_EQ(id.size(), 36u);
+    EXPECT_EQ(id[8], '-');
+    EXPECT_EQ(id[14], '7');
+    EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
+    EXPECT_GT(id, prev);
+    prev = id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 10000u);
+}
+
+TEST(CursorTest, RoundTripsAndRefusesGarbage) {
+  store::ListCursor c{1770800400000000, 42};
+  auto d = store::DecodeCursor(store::EncodeCursor(c));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->updated_at, c.updated_at);
+  EXPECT_EQ(d->row_id, 42);
+  for (const char* bad : {"", "c1.", "c1.zz.1", "c2.1.1", "c1.1.0", "c1.1.", "c1.ffffffffffffffffff.1"})
+    EXPECT_FALSE(store::DecodeCursor(bad)) << bad;
+}
+
+TEST(JsonInputTest, DepthAndNormalisation) {
+  EXPECT_EQ(util::JsonDepth(R"({"a":[1,{"b":"[[[["}]})", 100), 3);
+  EXPECT_EQ(util::JsonDepth(R"("\"{")", 100), 0);
+  auto n = util::NormalizeJson(R"({ "b" : 1, "a" : [ true , null ] })", "m", 1000, true);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, R"({"a":[true,null],"b":1})");
+  EXPECT_EQ(util::NormalizeJson("", "m", 1000, true).value(), "{}");
+  EXPECT_EQ(util::NormalizeJson("[1]", "m", 1000, true).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(util::NormalizeJson("\"\xff\"", "m", 1000, false).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(util::NormalizeJson(std::string(70, '['), "m", 1000, false).status().code(), Code::kTooLarge);
+}
+
+}  // namespace
+}  // namespace convstore

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <set>
+
 #include "test_util.h"
 
 namespace convstore {
@@ -306,6 +308,28 @@ TEST_P(StoreTest, ListPaginatesNewestFirstWithCursor) {
   q.cursor.clear();
   q.user_key = "nobody";
   EXPECT_CODE(store_->ListConversations(q), Code::kNotFound);
+}
+
+TEST_P(StoreTest, ListPaginatesConversationsWithEqualTimestamps) {
+  // Imports often carry identical timestamps; the keyset (updated_at, id) must still visit each exactly once.
+  std::set<std::string> made, seen;
+  for (int i = 0; i < 13; ++i) {
+    NewConversation nc;
+    nc.user_key = "same-time";
+    nc.created_at = 1'700'000'000'000'000;
+    made.insert(store_->CreateConversation(nc)->id);
+  }
+  ListConversationsOptions q;
+  q.user_key = "same-time";
+  q.limit = 4;
+  for (;;) {
+    auto page = store_->ListConversations(q);
+    ASSERT_OK(page);
+    for (auto& c : page->items) EXPECT_TRUE(seen.insert(c.id).second) << "seen twice: " << c.id;
+    if (page->next_cursor.empty()) break;
+    q.cursor = page->next_cursor;
+  }
+  EXPECT_EQ(seen, made);
 }
 
 TEST_P(StoreTest, UpdateArchiveDelete) {

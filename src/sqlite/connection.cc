@@ -41,7 +41,10 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
     if (!row.ok()) return row.status();
     if (!*row || st->Text(0) != "wal")
       return Status::IoError(fmt::format("could not enable WAL journal mode on '{}'", path));
-    if (auto s = conn->Exec("PRAGMA journal_size_limit=67108864;", "configure WAL"); !s.ok()) return s;
+    // Checkpoint every ~16 MiB of WAL instead of SQLite's 4 MiB: fewer, larger checkpoints (each one syncs).
+    if (auto s = conn->Exec("PRAGMA wal_autocheckpoint=4000; PRAGMA journal_size_limit=67108864;", "configure WAL");
+        !s.ok())
+      return s;
   }
   return conn;
 }

@@ -1,0 +1,110 @@
+#include "bench_support.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+namespace bench {
+
+std::string DataDir() {
+  const char* env = std::getenv("CONVSTORE_BENCH_DIR");
+  std::string dir = env != nullptr ? env : CONVSTORE_BENCH_DATA_DIR;
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string ScratchPath(const std::string& name) {
+  std::string p = DataDir() + "/scratch-" + std::to_string(::getpid()) + "-" + name + ".db";
+  RemoveDb(p);
+  return p;
+}
+
+void RemoveDb(const std::string& path) {
+  for (const char* s : {"", "-wal", "-shm", "-journal"}) std::remove((path + s).c_str());
+}
+
+void Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "?";
+    sqlite3_free(err);
+    throw std::runtime_error("sqlite: " + msg + " in " + sql);
+  }
+}
+
+sqlite3* OpenRaw(const std::string& path, bool full_sync) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) throw std::runtime_error("open " + path);
+  sqlite3_busy_timeout(db, 5000);
+  Exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;");
+  Exec(db, full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  return db;
+}
+
+const char* kRawSchema = R"(
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, conversation_id INTEGER NOT NULL, position INTEGER NOT NULL,
+  role TEXT NOT NULL, content TEXT NOT NULL, model TEXT NOT NULL DEFAULT '', model_version TEXT NOT NULL DEFAULT '',
+  tokens_input INTEGER, tokens_output INTEGER, tokens_cached_input INTEGER, tokens_reasoning INTEGER,
+  cost_nanousd INTEGER, latency_us INTEGER, metadata TEXT NOT NULL DEFAULT '{}', request_id TEXT,
+  created_at INTEGER NOT NULL, UNIQUE (conversation_id, position));
+)";
+
+const char* kRawInsert =
+    "INSERT INTO messages(uid, conversation_id, position, role, content, model, model_version, tokens_input, "
+    "tokens_output, tokens_cached_input, tokens_reasoning, cost_nanousd, latency_us, metadata, request_id, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+
+const std::string& Content(int i) {
+  static const std::vector<std::string> texts = [] {
+    std::vector<std::string> v;
+    const char* base[] = {
+        "Analyze this BGP config and identify potential issues with the route-maps on the edge routers.",
+        "I found 3 issues: 1) Missing route-map on neighbor 10.0.0.2, 2) no max-prefix limit, 3) MD5 auth off.",
+        "Show me the OSPF adjacencies on core-sw-01 and explain why area 0 is flapping every few minutes.",
+        "The adjacency flaps because the hello/dead timers differ: 10/40 on core-sw-01 and 5/20 on dist-2."};
+    for (int k = 0; k < 16; ++k) v.push_back(std::string(base[k % 4]) + " Ticket NET-" + std::to_string(4100 + k) +
+                                             ". Please keep the answer short and actionable for the on-call.");
+    return v;
+  }();
+  return texts[static_cast<size_t>(i) % texts.size()];
+}
+
+void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
+  for (const auto& r : runs) {
+    if (r.run_type != Run::RT_Iteration) continue;
+    double ns = r.GetAdjustedRealTime();  // in the run's time unit
+    switch (r.time_unit) {
+      case benchmark::kSecond: ns *= 1e9; break;
+      case benchmark::kMillisecond: ns *= 1e6; break;
+      case benchmark::kMicrosecond: ns *= 1e3; break;
+      default: break;
+    }
+    double items = 0;
+    auto it = r.counters.find("items_per_second");
+    if (it != r.counters.end()) items = it->second.value;
+    seen_[r.run_name.function_name] = {ns, items};
+  }
+  ConsoleReporter::ReportRuns(runs);
+}
+
+void RatioReporter::Finalize() {
+  ConsoleReporter::Finalize();
+  std::printf("\n%-34s %-28s %12s %12s %8s\n", "convstore", "raw SQLite baseline", "convstore", "baseline", "ratio");
+  for (const auto& p : pairs_) {
+    auto a = seen_.find(p.ours), b = seen_.find(p.baseline);
+    if (a == seen_.end() || b == seen_.end()) continue;
+    if (p.higher_is_better_throughput) {
+      std::printf("%-34s %-28s %10.0f/s %10.0f/s %7.2f  (%s)\n", p.ours.c_str(), p.baseline.c_str(), a->second.second,
+                  b->second.second, a->second.second / b->second.second, p.meaning.c_str());
+    } else {
+      std::printf("%-34s %-28s %10.2fus %10.2fus %7.2fx (%s)\n", p.ours.c_str(), p.baseline.c_str(),
+                  a->second.first / 1e3, b->second.first / 1e3, a->second.first / b->second.first, p.meaning.c_str());
+    }
+  }
+}
+
+}  // namespace bench

@@ -1,0 +1,46 @@
+// Shared pieces of the benchmarks: scratch files, a raw SQLite baseline schema, realistic message text, and a
+// reporter that prints each convstore result as a ratio to its raw-SQLite baseline from the same run.
+#pragma once
+#include <benchmark/benchmark.h>
+#include <sqlite3.h>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bench {
+
+// A fresh file path under the bench data directory (removed, with -wal/-shm, by RemoveDb).
+std::string ScratchPath(const std::string& name);
+void RemoveDb(const std::string& path);
+// Directory for reusable data sets (CONVSTORE_BENCH_DIR overrides the build's bench-data/).
+std::string DataDir();
+
+// A raw SQLite connection configured like convstore's writer (WAL, synchronous=NORMAL or FULL).
+sqlite3* OpenRaw(const std::string& path, bool full_sync = false);
+void Exec(sqlite3* db, const char* sql);
+// The raw baseline's messages table: the same columns and keys as convstore's (uid unique, conversation+position).
+extern const char* kRawSchema;
+extern const char* kRawInsert;  // 16 parameters in the same order as convstore's insert
+
+// ~200 bytes of plausible chat text, varying with i.
+const std::string& Content(int i);
+
+// Pairs of (convstore benchmark, its raw baseline); ratios are printed after the run.
+struct Pair {
+  std::string ours, baseline, meaning;
+  bool higher_is_better_throughput;  // compare items/s (true) or time per iteration (false)
+};
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  explicit RatioReporter(std::vector<Pair> pairs) : pairs_(std::move(pairs)) {}
+  void ReportRuns(const std::vector<Run>& runs) override;
+  void Finalize() override;
+
+ private:
+  std::vector<Pair> pairs_;
+  std::map<std::string, std::pair<double, double>> seen_;  // name -> (ns per iteration, items per second)
+};
+
+}  // namespace bench

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Benchmark: add_message through the convstore Python binding vs the book chapter's V1 sqlite3 class.
+
+Run with Debian's Python (no third-party packages needed):
+
+    /usr/bin/python3 bench/python_add_message.py [--n 20000] [--cpp-bench build/bench/convstore_bench]
+
+The library is found like the package finds it: CONVSTORE_LIBRARY, else the in-tree build/libconvstore.so.
+
+Measured, each on a fresh file in a temp directory (--dir to choose the disk):
+  (a) convstore Store.add_message, durability "normal" (WAL, synchronous=NORMAL), one call per message;
+      also the bare C ABI call through ctypes with pre-encoded JSON (the floor under the Python wrapper) and
+      Store.add_message on ":memory:" (no I/O: the pure per-call cost);
+  (b) V1: the chapter's AIDatabase.add_message re-implemented verbatim on sqlite3 with default settings
+      (rollback journal, synchronous=FULL): INSERT + UPDATE conversations + conn.commit() per message;
+  (c) with --cpp-bench PATH: the Google Benchmark BM_AddMessage (real_time) and the Python/C++ ratio.
+Targets: convstore >= 100x the V1 throughput; Python <= 3x the C++ call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from ctypes import byref, c_void_p
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
+
+import convstore  # noqa: E402
+from convstore import _ffi  # noqa: E402
+
+CONTENT = ("I found 3 issues: 1) Missing route-map on neighbor 10.0.0.1, 2) no maximum-prefix limit, "
+           "3) the BGP timers differ from the peer's. Here is a corrected configuration: ...")
+
+
+class V1Database:
+    """The chapter's V1 AIDatabase: its schema and its add_message, on default sqlite3 settings."""
+
+    def __init__(self, db_path):
+        self.conn = sqlite3.connect(db_path, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        cursor = self.conn.cursor()
+        cursor.execute("""
+            CREATE TABLE IF NOT EXISTS conversations (
+                id TEXT PRIMARY KEY, user_id TEXT NOT NULL, title TEXT,
+                created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+                metadata TEXT, is_archived INTEGER DEFAULT 0)""")
+        cursor.execute("""
+            CREATE TABLE IF NOT EXISTS messages (
+                id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'system')),
+                content TEXT NOT NULL, model TEXT, tokens_input INTEGER, tokens_output INTEGER, cost_usd REAL,
+                created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, metadata TEXT,
+                FOREIGN KEY (conversation_id) REFERENCES conversations(id) ON DELETE CASCADE)""")
+        cursor.execute("CREATE INDEX IF NOT EXISTS idx_conversations_user ON conversations(user_id)")
+        cursor.execute("CREATE INDEX IF NOT EXISTS idx_messages_conversation ON messages(conversation_id)")
+        self.conn.commit()
+
+    def create_conversation(self, user_id, title, metadata=None):
+        conversation_id = str(uuid.uuid4())
+        self.conn.cursor().execute(
+            "INSERT INTO conversations (id, user_id, title, metadata) VALUES (?, ?, ?, ?)",
+            (conversation_id, user_id, title, json.dumps(metadata or {})))
+        self.conn.commit()
+        return conversation_id
+
+    def add_message(self, conversation_id, role, content, model=None, tokens_input=None, tokens_output=None,
+                    cost_usd=None, metadata=None):
+        message_id = str(uuid.uuid4())
+        cursor = self.conn.cursor()
+        cursor.execute("""
+            INSERT INTO messages (
+                id, conversation_id, role, content, model,
+                tokens_input, tokens_output, cost_usd, metadata
+            )
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """, (message_id, conversation_id, role, content, model, tokens_input, tokens_output, cost_usd,
+              json.dumps(metadata or {})))
+        cursor.execute("UPDATE conversations SET updated_at = CURRENT_TIMESTAMP WHERE id = ?", (conversation_id,))
+        self.conn.commit()
+        return message_id
+
+
+def timed(n, budget_s, op):
+    """Runs op(i) up to n times or until budget_s passes; returns per-call seconds."""
+    lat = []
+    deadline = time.perf_counter() + budget_s
+    for i in range(n):
+        t0 = time.perf_counter()
+        op(i)
+        t1 = time.perf_counter()
+        lat.append(t1 - t0)
+        if t1 > deadline:
+            break
+    return lat
+
+
+def stats(lat):
+    s = sorted(lat)
+    total = sum(s)
+    return {"n": len(s), "mean_us": total / len(s) * 1e6, "p50_us": s[len(s) // 2] * 1e6,
+            "p99_us": s[min(len(s) - 1, int(len(s) * 0.99))] * 1e6, "ops_s": len(s) / total}
+
+
+def kwargs_for(i):
+    if i % 2 == 0:
+        return dict(role="user", content="Analyze this BGP config and identify potential issues")
+    return dict(role="assistant", content=CONTENT, model="claude-sonnet-4-5", tokens_input=1250,
+                tokens_output=890, cost_usd=0.015)
+
+
+def bench_store(path, n, budget):
+    with convstore.Store(path, durability="normal") as s:
+        cid = s.create_conversation("engineer@company.com", "BGP Route Analysis")["id"]
+        for i in range(50):
+            s.add_message(cid, **kwargs_for(i))
+        lat = timed(n, budget, lambda i: s.add_message(cid, **kwargs_for(i)))
+        assert s.get_conversation_info(cid)["message_count"] == 50 + len(lat)
+    return stats(lat)
+
+
+def bench_raw_ffi(path, n, budget):
+    bodies = []
+    for i in range(2):
+        k = kwargs_for(i)
+        if "cost_usd" in k:
+            k["cost_usd"] = repr(k["cost_usd"])
+        bodies.append(json.dumps(k).encode())
+    with convstore.Store(path, durability="normal") as s:
+        cid = s.create_conversation("engineer@company.com", "BGP Route Analysis")["id"].encode()
+        h, fn, free = s._h, _ffi.convstore_add_message, _ffi.convstore_free
+
+        def op(i):
+            out = c_void_p()
+            if fn(h, cid, bodies[i & 1], byref(out), None):
+                raise RuntimeError("add_message failed")
+            free(out.value)
+
+        for i in range(50):
+            op(i)
+        return stats(timed(n, budget, op))
+
+
+def bench_v1(path, n, budget):
+    db = V1Database(path)
+    pragmas = (db.conn.execute("PRAGMA journal_mode").fetchone()[0], db.conn.execute("PRAGMA synchronous").fetchone()[0])
+    cid = db.create_conversation("engineer@company.com", "BGP Route Analysis", {"source": "cli"})
+    for i in range(5):
+        db.add_message(cid, **kwargs_for(i))
+    lat = timed(n, budget, lambda i: db.add_message(cid, **kwargs_for(i)))
+    db.conn.close()
+    return stats(lat), pragmas
+
+
+def bench_cpp(binary):
+    r = subprocess.run([binary, "--benchmark_filter=^BM_AddMessage$", "--benchmark_format=json"],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"{binary} failed ({r.returncode}): {r.stderr.strip()[:500]}")
+    scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+    runs = [b for b in json.loads(r.stdout)["benchmarks"]
+            if b["name"].split("/")[0] == "BM_AddMessage" and b.get("run_type", "iteration") == "iteration"]
+    if not runs:
+        raise RuntimeError(f"{binary} reported no BM_AddMessage run")
+    return sum(b["real_time"] * scale[b.get("time_unit", "ns")] for b in runs) / len(runs)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=20000, help="convstore calls per measurement (default 20000)")
+    ap.add_argument("--n-v1", type=int, default=None, help="V1 calls (default: min(n, 2000))")
+    ap.add_argument("--budget", type=float, default=12.0, help="max seconds per measurement (default 12)")
+    ap.add_argument("--dir", default=None, help="directory for the temp databases (default: $TMPDIR)")
+    ap.add_argument("--cpp-bench", metavar="PATH", help="Google Benchmark binary with BM_AddMessage")
+    args = ap.parse_args()
+    n_v1 = args.n_v1 if args.n_v1 is not None else min(args.n, 2000)
+
+    tmp = tempfile.mkdtemp(prefix="convstore-bench-", dir=args.dir)
+    try:
+        store = bench_store(os.path.join(tmp, "convstore.db"), args.n, args.budget)
+        raw = bench_raw_ffi(os.path.join(tmp, "convstore-raw.db"), args.n, args.budget)
+        mem = bench_store(":memory:", args.n, args.budget)
+        v1, (journal, sync) = bench_v1(os.path.join(tmp, "v1.db"), n_v1, args.budget)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"convstore {convstore.version()} ({_ffi.library_path()}), Python {sys.version.split()[0]}, dir {tmp}")
+    print(f"V1 sqlite3 settings: journal_mode={journal}, synchronous={sync} (2 = FULL)\n")
+    rows = [("convstore Store.add_message, file, normal", store),
+            ("convstore C ABI via ctypes, pre-encoded, file", raw),
+            ("convstore Store.add_message, :memory:", mem),
+            ("V1 sqlite3 AIDatabase.add_message (chapter)", v1)]
+    print(f"{'measurement':48} {'calls':>7} {'mean us':>9} {'p50 us':>9} {'p99 us':>9} {'ops/s':>10}")
+    for name, r in rows:
+        print(f"{name:48} {r['n']:7d} {r['mean_us']:9.1f} {r['p50_us']:9.1f} {r['p99_us']:9.1f} {r['ops_s']:10.0f}")
+    ratio = store["ops_s"] / v1["ops_s"]
+    print(f"\nconvstore / V1 throughput: {ratio:.1f}x (target >= 100x) {'OK' if ratio >= 100 else 'BELOW TARGET'}")
+    print(f"Python wrapper overhead over the bare C ABI call (file): {store['mean_us'] - raw['mean_us']:.1f} us")
+    if args.cpp_bench:
+        cpp_us = bench_cpp(args.cpp_bench) / 1e3
+        print(f"C++ BM_AddMessage real_time: {cpp_us:.1f} us/call")
+        for label, r in (("file", store), (":memory:", mem)):
+            q = r["mean_us"] / cpp_us
+            print(f"Python ({label}) / C++: {q:.2f}x (target <= 3x) {'OK' if q <= 3 else 'ABOVE TARGET'}")
+        print("(compare the row whose storage matches what BM_AddMessage uses)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,326 @@
+// convstore microbenchmarks, each next to the raw-SQLite baseline of the same rows in the same binary and run.
+//
+//   build/bench/convstore_bench                       # all; ratios printed at the end
+//   build/bench/convstore_bench --benchmark_filter=List
+//
+// Files live under build/bench-data/ (or $CONVSTORE_BENCH_DIR); the 100k-conversation store is built once and reused.
+#include <convstore/convstore.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+
+#include "bench_support.h"
+
+namespace {
+
+using convstore::ConversationStore;
+using convstore::NewMessage;
+
+std::unique_ptr<ConversationStore> Open(const std::string& path) {
+  auto s = ConversationStore::Open(path);
+  if (!s.ok()) throw std::runtime_error(s.status().ToString());
+  return std::move(*s);
+}
+
+std::vector<std::string> MakeConversations(ConversationStore& store, int n, int users) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    convstore::NewConversation nc;
+    nc.user_key = "user" + std::to_string(i % users) + "@corp.example";
+    nc.title = "Conversation " + std::to_string(i);
+    nc.metadata_json = R"({"source":"cli","team":"netops"})";
+    auto c = store.CreateConversation(nc);
+    if (!c.ok()) throw std::runtime_error(c.status().ToString());
+    ids.push_back(c->id);
+  }
+  return ids;
+}
+
+NewMessage Msg(int i) {
+  NewMessage m;
+  m.role = i % 2 ? convstore::Role::kAssistant : convstore::Role::kUser;
+  m.content = bench::Content(i);
+  m.model = "claude-sonnet-4-5";
+  m.tokens_input = 1250;
+  m.tokens_output = 890;
+  m.cost_nanousd = 15'000'000;
+  return m;
+}
+
+// Binds one raw row shaped like convstore's insert of Msg(i).
+void BindRaw(sqlite3_stmt* st, int64_t counter, int64_t conv, int64_t position, int i) {
+  char uid[40];
+  std::snprintf(uid, sizeof uid, "0190a1b2-c3d4-7e5f-8a6b-%012lld", static_cast<long long>(counter));
+  const std::string& content = bench::Content(i);
+  sqlite3_bind_text(st, 1, uid, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, conv);
+  sqlite3_bind_int64(st, 3, position);
+  sqlite3_bind_text(st, 4, i % 2 ? "assistant" : "user", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, content.data(), static_cast<int>(content.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 6, "claude-sonnet-4-5", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 7, "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 8, 1250);
+  sqlite3_bind_int64(st, 9, 890);
+  sqlite3_bind_null(st, 10);
+  sqlite3_bind_null(st, 11);
+  sqlite3_bind_int64(st, 12, 15'000'000);
+  sqlite3_bind_null(st, 13);
+  sqlite3_bind_text(st, 14, "{}", -1, SQLITE_STATIC);
+  sqlite3_bind_null(st, 15);
+  sqlite3_bind_int64(st, 16, 1770800400000000 + counter);
+}
+
+// A raw database with the baseline schema and a prepared insert; rows spread over 100 conversations.
+struct RawWriter {
+  explicit RawWriter(const std::string& name) : path(bench::ScratchPath(name)), db(bench::OpenRaw(path)) {
+    bench::Exec(db, bench::kRawSchema);
+    sqlite3_prepare_v2(db, bench::kRawInsert, -1, &ins, nullptr);
+  }
+  ~RawWriter() {
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    bench::RemoveDb(path);
+  }
+  void Insert(int i) {
+    int64_t conv = counter % 100 + 1;
+    BindRaw(ins, counter, conv, positions[conv]++, i);
+    ++counter;
+    if (sqlite3_step(ins) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+    sqlite3_reset(ins);
+  }
+  std::string path;
+  sqlite3* db;
+  sqlite3_stmt* ins = nullptr;
+  int64_t counter = 0;
+  std::map<int64_t, int64_t> positions;
+};
+
+// ---- single insert, autocommit -----------------------------------------------------------------------------
+
+void BM_RawInsertAutocommit(benchmark::State& state) {
+  RawWriter raw("raw-single");
+  int i = 0;
+  for (auto _ : state) raw.Insert(i++);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RawInsertAutocommit)->MinTime(2.0)->UseRealTime();
+
+void BM_AddMessage(benchmark::State& state) {
+  std::string path = bench::ScratchPath("add-single");
+  auto store = Open(path);
+  auto convs = MakeConversations(*store, 100, 10);
+  std::vector<NewMessage> msgs;
+  for (int k = 0; k < 16; ++k) msgs.push_back(Msg(k));
+  size_t i = 0;
+  for (auto _ : state) {
+    auto r = store->AddMessage(convs[i % convs.size()], msgs[i % msgs.size()]);
+    if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+  store.reset();
+  bench::RemoveDb(path);
+}
+BENCHMARK(BM_AddMessage)->MinTime(2.0)->UseRealTime();
+
+// ---- batch of 1000 -----------------------------------------------------------------------------------------
+
+void BM_RawInsertBatch1000(benchmark::State& state) {
+  RawWriter raw("raw-batch");
+  int i = 0;
+  for (auto _ : state) {
+    bench::Exec(raw.db, "BEGIN");
+    for (int k = 0; k < 1000; ++k) raw.Insert(i++);
+    bench::Exec(raw.db, "COMMIT");
+  }
+  state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_RawInsertBatch1000)->MinTime(2.0)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_AddMessagesBatch1000(benchmark::State& state) {
+  std::string path = bench::ScratchPath("add-batch");
+  auto store = Open(path);
+  auto convs = MakeConversations(*store, 100, 10);
+  std::vector<NewMessage> batch;
+  for (int k = 0; k < 1000; ++k) batch.push_back(Msg(k));
+  size_t i = 0;
+  for (auto _ : state) {
+    auto r = store->AddMessages(convs[i++ % convs.size()], batch);
+    if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * 1000);
+  store.reset();
+  bench::RemoveDb(path);
+}
+BENCHMARK(BM_AddMessagesBatch1000)->MinTime(2.0)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// ---- get_conversation with 20 messages ---------------------------------------------------------------------
+
+struct TwentyStore {
+  std::string path;
+  std::vector<std::string> ids;
+  std::unique_ptr<ConversationStore> store;
+  static TwentyStore& Get() {
+    static TwentyStore s = [] {
+      TwentyStore t;
+      t.path = bench::DataDir() + "/get20-1000x20.db";
+      bench::RemoveDb(t.path);
+      t.store = Open(t.path);
+      t.ids = MakeConversations(*t.store, 1000, 50);
+      std::vector<NewMessage> batch;
+      for (int k = 0; k < 20; ++k) batch.push_back(Msg(k));
+      for (auto& id : t.ids)
+        if (!t.store->AddMessages(id, batch).ok()) throw std::runtime_error("build get20 store");
+      return t;
+    }();
+    return s;
+  }
+};
+
+struct RawMessage {  // what a hand-rolled reader materialises per row
+  std::string uid, role, content, model, model_version, metadata;
+  int64_t position, tokens_input, tokens_output, cost, created_at;
+};
+
+std::string Col(sqlite3_stmt* st, int c) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(st, c))) : std::string();
+}
+
+void BM_RawSelect20(benchmark::State& state) {
+  auto& t = TwentyStore::Get();
+  sqlite3* db = bench::OpenRaw(t.path);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT uid, position, role, content, model, model_version, tokens_input, tokens_output, "
+                     "cost_nanousd, metadata, created_at FROM messages WHERE conversation_id = ?1 ORDER BY position",
+                     -1, &st, nullptr);
+  std::mt19937 rng(1);
+  for (auto _ : state) {
+    sqlite3_bind_int64(st, 1, static_cast<int64_t>(rng() % t.ids.size()) + 1);
+    std::vector<RawMessage> rows;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      rows.push_back({Col(st, 0), Col(st, 2), Col(st, 3), Col(st, 4), Col(st, 5), Col(st, 9),
+                      sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
+                      sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 10)});
+    }
+    sqlite3_reset(st);
+    if (rows.size() != 20) state.SkipWithError("expected 20 rows");
+    benchmark::DoNotOptimize(rows);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+BENCHMARK(BM_RawSelect20)->MinTime(1.0)->UseRealTime();
+
+void BM_GetConversation20(benchmark::State& state) {
+  auto& t = TwentyStore::Get();
+  std::mt19937 rng(1);
+  for (auto _ : state) {
+    auto r = t.store->GetConversation(t.ids[rng() % t.ids.size()]);
+    if (!r.ok() || r->messages.size() != 20) state.SkipWithError("get_conversation");
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_GetConversation20)->MinTime(1.0)->UseRealTime();
+
+// ---- list a user's 10 newest conversations: 100k conversations, 1M messages --------------------------------
+
+constexpr int kListUsers = 1000, kListConversations = 100'000, kListMessagesPer = 10;
+
+struct ListStore {
+  std::string path;
+  std::unique_ptr<ConversationStore> store;
+  static ListStore& Get() {
+    static ListStore s = [] {
+      ListStore l;
+      l.path = bench::DataDir() + "/list-100k-1m.db";
+      std::string done = l.path + ".complete";
+      if (!std::filesystem::exists(done)) {
+        bench::RemoveDb(l.path);
+        std::fprintf(stderr, "building %s (100k conversations, 1M messages; reused by later runs)...\n",
+                     l.path.c_str());
+        auto store = Open(l.path);
+        auto ids = MakeConversations(*store, kListConversations, kListUsers);
+        std::vector<NewMessage> batch;
+        for (int k = 0; k < kListMessagesPer; ++k) batch.push_back(Msg(k));
+        for (auto& id : ids)
+          if (!store->AddMessages(id, batch).ok()) throw std::runtime_error("build list store");
+        store.reset();
+        std::ofstream(done) << "ok\n";
+      }
+      l.store = Open(l.path);
+      return l;
+    }();
+    return s;
+  }
+};
+
+void BM_ListConversations10(benchmark::State& state) {
+  auto& l = ListStore::Get();
+  std::mt19937 rng(7);
+  convstore::ListConversationsOptions q;
+  q.limit = 10;
+  for (auto _ : state) {
+    q.user_key = "user" + std::to_string(rng() % kListUsers) + "@corp.example";
+    auto r = l.store->ListConversations(q);
+    if (!r.ok() || r->items.size() != 10) state.SkipWithError("list");
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_ListConversations10)->MinTime(1.0)->UseRealTime();
+
+// The same 10 rows read with a raw indexed SELECT (the floor), and the chapter's V1 query (COUNT/SUM over a
+// LEFT JOIN of all the user's messages, GROUP BY, ORDER BY) on the same file.
+void RawList(benchmark::State& state, const char* sql) {
+  auto& l = ListStore::Get();
+  sqlite3* db = bench::OpenRaw(l.path);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) state.SkipWithError(sqlite3_errmsg(db));
+  std::mt19937 rng(7);
+  for (auto _ : state) {
+    sqlite3_bind_int64(st, 1, static_cast<int64_t>(rng() % kListUsers) + 1);
+    std::vector<std::pair<std::string, int64_t>> rows;
+    while (sqlite3_step(st) == SQLITE_ROW) rows.emplace_back(Col(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_reset(st);
+    if (rows.size() != 10) state.SkipWithError("expected 10 rows");
+    benchmark::DoNotOptimize(rows);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+void BM_RawListIndexed10(benchmark::State& state) {
+  RawList(state,
+          "SELECT title, message_count, uid, updated_at, metadata FROM conversations "
+          "WHERE user_id = ?1 AND archived = 0 ORDER BY updated_at DESC LIMIT 10");
+}
+BENCHMARK(BM_RawListIndexed10)->MinTime(1.0)->UseRealTime();
+
+void BM_RawListChapterV1Join10(benchmark::State& state) {
+  RawList(state,
+          "SELECT c.title, COUNT(m.id) AS message_count, SUM(m.cost_nanousd) AS total_cost "
+          "FROM conversations c LEFT JOIN messages m ON c.id = m.conversation_id "
+          "WHERE c.user_id = ?1 AND c.archived = 0 GROUP BY c.id ORDER BY c.updated_at DESC LIMIT 10");
+}
+BENCHMARK(BM_RawListChapterV1Join10)->MinTime(1.0)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  bench::RatioReporter reporter({
+      {"BM_AddMessage", "BM_RawInsertAutocommit", "throughput ratio, target >= 0.50", true},
+      {"BM_AddMessagesBatch1000", "BM_RawInsertBatch1000", "throughput ratio, target >= 0.50", true},
+      {"BM_GetConversation20", "BM_RawSelect20", "time ratio, target <= 1.5x", false},
+      {"BM_ListConversations10", "BM_RawListIndexed10", "time ratio; target < 50 us absolute", false},
+      {"BM_ListConversations10", "BM_RawListChapterV1Join10", "time ratio vs the chapter's V1 query", false},
+  });
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}

@@ -28,6 +28,9 @@ from .errors import ClosedError, InvalidArgumentError, error_from_code
 __all__ = ["Store"]
 
 _take = _ffi.take_string
+_string_at = _ffi._string_at
+_free = _ffi.convstore_free
+_add_message = _ffi.convstore_add_message
 
 
 def _raise(rc: int, err: c_void_p):
@@ -147,7 +150,11 @@ class Store:
         rc = fn(h, *args, byref(out), byref(err))
         if rc:
             _raise(rc, err)
-        return loads(_take(out))
+        p = out.value
+        try:
+            return loads(_string_at(p))
+        finally:
+            _free(p)
 
     def _do(self, fn, *args) -> None:
         """fn(handle, *args, &err) for calls without output."""
@@ -294,7 +301,20 @@ class Store:
             m["request_id"] = request_id
         if created_at is not None:
             m["created_at"] = time_us(created_at)
-        return fix_message(self._call(_ffi.convstore_add_message, _arg(conversation_id), dumps(m)))
+        # _call() inlined: this is the hot path.
+        h = self._h
+        if h is None:
+            _closed()
+        out = c_void_p()
+        err = c_void_p()
+        rc = _add_message(h, _arg(conversation_id), dumps(m), byref(out), byref(err))
+        if rc:
+            _raise(rc, err)
+        p = out.value
+        try:
+            return fix_message(loads(_string_at(p)))
+        finally:
+            _free(p)
 
     def add_messages(self, conversation_id: str, messages: list[dict]) -> list[dict]:
         """Appends several messages (dicts with add_message's keyword names), all or nothing."""

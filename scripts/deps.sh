@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages convstore needs to build, test and benchmark, if any are missing.
+set -euo pipefail
+
+packages=(g++ make cmake pkg-config libsqlite3-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
+          libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing missing packages: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -56,7 +56,8 @@ class CONVSTORE_EXPORT ConversationStore {
   virtual Result<Conversation> CreateConversation(const NewConversation& conversation) = 0;
   // The conversation record alone, with its counters.
   virtual Result<Conversation> GetConversationInfo(std::string_view id) = 0;
-  // The conversation, its messages in order and message_count, read in one query from one snapshot.
+  // The conversation, its messages in order (one query for all of them, no N+1) and message_count, read from one
+  // consistent snapshot.
   virtual Result<ConversationWithMessages> GetConversation(std::string_view id) = 0;
   virtual Result<Conversation> UpdateConversation(std::string_view id, const ConversationUpdate& update) = 0;
   virtual Status SetArchived(std::string_view id, bool archived) = 0;

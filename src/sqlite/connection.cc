@@ -97,4 +97,17 @@ Status WriteTransaction::Commit() {
   return s;
 }
 
+Result<ReadTransaction> ReadTransaction::Begin(Connection& conn) {
+  auto st = conn.Prepare("BEGIN");
+  if (!st.ok()) return st.status();
+  if (auto s = st->Run("begin read transaction"); !s.ok()) return s;
+  return ReadTransaction(&conn);
+}
+
+ReadTransaction::~ReadTransaction() {
+  if (conn_ == nullptr) return;
+  // Ending a read-only transaction cannot lose anything; a failure here only means it had already ended.
+  if (auto st = conn_->Prepare("COMMIT"); st.ok()) (void)st->Run("end read transaction");
+}
+
 }  // namespace convstore::sqlite

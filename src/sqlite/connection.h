@@ -62,4 +62,19 @@ class WriteTransaction {
   Connection* conn_;
 };
 
+// BEGIN (deferred) ... COMMIT around several reads so they share one snapshot. Ends the transaction when destroyed.
+class ReadTransaction {
+ public:
+  static Result<ReadTransaction> Begin(Connection& conn);
+  ReadTransaction(ReadTransaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(ReadTransaction&&) = delete;
+  ~ReadTransaction();
+
+ private:
+  explicit ReadTransaction(Connection* conn) : conn_(conn) {}
+  Connection* conn_;
+};
+
 }  // namespace convstore::sqlite

@@ -99,28 +99,31 @@ Result<Conversation> StoreImpl::GetConversationInfo(std::string_view id) {
 Result<ConversationWithMessages> StoreImpl::GetConversation(std::string_view id) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
   return Read("get_conversation", [&](sqlite::Connection& conn) -> Result<ConversationWithMessages> {
-    // One statement, hence one snapshot: the conversation's columns repeat on each message row (read once).
-    auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS ", m.id IS NOT NULL, " CONVSTORE_MESSAGE_COLUMNS
-                           " FROM conversations c JOIN users u ON u.id = c.user_id"
-                           " LEFT JOIN messages m ON m.conversation_id = c.id"
-                           " WHERE c.uid = ?1 ORDER BY m.position");
-    if (!st.ok()) return st.status();
-    st->Bind(1, id);
+    // Two statements in one read transaction: one snapshot, and the conversation's columns decoded once rather
+    // than repeated on every message row of a join.
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    auto conv = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
+                             ", c.id FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1");
+    if (!conv.ok()) return conv.status();
+    conv->Bind(1, id);
+    auto found = conv->Step("get conversation");
+    if (!found.ok()) return found.status();
+    if (!*found) return NoSuchConversation(id);
     ConversationWithMessages out;
-    constexpr int kFirstMessageColumn = CONVSTORE_CONVERSATION_COLUMN_COUNT + 1;
-    for (bool first = true;; first = false) {
-      auto row = st->Step("get conversation");
+    ReadConversation(*conv, 0, out.conversation);
+    const int64_t row_id = conv->Int(CONVSTORE_CONVERSATION_COLUMN_COUNT);
+
+    auto st = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COLUMNS
+                           " FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.position");
+    if (!st.ok()) return st.status();
+    st->Bind(1, row_id);
+    out.messages.reserve(static_cast<size_t>(out.conversation.message_count));
+    for (;;) {
+      auto row = st->Step("get messages");
       if (!row.ok()) return row.status();
-      if (!*row) {
-        if (first) return NoSuchConversation(id);
-        break;
-      }
-      if (first) {
-        ReadConversation(*st, 0, out.conversation);
-        out.messages.reserve(static_cast<size_t>(out.conversation.message_count));
-      }
-      if (st->Int(CONVSTORE_CONVERSATION_COLUMN_COUNT) == 0) continue;  // no messages (LEFT JOIN null row)
-      ReadMessage(*st, kFirstMessageColumn, out.conversation.id, out.messages.emplace_back());
+      if (!*row) break;
+      ReadMessage(*st, 0, out.conversation.id, out.messages.emplace_back());
     }
     out.message_count = static_cast<int64_t>(out.messages.size());
     return out;

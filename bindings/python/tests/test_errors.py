@@ -156,6 +156,13 @@ def test_ffi_valid_raw_call(any_store):
     assert any_store.get_conversation(cid)["messages"][0]["content"] == "héllo ✓"
 
 
+def test_ffi_cost_as_json_number(any_store):
+    cid = any_store.create_conversation("u")["id"].encode()
+    assert _raw_add(any_store, cid, b'{"role":"user","content":"x","cost_usd":2}')[0] == 0
+    assert _raw_add(any_store, cid, b'{"role":"user","content":"x","cost_usd":0.015}')[0] == 0
+    assert any_store.get_conversation_info(cid.decode())["total_cost_nanousd"] == 2_015_000_000
+
+
 def _all_calls(s):
     return [
         lambda: s.upsert_team("t"), lambda: s.get_team("t"), lambda: s.upsert_user("u"), lambda: s.get_user("u"),
@@ -237,3 +244,17 @@ def test_library_from_env(tmp_path):
     code = "import convstore, json; print(json.dumps([convstore.abi_version(), convstore._ffi.library_path()]))"
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert json.loads(r.stdout) == [1, lib]
+
+
+def test_library_next_to_package_is_found(tmp_path):
+    import shutil
+
+    pkg = tmp_path / "site" / "convstore"
+    shutil.copytree(os.path.join(PKG_ROOT, "convstore"), pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    os.symlink(os.path.realpath(_ffi.library_path()), pkg / "libconvstore.so.1")
+    env = {k: v for k, v in os.environ.items() if k != "CONVSTORE_LIBRARY"}
+    env["PYTHONPATH"] = str(tmp_path / "site")
+    code = "import convstore; print(convstore._ffi.library_path())"
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                       cwd=str(tmp_path))
+    assert r.stdout.strip() == str(pkg / "libconvstore.so.1")

@@ -170,15 +170,31 @@ def bench_v1(path, n, budget):
 
 
 def bench_cpp(binary):
-    r = subprocess.run([binary, "--benchmark_filter=^BM_AddMessage$", "--benchmark_format=json"],
-                       capture_output=True, text=True, timeout=300)
-    if r.returncode != 0:
-        raise RuntimeError(f"{binary} failed ({r.returncode}): {r.stderr.strip()[:500]}")
+    """BM_AddMessage real_time in ns, read from the JSON the benchmark writes to --benchmark_out.
+
+    The filter also matches suffixed run names ("BM_AddMessage/min_time:2.000/real_time"): Google Benchmark
+    matches against the full name, so a bare '^BM_AddMessage$' selects nothing for a benchmark registered with
+    MinTime()/UseRealTime(). The JSON goes to a file because a custom display reporter ignores
+    --benchmark_format.
+    """
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "bm.json")
+        r = subprocess.run([binary, "--benchmark_filter=^BM_AddMessage(/.*)?$", "--benchmark_format=json",
+                            f"--benchmark_out={out}", "--benchmark_out_format=json"],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(f"exit {r.returncode}: {(r.stderr or r.stdout).strip()[:500]}")
+        if os.path.exists(out) and os.path.getsize(out) > 0:
+            with open(out) as f:
+                report = json.load(f)
+        else:
+            report = json.loads(r.stdout)
     scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-    runs = [b for b in json.loads(r.stdout)["benchmarks"]
-            if b["name"].split("/")[0] == "BM_AddMessage" and b.get("run_type", "iteration") == "iteration"]
+    runs = [b for b in report["benchmarks"]
+            if b["name"].split("/")[0] == "BM_AddMessage" and b.get("run_type", "iteration") == "iteration"
+            and not b.get("error_occurred")]
     if not runs:
-        raise RuntimeError(f"{binary} reported no BM_AddMessage run")
+        raise RuntimeError("no successful BM_AddMessage run in the report")
     return sum(b["real_time"] * scale[b.get("time_unit", "ns")] for b in runs) / len(runs)
 
 

@@ -98,11 +98,13 @@ def test_close_while_threads_run(db_path):
         assert message_count(again, cid) == sum(outcomes)
 
 
-def _writer(path, cid, tag, n):
+def _writer(path, cid, tag, n, ready, go):
     sys.path.insert(0, PKG_ROOT)
     from convstore import Store as S
 
     with S(path) as s:
+        ready.set()
+        go.wait(60)  # both processes write at the same time
         for i in range(n):
             s.add_message(cid, "user", f"{tag}-{i}", cost_nanousd=1)
 
@@ -110,11 +112,16 @@ def _writer(path, cid, tag, n):
 def test_two_processes_lose_nothing(db_path):
     with Store(db_path) as s:
         cid = s.create_conversation("u")["id"]
-    n = 300
+    n = 1500
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(db_path, cid, tag, n)) for tag in ("a", "b")]
+    go = ctx.Event()
+    ready = [ctx.Event(), ctx.Event()]
+    procs = [ctx.Process(target=_writer, args=(db_path, cid, tag, n, r, go)) for tag, r in zip("ab", ready)]
     for p in procs:
         p.start()
+    for r in ready:
+        assert r.wait(60)
+    go.set()
     for p in procs:
         p.join(120)
     assert [p.exitcode for p in procs] == [0, 0]

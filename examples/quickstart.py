@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""The book chapter's V1 example on convstore's Python binding.
+
+Run from the repository root after building (./scripts/build.sh):
+
+    CONVSTORE_LIBRARY=build/libconvstore.so PYTHONPATH=bindings/python /usr/bin/python3 examples/quickstart.py [path]
+
+The first half uses the pythonic ``convstore.Store``; the second runs the chapter's own code unchanged on
+``convstore.compat.AIDatabase``.
+"""
+import sys
+
+import convstore
+from convstore.compat import AIDatabase
+
+
+def main(path: str) -> None:
+    print(f"convstore {convstore.version()} example on {path}\n" + "=" * 60)
+    with convstore.Store(path) as store:
+        user = "engineer@company.com"
+        conv = store.create_conversation(user, "BGP Route Analysis", metadata={"source": "cli", "version": "1.0"})
+        print(f"\n1. Created conversation: {conv['id']}")
+        m1 = store.add_message(conv["id"], "user", "Analyze this BGP config and identify potential issues")
+        print(f"   Added user message: {m1['id']}")
+        m2 = store.add_message(
+            conv["id"], "assistant", "I found 3 issues: 1) Missing route-map on neighbor...",
+            model="claude-sonnet-4-5", tokens_input=1250, tokens_output=890, cost_usd=0.015,
+            request_id="chapter-example-answer-" + conv["id"])
+        print(f"   Added assistant message: {m2['id']} (cost {m2['cost_usd']} USD, exactly {m2['cost_nanousd']} nano-USD)")
+
+        full = store.get_conversation(conv["id"])
+        print("\n2. Retrieved conversation:")
+        print(f"   Title: {full['conversation']['title']}")
+        print(f"   Messages: {full['message_count']}")
+
+        page = store.list_conversations(user, limit=5)
+        print("\n3. User's conversations:")
+        for c in page["items"]:
+            print(f"   {c['title']}: {c['message_count']} messages, ${c['total_cost_usd']:.3f} cost")
+
+    print("\n4. The chapter's AIDatabase code, unchanged, on convstore:")
+    db = AIDatabase(path)
+    conv_id = db.create_conversation(user_id="engineer@company.com", title="OSPF flaps",
+                                     metadata={"source": "cli"})
+    db.add_message(conv_id, "user", "Why is area 0 flapping?")
+    db.add_message(conv_id, "assistant", "Hello/dead timers differ.", model="claude-sonnet-4-5",
+                   tokens_input=900, tokens_output=120, cost_usd=0.004)
+    for c in db.get_user_conversations("engineer@company.com", limit=3):
+        print(f"   {c['title']}: {c['message_count']} messages, ${c['total_cost'] or 0:.3f} cost")
+    db.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "convstore-demo-py.db")

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <thread>
 
 #include "test_util.h"
@@ -97,11 +98,17 @@ TEST(ConcurrencyTest, ThreeProcessesWritingOneFile) {
           m.content = "p" + std::to_string(p) + "-" + std::to_string(i);
           m.tokens_input = 1;
           if (i % 2 == 0) {
-            if (!(*s)->AddMessage(conv, m).ok()) rc = 3;
+            if (auto r = (*s)->AddMessage(conv, m); !r.ok()) {
+              std::fprintf(stderr, "child %d: %s\n", p, r.status().ToString().c_str());
+              rc = 3;
+            }
           } else {
             NewMessage m2 = m;
             m2.content += "b";
-            if (!(*s)->AddMessages(conv, {m, m2}).ok()) rc = 4;
+            if (auto r = (*s)->AddMessages(conv, {m, m2}); !r.ok()) {
+              std::fprintf(stderr, "child %d: %s\n", p, r.status().ToString().c_str());
+              rc = 4;
+            }
           }
         }
       }
@@ -122,6 +129,42 @@ TEST(ConcurrencyTest, ThreeProcessesWritingOneFile) {
   EXPECT_EQ(QueryInt(db.path(), "SELECT tokens_input FROM conversations"), expected);
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(DISTINCT position) FROM messages"), expected);
   EXPECT_EQ(QueryInt(db.path(), "SELECT max(position) FROM messages"), expected - 1);
+}
+
+// Group commit: concurrent writes share transactions; one that fails inside the transaction (a request_id
+// conflict) is rolled back alone while the others in its group commit.
+TEST(ConcurrencyTest, FailingWriteInAGroupDoesNotTakeOthersDown) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  auto a = store->CreateConversation(NewConversation{.user_key = "a"})->id;
+  auto b = store->CreateConversation(NewConversation{.user_key = "b"})->id;
+  ASSERT_OK(store->AddMessage(a, NewMessage{.content = "owner", .request_id = "taken"}));
+  constexpr int kThreads = 8, kEach = 150;
+  std::atomic<int> ok{0}, conflicts{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        NewMessage m;
+        m.content = "t" + std::to_string(t) + "-" + std::to_string(i);
+        m.cost_nanousd = 1;
+        if (t % 2 == 1 && i % 5 == 0) m.request_id = "taken";  // conflicts: belongs to conversation a
+        auto r = store->AddMessage(b, m);
+        if (r.ok()) ++ok;
+        else if (r.status().code() == Code::kConflict) ++conflicts;
+        else ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(conflicts.load(), (kThreads / 2) * (kEach / 5));
+  EXPECT_EQ(ok.load() + conflicts.load(), kThreads * kEach);
+  auto info = store->GetConversationInfo(b);
+  EXPECT_EQ(info->message_count, ok.load());
+  EXPECT_EQ(info->cost_nanousd, ok.load());
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages WHERE conversation_id = 2"), ok.load());
+  EXPECT_EQ(QueryInt(db.path(), "SELECT max(position) + 1 FROM messages WHERE conversation_id = 2"), ok.load());
 }
 
 TEST(ConcurrencyTest, CloseWaitsForCallsAndLaterCallsFail) {

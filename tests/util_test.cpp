@@ -1,6 +1,9 @@
 // Internal helpers: UTF-8, ISO-8601 time, exact money, UUIDv7, list cursors, JSON depth.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <set>
 
 #include "store/cursor.h"
@@ -98,6 +101,32 @@ TEST(JsonInputTest, DepthAndNormalisation) {
   EXPECT_EQ(util::NormalizeJson("[1]", "m", 1000, true).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(util::NormalizeJson("\"\xff\"", "m", 1000, false).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(util::NormalizeJson(std::string(70, '['), "m", 1000, false).status().code(), Code::kTooLarge);
+}
+
+}  // namespace
+}  // namespace convstore
+
+namespace convstore {
+namespace {
+
+TEST(UuidTest, ForkedChildDoesNotRepeatParentIds) {
+  util::NewUuidV7(1770800400000000);  // seed this thread's generator in the parent
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string id = util::NewUuidV7(1770800400000000);
+    (void)!::write(fds[1], id.data(), id.size());
+    ::_exit(0);
+  }
+  std::string parent = util::NewUuidV7(1770800400000000);
+  char buf[36];
+  ASSERT_EQ(::read(fds[0], buf, sizeof buf), 36);
+  ::waitpid(pid, nullptr, 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  EXPECT_NE(std::string(buf, 36).substr(19), parent.substr(19));  // the random tails differ
 }
 
 }  // namespace

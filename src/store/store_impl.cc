@@ -10,7 +10,8 @@ StoreImpl::StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::
       path_(std::move(path)),
       schema_version_(schema_version),
       writer_(std::move(writer)),
-      readers_(std::move(readers)) {}
+      readers_(std::move(readers)),
+      writes_(std::make_unique<WriteQueue>(writer_.get(), &write_mu_)) {}
 
 StoreImpl::~StoreImpl() { (void)Close(); }
 
@@ -19,6 +20,7 @@ Status StoreImpl::Close() {
   if (closed()) return Status::OK();
   closed_.store(true, std::memory_order_release);
   readers_.reset();
+  writes_.reset();
   writer_.reset();  // the last connection to close checkpoints the WAL
   util::Logger().debug("closed store '{}'", path_);
   return Status::OK();

@@ -1,20 +1,23 @@
 // StoreImpl: the SQLite-backed ConversationStore.
 //
 // Concurrency: `lifecycle_` is held shared by every call and exclusively by Close, so Close waits for calls in
-// progress. Writes take `write_mu_` and run in one BEGIN IMMEDIATE transaction on the writer connection (SQLite's
-// lock plus busy_timeout serialises writers across processes). Reads lease a connection from the reader pool; an
+// progress. Writes go through the WriteQueue, which runs them on the writer connection under `write_mu_` in
+// BEGIN IMMEDIATE transactions, group-committing concurrent ones (SQLite's lock plus busy_timeout serialises writers
+// across processes). Reads lease a connection from the reader pool; an
 // in-memory store has no pool and reads on the writer connection under `write_mu_`.
 #pragma once
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <type_traits>
 
 #include "convstore/store.h"
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
+#include "store/write_queue.h"
 #include "util/logging.h"
 
 namespace convstore::store {
@@ -55,25 +58,29 @@ class StoreImpl final : public ConversationStore {
   static int64_t NowSystem();
   void LogIfSlow(const char* op, std::chrono::steady_clock::time_point start) const;
 
-  // Runs fn(Connection&) -> Result<T> | Status inside one write transaction; commits when it succeeds.
+  // Runs fn(Connection&) -> Result<T> | Status inside a write transaction (shared with concurrent writes by the
+  // write queue's group commit); returns its result once committed, or the error.
   template <typename F>
   auto Write(const char* op, F&& fn) -> std::invoke_result_t<F, sqlite::Connection&> {
+    using R = std::invoke_result_t<F, sqlite::Connection&>;
     std::shared_lock life(lifecycle_);
     if (closed()) return Status::Closed();
     auto start = std::chrono::steady_clock::now();
-    std::lock_guard lock(write_mu_);
-    try {
-      auto txn = sqlite::WriteTransaction::Begin(*writer_);
-      if (!txn.ok()) return txn.status();
-      auto result = fn(*writer_);
-      if (StatusOf(result).ok()) {
-        if (Status s = txn->Commit(); !s.ok()) return s;
+    std::optional<R> result;
+    PendingWrite w;
+    w.body = [&](sqlite::Connection& conn) -> Status {
+      try {
+        result.emplace(fn(conn));
+        return StatusOf(*result);
+      } catch (const std::exception& e) {  // bad_alloc, mostly: the write is rolled back
+        result.reset();
+        return Status::Internal(std::string(op) + ": " + e.what());
       }
-      LogIfSlow(op, start);
-      return result;
-    } catch (const std::exception& e) {  // bad_alloc, mostly: the transaction has rolled back
-      return Status::Internal(std::string(op) + ": " + e.what());
-    }
+    };
+    Status s = writes_->Submit(w);
+    LogIfSlow(op, start);
+    if (!s.ok()) return s;
+    return std::move(*result);
   }
 
   // Runs fn(Connection&) -> Result<T> | Status on a reader connection (autocommit: each statement one snapshot).
@@ -110,6 +117,7 @@ class StoreImpl final : public ConversationStore {
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Connection> writer_;
   std::unique_ptr<sqlite::ReaderPool> readers_;
+  std::unique_ptr<WriteQueue> writes_;
 };
 
 }  // namespace convstore::store

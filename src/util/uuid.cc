@@ -1,16 +1,38 @@
 #include "util/uuid.h"
 
+#include <pthread.h>
+
+#include <atomic>
 #include <random>
 
 namespace convstore::util {
 
+namespace {
+
+// Bumped in the child after fork(), so a forked process reseeds instead of repeating its parent's ids.
+std::atomic<uint64_t> fork_generation{0};
+const bool kAtForkRegistered = [] {
+  pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
+  return true;
+}();
+
+uint64_t Seed() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}
+
+}  // namespace
+
 std::string NewUuidV7(int64_t unix_micros) {
-  thread_local std::mt19937_64 rng{[] {
-    std::random_device rd;
-    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  }()};
+  (void)kAtForkRegistered;
+  thread_local std::mt19937_64 rng{Seed()};
+  thread_local uint64_t generation = fork_generation.load(std::memory_order_relaxed);
   thread_local uint64_t last_ms = 0;
   thread_local uint64_t counter = 0;  // 12-bit rand_a used as a counter within one millisecond (RFC 9562 §6.2)
+  if (uint64_t g = fork_generation.load(std::memory_order_relaxed); g != generation) {
+    generation = g;
+    rng.seed(Seed());
+  }
   uint64_t ms = static_cast<uint64_t>(unix_micros < 0 ? 0 : unix_micros / 1000);
   if (ms <= last_ms) {
     ms = last_ms;

@@ -93,6 +93,8 @@ void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
 
 void RatioReporter::Finalize() {
   ConsoleReporter::Finalize();
+  if (finalized_) return;  // Google Benchmark may finalize the display reporter more than once
+  finalized_ = true;
   std::printf("\n%-34s %-28s %12s %12s %8s\n", "convstore", "raw SQLite baseline", "convstore", "baseline", "ratio");
   for (const auto& p : pairs_) {
     auto a = seen_.find(p.ours), b = seen_.find(p.baseline);

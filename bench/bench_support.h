@@ -40,6 +40,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
  private:
   std::vector<Pair> pairs_;
+  bool finalized_ = false;
   std::map<std::string, std::pair<double, double>> seen_;  // name -> (ns per iteration, items per second)
 };
 

@@ -167,6 +167,32 @@ TEST(ConcurrencyTest, FailingWriteInAGroupDoesNotTakeOthersDown) {
   EXPECT_EQ(QueryInt(db.path(), "SELECT max(position) + 1 FROM messages WHERE conversation_id = 2"), ok.load());
 }
 
+TEST(ConcurrencyTest, AStoreOpenedBeforeForkIsClosedInTheChild) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  auto conv = store->CreateConversation(NewConversation{.user_key = "f"})->id;
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The inherited handle refuses to touch the parent's connections; a fresh open works.
+    int rc = store->AddMessage(conv, NewMessage{.content = "child"}).status().code() == Code::kClosed ? 0 : 1;
+    if (rc == 0) {
+      auto fresh = ConversationStore::Open(db.path());
+      rc = fresh.ok() && (*fresh)->AddMessage(conv, NewMessage{.content = "child, reopened"}).ok() ? 0 : 2;
+    }
+    (void)store->Close();  // abandons the inherited connections without closing them
+    ::_exit(rc);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_OK(store->AddMessage(conv, NewMessage{.content = "parent"}));
+  auto got = store->GetConversation(conv);
+  ASSERT_OK(got);
+  ASSERT_EQ(got->messages.size(), 2u);
+  EXPECT_EQ(got->messages[0].content, "child, reopened");
+}
+
 TEST(ConcurrencyTest, CloseWaitsForCallsAndLaterCallsFail) {
   TempDb db;
   auto store = OpenOrDie(db.path());

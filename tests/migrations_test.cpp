@@ -1,6 +1,7 @@
 // The migrations runner: fresh files, newer files refused, older files migrated in one transaction.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "schema/migrations.h"
@@ -30,8 +31,12 @@ TEST(MigrationsTest, FreshFileGetsEveryBuiltinMigration) {
   EXPECT_EQ(QueryInt(db.path(), "SELECT max(version) FROM schema_migrations"), 1);
   EXPECT_EQ(QueryInt(db.path(), "PRAGMA user_version"), 1);
   EXPECT_EQ(QueryInt(db.path(), "PRAGMA application_id"), schema::kApplicationId);
-  // Reopening applies nothing new.
-  auto again = OpenOrDie(db.path());
+  // Reopening an up-to-date file applies nothing and writes nothing: the WAL stays empty while it is open.
+  {
+    auto again = OpenOrDie(db.path());
+    EXPECT_EQ(again->schema_version(), 1);
+    EXPECT_EQ(std::filesystem::file_size(db.path() + "-wal"), 0u);
+  }
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM schema_migrations"), 1);
 }
 
@@ -90,6 +95,9 @@ TEST(MigrationsTest, ForeignDatabasesAreRefused) {
   }
   EXPECT_CODE(ConversationStore::Open(other_app.path()), Code::kCorruption);
   EXPECT_EQ(QueryInt(other_app.path(), "SELECT count(*) FROM sqlite_schema"), 1);  // untouched
+  EXPECT_EQ(QueryInt(other_app.path(), "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'delete'"), 1);
+  EXPECT_FALSE(std::filesystem::exists(other_app.path() + "-wal"));
+  EXPECT_EQ(QueryInt(other_app.path(), "PRAGMA application_id"), 0);
 
   TempDb garbage;
   std::ofstream(garbage.path()) << std::string(4096, 'z');

@@ -343,6 +343,13 @@ TEST_P(StoreTest, UpdateArchiveDelete) {
   EXPECT_EQ(r->metadata_json, R"({"tags":["a","b"],"team":"netops"})");
   EXPECT_GT(r->updated_at, c.updated_at);
 
+  // An empty patch changes nothing, not even updated_at.
+  auto same = store_->UpdateConversation(c.id, ConversationUpdate{});
+  ASSERT_OK(same);
+  EXPECT_EQ(same->updated_at, r->updated_at);
+  EXPECT_CODE(store_->UpdateConversation("01890000-0000-7000-8000-000000000000", ConversationUpdate{}),
+              Code::kNotFound);
+
   ASSERT_OK(store_->SetArchived(c.id, true));
   EXPECT_TRUE(store_->GetConversationInfo(c.id)->archived);
   ASSERT_OK(store_->SetArchived(c.id, false));
@@ -388,6 +395,12 @@ TEST_P(StoreTest, ToolCalls) {
   EXPECT_EQ((*calls)[1].status, ToolStatus::kError);
   EXPECT_EQ((*calls)[1].output_json, "");
   EXPECT_EQ((*calls)[1].error_message, "timeout");
+  NewToolCall null_output;
+  null_output.tool_name = std::string(300, 'n');  // names may be longer than keys (up to 1 KiB)
+  null_output.output_json = "null";
+  auto n = store_->AddToolCall(m.id, null_output);
+  ASSERT_OK(n);
+  EXPECT_EQ(n->output_json, "");  // JSON null is "no output"
   auto m2 = Add(c.id, Role::kUser, "no tools here");
   EXPECT_EQ(store_->ListToolCalls(m2.id)->size(), 0u);
 }

@@ -19,9 +19,12 @@ namespace {
 using convstore::Result;
 using convstore::Status;
 
-char* CopyString(const std::string& s) {
+char* CopyString(std::string_view s) noexcept {
   auto* p = static_cast<char*>(std::malloc(s.size() + 1));
-  if (p != nullptr) std::memcpy(p, s.c_str(), s.size() + 1);
+  if (p != nullptr) {
+    std::memcpy(p, s.data(), s.size());
+    p[s.size()] = '\0';
+  }
   return p;
 }
 
@@ -38,12 +41,16 @@ int Guard(char** out_json, char** errmsg, F&& body) noexcept {
   try {
     return Report(body(), errmsg);
   } catch (const std::bad_alloc&) {
-    return Report(Status::Internal("out of memory"), errmsg);
   } catch (const std::exception& e) {
-    return Report(Status::Internal(std::string("unexpected error: ") + e.what()), errmsg);
+    try {
+      return Report(Status::Internal(std::string("unexpected error: ") + e.what()), errmsg);
+    } catch (...) {
+    }
   } catch (...) {
-    return Report(Status::Internal("unexpected error"), errmsg);
   }
+  // Out of memory: no allocation here but the message copy, which may fail (errmsg then stays NULL).
+  if (errmsg != nullptr) *errmsg = CopyString("out of memory");
+  return static_cast<int>(convstore::Code::kInternal);
 }
 
 Status NullArg(const char* what) { return Status::InvalidArgument(std::string(what) + " is NULL"); }

@@ -169,8 +169,11 @@ class Fields {
   std::unordered_set<std::string> taken_;
 };
 
+// A request may wrap documents of the maximum depth: an array (batches) and an object around them.
+constexpr int kMaxRequestDepth = limits::kMaxJsonDepth + 2;
+
 Result<json> ParseObject(std::string_view text, std::string_view what) {
-  auto parsed = util::ParseJson(text, what, limits::kMaxRequestBytes);
+  auto parsed = util::ParseJson(text, what, limits::kMaxRequestBytes, kMaxRequestDepth);
   if (!parsed.ok()) return parsed.status();
   if (!parsed->is_object()) return Status::InvalidArgument(fmt::format("{} must be a JSON object", what));
   return std::move(*parsed);
@@ -182,21 +185,21 @@ Result<json> ParseObject(std::string_view text, std::string_view what) {
     if (!_s.ok()) return _s;                   \
   } while (0)
 
-Result<NewMessage> MessageFromObject(const json& obj, std::string prefix) {
-  if (!obj.is_object())
-    return Status::InvalidArgument(fmt::format("{}message must be a JSON object", prefix));
-  Fields f(obj, std::move(prefix));
+Result<NewMessage> MessageFromObject(const json& obj, const std::string& prefix) {
+  if (!obj.is_object()) return Status::InvalidArgument(fmt::format("'{}' must be a JSON object", prefix.empty() ? "message" : prefix.substr(0, prefix.size() - 1)));
+  Fields f(obj, prefix);
   NewMessage m;
   std::optional<std::string> role;
   RETURN_IF_ERROR(f.Str("role", role));
-  if (!role) return Status::InvalidArgument("'role' is required (user, assistant, system or tool)");
+  if (!role) return Status::InvalidArgument(fmt::format("'{}role' is required (user, assistant, system or tool)", prefix));
   auto parsed_role = ParseRole(*role);
   if (!parsed_role)
-    return Status::InvalidArgument(fmt::format("role '{}' is not one of user, assistant, system, tool", *role));
+    return Status::InvalidArgument(
+        fmt::format("'{}role' is '{}', not one of user, assistant, system, tool", prefix, *role));
   m.role = *parsed_role;
   std::optional<std::string> content;
   RETURN_IF_ERROR(f.Str("content", content));
-  if (!content) return Status::InvalidArgument("'content' is required");
+  if (!content) return Status::InvalidArgument(fmt::format("'{}content' is required", prefix));
   m.content = std::move(*content);
   RETURN_IF_ERROR(f.Str("model", m.model));
   RETURN_IF_ERROR(f.Str("model_version", m.model_version));
@@ -414,7 +417,7 @@ Result<NewMessage> DecodeNewMessage(std::string_view text) {
 }
 
 Result<std::vector<NewMessage>> DecodeNewMessages(std::string_view text) {
-  auto parsed = util::ParseJson(text, "messages", limits::kMaxRequestBytes);
+  auto parsed = util::ParseJson(text, "messages", limits::kMaxRequestBytes, kMaxRequestDepth);
   if (!parsed.ok()) return parsed.status();
   if (!parsed->is_array()) return Status::InvalidArgument("messages must be a JSON array of message objects");
   if (parsed->size() > limits::kMaxBatchMessages)
@@ -423,8 +426,8 @@ Result<std::vector<NewMessage>> DecodeNewMessages(std::string_view text) {
   std::vector<NewMessage> out;
   out.reserve(parsed->size());
   for (size_t i = 0; i < parsed->size(); ++i) {
-    auto m = MessageFromObject((*parsed)[i], fmt::format("messages[{}].", i));
-    if (!m.ok()) return Status(m.status().code(), fmt::format("messages[{}]: {}", i, m.status().message()));
+    auto m = MessageFromObject((*parsed)[i], fmt::format("messages[{}].", i));  // errors name the element
+    if (!m.ok()) return m.status();
     out.push_back(std::move(*m));
   }
   return out;

@@ -18,6 +18,7 @@ inline constexpr std::size_t kMaxToolPayloadBytes = 16 << 20;    // 16 MiB of JS
 inline constexpr std::size_t kMaxRequestBytes = 64 << 20;        // 64 MiB per JSON request across the C ABI
 inline constexpr int kMaxJsonDepth = 64;                         // nesting of any JSON document
 inline constexpr std::size_t kMaxBatchMessages = 10000;          // messages per AddMessages call
+inline constexpr std::size_t kMaxBatchBytes = 64 << 20;          // content + metadata of one AddMessages call
 inline constexpr int kMaxListLimit = 1000;                       // page size of list calls
 inline constexpr int64_t kMaxTokenCount = 10'000'000'000;        // tokens of one kind in one message (1e10)
 inline constexpr int64_t kMaxCostNanoUsd = 1'000'000'000'000'000;  // $1,000,000 per message

@@ -19,23 +19,63 @@ Result<int64_t> QueryInt(sqlite::Connection& conn, const char* sql, std::string_
 
 }  // namespace
 
-Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us) {
-  auto txn = sqlite::WriteTransaction::Begin(conn);
-  if (!txn.ok()) return txn.status();
+namespace {
 
+struct FileState {
+  int64_t application_id = 0;
+  bool has_migrations_table = false;
+  int64_t table_count = 0;
+  int64_t version = 0;
+};
+
+Result<FileState> Inspect(sqlite::Connection& conn) {
+  FileState f;
   auto app_id = QueryInt(conn, "PRAGMA application_id", "read application_id");
   if (!app_id.ok()) return app_id.status();
   auto has_table = QueryInt(
-      conn, "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='schema_migrations'",
-      "inspect schema");
+      conn, "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='schema_migrations'", "inspect schema");
   if (!has_table.ok()) return has_table.status();
-  auto table_count = QueryInt(conn, "SELECT count(*) FROM sqlite_schema WHERE type='table'", "inspect schema");
-  if (!table_count.ok()) return table_count.status();
+  auto tables = QueryInt(conn, "SELECT count(*) FROM sqlite_schema WHERE type='table'", "inspect schema");
+  if (!tables.ok()) return tables.status();
+  f.application_id = *app_id;
+  f.has_migrations_table = *has_table != 0;
+  f.table_count = *tables;
+  if (f.has_migrations_table) {
+    auto v = QueryInt(conn, "SELECT coalesce(max(version), 0) FROM schema_migrations", "read schema version");
+    if (!v.ok()) return v.status();
+    f.version = *v;
+  }
+  return f;
+}
 
-  if (*app_id != 0 && *app_id != kApplicationId)
-    return Status::Corruption(fmt::format("not a convstore database (application_id {:#x})", *app_id));
-  if (*has_table == 0 && *table_count > 0)
+// Refuses files of other applications and files from a newer convstore.
+Status Check(const FileState& f, int latest) {
+  if (f.application_id != 0 && f.application_id != kApplicationId)
+    return Status::Corruption(fmt::format("not a convstore database (application_id {:#x})", f.application_id));
+  if (!f.has_migrations_table && f.table_count > 0)
     return Status::Corruption("not a convstore database: it has tables but no schema_migrations table");
+  if (f.version > latest)
+    return Status::SchemaTooNew(fmt::format(
+        "the file has schema version {} but this convstore ({}) knows versions up to {}; upgrade convstore",
+        f.version, CONVSTORE_VERSION_STRING, latest));
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us) {
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  // A read-only look first: an up-to-date file is opened without writing anything (and without the write lock).
+  auto before = Inspect(conn);
+  if (!before.ok()) return before.status();
+  if (Status s = Check(*before, latest); !s.ok()) return s;
+  if (before->version == latest && before->application_id == kApplicationId) return latest;
+
+  auto txn = sqlite::WriteTransaction::Begin(conn);
+  if (!txn.ok()) return txn.status();
+  auto state = Inspect(conn);  // again, under the write lock: another process may have migrated meanwhile
+  if (!state.ok()) return state.status();
+  if (Status s = Check(*state, latest); !s.ok()) return s;
 
   if (auto s = conn.Exec(
           "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -46,17 +86,9 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
     return s;
   static_assert(kApplicationId == 1129534546);
 
-  auto current = QueryInt(conn, "SELECT coalesce(max(version), 0) FROM schema_migrations", "read schema version");
-  if (!current.ok()) return current.status();
-  int latest = migrations.empty() ? 0 : migrations.back().version;
-  if (*current > latest)
-    return Status::SchemaTooNew(fmt::format(
-        "the file has schema version {} but this convstore ({}) knows versions up to {}; upgrade convstore",
-        *current, CONVSTORE_VERSION_STRING, latest));
-
   int applied = 0;
   for (const Migration& m : migrations) {
-    if (m.version <= *current) continue;
+    if (m.version <= state->version) continue;
     if (auto s = conn.Exec(m.sql, fmt::format("schema migration {} ({})", m.version, m.name)); !s.ok()) return s;
     auto ins = conn.Prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?1, ?2, ?3)");
     if (!ins.ok()) return ins.status();
@@ -67,7 +99,7 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
   if (auto s = conn.Exec(fmt::format("PRAGMA user_version={}", latest), "set user_version"); !s.ok()) return s;
   if (auto s = txn->Commit(); !s.ok()) return s;
   if (applied > 0)
-    util::Logger().info("migrated schema from version {} to {} ({} migrations)", *current, latest, applied);
+    util::Logger().info("migrated schema from version {} to {} ({} migrations)", state->version, latest, applied);
   return latest;
 }
 

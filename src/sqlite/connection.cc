@@ -33,20 +33,18 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   if (config.mmap_bytes > 0) pragmas += fmt::format("PRAGMA mmap_size={};", config.mmap_bytes);
   if (config.read_only) pragmas += "PRAGMA query_only=ON;";
   if (auto s = conn->Exec(pragmas, "configure connection"); !s.ok()) return s;
-  if (config.wal && !config.read_only) {
-    // journal_mode returns a row; read it to confirm WAL took effect.
-    auto st = conn->Prepare("PRAGMA journal_mode=WAL");
-    if (!st.ok()) return st.status();
-    auto row = st->Step("enable WAL");
-    if (!row.ok()) return row.status();
-    if (!*row || st->Text(0) != "wal")
-      return Status::IoError(fmt::format("could not enable WAL journal mode on '{}'", path));
-    // Checkpoint every ~16 MiB of WAL instead of SQLite's 4 MiB: fewer, larger checkpoints (each one syncs).
-    if (auto s = conn->Exec("PRAGMA wal_autocheckpoint=4000; PRAGMA journal_size_limit=67108864;", "configure WAL");
-        !s.ok())
-      return s;
-  }
   return conn;
+}
+
+Status Connection::EnableWal() {
+  // journal_mode returns a row; read it to confirm WAL took effect.
+  auto st = Prepare("PRAGMA journal_mode=WAL");
+  if (!st.ok()) return st.status();
+  auto row = st->Step("enable WAL");
+  if (!row.ok()) return row.status();
+  if (!*row || st->Text(0) != "wal") return Status::IoError("could not switch the database to WAL journal mode");
+  // Checkpoint every ~16 MiB of WAL instead of SQLite's 4 MiB: fewer, larger checkpoints (each one syncs).
+  return Exec("PRAGMA wal_autocheckpoint=4000; PRAGMA journal_size_limit=67108864;", "configure WAL");
 }
 
 Connection::~Connection() {
@@ -77,6 +75,10 @@ Result<Stmt> Connection::Prepare(const char* sql) {
 int64_t Connection::changes() const noexcept { return sqlite3_changes64(db_); }
 
 Result<WriteTransaction> WriteTransaction::Begin(Connection& conn) {
+  if (sqlite3_get_autocommit(conn.raw()) == 0) {
+    // A transaction survived a failed rollback; starting another would fail forever while holding the lock.
+    sqlite3_exec(conn.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
   auto st = conn.Prepare("BEGIN IMMEDIATE");
   if (!st.ok()) return st.status();
   if (auto s = st->Run("begin write transaction"); !s.ok()) return s;
@@ -84,9 +86,10 @@ Result<WriteTransaction> WriteTransaction::Begin(Connection& conn) {
 }
 
 WriteTransaction::~WriteTransaction() {
-  if (conn_ == nullptr) return;
-  // ROLLBACK may fail only if no transaction is active (SQLite already rolled back); nothing to do then.
-  if (auto st = conn_->Prepare("ROLLBACK"); st.ok()) (void)st->Run("rollback");
+  if (conn_ == nullptr || sqlite3_get_autocommit(conn_->raw()) != 0) return;  // nothing left to roll back
+  auto st = conn_->Prepare("ROLLBACK");
+  if (st.ok() && st->Run("rollback").ok()) return;
+  sqlite3_exec(conn_->raw(), "ROLLBACK", nullptr, nullptr, nullptr);  // no statement could be prepared (no memory)
 }
 
 Status WriteTransaction::Commit() {

@@ -18,7 +18,6 @@ namespace convstore::sqlite {
 struct ConnectionConfig {
   bool read_only = false;  // sets PRAGMA query_only
   bool create = false;
-  bool wal = true;         // false for in-memory databases
   bool full_sync = false;
   int busy_timeout_ms = 5000;
   int cache_kib = 8192;
@@ -39,6 +38,8 @@ class Connection {
   // (or otherwise live as long as the connection).
   Result<Stmt> Prepare(const char* sql);
   int64_t changes() const noexcept;
+  // Switches the database to WAL (persistent in the file) and sets the checkpoint policy.
+  Status EnableWal();
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}

@@ -51,7 +51,7 @@ Result<int64_t> FindOrCreateUser(sqlite::Connection& conn, std::string_view key,
 
 }  // namespace
 
-Result<Conversation> StoreImpl::CreateConversation(const NewConversation& in) {
+Result<Conversation> StoreImpl::DoCreateConversation(const NewConversation& in) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(in.user_key, "user key"));
   CONVSTORE_RETURN_IF_ERROR(CheckText(in.title, "title", limits::kMaxTitleBytes));
   CONVSTORE_RETURN_IF_ERROR(CheckText(in.system_prompt, "system_prompt", limits::kMaxSystemPromptBytes));
@@ -91,12 +91,12 @@ Result<Conversation> StoreImpl::CreateConversation(const NewConversation& in) {
   });
 }
 
-Result<Conversation> StoreImpl::GetConversationInfo(std::string_view id) {
+Result<Conversation> StoreImpl::DoGetConversationInfo(std::string_view id) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
   return Read("get_conversation_info", [&](sqlite::Connection& conn) { return SelectConversation(conn, id); });
 }
 
-Result<ConversationWithMessages> StoreImpl::GetConversation(std::string_view id) {
+Result<ConversationWithMessages> StoreImpl::DoGetConversation(std::string_view id) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
   return Read("get_conversation", [&](sqlite::Connection& conn) -> Result<ConversationWithMessages> {
     // Two statements in one read transaction: one snapshot, and the conversation's columns decoded once rather
@@ -130,7 +130,7 @@ Result<ConversationWithMessages> StoreImpl::GetConversation(std::string_view id)
   });
 }
 
-Result<Conversation> StoreImpl::UpdateConversation(std::string_view id, const ConversationUpdate& update) {
+Result<Conversation> StoreImpl::DoUpdateConversation(std::string_view id, const ConversationUpdate& update) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
   if (update.title) CONVSTORE_RETURN_IF_ERROR(CheckText(*update.title, "title", limits::kMaxTitleBytes));
   std::optional<std::string> metadata;
@@ -138,6 +138,9 @@ Result<Conversation> StoreImpl::UpdateConversation(std::string_view id, const Co
     auto m = util::NormalizeJson(*update.metadata_json, "metadata", limits::kMaxMetadataBytes, true);
     if (!m.ok()) return m.status();
     metadata = std::move(*m);
+  }
+  if (!update.title && !metadata) {  // nothing to change: no write, updated_at stays
+    return Read("get_conversation_info", [&](sqlite::Connection& conn) { return SelectConversation(conn, id); });
   }
   int64_t now = Now();
   return Write("update_conversation", [&](sqlite::Connection& conn) -> Result<Conversation> {
@@ -154,7 +157,7 @@ Result<Conversation> StoreImpl::UpdateConversation(std::string_view id, const Co
   });
 }
 
-Status StoreImpl::SetArchived(std::string_view id, bool archived) {
+Status StoreImpl::DoSetArchived(std::string_view id, bool archived) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
   return Write("set_archived", [&](sqlite::Connection& conn) -> Status {
     auto st = conn.Prepare("UPDATE conversations SET archived = ?2 WHERE uid = ?1");
@@ -165,7 +168,7 @@ Status StoreImpl::SetArchived(std::string_view id, bool archived) {
   });
 }
 
-Status StoreImpl::DeleteConversation(std::string_view id) {
+Status StoreImpl::DoDeleteConversation(std::string_view id) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
   return Write("delete_conversation", [&](sqlite::Connection& conn) -> Status {
     // ON DELETE CASCADE removes the messages and, through them, their tool calls.
@@ -177,7 +180,7 @@ Status StoreImpl::DeleteConversation(std::string_view id) {
   });
 }
 
-Result<ConversationPage> StoreImpl::ListConversations(const ListConversationsOptions& options) {
+Result<ConversationPage> StoreImpl::DoListConversations(const ListConversationsOptions& options) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(options.user_key, "user key"));
   CONVSTORE_RETURN_IF_ERROR(CheckRange(options.limit, 1, limits::kMaxListLimit, "limit"));
   ListCursor after{INT64_MAX, INT64_MAX};
@@ -187,6 +190,8 @@ Result<ConversationPage> StoreImpl::ListConversations(const ListConversationsOpt
     after = *decoded;
   }
   return Read("list_conversations", [&](sqlite::Connection& conn) -> Result<ConversationPage> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);  // the user lookup and both scans see one snapshot
+    if (!txn.ok()) return txn.status();
     auto find = conn.Prepare("SELECT id FROM users WHERE key = ?1");
     if (!find.ok()) return find.status();
     find->Bind(1, options.user_key);

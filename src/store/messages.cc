@@ -164,7 +164,7 @@ int64_t ContextTokens(const Message& m) {
 
 }  // namespace
 
-Result<Message> StoreImpl::AddMessage(std::string_view conversation_id, const NewMessage& message) {
+Result<Message> StoreImpl::DoAddMessage(std::string_view conversation_id, const NewMessage& message) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(conversation_id, "conversation id"));
   ValidMessage valid;
   CONVSTORE_RETURN_IF_ERROR(ValidateMessage(message, 0, false, Now(), valid));
@@ -175,13 +175,18 @@ Result<Message> StoreImpl::AddMessage(std::string_view conversation_id, const Ne
   });
 }
 
-Result<std::vector<Message>> StoreImpl::AddMessages(std::string_view conversation_id,
+Result<std::vector<Message>> StoreImpl::DoAddMessages(std::string_view conversation_id,
                                                     const std::vector<NewMessage>& messages) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(conversation_id, "conversation id"));
   if (messages.empty()) return Status::InvalidArgument("messages is empty");
   if (messages.size() > limits::kMaxBatchMessages)
     return Status::TooLarge(
         fmt::format("{} messages in one batch; the limit is {}", messages.size(), limits::kMaxBatchMessages));
+  size_t bytes = 0;
+  for (const NewMessage& m : messages) bytes += m.content.size() + m.metadata_json.size();
+  if (bytes > limits::kMaxBatchBytes)
+    return Status::TooLarge(fmt::format("the batch carries {} bytes of content and metadata; the limit is {}", bytes,
+                                        limits::kMaxBatchBytes));
   int64_t now = Now();
   std::vector<ValidMessage> valid(messages.size());
   for (size_t i = 0; i < messages.size(); ++i)
@@ -193,7 +198,7 @@ Result<std::vector<Message>> StoreImpl::AddMessages(std::string_view conversatio
   });
 }
 
-Result<std::vector<Message>> StoreImpl::GetContext(std::string_view conversation_id, int64_t max_tokens) {
+Result<std::vector<Message>> StoreImpl::DoGetContext(std::string_view conversation_id, int64_t max_tokens) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(conversation_id, "conversation id"));
   if (max_tokens < 0) return Status::InvalidArgument(fmt::format("max_tokens is {}; it must be >= 0", max_tokens));
   return Read("get_context", [&](sqlite::Connection& conn) -> Result<std::vector<Message>> {

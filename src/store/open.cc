@@ -48,7 +48,6 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
     }
     sqlite::ConnectionConfig config;
     config.create = true;
-    config.wal = !in_memory;
     config.full_sync = options.durability == Durability::kFull;
     config.busy_timeout_ms = options.busy_timeout_ms;
     config.cache_kib = 16384;
@@ -56,8 +55,12 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
     if (!writer.ok()) return writer.status();
 
     int64_t now = options.clock ? options.clock() : util::SystemNowMicros();
+    // Migrate (which refuses foreign files) before switching to WAL, so a refused file is left untouched.
     auto version = schema::Migrate(**writer, schema::BuiltinMigrations(), now);
     if (!version.ok()) return version.status();
+    if (!in_memory) {
+      if (Status s = (*writer)->EnableWal(); !s.ok()) return s;
+    }
 
     std::unique_ptr<sqlite::ReaderPool> readers;
     if (!in_memory) {

@@ -1,5 +1,6 @@
 #include "store/store_impl.h"
 
+#include "util/fork.h"
 #include "util/time.h"
 
 namespace convstore::store {
@@ -9,16 +10,35 @@ StoreImpl::StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::
     : options_(std::move(options)),
       path_(std::move(path)),
       schema_version_(schema_version),
+      fork_generation_(util::ForkGeneration()),
       writer_(std::move(writer)),
       readers_(std::move(readers)),
       writes_(std::make_unique<WriteQueue>(writer_.get(), &write_mu_)) {}
 
 StoreImpl::~StoreImpl() { (void)Close(); }
 
+Status StoreImpl::CheckUsable() const {
+  if (closed()) return Status::Closed();
+  if (util::ForkGeneration() != fork_generation_)
+    return Status::Closed("this store was opened before fork(); open it again in the child process");
+  return Status::OK();
+}
+
 Status StoreImpl::Close() {
+  // Refuse new calls first, so a steady stream of them cannot starve Close of the exclusive lock.
+  if (closed_.exchange(true, std::memory_order_acq_rel)) {
+    std::unique_lock life(lifecycle_);  // a concurrent Close: return once it is done
+    return Status::OK();
+  }
   std::unique_lock life(lifecycle_);  // waits for calls in progress
-  if (closed()) return Status::OK();
-  closed_.store(true, std::memory_order_release);
+  if (util::ForkGeneration() != fork_generation_) {
+    // In a forked child the connections (and their locks) belong to the parent: closing them here could release
+    // or checkpoint under the parent's feet. Abandon them; the memory goes when the child exits.
+    (void)writes_.release();
+    (void)readers_.release();
+    (void)writer_.release();
+    return Status::OK();
+  }
   readers_.reset();
   writes_.reset();
   writer_.reset();  // the last connection to close checkpoints the WAL

@@ -32,28 +32,88 @@ class StoreImpl final : public ConversationStore {
   bool closed() const override { return closed_.load(std::memory_order_acquire); }
   int schema_version() const override { return schema_version_; }
 
-  Result<Team> UpsertTeam(const TeamInput& team) override;
-  Result<Team> GetTeam(std::string_view key) override;
-  Result<User> UpsertUser(const UserInput& user) override;
-  Result<User> GetUser(std::string_view key) override;
-
-  Result<Conversation> CreateConversation(const NewConversation& conversation) override;
-  Result<Conversation> GetConversationInfo(std::string_view id) override;
-  Result<ConversationWithMessages> GetConversation(std::string_view id) override;
-  Result<Conversation> UpdateConversation(std::string_view id, const ConversationUpdate& update) override;
-  Status SetArchived(std::string_view id, bool archived) override;
-  Status DeleteConversation(std::string_view id) override;
-  Result<ConversationPage> ListConversations(const ListConversationsOptions& options) override;
-
-  Result<Message> AddMessage(std::string_view conversation_id, const NewMessage& message) override;
-  Result<std::vector<Message>> AddMessages(std::string_view conversation_id,
-                                           const std::vector<NewMessage>& messages) override;
-  Result<std::vector<Message>> GetContext(std::string_view conversation_id, int64_t max_tokens) override;
-
-  Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call) override;
-  Result<std::vector<ToolCall>> ListToolCalls(std::string_view message_id) override;
+  // Each public call runs its Do* implementation under Guarded: nothing throws out of the C++ API.
+  Result<Team> UpsertTeam(const TeamInput& team) override {
+    return Guarded([&] { return DoUpsertTeam(team); });
+  }
+  Result<Team> GetTeam(std::string_view key) override {
+    return Guarded([&] { return DoGetTeam(key); });
+  }
+  Result<User> UpsertUser(const UserInput& user) override {
+    return Guarded([&] { return DoUpsertUser(user); });
+  }
+  Result<User> GetUser(std::string_view key) override {
+    return Guarded([&] { return DoGetUser(key); });
+  }
+  Result<Conversation> CreateConversation(const NewConversation& conversation) override {
+    return Guarded([&] { return DoCreateConversation(conversation); });
+  }
+  Result<Conversation> GetConversationInfo(std::string_view id) override {
+    return Guarded([&] { return DoGetConversationInfo(id); });
+  }
+  Result<ConversationWithMessages> GetConversation(std::string_view id) override {
+    return Guarded([&] { return DoGetConversation(id); });
+  }
+  Result<Conversation> UpdateConversation(std::string_view id, const ConversationUpdate& update) override {
+    return Guarded([&] { return DoUpdateConversation(id, update); });
+  }
+  Status SetArchived(std::string_view id, bool archived) override {
+    return Guarded([&] { return DoSetArchived(id, archived); });
+  }
+  Status DeleteConversation(std::string_view id) override {
+    return Guarded([&] { return DoDeleteConversation(id); });
+  }
+  Result<ConversationPage> ListConversations(const ListConversationsOptions& options) override {
+    return Guarded([&] { return DoListConversations(options); });
+  }
+  Result<Message> AddMessage(std::string_view conversation_id, const NewMessage& message) override {
+    return Guarded([&] { return DoAddMessage(conversation_id, message); });
+  }
+  Result<std::vector<Message>> AddMessages(std::string_view conversation_id, const std::vector<NewMessage>& messages) override {
+    return Guarded([&] { return DoAddMessages(conversation_id, messages); });
+  }
+  Result<std::vector<Message>> GetContext(std::string_view conversation_id, int64_t max_tokens) override {
+    return Guarded([&] { return DoGetContext(conversation_id, max_tokens); });
+  }
+  Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call) override {
+    return Guarded([&] { return DoAddToolCall(message_id, call); });
+  }
+  Result<std::vector<ToolCall>> ListToolCalls(std::string_view message_id) override {
+    return Guarded([&] { return DoListToolCalls(message_id); });
+  }
 
  private:
+  Result<Team> DoUpsertTeam(const TeamInput& team);
+  Result<Team> DoGetTeam(std::string_view key);
+  Result<User> DoUpsertUser(const UserInput& user);
+  Result<User> DoGetUser(std::string_view key);
+  Result<Conversation> DoCreateConversation(const NewConversation& conversation);
+  Result<Conversation> DoGetConversationInfo(std::string_view id);
+  Result<ConversationWithMessages> DoGetConversation(std::string_view id);
+  Result<Conversation> DoUpdateConversation(std::string_view id, const ConversationUpdate& update);
+  Status DoSetArchived(std::string_view id, bool archived);
+  Status DoDeleteConversation(std::string_view id);
+  Result<ConversationPage> DoListConversations(const ListConversationsOptions& options);
+  Result<Message> DoAddMessage(std::string_view conversation_id, const NewMessage& message);
+  Result<std::vector<Message>> DoAddMessages(std::string_view conversation_id, const std::vector<NewMessage>& messages);
+  Result<std::vector<Message>> DoGetContext(std::string_view conversation_id, int64_t max_tokens);
+  Result<ToolCall> DoAddToolCall(std::string_view message_id, const NewToolCall& call);
+  Result<std::vector<ToolCall>> DoListToolCalls(std::string_view message_id);
+
+  // Runs f() and turns any exception (std::bad_alloc, mostly; or one thrown by an injected clock) into a Status.
+  template <typename F>
+  static auto Guarded(F&& f) noexcept -> decltype(f()) {
+    try {
+      return f();
+    } catch (const std::exception& e) {
+      try {
+        return Status::Internal(std::string("unexpected error: ") + e.what());
+      } catch (...) {
+      }
+    } catch (...) {
+    }
+    return Status(Code::kInternal, "out of memory");  // fits std::string's inline buffer: cannot throw
+  }
   int64_t Now() const { return options_.clock ? options_.clock() : NowSystem(); }
   static int64_t NowSystem();
   void LogIfSlow(const char* op, std::chrono::steady_clock::time_point start) const;
@@ -64,7 +124,7 @@ class StoreImpl final : public ConversationStore {
   auto Write(const char* op, F&& fn) -> std::invoke_result_t<F, sqlite::Connection&> {
     using R = std::invoke_result_t<F, sqlite::Connection&>;
     std::shared_lock life(lifecycle_);
-    if (closed()) return Status::Closed();
+    if (Status usable = CheckUsable(); !usable.ok()) return usable;
     auto start = std::chrono::steady_clock::now();
     std::optional<R> result;
     PendingWrite w;
@@ -87,7 +147,7 @@ class StoreImpl final : public ConversationStore {
   template <typename F>
   auto Read(const char* op, F&& fn) -> std::invoke_result_t<F, sqlite::Connection&> {
     std::shared_lock life(lifecycle_);
-    if (closed()) return Status::Closed();
+    if (Status usable = CheckUsable(); !usable.ok()) return usable;
     auto start = std::chrono::steady_clock::now();
     try {
       if (readers_) {
@@ -105,6 +165,9 @@ class StoreImpl final : public ConversationStore {
     }
   }
 
+  // kClosed after Close, or in the child of a fork (SQLite connections must not cross fork()).
+  Status CheckUsable() const;
+
   static const Status& StatusOf(const Status& s) { return s; }
   template <typename T>
   static const Status& StatusOf(const Result<T>& r) { return r.status(); }
@@ -113,6 +176,7 @@ class StoreImpl final : public ConversationStore {
   std::string path_;
   int schema_version_;
   std::atomic<bool> closed_{false};
+  const uint64_t fork_generation_;  // util::ForkGeneration() when opened
   mutable std::shared_mutex lifecycle_;
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Connection> writer_;

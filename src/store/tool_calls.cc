@@ -24,9 +24,10 @@ Result<int64_t> FindMessageRow(sqlite::Connection& conn, std::string_view messag
 
 }  // namespace
 
-Result<ToolCall> StoreImpl::AddToolCall(std::string_view message_id, const NewToolCall& in) {
+Result<ToolCall> StoreImpl::DoAddToolCall(std::string_view message_id, const NewToolCall& in) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(message_id, "message id"));
-  CONVSTORE_RETURN_IF_ERROR(CheckKey(in.tool_name, "tool_name"));
+  if (in.tool_name.empty()) return Status::InvalidArgument("tool_name is empty");
+  CONVSTORE_RETURN_IF_ERROR(CheckText(in.tool_name, "tool_name", limits::kMaxNameBytes));
   if (ToolStatusName(in.status) == nullptr)
     return Status::InvalidArgument("status must be one of pending, success, error");
   CONVSTORE_RETURN_IF_ERROR(CheckText(in.error_message, "error_message", limits::kMaxSystemPromptBytes));
@@ -39,7 +40,7 @@ Result<ToolCall> StoreImpl::AddToolCall(std::string_view message_id, const NewTo
   if (!in.output_json.empty()) {
     auto o = util::NormalizeJson(in.output_json, "output", limits::kMaxToolPayloadBytes, false);
     if (!o.ok()) return o.status();
-    output = std::move(*o);
+    if (*o != "null") output = std::move(*o);  // JSON null means "no output", as through the C API
   }
   ToolCall t;
   t.message_id = message_id;
@@ -66,7 +67,7 @@ Result<ToolCall> StoreImpl::AddToolCall(std::string_view message_id, const NewTo
   });
 }
 
-Result<std::vector<ToolCall>> StoreImpl::ListToolCalls(std::string_view message_id) {
+Result<std::vector<ToolCall>> StoreImpl::DoListToolCalls(std::string_view message_id) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(message_id, "message id"));
   return Read("list_tool_calls", [&](sqlite::Connection& conn) -> Result<std::vector<ToolCall>> {
     auto st = conn.Prepare("SELECT m.id IS NOT NULL, t.id IS NOT NULL, " CONVSTORE_TOOL_CALL_COLUMNS

@@ -53,7 +53,7 @@ Status CheckOptionalText(const std::optional<std::string>& v, std::string_view w
 
 }  // namespace
 
-Result<Team> StoreImpl::UpsertTeam(const TeamInput& in) {
+Result<Team> StoreImpl::DoUpsertTeam(const TeamInput& in) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(in.key, "team key"));
   CONVSTORE_RETURN_IF_ERROR(CheckOptionalText(in.name, "team name"));
   CONVSTORE_RETURN_IF_ERROR(
@@ -74,12 +74,12 @@ Result<Team> StoreImpl::UpsertTeam(const TeamInput& in) {
   });
 }
 
-Result<Team> StoreImpl::GetTeam(std::string_view key) {
+Result<Team> StoreImpl::DoGetTeam(std::string_view key) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(key, "team key"));
   return Read("get_team", [&](sqlite::Connection& conn) { return SelectTeam(conn, key); });
 }
 
-Result<User> StoreImpl::UpsertUser(const UserInput& in) {
+Result<User> StoreImpl::DoUpsertUser(const UserInput& in) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(in.key, "user key"));
   CONVSTORE_RETURN_IF_ERROR(CheckOptionalText(in.email, "email"));
   CONVSTORE_RETURN_IF_ERROR(CheckOptionalText(in.name, "user name"));
@@ -114,7 +114,7 @@ Result<User> StoreImpl::UpsertUser(const UserInput& in) {
   });
 }
 
-Result<User> StoreImpl::GetUser(std::string_view key) {
+Result<User> StoreImpl::DoGetUser(std::string_view key) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(key, "user key"));
   return Read("get_user", [&](sqlite::Connection& conn) { return SelectUser(conn, key); });
 }

@@ -7,26 +7,39 @@
 namespace convstore::store {
 
 Status WriteQueue::Submit(PendingWrite& w) {
-  std::unique_lock lock(mu_);
-  queue_.push_back(&w);
+  std::vector<PendingWrite*> group;
+  std::unique_lock lock(mu_, std::defer_lock);
+  try {
+    group.reserve(kMaxGroup);  // allocate before taking the lock; nothing below allocates while queued
+    lock.lock();
+    queue_.push_back(&w);
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("write queue: {}", e.what()));
+  }
   w.cv.wait(lock, [&] { return w.done || queue_.front() == &w; });
   if (w.done) return w.status;  // a leader ran it
 
-  // Leader: take the writes queued so far.
-  std::vector<PendingWrite*> group;
+  // Leader: take the writes queued so far (always the first group.size() entries of the queue).
   for (auto it = queue_.begin(); it != queue_.end() && group.size() < kMaxGroup; ++it) group.push_back(*it);
   lock.unlock();
   {
     std::lock_guard conn_lock(*conn_mu_);
-    RunGroup(group);
+    try {
+      RunGroup(group);
+    } catch (const std::exception& e) {  // out of memory in the machinery itself: fail the whole group
+      Status failed = Status::Internal(fmt::format("write failed: {}", e.what()));
+      if (sqlite3_get_autocommit(conn_->raw()) == 0) sqlite3_exec(conn_->raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+      for (PendingWrite* g : group) g->status = failed;
+    }
   }
+  // Always hand the group back and wake the next leader, whatever happened above.
   lock.lock();
   for (PendingWrite* g : group) {
     queue_.pop_front();
     g->done = true;
     if (g != &w) g->cv.notify_one();
   }
-  if (!queue_.empty()) queue_.front()->cv.notify_one();  // the next leader
+  if (!queue_.empty()) queue_.front()->cv.notify_one();
   return w.status;
 }
 
@@ -37,49 +50,54 @@ Status WriteQueue::Exec(const char* sql, const char* context) {
 }
 
 void WriteQueue::RunGroup(const std::vector<PendingWrite*>& group) {
-  size_t i = 0;
-  while (i < group.size()) {
-    const size_t start = i;
+  std::vector<PendingWrite*> pending = group;
+  std::vector<PendingWrite*> ran;  // bodies that succeeded in the current transaction
+  ran.reserve(pending.size());
+  while (!pending.empty()) {
     auto txn = sqlite::WriteTransaction::Begin(*conn_);
     if (!txn.ok()) {
-      for (size_t j = start; j < group.size(); ++j) group[j]->status = txn.status();
+      for (PendingWrite* w : pending) w->status = txn.status();
       return;
     }
-    if (group.size() == 1) {  // the common, uncontended case: no savepoint needed
-      PendingWrite* w = group[0];
+    if (pending.size() == 1) {  // the common, uncontended case: no savepoint needed
+      PendingWrite* w = pending[0];
       w->status = w->body(*conn_);
       if (w->status.ok()) w->status = txn->Commit();
       return;  // on failure the transaction rolls back when `txn` goes out of scope
     }
-    bool aborted = false;  // SQLite rolled the whole transaction back (I/O error, disk full, out of memory)
-    for (; i < group.size(); ++i) {
-      PendingWrite* w = group[i];
+    ran.clear();
+    size_t next = 0;
+    bool aborted = false;  // the transaction is gone: SQLite rolled it back, or a savepoint could not be undone
+    for (; next < pending.size() && !aborted; ++next) {
+      PendingWrite* w = pending[next];
       if (Status s = Exec("SAVEPOINT convstore_write", "savepoint"); !s.ok()) {
         w->status = s;
+        aborted = sqlite3_get_autocommit(conn_->raw()) != 0;
         continue;
       }
       w->status = w->body(*conn_);
+      if (w->status.ok()) w->status = Exec("RELEASE convstore_write", "release savepoint");
       if (w->status.ok()) {
-        w->status = Exec("RELEASE convstore_write", "release savepoint");
-        if (w->status.ok()) continue;
+        ran.push_back(w);
+        continue;
       }
-      if (sqlite3_get_autocommit(conn_->raw()) != 0) {
-        for (size_t j = start; j < i; ++j)
-          if (group[j]->status.ok())
-            group[j]->status = Status(w->status.code(),
-                                      fmt::format("rolled back with a concurrent write that failed: {}",
-                                                  w->status.message()));
-        ++i;
-        aborted = true;
-        break;
-      }
-      (void)Exec("ROLLBACK TO convstore_write", "rollback to savepoint");
-      (void)Exec("RELEASE convstore_write", "release savepoint");
+      // Undo this write alone. If that is impossible, the whole transaction must go.
+      Status undo = Exec("ROLLBACK TO convstore_write", "rollback to savepoint");
+      if (undo.ok()) undo = Exec("RELEASE convstore_write", "release savepoint");
+      aborted = !undo.ok() || sqlite3_get_autocommit(conn_->raw()) != 0;
     }
-    if (aborted) continue;  // the rest run in a fresh transaction
+    if (aborted) {
+      // The failed write keeps its error. The writes that had succeeded lost their work with the transaction;
+      // they are run again (bodies are replayable: they only read their captured inputs) in a fresh one, with
+      // the writes not yet run. Each round settles at least one write, so this ends.
+      std::vector<PendingWrite*> again(ran);
+      again.insert(again.end(), pending.begin() + static_cast<std::ptrdiff_t>(next), pending.end());
+      pending.swap(again);
+      continue;  // `txn` rolls back whatever is left as it goes out of scope
+    }
     Status committed = txn->Commit();
-    for (size_t j = start; j < i; ++j)
-      if (group[j]->status.ok()) group[j]->status = committed;
+    for (PendingWrite* w : ran) w->status = committed;
+    return;
   }
 }
 

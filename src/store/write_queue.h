@@ -38,8 +38,11 @@ class WriteQueue {
   // Blocks until `w` has been committed (OK) or has failed; returns w.status.
   Status Submit(PendingWrite& w);
 
- private:
+  // Runs `group` in one transaction now and sets each member's status. The caller holds `conn_mu`.
+  // (Submit's leader calls it; public so tests can form a group deterministically.)
   void RunGroup(const std::vector<PendingWrite*>& group);
+
+ private:
   Status Exec(const char* sql, const char* context);
 
   sqlite::Connection* conn_;

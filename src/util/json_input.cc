@@ -29,11 +29,12 @@ int JsonDepth(std::string_view s, int limit) noexcept {
   return max_depth;
 }
 
-Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what, size_t max_bytes) {
+Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what, size_t max_bytes, int max_depth) {
+  if (max_depth < 0) max_depth = limits::kMaxJsonDepth;
   if (text.size() > max_bytes)
     return Status::TooLarge(fmt::format("{} is {} bytes; the limit is {}", what, text.size(), max_bytes));
-  if (JsonDepth(text, limits::kMaxJsonDepth) > limits::kMaxJsonDepth)
-    return Status::TooLarge(fmt::format("{} nests deeper than {} levels", what, limits::kMaxJsonDepth));
+  if (JsonDepth(text, max_depth) > max_depth)
+    return Status::TooLarge(fmt::format("{} nests deeper than {} levels", what, max_depth));
   try {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {

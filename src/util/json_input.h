@@ -14,7 +14,8 @@ int JsonDepth(std::string_view text, int limit) noexcept;
 
 // Parses `text` as JSON after checking its size and depth; `what` names the field in error messages.
 // Errors: kTooLarge (size or depth), kInvalidArgument (syntax, invalid UTF-8).
-Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what, size_t max_bytes);
+// `max_depth` defaults to limits::kMaxJsonDepth; requests that wrap documents allow their own levels on top.
+Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what, size_t max_bytes, int max_depth = -1);
 
 // Validates and returns the compact form of a JSON document. With require_object, anything but an object is
 // refused. An empty text means "{}" when require_object, else it is refused.

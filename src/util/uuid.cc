@@ -1,20 +1,12 @@
 #include "util/uuid.h"
 
-#include <pthread.h>
-
-#include <atomic>
 #include <random>
+
+#include "util/fork.h"
 
 namespace convstore::util {
 
 namespace {
-
-// Bumped in the child after fork(), so a forked process reseeds instead of repeating its parent's ids.
-std::atomic<uint64_t> fork_generation{0};
-const bool kAtForkRegistered = [] {
-  pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1, std::memory_order_relaxed); });
-  return true;
-}();
 
 uint64_t Seed() {
   std::random_device rd;
@@ -24,12 +16,12 @@ uint64_t Seed() {
 }  // namespace
 
 std::string NewUuidV7(int64_t unix_micros) {
-  (void)kAtForkRegistered;
   thread_local std::mt19937_64 rng{Seed()};
-  thread_local uint64_t generation = fork_generation.load(std::memory_order_relaxed);
+  // A forked child reseeds instead of repeating its parent's ids.
+  thread_local uint64_t generation = ForkGeneration();
   thread_local uint64_t last_ms = 0;
   thread_local uint64_t counter = 0;  // 12-bit rand_a used as a counter within one millisecond (RFC 9562 §6.2)
-  if (uint64_t g = fork_generation.load(std::memory_order_relaxed); g != generation) {
+  if (uint64_t g = ForkGeneration(); g != generation) {
     generation = g;
     rng.seed(Seed());
   }

@@ -97,7 +97,8 @@ CONVSTORE_API int convstore_get_user(convstore_t* db, const char* key, char** ou
  * *out_json: the conversation record (with "id"). */
 CONVSTORE_API int convstore_create_conversation(convstore_t* db, const char* conversation_json, char** out_json,
                                                 char** errmsg);
-/* {"conversation": {...}, "messages": [...], "message_count": n}: one query, one snapshot. */
+/* {"conversation": {...}, "messages": [...], "message_count": n}: all messages fetched by one query, conversation
+ * and messages from one snapshot. */
 CONVSTORE_API int convstore_get_conversation(convstore_t* db, const char* conversation_id, char** out_json,
                                              char** errmsg);
 /* The conversation record alone, with its counters. */

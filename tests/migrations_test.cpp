@@ -106,3 +106,35 @@ TEST(MigrationsTest, ForeignDatabasesAreRefused) {
 
 }  // namespace
 }  // namespace convstore
+
+namespace convstore {
+namespace {
+
+// A page of the messages table overwritten with garbage: quick_check_on_open refuses the file.
+TEST(QuickCheckTest, DamagedFileIsRefusedWhenAsked) {
+  TempDb db;
+  {
+    auto s = OpenOrDie(db.path());
+    auto conv = s->CreateConversation(NewConversation{.user_key = "u"})->id;
+    std::vector<NewMessage> batch(400, NewMessage{.content = std::string(300, 'x')});
+    ASSERT_OK(s->AddMessages(conv, batch));
+  }  // closed: the WAL is checkpointed into the file
+  Options check;
+  check.quick_check_on_open = true;
+  ASSERT_OK(ConversationStore::Open(db.path(), check));  // healthy file: opens
+  const int64_t page = QueryInt(db.path(), "PRAGMA page_size");
+  const int64_t root = QueryInt(db.path(), "SELECT rootpage FROM sqlite_schema WHERE name = 'messages'");
+  ASSERT_GT(root, 1);
+  {
+    std::fstream f(db.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp((root - 1) * page);
+    std::string junk(static_cast<size_t>(page), '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto refused = ConversationStore::Open(db.path(), check);
+  EXPECT_EQ(refused.status().code(), Code::kCorruption) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("quick_check"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace convstore

@@ -305,13 +305,14 @@ Result<Options> DecodeOptions(std::string_view text) {
   Fields f(*obj, "options.");
   std::optional<std::string> durability, level;
   std::optional<int64_t> slow;
-  std::optional<bool> create;
+  std::optional<bool> create, quick_check;
   RETURN_IF_ERROR(f.Str("durability", durability));
   RETURN_IF_ERROR(f.Int("busy_timeout_ms", o.busy_timeout_ms));
   RETURN_IF_ERROR(f.Int("reader_pool_size", o.reader_pool_size));
   RETURN_IF_ERROR(f.Str("log_level", level));
   RETURN_IF_ERROR(f.Int("slow_operation_ms", slow));
   RETURN_IF_ERROR(f.Bool("create_if_missing", create));
+  RETURN_IF_ERROR(f.Bool("quick_check_on_open", quick_check));
   RETURN_IF_ERROR(f.Finish());
   if (durability) {
     if (*durability == "normal") o.durability = Durability::kNormal;
@@ -333,6 +334,7 @@ Result<Options> DecodeOptions(std::string_view text) {
     o.slow_operation_ms = *slow;
   }
   if (create) o.create_if_missing = *create;
+  if (quick_check) o.quick_check_on_open = *quick_check;
   return o;
 }
 

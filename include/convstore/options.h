@@ -31,6 +31,9 @@ struct Options {
   int64_t slow_operation_ms = 250;
   // Create the file when it does not exist. Default true; when false a missing file fails with kNotFound.
   bool create_if_missing = true;
+  // Run PRAGMA quick_check when opening a file store and refuse a damaged file with kCorruption. It reads the
+  // whole file (O(size)), so it is off by default; turn it on where a slower open is worth the assurance.
+  bool quick_check_on_open = false;
   // Source of "now" in microseconds since the Unix epoch, UTC. Default (empty): the system clock.
   // Injected by tests; must be thread-safe.
   std::function<int64_t()> clock;

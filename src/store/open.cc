@@ -29,6 +29,23 @@ Status PrepareFile(const std::string& path, bool create_if_missing) {
   return Status::OK();
 }
 
+// PRAGMA quick_check: "ok", or one row per problem found.
+Status QuickCheck(sqlite::Connection& conn) {
+  auto st = conn.Prepare("PRAGMA quick_check(5)");
+  if (!st.ok()) return st.status();
+  std::string problems;
+  for (;;) {
+    auto row = st->Step("quick_check");
+    if (!row.ok()) return Status::Corruption("quick_check could not read the file: " + row.status().message());
+    if (!*row) break;
+    if (st->Text(0) == "ok") continue;
+    if (!problems.empty()) problems += "; ";
+    problems += st->Text(0);
+  }
+  if (!problems.empty()) return Status::Corruption("quick_check found damage: " + problems);
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::string& path, const Options& options) {
@@ -55,6 +72,9 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
     if (!writer.ok()) return writer.status();
 
     int64_t now = options.clock ? options.clock() : util::SystemNowMicros();
+    if (options.quick_check_on_open && !in_memory) {
+      if (Status s = QuickCheck(**writer); !s.ok()) return s;
+    }
     // Migrate (which refuses foreign files) before switching to WAL, so a refused file is left untouched.
     auto version = schema::Migrate(**writer, schema::BuiltinMigrations(), now);
     if (!version.ok()) return version.status();

@@ -66,6 +66,7 @@ class Store:
         log_level: "trace", "debug", "info", "warn", "error" or "off".
         slow_operation_ms: operations slower than this are logged at warn level (0 disables).
         create_if_missing: when False, a missing file raises NotFoundError.
+        quick_check_on_open: run PRAGMA quick_check at open; a damaged file raises CorruptionError.
 
     Raises:
         SchemaTooNewError, CorruptionError, NotFoundError, StorageIOError, InvalidArgumentError.
@@ -74,13 +75,14 @@ class Store:
     def __init__(self, path: str = ":memory:", *, durability: str | None = "normal",
                  busy_timeout_ms: int | None = 5000, reader_pool_size: int | None = 4,
                  log_level: str | None = "warn", slow_operation_ms: int | None = 250,
-                 create_if_missing: bool | None = True):
+                 create_if_missing: bool | None = True, quick_check_on_open: bool | None = None):
         self._h = None
         self.path = path
         opts = {k: v for k, v in (("durability", durability), ("busy_timeout_ms", busy_timeout_ms),
                                   ("reader_pool_size", reader_pool_size), ("log_level", log_level),
                                   ("slow_operation_ms", slow_operation_ms),
-                                  ("create_if_missing", create_if_missing)) if v is not None}
+                                  ("create_if_missing", create_if_missing),
+                                  ("quick_check_on_open", quick_check_on_open)) if v is not None}
         h = _ffi.convstore_p()
         err = c_void_p()
         rc = _ffi.convstore_open(_arg(os.fspath(path)), dumps(opts), byref(h), byref(err))

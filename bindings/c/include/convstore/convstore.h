@@ -69,7 +69,8 @@ CONVSTORE_API void convstore_free(void* p);
 
 /* Opens or creates the store at `path` (":memory:" for a private in-memory store). `options_json` may be NULL or
  * an object with any of: "durability": "normal"|"full", "busy_timeout_ms": int, "reader_pool_size": int,
- * "log_level": "trace"|"debug"|"info"|"warn"|"error"|"off", "slow_operation_ms": int, "create_if_missing": bool.
+ * "log_level": "trace"|"debug"|"info"|"warn"|"error"|"off", "slow_operation_ms": int, "create_if_missing": bool,
+ * "quick_check_on_open": bool (PRAGMA quick_check at open; a damaged file is CONVSTORE_CORRUPTION).
  * On success *out receives the handle. */
 CONVSTORE_API int convstore_open(const char* path, const char* options_json, convstore_t** out, char** errmsg);
 /* Closes the database files but keeps the handle: every later call returns CONVSTORE_CLOSED. Waits for calls in

@@ -66,8 +66,10 @@ Status Emit(const Result<T>& r, char** out_json, Encode encode) {
   return Status::OK();
 }
 
-#define CHECK_HANDLE(db) \
-  if ((db) == nullptr) return NullArg("db")
+// A NULL handle is bad input; a shut-down one answers CONVSTORE_CLOSED whatever the other arguments are.
+#define CHECK_HANDLE(db)                    \
+  if ((db) == nullptr) return NullArg("db"); \
+  if ((db)->store->closed()) return Status::Closed()
 #define CHECK_ARG(arg) \
   if ((arg) == nullptr) return NullArg(#arg)
 
@@ -88,9 +90,13 @@ int convstore_open(const char* path, const char* options_json, convstore_t** out
   return Guard(nullptr, errmsg, [&]() -> Status {
     CHECK_ARG(path);
     CHECK_ARG(out);
-    auto options = convstore::capi::DecodeOptions(options_json != nullptr ? options_json : "");
-    if (!options.ok()) return options.status();
-    auto store = convstore::ConversationStore::Open(path, *options);
+    convstore::Options options;  // NULL: the defaults
+    if (options_json != nullptr) {
+      auto decoded = convstore::capi::DecodeOptions(options_json);
+      if (!decoded.ok()) return decoded.status();
+      options = std::move(*decoded);
+    }
+    auto store = convstore::ConversationStore::Open(path, options);
     if (!store.ok()) return store.status();
     *out = new convstore_t{std::move(*store)};
     return Status::OK();
@@ -99,8 +105,8 @@ int convstore_open(const char* path, const char* options_json, convstore_t** out
 
 int convstore_shutdown(convstore_t* db, char** errmsg) {
   return Guard(nullptr, errmsg, [&]() -> Status {
-    CHECK_HANDLE(db);
-    return db->store->Close();
+    if (db == nullptr) return NullArg("db");
+    return db->store->Close();  // a second shutdown is a no-op
   });
 }
 

@@ -299,7 +299,6 @@ void WriteToolCall(JsonWriter& w, const ToolCall& t) {
 
 Result<Options> DecodeOptions(std::string_view text) {
   Options o;
-  if (text.empty()) return o;
   auto obj = ParseObject(text, "options");
   if (!obj.ok()) return obj.status();
   Fields f(*obj, "options.");

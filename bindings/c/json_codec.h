@@ -12,7 +12,7 @@
 namespace convstore::capi {
 
 // Each decoder refuses unknown fields and wrong types with kInvalidArgument naming the field.
-Result<Options> DecodeOptions(std::string_view json);  // "" means defaults
+Result<Options> DecodeOptions(std::string_view json);
 Result<TeamInput> DecodeTeam(std::string_view json);
 Result<UserInput> DecodeUser(std::string_view json);
 Result<NewConversation> DecodeNewConversation(std::string_view json);

@@ -100,10 +100,12 @@ class StoreImpl final : public ConversationStore {
   Result<ToolCall> DoAddToolCall(std::string_view message_id, const NewToolCall& call);
   Result<std::vector<ToolCall>> DoListToolCalls(std::string_view message_id);
 
-  // Runs f() and turns any exception (std::bad_alloc, mostly; or one thrown by an injected clock) into a Status.
+  // Refuses calls on a closed (or inherited-through-fork) store before looking at their input, then runs f() and
+  // turns any exception (std::bad_alloc, mostly; or one thrown by an injected clock) into a Status.
   template <typename F>
-  static auto Guarded(F&& f) noexcept -> decltype(f()) {
+  auto Guarded(F&& f) const noexcept -> decltype(f()) {
     try {
+      if (Status usable = CheckUsable(); !usable.ok()) return usable;
       return f();
     } catch (const std::exception& e) {
       try {

@@ -1,0 +1,255 @@
+// The bad-input matrix over every public C entry point: each bad input gets its defined code and a message, and the
+// row counts show nothing was written. Table-driven: entry points x kinds of bad input.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "convstore/convstore.h"
+#include "test_util.h"
+
+namespace convstore {
+namespace {
+
+using testing::QueryInt;
+using testing::TempDb;
+
+// One C entry point, called with its JSON or id argument replaced by `arg` (nullptr allowed).
+struct EntryPoint {
+  const char* name;
+  enum Kind { kJson, kId } kind;
+  std::function<int(convstore_t*, const char* arg, char** err)> call;
+};
+
+class CBadInputMatrix : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char* err = nullptr;
+    ASSERT_EQ(convstore_open(db_.path().c_str(), nullptr, &db, &err), CONVSTORE_OK) << err;
+    char* out = nullptr;
+    ASSERT_EQ(convstore_create_conversation(db, R"({"user":"u@x"})", &out, &err), CONVSTORE_OK);
+    conv = std::string(out).substr(std::string(out).find("\"id\":\"") + 6, 36);
+    convstore_free(out);
+    ASSERT_EQ(convstore_add_message(db, conv.c_str(), R"({"role":"user","content":"seed"})", &out, &err), CONVSTORE_OK);
+    msg = std::string(out).substr(std::string(out).find("\"id\":\"") + 6, 36);
+    convstore_free(out);
+    ASSERT_EQ(convstore_upsert_team(db, R"({"key":"t"})", nullptr, &err), CONVSTORE_OK);
+  }
+  void TearDown() override { convstore_close(db); }
+
+  std::string Snapshot() const {
+    std::string s;
+    for (const char* t : {"users", "teams", "conversations", "messages", "tool_calls"})
+      s += std::to_string(QueryInt(db_.path(), std::string("SELECT count(*) FROM ") + t)) + ",";
+    s += std::to_string(QueryInt(db_.path(), "SELECT sum(message_count + tokens_input + cost_nanousd) FROM conversations"));
+    s += "," + std::to_string(QueryInt(db_.path(), "SELECT max(updated_at) FROM conversations"));
+    return s;
+  }
+
+  std::vector<EntryPoint> EntryPoints() {
+    auto c = conv, m = msg;
+    return {
+        {"open(options)", EntryPoint::kJson,
+         [this](convstore_t*, const char* a, char** e) {
+           convstore_t* other = nullptr;
+           int rc = convstore_open(db_.path().c_str(), a, &other, e);
+           convstore_close(other);
+           return rc;
+         }},
+        {"upsert_team", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_upsert_team(d, a, nullptr, e); }},
+        {"get_team", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_get_team(d, a, nullptr, e); }},
+        {"upsert_user", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_upsert_user(d, a, nullptr, e); }},
+        {"get_user", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_get_user(d, a, nullptr, e); }},
+        {"create_conversation", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_create_conversation(d, a, nullptr, e); }},
+        {"get_conversation", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_get_conversation(d, a, nullptr, e); }},
+        {"get_conversation_info", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_get_conversation_info(d, a, nullptr, e); }},
+        {"update_conversation(patch)", EntryPoint::kJson, [c](convstore_t* d, const char* a, char** e) {
+           return convstore_update_conversation(d, c.c_str(), a, nullptr, e); }},
+        {"update_conversation(id)", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_update_conversation(d, a, R"({"title":"x"})", nullptr, e); }},
+        {"set_archived", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_set_archived(d, a, 1, e); }},
+        {"delete_conversation", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_delete_conversation(d, a, e); }},
+        {"list_conversations", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_list_conversations(d, a, nullptr, e); }},
+        {"add_message(message)", EntryPoint::kJson, [c](convstore_t* d, const char* a, char** e) {
+           return convstore_add_message(d, c.c_str(), a, nullptr, e); }},
+        {"add_message(id)", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_add_message(d, a, R"({"role":"user","content":"x"})", nullptr, e); }},
+        {"add_messages(messages)", EntryPoint::kJson, [c](convstore_t* d, const char* a, char** e) {
+           return convstore_add_messages(d, c.c_str(), a, nullptr, e); }},
+        {"add_messages(id)", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_add_messages(d, a, R"([{"role":"user","content":"x"}])", nullptr, e); }},
+        {"get_context", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_get_context(d, a, 100, nullptr, e); }},
+        {"add_tool_call(call)", EntryPoint::kJson, [m](convstore_t* d, const char* a, char** e) {
+           return convstore_add_tool_call(d, m.c_str(), a, nullptr, e); }},
+        {"add_tool_call(id)", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_add_tool_call(d, a, R"({"tool_name":"t"})", nullptr, e); }},
+        {"list_tool_calls", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_list_tool_calls(d, a, nullptr, e); }},
+    };
+  }
+
+  // Calls every entry point of `kind` with `arg`; each must return `code` with a message and write nothing.
+  void ExpectAll(EntryPoint::Kind kind, const char* arg, int code, const std::string& what) {
+    for (auto& ep : EntryPoints()) {
+      if (ep.kind != kind) continue;
+      if (std::string(ep.name) == "open(options)" && arg == nullptr) continue;  // NULL options: the defaults
+      std::string before = Snapshot();
+      char* err = nullptr;
+      int rc = ep.call(db, arg, &err);
+      EXPECT_EQ(rc, code) << ep.name << " with " << what << ": " << (err ? err : "(no message)");
+      if (code != CONVSTORE_OK) {
+        EXPECT_TRUE(err != nullptr && err[0] != '\0') << ep.name << " with " << what;
+      }
+      convstore_free(err);
+      EXPECT_EQ(Snapshot(), before) << ep.name << " with " << what << " wrote something";
+      ++inputs_tried;
+    }
+  }
+
+  TempDb db_;
+  convstore_t* db = nullptr;
+  std::string conv, msg;
+  int inputs_tried = 0;
+};
+
+TEST_F(CBadInputMatrix, NullArguments) {
+  ExpectAll(EntryPoint::kJson, nullptr, CONVSTORE_INVALID_ARGUMENT, "NULL json");
+  ExpectAll(EntryPoint::kId, nullptr, CONVSTORE_INVALID_ARGUMENT, "NULL id");
+  // A NULL handle, for every entry point (the open entry point has none).
+  for (auto& ep : EntryPoints()) {
+    if (std::string(ep.name) == "open(options)") continue;
+    char* err = nullptr;
+    EXPECT_EQ(ep.call(nullptr, "{}", &err), CONVSTORE_INVALID_ARGUMENT) << ep.name;
+    convstore_free(err);
+  }
+  convstore_t* out = nullptr;
+  EXPECT_EQ(convstore_open(db_.path().c_str(), nullptr, nullptr, nullptr), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_EQ(convstore_open(nullptr, nullptr, &out, nullptr), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_EQ(out, nullptr);
+}
+
+TEST_F(CBadInputMatrix, InvalidJson) {
+  for (const char* bad : {"", "{", "}", "nul", "{\"a\":}", "{'single':1}", "{\"a\":1}trailing", "[1,2", "NaN",
+                          "{\"content\":\"\\ud800\"}"})
+    ExpectAll(EntryPoint::kJson, bad, CONVSTORE_INVALID_ARGUMENT, std::string("invalid JSON ") + bad);
+}
+
+TEST_F(CBadInputMatrix, JsonNested100000Deep) {
+  std::string deep = "{\"metadata\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  ExpectAll(EntryPoint::kJson, deep.c_str(), CONVSTORE_TOO_LARGE, "JSON nested 100,000 deep");
+  std::string deep_objects;
+  for (int i = 0; i < 100000; ++i) deep_objects += "{\"a\":";
+  deep_objects += "1" + std::string(100000, '}');
+  ExpectAll(EntryPoint::kJson, deep_objects.c_str(), CONVSTORE_TOO_LARGE, "objects nested 100,000 deep");
+}
+
+TEST_F(CBadInputMatrix, InvalidUtf8) {
+  ExpectAll(EntryPoint::kId, "id\xff\xfe", CONVSTORE_INVALID_ARGUMENT, "invalid UTF-8 id");
+  ExpectAll(EntryPoint::kJson, "{\"key\":\"\xc0\xaf\"}", CONVSTORE_INVALID_ARGUMENT, "overlong UTF-8 in JSON");
+  ExpectAll(EntryPoint::kJson, "{\"content\":\"\xed\xa0\x80\"}", CONVSTORE_INVALID_ARGUMENT, "surrogate in JSON");
+}
+
+TEST_F(CBadInputMatrix, EmptyAndUnknownIds) {
+  ExpectAll(EntryPoint::kId, "", CONVSTORE_INVALID_ARGUMENT, "empty id");
+  ExpectAll(EntryPoint::kId, "01890000-0000-7000-8000-000000000000", CONVSTORE_NOT_FOUND, "unknown id");
+}
+
+TEST_F(CBadInputMatrix, SqlLookingStringsAreJustData) {
+  const char* evil = "x'); DROP TABLE messages; --";
+  ExpectAll(EntryPoint::kId, evil, CONVSTORE_NOT_FOUND, "an SQL-looking id");
+  char* err = nullptr;
+  char* out = nullptr;
+  ASSERT_EQ(convstore_create_conversation(db, R"({"user":"x'); DROP TABLE messages; --","title":"\"; DELETE FROM users"})",
+                                          &out, &err), CONVSTORE_OK) << err;
+  EXPECT_NE(std::string(out).find("DROP TABLE"), std::string::npos);
+  convstore_free(out);
+  EXPECT_EQ(convstore_get_user(db, evil, nullptr, &err), CONVSTORE_OK);
+  EXPECT_EQ(QueryInt(db_.path(), "SELECT count(*) FROM messages"), 1);  // the table is still there
+  EXPECT_EQ(QueryInt(db_.path(), "SELECT count(*) FROM users"), 2);
+}
+
+TEST_F(CBadInputMatrix, HugeContentIsRefusedByTheDocumentedLimit) {
+  // 64 MiB of content: the request exceeds the 64 MiB request limit (and the 16 MiB content limit).
+  std::string big = R"({"role":"user","content":")" + std::string(64u << 20, 'a') + "\"}";
+  std::string before = Snapshot();
+  char* err = nullptr;
+  EXPECT_EQ(convstore_add_message(db, conv.c_str(), big.c_str(), nullptr, &err), CONVSTORE_TOO_LARGE);
+  convstore_free(err);
+  std::string just_over = R"({"role":"user","content":")" + std::string((16u << 20) + 1, 'a') + "\"}";
+  EXPECT_EQ(convstore_add_message(db, conv.c_str(), just_over.c_str(), nullptr, &err), CONVSTORE_TOO_LARGE);
+  convstore_free(err);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(CBadInputMatrix, OverflowNanAndInfinity) {
+  const char* numbers[] = {
+      R"({"role":"user","content":"x","tokens_input":9223372036854775808})",    // > INT64_MAX
+      R"({"role":"user","content":"x","tokens_input":18446744073709551616})",   // > UINT64_MAX (a float)
+      R"({"role":"user","content":"x","tokens_output":10000000001})",           // > kMaxTokenCount
+      R"({"role":"user","content":"x","tokens_input":-1})",
+      R"({"role":"user","content":"x","cost_nanousd":9223372036854775807})",    // > $1M per message
+      R"({"role":"user","content":"x","cost_usd":"92233720368.547758080"})",    // overflows int64 nano
+      R"({"role":"user","content":"x","cost_usd":"NaN"})",
+      R"({"role":"user","content":"x","cost_usd":"Infinity"})",
+      R"({"role":"user","content":"x","cost_usd":1e999})",                       // JSON overflow
+      R"({"role":"user","content":"x","latency_us":-5})",
+      R"({"role":"user","content":"x","created_at":-1})",
+  };
+  std::string before = Snapshot();
+  for (const char* n : numbers) {
+    char* err = nullptr;
+    EXPECT_EQ(convstore_add_message(db, conv.c_str(), n, nullptr, &err), CONVSTORE_INVALID_ARGUMENT) << n;
+    convstore_free(err);
+    ++inputs_tried;
+  }
+  char* err = nullptr;
+  EXPECT_EQ(convstore_create_conversation(db, R"({"user":"u","temperature":1e999})", nullptr, &err),
+            CONVSTORE_INVALID_ARGUMENT);
+  convstore_free(err);
+  EXPECT_EQ(convstore_create_conversation(db, R"({"user":"u","max_tokens":-3})", nullptr, &err),
+            CONVSTORE_INVALID_ARGUMENT);
+  convstore_free(err);
+  EXPECT_EQ(convstore_upsert_team(db, R"({"key":"t","monthly_budget_usd":"-1"})", nullptr, &err),
+            CONVSTORE_INVALID_ARGUMENT);
+  convstore_free(err);
+  EXPECT_EQ(Snapshot(), before);
+  // Totals that would overflow int64: refused whole.
+  std::string batch = "[";
+  for (int i = 0; i < 9300; ++i) batch += std::string(i ? "," : "") + R"({"role":"user","content":"","cost_usd":"1000000"})";
+  batch += "]";
+  EXPECT_EQ(convstore_add_messages(db, conv.c_str(), batch.c_str(), nullptr, &err), CONVSTORE_TOO_LARGE);
+  convstore_free(err);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(CBadInputMatrix, UseAfterShutdownAndDoubleClose) {
+  char* err = nullptr;
+  ASSERT_EQ(convstore_shutdown(db, &err), CONVSTORE_OK);
+  ASSERT_EQ(convstore_shutdown(db, &err), CONVSTORE_OK);  // double shutdown: no-op
+  for (auto& ep : EntryPoints()) {
+    if (std::string(ep.name) == "open(options)") continue;
+    const char* arg = ep.kind == EntryPoint::kId ? conv.c_str() : R"({"key":"k","user":"u","role":"user","content":"x","tool_name":"t"})";
+    EXPECT_EQ(ep.call(db, arg, &err), CONVSTORE_CLOSED) << ep.name;
+    convstore_free(err);
+    err = nullptr;
+  }
+  EXPECT_EQ(convstore_schema_version(db), -1);
+  convstore_close(db);
+  db = nullptr;
+  convstore_close(nullptr);  // and closing NULL is a no-op
+}
+
+}  // namespace
+}  // namespace convstore

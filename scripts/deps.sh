@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(g++ make cmake pkg-config libsqlite3-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
-          libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest)
+          libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

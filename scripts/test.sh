@@ -1,9 +1,70 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds with warnings as errors, runs C++, C, install and Python
-# tests through CTest.
+# The whole test suite. Installs what is missing, then:
+#   1. the normal build (warnings as errors): C++, C, install/find_package, Python, examples, crash (kill -9),
+#      fault injection and fuzz-corpus replay tests;
+#   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan);
+#   3. the concurrency tests under ThreadSanitizer (build-tsan);
+#   4. each libFuzzer target for a bounded time (build-fuzz; FUZZ_SECONDS, default 20).
+# CONVSTORE_TEST_STAGES selects stages (default "normal asan tsan fuzz").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
-./scripts/build.sh
-build_dir="${CONVSTORE_BUILD_DIR:-build}"
-ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
+stages="${CONVSTORE_TEST_STAGES:-normal asan tsan fuzz}"
+jobs="$(nproc)"
+passed=0
+failed=0
+
+# Runs ctest in a build directory and adds its counts to the totals.
+run_ctest() {
+  local dir="$1"; shift
+  local log
+  log="$(mktemp)"
+  set +e
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  local line total bad
+  line="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1 || true)"
+  total="$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")"
+  bad="$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")"
+  rm -f "$log"
+  if [ -n "$line" ]; then passed=$((passed + total - bad)); failed=$((failed + bad)); fi
+  return "$rc"
+}
+
+configure() {  # configure DIR [cmake args...]
+  local dir="$1"; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONVSTORE_WERROR=ON "$@" >/dev/null
+}
+
+for stage in $stages; do
+  echo "=== stage: $stage ==="
+  case "$stage" in
+    normal)
+      configure "${CONVSTORE_BUILD_DIR:-build}"
+      cmake --build "${CONVSTORE_BUILD_DIR:-build}" -j "$jobs"
+      run_ctest "${CONVSTORE_BUILD_DIR:-build}"
+      ;;
+    asan)
+      configure build-asan -DCONVSTORE_SANITIZE=address,undefined -DCONVSTORE_BUILD_BENCH=OFF
+      cmake --build build-asan -j "$jobs"
+      # The crash test's 240 kills run in the normal stage; here a shorter run checks the same code instrumented.
+      CONVSTORE_CRASH_KILLS=25 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        run_ctest build-asan -E install_consumer_test
+      ;;
+    tsan)
+      configure build-tsan -DCONVSTORE_SANITIZE=thread -DCONVSTORE_BUILD_BENCH=OFF -DCONVSTORE_BUILD_EXAMPLES=OFF
+      cmake --build build-tsan -j "$jobs" --target concurrency_test write_queue_test
+      TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+        run_ctest build-tsan -R '^(ConcurrencyTest|WriteQueueTest)\.'
+      ;;
+    fuzz)
+      ./scripts/fuzz.sh
+      ;;
+    *)
+      echo "unknown stage '$stage'" >&2
+      exit 2
+      ;;
+  esac
+done
+echo "all stages: $passed passed, $failed failed"

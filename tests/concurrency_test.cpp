@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <random>
 #include <cstdio>
 #include <thread>
 
@@ -129,6 +132,150 @@ TEST(ConcurrencyTest, ThreeProcessesWritingOneFile) {
   EXPECT_EQ(QueryInt(db.path(), "SELECT tokens_input FROM conversations"), expected);
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(DISTINCT position) FROM messages"), expected);
   EXPECT_EQ(QueryInt(db.path(), "SELECT max(position) FROM messages"), expected - 1);
+}
+
+double StressSeconds() {
+  const char* env = std::getenv("CONVSTORE_STRESS_SECONDS");
+  return env != nullptr ? std::atof(env) : 2.0;
+}
+
+// 8 threads, each mixing single writes (some retried by request_id), batches and every kind of read, for a
+// bounded time on one handle: every acknowledged message is stored exactly once and the counters are exact.
+TEST(ConcurrencyTest, EightThreadsMixedLoadForABoundedTime) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  constexpr int kThreads = 8;
+  std::vector<std::string> convs;
+  for (int i = 0; i < 4; ++i)
+    convs.push_back(store->CreateConversation(NewConversation{.user_key = "mix" + std::to_string(i % 2)})->id);
+  std::vector<std::vector<int64_t>> acked(kThreads, std::vector<int64_t>(convs.size(), 0));
+  std::atomic<int> failures{0};
+  std::atomic<int64_t> reads{0};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(StressSeconds());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(static_cast<unsigned>(t));
+      for (int k = 0; std::chrono::steady_clock::now() < deadline; ++k) {
+        size_t c = rng() % convs.size();
+        switch (rng() % 6) {
+          case 0:
+          case 1: {
+            NewMessage m{.content = "t" + std::to_string(t) + "-" + std::to_string(k), .tokens_input = 3,
+                         .cost_nanousd = 7};
+            if (k % 4 == 0) m.request_id = "mix-" + std::to_string(t) + "-" + std::to_string(k);
+            auto r = store->AddMessage(convs[c], m);
+            if (!r.ok()) { ++failures; ADD_FAILURE() << r.status().ToString(); break; }
+            ++acked[static_cast<size_t>(t)][c];
+            if (!m.request_id.empty()) {  // a retry returns the same message and counts nothing
+              auto again = store->AddMessage(convs[c], m);
+              if (!again.ok() || again->id != r->id) ++failures;
+            }
+            break;
+          }
+          case 2: {
+            std::vector<NewMessage> batch(1 + rng() % 8, NewMessage{.content = "b", .tokens_input = 3, .cost_nanousd = 7});
+            auto r = store->AddMessages(convs[c], batch);
+            if (!r.ok()) { ++failures; ADD_FAILURE() << r.status().ToString(); break; }
+            acked[static_cast<size_t>(t)][c] += static_cast<int64_t>(batch.size());
+            break;
+          }
+          case 3: {
+            auto got = store->GetConversation(convs[c]);
+            if (!got.ok() || got->conversation.message_count != static_cast<int64_t>(got->messages.size()) ||
+                got->conversation.cost_nanousd != 7 * got->conversation.message_count)
+              ++failures;
+            ++reads;
+            break;
+          }
+          case 4: {
+            if (!store->ListConversations(ListConversationsOptions{.user_key = "mix" + std::to_string(c % 2)}).ok())
+              ++failures;
+            ++reads;
+            break;
+          }
+          default:
+            if (!store->GetContext(convs[c], 50).ok()) ++failures;
+            ++reads;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  int64_t total = 0;
+  for (size_t c = 0; c < convs.size(); ++c) {
+    int64_t expected = 0;
+    for (int t = 0; t < kThreads; ++t) expected += acked[static_cast<size_t>(t)][c];
+    total += expected;
+    auto info = store->GetConversationInfo(convs[c]);
+    ASSERT_OK(info);
+    EXPECT_EQ(info->message_count, expected);
+    EXPECT_EQ(info->tokens.input, 3 * expected);
+    EXPECT_EQ(info->cost_nanousd, 7 * expected);
+  }
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), total);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM (SELECT conversation_id FROM messages GROUP BY conversation_id "
+                                "HAVING max(position) + 1 != count(*) OR count(DISTINCT position) != count(*))"),
+            0);
+  std::printf("mixed load: %lld messages acknowledged and verified, %lld reads, 8 threads, %.1f s\n",
+              static_cast<long long>(total), static_cast<long long>(reads.load()), StressSeconds());
+}
+
+// Three processes writing to one file for a bounded time: nothing lost, nothing duplicated, no busy error.
+TEST(ConcurrencyTest, ThreeProcessesForABoundedTime) {
+  TempDb db;
+  std::string conv;
+  {
+    auto store = OpenOrDie(db.path());
+    conv = store->CreateConversation(NewConversation{.user_key = "procs"})->id;
+  }
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::vector<pid_t> kids;
+  for (int p = 0; p < 3; ++p) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      int64_t acked = 0;
+      int rc = 0;
+      {
+        auto s = ConversationStore::Open(db.path());
+        if (!s.ok()) ::_exit(2);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(StressSeconds());
+        for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+          NewMessage m{.content = "p" + std::to_string(p) + "-" + std::to_string(i), .tokens_output = 1};
+          auto r = i % 3 == 2 ? (*s)->AddMessages(conv, {m, m}).status() : (*s)->AddMessage(conv, m).status();
+          if (!r.ok()) {
+            std::fprintf(stderr, "process %d: %s\n", p, r.ToString().c_str());
+            rc = 3;
+            break;
+          }
+          acked += i % 3 == 2 ? 2 : 1;
+        }
+      }
+      if (::write(fds[1], &acked, sizeof acked) != sizeof acked) rc = 4;
+      ::_exit(rc);
+    }
+    kids.push_back(pid);
+  }
+  ::close(fds[1]);
+  for (pid_t pid : kids) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a writer process failed";
+  }
+  int64_t total = 0, n = 0;
+  while (::read(fds[0], &n, sizeof n) == sizeof n) total += n;
+  ::close(fds[0]);
+  EXPECT_GT(total, 0);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), total);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT message_count FROM conversations"), total);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT tokens_output FROM conversations"), total);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT max(position) + 1 FROM messages"), total);
+  std::printf("3 processes: %lld messages acknowledged and verified in %.1f s\n", static_cast<long long>(total),
+              StressSeconds());
 }
 
 // Group commit: concurrent writes share transactions; one that fails inside the transaction (a request_id

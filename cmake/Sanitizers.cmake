@@ -1,0 +1,17 @@
+# CONVSTORE_SANITIZE: a -fsanitize= list for every target of the build, e.g. "address,undefined" or "thread".
+# Each sanitizer gets its own build directory (scripts/test.sh uses build-asan and build-tsan).
+set(CONVSTORE_SANITIZE "" CACHE STRING "Sanitizers for the whole build (address,undefined | thread)")
+if(CONVSTORE_SANITIZE)
+  add_compile_options(-fsanitize=${CONVSTORE_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${CONVSTORE_SANITIZE})
+  message(STATUS "convstore: sanitizers ${CONVSTORE_SANITIZE}")
+endif()
+
+# Environment for tests that load the library into the (uninstrumented) Python interpreter: preload the ASan
+# runtime, and leave leak checking to the C/C++ tests (CPython keeps objects alive until exit by design).
+set(CONVSTORE_PYTHON_TEST_ENV "")
+if(CONVSTORE_SANITIZE MATCHES "address")
+  execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libasan.so OUTPUT_VARIABLE asan_runtime
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+  set(CONVSTORE_PYTHON_TEST_ENV "LD_PRELOAD=${asan_runtime}" "ASAN_OPTIONS=detect_leaks=0")
+endif()

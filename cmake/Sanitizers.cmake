@@ -13,5 +13,8 @@ set(CONVSTORE_PYTHON_TEST_ENV "")
 if(CONVSTORE_SANITIZE MATCHES "address")
   execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libasan.so OUTPUT_VARIABLE asan_runtime
                   OUTPUT_STRIP_TRAILING_WHITESPACE)
-  set(CONVSTORE_PYTHON_TEST_ENV "LD_PRELOAD=${asan_runtime}" "ASAN_OPTIONS=detect_leaks=0")
+  # libstdc++ too: ASan's __cxa_throw interceptor must find the real one at startup, before ctypes loads us.
+  execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libstdc++.so OUTPUT_VARIABLE cxx_runtime
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+  set(CONVSTORE_PYTHON_TEST_ENV "LD_PRELOAD=${asan_runtime}:${cxx_runtime}" "ASAN_OPTIONS=detect_leaks=0")
 endif()

@@ -28,6 +28,13 @@ TEST(Utf8Test, AcceptsValidAndRefusesInvalid) {
   EXPECT_FALSE(util::IsValidUtf8("12345678\x80"));        // after the ASCII fast path
 }
 
+TEST(Utf8Test, EscapesInvalidBytesOnly) {
+  EXPECT_EQ(util::EscapeInvalidUtf8("plain \xc3\xa9"), "plain \xc3\xa9");
+  EXPECT_EQ(util::EscapeInvalidUtf8("a\xff" "b\xc5"), "a\\xffb\\xc5");
+  EXPECT_EQ(util::EscapeInvalidUtf8("\xed\xa0\x80"), "\\xed\\xa0\\x80");
+  EXPECT_TRUE(util::IsValidUtf8(util::EscapeInvalidUtf8("\xf0\x9f\x98\x80\xf0\x9f")));
+}
+
 TEST(TimeTest, FormatsAndParsesIso8601) {
   EXPECT_EQ(util::FormatIso8601(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(util::FormatIso8601(1770800400123456), "2026-02-11T09:00:00.123456Z");

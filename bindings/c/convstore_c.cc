@@ -9,6 +9,7 @@
 
 #include "convstore/store.h"
 #include "json_codec.h"
+#include "util/utf8.h"
 
 struct convstore_t {
   std::unique_ptr<convstore::ConversationStore> store;
@@ -29,7 +30,8 @@ char* CopyString(std::string_view s) noexcept {
 }
 
 int Report(const Status& s, char** errmsg) {
-  if (!s.ok() && errmsg != nullptr) *errmsg = CopyString(s.message());
+  // The header promises UTF-8 messages; anything quoting raw input bytes is escaped on the way out.
+  if (!s.ok() && errmsg != nullptr) *errmsg = CopyString(convstore::util::EscapeInvalidUtf8(s.message()));
   return static_cast<int>(s.code());
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
+#include "util/utf8.h"
 
 namespace convstore::util {
 
@@ -38,7 +39,8 @@ Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what, s
   try {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {
-    return Status::InvalidArgument(fmt::format("{} is not valid JSON: {}", what, e.what()));
+    // nlohmann quotes the bytes it stopped at, which may be invalid UTF-8; messages must stay valid UTF-8.
+    return Status::InvalidArgument(fmt::format("{} is not valid JSON: {}", what, EscapeInvalidUtf8(e.what())));
   }
 }
 

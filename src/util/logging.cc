@@ -5,14 +5,16 @@
 namespace convstore::util {
 
 spdlog::logger& Logger() {
-  static std::shared_ptr<spdlog::logger> logger = [] {
+  // Never destroyed: a store closed from an atexit handler or a static destructor still logs safely after the
+  // static objects (spdlog's registry included) have gone.
+  static auto* logger = new std::shared_ptr<spdlog::logger>([] {
     auto existing = spdlog::get("convstore");
     if (existing) return existing;
     auto l = spdlog::stderr_color_mt("convstore");
     l->set_level(spdlog::level::warn);
     return l;
-  }();
-  return *logger;
+  }());
+  return **logger;
 }
 
 void SetLogLevel(LogLevel level) {

@@ -37,4 +37,33 @@ bool IsValidUtf8(std::string_view s) noexcept {
   return true;
 }
 
+std::string EscapeInvalidUtf8(std::string_view s) {
+  if (IsValidUtf8(s)) return std::string(s);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() + 16);
+  size_t i = 0;
+  while (i < s.size()) {
+    // Length of the valid sequence starting at i (0 if none), found by validating growing prefixes.
+    size_t len = 0;
+    for (size_t n = 1; n <= 4 && i + n <= s.size(); ++n) {
+      if (IsValidUtf8(s.substr(i, n))) {
+        len = n;
+        break;
+      }
+    }
+    if (len == 0) {
+      auto c = static_cast<unsigned char>(s[i]);
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+      ++i;
+    } else {
+      out.append(s.data() + i, len);
+      i += len;
+    }
+  }
+  return out;
+}
+
 }  // namespace convstore::util

@@ -42,17 +42,29 @@ inline char* Sentinel() {
 }
 
 [[noreturn]] inline void Fail(const char* call, const char* what, int rc, const char* out, const char* err) {
-  auto shown = [](const char* s) -> std::string {
+  auto shown = [](const char* s) -> std::string {  // printable ASCII as is, other bytes as \xNN
     if (s == nullptr) return "NULL";
     if (s == Sentinel()) return "(left unset)";
-    std::string t(s);
-    return t.size() > 2000 ? t.substr(0, 2000) + "..." : t;
+    std::string t;
+    for (size_t i = 0; s[i] != '\0' && i < 2000; ++i) {
+      auto c = static_cast<unsigned char>(s[i]);
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      if (c >= 0x20 && c < 0x7f) t.push_back(static_cast<char>(c)); else t += hex;
+    }
+    return std::string(s).size() > 2000 ? t + "..." : t;
   };
   std::fprintf(stderr, "\nINVARIANT VIOLATED in %s: %s\n  rc = %d (%s)\n  errmsg = %s\n  out_json = %s\n", call, what, rc,
                convstore_code_name(rc), shown(err).c_str(), shown(out).c_str());
   std::fflush(stderr);
   std::abort();
 }
+
+// KNOWN LIBRARY BUG, tolerated until fixed: util::ParseJson (src/util/json_input.cc) puts nlohmann's parse error
+// text in the message, and that text quotes the raw input bytes ("...; last read: '\xc5'"), so an input with invalid
+// UTF-8 gets a message that is not UTF-8, against the header's promise. Only such JSON syntax-error messages are
+// let through; set this to false once the library sanitises them (regressions/*/invalid_utf8_* then enforce it).
+inline constexpr bool kTolerateRawInputInJsonSyntaxErrors = false;
 
 inline bool IsUtf8(const std::string& s) {
   try {
@@ -73,7 +85,9 @@ inline void CheckCodeAndMessage(const char* call, int rc, bool out_set, const ch
   } else {
     if (err == nullptr) Fail(call, "*errmsg is NULL on failure", rc, out, err);
     if (err[0] == '\0') Fail(call, "*errmsg is empty on failure", rc, out, err);
-    if (!IsUtf8(err)) Fail(call, "*errmsg is not valid UTF-8", rc, out, err);
+    if (!IsUtf8(err) && !(kTolerateRawInputInJsonSyntaxErrors &&
+                          std::strstr(err, " is not valid JSON: [json.exception.parse_error.") != nullptr))
+      Fail(call, "*errmsg is not valid UTF-8", rc, out, err);
     if (out_set) Fail(call, "output set on failure", rc, out, err);
   }
 }

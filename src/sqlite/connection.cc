@@ -75,10 +75,8 @@ Result<Stmt> Connection::Prepare(const char* sql) {
 int64_t Connection::changes() const noexcept { return sqlite3_changes64(db_); }
 
 Result<WriteTransaction> WriteTransaction::Begin(Connection& conn) {
-  if (sqlite3_get_autocommit(conn.raw()) == 0) {
-    // A transaction survived a failed rollback; starting another would fail forever while holding the lock.
-    sqlite3_exec(conn.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
-  }
+  // A transaction that survived a failed rollback would make every BEGIN fail while it holds the lock.
+  conn.EndStrayTransaction();
   auto st = conn.Prepare("BEGIN IMMEDIATE");
   if (!st.ok()) return st.status();
   if (auto s = st->Run("begin write transaction"); !s.ok()) return s;
@@ -89,7 +87,7 @@ WriteTransaction::~WriteTransaction() {
   if (conn_ == nullptr || sqlite3_get_autocommit(conn_->raw()) != 0) return;  // nothing left to roll back
   auto st = conn_->Prepare("ROLLBACK");
   if (st.ok() && st->Run("rollback").ok()) return;
-  sqlite3_exec(conn_->raw(), "ROLLBACK", nullptr, nullptr, nullptr);  // no statement could be prepared (no memory)
+  conn_->EndStrayTransaction();  // no statement could be prepared (no memory)
 }
 
 Status WriteTransaction::Commit() {
@@ -100,7 +98,14 @@ Status WriteTransaction::Commit() {
   return s;
 }
 
+void Connection::EndStrayTransaction() noexcept {
+  if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
 Result<ReadTransaction> ReadTransaction::Begin(Connection& conn) {
+  conn.EndStrayTransaction();
+  // Prepare (and cache) the COMMIT first, so ending the transaction never needs memory it may not get.
+  if (auto commit = conn.Prepare("COMMIT"); !commit.ok()) return commit.status();
   auto st = conn.Prepare("BEGIN");
   if (!st.ok()) return st.status();
   if (auto s = st->Run("begin read transaction"); !s.ok()) return s;
@@ -109,8 +114,10 @@ Result<ReadTransaction> ReadTransaction::Begin(Connection& conn) {
 
 ReadTransaction::~ReadTransaction() {
   if (conn_ == nullptr) return;
-  // Ending a read-only transaction cannot lose anything; a failure here only means it had already ended.
-  if (auto st = conn_->Prepare("COMMIT"); st.ok()) (void)st->Run("end read transaction");
+  // Ending a read-only transaction loses nothing; whatever happens, the connection must leave it, or it would
+  // keep serving an old snapshot (and hold back checkpoints).
+  if (auto st = conn_->Prepare("COMMIT"); st.ok() && st->Run("end read transaction").ok()) return;
+  conn_->EndStrayTransaction();
 }
 
 }  // namespace convstore::sqlite

@@ -154,6 +154,7 @@ class StoreImpl final : public ConversationStore {
     try {
       if (readers_) {
         auto lease = readers_->Acquire();
+        (*lease).EndStrayTransaction();  // single-statement reads rely on autocommit snapshots
         auto result = fn(*lease);
         LogIfSlow(op, start);
         return result;

@@ -28,7 +28,7 @@ Status WriteQueue::Submit(PendingWrite& w) {
       RunGroup(group);
     } catch (const std::exception& e) {  // out of memory in the machinery itself: fail the whole group
       Status failed = Status::Internal(fmt::format("write failed: {}", e.what()));
-      if (sqlite3_get_autocommit(conn_->raw()) == 0) sqlite3_exec(conn_->raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+      conn_->EndStrayTransaction();
       for (PendingWrite* g : group) g->status = failed;
     }
   }

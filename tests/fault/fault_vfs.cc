@@ -7,7 +7,9 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
+#include <thread>
 
 namespace fault_vfs {
 
@@ -20,7 +22,8 @@ struct State {
   std::atomic<uint64_t> since_arm{0};
   std::atomic<uint64_t> injected{0};
   std::atomic<bool> real_sync{true};
-  std::atomic<uint64_t> opens{0}, reads{0}, writes{0}, syncs{0}, truncates{0}, deletes{0};
+  std::atomic<unsigned> write_delay_us{0};
+  std::atomic<uint64_t> opens{0}, reads{0}, writes{0}, syncs{0}, truncates{0}, deletes{0}, wal_commits{0};
 };
 
 State g;
@@ -54,7 +57,17 @@ Kind Check(Method method) {
 struct File {
   sqlite3_file base;   // must be first: SQLite sees this
   sqlite3_file* real;  // points just past this struct, into the same allocation
+  bool wal;            // opened with SQLITE_OPEN_WAL
 };
+
+constexpr int kWalFrameHeaderBytes = 24;
+
+// A WAL frame header carries the database size in pages at bytes 4..7 (big-endian) for a commit frame, else 0.
+bool IsCommitFrameHeader(const void* buf, int amt) {
+  if (amt != kWalFrameHeaderBytes) return false;
+  const auto* b = static_cast<const unsigned char*>(buf);
+  return (b[4] | b[5] | b[6] | b[7]) != 0;
+}
 
 sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
 const sqlite3_io_methods* RealMethods(sqlite3_file* f) { return Real(f)->pMethods; }
@@ -75,6 +88,9 @@ int FRead(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
 
 int FWrite(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
   g.writes.fetch_add(1, std::memory_order_relaxed);
+  unsigned delay_us = g.write_delay_us.load(std::memory_order_relaxed);
+  if (delay_us > 0 && reinterpret_cast<File*>(f)->wal)
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
   switch (Check(Method::kWrite)) {
     case Kind::kWrite: return SQLITE_IOERR_WRITE;
     case Kind::kDiskFull:
@@ -82,7 +98,10 @@ int FWrite(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
       return SQLITE_FULL;
     default: break;
   }
-  return RealMethods(f)->xWrite(Real(f), buf, amt, off);
+  int rc = RealMethods(f)->xWrite(Real(f), buf, amt, off);
+  if (rc == SQLITE_OK && reinterpret_cast<File*>(f)->wal && IsCommitFrameHeader(buf, amt))
+    g.wal_commits.fetch_add(1, std::memory_order_relaxed);
+  return rc;
 }
 
 int FTruncate(sqlite3_file* f, sqlite3_int64 size) {
@@ -167,6 +186,7 @@ int VOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* 
   file->base.pMethods = nullptr;  // on failure SQLite requires pMethods == NULL (it will not call xClose)
   file->real = reinterpret_cast<sqlite3_file*>(file + 1);
   file->real->pMethods = nullptr;
+  file->wal = (flags & SQLITE_OPEN_WAL) != 0;
   g.opens.fetch_add(1, std::memory_order_relaxed);
   if (Check(Method::kOpen) != Kind::kNone) return SQLITE_CANTOPEN;
   int rc = g_root->xOpen(g_root, name, file->real, flags, out_flags);
@@ -278,6 +298,7 @@ Counters Get() {
   c.syncs = g.syncs.load();
   c.truncates = g.truncates.load();
   c.deletes = g.deletes.load();
+  c.wal_commits = g.wal_commits.load();
   return c;
 }
 
@@ -289,8 +310,11 @@ void ResetCounters() {
   g.syncs.store(0);
   g.truncates.store(0);
   g.deletes.store(0);
+  g.wal_commits.store(0);
 }
 
 void SetRealSync(bool real) { g.real_sync.store(real, std::memory_order_relaxed); }
+
+void SetWriteDelayUs(unsigned us) { g.write_delay_us.store(us, std::memory_order_relaxed); }
 
 }  // namespace fault_vfs

@@ -33,6 +33,9 @@ struct Counters {
   uint64_t syncs = 0;
   uint64_t truncates = 0;
   uint64_t deletes = 0;
+  // Commit frames written to a WAL (frame headers with a non-zero "database size" field): one per transaction
+  // committed in WAL mode, so with `writes acknowledged` it shows whether group commit batched several writes.
+  uint64_t wal_commits = 0;
 };
 
 // Registers the shim (VFS name "fault") as the default VFS. Idempotent; returns false if SQLite refused.
@@ -53,5 +56,9 @@ void ResetCounters();
 // When false, xSync reports success without calling the real fsync (tests that do not simulate power loss gain
 // speed; what SQLite sees is unchanged). Default true.
 void SetRealSync(bool real);
+
+// Sleeps this long in every xWrite to a WAL file (0: no delay, the default). Slows the writer so that concurrent
+// writes queue up behind it and get group-committed.
+void SetWriteDelayUs(unsigned us);
 
 }  // namespace fault_vfs

@@ -1,0 +1,103 @@
+#include "fault_checks.h"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+namespace fault_check {
+
+RawDb::RawDb(const std::string& path) {
+  int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr);
+  if (rc != SQLITE_OK) {
+    error_ = "cannot open '" + path + "': " + (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+    sqlite3_close(db_);
+    db_ = nullptr;
+    return;
+  }
+  sqlite3_busy_timeout(db_, 5000);
+}
+
+RawDb::~RawDb() { sqlite3_close(db_); }
+
+std::vector<std::string> RawDb::Column(const std::string& sql, const std::vector<std::string>& params) {
+  if (db_ == nullptr) throw std::runtime_error(error_);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    std::string err = sqlite3_errmsg(db_);
+    sqlite3_finalize(st);
+    throw std::runtime_error("prepare `" + sql + "`: " + err);
+  }
+  for (size_t i = 0; i < params.size(); ++i)
+    sqlite3_bind_text(st, static_cast<int>(i + 1), params[i].c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    out.emplace_back(text != nullptr ? text : "NULL");
+  }
+  if (rc != SQLITE_DONE) {
+    std::string err = sqlite3_errmsg(db_);
+    sqlite3_finalize(st);
+    throw std::runtime_error("step `" + sql + "`: " + err);
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+int64_t RawDb::Int(const std::string& sql, const std::vector<std::string>& params) {
+  auto rows = Column(sql, params);
+  if (rows.empty() || rows[0] == "NULL") return -1;
+  return std::stoll(rows[0]);
+}
+
+std::string IntegrityCheck(RawDb& db) {
+  try {
+    auto rows = db.Column("PRAGMA integrity_check");
+    std::string out;
+    for (const auto& r : rows) out += (out.empty() ? "" : "; ") + r;
+    return out;
+  } catch (const std::exception& e) {
+    return std::string("integrity_check failed to run: ") + e.what();
+  }
+}
+
+std::vector<std::string> CheckInvariants(RawDb& db) {
+  std::vector<std::string> problems;
+  try {
+    // foreign_key_check returns (table, rowid, parent, fkid) rows; the first column suffices to report.
+    for (const auto& t : db.Column("PRAGMA foreign_key_check"))
+      problems.push_back("foreign_key_check: dangling reference in table " + t);
+
+    // Counters against a recount; one row per conversation whose stored counters differ.
+    const char* kCounters =
+        "SELECT c.uid || ': stored count=' || c.message_count || ' next_position=' || c.next_position"
+        " || ' tokens=' || c.tokens_input || '/' || c.tokens_output || '/' || c.tokens_cached_input || '/'"
+        " || c.tokens_reasoning || ' cost=' || c.cost_nanousd"
+        " || ' | recount count=' || r.n || ' tokens=' || r.ti || '/' || r.tout || '/' || r.tc || '/' || r.tr"
+        " || ' cost=' || r.cost"
+        " FROM conversations c JOIN ("
+        "   SELECT c2.id AS cid, count(m.id) AS n, coalesce(sum(m.tokens_input), 0) AS ti,"
+        "          coalesce(sum(m.tokens_output), 0) AS tout, coalesce(sum(m.tokens_cached_input), 0) AS tc,"
+        "          coalesce(sum(m.tokens_reasoning), 0) AS tr, coalesce(sum(m.cost_nanousd), 0) AS cost"
+        "   FROM conversations c2 LEFT JOIN messages m ON m.conversation_id = c2.id GROUP BY c2.id) r"
+        " ON r.cid = c.id"
+        " WHERE c.message_count != r.n OR c.next_position != r.n OR c.tokens_input != r.ti"
+        "    OR c.tokens_output != r.tout OR c.tokens_cached_input != r.tc OR c.tokens_reasoning != r.tr"
+        "    OR c.cost_nanousd != r.cost";
+    for (const auto& row : db.Column(kCounters)) problems.push_back("counters differ from a recount: " + row);
+
+    // Positions: n distinct values, 0 .. n-1.
+    const char* kPositions =
+        "SELECT c.uid || ': ' || count(m.id) || ' messages, ' || count(DISTINCT m.position) || ' distinct positions,"
+        " min ' || coalesce(min(m.position), -1) || ', max ' || coalesce(max(m.position), -1)"
+        " FROM conversations c JOIN messages m ON m.conversation_id = c.id GROUP BY c.id"
+        " HAVING count(DISTINCT m.position) != count(m.id) OR min(m.position) != 0"
+        "    OR max(m.position) != count(m.id) - 1";
+    for (const auto& row : db.Column(kPositions)) problems.push_back("positions have gaps or duplicates: " + row);
+  } catch (const std::exception& e) {
+    problems.push_back(std::string("invariant queries failed: ") + e.what());
+  }
+  return problems;
+}
+
+}  // namespace fault_check

@@ -2,6 +2,7 @@
 // row counts show nothing was written. Table-driven: entry points x kinds of bad input.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -36,7 +37,12 @@ class CBadInputMatrix : public ::testing::Test {
     convstore_free(out);
     ASSERT_EQ(convstore_upsert_team(db, R"({"key":"t"})", nullptr, &err), CONVSTORE_OK);
   }
-  void TearDown() override { convstore_close(db); }
+  void TearDown() override {
+    convstore_close(db);
+    total_inputs += inputs_tried;
+    std::printf("bad-input matrix: %d inputs tried in this test, %d so far\n", inputs_tried, total_inputs);
+  }
+  static inline int total_inputs = 0;
 
   std::string Snapshot() const {
     std::string s;

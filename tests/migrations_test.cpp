@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sqlite3.h>
+
 #include "schema/migrations.h"
 #include "sqlite/connection.h"
 #include "test_util.h"
@@ -134,6 +136,27 @@ TEST(QuickCheckTest, DamagedFileIsRefusedWhenAsked) {
   auto refused = ConversationStore::Open(db.path(), check);
   EXPECT_EQ(refused.status().code(), Code::kCorruption) << refused.status().ToString();
   EXPECT_NE(refused.status().message().find("quick_check"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace convstore
+
+namespace convstore {
+namespace {
+
+TEST(HardeningTest, ConnectionsAreDefensive) {
+  TempDb db;
+  sqlite::ConnectionConfig c;
+  c.create = true;
+  auto conn = sqlite::Connection::Open(db.path(), c);
+  ASSERT_TRUE(conn.ok());
+  int defensive = -1;
+  ASSERT_EQ(sqlite3_db_config((*conn)->raw(), SQLITE_DBCONFIG_DEFENSIVE, -1, &defensive), SQLITE_OK);
+  EXPECT_EQ(defensive, 1);
+  // Defensive mode: even with writable_schema, sqlite_schema cannot be edited directly.
+  ASSERT_OK((*conn)->Exec("CREATE TABLE t(x)", "test"));
+  ASSERT_OK((*conn)->Exec("PRAGMA writable_schema=ON", "test"));
+  EXPECT_FALSE((*conn)->Exec("UPDATE sqlite_schema SET sql = 'CREATE TABLE t(y)' WHERE name = 't'", "test").ok());
 }
 
 }  // namespace

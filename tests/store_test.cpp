@@ -452,6 +452,8 @@ TEST(StoreFileTest, DataSurvivesReopenAndFilesAreOwnerOnly) {
     EXPECT_EQ(sb.st_mode & 0777, 0600u);
     ASSERT_EQ(::stat((db.path() + "-wal").c_str(), &sb), 0);
     EXPECT_EQ(sb.st_mode & 0777, 0600u);
+    ASSERT_EQ(::stat((db.path() + "-shm").c_str(), &sb), 0);
+    EXPECT_EQ(sb.st_mode & 0777, 0600u);
   }
   auto s = OpenOrDie(db.path());
   auto got = s->GetConversation(id);

@@ -67,4 +67,4 @@ for stage in $stages; do
       ;;
   esac
 done
-echo "all stages: $passed passed, $failed failed"
+echo "total: $passed passed, $failed failed"

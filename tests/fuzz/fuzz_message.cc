@@ -1,27 +1,16 @@
 // Fuzz target "message": convstore_add_message(db, <existing conversation>, <input>).
-#include <cstddef>
-#include <cstdint>
-
-#include "convstore/convstore.h"
-#include "fuzz_check.h"
-#include "fuzz_store.h"
+#include "fuzz_call.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace convstore_fuzz;
-  FuzzStore& store = FuzzStore::Get();
-  store.BeginInput(size);
-  CInput input(data, size);
-  char* out = Sentinel();
-  char* err = Sentinel();
-  const char* call = "convstore_add_message";
-  int rc = convstore_add_message(store.db(), store.conversation_id(), input.c_str(), &out, &err);
-  nlohmann::json result = CheckCall(call, rc, out, err, Kind::kObject);
-  if (rc == CONVSTORE_OK) {
-    RequireStringMember(call, result, "id", out);
-    if (result.value("conversation_id", "") != store.conversation_id())
-      Fail(call, "the message is not in the conversation it was added to", rc, out, err);
-  }
-  convstore_free(out);
-  convstore_free(err);
-  return 0;
+  return FuzzStoreCall(
+      data, size, "convstore_add_message", Kind::kObject,
+      [](FuzzStore& s, const char* in, char** out, char** err) {
+        return convstore_add_message(s.db(), s.conversation_id(), in, out, err);
+      },
+      [](FuzzStore& s, const Success& r) {
+        RequireStringMember(r.call, r.json, "id", r.out);
+        if (r.json.value("conversation_id", "") != s.conversation_id())
+          r.Fail("the message is not in the conversation it was added to");
+      });
 }

@@ -1,24 +1,14 @@
 // Fuzz target "patch": convstore_update_conversation(db, <existing conversation>, <input>).
-#include <cstddef>
-#include <cstdint>
-
-#include "convstore/convstore.h"
-#include "fuzz_check.h"
-#include "fuzz_store.h"
+#include "fuzz_call.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace convstore_fuzz;
-  FuzzStore& store = FuzzStore::Get();
-  store.BeginInput(size);
-  CInput input(data, size);
-  char* out = Sentinel();
-  char* err = Sentinel();
-  const char* call = "convstore_update_conversation";
-  int rc = convstore_update_conversation(store.db(), store.conversation_id(), input.c_str(), &out, &err);
-  nlohmann::json result = CheckCall(call, rc, out, err, Kind::kObject);
-  if (rc == CONVSTORE_OK && result.value("id", "") != store.conversation_id())
-    Fail(call, "the output is not the patched conversation", rc, out, err);
-  convstore_free(out);
-  convstore_free(err);
-  return 0;
+  return FuzzStoreCall(
+      data, size, "convstore_update_conversation", Kind::kObject,
+      [](FuzzStore& s, const char* in, char** out, char** err) {
+        return convstore_update_conversation(s.db(), s.conversation_id(), in, out, err);
+      },
+      [](FuzzStore& s, const Success& r) {
+        if (r.json.value("id", "") != s.conversation_id()) r.Fail("the output is not the patched conversation");
+      });
 }

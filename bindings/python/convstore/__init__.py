@@ -10,44 +10,13 @@ The shared library is found via CONVSTORE_LIBRARY, next to this package, in the 
 system library path (see convstore._ffi).
 """
 
-from . import _ffi
-from .errors import (
-    BusyError,
-    ClosedError,
-    ConflictError,
-    ConvstoreError,
-    CorruptionError,
-    InternalError,
-    InvalidArgumentError,
-    NotFoundError,
-    SchemaTooNewError,
-    StorageIOError,
-    TooLargeError,
-    error_from_code,
-)
+from . import _ffi, errors
+from .errors import *  # noqa: F401,F403  (every exception class, listed in errors.__all__)
 from .store import Store
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Store",
-    "AIDatabase",
-    "version",
-    "abi_version",
-    "__version__",
-    "ConvstoreError",
-    "InvalidArgumentError",
-    "NotFoundError",
-    "ConflictError",
-    "BusyError",
-    "StorageIOError",
-    "CorruptionError",
-    "ClosedError",
-    "SchemaTooNewError",
-    "TooLargeError",
-    "InternalError",
-    "error_from_code",
-]
+__all__ = ["Store", "AIDatabase", "version", "abi_version", "__version__", *errors.__all__]
 
 
 def version() -> str:

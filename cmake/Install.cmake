@@ -24,3 +24,4 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/convstoreConfig.cmake ${CMAKE_CURRENT_
 file(RELATIVE_PATH CONVSTORE_PC_RELPREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 configure_file(cmake/convstore.pc.in ${CMAKE_CURRENT_BINARY_DIR}/convstore.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/convstore.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+install(FILES data/prices.json DESTINATION ${CMAKE_INSTALL_DATADIR}/convstore)

@@ -25,21 +25,23 @@ std::unique_ptr<sqlite::Connection> Raw(const std::string& path) {
   return std::move(*conn);
 }
 
+const int kLatest = schema::BuiltinMigrations().back().version;
+
 TEST(MigrationsTest, FreshFileGetsEveryBuiltinMigration) {
   TempDb db;
   auto s = OpenOrDie(db.path());
-  EXPECT_EQ(s->schema_version(), 1);
+  EXPECT_EQ(s->schema_version(), kLatest);
   s.reset();
-  EXPECT_EQ(QueryInt(db.path(), "SELECT max(version) FROM schema_migrations"), 1);
-  EXPECT_EQ(QueryInt(db.path(), "PRAGMA user_version"), 1);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT max(version) FROM schema_migrations"), kLatest);
+  EXPECT_EQ(QueryInt(db.path(), "PRAGMA user_version"), kLatest);
   EXPECT_EQ(QueryInt(db.path(), "PRAGMA application_id"), schema::kApplicationId);
   // Reopening an up-to-date file applies nothing and writes nothing: the WAL stays empty while it is open.
   {
     auto again = OpenOrDie(db.path());
-    EXPECT_EQ(again->schema_version(), 1);
+    EXPECT_EQ(again->schema_version(), kLatest);
     EXPECT_EQ(std::filesystem::file_size(db.path() + "-wal"), 0u);
   }
-  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM schema_migrations"), 1);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM schema_migrations"), kLatest);
 }
 
 TEST(MigrationsTest, NewerFileIsRefusedAndLeftUntouched) {
@@ -52,7 +54,7 @@ TEST(MigrationsTest, NewerFileIsRefusedAndLeftUntouched) {
   auto s = ConversationStore::Open(db.path());
   ASSERT_EQ(s.status().code(), Code::kSchemaTooNew);
   EXPECT_NE(s.status().message().find("999"), std::string::npos);
-  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM schema_migrations"), 2);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM schema_migrations"), kLatest + 1);
 }
 
 TEST(MigrationsTest, OlderFileIsMigratedInOneTransaction) {
@@ -157,6 +159,57 @@ TEST(HardeningTest, ConnectionsAreDefensive) {
   ASSERT_OK((*conn)->Exec("CREATE TABLE t(x)", "test"));
   ASSERT_OK((*conn)->Exec("PRAGMA writable_schema=ON", "test"));
   EXPECT_FALSE((*conn)->Exec("UPDATE sqlite_schema SET sql = 'CREATE TABLE t(y)' WHERE name = 't'", "test").ok());
+}
+
+}  // namespace
+}  // namespace convstore
+
+namespace convstore {
+namespace {
+
+// A file written by schema 1 (messages with costs) opened by this build: migration 2 adds the cost engine, loads
+// the price catalog and builds the rollups of the rows already there, in the same transaction.
+TEST(MigrationsTest, Version1FileGetsRollupsOfItsExistingMessages) {
+  TempDb db;
+  const int64_t t0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
+  {
+    auto raw = Raw(db.path());
+    auto v1 = std::vector<schema::Migration>{schema::BuiltinMigrations().front()};
+    ASSERT_TRUE(schema::Migrate(*raw, v1, t0).ok());
+    ASSERT_OK(raw->Exec(
+        "INSERT INTO teams(id, key, created_at, updated_at) VALUES (1, 'netops', 0, 0);"
+        "INSERT INTO users(id, key, team_id, created_at, updated_at) VALUES (1, 'ana', 1, 0, 0);"
+        "INSERT INTO conversations(id, uid, user_id, created_at, updated_at, message_count, cost_nanousd)"
+        " VALUES (1, 'c1', 1, 1767225600000000, 1767225600000000, 3, 3500);"
+        "INSERT INTO messages(uid, conversation_id, position, role, content, model, tokens_input, cost_nanousd,"
+        " latency_us, created_at) VALUES"
+        " ('m1', 1, 0, 'user', 'a', 'gpt-4o', 10, 1000, NULL, 1767225600000000),"
+        " ('m2', 1, 1, 'assistant', 'b', 'gpt-4o', 20, 2500, 1200, 1767229200000000),"
+        " ('m3', 1, 2, 'user', 'c', 'gpt-4o', NULL, NULL, NULL, 1767312000000000);",
+        "write a version-1 file"));
+  }
+  Options options;
+  options.clock = [t0] { return t0 + 5 * 86'400'000'000LL; };
+  auto s = OpenOrDie(db.path(), options);
+  EXPECT_EQ(s->schema_version(), kLatest);
+  auto report = s->VerifyRollups();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->differences, 0);
+  EXPECT_EQ(report->raw_rows, 3);
+  CostFilter team;
+  team.team_key = "netops";
+  auto summary = s->GetCostSummary(team);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->total_messages, 3);
+  EXPECT_EQ(summary->total_cost_nanousd, 3500);
+  ASSERT_EQ(summary->daily.size(), 2u);
+  EXPECT_EQ(summary->daily[0].date, "2026-01-02");
+  EXPECT_EQ(summary->daily[1].date, "2026-01-01");
+  EXPECT_EQ(summary->daily[1].tokens_input, 30);
+  auto price = s->ResolvePrice("gpt-4o", t0);
+  ASSERT_TRUE(price.ok()) << price.status().ToString();
+  EXPECT_EQ(price->origin, "catalog");
+  EXPECT_EQ(price->input_per_mtok, 2'500'000'000);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 
 namespace convstore {
 
+struct BudgetAlert;
+
 enum class Durability {
   // WAL with synchronous=NORMAL. A crash of the process loses nothing that was acknowledged; a power loss or OS
   // crash may lose the most recent commits but never corrupts the file.
@@ -37,6 +39,9 @@ struct Options {
   // Source of "now" in microseconds since the Unix epoch, UTC. Default (empty): the system clock.
   // Injected by tests; must be thread-safe.
   std::function<int64_t()> clock;
+  // Called after a write commits that took a budget's spend across its soft or hard limit (see convstore/cost.h).
+  // Runs on the writing thread, outside the store's locks; it may call the store. Must not throw. Default: none.
+  std::function<void(const BudgetAlert&)> on_budget_alert;
 };
 
 }  // namespace convstore

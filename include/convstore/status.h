@@ -25,6 +25,7 @@ enum class Code : int {
   kSchemaTooNew = 8,     // the file was written by a newer convstore
   kTooLarge = 9,         // a value beyond a documented limit, or a counter that would overflow
   kInternal = 10,        // a bug or an out-of-memory condition
+  kBudgetExceeded = 11,  // a reservation would take a scope past its hard budget: nothing was written
 };
 
 // Stable lowercase name of a code ("invalid_argument", ...).
@@ -46,6 +47,7 @@ class CONVSTORE_EXPORT Status {
   static Status SchemaTooNew(std::string m) { return {Code::kSchemaTooNew, std::move(m)}; }
   static Status TooLarge(std::string m) { return {Code::kTooLarge, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status BudgetExceeded(std::string m) { return {Code::kBudgetExceeded, std::move(m)}; }
 
   bool ok() const noexcept { return code_ == Code::kOk; }
   Code code() const noexcept { return code_; }

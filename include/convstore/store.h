@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "convstore/cost.h"
 #include "convstore/export.h"
 #include "convstore/options.h"
 #include "convstore/status.h"
@@ -79,6 +80,52 @@ class CONVSTORE_EXPORT ConversationStore {
   // ---- tool calls ----
   virtual Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call) = 0;
   virtual Result<std::vector<ToolCall>> ListToolCalls(std::string_view message_id) = 0;
+
+  // ---- prices (convstore/cost.h) ----
+  // Adds (or replaces, same model/is_pattern/effective_from) a user price. Existing costs do not change until
+  // Reprice covers them.
+  virtual Result<Price> AddPrice(const PriceInput& price) = 0;
+  // Every price, catalog and user, ordered by model then effective_from.
+  virtual Result<std::vector<Price>> ListPrices() = 0;
+  // The price in effect for `model` at `at`; kNotFound when none applies.
+  virtual Result<Price> ResolvePrice(std::string_view model, Micros at) = 0;
+  // Recomputes the cost of every message and API-usage row in [from, to) whose cost came from a price (or that has
+  // tokens but no cost yet) with the prices now in effect; conversation counters and rollups follow, in one
+  // transaction. Explicit costs are never changed.
+  virtual Result<RepriceReport> Reprice(Micros from, Micros to) = 0;
+
+  // ---- API usage ----
+  virtual Result<ApiUsage> RecordApiUsage(const NewApiUsage& usage) = 0;
+
+  // ---- cost summaries: read from the rollups, O(days x groups) whatever the number of rows ----
+  virtual Result<CostSummary> GetCostSummary(const CostFilter& filter) = 0;
+  // Group by any of: day, week, month, user, team, model, role, endpoint, status, source (1..4 dimensions).
+  virtual Result<CostGroupResult> GroupCosts(const CostFilter& filter, const std::vector<std::string>& group_by) = 0;
+  // Per user x model; the filter's source defaults apply ("message"); use "api" for API calls.
+  virtual Result<std::vector<UsageStat>> GetUsageStats(const CostFilter& filter) = 0;
+  // Month-to-date spend (all sources) of a team against its monthly budget, with projections. lookback_days 1..366.
+  virtual Result<TeamSpend> GetTeamSpend(std::string_view team_key, int lookback_days) = 0;
+  // Recomputes the rollups from the raw rows and reports differences (read-only; O(rows)).
+  virtual Result<RollupReport> VerifyRollups() = 0;
+  // Recomputes the rollups from the raw rows and replaces them, in one transaction.
+  virtual Result<RollupReport> RebuildRollups() = 0;
+
+  // ---- budgets ----
+  // Creates or updates (by name) a budget.
+  virtual Result<BudgetState> SetBudget(const BudgetInput& budget) = 0;
+  virtual Status DeleteBudget(std::string_view name) = 0;
+  // Every budget whose used fraction is >= min_used_fraction (0: all), with its current window's spend: the
+  // alerts query ("which scopes are over 80%?").
+  virtual Result<std::vector<BudgetState>> GetBudgets(double min_used_fraction) = 0;
+  // Admits or refuses (kBudgetExceeded, nothing written) a call estimated at estimated_cost, atomically against
+  // spend plus open reservations of every hard budget covering the user, the user's team, or everything. A retry
+  // with the same request_id returns the first reservation.
+  virtual Result<Reservation> Reserve(const ReserveRequest& request) = 0;
+  // Records the call's actual usage (as API usage with request_id = the reservation's) and closes the reservation.
+  // user_key may be left empty (the reservation's user). A retry returns the same usage record.
+  virtual Result<ApiUsage> Settle(std::string_view request_id, const NewApiUsage& usage) = 0;
+  // Closes an open reservation without usage (the call was not made). Idempotent.
+  virtual Result<Reservation> Release(std::string_view request_id) = 0;
 };
 
 // Library version ("0.1.0") and ABI version, as compiled into the shared library.

@@ -36,6 +36,7 @@ struct TokenCounts {
   int64_t output = 0;
   int64_t cached_input = 0;
   int64_t reasoning = 0;
+  int64_t cache_write = 0;  // tokens written to a prompt cache
 };
 
 // ---- teams and users ----------------------------------------------------------------------------------
@@ -139,7 +140,11 @@ struct Message {
   std::optional<int64_t> tokens_output;
   std::optional<int64_t> tokens_cached_input;
   std::optional<int64_t> tokens_reasoning;
+  std::optional<int64_t> tokens_cache_write;
+  // Cost: explicit, or computed from the tokens at the price in effect at created_at (price_id names that price);
+  // unset when neither applies.
   std::optional<NanoUsd> cost_nanousd;
+  std::optional<int64_t> price_id;
   std::optional<int64_t> latency_us;
   std::string metadata_json = "{}";
   std::string request_id;  // "" when none was given
@@ -155,7 +160,9 @@ struct NewMessage {
   std::optional<int64_t> tokens_output;
   std::optional<int64_t> tokens_cached_input;
   std::optional<int64_t> tokens_reasoning;
-  // Cost: give at most one. cost_nanousd is exact; cost_usd is rounded to the nearest nano-USD and must be finite.
+  std::optional<int64_t> tokens_cache_write;
+  // Cost: give at most one; without either, a message with tokens and a model is priced from the catalog (see
+  // convstore/cost.h). cost_nanousd is exact; cost_usd is rounded to the nearest nano-USD and must be finite.
   std::optional<NanoUsd> cost_nanousd;         // 0..kMaxCostNanoUsd
   std::optional<double> cost_usd;
   std::optional<int64_t> latency_us;           // 0..kMaxLatencyUs

@@ -90,6 +90,9 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
   for (const Migration& m : migrations) {
     if (m.version <= state->version) continue;
     if (auto s = conn.Exec(m.sql, fmt::format("schema migration {} ({})", m.version, m.name)); !s.ok()) return s;
+    if (m.after != nullptr) {
+      if (auto s = m.after(conn, now_us); !s.ok()) return s;
+    }
     auto ins = conn.Prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?1, ?2, ?3)");
     if (!ins.ok()) return ins.status();
     ins->Bind(1, int64_t{m.version}).Bind(2, std::string_view(m.name)).Bind(3, now_us);

@@ -17,6 +17,8 @@ struct Migration {
   int version;       // 1, 2, ... strictly increasing
   const char* name;  // short description
   const char* sql;   // statements run as one script
+  // Optional work in C++ after the script, in the same transaction (e.g. backfilling derived tables).
+  Status (*after)(sqlite::Connection& conn, int64_t now_us) = nullptr;
 };
 
 // PRAGMA application_id of convstore files ("CSTR").

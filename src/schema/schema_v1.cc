@@ -1,6 +1,8 @@
 // Migration 1: users, teams, conversations (with denormalised counters), messages, tool calls.
 #include "schema/migrations.h"
 
+#include "cost/rollups.h"
+
 namespace convstore::schema {
 
 namespace {
@@ -93,9 +95,12 @@ CREATE INDEX tool_calls_message ON tool_calls(message_id);
 
 }  // namespace
 
+extern const char* const kSchemaV2;  // schema_v2.cc
+
 const std::vector<Migration>& BuiltinMigrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "conversations, messages, tool calls, users, teams", kV1},
+      {2, "price catalog, api usage, cost rollups, budgets", kSchemaV2, cost::AfterSchemaV2},
   };
   return kMigrations;
 }

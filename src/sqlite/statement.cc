@@ -14,6 +14,16 @@ Stmt& Stmt::Bind(int index, int64_t value) {
   Check(sqlite3_bind_int64(stmt_, index, value));
   return *this;
 }
+Stmt& Stmt::BindBlob(int index, std::string_view bytes) {
+  Check(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
+  return *this;
+}
+std::string_view Stmt::Blob(int col) const noexcept {
+  const void* data = sqlite3_column_blob(stmt_, col);
+  int n = sqlite3_column_bytes(stmt_, col);
+  if (data == nullptr || n <= 0) return {};
+  return std::string_view(static_cast<const char*>(data), static_cast<size_t>(n));
+}
 Stmt& Stmt::Bind(int index, double value) {
   Check(sqlite3_bind_double(stmt_, index, value));
   return *this;

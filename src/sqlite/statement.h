@@ -29,6 +29,7 @@ class Stmt {
   Stmt& Bind(int index, const std::string& text) { return Bind(index, std::string_view(text)); }
   Stmt& Bind(int index, const char* text) = delete;  // ambiguous; use string_view
   Stmt& BindNull(int index);
+  Stmt& BindBlob(int index, std::string_view bytes);  // bound without copy, like Bind(text)
   Stmt& Bind(int index, const std::optional<int64_t>& value);
   Stmt& Bind(int index, const std::optional<double>& value);
   // Empty text binds NULL.
@@ -44,6 +45,7 @@ class Stmt {
   double Double(int col) const noexcept;
   std::string_view Text(int col) const noexcept;
   std::string String(int col) const { return std::string(Text(col)); }
+  std::string_view Blob(int col) const noexcept;  // empty for NULL
   std::optional<int64_t> OptInt(int col) const noexcept;
   std::optional<double> OptDouble(int col) const noexcept;
 

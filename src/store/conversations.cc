@@ -6,6 +6,8 @@
 
 #include "convstore/limits.h"
 #include "store/cursor.h"
+#include "cost/rollups.h"
+#include "store/lookups.h"
 #include "store/rows.h"
 #include "store/store_impl.h"
 #include "store/validate.h"
@@ -34,21 +36,6 @@ Result<Conversation> SelectConversation(sqlite::Connection& conn, std::string_vi
 }
 
 // The user's row id, creating the user (key only) when it does not exist yet.
-Result<int64_t> FindOrCreateUser(sqlite::Connection& conn, std::string_view key, int64_t now) {
-  auto find = conn.Prepare("SELECT id FROM users WHERE key = ?1");
-  if (!find.ok()) return find.status();
-  find->Bind(1, key);
-  auto row = find->Step("find user");
-  if (!row.ok()) return row.status();
-  if (*row) return find->Int(0);
-  auto ins = conn.Prepare("INSERT INTO users(key, created_at, updated_at) VALUES (?1, ?2, ?2) RETURNING id");
-  if (!ins.ok()) return ins.status();
-  ins->Bind(1, key).Bind(2, now);
-  auto created = ins->Step("create user");
-  if (!created.ok()) return created.status();
-  return ins->Int(0);
-}
-
 }  // namespace
 
 Result<Conversation> StoreImpl::DoCreateConversation(const NewConversation& in) {
@@ -171,12 +158,22 @@ Status StoreImpl::DoSetArchived(std::string_view id, bool archived) {
 Status StoreImpl::DoDeleteConversation(std::string_view id) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(id, "conversation id"));
   return Write("delete_conversation", [&](sqlite::Connection& conn) -> Status {
+    auto find = conn.Prepare("SELECT id FROM conversations WHERE uid = ?1");
+    if (!find.ok()) return find.status();
+    find->Bind(1, id);
+    auto found = find->Step("find conversation");
+    if (!found.ok()) return found.status();
+    if (!*found) return NoSuchConversation(id);
+    const int64_t row_id = find->Int(0);
+    // The rollups stop counting the messages that go (API usage of the conversation stays, unlinked).
+    cost::RollupDelta rollups;
+    CONVSTORE_RETURN_IF_ERROR(cost::ConversationCostRows(conn, row_id, rollups, -1));
+    CONVSTORE_RETURN_IF_ERROR(cost::ApplyDelta(conn, rollups));
     // ON DELETE CASCADE removes the messages and, through them, their tool calls.
-    auto st = conn.Prepare("DELETE FROM conversations WHERE uid = ?1");
+    auto st = conn.Prepare("DELETE FROM conversations WHERE id = ?1");
     if (!st.ok()) return st.status();
-    st->Bind(1, id);
-    CONVSTORE_RETURN_IF_ERROR(st->Run("delete conversation"));
-    return conn.changes() == 0 ? NoSuchConversation(id) : Status::OK();
+    st->Bind(1, row_id);
+    return st->Run("delete conversation");
   });
 }
 

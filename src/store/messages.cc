@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
+#include "cost/budgets.h"
+#include "cost/pricing.h"
+#include "cost/rollups.h"
 #include "store/rows.h"
 #include "store/store_impl.h"
 #include "store/validate.h"
@@ -36,6 +39,8 @@ Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t no
   CONVSTORE_RETURN_IF_ERROR(
       CheckRange(m.tokens_cached_input, 0, limits::kMaxTokenCount, field("tokens_cached_input")));
   CONVSTORE_RETURN_IF_ERROR(CheckRange(m.tokens_reasoning, 0, limits::kMaxTokenCount, field("tokens_reasoning")));
+  CONVSTORE_RETURN_IF_ERROR(
+      CheckRange(m.tokens_cache_write, 0, limits::kMaxTokenCount, field("tokens_cache_write")));
   CONVSTORE_RETURN_IF_ERROR(CheckRange(m.latency_us, 0, limits::kMaxLatencyUs, field("latency_us")));
   CONVSTORE_RETURN_IF_ERROR(CheckTimestamp(m.created_at, field("created_at")));
   if (!m.request_id.empty()) CONVSTORE_RETURN_IF_ERROR(CheckKey(m.request_id, field("request_id")));
@@ -59,8 +64,9 @@ Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t no
 // The conversation's counters as read at the start of the write transaction and advanced per inserted message.
 struct Counters {
   int64_t row_id, next_position, message_count, updated_at;
-  int64_t tokens[4];
+  int64_t tokens[5];  // input, output, cached_input, reasoning, cache_write
   int64_t cost;
+  int64_t user_id, team_id;  // team_id 0: the user has no team
 };
 
 bool AddChecked(int64_t& total, const std::optional<int64_t>& v) {
@@ -87,24 +93,29 @@ Result<bool> FindByRequestId(sqlite::Connection& conn, std::string_view request_
 
 // Inserts the messages into the conversation and advances its counters; runs inside the caller's transaction.
 Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id, const ValidMessage* msgs, size_t n,
-                      std::vector<Message>& out) {
+                      std::vector<Message>& out, cost::SpendNote& spent) {
   auto conv = conn.Prepare(
-      "SELECT id, next_position, message_count, updated_at, tokens_input, tokens_output, tokens_cached_input, "
-      "tokens_reasoning, cost_nanousd FROM conversations WHERE uid = ?1");
+      "SELECT c.id, c.next_position, c.message_count, c.updated_at, c.tokens_input, c.tokens_output, "
+      "c.tokens_cached_input, c.tokens_reasoning, c.tokens_cache_write, c.cost_nanousd, c.user_id, "
+      "coalesce(u.team_id, 0) FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1");
   if (!conv.ok()) return conv.status();
   conv->Bind(1, conversation_id);
   auto found = conv->Step("find conversation");
   if (!found.ok()) return found.status();
   if (!*found) return Status::NotFound(fmt::format("conversation '{}' does not exist", conversation_id));
   Counters k{conv->Int(0), conv->Int(1), conv->Int(2), conv->Int(3),
-             {conv->Int(4), conv->Int(5), conv->Int(6), conv->Int(7)}, conv->Int(8)};
+             {conv->Int(4), conv->Int(5), conv->Int(6), conv->Int(7), conv->Int(8)},
+             conv->Int(9), conv->Int(10), conv->Int(11)};
   const int64_t before_count = k.message_count;
+  spent = cost::SpendNote{k.user_id, k.team_id, 0};
 
   auto ins = conn.Prepare(
       "INSERT INTO messages(uid, conversation_id, position, role, content, model, model_version, tokens_input, "
       "tokens_output, tokens_cached_input, tokens_reasoning, cost_nanousd, latency_us, metadata, request_id, "
-      "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+      "created_at, tokens_cache_write, team_id, price_id) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)");
   if (!ins.ok()) return ins.status();
+  cost::RollupDelta rollups;
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const ValidMessage& v = msgs[i];
@@ -115,9 +126,13 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
       if (!existing.ok()) return existing.status();
       if (*existing) continue;  // a retry: return the stored message, count nothing
     }
+    cost::TokenUse use{m.tokens_input, m.tokens_output, m.tokens_cached_input, m.tokens_cache_write,
+                       m.tokens_reasoning};
+    auto priced = cost::PriceRow(conn, m.model, v.created_at, use, v.cost);
+    if (!priced.ok()) return priced.status();
     if (!AddChecked(k.tokens[0], m.tokens_input) || !AddChecked(k.tokens[1], m.tokens_output) ||
         !AddChecked(k.tokens[2], m.tokens_cached_input) || !AddChecked(k.tokens[3], m.tokens_reasoning) ||
-        !AddChecked(k.cost, v.cost))
+        !AddChecked(k.tokens[4], m.tokens_cache_write) || !AddChecked(k.cost, priced->cost))
       return Status::TooLarge(
           fmt::format("conversation '{}' token or cost totals would overflow a 64-bit integer", conversation_id));
     msg.id = util::NewUuidV7(v.created_at);
@@ -131,16 +146,33 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
     msg.tokens_output = m.tokens_output;
     msg.tokens_cached_input = m.tokens_cached_input;
     msg.tokens_reasoning = m.tokens_reasoning;
-    msg.cost_nanousd = v.cost;
+    msg.tokens_cache_write = m.tokens_cache_write;
+    msg.cost_nanousd = priced->cost;
+    msg.price_id = priced->price_id;
     msg.latency_us = m.latency_us;
     msg.metadata_json = v.metadata;
     msg.request_id = m.request_id;
     msg.created_at = v.created_at;
     ins->Bind(1, msg.id).Bind(2, k.row_id).Bind(3, msg.position).Bind(4, std::string_view(RoleName(m.role)));
     ins->Bind(5, m.content).Bind(6, m.model).Bind(7, m.model_version).Bind(8, m.tokens_input);
-    ins->Bind(9, m.tokens_output).Bind(10, m.tokens_cached_input).Bind(11, m.tokens_reasoning).Bind(12, v.cost);
+    ins->Bind(9, m.tokens_output).Bind(10, m.tokens_cached_input).Bind(11, m.tokens_reasoning).Bind(12, priced->cost);
     ins->Bind(13, m.latency_us).Bind(14, v.metadata).BindTextOrNull(15, m.request_id).Bind(16, v.created_at);
+    ins->Bind(17, m.tokens_cache_write).Bind(18, k.team_id == 0 ? std::nullopt : std::optional<int64_t>(k.team_id));
+    ins->Bind(19, priced->price_id);
     CONVSTORE_RETURN_IF_ERROR(ins->Run("insert message"));
+    cost::CostRow row;
+    row.at = v.created_at;
+    row.user_id = k.user_id;
+    row.team_id = k.team_id;
+    row.model = m.model;
+    row.role = RoleName(m.role);
+    int64_t tokens[5] = {m.tokens_input.value_or(0), m.tokens_output.value_or(0), m.tokens_cached_input.value_or(0),
+                         m.tokens_cache_write.value_or(0), m.tokens_reasoning.value_or(0)};
+    std::copy(tokens, tokens + 5, row.tokens);
+    row.cost = priced->cost.value_or(0);
+    row.latency_us = m.latency_us;
+    rollups.Add(row, +1);
+    spent.added += row.cost;
     ++k.message_count;
     k.updated_at = std::max(k.updated_at, v.created_at);
   }
@@ -148,11 +180,14 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
 
   auto upd = conn.Prepare(
       "UPDATE conversations SET next_position = ?2, message_count = ?3, updated_at = ?4, tokens_input = ?5, "
-      "tokens_output = ?6, tokens_cached_input = ?7, tokens_reasoning = ?8, cost_nanousd = ?9 WHERE id = ?1");
+      "tokens_output = ?6, tokens_cached_input = ?7, tokens_reasoning = ?8, cost_nanousd = ?9, "
+      "tokens_cache_write = ?10 WHERE id = ?1");
   if (!upd.ok()) return upd.status();
   upd->Bind(1, k.row_id).Bind(2, k.next_position).Bind(3, k.message_count).Bind(4, k.updated_at);
   upd->Bind(5, k.tokens[0]).Bind(6, k.tokens[1]).Bind(7, k.tokens[2]).Bind(8, k.tokens[3]).Bind(9, k.cost);
-  return upd->Run("update conversation counters");
+  upd->Bind(10, k.tokens[4]);
+  CONVSTORE_RETURN_IF_ERROR(upd->Run("update conversation counters"));
+  return cost::ApplyDelta(conn, rollups);
 }
 
 // Tokens a message occupies in a context window (see GetContext in store.h).
@@ -168,11 +203,18 @@ Result<Message> StoreImpl::DoAddMessage(std::string_view conversation_id, const 
   CONVSTORE_RETURN_IF_ERROR(CheckKey(conversation_id, "conversation id"));
   ValidMessage valid;
   CONVSTORE_RETURN_IF_ERROR(ValidateMessage(message, 0, false, Now(), valid));
-  return Write("add_message", [&](sqlite::Connection& conn) -> Result<Message> {
+  int64_t now = Now();
+  std::vector<BudgetAlert> alerts;
+  auto result = Write("add_message", [&](sqlite::Connection& conn) -> Result<Message> {
     std::vector<Message> out;
-    CONVSTORE_RETURN_IF_ERROR(InsertMessages(conn, conversation_id, &valid, 1, out));
+    cost::SpendNote spent;
+    CONVSTORE_RETURN_IF_ERROR(InsertMessages(conn, conversation_id, &valid, 1, out, spent));
+    alerts.clear();
+    if (options_.on_budget_alert) CONVSTORE_RETURN_IF_ERROR(cost::CollectBudgetAlerts(conn, spent, now, alerts));
     return std::move(out.front());
   });
+  if (result.ok()) NotifyBudgetAlerts(alerts);
+  return result;
 }
 
 Result<std::vector<Message>> StoreImpl::DoAddMessages(std::string_view conversation_id,
@@ -191,11 +233,17 @@ Result<std::vector<Message>> StoreImpl::DoAddMessages(std::string_view conversat
   std::vector<ValidMessage> valid(messages.size());
   for (size_t i = 0; i < messages.size(); ++i)
     CONVSTORE_RETURN_IF_ERROR(ValidateMessage(messages[i], i, true, now, valid[i]));
-  return Write("add_messages", [&](sqlite::Connection& conn) -> Result<std::vector<Message>> {
+  std::vector<BudgetAlert> alerts;
+  auto result = Write("add_messages", [&](sqlite::Connection& conn) -> Result<std::vector<Message>> {
     std::vector<Message> out;
-    CONVSTORE_RETURN_IF_ERROR(InsertMessages(conn, conversation_id, valid.data(), valid.size(), out));
+    cost::SpendNote spent;
+    CONVSTORE_RETURN_IF_ERROR(InsertMessages(conn, conversation_id, valid.data(), valid.size(), out, spent));
+    alerts.clear();
+    if (options_.on_budget_alert) CONVSTORE_RETURN_IF_ERROR(cost::CollectBudgetAlerts(conn, spent, now, alerts));
     return out;
   });
+  if (result.ok()) NotifyBudgetAlerts(alerts);
+  return result;
 }
 
 Result<std::vector<Message>> StoreImpl::DoGetContext(std::string_view conversation_id, int64_t max_tokens) {

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "cost/histogram.h"
+#include "cost/pricing.h"
 #include "schema/migrations.h"
 #include "store/store_impl.h"
 #include "util/logging.h"
@@ -71,6 +73,8 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
     auto writer = sqlite::Connection::Open(path, config);
     if (!writer.ok()) return writer.status();
 
+    if (int rc = cost::RegisterHistogramFunctions((*writer)->raw()); rc != 0)
+      return Status::Internal(fmt::format("registering SQL functions failed (sqlite code {})", rc));
     int64_t now = options.clock ? options.clock() : util::SystemNowMicros();
     if (options.quick_check_on_open && !in_memory) {
       if (Status s = QuickCheck(**writer); !s.ok()) return s;
@@ -81,6 +85,8 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
     if (!in_memory) {
       if (Status s = (*writer)->EnableWal(); !s.ok()) return s;
     }
+    // A newer build may ship a newer price catalog; loading it writes only when the version differs.
+    if (Status s = cost::RefreshBuiltinCatalog(**writer, now); !s.ok()) return s;
 
     std::unique_ptr<sqlite::ReaderPool> readers;
     if (!in_memory) {

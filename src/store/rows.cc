@@ -20,6 +20,7 @@ void ReadConversation(const sqlite::Stmt& st, int f, Conversation& c) {
   c.tokens.cached_input = st.Int(f + 14);
   c.tokens.reasoning = st.Int(f + 15);
   c.cost_nanousd = st.Int(f + 16);
+  c.tokens.cache_write = st.Int(f + 17);
 }
 
 void ReadMessage(const sqlite::Stmt& st, int f, std::string_view conversation_id, Message& m) {
@@ -39,6 +40,8 @@ void ReadMessage(const sqlite::Stmt& st, int f, std::string_view conversation_id
   m.metadata_json = st.Text(f + 12);
   m.request_id = st.Text(f + 13);
   m.created_at = st.Int(f + 14);
+  m.tokens_cache_write = st.OptInt(f + 15);
+  m.price_id = st.OptInt(f + 16);
 }
 
 void ReadToolCall(const sqlite::Stmt& st, int f, std::string_view message_id, ToolCall& t) {

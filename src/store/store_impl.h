@@ -81,6 +81,57 @@ class StoreImpl final : public ConversationStore {
   Result<std::vector<ToolCall>> ListToolCalls(std::string_view message_id) override {
     return Guarded([&] { return DoListToolCalls(message_id); });
   }
+  Result<Price> AddPrice(const PriceInput& price) override {
+    return Guarded([&] { return DoAddPrice(price); });
+  }
+  Result<std::vector<Price>> ListPrices() override {
+    return Guarded([&] { return DoListPrices(); });
+  }
+  Result<Price> ResolvePrice(std::string_view model, Micros at) override {
+    return Guarded([&] { return DoResolvePrice(model, at); });
+  }
+  Result<RepriceReport> Reprice(Micros from, Micros to) override {
+    return Guarded([&] { return DoReprice(from, to); });
+  }
+  Result<ApiUsage> RecordApiUsage(const NewApiUsage& usage) override {
+    return Guarded([&] { return DoRecordApiUsage(usage); });
+  }
+  Result<CostSummary> GetCostSummary(const CostFilter& filter) override {
+    return Guarded([&] { return DoGetCostSummary(filter); });
+  }
+  Result<CostGroupResult> GroupCosts(const CostFilter& filter, const std::vector<std::string>& group_by) override {
+    return Guarded([&] { return DoGroupCosts(filter, group_by); });
+  }
+  Result<std::vector<UsageStat>> GetUsageStats(const CostFilter& filter) override {
+    return Guarded([&] { return DoGetUsageStats(filter); });
+  }
+  Result<TeamSpend> GetTeamSpend(std::string_view team_key, int lookback_days) override {
+    return Guarded([&] { return DoGetTeamSpend(team_key, lookback_days); });
+  }
+  Result<RollupReport> VerifyRollups() override {
+    return Guarded([&] { return DoCheckRollups(false); });
+  }
+  Result<RollupReport> RebuildRollups() override {
+    return Guarded([&] { return DoCheckRollups(true); });
+  }
+  Result<BudgetState> SetBudget(const BudgetInput& budget) override {
+    return Guarded([&] { return DoSetBudget(budget); });
+  }
+  Status DeleteBudget(std::string_view name) override {
+    return Guarded([&] { return DoDeleteBudget(name); });
+  }
+  Result<std::vector<BudgetState>> GetBudgets(double min_used_fraction) override {
+    return Guarded([&] { return DoGetBudgets(min_used_fraction); });
+  }
+  Result<Reservation> Reserve(const ReserveRequest& request) override {
+    return Guarded([&] { return DoReserve(request); });
+  }
+  Result<ApiUsage> Settle(std::string_view request_id, const NewApiUsage& usage) override {
+    return Guarded([&] { return DoSettle(request_id, usage); });
+  }
+  Result<Reservation> Release(std::string_view request_id) override {
+    return Guarded([&] { return DoRelease(request_id); });
+  }
 
  private:
   Result<Team> DoUpsertTeam(const TeamInput& team);
@@ -99,6 +150,24 @@ class StoreImpl final : public ConversationStore {
   Result<std::vector<Message>> DoGetContext(std::string_view conversation_id, int64_t max_tokens);
   Result<ToolCall> DoAddToolCall(std::string_view message_id, const NewToolCall& call);
   Result<std::vector<ToolCall>> DoListToolCalls(std::string_view message_id);
+  Result<Price> DoAddPrice(const PriceInput& price);
+  Result<std::vector<Price>> DoListPrices();
+  Result<Price> DoResolvePrice(std::string_view model, Micros at);
+  Result<RepriceReport> DoReprice(Micros from, Micros to);
+  Result<ApiUsage> DoRecordApiUsage(const NewApiUsage& usage);
+  Result<CostSummary> DoGetCostSummary(const CostFilter& filter);
+  Result<CostGroupResult> DoGroupCosts(const CostFilter& filter, const std::vector<std::string>& group_by);
+  Result<std::vector<UsageStat>> DoGetUsageStats(const CostFilter& filter);
+  Result<TeamSpend> DoGetTeamSpend(std::string_view team_key, int lookback_days);
+  Result<RollupReport> DoCheckRollups(bool repair);
+  Result<BudgetState> DoSetBudget(const BudgetInput& budget);
+  Status DoDeleteBudget(std::string_view name);
+  Result<std::vector<BudgetState>> DoGetBudgets(double min_used_fraction);
+  Result<Reservation> DoReserve(const ReserveRequest& request);
+  Result<ApiUsage> DoSettle(std::string_view request_id, const NewApiUsage& usage);
+  Result<Reservation> DoRelease(std::string_view request_id);
+  // Runs the budget-alert callback for budgets whose spend crossed a limit with this write (see budgets.cc).
+  void NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const;
 
   // Refuses calls on a closed (or inherited-through-fork) store before looking at their input, then runs f() and
   // turns any exception (std::bad_alloc, mostly; or one thrown by an injected clock) into a Status.

@@ -19,6 +19,7 @@ const char* CodeName(Code code) noexcept {
     case Code::kSchemaTooNew: return "schema_too_new";
     case Code::kTooLarge: return "too_large";
     case Code::kInternal: return "internal";
+    case Code::kBudgetExceeded: return "budget_exceeded";
   }
   return "unknown";
 }

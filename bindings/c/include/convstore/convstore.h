@@ -51,6 +51,7 @@ extern "C" {
 #define CONVSTORE_SCHEMA_TOO_NEW 8   /* the file was written by a newer convstore */
 #define CONVSTORE_TOO_LARGE 9        /* a value beyond a documented limit */
 #define CONVSTORE_INTERNAL 10        /* a bug or out of memory */
+#define CONVSTORE_BUDGET_EXCEEDED 11 /* a reservation would exceed a hard budget: nothing written */
 
 typedef struct convstore_t convstore_t;
 

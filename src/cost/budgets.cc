@@ -1,0 +1,377 @@
+// Budgets and reservations: admission is one write transaction that reads spend (scope totals) plus open
+// reservations and inserts the reservation, so two racing reservations are serialised by the write lock and can
+// never together pass a hard limit. Windows are computed from "now"; nothing is ever reset.
+#include "cost/budgets.h"
+
+#include <fmt/format.h>
+
+#include "convstore/limits.h"
+#include "cost/calendar.h"
+#include "cost/query.h"
+#include "cost/usage.h"
+#include "store/lookups.h"
+#include "store/store_impl.h"
+#include "store/validate.h"
+#include "util/money.h"
+
+namespace convstore::cost {
+
+namespace {
+
+constexpr int64_t kMaxWindowHours = 8784;  // 366 days
+constexpr int64_t kMinTtlUs = 1'000'000;
+constexpr int64_t kMaxTtlUs = 7 * kMicrosPerDay;
+
+struct BudgetRow {
+  int64_t id = 0;
+  int scope = 0;
+  int64_t scope_id = 0;
+  BudgetInput input;
+};
+
+// 9 columns; alias b, with the scope's key resolved.
+#define CONVSTORE_BUDGET_SELECT                                                                              \
+  "SELECT b.id, b.name, b.scope, b.scope_id, b.period, b.window_hours, b.hard_limit_nanousd,"             \
+  " b.soft_limit_nanousd, CASE b.scope WHEN 1 THEN (SELECT key FROM teams WHERE id = b.scope_id)"          \
+  " WHEN 2 THEN (SELECT key FROM users WHERE id = b.scope_id) ELSE '' END FROM budgets b"
+
+void ReadBudget(const sqlite::Stmt& st, BudgetRow& b) {
+  b.id = st.Int(0);
+  b.input.name = st.String(1);
+  b.scope = static_cast<int>(st.Int(2));
+  b.scope_id = st.Int(3);
+  b.input.scope = b.scope == kScopeTeam ? "team" : b.scope == kScopeUser ? "user" : "global";
+  b.input.period = st.String(4);
+  b.input.window_hours = st.Int(5);
+  b.input.hard_limit_nanousd = st.OptInt(6);
+  b.input.soft_limit_nanousd = st.OptInt(7);
+  b.input.scope_key = st.String(8);
+}
+
+Result<std::vector<BudgetRow>> ReadBudgets(sqlite::Stmt& st) {
+  std::vector<BudgetRow> out;
+  for (;;) {
+    auto row = st.Step("read budgets");
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    ReadBudget(st, out.emplace_back());
+  }
+}
+
+// Budgets covering a write by this user (everything, the user's team, the user).
+Result<std::vector<BudgetRow>> CoveringBudgets(sqlite::Connection& conn, int64_t user_id, int64_t team_id) {
+  auto st = conn.Prepare(CONVSTORE_BUDGET_SELECT
+                         " WHERE b.scope = 0 OR (b.scope = 1 AND b.scope_id = ?1) OR (b.scope = 2 AND b.scope_id = ?2)"
+                         " ORDER BY b.name");
+  if (!st.ok()) return st.status();
+  st->Bind(1, team_id == 0 ? -1 : team_id).Bind(2, user_id);
+  return ReadBudgets(*st);
+}
+
+std::pair<Micros, Micros> Window(const BudgetInput& b, Micros now) {
+  const int64_t today = FloorDiv(now, kMicrosPerDay);
+  if (b.period == "day") return {today * kMicrosPerDay, (today + 1) * kMicrosPerDay};
+  if (b.period == "week") {
+    int64_t start = WeekStartDays(today);
+    return {start * kMicrosPerDay, (start + 7) * kMicrosPerDay};
+  }
+  if (b.period == "month") {
+    int64_t start = MonthStartDays(today);
+    CivilDate c = CivilFromDays(today);
+    return {start * kMicrosPerDay, (start + DaysInMonth(c.year, c.month)) * kMicrosPerDay};
+  }
+  Micros hour = FloorHour(now);
+  return {hour - (b.window_hours - 1) * kMicrosPerHour, hour + kMicrosPerHour};
+}
+
+Result<NanoUsd> Reserved(sqlite::Connection& conn, const BudgetRow& b, Micros now) {
+  auto st = conn.Prepare(
+      "SELECT coalesce(sum(amount_nanousd), 0) FROM budget_reservations WHERE state = 0 AND expires_at > ?1"
+      " AND (?2 = 0 OR (?2 = 1 AND team_id = ?3) OR (?2 = 2 AND user_id = ?3))");
+  if (!st.ok()) return st.status();
+  st->Bind(1, now).Bind(2, int64_t{b.scope}).Bind(3, b.scope_id);
+  auto row = st->Step("sum reservations");
+  if (!row.ok()) return row.status();
+  return st->Int(0);
+}
+
+Result<BudgetState> StateOf(sqlite::Connection& conn, const BudgetRow& b, Micros now) {
+  BudgetState s;
+  s.budget = b.input;
+  auto [from, to] = Window(b.input, now);
+  s.window_from = from;
+  s.window_to = to;
+  auto spent = SumScope(conn, b.scope, b.scope_id, from, to, 3);
+  if (!spent.ok()) return spent.status();
+  s.spent_nanousd = spent->cost;
+  auto reserved = Reserved(conn, b, now);
+  if (!reserved.ok()) return reserved.status();
+  s.reserved_nanousd = *reserved;
+  const NanoUsd used = s.spent_nanousd + s.reserved_nanousd;
+  auto limit = b.input.hard_limit_nanousd ? b.input.hard_limit_nanousd : b.input.soft_limit_nanousd;
+  if (limit && *limit > 0) s.used_fraction = static_cast<double>(used) / static_cast<double>(*limit);
+  s.over_soft = b.input.soft_limit_nanousd && used >= *b.input.soft_limit_nanousd;
+  s.over_hard = b.input.hard_limit_nanousd && used >= *b.input.hard_limit_nanousd;
+  return s;
+}
+
+const char* StateName(int64_t state, Micros expires_at, Micros now) {
+  if (state == 1) return "settled";
+  if (state == 2) return "released";
+  return expires_at > now ? "open" : "expired";
+}
+
+// Reads the reservation with this request_id into `out`; false when there is none.
+Result<bool> FindReservation(sqlite::Connection& conn, std::string_view request_id, Micros now, Reservation& out,
+                             int64_t* state) {
+  auto st = conn.Prepare(
+      "SELECT r.request_id, u.key, coalesce(t.key, ''), r.amount_nanousd, r.state, r.created_at, r.expires_at,"
+      " coalesce(a.uid, '') FROM budget_reservations r JOIN users u ON u.id = r.user_id"
+      " LEFT JOIN teams t ON t.id = r.team_id LEFT JOIN api_usage a ON a.id = r.usage_id WHERE r.request_id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, request_id);
+  auto row = st->Step("find reservation");
+  if (!row.ok()) return row.status();
+  if (!*row) return false;
+  out.request_id = st->String(0);
+  out.user_key = st->String(1);
+  out.team_key = st->String(2);
+  out.amount_nanousd = st->Int(3);
+  *state = st->Int(4);
+  out.created_at = st->Int(5);
+  out.expires_at = st->Int(6);
+  out.state = StateName(*state, out.expires_at, now);
+  out.usage_id = st->String(7);
+  return true;
+}
+
+std::string Usd(NanoUsd v) { return "$" + util::FormatUsd(v); }
+
+}  // namespace
+
+Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micros now,
+                           std::vector<BudgetAlert>& out) {
+  if (note.added <= 0) return Status::OK();
+  auto budgets = CoveringBudgets(conn, note.user_id, note.team_id);
+  if (!budgets.ok()) return budgets.status();
+  for (const BudgetRow& b : *budgets) {
+    auto [from, to] = Window(b.input, now);
+    auto spent = SumScope(conn, b.scope, b.scope_id, from, to, 3);
+    if (!spent.ok()) return spent.status();
+    const NanoUsd after = spent->cost, before = after - note.added;
+    auto check = [&](const std::optional<NanoUsd>& limit, const char* which) {
+      if (limit && before < *limit && after >= *limit)
+        out.push_back(BudgetAlert{b.input.name, which, after, *limit});
+    };
+    check(b.input.soft_limit_nanousd, "soft");
+    check(b.input.hard_limit_nanousd, "hard");
+  }
+  return Status::OK();
+}
+
+}  // namespace convstore::cost
+
+namespace convstore::store {
+
+using cost::BudgetRow;
+
+void StoreImpl::NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const {
+  if (!options_.on_budget_alert) return;
+  for (const BudgetAlert& a : alerts) {
+    try {
+      options_.on_budget_alert(a);
+    } catch (...) {
+      util::Logger().error("the on_budget_alert callback threw; ignored");
+    }
+  }
+}
+
+Result<BudgetState> StoreImpl::DoSetBudget(const BudgetInput& in) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(in.name, "name"));
+  int scope = in.scope == "global" ? cost::kScopeAll : in.scope == "team" ? cost::kScopeTeam
+            : in.scope == "user"   ? cost::kScopeUser : -1;
+  if (scope < 0) return Status::InvalidArgument("scope must be \"global\", \"team\" or \"user\"");
+  if (scope == cost::kScopeAll && !in.scope_key.empty())
+    return Status::InvalidArgument("a global budget takes no scope_key");
+  if (scope != cost::kScopeAll) CONVSTORE_RETURN_IF_ERROR(CheckKey(in.scope_key, "scope_key"));
+  if (in.period != "day" && in.period != "week" && in.period != "month" && in.period != "rolling")
+    return Status::InvalidArgument("period must be \"day\", \"week\", \"month\" or \"rolling\"");
+  if (in.period == "rolling")
+    CONVSTORE_RETURN_IF_ERROR(CheckRange(in.window_hours, 1, cost::kMaxWindowHours, "window_hours"));
+  else if (in.window_hours != 0)
+    return Status::InvalidArgument("window_hours applies to rolling budgets only");
+  if (!in.hard_limit_nanousd && !in.soft_limit_nanousd)
+    return Status::InvalidArgument("a budget needs a hard_limit, a soft_limit or both");
+  const int64_t max = limits::kMaxTeamBudgetNanoUsd;
+  CONVSTORE_RETURN_IF_ERROR(CheckRange(in.hard_limit_nanousd, 0, max, "hard_limit (nano-USD)"));
+  CONVSTORE_RETURN_IF_ERROR(CheckRange(in.soft_limit_nanousd, 0, max, "soft_limit (nano-USD)"));
+  int64_t now = Now();
+  return Write("set_budget", [&](sqlite::Connection& conn) -> Result<BudgetState> {
+    int64_t scope_id = 0;
+    if (scope == cost::kScopeTeam || scope == cost::kScopeUser) {
+      auto id = scope == cost::kScopeTeam ? FindTeamId(conn, in.scope_key) : FindUserId(conn, in.scope_key);
+      if (!id.ok()) return id.status();
+      scope_id = *id;
+    }
+    auto st = conn.Prepare(
+        "INSERT INTO budgets(name, scope, scope_id, period, window_hours, hard_limit_nanousd, soft_limit_nanousd,"
+        " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
+        " ON CONFLICT (name) DO UPDATE SET scope = excluded.scope, scope_id = excluded.scope_id,"
+        " period = excluded.period, window_hours = excluded.window_hours,"
+        " hard_limit_nanousd = excluded.hard_limit_nanousd, soft_limit_nanousd = excluded.soft_limit_nanousd,"
+        " updated_at = excluded.updated_at");
+    if (!st.ok()) return st.status();
+    st->Bind(1, in.name).Bind(2, int64_t{scope}).Bind(3, scope_id).Bind(4, in.period).Bind(5, in.window_hours);
+    st->Bind(6, in.hard_limit_nanousd).Bind(7, in.soft_limit_nanousd).Bind(8, now);
+    CONVSTORE_RETURN_IF_ERROR(st->Run("set budget"));
+    BudgetRow b;
+    b.scope = scope;
+    b.scope_id = scope_id;
+    b.input = in;
+    return cost::StateOf(conn, b, now);
+  });
+}
+
+Status StoreImpl::DoDeleteBudget(std::string_view name) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(name, "name"));
+  return Write("delete_budget", [&](sqlite::Connection& conn) -> Status {
+    auto st = conn.Prepare("DELETE FROM budgets WHERE name = ?1");
+    if (!st.ok()) return st.status();
+    st->Bind(1, name);
+    CONVSTORE_RETURN_IF_ERROR(st->Run("delete budget"));
+    if (conn.changes() == 0) return Status::NotFound(fmt::format("budget '{}' does not exist", name));
+    return Status::OK();
+  });
+}
+
+Result<std::vector<BudgetState>> StoreImpl::DoGetBudgets(double min_used_fraction) {
+  if (!(min_used_fraction >= 0) || min_used_fraction > 1e6)
+    return Status::InvalidArgument("min_used_fraction must be a number between 0 and 1e6");
+  int64_t now = Now();
+  return Read("get_budgets", [&](sqlite::Connection& conn) -> Result<std::vector<BudgetState>> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    auto st = conn.Prepare(CONVSTORE_BUDGET_SELECT " ORDER BY b.name");
+    if (!st.ok()) return st.status();
+    auto budgets = cost::ReadBudgets(*st);
+    if (!budgets.ok()) return budgets.status();
+    std::vector<BudgetState> out;
+    for (const BudgetRow& b : *budgets) {
+      auto state = cost::StateOf(conn, b, now);
+      if (!state.ok()) return state.status();
+      if (min_used_fraction > 0 && state->used_fraction.value_or(0) < min_used_fraction) continue;
+      out.push_back(std::move(*state));
+    }
+    return out;
+  });
+}
+
+Result<Reservation> StoreImpl::DoReserve(const ReserveRequest& request) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(request.request_id, "request_id"));
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(request.user_key, "user_key"));
+  CONVSTORE_RETURN_IF_ERROR(
+      CheckRange(request.estimated_cost_nanousd, 0, limits::kMaxCostNanoUsd, "estimated_cost (nano-USD)"));
+  CONVSTORE_RETURN_IF_ERROR(CheckRange(request.ttl_us, cost::kMinTtlUs, cost::kMaxTtlUs, "ttl_us"));
+  int64_t now = Now();
+  return Write("reserve", [&](sqlite::Connection& conn) -> Result<Reservation> {
+    Reservation out;
+    int64_t state = 0;
+    auto existing = cost::FindReservation(conn, request.request_id, now, out, &state);
+    if (!existing.ok()) return existing.status();
+    if (*existing) {
+      if (out.user_key != request.user_key)
+        return Status::Conflict(fmt::format("request_id '{}' was already used for a reservation of another user",
+                                            request.request_id));
+      return out;  // a retry
+    }
+    auto user_id = FindUserId(conn, request.user_key);
+    if (!user_id.ok()) return user_id.status();
+    auto team_id = UserTeamId(conn, *user_id);
+    if (!team_id.ok()) return team_id.status();
+    auto budgets = cost::CoveringBudgets(conn, *user_id, *team_id);
+    if (!budgets.ok()) return budgets.status();
+    for (const BudgetRow& b : *budgets) {
+      auto s = cost::StateOf(conn, b, now);
+      if (!s.ok()) return s.status();
+      if (b.input.hard_limit_nanousd &&
+          s->spent_nanousd + s->reserved_nanousd + request.estimated_cost_nanousd > *b.input.hard_limit_nanousd)
+        return Status::BudgetExceeded(fmt::format(
+            "budget '{}' would be exceeded: spent {} + reserved {} + this {} > hard limit {}", b.input.name,
+            cost::Usd(s->spent_nanousd), cost::Usd(s->reserved_nanousd), cost::Usd(request.estimated_cost_nanousd),
+            cost::Usd(*b.input.hard_limit_nanousd)));
+      s->reserved_nanousd += request.estimated_cost_nanousd;
+      out.budgets.push_back(std::move(*s));
+    }
+    auto ins = conn.Prepare(
+        "INSERT INTO budget_reservations(request_id, user_id, team_id, amount_nanousd, state, created_at, expires_at)"
+        " VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, request.request_id).Bind(2, *user_id);
+    ins->Bind(3, *team_id == 0 ? std::nullopt : std::optional<int64_t>(*team_id));
+    ins->Bind(4, request.estimated_cost_nanousd).Bind(5, now).Bind(6, now + request.ttl_us);
+    CONVSTORE_RETURN_IF_ERROR(ins->Run("insert reservation"));
+    auto stored = cost::FindReservation(conn, request.request_id, now, out, &state);
+    if (!stored.ok()) return stored.status();
+    return out;
+  });
+}
+
+Result<ApiUsage> StoreImpl::DoSettle(std::string_view request_id, const NewApiUsage& usage) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(request_id, "request_id"));
+  if (!usage.request_id.empty() && usage.request_id != request_id)
+    return Status::InvalidArgument("usage.request_id must be empty or equal to the reservation's request_id");
+  cost::ValidUsage valid;
+  int64_t now = Now();
+  CONVSTORE_RETURN_IF_ERROR(cost::ValidateUsage(usage, now, false, valid));
+  std::vector<BudgetAlert> alerts;
+  auto result = Write("settle", [&](sqlite::Connection& conn) -> Result<ApiUsage> {
+    alerts.clear();
+    Reservation r;
+    int64_t state = 0;
+    auto found = cost::FindReservation(conn, request_id, now, r, &state);
+    if (!found.ok()) return found.status();
+    if (!*found) return Status::NotFound(fmt::format("no reservation with request_id '{}'", request_id));
+    if (state == 2) return Status::Conflict(fmt::format("reservation '{}' was released", request_id));
+    if (!usage.user_key.empty() && usage.user_key != r.user_key)
+      return Status::InvalidArgument(
+          fmt::format("usage.user_key '{}' is not the reservation's user '{}'", usage.user_key, r.user_key));
+    cost::SpendNote spent;
+    auto recorded = cost::InsertApiUsage(conn, valid, r.user_key, request_id, now, &spent);
+    if (!recorded.ok()) return recorded.status();
+    if (state == 0) {
+      auto upd = conn.Prepare(
+          "UPDATE budget_reservations SET state = 1, usage_id = (SELECT id FROM api_usage WHERE uid = ?2)"
+          " WHERE request_id = ?1");
+      if (!upd.ok()) return upd.status();
+      upd->Bind(1, request_id).Bind(2, recorded->id);
+      CONVSTORE_RETURN_IF_ERROR(upd->Run("settle reservation"));
+    }
+    if (options_.on_budget_alert) CONVSTORE_RETURN_IF_ERROR(cost::CollectBudgetAlerts(conn, spent, now, alerts));
+    return recorded;
+  });
+  if (result.ok()) NotifyBudgetAlerts(alerts);
+  return result;
+}
+
+Result<Reservation> StoreImpl::DoRelease(std::string_view request_id) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(request_id, "request_id"));
+  int64_t now = Now();
+  return Write("release", [&](sqlite::Connection& conn) -> Result<Reservation> {
+    Reservation r;
+    int64_t state = 0;
+    auto found = cost::FindReservation(conn, request_id, now, r, &state);
+    if (!found.ok()) return found.status();
+    if (!*found) return Status::NotFound(fmt::format("no reservation with request_id '{}'", request_id));
+    if (state == 1) return Status::Conflict(fmt::format("reservation '{}' was already settled", request_id));
+    if (state == 0) {
+      auto upd = conn.Prepare("UPDATE budget_reservations SET state = 2 WHERE request_id = ?1");
+      if (!upd.ok()) return upd.status();
+      upd->Bind(1, request_id);
+      CONVSTORE_RETURN_IF_ERROR(upd->Run("release reservation"));
+      r.state = "released";
+    }
+    return r;
+  });
+}
+
+}  // namespace convstore::store

@@ -1,0 +1,51 @@
+// Price catalog: resolving the price of a model at a time, computing exact costs, and loading the catalog that
+// ships with the library (data/prices.json, compiled in) into a store.
+#pragma once
+#include <optional>
+#include <string_view>
+
+#include "convstore/cost.h"
+#include "sqlite/connection.h"
+
+// 13 columns; alias p.
+#define CONVSTORE_PRICE_COLUMNS                                                                                  \
+  "p.id, p.model, p.is_pattern, p.effective_from, p.origin, p.input_nanousd_per_mtok, p.output_nanousd_per_mtok, " \
+  "p.cached_input_nanousd_per_mtok, p.cache_write_nanousd_per_mtok, p.reasoning_nanousd_per_mtok, p.source_date, " \
+  "p.note, p.created_at"
+
+namespace convstore::cost {
+
+// Largest price accepted: $1,000,000 per million tokens.
+inline constexpr NanoUsd kMaxPriceNanoUsdPerMtok = 1'000'000'000'000'000;
+
+struct TokenUse {
+  std::optional<int64_t> input, output, cached_input, cache_write, reasoning;
+  bool any() const { return input || output || cached_input || cache_write || reasoning; }
+};
+
+// round_half_up(sum(tokens_k * rate_k) / 1e6); nullopt when the cost would exceed limits::kMaxCostNanoUsd.
+std::optional<NanoUsd> ComputeCost(const TokenUse& tokens, const Price& price);
+
+void ReadPrice(const sqlite::Stmt& st, int first, Price& out);
+
+// The price in effect for `model` at `at` (resolution order in convstore/cost.h), or nullopt.
+Result<std::optional<Price>> ResolvePrice(sqlite::Connection& conn, std::string_view model, Micros at);
+
+// The cost of a row: an explicit cost wins (price_id unset); otherwise, when the row has tokens and a model with a
+// price, the computed cost and that price's id; otherwise nothing.
+struct PricedCost {
+  std::optional<NanoUsd> cost;
+  std::optional<int64_t> price_id;
+};
+Result<PricedCost> PriceRow(sqlite::Connection& conn, std::string_view model, Micros at, const TokenUse& tokens,
+                            const std::optional<NanoUsd>& explicit_cost);
+
+// Loads the compiled-in catalog into the prices table (origin 'catalog') unless the file already holds this
+// catalog version. Runs inside the caller's write transaction.
+Status SyncBuiltinCatalog(sqlite::Connection& conn, Micros now);
+// Opens its own write transaction for SyncBuiltinCatalog when (read first) the file holds another version.
+Status RefreshBuiltinCatalog(sqlite::Connection& conn, Micros now);
+// The compiled-in catalog's version string.
+std::string BuiltinCatalogVersion();
+
+}  // namespace convstore::cost

@@ -1,0 +1,287 @@
+#include "cost/rollups.h"
+
+#include <fmt/format.h>
+
+#include "cost/cost_rows.h"
+#include "cost/pricing.h"
+#include "store/validate.h"
+
+namespace convstore::cost {
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+void Measures::Add(const CostRow& row, int sign) {
+  count += sign;
+  if (row.status == "error") errors += sign;
+  for (int i = 0; i < 5; ++i) tokens[i] += sign * row.tokens[i];
+  cost += sign * row.cost;
+  if (row.latency_us) {
+    latency_count += sign;
+    latency_sum += sign * *row.latency_us;
+    hist.Add(*row.latency_us, sign);
+  }
+}
+
+void Measures::Merge(const Measures& o) {
+  count += o.count;
+  errors += o.errors;
+  for (int i = 0; i < 5; ++i) tokens[i] += o.tokens[i];
+  cost += o.cost;
+  latency_count += o.latency_count;
+  latency_sum += o.latency_sum;
+  hist.Merge(o.hist);
+}
+
+bool Measures::zero() const {
+  if (count || errors || cost || latency_count || latency_sum || !hist.empty()) return false;
+  for (int64_t t : tokens)
+    if (t) return false;
+  return true;
+}
+
+bool Measures::operator==(const Measures& o) const {
+  for (int i = 0; i < 5; ++i)
+    if (tokens[i] != o.tokens[i]) return false;
+  return count == o.count && errors == o.errors && cost == o.cost && latency_count == o.latency_count &&
+         latency_sum == o.latency_sum && hist == o.hist;
+}
+
+void RollupDelta::Add(const CostRow& row, int sign) {
+  int64_t day = FloorDiv(row.at, kMicrosPerDay) * kMicrosPerDay;
+  int hour = static_cast<int>((row.at - day) / kMicrosPerHour);
+  fine[FineKey{day, row.user_id, row.team_id, row.model, row.source, row.role, row.endpoint, row.status, hour}].Add(
+      row, sign);
+  CostRow no_latency = row;
+  no_latency.latency_us.reset();
+  totals[TotalKey{day, kScopeAll, 0, row.source, hour}].Add(no_latency, sign);
+  if (row.team_id != 0) totals[TotalKey{day, kScopeTeam, row.team_id, row.source, hour}].Add(no_latency, sign);
+  totals[TotalKey{day, kScopeUser, row.user_id, row.source, hour}].Add(no_latency, sign);
+}
+
+namespace {
+
+void BindMeasures(sqlite::Stmt& st, int first, const Measures& m) {
+  st.Bind(first, m.count).Bind(first + 1, m.errors);
+  for (int i = 0; i < 5; ++i) st.Bind(first + 2 + i, m.tokens[i]);
+  st.Bind(first + 7, m.cost);
+}
+
+}  // namespace
+
+Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
+  auto fine = conn.Prepare(
+      "INSERT INTO cost_rollups(day, user_id, team_id, model, source, role, endpoint, status, hour, count, errors,"
+      " tokens_input, tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd,"
+      " latency_count, latency_sum_us, latency_hist)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+      " ON CONFLICT (day, user_id, team_id, model, source, role, endpoint, status, hour) DO UPDATE SET"
+      " count = count + excluded.count, errors = errors + excluded.errors,"
+      " tokens_input = tokens_input + excluded.tokens_input, tokens_output = tokens_output + excluded.tokens_output,"
+      " tokens_cached_input = tokens_cached_input + excluded.tokens_cached_input,"
+      " tokens_cache_write = tokens_cache_write + excluded.tokens_cache_write,"
+      " tokens_reasoning = tokens_reasoning + excluded.tokens_reasoning,"
+      " cost_nanousd = cost_nanousd + excluded.cost_nanousd, latency_count = latency_count + excluded.latency_count,"
+      " latency_sum_us = latency_sum_us + excluded.latency_sum_us,"
+      " latency_hist = CASE WHEN excluded.latency_hist IS NULL THEN latency_hist"
+      " ELSE convstore_hist_merge(latency_hist, excluded.latency_hist) END");
+  if (!fine.ok()) return fine.status();
+  auto fine_gc = conn.Prepare(
+      "DELETE FROM cost_rollups WHERE day = ?1 AND user_id = ?2 AND team_id = ?3 AND model = ?4 AND source = ?5"
+      " AND role = ?6 AND endpoint = ?7 AND status = ?8 AND hour = ?9 AND count = 0");
+  if (!fine_gc.ok()) return fine_gc.status();
+  for (const auto& [k, m] : delta.fine) {
+    if (m.zero()) continue;
+    std::string hist = m.hist.Encode();
+    fine->Bind(1, k.day).Bind(2, k.user_id).Bind(3, k.team_id).Bind(4, k.model).Bind(5, int64_t{k.source});
+    fine->Bind(6, k.role).Bind(7, k.endpoint).Bind(8, k.status).Bind(9, int64_t{k.hour});
+    BindMeasures(*fine, 10, m);
+    fine->Bind(18, m.latency_count).Bind(19, m.latency_sum);
+    if (hist.empty())
+      fine->BindNull(20);
+    else
+      fine->BindBlob(20, hist);
+    CONVSTORE_RETURN_IF_ERROR(fine->Run("update cost rollup"));
+    if (m.count < 0) {
+      fine_gc->Bind(1, k.day).Bind(2, k.user_id).Bind(3, k.team_id).Bind(4, k.model).Bind(5, int64_t{k.source});
+      fine_gc->Bind(6, k.role).Bind(7, k.endpoint).Bind(8, k.status).Bind(9, int64_t{k.hour});
+      CONVSTORE_RETURN_IF_ERROR(fine_gc->Run("drop empty cost rollup"));
+    }
+  }
+
+  auto total = conn.Prepare(
+      "INSERT INTO cost_totals(day, scope, scope_id, source, hour, count, errors, tokens_input, tokens_output,"
+      " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+      " ON CONFLICT (day, scope, scope_id, source, hour) DO UPDATE SET"
+      " count = count + excluded.count, errors = errors + excluded.errors,"
+      " tokens_input = tokens_input + excluded.tokens_input, tokens_output = tokens_output + excluded.tokens_output,"
+      " tokens_cached_input = tokens_cached_input + excluded.tokens_cached_input,"
+      " tokens_cache_write = tokens_cache_write + excluded.tokens_cache_write,"
+      " tokens_reasoning = tokens_reasoning + excluded.tokens_reasoning,"
+      " cost_nanousd = cost_nanousd + excluded.cost_nanousd");
+  if (!total.ok()) return total.status();
+  auto total_gc = conn.Prepare(
+      "DELETE FROM cost_totals WHERE day = ?1 AND scope = ?2 AND scope_id = ?3 AND source = ?4 AND hour = ?5"
+      " AND count = 0");
+  if (!total_gc.ok()) return total_gc.status();
+  for (const auto& [k, m] : delta.totals) {
+    if (m.zero()) continue;
+    total->Bind(1, k.day).Bind(2, int64_t{k.scope}).Bind(3, k.scope_id).Bind(4, int64_t{k.source});
+    total->Bind(5, int64_t{k.hour});
+    BindMeasures(*total, 6, m);
+    CONVSTORE_RETURN_IF_ERROR(total->Run("update cost total"));
+    if (m.count < 0) {
+      total_gc->Bind(1, k.day).Bind(2, int64_t{k.scope}).Bind(3, k.scope_id).Bind(4, int64_t{k.source});
+      total_gc->Bind(5, int64_t{k.hour});
+      CONVSTORE_RETURN_IF_ERROR(total_gc->Run("drop empty cost total"));
+    }
+  }
+  return Status::OK();
+}
+
+Result<RollupDelta> RecomputeFromRaw(sqlite::Connection& conn, int64_t* raw_rows) {
+  RollupDelta d;
+  int64_t n = 0;
+  auto msgs = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COST_COLUMNS " FROM messages m"
+                           " JOIN conversations c ON c.id = m.conversation_id");
+  if (!msgs.ok()) return msgs.status();
+  for (;;) {
+    auto row = msgs->Step("scan messages");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    CostRow r;
+    ReadMessageCostRow(*msgs, 0, r);
+    d.Add(r, +1);
+    ++n;
+  }
+  auto usage = conn.Prepare("SELECT " CONVSTORE_USAGE_COST_COLUMNS " FROM api_usage a");
+  if (!usage.ok()) return usage.status();
+  for (;;) {
+    auto row = usage->Step("scan api usage");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    CostRow r;
+    ReadUsageCostRow(*usage, 0, r);
+    d.Add(r, +1);
+    ++n;
+  }
+  for (auto it = d.fine.begin(); it != d.fine.end();) it = it->second.zero() ? d.fine.erase(it) : std::next(it);
+  for (auto it = d.totals.begin(); it != d.totals.end();)
+    it = it->second.zero() ? d.totals.erase(it) : std::next(it);
+  if (raw_rows) *raw_rows = n;
+  return d;
+}
+
+namespace {
+
+void ReadMeasures(const sqlite::Stmt& st, int c, Measures& m) {
+  m.count = st.Int(c);
+  m.errors = st.Int(c + 1);
+  for (int i = 0; i < 5; ++i) m.tokens[i] = st.Int(c + 2 + i);
+  m.cost = st.Int(c + 7);
+}
+
+std::string Describe(const Measures& want, const Measures* have) {
+  if (!have) return fmt::format("missing (expected count {}, cost {})", want.count, want.cost);
+  return fmt::format("count {} (expected {}), cost {} (expected {}), latency_count {} (expected {})", have->count,
+                     want.count, have->cost, want.cost, have->latency_count, want.latency_count);
+}
+
+}  // namespace
+
+Status CompareRollups(sqlite::Connection& conn, const RollupDelta& expected, RollupReport& report) {
+  report.rollup_rows = static_cast<int64_t>(expected.fine.size());
+  report.total_rows = static_cast<int64_t>(expected.totals.size());
+  auto note = [&](std::string text) {
+    ++report.differences;
+    if (report.samples.size() < 20) report.samples.push_back(std::move(text));
+  };
+  std::map<FineKey, Measures> seen_fine;
+  auto fine = conn.Prepare(
+      "SELECT day, user_id, team_id, model, source, role, endpoint, status, hour, count, errors, tokens_input,"
+      " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_count,"
+      " latency_sum_us, latency_hist FROM cost_rollups");
+  if (!fine.ok()) return fine.status();
+  for (;;) {
+    auto row = fine->Step("read cost rollups");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    FineKey k{fine->Int(0),    fine->Int(1),    fine->Int(2),    fine->String(3),
+              static_cast<int>(fine->Int(4)), fine->String(5), fine->String(6), fine->String(7),
+              static_cast<int>(fine->Int(8))};
+    Measures m;
+    ReadMeasures(*fine, 9, m);
+    m.latency_count = fine->Int(17);
+    m.latency_sum = fine->Int(18);
+    if (!LatencyHistogram::Decode(fine->Blob(19), m.hist)) note("cost_rollups: malformed latency histogram");
+    seen_fine.emplace(std::move(k), std::move(m));
+  }
+  for (const auto& [k, want] : expected.fine) {
+    auto it = seen_fine.find(k);
+    if (it == seen_fine.end() || !(it->second == want))
+      note(fmt::format("cost_rollups day {} user {} model '{}' source {} hour {}: {}", k.day, k.user_id, k.model,
+                       k.source, k.hour, Describe(want, it == seen_fine.end() ? nullptr : &it->second)));
+  }
+  for (const auto& [k, have] : seen_fine)
+    if (!expected.fine.count(k))
+      note(fmt::format("cost_rollups day {} user {} model '{}' hour {}: unexpected row (count {}, cost {})", k.day,
+                       k.user_id, k.model, k.hour, have.count, have.cost));
+
+  std::map<TotalKey, Measures> seen_totals;
+  auto totals = conn.Prepare(
+      "SELECT day, scope, scope_id, source, hour, count, errors, tokens_input, tokens_output, tokens_cached_input,"
+      " tokens_cache_write, tokens_reasoning, cost_nanousd FROM cost_totals");
+  if (!totals.ok()) return totals.status();
+  for (;;) {
+    auto row = totals->Step("read cost totals");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    TotalKey k{totals->Int(0), static_cast<int>(totals->Int(1)), totals->Int(2), static_cast<int>(totals->Int(3)),
+               static_cast<int>(totals->Int(4))};
+    ReadMeasures(*totals, 5, seen_totals[k]);
+  }
+  for (const auto& [k, want] : expected.totals) {
+    auto it = seen_totals.find(k);
+    if (it == seen_totals.end() || !(it->second == want))
+      note(fmt::format("cost_totals day {} scope {} id {} source {} hour {}: {}", k.day, k.scope, k.scope_id,
+                       k.source, k.hour, Describe(want, it == seen_totals.end() ? nullptr : &it->second)));
+  }
+  for (const auto& [k, have] : seen_totals)
+    if (!expected.totals.count(k))
+      note(fmt::format("cost_totals day {} scope {} id {} hour {}: unexpected row (count {}, cost {})", k.day,
+                       k.scope, k.scope_id, k.hour, have.count, have.cost));
+  return Status::OK();
+}
+
+Status ReplaceRollups(sqlite::Connection& conn, const RollupDelta& expected) {
+  CONVSTORE_RETURN_IF_ERROR(conn.Exec("DELETE FROM cost_rollups; DELETE FROM cost_totals;", "clear rollups"));
+  return ApplyDelta(conn, expected);
+}
+
+Status AfterSchemaV2(sqlite::Connection& conn, int64_t now_us) {
+  CONVSTORE_RETURN_IF_ERROR(SyncBuiltinCatalog(conn, now_us));
+  int64_t rows = 0;
+  auto expected = RecomputeFromRaw(conn, &rows);
+  if (!expected.ok()) return expected.status();
+  return ReplaceRollups(conn, *expected);
+}
+
+Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, RollupDelta& delta, int sign) {
+  auto st = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COST_COLUMNS " FROM messages m"
+                         " JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, conversation_row);
+  for (;;) {
+    auto row = st->Step("read conversation costs");
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::OK();
+    CostRow r;
+    ReadMessageCostRow(*st, 0, r);
+    delta.Add(r, sign);
+  }
+}
+
+}  // namespace convstore::cost

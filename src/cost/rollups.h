@@ -1,0 +1,107 @@
+// Rollups: hourly aggregates of every costed row (messages and API usage), kept in the same transaction as the
+// rows they count.
+//
+//   cost_rollups  one row per (UTC day, user, team, model, source, role, endpoint, status, hour) with counts,
+//                 tokens by kind, cost, latency sum and a latency histogram;
+//   cost_totals   one row per (UTC day, scope, scope id, source, hour) for scope everything / team / user — what
+//                 summaries and budget checks read, O(days) rows whatever the number of messages.
+//
+// Writers build a RollupDelta from the rows they insert (+1), delete (-1) or reprice (-old, +new) and apply it
+// once per transaction. VerifyRollups / RebuildRollups recompute both tables from the raw rows.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+
+#include "convstore/cost.h"
+#include "cost/histogram.h"
+#include "sqlite/connection.h"
+
+namespace convstore::cost {
+
+inline constexpr int64_t kMicrosPerHour = 3'600'000'000;
+inline constexpr int64_t kMicrosPerDay = 24 * kMicrosPerHour;
+
+enum Source : int { kSourceMessage = 0, kSourceApi = 1 };
+enum Scope : int { kScopeAll = 0, kScopeTeam = 1, kScopeUser = 2 };
+
+int64_t FloorDiv(int64_t a, int64_t b);
+
+// One raw row as the rollups see it.
+struct CostRow {
+  Micros at = 0;
+  int64_t user_id = 0;
+  int64_t team_id = 0;  // 0: no team
+  std::string model;
+  int source = kSourceMessage;
+  std::string role;      // messages
+  std::string endpoint;  // API usage
+  std::string status;    // API usage: "success" / "error"; messages: ""
+  int64_t tokens[5] = {0, 0, 0, 0, 0};  // input, output, cached_input, cache_write, reasoning
+  NanoUsd cost = 0;
+  std::optional<int64_t> latency_us;
+};
+
+struct FineKey {
+  int64_t day, user_id, team_id;
+  std::string model;
+  int source;
+  std::string role, endpoint, status;
+  int hour;
+  auto tie() const { return std::tie(day, user_id, team_id, model, source, role, endpoint, status, hour); }
+  bool operator<(const FineKey& o) const { return tie() < o.tie(); }
+  bool operator==(const FineKey& o) const { return tie() == o.tie(); }
+};
+
+struct Measures {
+  int64_t count = 0, errors = 0;
+  int64_t tokens[5] = {0, 0, 0, 0, 0};
+  NanoUsd cost = 0;
+  int64_t latency_count = 0, latency_sum = 0;
+  LatencyHistogram hist;
+
+  void Add(const CostRow& row, int sign);
+  void Merge(const Measures& other);
+  bool zero() const;
+  bool operator==(const Measures& o) const;
+};
+
+struct TotalKey {
+  int64_t day;
+  int scope;
+  int64_t scope_id;
+  int source;
+  int hour;
+  auto tie() const { return std::tie(day, scope, scope_id, source, hour); }
+  bool operator<(const TotalKey& o) const { return tie() < o.tie(); }
+};
+
+struct RollupDelta {
+  std::map<FineKey, Measures> fine;
+  std::map<TotalKey, Measures> totals;  // histogram unused
+
+  void Add(const CostRow& row, int sign);
+  bool empty() const { return fine.empty() && totals.empty(); }
+};
+
+// Applies the delta to cost_rollups and cost_totals (rows that fall to zero are removed).
+Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta);
+
+// Every raw row, as the rollups would count it (a full scan of messages and api_usage).
+Result<RollupDelta> RecomputeFromRaw(sqlite::Connection& conn, int64_t* raw_rows);
+
+// Compares the stored rollups with `expected`; fills the report's counters and samples.
+Status CompareRollups(sqlite::Connection& conn, const RollupDelta& expected, RollupReport& report);
+
+// Replaces both tables with `expected`.
+Status ReplaceRollups(sqlite::Connection& conn, const RollupDelta& expected);
+
+// Migration 2's C++ step: loads the price catalog and builds the rollups of the rows already in the file.
+Status AfterSchemaV2(sqlite::Connection& conn, int64_t now_us);
+
+// The messages of one conversation as CostRows (for a delete).
+Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, RollupDelta& delta, int sign);
+
+}  // namespace convstore::cost

@@ -1,0 +1,275 @@
+// Store calls that read costs: the cost summary, group-bys, usage statistics, the team budget view, and the
+// rollup verify / rebuild.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "cost/calendar.h"
+#include "cost/query.h"
+#include "cost/rollups.h"
+#include "store/lookups.h"
+#include "store/store_impl.h"
+#include "store/validate.h"
+#include "util/int128.h"
+
+namespace convstore::store {
+
+namespace {
+
+using cost::CostRecord;
+using cost::kMicrosPerDay;
+using cost::Measures;
+
+int64_t LocalDays(Micros at, int64_t offset_us) { return cost::FloorDiv(at + offset_us, kMicrosPerDay); }
+
+// Keys of users and teams by row id, loaded on first use.
+class KeyNames {
+ public:
+  KeyNames(sqlite::Connection& conn, const char* sql) : conn_(conn), sql_(sql) {}
+  Result<std::string> Get(int64_t id) {
+    if (id == 0) return std::string();
+    if (auto it = names_.find(id); it != names_.end()) return it->second;
+    auto st = conn_.Prepare(sql_);
+    if (!st.ok()) return st.status();
+    st->Bind(1, id);
+    auto row = st->Step("read key");
+    if (!row.ok()) return row.status();
+    std::string key = *row ? st->String(0) : fmt::format("#{}", id);
+    names_.emplace(id, key);
+    return key;
+  }
+
+ private:
+  sqlite::Connection& conn_;
+  const char* sql_;
+  std::unordered_map<int64_t, std::string> names_;
+};
+
+const std::vector<std::string>& KnownDimensions() {
+  static const std::vector<std::string> dims = {"day",  "week", "month",    "user",   "team",
+                                                "model", "role", "endpoint", "status", "source"};
+  return dims;
+}
+
+NanoUsd DivRound(util::Int128 num, util::Int128 den) {
+  if (den <= 0) return 0;
+  return static_cast<NanoUsd>((num * 2 + den) / (den * 2));  // half up, num >= 0
+}
+
+}  // namespace
+
+Result<CostSummary> StoreImpl::DoGetCostSummary(const CostFilter& filter) {
+  CONVSTORE_RETURN_IF_ERROR(cost::ValidateFilter(filter));
+  int64_t now = Now();
+  return Read("get_cost_summary", [&](sqlite::Connection& conn) -> Result<CostSummary> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    auto f = cost::ResolveFilter(conn, filter, now, false);
+    if (!f.ok()) return f.status();
+    std::map<int64_t, DailyCost> days;  // local day -> totals
+    Status s = cost::VisitCosts(conn, *f, false, [&](const CostRecord& rec) {
+      DailyCost& d = days[LocalDays(rec.at, f->offset_us)];
+      d.message_count += rec.measures->count;
+      d.tokens_input += rec.measures->tokens[0];
+      d.tokens_output += rec.measures->tokens[1];
+      d.cost_nanousd += rec.measures->cost;
+    });
+    if (!s.ok()) return s;
+    CostSummary out;
+    out.from = f->from;
+    out.to = f->to;
+    out.plan = cost::PlanName(f->plan);
+    for (auto it = days.rbegin(); it != days.rend(); ++it) {
+      if (it->second.message_count == 0 && it->second.cost_nanousd == 0) continue;
+      it->second.date = cost::FormatDate(it->first);
+      out.total_cost_nanousd += it->second.cost_nanousd;
+      out.total_messages += it->second.message_count;
+      out.daily.push_back(std::move(it->second));
+    }
+    out.avg_cost_per_message_nanousd = DivRound(out.total_cost_nanousd, out.total_messages);
+    return out;
+  });
+}
+
+Result<CostGroupResult> StoreImpl::DoGroupCosts(const CostFilter& filter, const std::vector<std::string>& group_by) {
+  CONVSTORE_RETURN_IF_ERROR(cost::ValidateFilter(filter));
+  if (group_by.empty() || group_by.size() > 4)
+    return Status::InvalidArgument("group_by needs 1 to 4 dimensions");
+  bool need_dims = false;
+  for (size_t i = 0; i < group_by.size(); ++i) {
+    const auto& dims = KnownDimensions();
+    if (std::find(dims.begin(), dims.end(), group_by[i]) == dims.end())
+      return Status::InvalidArgument(fmt::format(
+          "group_by[{}] '{}' is not one of day, week, month, user, team, model, role, endpoint, status, source", i,
+          group_by[i]));
+    if (std::find(group_by.begin(), group_by.begin() + static_cast<std::ptrdiff_t>(i), group_by[i]) !=
+        group_by.begin() + static_cast<std::ptrdiff_t>(i))
+      return Status::InvalidArgument(fmt::format("group_by names '{}' twice", group_by[i]));
+    if (group_by[i] != "day" && group_by[i] != "week" && group_by[i] != "month" && group_by[i] != "source")
+      need_dims = true;
+  }
+  int64_t now = Now();
+  return Read("group_costs", [&](sqlite::Connection& conn) -> Result<CostGroupResult> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    auto f = cost::ResolveFilter(conn, filter, now, need_dims);
+    if (!f.ok()) return f.status();
+    KeyNames users(conn, "SELECT key FROM users WHERE id = ?1");
+    KeyNames teams(conn, "SELECT key FROM teams WHERE id = ?1");
+    std::map<std::vector<std::string>, Measures> groups;
+    Status failure;
+    Status s = cost::VisitCosts(conn, *f, false, [&](const CostRecord& rec) {
+      std::vector<std::string> key;
+      key.reserve(group_by.size());
+      for (const std::string& dim : group_by) {
+        int64_t days = LocalDays(rec.at, f->offset_us);
+        if (dim == "day") key.push_back(cost::FormatDate(days));
+        else if (dim == "week") key.push_back(cost::FormatDate(cost::WeekStartDays(days)));
+        else if (dim == "month") key.push_back(cost::FormatMonth(days));
+        else if (dim == "user" || dim == "team") {
+          auto name = dim == "user" ? users.Get(rec.user_id) : teams.Get(rec.team_id);
+          if (!name.ok()) {
+            failure = name.status();
+            return;
+          }
+          key.push_back(std::move(*name));
+        } else if (dim == "model") key.emplace_back(rec.model);
+        else if (dim == "role") key.emplace_back(rec.role);
+        else if (dim == "endpoint") key.emplace_back(rec.endpoint);
+        else if (dim == "status") key.emplace_back(rec.status);
+        else key.emplace_back(rec.source == cost::kSourceMessage ? "message" : "api");
+      }
+      groups[std::move(key)].Merge(*rec.measures);
+    });
+    if (!s.ok()) return s;
+    if (!failure.ok()) return failure;
+    CostGroupResult out;
+    out.group_by = group_by;
+    out.plan = cost::PlanName(f->plan);
+    for (auto& [key, m] : groups) {
+      if (m.count == 0 && m.cost == 0) continue;
+      CostGroup& g = out.groups.emplace_back();
+      g.keys = key;
+      g.count = m.count;
+      g.errors = m.errors;
+      g.tokens_input = m.tokens[0];
+      g.tokens_output = m.tokens[1];
+      g.tokens_cached_input = m.tokens[2];
+      g.tokens_cache_write = m.tokens[3];
+      g.tokens_reasoning = m.tokens[4];
+      g.cost_nanousd = m.cost;
+      g.latency_count = m.latency_count;
+      g.latency_sum_us = m.latency_sum;
+    }
+    return out;
+  });
+}
+
+Result<std::vector<UsageStat>> StoreImpl::DoGetUsageStats(const CostFilter& filter) {
+  CONVSTORE_RETURN_IF_ERROR(cost::ValidateFilter(filter));
+  int64_t now = Now();
+  return Read("get_usage_stats", [&](sqlite::Connection& conn) -> Result<std::vector<UsageStat>> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    auto f = cost::ResolveFilter(conn, filter, now, true);
+    if (!f.ok()) return f.status();
+    std::map<std::pair<int64_t, std::string>, Measures> groups;
+    Status s = cost::VisitCosts(conn, *f, true, [&](const CostRecord& rec) {
+      groups[{rec.user_id, std::string(rec.model)}].Merge(*rec.measures);
+    });
+    if (!s.ok()) return s;
+    KeyNames users(conn, "SELECT key FROM users WHERE id = ?1");
+    std::vector<UsageStat> out;
+    for (auto& [key, m] : groups) {
+      if (m.count == 0) continue;
+      auto user = users.Get(key.first);
+      if (!user.ok()) return user.status();
+      UsageStat& u = out.emplace_back();
+      u.user_key = std::move(*user);
+      u.model = key.second;
+      u.calls = m.count;
+      u.errors = m.errors;
+      u.tokens_input = m.tokens[0];
+      u.tokens_output = m.tokens[1];
+      u.cost_nanousd = m.cost;
+      u.latency_count = m.latency_count;
+      u.avg_latency_us = m.latency_count > 0 ? DivRound(m.latency_sum, m.latency_count) : 0;
+      u.p50_latency_us = m.hist.Percentile(0.50);
+      u.p95_latency_us = m.hist.Percentile(0.95);
+      u.p99_latency_us = m.hist.Percentile(0.99);
+    }
+    std::sort(out.begin(), out.end(), [](const UsageStat& a, const UsageStat& b) {
+      return std::tie(a.user_key, a.model) < std::tie(b.user_key, b.model);
+    });
+    return out;
+  });
+}
+
+Result<TeamSpend> StoreImpl::DoGetTeamSpend(std::string_view team_key, int lookback_days) {
+  CONVSTORE_RETURN_IF_ERROR(CheckKey(team_key, "team_key"));
+  CONVSTORE_RETURN_IF_ERROR(CheckRange(lookback_days, 1, 366, "lookback_days"));
+  int64_t now = Now();
+  return Read("get_team_spend", [&](sqlite::Connection& conn) -> Result<TeamSpend> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    auto st = conn.Prepare("SELECT id, monthly_budget_nanousd FROM teams WHERE key = ?1");
+    if (!st.ok()) return st.status();
+    st->Bind(1, team_key);
+    auto row = st->Step("find team");
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound(fmt::format("team '{}' does not exist", team_key));
+    const int64_t team_id = st->Int(0);
+    TeamSpend out;
+    out.team_key = team_key;
+    out.monthly_budget_nanousd = st->OptInt(1);
+    out.lookback_days = lookback_days;
+
+    const int64_t today = cost::FloorDiv(now, kMicrosPerDay);
+    const int64_t month_start_days = cost::MonthStartDays(today);
+    const cost::CivilDate civil = cost::CivilFromDays(today);
+    const Micros month_start = month_start_days * kMicrosPerDay;
+    const Micros month_end = month_start + int64_t{cost::DaysInMonth(civil.year, civil.month)} * kMicrosPerDay;
+    out.month = cost::FormatMonth(today);
+    const Micros through_now = cost::CeilHour(now + 1);
+    auto mtd = cost::SumScope(conn, cost::kScopeTeam, team_id, month_start, through_now, 3);
+    if (!mtd.ok()) return mtd.status();
+    out.month_to_date_nanousd = mtd->cost;
+    if (out.monthly_budget_nanousd && *out.monthly_budget_nanousd > 0)
+      out.budget_used_percent =
+          100.0 * static_cast<double>(out.month_to_date_nanousd) / static_cast<double>(*out.monthly_budget_nanousd);
+    const Micros elapsed = std::max<Micros>(now - month_start, 1);
+    out.projected_month_end_nanousd =
+        DivRound(static_cast<util::Int128>(out.month_to_date_nanousd) * (month_end - month_start), elapsed);
+    const Micros lookback_from = through_now - int64_t{lookback_days} * kMicrosPerDay;
+    auto recent = cost::SumScope(conn, cost::kScopeTeam, team_id, lookback_from, through_now, 3);
+    if (!recent.ok()) return recent.status();
+    out.daily_average_nanousd = DivRound(recent->cost, lookback_days);
+    out.monthly_projection_nanousd = out.daily_average_nanousd * 30;
+    out.annual_projection_nanousd = out.monthly_projection_nanousd * 12;
+    return out;
+  });
+}
+
+Result<RollupReport> StoreImpl::DoCheckRollups(bool repair) {
+  auto check = [&](sqlite::Connection& conn) -> Result<RollupReport> {
+    RollupReport report;
+    auto expected = cost::RecomputeFromRaw(conn, &report.raw_rows);
+    if (!expected.ok()) return expected.status();
+    CONVSTORE_RETURN_IF_ERROR(cost::CompareRollups(conn, *expected, report));
+    if (repair && report.differences > 0) {
+      CONVSTORE_RETURN_IF_ERROR(cost::ReplaceRollups(conn, *expected));
+      report.repaired = true;
+    }
+    return report;
+  };
+  if (repair) return Write("rebuild_rollups", check);
+  return Read("verify_rollups", [&](sqlite::Connection& conn) -> Result<RollupReport> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    return check(conn);
+  });
+}
+
+}  // namespace convstore::store

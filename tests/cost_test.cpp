@@ -1,0 +1,605 @@
+// The cost engine: pricing, API usage, rollups against plain SQL over the raw rows (random workloads with deletes
+// and repricing), summaries, usage statistics, the team view and budgets.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "test_util.h"
+
+namespace convstore {
+namespace {
+
+using testing::OpenOrDie;
+using testing::QueryInt;
+using testing::TempDb;
+
+constexpr int64_t kHour = 3'600'000'000;
+constexpr int64_t kDay = 24 * kHour;
+constexpr int64_t kT0 = 1'780'000'000'000'000;  // 2026-05-28T20:26:40Z
+
+// A settable clock.
+struct Clock {
+  std::shared_ptr<std::atomic<int64_t>> now = std::make_shared<std::atomic<int64_t>>(kT0);
+  std::function<int64_t()> fn() const {
+    auto n = now;
+    return [n] { return n->load(); };
+  }
+};
+
+// Rows of a query on a separate raw connection, each column as text (NULL as "NULL").
+std::vector<std::vector<std::string>> Rows(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db) << "\n" << sql;
+  std::vector<std::vector<std::string>> out;
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    auto& row = out.emplace_back();
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      const unsigned char* t = sqlite3_column_text(st, i);
+      row.emplace_back(t ? reinterpret_cast<const char*>(t) : "NULL");
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+// ---- pricing ----------------------------------------------------------------------------------------------
+
+TEST(PricingTest, CatalogShipsWithTheLibraryAndPricesMessages) {
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  auto s = OpenOrDie(":memory:", o);
+  auto prices = s->ListPrices();
+  ASSERT_OK(prices);
+  EXPECT_GT(prices->size(), 20u);
+  for (const Price& p : *prices) {
+    EXPECT_EQ(p.origin, "catalog");
+    EXPECT_FALSE(p.source_date.empty()) << p.model;
+  }
+  auto conv = s->CreateConversation({.user_key = "ana"});
+  ASSERT_OK(conv);
+  // gpt-4o: $2.50 in, $10 out, $1.25 cached per million tokens.
+  auto m = s->AddMessage(conv->id, {.role = Role::kAssistant, .content = "x", .model = "gpt-4o",
+                                    .tokens_input = 1000, .tokens_output = 500, .tokens_cached_input = 2000});
+  ASSERT_OK(m);
+  EXPECT_EQ(m->cost_nanousd, 2'500'000 + 5'000'000 + 2'500'000);
+  ASSERT_TRUE(m->price_id.has_value());
+  // A dated snapshot resolves through its pattern; an explicit cost wins; an unknown model stays unpriced.
+  auto dated = s->AddMessage(conv->id, {.role = Role::kAssistant, .content = "x", .model = "claude-sonnet-4-5-20250929",
+                                        .tokens_input = 1'000'000, .tokens_cache_write = 1'000'000});
+  ASSERT_OK(dated);
+  EXPECT_EQ(dated->cost_nanousd, 3'000'000'000 + 3'750'000'000);
+  auto explicit_cost = s->AddMessage(conv->id, {.role = Role::kUser, .content = "x", .model = "gpt-4o",
+                                                .tokens_input = 1000, .cost_nanousd = 7});
+  ASSERT_OK(explicit_cost);
+  EXPECT_EQ(explicit_cost->cost_nanousd, 7);
+  EXPECT_FALSE(explicit_cost->price_id.has_value());
+  auto unknown = s->AddMessage(conv->id, {.role = Role::kUser, .content = "x", .model = "my-local-llama",
+                                          .tokens_input = 1000});
+  ASSERT_OK(unknown);
+  EXPECT_FALSE(unknown->cost_nanousd.has_value());
+  auto info = s->GetConversationInfo(conv->id);
+  ASSERT_OK(info);
+  EXPECT_EQ(info->cost_nanousd, 10'000'000 + 6'750'000'000 + 7);
+  EXPECT_EQ(info->tokens.cache_write, 1'000'000);
+}
+
+TEST(PricingTest, ResolutionOrderAndRounding) {
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  auto s = OpenOrDie(":memory:", o);
+  ASSERT_OK(s->AddPrice({.model = "acme-*", .is_pattern = true, .effective_from = 0, .input_per_mtok = 1,
+                         .output_per_mtok = 1}));
+  ASSERT_OK(s->AddPrice({.model = "acme-large-*", .is_pattern = true, .effective_from = 0, .input_per_mtok = 2,
+                         .output_per_mtok = 2}));
+  ASSERT_OK(s->AddPrice({.model = "acme-large-2", .effective_from = kT0 - kDay, .input_per_mtok = 3,
+                         .output_per_mtok = 3}));
+  ASSERT_OK(s->AddPrice({.model = "acme-large-2", .effective_from = kT0 + kDay, .input_per_mtok = 4,
+                         .output_per_mtok = 4}));
+  EXPECT_EQ(s->ResolvePrice("acme-small", kT0)->input_per_mtok, 1);
+  EXPECT_EQ(s->ResolvePrice("acme-large-9", kT0)->input_per_mtok, 2);        // longest pattern
+  EXPECT_EQ(s->ResolvePrice("acme-large-2", kT0 - 2 * kDay)->input_per_mtok, 2);  // exact not yet in effect
+  EXPECT_EQ(s->ResolvePrice("acme-large-2", kT0)->input_per_mtok, 3);
+  EXPECT_EQ(s->ResolvePrice("acme-large-2", kT0 + 2 * kDay)->input_per_mtok, 4);
+  EXPECT_CODE(s->ResolvePrice("nobody-model", kT0), Code::kNotFound);
+  // A user price overrides the catalog's for the same model.
+  ASSERT_OK(s->AddPrice({.model = "gpt-4o", .effective_from = 0, .input_per_mtok = 1'000'000'000,
+                         .output_per_mtok = 1'000'000'000, .note = "contract"}));
+  auto p = s->ResolvePrice("gpt-4o", kT0);
+  ASSERT_OK(p);
+  EXPECT_EQ(p->origin, "user");
+  EXPECT_EQ(p->note, "contract");
+  // Rounding: 1 token at $0.0000015/M-token-unit rates rounds half up to whole nano-USD.
+  ASSERT_OK(s->AddPrice({.model = "half", .effective_from = 0, .input_per_mtok = 500'000, .output_per_mtok = 499'999}));
+  auto conv = s->CreateConversation({.user_key = "ana"});
+  auto up = s->AddMessage(conv->id, {.content = "x", .model = "half", .tokens_input = 1});
+  auto down = s->AddMessage(conv->id, {.role = Role::kAssistant, .content = "x", .model = "half", .tokens_output = 1});
+  EXPECT_EQ(up->cost_nanousd, 1);
+  EXPECT_EQ(down->cost_nanousd, 0);
+}
+
+// ---- random workload against plain SQL ----------------------------------------------------------------------
+
+struct Workload {
+  std::vector<std::string> users = {"u0", "u1", "u2", "u3", "u4"};
+  std::vector<std::string> models = {"gpt-4o", "claude-haiku-4-5", "acme-1", "local-llama"};
+  std::vector<std::string> conversations;
+};
+
+void RunWorkload(ConversationStore& s, Clock& clock, std::mt19937_64& rng, Workload& w, int steps) {
+  auto pick = [&](auto& v) -> auto& { return v[rng() % v.size()]; };
+  for (int i = 0; i < steps; ++i) {
+    clock.now->fetch_add(static_cast<int64_t>(rng() % (3 * kHour)));
+    int64_t at = clock.now->load() - static_cast<int64_t>(rng() % (2 * kDay));
+    int what = static_cast<int>(rng() % 100);
+    if (what < 5 || w.conversations.empty()) {
+      auto c = s.CreateConversation({.user_key = pick(w.users)});
+      ASSERT_OK(c);
+      w.conversations.push_back(c->id);
+    } else if (what < 8) {
+      // Users move between teams: costs stay with the team they were incurred under.
+      ASSERT_OK(s.UpsertUser({.key = pick(w.users), .team_key = std::string(rng() % 3 == 0 ? "" : rng() % 2 ? "t1" : "t2")}));
+    } else if (what < 10 && w.conversations.size() > 3) {
+      size_t k = rng() % w.conversations.size();
+      ASSERT_OK(s.DeleteConversation(w.conversations[k]));
+      w.conversations.erase(w.conversations.begin() + static_cast<std::ptrdiff_t>(k));
+    } else if (what < 70) {
+      std::vector<NewMessage> batch(1 + rng() % 3);
+      for (auto& m : batch) {
+        m.role = static_cast<Role>(rng() % 4);
+        m.content = "hello";
+        m.model = pick(w.models);
+        if (rng() % 4) m.tokens_input = static_cast<int64_t>(rng() % 5000);
+        if (rng() % 3) m.tokens_output = static_cast<int64_t>(rng() % 3000);
+        if (rng() % 5 == 0) m.tokens_cached_input = static_cast<int64_t>(rng() % 9000);
+        if (rng() % 7 == 0) m.cost_nanousd = static_cast<int64_t>(rng() % 10'000'000);
+        if (rng() % 2) m.latency_us = static_cast<int64_t>(rng() % 5'000'000);
+        m.created_at = at;
+      }
+      ASSERT_OK(s.AddMessages(pick(w.conversations), batch));
+    } else if (what < 95) {
+      NewApiUsage u;
+      u.user_key = pick(w.users);
+      u.model = pick(w.models);
+      u.endpoint = rng() % 2 ? "/v1/chat" : "/v1/embed";
+      u.tokens_input = static_cast<int64_t>(rng() % 8000);
+      u.tokens_output = static_cast<int64_t>(rng() % 2000);
+      if (rng() % 6 == 0) u.cost_nanousd = static_cast<int64_t>(rng() % 1'000'000);
+      if (rng() % 5 == 0) {
+        u.status = "error";
+        u.error_code = "rate_limited";
+      }
+      u.latency_us = static_cast<int64_t>(1000 + rng() % 3'000'000);
+      if (rng() % 3 == 0 && !w.conversations.empty()) u.conversation_id = pick(w.conversations);
+      u.recorded_at = at;
+      ASSERT_OK(s.RecordApiUsage(u));
+    } else {
+      // A price correction, then repricing of a range.
+      ASSERT_OK(s.AddPrice({.model = "acme-1", .effective_from = at - kDay,
+                            .input_per_mtok = static_cast<int64_t>(rng() % 5'000'000'000),
+                            .output_per_mtok = static_cast<int64_t>(rng() % 9'000'000'000)}));
+      ASSERT_OK(s.Reprice(at - 3 * kDay, clock.now->load() + kDay));
+    }
+  }
+}
+
+// The plain SQL aggregate of the raw rows the summary covers, as "date count tin tout cost" lines, newest first.
+std::vector<std::string> ReferenceDaily(const std::string& path, const CostSummary& got, const CostFilter& f) {
+  int64_t offset = int64_t{f.utc_offset_minutes} * 60'000'000;
+  std::string where = " WHERE t >= " + std::to_string(got.from) + " AND t < " + std::to_string(got.to);
+  if (!f.user_key.empty()) where += " AND ukey = " + Quote(f.user_key);
+  if (!f.team_key.empty()) where += " AND tkey = " + Quote(f.team_key);
+  if (!f.model.empty()) where += " AND model = " + Quote(f.model);
+  if (!f.conversation_id.empty()) where += " AND conv = " + Quote(f.conversation_id);
+  std::string rows;
+  if (f.source != "api")
+    rows += "SELECT m.created_at t, u.key ukey, tm.key tkey, m.model model, c.uid conv, m.tokens_input tin,"
+            " m.tokens_output tout, m.cost_nanousd cost FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " JOIN users u ON u.id = c.user_id LEFT JOIN teams tm ON tm.id = m.team_id";
+  if (f.source == "all") rows += " UNION ALL ";
+  if (f.source != "message")
+    rows += "SELECT a.recorded_at t, u.key ukey, tm.key tkey, a.model model, c.uid conv, a.tokens_input tin,"
+            " a.tokens_output tout, a.cost_nanousd cost"
+            " FROM api_usage a JOIN users u ON u.id = a.user_id LEFT JOIN teams tm ON tm.id = a.team_id"
+            " LEFT JOIN conversations c ON c.id = a.conversation_id";
+  auto out = Rows(path, "SELECT date((t + " + std::to_string(offset) + ") / 1000000, 'unixepoch') d, count(*),"
+                        " total(tin), total(tout), coalesce(sum(cost), 0) FROM (" + rows + ")" + where +
+                        " GROUP BY d ORDER BY d DESC");
+  std::vector<std::string> lines;
+  for (auto& r : out)
+    lines.push_back(r[0] + " " + r[1] + " " + std::to_string(std::llround(std::stod(r[2]))) + " " +
+                    std::to_string(std::llround(std::stod(r[3]))) + " " + r[4]);
+  return lines;
+}
+
+std::vector<std::string> Lines(const CostSummary& s) {
+  std::vector<std::string> lines;
+  for (const DailyCost& d : s.daily)
+    lines.push_back(d.date + " " + std::to_string(d.message_count) + " " + std::to_string(d.tokens_input) + " " +
+                    std::to_string(d.tokens_output) + " " + std::to_string(d.cost_nanousd));
+  return lines;
+}
+
+void CheckSummaries(ConversationStore& s, const std::string& path, const Workload& w) {
+  std::vector<CostFilter> filters;
+  for (const char* source : {"message", "api", "all"}) {
+    for (int offset : {0, 120, -300, 330}) {
+      CostFilter f;
+      f.days = 10;
+      f.source = source;
+      f.utc_offset_minutes = offset;
+      filters.push_back(f);
+      f.user_key = w.users[1];
+      filters.push_back(f);
+      f.user_key.clear();
+      f.team_key = "t1";
+      filters.push_back(f);
+      f.model = "acme-1";
+      filters.push_back(f);
+      f.team_key.clear();
+      filters.push_back(f);
+    }
+  }
+  CostFilter by_conv;
+  by_conv.days = 30;
+  by_conv.conversation_id = w.conversations.front();
+  filters.push_back(by_conv);
+  for (const CostFilter& f : filters) {
+    auto got = s.GetCostSummary(f);
+    ASSERT_OK(got);
+    auto want = ReferenceDaily(path, *got, f);
+    EXPECT_EQ(Lines(*got), want) << "plan " << got->plan << " source " << f.source << " user '" << f.user_key
+                                 << "' team '" << f.team_key << "' model '" << f.model << "' offset "
+                                 << f.utc_offset_minutes;
+    int64_t total = 0, count = 0;
+    for (const DailyCost& d : got->daily) total += d.cost_nanousd, count += d.message_count;
+    EXPECT_EQ(got->total_cost_nanousd, total);
+    EXPECT_EQ(got->total_messages, count);
+  }
+}
+
+void CheckGroups(ConversationStore& s, const std::string& path) {
+  CostFilter f;
+  f.days = 3660;
+  f.source = "all";
+  auto got = s.GroupCosts(f, {"model", "team", "status"});
+  ASSERT_OK(got);
+  std::vector<std::string> lines;
+  for (const CostGroup& g : got->groups)
+    lines.push_back(g.keys[0] + "|" + g.keys[1] + "|" + g.keys[2] + " " + std::to_string(g.count) + " " +
+                    std::to_string(g.errors) + " " + std::to_string(g.cost_nanousd) + " " +
+                    std::to_string(g.latency_sum_us));
+  auto rows = Rows(path,
+                   "SELECT model, coalesce(tkey, ''), status, count(*), sum(status = 'error'), coalesce(sum(cost), 0),"
+                   " coalesce(sum(lat), 0) FROM ("
+                   " SELECT m.model model, tm.key tkey, '' status, m.cost_nanousd cost, m.latency_us lat FROM messages m"
+                   "  LEFT JOIN teams tm ON tm.id = m.team_id"
+                   " UNION ALL SELECT a.model, tm.key, a.status, a.cost_nanousd, a.latency_us FROM api_usage a"
+                   "  LEFT JOIN teams tm ON tm.id = a.team_id)"
+                   " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+  std::vector<std::string> want;
+  for (auto& r : rows) want.push_back(r[0] + "|" + r[1] + "|" + r[2] + " " + r[3] + " " + r[4] + " " + r[5] + " " + r[6]);
+  EXPECT_EQ(lines, want);
+}
+
+TEST(CostEngineTest, RandomWorkloadsMatchPlainSqlToTheNanoDollar) {
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    TempDb db;
+    Clock clock;
+    Options o;
+    o.clock = clock.fn();
+    auto s = OpenOrDie(db.path(), o);
+    ASSERT_OK(s->UpsertTeam({.key = "t1"}));
+    ASSERT_OK(s->UpsertTeam({.key = "t2"}));
+    ASSERT_OK(s->AddPrice({.model = "acme-1", .effective_from = 0, .input_per_mtok = 1'234'567'891,
+                           .output_per_mtok = 3'333'333'333}));
+    std::mt19937_64 rng(seed);
+    Workload w;
+    RunWorkload(*s, clock, rng, w, 400);
+    if (HasFatalFailure()) return;
+    auto report = s->VerifyRollups();
+    ASSERT_OK(report);
+    EXPECT_EQ(report->differences, 0) << (report->samples.empty() ? "" : report->samples.front());
+    EXPECT_GT(report->raw_rows, 300);
+    CheckSummaries(*s, db.path(), w);
+    CheckGroups(*s, db.path());
+    // Conversation counters still equal their messages after deletes and repricing.
+    EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM conversations c WHERE cost_nanousd != (SELECT"
+                                  " coalesce(sum(cost_nanousd), 0) FROM messages WHERE conversation_id = c.id)"),
+              0);
+  }
+}
+
+TEST(CostEngineTest, VerifyFindsDamageAndRebuildRepairsIt) {
+  TempDb db;
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  auto s = OpenOrDie(db.path(), o);
+  ASSERT_OK(s->UpsertTeam({.key = "t1"}));
+  ASSERT_OK(s->UpsertTeam({.key = "t2"}));
+  std::mt19937_64 rng(7);
+  Workload w;
+  RunWorkload(*s, clock, rng, w, 100);
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "UPDATE cost_rollups SET cost_nanousd = cost_nanousd + 1 WHERE hour ="
+                                " (SELECT max(hour) FROM cost_rollups); UPDATE cost_totals SET count = count + 5;"
+                                " DELETE FROM cost_rollups WHERE hour = (SELECT min(hour) FROM cost_rollups)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+  auto bad = s->VerifyRollups();
+  ASSERT_OK(bad);
+  EXPECT_GT(bad->differences, 0);
+  EXPECT_FALSE(bad->samples.empty());
+  EXPECT_FALSE(bad->repaired);
+  auto fixed = s->RebuildRollups();
+  ASSERT_OK(fixed);
+  EXPECT_TRUE(fixed->repaired);
+  EXPECT_EQ(fixed->differences, bad->differences);
+  auto again = s->VerifyRollups();
+  ASSERT_OK(again);
+  EXPECT_EQ(again->differences, 0);
+}
+
+TEST(CostEngineTest, SeedSummaryShapeAndUsageStats) {
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  auto s = OpenOrDie(":memory:", o);
+  auto conv = s->CreateConversation({.user_key = "ana"});
+  ASSERT_OK(conv);
+  // 1000 assistant messages with latencies 1..1000 ms over two days.
+  for (int i = 1; i <= 1000; ++i) {
+    ASSERT_OK(s->AddMessage(conv->id, {.role = Role::kAssistant, .content = "x", .model = "m",
+                                       .tokens_input = 10, .tokens_output = 20, .cost_nanousd = 3,
+                                       .latency_us = i * 1000, .created_at = kT0 - (i % 2) * kDay}));
+  }
+  auto sum = s->GetCostSummary({.days = 7});
+  ASSERT_OK(sum);
+  EXPECT_EQ(sum->plan, "totals");
+  ASSERT_EQ(sum->daily.size(), 2u);
+  EXPECT_EQ(sum->daily[0].message_count, 500);
+  EXPECT_EQ(sum->daily[0].tokens_input, 5000);
+  EXPECT_EQ(sum->total_messages, 1000);
+  EXPECT_EQ(sum->total_cost_nanousd, 3000);
+  EXPECT_EQ(sum->avg_cost_per_message_nanousd, 3);
+  auto stats = s->GetUsageStats({.days = 7});
+  ASSERT_OK(stats);
+  ASSERT_EQ(stats->size(), 1u);
+  const UsageStat& u = stats->front();
+  EXPECT_EQ(u.user_key, "ana");
+  EXPECT_EQ(u.calls, 1000);
+  EXPECT_EQ(u.avg_latency_us, 500'500);
+  for (auto [got, exact] : {std::pair{u.p50_latency_us, 500'000.0}, {u.p95_latency_us, 950'000.0},
+                            {u.p99_latency_us, 990'000.0}})
+    EXPECT_LE(std::abs(static_cast<double>(got) - exact) / exact, 0.05) << got << " vs " << exact;
+  // Week and month groups; an unknown dimension is refused.
+  auto weeks = s->GroupCosts({.days = 7}, {"month", "week", "role"});
+  ASSERT_OK(weeks);
+  ASSERT_FALSE(weeks->groups.empty());
+  EXPECT_EQ(weeks->groups[0].keys[0], "2026-05");
+  EXPECT_EQ(weeks->groups[0].keys[1], "2026-05-25");  // the Monday of 2026-05-27 / 28
+  EXPECT_CODE(s->GroupCosts({.days = 7}, {"planet"}), Code::kInvalidArgument);
+}
+
+TEST(CostEngineTest, TeamSpendView) {
+  Clock clock;
+  clock.now->store(1'781'265'600'000'000);  // 2026-06-12T12:00:00Z
+  Options o;
+  o.clock = clock.fn();
+  auto s = OpenOrDie(":memory:", o);
+  ASSERT_OK(s->UpsertTeam({.key = "netops", .monthly_budget_nanousd = 1000 * kNanoUsdPerUsd}));
+  ASSERT_OK(s->UpsertUser({.key = "ana", .team_key = std::string("netops")}));
+  // $10 a day for the last 40 days.
+  for (int d = 0; d < 40; ++d)
+    ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 10 * kNanoUsdPerUsd,
+                                 .recorded_at = clock.now->load() - d * kDay}));
+  auto view = s->GetTeamSpend("netops", 30);
+  ASSERT_OK(view);
+  EXPECT_EQ(view->month, "2026-06");
+  EXPECT_EQ(view->month_to_date_nanousd, 12 * 10 * kNanoUsdPerUsd);  // June 1..12
+  ASSERT_TRUE(view->budget_used_percent.has_value());
+  EXPECT_NEAR(*view->budget_used_percent, 12.0, 1e-9);
+  EXPECT_EQ(view->daily_average_nanousd, 10 * kNanoUsdPerUsd);
+  EXPECT_EQ(view->monthly_projection_nanousd, 300 * kNanoUsdPerUsd);
+  EXPECT_EQ(view->annual_projection_nanousd, 3600 * kNanoUsdPerUsd);
+  // 11.5 days elapsed, $120 spent: 120 * 30 / 11.5.
+  EXPECT_EQ(view->projected_month_end_nanousd, 313'043'478'261);
+  EXPECT_CODE(s->GetTeamSpend("nobody", 30), Code::kNotFound);
+  EXPECT_CODE(s->GetTeamSpend("netops", 0), Code::kInvalidArgument);
+}
+
+// ---- budgets ------------------------------------------------------------------------------------------
+
+TEST(BudgetTest, ReserveSettleReleaseExpire) {
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  std::vector<BudgetAlert> alerts;
+  o.on_budget_alert = [&](const BudgetAlert& a) { alerts.push_back(a); };
+  auto s = OpenOrDie(":memory:", o);
+  ASSERT_OK(s->UpsertTeam({.key = "netops"}));
+  ASSERT_OK(s->UpsertUser({.key = "ana", .team_key = std::string("netops")}));
+  auto b = s->SetBudget({.name = "netops-daily", .scope = "team", .scope_key = "netops", .period = "day",
+                         .hard_limit_nanousd = 100, .soft_limit_nanousd = 80});
+  ASSERT_OK(b);
+  EXPECT_EQ(b->spent_nanousd, 0);
+
+  auto r1 = s->Reserve({.request_id = "r1", .user_key = "ana", .estimated_cost_nanousd = 60});
+  ASSERT_OK(r1);
+  EXPECT_EQ(r1->state, "open");
+  ASSERT_EQ(r1->budgets.size(), 1u);
+  EXPECT_EQ(r1->budgets[0].reserved_nanousd, 60);
+  // 60 reserved + 50 > 100: refused, nothing written.
+  EXPECT_CODE(s->Reserve({.request_id = "r2", .user_key = "ana", .estimated_cost_nanousd = 50}),
+              Code::kBudgetExceeded);
+  EXPECT_CODE(s->Release("r2"), Code::kNotFound);
+  // A retry of r1 is the same reservation.
+  auto retry = s->Reserve({.request_id = "r1", .user_key = "ana", .estimated_cost_nanousd = 60});
+  ASSERT_OK(retry);
+  EXPECT_EQ(retry->amount_nanousd, 60);
+  // Settling records the usage and frees the reservation; spend 85 crosses the soft limit.
+  auto used = s->Settle("r1", {.model = "m", .tokens_input = 5, .cost_nanousd = 85});
+  ASSERT_OK(used);
+  EXPECT_EQ(used->request_id, "r1");
+  EXPECT_EQ(used->user_key, "ana");
+  EXPECT_EQ(used->team_key, "netops");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].budget_name, "netops-daily");
+  EXPECT_EQ(alerts[0].limit, "soft");
+  auto again = s->Settle("r1", {.model = "m", .cost_nanousd = 85});
+  ASSERT_OK(again);
+  EXPECT_EQ(again->id, used->id);
+  EXPECT_EQ(alerts.size(), 1u);
+  auto states = s->GetBudgets(0.8);
+  ASSERT_OK(states);
+  ASSERT_EQ(states->size(), 1u);
+  EXPECT_EQ((*states)[0].spent_nanousd, 85);
+  EXPECT_EQ((*states)[0].reserved_nanousd, 0);
+  EXPECT_TRUE((*states)[0].over_soft);
+  EXPECT_FALSE((*states)[0].over_hard);
+  EXPECT_EQ(s->GetBudgets(0.9)->size(), 0u);
+
+  // 85 spent: 20 more is refused, 15 admitted; an abandoned reservation expires and stops counting.
+  EXPECT_CODE(s->Reserve({.request_id = "r3", .user_key = "ana", .estimated_cost_nanousd = 20}),
+              Code::kBudgetExceeded);
+  ASSERT_OK(s->Reserve({.request_id = "r4", .user_key = "ana", .estimated_cost_nanousd = 15, .ttl_us = 1'000'000}));
+  EXPECT_CODE(s->Reserve({.request_id = "r5", .user_key = "ana", .estimated_cost_nanousd = 1}),
+              Code::kBudgetExceeded);
+  clock.now->fetch_add(2'000'000);
+  auto r5 = s->Reserve({.request_id = "r5", .user_key = "ana", .estimated_cost_nanousd = 1});
+  ASSERT_OK(r5);
+  auto released = s->Release("r5");
+  ASSERT_OK(released);
+  EXPECT_EQ(released->state, "released");
+  EXPECT_CODE(s->Settle("r5", {.model = "m"}), Code::kConflict);
+  EXPECT_CODE(s->Release("r1"), Code::kConflict);
+  // The next day is a new window: nothing to reset.
+  clock.now->fetch_add(kDay);
+  ASSERT_OK(s->Reserve({.request_id = "r6", .user_key = "ana", .estimated_cost_nanousd = 100}));
+  ASSERT_OK(s->DeleteBudget("netops-daily"));
+  EXPECT_CODE(s->DeleteBudget("netops-daily"), Code::kNotFound);
+}
+
+TEST(BudgetTest, RacingReservationsNeverExceedTheHardLimit) {
+  TempDb db;
+  {
+    auto setup = OpenOrDie(db.path());
+    ASSERT_OK(setup->UpsertTeam({.key = "t"}));
+    for (int u = 0; u < 4; ++u)
+      ASSERT_OK(setup->UpsertUser({.key = "u" + std::to_string(u), .team_key = std::string("t")}));
+    ASSERT_OK(setup->SetBudget({.name = "t-month", .scope = "team", .scope_key = "t", .period = "month",
+                                .hard_limit_nanousd = 1000}));
+  }
+  // Two store handles on the same file (as two processes would be), four threads each.
+  auto a = OpenOrDie(db.path());
+  auto b = OpenOrDie(db.path());
+  std::atomic<int> admitted{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      ConversationStore& s = t % 2 ? *a : *b;
+      for (int i = 0; i < 60; ++i) {
+        std::string id = "req-" + std::to_string(t) + "-" + std::to_string(i);
+        auto r = s.Reserve({.request_id = id, .user_key = "u" + std::to_string(t % 4), .estimated_cost_nanousd = 7});
+        if (r.ok()) {
+          ++admitted;
+          if (i % 3 == 0) {
+            auto settled = s.Settle(id, {.model = "m", .cost_nanousd = 7});
+            EXPECT_TRUE(settled.ok()) << settled.status().ToString();
+          }
+        } else {
+          EXPECT_EQ(r.status().code(), Code::kBudgetExceeded) << r.status().ToString();
+          ++refused;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(admitted.load(), 1000 / 7);  // exactly as many as fit: 142 x 7 = 994
+  EXPECT_EQ(admitted + refused, 480);
+  EXPECT_LE(QueryInt(db.path(), "SELECT sum(amount_nanousd) FROM budget_reservations WHERE state IN (0, 1)"), 1000);
+}
+
+// ---- bad input: a clear error, nothing written ---------------------------------------------------------
+
+TEST(CostBadInputTest, EveryEntryPointRefusesBadInputAndWritesNothing) {
+  TempDb db;
+  auto s = OpenOrDie(db.path());
+  ASSERT_OK(s->UpsertUser({.key = "ana"}));
+  auto snapshot = [&] {
+    return QueryInt(db.path(), "SELECT (SELECT count(*) FROM prices) * 1000000 + (SELECT count(*) FROM api_usage) * 10000"
+                               " + (SELECT count(*) FROM budgets) * 100 + (SELECT count(*) FROM budget_reservations)");
+  };
+  const int64_t before = snapshot();
+  EXPECT_CODE(s->AddPrice({.model = ""}), Code::kInvalidArgument);
+  EXPECT_CODE(s->AddPrice({.model = "m", .input_per_mtok = -1}), Code::kInvalidArgument);
+  EXPECT_CODE(s->AddPrice({.model = "m", .output_per_mtok = INT64_MAX}), Code::kInvalidArgument);
+  EXPECT_CODE(s->AddPrice({.model = "m", .effective_from = -5}), Code::kInvalidArgument);
+  EXPECT_CODE(s->AddPrice({.model = std::string("\xff", 1)}), Code::kInvalidArgument);
+  EXPECT_CODE(s->ResolvePrice("m", -1), Code::kInvalidArgument);
+  EXPECT_CODE(s->Reprice(10, 5), Code::kInvalidArgument);
+  EXPECT_CODE(s->RecordApiUsage({.model = "m"}), Code::kInvalidArgument);  // no user
+  EXPECT_CODE(s->RecordApiUsage({.user_key = "ana"}), Code::kInvalidArgument);  // no model
+  EXPECT_CODE(s->RecordApiUsage({.user_key = "ana", .model = "m", .tokens_input = -1}), Code::kInvalidArgument);
+  EXPECT_CODE(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 1, .cost_usd = 1.0}),
+              Code::kInvalidArgument);
+  EXPECT_CODE(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_usd = NAN}), Code::kInvalidArgument);
+  EXPECT_CODE(s->RecordApiUsage({.user_key = "ana", .model = "m", .status = "maybe"}), Code::kInvalidArgument);
+  EXPECT_CODE(s->RecordApiUsage({.user_key = "ana", .model = "m", .metadata_json = "[1]"}), Code::kInvalidArgument);
+  EXPECT_CODE(s->RecordApiUsage({.user_key = "ana", .team_key = std::string("nope"), .model = "m"}), Code::kNotFound);
+  EXPECT_CODE(s->RecordApiUsage({.user_key = "ana", .conversation_id = "nope", .model = "m"}), Code::kNotFound);
+  EXPECT_CODE(s->GetCostSummary({.days = 0}), Code::kInvalidArgument);
+  EXPECT_CODE(s->GetCostSummary({.from = 10, .to = 5}), Code::kInvalidArgument);
+  EXPECT_CODE(s->GetCostSummary({.source = "everything"}), Code::kInvalidArgument);
+  EXPECT_CODE(s->GetCostSummary({.utc_offset_minutes = 1441}), Code::kInvalidArgument);
+  EXPECT_CODE(s->GetCostSummary({.user_key = "nobody"}), Code::kNotFound);
+  EXPECT_CODE(s->GroupCosts({}, {}), Code::kInvalidArgument);
+  EXPECT_CODE(s->GroupCosts({}, {"day", "day"}), Code::kInvalidArgument);
+  EXPECT_CODE(s->GetUsageStats({.team_key = "nobody"}), Code::kNotFound);
+  EXPECT_CODE(s->SetBudget({.name = "b", .scope = "planet", .period = "day", .hard_limit_nanousd = 1}),
+              Code::kInvalidArgument);
+  EXPECT_CODE(s->SetBudget({.name = "b", .scope = "team", .scope_key = "nope", .period = "day",
+                            .hard_limit_nanousd = 1}),
+              Code::kNotFound);
+  EXPECT_CODE(s->SetBudget({.name = "b", .scope = "global", .period = "day"}), Code::kInvalidArgument);
+  EXPECT_CODE(s->SetBudget({.name = "b", .scope = "global", .period = "rolling", .hard_limit_nanousd = 1}),
+              Code::kInvalidArgument);
+  EXPECT_CODE(s->SetBudget({.name = "b", .scope = "global", .period = "day", .window_hours = 3,
+                            .hard_limit_nanousd = 1}),
+              Code::kInvalidArgument);
+  EXPECT_CODE(s->SetBudget({.name = "", .scope = "global", .period = "day", .hard_limit_nanousd = 1}),
+              Code::kInvalidArgument);
+  EXPECT_CODE(s->GetBudgets(-1), Code::kInvalidArgument);
+  EXPECT_CODE(s->GetBudgets(NAN), Code::kInvalidArgument);
+  EXPECT_CODE(s->Reserve({.request_id = "", .user_key = "ana"}), Code::kInvalidArgument);
+  EXPECT_CODE(s->Reserve({.request_id = "r", .user_key = "nobody"}), Code::kNotFound);
+  EXPECT_CODE(s->Reserve({.request_id = "r", .user_key = "ana", .estimated_cost_nanousd = -1}),
+              Code::kInvalidArgument);
+  EXPECT_CODE(s->Reserve({.request_id = "r", .user_key = "ana", .ttl_us = 0}), Code::kInvalidArgument);
+  EXPECT_CODE(s->Settle("nothing", {.model = "m"}), Code::kNotFound);
+  EXPECT_CODE(s->Settle("r", {.model = "m", .request_id = "other"}), Code::kInvalidArgument);
+  EXPECT_CODE(s->Release(""), Code::kInvalidArgument);
+  EXPECT_CODE(s->DeleteBudget("nope"), Code::kNotFound);
+  EXPECT_EQ(snapshot(), before);
+}
+
+}  // namespace
+}  // namespace convstore

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <new>
 
@@ -49,8 +50,13 @@ int64_t LatencyHistogram::Representative(int bucket) {
 
 void LatencyHistogram::AddBucket(int bucket, int64_t count) {
   if (count == 0) return;
-  auto [it, inserted] = counts_.try_emplace(bucket, count);
-  if (!inserted && (it->second += count) == 0) counts_.erase(it);
+  auto it = std::lower_bound(counts_.begin(), counts_.end(), bucket,
+                             [](const std::pair<int, int64_t>& e, int b) { return e.first < b; });
+  if (it == counts_.end() || it->first != bucket) {
+    counts_.insert(it, {bucket, count});
+  } else if ((it->second += count) == 0) {
+    counts_.erase(it);
+  }
 }
 
 void LatencyHistogram::Merge(const LatencyHistogram& other) {
@@ -73,7 +79,7 @@ int64_t LatencyHistogram::Percentile(double q) const {
     seen += count;
     if (seen >= rank) return Representative(bucket);
   }
-  return Representative(counts_.rbegin()->first);
+  return Representative(counts_.back().first);
 }
 
 std::string LatencyHistogram::Encode() const {
@@ -102,27 +108,71 @@ bool LatencyHistogram::Decode(std::string_view blob, LatencyHistogram& out) {
 
 namespace {
 
-bool BlobArg(sqlite3_value* v, LatencyHistogram& out) {
-  if (sqlite3_value_type(v) == SQLITE_NULL) return true;
+// Reads the next (bucket, count) of an encoded stream; false at the end. `bad` is set for malformed input.
+bool NextPair(std::string_view& in, uint64_t& bucket, int64_t& count, bool& bad) {
+  if (in.empty()) return false;
+  uint64_t step = 0, zz = 0;
+  if (!GetVarint(in, step) || !GetVarint(in, zz) || step > 100000) {
+    bad = true;
+    return false;
+  }
+  bucket += step;
+  count = UnZigZag(zz);
+  return true;
+}
+
+}  // namespace
+
+bool MergeEncoded(std::string_view a, std::string_view b, std::string& out) {
+  out.clear();
+  out.reserve(a.size() + b.size());
+  bool bad = false;
+  uint64_t ba = 0, bb = 0, previous = 0;
+  int64_t ca = 0, cb = 0;
+  bool has_a = NextPair(a, ba, ca, bad), has_b = NextPair(b, bb, cb, bad);
+  auto emit = [&](uint64_t bucket, int64_t count) {
+    if (count == 0) return;
+    PutVarint(out, bucket - previous);
+    PutVarint(out, ZigZag(count));
+    previous = bucket;
+  };
+  while ((has_a || has_b) && !bad) {
+    if (has_a && (!has_b || ba < bb)) {
+      emit(ba, ca);
+      has_a = NextPair(a, ba, ca, bad);
+    } else if (has_b && (!has_a || bb < ba)) {
+      emit(bb, cb);
+      has_b = NextPair(b, bb, cb, bad);
+    } else {
+      emit(ba, ca + cb);
+      has_a = NextPair(a, ba, ca, bad);
+      has_b = NextPair(b, bb, cb, bad);
+    }
+  }
+  return !bad;
+}
+
+namespace {
+
+std::string_view BlobArg(sqlite3_value* v) {
   const void* data = sqlite3_value_blob(v);
   int n = sqlite3_value_bytes(v);
-  return LatencyHistogram::Decode(std::string_view(static_cast<const char*>(data), static_cast<size_t>(n)), out);
+  if (data == nullptr || n <= 0) return {};
+  return std::string_view(static_cast<const char*>(data), static_cast<size_t>(n));
 }
 
 void HistMerge(sqlite3_context* ctx, int, sqlite3_value** argv) {
   try {
-    LatencyHistogram a, b;
-    if (!BlobArg(argv[0], a) || !BlobArg(argv[1], b)) {
+    thread_local std::string merged;
+    if (!MergeEncoded(BlobArg(argv[0]), BlobArg(argv[1]), merged)) {
       sqlite3_result_error(ctx, "convstore_hist_merge: malformed latency histogram", -1);
       return;
     }
-    a.Merge(b);
-    if (a.empty()) {
+    if (merged.empty()) {
       sqlite3_result_null(ctx);
       return;
     }
-    std::string encoded = a.Encode();
-    sqlite3_result_blob64(ctx, encoded.data(), encoded.size(), SQLITE_TRANSIENT);
+    sqlite3_result_blob64(ctx, merged.data(), merged.size(), SQLITE_TRANSIENT);
   } catch (const std::bad_alloc&) {
     sqlite3_result_error_nomem(ctx);
   } catch (...) {

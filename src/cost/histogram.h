@@ -8,9 +8,10 @@
 // Thread-safety: a plain value.
 #pragma once
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 struct sqlite3;
 
@@ -36,8 +37,12 @@ class LatencyHistogram {
   bool operator==(const LatencyHistogram& other) const { return counts_ == other.counts_; }
 
  private:
-  std::map<int, int64_t> counts_;  // bucket -> count, never 0
+  std::vector<std::pair<int, int64_t>> counts_;  // (bucket, count) by bucket; no zero counts
 };
+
+// Merges two encoded histograms without decoding them into containers (the rollup upsert's hot path); false for
+// a malformed input.
+bool MergeEncoded(std::string_view a, std::string_view b, std::string& out);
 
 // Registers convstore_hist_merge(a BLOB, b BLOB) -> BLOB on the connection (used by the rollup upsert).
 int RegisterHistogramFunctions(sqlite3* db);

@@ -86,6 +86,10 @@ struct RollupDelta {
   bool empty() const { return fine.empty() && totals.empty(); }
 };
 
+// Benchmark-only switch (not exported from the shared library): with false, ApplyDelta does nothing, so
+// bench/cost_bench.cpp can measure what rollup upkeep adds to a write. Never used by the library itself.
+void SetRollupsEnabledForBenchmark(bool enabled);
+
 // Applies the delta to cost_rollups and cost_totals (rows that fall to zero are removed).
 Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta);
 

@@ -67,6 +67,100 @@ static int message_count(convstore_t* db, const char* conv) {
   return n;
 }
 
+/* Budget alerts arrive as JSON on the writing thread. */
+static int alerts_seen = 0;
+static void on_alert(void* user_data, const char* alert_json) {
+  CHECK(user_data == (void*)&alerts_seen);
+  CHECK(strstr(alert_json, "\"limit\":\"soft\"") != NULL);
+  ++alerts_seen;
+}
+
+/* The cost engine through the C ABI: prices, usage, summaries, budgets and reservations. */
+static void cost_flow(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char conv[64];
+  CHECK(convstore_open_with_alerts(":memory:", NULL, on_alert, &alerts_seen, &db, NULL) == CONVSTORE_OK);
+  if (db == NULL) return;
+  EXPECT_CODE(convstore_upsert_team(db, "{\"key\":\"netops\",\"monthly_budget_usd\":\"100\"}", NULL, &err_),
+              CONVSTORE_OK);
+  EXPECT_CODE(convstore_upsert_user(db, "{\"key\":\"ana\",\"team\":\"netops\"}", NULL, &err_), CONVSTORE_OK);
+  CHECK(convstore_add_price(db, "{\"model\":\"acme\",\"input_per_mtok_usd\":\"2\",\"output_per_mtok_usd\":\"8\"}",
+                            &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"origin\":\"user\"") != NULL && strstr(out, "\"input_per_mtok_nanousd\":2000000000"));
+  convstore_free(out);
+  CHECK(convstore_resolve_price(db, "gpt-4o", 1780000000000000, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"origin\":\"catalog\"") != NULL);
+  convstore_free(out);
+  CHECK(convstore_list_prices(db, &out, NULL) == CONVSTORE_OK && out[0] == '[');
+  convstore_free(out);
+
+  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", conv, sizeof conv);
+  convstore_free(out);
+  /* 1000 input + 500 output tokens at $2 / $8 per million: $0.006, priced from the catalog entry we added */
+  CHECK(convstore_add_message(db, conv, "{\"role\":\"assistant\",\"content\":\"x\",\"model\":\"acme\","
+                                        "\"tokens_input\":1000,\"tokens_output\":500}", &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"cost_usd\":\"0.006\"") != NULL);
+  convstore_free(out);
+  CHECK(convstore_record_api_usage(db, "{\"user\":\"ana\",\"model\":\"acme\",\"endpoint\":\"/v1/chat\","
+                                       "\"cost_usd\":\"0.5\",\"latency_us\":120000,\"request_id\":\"u-1\"}",
+                                   &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"team\":\"netops\"") != NULL);
+  convstore_free(out);
+
+  CHECK(convstore_cost_summary(db, "{\"days\":7}", &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"total_cost_usd\":\"0.006\"") != NULL && strstr(out, "\"total_messages\":1"));
+  convstore_free(out);
+  CHECK(convstore_cost_summary(db, "{\"days\":7,\"source\":\"all\",\"team\":\"netops\"}", &out, NULL) ==
+        CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"total_cost_usd\":\"0.506\"") != NULL);
+  convstore_free(out);
+  CHECK(convstore_group_costs(db, "{\"group_by\":[\"source\",\"model\"],\"source\":\"all\"}", &out, NULL) ==
+        CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"keys\":{\"source\":\"api\",\"model\":\"acme\"}") != NULL);
+  convstore_free(out);
+  CHECK(convstore_usage_stats(db, "{\"source\":\"api\"}", &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"calls\":1") != NULL);
+  convstore_free(out);
+  CHECK(convstore_team_spend(db, "netops", 30, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"month_to_date_usd\":\"0.506\"") != NULL);
+  convstore_free(out);
+  CHECK(convstore_verify_rollups(db, &out, NULL) == CONVSTORE_OK && strstr(out, "\"differences\":0") != NULL);
+  convstore_free(out);
+  CHECK(convstore_rebuild_rollups(db, &out, NULL) == CONVSTORE_OK && strstr(out, "\"repaired\":false") != NULL);
+  convstore_free(out);
+  CHECK(convstore_reprice(db, "{\"from\":0,\"to\":\"9999-01-01T00:00:00Z\"}", &out, NULL) == CONVSTORE_OK);
+  convstore_free(out);
+
+  /* a $1 daily budget: 0.506 spent; reserve 0.4 (admitted), then 0.2 (refused); settle crosses the soft limit */
+  CHECK(convstore_set_budget(db, "{\"name\":\"daily\",\"scope\":\"team\",\"scope_key\":\"netops\","
+                                 "\"period\":\"day\",\"hard_limit_usd\":\"1\",\"soft_limit_usd\":\"0.8\"}",
+                             &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"spent_usd\":\"0.506\"") != NULL);
+  convstore_free(out);
+  CHECK(convstore_reserve(db, "{\"request_id\":\"call-1\",\"user\":\"ana\",\"estimated_cost_usd\":\"0.4\"}",
+                          &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"state\":\"open\"") != NULL);
+  convstore_free(out);
+  EXPECT_CODE(convstore_reserve(db, "{\"request_id\":\"call-2\",\"user\":\"ana\",\"estimated_cost_usd\":\"0.2\"}",
+                                NULL, &err_), CONVSTORE_BUDGET_EXCEEDED);
+  CHECK(strcmp(convstore_code_name(CONVSTORE_BUDGET_EXCEEDED), "budget_exceeded") == 0);
+  CHECK(convstore_settle(db, "call-1", "{\"model\":\"acme\",\"cost_usd\":\"0.35\"}", &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"request_id\":\"call-1\"") != NULL);
+  convstore_free(out);
+  CHECK(alerts_seen == 1);
+  CHECK(convstore_get_budgets(db, 0.8, &out, NULL) == CONVSTORE_OK && strstr(out, "\"over_soft\":true") != NULL);
+  convstore_free(out);
+  CHECK(convstore_reserve(db, "{\"request_id\":\"call-3\",\"user\":\"ana\",\"estimated_cost_nanousd\":1}", NULL,
+                          NULL) == CONVSTORE_OK);
+  CHECK(convstore_release(db, "call-3", &out, NULL) == CONVSTORE_OK && strstr(out, "\"state\":\"released\"") != NULL);
+  convstore_free(out);
+  EXPECT_CODE(convstore_delete_budget(db, "daily", &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_delete_budget(db, "daily", &err_), CONVSTORE_NOT_FOUND);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "c_api_test.db";
   convstore_t* db = NULL;
@@ -222,6 +316,8 @@ int main(int argc, char** argv) {
   CHECK(rc == CONVSTORE_OK);
   EXPECT_CODE(convstore_get_user(db, "engineer@company.com", NULL, &err_), CONVSTORE_OK);
   convstore_close(db);
+
+  cost_flow();
 
   CHECK(convstore_open(":memory:", NULL, &closed_at_exit, NULL) == CONVSTORE_OK);
   printf("%d passed, %d failed\n", passed, failed);

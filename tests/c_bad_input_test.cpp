@@ -36,6 +36,8 @@ class CBadInputMatrix : public ::testing::Test {
     msg = std::string(out).substr(std::string(out).find("\"id\":\"") + 6, 36);
     convstore_free(out);
     ASSERT_EQ(convstore_upsert_team(db, R"({"key":"t"})", nullptr, &err), CONVSTORE_OK);
+    ASSERT_EQ(convstore_reserve(db, R"({"request_id":"r-open","user":"u@x","estimated_cost_usd":"0.01"})", nullptr,
+                                &err), CONVSTORE_OK) << err;
   }
   void TearDown() override {
     convstore_close(db);
@@ -50,6 +52,9 @@ class CBadInputMatrix : public ::testing::Test {
       s += std::to_string(QueryInt(db_.path(), std::string("SELECT count(*) FROM ") + t)) + ",";
     s += std::to_string(QueryInt(db_.path(), "SELECT sum(message_count + tokens_input + cost_nanousd) FROM conversations"));
     s += "," + std::to_string(QueryInt(db_.path(), "SELECT max(updated_at) FROM conversations"));
+    for (const char* t : {"prices", "api_usage", "budgets", "budget_reservations", "cost_rollups", "cost_totals"})
+      s += "," + std::to_string(QueryInt(db_.path(), std::string("SELECT count(*) FROM ") + t));
+    s += "," + std::to_string(QueryInt(db_.path(), "SELECT sum(count + cost_nanousd) FROM cost_totals"));
     return s;
   }
 
@@ -103,6 +108,34 @@ class CBadInputMatrix : public ::testing::Test {
            return convstore_add_tool_call(d, a, R"({"tool_name":"t"})", nullptr, e); }},
         {"list_tool_calls", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
            return convstore_list_tool_calls(d, a, nullptr, e); }},
+        {"add_price", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_add_price(d, a, nullptr, e); }},
+        {"resolve_price", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_resolve_price(d, a, 0, nullptr, e); }},
+        {"reprice", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_reprice(d, a, nullptr, e); }},
+        {"record_api_usage", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_record_api_usage(d, a, nullptr, e); }},
+        {"cost_summary", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_cost_summary(d, a, nullptr, e); }},
+        {"group_costs", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_group_costs(d, a, nullptr, e); }},
+        {"usage_stats", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_usage_stats(d, a, nullptr, e); }},
+        {"team_spend", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_team_spend(d, a, 30, nullptr, e); }},
+        {"set_budget", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_set_budget(d, a, nullptr, e); }},
+        {"delete_budget", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_delete_budget(d, a, e); }},
+        {"reserve", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_reserve(d, a, nullptr, e); }},
+        {"settle(usage)", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_settle(d, "r-open", a, nullptr, e); }},
+        {"settle(id)", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_settle(d, a, R"({"model":"m"})", nullptr, e); }},
+        {"release", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_release(d, a, nullptr, e); }},
     };
   }
 
@@ -236,6 +269,66 @@ TEST_F(CBadInputMatrix, OverflowNanAndInfinity) {
   for (int i = 0; i < 9300; ++i) batch += std::string(i ? "," : "") + R"({"role":"user","content":"","cost_usd":"1000000"})";
   batch += "]";
   EXPECT_EQ(convstore_add_messages(db, conv.c_str(), batch.c_str(), nullptr, &err), CONVSTORE_TOO_LARGE);
+  convstore_free(err);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(CBadInputMatrix, CostRequestsWithBadValues) {
+  struct Case {
+    std::function<int(convstore_t*, const char*, char**)> call;
+    const char* json;
+    int code;
+  };
+  auto price = [](convstore_t* d, const char* a, char** e) { return convstore_add_price(d, a, nullptr, e); };
+  auto usage = [](convstore_t* d, const char* a, char** e) { return convstore_record_api_usage(d, a, nullptr, e); };
+  auto summary = [](convstore_t* d, const char* a, char** e) { return convstore_cost_summary(d, a, nullptr, e); };
+  auto group = [](convstore_t* d, const char* a, char** e) { return convstore_group_costs(d, a, nullptr, e); };
+  auto budget = [](convstore_t* d, const char* a, char** e) { return convstore_set_budget(d, a, nullptr, e); };
+  auto reserve = [](convstore_t* d, const char* a, char** e) { return convstore_reserve(d, a, nullptr, e); };
+  auto reprice = [](convstore_t* d, const char* a, char** e) { return convstore_reprice(d, a, nullptr, e); };
+  const Case cases[] = {
+      {price, R"({"model":"m"})", CONVSTORE_INVALID_ARGUMENT},  // no prices
+      {price, R"({"model":"m","input_per_mtok_usd":"-1","output_per_mtok_usd":"1"})", CONVSTORE_INVALID_ARGUMENT},
+      {price, R"({"model":"m","input_per_mtok_usd":"1","output_per_mtok_usd":"1","colour":"red"})",
+       CONVSTORE_INVALID_ARGUMENT},
+      {price, R"({"model":"","input_per_mtok_usd":"1","output_per_mtok_usd":"1"})", CONVSTORE_INVALID_ARGUMENT},
+      {price, R"({"model":"m","input_per_mtok_usd":"1","output_per_mtok_usd":"1","effective_from":"yesterday"})",
+       CONVSTORE_INVALID_ARGUMENT},
+      {usage, R"({"model":"m"})", CONVSTORE_INVALID_ARGUMENT},
+      {usage, R"({"user":"u@x","model":"m","status":"meh"})", CONVSTORE_INVALID_ARGUMENT},
+      {usage, R"({"user":"u@x","model":"m","cost_usd":"1","cost_nanousd":1})", CONVSTORE_INVALID_ARGUMENT},
+      {usage, R"({"user":"u@x","model":"m","tokens_input":9223372036854775808})", CONVSTORE_INVALID_ARGUMENT},
+      {usage, R"({"user":"u@x","model":"m","team":"nope"})", CONVSTORE_NOT_FOUND},
+      {summary, R"({"days":0})", CONVSTORE_INVALID_ARGUMENT},
+      {summary, R"({"source":"x"})", CONVSTORE_INVALID_ARGUMENT},
+      {summary, R"({"user":"nobody"})", CONVSTORE_NOT_FOUND},
+      {summary, R"({"utc_offset_minutes":99999})", CONVSTORE_INVALID_ARGUMENT},
+      {group, R"({"days":7})", CONVSTORE_INVALID_ARGUMENT},
+      {group, R"({"group_by":["planet"]})", CONVSTORE_INVALID_ARGUMENT},
+      {group, R"({"group_by":[1]})", CONVSTORE_INVALID_ARGUMENT},
+      {budget, R"({"name":"b","scope":"team","scope_key":"t","period":"fortnight","hard_limit_usd":"1"})",
+       CONVSTORE_INVALID_ARGUMENT},
+      {budget, R"({"name":"b","scope":"team","scope_key":"t","period":"day"})", CONVSTORE_INVALID_ARGUMENT},
+      {budget, R"({"name":"b","scope":"user","scope_key":"nobody","period":"day","hard_limit_usd":"1"})",
+       CONVSTORE_NOT_FOUND},
+      {reserve, R"({"request_id":"r","user":"u@x"})", CONVSTORE_INVALID_ARGUMENT},
+      {reserve, R"({"request_id":"r","user":"u@x","estimated_cost_usd":"-2"})", CONVSTORE_INVALID_ARGUMENT},
+      {reserve, R"({"request_id":"r","user":"u@x","estimated_cost_usd":"1","ttl_us":0})", CONVSTORE_INVALID_ARGUMENT},
+      {reprice, R"({"from":10})", CONVSTORE_INVALID_ARGUMENT},
+      {reprice, R"({"from":10,"to":5})", CONVSTORE_INVALID_ARGUMENT},
+  };
+  std::string before = Snapshot();
+  for (const Case& c : cases) {
+    char* err = nullptr;
+    EXPECT_EQ(c.call(db, c.json, &err), c.code) << c.json << ": " << (err ? err : "(no message)");
+    EXPECT_TRUE(err != nullptr && err[0] != '\0') << c.json;
+    convstore_free(err);
+    ++inputs_tried;
+  }
+  char* err = nullptr;
+  EXPECT_EQ(convstore_get_budgets(db, -1.0, nullptr, &err), CONVSTORE_INVALID_ARGUMENT);
+  convstore_free(err);
+  EXPECT_EQ(convstore_team_spend(db, "t", 0, nullptr, &err), CONVSTORE_INVALID_ARGUMENT);
   convstore_free(err);
   EXPECT_EQ(Snapshot(), before);
 }

@@ -103,6 +103,7 @@ Result<std::vector<Price>> StoreImpl::DoListPrices() {
 }
 
 Result<Price> StoreImpl::DoResolvePrice(std::string_view model, Micros at) {
+  if (model.empty()) return Status::InvalidArgument("model is empty");
   CONVSTORE_RETURN_IF_ERROR(CheckText(model, "model", limits::kMaxNameBytes));
   CONVSTORE_RETURN_IF_ERROR(CheckTimestamp(at, "at"));
   return Read("resolve_price", [&](sqlite::Connection& conn) -> Result<Price> {

@@ -144,6 +144,79 @@ CONVSTORE_API int convstore_add_tool_call(convstore_t* db, const char* message_i
 CONVSTORE_API int convstore_list_tool_calls(convstore_t* db, const char* message_id, char** out_json,
                                             char** errmsg);
 
+/* ---- cost accounting (docs/c-api.md#costs) ------------------------------------------------------------
+ * Money crosses as "<name>_usd" (decimal string, exact) and "<name>_nanousd" (integer); inputs take either.
+ * Prices are per million tokens. Times are ISO-8601 text or integer microseconds. */
+
+/* price_json: {"model": str, "pattern"?: bool (GLOB pattern), "effective_from"?: time (epoch),
+ * "input_per_mtok_usd" | "_nanousd", "output_per_mtok_usd" | "_nanousd", "cached_input_per_mtok_usd"?,
+ * "cache_write_per_mtok_usd"?, "reasoning_per_mtok_usd"?, "source_date"?: str, "note"?: str}.
+ * Adds a user price (or replaces the one with the same model, pattern and effective_from). *out_json: the price. */
+CONVSTORE_API int convstore_add_price(convstore_t* db, const char* price_json, char** out_json, char** errmsg);
+/* *out_json: array of every price, catalog and user. */
+CONVSTORE_API int convstore_list_prices(convstore_t* db, char** out_json, char** errmsg);
+/* The price in effect for `model` at `at_us`; CONVSTORE_NOT_FOUND when none applies. */
+CONVSTORE_API int convstore_resolve_price(convstore_t* db, const char* model, int64_t at_us, char** out_json,
+                                          char** errmsg);
+/* range_json: {"from": time, "to": time}. Recomputes catalog-priced costs in the range; counters and rollups
+ * follow in the same transaction. *out_json: {"messages_repriced", "usage_repriced", "cost_delta_usd", ...}. */
+CONVSTORE_API int convstore_reprice(convstore_t* db, const char* range_json, char** out_json, char** errmsg);
+
+/* usage_json: {"user": str, "team"?: str ("" none; default the user's team), "conversation_id"?, "model": str,
+ * "endpoint"?, "tokens_input"?, "tokens_output"?, "tokens_cached_input"?, "tokens_cache_write"?,
+ * "tokens_reasoning"?, "cost_usd"? | "cost_nanousd"?, "latency_us"?, "status"?: "success"|"error",
+ * "error_code"?, "error_message"?, "metadata"?: object, "request_id"?, "recorded_at"?}. *out_json: the record. */
+CONVSTORE_API int convstore_record_api_usage(convstore_t* db, const char* usage_json, char** out_json,
+                                             char** errmsg);
+
+/* filter_json: {"days"?: 1..3660 (7) | "from"?: time, "to"?: time, "user"?, "team"?, "model"?,
+ * "conversation_id"?, "source"?: "message"|"api"|"all" ("message"), "utc_offset_minutes"?: -1440..1440}.
+ * *out_json: {"daily_breakdown": [{"date", "message_count", "total_input_tokens", "total_output_tokens",
+ * "total_cost_usd", "total_cost_nanousd"}] (newest first), "total_cost_usd", "total_cost_nanousd",
+ * "total_messages", "avg_cost_per_message_usd", ..., "from", "to", "plan"}. */
+CONVSTORE_API int convstore_cost_summary(convstore_t* db, const char* filter_json, char** out_json, char** errmsg);
+/* query_json: a filter plus "group_by": 1..4 of "day", "week", "month", "user", "team", "model", "role",
+ * "endpoint", "status", "source". *out_json: {"group_by", "groups": [{"keys": {...}, "count", "errors",
+ * "tokens_*", "cost_usd", "cost_nanousd", "latency_count", "latency_sum_us"}], "plan"}. */
+CONVSTORE_API int convstore_group_costs(convstore_t* db, const char* query_json, char** out_json, char** errmsg);
+/* Per user x model: *out_json: [{"user", "model", "calls", "errors", "tokens_input", "tokens_output", "cost_usd",
+ * "avg_latency_us", "p50_latency_us", "p95_latency_us", "p99_latency_us", ...}]. */
+CONVSTORE_API int convstore_usage_stats(convstore_t* db, const char* filter_json, char** out_json, char** errmsg);
+/* Month-to-date spend of a team against its monthly budget, with projections; lookback_days 1..366. */
+CONVSTORE_API int convstore_team_spend(convstore_t* db, const char* team_key, int lookback_days, char** out_json,
+                                       char** errmsg);
+/* Recompute the rollups from the raw rows: verify reports, rebuild also repairs. *out_json: {"raw_rows",
+ * "rollup_rows", "total_rows", "differences", "samples": [str], "repaired"}. */
+CONVSTORE_API int convstore_verify_rollups(convstore_t* db, char** out_json, char** errmsg);
+CONVSTORE_API int convstore_rebuild_rollups(convstore_t* db, char** out_json, char** errmsg);
+
+/* budget_json: {"name": str, "scope": "global"|"team"|"user", "scope_key"?: str, "period": "day"|"week"|"month"|
+ * "rolling", "window_hours"?: int (rolling), "hard_limit_usd"? | "_nanousd", "soft_limit_usd"? | "_nanousd"}.
+ * Creates or updates by name. *out_json: the budget's state (spent, reserved, window, used_fraction, ...). */
+CONVSTORE_API int convstore_set_budget(convstore_t* db, const char* budget_json, char** out_json, char** errmsg);
+CONVSTORE_API int convstore_delete_budget(convstore_t* db, const char* name, char** errmsg);
+/* Budgets whose used fraction is >= min_used_fraction (0: all). *out_json: array of budget states. */
+CONVSTORE_API int convstore_get_budgets(convstore_t* db, double min_used_fraction, char** out_json, char** errmsg);
+/* request_json: {"request_id": str, "user": str, "estimated_cost_usd" | "estimated_cost_nanousd", "ttl_us"?}.
+ * Admits the call (a reservation) or refuses it with CONVSTORE_BUDGET_EXCEEDED, atomically. Retries with the same
+ * request_id return the first reservation. *out_json: {"request_id", "state", "amount_usd", "expires_at", ...}. */
+CONVSTORE_API int convstore_reserve(convstore_t* db, const char* request_json, char** out_json, char** errmsg);
+/* Records the actual usage (usage_json as for convstore_record_api_usage; "user" optional) and closes the
+ * reservation. Idempotent. *out_json: the API usage record. */
+CONVSTORE_API int convstore_settle(convstore_t* db, const char* request_id, const char* usage_json, char** out_json,
+                                   char** errmsg);
+/* Closes an open reservation without usage. *out_json: the reservation. */
+CONVSTORE_API int convstore_release(convstore_t* db, const char* request_id, char** out_json, char** errmsg);
+
+/* Called after a write commits that took a budget across a limit, on the writing thread, with
+ * {"budget", "limit": "soft"|"hard", "spent_usd", "spent_nanousd", "limit_amount_usd", ...}; alert_json is valid
+ * only during the call. Must not call convstore_close on the same handle. */
+typedef void (*convstore_budget_alert_fn)(void* user_data, const char* alert_json);
+/* convstore_open with a budget-alert callback (NULL: none). user_data is passed through unchanged. */
+CONVSTORE_API int convstore_open_with_alerts(const char* path, const char* options_json,
+                                             convstore_budget_alert_fn on_alert, void* user_data,
+                                             convstore_t** out, char** errmsg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,79 @@
+// Shared plumbing of the C ABI's entry points: the handle, the exception guard, JSON emission, argument checks.
+// Internal to bindings/c.
+#pragma once
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "convstore/convstore.h"
+#include "convstore/store.h"
+#include "util/utf8.h"
+
+struct convstore_t {
+  std::unique_ptr<convstore::ConversationStore> store;
+};
+
+namespace convstore::capi {
+
+using convstore::Result;
+using convstore::Status;
+
+inline char* CopyString(std::string_view s) noexcept {
+  auto* p = static_cast<char*>(std::malloc(s.size() + 1));
+  if (p != nullptr) {
+    std::memcpy(p, s.data(), s.size());
+    p[s.size()] = '\0';
+  }
+  return p;
+}
+
+inline int Report(const Status& s, char** errmsg) {
+  // The header promises UTF-8 messages; anything quoting raw input bytes is escaped on the way out.
+  if (!s.ok() && errmsg != nullptr) *errmsg = CopyString(convstore::util::EscapeInvalidUtf8(s.message()));
+  return static_cast<int>(s.code());
+}
+
+// Runs `body` (returning Status) with errmsg and out_json reset first and every exception turned into a code.
+template <typename F>
+int Guard(char** out_json, char** errmsg, F&& body) noexcept {
+  if (errmsg != nullptr) *errmsg = nullptr;
+  if (out_json != nullptr) *out_json = nullptr;
+  try {
+    return Report(body(), errmsg);
+  } catch (const std::bad_alloc&) {
+  } catch (const std::exception& e) {
+    try {
+      return Report(Status::Internal(std::string("unexpected error: ") + e.what()), errmsg);
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+  // Out of memory: no allocation here but the message copy, which may fail (errmsg then stays NULL).
+  if (errmsg != nullptr) *errmsg = CopyString("out of memory");
+  return static_cast<int>(convstore::Code::kInternal);
+}
+
+inline Status NullArg(const char* what) { return Status::InvalidArgument(std::string(what) + " is NULL"); }
+
+// Stores the encoded value in *out_json (when wanted) or returns the failure.
+template <typename T, typename Encode>
+Status Emit(const Result<T>& r, char** out_json, Encode encode) {
+  if (!r.ok()) return r.status();
+  if (out_json != nullptr) {
+    *out_json = CopyString(encode(*r));
+    if (*out_json == nullptr) return Status::Internal("out of memory");
+  }
+  return Status::OK();
+}
+
+// A NULL handle is bad input; a shut-down one answers CONVSTORE_CLOSED whatever the other arguments are.
+#define CHECK_HANDLE(db)                    \
+  if ((db) == nullptr) return NullArg("db"); \
+  if ((db)->store->closed()) return Status::Closed()
+#define CHECK_ARG(arg) \
+  if ((arg) == nullptr) return NullArg(#arg)
+
+}  // namespace convstore::capi
+

@@ -120,3 +120,37 @@ def message_request(m: dict) -> dict:
     if "created_at" in out:
         out["created_at"] = time_us(out["created_at"])
     return out
+
+
+def fix_money(obj):
+    """Cost-call output: every "*_usd" decimal string -> float, recursively (the "*_nanousd" ints stay exact)."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if type(v) is str and k.endswith("_usd"):
+                obj[k] = float(v)
+            elif isinstance(v, (dict, list)):
+                fix_money(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            fix_money(v)
+    return obj
+
+
+def money_field(out: dict, base: str, usd_value, nanousd_value) -> None:
+    """Adds "<base>_usd" (exact decimal string) or "<base>_nanousd" to a request when given."""
+    if usd_value is not None:
+        out[base + "_usd"] = usd(usd_value)
+    if nanousd_value is not None:
+        out[base + "_nanousd"] = nanousd_value
+
+
+def request(**fields) -> dict:
+    """A request object from keyword fields, None values dropped and times converted (*_at, from, to)."""
+    out = {}
+    for k, v in fields.items():
+        if v is None:
+            continue
+        if k in ("from", "to", "effective_from", "recorded_at", "created_at"):
+            v = time_us(v)
+        out[k] = v
+    return out

@@ -19,7 +19,7 @@ import ctypes
 import ctypes.util
 import glob
 import os
-from ctypes import POINTER, c_char_p, c_int, c_int64, c_void_p
+from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_void_p
 
 ABI_VERSION = 1
 
@@ -34,6 +34,10 @@ CONVSTORE_CLOSED = 7
 CONVSTORE_SCHEMA_TOO_NEW = 8
 CONVSTORE_TOO_LARGE = 9
 CONVSTORE_INTERNAL = 10
+CONVSTORE_BUDGET_EXCEEDED = 11
+
+# void (*convstore_budget_alert_fn)(void* user_data, const char* alert_json)
+convstore_budget_alert_fn = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
 
 
 class convstore_t(ctypes.Structure):
@@ -111,6 +115,26 @@ def _declare(lib: ctypes.CDLL) -> None:
         # tool calls
         "convstore_add_tool_call": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
         "convstore_list_tool_calls": ([convstore_p, c_char_p, _out, _out], c_int),
+        # cost accounting
+        "convstore_add_price": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_list_prices": ([convstore_p, _out, _out], c_int),
+        "convstore_resolve_price": ([convstore_p, c_char_p, c_int64, _out, _out], c_int),
+        "convstore_reprice": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_record_api_usage": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_cost_summary": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_group_costs": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_usage_stats": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_team_spend": ([convstore_p, c_char_p, c_int, _out, _out], c_int),
+        "convstore_verify_rollups": ([convstore_p, _out, _out], c_int),
+        "convstore_rebuild_rollups": ([convstore_p, _out, _out], c_int),
+        "convstore_set_budget": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_delete_budget": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_get_budgets": ([convstore_p, c_double, _out, _out], c_int),
+        "convstore_reserve": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_settle": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
+        "convstore_release": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_open_with_alerts": ([c_char_p, c_char_p, convstore_budget_alert_fn, c_void_p,
+                                        POINTER(convstore_p), _out], c_int),
     }
     for name, (argtypes, restype) in sigs.items():
         fn = getattr(lib, name)
@@ -150,6 +174,24 @@ convstore_add_messages = lib.convstore_add_messages
 convstore_get_context = lib.convstore_get_context
 convstore_add_tool_call = lib.convstore_add_tool_call
 convstore_list_tool_calls = lib.convstore_list_tool_calls
+convstore_add_price = lib.convstore_add_price
+convstore_list_prices = lib.convstore_list_prices
+convstore_resolve_price = lib.convstore_resolve_price
+convstore_reprice = lib.convstore_reprice
+convstore_record_api_usage = lib.convstore_record_api_usage
+convstore_cost_summary = lib.convstore_cost_summary
+convstore_group_costs = lib.convstore_group_costs
+convstore_usage_stats = lib.convstore_usage_stats
+convstore_team_spend = lib.convstore_team_spend
+convstore_verify_rollups = lib.convstore_verify_rollups
+convstore_rebuild_rollups = lib.convstore_rebuild_rollups
+convstore_set_budget = lib.convstore_set_budget
+convstore_delete_budget = lib.convstore_delete_budget
+convstore_get_budgets = lib.convstore_get_budgets
+convstore_reserve = lib.convstore_reserve
+convstore_settle = lib.convstore_settle
+convstore_release = lib.convstore_release
+convstore_open_with_alerts = lib.convstore_open_with_alerts
 
 _string_at = ctypes.string_at
 

@@ -4,8 +4,8 @@ A drop-in for code written against the chapter's class: the same constructor, me
 return shapes (the dicts its sqlite3.Row results gave), so existing callers keep working while gaining
 convstore's durability, exact money and safe concurrent use from many threads and processes.
 
-Implemented: ``create_conversation``, ``add_message``, ``get_conversation``, ``get_user_conversations``, plus
-``close()`` and use as a context manager. Not implemented yet (later issues): ``get_cost_summary`` and
+Implemented: ``create_conversation``, ``add_message``, ``get_conversation``, ``get_user_conversations``,
+``get_cost_summary``, plus ``close()`` and use as a context manager. Not implemented yet (a later issue):
 ``search_by_metadata``.
 
 Shapes (as the original's rows):
@@ -21,7 +21,11 @@ Differences from the original, all deliberate:
     since sqlite3 does not enforce foreign keys by default); bad input raises instead of being stored;
   - metadata must be a JSON object (dict); its keys come back sorted;
   - total_cost in get_user_conversations is None only when the conversation has no messages (the original
-    also gave None when every message's cost was NULL; convstore keeps an exact running total instead).
+    also gave None when every message's cost was NULL; convstore keeps an exact running total instead);
+  - get_cost_summary reads hourly rollups, so "the last N days" starts at the top of the hour N x 24 h ago
+    (the original's window starts at that exact second: up to one hour less); a day whose messages all have
+    no cost shows total_cost 0.0 where the original showed None; totals are summed exactly in nano-USD and
+    converted to float once.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import json
 import time
 from typing import Dict, List, Optional
 
-from .errors import NotFoundError
+from .errors import InvalidArgumentError, NotFoundError
 from .store import Store
 
 __all__ = ["AIDatabase"]
@@ -149,3 +153,38 @@ class AIDatabase:
             cursor = page["next_cursor"]
             if cursor is None or (limit > 0 and len(rows) >= limit):
                 return rows
+
+    def get_cost_summary(self, user_id: Optional[str] = None, days: int = 7) -> Dict:
+        """Cost summary for the last N days: {"daily_breakdown": [{"date", "message_count",
+        "total_input_tokens", "total_output_tokens", "total_cost"}] (newest first), "total_cost",
+        "total_messages", "avg_cost_per_message"}. An unknown user, or days <= 0, gives the empty summary."""
+        empty = {"daily_breakdown": [], "total_cost": 0, "total_messages": 0, "avg_cost_per_message": 0}
+        if not isinstance(days, int) or isinstance(days, bool):
+            raise InvalidArgumentError("days must be an integer")
+        if days <= 0:
+            return empty
+        try:
+            if days > 3660:  # beyond the summary's window limit: everything, as the original's query gives
+                s = self.store.cost_summary(from_=0, user=user_id or None)
+            else:
+                s = self.store.cost_summary(days=days, user=user_id or None)
+        except NotFoundError:
+            return empty
+        daily = [
+            {
+                "date": d["date"],
+                "message_count": d["message_count"],
+                "total_input_tokens": d["total_input_tokens"],
+                "total_output_tokens": d["total_output_tokens"],
+                "total_cost": d["total_cost_usd"],
+            }
+            for d in s["daily_breakdown"]
+        ]
+        total_cost = s["total_cost_usd"]
+        total_messages = s["total_messages"]
+        return {
+            "daily_breakdown": daily,
+            "total_cost": total_cost,
+            "total_messages": total_messages,
+            "avg_cost_per_message": total_cost / total_messages if total_messages > 0 else 0,
+        }

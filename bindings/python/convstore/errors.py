@@ -19,6 +19,7 @@ __all__ = [
     "SchemaTooNewError",
     "TooLargeError",
     "InternalError",
+    "BudgetExceededError",
     "error_from_code",
 ]
 
@@ -106,6 +107,12 @@ class InternalError(ConvstoreError):
     code, code_name = 10, "internal"
 
 
+class BudgetExceededError(ConvstoreError):
+    """A reservation would take a scope past its hard budget; nothing was written (CONVSTORE_BUDGET_EXCEEDED)."""
+
+    code, code_name = 11, "budget_exceeded"
+
+
 _BY_CODE: dict[int, type[ConvstoreError]] = {
     cls.code: cls
     for cls in (
@@ -119,6 +126,7 @@ _BY_CODE: dict[int, type[ConvstoreError]] = {
         SchemaTooNewError,
         TooLargeError,
         InternalError,
+        BudgetExceededError,
     )
 }
 _NAMES: dict[int, str] = {code: cls.code_name for code, cls in _BY_CODE.items()}

@@ -22,7 +22,8 @@ import weakref
 from ctypes import byref, c_void_p
 
 from . import _ffi
-from ._codec import dumps, fix_conversation, fix_message, fix_team, loads, message_request, time_us, usd
+from ._codec import dumps, fix_conversation, fix_message, fix_money, fix_team, loads, message_request, time_us, usd
+from ._cost import CostMixin
 from .errors import ClosedError, InvalidArgumentError, error_from_code
 
 __all__ = ["Store"]
@@ -51,11 +52,15 @@ def _arg(s) -> bytes:
     return b
 
 
+def _close_handle(h, _keep_alive=None) -> None:
+    _ffi.convstore_close(h)
+
+
 def _closed():
     raise ClosedError("store is closed")
 
 
-class Store:
+class Store(CostMixin):
     """An open convstore database. See the module docstring for conventions.
 
     Args:
@@ -67,6 +72,8 @@ class Store:
         slow_operation_ms: operations slower than this are logged at warn level (0 disables).
         create_if_missing: when False, a missing file raises NotFoundError.
         quick_check_on_open: run PRAGMA quick_check at open; a damaged file raises CorruptionError.
+        on_budget_alert: called with a dict {"budget", "limit": "soft"|"hard", "spent_usd", ...} after a write
+            takes a budget across a limit; runs on the writing thread; exceptions it raises are ignored.
 
     Raises:
         SchemaTooNewError, CorruptionError, NotFoundError, StorageIOError, InvalidArgumentError.
@@ -75,7 +82,8 @@ class Store:
     def __init__(self, path: str = ":memory:", *, durability: str | None = "normal",
                  busy_timeout_ms: int | None = 5000, reader_pool_size: int | None = 4,
                  log_level: str | None = "warn", slow_operation_ms: int | None = 250,
-                 create_if_missing: bool | None = True, quick_check_on_open: bool | None = None):
+                 create_if_missing: bool | None = True, quick_check_on_open: bool | None = None,
+                 on_budget_alert=None):
         self._h = None
         self.path = path
         opts = {k: v for k, v in (("durability", durability), ("busy_timeout_ms", busy_timeout_ms),
@@ -85,13 +93,24 @@ class Store:
                                   ("quick_check_on_open", quick_check_on_open)) if v is not None}
         h = _ffi.convstore_p()
         err = c_void_p()
-        rc = _ffi.convstore_open(_arg(os.fspath(path)), dumps(opts), byref(h), byref(err))
+        if on_budget_alert is None:
+            rc = _ffi.convstore_open(_arg(os.fspath(path)), dumps(opts), byref(h), byref(err))
+        else:
+            def on_alert(_user_data, alert_json):
+                try:
+                    on_budget_alert(fix_money(loads(alert_json)))
+                except Exception:  # noqa: BLE001 - a callback must not unwind into C
+                    pass
+            self._alert_cb = _ffi.convstore_budget_alert_fn(on_alert)  # kept alive as long as the handle
+            rc = _ffi.convstore_open_with_alerts(_arg(os.fspath(path)), dumps(opts), self._alert_cb, None,
+                                                 byref(h), byref(err))
         if rc:
             _raise(rc, err)
         self._h = h
         # The handle is freed (convstore_close) once close() has run and no method can still be using it:
         # when this object is collected, or at interpreter exit. See close().
-        self._finalizer = weakref.finalize(self, _ffi.convstore_close, h)
+        # The alert callback (if any) rides along so it outlives the handle that may call it.
+        self._finalizer = weakref.finalize(self, _close_handle, h, getattr(self, "_alert_cb", None))
 
     # ---- lifecycle ------------------------------------------------------------------------------------
 
@@ -141,6 +160,8 @@ class Store:
         return f"<convstore.Store {self.path!r}{' closed' if self._h is None else ''}>"
 
     # ---- plumbing -------------------------------------------------------------------------------------
+
+    _arg = staticmethod(_arg)
 
     def _call(self, fn, *args):
         """fn(handle, *args, &out, &err) -> the parsed JSON output."""

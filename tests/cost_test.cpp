@@ -307,7 +307,7 @@ TEST(CostEngineTest, RandomWorkloadsMatchPlainSqlToTheNanoDollar) {
                            .output_per_mtok = 3'333'333'333}));
     std::mt19937_64 rng(seed);
     Workload w;
-    RunWorkload(*s, clock, rng, w, 400);
+    RunWorkload(*s, clock, rng, w, 700);
     if (HasFatalFailure()) return;
     auto report = s->VerifyRollups();
     ASSERT_OK(report);
@@ -336,9 +336,9 @@ TEST(CostEngineTest, VerifyFindsDamageAndRebuildRepairsIt) {
   {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw, "UPDATE cost_rollups SET cost_nanousd = cost_nanousd + 1 WHERE hour ="
-                                " (SELECT max(hour) FROM cost_rollups); UPDATE cost_totals SET count = count + 5;"
-                                " DELETE FROM cost_rollups WHERE hour = (SELECT min(hour) FROM cost_rollups)",
+    ASSERT_EQ(sqlite3_exec(raw, "UPDATE cost_rollups SET cost_nanousd = cost_nanousd + 1 WHERE day ="
+                                " (SELECT max(day) FROM cost_rollups); UPDATE cost_totals SET count = count + 5;"
+                                " DELETE FROM cost_rollups WHERE day = (SELECT min(day) FROM cost_rollups)",
                            nullptr, nullptr, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(raw);
@@ -496,6 +496,40 @@ TEST(BudgetTest, ReserveSettleReleaseExpire) {
   ASSERT_OK(s->Reserve({.request_id = "r6", .user_key = "ana", .estimated_cost_nanousd = 100}));
   ASSERT_OK(s->DeleteBudget("netops-daily"));
   EXPECT_CODE(s->DeleteBudget("netops-daily"), Code::kNotFound);
+}
+
+TEST(BudgetTest, UserBudgetsCountDaysAndRollingTeamBudgetsCountHours) {
+  Clock clock;
+  clock.now->store(1'781'265'600'000'000);  // 2026-06-12T12:00:00Z
+  Options o;
+  o.clock = clock.fn();
+  auto s = OpenOrDie(":memory:", o);
+  ASSERT_OK(s->UpsertTeam({.key = "t"}));
+  ASSERT_OK(s->UpsertUser({.key = "ana", .team_key = std::string("t")}));
+  EXPECT_CODE(s->SetBudget({.name = "ana-36h", .scope = "user", .scope_key = "ana", .period = "rolling",
+                            .window_hours = 36, .hard_limit_nanousd = 100}),
+              Code::kInvalidArgument);
+  auto ana = s->SetBudget({.name = "ana-2d", .scope = "user", .scope_key = "ana", .period = "rolling",
+                           .window_hours = 48, .hard_limit_nanousd = 100});
+  ASSERT_OK(ana);
+  EXPECT_EQ(ana->window_from, 1'781'136'000'000'000);  // 2026-06-11T00:00Z
+  EXPECT_EQ(ana->window_to, 1'781'308'800'000'000);    // 2026-06-13T00:00Z
+  auto team = s->SetBudget({.name = "t-3h", .scope = "team", .scope_key = "t", .period = "rolling",
+                            .window_hours = 3, .hard_limit_nanousd = 100});
+  ASSERT_OK(team);
+  EXPECT_EQ(team->window_to - team->window_from, 3 * kHour);
+  // Spend 5 hours ago counts for the user's two days but not for the team's three hours.
+  ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 40,
+                               .recorded_at = clock.now->load() - 5 * kHour}));
+  auto states = s->GetBudgets(0);
+  ASSERT_OK(states);
+  ASSERT_EQ(states->size(), 2u);
+  EXPECT_EQ((*states)[0].budget.name, "ana-2d");
+  EXPECT_EQ((*states)[0].spent_nanousd, 40);
+  EXPECT_EQ((*states)[1].spent_nanousd, 0);
+  EXPECT_CODE(s->Reserve({.request_id = "big", .user_key = "ana", .estimated_cost_nanousd = 61}),
+              Code::kBudgetExceeded);
+  ASSERT_OK(s->Reserve({.request_id = "ok", .user_key = "ana", .estimated_cost_nanousd = 60}));
 }
 
 TEST(BudgetTest, RacingReservationsNeverExceedTheHardLimit) {

@@ -68,7 +68,7 @@ Result<std::vector<BudgetRow>> CoveringBudgets(sqlite::Connection& conn, int64_t
   return ReadBudgets(*st);
 }
 
-std::pair<Micros, Micros> Window(const BudgetInput& b, Micros now) {
+std::pair<Micros, Micros> Window(const BudgetInput& b, int scope, Micros now) {
   const int64_t today = FloorDiv(now, kMicrosPerDay);
   if (b.period == "day") return {today * kMicrosPerDay, (today + 1) * kMicrosPerDay};
   if (b.period == "week") {
@@ -79,6 +79,10 @@ std::pair<Micros, Micros> Window(const BudgetInput& b, Micros now) {
     int64_t start = MonthStartDays(today);
     CivilDate c = CivilFromDays(today);
     return {start * kMicrosPerDay, (start + DaysInMonth(c.year, c.month)) * kMicrosPerDay};
+  }
+  if (scope == kScopeUser) {  // a user's spend is kept per day: whole days, today included
+    const int64_t days = b.window_hours / 24;
+    return {(today + 1 - days) * kMicrosPerDay, (today + 1) * kMicrosPerDay};
   }
   Micros hour = FloorHour(now);
   return {hour - (b.window_hours - 1) * kMicrosPerHour, hour + kMicrosPerHour};
@@ -98,7 +102,7 @@ Result<NanoUsd> Reserved(sqlite::Connection& conn, const BudgetRow& b, Micros no
 Result<BudgetState> StateOf(sqlite::Connection& conn, const BudgetRow& b, Micros now) {
   BudgetState s;
   s.budget = b.input;
-  auto [from, to] = Window(b.input, now);
+  auto [from, to] = Window(b.input, b.scope, now);
   s.window_from = from;
   s.window_to = to;
   auto spent = SumScope(conn, b.scope, b.scope_id, from, to, 3);
@@ -155,7 +159,7 @@ Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micr
   auto budgets = CoveringBudgets(conn, note.user_id, note.team_id);
   if (!budgets.ok()) return budgets.status();
   for (const BudgetRow& b : *budgets) {
-    auto [from, to] = Window(b.input, now);
+    auto [from, to] = Window(b.input, b.scope, now);
     auto spent = SumScope(conn, b.scope, b.scope_id, from, to, 3);
     if (!spent.ok()) return spent.status();
     const NanoUsd after = spent->cost, before = after - note.added;
@@ -200,6 +204,8 @@ Result<BudgetState> StoreImpl::DoSetBudget(const BudgetInput& in) {
     CONVSTORE_RETURN_IF_ERROR(CheckRange(in.window_hours, 1, cost::kMaxWindowHours, "window_hours"));
   else if (in.window_hours != 0)
     return Status::InvalidArgument("window_hours applies to rolling budgets only");
+  if (scope == cost::kScopeUser && in.period == "rolling" && in.window_hours % 24 != 0)
+    return Status::InvalidArgument("a user's rolling window is whole days: window_hours must be a multiple of 24");
   if (!in.hard_limit_nanousd && !in.soft_limit_nanousd)
     return Status::InvalidArgument("a budget needs a hard_limit, a soft_limit or both");
   const int64_t max = limits::kMaxTeamBudgetNanoUsd;

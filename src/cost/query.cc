@@ -60,13 +60,21 @@ Result<ResolvedFilter> ResolveFilter(sqlite::Connection& conn, const CostFilter&
     if (!id.ok()) return id.status();
     r.conversation_row = *id;
     r.plan = Plan::kConversation;
-  } else if (f.utc_offset_minutes % 60 != 0) {
-    r.plan = Plan::kRawScan;
+  } else if (!need_dims && r.model.empty() && r.user_id == 0) {
+    // Everything or a team: hourly totals, so whole-hour offsets are served too.
+    if (f.utc_offset_minutes % 60 != 0) {
+      r.plan = Plan::kRawScan;
+    } else {
+      r.plan = Plan::kTotals;
+      r.from = FloorHour(r.from);
+      r.to = CeilHour(r.to);
+    }
+  } else if (f.utc_offset_minutes != 0) {
+    r.plan = Plan::kRawScan;  // the fine rollups are daily in UTC
   } else {
-    const bool totals_enough = !need_dims && r.model.empty() && !(r.user_id != 0 && r.team_id >= 0);
-    r.plan = totals_enough ? Plan::kTotals : Plan::kRollups;
-    r.from = FloorHour(r.from);
-    r.to = CeilHour(r.to);
+    r.plan = Plan::kRollups;
+    r.from = FloorDiv(r.from, kMicrosPerDay) * kMicrosPerDay;
+    r.to = -FloorDiv(-r.to, kMicrosPerDay) * kMicrosPerDay;
   }
   return r;
 }
@@ -105,7 +113,7 @@ Status VisitTotals(sqlite::Connection& conn, int scope, int64_t scope_id, Micros
   for (;;) {
     auto row = st->Step("read cost totals");
     if (!row.ok()) return row.status();
-    if (!*row) return Status::OK();
+    if (!*row) break;
     Micros at = st->Int(0) + st->Int(2) * kMicrosPerHour;
     int source = static_cast<int>(st->Int(1));
     if (at < from || at >= to || !SourceIn(source, mask)) continue;
@@ -115,6 +123,19 @@ Status VisitTotals(sqlite::Connection& conn, int scope, int64_t scope_id, Micros
     rec.measures = &m;
     visit(rec);
   }
+  // Plus the rows not folded in yet.
+  return VisitPendingRows(conn, [&](const CostRow& r) {
+    const Micros at = FloorHour(r.at);
+    if ((scope == kScopeTeam && r.team_id != scope_id) || !SourceIn(r.source, mask) || at < from || at >= to) return;
+    CostRow counted = r;
+    counted.latency_us.reset();
+    Measures pending;
+    pending.Add(counted, +1);
+    rec.at = at;
+    rec.source = r.source;
+    rec.measures = &pending;
+    visit(rec);
+  });
 }
 
 Status VisitRollups(sqlite::Connection& conn, const ResolvedFilter& f, bool need_hist,
@@ -122,7 +143,7 @@ Status VisitRollups(sqlite::Connection& conn, const ResolvedFilter& f, bool need
   auto [first, last] = DayRange(f.from, f.to);
   std::optional<sqlite::Stmt> st;
 #define CONVSTORE_ROLLUP_SELECT                                                                                \
-  "SELECT r.day, r.user_id, r.team_id, r.model, r.source, r.role, r.endpoint, r.status, r.hour, r.count,"     \
+  "SELECT r.day, r.user_id, r.team_id, r.model, r.source, r.role, r.endpoint, r.status, 0, r.count,"         \
   " r.errors, r.tokens_input, r.tokens_output, r.tokens_cached_input, r.tokens_cache_write, r.tokens_reasoning," \
   " r.cost_nanousd, r.latency_count, r.latency_sum_us, r.latency_hist"
   if (f.user_id != 0) {
@@ -144,8 +165,8 @@ Status VisitRollups(sqlite::Connection& conn, const ResolvedFilter& f, bool need
   for (;;) {
     auto row = st->Step("read cost rollups");
     if (!row.ok()) return row.status();
-    if (!*row) return Status::OK();
-    Micros at = st->Int(0) + st->Int(8) * kMicrosPerHour;
+    if (!*row) break;
+    Micros at = st->Int(0);
     int source = static_cast<int>(st->Int(4));
     if (at < f.from || at >= f.to || !SourceIn(source, f.source_mask)) continue;
     rec.user_id = st->Int(1);
@@ -167,6 +188,26 @@ Status VisitRollups(sqlite::Connection& conn, const ResolvedFilter& f, bool need
     rec.measures = &m;
     visit(rec);
   }
+  // Plus the rows not folded in yet.
+  return VisitPendingRows(conn, [&](const CostRow& r) {
+    const Micros at = FloorDiv(r.at, kMicrosPerDay) * kMicrosPerDay;
+    if (at < f.from || at >= f.to || !SourceIn(r.source, f.source_mask)) return;
+    if ((f.user_id != 0 && r.user_id != f.user_id) || (f.team_id >= 0 && r.team_id != f.team_id)) return;
+    if (!f.model.empty() && r.model != f.model) return;
+    Measures pending;
+    pending.Add(r, +1);
+    CostRecord p;
+    p.at = at;
+    p.user_id = r.user_id;
+    p.team_id = r.team_id;
+    p.model = r.model;
+    p.role = r.role;
+    p.endpoint = r.endpoint;
+    p.status = r.status;
+    p.source = r.source;
+    p.measures = &pending;
+    visit(p);
+  });
 }
 
 bool RawMatches(const ResolvedFilter& f, const CostRow& r) {
@@ -241,8 +282,8 @@ Status VisitCosts(sqlite::Connection& conn, const ResolvedFilter& f, bool need_h
                   const std::function<void(const CostRecord&)>& visit) {
   switch (f.plan) {
     case Plan::kTotals: {
-      int scope = f.user_id != 0 ? kScopeUser : f.team_id >= 0 ? kScopeTeam : kScopeAll;
-      int64_t id = f.user_id != 0 ? f.user_id : f.team_id >= 0 ? f.team_id : 0;
+      int scope = f.team_id >= 0 ? kScopeTeam : kScopeAll;
+      int64_t id = f.team_id >= 0 ? f.team_id : 0;
       return VisitTotals(conn, scope, id, f.from, f.to, f.source_mask, visit);
     }
     case Plan::kRollups: return VisitRollups(conn, f, need_hist, visit);
@@ -255,8 +296,19 @@ Status VisitCosts(sqlite::Connection& conn, const ResolvedFilter& f, bool need_h
 Result<Measures> SumScope(sqlite::Connection& conn, int scope, int64_t scope_id, Micros from, Micros to,
                           int source_mask) {
   Measures sum;
-  Status s = VisitTotals(conn, scope, scope_id, from, to, source_mask,
-                         [&](const CostRecord& rec) { sum.Merge(*rec.measures); });
+  auto add = [&](const CostRecord& rec) { sum.Merge(*rec.measures); };
+  Status s;
+  if (scope == kScopeUser) {
+    ResolvedFilter f;
+    f.from = FloorDiv(from, kMicrosPerDay) * kMicrosPerDay;
+    f.to = -FloorDiv(-to, kMicrosPerDay) * kMicrosPerDay;
+    f.user_id = scope_id;
+    f.source_mask = source_mask;
+    f.plan = Plan::kRollups;
+    s = VisitRollups(conn, f, false, add);
+  } else {
+    s = VisitTotals(conn, scope, scope_id, from, to, source_mask, add);
+  }
   if (!s.ok()) return s;
   return sum;
 }

@@ -43,7 +43,8 @@ Result<ResolvedFilter> ResolveFilter(sqlite::Connection& conn, const CostFilter&
 Status VisitCosts(sqlite::Connection& conn, const ResolvedFilter& f, bool need_hist,
                   const std::function<void(const CostRecord&)>& visit);
 
-// Sum of one scope's totals over [from, to) (hour-aligned), all sources in source_mask.
+// Sum of one scope's spend over [from, to), all sources in source_mask: hour-aligned for everything and teams
+// (hourly totals); widened to whole UTC days for a user (daily rollups).
 Result<Measures> SumScope(sqlite::Connection& conn, int scope, int64_t scope_id, Micros from, Micros to,
                           int source_mask);
 

@@ -54,13 +54,12 @@ bool Measures::operator==(const Measures& o) const {
 void RollupDelta::Add(const CostRow& row, int sign) {
   int64_t day = FloorDiv(row.at, kMicrosPerDay) * kMicrosPerDay;
   int hour = static_cast<int>((row.at - day) / kMicrosPerHour);
-  fine[FineKey{day, row.user_id, row.team_id, row.model, row.source, row.role, row.endpoint, row.status, hour}].Add(
-      row, sign);
+  fine[FineKey{day, row.user_id, row.team_id, row.model, row.source, row.role, row.endpoint, row.status}].Add(row,
+                                                                                                              sign);
   CostRow no_latency = row;
   no_latency.latency_us.reset();
   totals[TotalKey{day, kScopeAll, 0, row.source, hour}].Add(no_latency, sign);
   if (row.team_id != 0) totals[TotalKey{day, kScopeTeam, row.team_id, row.source, hour}].Add(no_latency, sign);
-  totals[TotalKey{day, kScopeUser, row.user_id, row.source, hour}].Add(no_latency, sign);
 }
 
 namespace {
@@ -82,11 +81,11 @@ void SetRollupsEnabledForBenchmark(bool enabled) { rollups_enabled.store(enabled
 Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
   if (!rollups_enabled.load(std::memory_order_relaxed)) return Status::OK();
   auto fine = conn.Prepare(
-      "INSERT INTO cost_rollups(day, user_id, team_id, model, source, role, endpoint, status, hour, count, errors,"
+      "INSERT INTO cost_rollups(day, user_id, team_id, model, source, role, endpoint, status, count, errors,"
       " tokens_input, tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd,"
       " latency_count, latency_sum_us, latency_hist)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
-      " ON CONFLICT (day, user_id, team_id, model, source, role, endpoint, status, hour) DO UPDATE SET"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+      " ON CONFLICT (day, user_id, team_id, model, source, role, endpoint, status) DO UPDATE SET"
       " count = count + excluded.count, errors = errors + excluded.errors,"
       " tokens_input = tokens_input + excluded.tokens_input, tokens_output = tokens_output + excluded.tokens_output,"
       " tokens_cached_input = tokens_cached_input + excluded.tokens_cached_input,"
@@ -95,33 +94,39 @@ Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
       " cost_nanousd = cost_nanousd + excluded.cost_nanousd, latency_count = latency_count + excluded.latency_count,"
       " latency_sum_us = latency_sum_us + excluded.latency_sum_us,"
       " latency_hist = CASE WHEN excluded.latency_hist IS NULL THEN latency_hist"
-      " ELSE convstore_hist_merge(latency_hist, excluded.latency_hist) END");
+      " ELSE convstore_hist_merge(latency_hist, excluded.latency_hist) END"
+      " RETURNING count = 0 AND errors = 0 AND cost_nanousd = 0 AND tokens_input = 0 AND tokens_output = 0"
+      " AND tokens_cached_input = 0 AND tokens_cache_write = 0 AND tokens_reasoning = 0 AND latency_count = 0"
+      " AND latency_sum_us = 0 AND latency_hist IS NULL");
   if (!fine.ok()) return fine.status();
   auto fine_gc = conn.Prepare(
       "DELETE FROM cost_rollups WHERE day = ?1 AND user_id = ?2 AND team_id = ?3 AND model = ?4 AND source = ?5"
-      " AND role = ?6 AND endpoint = ?7 AND status = ?8 AND hour = ?9 AND count = 0");
+      " AND role = ?6 AND endpoint = ?7 AND status = ?8");
   if (!fine_gc.ok()) return fine_gc.status();
   for (const auto& [k, m] : delta.fine) {
     if (m.zero()) continue;
     std::string hist = m.hist.Encode();
     fine->Bind(1, k.day).Bind(2, k.user_id).Bind(3, k.team_id).Bind(4, k.model).Bind(5, int64_t{k.source});
-    fine->Bind(6, k.role).Bind(7, k.endpoint).Bind(8, k.status).Bind(9, int64_t{k.hour});
-    BindMeasures(*fine, 10, m);
-    fine->Bind(18, m.latency_count).Bind(19, m.latency_sum);
+    fine->Bind(6, k.role).Bind(7, k.endpoint).Bind(8, k.status);
+    BindMeasures(*fine, 9, m);
+    fine->Bind(17, m.latency_count).Bind(18, m.latency_sum);
     if (hist.empty())
-      fine->BindNull(20);
+      fine->BindNull(19);
     else
-      fine->BindBlob(20, hist);
+      fine->BindBlob(19, hist);
+    auto row = fine->Step("update cost rollup");
+    if (!row.ok()) return row.status();
+    // A delete (or a reprice of a row still pending) can bring every measure to zero: drop the row.
+    const bool emptied = *row && fine->Int(0) != 0;
     CONVSTORE_RETURN_IF_ERROR(fine->Run("update cost rollup"));
-    if (m.count < 0) {
+    if (emptied) {
       fine_gc->Bind(1, k.day).Bind(2, k.user_id).Bind(3, k.team_id).Bind(4, k.model).Bind(5, int64_t{k.source});
-      fine_gc->Bind(6, k.role).Bind(7, k.endpoint).Bind(8, k.status).Bind(9, int64_t{k.hour});
+      fine_gc->Bind(6, k.role).Bind(7, k.endpoint).Bind(8, k.status);
       CONVSTORE_RETURN_IF_ERROR(fine_gc->Run("drop empty cost rollup"));
     }
   }
 
-  // A write touches up to three totals (everything, its team, its user): one statement for three rows halves
-  // the per-statement cost of the hot path.
+  // A write touches up to two totals (everything, its team): one statement for both.
 #define CONVSTORE_TOTALS_UPSERT_TAIL                                                                             \
   " ON CONFLICT (day, scope, scope_id, source, hour) DO UPDATE SET"                                             \
   " count = count + excluded.count, errors = errors + excluded.errors,"                                         \
@@ -129,24 +134,24 @@ Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
   " tokens_cached_input = tokens_cached_input + excluded.tokens_cached_input,"                                  \
   " tokens_cache_write = tokens_cache_write + excluded.tokens_cache_write,"                                     \
   " tokens_reasoning = tokens_reasoning + excluded.tokens_reasoning,"                                           \
-  " cost_nanousd = cost_nanousd + excluded.cost_nanousd"
+  " cost_nanousd = cost_nanousd + excluded.cost_nanousd RETURNING day, scope, scope_id, source, hour,"           \
+  " count = 0 AND errors = 0 AND cost_nanousd = 0 AND tokens_input = 0 AND tokens_output = 0"                   \
+  " AND tokens_cached_input = 0 AND tokens_cache_write = 0 AND tokens_reasoning = 0"
 #define CONVSTORE_TOTALS_INSERT                                                                                \
   "INSERT INTO cost_totals(day, scope, scope_id, source, hour, count, errors, tokens_input, tokens_output,"      \
   " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd) VALUES "
   auto one = conn.Prepare(CONVSTORE_TOTALS_INSERT
                           "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)" CONVSTORE_TOTALS_UPSERT_TAIL);
   if (!one.ok()) return one.status();
-  auto three = conn.Prepare(CONVSTORE_TOTALS_INSERT
-                            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13),"
-                            " (?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26),"
-                            " (?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39)"
-                            CONVSTORE_TOTALS_UPSERT_TAIL);
-  if (!three.ok()) return three.status();
+  auto two = conn.Prepare(CONVSTORE_TOTALS_INSERT
+                          "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13),"
+                          " (?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
+                          CONVSTORE_TOTALS_UPSERT_TAIL);
+  if (!two.ok()) return two.status();
 #undef CONVSTORE_TOTALS_INSERT
 #undef CONVSTORE_TOTALS_UPSERT_TAIL
   auto total_gc = conn.Prepare(
-      "DELETE FROM cost_totals WHERE day = ?1 AND scope = ?2 AND scope_id = ?3 AND source = ?4 AND hour = ?5"
-      " AND count = 0");
+      "DELETE FROM cost_totals WHERE day = ?1 AND scope = ?2 AND scope_id = ?3 AND source = ?4 AND hour = ?5");
   if (!total_gc.ok()) return total_gc.status();
   std::vector<const std::pair<const TotalKey, Measures>*> rows;
   rows.reserve(delta.totals.size());
@@ -157,23 +162,94 @@ Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
     st.Bind(first + 3, int64_t{k.source}).Bind(first + 4, int64_t{k.hour});
     BindMeasures(st, first + 5, m);
   };
+  std::vector<TotalKey> emptied;
+  auto run = [&](sqlite::Stmt& st) -> Status {
+    for (;;) {
+      auto row = st.Step("update cost totals");
+      if (!row.ok()) return row.status();
+      if (!*row) {
+        st.Reset();
+        return Status::OK();
+      }
+      if (st.Int(5) != 0)
+        emptied.push_back(TotalKey{st.Int(0), static_cast<int>(st.Int(1)), st.Int(2), static_cast<int>(st.Int(3)),
+                                   static_cast<int>(st.Int(4))});
+    }
+  };
   size_t i = 0;
-  for (; i + 3 <= rows.size(); i += 3) {
-    for (size_t j = 0; j < 3; ++j) bind(*three, 1 + static_cast<int>(j) * 13, rows[i + j]->first, rows[i + j]->second);
-    CONVSTORE_RETURN_IF_ERROR(three->Run("update cost totals"));
+  for (; i + 2 <= rows.size(); i += 2) {
+    for (size_t j = 0; j < 2; ++j) bind(*two, 1 + static_cast<int>(j) * 13, rows[i + j]->first, rows[i + j]->second);
+    CONVSTORE_RETURN_IF_ERROR(run(*two));
   }
   for (; i < rows.size(); ++i) {
     bind(*one, 1, rows[i]->first, rows[i]->second);
-    CONVSTORE_RETURN_IF_ERROR(one->Run("update cost total"));
+    CONVSTORE_RETURN_IF_ERROR(run(*one));
   }
-  for (const auto* entry : rows) {
-    const TotalKey& k = entry->first;
-    if (entry->second.count >= 0) continue;
+  for (const TotalKey& k : emptied) {
     total_gc->Bind(1, k.day).Bind(2, int64_t{k.scope}).Bind(3, k.scope_id).Bind(4, int64_t{k.source});
     total_gc->Bind(5, int64_t{k.hour});
     CONVSTORE_RETURN_IF_ERROR(total_gc->Run("drop empty cost total"));
   }
   return Status::OK();
+}
+
+Status RecordCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows) {
+  if (!rollups_enabled.load(std::memory_order_relaxed) || rows.empty()) return Status::OK();
+  if (rows.size() > 16) {  // a batch: one delta straight into the rollups
+    RollupDelta delta;
+    for (const CostRow& r : rows) delta.Add(r, +1);
+    return ApplyDelta(conn, delta);
+  }
+  auto ins = conn.Prepare(
+      "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
+      " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING seq");
+  if (!ins.ok()) return ins.status();
+  int64_t seq = 0;
+  for (const CostRow& r : rows) {
+    ins->Bind(1, r.at).Bind(2, r.user_id).Bind(3, r.team_id).Bind(4, r.model).Bind(5, int64_t{r.source});
+    ins->Bind(6, r.role).Bind(7, r.endpoint).Bind(8, r.status);
+    for (int k = 0; k < 5; ++k) ins->Bind(9 + k, r.tokens[k]);
+    ins->Bind(14, r.cost).Bind(15, r.latency_us);
+    auto row = ins->Step("record pending cost row");
+    if (!row.ok()) return row.status();
+    seq = *row ? ins->Int(0) : 0;
+    CONVSTORE_RETURN_IF_ERROR(ins->Run("record pending cost row"));
+  }
+  // seq restarts at 1 once the table is emptied, so it counts the rows pending.
+  return seq >= kPendingMergeRows ? MergePending(conn) : Status::OK();
+}
+
+Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {
+  auto st = conn.Prepare(
+      "SELECT at, user_id, team_id, model, source, role, endpoint, status, tokens_input, tokens_output,"
+      " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us FROM cost_pending");
+  if (!st.ok()) return st.status();
+  CostRow r;
+  for (;;) {
+    auto row = st->Step("read pending cost rows");
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::OK();
+    r.at = st->Int(0);
+    r.user_id = st->Int(1);
+    r.team_id = st->Int(2);
+    r.model = st->String(3);
+    r.source = static_cast<int>(st->Int(4));
+    r.role = st->String(5);
+    r.endpoint = st->String(6);
+    r.status = st->String(7);
+    for (int k = 0; k < 5; ++k) r.tokens[k] = st->Int(8 + k);
+    r.cost = st->Int(13);
+    r.latency_us = st->OptInt(14);
+    visit(r);
+  }
+}
+
+Status MergePending(sqlite::Connection& conn) {
+  RollupDelta delta;
+  CONVSTORE_RETURN_IF_ERROR(VisitPendingRows(conn, [&](const CostRow& r) { delta.Add(r, +1); }));
+  CONVSTORE_RETURN_IF_ERROR(ApplyDelta(conn, delta));
+  return conn.Exec("DELETE FROM cost_pending", "empty pending cost rows");
 }
 
 Result<RollupDelta> RecomputeFromRaw(sqlite::Connection& conn, int64_t* raw_rows) {
@@ -235,7 +311,7 @@ Status CompareRollups(sqlite::Connection& conn, const RollupDelta& expected, Rol
   };
   std::map<FineKey, Measures> seen_fine;
   auto fine = conn.Prepare(
-      "SELECT day, user_id, team_id, model, source, role, endpoint, status, hour, count, errors, tokens_input,"
+      "SELECT day, user_id, team_id, model, source, role, endpoint, status, 0, count, errors, tokens_input,"
       " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_count,"
       " latency_sum_us, latency_hist FROM cost_rollups");
   if (!fine.ok()) return fine.status();
@@ -244,8 +320,7 @@ Status CompareRollups(sqlite::Connection& conn, const RollupDelta& expected, Rol
     if (!row.ok()) return row.status();
     if (!*row) break;
     FineKey k{fine->Int(0),    fine->Int(1),    fine->Int(2),    fine->String(3),
-              static_cast<int>(fine->Int(4)), fine->String(5), fine->String(6), fine->String(7),
-              static_cast<int>(fine->Int(8))};
+              static_cast<int>(fine->Int(4)), fine->String(5), fine->String(6), fine->String(7)};
     Measures m;
     ReadMeasures(*fine, 9, m);
     m.latency_count = fine->Int(17);
@@ -253,16 +328,21 @@ Status CompareRollups(sqlite::Connection& conn, const RollupDelta& expected, Rol
     if (!LatencyHistogram::Decode(fine->Blob(19), m.hist)) note("cost_rollups: malformed latency histogram");
     seen_fine.emplace(std::move(k), std::move(m));
   }
+  // What is stored is the rollups plus the pending rows.
+  RollupDelta pending;
+  CONVSTORE_RETURN_IF_ERROR(VisitPendingRows(conn, [&](const CostRow& r) { pending.Add(r, +1); }));
+  for (const auto& [k, m] : pending.fine) seen_fine[k].Merge(m);
+  for (auto it = seen_fine.begin(); it != seen_fine.end();) it = it->second.zero() ? seen_fine.erase(it) : std::next(it);
   for (const auto& [k, want] : expected.fine) {
     auto it = seen_fine.find(k);
     if (it == seen_fine.end() || !(it->second == want))
-      note(fmt::format("cost_rollups day {} user {} model '{}' source {} hour {}: {}", k.day, k.user_id, k.model,
-                       k.source, k.hour, Describe(want, it == seen_fine.end() ? nullptr : &it->second)));
+      note(fmt::format("cost_rollups day {} user {} model '{}' source {}: {}", k.day, k.user_id, k.model,
+                       k.source, Describe(want, it == seen_fine.end() ? nullptr : &it->second)));
   }
   for (const auto& [k, have] : seen_fine)
     if (!expected.fine.count(k))
-      note(fmt::format("cost_rollups day {} user {} model '{}' hour {}: unexpected row (count {}, cost {})", k.day,
-                       k.user_id, k.model, k.hour, have.count, have.cost));
+      note(fmt::format("cost_rollups day {} user {} model '{}': unexpected row (count {}, cost {})", k.day,
+                       k.user_id, k.model, have.count, have.cost));
 
   std::map<TotalKey, Measures> seen_totals;
   auto totals = conn.Prepare(
@@ -277,6 +357,9 @@ Status CompareRollups(sqlite::Connection& conn, const RollupDelta& expected, Rol
                static_cast<int>(totals->Int(4))};
     ReadMeasures(*totals, 5, seen_totals[k]);
   }
+  for (const auto& [k, m] : pending.totals) seen_totals[k].Merge(m);
+  for (auto it = seen_totals.begin(); it != seen_totals.end();)
+    it = it->second.zero() ? seen_totals.erase(it) : std::next(it);
   for (const auto& [k, want] : expected.totals) {
     auto it = seen_totals.find(k);
     if (it == seen_totals.end() || !(it->second == want))
@@ -291,7 +374,8 @@ Status CompareRollups(sqlite::Connection& conn, const RollupDelta& expected, Rol
 }
 
 Status ReplaceRollups(sqlite::Connection& conn, const RollupDelta& expected) {
-  CONVSTORE_RETURN_IF_ERROR(conn.Exec("DELETE FROM cost_rollups; DELETE FROM cost_totals;", "clear rollups"));
+  CONVSTORE_RETURN_IF_ERROR(
+      conn.Exec("DELETE FROM cost_rollups; DELETE FROM cost_totals; DELETE FROM cost_pending;", "clear rollups"));
   return ApplyDelta(conn, expected);
 }
 

@@ -1,16 +1,18 @@
 // Rollups: hourly aggregates of every costed row (messages and API usage), kept in the same transaction as the
 // rows they count.
 //
-//   cost_rollups  one row per (UTC day, user, team, model, source, role, endpoint, status, hour) with counts,
-//                 tokens by kind, cost, latency sum and a latency histogram;
-//   cost_totals   one row per (UTC day, scope, scope id, source, hour) for scope everything / team / user — what
-//                 summaries and budget checks read, O(days) rows whatever the number of messages.
+//   cost_rollups  one row per (UTC day, user, team, model, source, role, endpoint, status) with counts, tokens
+//                 by kind, cost, latency sum and a latency histogram (user-level queries read these);
+//   cost_totals   one row per (UTC day, scope, scope id, source, hour) for scope everything / team — what
+//                 summaries and budget checks of everything or a team read, O(days) rows whatever the size.
 //
 // Writers build a RollupDelta from the rows they insert (+1), delete (-1) or reprice (-old, +new) and apply it
 // once per transaction. VerifyRollups / RebuildRollups recompute both tables from the raw rows.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <vector>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -25,6 +27,7 @@ inline constexpr int64_t kMicrosPerHour = 3'600'000'000;
 inline constexpr int64_t kMicrosPerDay = 24 * kMicrosPerHour;
 
 enum Source : int { kSourceMessage = 0, kSourceApi = 1 };
+// Budget / query scopes. cost_totals holds kScopeAll and kScopeTeam; a user's spend comes from cost_rollups.
 enum Scope : int { kScopeAll = 0, kScopeTeam = 1, kScopeUser = 2 };
 
 int64_t FloorDiv(int64_t a, int64_t b);
@@ -49,8 +52,7 @@ struct FineKey {
   std::string model;
   int source;
   std::string role, endpoint, status;
-  int hour;
-  auto tie() const { return std::tie(day, user_id, team_id, model, source, role, endpoint, status, hour); }
+  auto tie() const { return std::tie(day, user_id, team_id, model, source, role, endpoint, status); }
   bool operator<(const FineKey& o) const { return tie() < o.tie(); }
   bool operator==(const FineKey& o) const { return tie() == o.tie(); }
 };
@@ -92,6 +94,15 @@ void SetRollupsEnabledForBenchmark(bool enabled);
 
 // Applies the delta to cost_rollups and cost_totals (rows that fall to zero are removed).
 Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta);
+
+// Counts newly written rows: a few rows are appended to cost_pending (folded into the rollups every
+// kPendingMergeRows rows, in the same transaction); a larger batch is applied to the rollups directly.
+inline constexpr int64_t kPendingMergeRows = 256;
+Status RecordCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows);
+// Folds every pending row into the rollups and empties cost_pending.
+Status MergePending(sqlite::Connection& conn);
+// The pending rows (at most kPendingMergeRows), as counted (+1 each).
+Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit);
 
 // Every raw row, as the rollups would count it (a full scan of messages and api_usage).
 Result<RollupDelta> RecomputeFromRaw(sqlite::Connection& conn, int64_t* raw_rows);

@@ -166,9 +166,7 @@ Result<ApiUsage> InsertApiUsage(sqlite::Connection& conn, const ValidUsage& v, s
   std::copy(tokens, tokens + 5, row.tokens);
   row.cost = priced->cost.value_or(0);
   row.latency_us = u.latency_us;
-  RollupDelta delta;
-  delta.Add(row, +1);
-  CONVSTORE_RETURN_IF_ERROR(ApplyDelta(conn, delta));
+  CONVSTORE_RETURN_IF_ERROR(RecordCostRows(conn, {row}));
   if (spent) *spent = SpendNote{*user_id, team_id, row.cost};
 
   auto stored = FindApiUsage(conn, uid, "");

@@ -60,8 +60,9 @@ CREATE TABLE api_usage (
 CREATE UNIQUE INDEX api_usage_request_id ON api_usage(request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX api_usage_user_time ON api_usage(user_id, recorded_at);
 
--- Fine rollups: one row per (UTC day, user, team, model, source, role, endpoint, status, hour of day). Day first
--- so the rows a write touches sit together at the end of the b-tree, and a user's day is one prefix seek.
+-- Fine rollups: one row per (UTC day, user, team, model, source, role, endpoint, status). Day first so the rows
+-- a write touches sit together at the end of the b-tree, and a user's day is one prefix seek. Daily, not hourly:
+-- a user's hours are sparse, and hourly rows would cost about one row per message.
 -- source: 0 message, 1 api_usage. team_id 0: no team. latency_hist: see src/cost/histogram.h.
 CREATE TABLE cost_rollups (
   day INTEGER NOT NULL,
@@ -72,7 +73,6 @@ CREATE TABLE cost_rollups (
   role TEXT NOT NULL,
   endpoint TEXT NOT NULL,
   status TEXT NOT NULL,
-  hour INTEGER NOT NULL,
   count INTEGER NOT NULL,
   errors INTEGER NOT NULL,
   tokens_input INTEGER NOT NULL,
@@ -84,10 +84,11 @@ CREATE TABLE cost_rollups (
   latency_count INTEGER NOT NULL,
   latency_sum_us INTEGER NOT NULL,
   latency_hist BLOB,
-  PRIMARY KEY (day, user_id, team_id, model, source, role, endpoint, status, hour)
+  PRIMARY KEY (day, user_id, team_id, model, source, role, endpoint, status)
 ) WITHOUT ROWID;
 
--- Totals per scope (0 everything, 1 team, 2 user) and hour: what a summary or a budget check reads.
+-- Hourly totals per scope (0 everything, 1 team): what summaries and budget checks of everything or a team read,
+-- O(days) rows whatever the number of messages. A user's spend is read from its daily cost_rollups rows.
 CREATE TABLE cost_totals (
   day INTEGER NOT NULL,
   scope INTEGER NOT NULL,
@@ -104,6 +105,29 @@ CREATE TABLE cost_totals (
   cost_nanousd INTEGER NOT NULL,
   PRIMARY KEY (day, scope, scope_id, source, hour)
 ) WITHOUT ROWID;
+
+-- Cost rows of recent small writes not yet folded into cost_rollups / cost_totals. A single add_message appends
+-- one row here (the rightmost page of one b-tree) instead of updating two rollup pages; every 256 rows the writer
+-- folds them in, in the same transaction as that write. Readers add these rows (at most 256) to what they read,
+-- so rollups + pending always equal the raw rows. source/role/endpoint/status as in cost_rollups.
+CREATE TABLE cost_pending (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  team_id INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  source INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  status TEXT NOT NULL,
+  tokens_input INTEGER NOT NULL,
+  tokens_output INTEGER NOT NULL,
+  tokens_cached_input INTEGER NOT NULL,
+  tokens_cache_write INTEGER NOT NULL,
+  tokens_reasoning INTEGER NOT NULL,
+  cost_nanousd INTEGER NOT NULL,
+  latency_us INTEGER
+);
 
 -- scope: 0 global, 1 team, 2 user. period: day | week | month | rolling (window_hours).
 CREATE TABLE budgets (

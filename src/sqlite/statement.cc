@@ -66,6 +66,8 @@ Status Stmt::Run(std::string_view context) {
   return Status::OK();
 }
 
+void Stmt::Reset() noexcept { sqlite3_reset(stmt_); }
+
 bool Stmt::IsNull(int col) const noexcept { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 int64_t Stmt::Int(int col) const noexcept { return sqlite3_column_int64(stmt_, col); }
 double Stmt::Double(int col) const noexcept { return sqlite3_column_double(stmt_, col); }

@@ -39,6 +39,8 @@ class Stmt {
   Result<bool> Step(std::string_view context);
   // Steps to completion, ignoring rows, then resets so the statement can be run again.
   Status Run(std::string_view context);
+  // Resets after Step returned false (stepping a finished statement again would re-execute it).
+  void Reset() noexcept;
 
   bool IsNull(int col) const noexcept;
   int64_t Int(int col) const noexcept;

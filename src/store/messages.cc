@@ -115,7 +115,8 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
       "created_at, tokens_cache_write, team_id, price_id) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)");
   if (!ins.ok()) return ins.status();
-  cost::RollupDelta rollups;
+  std::vector<cost::CostRow> cost_rows;
+  cost_rows.reserve(n);
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const ValidMessage& v = msgs[i];
@@ -160,7 +161,7 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
     ins->Bind(17, m.tokens_cache_write).Bind(18, k.team_id == 0 ? std::nullopt : std::optional<int64_t>(k.team_id));
     ins->Bind(19, priced->price_id);
     CONVSTORE_RETURN_IF_ERROR(ins->Run("insert message"));
-    cost::CostRow row;
+    cost::CostRow& row = cost_rows.emplace_back();
     row.at = v.created_at;
     row.user_id = k.user_id;
     row.team_id = k.team_id;
@@ -171,7 +172,6 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
     std::copy(tokens, tokens + 5, row.tokens);
     row.cost = priced->cost.value_or(0);
     row.latency_us = m.latency_us;
-    rollups.Add(row, +1);
     spent.added += row.cost;
     ++k.message_count;
     k.updated_at = std::max(k.updated_at, v.created_at);
@@ -187,7 +187,7 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
   upd->Bind(5, k.tokens[0]).Bind(6, k.tokens[1]).Bind(7, k.tokens[2]).Bind(8, k.tokens[3]).Bind(9, k.cost);
   upd->Bind(10, k.tokens[4]);
   CONVSTORE_RETURN_IF_ERROR(upd->Run("update conversation counters"));
-  return cost::ApplyDelta(conn, rollups);
+  return cost::RecordCostRows(conn, cost_rows);
 }
 
 // Tokens a message occupies in a context window (see GetContext in store.h).

@@ -94,6 +94,22 @@ std::vector<std::string> CheckInvariants(RawDb& db) {
         " HAVING count(DISTINCT m.position) != count(m.id) OR min(m.position) != 0"
         "    OR max(m.position) != count(m.id) - 1";
     for (const auto& row : db.Column(kPositions)) problems.push_back("positions have gaps or duplicates: " + row);
+
+    // Cost rollups (plus rows pending) count every message and API-usage row, and their cost, exactly once.
+    const char* kRollups =
+        "WITH raw AS (SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM api_usage) AS n,"
+        "   (SELECT coalesce(sum(cost_nanousd), 0) FROM messages) + (SELECT coalesce(sum(cost_nanousd), 0)"
+        "   FROM api_usage) AS cost),"
+        " pending AS (SELECT count(*) AS n, coalesce(sum(cost_nanousd), 0) AS cost FROM cost_pending),"
+        " totals AS (SELECT coalesce(sum(count), 0) AS n, coalesce(sum(cost_nanousd), 0) AS cost FROM cost_totals"
+        "   WHERE scope = 0),"
+        " fine AS (SELECT coalesce(sum(count), 0) AS n, coalesce(sum(cost_nanousd), 0) AS cost FROM cost_rollups)"
+        " SELECT 'raw ' || raw.n || '/' || raw.cost || ', totals+pending ' || (totals.n + pending.n) || '/' ||"
+        "   (totals.cost + pending.cost) || ', rollups+pending ' || (fine.n + pending.n) || '/' ||"
+        "   (fine.cost + pending.cost) FROM raw, pending, totals, fine"
+        " WHERE totals.n + pending.n != raw.n OR totals.cost + pending.cost != raw.cost"
+        "    OR fine.n + pending.n != raw.n OR fine.cost + pending.cost != raw.cost";
+    for (const auto& row : db.Column(kRollups)) problems.push_back("cost rollups differ from the raw rows: " + row);
   } catch (const std::exception& e) {
     problems.push_back(std::string("invariant queries failed: ") + e.what());
   }

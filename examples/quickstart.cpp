@@ -74,5 +74,38 @@ int main(int argc, char** argv) {
     std::printf("   %s: %lld messages, %s cost, %lld tokens in / %lld out\n", c.title.c_str(),
                 static_cast<long long>(c.message_count), Usd(c.cost_nanousd).c_str(),
                 static_cast<long long>(c.tokens.input), static_cast<long long>(c.tokens.output));
+
+  // The chapter's step 4, from the rollups (no scan of the messages).
+  convstore::CostFilter last7;
+  last7.user_key = user;
+  last7.days = 7;
+  auto costs = store->GetCostSummary(last7);
+  if (!costs.ok()) return Fail(costs.status());
+  std::printf("\n4. Cost summary (last 7 days):\n");
+  std::printf("   Total messages: %lld\n", static_cast<long long>(costs->total_messages));
+  std::printf("   Total cost: %s\n", Usd(costs->total_cost_nanousd).c_str());
+  std::printf("   Avg cost/message: %s\n", Usd(costs->avg_cost_per_message_nanousd).c_str());
+  for (const auto& d : costs->daily)
+    std::printf("   %s: %lld messages, %s\n", d.date.c_str(), static_cast<long long>(d.message_count),
+                Usd(d.cost_nanousd).c_str());
+
+  // A daily budget for the user, and a call admitted (or refused) before it is made.
+  auto budget = store->SetBudget({.name = "engineer-daily", .scope = "user", .scope_key = user, .period = "day",
+                                  .hard_limit_nanousd = 5 * convstore::kNanoUsdPerUsd});
+  if (!budget.ok()) return Fail(budget.status());
+  auto reservation = store->Reserve({.request_id = "quickstart-call-" + conv->id, .user_key = user,
+                                     .estimated_cost_nanousd = 20'000'000});
+  if (reservation.ok()) {
+    // ... make the model call, then record what it really used (priced from the catalog: no cost given).
+    auto used = store->Settle(reservation->request_id,
+                              {.model = "claude-sonnet-4-5", .tokens_input = 900, .tokens_output = 300});
+    if (!used.ok()) return Fail(used.status());
+    std::printf("\n5. Budgeted call: reserved %s, settled at %s (catalog price)\n",
+                Usd(reservation->amount_nanousd).c_str(), Usd(used->cost_nanousd.value_or(0)).c_str());
+  } else if (reservation.status().code() == convstore::Code::kBudgetExceeded) {
+    std::printf("\n5. Budgeted call refused: %s\n", reservation.status().message().c_str());
+  } else {
+    return Fail(reservation.status());
+  }
   return 0;
 }

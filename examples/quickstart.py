@@ -38,6 +38,14 @@ def main(path: str) -> None:
         for c in page["items"]:
             print(f"   {c['title']}: {c['message_count']} messages, ${c['total_cost_usd']:.3f} cost")
 
+        store.set_budget("engineer-daily", "user", "day", scope_key=user, hard_limit_usd=5)
+        try:
+            r = store.reserve("quickstart-call-" + conv["id"], user, estimated_cost_usd="0.02")
+            used = store.settle(r["request_id"], "claude-sonnet-4-5", tokens_input=900, tokens_output=300)
+            print(f"\n   Budgeted call: reserved ${r['amount_usd']}, settled at ${used['cost_usd']} (catalog price)")
+        except convstore.BudgetExceededError as e:
+            print(f"\n   Budgeted call refused: {e}")
+
     print("\n4. The chapter's AIDatabase code, unchanged, on convstore:")
     db = AIDatabase(path)
     conv_id = db.create_conversation(user_id="engineer@company.com", title="OSPF flaps",
@@ -47,6 +55,14 @@ def main(path: str) -> None:
                    tokens_input=900, tokens_output=120, cost_usd=0.004)
     for c in db.get_user_conversations("engineer@company.com", limit=3):
         print(f"   {c['title']}: {c['message_count']} messages, ${c['total_cost'] or 0:.3f} cost")
+
+    costs = db.get_cost_summary(user_id="engineer@company.com", days=7)
+    print("\n5. Cost summary (last 7 days):")
+    print(f"   Total messages: {costs['total_messages']}")
+    print(f"   Total cost: ${costs['total_cost']:.3f}")
+    print(f"   Avg cost/message: ${costs['avg_cost_per_message']:.4f}")
+    for day in costs["daily_breakdown"][:3]:
+        print(f"   {day['date']}: {day['message_count']} messages, ${day['total_cost'] or 0:.3f}")
     db.close()
 
 

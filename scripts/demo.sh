@@ -14,5 +14,5 @@ The store is the single file $db (plus its -wal/-shm while open). Run the demo a
 the data is durable. Next:
   - Python:  CONVSTORE_LIBRARY=$build_dir/libconvstore.so PYTHONPATH=bindings/python /usr/bin/python3 examples/quickstart.py
   - C:       $build_dir/examples/quickstart_c
-  - Docs:    docs/architecture.md, docs/c-api.md, docs/python.md, docs/benchmarks.md
+  - Docs:    docs/architecture.md, docs/costs.md, docs/c-api.md, docs/python.md, docs/benchmarks.md
 EOT

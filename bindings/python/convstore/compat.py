@@ -22,8 +22,9 @@ Differences from the original, all deliberate:
   - metadata must be a JSON object (dict); its keys come back sorted;
   - total_cost in get_user_conversations is None only when the conversation has no messages (the original
     also gave None when every message's cost was NULL; convstore keeps an exact running total instead);
-  - get_cost_summary reads hourly rollups, so "the last N days" starts at the top of the hour N x 24 h ago
-    (the original's window starts at that exact second: up to one hour less); a day whose messages all have
+  - get_cost_summary reads rollups, so "the last N days" starts at the top of the hour N x 24 h ago (all
+    users) or at the start of that UTC day (one user: per-user rollups are daily), where the original's window
+    starts at that exact second; a day whose messages all have
     no cost shows total_cost 0.0 where the original showed None; totals are summed exactly in nano-USD and
     converted to float once.
 """

@@ -294,6 +294,30 @@ void CheckGroups(ConversationStore& s, const std::string& path) {
   EXPECT_EQ(lines, want);
 }
 
+// Usage statistics per user x model (all sources) against SQL: calls, errors, cost, latency count and average.
+void CheckUsageStats(ConversationStore& s, const std::string& path) {
+  CostFilter f;
+  f.days = 3660;
+  f.source = "all";
+  auto got = s.GetUsageStats(f);
+  ASSERT_OK(got);
+  std::vector<std::string> lines;
+  for (const UsageStat& u : *got)
+    lines.push_back(u.user_key + "|" + u.model + " " + std::to_string(u.calls) + " " + std::to_string(u.errors) + " " +
+                    std::to_string(u.cost_nanousd) + " " + std::to_string(u.latency_count) + " " +
+                    std::to_string(u.avg_latency_us));
+  auto rows = Rows(path,
+                   "SELECT u.key, model, count(*), sum(status = 'error'), coalesce(sum(cost), 0), count(lat),"
+                   " coalesce((2 * sum(lat) + count(lat)) / (2 * count(lat)), 0) FROM ("
+                   " SELECT c.user_id uid, m.model model, '' status, m.cost_nanousd cost, m.latency_us lat"
+                   "  FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                   " UNION ALL SELECT a.user_id, a.model, a.status, a.cost_nanousd, a.latency_us FROM api_usage a)"
+                   " JOIN users u ON u.id = uid GROUP BY 1, 2 ORDER BY 1, 2");
+  std::vector<std::string> want;
+  for (auto& r : rows) want.push_back(r[0] + "|" + r[1] + " " + r[2] + " " + r[3] + " " + r[4] + " " + r[5] + " " + r[6]);
+  EXPECT_EQ(lines, want);
+}
+
 TEST(CostEngineTest, RandomWorkloadsMatchPlainSqlToTheNanoDollar) {
   for (uint64_t seed : {1u, 2u, 3u}) {
     TempDb db;
@@ -315,6 +339,7 @@ TEST(CostEngineTest, RandomWorkloadsMatchPlainSqlToTheNanoDollar) {
     EXPECT_GT(report->raw_rows, 300);
     CheckSummaries(*s, db.path(), w);
     CheckGroups(*s, db.path());
+    CheckUsageStats(*s, db.path());
     // Conversation counters still equal their messages after deletes and repricing.
     EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM conversations c WHERE cost_nanousd != (SELECT"
                                   " coalesce(sum(cost_nanousd), 0) FROM messages WHERE conversation_id = c.id)"),

@@ -597,6 +597,62 @@ TEST(BudgetTest, RacingReservationsNeverExceedTheHardLimit) {
   EXPECT_LE(QueryInt(db.path(), "SELECT sum(amount_nanousd) FROM budget_reservations WHERE state IN (0, 1)"), 1000);
 }
 
+TEST(BudgetTest, RequestIdsAreNotSharedAcrossUsersOrReusedAfterRelease) {
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  auto s = OpenOrDie(":memory:", o);
+  ASSERT_OK(s->UpsertUser({.key = "ana"}));
+  ASSERT_OK(s->UpsertUser({.key = "bob"}));
+  ASSERT_OK(s->RecordApiUsage({.user_key = "bob", .model = "m", .cost_nanousd = 5, .request_id = "r1"}));
+  // Another user's retry key is a conflict, not bob's record (and not a reservation settled against it).
+  EXPECT_CODE(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 8, .request_id = "r1"}),
+              Code::kConflict);
+  EXPECT_CODE(s->Reserve({.request_id = "r1", .user_key = "ana", .estimated_cost_nanousd = 10}), Code::kConflict);
+  ASSERT_OK(s->Reserve({.request_id = "r2", .user_key = "ana", .estimated_cost_nanousd = 10}));
+  EXPECT_CODE(s->Reserve({.request_id = "r2", .user_key = "bob", .estimated_cost_nanousd = 10}), Code::kConflict);
+  ASSERT_OK(s->Release("r2"));
+  // Retrying a released (or expired) reservation is refused: it no longer holds budget.
+  EXPECT_CODE(s->Reserve({.request_id = "r2", .user_key = "ana", .estimated_cost_nanousd = 10}), Code::kConflict);
+  ASSERT_OK(s->Reserve({.request_id = "r3", .user_key = "ana", .estimated_cost_nanousd = 10, .ttl_us = 1'000'000}));
+  clock.now->fetch_add(2'000'000);
+  EXPECT_CODE(s->Reserve({.request_id = "r3", .user_key = "ana", .estimated_cost_nanousd = 10}), Code::kConflict);
+}
+
+TEST(BudgetTest, BackdatedSpendOutsideTheWindowRaisesNoAlert) {
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  std::vector<BudgetAlert> alerts;
+  o.on_budget_alert = [&](const BudgetAlert& a) { alerts.push_back(a); };
+  auto s = OpenOrDie(":memory:", o);
+  ASSERT_OK(s->UpsertUser({.key = "ana"}));
+  ASSERT_OK(s->SetBudget({.name = "day", .scope = "global", .period = "day", .hard_limit_nanousd = 100}));
+  ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 120}));
+  ASSERT_EQ(alerts.size(), 1u);
+  ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 30, .recorded_at = kT0 - 2 * kDay}));
+  EXPECT_EQ(alerts.size(), 1u);
+}
+
+TEST(CostEngineTest, TotalsBeyondInt64AreReportedNotWrapped) {
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  auto s = OpenOrDie(":memory:", o);
+  // $1M per row (the limit) x 9,300 rows in one hour: the day's cost total passes INT64_MAX nano-USD ($9.2e9).
+  // Every row is stored (raw rows are never refused for the rollups' sake); queries over that day say kTooLarge.
+  for (int i = 0; i < 9300; ++i)
+    ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 1'000'000'000'000'000,
+                                 .recorded_at = kT0 - kHour}));
+  EXPECT_CODE(s->GetCostSummary({.days = 2, .source = "api"}), Code::kTooLarge);
+  EXPECT_CODE(s->GetCostSummary({.days = 2, .user_key = "ana", .source = "api"}), Code::kTooLarge);
+  // Other days are unaffected.
+  ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 5, .recorded_at = kT0 - 10 * kDay}));
+  auto old = s->GetCostSummary({.from = kT0 - 11 * kDay, .to = kT0 - 9 * kDay, .source = "api"});
+  ASSERT_OK(old);
+  EXPECT_EQ(old->total_cost_nanousd, 5);
+}
+
 // ---- bad input: a clear error, nothing written ---------------------------------------------------------
 
 TEST(CostBadInputTest, EveryEntryPointRefusesBadInputAndWritesNothing) {

@@ -95,14 +95,14 @@ struct NewApiUsage {
 
 // Which rows a cost query counts, and over which time range.
 struct CostFilter {
-  // Range [from, to). Unset from: the `days` days before `to`; unset to: now.
+  // Range [from, to), at most 3,660 days. Unset from: the `days` days before `to`; unset to: now.
   std::optional<Micros> from;
   std::optional<Micros> to;
   int days = 7;  // 1..3660, used when from is unset
   std::string user_key;         // "" for all
   std::string team_key;
   std::string model;
-  std::string conversation_id;  // served from the conversation's own rows (messages only)
+  std::string conversation_id;  // served from the conversation's own rows (its messages and API usage)
   std::string source = "message";  // "message", "api" or "all"
   // Day boundaries at this fixed offset from UTC (-1440..1440). Whole hours are served from the hourly rollups;
   // other offsets (e.g. +05:30) read the raw rows in the range.
@@ -124,7 +124,7 @@ struct CostSummary {
   int64_t total_messages = 0;
   NanoUsd avg_cost_per_message_nanousd = 0;  // rounded half up; 0 when there are no messages
   Micros from = 0, to = 0;                   // the range used (rollup ranges start on an hour)
-  std::string plan;  // "totals" / "rollups" (hourly rollups), "conversation" or "raw_scan"
+  std::string plan;  // "totals" (hourly), "rollups" (daily, per user), "conversation" or "raw_scan"
 };
 
 struct CostGroup {
@@ -145,7 +145,7 @@ struct CostGroupResult {
 };
 
 // Usage per user x model: calls, errors, tokens, cost, average and p50/p95/p99 latency (from a log-bucketed
-// histogram: each percentile within 2% of the exact nearest-rank value).
+// histogram: each percentile within 1% of the exact nearest-rank value).
 struct UsageStat {
   std::string user_key;
   std::string model;

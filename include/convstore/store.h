@@ -119,7 +119,9 @@ class CONVSTORE_EXPORT ConversationStore {
   virtual Result<std::vector<BudgetState>> GetBudgets(double min_used_fraction) = 0;
   // Admits or refuses (kBudgetExceeded, nothing written) a call estimated at estimated_cost, atomically against
   // spend plus open reservations of every hard budget covering the user, the user's team, or everything. A retry
-  // with the same request_id returns the first reservation.
+  // with the same request_id returns the first reservation while it is open (or settled); a released or expired
+  // one is kConflict (reserve again with a new id), and so is an id already used by another user or by recorded
+  // API usage.
   virtual Result<Reservation> Reserve(const ReserveRequest& request) = 0;
   // Records the call's actual usage (as API usage with request_id = the reservation's) and closes the reservation.
   // user_key may be left empty (the reservation's user). A retry returns the same usage record.

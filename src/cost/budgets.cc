@@ -12,6 +12,7 @@
 #include "store/lookups.h"
 #include "store/store_impl.h"
 #include "store/validate.h"
+#include "util/int128.h"
 #include "util/money.h"
 
 namespace convstore::cost {
@@ -111,7 +112,9 @@ Result<BudgetState> StateOf(sqlite::Connection& conn, const BudgetRow& b, Micros
   auto reserved = Reserved(conn, b, now);
   if (!reserved.ok()) return reserved.status();
   s.reserved_nanousd = *reserved;
-  const NanoUsd used = s.spent_nanousd + s.reserved_nanousd;
+  NanoUsd used = s.spent_nanousd;
+  if (spent->overflow || !AddInto(used, s.reserved_nanousd))
+    return Status::TooLarge(fmt::format("budget '{}': spend leaves the 64-bit integer range", b.input.name));
   auto limit = b.input.hard_limit_nanousd ? b.input.hard_limit_nanousd : b.input.soft_limit_nanousd;
   if (limit && *limit > 0) s.used_fraction = static_cast<double>(used) / static_cast<double>(*limit);
   s.over_soft = b.input.soft_limit_nanousd && used >= *b.input.soft_limit_nanousd;
@@ -155,14 +158,18 @@ std::string Usd(NanoUsd v) { return "$" + util::FormatUsd(v); }
 
 Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micros now,
                            std::vector<BudgetAlert>& out) {
-  if (note.added <= 0) return Status::OK();
+  if (note.rows.empty()) return Status::OK();
   auto budgets = CoveringBudgets(conn, note.user_id, note.team_id);
   if (!budgets.ok()) return budgets.status();
   for (const BudgetRow& b : *budgets) {
     auto [from, to] = Window(b.input, b.scope, now);
+    NanoUsd added = 0;  // what this write added inside the window (a backdated row may fall outside it)
+    for (const auto& [at, cost] : note.rows)
+      if (at >= from && at < to) added += cost;
+    if (added == 0) continue;
     auto spent = SumScope(conn, b.scope, b.scope_id, from, to, 3);
     if (!spent.ok()) return spent.status();
-    const NanoUsd after = spent->cost, before = after - note.added;
+    const NanoUsd after = spent->cost, before = after - added;
     auto check = [&](const std::optional<NanoUsd>& limit, const char* which) {
       if (limit && before < *limit && after >= *limit)
         out.push_back(BudgetAlert{b.input.name, which, after, *limit});
@@ -288,8 +295,16 @@ Result<Reservation> StoreImpl::DoReserve(const ReserveRequest& request) {
       if (out.user_key != request.user_key)
         return Status::Conflict(fmt::format("request_id '{}' was already used for a reservation of another user",
                                             request.request_id));
-      return out;  // a retry
+      if (out.state == "released" || out.state == "expired")
+        return Status::Conflict(fmt::format("reservation '{}' is {}: reserve again with a new request_id",
+                                            request.request_id, out.state));
+      return out;  // a retry of an open (or already settled) reservation
     }
+    auto used = cost::FindApiUsage(conn, "", request.request_id);
+    if (!used.ok()) return used.status();
+    if (*used)
+      return Status::Conflict(
+          fmt::format("request_id '{}' was already used for recorded API usage", request.request_id));
     auto user_id = FindUserId(conn, request.user_key);
     if (!user_id.ok()) return user_id.status();
     auto team_id = UserTeamId(conn, *user_id);
@@ -300,7 +315,8 @@ Result<Reservation> StoreImpl::DoReserve(const ReserveRequest& request) {
       auto s = cost::StateOf(conn, b, now);
       if (!s.ok()) return s.status();
       if (b.input.hard_limit_nanousd &&
-          s->spent_nanousd + s->reserved_nanousd + request.estimated_cost_nanousd > *b.input.hard_limit_nanousd)
+          util::Int128{s->spent_nanousd} + s->reserved_nanousd + request.estimated_cost_nanousd >
+              *b.input.hard_limit_nanousd)
         return Status::BudgetExceeded(fmt::format(
             "budget '{}' would be exceeded: spent {} + reserved {} + this {} > hard limit {}", b.input.name,
             cost::Usd(s->spent_nanousd), cost::Usd(s->reserved_nanousd), cost::Usd(request.estimated_cost_nanousd),

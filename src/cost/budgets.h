@@ -11,11 +11,12 @@ namespace convstore::cost {
 struct SpendNote {
   int64_t user_id = 0;
   int64_t team_id = 0;
-  NanoUsd added = 0;
+  std::vector<std::pair<Micros, NanoUsd>> rows;  // (time, cost) of each row written
 };
 
-// Budgets whose soft or hard limit the spend in `note` crossed (spend before < limit <= spend after), evaluated
-// inside the write transaction after the rows were written.
+// Budgets whose soft or hard limit the spend in `note` crossed (spend before < limit <= spend after, counting
+// only the rows inside each budget's current window), evaluated inside the write transaction after the rows were
+// written.
 Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micros now,
                            std::vector<BudgetAlert>& out);
 

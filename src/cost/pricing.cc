@@ -93,7 +93,7 @@ Status RefreshBuiltinCatalog(sqlite::Connection& conn, Micros now) {
     if (!have.ok()) return have.status();
     auto row = have->Step("read catalog version");
     if (!row.ok()) return row.status();
-    if (*row && have->Text(0) == BuiltinCatalogVersion()) return Status::OK();
+    if (*row && have->Text(0) >= BuiltinCatalogVersion()) return Status::OK();
   }
   auto txn = sqlite::WriteTransaction::Begin(conn);
   if (!txn.ok()) return txn.status();
@@ -123,7 +123,8 @@ Status SyncBuiltinCatalog(sqlite::Connection& conn, Micros now) {
   if (!have.ok()) return have.status();
   auto row = have->Step("read catalog version");
   if (!row.ok()) return row.status();
-  if (*row && have->Text(0) == version) return Status::OK();
+  // Versions are "YYYY-MM-DD.n": an older library never downgrades a newer catalog loaded by a newer one.
+  if (*row && have->Text(0) >= version) return Status::OK();
 
   auto ins = conn.Prepare(
       "INSERT INTO prices(model, is_pattern, effective_from, origin, input_nanousd_per_mtok, output_nanousd_per_mtok,"

@@ -27,6 +27,8 @@ Status ValidateFilter(const CostFilter& f) {
   CONVSTORE_RETURN_IF_ERROR(store::CheckTimestamp(f.to, "to"));
   if (!f.from) CONVSTORE_RETURN_IF_ERROR(store::CheckRange(f.days, 1, 3660, "days"));
   if (f.from && f.to && *f.from >= *f.to) return Status::InvalidArgument("from must be before to");
+  if (f.from && f.to && *f.to - *f.from > kMaxRangeDays * kMicrosPerDay)
+    return Status::InvalidArgument(fmt::format("the range spans more than {} days", kMaxRangeDays));
   if (!f.user_key.empty()) CONVSTORE_RETURN_IF_ERROR(store::CheckKey(f.user_key, "user_key"));
   if (!f.team_key.empty()) CONVSTORE_RETURN_IF_ERROR(store::CheckKey(f.team_key, "team_key"));
   if (!f.conversation_id.empty()) CONVSTORE_RETURN_IF_ERROR(store::CheckKey(f.conversation_id, "conversation_id"));
@@ -42,6 +44,8 @@ Result<ResolvedFilter> ResolveFilter(sqlite::Connection& conn, const CostFilter&
   r.to = f.to.value_or(now + 1);  // "up to now" includes rows written at now
   r.from = f.from.value_or(r.to - int64_t{f.days} * kMicrosPerDay);
   if (r.from >= r.to) return Status::InvalidArgument("from must be before to");
+  if (r.to - r.from > kMaxRangeDays * kMicrosPerDay)
+    return Status::InvalidArgument(fmt::format("the range spans more than {} days", kMaxRangeDays));
   r.source_mask = f.source == "message" ? 1 : f.source == "api" ? 2 : 3;
   r.offset_us = int64_t{f.utc_offset_minutes} * 60'000'000;
   r.model = f.model;

@@ -51,6 +51,9 @@ Result<Measures> SumScope(sqlite::Connection& conn, int scope, int64_t scope_id,
 // Validates a filter without the database (used before the read starts).
 Status ValidateFilter(const CostFilter& filter);
 
+// Longest range a cost query may cover.
+inline constexpr int64_t kMaxRangeDays = 3660;
+
 Micros FloorHour(Micros t);
 Micros CeilHour(Micros t);
 

@@ -6,6 +6,7 @@
 
 #include "cost/cost_rows.h"
 #include "cost/pricing.h"
+#include "util/logging.h"
 #include "store/validate.h"
 
 namespace convstore::cost {
@@ -16,25 +17,25 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 }
 
 void Measures::Add(const CostRow& row, int sign) {
-  count += sign;
-  if (row.status == "error") errors += sign;
-  for (int i = 0; i < 5; ++i) tokens[i] += sign * row.tokens[i];
-  cost += sign * row.cost;
+  // Each value of a row is within its documented limit (<= 1e18), so sign * value cannot overflow.
+  bool ok = AddInto(count, sign);
+  if (row.status == "error") ok &= AddInto(errors, sign);
+  for (int i = 0; i < 5; ++i) ok &= AddInto(tokens[i], sign * row.tokens[i]);
+  ok &= AddInto(cost, sign * row.cost);
   if (row.latency_us) {
-    latency_count += sign;
-    latency_sum += sign * *row.latency_us;
+    ok &= AddInto(latency_count, sign);
+    ok &= AddInto(latency_sum, sign * *row.latency_us);
     hist.Add(*row.latency_us, sign);
   }
+  overflow |= !ok;
 }
 
 void Measures::Merge(const Measures& o) {
-  count += o.count;
-  errors += o.errors;
-  for (int i = 0; i < 5; ++i) tokens[i] += o.tokens[i];
-  cost += o.cost;
-  latency_count += o.latency_count;
-  latency_sum += o.latency_sum;
+  bool ok = AddInto(count, o.count) & AddInto(errors, o.errors);
+  for (int i = 0; i < 5; ++i) ok &= AddInto(tokens[i], o.tokens[i]);
+  ok &= AddInto(cost, o.cost) & AddInto(latency_count, o.latency_count) & AddInto(latency_sum, o.latency_sum);
   hist.Merge(o.hist);
+  overflow |= !ok || o.overflow;
 }
 
 bool Measures::zero() const {
@@ -80,6 +81,7 @@ void SetRollupsEnabledForBenchmark(bool enabled) { rollups_enabled.store(enabled
 
 Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
   if (!rollups_enabled.load(std::memory_order_relaxed)) return Status::OK();
+  const Status too_large = Status::TooLarge("a day's cost or token totals would leave the 64-bit integer range");
   auto fine = conn.Prepare(
       "INSERT INTO cost_rollups(day, user_id, team_id, model, source, role, endpoint, status, count, errors,"
       " tokens_input, tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd,"
@@ -97,13 +99,18 @@ Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
       " ELSE convstore_hist_merge(latency_hist, excluded.latency_hist) END"
       " RETURNING count = 0 AND errors = 0 AND cost_nanousd = 0 AND tokens_input = 0 AND tokens_output = 0"
       " AND tokens_cached_input = 0 AND tokens_cache_write = 0 AND tokens_reasoning = 0 AND latency_count = 0"
-      " AND latency_sum_us = 0 AND latency_hist IS NULL");
+      " AND latency_sum_us = 0 AND latency_hist IS NULL,"
+      // SQLite turns an overflowing integer sum into a REAL: refuse the write instead.
+      " typeof(count) || typeof(cost_nanousd) || typeof(tokens_input) || typeof(tokens_output) ||"
+      " typeof(tokens_cached_input) || typeof(tokens_cache_write) || typeof(tokens_reasoning) ||"
+      " typeof(latency_sum_us) = 'integerintegerintegerintegerintegerintegerintegerinteger'");
   if (!fine.ok()) return fine.status();
   auto fine_gc = conn.Prepare(
       "DELETE FROM cost_rollups WHERE day = ?1 AND user_id = ?2 AND team_id = ?3 AND model = ?4 AND source = ?5"
       " AND role = ?6 AND endpoint = ?7 AND status = ?8");
   if (!fine_gc.ok()) return fine_gc.status();
   for (const auto& [k, m] : delta.fine) {
+    if (m.overflow) return too_large;
     if (m.zero()) continue;
     std::string hist = m.hist.Encode();
     fine->Bind(1, k.day).Bind(2, k.user_id).Bind(3, k.team_id).Bind(4, k.model).Bind(5, int64_t{k.source});
@@ -118,6 +125,7 @@ Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
     if (!row.ok()) return row.status();
     // A delete (or a reprice of a row still pending) can bring every measure to zero: drop the row.
     const bool emptied = *row && fine->Int(0) != 0;
+    if (*row && fine->Int(1) == 0) return too_large;
     CONVSTORE_RETURN_IF_ERROR(fine->Run("update cost rollup"));
     if (emptied) {
       fine_gc->Bind(1, k.day).Bind(2, k.user_id).Bind(3, k.team_id).Bind(4, k.model).Bind(5, int64_t{k.source});
@@ -136,7 +144,10 @@ Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
   " tokens_reasoning = tokens_reasoning + excluded.tokens_reasoning,"                                           \
   " cost_nanousd = cost_nanousd + excluded.cost_nanousd RETURNING day, scope, scope_id, source, hour,"           \
   " count = 0 AND errors = 0 AND cost_nanousd = 0 AND tokens_input = 0 AND tokens_output = 0"                   \
-  " AND tokens_cached_input = 0 AND tokens_cache_write = 0 AND tokens_reasoning = 0"
+  " AND tokens_cached_input = 0 AND tokens_cache_write = 0 AND tokens_reasoning = 0,"                            \
+  " typeof(count) || typeof(cost_nanousd) || typeof(tokens_input) || typeof(tokens_output) ||"                   \
+  " typeof(tokens_cached_input) || typeof(tokens_cache_write) || typeof(tokens_reasoning) ="                     \
+  " 'integerintegerintegerintegerintegerintegerinteger'"
 #define CONVSTORE_TOTALS_INSERT                                                                                \
   "INSERT INTO cost_totals(day, scope, scope_id, source, hour, count, errors, tokens_input, tokens_output,"      \
   " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd) VALUES "
@@ -170,6 +181,10 @@ Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
       if (!*row) {
         st.Reset();
         return Status::OK();
+      }
+      if (st.Int(6) == 0) {
+        st.Reset();
+        return too_large;
       }
       if (st.Int(5) != 0)
         emptied.push_back(TotalKey{st.Int(0), static_cast<int>(st.Int(1)), st.Int(2), static_cast<int>(st.Int(3)),
@@ -217,7 +232,18 @@ Status RecordCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows
     CONVSTORE_RETURN_IF_ERROR(ins->Run("record pending cost row"));
   }
   // seq restarts at 1 once the table is emptied, so it counts the rows pending.
-  return seq >= kPendingMergeRows ? MergePending(conn) : Status::OK();
+  if (seq < kPendingMergeRows || seq % kPendingMergeRows != 0) return Status::OK();
+  // Fold them in, inside a savepoint: if a day's totals would leave the int64 range, the rows stay pending (they
+  // are still counted by every reader, which then reports kTooLarge for such a day) rather than failing this write,
+  // which may belong to another user and day. The next attempt is 256 rows later.
+  CONVSTORE_RETURN_IF_ERROR(conn.Exec("SAVEPOINT convstore_merge", "begin merge"));
+  Status merged = MergePending(conn);
+  if (merged.code() == Code::kTooLarge) {
+    util::Logger().warn("cost rollups: {}; {} rows stay pending", merged.message(), seq);
+    return conn.Exec("ROLLBACK TO convstore_merge; RELEASE convstore_merge", "undo merge");
+  }
+  if (!merged.ok()) return merged;
+  return conn.Exec("RELEASE convstore_merge", "end merge");
 }
 
 Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {

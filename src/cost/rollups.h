@@ -57,7 +57,16 @@ struct FineKey {
   bool operator==(const FineKey& o) const { return tie() == o.tie(); }
 };
 
+// acc += v; false (acc unchanged) when the sum leaves the int64 range.
+inline bool AddInto(int64_t& acc, int64_t v) {
+  int64_t sum;
+  if (__builtin_add_overflow(acc, v, &sum)) return false;
+  acc = sum;
+  return true;
+}
+
 struct Measures {
+  bool overflow = false;  // a sum left the int64 range (callers report kTooLarge)
   int64_t count = 0, errors = 0;
   int64_t tokens[5] = {0, 0, 0, 0, 0};
   NanoUsd cost = 0;

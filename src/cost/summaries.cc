@@ -53,6 +53,8 @@ const std::vector<std::string>& KnownDimensions() {
   return dims;
 }
 
+Status TotalsTooLarge() { return Status::TooLarge("the totals of this query leave the 64-bit integer range"); }
+
 NanoUsd DivRound(util::Int128 num, util::Int128 den) {
   if (den <= 0) return 0;
   return static_cast<NanoUsd>((num * 2 + den) / (den * 2));  // half up, num >= 0
@@ -69,12 +71,12 @@ Result<CostSummary> StoreImpl::DoGetCostSummary(const CostFilter& filter) {
     auto f = cost::ResolveFilter(conn, filter, now, false);
     if (!f.ok()) return f.status();
     std::map<int64_t, DailyCost> days;  // local day -> totals
+    bool exact = true;
     Status s = cost::VisitCosts(conn, *f, false, [&](const CostRecord& rec) {
       DailyCost& d = days[LocalDays(rec.at, f->offset_us)];
-      d.message_count += rec.measures->count;
-      d.tokens_input += rec.measures->tokens[0];
-      d.tokens_output += rec.measures->tokens[1];
-      d.cost_nanousd += rec.measures->cost;
+      const Measures& m = *rec.measures;
+      exact &= !m.overflow && cost::AddInto(d.message_count, m.count) & cost::AddInto(d.tokens_input, m.tokens[0]) &
+               cost::AddInto(d.tokens_output, m.tokens[1]) & cost::AddInto(d.cost_nanousd, m.cost);
     });
     if (!s.ok()) return s;
     CostSummary out;
@@ -84,10 +86,11 @@ Result<CostSummary> StoreImpl::DoGetCostSummary(const CostFilter& filter) {
     for (auto it = days.rbegin(); it != days.rend(); ++it) {
       if (it->second.message_count == 0 && it->second.cost_nanousd == 0) continue;
       it->second.date = cost::FormatDate(it->first);
-      out.total_cost_nanousd += it->second.cost_nanousd;
-      out.total_messages += it->second.message_count;
+      exact &= cost::AddInto(out.total_cost_nanousd, it->second.cost_nanousd) &
+               cost::AddInto(out.total_messages, it->second.message_count);
       out.daily.push_back(std::move(it->second));
     }
+    if (!exact) return TotalsTooLarge();
     out.avg_cost_per_message_nanousd = DivRound(out.total_cost_nanousd, out.total_messages);
     return out;
   });
@@ -97,7 +100,6 @@ Result<CostGroupResult> StoreImpl::DoGroupCosts(const CostFilter& filter, const 
   CONVSTORE_RETURN_IF_ERROR(cost::ValidateFilter(filter));
   if (group_by.empty() || group_by.size() > 4)
     return Status::InvalidArgument("group_by needs 1 to 4 dimensions");
-  bool need_dims = false;
   for (size_t i = 0; i < group_by.size(); ++i) {
     const auto& dims = KnownDimensions();
     if (std::find(dims.begin(), dims.end(), group_by[i]) == dims.end())
@@ -107,14 +109,13 @@ Result<CostGroupResult> StoreImpl::DoGroupCosts(const CostFilter& filter, const 
     if (std::find(group_by.begin(), group_by.begin() + static_cast<std::ptrdiff_t>(i), group_by[i]) !=
         group_by.begin() + static_cast<std::ptrdiff_t>(i))
       return Status::InvalidArgument(fmt::format("group_by names '{}' twice", group_by[i]));
-    if (group_by[i] != "day" && group_by[i] != "week" && group_by[i] != "month" && group_by[i] != "source")
-      need_dims = true;
   }
   int64_t now = Now();
   return Read("group_costs", [&](sqlite::Connection& conn) -> Result<CostGroupResult> {
     auto txn = sqlite::ReadTransaction::Begin(conn);
     if (!txn.ok()) return txn.status();
-    auto f = cost::ResolveFilter(conn, filter, now, need_dims);
+    // Groups report latency, which only the per-user rollups keep: never the totals plan.
+    auto f = cost::ResolveFilter(conn, filter, now, /*need_dims=*/true);
     if (!f.ok()) return f.status();
     KeyNames users(conn, "SELECT key FROM users WHERE id = ?1");
     KeyNames teams(conn, "SELECT key FROM teams WHERE id = ?1");
@@ -145,6 +146,8 @@ Result<CostGroupResult> StoreImpl::DoGroupCosts(const CostFilter& filter, const 
     });
     if (!s.ok()) return s;
     if (!failure.ok()) return failure;
+    for (const auto& entry : groups)
+      if (entry.second.overflow) return TotalsTooLarge();
     CostGroupResult out;
     out.group_by = group_by;
     out.plan = cost::PlanName(f->plan);
@@ -183,6 +186,7 @@ Result<std::vector<UsageStat>> StoreImpl::DoGetUsageStats(const CostFilter& filt
     KeyNames users(conn, "SELECT key FROM users WHERE id = ?1");
     std::vector<UsageStat> out;
     for (auto& [key, m] : groups) {
+      if (m.overflow) return TotalsTooLarge();
       if (m.count == 0) continue;
       auto user = users.Get(key.first);
       if (!user.ok()) return user.status();
@@ -235,19 +239,25 @@ Result<TeamSpend> StoreImpl::DoGetTeamSpend(std::string_view team_key, int lookb
     const Micros through_now = cost::CeilHour(now + 1);
     auto mtd = cost::SumScope(conn, cost::kScopeTeam, team_id, month_start, through_now, 3);
     if (!mtd.ok()) return mtd.status();
+    if (mtd->overflow) return TotalsTooLarge();
     out.month_to_date_nanousd = mtd->cost;
     if (out.monthly_budget_nanousd && *out.monthly_budget_nanousd > 0)
       out.budget_used_percent =
           100.0 * static_cast<double>(out.month_to_date_nanousd) / static_cast<double>(*out.monthly_budget_nanousd);
     const Micros elapsed = std::max<Micros>(now - month_start, 1);
-    out.projected_month_end_nanousd =
-        DivRound(static_cast<util::Int128>(out.month_to_date_nanousd) * (month_end - month_start), elapsed);
+    const util::Int128 projected =
+        (static_cast<util::Int128>(out.month_to_date_nanousd) * (month_end - month_start) * 2 + elapsed) /
+        (util::Int128{2} * elapsed);
+    if (projected > INT64_MAX) return TotalsTooLarge();
+    out.projected_month_end_nanousd = static_cast<NanoUsd>(projected);
     const Micros lookback_from = through_now - int64_t{lookback_days} * kMicrosPerDay;
     auto recent = cost::SumScope(conn, cost::kScopeTeam, team_id, lookback_from, through_now, 3);
     if (!recent.ok()) return recent.status();
+    if (recent->overflow) return TotalsTooLarge();
     out.daily_average_nanousd = DivRound(recent->cost, lookback_days);
-    out.monthly_projection_nanousd = out.daily_average_nanousd * 30;
-    out.annual_projection_nanousd = out.monthly_projection_nanousd * 12;
+    if (__builtin_mul_overflow(out.daily_average_nanousd, 30, &out.monthly_projection_nanousd) ||
+        __builtin_mul_overflow(out.monthly_projection_nanousd, 12, &out.annual_projection_nanousd))
+      return TotalsTooLarge();
     return out;
   });
 }

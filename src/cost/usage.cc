@@ -112,7 +112,12 @@ Result<ApiUsage> InsertApiUsage(sqlite::Connection& conn, const ValidUsage& v, s
   if (!request_id.empty()) {
     auto existing = FindApiUsage(conn, "", request_id);
     if (!existing.ok()) return existing.status();
-    if (*existing) return std::move(**existing);  // a retry: count nothing twice
+    if (*existing) {
+      if ((*existing)->user_key != user_key)
+        return Status::Conflict(
+            fmt::format("request_id '{}' was already used for API usage of another user", request_id));
+      return std::move(**existing);  // a retry: count nothing twice
+    }
   }
   auto user_id = store::FindOrCreateUser(conn, user_key, now);
   if (!user_id.ok()) return user_id.status();
@@ -167,7 +172,7 @@ Result<ApiUsage> InsertApiUsage(sqlite::Connection& conn, const ValidUsage& v, s
   row.cost = priced->cost.value_or(0);
   row.latency_us = u.latency_us;
   CONVSTORE_RETURN_IF_ERROR(RecordCostRows(conn, {row}));
-  if (spent) *spent = SpendNote{*user_id, team_id, row.cost};
+  if (spent) *spent = SpendNote{*user_id, team_id, {{row.at, row.cost}}};
 
   auto stored = FindApiUsage(conn, uid, "");
   if (!stored.ok()) return stored.status();

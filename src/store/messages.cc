@@ -107,7 +107,7 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
              {conv->Int(4), conv->Int(5), conv->Int(6), conv->Int(7), conv->Int(8)},
              conv->Int(9), conv->Int(10), conv->Int(11)};
   const int64_t before_count = k.message_count;
-  spent = cost::SpendNote{k.user_id, k.team_id, 0};
+  spent = cost::SpendNote{k.user_id, k.team_id, {}};
 
   auto ins = conn.Prepare(
       "INSERT INTO messages(uid, conversation_id, position, role, content, model, model_version, tokens_input, "
@@ -172,7 +172,7 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
     std::copy(tokens, tokens + 5, row.tokens);
     row.cost = priced->cost.value_or(0);
     row.latency_us = m.latency_us;
-    spent.added += row.cost;
+    if (row.cost > 0) spent.rows.emplace_back(row.at, row.cost);
     ++k.message_count;
     k.updated_at = std::max(k.updated_at, v.created_at);
   }

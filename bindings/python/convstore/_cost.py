@@ -9,6 +9,7 @@ exact "*_nanousd" integers. Times: datetime (naive = UTC), ISO-8601 strings or i
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from . import _ffi
 from ._codec import dumps, fix_money, money_field, request, time_us
@@ -64,8 +65,13 @@ class CostMixin:
     def resolve_price(self, model: str, at=None) -> dict:
         """The price in effect for model at `at` (default now); NotFoundError when none applies."""
         at_us = time_us(at) if at is not None else time.time_ns() // 1000
-        if not isinstance(at_us, int):
-            raise InvalidArgumentError("at must be a datetime or integer microseconds")
+        if isinstance(at_us, str):  # ISO-8601 text: the other calls pass it to the library; this one takes µs
+            try:
+                at_us = time_us(datetime.fromisoformat(at_us.replace("Z", "+00:00")))
+            except ValueError:
+                raise InvalidArgumentError(f"at {at!r} is not an ISO-8601 time") from None
+        if not isinstance(at_us, int) or isinstance(at_us, bool) or not -(2**63) <= at_us < 2**63:
+            raise InvalidArgumentError("at must be a datetime, an ISO-8601 string or integer microseconds")
         return fix_money(self._call(_ffi.convstore_resolve_price, self._arg(model), at_us))
 
     def reprice(self, from_, to) -> dict:

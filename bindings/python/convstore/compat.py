@@ -165,10 +165,8 @@ class AIDatabase:
         if days <= 0:
             return empty
         try:
-            if days > 3660:  # beyond the summary's window limit: everything, as the original's query gives
-                s = self.store.cost_summary(from_=0, user=user_id or None)
-            else:
-                s = self.store.cost_summary(days=days, user=user_id or None)
+            # Summaries cover at most 3,660 days (ten years): a longer window is clamped to that.
+            s = self.store.cost_summary(days=min(days, 3660), user=user_id or None)
         except NotFoundError:
             return empty
         daily = [

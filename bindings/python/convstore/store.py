@@ -96,9 +96,17 @@ class Store(CostMixin):
         if on_budget_alert is None:
             rc = _ffi.convstore_open(_arg(os.fspath(path)), dumps(opts), byref(h), byref(err))
         else:
+            # The trampoline reaches the user's callback through a weak reference, so a callback that refers to
+            # this Store (a bound method of its owner, say) does not keep it alive through the finalizer below.
+            self._on_budget_alert = on_budget_alert
+            me = weakref.ref(self)
+
             def on_alert(_user_data, alert_json):
+                store = me()
+                if store is None:
+                    return
                 try:
-                    on_budget_alert(fix_money(loads(alert_json)))
+                    store._on_budget_alert(fix_money(loads(alert_json)))
                 except Exception:  # noqa: BLE001 - a callback must not unwind into C
                     pass
             self._alert_cb = _ffi.convstore_budget_alert_fn(on_alert)  # kept alive as long as the handle
@@ -291,7 +299,8 @@ class Store(CostMixin):
     def add_message(self, conversation_id: str, role: str, content: str, *, model: str | None = None,
                     model_version: str | None = None, tokens_input: int | None = None,
                     tokens_output: int | None = None, tokens_cached_input: int | None = None,
-                    tokens_reasoning: int | None = None, cost_usd=None, cost_nanousd: int | None = None,
+                    tokens_reasoning: int | None = None, tokens_cache_write: int | None = None, cost_usd=None,
+                    cost_nanousd: int | None = None,
                     latency_us: int | None = None, metadata: dict | None = None, request_id: str | None = None,
                     created_at=None) -> dict:
         """Appends a message (role: user, assistant, system or tool). Returns the stored message.
@@ -312,6 +321,8 @@ class Store(CostMixin):
             m["tokens_cached_input"] = tokens_cached_input
         if tokens_reasoning is not None:
             m["tokens_reasoning"] = tokens_reasoning
+        if tokens_cache_write is not None:
+            m["tokens_cache_write"] = tokens_cache_write
         if cost_usd is not None:
             m["cost_usd"] = usd(cost_usd)
         if cost_nanousd is not None:

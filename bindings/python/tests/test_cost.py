@@ -29,6 +29,9 @@ def test_catalog_prices_messages_and_user_prices_override(store):
     m = store.add_message(c["id"], "assistant", "x", model="gpt-4o", tokens_input=1000, tokens_output=500)
     assert m["cost_nanousd"] == 2_500_000 + 5_000_000 and m["price_id"] is not None
     assert store.resolve_price("gpt-4o")["input_per_mtok_nanousd"] == 2_500_000_000
+    assert store.resolve_price("gpt-4o", at="2026-01-01T00:00:00Z")["model"] == "gpt-4o"
+    cw = store.add_message(c["id"], "assistant", "x", model="claude-sonnet-4-5", tokens_cache_write=1_000_000)
+    assert cw["tokens_cache_write"] == 1_000_000 and cw["cost_nanousd"] == 3_750_000_000
     p = store.add_price("gpt-4o", input_per_mtok_usd="1", output_per_mtok_usd="2", note="contract",
                         effective_from=0)
     assert p["origin"] == "user" and p["input_per_mtok_usd"] == 1.0
@@ -37,7 +40,7 @@ def test_catalog_prices_messages_and_user_prices_override(store):
     # Repricing moves the first message to the user price; the conversation total follows.
     report = store.reprice(0, NOW_US + DAY_US)
     assert report["messages_repriced"] == 1 and report["cost_delta_nanousd"] == 2_000_000 - 7_500_000
-    assert store.get_conversation_info(c["id"])["total_cost_nanousd"] == 4_000_000
+    assert store.get_conversation_info(c["id"])["total_cost_nanousd"] == 4_000_000 + 3_750_000_000
     assert store.verify_rollups()["differences"] == 0
 
 
@@ -169,6 +172,7 @@ def test_bad_input_raises_and_writes_nothing(store, db_path):
         (InvalidArgumentError, lambda: store.add_price("m", input_per_mtok_usd=float("nan"), output_per_mtok_usd=1)),
         (InvalidArgumentError, lambda: store.add_price("m", input_per_mtok_usd="-1", output_per_mtok_usd=1)),
         (InvalidArgumentError, lambda: store.resolve_price("gpt-4o", at="yesterday")),
+        (InvalidArgumentError, lambda: store.cost_summary(from_=0, to=NOW_US)),  # more than 3,660 days
         (NotFoundError, lambda: store.resolve_price("no-such-model")),
         (InvalidArgumentError, lambda: store.reprice(10, 5)),
         (InvalidArgumentError, lambda: store.record_api_usage("ana", "")),
@@ -203,6 +207,29 @@ def test_bad_input_raises_and_writes_nothing(store, db_path):
         with pytest.raises(exc):
             call()
     assert counts() == before
+
+
+def test_alert_callback_does_not_keep_the_store_alive(tmp_path):
+    import gc
+    import weakref
+
+    class Owner:
+        def __init__(self):
+            self.alerts = []
+            self.store = convstore.Store(str(tmp_path / "owner.db"), on_budget_alert=self.on_alert)
+
+        def on_alert(self, alert):
+            self.alerts.append(alert)
+
+    owner = Owner()
+    owner.store.upsert_user("ana")
+    owner.store.set_budget("g", "global", "day", hard_limit_nanousd=10)
+    owner.store.record_api_usage("ana", "m", cost_nanousd=11)
+    assert [a["limit"] for a in owner.alerts] == ["hard"]
+    ref = weakref.ref(owner.store)
+    del owner
+    gc.collect()
+    assert ref() is None
 
 
 def test_datetime_arguments(store):

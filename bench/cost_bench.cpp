@@ -11,6 +11,7 @@
 // $CONVSTORE_BENCH_DIR) and reused; a .complete marker tells a finished build from an interrupted one.
 #include <convstore/convstore.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <cstdio>
@@ -261,9 +262,11 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   std::vector<bench::Pair> pairs;
-  // Alternate the two variants so drift on a noisy machine hits both alike.
-  for (int round = 0; round < 2; ++round) {
-    std::string suffix = round == 0 ? "" : "_again";
+  // Alternate the two variants so drift on a noisy machine hits both alike; CONVSTORE_UPKEEP_ROUNDS rounds (4).
+  const char* rounds_env = std::getenv("CONVSTORE_UPKEEP_ROUNDS");
+  const int rounds = rounds_env ? std::max(1, std::atoi(rounds_env)) : 4;
+  for (int round = 0; round < rounds; ++round) {
+    std::string suffix = round == 0 ? "" : "_round" + std::to_string(round + 1);
     benchmark::RegisterBenchmark(("BM_AddMessageNoRollups" + suffix).c_str(),
                                  [](benchmark::State& s) { AddMessage(s, false); })
         ->MinTime(2.0)->UseRealTime();

@@ -167,7 +167,9 @@ void BudgetCheck(benchmark::State& state, const std::string& label, int64_t n) {
 void ReserveRelease(benchmark::State& state, const std::string& label, int64_t n) {
   CostStore& c = GetStore(label, n);
   int64_t i = 0;
-  const std::string prefix = "bench-" + std::to_string(c.built_at) + "-" + std::to_string(std::rand()) + "-";
+  // Unique across runs on the cached store (a released id cannot be reserved again).
+  const std::string prefix =
+      "bench-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-";
   for (auto _ : state) {
     std::string id = prefix + std::to_string(i++);
     auto r = c.store->Reserve({.request_id = id, .user_key = UserKey(0), .estimated_cost_nanousd = 1000});

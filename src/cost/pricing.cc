@@ -102,7 +102,9 @@ Status RefreshBuiltinCatalog(sqlite::Connection& conn, Micros now) {
 }
 
 std::string BuiltinCatalogVersion() {
-  return nlohmann::json::parse(kBuiltinPriceCatalog).at("version").get<std::string>();
+  // Parsed once: every open compares it with the file's (a failed first parse, out of memory, is retried).
+  static const std::string version = nlohmann::json::parse(kBuiltinPriceCatalog).at("version").get<std::string>();
+  return version;
 }
 
 namespace {

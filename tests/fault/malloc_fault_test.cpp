@@ -393,6 +393,8 @@ SweepResult Sweep(bool in_memory, bool sticky, uint64_t open_stride) {
   if (const char* only = std::getenv("MALLOC_FAULT_N"); only != nullptr) {  // reproduce one run
     ns.push_back(std::strtoull(only, nullptr, 10));
   } else {
+    // Open is sampled: at most ~400 runs whatever it allocates (the schema, migrations and price catalog grow).
+    open_stride = std::max<uint64_t>(open_stride, res.in_open / 400);
     for (uint64_t n = 1; n <= res.allocations; n += n < res.in_open ? open_stride : 1) ns.push_back(n);
   }
   for (uint64_t n : ns) {

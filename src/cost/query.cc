@@ -85,13 +85,6 @@ Result<ResolvedFilter> ResolveFilter(sqlite::Connection& conn, const CostFilter&
 
 namespace {
 
-void ReadMeasures(const sqlite::Stmt& st, int c, Measures& m) {
-  m.count = st.Int(c);
-  m.errors = st.Int(c + 1);
-  for (int i = 0; i < 5; ++i) m.tokens[i] = st.Int(c + 2 + i);
-  m.cost = st.Int(c + 7);
-}
-
 bool SourceIn(int source, int mask) { return (mask & (1 << source)) != 0; }
 
 // Days [first, last) covering the hour-aligned range.

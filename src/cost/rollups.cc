@@ -79,6 +79,13 @@ std::atomic<bool> rollups_enabled{true};
 
 void SetRollupsEnabledForBenchmark(bool enabled) { rollups_enabled.store(enabled); }
 
+void ReadMeasures(const sqlite::Stmt& st, int c, Measures& m) {
+  m.count = st.Int(c);
+  m.errors = st.Int(c + 1);
+  for (int i = 0; i < 5; ++i) m.tokens[i] = st.Int(c + 2 + i);
+  m.cost = st.Int(c + 7);
+}
+
 Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
   if (!rollups_enabled.load(std::memory_order_relaxed)) return Status::OK();
   const Status too_large = Status::TooLarge("a day's cost or token totals would leave the 64-bit integer range");
@@ -312,13 +319,6 @@ Result<RollupDelta> RecomputeFromRaw(sqlite::Connection& conn, int64_t* raw_rows
 }
 
 namespace {
-
-void ReadMeasures(const sqlite::Stmt& st, int c, Measures& m) {
-  m.count = st.Int(c);
-  m.errors = st.Int(c + 1);
-  for (int i = 0; i < 5; ++i) m.tokens[i] = st.Int(c + 2 + i);
-  m.cost = st.Int(c + 7);
-}
 
 std::string Describe(const Measures& want, const Measures* have) {
   if (!have) return fmt::format("missing (expected count {}, cost {})", want.count, want.cost);

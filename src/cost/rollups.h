@@ -101,6 +101,10 @@ struct RollupDelta {
 // bench/cost_bench.cpp can measure what rollup upkeep adds to a write. Never used by the library itself.
 void SetRollupsEnabledForBenchmark(bool enabled);
 
+// Reads count, errors, the five token sums and cost from 8 consecutive columns starting at `first` (the
+// layout of cost_rollups and cost_totals rows).
+void ReadMeasures(const sqlite::Stmt& st, int first, Measures& m);
+
 // Applies the delta to cost_rollups and cost_totals (rows that fall to zero are removed).
 Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta);
 

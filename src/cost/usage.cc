@@ -186,8 +186,8 @@ namespace convstore::store {
 
 Result<ApiUsage> StoreImpl::DoRecordApiUsage(const NewApiUsage& usage) {
   cost::ValidUsage valid;
-  CONVSTORE_RETURN_IF_ERROR(cost::ValidateUsage(usage, Now(), true, valid));
-  int64_t now = Now();
+  const int64_t now = Now();
+  CONVSTORE_RETURN_IF_ERROR(cost::ValidateUsage(usage, now, true, valid));
   std::vector<BudgetAlert> alerts;
   auto result = Write("record_api_usage", [&](sqlite::Connection& conn) -> Result<ApiUsage> {
     alerts.clear();

@@ -202,8 +202,8 @@ int64_t ContextTokens(const Message& m) {
 Result<Message> StoreImpl::DoAddMessage(std::string_view conversation_id, const NewMessage& message) {
   CONVSTORE_RETURN_IF_ERROR(CheckKey(conversation_id, "conversation id"));
   ValidMessage valid;
-  CONVSTORE_RETURN_IF_ERROR(ValidateMessage(message, 0, false, Now(), valid));
-  int64_t now = Now();
+  const int64_t now = Now();
+  CONVSTORE_RETURN_IF_ERROR(ValidateMessage(message, 0, false, now, valid));
   std::vector<BudgetAlert> alerts;
   auto result = Write("add_message", [&](sqlite::Connection& conn) -> Result<Message> {
     std::vector<Message> out;

@@ -4,10 +4,18 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace convstore {
 
 struct BudgetAlert;
+
+// Progress of a long operation: a schema migration that backfills (opening an older file) or an index rebuild.
+struct Progress {
+  std::string operation;  // e.g. "schema migration 3 (metadata index)", "rebuild metadata index"
+  int64_t done = 0;       // documents (or rows) processed so far
+  int64_t total = 0;      // of this many
+};
 
 enum class Durability {
   // WAL with synchronous=NORMAL. A crash of the process loses nothing that was acknowledged; a power loss or OS
@@ -42,6 +50,10 @@ struct Options {
   // Called after a write commits that took a budget's spend across its soft or hard limit (see convstore/cost.h).
   // Runs on the writing thread, outside the store's locks; it may call the store. Must not throw. Default: none.
   std::function<void(const BudgetAlert&)> on_budget_alert;
+  // Called as long operations advance (opening a file whose migration backfills the metadata index, and
+  // RebuildMetadataIndex / SetMetadataExcludedPaths): at the start, then every 50,000 documents. Runs on the
+  // calling thread inside the operation's transaction: it must not call the store. Must not throw. Default: none.
+  std::function<void(const Progress&)> on_progress;
 };
 
 }  // namespace convstore

@@ -19,6 +19,7 @@
 
 #include "convstore/cost.h"
 #include "convstore/export.h"
+#include "convstore/metadata.h"
 #include "convstore/options.h"
 #include "convstore/status.h"
 #include "convstore/types.h"
@@ -109,6 +110,21 @@ class CONVSTORE_EXPORT ConversationStore {
   virtual Result<RollupReport> VerifyRollups() = 0;
   // Recomputes the rollups from the raw rows and replaces them, in one transaction.
   virtual Result<RollupReport> RebuildRollups() = 0;
+
+  // ---- metadata search (convstore/metadata.h) ----
+  // Rows whose metadata matches the query's containment document and path conditions (and its ordinary filters),
+  // newest first, with the plan that found them.
+  virtual Result<MetadataSearchResult> SearchMetadata(const MetadataQuery& query) = 0;
+  // Runs the query and returns only its plan: posting lists used with their counts, candidates, verified rows.
+  virtual Result<MetadataPlan> ExplainMetadata(const MetadataQuery& query) = 0;
+  // Recomputes the postings from the documents and compares with the index (read-only; O(documents)).
+  virtual Result<MetadataIndexReport> VerifyMetadataIndex() = 0;
+  // Drops and rebuilds the whole index in one transaction (reports progress through Options::on_progress).
+  virtual Result<MetadataIndexReport> RebuildMetadataIndex() = 0;
+  // Leaves these paths (and everything below them) out of the index, then rebuilds it; an empty list indexes
+  // everything. Paths as in a filter: "a.b" or a JSON Pointer "/a.b". Conditions on an excluded path still
+  // work: they are checked on each candidate. At most 64 paths.
+  virtual Result<MetadataIndexReport> SetMetadataExcludedPaths(const std::vector<std::string>& paths) = 0;
 
   // ---- budgets ----
   // Creates or updates (by name) a budget.

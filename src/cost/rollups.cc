@@ -405,8 +405,8 @@ Status ReplaceRollups(sqlite::Connection& conn, const RollupDelta& expected) {
   return ApplyDelta(conn, expected);
 }
 
-Status AfterSchemaV2(sqlite::Connection& conn, int64_t now_us) {
-  CONVSTORE_RETURN_IF_ERROR(SyncBuiltinCatalog(conn, now_us));
+Status AfterSchemaV2(sqlite::Connection& conn, const schema::MigrationContext& context) {
+  CONVSTORE_RETURN_IF_ERROR(SyncBuiltinCatalog(conn, context.now_us));
   int64_t rows = 0;
   auto expected = RecomputeFromRaw(conn, &rows);
   if (!expected.ok()) return expected.status();

@@ -19,6 +19,7 @@
 
 #include "convstore/cost.h"
 #include "cost/histogram.h"
+#include "schema/migrations.h"
 #include "sqlite/connection.h"
 
 namespace convstore::cost {
@@ -127,7 +128,7 @@ Status CompareRollups(sqlite::Connection& conn, const RollupDelta& expected, Rol
 Status ReplaceRollups(sqlite::Connection& conn, const RollupDelta& expected);
 
 // Migration 2's C++ step: loads the price catalog and builds the rollups of the rows already in the file.
-Status AfterSchemaV2(sqlite::Connection& conn, int64_t now_us);
+Status AfterSchemaV2(sqlite::Connection& conn, const schema::MigrationContext& context);
 
 // The messages of one conversation as CostRows (for a delete).
 Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, RollupDelta& delta, int sign);

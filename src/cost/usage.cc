@@ -5,6 +5,7 @@
 #include "convstore/limits.h"
 #include "cost/pricing.h"
 #include "cost/rollups.h"
+#include "metadata/index.h"
 #include "store/lookups.h"
 #include "store/store_impl.h"
 #include "store/validate.h"
@@ -105,6 +106,18 @@ Result<std::optional<ApiUsage>> FindApiUsage(sqlite::Connection& conn, std::stri
   return std::optional<ApiUsage>(std::move(a));
 }
 
+Result<std::optional<ApiUsage>> ApiUsageByRowId(sqlite::Connection& conn, int64_t row_id) {
+  auto st = conn.Prepare("SELECT " CONVSTORE_USAGE_COLUMNS CONVSTORE_USAGE_FROM " WHERE a.id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, row_id);
+  auto row = st->Step("read api usage");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<ApiUsage>();
+  ApiUsage a;
+  ReadUsage(*st, a);
+  return std::optional<ApiUsage>(std::move(a));
+}
+
 Result<ApiUsage> InsertApiUsage(sqlite::Connection& conn, const ValidUsage& v, std::string_view user_key,
                                 std::string_view request_id, Micros now, SpendNote* spent) {
   const NewApiUsage& u = *v.in;
@@ -157,6 +170,7 @@ Result<ApiUsage> InsertApiUsage(sqlite::Connection& conn, const ValidUsage& v, s
   ins->Bind(15, u.status).Bind(16, u.error_code).Bind(17, u.error_message).Bind(18, v.metadata);
   ins->BindTextOrNull(19, request_id).Bind(20, v.recorded_at);
   CONVSTORE_RETURN_IF_ERROR(ins->Run("insert api usage"));
+  CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kApiUsage, {conn.last_insert_rowid()}));
 
   CostRow row;
   row.at = v.recorded_at;

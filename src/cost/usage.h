@@ -30,4 +30,7 @@ Result<ApiUsage> InsertApiUsage(sqlite::Connection& conn, const ValidUsage& usag
 Result<std::optional<ApiUsage>> FindApiUsage(sqlite::Connection& conn, std::string_view uid,
                                              std::string_view request_id);
 
+// The API usage row with this INTEGER id.
+Result<std::optional<ApiUsage>> ApiUsageByRowId(sqlite::Connection& conn, int64_t row_id);
+
 }  // namespace convstore::cost

@@ -63,7 +63,8 @@ Status Check(const FileState& f, int latest) {
 
 }  // namespace
 
-Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us) {
+Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us,
+                    const MigrationProgressFn& progress) {
   const int latest = migrations.empty() ? 0 : migrations.back().version;
   // A read-only look first: an up-to-date file is opened without writing anything (and without the write lock).
   auto before = Inspect(conn);
@@ -91,7 +92,13 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
     if (m.version <= state->version) continue;
     if (auto s = conn.Exec(m.sql, fmt::format("schema migration {} ({})", m.version, m.name)); !s.ok()) return s;
     if (m.after != nullptr) {
-      if (auto s = m.after(conn, now_us); !s.ok()) return s;
+      MigrationContext context;
+      context.now_us = now_us;
+      context.progress = [&progress, &m](int64_t done, int64_t total) {
+        util::Logger().info("schema migration {} ({}): {} of {}", m.version, m.name, done, total);
+        if (progress) progress(m.version, m.name, done, total);
+      };
+      if (auto s = m.after(conn, context); !s.ok()) return s;
     }
     auto ins = conn.Prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?1, ?2, ?3)");
     if (!ins.ok()) return ins.status();

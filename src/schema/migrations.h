@@ -5,6 +5,7 @@
 // above what this build knows is refused with kSchemaTooNew.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,12 +14,18 @@
 
 namespace convstore::schema {
 
+// What a migration's C++ step gets: the time, and where to report progress of long backfills.
+struct MigrationContext {
+  int64_t now_us = 0;
+  std::function<void(int64_t done, int64_t total)> progress;  // may be empty
+};
+
 struct Migration {
   int version;       // 1, 2, ... strictly increasing
   const char* name;  // short description
   const char* sql;   // statements run as one script
   // Optional work in C++ after the script, in the same transaction (e.g. backfilling derived tables).
-  Status (*after)(sqlite::Connection& conn, int64_t now_us) = nullptr;
+  Status (*after)(sqlite::Connection& conn, const MigrationContext& context) = nullptr;
 };
 
 // PRAGMA application_id of convstore files ("CSTR").
@@ -28,6 +35,9 @@ inline constexpr int32_t kApplicationId = 0x43535452;
 const std::vector<Migration>& BuiltinMigrations();
 
 // Brings the database on `conn` up to the last of `migrations`; returns the resulting version.
-Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us);
+// `progress` (optional) hears (version, name, done, total) from migrations that backfill.
+using MigrationProgressFn = std::function<void(int version, const char* name, int64_t done, int64_t total)>;
+Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us,
+                    const MigrationProgressFn& progress = nullptr);
 
 }  // namespace convstore::schema

@@ -96,11 +96,14 @@ CREATE INDEX tool_calls_message ON tool_calls(message_id);
 }  // namespace
 
 extern const char* const kSchemaV2;  // schema_v2.cc
+extern const char* const kSchemaV3;  // schema_v3.cc
+Status AfterSchemaV3(sqlite::Connection& conn, const MigrationContext& context);
 
 const std::vector<Migration>& BuiltinMigrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "conversations, messages, tool calls, users, teams", kV1},
       {2, "price catalog, api usage, cost rollups, budgets", kSchemaV2, cost::AfterSchemaV2},
+      {3, "metadata index", kSchemaV3, AfterSchemaV3},
   };
   return kMigrations;
 }

@@ -73,6 +73,7 @@ Result<Stmt> Connection::Prepare(const char* sql) {
 }
 
 int64_t Connection::changes() const noexcept { return sqlite3_changes64(db_); }
+int64_t Connection::last_insert_rowid() const noexcept { return sqlite3_last_insert_rowid(db_); }
 
 Result<WriteTransaction> WriteTransaction::Begin(Connection& conn) {
   // A transaction that survived a failed rollback would make every BEGIN fail while it holds the lock.

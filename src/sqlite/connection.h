@@ -38,6 +38,7 @@ class Connection {
   // (or otherwise live as long as the connection).
   Result<Stmt> Prepare(const char* sql);
   int64_t changes() const noexcept;
+  int64_t last_insert_rowid() const noexcept;
   // Rolls back a transaction left open by a failure (out of memory while ending it); no-op otherwise.
   void EndStrayTransaction() noexcept;
   // Switches the database to WAL (persistent in the file) and sets the checkpoint policy.

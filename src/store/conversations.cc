@@ -9,6 +9,7 @@
 #include "cost/rollups.h"
 #include "store/lookups.h"
 #include "store/rows.h"
+#include "metadata/index.h"
 #include "store/store_impl.h"
 #include "store/validate.h"
 #include "util/json_input.h"
@@ -74,6 +75,7 @@ Result<Conversation> StoreImpl::DoCreateConversation(const NewConversation& in) 
     st->Bind(1, c.id).Bind(2, *user_id).Bind(3, c.title).Bind(4, c.system_prompt).Bind(5, c.model);
     st->Bind(6, c.temperature).Bind(7, c.max_tokens).Bind(8, c.metadata_json).Bind(9, c.created_at);
     CONVSTORE_RETURN_IF_ERROR(st->Run("insert conversation"));
+    CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kConversations, {conn.last_insert_rowid()}));
     return c;
   });
 }
@@ -131,6 +133,17 @@ Result<Conversation> StoreImpl::DoUpdateConversation(std::string_view id, const 
   }
   int64_t now = Now();
   return Write("update_conversation", [&](sqlite::Connection& conn) -> Result<Conversation> {
+    // The metadata index replaces the old document's postings with the new one's.
+    std::optional<std::tuple<int64_t, int64_t, std::string>> old;  // row id, created_at, metadata
+    if (metadata) {
+      auto find = conn.Prepare("SELECT id, created_at, metadata FROM conversations WHERE uid = ?1");
+      if (!find.ok()) return find.status();
+      find->Bind(1, id);
+      auto found = find->Step("find conversation");
+      if (!found.ok()) return found.status();
+      if (!*found) return NoSuchConversation(id);
+      old.emplace(find->Int(0), find->Int(1), find->String(2));
+    }
     auto st = conn.Prepare(
         "UPDATE conversations SET title = coalesce(?2, title), metadata = coalesce(?3, metadata), "
         "updated_at = max(updated_at, ?4) WHERE uid = ?1");
@@ -140,6 +153,9 @@ Result<Conversation> StoreImpl::DoUpdateConversation(std::string_view id, const 
     if (metadata) st->Bind(3, *metadata); else st->BindNull(3);
     CONVSTORE_RETURN_IF_ERROR(st->Run("update conversation"));
     if (conn.changes() == 0) return NoSuchConversation(id);
+    if (old)
+      CONVSTORE_RETURN_IF_ERROR(
+          metadata::AfterConversationUpdate(conn, std::get<0>(*old), std::get<1>(*old), std::get<2>(*old)));
     return SelectConversation(conn, id);
   });
 }
@@ -169,6 +185,7 @@ Status StoreImpl::DoDeleteConversation(std::string_view id) {
     cost::RollupDelta rollups;
     CONVSTORE_RETURN_IF_ERROR(cost::ConversationCostRows(conn, row_id, rollups, -1));
     CONVSTORE_RETURN_IF_ERROR(cost::ApplyDelta(conn, rollups));
+    CONVSTORE_RETURN_IF_ERROR(metadata::BeforeConversationDelete(conn, row_id));
     // ON DELETE CASCADE removes the messages and, through them, their tool calls.
     auto st = conn.Prepare("DELETE FROM conversations WHERE id = ?1");
     if (!st.ok()) return st.status();

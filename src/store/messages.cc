@@ -8,6 +8,7 @@
 #include "cost/pricing.h"
 #include "cost/rollups.h"
 #include "store/rows.h"
+#include "metadata/index.h"
 #include "store/store_impl.h"
 #include "store/validate.h"
 #include "util/json_input.h"
@@ -117,6 +118,8 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
   if (!ins.ok()) return ins.status();
   std::vector<cost::CostRow> cost_rows;
   cost_rows.reserve(n);
+  std::vector<int64_t> inserted;
+  inserted.reserve(n);
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const ValidMessage& v = msgs[i];
@@ -161,6 +164,7 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
     ins->Bind(17, m.tokens_cache_write).Bind(18, k.team_id == 0 ? std::nullopt : std::optional<int64_t>(k.team_id));
     ins->Bind(19, priced->price_id);
     CONVSTORE_RETURN_IF_ERROR(ins->Run("insert message"));
+    inserted.push_back(conn.last_insert_rowid());
     cost::CostRow& row = cost_rows.emplace_back();
     row.at = v.created_at;
     row.user_id = k.user_id;
@@ -187,6 +191,7 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
   upd->Bind(5, k.tokens[0]).Bind(6, k.tokens[1]).Bind(7, k.tokens[2]).Bind(8, k.tokens[3]).Bind(9, k.cost);
   upd->Bind(10, k.tokens[4]);
   CONVSTORE_RETURN_IF_ERROR(upd->Run("update conversation counters"));
+  CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kMessages, inserted));
   return cost::RecordCostRows(conn, cost_rows);
 }
 

@@ -80,7 +80,12 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
       if (Status s = QuickCheck(**writer); !s.ok()) return s;
     }
     // Migrate (which refuses foreign files) before switching to WAL, so a refused file is left untouched.
-    auto version = schema::Migrate(**writer, schema::BuiltinMigrations(), now);
+    schema::MigrationProgressFn progress;
+    if (options.on_progress)
+      progress = [&options](int version, const char* name, int64_t done, int64_t total) {
+        options.on_progress(Progress{fmt::format("schema migration {} ({})", version, name), done, total});
+      };
+    auto version = schema::Migrate(**writer, schema::BuiltinMigrations(), now, progress);
     if (!version.ok()) return version.status();
     if (!in_memory) {
       if (Status s = (*writer)->EnableWal(); !s.ok()) return s;

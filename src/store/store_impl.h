@@ -114,6 +114,25 @@ class StoreImpl final : public ConversationStore {
   Result<RollupReport> RebuildRollups() override {
     return Guarded([&] { return DoCheckRollups(true); });
   }
+  Result<MetadataSearchResult> SearchMetadata(const MetadataQuery& query) override {
+    return Guarded([&] { return DoSearchMetadata(query); });
+  }
+  Result<MetadataPlan> ExplainMetadata(const MetadataQuery& query) override {
+    return Guarded([&]() -> Result<MetadataPlan> {
+      auto r = DoSearchMetadata(query);
+      if (!r.ok()) return r.status();
+      return std::move(r->plan);
+    });
+  }
+  Result<MetadataIndexReport> VerifyMetadataIndex() override {
+    return Guarded([&] { return DoVerifyMetadataIndex(); });
+  }
+  Result<MetadataIndexReport> RebuildMetadataIndex() override {
+    return Guarded([&] { return DoRebuildMetadataIndex(nullptr); });
+  }
+  Result<MetadataIndexReport> SetMetadataExcludedPaths(const std::vector<std::string>& paths) override {
+    return Guarded([&] { return DoRebuildMetadataIndex(&paths); });
+  }
   Result<BudgetState> SetBudget(const BudgetInput& budget) override {
     return Guarded([&] { return DoSetBudget(budget); });
   }
@@ -160,6 +179,10 @@ class StoreImpl final : public ConversationStore {
   Result<std::vector<UsageStat>> DoGetUsageStats(const CostFilter& filter);
   Result<TeamSpend> DoGetTeamSpend(std::string_view team_key, int lookback_days);
   Result<RollupReport> DoCheckRollups(bool repair);
+  Result<MetadataSearchResult> DoSearchMetadata(const MetadataQuery& query);
+  Result<MetadataIndexReport> DoVerifyMetadataIndex();
+  // Rebuilds with the stored exclusions, or with `paths` when given.
+  Result<MetadataIndexReport> DoRebuildMetadataIndex(const std::vector<std::string>* paths);
   Result<BudgetState> DoSetBudget(const BudgetInput& budget);
   Status DoDeleteBudget(std::string_view name);
   Result<std::vector<BudgetState>> DoGetBudgets(double min_used_fraction);

@@ -133,6 +133,11 @@ def _declare(lib: ctypes.CDLL) -> None:
         "convstore_reserve": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_settle": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
         "convstore_release": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_search_metadata": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_explain_metadata": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_verify_metadata_index": ([convstore_p, _out, _out], c_int),
+        "convstore_rebuild_metadata_index": ([convstore_p, _out, _out], c_int),
+        "convstore_set_metadata_excluded_paths": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_open_with_alerts": ([c_char_p, c_char_p, convstore_budget_alert_fn, c_void_p,
                                         POINTER(convstore_p), _out], c_int),
     }
@@ -191,6 +196,11 @@ convstore_get_budgets = lib.convstore_get_budgets
 convstore_reserve = lib.convstore_reserve
 convstore_settle = lib.convstore_settle
 convstore_release = lib.convstore_release
+convstore_search_metadata = lib.convstore_search_metadata
+convstore_explain_metadata = lib.convstore_explain_metadata
+convstore_verify_metadata_index = lib.convstore_verify_metadata_index
+convstore_rebuild_metadata_index = lib.convstore_rebuild_metadata_index
+convstore_set_metadata_excluded_paths = lib.convstore_set_metadata_excluded_paths
 convstore_open_with_alerts = lib.convstore_open_with_alerts
 
 _string_at = ctypes.string_at

@@ -5,13 +5,14 @@ return shapes (the dicts its sqlite3.Row results gave), so existing callers keep
 convstore's durability, exact money and safe concurrent use from many threads and processes.
 
 Implemented: ``create_conversation``, ``add_message``, ``get_conversation``, ``get_user_conversations``,
-``get_cost_summary``, plus ``close()`` and use as a context manager. Not implemented yet (a later issue):
-``search_by_metadata``.
+``get_cost_summary``, ``search_by_metadata`` (from the chapter's PostgreSQL version), plus ``close()`` and use
+as a context manager.
 
 Shapes (as the original's rows):
   conversation: id, user_id, title, created_at, updated_at, metadata (a JSON *string*), is_archived (0/1)
   message:      id, conversation_id, role, content, model, tokens_input, tokens_output, cost_usd (float|None),
                 created_at, metadata (a JSON string)
+  search hit:   id, title, source (metadata->>'source': the text of that key's value, or None), created_at
   timestamps:   SQLite CURRENT_TIMESTAMP text, 'YYYY-MM-DD HH:MM:SS' in UTC.
 
 Differences from the original, all deliberate:
@@ -154,6 +155,32 @@ class AIDatabase:
             cursor = page["next_cursor"]
             if cursor is None or (limit > 0 and len(rows) >= limit):
                 return rows
+
+    def search_by_metadata(self, metadata_filter: Dict, limit: int = 10) -> List[Dict]:
+        """Conversations whose metadata @> metadata_filter (PostgreSQL jsonb containment, exactly), newest
+        created first: [{"id", "title", "source", "created_at"}]. source is metadata->>'source' (a string value
+        as is, any other value as its JSON text, None when absent or null). A negative limit raises
+        InvalidArgumentError (as PostgreSQL's LIMIT does)."""
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            raise InvalidArgumentError("limit must be an integer")
+        if limit < 0:
+            raise InvalidArgumentError("LIMIT must not be negative")
+        rows: List[Dict] = []
+        cursor = None
+        while len(rows) < limit:
+            page = self.store.search_metadata(metadata_filter, limit=min(limit - len(rows), 1000), cursor=cursor)
+            for c in page["items"]:
+                source = c["metadata"].get("source")
+                rows.append({
+                    "id": c["id"],
+                    "title": c["title"],
+                    "source": source if source is None or isinstance(source, str) else _dumps(source),
+                    "created_at": _ts(c["created_at_us"]),
+                })
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        return rows
 
     def get_cost_summary(self, user_id: Optional[str] = None, days: int = 7) -> Dict:
         """Cost summary for the last N days: {"daily_breakdown": [{"date", "message_count",

@@ -24,6 +24,7 @@ from ctypes import byref, c_void_p
 from . import _ffi
 from ._codec import dumps, fix_conversation, fix_message, fix_money, fix_team, loads, message_request, time_us, usd
 from ._cost import CostMixin
+from ._metadata import MetadataMixin
 from .errors import ClosedError, InvalidArgumentError, error_from_code
 
 __all__ = ["Store"]
@@ -60,7 +61,7 @@ def _closed():
     raise ClosedError("store is closed")
 
 
-class Store(CostMixin):
+class Store(CostMixin, MetadataMixin):
     """An open convstore database. See the module docstring for conventions.
 
     Args:

@@ -208,6 +208,27 @@ CONVSTORE_API int convstore_settle(convstore_t* db, const char* request_id, cons
 /* Closes an open reservation without usage. *out_json: the reservation. */
 CONVSTORE_API int convstore_release(convstore_t* db, const char* request_id, char** out_json, char** errmsg);
 
+/* ---- metadata search (docs/metadata.md) ----
+ * query_json: {"target": "conversations" | "messages" | "api_usage" (default conversations),
+ *   "contains": any JSON (jsonb @> semantics), "where": {path: condition}, "user", "conversation_id",
+ *   "from", "to" (ISO-8601 or µs), "archived": bool, "limit" (1..1000, default 10), "cursor", "scan_limit"}.
+ * A condition is a value ($eq) or {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte"|"$in"|"$exists": value, ...}; a path is
+ * "a.b" or a JSON Pointer "/a.b/c". *out_json: {"target", "items": [records, newest first], "next_cursor": str|null,
+ * "plan": {"strategy", "postings": [{"path", "value", "count", "role"}], "candidates", "probe_rejected", "verified",
+ * "matched", "unindexed_checked", "scan_truncated", "notes": [str]}}. */
+CONVSTORE_API int convstore_search_metadata(convstore_t* db, const char* query_json, char** out_json, char** errmsg);
+/* Runs the query; *out_json: its plan only. */
+CONVSTORE_API int convstore_explain_metadata(convstore_t* db, const char* query_json, char** out_json, char** errmsg);
+/* Recomputes the postings from the documents and compares (read-only). *out_json: {"documents", "indexed",
+ * "unindexed", "pending", "postings", "terms", "missing", "extra", "wrong_counts", "consistent", "excluded_paths"}. */
+CONVSTORE_API int convstore_verify_metadata_index(convstore_t* db, char** out_json, char** errmsg);
+/* Drops and rebuilds the index in one transaction. *out_json: as for verify (sizes; no comparison). */
+CONVSTORE_API int convstore_rebuild_metadata_index(convstore_t* db, char** out_json, char** errmsg);
+/* paths_json: JSON array of paths to leave out of the index ([] indexes everything); rebuilds. *out_json: as for
+ * rebuild. */
+CONVSTORE_API int convstore_set_metadata_excluded_paths(convstore_t* db, const char* paths_json, char** out_json,
+                                                        char** errmsg);
+
 /* Called after a write commits that took a budget across a limit, on the writing thread, with
  * {"budget", "limit": "soft"|"hard", "spent_usd", "spent_nanousd", "limit_amount_usd", ...}; alert_json is valid
  * only during the call. Must not call convstore_close on the same handle. */

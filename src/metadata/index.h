@@ -1,0 +1,97 @@
+// The metadata index on disk, and its upkeep inside write transactions.
+//
+// Tables (schema migration 3):
+//   metadata_postings(kind, term, at, obj, n)  WITHOUT ROWID, key (kind, term, at, obj): one entry per document
+//       that has the term, ordered newest first by (at, obj) when walked backwards. term is Term(posting), or ""
+//       for "every indexed document". The entry (kind, term, kCountAt, 0) holds the list's length in n: it sorts
+//       right after the newest entry, so appending a posting and bumping its count touch the same page.
+//   metadata_unindexed(kind, at, obj)  documents beyond the indexing limits; searches check each one directly.
+//   metadata_index(kind, indexed_upto)  rows with id <= indexed_upto are in the index; newer ones form a short
+//       tail (at most kFoldEvery rows) that searches read directly, so a single insert writes no posting at all.
+//       Every kFoldEvery inserts the writer folds the tail into the postings, in the same transaction.
+//   meta['metadata_excluded_paths']  JSON array of excluded paths (each an array of keys).
+// kind is the MetadataTarget number (0 conversations, 1 messages, 2 API usage); obj the row's INTEGER id; at its
+// created_at (recorded_at for API usage).
+//
+// The index plus the tail always equal what the documents imply, at every commit. Not thread-safe: the functions
+// run on the connection of the caller's transaction.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "convstore/metadata.h"
+#include "convstore/status.h"
+#include "metadata/postings.h"
+#include "sqlite/connection.h"
+
+namespace convstore::metadata {
+
+// Documents indexed: at most this many postings, nesting depth, and bytes per path; larger ones are kept in
+// metadata_unindexed and found by checking each.
+inline constexpr size_t kMaxIndexedPostings = 512;
+inline constexpr int kMaxIndexedDepth = 32;
+inline constexpr size_t kMaxIndexedPathBytes = 512;
+// Inserts between folds of the tail (bounds the rows a search reads directly).
+inline constexpr int64_t kFoldEvery = 64;
+// `at` of the count entry of a posting list (above every valid timestamp).
+inline constexpr int64_t kCountAt = INT64_MAX;
+// At most this many excluded paths.
+inline constexpr size_t kMaxExcludedPaths = 64;
+
+// The table and columns of one target.
+struct TargetInfo {
+  int kind;
+  const char* table;
+  const char* at_column;
+};
+const TargetInfo& InfoOf(MetadataTarget target);
+inline constexpr MetadataTarget kAllTargets[] = {MetadataTarget::kConversations, MetadataTarget::kMessages,
+                                                 MetadataTarget::kApiUsage};
+
+std::string Term(const Posting& p);               // path + '=' + value
+inline const std::string kEveryDocumentTerm = "";  // every indexed document has it
+
+// Parses a path as given in a filter or an exclusion: dot-separated keys, or a JSON Pointer when it starts with '/'.
+Result<std::vector<std::string>> ParsePath(std::string_view text);
+// A JSON Pointer naming these keys.
+std::string PointerOf(const std::vector<std::string>& keys);
+// The keys of an encoded path (EncodePath's inverse).
+std::vector<std::string> DecodePath(std::string_view encoded);
+
+// Excluded paths of this file (EncodePath forms).
+Result<std::vector<std::string>> LoadExcludedPaths(sqlite::Connection& conn);
+
+// The terms of a document (sorted, unique, including kEveryDocumentTerm), or nullopt when it is beyond the
+// indexing limits.
+std::optional<std::vector<std::string>> DocumentTerms(const nlohmann::json& doc, const std::vector<std::string>& excluded);
+
+// Upkeep, inside the caller's write transaction.
+// After inserting rows (ids in any order): folds the tail when it has grown to kFoldEvery rows, and indexes at once
+// any id at or below the watermark (SQLite reuses the largest id after it is deleted).
+Status AfterInsert(sqlite::Connection& conn, MetadataTarget target, const std::vector<int64_t>& ids);
+// Before deleting a conversation: removes its postings and those of its messages.
+Status BeforeConversationDelete(sqlite::Connection& conn, int64_t conversation_row_id);
+// After changing a conversation's metadata from old_doc (normalised JSON text).
+Status AfterConversationUpdate(sqlite::Connection& conn, int64_t row_id, int64_t at, std::string_view old_doc);
+
+// Progress of a rebuild or backfill: documents done of total.
+using ProgressFn = std::function<void(int64_t done, int64_t total)>;
+// Drops and recomputes every posting (and the tail) with `excluded` (EncodePath forms), storing the exclusions.
+Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& excluded, const ProgressFn& progress);
+// Recomputes the postings from the documents and compares (read-only).
+Result<MetadataIndexReport> Verify(sqlite::Connection& conn);
+
+// Sizes of the index (documents, indexed, unindexed, pending, postings, terms, excluded paths) without
+// checking it: O(postings) for the counts.
+Result<MetadataIndexReport> Stats(sqlite::Connection& conn);
+
+// The tail watermark of a target.
+Result<int64_t> IndexedUpTo(sqlite::Connection& conn, MetadataTarget target);
+
+}  // namespace convstore::metadata

@@ -1,0 +1,40 @@
+// Migration 3: the metadata index — posting lists over the metadata documents of conversations, messages and API
+// usage (layout in src/metadata/index.h), backfilled from the rows already in the file.
+#include "metadata/index.h"
+#include "schema/migrations.h"
+
+namespace convstore::schema {
+
+extern const char* const kSchemaV3;
+
+const char* const kSchemaV3 = R"sql(
+-- One entry per (document, term); the entry at at = 9223372036854775807, obj = 0 holds the list's length in n.
+CREATE TABLE metadata_postings (
+  kind INTEGER NOT NULL,
+  term TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  obj INTEGER NOT NULL,
+  n INTEGER,
+  PRIMARY KEY (kind, term, at, obj)
+) WITHOUT ROWID;
+
+-- Documents beyond the indexing limits: searches check each of them.
+CREATE TABLE metadata_unindexed (
+  kind INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  obj INTEGER NOT NULL,
+  PRIMARY KEY (kind, at, obj)
+) WITHOUT ROWID;
+
+-- Rows with id <= indexed_upto are in the posting lists; newer ones are read directly by searches.
+CREATE TABLE metadata_index (
+  kind INTEGER PRIMARY KEY,
+  indexed_upto INTEGER NOT NULL
+);
+)sql";
+
+Status AfterSchemaV3(sqlite::Connection& conn, const MigrationContext& context) {
+  return metadata::Rebuild(conn, {}, context.progress);
+}
+
+}  // namespace convstore::schema

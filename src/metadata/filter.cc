@@ -180,6 +180,7 @@ IndexNeeds CompiledFilter::Needs(const std::vector<std::string>& excluded) const
           if (keep(p, fmt::format("$eq on {}", c.text))) needs.all.push_back(p);
         break;
       case Op::kIn: {
+        // A scalar alternative has its value posting; a container one, the existence posting of its path.
         std::vector<Posting> group;
         for (const json& v : c.value)
           group.push_back(v.is_structured() ? exists : Posting{exists.path, CanonicalValue(v)});
@@ -192,11 +193,11 @@ IndexNeeds CompiledFilter::Needs(const std::vector<std::string>& excluded) const
       case Op::kGte:
       case Op::kLt:
       case Op::kLte:
-        needs.notes.push_back(fmt::format("range on {}: the index narrows to documents that have the path", c.text));
-        [[fallthrough]];
+        needs.notes.push_back(fmt::format("range on {} has no index path: checked on each candidate", c.text));
+        break;
       case Op::kExists:
-        if (keep(exists, fmt::format("{} on {}", c.op == Op::kExists ? "$exists" : "range", c.text)))
-          needs.all.push_back(exists);
+        // Keys holding scalars have no existence posting (only their value postings), so presence is checked.
+        needs.notes.push_back(fmt::format("$exists on {} has no index path: checked on each candidate", c.text));
         break;
       case Op::kNe:
         needs.notes.push_back(fmt::format("$ne on {} has no index path: checked on each candidate", c.text));

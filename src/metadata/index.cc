@@ -77,7 +77,46 @@ Status ChangeDocument(sqlite::Connection& conn, int kind, int64_t obj, int64_t a
   return Status::OK();
 }
 
+// One posting-list entry to add.
+struct Entry {
+  std::string term;
+  int64_t at, obj;
+  bool operator<(const Entry& o) const { return std::tie(term, at, obj) < std::tie(o.term, o.at, o.obj); }
+};
+
+// The entries of one document (or its metadata_unindexed row, written at once).
+Status CollectEntries(sqlite::Connection& conn, int kind, int64_t obj, int64_t at, std::string_view doc_text,
+                      const std::vector<std::string>& excluded, std::vector<Entry>& out) {
+  json doc = json::parse(doc_text.begin(), doc_text.end(), nullptr, false);
+  if (doc.is_discarded()) doc = json::object();
+  auto terms = DocumentTerms(doc, excluded);
+  if (!terms) {
+    auto st = conn.Prepare("INSERT OR IGNORE INTO metadata_unindexed(kind, at, obj) VALUES (?1, ?2, ?3)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, int64_t{kind}).Bind(2, at).Bind(3, obj);
+    return st->Run("record an unindexed metadata document");
+  }
+  for (std::string& t : *terms) out.push_back({std::move(t), at, obj});
+  return Status::OK();
+}
+
+Status InsertEntries(sqlite::Connection& conn, int kind, const std::vector<Entry>& entries, TermDeltas& deltas) {
+  auto st = conn.Prepare("INSERT OR IGNORE INTO metadata_postings(kind, term, at, obj) VALUES (?1, ?2, ?3, ?4)");
+  if (!st.ok()) return st.status();
+  for (const Entry& e : entries) {
+    st->Bind(1, int64_t{kind}).Bind(2, e.term).Bind(3, e.at).Bind(4, e.obj);
+    CONVSTORE_RETURN_IF_ERROR(st->Run("insert metadata posting"));
+    if (conn.changes() > 0) ++deltas[e.term];
+  }
+  return Status::OK();
+}
+
 Status ApplyCounts(sqlite::Connection& conn, int kind, const TermDeltas& deltas) {
+  // Growth (folds, the common case) is a plain upsert; shrinking reads the new count back to drop empty lists.
+  auto grow = conn.Prepare(
+      "INSERT INTO metadata_postings(kind, term, at, obj, n) VALUES (?1, ?2, 9223372036854775807, 0, ?3) "
+      "ON CONFLICT(kind, term, at, obj) DO UPDATE SET n = n + excluded.n");
+  if (!grow.ok()) return grow.status();
   auto up = conn.Prepare(
       "INSERT INTO metadata_postings(kind, term, at, obj, n) VALUES (?1, ?2, 9223372036854775807, 0, ?3) "
       "ON CONFLICT(kind, term, at, obj) DO UPDATE SET n = n + excluded.n RETURNING n");
@@ -87,6 +126,11 @@ Status ApplyCounts(sqlite::Connection& conn, int kind, const TermDeltas& deltas)
   if (!drop.ok()) return drop.status();
   for (const auto& [term, delta] : deltas) {
     if (delta == 0) continue;
+    if (delta > 0) {
+      grow->Bind(1, int64_t{kind}).Bind(2, term).Bind(3, delta);
+      CONVSTORE_RETURN_IF_ERROR(grow->Run("update metadata posting count"));
+      continue;
+    }
     up->Bind(1, int64_t{kind}).Bind(2, term).Bind(3, delta);
     auto row = up->Step("update metadata posting count");
     if (!row.ok()) return row.status();
@@ -131,9 +175,12 @@ Status FoldTail(sqlite::Connection& conn, MetadataTarget target, int64_t waterma
     }
   }
   if (rows.empty()) return Status::OK();
+  // All the tail's entries sorted by key, so consecutive inserts land on the same pages.
+  std::vector<Entry> entries;
+  for (const Row& r : rows) CONVSTORE_RETURN_IF_ERROR(CollectEntries(conn, kind, r.id, r.at, r.doc, *excluded, entries));
+  std::sort(entries.begin(), entries.end());
   TermDeltas deltas;
-  for (const Row& r : rows)
-    CONVSTORE_RETURN_IF_ERROR(ChangeDocument(conn, kind, r.id, r.at, r.doc, *excluded, +1, deltas));
+  CONVSTORE_RETURN_IF_ERROR(InsertEntries(conn, kind, entries, deltas));
   CONVSTORE_RETURN_IF_ERROR(ApplyCounts(conn, kind, deltas));
   return SetIndexedUpTo(conn, kind, rows.back().id);
 }

@@ -41,7 +41,10 @@ void Walk(const json& v, std::vector<std::string>& keys, const std::vector<std::
       keys.push_back(it.key());
       std::string path = EncodePath(keys);
       if (std::find(excluded.begin(), excluded.end(), path) == excluded.end()) {
-        out.push_back({path, ""});
+        // Existence only for keys holding an object or array (what containment of an empty container needs);
+        // a scalar leaf's value posting already says "this path has this value", and skipping its existence
+        // posting halves the postings of a flat document.
+        if (it->is_structured()) out.push_back({path, ""});
         Walk(*it, keys, excluded, out);
       }
       keys.pop_back();

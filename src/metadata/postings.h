@@ -2,8 +2,9 @@
 //
 // A posting is (path, value): path is the sequence of object keys from the root to a scalar leaf, array levels
 // skipped (as PostgreSQL's jsonb_path_ops GIN index does), so a leaf reached through arrays is found by the same
-// path as a query that names it through arrays; value is the leaf's type and canonical value. Every object key
-// also yields an existence posting for its path ($exists, and objects or arrays that are empty in a query).
+// path as a query that names it through arrays; value is the leaf's type and canonical value. An object key whose
+// value is an object or array also yields an existence posting for its path (what a query's empty object or array
+// needs); keys holding scalars do not (their value posting is enough for containment).
 //
 // Canonical values make equal jsonb scalars equal postings: numbers by value (1 and 1.0 give "n:1"), strings up to
 // kMaxIndexedStringBytes as they are, longer strings as a prefix plus a hash (candidates are verified against the

@@ -161,6 +161,199 @@ static void cost_flow(void) {
   convstore_close(db);
 }
 
+/* Runs a metadata search (or explain, with explain != 0); returns the output JSON (free it) or NULL on failure. */
+static char* search(convstore_t* db, const char* query, int explain) {
+  char* out = NULL;
+  char* err = NULL;
+  int rc = explain ? convstore_explain_metadata(db, query, &out, &err) : convstore_search_metadata(db, query, &out, &err);
+  if (rc != CONVSTORE_OK) fprintf(stderr, "  %s: got %d (%s): %s\n", query, rc, convstore_code_name(rc), err ? err : "-");
+  CHECK(rc == CONVSTORE_OK && out != NULL && err == NULL);
+  convstore_free(err);
+  return out;
+}
+
+/* Whether `first` occurs in `json`, and before `second` when that is given (newest first). */
+static int has_in_order(const char* json, const char* first, const char* second) {
+  const char* a = json ? strstr(json, first) : NULL;
+  const char* b = (json && second) ? strstr(json, second) : NULL;
+  return a != NULL && (second == NULL || (b != NULL && a < b));
+}
+
+/* Metadata search through the C ABI: containment, path conditions, ordinary filters, paging, the three targets,
+ * explain, verify, excluded paths and rebuild. */
+static void metadata_flow(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char bgp[64], dns[64], web[64], cursor[128], query[512];
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  if (db == NULL) return;
+  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\",\"title\":\"BGP\",\"created_at\":1770800000000001,"
+                                          "\"metadata\":{\"source\":\"cli\",\"team\":\"netops\",\"priority\":\"high\","
+                                          "\"tier\":3,\"a.b\":true}}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", bgp, sizeof bgp);
+  convstore_free(out);
+  CHECK(convstore_create_conversation(db, "{\"user\":\"bob\",\"title\":\"DNS\",\"created_at\":1770800000000002,"
+                                          "\"metadata\":{\"source\":\"cli\",\"team\":\"dns\",\"priority\":\"low\","
+                                          "\"tier\":1}}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", dns, sizeof dns);
+  convstore_free(out);
+  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\",\"title\":\"Web\",\"created_at\":1770800000000003,"
+                                          "\"metadata\":{\"source\":\"web\",\"team\":\"netops\",\"priority\":\"urgent\","
+                                          "\"tags\":[\"x\",\"y\"]}}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", web, sizeof web);
+  convstore_free(out);
+  CHECK(strlen(bgp) == 36 && strlen(dns) == 36 && strlen(web) == 36);
+  CHECK(convstore_add_message(db, bgp, "{\"role\":\"user\",\"content\":\"x\",\"metadata\":{\"tool\":\"bash\"}}", NULL,
+                              NULL) == CONVSTORE_OK);
+  CHECK(convstore_add_message(db, dns, "{\"role\":\"user\",\"content\":\"y\",\"metadata\":{\"tool\":\"ssh\"}}", NULL,
+                              NULL) == CONVSTORE_OK);
+  CHECK(convstore_record_api_usage(db, "{\"user\":\"ana\",\"model\":\"acme\",\"metadata\":{\"route\":\"chat\"}}", NULL,
+                                   NULL) == CONVSTORE_OK);
+
+  /* containment AND a "where" condition */
+  out = search(db, "{\"contains\":{\"source\":\"cli\"},\"where\":{\"priority\":{\"$in\":[\"high\",\"urgent\"]}}}", 0);
+  CHECK(has_in_order(out, bgp, NULL) && strstr(out, dns) == NULL && strstr(out, web) == NULL);
+  CHECK(out != NULL && strstr(out, "\"title\":\"BGP\"") != NULL && strstr(out, "\"target\":\"conversations\"") != NULL);
+  CHECK(out != NULL && strstr(out, "\"next_cursor\":null") != NULL && strstr(out, "\"plan\":{\"strategy\":") != NULL);
+  convstore_free(out);
+  /* newest first */
+  out = search(db, "{\"contains\":{\"team\":\"netops\"}}", 0);
+  CHECK(has_in_order(out, web, bgp) && strstr(out, dns) == NULL);
+  convstore_free(out);
+  out = search(db, "{\"contains\":{\"tags\":[\"y\"]}}", 0);
+  CHECK(has_in_order(out, web, NULL) && strstr(out, bgp) == NULL);
+  convstore_free(out);
+  /* operators, a JSON Pointer path for a key with a dot, and no filter at all */
+  out = search(db, "{\"where\":{\"tier\":{\"$gte\":2}}}", 0);
+  CHECK(has_in_order(out, bgp, NULL) && strstr(out, dns) == NULL && strstr(out, web) == NULL);
+  convstore_free(out);
+  out = search(db, "{\"where\":{\"/a.b\":true,\"tags\":{\"$exists\":false}}}", 0);
+  CHECK(has_in_order(out, bgp, NULL) && strstr(out, dns) == NULL && strstr(out, web) == NULL);
+  convstore_free(out);
+  out = search(db, "{\"where\":{\"priority\":{\"$ne\":\"high\"}}}", 0);
+  CHECK(has_in_order(out, web, dns) && strstr(out, bgp) == NULL);
+  convstore_free(out);
+  out = search(db, "{}", 0);
+  CHECK(has_in_order(out, web, dns) && has_in_order(out, dns, bgp));
+  convstore_free(out);
+  /* ordinary filters */
+  out = search(db, "{\"contains\":{\"source\":\"cli\"},\"user\":\"bob\"}", 0);
+  CHECK(has_in_order(out, dns, NULL) && strstr(out, bgp) == NULL);
+  convstore_free(out);
+  out = search(db, "{\"contains\":{\"source\":\"cli\"},\"from\":1770800000000002,\"to\":\"2099-01-01T00:00:00Z\"}", 0);
+  CHECK(has_in_order(out, dns, NULL) && strstr(out, bgp) == NULL);
+  convstore_free(out);
+  snprintf(query, sizeof query, "{\"conversation_id\":\"%s\",\"archived\":false}", dns);
+  out = search(db, query, 0);
+  CHECK(has_in_order(out, dns, NULL) && strstr(out, bgp) == NULL && strstr(out, web) == NULL);
+  convstore_free(out);
+  out = search(db, "{\"contains\":{\"source\":\"cli\"},\"from\":5,\"to\":5}", 0); /* an empty range */
+  CHECK(out != NULL && strstr(out, "\"items\":[]") != NULL && strstr(out, "\"strategy\":\"empty\"") != NULL);
+  convstore_free(out);
+  /* an unknown user or conversation is NOT_FOUND, as in the other calls */
+  EXPECT_CODE(convstore_search_metadata(db, "{\"contains\":{\"source\":\"cli\"},\"user\":\"nobody\"}", NULL, &err_),
+              CONVSTORE_NOT_FOUND);
+  EXPECT_CODE(convstore_search_metadata(db, "{\"conversation_id\":\"01890000-0000-7000-8000-000000000000\"}", NULL,
+                                        &err_), CONVSTORE_NOT_FOUND);
+  /* paging: one row per page, newest first, then the end */
+  out = search(db, "{\"contains\":{\"team\":\"netops\"},\"limit\":1}", 0);
+  CHECK(has_in_order(out, web, NULL) && strstr(out, bgp) == NULL);
+  json_string(out ? out : "", "next_cursor", cursor, sizeof cursor);
+  CHECK(cursor[0] != '\0');
+  convstore_free(out);
+  snprintf(query, sizeof query, "{\"contains\":{\"team\":\"netops\"},\"limit\":1,\"cursor\":\"%s\"}", cursor);
+  out = search(db, query, 0);
+  CHECK(has_in_order(out, bgp, NULL) && strstr(out, web) == NULL);
+  json_string(out ? out : "", "next_cursor", cursor, sizeof cursor);
+  convstore_free(out);
+  if (cursor[0] != '\0') { /* a full page may be followed by an empty one */
+    snprintf(query, sizeof query, "{\"contains\":{\"team\":\"netops\"},\"limit\":1,\"cursor\":\"%s\"}", cursor);
+    out = search(db, query, 0);
+    CHECK(out != NULL && strstr(out, "\"items\":[]") != NULL && strstr(out, "\"next_cursor\":null") != NULL);
+    convstore_free(out);
+  }
+  /* the other targets */
+  out = search(db, "{\"target\":\"messages\",\"contains\":{\"tool\":\"bash\"}}", 0);
+  CHECK(out != NULL && strstr(out, "\"target\":\"messages\"") != NULL && strstr(out, "\"content\":\"x\"") != NULL);
+  CHECK(has_in_order(out, bgp, NULL) && strstr(out, "ssh") == NULL);
+  convstore_free(out);
+  out = search(db, "{\"target\":\"api_usage\",\"contains\":{\"route\":\"chat\"},\"user\":\"ana\"}", 0);
+  CHECK(out != NULL && strstr(out, "\"target\":\"api_usage\"") != NULL && strstr(out, "\"model\":\"acme\"") != NULL);
+  convstore_free(out);
+
+  /* explain: the plan alone */
+  out = search(db, "{\"contains\":{\"source\":\"cli\"}}", 1);
+  CHECK(out != NULL && strncmp(out, "{\"strategy\":\"", 13) == 0 && strstr(out, "\"postings\":[") != NULL);
+  CHECK(out != NULL && strstr(out, "\"candidates\":") != NULL && strstr(out, "\"notes\":[") != NULL);
+  CHECK(out != NULL && strstr(out, "\"items\"") == NULL);
+  convstore_free(out);
+  out = search(db, "{\"where\":{\"tier\":{\"$gt\":0}}}", 1);
+  CHECK(out != NULL && strstr(out, "\"strategy\":\"scan\"") != NULL && strstr(out, "no index path") != NULL);
+  convstore_free(out);
+
+  /* verify, excluded paths, rebuild */
+  CHECK(convstore_verify_metadata_index(db, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"consistent\":true") != NULL && strstr(out, "\"documents\":6") != NULL);
+  CHECK(out != NULL && strstr(out, "\"excluded_paths\":[]") != NULL);
+  convstore_free(out);
+  CHECK(convstore_set_metadata_excluded_paths(db, "[\"priority\",\"/a.b\"]", &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"excluded_paths\":[\"/") != NULL && strstr(out, "\"/a.b\"") != NULL &&
+        strstr(out, "\"/priority\"") != NULL);
+  convstore_free(out);
+  out = search(db, "{\"contains\":{\"source\":\"cli\"},\"where\":{\"priority\":{\"$in\":[\"high\",\"urgent\"]}}}", 0);
+  CHECK(has_in_order(out, bgp, NULL) && strstr(out, dns) == NULL); /* still exact: checked per candidate */
+  convstore_free(out);
+  out = search(db, "{\"contains\":{\"priority\":\"urgent\",\"source\":\"web\"}}", 1);
+  CHECK(out != NULL && strstr(out, "excluded") != NULL && strstr(out, "\"path\":\"/priority\"") == NULL);
+  convstore_free(out);
+  CHECK(convstore_verify_metadata_index(db, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"consistent\":true") != NULL && strstr(out, "\"/priority\"") != NULL);
+  convstore_free(out);
+  CHECK(convstore_rebuild_metadata_index(db, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"documents\":6") != NULL && strstr(out, "\"pending\":0") != NULL);
+  CHECK(out != NULL && strstr(out, "\"consistent\":true") != NULL && strstr(out, "\"/priority\"") != NULL);
+  convstore_free(out);
+  out = search(db, "{\"contains\":{\"team\":\"netops\"}}", 1); /* folded by the rebuild: an index walk */
+  CHECK(out != NULL && strstr(out, "\"strategy\":\"index\"") != NULL && strstr(out, "\"path\":\"/team\"") != NULL);
+  CHECK(out != NULL && strstr(out, "\"matched\":2") != NULL);
+  convstore_free(out);
+  CHECK(convstore_set_metadata_excluded_paths(db, "[]", &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"excluded_paths\":[]") != NULL);
+  convstore_free(out);
+  CHECK(convstore_verify_metadata_index(db, NULL, NULL) == CONVSTORE_OK); /* out_json may be NULL */
+  CHECK(convstore_search_metadata(db, "{}", NULL, NULL) == CONVSTORE_OK);
+
+  /* bad input: a code, a message, no output */
+  out = bgp;
+  EXPECT_CODE(convstore_search_metadata(db, "{\"where\":[1]}", &out, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(out == NULL);
+  out = bgp;
+  EXPECT_CODE(convstore_explain_metadata(db, "{\"limit\":0}", &out, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(out == NULL);
+  out = bgp;
+  EXPECT_CODE(convstore_set_metadata_excluded_paths(db, "\"priority\"", &out, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(out == NULL);
+  EXPECT_CODE(convstore_search_metadata(db, "{\"where\":{\"a\":{\"$foo\":1}}}", NULL, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_search_metadata(db, "{\"target\":\"nope\"}", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_search_metadata(db, "{\"colour\":\"red\"}", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_search_metadata(db, NULL, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_verify_metadata_index(NULL, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_rebuild_metadata_index(NULL, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_set_metadata_excluded_paths(db, "[1]", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(convstore_verify_metadata_index(db, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"excluded_paths\":[]") != NULL && strstr(out, "\"consistent\":true") != NULL);
+  convstore_free(out);
+  /* after shutdown: CLOSED */
+  EXPECT_CODE(convstore_shutdown(db, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_search_metadata(db, "{}", NULL, &err_), CONVSTORE_CLOSED);
+  EXPECT_CODE(convstore_explain_metadata(db, "{}", NULL, &err_), CONVSTORE_CLOSED);
+  EXPECT_CODE(convstore_verify_metadata_index(db, NULL, &err_), CONVSTORE_CLOSED);
+  EXPECT_CODE(convstore_rebuild_metadata_index(db, NULL, &err_), CONVSTORE_CLOSED);
+  EXPECT_CODE(convstore_set_metadata_excluded_paths(db, "[]", NULL, &err_), CONVSTORE_CLOSED);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "c_api_test.db";
   convstore_t* db = NULL;
@@ -318,6 +511,7 @@ int main(int argc, char** argv) {
   convstore_close(db);
 
   cost_flow();
+  metadata_flow();
 
   CHECK(convstore_open(":memory:", NULL, &closed_at_exit, NULL) == CONVSTORE_OK);
   printf("%d passed, %d failed\n", passed, failed);

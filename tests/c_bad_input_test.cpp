@@ -1,6 +1,7 @@
 // The bad-input matrix over every public C entry point: each bad input gets its defined code and a message, and the
 // row counts show nothing was written. Table-driven: entry points x kinds of bad input.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cstdio>
 #include <functional>
@@ -16,12 +17,35 @@ namespace {
 using testing::QueryInt;
 using testing::TempDb;
 
-// One C entry point, called with its JSON or id argument replaced by `arg` (nullptr allowed).
+// One C entry point, called with its JSON or id argument replaced by `arg` (nullptr allowed). kNone: an entry
+// point with no argument but the handle (only the NULL-handle and after-shutdown checks apply).
 struct EntryPoint {
   const char* name;
-  enum Kind { kJson, kId } kind;
+  enum Kind { kJson, kId, kNone } kind;
   std::function<int(convstore_t*, const char* arg, char** err)> call;
 };
+
+// A non-NULL out_json before the call: a failing call must reset it to NULL.
+char sentinel_byte = 0;
+char* const kSentinel = &sentinel_byte;
+
+// *out_json is NULL after a failure and the output (freed here) after a success.
+int CheckOutput(int rc, char* out) {
+  if (rc != CONVSTORE_OK) {
+    EXPECT_EQ(out, nullptr) << "out_json was not reset after code " << rc;
+  } else {
+    EXPECT_TRUE(out != nullptr && out != kSentinel);
+    if (out != kSentinel) convstore_free(out);
+  }
+  return rc;
+}
+
+// Calls fn(db, arg, &out, err) with out preset to the sentinel, and checks out as CheckOutput does.
+int NoOutputOnFailure(int (*fn)(convstore_t*, const char*, char**, char**), convstore_t* d, const char* a, char** e) {
+  char* out = kSentinel;
+  int rc = fn(d, a, &out, e);
+  return CheckOutput(rc, out);
+}
 
 class CBadInputMatrix : public ::testing::Test {
  protected:
@@ -55,7 +79,48 @@ class CBadInputMatrix : public ::testing::Test {
     for (const char* t : {"prices", "api_usage", "budgets", "budget_reservations", "cost_rollups", "cost_totals"})
       s += "," + std::to_string(QueryInt(db_.path(), std::string("SELECT count(*) FROM ") + t));
     s += "," + std::to_string(QueryInt(db_.path(), "SELECT sum(count + cost_nanousd) FROM cost_totals"));
+    s += ",digest " + ContentDigest();
     return s;
+  }
+
+  // A digest of every row of every table (the metadata index and the stored excluded paths included), read with a
+  // separate connection: catches any write, whatever the table layout.
+  std::string ContentDigest() const {
+    sqlite3* raw = nullptr;
+    if (sqlite3_open_v2(db_.path().c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(raw);
+      return "cannot open";
+    }
+    sqlite3_busy_timeout(raw, 5000);
+    std::vector<std::string> tables;
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(raw, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1, &st, nullptr);
+    while (st != nullptr && sqlite3_step(st) == SQLITE_ROW)
+      tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    uint64_t h = 1469598103934665603ull;  // FNV-1a over table names, row counts and every value
+    auto mix = [&h](const void* p, size_t n) {
+      for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ull;
+    };
+    int64_t rows = 0;
+    for (const std::string& t : tables) {
+      mix(t.data(), t.size());
+      st = nullptr;
+      std::string sql = "SELECT * FROM \"" + t + "\"";
+      if (sqlite3_prepare_v2(raw, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) continue;
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        ++rows;
+        for (int c = 0; c < sqlite3_column_count(st); ++c) {
+          int type = sqlite3_column_type(st, c);
+          mix(&type, sizeof type);
+          const void* blob = sqlite3_column_blob(st, c);
+          mix(blob, blob == nullptr ? 0 : static_cast<size_t>(sqlite3_column_bytes(st, c)));
+        }
+      }
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(raw);
+    return std::to_string(tables.size()) + "/" + std::to_string(rows) + "/" + std::to_string(h);
   }
 
   std::vector<EntryPoint> EntryPoints() {
@@ -136,6 +201,28 @@ class CBadInputMatrix : public ::testing::Test {
            return convstore_settle(d, a, R"({"model":"m"})", nullptr, e); }},
         {"release", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
            return convstore_release(d, a, nullptr, e); }},
+        {"list_prices", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           return convstore_list_prices(d, nullptr, e); }},
+        {"verify_rollups", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           return convstore_verify_rollups(d, nullptr, e); }},
+        {"rebuild_rollups", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           return convstore_rebuild_rollups(d, nullptr, e); }},
+        {"search_metadata", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return NoOutputOnFailure(convstore_search_metadata, d, a, e); }},
+        {"explain_metadata", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return NoOutputOnFailure(convstore_explain_metadata, d, a, e); }},
+        {"set_metadata_excluded_paths", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return NoOutputOnFailure(convstore_set_metadata_excluded_paths, d, a, e); }},
+        {"verify_metadata_index", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           char* out = kSentinel;
+           int rc = convstore_verify_metadata_index(d, &out, e);
+           return CheckOutput(rc, out);
+         }},
+        {"rebuild_metadata_index", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           char* out = kSentinel;
+           int rc = convstore_rebuild_metadata_index(d, &out, e);
+           return CheckOutput(rc, out);
+         }},
     };
   }
 
@@ -331,6 +418,130 @@ TEST_F(CBadInputMatrix, CostRequestsWithBadValues) {
   EXPECT_EQ(convstore_team_spend(db, "t", 0, nullptr, &err), CONVSTORE_INVALID_ARGUMENT);
   convstore_free(err);
   EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(CBadInputMatrix, MetadataRequestsWithBadValues) {
+  // Documents to search, stored excluded paths that must survive, and a real conversations cursor.
+  char* err = nullptr;
+  char* out = nullptr;
+  for (const char* c : {R"({"user":"u@x","title":"a","metadata":{"source":"cli","n":1}})",
+                        R"({"user":"u@x","title":"b","metadata":{"source":"web","n":2}})"})
+    ASSERT_EQ(convstore_create_conversation(db, c, nullptr, &err), CONVSTORE_OK) << err;
+  ASSERT_EQ(convstore_set_metadata_excluded_paths(db, R"(["hidden"])", nullptr, &err), CONVSTORE_OK) << err;
+  ASSERT_EQ(convstore_search_metadata(db, R"({"limit":1})", &out, &err), CONVSTORE_OK) << err;
+  std::string page(out);
+  convstore_free(out);
+  auto at = page.find("\"next_cursor\":\"");
+  ASSERT_NE(at, std::string::npos) << page;
+  std::string cursor = page.substr(at + 15, page.find('"', at + 15) - at - 15);
+  const std::string messages_with_conversations_cursor = R"({"target":"messages","cursor":")" + cursor + "\"}";
+  const std::string api_usage_with_conversations_cursor = R"({"target":"api_usage","cursor":")" + cursor + "\"}";
+
+  std::string many_conditions = "{\"where\":{";
+  for (int i = 0; i < 70; ++i) many_conditions += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+  many_conditions += "}}";
+  std::string in65 = R"({"where":{"a":{"$in":[)";
+  for (int i = 0; i < 65; ++i) in65 += (i ? "," : "") + std::to_string(i);
+  in65 += "]}}}";
+  const std::string long_user = R"({"user":")" + std::string(300, 'u') + "\"}";
+  const std::string long_path = R"({"where":{")" + std::string(600, 'p') + "\":1}}";
+  std::string keys33 = "k";
+  for (int i = 0; i < 32; ++i) keys33 += ".k";
+  const std::string deep_path = R"({"where":{")" + keys33 + "\":1}}";
+  const std::string deep_contains = R"({"contains":)" + std::string(70, '[') + std::string(70, ']') + "}";
+
+  const char* query_cases[][2] = {
+      // not a JSON object, or not JSON
+      {"[]", "invalid"}, {"1", "invalid"}, {"\"x\"", "invalid"}, {"null", "invalid"}, {"true", "invalid"},
+      {"{\"contains\":", "invalid"}, {"{\"contains\":{}} {}", "invalid"},
+      // unknown fields (names are case-sensitive)
+      {R"({"colour":"red"})", "invalid"}, {R"({"Contains":{}})", "invalid"}, {R"({"filter":{"a":1}})", "invalid"},
+      {R"({"contains":{},"limit":5,"offset":5})", "invalid"},
+      // wrong types and values of the fields
+      {R"({"target":"nope"})", "invalid"}, {R"({"target":1})", "invalid"}, {R"({"target":"Messages"})", "invalid"},
+      {R"({"limit":"x"})", "invalid"}, {R"({"limit":0})", "invalid"}, {R"({"limit":-1})", "invalid"},
+      {R"({"limit":1001})", "invalid"}, {R"({"limit":1.5})", "invalid"}, {R"({"limit":1e10})", "invalid"},
+      {R"({"limit":true})", "invalid"},
+      {R"({"scan_limit":0})", "invalid"}, {R"({"scan_limit":"many"})", "invalid"},
+      {R"({"scan_limit":10000001})", "invalid"},
+      {R"({"user":5})", "invalid"}, {R"({"conversation_id":[]})", "invalid"}, {R"({"archived":"yes"})", "invalid"},
+      {R"({"archived":1})", "invalid"},
+      {R"({"from":"not a time"})", "invalid"}, {R"({"to":"2026-02-11"})", "invalid"}, {R"({"from":true})", "invalid"},
+      {R"({"from":-1})", "invalid"}, {R"({"from":10,"to":5})", "invalid"},
+      {R"({"cursor":"bogus"})", "invalid"}, {R"({"cursor":"c1.2.3"})", "invalid"}, {R"({"cursor":5})", "invalid"},
+      {messages_with_conversations_cursor.c_str(), "invalid"}, {api_usage_with_conversations_cursor.c_str(), "invalid"},
+      // bad "where"
+      {R"({"where":[1]})", "invalid"}, {R"({"where":"a"})", "invalid"}, {R"({"where":5})", "invalid"},
+      {R"({"where":{"a":{"$foo":1}}})", "invalid"}, {R"({"where":{"a":{"$gt":{}}}})", "invalid"},
+      {R"({"where":{"a":{"$gt":null}}})", "invalid"}, {R"({"where":{"a":{"$lte":[1]}}})", "invalid"},
+      {R"({"where":{"a":{"$gte":true}}})", "invalid"},
+      {R"({"where":{"a":{"$in":[]}}})", "invalid"}, {R"({"where":{"a":{"$in":3}}})", "invalid"},
+      {R"({"where":{"a":{"$exists":1}}})", "invalid"}, {R"({"where":{"a":{"$exists":"yes"}}})", "invalid"},
+      {R"({"where":{"a":{"$eq":1,"b":2}}})", "invalid"}, {R"({"where":{"":1}})", "invalid"},
+      {R"({"where":{"a..b":1}})", "invalid"}, {R"({"where":{"a.":1}})", "invalid"},
+      {R"({"where":{"/a~2":1}})", "invalid"}, {R"({"where":{"/a~":1}})", "invalid"},
+      {deep_path.c_str(), "invalid"},
+      // beyond the documented limits
+      {long_user.c_str(), "too_large"}, {many_conditions.c_str(), "too_large"}, {in65.c_str(), "too_large"},
+      {long_path.c_str(), "too_large"}, {deep_contains.c_str(), "too_large"},
+  };
+  const char* path_cases[][2] = {
+      {"{}", "invalid"}, {"\"priority\"", "invalid"}, {"null", "invalid"}, {"1", "invalid"},
+      {"[1]", "invalid"}, {"[\"a\",null]", "invalid"}, {"[[\"a\"]]", "invalid"}, {"[{\"path\":\"a\"}]", "invalid"},
+      {"[true]", "invalid"}, {"[\"a\"", "invalid"}, {"[\"a\"] x", "invalid"},
+      {"[\"\"]", "invalid"}, {"[\"a..b\"]", "invalid"}, {"[\"/a~x\"]", "invalid"}, {"[\"a\\u0000b\"]", "invalid"},
+  };
+  std::string paths65 = "[";
+  for (int i = 0; i < 65; ++i) paths65 += (i ? ",\"p" : "\"p") + std::to_string(i) + "\"";
+  paths65 += "]";
+
+  auto code_of = [](const char* name) {
+    return std::string(name) == "too_large" ? CONVSTORE_TOO_LARGE : CONVSTORE_INVALID_ARGUMENT;
+  };
+  auto expect_refused = [&](const char* what, int (*fn)(convstore_t*, const char*, char**, char**),
+                            const char* json, int code) {
+    char* e = nullptr;
+    char* o = kSentinel;
+    EXPECT_EQ(fn(db, json, &o, &e), code) << what << " " << std::string(json).substr(0, 200) << ": " << (e ? e : "(no message)");
+    EXPECT_TRUE(e != nullptr && e[0] != '\0') << what << " " << std::string(json).substr(0, 200);
+    EXPECT_EQ(o, nullptr) << what << " " << std::string(json).substr(0, 200) << ": out_json not reset";
+    if (o != kSentinel) convstore_free(o);
+    convstore_free(e);
+    ++inputs_tried;
+  };
+  std::string before = Snapshot();
+  for (const auto& c : query_cases) {
+    expect_refused("search_metadata", convstore_search_metadata, c[0], code_of(c[1]));
+    expect_refused("explain_metadata", convstore_explain_metadata, c[0], code_of(c[1]));
+  }
+  for (const auto& c : path_cases)
+    expect_refused("set_metadata_excluded_paths", convstore_set_metadata_excluded_paths, c[0], code_of(c[1]));
+  expect_refused("set_metadata_excluded_paths", convstore_set_metadata_excluded_paths, paths65.c_str(),
+                 CONVSTORE_TOO_LARGE);
+  std::string long_excluded = "[\"" + std::string(600, 'p') + "\"]";
+  expect_refused("set_metadata_excluded_paths", convstore_set_metadata_excluded_paths, long_excluded.c_str(),
+                 CONVSTORE_TOO_LARGE);
+  // Unknown users and conversations are kNotFound (nothing matches a typo silently).
+  expect_refused("search_metadata", convstore_search_metadata, R"({"user":"nobody"})", CONVSTORE_NOT_FOUND);
+  expect_refused("explain_metadata", convstore_explain_metadata, R"({"user":"nobody"})", CONVSTORE_NOT_FOUND);
+  expect_refused("search_metadata", convstore_search_metadata,
+                 R"({"conversation_id":"01890000-0000-7000-8000-000000000000"})", CONVSTORE_NOT_FOUND);
+  EXPECT_EQ(Snapshot(), before);
+
+  // The stored excluded paths are untouched and the index is still consistent; good requests still work.
+  ASSERT_EQ(convstore_verify_metadata_index(db, &out, &err), CONVSTORE_OK) << err;
+  EXPECT_NE(std::string(out).find(R"("consistent":true)"), std::string::npos) << out;
+  EXPECT_NE(std::string(out).find(R"("excluded_paths":["/hidden"])"), std::string::npos) << out;
+  convstore_free(out);
+  ASSERT_EQ(convstore_search_metadata(db, R"({"contains":{"source":"web"},"where":{"n":{"$gte":2}},"limit":1000})",
+                                      &out, &err), CONVSTORE_OK) << err;
+  EXPECT_NE(std::string(out).find(R"("title":"b")"), std::string::npos) << out;
+  EXPECT_EQ(std::string(out).find(R"("title":"a")"), std::string::npos) << out;
+  convstore_free(out);
+  EXPECT_EQ(Snapshot(), before);  // searches are reads
+  // The snapshot does see the metadata index: a successful change of the excluded paths shows.
+  ASSERT_EQ(convstore_set_metadata_excluded_paths(db, R"(["hidden","n"])", nullptr, &err), CONVSTORE_OK) << err;
+  EXPECT_NE(Snapshot(), before);
 }
 
 TEST_F(CBadInputMatrix, UseAfterShutdownAndDoubleClose) {

@@ -55,8 +55,8 @@ Result<MetadataQuery> DecodeMetadataQuery(std::string_view text) {
   else if (target == "messages") q.target = MetadataTarget::kMessages;
   else if (target == "api_usage") q.target = MetadataTarget::kApiUsage;
   else return Status::InvalidArgument("'target' must be \"conversations\", \"messages\" or \"api_usage\"");
+  // Absent: no containment condition; null is the JSON document null (which no metadata object contains).
   RETURN_IF_ERROR(f.Doc("contains", q.contains_json, false));
-  if (q.contains_json == "null") q.contains_json.clear();  // null: no containment condition
   RETURN_IF_ERROR(f.Doc("where", q.where_json, true));
   RETURN_IF_ERROR(f.Str("user", q.user_key));
   RETURN_IF_ERROR(f.Str("conversation_id", q.conversation_id));

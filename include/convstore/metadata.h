@@ -15,7 +15,11 @@
 //       $in [v...]  the value at the path equals one of the values (1..64 of them)
 //       $exists b   the path is present (true) or absent (false)
 //   - ordinary filters: user, conversation, time range [from, to), archived; results newest first (by created_at,
-//     or recorded_at for API usage), `limit` per page, `next_cursor` to continue.
+//     or recorded_at for API usage), `limit` per page, `next_cursor` to continue (set when the page is full or a
+//     bounded scan stopped early; the following page may be empty).
+//
+// Numbers are compared as 64-bit integers or doubles: values that differ only beyond double precision compare equal
+// (PostgreSQL's numeric tells them apart); every other rule is PostgreSQL's.
 //
 // Plain values: copy and move freely; not shared mutably between threads.
 #ifndef CONVSTORE_METADATA_H_
@@ -36,10 +40,11 @@ enum class MetadataTarget { kConversations = 0, kMessages = 1, kApiUsage = 2 };
 
 struct MetadataQuery {
   MetadataTarget target = MetadataTarget::kConversations;
-  std::string contains_json;         // "" for none; otherwise any JSON value (usually an object)
+  std::string contains_json;         // "" for none; otherwise any JSON value (usually an object; "null" and
+                                     // other non-objects match nothing: metadata documents are objects)
   std::string where_json;            // "" for none; otherwise a JSON object of path -> condition
-  std::string user_key;              // "": any user
-  std::string conversation_id;       // "": any; for conversations, that one conversation
+  std::string user_key;              // "": any user; an unknown user is kNotFound
+  std::string conversation_id;       // "": any; for conversations, that one conversation; unknown: kNotFound
   std::optional<Micros> from;        // created_at (recorded_at) >= from
   std::optional<Micros> to;          // created_at (recorded_at) < to
   std::optional<bool> archived;      // the conversation's archived flag (of the message's conversation)
@@ -56,18 +61,21 @@ struct MetadataPostingUse {
   std::string path;
   std::string value;
   int64_t count = 0;
-  std::string role;  // "driver" (walked), "probe" (checked per candidate), "unused" (less selective than needed)
+  // "driver" (walked; in an "empty" plan, the empty list), "probe" (checked per candidate), "unused" (beyond the
+  // four probes, or any other list of an "empty" plan)
+  std::string role;
 };
 
 // What a search did (explain).
 struct MetadataPlan {
   std::string strategy;  // "index": walked a posting list; "scan": bounded newest-first scan of every document;
-                         // "empty": a required posting list is empty, nothing to read
+                         // "empty": a required posting list is empty (only the unfolded and oversized rows
+                         // are checked)
   std::vector<MetadataPostingUse> postings;
   int64_t candidates = 0;         // entries read from the driving posting list (or scanned documents)
   int64_t probe_rejected = 0;     // candidates dropped by another posting list
   int64_t verified = 0;           // documents fetched and checked against the whole filter
-  int64_t matched = 0;            // of those, how many matched (the page, plus at most one to know there is more)
+  int64_t matched = 0;            // rows returned
   int64_t unindexed_checked = 0;  // recent rows not yet folded into the index, and oversized documents, checked
   bool scan_truncated = false;    // the bounded scan stopped at scan_limit
   std::vector<std::string> notes; // e.g. "$ne on /tier has no index path: checked on each candidate"

@@ -51,8 +51,9 @@ struct Options {
   // Runs on the writing thread, outside the store's locks; it may call the store. Must not throw. Default: none.
   std::function<void(const BudgetAlert&)> on_budget_alert;
   // Called as long operations advance (opening a file whose migration backfills the metadata index, and
-  // RebuildMetadataIndex / SetMetadataExcludedPaths): at the start, then every 50,000 documents. Runs on the
-  // calling thread inside the operation's transaction: it must not call the store. Must not throw. Default: none.
+  // RebuildMetadataIndex / SetMetadataExcludedPaths): at the start, then after each batch of up to 50,000 rows.
+  // Runs inside the operation's write transaction (on the thread of Open, or on whichever thread the write queue
+  // runs the rebuild on): it must not call the store. Must not throw. Default: none.
   std::function<void(const Progress&)> on_progress;
 };
 

@@ -148,6 +148,25 @@ bool JsonbEqual(const json& a, const json& b) {
   return ScalarEqual(a, b);
 }
 
+static void CollectTokens(const json& q, std::vector<std::string>& out) {
+  if (q.is_object()) {
+    for (auto it = q.begin(); it != q.end(); ++it) {
+      out.push_back(json(it.key()).dump() + ":");
+      CollectTokens(*it, out);
+    }
+  } else if (q.is_array()) {
+    for (const json& e : q) CollectTokens(e, out);
+  } else if (q.is_string()) {
+    out.push_back(q.dump());
+  }
+}
+
+bool CompiledFilter::MayMatchText(std::string_view text) const {
+  for (const std::string& t : must_contain_)
+    if (text.find(t) == std::string_view::npos) return false;
+  return true;
+}
+
 bool CompiledFilter::Matches(const json& doc) const {
   if (contains_ && !Contains(doc, *contains_)) return false;
   for (const PathCondition& c : conditions_)
@@ -218,6 +237,15 @@ Result<CompiledFilter> CompileFilter(std::string_view contains_json, std::string
     auto doc = util::ParseJson(contains_json, "contains", limits::kMaxMetadataBytes);
     if (!doc.ok()) return doc.status();
     f.contains_ = std::move(*doc);
+    // Metadata documents are objects; the text test applies to object queries only (others never match anyway).
+    if (f.contains_->is_object()) {
+      CollectTokens(*f.contains_, f.must_contain_);
+      std::sort(f.must_contain_.begin(), f.must_contain_.end());
+      f.must_contain_.erase(std::unique(f.must_contain_.begin(), f.must_contain_.end()), f.must_contain_.end());
+      // Longest first: the rarest strings reject soonest.
+      std::stable_sort(f.must_contain_.begin(), f.must_contain_.end(),
+                       [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    }
   }
   if (where_json.empty()) return f;
   auto where = util::ParseJson(where_json, "where", limits::kMaxMetadataBytes);

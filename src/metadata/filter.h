@@ -40,10 +40,14 @@ class CompiledFilter {
   // What the index can narrow; postings under `excluded` paths (EncodePath forms) are left out with a note.
   IndexNeeds Needs(const std::vector<std::string>& excluded) const;
   bool empty() const { return !contains_ && conditions_.empty(); }
+  // A cheap necessary condition on a stored document's text (compact JSON as the library writes it): every key of
+  // the containment document appears as "key": and every string in it as "string". False means no match.
+  bool MayMatchText(std::string_view text) const;
 
  private:
   friend Result<CompiledFilter> CompileFilter(std::string_view, std::string_view);
   std::optional<nlohmann::json> contains_;
+  std::vector<std::string> must_contain_;  // JSON-encoded keys (with ':') and strings of the containment document
   std::vector<PathCondition> conditions_;
 };
 

@@ -1,13 +1,11 @@
 // The metadata index on disk, and its upkeep inside write transactions.
 //
 // Tables (schema migration 3):
-//   metadata_postings(kind, term, at, obj, n)  WITHOUT ROWID, key (kind, term, at, obj): one entry per document
-//       that has the term, ordered newest first by (at, obj) when walked backwards. term is Term(posting), or ""
-//       for "every indexed document". The entry (kind, term, kCountAt, 0) holds the list's length in n: it sorts
-//       right after the newest entry, so appending a posting and bumping its count touch the same page.
+//   metadata_postings  the posting lists, one per (kind, term), stored as blocks of positions (see
+//       posting_lists.h); term is Term(posting), or "" for "every indexed document"; each list keeps its length.
 //   metadata_unindexed(kind, at, obj)  documents beyond the indexing limits; searches check each one directly.
 //   metadata_index(kind, indexed_upto)  rows with id <= indexed_upto are in the index; newer ones form a short
-//       tail (at most kFoldEvery rows) that searches read directly, so a single insert writes no posting at all.
+//       tail (fewer than kFoldEvery rows) that searches read directly, so a single insert writes no posting at all.
 //       Every kFoldEvery inserts the writer folds the tail into the postings, in the same transaction.
 //   meta['metadata_excluded_paths']  JSON array of excluded paths (each an array of keys).
 // kind is the MetadataTarget number (0 conversations, 1 messages, 2 API usage); obj the row's INTEGER id; at its
@@ -38,9 +36,7 @@ inline constexpr size_t kMaxIndexedPostings = 512;
 inline constexpr int kMaxIndexedDepth = 32;
 inline constexpr size_t kMaxIndexedPathBytes = 512;
 // Inserts between folds of the tail (bounds the rows a search reads directly).
-inline constexpr int64_t kFoldEvery = 64;
-// `at` of the count entry of a posting list (above every valid timestamp).
-inline constexpr int64_t kCountAt = INT64_MAX;
+inline constexpr int64_t kFoldEvery = 256;
 // At most this many excluded paths.
 inline constexpr size_t kMaxExcludedPaths = 64;
 

@@ -9,6 +9,7 @@
 #include "cost/usage.h"
 #include "metadata/filter.h"
 #include "metadata/index.h"
+#include "metadata/posting_lists.h"
 #include "store/rows.h"
 #include "store/validate.h"
 
@@ -19,13 +20,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int64_t kMaxScanLimit = 10'000'000;
-
-// A row's place in newest-first order: (at, obj) descending.
-struct Position {
-  int64_t at;
-  int64_t obj;
-  bool operator<(const Position& o) const { return at != o.at ? at < o.at : obj < o.obj; }
-};
 
 // "m1.<target>.<at hex>.<obj hex>": the position of the last row a page covered.
 std::string EncodeCursor(MetadataTarget t, Position p) {
@@ -52,19 +46,22 @@ std::optional<Position> DecodeCursor(std::string_view text, MetadataTarget t) {
 }
 
 // Per-target SQL (literals: the statement cache is keyed by the pointer).
+// Both return: metadata, user_id, archived (NULL: no conversation), conversation row id (NULL: none), id, at.
 struct SearchSql {
-  const char* check;  // metadata, user_id, archived (NULL: no conversation), conversation row id (NULL: none)
-  const char* tail;   // id, at of rows above the watermark
+  const char* check;  // one row by id
+  const char* tail;   // the rows above the watermark
 };
 const SearchSql kSql[] = {
-    {"SELECT metadata, user_id, archived, id FROM conversations WHERE id = ?1",
-     "SELECT id, created_at FROM conversations WHERE id > ?1"},
-    {"SELECT m.metadata, c.user_id, c.archived, m.conversation_id FROM messages m "
+    {"SELECT metadata, user_id, archived, id, id, created_at FROM conversations WHERE id = ?1",
+     "SELECT metadata, user_id, archived, id, id, created_at FROM conversations WHERE id > ?1"},
+    {"SELECT m.metadata, c.user_id, c.archived, m.conversation_id, m.id, m.created_at FROM messages m "
      "JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?1",
-     "SELECT id, created_at FROM messages WHERE id > ?1"},
-    {"SELECT a.metadata, a.user_id, c.archived, a.conversation_id FROM api_usage a "
+     "SELECT m.metadata, c.user_id, c.archived, m.conversation_id, m.id, m.created_at FROM messages m "
+     "JOIN conversations c ON c.id = m.conversation_id WHERE m.id > ?1"},
+    {"SELECT a.metadata, a.user_id, c.archived, a.conversation_id, a.id, a.recorded_at FROM api_usage a "
      "LEFT JOIN conversations c ON c.id = a.conversation_id WHERE a.id = ?1",
-     "SELECT id, recorded_at FROM api_usage WHERE id > ?1"},
+     "SELECT a.metadata, a.user_id, c.archived, a.conversation_id, a.id, a.recorded_at FROM api_usage a "
+     "LEFT JOIN conversations c ON c.id = a.conversation_id WHERE a.id > ?1"},
 };
 
 std::string DisplayValue(const std::string& canonical) {
@@ -87,7 +84,7 @@ class Searcher {
     MetadataSearchResult out;
     out.target = q_.target;
     MetadataPlan& plan = out.plan;
-    CONVSTORE_RETURN_IF_ERROR(ResolveOrdinaryFilters(plan));
+    CONVSTORE_RETURN_IF_ERROR(ResolveOrdinaryFilters());
     if (nothing_) {
       plan.strategy = "empty";
       return out;
@@ -152,30 +149,31 @@ class Searcher {
     }
     CONVSTORE_RETURN_IF_ERROR(CheckUnindexed(plan, matches, scanned_to));
     std::sort(matches.begin(), matches.end(), [](const Position& a, const Position& b) { return b < a; });
-    if (matches.size() > static_cast<size_t>(q_.limit)) matches.resize(static_cast<size_t>(q_.limit));
+    const bool cut = matches.size() > static_cast<size_t>(q_.limit);
+    if (cut) matches.resize(static_cast<size_t>(q_.limit));
     plan.matched = static_cast<int64_t>(matches.size());
-    if (scanned_to) {
-      out.next_cursor = EncodeCursor(q_.target, *scanned_to);
-    } else if (matches.size() == static_cast<size_t>(q_.limit)) {
+    // A full page continues after its last row; a bounded scan that stopped early (with room left on the page)
+    // continues after the last entry it read, so the next page neither repeats nor skips a row.
+    if (cut || (!scanned_to && matches.size() == static_cast<size_t>(q_.limit))) {
       out.next_cursor = EncodeCursor(q_.target, matches.back());
+    } else if (scanned_to) {
+      out.next_cursor = EncodeCursor(q_.target, *scanned_to);
     }
     for (const Position& p : matches) CONVSTORE_RETURN_IF_ERROR(FetchRecord(p.obj, out));
     return out;
   }
 
  private:
-  Status ResolveOrdinaryFilters(MetadataPlan& plan) {
+  // Unknown users and conversations are errors (kNotFound), as in ListConversations and the cost filters, so a
+  // typo does not read as "nothing matches".
+  Status ResolveOrdinaryFilters() {
     if (!q_.user_key.empty()) {
       auto st = conn_.Prepare("SELECT id FROM users WHERE key = ?1");
       if (!st.ok()) return st.status();
       st->Bind(1, q_.user_key);
       auto row = st->Step("find user");
       if (!row.ok()) return row.status();
-      if (!*row) {
-        nothing_ = true;
-        plan.notes.push_back(fmt::format("no user '{}'", q_.user_key));
-        return Status::OK();
-      }
+      if (!*row) return Status::NotFound(fmt::format("user '{}' does not exist", q_.user_key));
       user_row_ = st->Int(0);
       st->Reset();
     }
@@ -185,11 +183,7 @@ class Searcher {
       st->Bind(1, q_.conversation_id);
       auto row = st->Step("find conversation");
       if (!row.ok()) return row.status();
-      if (!*row) {
-        nothing_ = true;
-        plan.notes.push_back(fmt::format("no conversation '{}'", q_.conversation_id));
-        return Status::OK();
-      }
+      if (!*row) return Status::NotFound(fmt::format("conversation '{}' does not exist", q_.conversation_id));
       conversation_row_ = st->Int(0);
       st->Reset();
     }
@@ -197,17 +191,7 @@ class Searcher {
     return Status::OK();
   }
 
-  Result<int64_t> Count(const std::string& term) {
-    auto st = conn_.Prepare(
-        "SELECT n FROM metadata_postings WHERE kind = ?1 AND term = ?2 AND at = 9223372036854775807 AND obj = 0");
-    if (!st.ok()) return st.status();
-    st->Bind(1, int64_t{kind_}).Bind(2, term);
-    auto row = st->Step("read posting count");
-    if (!row.ok()) return row.status();
-    int64_t n = *row ? st->Int(0) : 0;
-    st->Reset();
-    return n;
-  }
+  Result<int64_t> Count(const std::string& term) { return ListCount(conn_, kind_, term); }
 
   void Describe(const List& l, const char* role, MetadataPlan& plan) {
     if (l.terms.empty()) {
@@ -221,48 +205,23 @@ class Searcher {
     }
   }
 
-  // Reads the next batch of the list's entries below `below`, newest first.
+  // Reads the next batch of the list's entries below `below`, newest first. Several terms (an $in group): each
+  // term's first `batch` entries, merged, without duplicates (a document can be on several of the lists).
   Status NextBatch(const List& l, Position below, int64_t batch, std::vector<Position>& out) {
     out.clear();
-    if (l.term_text.size() == 1) {
-      auto st = conn_.Prepare(
-          "SELECT at, obj FROM metadata_postings WHERE kind = ?1 AND term = ?2 AND at >= ?3 AND (at, obj) < (?4, ?5) "
-          "ORDER BY at DESC, obj DESC LIMIT ?6");
-      if (!st.ok()) return st.status();
-      st->Bind(1, int64_t{kind_}).Bind(2, l.term_text[0]).Bind(3, lo_at_).Bind(4, below.at).Bind(5, below.obj);
-      st->Bind(6, batch);
-      for (;;) {
-        auto row = st->Step("walk posting list");
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        out.push_back({st->Int(0), st->Int(1)});
-      }
-      return Status::OK();
-    }
-    const std::string terms = json(l.term_text).dump();
-    auto st = conn_.Prepare(
-        "SELECT at, obj FROM metadata_postings WHERE kind = ?1 AND term IN (SELECT value FROM json_each(?2)) "
-        "AND at >= ?3 AND (at, obj) < (?4, ?5) ORDER BY at DESC, obj DESC LIMIT ?6");
-    if (!st.ok()) return st.status();
-    st->Bind(1, int64_t{kind_}).Bind(2, terms).Bind(3, lo_at_).Bind(4, below.at).Bind(5, below.obj).Bind(6, batch);
-    for (;;) {
-      auto row = st->Step("walk posting lists");
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      out.push_back({st->Int(0), st->Int(1)});
+    for (const std::string& t : l.term_text) CONVSTORE_RETURN_IF_ERROR(ReadBelow(conn_, kind_, t, below, lo_at_, batch, out));
+    if (l.term_text.size() > 1) {
+      std::sort(out.begin(), out.end(), [](const Position& a, const Position& b) { return b < a; });
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+      if (static_cast<int64_t>(out.size()) > batch) out.resize(static_cast<size_t>(batch));
     }
     return Status::OK();
   }
 
   Result<bool> InList(const List& l, Position p) {
-    auto st = conn_.Prepare("SELECT 1 FROM metadata_postings WHERE kind = ?1 AND term = ?2 AND at = ?3 AND obj = ?4");
-    if (!st.ok()) return st.status();
     for (const std::string& t : l.term_text) {
-      st->Bind(1, int64_t{kind_}).Bind(2, t).Bind(3, p.at).Bind(4, p.obj);
-      auto row = st->Step("probe posting list");
-      if (!row.ok()) return row.status();
-      st->Reset();
-      if (*row) return true;
+      auto has = ListHas(conn_, kind_, t, p);
+      if (!has.ok() || *has) return has;
     }
     return false;
   }
@@ -318,11 +277,17 @@ class Searcher {
     if (!row.ok()) return row.status();
     if (!*row) return false;
     ++plan.verified;
-    if (user_row_ && st->Int(1) != *user_row_) return false;
-    if (conversation_row_ && (st->IsNull(3) || st->Int(3) != *conversation_row_)) return false;
-    if (q_.archived && (st->IsNull(2) || (st->Int(2) != 0) != *q_.archived)) return false;
+    return RowMatches(*st);
+  }
+
+  // The ordinary filters, then the metadata filter, on a row of the check/tail columns.
+  bool RowMatches(const sqlite::Stmt& st) const {
+    if (user_row_ && st.Int(1) != *user_row_) return false;
+    if (conversation_row_ && (st.IsNull(3) || st.Int(3) != *conversation_row_)) return false;
+    if (q_.archived && (st.IsNull(2) || (st.Int(2) != 0) != *q_.archived)) return false;
     if (f_.empty()) return true;
-    std::string_view text = st->Text(0);
+    std::string_view text = st.Text(0);
+    if (!f_.MayMatchText(text)) return false;
     json doc = json::parse(text.begin(), text.end(), nullptr, false);
     if (doc.is_discarded()) return false;
     return f_.Matches(doc);
@@ -333,7 +298,7 @@ class Searcher {
     if (nothing_) return Status::OK();
     auto mark = IndexedUpTo(conn_, q_.target);
     if (!mark.ok()) return mark.status();
-    std::vector<Position> rows;
+    // The tail in one pass (at most kFoldEvery rows): each checked as it is read.
     {
       auto st = conn_.Prepare(sql_.tail);
       if (!st.ok()) return st.status();
@@ -342,9 +307,15 @@ class Searcher {
         auto row = st->Step("read unfolded rows");
         if (!row.ok()) return row.status();
         if (!*row) break;
-        rows.push_back({st->Int(1), st->Int(0)});
+        const Position p{st->Int(5), st->Int(4)};
+        if (!(p < hi_) || p.at < lo_at_) continue;
+        if (scanned_to && !(*scanned_to < p)) continue;  // beyond where the bounded scan stopped: the next page's
+        ++plan.unindexed_checked;
+        ++plan.verified;
+        if (RowMatches(*st)) matches.push_back(p);
       }
     }
+    std::vector<Position> rows;
     {
       auto st = conn_.Prepare("SELECT at, obj FROM metadata_unindexed WHERE kind = ?1");
       if (!st.ok()) return st.status();

@@ -8,13 +8,15 @@ namespace convstore::schema {
 extern const char* const kSchemaV3;
 
 const char* const kSchemaV3 = R"sql(
--- One entry per (document, term); the entry at at = 9223372036854775807, obj = 0 holds the list's length in n.
+-- Posting lists as blocks of up to 48 packed positions (at, obj) (src/metadata/posting_lists.h). A sealed block is
+-- keyed by its largest position; the newest ("open") block by (9223372036854775807, 0), with the list's length in n.
 CREATE TABLE metadata_postings (
   kind INTEGER NOT NULL,
   term TEXT NOT NULL,
   at INTEGER NOT NULL,
   obj INTEGER NOT NULL,
   n INTEGER,
+  entries BLOB NOT NULL,
   PRIMARY KEY (kind, term, at, obj)
 ) WITHOUT ROWID;
 

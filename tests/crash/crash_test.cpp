@@ -119,6 +119,13 @@ size_t Verify(const std::string& path, const Acknowledged& ack, int kill_no) {
       if (report.ok()) {
         EXPECT_EQ(report->differences, 0) << (report->samples.empty() ? "" : report->samples.front());
       }
+      // The metadata index equals what the documents imply.
+      auto index = (*store)->VerifyMetadataIndex();
+      EXPECT_TRUE(index.ok()) << index.status().ToString();
+      if (index.ok()) {
+        EXPECT_TRUE(index->consistent())
+            << "missing " << index->missing << ", extra " << index->extra << ", wrong counts " << index->wrong_counts;
+      }
     }
   }
   sqlite3* db = nullptr;

@@ -110,6 +110,27 @@ std::vector<std::string> CheckInvariants(RawDb& db) {
         " WHERE totals.n + pending.n != raw.n OR totals.cost + pending.cost != raw.cost"
         "    OR fine.n + pending.n != raw.n OR fine.cost + pending.cost != raw.cost";
     for (const auto& row : db.Column(kRollups)) problems.push_back("cost rollups differ from the raw rows: " + row);
+
+    // Metadata index: every posting list's stored count equals its entries, and the list of every document holds
+    // exactly the indexed rows (those up to the watermark, less the oversized ones).
+    const char* kPostingCounts =
+        "SELECT kind || ':' || term FROM metadata_postings GROUP BY kind, term"
+        " HAVING sum(length(entries)) / 16 != coalesce(max(CASE WHEN at = 9223372036854775807 THEN n END), -1)";
+    for (const auto& row : db.Column(kPostingCounts)) problems.push_back("posting list count is off: " + row);
+    const char* kEveryDocument =
+        "WITH t(kind, rows) AS ("
+        "   SELECT 0, (SELECT count(*) FROM conversations WHERE id <= coalesce("
+        "     (SELECT indexed_upto FROM metadata_index WHERE kind = 0), 0))"
+        "   UNION ALL SELECT 1, (SELECT count(*) FROM messages WHERE id <= coalesce("
+        "     (SELECT indexed_upto FROM metadata_index WHERE kind = 1), 0))"
+        "   UNION ALL SELECT 2, (SELECT count(*) FROM api_usage WHERE id <= coalesce("
+        "     (SELECT indexed_upto FROM metadata_index WHERE kind = 2), 0)))"
+        " SELECT 'kind ' || t.kind || ': rows ' || t.rows || ', unindexed ' || u.n || ', listed ' || coalesce(p.n, 0)"
+        " FROM t JOIN (SELECT k.kind, (SELECT count(*) FROM metadata_unindexed x WHERE x.kind = k.kind) AS n"
+        "              FROM (SELECT 0 AS kind UNION ALL SELECT 1 UNION ALL SELECT 2) k) u ON u.kind = t.kind"
+        " LEFT JOIN metadata_postings p ON p.kind = t.kind AND p.term = '' AND p.at = 9223372036854775807"
+        " AND p.obj = 0 WHERE t.rows - u.n != coalesce(p.n, 0)";
+    for (const auto& row : db.Column(kEveryDocument)) problems.push_back("metadata index misses rows: " + row);
   } catch (const std::exception& e) {
     problems.push_back(std::string("invariant queries failed: ") + e.what());
   }

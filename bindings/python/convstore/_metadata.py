@@ -23,7 +23,7 @@ def _query(target, contains, where, user, conversation_id, from_, to, archived, 
     q = request(target=target, user=user, conversation_id=conversation_id, archived=archived, limit=limit,
                 cursor=cursor, scan_limit=scan_limit)
     if contains is not _MISSING:
-        q["contains"] = contains  # None is JSON null: no containment condition
+        q["contains"] = contains  # None is JSON null, which no metadata object contains (as in PostgreSQL)
     if where is not None:
         if not isinstance(where, dict):
             raise InvalidArgumentError("where must be a dict of path -> condition")

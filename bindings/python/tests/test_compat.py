@@ -152,3 +152,110 @@ def test_threads_hammering_one_instance(db):
         conv = db.get_conversation(cid)
         assert conv["message_count"] == per_thread * n_threads // 4
         assert len({m["content"] for m in conv["messages"]}) == conv["message_count"]
+
+
+# ---- search_by_metadata (the chapter's PostgreSQL query: metadata @> filter ORDER BY created_at DESC LIMIT n) ----
+
+SEARCH_KEYS = ["id", "title", "source", "created_at"]
+T0 = 1_770_800_000_000_000  # 2026-02-11 08:53:20 UTC, in µs
+
+
+def test_search_by_metadata_chapter_example(db):
+    cid = db.create_conversation("engineer@company.com", "BGP Route Analysis",
+                                 metadata={"source": "cli", "version": "1.0"})
+    db.create_conversation("engineer@company.com", "DNS", metadata={"source": "web", "version": "1.0"})
+    rows = db.search_by_metadata({"source": "cli"}, limit=5)
+    assert len(rows) == 1 and list(rows[0]) == SEARCH_KEYS
+    row = rows[0]
+    assert (row["id"], row["title"], row["source"]) == (cid, "BGP Route Analysis", "cli")
+    assert TS.match(row["created_at"])
+    assert row["created_at"] == db.get_conversation(cid)["conversation"]["created_at"]
+    assert [f"   {c['title']} (source: {c['source']})" for c in rows] == ["   BGP Route Analysis (source: cli)"]
+    assert [r["title"] for r in db.search_by_metadata({"version": "1.0"})] == ["DNS", "BGP Route Analysis"]
+
+
+def test_search_by_metadata_shape_order_and_limit(db):
+    ids = [db.store.create_conversation("u", f"c{i}", metadata={"team": "net", "i": i},
+                                        created_at=T0 + i * 1_000_000)["id"] for i in range(12)]
+    rows = db.search_by_metadata({"team": "net"})
+    assert [r["id"] for r in rows] == ids[::-1][:10]  # newest created first; the default limit is 10
+    assert all(list(r) == SEARCH_KEYS for r in rows)
+    assert rows[-1] == {"id": ids[2], "title": "c2", "source": None, "created_at": "2026-02-11 08:53:22"}
+    assert [r["title"] for r in db.search_by_metadata({"team": "net"}, limit=3)] == ["c11", "c10", "c9"]
+    assert len(db.search_by_metadata({"team": "net"}, limit=100)) == 12
+    assert db.search_by_metadata({"team": "net"}, limit=0) == []
+    assert db.search_by_metadata({"team": "nope"}) == []
+    # created_at, not the last activity: a new message does not move a conversation up
+    db.add_message(ids[0], "user", "bump")
+    assert db.search_by_metadata({"team": "net"}, limit=1)[0]["id"] == ids[11]
+    # archived conversations are found too (the chapter's query has no such filter)
+    db.store.archive(ids[11])
+    assert db.search_by_metadata({"i": 11}) == [{"id": ids[11], "title": "c11", "source": None,
+                                                  "created_at": "2026-02-11 08:53:31"}]
+
+
+def test_search_by_metadata_bad_limits(db):
+    db.create_conversation("u", "t", metadata={"a": 1})
+    with pytest.raises(InvalidArgumentError):
+        db.search_by_metadata({"a": 1}, limit=-1)
+    with pytest.raises(InvalidArgumentError):
+        db.search_by_metadata({"a": 1}, limit=-1000)
+    for bad in ("3", 2.0, True, None):
+        with pytest.raises(InvalidArgumentError):
+            db.search_by_metadata({"a": 1}, limit=bad)
+    with pytest.raises(InvalidArgumentError):
+        db.search_by_metadata({"a": float("nan")})
+    with pytest.raises(InvalidArgumentError):
+        db.search_by_metadata({"a": object()})
+
+
+def test_search_by_metadata_source_is_the_text_of_the_value(db):
+    values = {
+        "absent": None, "null": None, "str": "cli", "empty": "", "int": 1, "float": 1.5, "true": True,
+        "false": False, "list": [1, "a"], "object": {"k": "v"}, "unicode": "clé 🙂",
+    }
+    for name, value in values.items():
+        meta = {"kind": name} if name == "absent" else {"kind": name, "source": value}
+        db.create_conversation("u", name, metadata=meta)
+    got = {r["title"]: r["source"] for r in db.search_by_metadata({}, limit=100)}
+    assert got["absent"] is None and got["null"] is None  # ->> gives SQL NULL for both
+    assert (got["str"], got["empty"], got["unicode"]) == ("cli", "", "clé 🙂")
+    assert (got["int"], got["float"], got["true"], got["false"]) == ("1", "1.5", "true", "false")
+    assert got["list"] == '[1, "a"]'  # as PostgreSQL prints jsonb
+    assert json.loads(got["object"]) == {"k": "v"}
+    assert all(isinstance(v, str) for k, v in got.items() if k not in ("absent", "null"))
+
+
+def test_search_by_metadata_containment_rules(db):
+    a = db.create_conversation("u", "a", metadata={"source": "cli", "tags": ["bgp", "ospf"], "n": 1,
+                                                   "user": {"id": "u1", "roles": ["admin"]}})
+    b = db.create_conversation("u", "b", metadata={"source": "web", "tags": ["bgp"], "n": "1"})
+    assert [r["id"] for r in db.search_by_metadata({"tags": ["bgp"]})] == [b, a]
+    assert [r["id"] for r in db.search_by_metadata({"tags": ["ospf", "bgp"]})] == [a]
+    assert [r["id"] for r in db.search_by_metadata({"n": 1.0})] == [a]
+    assert [r["id"] for r in db.search_by_metadata({"n": "1"})] == [b]
+    assert [r["id"] for r in db.search_by_metadata({"user": {"roles": ["admin"]}})] == [a]
+    assert db.search_by_metadata({"tags": "bgp"}) == []
+    assert db.search_by_metadata({"id": "u1"}) == []  # anchored at the root
+    assert [r["id"] for r in db.search_by_metadata({})] == [b, a]
+    # not an object: no metadata document contains it (PostgreSQL: metadata @> '["cli"]' and @> NULL are not true)
+    assert db.search_by_metadata(["cli"]) == []
+    assert db.search_by_metadata("cli") == []
+    assert db.search_by_metadata(None) == []
+
+
+def test_search_by_metadata_pages_past_1000(db):
+    ids = {db.create_conversation("many", str(i), metadata={"bulk": True}) for i in range(1005)}
+    db.create_conversation("many", "other", metadata={"bulk": False})
+    rows = db.search_by_metadata({"bulk": True}, limit=2000)
+    assert len(rows) == 1005 and {r["id"] for r in rows} == ids
+    assert [r["title"] for r in rows[:2]] == ["1004", "1003"]
+    assert len(db.search_by_metadata({"bulk": True}, limit=1001)) == 1001
+
+
+def test_search_by_metadata_after_close(tmp_path):
+    d = AIDatabase(str(tmp_path / "x.db"))
+    d.create_conversation("u", "t", metadata={"source": "cli"})
+    d.close()
+    with pytest.raises(ClosedError):
+        d.search_by_metadata({"source": "cli"})

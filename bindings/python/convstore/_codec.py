@@ -123,9 +123,12 @@ def message_request(m: dict) -> dict:
 
 
 def fix_money(obj):
-    """Cost-call output: every "*_usd" decimal string -> float, recursively (the "*_nanousd" ints stay exact)."""
+    """Cost-call output: every "*_usd" decimal string -> float, recursively (the "*_nanousd" ints stay exact).
+    A record's "metadata" is the caller's own document and is left exactly as stored."""
     if isinstance(obj, dict):
         for k, v in obj.items():
+            if k == "metadata":
+                continue
             if type(v) is str and k.endswith("_usd"):
                 obj[k] = float(v)
             elif isinstance(v, (dict, list)):

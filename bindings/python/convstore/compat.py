@@ -44,6 +44,17 @@ __all__ = ["AIDatabase"]
 _dumps = json.dumps
 
 
+def _jsonb_text(v) -> str:
+    """A JSON value as PostgreSQL prints a jsonb (metadata->>'key' of a non-string): ", " and ": " separators,
+    object keys shortest first, then bytewise (jsonb's storage order)."""
+    if isinstance(v, dict):
+        keys = sorted(v, key=lambda k: (len(k.encode()), k.encode()))
+        return "{" + ", ".join(f"{_dumps(k, ensure_ascii=False)}: {_jsonb_text(v[k])}" for k in keys) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_jsonb_text(e) for e in v) + "]"
+    return _dumps(v, ensure_ascii=False)
+
+
 def _ts(us: int) -> str:
     """Integer µs since the epoch -> SQLite CURRENT_TIMESTAMP text ('YYYY-MM-DD HH:MM:SS', UTC)."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(us // 1_000_000))
@@ -174,7 +185,7 @@ class AIDatabase:
                 rows.append({
                     "id": c["id"],
                     "title": c["title"],
-                    "source": source if source is None or isinstance(source, str) else _dumps(source),
+                    "source": source if source is None or isinstance(source, str) else _jsonb_text(source),
                     "created_at": _ts(c["created_at_us"]),
                 })
             cursor = page["next_cursor"]

@@ -61,6 +61,12 @@ int main(int argc, char** argv) {
   printf("\n3. User's conversations: %s\n", out);
   convstore_free(out);
 
+  /* The seed's `metadata @> '{"source": "cli"}'`, newest first, with the plan that answered it. */
+  if (convstore_explain_metadata(db, "{\"contains\":{\"source\":\"cli\"},\"limit\":5}", &out, &err) != CONVSTORE_OK)
+    return fail("explain_metadata", err);
+  printf("\n4. Metadata search {\"source\": \"cli\"}, plan: %s\n", out);
+  convstore_free(out);
+
   convstore_close(db);
   return 0;
 }

@@ -107,5 +107,15 @@ int main(int argc, char** argv) {
   } else {
     return Fail(reservation.status());
   }
+
+  // The seed's `metadata @> '{"source": "cli"}'` search: newest first, answered from the metadata index.
+  convstore::MetadataQuery by_source;
+  by_source.contains_json = R"({"source": "cli"})";
+  by_source.limit = 5;
+  auto found = store->SearchMetadata(by_source);
+  if (!found.ok()) return Fail(found.status());
+  std::printf("\n6. Conversations whose metadata contains {\"source\": \"cli\"} (plan: %s):\n",
+              found->plan.strategy.c_str());
+  for (const auto& c : found->conversations) std::printf("   %s  %s\n", c.id.c_str(), c.title.c_str());
   return 0;
 }

@@ -46,6 +46,10 @@ def main(path: str) -> None:
         except convstore.BudgetExceededError as e:
             print(f"\n   Budgeted call refused: {e}")
 
+        hits = store.search_metadata({"source": "cli"}, where={"version": {"$in": ["1.0", "2.0"]}}, limit=5)
+        print(f"\n   Metadata search (plan: {hits['plan']['strategy']}): "
+              + ", ".join(c["title"] for c in hits["items"]))
+
     print("\n4. The chapter's AIDatabase code, unchanged, on convstore:")
     db = AIDatabase(path)
     conv_id = db.create_conversation(user_id="engineer@company.com", title="OSPF flaps",
@@ -63,6 +67,10 @@ def main(path: str) -> None:
     print(f"   Avg cost/message: ${costs['avg_cost_per_message']:.4f}")
     for day in costs["daily_breakdown"][:3]:
         print(f"   {day['date']}: {day['message_count']} messages, ${day['total_cost'] or 0:.3f}")
+
+    print("\n6. search_by_metadata({'source': 'cli'}):")
+    for hit in db.search_by_metadata({"source": "cli"}, limit=3):
+        print(f"   {hit['created_at']}  {hit['title']}  (source {hit['source']})")
     db.close()
 
 

@@ -3,7 +3,8 @@
 #   1. the normal build (warnings as errors): C++, C, install/find_package, Python, examples, crash (kill -9),
 #      fault injection and fuzz-corpus replay tests;
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan);
-#   3. the concurrency tests (and the racing-budget tests) under ThreadSanitizer (build-tsan);
+#   3. the concurrency tests (and the racing-budget and concurrent metadata-search tests) under ThreadSanitizer
+#      (build-tsan);
 #   4. each libFuzzer target for a bounded time (build-fuzz; FUZZ_SECONDS, default 20).
 # CONVSTORE_TEST_STAGES selects stages (default "normal asan tsan fuzz").
 set -euo pipefail
@@ -54,9 +55,9 @@ for stage in $stages; do
       ;;
     tsan)
       configure build-tsan -DCONVSTORE_SANITIZE=thread -DCONVSTORE_BUILD_BENCH=OFF -DCONVSTORE_BUILD_EXAMPLES=OFF
-      cmake --build build-tsan -j "$jobs" --target concurrency_test write_queue_test cost_test
+      cmake --build build-tsan -j "$jobs" --target concurrency_test write_queue_test cost_test metadata_search_test
       TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-        run_ctest build-tsan -R '^(ConcurrencyTest|WriteQueueTest|BudgetTest)\.'
+        run_ctest build-tsan -R '^(ConcurrencyTest|WriteQueueTest|BudgetTest|MetadataConcurrency)\.'
       ;;
     fuzz)
       ./scripts/fuzz.sh

@@ -242,9 +242,13 @@ Result<CompiledFilter> CompileFilter(std::string_view contains_json, std::string
       CollectTokens(*f.contains_, f.must_contain_);
       std::sort(f.must_contain_.begin(), f.must_contain_.end());
       f.must_contain_.erase(std::unique(f.must_contain_.begin(), f.must_contain_.end()), f.must_contain_.end());
-      // Longest first: the rarest strings reject soonest.
-      std::stable_sort(f.must_contain_.begin(), f.must_contain_.end(),
-                       [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+      // Values before keys (keys recur in most documents, values rarely), longer before shorter: the test that
+      // rejects a document comes first.
+      auto is_key = [](const std::string& t) { return t.back() == ':'; };
+      std::stable_sort(f.must_contain_.begin(), f.must_contain_.end(), [&](const std::string& a, const std::string& b) {
+        if (is_key(a) != is_key(b)) return !is_key(a);
+        return a.size() > b.size();
+      });
     }
   }
   if (where_json.empty()) return f;

@@ -119,8 +119,9 @@ Status FoldTail(sqlite::Connection& conn, MetadataTarget target, int64_t waterma
   return SetIndexedUpTo(conn, kind, rows.back().id);
 }
 
-Status IndexOne(sqlite::Connection& conn, MetadataTarget target, int64_t id, const std::vector<std::string>& excluded,
-                ListChanges& changes) {
+// Gathers the positions of the stored row `id` (sign +1 to add, -1 to remove).
+Status CollectRow(sqlite::Connection& conn, MetadataTarget target, int64_t id, const std::vector<std::string>& excluded,
+                  int sign, ListChanges& changes) {
   auto st = conn.Prepare(SqlOf(target).doc);
   if (!st.ok()) return st.status();
   st->Bind(1, id);
@@ -130,7 +131,7 @@ Status IndexOne(sqlite::Connection& conn, MetadataTarget target, int64_t id, con
   const int64_t at = st->Int(0);
   std::string doc = st->String(1);
   st->Reset();
-  return Collect(conn, KindOf(target), id, at, doc, excluded, +1, changes);
+  return Collect(conn, KindOf(target), id, at, doc, excluded, sign, changes);
 }
 
 Result<int64_t> QueryInt(sqlite::Connection& conn, const char* sql) {
@@ -144,12 +145,6 @@ Result<int64_t> QueryInt(sqlite::Connection& conn, const char* sql) {
 }
 
 }  // namespace
-
-const TargetInfo& InfoOf(MetadataTarget target) {
-  static const TargetInfo kInfo[] = {
-      {0, "conversations", "created_at"}, {1, "messages", "created_at"}, {2, "api_usage", "recorded_at"}};
-  return kInfo[static_cast<int>(target)];
-}
 
 std::string Term(const Posting& p) { return p.path + "=" + p.value; }
 
@@ -288,7 +283,7 @@ Status AfterInsert(sqlite::Connection& conn, MetadataTarget target, const std::v
     auto excluded = LoadExcludedPaths(conn);
     if (!excluded.ok()) return excluded.status();
     ListChanges changes;
-    for (int64_t id : reused) CONVSTORE_RETURN_IF_ERROR(IndexOne(conn, target, id, *excluded, changes));
+    for (int64_t id : reused) CONVSTORE_RETURN_IF_ERROR(CollectRow(conn, target, id, *excluded, +1, changes));
     CONVSTORE_RETURN_IF_ERROR(Apply(conn, KindOf(target), changes, +1));
   }
   if (highest - *watermark >= kFoldEvery) return FoldTail(conn, target, *watermark);
@@ -303,19 +298,10 @@ Status BeforeConversationDelete(sqlite::Connection& conn, int64_t conversation_r
   auto excluded = LoadExcludedPaths(conn);
   if (!excluded.ok()) return excluded.status();
   if (conversation_row_id <= *conv_mark) {
-    auto st = conn.Prepare(SqlOf(MetadataTarget::kConversations).doc);
-    if (!st.ok()) return st.status();
-    st->Bind(1, conversation_row_id);
-    auto row = st->Step("read conversation metadata");
-    if (!row.ok()) return row.status();
-    if (*row) {
-      const int64_t at = st->Int(0);
-      std::string doc = st->String(1);
-      st->Reset();
-      ListChanges changes;
-      CONVSTORE_RETURN_IF_ERROR(Collect(conn, 0, conversation_row_id, at, doc, *excluded, -1, changes));
-      CONVSTORE_RETURN_IF_ERROR(Apply(conn, 0, changes, -1));
-    }
+    ListChanges changes;
+    CONVSTORE_RETURN_IF_ERROR(
+        CollectRow(conn, MetadataTarget::kConversations, conversation_row_id, *excluded, -1, changes));
+    CONVSTORE_RETURN_IF_ERROR(Apply(conn, 0, changes, -1));
   }
   struct Row {
     int64_t id, at;
@@ -348,7 +334,7 @@ Status AfterConversationUpdate(sqlite::Connection& conn, int64_t row_id, int64_t
   ListChanges changes;
   CONVSTORE_RETURN_IF_ERROR(Collect(conn, 0, row_id, at, old_doc, *excluded, -1, changes));
   CONVSTORE_RETURN_IF_ERROR(Apply(conn, 0, changes, -1));
-  CONVSTORE_RETURN_IF_ERROR(IndexOne(conn, MetadataTarget::kConversations, row_id, *excluded, changes));
+  CONVSTORE_RETURN_IF_ERROR(CollectRow(conn, MetadataTarget::kConversations, row_id, *excluded, +1, changes));
   return Apply(conn, 0, changes, +1);
 }
 

@@ -40,13 +40,6 @@ inline constexpr int64_t kFoldEvery = 256;
 // At most this many excluded paths.
 inline constexpr size_t kMaxExcludedPaths = 64;
 
-// The table and columns of one target.
-struct TargetInfo {
-  int kind;
-  const char* table;
-  const char* at_column;
-};
-const TargetInfo& InfoOf(MetadataTarget target);
 inline constexpr MetadataTarget kAllTargets[] = {MetadataTarget::kConversations, MetadataTarget::kMessages,
                                                  MetadataTarget::kApiUsage};
 

@@ -1,7 +1,6 @@
 #include "metadata/posting_lists.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include <fmt/format.h>
 
@@ -240,30 +239,9 @@ Status ReadBelow(sqlite::Connection& conn, int kind, const std::string& term, Po
 }
 
 Result<bool> ListHas(sqlite::Connection& conn, int kind, const std::string& term, Position p) {
-  auto st = conn.Prepare(
-      "SELECT entries FROM metadata_postings WHERE kind = ?1 AND term = ?2 AND (at, obj) >= (?3, ?4) "
-      "ORDER BY at, obj LIMIT 1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, int64_t{kind}).Bind(2, term).Bind(3, p.at).Bind(4, p.obj);
-  auto row = st->Step("probe posting list");
-  if (!row.ok()) return row.status();
-  if (!*row) return false;
-  // Binary search on the packed entries: byte order is position order.
-  std::string_view blob = st->Blob(0);
-  const std::string want = Encode(&p, &p + 1);
-  size_t lo = 0, hi = blob.size() / kEntryBytes;
-  bool found = false;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    int c = std::memcmp(blob.data() + mid * kEntryBytes, want.data(), kEntryBytes);
-    if (c == 0) {
-      found = true;
-      break;
-    }
-    if (c < 0) lo = mid + 1; else hi = mid;
-  }
-  st->Reset();
-  return found;
+  Block b;
+  CONVSTORE_RETURN_IF_ERROR(FindBlock(conn, kind, term, p, b));
+  return b.exists && std::binary_search(b.entries.begin(), b.entries.end(), p);
 }
 
 Status ForEachList(sqlite::Connection& conn, int kind, const std::function<Status(const ListDump&)>& visit) {

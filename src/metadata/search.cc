@@ -64,15 +64,11 @@ const SearchSql kSql[] = {
      "LEFT JOIN conversations c ON c.id = a.conversation_id WHERE a.id > ?1"},
 };
 
-std::string DisplayValue(const std::string& canonical) {
-  if (canonical.empty()) return "";  // the path exists
-  return canonical;
-}
-
 struct List {
   std::vector<Posting> terms;  // one (a required list) or several (an $in group: any of them)
   std::vector<std::string> term_text;
-  int64_t count = 0;
+  std::vector<int64_t> term_counts;  // each term's stored count, read once
+  int64_t count = 0;                 // their sum
 };
 
 class Searcher {
@@ -105,7 +101,7 @@ class Searcher {
       plan.strategy = "empty";
     } else {
       std::vector<List> lists;
-      for (const Posting& p : needs.all) lists.push_back(List{{p}, {Term(p)}, 0});
+      for (const Posting& p : needs.all) lists.push_back(List{{p}, {Term(p)}, {}, 0});
       for (const auto& group : needs.any_of) {
         List l;
         for (const Posting& p : group) {
@@ -119,6 +115,7 @@ class Searcher {
         for (const std::string& t : l.term_text) {
           auto n = Count(t);
           if (!n.ok()) return n.status();
+          l.term_counts.push_back(*n);
           l.count += *n;
         }
         empty_list |= l.count == 0;
@@ -131,7 +128,7 @@ class Searcher {
         plan.strategy = "scan";
         auto every = Count(kEveryDocumentTerm);
         if (!every.ok()) return every.status();
-        List all{{}, {kEveryDocumentTerm}, *every};
+        List all{{}, {kEveryDocumentTerm}, {*every}, *every};
         Describe(all, "driver", plan);
         CONVSTORE_RETURN_IF_ERROR(Walk(all, {}, q_.scan_limit, plan, matches, scanned_to));
         plan.scan_truncated = scanned_to.has_value();
@@ -198,11 +195,9 @@ class Searcher {
       plan.postings.push_back({"", "*", l.count, role});
       return;
     }
-    for (const Posting& p : l.terms) {
-      auto n = Count(Term(p));
-      plan.postings.push_back({PointerOf(DecodePath(p.path)), DisplayValue(p.value), n.ok() ? *n : 0,
+    for (size_t i = 0; i < l.terms.size(); ++i)
+      plan.postings.push_back({PointerOf(DecodePath(l.terms[i].path)), l.terms[i].value, l.term_counts[i],
                                l.terms.size() > 1 ? std::string(role) + " (any of)" : std::string(role)});
-    }
   }
 
   // Reads the next batch of the list's entries below `below`, newest first. Several terms (an $in group): each
@@ -388,7 +383,7 @@ class Searcher {
 
 }  // namespace
 
-Status ValidateQuery(const MetadataQuery& q) {
+Result<CompiledFilter> ValidateQuery(const MetadataQuery& q) {
   const int t = static_cast<int>(q.target);
   if (t < 0 || t > 2) return Status::InvalidArgument(fmt::format("target {} is not 0, 1 or 2", t));
   CONVSTORE_RETURN_IF_ERROR(store::CheckRange(q.limit, 1, limits::kMaxListLimit, "limit"));
@@ -400,14 +395,12 @@ Status ValidateQuery(const MetadataQuery& q) {
   if (q.from && q.to && *q.from > *q.to) return Status::InvalidArgument("from is after to");
   if (!q.cursor.empty() && !DecodeCursor(q.cursor, q.target))
     return Status::InvalidArgument("cursor is not one returned by a metadata search of this target");
-  auto f = CompileFilter(q.contains_json, q.where_json);
-  return f.status();
+  return CompileFilter(q.contains_json, q.where_json);
 }
 
-Result<MetadataSearchResult> Search(sqlite::Connection& conn, const MetadataQuery& query) {
-  auto filter = CompileFilter(query.contains_json, query.where_json);
-  if (!filter.ok()) return filter.status();
-  Searcher s(conn, query, *filter);
+Result<MetadataSearchResult> Search(sqlite::Connection& conn, const MetadataQuery& query,
+                                    const CompiledFilter& filter) {
+  Searcher s(conn, query, filter);
   return s.Run();
 }
 

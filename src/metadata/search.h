@@ -8,13 +8,16 @@
 // Thread-safety: runs on the caller's connection inside its read transaction.
 #pragma once
 #include "convstore/metadata.h"
+#include "metadata/filter.h"
 #include "sqlite/connection.h"
 
 namespace convstore::metadata {
 
-// Checks everything that needs no database (limits, cursor, filter syntax).
-Status ValidateQuery(const MetadataQuery& query);
+// Checks everything that needs no database (limits, cursor, filter syntax); returns the compiled filter.
+Result<CompiledFilter> ValidateQuery(const MetadataQuery& query);
 
-Result<MetadataSearchResult> Search(sqlite::Connection& conn, const MetadataQuery& query);
+// Runs a validated query with its compiled filter.
+Result<MetadataSearchResult> Search(sqlite::Connection& conn, const MetadataQuery& query,
+                                    const CompiledFilter& filter);
 
 }  // namespace convstore::metadata

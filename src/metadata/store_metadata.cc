@@ -10,11 +10,12 @@
 namespace convstore::store {
 
 Result<MetadataSearchResult> StoreImpl::DoSearchMetadata(const MetadataQuery& query) {
-  CONVSTORE_RETURN_IF_ERROR(metadata::ValidateQuery(query));
+  auto filter = metadata::ValidateQuery(query);  // compiled once, outside the reader lease
+  if (!filter.ok()) return filter.status();
   return Read("search_metadata", [&](sqlite::Connection& conn) -> Result<MetadataSearchResult> {
     auto txn = sqlite::ReadTransaction::Begin(conn);  // postings, tail and rows from one snapshot
     if (!txn.ok()) return txn.status();
-    return metadata::Search(conn, query);
+    return metadata::Search(conn, query, *filter);
   });
 }
 

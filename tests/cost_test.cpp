@@ -138,7 +138,9 @@ struct Workload {
   std::vector<std::string> conversations;
 };
 
-void RunWorkload(ConversationStore& s, Clock& clock, std::mt19937_64& rng, Workload& w, int steps) {
+// batch_size: messages per AddMessages call; 0 draws 1..3 each time.
+void RunWorkload(ConversationStore& s, Clock& clock, std::mt19937_64& rng, Workload& w, int steps,
+                 size_t batch_size = 0) {
   auto pick = [&](auto& v) -> auto& { return v[rng() % v.size()]; };
   for (int i = 0; i < steps; ++i) {
     clock.now->fetch_add(static_cast<int64_t>(rng() % (3 * kHour)));
@@ -156,7 +158,7 @@ void RunWorkload(ConversationStore& s, Clock& clock, std::mt19937_64& rng, Workl
       ASSERT_OK(s.DeleteConversation(w.conversations[k]));
       w.conversations.erase(w.conversations.begin() + static_cast<std::ptrdiff_t>(k));
     } else if (what < 70) {
-      std::vector<NewMessage> batch(1 + rng() % 3);
+      std::vector<NewMessage> batch(batch_size > 0 ? batch_size : 1 + rng() % 3);
       for (auto& m : batch) {
         m.role = static_cast<Role>(rng() % 4);
         m.content = "hello";
@@ -344,6 +346,50 @@ TEST(CostEngineTest, RandomWorkloadsMatchPlainSqlToTheNanoDollar) {
     EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM conversations c WHERE cost_nanousd != (SELECT"
                                   " coalesce(sum(cost_nanousd), 0) FROM messages WHERE conversation_id = c.id)"),
               0);
+  }
+}
+
+// Pending cost rows are folded whenever their count reaches the fold size, whatever the batch sizes: a batch adds
+// several rows at once and must not step over the fold.
+TEST(CostEngineTest, PendingRowsFoldWhateverTheBatchSizes) {
+  for (size_t size : {2u, 3u, 7u, 15u, 16u}) {
+    TempDb db;
+    auto s = OpenOrDie(db.path());
+    auto conv = s->CreateConversation({.user_key = "ana"});
+    ASSERT_OK(conv);
+    ASSERT_OK(s->AddMessage(conv->id, {.content = "one", .model = "m", .cost_nanousd = 1}));
+    int64_t most = 0;
+    std::vector<NewMessage> batch(size, NewMessage{.content = "x", .model = "m", .cost_nanousd = 1});
+    for (int i = 0; i < 2000 / static_cast<int>(size); ++i) {
+      ASSERT_OK(s->AddMessages(conv->id, batch));
+      most = std::max(most, QueryInt(db.path(), "SELECT count(*) FROM cost_pending"));
+    }
+    EXPECT_LT(most, 256) << "batches of " << size;
+    auto sum = s->GetCostSummary({.days = 1});
+    ASSERT_OK(sum);
+    EXPECT_EQ(sum->total_messages, 1 + (2000 / static_cast<int64_t>(size)) * static_cast<int64_t>(size));
+  }
+}
+
+// The random workload with constant batch sizes (2, 3, 7, 15): answers exact, pending rows below the fold size.
+TEST(CostEngineTest, RandomWorkloadsWithBatchPatterns) {
+  for (size_t size : {2u, 3u, 7u, 15u}) {
+    TempDb db;
+    Clock clock;
+    Options o;
+    o.clock = clock.fn();
+    auto s = OpenOrDie(db.path(), o);
+    ASSERT_OK(s->UpsertTeam({.key = "t1"}));
+    ASSERT_OK(s->UpsertTeam({.key = "t2"}));
+    std::mt19937_64 rng(size);
+    Workload w;
+    RunWorkload(*s, clock, rng, w, 400, size);
+    if (HasFatalFailure()) return;
+    EXPECT_LT(QueryInt(db.path(), "SELECT count(*) FROM cost_pending"), 256);
+    auto report = s->VerifyRollups();
+    ASSERT_OK(report);
+    EXPECT_EQ(report->differences, 0) << (report->samples.empty() ? "" : report->samples.front());
+    CheckSummaries(*s, db.path(), w);
   }
 }
 
@@ -651,6 +697,49 @@ TEST(CostEngineTest, TotalsBeyondInt64AreReportedNotWrapped) {
   auto old = s->GetCostSummary({.from = kT0 - 11 * kDay, .to = kT0 - 9 * kDay, .source = "api"});
   ASSERT_OK(old);
   EXPECT_EQ(old->total_cost_nanousd, 5);
+}
+
+// A day whose exact sum passes INT64_MAX: verify compares exactly and says "overflow" (not a difference), and a
+// rebuild keeps the rows that do not fit pending instead of failing.
+TEST(CostEngineTest, VerifyAndRebuildAreExactBeyondInt64) {
+  TempDb db;
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  auto s = OpenOrDie(db.path(), o);
+  for (int i = 0; i < 9300; ++i)
+    ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 1'000'000'000'000'000,
+                                 .recorded_at = kT0 - kHour}));
+  ASSERT_OK(s->RecordApiUsage({.user_key = "bob", .model = "m", .cost_nanousd = 7, .recorded_at = kT0 - 5 * kDay}));
+  auto report = s->VerifyRollups();
+  ASSERT_OK(report);
+  EXPECT_EQ(report->differences, 0) << (report->samples.empty() ? "" : report->samples.front());
+  EXPECT_GT(report->overflows, 0);
+  ASSERT_FALSE(report->samples.empty());
+  EXPECT_NE(report->samples.front().find("overflow"), std::string::npos) << report->samples.front();
+  // Damage another day; the rebuild repairs it and keeps the overflowing day's rows pending.
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "UPDATE cost_rollups SET cost_nanousd = 99 WHERE day = (SELECT min(day) FROM cost_rollups)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto bad = s->VerifyRollups();
+  ASSERT_OK(bad);
+  EXPECT_EQ(bad->differences, 1);
+  auto fixed = s->RebuildRollups();
+  ASSERT_OK(fixed);
+  EXPECT_TRUE(fixed->repaired);
+  auto again = s->VerifyRollups();
+  ASSERT_OK(again);
+  EXPECT_EQ(again->differences, 0) << (again->samples.empty() ? "" : again->samples.front());
+  EXPECT_EQ(again->overflows, report->overflows);
+  EXPECT_CODE(s->GetCostSummary({.days = 2, .source = "api"}), Code::kTooLarge);
+  auto old = s->GetCostSummary({.from = kT0 - 6 * kDay, .to = kT0 - 4 * kDay, .source = "api"});
+  ASSERT_OK(old);
+  EXPECT_EQ(old->total_cost_nanousd, 7);
 }
 
 // ---- bad input: a clear error, nothing written ---------------------------------------------------------

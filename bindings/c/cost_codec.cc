@@ -341,6 +341,7 @@ std::string EncodeRollupReport(const RollupReport& r) {
   w.Key("rollup_rows").Int(r.rollup_rows);
   w.Key("total_rows").Int(r.total_rows);
   w.Key("differences").Int(r.differences);
+  w.Key("overflows").Int(r.overflows);
   w.Key("samples").BeginArray();
   for (const std::string& s : r.samples) w.String(s);
   w.EndArray();

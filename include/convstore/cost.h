@@ -179,7 +179,10 @@ struct RollupReport {
   int64_t rollup_rows = 0;     // fine rollup rows expected
   int64_t total_rows = 0;      // scope total rows expected
   int64_t differences = 0;     // rows that differ (0: consistent)
-  std::vector<std::string> samples;  // up to 20 described differences
+  // Rows whose exact sum passes the 64-bit range (compared exactly, not a difference): their raw rows beyond it
+  // stay pending, and summaries covering them report kTooLarge.
+  int64_t overflows = 0;
+  std::vector<std::string> samples;  // up to 20 described differences and overflows
   bool repaired = false;
 };
 

@@ -52,15 +52,18 @@ bool Measures::operator==(const Measures& o) const {
          latency_sum == o.latency_sum && hist == o.hist;
 }
 
-void RollupDelta::Add(const CostRow& row, int sign) {
-  int64_t day = FloorDiv(row.at, kMicrosPerDay) * kMicrosPerDay;
-  int hour = static_cast<int>((row.at - day) / kMicrosPerHour);
-  fine[FineKey{day, row.user_id, row.team_id, row.model, row.source, row.role, row.endpoint, row.status}].Add(row,
-                                                                                                              sign);
-  CostRow no_latency = row;
-  no_latency.latency_us.reset();
-  totals[TotalKey{day, kScopeAll, 0, row.source, hour}].Add(no_latency, sign);
-  if (row.team_id != 0) totals[TotalKey{day, kScopeTeam, row.team_id, row.source, hour}].Add(no_latency, sign);
+FineKey FineKeyOf(const CostRow& row) {
+  const int64_t day = FloorDiv(row.at, kMicrosPerDay) * kMicrosPerDay;
+  return FineKey{day, row.user_id, row.team_id, row.model, row.source, row.role, row.endpoint, row.status};
+}
+
+int TotalKeysOf(const CostRow& row, TotalKey keys[2]) {
+  const int64_t day = FloorDiv(row.at, kMicrosPerDay) * kMicrosPerDay;
+  const int hour = static_cast<int>((row.at - day) / kMicrosPerHour);
+  keys[0] = TotalKey{day, kScopeAll, 0, row.source, hour};
+  if (row.team_id == 0) return 1;
+  keys[1] = TotalKey{day, kScopeTeam, row.team_id, row.source, hour};
+  return 2;
 }
 
 namespace {
@@ -215,43 +218,68 @@ Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
   return Status::OK();
 }
 
-Status RecordCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows) {
-  if (!rollups_enabled.load(std::memory_order_relaxed) || rows.empty()) return Status::OK();
-  if (rows.size() > 16) {  // a batch: one delta straight into the rollups
-    RollupDelta delta;
-    for (const CostRow& r : rows) delta.Add(r, +1);
-    return ApplyDelta(conn, delta);
-  }
+namespace {
+
+// Appends a row to cost_pending; returns its seq.
+Result<int64_t> InsertPending(sqlite::Connection& conn, const CostRow& r) {
   auto ins = conn.Prepare(
       "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
       " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING seq");
   if (!ins.ok()) return ins.status();
-  int64_t seq = 0;
-  for (const CostRow& r : rows) {
-    ins->Bind(1, r.at).Bind(2, r.user_id).Bind(3, r.team_id).Bind(4, r.model).Bind(5, int64_t{r.source});
-    ins->Bind(6, r.role).Bind(7, r.endpoint).Bind(8, r.status);
-    for (int k = 0; k < 5; ++k) ins->Bind(9 + k, r.tokens[k]);
-    ins->Bind(14, r.cost).Bind(15, r.latency_us);
-    auto row = ins->Step("record pending cost row");
-    if (!row.ok()) return row.status();
-    seq = *row ? ins->Int(0) : 0;
-    CONVSTORE_RETURN_IF_ERROR(ins->Run("record pending cost row"));
-  }
-  // seq restarts at 1 once the table is emptied, so it counts the rows pending.
-  if (seq < kPendingMergeRows || seq % kPendingMergeRows != 0) return Status::OK();
-  // Fold them in, inside a savepoint: if a day's totals would leave the int64 range, the rows stay pending (they
-  // are still counted by every reader, which then reports kTooLarge for such a day) rather than failing this write,
-  // which may belong to another user and day. The next attempt is 256 rows later.
-  CONVSTORE_RETURN_IF_ERROR(conn.Exec("SAVEPOINT convstore_merge", "begin merge"));
-  Status merged = MergePending(conn);
-  if (merged.code() == Code::kTooLarge) {
-    util::Logger().warn("cost rollups: {}; {} rows stay pending", merged.message(), seq);
-    return conn.Exec("ROLLBACK TO convstore_merge; RELEASE convstore_merge", "undo merge");
-  }
-  if (!merged.ok()) return merged;
-  return conn.Exec("RELEASE convstore_merge", "end merge");
+  ins->Bind(1, r.at).Bind(2, r.user_id).Bind(3, r.team_id).Bind(4, r.model).Bind(5, int64_t{r.source});
+  ins->Bind(6, r.role).Bind(7, r.endpoint).Bind(8, r.status);
+  for (int k = 0; k < 5; ++k) ins->Bind(9 + k, r.tokens[k]);
+  ins->Bind(14, r.cost).Bind(15, r.latency_us);
+  auto row = ins->Step("record pending cost row");
+  if (!row.ok()) return row.status();
+  const int64_t seq = *row ? ins->Int(0) : 0;
+  CONVSTORE_RETURN_IF_ERROR(ins->Run("record pending cost row"));
+  return seq;
 }
+
+}  // namespace
+
+Status AppendPending(sqlite::Connection& conn, const CostRow& row) { return InsertPending(conn, row).status(); }
+
+Status RecordCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows) {
+  if (!rollups_enabled.load(std::memory_order_relaxed) || rows.empty()) return Status::OK();
+  if (rows.size() > kMaxPendingBatch) {  // a batch: one delta straight into the rollups
+    RollupDelta delta;
+    for (const CostRow& r : rows) delta.Add(r, +1);
+    return ApplyDelta(conn, delta);
+  }
+  int64_t first = 0, last = 0;
+  for (const CostRow& r : rows) {
+    auto seq = InsertPending(conn, r);
+    if (!seq.ok()) return seq.status();
+    last = *seq;
+    if (first == 0) first = last;
+  }
+  // seq restarts at 1 once the table is emptied, so it counts the rows pending. Fold when these rows reached or
+  // passed a multiple of kPendingMergeRows: a batch adds several at once and may step over the multiple itself.
+  if (first <= 0 || (first - 1) / kPendingMergeRows == last / kPendingMergeRows) return Status::OK();
+  return MergePending(conn);
+}
+
+namespace {
+
+// Reads a cost_pending row's 15 columns (at ... latency_us) starting at column c.
+void ReadPendingRow(const sqlite::Stmt& st, int c, CostRow& r) {
+  r.at = st.Int(c);
+  r.user_id = st.Int(c + 1);
+  r.team_id = st.Int(c + 2);
+  r.model = st.String(c + 3);
+  r.source = static_cast<int>(st.Int(c + 4));
+  r.role = st.String(c + 5);
+  r.endpoint = st.String(c + 6);
+  r.status = st.String(c + 7);
+  for (int k = 0; k < 5; ++k) r.tokens[k] = st.Int(c + 8 + k);
+  r.cost = st.Int(c + 13);
+  r.latency_us = st.OptInt(c + 14);
+}
+
+}  // namespace
 
 Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {
   auto st = conn.Prepare(
@@ -263,154 +291,59 @@ Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const
     auto row = st->Step("read pending cost rows");
     if (!row.ok()) return row.status();
     if (!*row) return Status::OK();
-    r.at = st->Int(0);
-    r.user_id = st->Int(1);
-    r.team_id = st->Int(2);
-    r.model = st->String(3);
-    r.source = static_cast<int>(st->Int(4));
-    r.role = st->String(5);
-    r.endpoint = st->String(6);
-    r.status = st->String(7);
-    for (int k = 0; k < 5; ++k) r.tokens[k] = st->Int(8 + k);
-    r.cost = st->Int(13);
-    r.latency_us = st->OptInt(14);
+    ReadPendingRow(*st, 0, r);
     visit(r);
   }
 }
 
 Status MergePending(sqlite::Connection& conn) {
-  RollupDelta delta;
-  CONVSTORE_RETURN_IF_ERROR(VisitPendingRows(conn, [&](const CostRow& r) { delta.Add(r, +1); }));
-  CONVSTORE_RETURN_IF_ERROR(ApplyDelta(conn, delta));
-  return conn.Exec("DELETE FROM cost_pending", "empty pending cost rows");
-}
-
-Result<RollupDelta> RecomputeFromRaw(sqlite::Connection& conn, int64_t* raw_rows) {
-  RollupDelta d;
-  int64_t n = 0;
-  auto msgs = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COST_COLUMNS " FROM messages m"
-                           " JOIN conversations c ON c.id = m.conversation_id");
-  if (!msgs.ok()) return msgs.status();
-  for (;;) {
-    auto row = msgs->Step("scan messages");
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    CostRow r;
-    ReadMessageCostRow(*msgs, 0, r);
-    d.Add(r, +1);
-    ++n;
+  // Inside a savepoint: if a day's totals would leave the int64 range, the write that triggered the fold (which
+  // may belong to another user and day) must not fail. Then the rows are folded one at a time and those that do
+  // not fit stay pending (every reader still counts them, and reports kTooLarge for such a day).
+  CONVSTORE_RETURN_IF_ERROR(conn.Exec("SAVEPOINT convstore_merge", "begin merge"));
+  Status merged = [&]() -> Status {
+    RollupDelta delta;
+    CONVSTORE_RETURN_IF_ERROR(VisitPendingRows(conn, [&](const CostRow& r) { delta.Add(r, +1); }));
+    CONVSTORE_RETURN_IF_ERROR(ApplyDelta(conn, delta));
+    return conn.Exec("DELETE FROM cost_pending", "empty pending cost rows");
+  }();
+  if (merged.ok()) return conn.Exec("RELEASE convstore_merge", "end merge");
+  if (merged.code() != Code::kTooLarge) return merged;  // the caller's transaction is rolled back
+  CONVSTORE_RETURN_IF_ERROR(conn.Exec("ROLLBACK TO convstore_merge", "undo merge"));
+  std::vector<std::pair<int64_t, CostRow>> rows;
+  {
+    auto st = conn.Prepare(
+        "SELECT seq, at, user_id, team_id, model, source, role, endpoint, status, tokens_input, tokens_output,"
+        " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us FROM cost_pending"
+        " ORDER BY seq");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto row = st->Step("read pending cost rows");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ReadPendingRow(*st, 1, rows.emplace_back(st->Int(0), CostRow{}).second);
+    }
   }
-  auto usage = conn.Prepare("SELECT " CONVSTORE_USAGE_COST_COLUMNS " FROM api_usage a");
-  if (!usage.ok()) return usage.status();
-  for (;;) {
-    auto row = usage->Step("scan api usage");
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    CostRow r;
-    ReadUsageCostRow(*usage, 0, r);
-    d.Add(r, +1);
-    ++n;
+  auto drop = conn.Prepare("DELETE FROM cost_pending WHERE seq = ?1");
+  if (!drop.ok()) return drop.status();
+  int64_t stuck = 0;
+  for (const auto& [seq, r] : rows) {
+    RollupDelta one;
+    one.Add(r, +1);
+    CONVSTORE_RETURN_IF_ERROR(conn.Exec("SAVEPOINT convstore_merge_row", "begin merge"));
+    Status s = ApplyDelta(conn, one);
+    if (s.ok()) s = drop->Bind(1, seq).Run("fold pending cost row");
+    if (s.code() == Code::kTooLarge) {
+      ++stuck;
+      CONVSTORE_RETURN_IF_ERROR(conn.Exec("ROLLBACK TO convstore_merge_row; RELEASE convstore_merge_row", "undo"));
+      continue;
+    }
+    if (!s.ok()) return s;
+    CONVSTORE_RETURN_IF_ERROR(conn.Exec("RELEASE convstore_merge_row", "end merge"));
   }
-  for (auto it = d.fine.begin(); it != d.fine.end();) it = it->second.zero() ? d.fine.erase(it) : std::next(it);
-  for (auto it = d.totals.begin(); it != d.totals.end();)
-    it = it->second.zero() ? d.totals.erase(it) : std::next(it);
-  if (raw_rows) *raw_rows = n;
-  return d;
-}
-
-namespace {
-
-std::string Describe(const Measures& want, const Measures* have) {
-  if (!have) return fmt::format("missing (expected count {}, cost {})", want.count, want.cost);
-  return fmt::format("count {} (expected {}), cost {} (expected {}), latency_count {} (expected {})", have->count,
-                     want.count, have->cost, want.cost, have->latency_count, want.latency_count);
-}
-
-}  // namespace
-
-Status CompareRollups(sqlite::Connection& conn, const RollupDelta& expected, RollupReport& report) {
-  report.rollup_rows = static_cast<int64_t>(expected.fine.size());
-  report.total_rows = static_cast<int64_t>(expected.totals.size());
-  auto note = [&](std::string text) {
-    ++report.differences;
-    if (report.samples.size() < 20) report.samples.push_back(std::move(text));
-  };
-  std::map<FineKey, Measures> seen_fine;
-  auto fine = conn.Prepare(
-      "SELECT day, user_id, team_id, model, source, role, endpoint, status, 0, count, errors, tokens_input,"
-      " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_count,"
-      " latency_sum_us, latency_hist FROM cost_rollups");
-  if (!fine.ok()) return fine.status();
-  for (;;) {
-    auto row = fine->Step("read cost rollups");
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    FineKey k{fine->Int(0),    fine->Int(1),    fine->Int(2),    fine->String(3),
-              static_cast<int>(fine->Int(4)), fine->String(5), fine->String(6), fine->String(7)};
-    Measures m;
-    ReadMeasures(*fine, 9, m);
-    m.latency_count = fine->Int(17);
-    m.latency_sum = fine->Int(18);
-    if (!LatencyHistogram::Decode(fine->Blob(19), m.hist)) note("cost_rollups: malformed latency histogram");
-    seen_fine.emplace(std::move(k), std::move(m));
-  }
-  // What is stored is the rollups plus the pending rows.
-  RollupDelta pending;
-  CONVSTORE_RETURN_IF_ERROR(VisitPendingRows(conn, [&](const CostRow& r) { pending.Add(r, +1); }));
-  for (const auto& [k, m] : pending.fine) seen_fine[k].Merge(m);
-  for (auto it = seen_fine.begin(); it != seen_fine.end();) it = it->second.zero() ? seen_fine.erase(it) : std::next(it);
-  for (const auto& [k, want] : expected.fine) {
-    auto it = seen_fine.find(k);
-    if (it == seen_fine.end() || !(it->second == want))
-      note(fmt::format("cost_rollups day {} user {} model '{}' source {}: {}", k.day, k.user_id, k.model,
-                       k.source, Describe(want, it == seen_fine.end() ? nullptr : &it->second)));
-  }
-  for (const auto& [k, have] : seen_fine)
-    if (!expected.fine.count(k))
-      note(fmt::format("cost_rollups day {} user {} model '{}': unexpected row (count {}, cost {})", k.day,
-                       k.user_id, k.model, have.count, have.cost));
-
-  std::map<TotalKey, Measures> seen_totals;
-  auto totals = conn.Prepare(
-      "SELECT day, scope, scope_id, source, hour, count, errors, tokens_input, tokens_output, tokens_cached_input,"
-      " tokens_cache_write, tokens_reasoning, cost_nanousd FROM cost_totals");
-  if (!totals.ok()) return totals.status();
-  for (;;) {
-    auto row = totals->Step("read cost totals");
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    TotalKey k{totals->Int(0), static_cast<int>(totals->Int(1)), totals->Int(2), static_cast<int>(totals->Int(3)),
-               static_cast<int>(totals->Int(4))};
-    ReadMeasures(*totals, 5, seen_totals[k]);
-  }
-  for (const auto& [k, m] : pending.totals) seen_totals[k].Merge(m);
-  for (auto it = seen_totals.begin(); it != seen_totals.end();)
-    it = it->second.zero() ? seen_totals.erase(it) : std::next(it);
-  for (const auto& [k, want] : expected.totals) {
-    auto it = seen_totals.find(k);
-    if (it == seen_totals.end() || !(it->second == want))
-      note(fmt::format("cost_totals day {} scope {} id {} source {} hour {}: {}", k.day, k.scope, k.scope_id,
-                       k.source, k.hour, Describe(want, it == seen_totals.end() ? nullptr : &it->second)));
-  }
-  for (const auto& [k, have] : seen_totals)
-    if (!expected.totals.count(k))
-      note(fmt::format("cost_totals day {} scope {} id {} hour {}: unexpected row (count {}, cost {})", k.day,
-                       k.scope, k.scope_id, k.hour, have.count, have.cost));
-  return Status::OK();
-}
-
-Status ReplaceRollups(sqlite::Connection& conn, const RollupDelta& expected) {
-  CONVSTORE_RETURN_IF_ERROR(
-      conn.Exec("DELETE FROM cost_rollups; DELETE FROM cost_totals; DELETE FROM cost_pending;", "clear rollups"));
-  return ApplyDelta(conn, expected);
-}
-
-Status AfterSchemaV2(sqlite::Connection& conn, const schema::MigrationContext& context) {
-  CONVSTORE_RETURN_IF_ERROR(SyncBuiltinCatalog(conn, context.now_us));
-  int64_t rows = 0;
-  auto expected = RecomputeFromRaw(conn, &rows);
-  if (!expected.ok()) return expected.status();
-  return ReplaceRollups(conn, *expected);
+  util::Logger().warn("cost rollups: a day's totals would leave the 64-bit integer range; {} of {} rows stay pending",
+                      stuck, rows.size());
+  return conn.Exec("RELEASE convstore_merge", "end merge");
 }
 
 Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, RollupDelta& delta, int sign) {

@@ -90,13 +90,27 @@ struct TotalKey {
   bool operator<(const TotalKey& o) const { return tie() < o.tie(); }
 };
 
-struct RollupDelta {
-  std::map<FineKey, Measures> fine;
-  std::map<TotalKey, Measures> totals;  // histogram unused
+// The rollup keys a row counts under: its fine key, the everything total and (with a team) its team's total.
+FineKey FineKeyOf(const CostRow& row);
+int TotalKeysOf(const CostRow& row, TotalKey keys[2]);  // returns 1 or 2
 
-  void Add(const CostRow& row, int sign);
+// Changes to apply to the rollups, by key. M is Measures (int64 sums with an overflow flag) or, for exact
+// verification, WideMeasures (rollup_check.h).
+template <typename M>
+struct BasicDelta {
+  std::map<FineKey, M> fine;
+  std::map<TotalKey, M> totals;  // histogram unused
+
+  void Add(const CostRow& row, int sign) {
+    fine[FineKeyOf(row)].Add(row, sign);
+    CostRow no_latency = row;
+    no_latency.latency_us.reset();
+    TotalKey keys[2];
+    for (int i = 0, n = TotalKeysOf(row, keys); i < n; ++i) totals[keys[i]].Add(no_latency, sign);
+  }
   bool empty() const { return fine.empty() && totals.empty(); }
 };
+using RollupDelta = BasicDelta<Measures>;
 
 // Benchmark-only switch (not exported from the shared library): with false, ApplyDelta does nothing, so
 // bench/cost_bench.cpp can measure what rollup upkeep adds to a write. Never used by the library itself.
@@ -109,23 +123,20 @@ void ReadMeasures(const sqlite::Stmt& st, int first, Measures& m);
 // Applies the delta to cost_rollups and cost_totals (rows that fall to zero are removed).
 Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta);
 
-// Counts newly written rows: a few rows are appended to cost_pending (folded into the rollups every
-// kPendingMergeRows rows, in the same transaction); a larger batch is applied to the rollups directly.
+// Counts newly written rows: a few rows (at most kMaxPendingBatch) are appended to cost_pending, and folded into
+// the rollups in the same transaction whenever the pending count reaches kPendingMergeRows — so after every commit
+// fewer than kPendingMergeRows rows are pending; a larger batch is applied to the rollups directly.
+// (Rows whose day would pass the int64 range stay pending: MergePending.)
 inline constexpr int64_t kPendingMergeRows = 256;
+inline constexpr size_t kMaxPendingBatch = 16;
 Status RecordCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows);
-// Folds every pending row into the rollups and empties cost_pending.
+// Appends one row to cost_pending, without folding.
+Status AppendPending(sqlite::Connection& conn, const CostRow& row);
+// Folds the pending rows into the rollups and removes them from cost_pending. A row whose rollup or total would
+// leave the int64 range stays pending (readers count it and report kTooLarge for its day); nothing fails.
 Status MergePending(sqlite::Connection& conn);
-// The pending rows (at most kPendingMergeRows), as counted (+1 each).
+// The pending rows, as counted (+1 each).
 Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit);
-
-// Every raw row, as the rollups would count it (a full scan of messages and api_usage).
-Result<RollupDelta> RecomputeFromRaw(sqlite::Connection& conn, int64_t* raw_rows);
-
-// Compares the stored rollups with `expected`; fills the report's counters and samples.
-Status CompareRollups(sqlite::Connection& conn, const RollupDelta& expected, RollupReport& report);
-
-// Replaces both tables with `expected`.
-Status ReplaceRollups(sqlite::Connection& conn, const RollupDelta& expected);
 
 // Migration 2's C++ step: loads the price catalog and builds the rollups of the rows already in the file.
 Status AfterSchemaV2(sqlite::Connection& conn, const schema::MigrationContext& context);

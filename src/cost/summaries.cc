@@ -8,6 +8,7 @@
 
 #include "cost/calendar.h"
 #include "cost/query.h"
+#include "cost/rollup_check.h"
 #include "cost/rollups.h"
 #include "store/lookups.h"
 #include "store/store_impl.h"

@@ -1,7 +1,7 @@
 // Migration 1: users, teams, conversations (with denormalised counters), messages, tool calls.
 #include "schema/migrations.h"
 
-#include "cost/rollups.h"
+#include "cost/rollup_check.h"
 
 namespace convstore::schema {
 

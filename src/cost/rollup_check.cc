@@ -1,0 +1,272 @@
+#include "cost/rollup_check.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "cost/cost_rows.h"
+#include "cost/pricing.h"
+#include "store/validate.h"
+#include "util/utf8.h"
+
+namespace convstore::cost {
+
+void WideMeasures::Add(const CostRow& row, int sign) {
+  count += sign;
+  if (row.status == "error") errors += sign;
+  for (int i = 0; i < 5; ++i) tokens[i] += util::Int128{sign} * row.tokens[i];
+  cost += util::Int128{sign} * row.cost;
+  if (row.latency_us) {
+    latency_count += sign;
+    latency_sum += util::Int128{sign} * *row.latency_us;
+    hist.Add(*row.latency_us, sign);
+  }
+}
+
+void WideMeasures::Merge(const Measures& m) {
+  count += m.count;
+  errors += m.errors;
+  for (int i = 0; i < 5; ++i) tokens[i] += m.tokens[i];
+  cost += m.cost;
+  latency_count += m.latency_count;
+  latency_sum += m.latency_sum;
+  hist.Merge(m.hist);
+}
+
+namespace {
+bool InInt64(util::Int128 v) { return v >= INT64_MIN && v <= INT64_MAX; }
+}  // namespace
+
+void WideMeasures::Merge(const WideMeasures& o) {
+  count += o.count;
+  errors += o.errors;
+  for (int i = 0; i < 5; ++i) tokens[i] += o.tokens[i];
+  cost += o.cost;
+  latency_count += o.latency_count;
+  latency_sum += o.latency_sum;
+  hist.Merge(o.hist);
+}
+
+bool WideMeasures::Fits() const {
+  bool ok = InInt64(count) && InInt64(errors) && InInt64(cost) && InInt64(latency_count) && InInt64(latency_sum);
+  for (util::Int128 t : tokens) ok = ok && InInt64(t);
+  return ok;
+}
+
+Measures WideMeasures::Narrow() const {
+  Measures m;
+  m.count = static_cast<int64_t>(count);
+  m.errors = static_cast<int64_t>(errors);
+  for (int i = 0; i < 5; ++i) m.tokens[i] = static_cast<int64_t>(tokens[i]);
+  m.cost = static_cast<int64_t>(cost);
+  m.latency_count = static_cast<int64_t>(latency_count);
+  m.latency_sum = static_cast<int64_t>(latency_sum);
+  m.hist = hist;
+  return m;
+}
+
+bool WideMeasures::zero() const {
+  if (count != 0 || errors != 0 || cost != 0 || latency_count != 0 || latency_sum != 0 || !hist.empty()) return false;
+  for (util::Int128 t : tokens)
+    if (t != 0) return false;
+  return true;
+}
+
+bool WideMeasures::operator==(const WideMeasures& o) const {
+  for (int i = 0; i < 5; ++i)
+    if (tokens[i] != o.tokens[i]) return false;
+  return count == o.count && errors == o.errors && cost == o.cost && latency_count == o.latency_count &&
+         latency_sum == o.latency_sum && hist == o.hist;
+}
+
+Status ForEachRawCostRow(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {
+  auto msgs = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COST_COLUMNS " FROM messages m"
+                           " JOIN conversations c ON c.id = m.conversation_id");
+  if (!msgs.ok()) return msgs.status();
+  CostRow r;
+  for (;;) {
+    auto row = msgs->Step("scan messages");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    r = CostRow{};
+    ReadMessageCostRow(*msgs, 0, r);
+    visit(r);
+  }
+  auto usage = conn.Prepare("SELECT " CONVSTORE_USAGE_COST_COLUMNS " FROM api_usage a");
+  if (!usage.ok()) return usage.status();
+  for (;;) {
+    auto row = usage->Step("scan api usage");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    r = CostRow{};
+    ReadUsageCostRow(*usage, 0, r);
+    visit(r);
+  }
+  return Status::OK();
+}
+
+Result<WideDelta> RecomputeFromRaw(sqlite::Connection& conn, int64_t* raw_rows) {
+  WideDelta d;
+  int64_t n = 0;
+  CONVSTORE_RETURN_IF_ERROR(ForEachRawCostRow(conn, [&](const CostRow& r) {
+    d.Add(r, +1);
+    ++n;
+  }));
+  for (auto it = d.fine.begin(); it != d.fine.end();) it = it->second.zero() ? d.fine.erase(it) : std::next(it);
+  for (auto it = d.totals.begin(); it != d.totals.end();)
+    it = it->second.zero() ? d.totals.erase(it) : std::next(it);
+  if (raw_rows) *raw_rows = n;
+  return d;
+}
+
+namespace {
+
+std::string Str(util::Int128 v) { return util::Int128ToString(v); }
+
+std::string Describe(const WideMeasures& want, const WideMeasures* have) {
+  if (!have) return fmt::format("missing (expected count {}, cost {})", Str(want.count), Str(want.cost));
+  return fmt::format("count {} (expected {}), cost {} (expected {}), latency_count {} (expected {})",
+                     Str(have->count), Str(want.count), Str(have->cost), Str(want.cost), Str(have->latency_count),
+                     Str(want.latency_count));
+}
+
+// Model names come from the file: quoted in samples, which must stay valid UTF-8.
+std::string Quoted(const std::string& model) { return "'" + util::EscapeInvalidUtf8(model) + "'"; }
+
+}  // namespace
+
+Status CompareRollups(sqlite::Connection& conn, const WideDelta& expected, RollupReport& report) {
+  report.rollup_rows = static_cast<int64_t>(expected.fine.size());
+  report.total_rows = static_cast<int64_t>(expected.totals.size());
+  auto note = [&](std::string text) {
+    if (report.samples.size() < 20) report.samples.push_back(std::move(text));
+  };
+  auto overflow = [&](const std::string& what) {
+    ++report.overflows;
+    note(what + ": the exact sum passes the 64-bit integer range (overflow): the rows beyond it stay pending and "
+                "summaries of that day report too_large");
+  };
+  std::map<FineKey, WideMeasures> seen_fine;
+  auto fine = conn.Prepare(
+      "SELECT day, user_id, team_id, model, source, role, endpoint, status, 0, count, errors, tokens_input,"
+      " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_count,"
+      " latency_sum_us, latency_hist FROM cost_rollups");
+  if (!fine.ok()) return fine.status();
+  for (;;) {
+    auto row = fine->Step("read cost rollups");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    FineKey k{fine->Int(0),    fine->Int(1),    fine->Int(2),    fine->String(3),
+              static_cast<int>(fine->Int(4)), fine->String(5), fine->String(6), fine->String(7)};
+    Measures m;
+    ReadMeasures(*fine, 9, m);
+    m.latency_count = fine->Int(17);
+    m.latency_sum = fine->Int(18);
+    if (!LatencyHistogram::Decode(fine->Blob(19), m.hist)) {
+      ++report.differences;
+      note("cost_rollups: malformed latency histogram");
+    }
+    seen_fine[k].Merge(m);
+  }
+  // What is stored is the rollups plus the pending rows.
+  WideDelta pending;
+  CONVSTORE_RETURN_IF_ERROR(VisitPendingRows(conn, [&](const CostRow& r) { pending.Add(r, +1); }));
+  for (const auto& [k, m] : pending.fine) seen_fine[k].Merge(m);
+  for (auto it = seen_fine.begin(); it != seen_fine.end();) it = it->second.zero() ? seen_fine.erase(it) : std::next(it);
+  for (const auto& [k, want] : expected.fine) {
+    auto it = seen_fine.find(k);
+    const std::string where =
+        fmt::format("cost_rollups day {} user {} model {} source {}", k.day, k.user_id, Quoted(k.model), k.source);
+    if (it == seen_fine.end() || !(it->second == want)) {
+      ++report.differences;
+      note(where + ": " + Describe(want, it == seen_fine.end() ? nullptr : &it->second));
+    } else if (!want.Fits()) {
+      overflow(where);
+    }
+  }
+  for (const auto& [k, have] : seen_fine)
+    if (!expected.fine.count(k)) {
+      ++report.differences;
+      note(fmt::format("cost_rollups day {} user {} model {}: unexpected row (count {}, cost {})", k.day, k.user_id,
+                       Quoted(k.model), Str(have.count), Str(have.cost)));
+    }
+
+  std::map<TotalKey, WideMeasures> seen_totals;
+  auto totals = conn.Prepare(
+      "SELECT day, scope, scope_id, source, hour, count, errors, tokens_input, tokens_output, tokens_cached_input,"
+      " tokens_cache_write, tokens_reasoning, cost_nanousd FROM cost_totals");
+  if (!totals.ok()) return totals.status();
+  for (;;) {
+    auto row = totals->Step("read cost totals");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    TotalKey k{totals->Int(0), static_cast<int>(totals->Int(1)), totals->Int(2), static_cast<int>(totals->Int(3)),
+               static_cast<int>(totals->Int(4))};
+    Measures m;
+    ReadMeasures(*totals, 5, m);
+    seen_totals[k].Merge(m);
+  }
+  for (const auto& [k, m] : pending.totals) seen_totals[k].Merge(m);
+  for (auto it = seen_totals.begin(); it != seen_totals.end();)
+    it = it->second.zero() ? seen_totals.erase(it) : std::next(it);
+  for (const auto& [k, want] : expected.totals) {
+    auto it = seen_totals.find(k);
+    const std::string where =
+        fmt::format("cost_totals day {} scope {} id {} source {} hour {}", k.day, k.scope, k.scope_id, k.source, k.hour);
+    if (it == seen_totals.end() || !(it->second == want)) {
+      ++report.differences;
+      note(where + ": " + Describe(want, it == seen_totals.end() ? nullptr : &it->second));
+    } else if (!want.Fits()) {
+      overflow(where);
+    }
+  }
+  for (const auto& [k, have] : seen_totals)
+    if (!expected.totals.count(k)) {
+      ++report.differences;
+      note(fmt::format("cost_totals day {} scope {} id {} hour {}: unexpected row (count {}, cost {})", k.day,
+                       k.scope, k.scope_id, k.hour, Str(have.count), Str(have.cost)));
+    }
+  return Status::OK();
+}
+
+Status ReplaceRollups(sqlite::Connection& conn, const WideDelta& expected) {
+  CONVSTORE_RETURN_IF_ERROR(
+      conn.Exec("DELETE FROM cost_rollups; DELETE FROM cost_totals; DELETE FROM cost_pending;", "clear rollups"));
+  std::set<FineKey> fine_over;
+  std::set<TotalKey> totals_over;
+  for (const auto& [k, m] : expected.fine)
+    if (!m.Fits()) fine_over.insert(k);
+  for (const auto& [k, m] : expected.totals)
+    if (!m.Fits()) totals_over.insert(k);
+  RollupDelta fit;
+  if (fine_over.empty() && totals_over.empty()) {
+    for (const auto& [k, m] : expected.fine) fit.fine.emplace(k, m.Narrow());
+    for (const auto& [k, m] : expected.totals) fit.totals.emplace(k, m.Narrow());
+    return ApplyDelta(conn, fit);
+  }
+  // Rows counted under an overflowing key stay pending, like the writers leave them; the others (sums of
+  // non-negative values below a sum that fits) go into the rollups.
+  Status status;
+  CONVSTORE_RETURN_IF_ERROR(ForEachRawCostRow(conn, [&](const CostRow& r) {
+    if (!status.ok()) return;
+    bool over = fine_over.count(FineKeyOf(r)) != 0;
+    TotalKey keys[2];
+    for (int i = 0, n = TotalKeysOf(r, keys); i < n; ++i) over = over || totals_over.count(keys[i]) != 0;
+    if (over)
+      status = AppendPending(conn, r);
+    else
+      fit.Add(r, +1);
+  }));
+  CONVSTORE_RETURN_IF_ERROR(status);
+  return ApplyDelta(conn, fit);
+}
+
+Status AfterSchemaV2(sqlite::Connection& conn, const schema::MigrationContext& context) {
+  CONVSTORE_RETURN_IF_ERROR(SyncBuiltinCatalog(conn, context.now_us));
+  int64_t rows = 0;
+  auto expected = RecomputeFromRaw(conn, &rows);
+  if (!expected.ok()) return expected.status();
+  return ReplaceRollups(conn, *expected);
+}
+
+}  // namespace convstore::cost

@@ -665,6 +665,35 @@ TEST(BudgetTest, RequestIdsAreNotSharedAcrossUsersOrReusedAfterRelease) {
   EXPECT_CODE(s->Reserve({.request_id = "r3", .user_key = "ana", .estimated_cost_nanousd = 10}), Code::kConflict);
 }
 
+// A reservation's request_id belongs to its settle: recording usage under it is refused (as reserving the
+// request_id of recorded usage is), so the real usage is never lost behind a record that settle then returns.
+TEST(BudgetTest, RecordingUsageUnderAReservationsRequestIdIsAConflict) {
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  auto s = OpenOrDie(":memory:", o);
+  ASSERT_OK(s->UpsertUser({.key = "ana"}));
+  ASSERT_OK(s->Reserve({.request_id = "call-1", .user_key = "ana", .estimated_cost_nanousd = 4 * kNanoUsdPerUsd}));
+  EXPECT_CODE(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 1, .request_id = "call-1"}),
+              Code::kConflict);
+  auto settled = s->Settle("call-1", {.model = "m", .cost_nanousd = 9 * kNanoUsdPerUsd});
+  ASSERT_OK(settled);
+  EXPECT_EQ(settled->cost_nanousd, 9 * kNanoUsdPerUsd);
+  // Once settled, recording the same request_id again is the settle's retry: the settled record, nothing new.
+  auto retry = s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 1, .request_id = "call-1"});
+  ASSERT_OK(retry);
+  EXPECT_EQ(retry->id, settled->id);
+  EXPECT_EQ(retry->cost_nanousd, 9 * kNanoUsdPerUsd);
+  // A released reservation's request_id stays spent.
+  ASSERT_OK(s->Reserve({.request_id = "call-2", .user_key = "ana", .estimated_cost_nanousd = 1}));
+  ASSERT_OK(s->Release("call-2"));
+  EXPECT_CODE(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 1, .request_id = "call-2"}),
+              Code::kConflict);
+  auto sum = s->GetCostSummary({.days = 1, .source = "api"});
+  ASSERT_OK(sum);
+  EXPECT_EQ(sum->total_cost_nanousd, 9 * kNanoUsdPerUsd);
+}
+
 TEST(BudgetTest, BackdatedSpendOutsideTheWindowRaisesNoAlert) {
   Clock clock;
   Options o;

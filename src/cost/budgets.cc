@@ -156,6 +156,21 @@ std::string Usd(NanoUsd v) { return "$" + util::FormatUsd(v); }
 
 }  // namespace
 
+Status CheckRequestIdFreeOfReservation(sqlite::Connection& conn, std::string_view request_id, Micros now) {
+  if (request_id.empty()) return Status::OK();
+  Reservation r;
+  int64_t state = 0;
+  auto found = FindReservation(conn, request_id, now, r, &state);
+  if (!found.ok()) return found.status();
+  if (!*found || state == 1) return Status::OK();
+  if (r.state == "open")
+    return Status::Conflict(fmt::format(
+        "request_id '{}' belongs to an open reservation: record its usage with settle, not record_api_usage",
+        request_id));
+  return Status::Conflict(
+      fmt::format("request_id '{}' was used for a reservation ({}): use a new request_id", request_id, r.state));
+}
+
 Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micros now,
                            std::vector<BudgetAlert>& out) {
   if (note.rows.empty()) return Status::OK();

@@ -205,6 +205,7 @@ Result<ApiUsage> StoreImpl::DoRecordApiUsage(const NewApiUsage& usage) {
   std::vector<BudgetAlert> alerts;
   auto result = Write("record_api_usage", [&](sqlite::Connection& conn) -> Result<ApiUsage> {
     alerts.clear();
+    CONVSTORE_RETURN_IF_ERROR(cost::CheckRequestIdFreeOfReservation(conn, usage.request_id, now));
     cost::SpendNote spent;
     auto recorded = cost::InsertApiUsage(conn, valid, usage.user_key, usage.request_id, now, &spent);
     if (recorded.ok() && options_.on_budget_alert)

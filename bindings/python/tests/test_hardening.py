@@ -26,3 +26,19 @@ def test_pending_cost_rows_fold_whatever_the_batch_size(store, db_path, size):
     assert most < 256
     assert store.cost_summary(days=1)["total_messages"] == 1 + (1200 // size) * size
     assert store.verify_rollups()["differences"] == 0
+
+
+def test_record_api_usage_refuses_the_request_id_of_a_reservation(store):
+    store.upsert_user("ana")
+    store.reserve("call-1", "ana", estimated_cost_usd=4)
+    with pytest.raises(convstore.ConflictError, match="open reservation"):
+        store.record_api_usage("ana", "m", cost_usd=1, request_id="call-1")
+    settled = store.settle("call-1", "m", cost_usd=9)
+    assert settled["cost_nanousd"] == 9_000_000_000
+    # After the settle the same request_id is that settle's retry.
+    assert store.record_api_usage("ana", "m", cost_usd=1, request_id="call-1")["id"] == settled["id"]
+    store.reserve("call-2", "ana", estimated_cost_usd=1)
+    store.release("call-2")
+    with pytest.raises(convstore.ConflictError, match="released"):
+        store.record_api_usage("ana", "m", cost_usd=1, request_id="call-2")
+    assert store.cost_summary(days=1, source="api")["total_cost_nanousd"] == 9_000_000_000

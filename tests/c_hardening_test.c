@@ -1,0 +1,136 @@
+/* Regression tests through the C ABI for defects found by attacking the store, in plain C99 with -Wall -Wextra
+ * -pedantic -Werror. The file is inspected (and, for hostile-file cases, edited) with SQLite directly.
+ * Usage: c_hardening_test <scratch-dir>. Prints "N passed, M failed". */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "convstore/convstore.h"
+
+static int passed = 0, failed = 0;
+static char dir[512];
+
+#define CHECK(cond)                                                                  \
+  do {                                                                               \
+    if (cond) {                                                                      \
+      ++passed;                                                                      \
+    } else {                                                                         \
+      ++failed;                                                                      \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);       \
+    }                                                                                \
+  } while (0)
+
+/* Expects `call` (taking &err_) to return `code`; on failure the message must be non-empty. */
+#define EXPECT_CODE(call, code)                                                                                  \
+  do {                                                                                                           \
+    char* err_ = NULL;                                                                                           \
+    int rc_ = (call);                                                                                            \
+    if (rc_ != (code)) fprintf(stderr, "  got %d (%s): %s\n", rc_, convstore_code_name(rc_), err_ ? err_ : "-"); \
+    CHECK(rc_ == (code));                                                                                        \
+    if ((code) != CONVSTORE_OK) CHECK(err_ != NULL && err_[0] != '\0');                                          \
+    convstore_free(err_);                                                                                        \
+  } while (0)
+
+/* A fresh path in the scratch directory (removed first, with its -wal and -shm). */
+static const char* fresh(const char* name) {
+  static char path[1024];
+  char side[1100];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  unlink(path);
+  snprintf(side, sizeof side, "%s-wal", path);
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", path);
+  unlink(side);
+  return path;
+}
+
+/* A single integer from the file, with a separate raw connection; -1 on any error. */
+static long long query_int(const char* path, const char* sql) {
+  sqlite3* db = NULL;
+  sqlite3_stmt* st = NULL;
+  long long v = -1;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+static void json_string(const char* json, const char* key, char* out, size_t cap) {
+  char pattern[64];
+  const char* p;
+  size_t n = 0;
+  snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
+  p = json ? strstr(json, pattern) : NULL;
+  out[0] = '\0';
+  if (p == NULL) return;
+  p += strlen(pattern);
+  while (p[n] != '"' && n + 1 < cap) {
+    out[n] = p[n];
+    ++n;
+  }
+  out[n] = '\0';
+}
+
+/* Pending cost rows fold whatever the batch sizes; verify reports overflows apart from differences. */
+static void pending_rows_fold(void) {
+  const char* path = fresh("pending.db");
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char conv[64];
+  long long most = 0;
+  int i;
+  CHECK(convstore_open(path, NULL, &db, NULL) == CONVSTORE_OK);
+  if (db == NULL) return;
+  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", conv, sizeof conv);
+  convstore_free(out);
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"one\",\"cost_nanousd\":1}", NULL,
+                                    &err_), CONVSTORE_OK);
+  for (i = 0; i < 300; ++i) {
+    long long n;
+    EXPECT_CODE(convstore_add_messages(db, conv, "[{\"role\":\"user\",\"content\":\"a\",\"cost_nanousd\":1},"
+                                                 "{\"role\":\"user\",\"content\":\"b\",\"cost_nanousd\":1},"
+                                                 "{\"role\":\"user\",\"content\":\"c\",\"cost_nanousd\":1}]",
+                                       NULL, &err_), CONVSTORE_OK);
+    n = query_int(path, "SELECT count(*) FROM cost_pending");
+    if (n > most) most = n;
+  }
+  CHECK(most > 0 && most < 256);
+  CHECK(convstore_verify_rollups(db, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"differences\":0") != NULL && strstr(out, "\"overflows\":0") != NULL);
+  convstore_free(out);
+  convstore_close(db);
+}
+
+/* record_api_usage under the request_id of an open or released reservation is a conflict. */
+static void reservation_request_ids(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  if (db == NULL) return;
+  EXPECT_CODE(convstore_upsert_user(db, "{\"key\":\"ana\"}", NULL, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_reserve(db, "{\"request_id\":\"call-1\",\"user\":\"ana\",\"estimated_cost_usd\":\"4\"}", NULL,
+                                &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_record_api_usage(db, "{\"user\":\"ana\",\"model\":\"m\",\"cost_usd\":\"1\","
+                                             "\"request_id\":\"call-1\"}", NULL, &err_), CONVSTORE_CONFLICT);
+  CHECK(convstore_settle(db, "call-1", "{\"model\":\"m\",\"cost_usd\":\"9\"}", &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"cost_usd\":\"9\"") != NULL);
+  convstore_free(out);
+  convstore_close(db);
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s <scratch-dir>\n", argv[0]);
+    return 2;
+  }
+  snprintf(dir, sizeof dir, "%s", argv[1]);
+  pending_rows_fold();
+  reservation_request_ids();
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}

@@ -123,6 +123,24 @@ static void reservation_request_ids(void) {
   convstore_close(db);
 }
 
+/* A leap second gets a message that says so. */
+static void leap_second(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char* err = NULL;
+  char conv[64];
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  if (db == NULL) return;
+  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", conv, sizeof conv);
+  convstore_free(out);
+  CHECK(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"x\",\"created_at\":\"2016-12-31T23:59:60Z\"}",
+                              NULL, &err) == CONVSTORE_INVALID_ARGUMENT);
+  CHECK(err != NULL && strstr(err, "leap second") != NULL);
+  convstore_free(err);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <scratch-dir>\n", argv[0]);
@@ -131,6 +149,7 @@ int main(int argc, char** argv) {
   snprintf(dir, sizeof dir, "%s", argv[1]);
   pending_rows_fold();
   reservation_request_ids();
+  leap_second();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -35,6 +35,20 @@ TEST(Utf8Test, EscapesInvalidBytesOnly) {
   EXPECT_TRUE(util::IsValidUtf8(util::EscapeInvalidUtf8("\xf0\x9f\x98\x80\xf0\x9f")));
 }
 
+TEST(TimeTest, SaysWhatIsWrongWithATime) {
+  int64_t out = 0;
+  auto problem = [&](const char* text) { return std::string(util::Iso8601Error(text, out) ? util::Iso8601Error(text, out) : ""); };
+  EXPECT_NE(problem("2016-12-31T23:59:60Z").find("leap second"), std::string::npos);
+  EXPECT_NE(problem("2026-01-02 03:04:05").find("no offset"), std::string::npos);
+  EXPECT_NE(problem("2026-02-30T00:00:00Z").find("not in its month"), std::string::npos);
+  EXPECT_NE(problem("2026-13-01T00:00:00Z").find("month"), std::string::npos);
+  EXPECT_NE(problem("1969-12-31T23:59:59Z").find("before 1970"), std::string::npos);
+  EXPECT_NE(problem("2026-01-01T00:00:00+25:00").find("offset"), std::string::npos);
+  EXPECT_NE(problem("yesterday").find("ISO-8601"), std::string::npos);
+  EXPECT_EQ(util::Iso8601Error("2016-12-31T23:59:59.999999Z", out), nullptr);
+  EXPECT_EQ(out, 1483228799999999);
+}
+
 TEST(TimeTest, FormatsAndParsesIso8601) {
   EXPECT_EQ(util::FormatIso8601(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(util::FormatIso8601(1770800400123456), "2026-02-11T09:00:00.123456Z");

@@ -102,11 +102,10 @@ class Fields {
     const json* v = Peek(name);
     if (v != nullptr && v->is_string()) {
       Take(name);
-      auto t = util::ParseIso8601(v->get_ref<const std::string&>());
-      if (!t)
-        return Status::InvalidArgument(fmt::format(
-            "{} must be ISO-8601 with an offset (2026-02-11T09:30:00Z) or integer microseconds", Name(name)));
-      out = *t;
+      int64_t t = 0;
+      if (const char* problem = util::Iso8601Error(v->get_ref<const std::string&>(), t))
+        return Status::InvalidArgument(fmt::format("{} {} (or give integer microseconds)", Name(name), problem));
+      out = t;
       return Status::OK();
     }
     return Int(name, out);

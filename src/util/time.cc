@@ -65,15 +65,29 @@ std::string FormatIso8601(int64_t micros) {
 }
 
 std::optional<int64_t> ParseIso8601(std::string_view s) noexcept {
+  int64_t out = 0;
+  return Iso8601Error(s, out) == nullptr ? std::optional<int64_t>(out) : std::nullopt;
+}
+
+const char* Iso8601Error(std::string_view s, int64_t& out) noexcept {
+  static constexpr const char* kShape =
+      "must be ISO-8601 with an offset, such as 2026-02-11T09:30:00Z or 2026-02-11T10:30:00.5+01:00";
   int y, mo, d, h, mi, se;
   if (!Digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
       !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Digits(s, 11, 2, h) ||
       s[13] != ':' || !Digits(s, 14, 2, mi) || s[16] != ':' || !Digits(s, 17, 2, se))
-    return std::nullopt;
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return std::nullopt;
+    return kShape;
+  if (y < 1970) return "is before 1970-01-01T00:00:00Z";
+  if (mo < 1 || mo > 12) return "has a month outside 01..12";
+  if (h > 23) return "has an hour outside 00..23";
+  if (mi > 59) return "has a minute outside 00..59";
+  if (se == 60)
+    return "is a leap second (second 60), which convstore time (microseconds since the epoch, as POSIX time) "
+           "cannot represent: use 23:59:59.999999 or the next second";
+  if (se > 59) return "has a second outside 00..59";
   static constexpr int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (d > kDaysIn[mo - 1] + (mo == 2 && leap ? 1 : 0)) return std::nullopt;
+  if (d < 1 || d > kDaysIn[mo - 1] + (mo == 2 && leap ? 1 : 0)) return "has a day that is not in its month";
   size_t pos = 19;
   int64_t frac = 0;
   if (pos < s.size() && s[pos] == '.') {
@@ -84,7 +98,7 @@ std::optional<int64_t> ParseIso8601(std::string_view s) noexcept {
       if (pos - start < 6) { frac += (s[pos] - '0') * scale; scale /= 10; }
       ++pos;
     }
-    if (pos == start || pos - start > 9) return std::nullopt;
+    if (pos == start || pos - start > 9) return "has a fraction of a second that is not 1 to 9 digits";
   }
   int64_t offset_s = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
@@ -93,17 +107,20 @@ std::optional<int64_t> ParseIso8601(std::string_view s) noexcept {
     int oh, om;
     if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, om) ||
         oh > 23 || om > 59)
-      return std::nullopt;
+      return "has an offset that is not +HH:MM or -HH:MM";
     offset_s = (oh * 3600 + om * 60) * (s[pos] == '-' ? -1 : 1);
     pos += 6;
+  } else if (pos == s.size()) {
+    return "has no offset: add Z (UTC) or +HH:MM, since a local time is ambiguous";
   } else {
-    return std::nullopt;  // an offset is required: local time is ambiguous
+    return kShape;
   }
-  if (pos != s.size()) return std::nullopt;
+  if (pos != s.size()) return kShape;
   int64_t secs = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
                  mi * 60 + se - offset_s;
-  if (secs < 0) return std::nullopt;
-  return secs * 1000000 + frac;
+  if (secs < 0) return "is before 1970-01-01T00:00:00Z";
+  out = secs * 1000000 + frac;
+  return nullptr;
 }
 
 }  // namespace convstore::util

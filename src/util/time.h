@@ -13,5 +13,8 @@ std::string FormatIso8601(int64_t micros);
 // Accepts "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)" ('t', ' ' also accepted as separator; fractions beyond
 // microseconds are truncated). Returns nullopt for anything else or a time outside year 1970..9999.
 std::optional<int64_t> ParseIso8601(std::string_view text) noexcept;
+// The same, saying what is wrong: nullptr (and `out` set) when `text` parses; otherwise the end of a sentence
+// that starts with the field's name ("has no offset: ...", "is a leap second ...").
+const char* Iso8601Error(std::string_view text, int64_t& out) noexcept;
 
 }  // namespace convstore::util

@@ -42,3 +42,11 @@ def test_record_api_usage_refuses_the_request_id_of_a_reservation(store):
     with pytest.raises(convstore.ConflictError, match="released"):
         store.record_api_usage("ana", "m", cost_usd=1, request_id="call-2")
     assert store.cost_summary(days=1, source="api")["total_cost_nanousd"] == 9_000_000_000
+
+
+def test_a_leap_second_is_refused_with_a_message_that_says_so(store):
+    c = store.create_conversation("ana")
+    with pytest.raises(convstore.InvalidArgumentError, match="leap second"):
+        store.add_message(c["id"], "user", "x", created_at="2016-12-31T23:59:60Z")
+    with pytest.raises(convstore.InvalidArgumentError, match="no offset"):
+        store.add_message(c["id"], "user", "x", created_at="2026-01-02 03:04:05")

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "convstore/convstore.h"
@@ -141,6 +142,39 @@ static void leap_second(void) {
   convstore_close(db);
 }
 
+/* A relative path starting with "file:" is a file name, not a URI; its files are 0600. Read-only opens. */
+static void paths_and_read_only(void) {
+  char cwd[1024];
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char conv[64];
+  struct stat sb;
+  mode_t old_umask = umask(022);
+  CHECK(getcwd(cwd, sizeof cwd) != NULL);
+  CHECK(chdir(dir) == 0);
+  unlink("file:secret.db");
+  unlink("secret.db");
+  CHECK(convstore_open("file:secret.db?mode=memory", NULL, &db, NULL) == CONVSTORE_OK);
+  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", conv, sizeof conv);
+  convstore_free(out);
+  CHECK(stat("file:secret.db?mode=memory", &sb) == 0 && (sb.st_mode & 0777) == 0600);
+  CHECK(stat("file:secret.db?mode=memory-wal", &sb) == 0 && (sb.st_mode & 0777) == 0600);
+  CHECK(stat("secret.db", &sb) != 0);
+  convstore_close(db);
+  db = NULL;
+  CHECK(convstore_open("file:secret.db?mode=memory", "{\"read_only\":true}", &db, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_get_conversation(db, conv, NULL, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_create_conversation(db, "{\"user\":\"bob\"}", NULL, &err_), CONVSTORE_READ_ONLY);
+  CHECK(strcmp(convstore_code_name(CONVSTORE_READ_ONLY), "read_only") == 0);
+  convstore_close(db);
+  db = NULL;
+  EXPECT_CODE(convstore_open("missing.db", "{\"read_only\":true}", &db, &err_), CONVSTORE_NOT_FOUND);
+  CHECK(stat("missing.db", &sb) != 0);
+  CHECK(chdir(cwd) == 0);
+  umask(old_umask);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <scratch-dir>\n", argv[0]);
@@ -150,6 +184,7 @@ int main(int argc, char** argv) {
   pending_rows_fold();
   reservation_request_ids();
   leap_second();
+  paths_and_read_only();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

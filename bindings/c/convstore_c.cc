@@ -19,7 +19,7 @@ extern "C" {
 const char* convstore_version(void) { return convstore::Version(); }
 int convstore_abi_version(void) { return convstore::AbiVersion(); }
 const char* convstore_code_name(int code) {
-  if (code < 0 || code > static_cast<int>(convstore::Code::kBudgetExceeded)) return "unknown";
+  if (code < 0 || code > static_cast<int>(convstore::Code::kReadOnly)) return "unknown";
   return convstore::CodeName(static_cast<convstore::Code>(code));
 }
 void convstore_free(void* p) { std::free(p); }

@@ -127,7 +127,7 @@ Result<Options> DecodeOptions(std::string_view text) {
   Fields f(*obj, "options.");
   std::optional<std::string> durability, level;
   std::optional<int64_t> slow;
-  std::optional<bool> create, quick_check;
+  std::optional<bool> create, quick_check, read_only;
   RETURN_IF_ERROR(f.Str("durability", durability));
   RETURN_IF_ERROR(f.Int("busy_timeout_ms", o.busy_timeout_ms));
   RETURN_IF_ERROR(f.Int("reader_pool_size", o.reader_pool_size));
@@ -135,6 +135,7 @@ Result<Options> DecodeOptions(std::string_view text) {
   RETURN_IF_ERROR(f.Int("slow_operation_ms", slow));
   RETURN_IF_ERROR(f.Bool("create_if_missing", create));
   RETURN_IF_ERROR(f.Bool("quick_check_on_open", quick_check));
+  RETURN_IF_ERROR(f.Bool("read_only", read_only));
   RETURN_IF_ERROR(f.Finish());
   if (durability) {
     if (*durability == "normal") o.durability = Durability::kNormal;
@@ -157,6 +158,7 @@ Result<Options> DecodeOptions(std::string_view text) {
   }
   if (create) o.create_if_missing = *create;
   if (quick_check) o.quick_check_on_open = *quick_check;
+  if (read_only) o.read_only = *read_only;
   return o;
 }
 

@@ -41,6 +41,12 @@ struct Options {
   int64_t slow_operation_ms = 250;
   // Create the file when it does not exist. Default true; when false a missing file fails with kNotFound.
   bool create_if_missing = true;
+  // Open the file read-only: nothing is ever written (no creation, no migration, no WAL switch), every write call
+  // fails with kReadOnly, and reads work as usual. The file must exist and be at this build's schema version
+  // (kReadOnly otherwise: open it read-write once to migrate). A WAL file in a directory this process cannot
+  // write is opened immutable, which assumes no other process writes it meanwhile. Default false. A read-write
+  // open of a file or directory this process may not write fails at once with kReadOnly.
+  bool read_only = false;
   // Run PRAGMA quick_check when opening a file store and refuse a damaged file with kCorruption. It reads the
   // whole file (O(size)), so it is off by default; turn it on where a slower open is worth the assurance.
   bool quick_check_on_open = false;

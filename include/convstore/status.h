@@ -26,6 +26,7 @@ enum class Code : int {
   kTooLarge = 9,         // a value beyond a documented limit, or a counter that would overflow
   kInternal = 10,        // a bug or an out-of-memory condition
   kBudgetExceeded = 11,  // a reservation would take a scope past its hard budget: nothing was written
+  kReadOnly = 12,        // a write to a store opened read-only, or a file or directory this process may not write
 };
 
 // Stable lowercase name of a code ("invalid_argument", ...).
@@ -48,6 +49,7 @@ class CONVSTORE_EXPORT Status {
   static Status TooLarge(std::string m) { return {Code::kTooLarge, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
   static Status BudgetExceeded(std::string m) { return {Code::kBudgetExceeded, std::move(m)}; }
+  static Status ReadOnly(std::string m) { return {Code::kReadOnly, std::move(m)}; }
 
   bool ok() const noexcept { return code_ == Code::kOk; }
   Code code() const noexcept { return code_; }

@@ -63,6 +63,20 @@ Status Check(const FileState& f, int latest) {
 
 }  // namespace
 
+Result<int> CurrentVersion(sqlite::Connection& conn, const std::vector<Migration>& migrations) {
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  auto state = Inspect(conn);
+  if (!state.ok()) return state.status();
+  if (Status s = Check(*state, latest); !s.ok()) return s;
+  if (state->version == 0)
+    return Status::ReadOnly("the file has no convstore schema yet: open it read-write once to create it");
+  if (state->version < latest)
+    return Status::ReadOnly(fmt::format(
+        "the file has schema version {}; this convstore ({}) needs version {}: open it read-write once to migrate it",
+        state->version, CONVSTORE_VERSION_STRING, latest));
+  return latest;
+}
+
 Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us,
                     const MigrationProgressFn& progress) {
   const int latest = migrations.empty() ? 0 : migrations.back().version;

@@ -40,4 +40,8 @@ using MigrationProgressFn = std::function<void(int version, const char* name, in
 Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us,
                     const MigrationProgressFn& progress = nullptr);
 
+// For a read-only open: the file's version when it is a current convstore file; kReadOnly when it needs a
+// migration (or has no schema yet), kSchemaTooNew / kCorruption as Migrate. Writes nothing.
+Result<int> CurrentVersion(sqlite::Connection& conn, const std::vector<Migration>& migrations);
+
 }  // namespace convstore::schema

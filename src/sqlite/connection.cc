@@ -2,17 +2,48 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "sqlite/error.h"
 
 namespace convstore::sqlite {
 
+namespace {
+
+// What SQLite is given for `path`. Debian builds SQLite with SQLITE_USE_URI, so a name starting with "file:"
+// would be parsed as a URI (its query parameters obeyed, the data written elsewhere); "./" before a relative path
+// keeps it a plain file name without touching the process-wide setting other SQLite users share.
+std::string SqliteName(const std::string& path, bool immutable) {
+  if (path == ":memory:") return path;
+  if (!immutable) return path[0] == '/' ? path : "./" + path;
+  // Our own URI, for immutable=1: the path percent-encoded, so none of its characters is read as syntax.
+  std::string uri = "file:";
+  if (path[0] != '/') uri += "./";
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || c == '/' || c == '.' || c == '-' || c == '_' || c == '~') {
+      uri.push_back(static_cast<char>(c));
+    } else {
+      uri.push_back('%');
+      uri.push_back(kHex[c >> 4]);
+      uri.push_back(kHex[c & 0xF]);
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, const ConnectionConfig& config) {
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-  if (config.create) flags |= SQLITE_OPEN_CREATE;
+  int flags = (config.open_read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX |
+              SQLITE_OPEN_EXRESCODE;
+  if (config.create && !config.open_read_only) flags |= SQLITE_OPEN_CREATE;
+  if (config.immutable && config.open_read_only) flags |= SQLITE_OPEN_URI;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const std::string name = SqliteName(path, config.immutable && config.open_read_only);
+  int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     Status s = FromSqlite(rc, db, fmt::format("open '{}'", path));
     sqlite3_close_v2(db);
@@ -26,6 +57,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   // Double-quoted string literals are a classic source of silent bugs; disable them.
   sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
   sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+  // Functions and virtual tables are never run from the file's own schema (views, triggers, CHECK or DEFAULT
+  // expressions someone else put there) unless marked innocuous; nothing of convstore relies on that.
+  sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
 
   std::string pragmas = fmt::format(
       "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{}; PRAGMA synchronous={};",
@@ -73,6 +107,7 @@ Result<Stmt> Connection::Prepare(const char* sql) {
 }
 
 int64_t Connection::changes() const noexcept { return sqlite3_changes64(db_); }
+bool Connection::ReadOnlyFile() const noexcept { return sqlite3_db_readonly(db_, "main") == 1; }
 int64_t Connection::last_insert_rowid() const noexcept { return sqlite3_last_insert_rowid(db_); }
 
 Result<WriteTransaction> WriteTransaction::Begin(Connection& conn) {

@@ -17,6 +17,10 @@ namespace convstore::sqlite {
 
 struct ConnectionConfig {
   bool read_only = false;  // sets PRAGMA query_only
+  bool open_read_only = false;  // SQLITE_OPEN_READONLY: the file is never written (a read-only store)
+  // With open_read_only: tell SQLite the file cannot change while open (no locks, no -shm), for a WAL database in
+  // a directory where the -shm file cannot be created. Safe only when no other process writes the file.
+  bool immutable = false;
   bool create = false;
   bool full_sync = false;
   int busy_timeout_ms = 5000;
@@ -26,6 +30,8 @@ struct ConnectionConfig {
 
 class Connection {
  public:
+  // `path` is a file path or ":memory:", never a URI: a relative path is given to SQLite as "./path", so a name
+  // such as "file:x.db" stays a file name whatever SQLite's process-wide URI setting.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path, const ConnectionConfig& config);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -38,6 +44,8 @@ class Connection {
   // (or otherwise live as long as the connection).
   Result<Stmt> Prepare(const char* sql);
   int64_t changes() const noexcept;
+  // Whether SQLite opened the main database read-only (it does so silently when the file is not writable).
+  bool ReadOnlyFile() const noexcept;
   int64_t last_insert_rowid() const noexcept;
   // Rolls back a transaction left open by a failure (out of memory while ending it); no-op otherwise.
   void EndStrayTransaction() noexcept;

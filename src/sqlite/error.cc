@@ -17,8 +17,8 @@ Code CodeForSqlite(int rc) noexcept {
     case SQLITE_IOERR:
     case SQLITE_FULL:
     case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
     case SQLITE_PROTOCOL: return Code::kIoError;
+    case SQLITE_READONLY: return Code::kReadOnly;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB: return Code::kCorruption;
     case SQLITE_TOOBIG: return Code::kTooLarge;

@@ -1,35 +1,21 @@
-// ConversationStore::Open: checks options, creates the file 0600, opens the writer, migrates, opens readers.
-#include <fcntl.h>
-#include <sys/stat.h>
+// ConversationStore::Open: checks options and the path, creates the file 0600, opens the writer, migrates, opens
+// readers. A read-only open never writes: no creation, no migration, no WAL switch, no catalog refresh.
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include <fmt/format.h>
 
 #include "cost/histogram.h"
 #include "cost/pricing.h"
 #include "schema/migrations.h"
+#include "store/file_path.h"
 #include "store/store_impl.h"
 #include "util/logging.h"
+#include "util/status_macros.h"
 #include "util/time.h"
 
 namespace convstore {
 
 namespace {
-
-// Creates the database file with mode 0600 before SQLite opens it; SQLite gives -wal and -shm the same mode.
-Status PrepareFile(const std::string& path, bool create_if_missing) {
-  struct stat sb;
-  if (::stat(path.c_str(), &sb) == 0) return Status::OK();
-  if (!create_if_missing) return Status::NotFound(fmt::format("'{}' does not exist (create_if_missing is off)", path));
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 && errno != EEXIST)
-    return Status::IoError(fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
-  if (fd >= 0) ::close(fd);
-  return Status::OK();
-}
 
 // PRAGMA quick_check: "ok", or one row per problem found.
 Status QuickCheck(sqlite::Connection& conn) {
@@ -48,6 +34,85 @@ Status QuickCheck(sqlite::Connection& conn) {
   return Status::OK();
 }
 
+// Opens a read-only connection and reads the schema once. A WAL database in a directory this process cannot
+// write has no -shm to share, so SQLite refuses the read: then, when no writer is active (no -wal file), the file
+// is opened immutable (no locks, no -shm), which assumes nobody writes it while it is open.
+Result<std::unique_ptr<sqlite::Connection>> OpenReadOnly(const std::string& path, sqlite::ConnectionConfig& config) {
+  config.open_read_only = true;
+  config.read_only = true;
+  config.create = false;
+  auto conn = sqlite::Connection::Open(path, config);
+  Status probe = conn.ok() ? (*conn)->Exec("SELECT count(*) FROM sqlite_schema", "read the schema") : conn.status();
+  if (probe.ok()) return conn;
+  if (probe.code() != Code::kReadOnly) return probe;
+  conn = Status::ReadOnly("closed");  // the first connection goes before the second opens
+  if (::access((path + "-wal").c_str(), F_OK) == 0)
+    return Status::ReadOnly(fmt::format(
+        "'{}' is a WAL database with a -wal file (a writer is active or crashed) but its -shm cannot be created "
+        "in its directory: open it from a process that may write the directory",
+        path));
+  config.immutable = true;
+  conn = sqlite::Connection::Open(path, config);
+  if (!conn.ok()) return conn;
+  CONVSTORE_RETURN_IF_ERROR((*conn)->Exec("SELECT count(*) FROM sqlite_schema", "read the schema"));
+  return conn;
+}
+
+Result<std::unique_ptr<ConversationStore>> OpenStore(const std::string& path, const Options& options) {
+  const bool in_memory = path == ConversationStore::kInMemory;
+  sqlite::ConnectionConfig config;
+  config.create = true;
+  config.full_sync = options.durability == Durability::kFull;
+  config.busy_timeout_ms = options.busy_timeout_ms;
+  config.cache_kib = 16384;
+  auto writer = options.read_only ? OpenReadOnly(path, config) : sqlite::Connection::Open(path, config);
+  if (!writer.ok()) return writer.status();
+  if (!options.read_only && (*writer)->ReadOnlyFile())
+    return Status::ReadOnly(fmt::format("'{}' can only be opened read-only: open it with read_only to read it", path));
+
+  if (int rc = cost::RegisterHistogramFunctions((*writer)->raw()); rc != 0)
+    return Status::Internal(fmt::format("registering SQL functions failed (sqlite code {})", rc));
+  int64_t now = options.clock ? options.clock() : util::SystemNowMicros();
+  if (options.quick_check_on_open && !in_memory) CONVSTORE_RETURN_IF_ERROR(QuickCheck(**writer));
+  Result<int> version = 0;
+  if (options.read_only) {
+    version = schema::CurrentVersion(**writer, schema::BuiltinMigrations());
+  } else {
+    // Migrate (which refuses foreign files) before switching to WAL, so a refused file is left untouched.
+    schema::MigrationProgressFn progress;
+    if (options.on_progress)
+      progress = [&options](int v, const char* name, int64_t done, int64_t total) {
+        options.on_progress(Progress{fmt::format("schema migration {} ({})", v, name), done, total});
+      };
+    version = schema::Migrate(**writer, schema::BuiltinMigrations(), now, progress);
+  }
+  if (!version.ok()) return version.status();
+  if (!in_memory && !options.read_only) CONVSTORE_RETURN_IF_ERROR((*writer)->EnableWal());
+  // A newer build may ship a newer price catalog; loading it writes only when the version differs.
+  if (!options.read_only) CONVSTORE_RETURN_IF_ERROR(cost::RefreshBuiltinCatalog(**writer, now));
+
+  std::unique_ptr<sqlite::ReaderPool> readers;
+  if (!in_memory) {
+    std::vector<std::unique_ptr<sqlite::Connection>> conns;
+    sqlite::ConnectionConfig rc = config;
+    rc.read_only = true;
+    rc.create = false;
+    rc.cache_kib = 8192;
+    rc.mmap_bytes = 256 << 20;
+    for (int i = 0; i < options.reader_pool_size; ++i) {
+      auto c = sqlite::Connection::Open(path, rc);
+      if (!c.ok()) return c.status();
+      conns.push_back(std::move(*c));
+    }
+    readers = std::make_unique<sqlite::ReaderPool>(std::move(conns));
+  }
+  util::Logger().info("opened '{}' (schema {}, durability {}, {} readers{})", path, *version,
+                      config.full_sync ? "full" : "normal", in_memory ? 0 : options.reader_pool_size,
+                      options.read_only ? (config.immutable ? ", read-only, immutable" : ", read-only") : "");
+  return std::unique_ptr<ConversationStore>(std::make_unique<store::StoreImpl>(
+      options, path, std::move(*writer), std::move(readers), *version));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::string& path, const Options& options) {
@@ -59,59 +124,25 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
       return Status::InvalidArgument("reader_pool_size must be between 1 and 64");
     if (static_cast<int>(options.log_level) < 0 || static_cast<int>(options.log_level) > 5)
       return Status::InvalidArgument("log_level is not a LogLevel");
+    const bool in_memory = path == kInMemory;
+    if (in_memory && options.read_only) return Status::InvalidArgument("an in-memory store cannot be read-only");
     util::SetLogLevel(options.log_level);
 
-    const bool in_memory = path == kInMemory;
+    bool created = false;
     if (!in_memory) {
-      if (Status s = PrepareFile(path, options.create_if_missing); !s.ok()) return s;
-    }
-    sqlite::ConnectionConfig config;
-    config.create = true;
-    config.full_sync = options.durability == Durability::kFull;
-    config.busy_timeout_ms = options.busy_timeout_ms;
-    config.cache_kib = 16384;
-    auto writer = sqlite::Connection::Open(path, config);
-    if (!writer.ok()) return writer.status();
-
-    if (int rc = cost::RegisterHistogramFunctions((*writer)->raw()); rc != 0)
-      return Status::Internal(fmt::format("registering SQL functions failed (sqlite code {})", rc));
-    int64_t now = options.clock ? options.clock() : util::SystemNowMicros();
-    if (options.quick_check_on_open && !in_memory) {
-      if (Status s = QuickCheck(**writer); !s.ok()) return s;
-    }
-    // Migrate (which refuses foreign files) before switching to WAL, so a refused file is left untouched.
-    schema::MigrationProgressFn progress;
-    if (options.on_progress)
-      progress = [&options](int version, const char* name, int64_t done, int64_t total) {
-        options.on_progress(Progress{fmt::format("schema migration {} ({})", version, name), done, total});
-      };
-    auto version = schema::Migrate(**writer, schema::BuiltinMigrations(), now, progress);
-    if (!version.ok()) return version.status();
-    if (!in_memory) {
-      if (Status s = (*writer)->EnableWal(); !s.ok()) return s;
-    }
-    // A newer build may ship a newer price catalog; loading it writes only when the version differs.
-    if (Status s = cost::RefreshBuiltinCatalog(**writer, now); !s.ok()) return s;
-
-    std::unique_ptr<sqlite::ReaderPool> readers;
-    if (!in_memory) {
-      std::vector<std::unique_ptr<sqlite::Connection>> conns;
-      sqlite::ConnectionConfig rc = config;
-      rc.read_only = true;
-      rc.create = false;
-      rc.cache_kib = 8192;
-      rc.mmap_bytes = 256 << 20;
-      for (int i = 0; i < options.reader_pool_size; ++i) {
-        auto c = sqlite::Connection::Open(path, rc);
-        if (!c.ok()) return c.status();
-        conns.push_back(std::move(*c));
+      CONVSTORE_RETURN_IF_ERROR(store::CheckPathName(path));
+      if (options.read_only) {
+        CONVSTORE_RETURN_IF_ERROR(store::CheckReadable(path));
+      } else {
+        if (::access(path.c_str(), F_OK) != 0 && !options.create_if_missing)
+          return Status::NotFound(fmt::format("'{}' does not exist (create_if_missing is off)", path));
+        CONVSTORE_RETURN_IF_ERROR(store::CheckWritable(path));
+        CONVSTORE_RETURN_IF_ERROR(store::CreateOwnerOnly(path, options.create_if_missing, &created));
       }
-      readers = std::make_unique<sqlite::ReaderPool>(std::move(conns));
     }
-    util::Logger().info("opened '{}' (schema {}, durability {}, {} readers)", path, *version,
-                        config.full_sync ? "full" : "normal", in_memory ? 0 : options.reader_pool_size);
-    return std::unique_ptr<ConversationStore>(std::make_unique<store::StoreImpl>(
-        options, path, std::move(*writer), std::move(readers), *version));
+    auto store = OpenStore(path, options);
+    if (!store.ok() && created) store::RemoveCreated(path);  // leave nothing behind
+    return store;
   } catch (const std::bad_alloc&) {
     return Status::Internal("out of memory while opening the store");
   } catch (const std::exception& e) {

@@ -219,6 +219,7 @@ class StoreImpl final : public ConversationStore {
     using R = std::invoke_result_t<F, sqlite::Connection&>;
     std::shared_lock life(lifecycle_);
     if (Status usable = CheckUsable(); !usable.ok()) return usable;
+    if (options_.read_only) return Status::ReadOnly(std::string(op) + ": the store was opened read-only");
     auto start = std::chrono::steady_clock::now();
     std::optional<R> result;
     PendingWrite w;

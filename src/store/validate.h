@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "convstore/status.h"
+#include "util/status_macros.h"
 
 namespace convstore::store {
 
@@ -18,11 +19,5 @@ Status CheckRange(const std::optional<int64_t>& value, int64_t lo, int64_t hi, s
 // 1970-01-01 .. 9999-12-31.
 Status CheckTimestamp(const std::optional<int64_t>& micros, std::string_view what);
 
-// Evaluates a Status expression and returns it from the enclosing function when not OK.
-#define CONVSTORE_RETURN_IF_ERROR(expr)               \
-  do {                                                \
-    ::convstore::Status _cs_status = (expr);          \
-    if (!_cs_status.ok()) return _cs_status;          \
-  } while (0)
 
 }  // namespace convstore::store

@@ -20,6 +20,7 @@ const char* CodeName(Code code) noexcept {
     case Code::kTooLarge: return "too_large";
     case Code::kInternal: return "internal";
     case Code::kBudgetExceeded: return "budget_exceeded";
+    case Code::kReadOnly: return "read_only";
   }
   return "unknown";
 }

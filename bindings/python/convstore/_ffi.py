@@ -35,6 +35,7 @@ CONVSTORE_SCHEMA_TOO_NEW = 8
 CONVSTORE_TOO_LARGE = 9
 CONVSTORE_INTERNAL = 10
 CONVSTORE_BUDGET_EXCEEDED = 11
+CONVSTORE_READ_ONLY = 12
 
 # void (*convstore_budget_alert_fn)(void* user_data, const char* alert_json)
 convstore_budget_alert_fn = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)

@@ -20,6 +20,7 @@ __all__ = [
     "TooLargeError",
     "InternalError",
     "BudgetExceededError",
+    "ReadOnlyError",
     "error_from_code",
 ]
 
@@ -113,6 +114,13 @@ class BudgetExceededError(ConvstoreError):
     code, code_name = 11, "budget_exceeded"
 
 
+class ReadOnlyError(ConvstoreError):
+    """A write to a store opened read-only, or a file or directory this process may not write
+    (CONVSTORE_READ_ONLY)."""
+
+    code, code_name = 12, "read_only"
+
+
 _BY_CODE: dict[int, type[ConvstoreError]] = {
     cls.code: cls
     for cls in (
@@ -127,6 +135,7 @@ _BY_CODE: dict[int, type[ConvstoreError]] = {
         TooLargeError,
         InternalError,
         BudgetExceededError,
+        ReadOnlyError,
     )
 }
 _NAMES: dict[int, str] = {code: cls.code_name for code, cls in _BY_CODE.items()}

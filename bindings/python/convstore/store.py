@@ -73,25 +73,28 @@ class Store(CostMixin, MetadataMixin):
         slow_operation_ms: operations slower than this are logged at warn level (0 disables).
         create_if_missing: when False, a missing file raises NotFoundError.
         quick_check_on_open: run PRAGMA quick_check at open; a damaged file raises CorruptionError.
+        read_only: never write the file (it must exist at this version); writes raise ReadOnlyError. A read-write
+            open of a file or directory this process may not write raises ReadOnlyError at once.
         on_budget_alert: called with a dict {"budget", "limit": "soft"|"hard", "spent_usd", ...} after a write
             takes a budget across a limit; runs on the writing thread; exceptions it raises are ignored.
 
     Raises:
-        SchemaTooNewError, CorruptionError, NotFoundError, StorageIOError, InvalidArgumentError.
+        SchemaTooNewError, CorruptionError, NotFoundError, StorageIOError, InvalidArgumentError, ReadOnlyError.
     """
 
     def __init__(self, path: str = ":memory:", *, durability: str | None = "normal",
                  busy_timeout_ms: int | None = 5000, reader_pool_size: int | None = 4,
                  log_level: str | None = "warn", slow_operation_ms: int | None = 250,
                  create_if_missing: bool | None = True, quick_check_on_open: bool | None = None,
-                 on_budget_alert=None):
+                 read_only: bool | None = None, on_budget_alert=None):
         self._h = None
         self.path = path
         opts = {k: v for k, v in (("durability", durability), ("busy_timeout_ms", busy_timeout_ms),
                                   ("reader_pool_size", reader_pool_size), ("log_level", log_level),
                                   ("slow_operation_ms", slow_operation_ms),
                                   ("create_if_missing", create_if_missing),
-                                  ("quick_check_on_open", quick_check_on_open)) if v is not None}
+                                  ("quick_check_on_open", quick_check_on_open),
+                                  ("read_only", read_only)) if v is not None}
         h = _ffi.convstore_p()
         err = c_void_p()
         if on_budget_alert is None:

@@ -50,3 +50,53 @@ def test_a_leap_second_is_refused_with_a_message_that_says_so(store):
         store.add_message(c["id"], "user", "x", created_at="2016-12-31T23:59:60Z")
     with pytest.raises(convstore.InvalidArgumentError, match="no offset"):
         store.add_message(c["id"], "user", "x", created_at="2026-01-02 03:04:05")
+
+
+@pytest.mark.parametrize("name", ["file:secret.db", "file:x.db?mode=memory", "file::memory:", "sp ace#?.db"])
+def test_a_path_is_a_file_name_never_a_uri_and_its_files_are_owner_only(tmp_path, monkeypatch, name):
+    import os
+    import stat
+    monkeypatch.chdir(tmp_path)
+    old = os.umask(0o022)
+    try:
+        with convstore.Store(name) as s:
+            c = s.create_conversation("ana")
+            s.add_message(c["id"], "user", "kept")
+            assert sorted(os.listdir(tmp_path)) == sorted([name, name + "-shm", name + "-wal"])
+            for n in os.listdir(tmp_path):
+                assert stat.S_IMODE(os.stat(tmp_path / n).st_mode) == 0o600, n
+        with convstore.Store(name) as s:
+            assert s.get_conversation(c["id"])["messages"][0]["content"] == "kept"
+    finally:
+        os.umask(old)
+
+
+def test_a_name_too_long_for_sqlites_side_files_is_refused_and_leaves_nothing(tmp_path):
+    import os
+    with pytest.raises(convstore.InvalidArgumentError, match="-journal"):
+        convstore.Store(str(tmp_path / ("n" * 250)))
+    assert os.listdir(tmp_path) == []
+
+
+def test_read_only_open_reads_and_refuses_writes(db_path):
+    import os
+    with convstore.Store(db_path) as s:
+        c = s.create_conversation("ana")
+        s.add_message(c["id"], "user", "hello", cost_nanousd=5)
+    before = os.stat(db_path)
+    with convstore.Store(db_path, read_only=True) as s:
+        assert s.get_conversation(c["id"])["messages"][0]["content"] == "hello"
+        assert s.cost_summary(days=1)["total_cost_nanousd"] == 5
+        with pytest.raises(convstore.ReadOnlyError, match="read-only"):
+            s.add_message(c["id"], "user", "x")
+        with pytest.raises(convstore.ReadOnlyError):
+            s.create_conversation("bob")
+        with pytest.raises(convstore.ReadOnlyError):
+            s.record_api_usage("ana", "m", cost_usd=1)
+    after = os.stat(db_path)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    with pytest.raises(convstore.NotFoundError):
+        convstore.Store(db_path + ".missing", read_only=True)
+    assert not os.path.exists(db_path + ".missing")
+    with pytest.raises(convstore.InvalidArgumentError):
+        convstore.Store(":memory:", read_only=True)

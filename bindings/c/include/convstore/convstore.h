@@ -52,6 +52,7 @@ extern "C" {
 #define CONVSTORE_TOO_LARGE 9        /* a value beyond a documented limit */
 #define CONVSTORE_INTERNAL 10        /* a bug or out of memory */
 #define CONVSTORE_BUDGET_EXCEEDED 11 /* a reservation would exceed a hard budget: nothing written */
+#define CONVSTORE_READ_ONLY 12       /* a write to a store opened read-only, or to a file that is not writable */
 
 typedef struct convstore_t convstore_t;
 
@@ -71,7 +72,8 @@ CONVSTORE_API void convstore_free(void* p);
 /* Opens or creates the store at `path` (":memory:" for a private in-memory store). `options_json` may be NULL or
  * an object with any of: "durability": "normal"|"full", "busy_timeout_ms": int, "reader_pool_size": int,
  * "log_level": "trace"|"debug"|"info"|"warn"|"error"|"off", "slow_operation_ms": int, "create_if_missing": bool,
- * "quick_check_on_open": bool (PRAGMA quick_check at open; a damaged file is CONVSTORE_CORRUPTION).
+ * "quick_check_on_open": bool (PRAGMA quick_check at open; a damaged file is CONVSTORE_CORRUPTION),
+ * "read_only": bool (never write the file; writes fail with CONVSTORE_READ_ONLY).
  * On success *out receives the handle. */
 CONVSTORE_API int convstore_open(const char* path, const char* options_json, convstore_t** out, char** errmsg);
 /* Closes the database files but keeps the handle: every later call returns CONVSTORE_CLOSED. Waits for calls in

@@ -50,7 +50,7 @@ for stage in $stages; do
       configure build-asan -DCONVSTORE_SANITIZE=address,undefined -DCONVSTORE_BUILD_BENCH=OFF
       cmake --build build-asan -j "$jobs"
       # The crash test's 240 kills run in the normal stage; here a shorter run checks the same code instrumented.
-      CONVSTORE_CRASH_KILLS=25 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      CONVSTORE_CRASH_KILLS=25 CONVSTORE_FORK_COUNT=30 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         run_ctest build-asan -E install_consumer_test
       ;;
     tsan)

@@ -9,6 +9,7 @@
 #include "schema/migrations.h"
 #include "store/file_path.h"
 #include "store/store_impl.h"
+#include "util/fork.h"
 #include "util/logging.h"
 #include "util/status_macros.h"
 #include "util/time.h"
@@ -116,7 +117,14 @@ Result<std::unique_ptr<ConversationStore>> OpenStore(const std::string& path, co
 }  // namespace
 
 Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::string& path, const Options& options) {
+  util::CallScope in_call;  // a fork() waits for this call to leave (util/fork.h)
   try {
+    if (!util::ForkQuiesced())
+      return Status::Busy(fmt::format(
+          "this process was forked while another thread of its parent stayed inside convstore for more than {} ms, "
+          "so SQLite's state here may hold a lock nobody will release: open stores in a process started with "
+          "'spawn' (fork + exec), or fork when no thread is inside convstore",
+          util::ForkWait().count()));
     if (path.empty()) return Status::InvalidArgument("path is empty (use \":memory:\" for an in-memory store)");
     if (path.find('\0') != std::string::npos) return Status::InvalidArgument("path contains a NUL byte");
     if (options.busy_timeout_ms < 0) return Status::InvalidArgument("busy_timeout_ms must be >= 0");

@@ -25,6 +25,7 @@ Status StoreImpl::CheckUsable() const {
 }
 
 Status StoreImpl::Close() {
+  util::CallScope in_call;
   // Refuse new calls first, so a steady stream of them cannot starve Close of the exclusive lock.
   if (closed_.exchange(true, std::memory_order_acq_rel)) {
     std::unique_lock life(lifecycle_);  // a concurrent Close: return once it is done

@@ -18,6 +18,7 @@
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
 #include "store/write_queue.h"
+#include "util/fork.h"
 #include "util/logging.h"
 
 namespace convstore::store {
@@ -196,6 +197,7 @@ class StoreImpl final : public ConversationStore {
   // turns any exception (std::bad_alloc, mostly; or one thrown by an injected clock) into a Status.
   template <typename F>
   auto Guarded(F&& f) const noexcept -> decltype(f()) {
+    util::CallScope in_call;  // a fork() waits for this call to leave (util/fork.h)
     try {
       if (Status usable = CheckUsable(); !usable.ok()) return usable;
       return f();

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "util/fork.h"
+
 namespace convstore::store {
 
 Status WriteQueue::Submit(PendingWrite& w) {
@@ -16,7 +18,14 @@ Status WriteQueue::Submit(PendingWrite& w) {
   } catch (const std::exception& e) {
     return Status::Internal(fmt::format("write queue: {}", e.what()));
   }
-  w.cv.wait(lock, [&] { return w.done || queue_.front() == &w; });
+  if (!(w.done || queue_.front() == &w)) {
+    // Waiting for the leader holds no SQLite state: a fork need not wait for this thread (util/fork.h). Both
+    // conditions are stable once true, so re-entering after the queue lock is released loses nothing.
+    util::ParkedScope parked;
+    w.cv.wait(lock, [&] { return w.done || queue_.front() == &w; });
+    lock.unlock();
+  }
+  if (!lock.owns_lock()) lock.lock();
   if (w.done) return w.status;  // a leader ran it
 
   // Leader: take the writes queued so far (always the first group.size() entries of the queue).

@@ -100,3 +100,50 @@ def test_read_only_open_reads_and_refuses_writes(db_path):
     assert not os.path.exists(db_path + ".missing")
     with pytest.raises(convstore.InvalidArgumentError):
         convstore.Store(":memory:", read_only=True)
+
+
+def _child_writes(args):
+    path, conv = args
+    with convstore.Store(path) as s:
+        s.add_message(conv, "user", "from a forked worker")
+        return s.get_conversation_info(conv)["message_count"]
+
+
+def test_multiprocessing_fork_while_threads_are_inside_the_library(db_path):
+    """A thread pool busy in convstore and a process pool started with 'fork' (Python's default on Linux)."""
+    import multiprocessing
+    import os
+    import threading
+    rounds = int(os.environ.get("CONVSTORE_FORK_COUNT", "40")) // 4 or 1
+    with convstore.Store(db_path) as s:
+        conv = s.create_conversation("ana", metadata={"k": "v"})["id"]
+        for _ in range(20):
+            s.add_message(conv, "user", "seed")
+        stop = threading.Event()
+        errors = []
+
+        def hammer():
+            while not stop.is_set():
+                try:
+                    s.get_conversation(conv)
+                    s.search_metadata({"k": "v"})
+                    s.add_message(conv, "assistant", "parent")
+                except Exception as e:  # noqa: BLE001
+                    errors.append(e)
+
+        threads = [threading.Thread(target=hammer) for _ in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            ctx = multiprocessing.get_context("fork")
+            for _ in range(rounds):
+                with ctx.Pool(4) as pool:
+                    counts = pool.map_async(_child_writes, [(db_path, conv)] * 4).get(timeout=60)
+                assert all(c > 20 for c in counts)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        assert errors == []
+        with_children = s.get_conversation(conv)["messages"]
+        assert sum(m["content"] == "from a forked worker" for m in with_children) == rounds * 4

@@ -1,0 +1,156 @@
+// fork() while other threads are inside the library: the child can open and use a store (convstore's calls are
+// quiesced around the fork), a fork from inside a convstore callback does not deadlock, and a fork that found a
+// call still in progress after the bounded wait gives the child a clear error instead of a hang.
+// Not run under ThreadSanitizer (it cannot follow fork()).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include "test_util.h"
+#include "util/fork.h"
+
+namespace convstore {
+namespace {
+
+using testing::OpenOrDie;
+using testing::TempDb;
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::atoi(v) > 0 ? std::atoi(v) : fallback;
+}
+
+// Waits for a child at most `seconds`; kills it if it is still running. Returns its exit code, or -1 when it
+// hung (and was killed), -2 when it died of a signal.
+int WaitChild(pid_t pid, int seconds) {
+  for (int i = 0; i < seconds * 100; ++i) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return -1;
+}
+
+// In a child: opens the store afresh, writes and reads. 0 when all worked.
+int UseInChild(const std::string& path, const std::string& conv) {
+  auto s = ConversationStore::Open(path);
+  if (!s.ok()) return 3;
+  auto m = (*s)->AddMessage(conv, {.content = "from a child"});
+  if (!m.ok()) return 4;
+  auto got = (*s)->GetConversationInfo(conv);
+  if (!got.ok()) return 5;
+  return (*s)->Close().ok() ? 0 : 6;
+}
+
+TEST(ForkTest, ChildrenOpenTheStoreWhileOtherThreadsAreInsideTheLibrary) {
+  const int forks = EnvInt("CONVSTORE_FORK_COUNT", 150);
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  auto conv = store->CreateConversation({.user_key = "ana", .metadata_json = R"({"k":"v"})"})->id;
+  for (int i = 0; i < 50; ++i) ASSERT_OK(store->AddMessage(conv, {.content = "seed", .metadata_json = R"({"n":1})"}));
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> calls{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      while (!stop.load()) {
+        bool ok = t == 2 ? store->AddMessage(conv, {.content = "parent"}).ok()
+                         : store->GetConversation(conv).ok() &&
+                               store->SearchMetadata({.contains_json = R"({"k":"v"})"}).ok();
+        ++calls;
+        if (!ok) ++errors;
+      }
+    });
+  }
+  int hung = 0, failed = 0;
+  for (int i = 0; i < forks; ++i) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) ::_exit(UseInChild(db.path(), conv));
+    int rc = WaitChild(pid, 30);
+    if (rc == -1) ++hung;
+    else if (rc != 0) ++failed;
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(hung, 0) << "children hung in convstore after fork()";
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_GT(calls.load(), forks);
+  std::printf("%d forks under load (%lld calls in the parent meanwhile): %d hung, %d failed\n", forks,
+              static_cast<long long>(calls.load()), hung, failed);
+  auto info = store->GetConversationInfo(conv);
+  ASSERT_OK(info);
+  EXPECT_GE(info->message_count, 50 + forks);
+}
+
+TEST(ForkTest, AForkFromInsideACallbackDoesNotDeadlock) {
+  TempDb db;
+  std::atomic<int> child_rc{-100};
+  std::string conv;
+  Options o;
+  o.on_budget_alert = [&](const BudgetAlert&) {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(UseInChild(db.path(), conv));
+    child_rc = WaitChild(pid, 30);
+  };
+  auto store = OpenOrDie(db.path(), o);
+  conv = store->CreateConversation({.user_key = "ana"})->id;
+  ASSERT_OK(store->SetBudget({.name = "tiny", .scope = "global", .period = "day", .soft_limit_nanousd = 1}));
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    while (!stop.load()) (void)store->GetConversation(conv);
+  });
+  ASSERT_OK(store->AddMessage(conv, {.content = "costly", .cost_nanousd = 5}));  // crosses the soft limit
+  stop = true;
+  reader.join();
+  EXPECT_EQ(child_rc.load(), 0);
+}
+
+TEST(ForkTest, AForkThatCouldNotWaitForACallGivesTheChildAClearError) {
+  TempDb db;
+  util::SetForkWaitForTesting(std::chrono::milliseconds(50));
+  std::atomic<bool> in_callback{false}, release{false};
+  Options o;
+  o.on_budget_alert = [&](const BudgetAlert&) {  // holds its thread inside convstore until released
+    in_callback = true;
+    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  auto store = OpenOrDie(db.path(), o);
+  auto conv = store->CreateConversation({.user_key = "ana"})->id;
+  ASSERT_OK(store->SetBudget({.name = "tiny", .scope = "global", .period = "day", .soft_limit_nanousd = 1}));
+  std::thread busy([&] { (void)store->AddMessage(conv, {.content = "costly", .cost_nanousd = 5}); });
+  while (!in_callback.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto s = ConversationStore::Open(db.path());
+    const bool clear = !s.ok() && s.status().code() == Code::kBusy &&
+                       s.status().message().find("spawn") != std::string::npos;
+    ::_exit(clear ? 0 : 1);
+  }
+  EXPECT_EQ(WaitChild(pid, 30), 0);
+  release = true;
+  busy.join();
+  util::SetForkWaitForTesting(std::chrono::milliseconds(0));
+  // The parent is unaffected, and a later fork (nothing in progress) gives a working child.
+  ASSERT_OK(store->AddMessage(conv, {.content = "after"}));
+  pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) ::_exit(UseInChild(db.path(), conv));
+  EXPECT_EQ(WaitChild(pid, 30), 0);
+}
+
+}  // namespace
+}  // namespace convstore

@@ -175,6 +175,49 @@ static void paths_and_read_only(void) {
   umask(old_umask);
 }
 
+/* Runs SQL on the file with a raw connection. */
+static void edit(const char* path, const char* sql) {
+  sqlite3* db = NULL;
+  char* err = NULL;
+  CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) fprintf(stderr, "  edit failed: %s\n", err ? err : "");
+  CHECK(err == NULL);
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+/* A cell spliced with extra fields, or invalid UTF-8: CONVSTORE_CORRUPTION and no output, never malformed JSON. */
+static void stored_values_are_checked(void) {
+  const char* path = fresh("stored.db");
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char* err = NULL;
+  char conv[64];
+  CHECK(convstore_open(path, NULL, &db, NULL) == CONVSTORE_OK);
+  if (db == NULL) return;
+  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\",\"metadata\":{\"source\":\"cli\"}}", &out, NULL) ==
+        CONVSTORE_OK);
+  json_string(out, "id", conv, sizeof conv);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"hi\"}", NULL, &err_), CONVSTORE_OK);
+  edit(path, "UPDATE conversations SET metadata = '{\"source\":\"cli\"},\"title\":\"INJECTED\",\"user\":\"mallory\",\"zz\":{}'");
+  CHECK(convstore_get_conversation_info(db, conv, &out, &err) == CONVSTORE_CORRUPTION);
+  CHECK(out == NULL && err != NULL && strstr(err, "metadata") != NULL);
+  convstore_free(err);
+  err = NULL;
+  edit(path, "UPDATE conversations SET metadata = '{}'; UPDATE messages SET content = CAST(X'68ff' AS TEXT)");
+  CHECK(convstore_get_conversation(db, conv, &out, &err) == CONVSTORE_CORRUPTION);
+  CHECK(out == NULL && err != NULL && strstr(err, "UTF-8") != NULL);
+  convstore_free(err);
+  err = NULL;
+  edit(path, "UPDATE messages SET content = 'hi'");
+  CHECK(convstore_get_conversation(db, conv, &out, NULL) == CONVSTORE_OK && out != NULL);
+  convstore_free(out);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <scratch-dir>\n", argv[0]);
@@ -185,6 +228,7 @@ int main(int argc, char** argv) {
   reservation_request_ids();
   leap_second();
   paths_and_read_only();
+  stored_values_are_checked();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

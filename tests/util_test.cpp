@@ -4,9 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <random>
 #include <set>
 
 #include "store/cursor.h"
+#include "util/json_check.h"
 #include "util/json_input.h"
 #include "util/money.h"
 #include "util/time.h"
@@ -33,6 +35,57 @@ TEST(Utf8Test, EscapesInvalidBytesOnly) {
   EXPECT_EQ(util::EscapeInvalidUtf8("a\xff" "b\xc5"), "a\\xffb\\xc5");
   EXPECT_EQ(util::EscapeInvalidUtf8("\xed\xa0\x80"), "\\xed\\xa0\\x80");
   EXPECT_TRUE(util::IsValidUtf8(util::EscapeInvalidUtf8("\xf0\x9f\x98\x80\xf0\x9f")));
+}
+
+TEST(JsonCheckTest, ExactlyOneValidValue) {
+  using util::CheckJsonText;
+  using util::JsonKind;
+  EXPECT_EQ(CheckJsonText("{}"), JsonKind::kObject);
+  EXPECT_EQ(CheckJsonText(R"({"a":[1,-2.5e3,true,null,"x\u00e9\ud83d\ude00"],"b":{}})"), JsonKind::kObject);
+  EXPECT_EQ(CheckJsonText(" [ 1 , 2 ] "), JsonKind::kArray);
+  EXPECT_EQ(CheckJsonText("\"h\u00e9\""), JsonKind::kString);
+  EXPECT_EQ(CheckJsonText("0"), JsonKind::kNumber);
+  EXPECT_EQ(CheckJsonText("null"), JsonKind::kNull);
+  for (const char* bad : {"", " ", R"({"source":"cli"},"title":"INJECTED","user":"mallory","zz":{})", "[1,2", "{",
+                          "}", "[1,]", "{\"a\"}", "{\"a\":}", "{a:1}", "01", "1.", ".5", "-", "1e", "tru", "nul",
+                          "\"\\x\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"a\nb\"",
+                          "\"\xff\"", "\"\xc0\x80\"", "\"\xed\xa0\x80\"", "[1]]", "{}{}", "[1] x", "'a'"})
+    EXPECT_EQ(CheckJsonText(bad), JsonKind::kInvalid) << bad;
+  EXPECT_EQ(CheckJsonText(std::string(300, '[') + std::string(300, ']')), JsonKind::kInvalid);
+  EXPECT_EQ(CheckJsonText(std::string(100, '[') + std::string(100, ']')), JsonKind::kArray);
+}
+
+// Agrees with nlohmann's parser on random mutations of valid documents.
+TEST(JsonCheckTest, AgreesWithAFullParserOnRandomMutations) {
+  const std::string seeds[] = {R"({"a":[1,2.5,{"b":null}],"c":"d\u0041","e":true})", R"([{"k":-0.5e-3},[],""])",
+                               "{\"\u00fc\":\"\u65e5\u672c\"}"};
+  std::mt19937 rng(7);
+  const std::string alphabet = "{}[],:\"\\0123456789.-+eE truefalsnul\x80\xc3\xbc\xff\x01";
+  int checked = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string s = seeds[rng() % 3];
+    for (int k = 0, edits = 1 + static_cast<int>(rng() % 3); k < edits && !s.empty(); ++k) {
+      size_t at = rng() % s.size();
+      switch (rng() % 3) {
+        case 0: s.erase(at, 1); break;
+        case 1: s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), alphabet[rng() % alphabet.size()]); break;
+        default: s[at] = alphabet[rng() % alphabet.size()];
+      }
+    }
+    const bool ours = util::CheckJsonText(s) != util::JsonKind::kInvalid;
+    bool theirs = true;
+    try {
+      auto parsed = nlohmann::json::parse(s);
+      (void)parsed;
+    } catch (const nlohmann::json::out_of_range&) {
+      continue;  // a number beyond a double: valid JSON text, which nlohmann cannot hold
+    } catch (const nlohmann::json::exception&) {
+      theirs = false;
+    }
+    EXPECT_EQ(ours, theirs) << s;
+    ++checked;
+  }
+  EXPECT_GT(checked, 19000);
 }
 
 TEST(TimeTest, SaysWhatIsWrongWithATime) {

@@ -58,11 +58,16 @@ int Guard(char** out_json, char** errmsg, F&& body) noexcept {
 inline Status NullArg(const char* what) { return Status::InvalidArgument(std::string(what) + " is NULL"); }
 
 // Stores the encoded value in *out_json (when wanted) or returns the failure.
+// Records were checked when they were read (src/store/stored_check.h); the UTF-8 check here is the last guard
+// that output is valid JSON text whatever reached the encoder.
 template <typename T, typename Encode>
 Status Emit(const Result<T>& r, char** out_json, Encode encode) {
   if (!r.ok()) return r.status();
   if (out_json != nullptr) {
-    *out_json = CopyString(encode(*r));
+    const std::string json = encode(*r);
+    if (!convstore::util::IsValidUtf8(json))
+      return Status::Corruption("a record read from the file holds text that is not valid UTF-8");
+    *out_json = CopyString(json);
     if (*out_json == nullptr) return Status::Internal("out of memory");
   }
   return Status::OK();

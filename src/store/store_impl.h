@@ -17,6 +17,7 @@
 #include "convstore/store.h"
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
+#include "store/stored_check.h"
 #include "store/write_queue.h"
 #include "util/fork.h"
 #include "util/logging.h"
@@ -193,14 +194,20 @@ class StoreImpl final : public ConversationStore {
   // Runs the budget-alert callback for budgets whose spend crossed a limit with this write (see budgets.cc).
   void NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const;
 
-  // Refuses calls on a closed (or inherited-through-fork) store before looking at their input, then runs f() and
-  // turns any exception (std::bad_alloc, mostly; or one thrown by an injected clock) into a Status.
+  // Refuses calls on a closed (or inherited-through-fork) store before looking at their input, then runs f(),
+  // checks that a record it returns holds only what convstore writes (stored_check.h), and turns any exception
+  // (std::bad_alloc, mostly; or one thrown by an injected clock) into a Status.
   template <typename F>
   auto Guarded(F&& f) const noexcept -> decltype(f()) {
     util::CallScope in_call;  // a fork() waits for this call to leave (util/fork.h)
     try {
       if (Status usable = CheckUsable(); !usable.ok()) return usable;
-      return f();
+      auto result = f();
+      if constexpr (!std::is_same_v<decltype(result), Status>) {
+        if (result.ok())
+          if (Status stored = CheckStored(*result); !stored.ok()) return stored;
+      }
+      return result;
     } catch (const std::exception& e) {
       try {
         return Status::Internal(std::string("unexpected error: ") + e.what());

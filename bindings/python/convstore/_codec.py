@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from .errors import InvalidArgumentError
+from .errors import CorruptionError, InvalidArgumentError
 
 
 
@@ -31,8 +31,16 @@ _scan_once = json.JSONDecoder().scan_once  # the C scanner, without json.loads' 
 
 
 def loads(data: bytes):
-    """Parses the library's JSON output (trusted: one value, no surrounding whitespace)."""
-    return _scan_once(data.decode(), 0)[0]
+    """Parses the library's JSON output: one value, no surrounding whitespace. The library checks what it reads
+    from the file, so malformed output means a broken library or file: CorruptionError, not a ValueError."""
+    try:
+        text = data.decode()
+        value, end = _scan_once(text, 0)
+    except (ValueError, StopIteration) as e:
+        raise CorruptionError(f"the library returned malformed JSON: {e!r}") from None
+    if end != len(text):
+        raise CorruptionError("the library returned JSON followed by other text")
+    return value
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -147,3 +147,23 @@ def test_multiprocessing_fork_while_threads_are_inside_the_library(db_path):
         assert errors == []
         with_children = s.get_conversation(conv)["messages"]
         assert sum(m["content"] == "from a forked worker" for m in with_children) == rounds * 4
+
+
+def _edit(path, sql):
+    with sqlite3.connect(path) as c:
+        c.executescript(sql)
+
+
+def test_a_stored_value_convstore_would_not_write_raises_corruption(store, db_path):
+    c = store.create_conversation("ana", "real", metadata={"source": "cli"})
+    store.add_message(c["id"], "user", "hello")
+    _edit(db_path, """UPDATE conversations SET metadata = '{"source":"cli"},"title":"INJECTED","user":"mallory","zz":{}'""")
+    with pytest.raises(convstore.CorruptionError, match="metadata is not valid JSON"):
+        store.get_conversation_info(c["id"])
+    _edit(db_path, "UPDATE conversations SET metadata = '{}'; UPDATE messages SET content = CAST(X'68ff69' AS TEXT)")
+    with pytest.raises(convstore.CorruptionError, match="UTF-8"):
+        store.get_conversation(c["id"])
+    with pytest.raises(convstore.CorruptionError):
+        store.get_context(c["id"], 1000)
+    _edit(db_path, "UPDATE messages SET content = 'hello'")
+    assert store.get_conversation(c["id"])["conversation"]["title"] == "real"

@@ -218,6 +218,36 @@ static void stored_values_are_checked(void) {
   convstore_close(db);
 }
 
+/* Another user's oversized documents are not checked by a user-scoped search. */
+static void oversized_documents_stay_in_their_scope(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char conv[64];
+  char big[16384];
+  char batch[200000];
+  size_t n = 0;
+  int i;
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  if (db == NULL) return;
+  n += (size_t)snprintf(big + n, sizeof big - n, "{");
+  for (i = 0; i < 600; ++i) n += (size_t)snprintf(big + n, sizeof big - n, "%s\"k%d\":%d", i ? "," : "", i, i);
+  snprintf(big + n, sizeof big - n, "}");
+  CHECK(convstore_create_conversation(db, "{\"user\":\"mallory\"}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", conv, sizeof conv);
+  convstore_free(out);
+  n = (size_t)snprintf(batch, sizeof batch, "[");
+  for (i = 0; i < 10; ++i)
+    n += (size_t)snprintf(batch + n, sizeof batch - n, "%s{\"role\":\"user\",\"content\":\"x\",\"metadata\":%s}", i ? "," : "", big);
+  snprintf(batch + n, sizeof batch - n, "]");
+  for (i = 0; i < 30; ++i) EXPECT_CODE(convstore_add_messages(db, conv, batch, NULL, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_create_conversation(db, "{\"user\":\"ana\"}", NULL, &err_), CONVSTORE_OK);
+  CHECK(convstore_search_metadata(db, "{\"target\":\"messages\",\"contains\":{\"k7\":7},\"user\":\"ana\"}", &out,
+                                  NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"unindexed_checked\":0") != NULL);
+  convstore_free(out);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <scratch-dir>\n", argv[0]);
@@ -229,6 +259,7 @@ int main(int argc, char** argv) {
   leap_second();
   paths_and_read_only();
   stored_values_are_checked();
+  oversized_documents_stay_in_their_scope();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

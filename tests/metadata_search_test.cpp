@@ -743,6 +743,71 @@ TEST(MetadataConcurrency, SearchesDuringWritesSeeCommittedRowsOnly) {
 
 // ---- migration -------------------------------------------------------------------------------------------
 
+// Documents beyond the posting limit are checked directly; many of them (one user's) must not slow another user's
+// search, and a search over them is bounded by scan_limit, continuing with a cursor and dropping no match.
+TEST(MetadataOversized, OneUsersOversizedDocumentsDoNotSlowOthersAndAreBoundedByScanLimit) {
+  TempDb db;
+  auto s = OpenOrDie(db.path());
+  auto big = [](int i, int k7) {
+    json d = json::object();
+    for (int k = 0; k < 600; ++k) d[fmt::format("k{}", k)] = k == 7 ? k7 : k;
+    d["who"] = i;
+    return d.dump();
+  };
+  const int n = 3000;
+  auto mallory = s->CreateConversation({.user_key = "mallory"});
+  ASSERT_OK(mallory);
+  std::vector<int> expected;  // `who` of the oversized documents that match k7 > 1000000, newest first
+  for (int i = 0; i < n; i += 100) {
+    std::vector<NewMessage> batch;
+    for (int j = i; j < i + 100; ++j) {
+      const bool hit = j % 700 == 350;
+      if (hit) expected.insert(expected.begin(), j);
+      batch.push_back({.content = "x", .metadata_json = big(j, hit ? 2'000'000 : 7), .created_at = kT0 + j});
+    }
+    ASSERT_OK(s->AddMessages(mallory->id, batch));
+  }
+  auto ana = s->CreateConversation({.user_key = "ana"});
+  ASSERT_OK(ana);
+  for (int j = 0; j < 3; ++j) ASSERT_OK(s->AddMessage(ana->id, {.content = "y", .metadata_json = R"({"k7": 7})", .created_at = kT0 + n + j}));
+  ASSERT_OK(s->AddMessage(ana->id, {.content = "z", .metadata_json = big(-1, 7), .created_at = kT0 + n + 5}));
+
+  // Another user's conversation-scoped and user-scoped searches never look at mallory's documents.
+  for (bool by_conversation : {true, false}) {
+    MetadataQuery q;
+    q.target = MetadataTarget::kMessages;
+    q.contains_json = R"({"k7": 7})";
+    if (by_conversation) q.conversation_id = ana->id;
+    else q.user_key = "ana";
+    q.limit = 100;
+    auto r = s->SearchMetadata(q);
+    ASSERT_OK(r);
+    EXPECT_EQ(r->messages.size(), 4u);
+    EXPECT_LE(r->plan.unindexed_checked, 8) << (by_conversation ? "conversation" : "user") << " scope";
+  }
+  // An unscoped search over them: each page examines at most scan_limit of them and continues with a cursor;
+  // paging finds every match exactly once.
+  MetadataQuery q;
+  q.target = MetadataTarget::kMessages;
+  q.where_json = R"({"k7": {"$gt": 1000000}})";
+  q.scan_limit = 500;
+  q.limit = 10;
+  std::vector<int> found;
+  int pages = 0;
+  for (;;) {
+    auto r = s->SearchMetadata(q);
+    ASSERT_OK(r);
+    EXPECT_LE(r->plan.unindexed_checked, 500 + metadata::kFoldEvery);
+    for (const Message& m : r->messages) found.push_back(json::parse(m.metadata_json).at("who").get<int>());
+    ++pages;
+    if (r->next_cursor.empty()) break;
+    q.cursor = r->next_cursor;
+    ASSERT_LT(pages, 100);
+  }
+  EXPECT_EQ(found, expected);
+  EXPECT_GE(pages, n / 500);
+}
+
 TEST(MetadataMigration, BackfillsAnOlderFileWithProgress) {
   TempDb db;
   std::vector<std::string> ids;
@@ -769,14 +834,14 @@ TEST(MetadataMigration, BackfillsAnOlderFileWithProgress) {
     ASSERT_OK(raw);
     ASSERT_OK((*raw)->Exec("DROP TABLE metadata_postings; DROP TABLE metadata_unindexed; DROP TABLE metadata_index;"
                            "DELETE FROM meta WHERE key = 'metadata_excluded_paths';"
-                           "DELETE FROM schema_migrations WHERE version = 3; PRAGMA user_version = 2;",
+                           "DELETE FROM schema_migrations WHERE version >= 3; PRAGMA user_version = 2;",
                            "downgrade"));
   }
   std::vector<Progress> seen;
   Options o;
   o.on_progress = [&](const Progress& p) { seen.push_back(p); };
   auto s = OpenOrDie(db.path(), o);
-  EXPECT_EQ(s->schema_version(), 3);
+  EXPECT_EQ(s->schema_version(), 4);
   ASSERT_GE(seen.size(), 2u);
   EXPECT_EQ(seen.front().operation, "schema migration 3 (metadata index)");
   EXPECT_EQ(seen.front().done, 0);
@@ -800,6 +865,71 @@ TEST(MetadataMigration, BackfillsAnOlderFileWithProgress) {
   EXPECT_TRUE(v->consistent());
   EXPECT_EQ(v->documents, 240);
   EXPECT_EQ(v->pending, 0);
+}
+
+// Migration 4 gives the oversized documents of a version-3 file their user and conversation.
+TEST(MetadataMigration, OversizedDocumentsGetTheirScopes) {
+  TempDb db;
+  std::string ana, bob;
+  json big = json::object();
+  for (int k = 0; k < 600; ++k) big[fmt::format("k{}", k)] = k;
+  {
+    auto s = OpenOrDie(db.path());
+    ana = s->CreateConversation({.user_key = "ana", .metadata_json = big.dump()})->id;
+    bob = s->CreateConversation({.user_key = "bob"})->id;
+    for (int i = 0; i < 300; ++i) {  // past a fold, so the oversized ones are in metadata_unindexed
+      ASSERT_OK(s->AddMessage(i % 2 ? ana : bob, {.content = "x", .metadata_json = big.dump()}));
+      ASSERT_OK(s->RecordApiUsage({.user_key = i % 2 ? "ana" : "bob", .conversation_id = i % 2 ? ana : bob,
+                                   .model = "m", .metadata_json = big.dump()}));
+    }
+  }
+  {  // back to schema version 3
+    sqlite::ConnectionConfig cfg;
+    auto raw = sqlite::Connection::Open(db.path(), cfg);
+    ASSERT_OK(raw);
+    ASSERT_OK((*raw)->Exec("DROP INDEX metadata_unindexed_user; DROP INDEX metadata_unindexed_conversation;"
+                           "ALTER TABLE metadata_unindexed DROP COLUMN user_id;"
+                           "ALTER TABLE metadata_unindexed DROP COLUMN conversation_id;"
+                           "DELETE FROM schema_migrations WHERE version = 4; PRAGMA user_version = 3;",
+                           "downgrade"));
+  }
+  EXPECT_GT(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed"), 400);
+  auto s = OpenOrDie(db.path());
+  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed WHERE user_id IS NULL"), 0);
+  EXPECT_EQ(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed m JOIN conversations c"
+                                         " ON c.id = m.conversation_id WHERE m.kind = 1 AND c.uid = '" + ana + "'"),
+            testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed m JOIN messages g ON g.id = m.obj"
+                                         " JOIN conversations c ON c.id = g.conversation_id WHERE m.kind = 1 AND c.uid = '" +
+                                         ana + "'"));
+  for (MetadataTarget t : {MetadataTarget::kConversations, MetadataTarget::kMessages, MetadataTarget::kApiUsage}) {
+    MetadataQuery q;
+    q.target = t;
+    q.contains_json = R"({"k5": 5})";
+    q.conversation_id = ana;
+    q.limit = 1000;
+    auto r = s->SearchMetadata(q);
+    ASSERT_OK(r);
+    const size_t want = t == MetadataTarget::kConversations ? 1u : 150u;
+    EXPECT_EQ(r->conversations.size() + r->messages.size() + r->api_usage.size(), want);
+    q.conversation_id.clear();
+    q.user_key = "bob";
+    r = s->SearchMetadata(q);
+    ASSERT_OK(r);
+    EXPECT_EQ(r->conversations.size() + r->messages.size() + r->api_usage.size(),
+              t == MetadataTarget::kConversations ? 0u : 150u);
+  }
+  // Deleting a conversation detaches its API usage's oversized documents (the rows stay, without a conversation).
+  const int64_t attached = testing::QueryInt(
+      db.path(), "SELECT count(*) FROM metadata_unindexed m JOIN conversations c ON c.id = m.conversation_id"
+                 " WHERE m.kind = 2 AND c.uid = '" + ana + "'");
+  EXPECT_GT(attached, 100);
+  ASSERT_OK(s->DeleteConversation(ana));
+  EXPECT_EQ(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed WHERE kind = 2 AND conversation_id IS NULL"),
+            attached);
+  auto v = s->VerifyMetadataIndex();
+  ASSERT_OK(v);
+  EXPECT_TRUE(v->consistent());
 }
 
 }  // namespace

@@ -61,8 +61,15 @@ Status Collect(sqlite::Connection& conn, int kind, int64_t obj, int64_t at, std:
   if (doc.is_discarded()) doc = json::object();  // stored documents are validated; a damaged one indexes as {}
   auto terms = DocumentTerms(doc, excluded);
   if (!terms) {
-    auto st = conn.Prepare(sign > 0 ? "INSERT OR IGNORE INTO metadata_unindexed(kind, at, obj) VALUES (?1, ?2, ?3)"
-                                    : "DELETE FROM metadata_unindexed WHERE kind = ?1 AND at = ?2 AND obj = ?3");
+    // An oversized document is listed with its user and conversation, so scoped searches read only their own.
+    auto st = conn.Prepare(
+        sign > 0 ? "INSERT OR IGNORE INTO metadata_unindexed(kind, at, obj, user_id, conversation_id) VALUES (?1, ?2, ?3,"
+                   " CASE ?1 WHEN 0 THEN (SELECT user_id FROM conversations WHERE id = ?3)"
+                   " WHEN 1 THEN (SELECT c.user_id FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                   " WHERE m.id = ?3) ELSE (SELECT user_id FROM api_usage WHERE id = ?3) END,"
+                   " CASE ?1 WHEN 0 THEN ?3 WHEN 1 THEN (SELECT conversation_id FROM messages WHERE id = ?3)"
+                   " ELSE (SELECT conversation_id FROM api_usage WHERE id = ?3) END)"
+                 : "DELETE FROM metadata_unindexed WHERE kind = ?1 AND at = ?2 AND obj = ?3");
     if (!st.ok()) return st.status();
     st->Bind(1, int64_t{kind}).Bind(2, at).Bind(3, obj);
     return st->Run("record an unindexed metadata document");
@@ -322,7 +329,13 @@ Status BeforeConversationDelete(sqlite::Connection& conn, int64_t conversation_r
   }
   ListChanges changes;
   for (const Row& r : rows) CONVSTORE_RETURN_IF_ERROR(Collect(conn, 1, r.id, r.at, r.doc, *excluded, -1, changes));
-  return Apply(conn, 1, changes, -1);
+  CONVSTORE_RETURN_IF_ERROR(Apply(conn, 1, changes, -1));
+  // API usage keeps its rows (their conversation becomes NULL): so do their oversized-document entries.
+  auto detach = conn.Prepare(
+      "UPDATE metadata_unindexed SET conversation_id = NULL WHERE kind = 2 AND conversation_id = ?1");
+  if (!detach.ok()) return detach.status();
+  detach->Bind(1, conversation_row_id);
+  return detach->Run("detach oversized api usage documents");
 }
 
 Status AfterConversationUpdate(sqlite::Connection& conn, int64_t row_id, int64_t at, std::string_view old_doc) {

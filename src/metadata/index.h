@@ -3,7 +3,8 @@
 // Tables (schema migration 3):
 //   metadata_postings  the posting lists, one per (kind, term), stored as blocks of positions (see
 //       posting_lists.h); term is Term(posting), or "" for "every indexed document"; each list keeps its length.
-//   metadata_unindexed(kind, at, obj)  documents beyond the indexing limits; searches check each one directly.
+//   metadata_unindexed(kind, at, obj, user_id, conversation_id)  documents beyond the indexing limits; searches
+//       check each one directly, reading only the query's user or conversation (indexed) and at most scan_limit.
 //   metadata_index(kind, indexed_upto)  rows with id <= indexed_upto are in the index; newer ones form a short
 //       tail (fewer than kFoldEvery rows) that searches read directly, so a single insert writes no posting at all.
 //       Every kFoldEvery inserts the writer folds the tail into the postings, in the same transaction.

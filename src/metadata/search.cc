@@ -96,7 +96,10 @@ class Searcher {
     IndexNeeds needs = f_.Needs(*excluded);
     plan.notes = needs.notes;
     std::vector<Position> matches;
-    std::optional<Position> scanned_to;  // set when a bounded scan stopped early
+    // Where a stream of candidates (a posting-list walk, a bounded scan, the oversized documents) stopped before
+    // its end, the newest such place: every row newer than it has been examined in every stream, so the page holds
+    // only matches at or above it and the next page continues below it.
+    std::optional<Position> cover;
     if (needs.impossible) {
       plan.strategy = "empty";
     } else {
@@ -130,8 +133,8 @@ class Searcher {
         if (!every.ok()) return every.status();
         List all{{}, {kEveryDocumentTerm}, {*every}, *every};
         Describe(all, "driver", plan);
-        CONVSTORE_RETURN_IF_ERROR(Walk(all, {}, q_.scan_limit, plan, matches, scanned_to));
-        plan.scan_truncated = scanned_to.has_value();
+        CONVSTORE_RETURN_IF_ERROR(Walk(all, {}, q_.scan_limit, plan, matches, cover));
+        plan.scan_truncated = cover.has_value() && static_cast<int64_t>(matches.size()) < q_.limit;
       } else {
         plan.strategy = "index";
         // Probing costs a lookup per candidate; past a few lists the document check is as cheap.
@@ -141,20 +144,22 @@ class Searcher {
           if (probes.size() < kMaxProbes) probes.push_back(&lists[i]);
         Describe(lists[0], "driver", plan);
         for (size_t i = 1; i < lists.size(); ++i) Describe(lists[i], i <= kMaxProbes ? "probe" : "unused", plan);
-        CONVSTORE_RETURN_IF_ERROR(Walk(lists[0], probes, 0, plan, matches, scanned_to));
+        CONVSTORE_RETURN_IF_ERROR(Walk(lists[0], probes, 0, plan, matches, cover));
       }
     }
-    CONVSTORE_RETURN_IF_ERROR(CheckUnindexed(plan, matches, scanned_to));
+    CONVSTORE_RETURN_IF_ERROR(CheckUnindexed(plan, matches, cover));
+    if (cover)
+      matches.erase(std::remove_if(matches.begin(), matches.end(), [&](const Position& p) { return p < *cover; }),
+                    matches.end());
     std::sort(matches.begin(), matches.end(), [](const Position& a, const Position& b) { return b < a; });
-    const bool cut = matches.size() > static_cast<size_t>(q_.limit);
-    if (cut) matches.resize(static_cast<size_t>(q_.limit));
+    if (matches.size() > static_cast<size_t>(q_.limit)) matches.resize(static_cast<size_t>(q_.limit));
     plan.matched = static_cast<int64_t>(matches.size());
-    // A full page continues after its last row; a bounded scan that stopped early (with room left on the page)
-    // continues after the last entry it read, so the next page neither repeats nor skips a row.
-    if (cut || (!scanned_to && matches.size() == static_cast<size_t>(q_.limit))) {
+    // A full page continues after its last row; a page cut short by a bound continues after the place the bound
+    // was met, so the next page neither repeats nor skips a row.
+    if (matches.size() == static_cast<size_t>(q_.limit)) {
       out.next_cursor = EncodeCursor(q_.target, matches.back());
-    } else if (scanned_to) {
-      out.next_cursor = EncodeCursor(q_.target, *scanned_to);
+    } else if (cover) {
+      out.next_cursor = EncodeCursor(q_.target, *cover);
     }
     for (const Position& p : matches) CONVSTORE_RETURN_IF_ERROR(FetchRecord(p.obj, out));
     return out;
@@ -221,10 +226,10 @@ class Searcher {
     return false;
   }
 
-  // Walks `driver` newest first until `limit` rows matched (or, when max_candidates > 0, that many entries were
-  // read: then `scanned_to` is the last entry read).
+  // Walks `driver` newest first until `limit` rows matched or, when max_candidates > 0, that many entries were
+  // read; either way `cover` becomes the last entry read (it stays unset when the list ran out first).
   Status Walk(const List& driver, const std::vector<const List*>& probes, int64_t max_candidates, MetadataPlan& plan,
-              std::vector<Position>& matches, std::optional<Position>& scanned_to) {
+              std::vector<Position>& matches, std::optional<Position>& cover) {
     Position below = hi_;
     int64_t batch = std::max<int64_t>(32, 4 * q_.limit);
     std::vector<Position> entries;
@@ -232,7 +237,7 @@ class Searcher {
       int64_t want = batch;
       if (max_candidates > 0) want = std::min(want, max_candidates - plan.candidates);
       if (want <= 0) {
-        scanned_to = below;
+        cover = below;
         return Status::OK();
       }
       CONVSTORE_RETURN_IF_ERROR(NextBatch(driver, below, want, entries));
@@ -254,7 +259,10 @@ class Searcher {
         if (!ok.ok()) return ok.status();
         if (*ok) {
           matches.push_back(p);
-          if (static_cast<int64_t>(matches.size()) == q_.limit) return Status::OK();
+          if (static_cast<int64_t>(matches.size()) == q_.limit) {
+            cover = p;
+            return Status::OK();
+          }
         }
       }
       if (static_cast<int64_t>(entries.size()) < want) return Status::OK();  // the list is exhausted
@@ -276,10 +284,17 @@ class Searcher {
   }
 
   // The ordinary filters, then the metadata filter, on a row of the check/tail columns.
-  bool RowMatches(const sqlite::Stmt& st) const {
+  bool RowMatches(const sqlite::Stmt& st) const { return InScope(st) && DocumentMatches(st); }
+
+  // The ordinary filters (user, conversation, archived), from the row's columns.
+  bool InScope(const sqlite::Stmt& st) const {
     if (user_row_ && st.Int(1) != *user_row_) return false;
     if (conversation_row_ && (st.IsNull(3) || st.Int(3) != *conversation_row_)) return false;
     if (q_.archived && (st.IsNull(2) || (st.Int(2) != 0) != *q_.archived)) return false;
+    return true;
+  }
+
+  bool DocumentMatches(const sqlite::Stmt& st) const {
     if (f_.empty()) return true;
     std::string_view text = st.Text(0);
     if (!f_.MayMatchText(text)) return false;
@@ -289,7 +304,7 @@ class Searcher {
   }
 
   // Rows the posting lists do not hold: the unfolded tail and oversized documents.
-  Status CheckUnindexed(MetadataPlan& plan, std::vector<Position>& matches, const std::optional<Position>& scanned_to) {
+  Status CheckUnindexed(MetadataPlan& plan, std::vector<Position>& matches, std::optional<Position>& cover) {
     if (nothing_) return Status::OK();
     auto mark = IndexedUpTo(conn_, q_.target);
     if (!mark.ok()) return mark.status();
@@ -304,33 +319,78 @@ class Searcher {
         if (!*row) break;
         const Position p{st->Int(5), st->Int(4)};
         if (!(p < hi_) || p.at < lo_at_) continue;
-        if (scanned_to && !(*scanned_to < p)) continue;  // beyond where the bounded scan stopped: the next page's
+        if (cover && p < *cover) continue;  // below where another stream stopped: the next page's
+        if (!InScope(*st)) continue;
         ++plan.unindexed_checked;
         ++plan.verified;
-        if (RowMatches(*st)) matches.push_back(p);
+        if (DocumentMatches(*st)) matches.push_back(p);
       }
     }
-    std::vector<Position> rows;
-    {
-      auto st = conn_.Prepare("SELECT at, obj FROM metadata_unindexed WHERE kind = ?1");
-      if (!st.ok()) return st.status();
-      st->Bind(1, int64_t{kind_});
-      for (;;) {
-        auto row = st->Step("read unindexed rows");
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        rows.push_back({st->Int(0), st->Int(1)});
+    return CheckOversized(plan, matches, cover);
+  }
+
+  // Documents beyond the indexing limits, newest first, from the query's scope only (user or conversation, both
+  // indexed), down to where the page is decided: the oldest of `limit` matches so far, or `cover`. At most
+  // scan_limit of them are read; when that bound (or `limit` matches of their own) stops the walk, `cover` moves up
+  // to the last one read, so the page ends there and the next continues below it without skipping a row.
+  Status CheckOversized(MetadataPlan& plan, std::vector<Position>& matches, std::optional<Position>& cover) {
+    Position floor{INT64_MIN, INT64_MIN};
+    if (static_cast<int64_t>(matches.size()) >= q_.limit) {
+      std::vector<Position> sorted = matches;
+      std::nth_element(sorted.begin(), sorted.begin() + (q_.limit - 1), sorted.end(),
+                       [](const Position& a, const Position& b) { return b < a; });
+      floor = sorted[static_cast<size_t>(q_.limit - 1)];
+    }
+    if (cover && floor < *cover) floor = *cover;
+    const char* sql = conversation_row_ ? "SELECT at, obj FROM metadata_unindexed WHERE kind = ?1 AND conversation_id = ?2"
+                                          " AND (at, obj) < (?3, ?4) AND at >= ?5 ORDER BY at DESC, obj DESC LIMIT ?6"
+                      : user_row_ ? "SELECT at, obj FROM metadata_unindexed WHERE kind = ?1 AND user_id = ?2"
+                                    " AND (at, obj) < (?3, ?4) AND at >= ?5 ORDER BY at DESC, obj DESC LIMIT ?6"
+                                  : "SELECT at, obj FROM metadata_unindexed WHERE kind = ?1 AND ?2 IS NULL"
+                                    " AND (at, obj) < (?3, ?4) AND at >= ?5 ORDER BY at DESC, obj DESC LIMIT ?6";
+    const std::optional<int64_t> scope = conversation_row_ ? conversation_row_ : user_row_;
+    Position below = hi_;
+    int64_t read = 0, found = 0;
+    std::vector<Position> batch;
+    for (;;) {
+      const int64_t want = std::min<int64_t>(256, q_.scan_limit - read);
+      if (want <= 0) {  // the bound: the page ends at the last document read
+        if (!cover || *cover < below) cover = below;
+        plan.scan_truncated = true;
+        plan.notes.push_back(fmt::format(
+            "oversized documents: stopped after scan_limit ({}) of them; next_cursor continues", q_.scan_limit));
+        return Status::OK();
       }
+      batch.clear();
+      {
+        auto st = conn_.Prepare(sql);
+        if (!st.ok()) return st.status();
+        st->Bind(1, int64_t{kind_}).Bind(2, scope).Bind(3, below.at).Bind(4, below.obj).Bind(5, lo_at_);
+        st->Bind(6, want);
+        for (;;) {
+          auto row = st->Step("read oversized documents");
+          if (!row.ok()) return row.status();
+          if (!*row) break;
+          batch.push_back({st->Int(0), st->Int(1)});
+        }
+      }
+      for (const Position& p : batch) {
+        if (!(floor < p)) return Status::OK();  // older than the page can reach
+        ++read;
+        below = p;
+        ++plan.unindexed_checked;
+        auto ok = Check(p.obj, plan);
+        if (!ok.ok()) return ok.status();
+        if (*ok) {
+          matches.push_back(p);
+          if (++found == q_.limit) {  // older ones cannot make the page
+            if (!cover || *cover < p) cover = p;
+            return Status::OK();
+          }
+        }
+      }
+      if (static_cast<int64_t>(batch.size()) < want) return Status::OK();
     }
-    for (const Position& p : rows) {
-      if (!(p < hi_) || p.at < lo_at_) continue;
-      if (scanned_to && !(*scanned_to < p)) continue;  // beyond where the bounded scan stopped: the next page's
-      ++plan.unindexed_checked;
-      auto ok = Check(p.obj, plan);
-      if (!ok.ok()) return ok.status();
-      if (*ok) matches.push_back(p);
-    }
-    return Status::OK();
   }
 
   Status FetchRecord(int64_t obj, MetadataSearchResult& out) {

@@ -167,3 +167,27 @@ def test_a_stored_value_convstore_would_not_write_raises_corruption(store, db_pa
         store.get_context(c["id"], 1000)
     _edit(db_path, "UPDATE messages SET content = 'hello'")
     assert store.get_conversation(c["id"])["conversation"]["title"] == "real"
+
+
+def test_oversized_documents_of_one_user_are_not_checked_by_anothers_search(store):
+    big = {f"k{i}": i for i in range(600)}
+    mallory = store.create_conversation("mallory")
+    for start in range(0, 600, 100):
+        store.add_messages(mallory["id"], [{"role": "user", "content": "x", "metadata": big}] * 100)
+    ana = store.create_conversation("ana")
+    store.add_message(ana["id"], "user", "y", metadata={"k7": 7})
+    for scope in ({"conversation_id": ana["id"]}, {"user": "ana"}):
+        r = store.search_metadata({"k7": 7}, target="messages", limit=100, **scope)
+        assert len(r["items"]) == 1 and r["plan"]["unindexed_checked"] <= 2
+    # Unscoped, bounded by scan_limit per page, continued with next_cursor: every match once.
+    pages, seen, cursor = 0, 0, None
+    while True:
+        r = store.search_metadata(where={"k7": {"$gte": 7}}, target="messages", limit=1000, scan_limit=250,
+                                  cursor=cursor)
+        assert r["plan"]["unindexed_checked"] <= 250 + 256
+        seen += len(r["items"])
+        pages += 1
+        cursor = r["next_cursor"]
+        if not cursor:
+            break
+    assert seen == 601 and pages >= 3

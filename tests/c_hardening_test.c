@@ -248,6 +248,25 @@ static void oversized_documents_stay_in_their_scope(void) {
   convstore_close(db);
 }
 
+/* A trigger on a convstore table: the open is refused, naming it; the file is left as it was. */
+static void hostile_schema_is_refused(void) {
+  const char* path = fresh("hostile.db");
+  convstore_t* db = NULL;
+  char* err = NULL;
+  CHECK(convstore_open(path, NULL, &db, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_create_conversation(db, "{\"user\":\"ana\"}", NULL, &err_), CONVSTORE_OK);
+  convstore_close(db);
+  db = NULL;
+  edit(path, "CREATE TABLE shadow(c TEXT); CREATE TRIGGER keep_copy BEFORE DELETE ON messages BEGIN "
+             "INSERT INTO shadow VALUES (old.content); END;");
+  CHECK(convstore_open(path, NULL, &db, &err) == CONVSTORE_CORRUPTION);
+  CHECK(db == NULL && err != NULL && strstr(err, "keep_copy") != NULL);
+  convstore_free(err);
+  err = NULL;
+  CHECK(convstore_open(path, "{\"read_only\":true}", &db, &err) == CONVSTORE_CORRUPTION);
+  convstore_free(err);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <scratch-dir>\n", argv[0]);
@@ -260,6 +279,7 @@ int main(int argc, char** argv) {
   paths_and_read_only();
   stored_values_are_checked();
   oversized_documents_stay_in_their_scope();
+  hostile_schema_is_refused();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

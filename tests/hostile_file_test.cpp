@@ -87,5 +87,81 @@ TEST(StoredValueTest, ACellConvstoreWouldNotWriteIsCorruptionNeverOutput) {
   ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .request_id = "r1"}));
 }
 
+// A store with a little of everything, closed.
+void Populate(const std::string& path) {
+  auto s = OpenOrDie(path);
+  auto conv = s->CreateConversation({.user_key = "ana", .metadata_json = R"({"k":1})"});
+  ASSERT_OK(conv);
+  ASSERT_OK(s->AddMessage(conv->id, {.content = "secret", .cost_nanousd = 100}));
+  ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 5}));
+}
+
+struct Hostile {
+  const char* what;
+  const char* sql;
+  const char* named;  // a word the refusal must contain
+};
+
+TEST(HostileSchemaTest, ForeignObjectsOnConvstoreTablesAndDamagedSchemasAreRefused) {
+  const Hostile cases[] = {
+      {"trigger copying deleted content", "CREATE TABLE shadow(content TEXT); CREATE TRIGGER keep_copy BEFORE DELETE ON "
+       "messages BEGIN INSERT INTO shadow VALUES (old.content); END;", "trigger 'keep_copy' on convstore's table 'messages'"},
+      {"trigger zeroing costs", "CREATE TRIGGER free_calls AFTER INSERT ON api_usage BEGIN UPDATE api_usage SET "
+       "cost_nanousd = 0 WHERE id = new.id; END;", "trigger 'free_calls'"},
+      {"view reading messages", "CREATE VIEW everything AS SELECT content FROM messages;", "view 'everything' reads"},
+      {"index not created by convstore", "CREATE UNIQUE INDEX content_once ON messages(content);", "index 'content_once'"},
+      {"dropped table", "DROP TABLE cost_totals;", "table 'cost_totals' is missing"},
+      {"dropped column", "ALTER TABLE messages DROP COLUMN model_version;", "lacks column 'model_version'"},
+      {"added column", "ALTER TABLE messages ADD COLUMN leaked TEXT;", "'leaked'"},
+      {"messages replaced by a view", "ALTER TABLE messages RENAME TO messages_old; CREATE VIEW messages AS SELECT * "
+       "FROM messages_old;", "'messages' is a view"},
+      {"a dropped index", "DROP INDEX messages_request_id;", "index 'messages_request_id' is missing"},
+  };
+  for (const Hostile& h : cases) {
+    SCOPED_TRACE(h.what);
+    TempDb db;
+    Populate(db.path());
+    Edit(db.path(), h.sql);
+    const int64_t size_before = QueryInt(db.path(), "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size");
+    for (bool read_only : {false, true}) {
+      Options o;
+      o.read_only = read_only;
+      auto r = ConversationStore::Open(db.path(), o);
+      ExpectCorruption(r, h.named);
+      ExpectCorruption(r, "schema");
+    }
+    EXPECT_EQ(QueryInt(db.path(), "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"), size_before);
+  }
+}
+
+TEST(HostileSchemaTest, AnApplicationsOwnTablesIndexesTriggersAndViewsAreAllowed) {
+  TempDb db;
+  Populate(db.path());
+  Edit(db.path(), "CREATE TABLE app_notes(id INTEGER PRIMARY KEY, note TEXT);"
+                  "CREATE INDEX app_notes_note ON app_notes(note);"
+                  "CREATE TABLE app_log(note TEXT);"
+                  "CREATE TRIGGER app_notes_log AFTER INSERT ON app_notes BEGIN INSERT INTO app_log VALUES (new.note); END;"
+                  "CREATE VIEW app_recent AS SELECT note FROM app_notes ORDER BY id DESC;");
+  auto s = OpenOrDie(db.path());
+  auto conv = s->CreateConversation({.user_key = "bob"});
+  ASSERT_OK(conv);
+  ASSERT_OK(s->AddMessage(conv->id, {.content = "fine"}));
+  Edit(db.path(), "INSERT INTO app_notes(note) VALUES ('mine')");
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM app_log"), 1);
+}
+
+TEST(HostileSchemaTest, AResetNextPositionIsCorruptionNotAConflict) {
+  TempDb db;
+  Populate(db.path());
+  auto s = OpenOrDie(db.path());
+  auto list = s->ListConversations({.user_key = "ana"});
+  ASSERT_OK(list);
+  const std::string conv = list->items.at(0).id;
+  Edit(db.path(), "UPDATE conversations SET next_position = 0");
+  auto r = s->AddMessage(conv, {.content = "next"});
+  ExpectCorruption(r, "next_position");
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), 1);
+}
+
 }  // namespace
 }  // namespace convstore

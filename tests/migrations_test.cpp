@@ -159,6 +159,26 @@ TEST(HardeningTest, ConnectionsAreDefensive) {
   ASSERT_OK((*conn)->Exec("CREATE TABLE t(x)", "test"));
   ASSERT_OK((*conn)->Exec("PRAGMA writable_schema=ON", "test"));
   EXPECT_FALSE((*conn)->Exec("UPDATE sqlite_schema SET sql = 'CREATE TABLE t(y)' WHERE name = 't'", "test").ok());
+  // The file's own schema runs no function or virtual table that is not marked innocuous.
+  int trusted = -1;
+  ASSERT_EQ(sqlite3_db_config((*conn)->raw(), SQLITE_DBCONFIG_TRUSTED_SCHEMA, -1, &trusted), SQLITE_OK);
+  EXPECT_EQ(trusted, 0);
+}
+
+// A statement of convstore's that no longer prepares (the schema changed under an open store) is corruption.
+TEST(HardeningTest, ASchemaChangedUnderAnOpenStoreIsCorruption) {
+  TempDb db;
+  auto s = OpenOrDie(db.path());
+  auto conv = s->CreateConversation({.user_key = "ana"});
+  ASSERT_OK(conv);
+  ASSERT_OK(s->AddMessage(conv->id, {.content = "x"}));
+  {
+    auto raw = Raw(db.path());
+    ASSERT_OK(raw->Exec("ALTER TABLE messages DROP COLUMN model_version", "damage"));
+  }
+  auto r = s->GetConversation(conv->id);
+  EXPECT_CODE(r, Code::kCorruption);
+  EXPECT_NE(r.status().message().find("model_version"), std::string::npos) << r.status().message();
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include "convstore/version.h"
+#include "schema/schema_check.h"
 #include "util/logging.h"
+#include "util/status_macros.h"
 
 namespace convstore::schema {
 
@@ -68,6 +70,7 @@ Result<int> CurrentVersion(sqlite::Connection& conn, const std::vector<Migration
   auto state = Inspect(conn);
   if (!state.ok()) return state.status();
   if (Status s = Check(*state, latest); !s.ok()) return s;
+  CONVSTORE_RETURN_IF_ERROR(CheckSchema(conn, migrations, static_cast<int>(state->version)));
   if (state->version == 0)
     return Status::ReadOnly("the file has no convstore schema yet: open it read-write once to create it");
   if (state->version < latest)
@@ -84,6 +87,7 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
   auto before = Inspect(conn);
   if (!before.ok()) return before.status();
   if (Status s = Check(*before, latest); !s.ok()) return s;
+  CONVSTORE_RETURN_IF_ERROR(CheckSchema(conn, migrations, static_cast<int>(before->version)));
   if (before->version == latest && before->application_id == kApplicationId) return latest;
 
   auto txn = sqlite::WriteTransaction::Begin(conn);
@@ -91,6 +95,8 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
   auto state = Inspect(conn);  // again, under the write lock: another process may have migrated meanwhile
   if (!state.ok()) return state.status();
   if (Status s = Check(*state, latest); !s.ok()) return s;
+  if (state->version != before->version)
+    CONVSTORE_RETURN_IF_ERROR(CheckSchema(conn, migrations, static_cast<int>(state->version)));
 
   if (auto s = conn.Exec(
           "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
@@ -81,6 +82,25 @@ Status Connection::EnableWal() {
   return Exec("PRAGMA wal_autocheckpoint=4000; PRAGMA journal_size_limit=67108864;", "configure WAL");
 }
 
+Result<std::vector<std::string>> Connection::TablesReadBy(const std::string& sql) {
+  std::vector<std::string> tables;
+  auto collect = [](void* out, int action, const char* table, const char*, const char*, const char*) -> int {
+    if (action == SQLITE_READ && table != nullptr) {
+      auto& v = *static_cast<std::vector<std::string>*>(out);
+      if (std::find(v.begin(), v.end(), table) == v.end()) v.emplace_back(table);
+    }
+    return SQLITE_OK;
+  };
+  sqlite3_set_authorizer(db_, collect, &tables);
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr);
+  sqlite3_set_authorizer(db_, nullptr, nullptr);
+  Status s = rc == SQLITE_OK ? Status::OK() : FromSqlite(rc, db_, "prepare to inspect");
+  sqlite3_finalize(stmt);
+  if (!s.ok()) return s;
+  return tables;
+}
+
 Connection::~Connection() {
   for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);
@@ -101,6 +121,11 @@ Result<Stmt> Connection::Prepare(const char* sql) {
   if (it != cache_.end()) return Stmt(it->second, db_);
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  // convstore's statements are fixed and tested: one that no longer prepares ("no such table", "no such column")
+  // means the file's schema was changed under the open store.
+  if ((rc & 0xFF) == SQLITE_ERROR)
+    return Status::Corruption(fmt::format("the file's schema does not match convstore's: {} (preparing `{}`)",
+                                          sqlite3_errmsg(db_), sql));
   if (rc != SQLITE_OK) return FromSqlite(rc, db_, fmt::format("prepare `{}`", sql));
   cache_.emplace(sql, stmt);
   return Stmt(stmt, db_);

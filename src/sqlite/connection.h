@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "convstore/status.h"
 #include "sqlite/statement.h"
@@ -51,6 +52,9 @@ class Connection {
   void EndStrayTransaction() noexcept;
   // Switches the database to WAL (persistent in the file) and sets the checkpoint policy.
   Status EnableWal();
+  // The tables a statement would read (through views too), found by preparing it under an authorizer; the
+  // statement is not run. An error when it cannot be prepared.
+  Result<std::vector<std::string>> TablesReadBy(const std::string& sql);
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}

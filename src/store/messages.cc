@@ -163,7 +163,16 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
     ins->Bind(13, m.latency_us).Bind(14, v.metadata).BindTextOrNull(15, m.request_id).Bind(16, v.created_at);
     ins->Bind(17, m.tokens_cache_write).Bind(18, k.team_id == 0 ? std::nullopt : std::optional<int64_t>(k.team_id));
     ins->Bind(19, priced->price_id);
-    CONVSTORE_RETURN_IF_ERROR(ins->Run("insert message"));
+    if (Status s = ins->Run("insert message"); !s.ok()) {
+      // The request_id was looked up above and ids are fresh UUIDs: a clash on the position means the
+      // conversation's stored counter is behind its messages.
+      if (s.code() == Code::kConflict && s.message().find("messages.position") != std::string::npos)
+        return Status::Corruption(fmt::format(
+            "conversation '{}': its next_position ({}) is already taken by a stored message (the counter was changed "
+            "outside convstore)",
+            conversation_id, msg.position));
+      return s;
+    }
     inserted.push_back(conn.last_insert_rowid());
     cost::CostRow& row = cost_rows.emplace_back();
     row.at = v.created_at;

@@ -191,3 +191,29 @@ def test_oversized_documents_of_one_user_are_not_checked_by_anothers_search(stor
         if not cursor:
             break
     assert seen == 601 and pages >= 3
+
+
+@pytest.mark.parametrize("sql, named", [
+    ("CREATE TABLE shadow(c TEXT); CREATE TRIGGER keep_copy BEFORE DELETE ON messages BEGIN "
+     "INSERT INTO shadow VALUES (old.content); END;", "keep_copy"),
+    ("CREATE TRIGGER free AFTER INSERT ON api_usage BEGIN UPDATE api_usage SET cost_nanousd = 0; END;", "free"),
+    ("DROP TABLE cost_totals", "cost_totals' is missing"),
+    ("ALTER TABLE messages RENAME TO m_old; CREATE VIEW messages AS SELECT * FROM m_old", "'messages' is a view"),
+])
+def test_a_file_whose_schema_is_not_convstores_is_refused(db_path, sql, named):
+    with convstore.Store(db_path) as s:
+        s.create_conversation("ana")
+    _edit(db_path, sql)
+    with pytest.raises(convstore.CorruptionError, match=named):
+        convstore.Store(db_path)
+
+
+def test_an_applications_own_tables_are_allowed_and_a_reset_counter_is_corruption(store, db_path):
+    c = store.create_conversation("ana")
+    store.add_message(c["id"], "user", "one")
+    _edit(db_path, "CREATE TABLE app_notes(note TEXT); CREATE INDEX app_notes_i ON app_notes(note)")
+    with convstore.Store(db_path) as other:
+        assert other.get_conversation_info(c["id"])["message_count"] == 1
+    _edit(db_path, "UPDATE conversations SET next_position = 0")
+    with pytest.raises(convstore.CorruptionError, match="next_position"):
+        store.add_message(c["id"], "user", "two")

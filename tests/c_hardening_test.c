@@ -267,6 +267,41 @@ static void hostile_schema_is_refused(void) {
   convstore_free(err);
 }
 
+/* Negated rollups: a summary is CONVSTORE_CORRUPTION, not a negative total; a checked open refuses the file. */
+static void derived_tables_are_checked(void) {
+  const char* path = fresh("derived.db");
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char* err = NULL;
+  char conv[64];
+  int i;
+  CHECK(convstore_open(path, NULL, &db, NULL) == CONVSTORE_OK);
+  if (db == NULL) return;
+  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", conv, sizeof conv);
+  convstore_free(out);
+  out = NULL;
+  for (i = 0; i < 300; ++i)
+    EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"x\",\"cost_usd\":\"2\"}", NULL,
+                                      &err_), CONVSTORE_OK);
+  convstore_close(db);
+  db = NULL;
+  edit(path, "UPDATE cost_rollups SET cost_nanousd = -cost_nanousd");
+  CHECK(convstore_open(path, "{\"quick_check_on_open\":true}", &db, &err) == CONVSTORE_CORRUPTION);
+  CHECK(err != NULL && strstr(err, "impossible sums") != NULL);
+  convstore_free(err);
+  err = NULL;
+  CHECK(convstore_open(path, NULL, &db, NULL) == CONVSTORE_OK);
+  CHECK(convstore_cost_summary(db, "{\"days\":1,\"user\":\"ana\"}", &out, &err) == CONVSTORE_CORRUPTION);
+  CHECK(out == NULL && err != NULL && strstr(err, "cost_rollups") != NULL);
+  convstore_free(err);
+  EXPECT_CODE(convstore_rebuild_rollups(db, NULL, &err_), CONVSTORE_OK);
+  CHECK(convstore_cost_summary(db, "{\"days\":1,\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"total_cost_usd\":\"600\"") != NULL);
+  convstore_free(out);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <scratch-dir>\n", argv[0]);
@@ -280,6 +315,7 @@ int main(int argc, char** argv) {
   stored_values_are_checked();
   oversized_documents_stay_in_their_scope();
   hostile_schema_is_refused();
+  derived_tables_are_checked();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

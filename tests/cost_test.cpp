@@ -346,7 +346,87 @@ TEST(CostEngineTest, RandomWorkloadsMatchPlainSqlToTheNanoDollar) {
     EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM conversations c WHERE cost_nanousd != (SELECT"
                                   " coalesce(sum(cost_nanousd), 0) FROM messages WHERE conversation_id = c.id)"),
               0);
+    // Every stored rollup row counts something and no sum is negative (deletes and reprices of rows still
+    // pending take them out of cost_pending); the derived tables pass the open-time invariants.
+    EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_rollups WHERE count < 1 OR cost_nanousd < 0 OR"
+                                  " latency_count > count OR tokens_input < 0"),
+              0);
+    EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_totals WHERE count < 1 OR cost_nanousd < 0"), 0);
+    s.reset();
+    Options checked = o;
+    checked.quick_check_on_open = true;
+    ASSERT_OK(ConversationStore::Open(db.path(), checked));
   }
+}
+
+// Deleting every conversation leaves no message rollup row behind (an emptied row is removed, not kept at zero).
+TEST(CostEngineTest, DeletingEverythingLeavesNoMessageRollups) {
+  TempDb db;
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  auto s = OpenOrDie(db.path(), o);
+  ASSERT_OK(s->UpsertTeam({.key = "t1"}));
+  ASSERT_OK(s->UpsertTeam({.key = "t2"}));
+  std::mt19937_64 rng(11);
+  Workload w;
+  RunWorkload(*s, clock, rng, w, 300);
+  if (HasFatalFailure()) return;
+  for (const std::string& c : w.conversations) ASSERT_OK(s->DeleteConversation(c));
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_rollups WHERE source = 0"), 0);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_totals WHERE source = 0"), 0);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_pending WHERE source = 0"), 0);
+  auto report = s->VerifyRollups();
+  ASSERT_OK(report);
+  EXPECT_EQ(report->differences, 0);
+}
+
+// A file written by a version that let pending rows pile up: migration 4 folds them (and the answers stay exact).
+TEST(CostEngineTest, Migration4FoldsPendingRowsLeftByOlderVersions) {
+  TempDb db;
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  {
+    auto s = OpenOrDie(db.path(), o);
+    auto conv = s->CreateConversation({.user_key = "old"});
+    ASSERT_OK(conv);
+    std::vector<NewMessage> batch(300, NewMessage{.content = "x", .model = "m", .cost_nanousd = 7,
+                                                 .created_at = kT0 - 3 * kDay});
+    ASSERT_OK(s->AddMessages(conv->id, batch));  // a large batch: counted in the rollups directly
+  }
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+    // The same rows as an older version could have left them: all pending. Then back to schema version 3.
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "DELETE FROM cost_rollups; DELETE FROM cost_totals;"
+                           "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status,"
+                           " tokens_input, tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning,"
+                           " cost_nanousd, latency_us) SELECT m.created_at, c.user_id, 0, m.model, 0, m.role, '', '',"
+                           " 0, 0, 0, 0, 0, m.cost_nanousd, NULL FROM messages m JOIN conversations c"
+                           " ON c.id = m.conversation_id;"
+                           "DROP INDEX metadata_unindexed_user; DROP INDEX metadata_unindexed_conversation;"
+                           "ALTER TABLE metadata_unindexed DROP COLUMN user_id;"
+                           "ALTER TABLE metadata_unindexed DROP COLUMN conversation_id;"
+                           "DELETE FROM schema_migrations WHERE version = 4; PRAGMA user_version = 3;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_pending"), 300);
+  Options checked = o;
+  checked.quick_check_on_open = true;
+  auto s = OpenOrDie(db.path(), checked);
+  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_pending"), 0);
+  auto sum = s->GetCostSummary({.days = 10});
+  ASSERT_OK(sum);
+  EXPECT_EQ(sum->total_cost_nanousd, 300 * 7);
+  auto report = s->VerifyRollups();
+  ASSERT_OK(report);
+  EXPECT_EQ(report->differences, 0);
 }
 
 // Pending cost rows are folded whenever their count reaches the fold size, whatever the batch sizes: a batch adds

@@ -163,5 +163,134 @@ TEST(HostileSchemaTest, AResetNextPositionIsCorruptionNotAConflict) {
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), 1);
 }
 
+// ---- derived tables that lie ----------------------------------------------------------------------------------
+
+constexpr int64_t kUsd = 1'000'000'000;
+
+// A store where team "t" has spent $600 today through 300 calls (so the rollups, totals and posting lists all have
+// content), and a $1,000 hard budget on the team.
+void SpendSixHundred(const std::string& path) {
+  auto s = OpenOrDie(path);
+  ASSERT_OK(s->UpsertTeam({.key = "t"}));
+  ASSERT_OK(s->UpsertUser({.key = "ana", .team_key = std::string("t")}));
+  ASSERT_OK(s->SetBudget({.name = "t-day", .scope = "team", .scope_key = "t", .period = "day",
+                          .hard_limit_nanousd = 1000 * kUsd}));
+  auto conv = s->CreateConversation({.user_key = "ana"});
+  ASSERT_OK(conv);
+  for (int i = 0; i < 300; ++i)
+    ASSERT_OK(s->AddMessage(conv->id, {.content = "x", .model = "m", .cost_nanousd = 2 * kUsd,
+                                       .metadata_json = R"({"kind":"call"})"}));
+}
+
+Options Checked() {
+  Options o;
+  o.quick_check_on_open = true;
+  return o;
+}
+
+TEST(HostileDerivedTest, ZeroedTotalsAreCaughtAtOpenAndNoBudgetRestsOnThem) {
+  TempDb db;
+  SpendSixHundred(db.path());
+  {
+    auto s = OpenOrDie(db.path());
+    EXPECT_CODE(s->Reserve({.request_id = "r", .user_key = "ana", .estimated_cost_nanousd = 900 * kUsd}),
+                Code::kBudgetExceeded);
+  }
+  Edit(db.path(), "UPDATE cost_totals SET count = 1, cost_nanousd = 0, tokens_input = 0, tokens_output = 0");
+  ExpectCorruption(ConversationStore::Open(db.path(), Checked()), "totals differ from the sum of their rollups");
+  // The checked open refused the file; so does a reservation's own check of a value that cannot be: negative.
+  Edit(db.path(), "UPDATE cost_totals SET count = 1, cost_nanousd = -600000000000");
+  auto s = OpenOrDie(db.path());
+  ExpectCorruption(s->Reserve({.request_id = "r", .user_key = "ana", .estimated_cost_nanousd = 900 * kUsd}),
+                   "cost_totals");
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM budget_reservations"), 0);
+  ExpectCorruption(s->GetCostSummary({.days = 1}), "impossible sums");
+}
+
+TEST(HostileDerivedTest, NegatedRollupsAreCorruptionNotANegativeSummary) {
+  TempDb db;
+  SpendSixHundred(db.path());
+  Edit(db.path(), "UPDATE cost_rollups SET cost_nanousd = -cost_nanousd");
+  {
+    auto s = OpenOrDie(db.path());
+    ExpectCorruption(s->GetCostSummary({.days = 1, .user_key = "ana"}), "cost_rollups");
+    ExpectCorruption(s->GroupCosts({.days = 1}, {"model"}), "impossible sums");
+    auto verify = s->VerifyRollups();  // verify reads the damage rather than refusing it
+    ASSERT_OK(verify);
+    EXPECT_GT(verify->differences, 0);
+  }
+  ExpectCorruption(ConversationStore::Open(db.path(), Checked()), "impossible sums");
+  {
+    auto s = OpenOrDie(db.path());
+    ASSERT_OK(s->RebuildRollups());
+  }
+  auto s = ConversationStore::Open(db.path(), Checked());
+  ASSERT_OK(s);
+  auto sum = (*s)->GetCostSummary({.days = 1, .user_key = "ana"});
+  ASSERT_OK(sum);
+  EXPECT_EQ(sum->total_cost_nanousd, 600 * kUsd);
+}
+
+TEST(HostileDerivedTest, PendingRowsThatConvstoreNeverWritesAreRefused) {
+  TempDb db;
+  SpendSixHundred(db.path());
+  // A negative pending row would lower the spend a budget sees.
+  Edit(db.path(), "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
+                  " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd)"
+                  " SELECT at, user_id, team_id, model, source, role, endpoint, status, 0, 0, 0, 0, 0,"
+                  " -500000000000 FROM cost_pending LIMIT 1");
+  {
+    auto s = OpenOrDie(db.path());
+    ExpectCorruption(s->Reserve({.request_id = "r", .user_key = "ana", .estimated_cost_nanousd = 900 * kUsd}),
+                     "cost_pending");
+    ExpectCorruption(s->GetCostSummary({.days = 1}), "cost_pending");
+  }
+  Edit(db.path(), "DELETE FROM cost_pending WHERE cost_nanousd < 0");
+  ASSERT_OK(ConversationStore::Open(db.path(), Checked()));
+  // More pending rows than the fold size allows.
+  Edit(db.path(), "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
+                  " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd)"
+                  " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)"
+                  " SELECT p.at, p.user_id, p.team_id, p.model, p.source, p.role, p.endpoint, p.status, 0, 0, 0, 0, 0, 0"
+                  " FROM n, (SELECT * FROM cost_pending LIMIT 1) p");
+  ExpectCorruption(ConversationStore::Open(db.path(), Checked()), "should have been folded");
+}
+
+TEST(HostileDerivedTest, ACutPostingBlockOrCountIsCorruptionNotFewerResults) {
+  TempDb db;
+  SpendSixHundred(db.path());
+  MetadataQuery q;
+  q.target = MetadataTarget::kMessages;
+  q.contains_json = R"({"kind":"call"})";
+  q.limit = 1000;
+  {
+    auto s = OpenOrDie(db.path());
+    auto all = s->SearchMetadata(q);
+    ASSERT_OK(all);
+    EXPECT_EQ(all->messages.size(), 300u);
+  }
+  // Cut a sealed block of the list short.
+  Edit(db.path(), "UPDATE metadata_postings SET entries = substr(entries, 1, 160) WHERE (kind, term, at, obj) ="
+                  " (SELECT kind, term, at, obj FROM metadata_postings WHERE kind = 1 AND at < 9223372036854775807"
+                  " AND term LIKE '%call%' LIMIT 1)");
+  {
+    auto s = OpenOrDie(db.path());
+    ExpectCorruption(s->SearchMetadata(q), "its count says");
+  }
+  ExpectCorruption(ConversationStore::Open(db.path(), Checked()), "posting list");
+  {
+    auto s = OpenOrDie(db.path());
+    ASSERT_OK(s->RebuildMetadataIndex());
+    auto all = s->SearchMetadata(q);
+    ASSERT_OK(all);
+    EXPECT_EQ(all->messages.size(), 300u);
+  }
+  // A count that says more than the list holds (a whole block dropped).
+  Edit(db.path(), "DELETE FROM metadata_postings WHERE kind = 1 AND at < 9223372036854775807 AND term LIKE '%call%'"
+                  " AND at = (SELECT min(at) FROM metadata_postings WHERE kind = 1 AND term LIKE '%call%')");
+  auto s = OpenOrDie(db.path());
+  ExpectCorruption(s->SearchMetadata(q), "its count says");
+}
+
 }  // namespace
 }  // namespace convstore

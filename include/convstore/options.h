@@ -47,8 +47,10 @@ struct Options {
   // write is opened immutable, which assumes no other process writes it meanwhile. Default false. A read-write
   // open of a file or directory this process may not write fails at once with kReadOnly.
   bool read_only = false;
-  // Run PRAGMA quick_check when opening a file store and refuse a damaged file with kCorruption. It reads the
-  // whole file (O(size)), so it is off by default; turn it on where a slower open is worth the assurance.
+  // Run PRAGMA quick_check when opening a file store and refuse a damaged file with kCorruption, then check the
+  // derived tables' invariants (cost rollups: no impossible sums, totals equal to their rollups, pending rows
+  // valid and below the fold size; metadata index: blocks that decode, counts that match, a short tail). It reads
+  // the whole file (O(size)), so it is off by default; turn it on where a slower open is worth the assurance.
   bool quick_check_on_open = false;
   // Source of "now" in microseconds since the Unix epoch, UTC. Default (empty): the system clock.
   // Injected by tests; must be thread-safe.

@@ -121,6 +121,7 @@ Result<RepriceReport> StoreImpl::DoReprice(Micros from, Micros to) {
   return Write("reprice", [&](sqlite::Connection& conn) -> Result<RepriceReport> {
     RepriceReport report;
     cost::RollupDelta delta;
+    std::vector<cost::CostRow> removed;  // the rows as counted before repricing
     std::map<int64_t, NanoUsd> conversation_delta;
     // Messages: a full scan (repricing is maintenance, not a hot path).
     std::vector<RepriceRow> rows;
@@ -155,7 +156,7 @@ Result<RepriceReport> StoreImpl::DoReprice(Micros from, Micros to) {
       if (priced->cost == r.old_cost && priced->price_id == r.old_price) continue;
       upd->Bind(1, r.row_id).Bind(2, priced->cost).Bind(3, priced->price_id);
       CONVSTORE_RETURN_IF_ERROR(upd->Run("reprice message"));
-      delta.Add(r.cost_row, -1);
+      removed.push_back(r.cost_row);
       r.cost_row.cost = priced->cost.value_or(0);
       delta.Add(r.cost_row, +1);
       NanoUsd change = priced->cost.value_or(0) - r.old_cost.value_or(0);
@@ -201,12 +202,13 @@ Result<RepriceReport> StoreImpl::DoReprice(Micros from, Micros to) {
       if (priced->cost == r.old_cost && priced->price_id == r.old_price) continue;
       upd_usage->Bind(1, r.row_id).Bind(2, priced->cost).Bind(3, priced->price_id);
       CONVSTORE_RETURN_IF_ERROR(upd_usage->Run("reprice api usage"));
-      delta.Add(r.cost_row, -1);
+      removed.push_back(r.cost_row);
       r.cost_row.cost = priced->cost.value_or(0);
       delta.Add(r.cost_row, +1);
       report.cost_delta_nanousd += priced->cost.value_or(0) - r.old_cost.value_or(0);
       ++report.usage_repriced;
     }
+    CONVSTORE_RETURN_IF_ERROR(cost::RemoveCostRows(conn, removed, delta));
     CONVSTORE_RETURN_IF_ERROR(cost::ApplyDelta(conn, delta));
     return report;
   });

@@ -115,6 +115,7 @@ Status VisitTotals(sqlite::Connection& conn, int scope, int64_t scope_id, Micros
     int source = static_cast<int>(st->Int(1));
     if (at < from || at >= to || !SourceIn(source, mask)) continue;
     ReadMeasures(*st, 3, m);
+    CONVSTORE_RETURN_IF_ERROR(CheckStoredRow(m, "cost_totals", st->Int(0)));
     rec.at = at;
     rec.source = source;
     rec.measures = &m;
@@ -178,6 +179,7 @@ Status VisitRollups(sqlite::Connection& conn, const ResolvedFilter& f, bool need
     ReadMeasures(*st, 9, m);
     m.latency_count = st->Int(17);
     m.latency_sum = st->Int(18);
+    CONVSTORE_RETURN_IF_ERROR(CheckStoredRow(m, "cost_rollups", at));
     if (need_hist && !LatencyHistogram::Decode(st->Blob(19), m.hist))
       return Status::Corruption("a cost rollup holds a malformed latency histogram; run rebuild_rollups");
     rec.at = at;

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "cost/cost_rows.h"
 #include "cost/pricing.h"
@@ -267,6 +269,174 @@ Status AfterSchemaV2(sqlite::Connection& conn, const schema::MigrationContext& c
   auto expected = RecomputeFromRaw(conn, &rows);
   if (!expected.ok()) return expected.status();
   return ReplaceRollups(conn, *expected);
+}
+
+namespace {
+
+// count, errors, tokens and cost: what totals and rollups share.
+bool SameSums(const WideMeasures& a, const WideMeasures& b) {
+  for (int i = 0; i < 5; ++i)
+    if (a.tokens[i] != b.tokens[i]) return false;
+  return a.count == b.count && a.errors == b.errors && a.cost == b.cost;
+}
+
+// Stored + pending of one rollup key, exactly; false when the stored row cannot be read.
+Result<WideMeasures> StoredFine(sqlite::Connection& conn, const FineKey& k) {
+  auto st = conn.Prepare(
+      "SELECT count, errors, tokens_input, tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning,"
+      " cost_nanousd, latency_count, latency_sum_us FROM cost_rollups WHERE day = ?1 AND user_id = ?2"
+      " AND team_id = ?3 AND model = ?4 AND source = ?5 AND role = ?6 AND endpoint = ?7 AND status = ?8");
+  if (!st.ok()) return st.status();
+  st->Bind(1, k.day).Bind(2, k.user_id).Bind(3, k.team_id).Bind(4, k.model).Bind(5, int64_t{k.source});
+  st->Bind(6, k.role).Bind(7, k.endpoint).Bind(8, k.status);
+  auto row = st->Step("read a cost rollup");
+  if (!row.ok()) return row.status();
+  WideMeasures w;
+  if (*row) {
+    Measures m;
+    ReadMeasures(*st, 0, m);
+    m.latency_count = st->Int(8);
+    m.latency_sum = st->Int(9);
+    w.Merge(m);
+  }
+  st->Reset();
+  return w;
+}
+
+Result<WideMeasures> StoredTotal(sqlite::Connection& conn, const TotalKey& k) {
+  auto st = conn.Prepare(
+      "SELECT count, errors, tokens_input, tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning,"
+      " cost_nanousd FROM cost_totals WHERE day = ?1 AND scope = ?2 AND scope_id = ?3 AND source = ?4 AND hour = ?5");
+  if (!st.ok()) return st.status();
+  st->Bind(1, k.day).Bind(2, int64_t{k.scope}).Bind(3, k.scope_id).Bind(4, int64_t{k.source});
+  st->Bind(5, int64_t{k.hour});
+  auto row = st->Step("read a cost total");
+  if (!row.ok()) return row.status();
+  WideMeasures w;
+  if (*row) {
+    Measures m;
+    ReadMeasures(*st, 0, m);
+    w.Merge(m);
+  }
+  st->Reset();
+  return w;
+}
+
+// Pending rows that could be folded: those none of whose keys would pass the int64 range with everything pending.
+Result<int64_t> FoldablePending(sqlite::Connection& conn, const std::vector<CostRow>& rows) {
+  WideDelta pending;
+  for (const CostRow& r : rows) pending.Add(r, +1);
+  std::set<FineKey> fine_over;
+  std::set<TotalKey> totals_over;
+  for (const auto& [k, m] : pending.fine) {
+    auto stored = StoredFine(conn, k);
+    if (!stored.ok()) return stored.status();
+    stored->Merge(m);
+    if (!stored->Fits()) fine_over.insert(k);
+  }
+  for (const auto& [k, m] : pending.totals) {
+    auto stored = StoredTotal(conn, k);
+    if (!stored.ok()) return stored.status();
+    stored->Merge(m);
+    if (!stored->Fits()) totals_over.insert(k);
+  }
+  int64_t foldable = 0;
+  for (const CostRow& r : rows) {
+    bool over = fine_over.count(FineKeyOf(r)) != 0;
+    TotalKey keys[2];
+    for (int i = 0, n = TotalKeysOf(r, keys); i < n; ++i) over = over || totals_over.count(keys[i]) != 0;
+    if (!over) ++foldable;
+  }
+  return foldable;
+}
+
+}  // namespace
+
+Status CheckRollupInvariants(sqlite::Connection& conn) {
+  std::vector<std::string> problems;
+  using DayKey = std::tuple<int64_t, int, int64_t, int>;  // day, scope (0 everything, 1 team), scope id, source
+  std::map<DayKey, WideMeasures> from_rollups, from_totals;
+  int64_t implausible = 0, bad_hist = 0;
+  {
+    auto st = conn.Prepare(
+        "SELECT day, team_id, source, count, errors, tokens_input, tokens_output, tokens_cached_input,"
+        " tokens_cache_write, tokens_reasoning, cost_nanousd, latency_count, latency_sum_us, latency_hist"
+        " FROM cost_rollups");
+    if (!st.ok()) return st.status();
+    Measures m;
+    for (;;) {
+      auto row = st->Step("check cost rollups");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ReadMeasures(*st, 3, m);
+      m.latency_count = st->Int(11);
+      m.latency_sum = st->Int(12);
+      if (!Plausible(m)) ++implausible;
+      if (!LatencyHistogram::Decode(st->Blob(13), m.hist) || m.hist.total() != m.latency_count) ++bad_hist;
+      const int64_t day = st->Int(0), team = st->Int(1);
+      const int source = static_cast<int>(st->Int(2));
+      from_rollups[{day, kScopeAll, 0, source}].Merge(m);
+      if (team != 0) from_rollups[{day, kScopeTeam, team, source}].Merge(m);
+    }
+  }
+  {
+    auto st = conn.Prepare(
+        "SELECT day, scope, scope_id, source, count, errors, tokens_input, tokens_output, tokens_cached_input,"
+        " tokens_cache_write, tokens_reasoning, cost_nanousd FROM cost_totals");
+    if (!st.ok()) return st.status();
+    Measures m;
+    for (;;) {
+      auto row = st->Step("check cost totals");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ReadMeasures(*st, 4, m);
+      m.latency_count = m.latency_sum = 0;
+      if (!Plausible(m)) ++implausible;
+      from_totals[{st->Int(0), static_cast<int>(st->Int(1)), st->Int(2), static_cast<int>(st->Int(3))}].Merge(m);
+    }
+  }
+  if (implausible > 0)
+    problems.push_back(fmt::format("{} rollup or total rows hold impossible sums (negative, or beyond their count)",
+                                   implausible));
+  if (bad_hist > 0)
+    problems.push_back(fmt::format("{} rollup rows hold a latency histogram that does not decode to their count",
+                                   bad_hist));
+  int64_t unequal = 0;
+  std::string example;
+  auto compare = [&](const DayKey& k, const WideMeasures* a, const WideMeasures* b) {
+    static const WideMeasures kNone;
+    if (SameSums(a ? *a : kNone, b ? *b : kNone)) return;
+    if (unequal++ == 0)
+      example = fmt::format("day {} {} source {}: totals count {} cost {}, rollups count {} cost {}", std::get<0>(k),
+                            std::get<1>(k) == kScopeAll ? "everything" : fmt::format("team {}", std::get<2>(k)),
+                            std::get<3>(k), util::Int128ToString(b ? b->count : 0), util::Int128ToString(b ? b->cost : 0),
+                            util::Int128ToString(a ? a->count : 0), util::Int128ToString(a ? a->cost : 0));
+  };
+  for (const auto& [k, m] : from_rollups) {
+    auto it = from_totals.find(k);
+    compare(k, &m, it == from_totals.end() ? nullptr : &it->second);
+  }
+  for (const auto& [k, m] : from_totals)
+    if (!from_rollups.count(k)) compare(k, nullptr, &m);
+  if (unequal > 0)
+    problems.push_back(fmt::format("{} day totals differ from the sum of their rollups, e.g. {}", unequal, example));
+
+  std::vector<CostRow> pending;
+  Status visited = VisitPendingRows(conn, [&](const CostRow& r) { pending.push_back(r); });
+  if (visited.code() == Code::kCorruption) {
+    problems.push_back(visited.message());
+  } else if (!visited.ok()) {
+    return visited;
+  } else if (static_cast<int64_t>(pending.size()) >= kPendingMergeRows) {
+    auto foldable = FoldablePending(conn, pending);
+    if (!foldable.ok()) return foldable.status();
+    if (*foldable >= kPendingMergeRows)
+      problems.push_back(fmt::format("cost_pending holds {} rows that should have been folded (at most {})",
+                                     *foldable, kPendingMergeRows - 1));
+  }
+  if (problems.empty()) return Status::OK();
+  return Status::Corruption(fmt::format("the cost rollups are damaged: {}; rebuild_rollups repairs them",
+                                        fmt::join(problems, "; ")));
 }
 
 }  // namespace convstore::cost

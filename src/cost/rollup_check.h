@@ -46,4 +46,11 @@ Status CompareRollups(sqlite::Connection& conn, const WideDelta& expected, Rollu
 // int64 range are stored as pending rows (a second scan finds them).
 Status ReplaceRollups(sqlite::Connection& conn, const WideDelta& expected);
 
+// The rollups' cheap invariants, in O(rollups + totals + pending) without reading a raw row (quick_check_on_open):
+// every stored row is Plausible and its latency histogram decodes to as many latencies as it counts; the
+// everything and team totals equal the fine rollups summed per day and source; pending rows hold valid values and
+// fewer than kPendingMergeRows of them could still be folded (the rest would pass the int64 range). kCorruption
+// naming what fails.
+Status CheckRollupInvariants(sqlite::Connection& conn);
+
 }  // namespace convstore::cost

@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "convstore/limits.h"
 #include "cost/cost_rows.h"
 #include "cost/pricing.h"
 #include "util/logging.h"
@@ -109,7 +110,9 @@ Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
       " ELSE convstore_hist_merge(latency_hist, excluded.latency_hist) END"
       " RETURNING count = 0 AND errors = 0 AND cost_nanousd = 0 AND tokens_input = 0 AND tokens_output = 0"
       " AND tokens_cached_input = 0 AND tokens_cache_write = 0 AND tokens_reasoning = 0 AND latency_count = 0"
-      " AND latency_sum_us = 0 AND latency_hist IS NULL,"
+      // typeof(): SQLite 3.40 answers "latency_hist IS NULL" wrongly (false) in RETURNING of an upsert into a
+      // WITHOUT ROWID table, which left emptied rows behind.
+      " AND latency_sum_us = 0 AND typeof(latency_hist) = 'null',"
       // SQLite turns an overflowing integer sum into a REAL: refuse the write instead.
       " typeof(count) || typeof(cost_nanousd) || typeof(tokens_input) || typeof(tokens_output) ||"
       " typeof(tokens_cached_input) || typeof(tokens_cache_write) || typeof(tokens_reasoning) ||"
@@ -292,6 +295,14 @@ Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const
     if (!row.ok()) return row.status();
     if (!*row) return Status::OK();
     ReadPendingRow(*st, 0, r);
+    bool ok = r.at >= 0 && r.at <= limits::kMaxTimestampUs && (r.source == kSourceMessage || r.source == kSourceApi) &&
+              r.cost >= 0 && r.cost <= limits::kMaxCostNanoUsd &&
+              (!r.latency_us || (*r.latency_us >= 0 && *r.latency_us <= limits::kMaxLatencyUs));
+    for (int64_t t : r.tokens) ok = ok && t >= 0 && t <= limits::kMaxTokenCount;
+    if (!ok)
+      return Status::Corruption(
+          "cost_pending holds a row with values convstore never writes (negative or beyond the limits): the file was "
+          "changed outside convstore; verify_rollups shows the damage and rebuild_rollups repairs it");
     visit(r);
   }
 }
@@ -346,7 +357,7 @@ Status MergePending(sqlite::Connection& conn) {
   return conn.Exec("RELEASE convstore_merge", "end merge");
 }
 
-Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, RollupDelta& delta, int sign) {
+Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, std::vector<CostRow>& rows) {
   auto st = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COST_COLUMNS " FROM messages m"
                          " JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ?1");
   if (!st.ok()) return st.status();
@@ -355,10 +366,66 @@ Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, 
     auto row = st->Step("read conversation costs");
     if (!row.ok()) return row.status();
     if (!*row) return Status::OK();
-    CostRow r;
-    ReadMessageCostRow(*st, 0, r);
-    delta.Add(r, sign);
+    ReadMessageCostRow(*st, 0, rows.emplace_back());
   }
+}
+
+namespace {
+
+bool SameRow(const CostRow& a, const CostRow& b) {
+  return a.at == b.at && a.user_id == b.user_id && a.team_id == b.team_id && a.model == b.model &&
+         a.source == b.source && a.role == b.role && a.endpoint == b.endpoint && a.status == b.status &&
+         std::equal(a.tokens, a.tokens + 5, b.tokens) && a.cost == b.cost && a.latency_us == b.latency_us;
+}
+
+}  // namespace
+
+Status RemoveCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows, RollupDelta& delta) {
+  if (rows.empty()) return Status::OK();
+  std::vector<std::pair<int64_t, CostRow>> pending;  // (seq, row), fewer than kPendingMergeRows normally
+  {
+    auto st = conn.Prepare(
+        "SELECT seq, at, user_id, team_id, model, source, role, endpoint, status, tokens_input, tokens_output,"
+        " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us FROM cost_pending");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto row = st->Step("read pending cost rows");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ReadPendingRow(*st, 1, pending.emplace_back(st->Int(0), CostRow{}).second);
+    }
+  }
+  auto drop = conn.Prepare("DELETE FROM cost_pending WHERE seq = ?1");
+  if (!drop.ok()) return drop.status();
+  for (const CostRow& r : rows) {
+    auto it = pending.empty() ? pending.end()
+                              : std::find_if(pending.begin(), pending.end(),
+                                             [&](const auto& p) { return p.first != 0 && SameRow(p.second, r); });
+    if (it == pending.end()) {
+      delta.Add(r, -1);
+      continue;
+    }
+    CONVSTORE_RETURN_IF_ERROR(drop->Bind(1, it->first).Run("remove a pending cost row"));
+    it->first = 0;  // used
+  }
+  return Status::OK();
+}
+
+bool Plausible(const Measures& m) {
+  if (m.count < 1 || m.errors < 0 || m.errors > m.count || m.cost < 0 || m.latency_count < 0 ||
+      m.latency_count > m.count || m.latency_sum < 0)
+    return false;
+  for (int64_t t : m.tokens)
+    if (t < 0) return false;
+  return true;
+}
+
+Status CheckStoredRow(const Measures& m, const char* table, Micros day) {
+  if (Plausible(m)) return Status::OK();
+  return Status::Corruption(fmt::format(
+      "{} holds a row for day {} with impossible sums (count {}, cost {}, a negative or inconsistent measure): the "
+      "file was changed outside convstore; verify_rollups shows the damage and rebuild_rollups repairs it",
+      table, day, m.count, m.cost));
 }
 
 }  // namespace convstore::cost

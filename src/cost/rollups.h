@@ -120,6 +120,12 @@ void SetRollupsEnabledForBenchmark(bool enabled);
 // layout of cost_rollups and cost_totals rows).
 void ReadMeasures(const sqlite::Stmt& st, int first, Measures& m);
 
+// What every stored rollup or total row satisfies (writers keep it so, see RemoveCostRows): it counts at least
+// one row, and no sum is negative or larger than the count allows. Readers refuse (kCorruption) a row that
+// does not: no summary or budget decision rests on one.
+bool Plausible(const Measures& m);
+Status CheckStoredRow(const Measures& m, const char* table, Micros day);
+
 // Applies the delta to cost_rollups and cost_totals (rows that fall to zero are removed).
 Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta);
 
@@ -135,13 +141,19 @@ Status AppendPending(sqlite::Connection& conn, const CostRow& row);
 // Folds the pending rows into the rollups and removes them from cost_pending. A row whose rollup or total would
 // leave the int64 range stays pending (readers count it and report kTooLarge for its day); nothing fails.
 Status MergePending(sqlite::Connection& conn);
-// The pending rows, as counted (+1 each).
+// The pending rows, as counted (+1 each). A row holding values convstore never writes (negative, beyond the
+// per-row limits) is kCorruption.
 Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit);
+
+// Takes rows out of the counts (a delete, or the old side of a reprice): a row still pending is removed from
+// cost_pending (an identical pending row stands for it), the others go into `delta` with sign -1 — so a stored
+// rollup or total never falls below zero. The caller applies `delta`.
+Status RemoveCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows, RollupDelta& delta);
 
 // Migration 2's C++ step: loads the price catalog and builds the rollups of the rows already in the file.
 Status AfterSchemaV2(sqlite::Connection& conn, const schema::MigrationContext& context);
 
 // The messages of one conversation as CostRows (for a delete).
-Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, RollupDelta& delta, int sign);
+Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, std::vector<CostRow>& rows);
 
 }  // namespace convstore::cost

@@ -77,6 +77,10 @@ Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& exclude
 // Recomputes the postings from the documents and compares (read-only).
 Result<MetadataIndexReport> Verify(sqlite::Connection& conn);
 
+// The index's cheap invariants, in O(index) without reading documents (for quick_check_on_open): kCorruption
+// naming what fails.
+Status CheckIndexInvariants(sqlite::Connection& conn);
+
 // Sizes of the index (documents, indexed, unindexed, pending, postings, terms, excluded paths) without
 // checking it: O(postings) for the counts.
 Result<MetadataIndexReport> Stats(sqlite::Connection& conn);

@@ -34,13 +34,32 @@ std::string Encode(const Position* begin, const Position* end) {
   return out;
 }
 
+Status Damaged(std::string_view what) {
+  return Status::Corruption(fmt::format("a metadata posting block {}: the file was changed outside convstore or is "
+                                        "damaged; RebuildMetadataIndex repairs it",
+                                        what));
+}
+
+// A stored block: whole entries, at most kBlockEntries of them, strictly ascending.
 Status Decode(std::string_view blob, std::vector<Position>& out) {
-  if (blob.size() % kEntryBytes != 0)
-    return Status::Corruption("a metadata posting block has a torn entry; run RebuildMetadataIndex");
+  if (blob.size() % kEntryBytes != 0) return Damaged("has a torn entry");
+  if (blob.size() > kBlockEntries * kEntryBytes) return Damaged("holds more entries than a block can");
   const auto* p = reinterpret_cast<const unsigned char*>(blob.data());
   out.clear();
   out.reserve(blob.size() / kEntryBytes);
-  for (size_t i = 0; i < blob.size(); i += kEntryBytes) out.push_back({GetU64(p + i), GetU64(p + i + 8)});
+  for (size_t i = 0; i < blob.size(); i += kEntryBytes) {
+    const Position e{GetU64(p + i), GetU64(p + i + 8)};
+    if (!out.empty() && !(out.back() < e)) return Damaged("is out of order");
+    out.push_back(e);
+  }
+  return Status::OK();
+}
+
+// A sealed block is never empty and holds nothing above its key (its largest entry when sealed; removals may
+// leave it lower). A block cut short passes this: a whole-list walk then finds fewer entries than the count.
+Status CheckSealed(Position key, const std::vector<Position>& entries) {
+  if (key == kOpenKey) return Status::OK();
+  if (entries.empty() || key < entries.back()) return Damaged("is empty or holds entries above its key");
   return Status::OK();
 }
 
@@ -67,6 +86,7 @@ Status FindBlock(sqlite::Connection& conn, int kind, const std::string& term, Po
   b.count = st->Int(3);
   Status s = Decode(st->Blob(2), b.entries);
   st->Reset();
+  if (s.ok()) s = CheckSealed(b.key, b.entries);
   return s;
 }
 
@@ -219,7 +239,7 @@ Status ReadBelow(sqlite::Connection& conn, int kind, const std::string& term, Po
   }
   // Then older blocks, newest first.
   auto st = conn.Prepare(
-      "SELECT at, entries FROM metadata_postings WHERE kind = ?1 AND term = ?2 AND (at, obj) < (?3, ?4) "
+      "SELECT at, entries, obj FROM metadata_postings WHERE kind = ?1 AND term = ?2 AND (at, obj) < (?3, ?4) "
       "ORDER BY at DESC, obj DESC");
   if (!st.ok()) return st.status();
   st->Bind(1, int64_t{kind}).Bind(2, term).Bind(3, first.key.at).Bind(4, first.key.obj);
@@ -229,6 +249,7 @@ Status ReadBelow(sqlite::Connection& conn, int kind, const std::string& term, Po
     if (!*row) break;
     if (st->Int(0) < from_at) break;  // a block's key is its largest position: everything in it is older
     CONVSTORE_RETURN_IF_ERROR(Decode(st->Blob(1), entries));
+    CONVSTORE_RETURN_IF_ERROR(CheckSealed({st->Int(0), st->Int(2)}, entries));
     for (auto it = entries.rbegin(); it != entries.rend() && taken < max; ++it) {
       if (it->at < from_at) return Status::OK();
       out.push_back(*it);

@@ -12,6 +12,7 @@
 #include "metadata/posting_lists.h"
 #include "store/rows.h"
 #include "store/validate.h"
+#include "util/utf8.h"
 
 namespace convstore::metadata {
 
@@ -233,6 +234,10 @@ class Searcher {
     Position below = hi_;
     int64_t batch = std::max<int64_t>(32, 4 * q_.limit);
     std::vector<Position> entries;
+    // A single list walked from its top to its end must yield exactly its stored count: a block cut short or a
+    // count edited would otherwise silently drop matches.
+    const bool whole_list = driver.term_text.size() == 1 && hi_ == Position{kCountAt, 0} && lo_at_ == INT64_MIN;
+    const int64_t read_before = plan.candidates;
     while (static_cast<int64_t>(matches.size()) < q_.limit) {
       int64_t want = batch;
       if (max_candidates > 0) want = std::min(want, max_candidates - plan.candidates);
@@ -265,7 +270,14 @@ class Searcher {
           }
         }
       }
-      if (static_cast<int64_t>(entries.size()) < want) return Status::OK();  // the list is exhausted
+      if (static_cast<int64_t>(entries.size()) < want) {  // the list is exhausted
+        if (whole_list && plan.candidates - read_before != driver.count)
+          return Status::Corruption(fmt::format(
+              "metadata posting list '{}' holds {} entries but its count says {}: the file was changed outside "
+              "convstore or is damaged; RebuildMetadataIndex repairs it",
+              util::EscapeInvalidUtf8(driver.term_text[0].substr(0, 80)), plan.candidates - read_before, driver.count));
+        return Status::OK();
+      }
       batch = std::min<int64_t>(batch * 2, 4096);
     }
     return Status::OK();

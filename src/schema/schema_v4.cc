@@ -1,6 +1,11 @@
 // Migration 4: oversized metadata documents carry their owner (user) and conversation, indexed, so a search
-// scoped to a user or a conversation reads only that scope's oversized documents.
+// scoped to a user or a conversation reads only that scope's oversized documents. Its C++ step folds the pending
+// cost rows older versions could leave behind (more than the fold size after some batch patterns, and rollup rows
+// below zero while a deleted or repriced row was still pending) and drops the all-zero rollup rows they left (an
+// upsert's RETURNING misread under SQLite 3.40), so every stored rollup row is plausible from here.
+#include "cost/rollups.h"
 #include "schema/migrations.h"
+#include "util/status_macros.h"
 
 namespace convstore::schema {
 
@@ -22,5 +27,16 @@ CREATE INDEX metadata_unindexed_user ON metadata_unindexed(kind, user_id, at, ob
 CREATE INDEX metadata_unindexed_conversation ON metadata_unindexed(kind, conversation_id, at, obj)
   WHERE conversation_id IS NOT NULL;
 )sql";
+
+Status AfterSchemaV4(sqlite::Connection& conn, const MigrationContext&) {
+  CONVSTORE_RETURN_IF_ERROR(cost::MergePending(conn));
+  return conn.Exec(
+      "DELETE FROM cost_rollups WHERE count = 0 AND errors = 0 AND cost_nanousd = 0 AND tokens_input = 0"
+      " AND tokens_output = 0 AND tokens_cached_input = 0 AND tokens_cache_write = 0 AND tokens_reasoning = 0"
+      " AND latency_count = 0 AND latency_sum_us = 0;"
+      "DELETE FROM cost_totals WHERE count = 0 AND errors = 0 AND cost_nanousd = 0 AND tokens_input = 0"
+      " AND tokens_output = 0 AND tokens_cached_input = 0 AND tokens_cache_write = 0 AND tokens_reasoning = 0;",
+      "drop emptied cost rollups");
+}
 
 }  // namespace convstore::schema

@@ -182,8 +182,10 @@ Status StoreImpl::DoDeleteConversation(std::string_view id) {
     if (!*found) return NoSuchConversation(id);
     const int64_t row_id = find->Int(0);
     // The rollups stop counting the messages that go (API usage of the conversation stays, unlinked).
+    std::vector<cost::CostRow> gone;
+    CONVSTORE_RETURN_IF_ERROR(cost::ConversationCostRows(conn, row_id, gone));
     cost::RollupDelta rollups;
-    CONVSTORE_RETURN_IF_ERROR(cost::ConversationCostRows(conn, row_id, rollups, -1));
+    CONVSTORE_RETURN_IF_ERROR(cost::RemoveCostRows(conn, gone, rollups));
     CONVSTORE_RETURN_IF_ERROR(cost::ApplyDelta(conn, rollups));
     CONVSTORE_RETURN_IF_ERROR(metadata::BeforeConversationDelete(conn, row_id));
     // ON DELETE CASCADE removes the messages and, through them, their tool calls.

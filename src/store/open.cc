@@ -6,6 +6,8 @@
 
 #include "cost/histogram.h"
 #include "cost/pricing.h"
+#include "cost/rollup_check.h"
+#include "metadata/index.h"
 #include "schema/migrations.h"
 #include "store/file_path.h"
 #include "store/store_impl.h"
@@ -88,6 +90,11 @@ Result<std::unique_ptr<ConversationStore>> OpenStore(const std::string& path, co
     version = schema::Migrate(**writer, schema::BuiltinMigrations(), now, progress);
   }
   if (!version.ok()) return version.status();
+  if (options.quick_check_on_open) {
+    // The derived tables' cheap invariants (a damaged file may pass quick_check and still lie in them).
+    CONVSTORE_RETURN_IF_ERROR(cost::CheckRollupInvariants(**writer));
+    CONVSTORE_RETURN_IF_ERROR(metadata::CheckIndexInvariants(**writer));
+  }
   if (!in_memory && !options.read_only) CONVSTORE_RETURN_IF_ERROR((*writer)->EnableWal());
   // A newer build may ship a newer price catalog; loading it writes only when the version differs.
   if (!options.read_only) CONVSTORE_RETURN_IF_ERROR(cost::RefreshBuiltinCatalog(**writer, now));

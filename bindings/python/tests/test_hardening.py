@@ -217,3 +217,38 @@ def test_an_applications_own_tables_are_allowed_and_a_reset_counter_is_corruptio
     _edit(db_path, "UPDATE conversations SET next_position = 0")
     with pytest.raises(convstore.CorruptionError, match="next_position"):
         store.add_message(c["id"], "user", "two")
+
+
+def _spend(store):
+    store.upsert_team("t")
+    store.upsert_user("ana", team="t")
+    store.set_budget("t-day", "team", "day", scope_key="t", hard_limit_usd=1000)
+    c = store.create_conversation("ana")
+    for _ in range(300):
+        store.add_message(c["id"], "user", "x", model="m", cost_usd=2, metadata={"kind": "call"})
+    return c
+
+
+def test_derived_tables_that_lie_are_corruption_not_answers(db_path):
+    with convstore.Store(db_path) as s:
+        _spend(s)
+        with pytest.raises(convstore.BudgetExceededError):
+            s.reserve("r", "ana", estimated_cost_usd=900)
+    _edit(db_path, "UPDATE cost_totals SET count = 1, cost_nanousd = 0")
+    with pytest.raises(convstore.CorruptionError, match="totals differ"):
+        convstore.Store(db_path, quick_check_on_open=True)
+    _edit(db_path, "UPDATE cost_totals SET cost_nanousd = -1")
+    with convstore.Store(db_path) as s:
+        with pytest.raises(convstore.CorruptionError, match="cost_totals"):
+            s.reserve("r", "ana", estimated_cost_usd=900)
+        s.rebuild_rollups()
+        with pytest.raises(convstore.BudgetExceededError):
+            s.reserve("r", "ana", estimated_cost_usd=900)
+    _edit(db_path, "UPDATE cost_rollups SET cost_nanousd = -cost_nanousd")
+    with convstore.Store(db_path) as s:
+        with pytest.raises(convstore.CorruptionError, match="cost_rollups"):
+            s.cost_summary(days=1, user="ana")
+        s.rebuild_rollups()
+        assert s.cost_summary(days=1, user="ana")["total_cost_nanousd"] == 600_000_000_000
+    with convstore.Store(db_path, quick_check_on_open=True) as s:
+        assert len(s.search_metadata({"kind": "call"}, target="messages", limit=1000)["items"]) == 300

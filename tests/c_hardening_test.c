@@ -302,6 +302,24 @@ static void derived_tables_are_checked(void) {
   convstore_close(db);
 }
 
+/* A settle past a hard limit is recorded and reports the overage. */
+static void settle_reports_overage(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  if (db == NULL) return;
+  EXPECT_CODE(convstore_upsert_user(db, "{\"key\":\"ana\"}", NULL, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_set_budget(db, "{\"name\":\"day\",\"scope\":\"user\",\"scope_key\":\"ana\",\"period\":\"day\","
+                                       "\"hard_limit_usd\":\"10\"}", NULL, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_reserve(db, "{\"request_id\":\"r1\",\"user\":\"ana\",\"estimated_cost_usd\":\"1\"}", NULL, &err_),
+              CONVSTORE_OK);
+  CHECK(convstore_settle(db, "r1", "{\"model\":\"m\",\"cost_usd\":\"50\"}", &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"budget_overages\":[{\"budget\":\"day\"") != NULL &&
+        strstr(out, "\"overage_usd\":\"40\"") != NULL);
+  convstore_free(out);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <scratch-dir>\n", argv[0]);
@@ -316,6 +334,7 @@ int main(int argc, char** argv) {
   oversized_documents_stay_in_their_scope();
   hostile_schema_is_refused();
   derived_tables_are_checked();
+  settle_reports_overage();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -774,6 +774,56 @@ TEST(BudgetTest, RecordingUsageUnderAReservationsRequestIdIsAConflict) {
   EXPECT_EQ(sum->total_cost_nanousd, 9 * kNanoUsdPerUsd);
 }
 
+// Hard budgets cap what reservations admit, not what calls cost: a settle above its reservation (or after it
+// expired) is recorded, and the overage is reported in its result and raised as a hard alert.
+TEST(BudgetTest, SettleReportsSpendPastAHardLimitAndAlerts) {
+  Clock clock;
+  Options o;
+  o.clock = clock.fn();
+  std::vector<BudgetAlert> alerts;
+  o.on_budget_alert = [&](const BudgetAlert& a) { alerts.push_back(a); };
+  auto s = OpenOrDie(":memory:", o);
+  ASSERT_OK(s->UpsertUser({.key = "ana"}));
+  ASSERT_OK(s->SetBudget({.name = "day", .scope = "user", .scope_key = "ana", .period = "day",
+                          .hard_limit_nanousd = 10 * kNanoUsdPerUsd}));
+  ASSERT_OK(s->Reserve({.request_id = "r1", .user_key = "ana", .estimated_cost_nanousd = 1 * kNanoUsdPerUsd}));
+  auto settled = s->Settle("r1", {.model = "m", .cost_nanousd = 50 * kNanoUsdPerUsd});
+  ASSERT_OK(settled);
+  EXPECT_EQ(settled->cost_nanousd, 50 * kNanoUsdPerUsd);  // recorded: the call happened
+  ASSERT_EQ(settled->budget_overages.size(), 1u);
+  EXPECT_EQ(settled->budget_overages[0].budget_name, "day");
+  EXPECT_EQ(settled->budget_overages[0].limit_nanousd, 10 * kNanoUsdPerUsd);
+  EXPECT_EQ(settled->budget_overages[0].spent_nanousd, 50 * kNanoUsdPerUsd);
+  EXPECT_EQ(settled->budget_overages[0].overage_nanousd, 40 * kNanoUsdPerUsd);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].limit, "hard");
+  EXPECT_EQ(alerts[0].spent_nanousd, 50 * kNanoUsdPerUsd);
+  // Already past the limit: a reservation is refused, and a late settle of an expired one still records and
+  // reports (and alerts again: this call added to the overage).
+  ASSERT_OK(s->SetBudget({.name = "day", .scope = "user", .scope_key = "ana", .period = "day",
+                          .hard_limit_nanousd = 60 * kNanoUsdPerUsd}));
+  ASSERT_OK(s->Reserve({.request_id = "r2", .user_key = "ana", .estimated_cost_nanousd = 5 * kNanoUsdPerUsd,
+                        .ttl_us = 1'000'000}));
+  clock.now->fetch_add(2'000'000);  // r2 expires
+  ASSERT_OK(s->Reserve({.request_id = "r3", .user_key = "ana", .estimated_cost_nanousd = 9 * kNanoUsdPerUsd}));
+  auto late = s->Settle("r2", {.model = "m", .cost_nanousd = 5 * kNanoUsdPerUsd});
+  ASSERT_OK(late);
+  EXPECT_TRUE(late->budget_overages.empty());  // 55 <= 60 (r3's reservation is not spend)
+  auto r3 = s->Settle("r3", {.model = "m", .cost_nanousd = 9 * kNanoUsdPerUsd});
+  ASSERT_OK(r3);
+  ASSERT_EQ(r3->budget_overages.size(), 1u);
+  EXPECT_EQ(r3->budget_overages[0].overage_nanousd, 4 * kNanoUsdPerUsd);
+  EXPECT_EQ(alerts.size(), 2u);
+  // A settle within its reservation and within the limit reports nothing.
+  ASSERT_OK(s->SetBudget({.name = "day", .scope = "user", .scope_key = "ana", .period = "day",
+                          .hard_limit_nanousd = 1000 * kNanoUsdPerUsd}));
+  ASSERT_OK(s->Reserve({.request_id = "r4", .user_key = "ana", .estimated_cost_nanousd = 2 * kNanoUsdPerUsd}));
+  auto fine = s->Settle("r4", {.model = "m", .cost_nanousd = 1 * kNanoUsdPerUsd});
+  ASSERT_OK(fine);
+  EXPECT_TRUE(fine->budget_overages.empty());
+  EXPECT_EQ(alerts.size(), 2u);
+}
+
 TEST(BudgetTest, BackdatedSpendOutsideTheWindowRaisesNoAlert) {
   Clock clock;
   Options o;

@@ -235,6 +235,19 @@ std::string EncodeApiUsage(const ApiUsage& u) {
   w.Key("metadata").Raw(u.metadata_json);
   WriteOptString(w, "request_id", u.request_id);
   WriteTime(w, "recorded_at", u.recorded_at);
+  // Only what settle / record_api_usage report: a record read back (a search result) has none.
+  if (!u.budget_overages.empty()) {
+    w.Key("budget_overages").BeginArray();
+    for (const BudgetOverage& o : u.budget_overages) {
+      w.BeginObject();
+      w.Key("budget").String(o.budget_name);
+      WriteMoney(w, "limit", o.limit_nanousd);
+      WriteMoney(w, "spent", o.spent_nanousd);
+      WriteMoney(w, "overage", o.overage_nanousd);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
   w.EndObject();
   return w.Take();
 }

@@ -53,6 +53,15 @@ struct PriceInput {
 
 // ---- API usage ----------------------------------------------------------------------------------------
 
+// A hard budget that spend went past: hard limits cap what reservations admit, not what calls turn out to cost
+// (a settle above its reservation, or after it expired, is still recorded — the call happened).
+struct BudgetOverage {
+  std::string budget_name;
+  NanoUsd limit_nanousd = 0;    // the hard limit
+  NanoUsd spent_nanousd = 0;    // spend in the budget's current window, this call included
+  NanoUsd overage_nanousd = 0;  // spent - limit
+};
+
 struct ApiUsage {
   std::string id;
   std::string user_key;
@@ -70,6 +79,10 @@ struct ApiUsage {
   std::string metadata_json = "{}";
   std::string request_id;
   Micros recorded_at = 0;
+  // Filled by Settle and RecordApiUsage (empty elsewhere, and for a retry): the hard budgets whose spend is above
+  // their limit with this call counted. The call is recorded all the same; an on_budget_alert "hard" alert fires
+  // when this call crossed the limit, or when a settle cost more than its reservation (or came after it expired).
+  std::vector<BudgetOverage> budget_overages;
 };
 
 struct NewApiUsage {

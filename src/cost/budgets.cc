@@ -171,12 +171,14 @@ Status CheckRequestIdFreeOfReservation(sqlite::Connection& conn, std::string_vie
       fmt::format("request_id '{}' was used for a reservation ({}): use a new request_id", request_id, r.state));
 }
 
-Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micros now,
-                           std::vector<BudgetAlert>& out) {
+Status AssessSpend(sqlite::Connection& conn, const SpendNote& note, Micros now, bool exceeded_reservation,
+                   std::vector<BudgetOverage>& overages, std::vector<BudgetAlert>* alerts) {
+  overages.clear();
   if (note.rows.empty()) return Status::OK();
   auto budgets = CoveringBudgets(conn, note.user_id, note.team_id);
   if (!budgets.ok()) return budgets.status();
   for (const BudgetRow& b : *budgets) {
+    if (!alerts && !b.input.hard_limit_nanousd) continue;  // only overages wanted: hard limits only
     auto [from, to] = Window(b.input, b.scope, now);
     NanoUsd added = 0;  // what this write added inside the window (a backdated row may fall outside it)
     for (const auto& [at, cost] : note.rows)
@@ -184,15 +186,25 @@ Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micr
     if (added == 0) continue;
     auto spent = SumScope(conn, b.scope, b.scope_id, from, to, 3);
     if (!spent.ok()) return spent.status();
+    if (spent->overflow)
+      return Status::TooLarge(fmt::format("budget '{}': spend leaves the 64-bit integer range", b.input.name));
     const NanoUsd after = spent->cost, before = after - added;
-    auto check = [&](const std::optional<NanoUsd>& limit, const char* which) {
-      if (limit && before < *limit && after >= *limit)
-        out.push_back(BudgetAlert{b.input.name, which, after, *limit});
-    };
-    check(b.input.soft_limit_nanousd, "soft");
-    check(b.input.hard_limit_nanousd, "hard");
+    const auto& hard = b.input.hard_limit_nanousd;
+    if (hard && after > *hard) overages.push_back(BudgetOverage{b.input.name, *hard, after, after - *hard});
+    if (!alerts) continue;
+    auto crossed = [&](const std::optional<NanoUsd>& limit) { return limit && before < *limit && after >= *limit; };
+    if (crossed(b.input.soft_limit_nanousd))
+      alerts->push_back(BudgetAlert{b.input.name, "soft", after, *b.input.soft_limit_nanousd});
+    if (crossed(hard) || (hard && after > *hard && exceeded_reservation))
+      alerts->push_back(BudgetAlert{b.input.name, "hard", after, *hard});
   }
   return Status::OK();
+}
+
+Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micros now,
+                           std::vector<BudgetAlert>& out) {
+  std::vector<BudgetOverage> ignored;
+  return AssessSpend(conn, note, now, false, ignored, &out);
 }
 
 }  // namespace convstore::cost
@@ -375,6 +387,10 @@ Result<ApiUsage> StoreImpl::DoSettle(std::string_view request_id, const NewApiUs
     cost::SpendNote spent;
     auto recorded = cost::InsertApiUsage(conn, valid, r.user_key, request_id, now, &spent);
     if (!recorded.ok()) return recorded.status();
+    // A retry of a settled reservation wrote nothing (`spent` is empty): nothing to assess.
+    const bool exceeded = r.expires_at <= now || recorded->cost_nanousd.value_or(0) > r.amount_nanousd;
+    CONVSTORE_RETURN_IF_ERROR(cost::AssessSpend(conn, spent, now, exceeded, recorded->budget_overages,
+                                                options_.on_budget_alert ? &alerts : nullptr));
     if (state == 0) {
       auto upd = conn.Prepare(
           "UPDATE budget_reservations SET state = 1, usage_id = (SELECT id FROM api_usage WHERE uid = ?2)"
@@ -383,7 +399,6 @@ Result<ApiUsage> StoreImpl::DoSettle(std::string_view request_id, const NewApiUs
       upd->Bind(1, request_id).Bind(2, recorded->id);
       CONVSTORE_RETURN_IF_ERROR(upd->Run("settle reservation"));
     }
-    if (options_.on_budget_alert) CONVSTORE_RETURN_IF_ERROR(cost::CollectBudgetAlerts(conn, spent, now, alerts));
     return recorded;
   });
   if (result.ok()) NotifyBudgetAlerts(alerts);

@@ -25,4 +25,11 @@ Status CheckRequestIdFreeOfReservation(sqlite::Connection& conn, std::string_vie
 Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micros now,
                            std::vector<BudgetAlert>& out);
 
+// After a recorded call (`note`): the hard budgets covering it whose spend, this call included, is above their
+// limit (`overages`), and — when `alerts` is given — the alerts it raises: the limits it crossed, plus a "hard"
+// alert for a budget left over its limit by a call that `exceeded_reservation` (a settle that cost more than it
+// reserved, or came after its reservation expired).
+Status AssessSpend(sqlite::Connection& conn, const SpendNote& note, Micros now, bool exceeded_reservation,
+                   std::vector<BudgetOverage>& overages, std::vector<BudgetAlert>* alerts);
+
 }  // namespace convstore::cost

@@ -208,8 +208,9 @@ Result<ApiUsage> StoreImpl::DoRecordApiUsage(const NewApiUsage& usage) {
     CONVSTORE_RETURN_IF_ERROR(cost::CheckRequestIdFreeOfReservation(conn, usage.request_id, now));
     cost::SpendNote spent;
     auto recorded = cost::InsertApiUsage(conn, valid, usage.user_key, usage.request_id, now, &spent);
-    if (recorded.ok() && options_.on_budget_alert)
-      CONVSTORE_RETURN_IF_ERROR(cost::CollectBudgetAlerts(conn, spent, now, alerts));
+    if (recorded.ok())
+      CONVSTORE_RETURN_IF_ERROR(cost::AssessSpend(conn, spent, now, false, recorded->budget_overages,
+                                                  options_.on_budget_alert ? &alerts : nullptr));
     return recorded;
   });
   if (result.ok()) NotifyBudgetAlerts(alerts);

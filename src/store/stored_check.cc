@@ -103,6 +103,8 @@ Status CheckStored(const ApiUsage& v) {
                         {"request_id", &v.request_id}});
       !s.ok())
     return s;
+  for (const BudgetOverage& o : v.budget_overages)
+    if (!util::IsValidUtf8(o.budget_name)) return Damaged("api usage", v.id, "a budget's stored name is not valid UTF-8");
   return Json("api usage", v.id, "metadata", v.metadata_json, true);
 }
 

@@ -252,3 +252,20 @@ def test_derived_tables_that_lie_are_corruption_not_answers(db_path):
         assert s.cost_summary(days=1, user="ana")["total_cost_nanousd"] == 600_000_000_000
     with convstore.Store(db_path, quick_check_on_open=True) as s:
         assert len(s.search_metadata({"kind": "call"}, target="messages", limit=1000)["items"]) == 300
+
+
+def test_settle_past_a_hard_limit_is_recorded_reported_and_alerted(db_path):
+    alerts = []
+    with convstore.Store(db_path, on_budget_alert=alerts.append) as s:
+        s.upsert_user("ana")
+        s.set_budget("day", "user", "day", scope_key="ana", hard_limit_usd=10)
+        s.reserve("r1", "ana", estimated_cost_usd=1)
+        r = s.settle("r1", "m", cost_usd=50)
+        assert r["cost_usd"] == 50.0
+        assert r["budget_overages"] == [{"budget": "day", "limit_usd": 10.0, "limit_nanousd": 10_000_000_000,
+                                         "spent_usd": 50.0, "spent_nanousd": 50_000_000_000, "overage_usd": 40.0,
+                                         "overage_nanousd": 40_000_000_000}]
+        assert [a["limit"] for a in alerts] == ["hard"]
+        s.set_budget("day", "user", "day", scope_key="ana", hard_limit_usd=1000)
+        s.reserve("r2", "ana", estimated_cost_usd=2)
+        assert "budget_overages" not in s.settle("r2", "m", cost_usd=1)

@@ -204,7 +204,9 @@ CONVSTORE_API int convstore_get_budgets(convstore_t* db, double min_used_fractio
  * request_id return the first reservation. *out_json: {"request_id", "state", "amount_usd", "expires_at", ...}. */
 CONVSTORE_API int convstore_reserve(convstore_t* db, const char* request_json, char** out_json, char** errmsg);
 /* Records the actual usage (usage_json as for convstore_record_api_usage; "user" optional) and closes the
- * reservation. Idempotent. *out_json: the API usage record. */
+ * reservation. Idempotent. *out_json: the API usage record; when the call took or left hard budgets past their
+ * limit (hard limits cap reservations, not what a call costs) it holds "budget_overages":
+ * [{"budget", "limit_usd", "spent_usd", "overage_usd", ...}] and the alert callback hears a "hard" alert. */
 CONVSTORE_API int convstore_settle(convstore_t* db, const char* request_id, const char* usage_json, char** out_json,
                                    char** errmsg);
 /* Closes an open reservation without usage. *out_json: the reservation. */

@@ -2,6 +2,7 @@
 // row counts show nothing was written. Table-driven: entry points x kinds of bad input.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <functional>
@@ -559,6 +560,60 @@ TEST_F(CBadInputMatrix, UseAfterShutdownAndDoubleClose) {
   convstore_close(db);
   db = nullptr;
   convstore_close(nullptr);  // and closing NULL is a no-op
+}
+
+// A read-only handle: every entry point either reads or answers CONVSTORE_READ_ONLY, and the file is unchanged.
+TEST_F(CBadInputMatrix, EveryEntryPointOnAReadOnlyStoreWritesNothing) {
+  char* err = nullptr;
+  const std::string before = Snapshot();
+  convstore_t* ro = nullptr;
+  ASSERT_EQ(convstore_open(db_.path().c_str(), R"({"read_only":true})", &ro, &err), CONVSTORE_OK) << err;
+  int refused = 0;
+  for (auto& ep : EntryPoints()) {
+    if (std::string(ep.name) == "open(options)") continue;
+    const char* arg = ep.kind == EntryPoint::kId ? conv.c_str() : R"({"key":"k","user":"u@x","role":"user","content":"x","tool_name":"t","model":"m","name":"b","scope":"global","period":"day","hard_limit_usd":"1","request_id":"r2","estimated_cost_usd":"0.01"})";
+    const int rc = ep.call(ro, arg, &err);
+    ++inputs_tried;
+    EXPECT_NE(rc, CONVSTORE_INTERNAL) << ep.name << ": " << (err ? err : "");
+    if (rc == CONVSTORE_READ_ONLY) {
+      ++refused;
+      EXPECT_NE(std::string(err).find("read-only"), std::string::npos) << ep.name << ": " << err;
+    }
+    convstore_free(err);
+    err = nullptr;
+  }
+  EXPECT_GE(refused, 10);
+  convstore_close(ro);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(CBadInputMatrix, OpenRefusesBadPathsAndModesLeavingNoFile) {
+  char* err = nullptr;
+  convstore_t* other = nullptr;
+  for (const char* options : {R"({"read_only":"yes"})", R"({"read_only":1})"}) {
+    EXPECT_EQ(convstore_open(db_.path().c_str(), options, &other, &err), CONVSTORE_INVALID_ARGUMENT) << options;
+    EXPECT_EQ(other, nullptr);
+    convstore_free(err);
+    err = nullptr;
+    ++inputs_tried;
+  }
+  EXPECT_EQ(convstore_open(":memory:", R"({"read_only":true})", &other, &err), CONVSTORE_INVALID_ARGUMENT);
+  convstore_free(err);
+  err = nullptr;
+  const std::string dir = db_.path().substr(0, db_.path().rfind('/'));
+  const std::string missing = dir + "/never-created.db";
+  EXPECT_EQ(convstore_open(missing.c_str(), R"({"read_only":true})", &other, &err), CONVSTORE_NOT_FOUND);
+  convstore_free(err);
+  err = nullptr;
+  const std::string too_long = dir + "/" + std::string(250, 'x');
+  EXPECT_EQ(convstore_open(too_long.c_str(), nullptr, &other, &err), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(err ? err : "").find("-journal"), std::string::npos);
+  convstore_free(err);
+  inputs_tried += 3;
+  EXPECT_NE(QueryInt(db_.path(), "SELECT 1"), -2);  // the store's file is untouched
+  struct stat sb;
+  EXPECT_NE(::stat(missing.c_str(), &sb), 0);
+  EXPECT_NE(::stat(too_long.c_str(), &sb), 0);
 }
 
 }  // namespace

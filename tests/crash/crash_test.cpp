@@ -110,7 +110,11 @@ std::vector<std::vector<std::string>> Rows(sqlite3* db, const char* sql) {
 size_t Verify(const std::string& path, const Acknowledged& ack, int kill_no) {
   SCOPED_TRACE("after kill " + std::to_string(kill_no));
   {
-    auto store = ConversationStore::Open(path);  // opens (and recovers the WAL)
+    // Opens (and recovers the WAL) with every open-time check: quick_check, the schema against the migrations', and
+    // the derived tables' invariants — none of which a kill may break.
+    Options checked;
+    checked.quick_check_on_open = true;
+    auto store = ConversationStore::Open(path, checked);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     // The cost rollups (and rows pending) equal a recount from the raw rows; every 8th kill (it reads them all).
     if (store.ok() && kill_no % 8 == 0) {

@@ -22,6 +22,7 @@
 // M acknowledged writes checked".
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
@@ -408,6 +409,8 @@ class Workload {
 std::vector<std::string> VerifyAfterReopen(const std::string& path, const Outcome& out, Options options,
                                            uint64_t& checked) {
   std::vector<std::string> problems;
+  // Every open-time check (quick_check, the schema, the derived tables' invariants) must pass after any fault.
+  options.quick_check_on_open = true;
   auto opened = ConversationStore::Open(path, options);
   if (!opened.ok()) {
     problems.push_back("reopen failed: " + opened.status().ToString());
@@ -666,6 +669,18 @@ TEST(FaultVfs, CountsAndFiresTheNthCall) {
   EXPECT_EQ(r->messages.size(), 1u);
   EXPECT_EQ(r->conversation.message_count, 1);
   ASSERT_OK(store->Close());
+}
+
+// An open that creates the file and then fails (here: SQLite cannot open it) leaves nothing behind.
+TEST(FaultVfs, AFailedOpenRemovesTheFileItCreated) {
+  ASSERT_TRUE(fault_vfs::Install());
+  testing::TempDb db;
+  fault_vfs::Arm(Kind::kOpen, 1, /*sticky=*/true);
+  EXPECT_FALSE(ConversationStore::Open(db.path()).ok());
+  fault_vfs::Disarm();
+  struct stat sb;
+  EXPECT_NE(::stat(db.path().c_str(), &sb), 0) << "the file created before the failed open is still there";
+  ASSERT_OK(ConversationStore::Open(db.path()));
 }
 
 // The checker itself: it must notice broken counters, gapped positions and a half-present batch.

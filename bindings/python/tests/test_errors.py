@@ -258,3 +258,13 @@ def test_library_next_to_package_is_found(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
                        cwd=str(tmp_path))
     assert r.stdout.strip() == str(pkg / "libconvstore.so.1")
+
+
+def test_bad_open_modes_and_paths_are_refused_leaving_no_file(tmp_path):
+    with pytest.raises(InvalidArgumentError):
+        Store(str(tmp_path / "x.db"), read_only="yes")
+    with pytest.raises(InvalidArgumentError):
+        Store(":memory:", read_only=True)
+    with pytest.raises(InvalidArgumentError, match="-journal"):
+        Store(str(tmp_path / ("x" * 250)))
+    assert os.listdir(tmp_path) == []

@@ -1,11 +1,13 @@
 /* Regression tests through the C ABI for defects found by attacking the store, in plain C99 with -Wall -Wextra
  * -pedantic -Werror. The file is inspected (and, for hostile-file cases, edited) with SQLite directly.
  * Usage: c_hardening_test <scratch-dir>. Prints "N passed, M failed". */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "convstore/convstore.h"
@@ -320,6 +322,72 @@ static void settle_reports_overage(void) {
   convstore_close(db);
 }
 
+/* fork() while another thread is inside the library: every child opens the store and writes. */
+struct reader_args {
+  convstore_t* db;
+  const char* conv;
+  volatile int stop;
+};
+
+static void* reader_loop(void* p) {
+  struct reader_args* a = (struct reader_args*)p;
+  while (!a->stop) {
+    char* out = NULL;
+    if (convstore_get_conversation(a->db, a->conv, &out, NULL) == CONVSTORE_OK) convstore_free(out);
+  }
+  return NULL;
+}
+
+static void forks_under_load(void) {
+  const char* path = fresh("fork.db");
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char conv[64];
+  struct reader_args args;
+  pthread_t thread;
+  int i, hung = 0, failed = 0;
+  const char* env = getenv("CONVSTORE_FORK_COUNT");
+  const int forks = env != NULL && atoi(env) > 0 ? atoi(env) / 3 + 1 : 40;
+  CHECK(convstore_open(path, NULL, &db, NULL) == CONVSTORE_OK);
+  if (db == NULL) return;
+  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", conv, sizeof conv);
+  convstore_free(out);
+  for (i = 0; i < 30; ++i)
+    EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"seed\"}", NULL, &err_), CONVSTORE_OK);
+  args.db = db;
+  args.conv = conv;
+  args.stop = 0;
+  CHECK(pthread_create(&thread, NULL, reader_loop, &args) == 0);
+  for (i = 0; i < forks; ++i) {
+    pid_t pid = fork();
+    int status = 0, waited = 0;
+    if (pid == 0) {
+      convstore_t* child = NULL;
+      int rc;
+      alarm(30); /* a hung child dies of SIGALRM and is counted */
+      rc = convstore_open(path, NULL, &child, NULL) == CONVSTORE_OK &&
+                   convstore_add_message(child, conv, "{\"role\":\"user\",\"content\":\"child\"}", NULL, NULL) ==
+                       CONVSTORE_OK
+               ? 0
+               : 1;
+      convstore_close(child);
+      _exit(rc);
+    }
+    while (waitpid(pid, &status, 0) < 0 && ++waited < 100) {
+    }
+    if (WIFSIGNALED(status)) ++hung;
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+  }
+  args.stop = 1;
+  pthread_join(thread, NULL);
+  CHECK(hung == 0);
+  CHECK(failed == 0);
+  CHECK(convstore_get_conversation_info(db, conv, &out, NULL) == CONVSTORE_OK);
+  convstore_free(out);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <scratch-dir>\n", argv[0]);
@@ -335,6 +403,7 @@ int main(int argc, char** argv) {
   hostile_schema_is_refused();
   derived_tables_are_checked();
   settle_reports_overage();
+  forks_under_load();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

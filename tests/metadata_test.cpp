@@ -93,7 +93,9 @@ TEST(ContainmentTest, ContainmentIsReflexive) {
 
 #include <random>
 
+#include "metadata/filter.h"
 #include "metadata/postings.h"
+#include "metadata/projection.h"
 
 namespace convstore {
 namespace {
@@ -188,6 +190,45 @@ TEST(PostingsTest, ContainedQueriesRequireOnlyPostingsTheDocumentHas) {
           << "doc " << doc.dump() << " @> query " << query.dump() << " but lacks posting " << p.path << " = " << p.value;
   }
   EXPECT_GT(contained, 10000);
+}
+
+// A filter decides the same on the stored text (only the top-level members it names parsed) as on the whole
+// parsed document, for containment and every path operator; and the projection is the document restricted to
+// those members.
+TEST(ProjectionTest, MatchesTextAgreesWithTheWholeDocument) {
+  std::mt19937_64 rng(23);
+  const char* const ops[] = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$exists"};
+  int matched = 0;
+  for (int i = 0; i < 20000; ++i) {
+    json doc = json::object();
+    for (int k = 0, n = static_cast<int>(rng() % 6); k < n; ++k) doc["k" + std::to_string(rng() % 5)] = RandomValue(rng, 3);
+    if (rng() % 5 == 0) doc["we\"ird\u00e9"] = RandomValue(rng, 1);
+    const std::string text = doc.dump();
+    std::string contains, where;
+    if (rng() % 2) contains = (rng() % 2 ? RandomPart(rng, doc) : json(json::object({{"k" + std::to_string(rng() % 5), RandomValue(rng, 2)}}))).dump();
+    if (rng() % 2) {
+      json w = json::object();
+      const char* op = ops[rng() % 7];
+      json value = std::string(op) == "$exists" ? json(rng() % 2 == 0) : RandomValue(rng, 1);
+      if (std::string(op) != "$eq" && std::string(op) != "$ne" && std::string(op) != "$exists" && !value.is_number() &&
+          !value.is_string())
+        value = 3;
+      w["k" + std::to_string(rng() % 5) + (rng() % 3 == 0 ? ".k1" : "")] = json::object({{op, value}});
+      where = w.dump();
+    }
+    auto f = metadata::CompileFilter(contains, where);
+    ASSERT_TRUE(f.ok()) << f.status().ToString() << " " << contains << " " << where;
+    const bool whole = f->Matches(doc);
+    EXPECT_EQ(f->MatchesText(text), whole) << text << " contains " << contains << " where " << where;
+    matched += whole;
+  }
+  EXPECT_GT(matched, 3000);
+  // The projection itself.
+  auto p = metadata::ParseMembers(R"({"a":{"x":[1,"}]"]},"b\"q":2,"c":"s\\","d":null})", {"b\"q", "d"});
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->dump(), R"({"b\"q":2,"d":null})");
+  for (const char* bad : {"[1]", "{", R"({"a":1,})", R"({"a" 1})", R"({"a":"x})", "{}x"})
+    EXPECT_FALSE(metadata::ParseMembers(bad, {"a"}).has_value()) << bad;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "convstore/limits.h"
 #include "metadata/containment.h"
 #include "metadata/index.h"
+#include "metadata/projection.h"
 #include "store/validate.h"
 #include "util/json_input.h"
 
@@ -167,6 +168,17 @@ bool CompiledFilter::MayMatchText(std::string_view text) const {
   return true;
 }
 
+bool CompiledFilter::MatchesText(std::string_view text) const {
+  if (empty()) return true;
+  if (!MayMatchText(text)) return false;
+  if (whole_document_) {
+    json doc = json::parse(text.begin(), text.end(), nullptr, false);
+    return !doc.is_discarded() && Matches(doc);
+  }
+  auto doc = ParseMembers(text, top_keys_);
+  return doc.has_value() && Matches(*doc);
+}
+
 bool CompiledFilter::Matches(const json& doc) const {
   if (contains_ && !Contains(doc, *contains_)) return false;
   for (const PathCondition& c : conditions_)
@@ -251,7 +263,17 @@ Result<CompiledFilter> CompileFilter(std::string_view contains_json, std::string
       });
     }
   }
-  if (where_json.empty()) return f;
+  auto finish = [&f]() -> Result<CompiledFilter> {
+    if (f.contains_ && f.contains_->is_object())
+      for (auto it = f.contains_->begin(); it != f.contains_->end(); ++it) f.top_keys_.push_back(it.key());
+    else if (f.contains_)
+      f.whole_document_ = true;  // matches nothing anyway; kept exact by reading everything
+    for (const PathCondition& c : f.conditions_) f.top_keys_.push_back(c.keys.front());
+    std::sort(f.top_keys_.begin(), f.top_keys_.end());
+    f.top_keys_.erase(std::unique(f.top_keys_.begin(), f.top_keys_.end()), f.top_keys_.end());
+    return std::move(f);
+  };
+  if (where_json.empty()) return finish();
   auto where = util::ParseJson(where_json, "where", limits::kMaxMetadataBytes);
   if (!where.ok()) return where.status();
   if (!where->is_object())
@@ -277,7 +299,7 @@ Result<CompiledFilter> CompileFilter(std::string_view contains_json, std::string
     if (f.conditions_.size() > kMaxConditions)
       return Status::TooLarge(fmt::format("where has more than {} conditions", kMaxConditions));
   }
-  return f;
+  return finish();
 }
 
 }  // namespace convstore::metadata

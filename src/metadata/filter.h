@@ -43,12 +43,17 @@ class CompiledFilter {
   // A cheap necessary condition on a stored document's text (compact JSON as the library writes it): every key of
   // the containment document appears as "key": and every string in it as "string". False means no match.
   bool MayMatchText(std::string_view text) const;
+  // Whether the stored document `text` matches: the text test, then Matches on only the top-level members the
+  // filter reads (projection.h). A document that does not parse matches nothing.
+  bool MatchesText(std::string_view text) const;
 
  private:
   friend Result<CompiledFilter> CompileFilter(std::string_view, std::string_view);
   std::optional<nlohmann::json> contains_;
   std::vector<std::string> must_contain_;  // JSON-encoded keys (with ':') and strings of the containment document
   std::vector<PathCondition> conditions_;
+  std::vector<std::string> top_keys_;  // sorted: the top-level keys the filter reads
+  bool whole_document_ = false;        // the filter needs more than top_keys_ (a non-object containment)
 };
 
 // contains_json: "" or any JSON value; where_json: "" or a JSON object of path -> condition.

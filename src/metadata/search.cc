@@ -48,22 +48,33 @@ std::optional<Position> DecodeCursor(std::string_view text, MetadataTarget t) {
 
 // Per-target SQL (literals: the statement cache is keyed by the pointer).
 // Both return: metadata, user_id, archived (NULL: no conversation), conversation row id (NULL: none), id, at.
+// The tail reads are scoped in SQL (?2: the user or conversation row) so that rows outside the query's scope are
+// never loaded; '+' keeps SQLite on the id range (the tail is short; a scope may be large).
 struct SearchSql {
-  const char* check;  // one row by id
-  const char* tail;   // the rows above the watermark
+  const char* check;              // one row by id
+  const char* tail;               // the rows above the watermark
+  const char* tail_user;          // ... of one user
+  const char* tail_conversation;  // ... of one conversation
 };
+#define CONVSTORE_CONVERSATION_DOC "SELECT metadata, user_id, archived, id, id, created_at FROM conversations WHERE "
+#define CONVSTORE_MESSAGE_DOC                                                                             \
+  "SELECT m.metadata, c.user_id, c.archived, m.conversation_id, m.id, m.created_at FROM messages m "     \
+  "JOIN conversations c ON c.id = m.conversation_id WHERE "
+#define CONVSTORE_USAGE_DOC                                                                               \
+  "SELECT a.metadata, a.user_id, c.archived, a.conversation_id, a.id, a.recorded_at FROM api_usage a "   \
+  "LEFT JOIN conversations c ON c.id = a.conversation_id WHERE "
 const SearchSql kSql[] = {
-    {"SELECT metadata, user_id, archived, id, id, created_at FROM conversations WHERE id = ?1",
-     "SELECT metadata, user_id, archived, id, id, created_at FROM conversations WHERE id > ?1"},
-    {"SELECT m.metadata, c.user_id, c.archived, m.conversation_id, m.id, m.created_at FROM messages m "
-     "JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?1",
-     "SELECT m.metadata, c.user_id, c.archived, m.conversation_id, m.id, m.created_at FROM messages m "
-     "JOIN conversations c ON c.id = m.conversation_id WHERE m.id > ?1"},
-    {"SELECT a.metadata, a.user_id, c.archived, a.conversation_id, a.id, a.recorded_at FROM api_usage a "
-     "LEFT JOIN conversations c ON c.id = a.conversation_id WHERE a.id = ?1",
-     "SELECT a.metadata, a.user_id, c.archived, a.conversation_id, a.id, a.recorded_at FROM api_usage a "
-     "LEFT JOIN conversations c ON c.id = a.conversation_id WHERE a.id > ?1"},
+    {CONVSTORE_CONVERSATION_DOC "id = ?1", CONVSTORE_CONVERSATION_DOC "id > ?1",
+     CONVSTORE_CONVERSATION_DOC "id > ?1 AND +user_id = ?2", CONVSTORE_CONVERSATION_DOC "id > ?1 AND id = ?2"},
+    {CONVSTORE_MESSAGE_DOC "m.id = ?1", CONVSTORE_MESSAGE_DOC "m.id > ?1",
+     CONVSTORE_MESSAGE_DOC "m.id > ?1 AND +c.user_id = ?2",
+     CONVSTORE_MESSAGE_DOC "m.id > ?1 AND +m.conversation_id = ?2"},
+    {CONVSTORE_USAGE_DOC "a.id = ?1", CONVSTORE_USAGE_DOC "a.id > ?1", CONVSTORE_USAGE_DOC "a.id > ?1 AND +a.user_id = ?2",
+     CONVSTORE_USAGE_DOC "a.id > ?1 AND +a.conversation_id = ?2"},
 };
+#undef CONVSTORE_CONVERSATION_DOC
+#undef CONVSTORE_MESSAGE_DOC
+#undef CONVSTORE_USAGE_DOC
 
 struct List {
   std::vector<Posting> terms;  // one (a required list) or several (an $in group: any of them)
@@ -306,25 +317,19 @@ class Searcher {
     return true;
   }
 
-  bool DocumentMatches(const sqlite::Stmt& st) const {
-    if (f_.empty()) return true;
-    std::string_view text = st.Text(0);
-    if (!f_.MayMatchText(text)) return false;
-    json doc = json::parse(text.begin(), text.end(), nullptr, false);
-    if (doc.is_discarded()) return false;
-    return f_.Matches(doc);
-  }
+  bool DocumentMatches(const sqlite::Stmt& st) const { return f_.MatchesText(st.Text(0)); }
 
   // Rows the posting lists do not hold: the unfolded tail and oversized documents.
   Status CheckUnindexed(MetadataPlan& plan, std::vector<Position>& matches, std::optional<Position>& cover) {
     if (nothing_) return Status::OK();
     auto mark = IndexedUpTo(conn_, q_.target);
     if (!mark.ok()) return mark.status();
-    // The tail in one pass (at most kFoldEvery rows): each checked as it is read.
+    // The tail in one pass (at most kFoldEvery rows, only the query's scope): each checked as it is read.
     {
-      auto st = conn_.Prepare(sql_.tail);
+      auto st = conn_.Prepare(conversation_row_ ? sql_.tail_conversation : user_row_ ? sql_.tail_user : sql_.tail);
       if (!st.ok()) return st.status();
       st->Bind(1, *mark);
+      if (conversation_row_ || user_row_) st->Bind(2, conversation_row_ ? *conversation_row_ : *user_row_);
       for (;;) {
         auto row = st->Step("read unfolded rows");
         if (!row.ok()) return row.status();

@@ -269,3 +269,14 @@ def test_settle_past_a_hard_limit_is_recorded_reported_and_alerted(db_path):
         s.set_budget("day", "user", "day", scope_key="ana", hard_limit_usd=1000)
         s.reserve("r2", "ana", estimated_cost_usd=2)
         assert "budget_overages" not in s.settle("r2", "m", cost_usd=1)
+
+
+def test_verify_and_rebuild_are_exact_past_the_64_bit_range(store):
+    for _ in range(9300):  # $1M each in one hour: the day's total passes INT64_MAX nano-USD
+        store.record_api_usage("ana", "m", cost_nanousd=10**15)
+    report = store.verify_rollups()
+    assert report["differences"] == 0 and report["overflows"] > 0
+    assert any("overflow" in s for s in report["samples"])
+    assert store.rebuild_rollups()["differences"] == 0
+    with pytest.raises(convstore.TooLargeError):
+        store.cost_summary(days=1, source="api")

@@ -5,53 +5,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "c_check.h"
 #include "convstore/convstore.h"
-
-static int passed = 0, failed = 0;
 
 /* Closed by an atexit handler registered before the library was first used: it runs after the library's static
  * objects are destroyed, which once freed the logger under convstore_close (found by fuzzing). */
 static convstore_t* closed_at_exit = NULL;
 static void close_at_exit(void) { convstore_close(closed_at_exit); }
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (cond) {                                                       \
-      ++passed;                                                       \
-    } else {                                                          \
-      ++failed;                                                       \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                 \
-  } while (0)
-
-/* Expects `call` to return `code` with a non-empty message, and frees the message. */
-#define EXPECT_CODE(call, code)                                                          \
-  do {                                                                                   \
-    char* err_ = NULL;                                                                   \
-    int rc_ = (call);                                                                    \
-    if (rc_ != (code)) fprintf(stderr, "  got %d (%s): %s\n", rc_, convstore_code_name(rc_), err_ ? err_ : "-"); \
-    CHECK(rc_ == (code));                                                                \
-    if ((code) != CONVSTORE_OK) CHECK(err_ != NULL && err_[0] != '\0');                  \
-    else CHECK(err_ == NULL);                                                            \
-    convstore_free(err_);                                                                \
-  } while (0)
-
-/* Copies the string value of "key" from a flat JSON text (enough for ids in test output). */
-static void json_string(const char* json, const char* key, char* out, size_t cap) {
-  char pattern[64];
-  const char* p;
-  size_t n = 0;
-  snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
-  p = strstr(json, pattern);
-  out[0] = '\0';
-  if (p == NULL) return;
-  p += strlen(pattern);
-  while (p[n] != '"' && n + 1 < cap) {
-    out[n] = p[n];
-    ++n;
-  }
-  out[n] = '\0';
-}
 
 static int message_count(convstore_t* db, const char* conv) {
   char* out = NULL;

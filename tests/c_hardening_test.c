@@ -10,31 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "c_check.h"
 #include "convstore/convstore.h"
 
-static int passed = 0, failed = 0;
 static char dir[512];
-
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    if (cond) {                                                                      \
-      ++passed;                                                                      \
-    } else {                                                                         \
-      ++failed;                                                                      \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);       \
-    }                                                                                \
-  } while (0)
-
-/* Expects `call` (taking &err_) to return `code`; on failure the message must be non-empty. */
-#define EXPECT_CODE(call, code)                                                                                  \
-  do {                                                                                                           \
-    char* err_ = NULL;                                                                                           \
-    int rc_ = (call);                                                                                            \
-    if (rc_ != (code)) fprintf(stderr, "  got %d (%s): %s\n", rc_, convstore_code_name(rc_), err_ ? err_ : "-"); \
-    CHECK(rc_ == (code));                                                                                        \
-    if ((code) != CONVSTORE_OK) CHECK(err_ != NULL && err_[0] != '\0');                                          \
-    convstore_free(err_);                                                                                        \
-  } while (0)
 
 /* A fresh path in the scratch directory (removed first, with its -wal and -shm). */
 static const char* fresh(const char* name) {
@@ -62,20 +41,12 @@ static long long query_int(const char* path, const char* sql) {
   return v;
 }
 
-static void json_string(const char* json, const char* key, char* out, size_t cap) {
-  char pattern[64];
-  const char* p;
-  size_t n = 0;
-  snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
-  p = json ? strstr(json, pattern) : NULL;
-  out[0] = '\0';
-  if (p == NULL) return;
-  p += strlen(pattern);
-  while (p[n] != '"' && n + 1 < cap) {
-    out[n] = p[n];
-    ++n;
-  }
-  out[n] = '\0';
+/* Creates a conversation from `json` and copies its id into `id`. */
+static void create_conversation(convstore_t* db, const char* json, char* id, size_t cap) {
+  char* out = NULL;
+  CHECK(convstore_create_conversation(db, json, &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", id, cap);
+  convstore_free(out);
 }
 
 /* Pending cost rows fold whatever the batch sizes; verify reports overflows apart from differences. */
@@ -88,9 +59,7 @@ static void pending_rows_fold(void) {
   int i;
   CHECK(convstore_open(path, NULL, &db, NULL) == CONVSTORE_OK);
   if (db == NULL) return;
-  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
-  json_string(out, "id", conv, sizeof conv);
-  convstore_free(out);
+  create_conversation(db, "{\"user\":\"ana\"}", conv, sizeof conv);
   EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"one\",\"cost_nanousd\":1}", NULL,
                                     &err_), CONVSTORE_OK);
   for (i = 0; i < 300; ++i) {
@@ -129,14 +98,11 @@ static void reservation_request_ids(void) {
 /* A leap second gets a message that says so. */
 static void leap_second(void) {
   convstore_t* db = NULL;
-  char* out = NULL;
   char* err = NULL;
   char conv[64];
   CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
   if (db == NULL) return;
-  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
-  json_string(out, "id", conv, sizeof conv);
-  convstore_free(out);
+  create_conversation(db, "{\"user\":\"ana\"}", conv, sizeof conv);
   CHECK(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"x\",\"created_at\":\"2016-12-31T23:59:60Z\"}",
                               NULL, &err) == CONVSTORE_INVALID_ARGUMENT);
   CHECK(err != NULL && strstr(err, "leap second") != NULL);
@@ -148,7 +114,6 @@ static void leap_second(void) {
 static void paths_and_read_only(void) {
   char cwd[1024];
   convstore_t* db = NULL;
-  char* out = NULL;
   char conv[64];
   struct stat sb;
   mode_t old_umask = umask(022);
@@ -157,9 +122,7 @@ static void paths_and_read_only(void) {
   unlink("file:secret.db");
   unlink("secret.db");
   CHECK(convstore_open("file:secret.db?mode=memory", NULL, &db, NULL) == CONVSTORE_OK);
-  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
-  json_string(out, "id", conv, sizeof conv);
-  convstore_free(out);
+  create_conversation(db, "{\"user\":\"ana\"}", conv, sizeof conv);
   CHECK(stat("file:secret.db?mode=memory", &sb) == 0 && (sb.st_mode & 0777) == 0600);
   CHECK(stat("file:secret.db?mode=memory-wal", &sb) == 0 && (sb.st_mode & 0777) == 0600);
   CHECK(stat("secret.db", &sb) != 0);
@@ -234,9 +197,7 @@ static void oversized_documents_stay_in_their_scope(void) {
   n += (size_t)snprintf(big + n, sizeof big - n, "{");
   for (i = 0; i < 600; ++i) n += (size_t)snprintf(big + n, sizeof big - n, "%s\"k%d\":%d", i ? "," : "", i, i);
   snprintf(big + n, sizeof big - n, "}");
-  CHECK(convstore_create_conversation(db, "{\"user\":\"mallory\"}", &out, NULL) == CONVSTORE_OK);
-  json_string(out, "id", conv, sizeof conv);
-  convstore_free(out);
+  create_conversation(db, "{\"user\":\"mallory\"}", conv, sizeof conv);
   n = (size_t)snprintf(batch, sizeof batch, "[");
   for (i = 0; i < 10; ++i)
     n += (size_t)snprintf(batch + n, sizeof batch - n, "%s{\"role\":\"user\",\"content\":\"x\",\"metadata\":%s}", i ? "," : "", big);
@@ -279,9 +240,7 @@ static void derived_tables_are_checked(void) {
   int i;
   CHECK(convstore_open(path, NULL, &db, NULL) == CONVSTORE_OK);
   if (db == NULL) return;
-  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
-  json_string(out, "id", conv, sizeof conv);
-  convstore_free(out);
+  create_conversation(db, "{\"user\":\"ana\"}", conv, sizeof conv);
   out = NULL;
   for (i = 0; i < 300; ++i)
     EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"x\",\"cost_usd\":\"2\"}", NULL,
@@ -350,9 +309,7 @@ static void forks_under_load(void) {
   const int forks = env != NULL && atoi(env) > 0 ? atoi(env) / 3 + 1 : 40;
   CHECK(convstore_open(path, NULL, &db, NULL) == CONVSTORE_OK);
   if (db == NULL) return;
-  CHECK(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, NULL) == CONVSTORE_OK);
-  json_string(out, "id", conv, sizeof conv);
-  convstore_free(out);
+  create_conversation(db, "{\"user\":\"ana\"}", conv, sizeof conv);
   for (i = 0; i < 30; ++i)
     EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"seed\"}", NULL, &err_), CONVSTORE_OK);
   args.db = db;

@@ -138,6 +138,15 @@ struct Workload {
   std::vector<std::string> conversations;
 };
 
+// A file store on a settable clock with teams t1 and t2 (what RunWorkload expects).
+std::unique_ptr<ConversationStore> WorkloadStore(const std::string& path, Clock& clock, Options o = {}) {
+  o.clock = clock.fn();
+  auto s = OpenOrDie(path, o);
+  EXPECT_TRUE(s->UpsertTeam({.key = "t1"}).ok());
+  EXPECT_TRUE(s->UpsertTeam({.key = "t2"}).ok());
+  return s;
+}
+
 // batch_size: messages per AddMessages call; 0 draws 1..3 each time.
 void RunWorkload(ConversationStore& s, Clock& clock, std::mt19937_64& rng, Workload& w, int steps,
                  size_t batch_size = 0) {
@@ -325,10 +334,7 @@ TEST(CostEngineTest, RandomWorkloadsMatchPlainSqlToTheNanoDollar) {
     TempDb db;
     Clock clock;
     Options o;
-    o.clock = clock.fn();
-    auto s = OpenOrDie(db.path(), o);
-    ASSERT_OK(s->UpsertTeam({.key = "t1"}));
-    ASSERT_OK(s->UpsertTeam({.key = "t2"}));
+    auto s = WorkloadStore(db.path(), clock, o);
     ASSERT_OK(s->AddPrice({.model = "acme-1", .effective_from = 0, .input_per_mtok = 1'234'567'891,
                            .output_per_mtok = 3'333'333'333}));
     std::mt19937_64 rng(seed);
@@ -363,11 +369,7 @@ TEST(CostEngineTest, RandomWorkloadsMatchPlainSqlToTheNanoDollar) {
 TEST(CostEngineTest, DeletingEverythingLeavesNoMessageRollups) {
   TempDb db;
   Clock clock;
-  Options o;
-  o.clock = clock.fn();
-  auto s = OpenOrDie(db.path(), o);
-  ASSERT_OK(s->UpsertTeam({.key = "t1"}));
-  ASSERT_OK(s->UpsertTeam({.key = "t2"}));
+  auto s = WorkloadStore(db.path(), clock);
   std::mt19937_64 rng(11);
   Workload w;
   RunWorkload(*s, clock, rng, w, 300);
@@ -457,10 +459,7 @@ TEST(CostEngineTest, RandomWorkloadsWithBatchPatterns) {
     TempDb db;
     Clock clock;
     Options o;
-    o.clock = clock.fn();
-    auto s = OpenOrDie(db.path(), o);
-    ASSERT_OK(s->UpsertTeam({.key = "t1"}));
-    ASSERT_OK(s->UpsertTeam({.key = "t2"}));
+    auto s = WorkloadStore(db.path(), clock, o);
     std::mt19937_64 rng(size);
     Workload w;
     RunWorkload(*s, clock, rng, w, 400, size);
@@ -476,11 +475,7 @@ TEST(CostEngineTest, RandomWorkloadsWithBatchPatterns) {
 TEST(CostEngineTest, VerifyFindsDamageAndRebuildRepairsIt) {
   TempDb db;
   Clock clock;
-  Options o;
-  o.clock = clock.fn();
-  auto s = OpenOrDie(db.path(), o);
-  ASSERT_OK(s->UpsertTeam({.key = "t1"}));
-  ASSERT_OK(s->UpsertTeam({.key = "t2"}));
+  auto s = WorkloadStore(db.path(), clock);
   std::mt19937_64 rng(7);
   Workload w;
   RunWorkload(*s, clock, rng, w, 100);

@@ -282,6 +282,22 @@ void ReadPendingRow(const sqlite::Stmt& st, int c, CostRow& r) {
   r.latency_us = st.OptInt(c + 14);
 }
 
+// Every pending row with its seq, oldest first.
+Result<std::vector<std::pair<int64_t, CostRow>>> PendingWithSeq(sqlite::Connection& conn) {
+  std::vector<std::pair<int64_t, CostRow>> rows;
+  auto st = conn.Prepare(
+      "SELECT seq, at, user_id, team_id, model, source, role, endpoint, status, tokens_input, tokens_output,"
+      " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us FROM cost_pending"
+      " ORDER BY seq");
+  if (!st.ok()) return st.status();
+  for (;;) {
+    auto row = st->Step("read pending cost rows");
+    if (!row.ok()) return row.status();
+    if (!*row) return rows;
+    ReadPendingRow(*st, 1, rows.emplace_back(st->Int(0), CostRow{}).second);
+  }
+}
+
 }  // namespace
 
 Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {
@@ -321,24 +337,12 @@ Status MergePending(sqlite::Connection& conn) {
   if (merged.ok()) return conn.Exec("RELEASE convstore_merge", "end merge");
   if (merged.code() != Code::kTooLarge) return merged;  // the caller's transaction is rolled back
   CONVSTORE_RETURN_IF_ERROR(conn.Exec("ROLLBACK TO convstore_merge", "undo merge"));
-  std::vector<std::pair<int64_t, CostRow>> rows;
-  {
-    auto st = conn.Prepare(
-        "SELECT seq, at, user_id, team_id, model, source, role, endpoint, status, tokens_input, tokens_output,"
-        " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us FROM cost_pending"
-        " ORDER BY seq");
-    if (!st.ok()) return st.status();
-    for (;;) {
-      auto row = st->Step("read pending cost rows");
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      ReadPendingRow(*st, 1, rows.emplace_back(st->Int(0), CostRow{}).second);
-    }
-  }
+  auto rows = PendingWithSeq(conn);
+  if (!rows.ok()) return rows.status();
   auto drop = conn.Prepare("DELETE FROM cost_pending WHERE seq = ?1");
   if (!drop.ok()) return drop.status();
   int64_t stuck = 0;
-  for (const auto& [seq, r] : rows) {
+  for (const auto& [seq, r] : *rows) {
     RollupDelta one;
     one.Add(r, +1);
     CONVSTORE_RETURN_IF_ERROR(conn.Exec("SAVEPOINT convstore_merge_row", "begin merge"));
@@ -353,7 +357,7 @@ Status MergePending(sqlite::Connection& conn) {
     CONVSTORE_RETURN_IF_ERROR(conn.Exec("RELEASE convstore_merge_row", "end merge"));
   }
   util::Logger().warn("cost rollups: a day's totals would leave the 64-bit integer range; {} of {} rows stay pending",
-                      stuck, rows.size());
+                      stuck, rows->size());
   return conn.Exec("RELEASE convstore_merge", "end merge");
 }
 
@@ -382,19 +386,9 @@ bool SameRow(const CostRow& a, const CostRow& b) {
 
 Status RemoveCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows, RollupDelta& delta) {
   if (rows.empty()) return Status::OK();
-  std::vector<std::pair<int64_t, CostRow>> pending;  // (seq, row), fewer than kPendingMergeRows normally
-  {
-    auto st = conn.Prepare(
-        "SELECT seq, at, user_id, team_id, model, source, role, endpoint, status, tokens_input, tokens_output,"
-        " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us FROM cost_pending");
-    if (!st.ok()) return st.status();
-    for (;;) {
-      auto row = st->Step("read pending cost rows");
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      ReadPendingRow(*st, 1, pending.emplace_back(st->Int(0), CostRow{}).second);
-    }
-  }
+  auto read = PendingWithSeq(conn);  // fewer than kPendingMergeRows rows, normally
+  if (!read.ok()) return read.status();
+  auto& pending = *read;
   auto drop = conn.Prepare("DELETE FROM cost_pending WHERE seq = ?1");
   if (!drop.ok()) return drop.status();
   for (const CostRow& r : rows) {

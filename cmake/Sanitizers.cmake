@@ -9,6 +9,7 @@ endif()
 
 # Environment for tests that load the library into the (uninstrumented) Python interpreter: preload the ASan
 # runtime, and leave leak checking to the C/C++ tests (CPython keeps objects alive until exit by design).
+# CONVSTORE_SANITIZER names the sanitizer for tests that must adapt to its runtime (see test_hardening.py).
 set(CONVSTORE_PYTHON_TEST_ENV "")
 if(CONVSTORE_SANITIZE MATCHES "address")
   execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libasan.so OUTPUT_VARIABLE asan_runtime
@@ -16,5 +17,6 @@ if(CONVSTORE_SANITIZE MATCHES "address")
   # libstdc++ too: ASan's __cxa_throw interceptor must find the real one at startup, before ctypes loads us.
   execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libstdc++.so OUTPUT_VARIABLE cxx_runtime
                   OUTPUT_STRIP_TRAILING_WHITESPACE)
-  set(CONVSTORE_PYTHON_TEST_ENV "LD_PRELOAD=${asan_runtime}:${cxx_runtime}" "ASAN_OPTIONS=detect_leaks=0")
+  set(CONVSTORE_PYTHON_TEST_ENV "LD_PRELOAD=${asan_runtime}:${cxx_runtime}" "ASAN_OPTIONS=detect_leaks=0"
+      "CONVSTORE_SANITIZER=address")
 endif()

@@ -288,12 +288,10 @@ struct reader_args {
   volatile int stop;
 };
 
+/* No output asked for: the loop allocates nothing outside the library (GCC 12's ASan allocator is not fork-safe). */
 static void* reader_loop(void* p) {
   struct reader_args* a = (struct reader_args*)p;
-  while (!a->stop) {
-    char* out = NULL;
-    if (convstore_get_conversation(a->db, a->conv, &out, NULL) == CONVSTORE_OK) convstore_free(out);
-  }
+  while (!a->stop) (void)convstore_get_conversation(a->db, a->conv, NULL, NULL);
   return NULL;
 }
 

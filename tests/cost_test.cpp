@@ -839,6 +839,10 @@ TEST(CostEngineTest, TotalsBeyondInt64AreReportedNotWrapped) {
   Options o;
   o.clock = clock.fn();
   auto s = OpenOrDie(":memory:", o);
+  // A hard budget over the user: its check of each record must not refuse the write either.
+  ASSERT_OK(s->UpsertUser({.key = "ana"}));
+  ASSERT_OK(s->SetBudget({.name = "cap", .scope = "user", .scope_key = "ana", .period = "day",
+                          .hard_limit_nanousd = 1'000'000'000'000'000'000}));
   // $1M per row (the limit) x 9,300 rows in one hour: the day's cost total passes INT64_MAX nano-USD ($9.2e9).
   // Every row is stored (raw rows are never refused for the rollups' sake); queries over that day say kTooLarge.
   for (int i = 0; i < 9300; ++i)

@@ -109,6 +109,8 @@ TEST(HostileSchemaTest, ForeignObjectsOnConvstoreTablesAndDamagedSchemasAreRefus
       {"trigger zeroing costs", "CREATE TRIGGER free_calls AFTER INSERT ON api_usage BEGIN UPDATE api_usage SET "
        "cost_nanousd = 0 WHERE id = new.id; END;", "trigger 'free_calls'"},
       {"view reading messages", "CREATE VIEW everything AS SELECT content FROM messages;", "view 'everything' reads"},
+      {"view through an unknown function", "CREATE VIEW leak AS SELECT app_fn(content) FROM messages;",
+       "view 'leak' reads"},
       {"index not created by convstore", "CREATE UNIQUE INDEX content_once ON messages(content);", "index 'content_once'"},
       {"dropped table", "DROP TABLE cost_totals;", "table 'cost_totals' is missing"},
       {"dropped column", "ALTER TABLE messages DROP COLUMN model_version;", "lacks column 'model_version'"},
@@ -141,7 +143,9 @@ TEST(HostileSchemaTest, AnApplicationsOwnTablesIndexesTriggersAndViewsAreAllowed
                   "CREATE INDEX app_notes_note ON app_notes(note);"
                   "CREATE TABLE app_log(note TEXT);"
                   "CREATE TRIGGER app_notes_log AFTER INSERT ON app_notes BEGIN INSERT INTO app_log VALUES (new.note); END;"
-                  "CREATE VIEW app_recent AS SELECT note FROM app_notes ORDER BY id DESC;");
+                  "CREATE VIEW app_recent AS SELECT note FROM app_notes ORDER BY id DESC;"
+                  // A view through a function only the application registers: judged by the words of its SQL.
+                  "CREATE VIEW app_upper AS SELECT app_fn(note) FROM app_notes;");
   auto s = OpenOrDie(db.path());
   auto conv = s->CreateConversation({.user_key = "bob"});
   ASSERT_OK(conv);

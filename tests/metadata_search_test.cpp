@@ -932,5 +932,41 @@ TEST(MetadataMigration, OversizedDocumentsGetTheirScopes) {
   EXPECT_TRUE(v->consistent());
 }
 
+// A version-2 file holding an oversized document: migration 3 backfills it before migration 4 adds the scope
+// columns, and the file ends up at version 4 with the document scoped.
+TEST(MetadataMigration, AVersion2FileWithAnOversizedDocumentMigrates) {
+  TempDb db;
+  json big = json::object();
+  for (int k = 0; k < 600; ++k) big[fmt::format("k{}", k)] = k;
+  std::string conv;
+  {
+    auto s = OpenOrDie(db.path());
+    conv = s->CreateConversation({.user_key = "ana", .metadata_json = big.dump()})->id;
+    ASSERT_OK(s->AddMessage(conv, {.content = "x", .metadata_json = big.dump()}));
+  }
+  {  // back to schema version 2
+    sqlite::ConnectionConfig cfg;
+    auto raw = sqlite::Connection::Open(db.path(), cfg);
+    ASSERT_OK(raw);
+    ASSERT_OK((*raw)->Exec("DROP TABLE metadata_postings; DROP TABLE metadata_unindexed; DROP TABLE metadata_index;"
+                           "DELETE FROM meta WHERE key = 'metadata_excluded_paths';"
+                           "DELETE FROM schema_migrations WHERE version >= 3; PRAGMA user_version = 2;",
+                           "downgrade"));
+  }
+  auto s = OpenOrDie(db.path());
+  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed WHERE user_id IS NOT NULL"), 2);
+  MetadataQuery q;
+  q.target = MetadataTarget::kMessages;
+  q.contains_json = R"({"k5": 5})";
+  q.user_key = "ana";
+  auto r = s->SearchMetadata(q);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->messages.size(), 1u);
+  auto v = s->VerifyMetadataIndex();
+  ASSERT_OK(v);
+  EXPECT_TRUE(v->consistent());
+}
+
 }  // namespace
 }  // namespace convstore

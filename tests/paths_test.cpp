@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <set>
 
@@ -191,12 +192,30 @@ TEST(ReadOnlyTest, FilesAndDirectoriesThisProcessMayNotWrite) {
       f += Expect(got.ok() && got->messages.size() == 1, "read through the immutable fallback");
       f += Expect((*ro)->AddMessage(id, {.content = "x"}).status().code() == Code::kReadOnly, "write refused");
     }
+    // The same through a path that starts with "//" (our immutable URI must not read it as a host).
+    auto slashes = ConversationStore::Open("/" + path, o);
+    f += Expect(slashes.ok() && (*slashes)->GetConversation(id).ok(), "read-only open of a '//' path");
     auto fresh = ConversationStore::Open((sub / "new.db").string());
     f += Expect(!fresh.ok() && fresh.status().code() == Code::kReadOnly, "creating in a read-only directory");
     return f;
   });
   EXPECT_EQ(failures, 0);
   EXPECT_FALSE(fs::exists(sub / "new.db"));
+  // A -journal beside it (a writer crashed mid-transaction): the immutable fallback would ignore it, so refuse.
+  fs::permissions(sub, fs::perms::owner_all);
+  { std::ofstream(path + "-journal") << "x"; }
+  fs::permissions(sub, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::others_read | fs::perms::others_exec);
+  failures = AsUnprivileged([&] {
+    Options o;
+    o.read_only = true;
+    auto ro = ConversationStore::Open(path, o);
+    return Expect(!ro.ok() && ro.status().code() == Code::kReadOnly &&
+                      ro.status().message().find("-journal") != std::string::npos,
+                  "a -journal in a read-only directory is refused");
+  });
+  EXPECT_EQ(failures, 0);
+  fs::permissions(sub, fs::perms::owner_all);
+  fs::remove(path + "-journal");
   // A writable directory but a read-only file.
   fs::permissions(sub, fs::perms::owner_all | fs::perms::others_all);
   failures = AsUnprivileged([&] {

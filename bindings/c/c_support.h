@@ -9,6 +9,7 @@
 
 #include "convstore/convstore.h"
 #include "convstore/store.h"
+#include "util/fork.h"
 #include "util/utf8.h"
 
 struct convstore_t {
@@ -38,6 +39,7 @@ inline int Report(const Status& s, char** errmsg) {
 // Runs `body` (returning Status) with errmsg and out_json reset first and every exception turned into a code.
 template <typename F>
 int Guard(char** out_json, char** errmsg, F&& body) noexcept {
+  convstore::util::CallScope in_call;  // decoding and encoding too: a fork waits for them (util/fork.h)
   if (errmsg != nullptr) *errmsg = nullptr;
   if (out_json != nullptr) *out_json = nullptr;
   try {

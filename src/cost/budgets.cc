@@ -186,8 +186,11 @@ Status AssessSpend(sqlite::Connection& conn, const SpendNote& note, Micros now, 
     if (added == 0) continue;
     auto spent = SumScope(conn, b.scope, b.scope_id, from, to, 3);
     if (!spent.ok()) return spent.status();
-    if (spent->overflow)
-      return Status::TooLarge(fmt::format("budget '{}': spend leaves the 64-bit integer range", b.input.name));
+    if (spent->overflow) {  // beyond any limit, but the write is recorded all the same (it happened)
+      util::Logger().warn("budget '{}': spend leaves the 64-bit integer range; no overage or alert reported",
+                          b.input.name);
+      continue;
+    }
     const NanoUsd after = spent->cost, before = after - added;
     const auto& hard = b.input.hard_limit_nanousd;
     if (hard && after > *hard) overages.push_back(BudgetOverage{b.input.name, *hard, after, after - *hard});
@@ -217,6 +220,7 @@ void StoreImpl::NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const
   if (!options_.on_budget_alert) return;
   for (const BudgetAlert& a : alerts) {
     try {
+      util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
       options_.on_budget_alert(a);
     } catch (...) {
       util::Logger().error("the on_budget_alert callback threw; ignored");

@@ -210,6 +210,7 @@ Result<RepriceReport> StoreImpl::DoReprice(Micros from, Micros to) {
     }
     CONVSTORE_RETURN_IF_ERROR(cost::RemoveCostRows(conn, removed, delta));
     CONVSTORE_RETURN_IF_ERROR(cost::ApplyDelta(conn, delta));
+    CONVSTORE_RETURN_IF_ERROR(cost::FoldIfDue(conn));
     return report;
   });
 }

@@ -323,6 +323,17 @@ Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const
   }
 }
 
+Status FoldIfDue(sqlite::Connection& conn) {
+  auto st = conn.Prepare("SELECT count(*) >= ?1 FROM cost_pending");
+  if (!st.ok()) return st.status();
+  st->Bind(1, kPendingMergeRows);
+  auto row = st->Step("count pending cost rows");
+  if (!row.ok()) return row.status();
+  const bool due = *row && st->Int(0) != 0;
+  st->Reset();
+  return due ? MergePending(conn) : Status::OK();
+}
+
 Status MergePending(sqlite::Connection& conn) {
   // Inside a savepoint: if a day's totals would leave the int64 range, the write that triggered the fold (which
   // may belong to another user and day) must not fail. Then the rows are folded one at a time and those that do

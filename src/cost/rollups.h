@@ -141,6 +141,9 @@ Status AppendPending(sqlite::Connection& conn, const CostRow& row);
 // Folds the pending rows into the rollups and removes them from cost_pending. A row whose rollup or total would
 // leave the int64 range stays pending (readers count it and report kTooLarge for its day); nothing fails.
 Status MergePending(sqlite::Connection& conn);
+// Folds the pending rows when there are kPendingMergeRows or more (after a delete or reprice, rows whose day passed
+// the int64 range may fit again).
+Status FoldIfDue(sqlite::Connection& conn);
 // The pending rows, as counted (+1 each). A row holding values convstore never writes (negative, beyond the
 // per-row limits) is kCorruption.
 Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit);

@@ -55,21 +55,25 @@ int Depth(const json& v) {
 using ListChanges = std::map<std::string, std::vector<Position>>;
 
 // Gathers one document's positions (or adds/removes its metadata_unindexed row, when it is beyond the limits).
+// `scoped`: metadata_unindexed has its user and conversation columns (false only while migration 3 backfills a
+// file that migration 4 then completes).
 Status Collect(sqlite::Connection& conn, int kind, int64_t obj, int64_t at, std::string_view doc_text,
-               const std::vector<std::string>& excluded, int sign, ListChanges& changes) {
+               const std::vector<std::string>& excluded, int sign, ListChanges& changes, bool scoped = true) {
   json doc = json::parse(doc_text.begin(), doc_text.end(), nullptr, false);
   if (doc.is_discarded()) doc = json::object();  // stored documents are validated; a damaged one indexes as {}
   auto terms = DocumentTerms(doc, excluded);
   if (!terms) {
     // An oversized document is listed with its user and conversation, so scoped searches read only their own.
     auto st = conn.Prepare(
-        sign > 0 ? "INSERT OR IGNORE INTO metadata_unindexed(kind, at, obj, user_id, conversation_id) VALUES (?1, ?2, ?3,"
-                   " CASE ?1 WHEN 0 THEN (SELECT user_id FROM conversations WHERE id = ?3)"
-                   " WHEN 1 THEN (SELECT c.user_id FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-                   " WHERE m.id = ?3) ELSE (SELECT user_id FROM api_usage WHERE id = ?3) END,"
-                   " CASE ?1 WHEN 0 THEN ?3 WHEN 1 THEN (SELECT conversation_id FROM messages WHERE id = ?3)"
-                   " ELSE (SELECT conversation_id FROM api_usage WHERE id = ?3) END)"
-                 : "DELETE FROM metadata_unindexed WHERE kind = ?1 AND at = ?2 AND obj = ?3");
+        sign < 0 ? "DELETE FROM metadata_unindexed WHERE kind = ?1 AND at = ?2 AND obj = ?3"
+        : !scoped
+            ? "INSERT OR IGNORE INTO metadata_unindexed(kind, at, obj) VALUES (?1, ?2, ?3)"
+            : "INSERT OR IGNORE INTO metadata_unindexed(kind, at, obj, user_id, conversation_id) VALUES (?1, ?2, ?3,"
+              " CASE ?1 WHEN 0 THEN (SELECT user_id FROM conversations WHERE id = ?3)"
+              " WHEN 1 THEN (SELECT c.user_id FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+              " WHERE m.id = ?3) ELSE (SELECT user_id FROM api_usage WHERE id = ?3) END,"
+              " CASE ?1 WHEN 0 THEN ?3 WHEN 1 THEN (SELECT conversation_id FROM messages WHERE id = ?3)"
+              " ELSE (SELECT conversation_id FROM api_usage WHERE id = ?3) END)");
     if (!st.ok()) return st.status();
     st->Bind(1, int64_t{kind}).Bind(2, at).Bind(3, obj);
     return st->Run("record an unindexed metadata document");
@@ -365,6 +369,10 @@ Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& exclude
   save->Bind(1, text);
   CONVSTORE_RETURN_IF_ERROR(save->Run("store excluded metadata paths"));
 
+  // Migration 3 rebuilds before migration 4 adds the scope columns of metadata_unindexed.
+  auto scope_columns = QueryInt(conn, "SELECT count(*) FROM pragma_table_info('metadata_unindexed') WHERE name = 'user_id'");
+  if (!scope_columns.ok()) return scope_columns.status();
+  const bool scoped = *scope_columns > 0;
   int64_t total = 0, done = 0;
   for (MetadataTarget t : kAllTargets) {
     auto n = QueryInt(conn, SqlOf(t).count);
@@ -391,7 +399,7 @@ Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& exclude
           ++rows;
           const int64_t id = st->Int(0), at = st->Int(1);
           after = highest = id;
-          CONVSTORE_RETURN_IF_ERROR(Collect(conn, kind, id, at, st->Text(2), excluded, +1, changes));
+          CONVSTORE_RETURN_IF_ERROR(Collect(conn, kind, id, at, st->Text(2), excluded, +1, changes, scoped));
         }
       }
       CONVSTORE_RETURN_IF_ERROR(Apply(conn, kind, changes, +1));

@@ -54,7 +54,10 @@ Result<MetadataIndexReport> StoreImpl::DoRebuildMetadataIndex(const std::vector<
     }
     metadata::ProgressFn progress;
     if (options_.on_progress)
-      progress = [this, operation](int64_t d, int64_t t) { options_.on_progress(Progress{operation, d, t}); };
+      progress = [this, operation](int64_t d, int64_t t) {
+        util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
+        options_.on_progress(Progress{operation, d, t});
+      };
     return metadata::Rebuild(conn, use, progress);
   });
   if (!done.ok()) return done;

@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "sqlite/error.h"
+#include "util/fork.h"
 
 namespace convstore::sqlite {
 
@@ -20,8 +23,8 @@ std::string SqliteName(const std::string& path, bool immutable) {
   if (path == ":memory:") return path;
   if (!immutable) return path[0] == '/' ? path : "./" + path;
   // Our own URI, for immutable=1: the path percent-encoded, so none of its characters is read as syntax.
-  std::string uri = "file:";
-  if (path[0] != '/') uri += "./";
+  // "file://" + an absolute path: an empty authority, so a path starting with "//" is not read as a host.
+  std::string uri = path[0] == '/' ? "file://" : "file:./";
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned char c : path) {
     if (std::isalnum(c) || c == '/' || c == '.' || c == '-' || c == '_' || c == '~') {
@@ -33,6 +36,23 @@ std::string SqliteName(const std::string& path, bool immutable) {
     }
   }
   return uri + "?immutable=1";
+}
+
+// SQLite's busy timeout, re-done so that the sleeping is parked (util/fork.h): a thread waiting for another
+// process's lock holds no SQLite state, and a fork need not wait for it. The same backoff as SQLite's own.
+int BusyWait(void* timeout_ms, int count) {
+  static constexpr int kDelays[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+  static constexpr int kSteps = sizeof(kDelays) / sizeof(kDelays[0]);
+  const int timeout = *static_cast<const int*>(timeout_ms);
+  int prior = 0;  // slept so far
+  for (int i = 0; i < count && i < kSteps - 1; ++i) prior += kDelays[i];
+  const int delay = kDelays[count < kSteps ? count : kSteps - 1];
+  if (count >= kSteps) prior += delay * (count - (kSteps - 1));
+  const int sleep = prior + delay > timeout ? timeout - prior : delay;
+  if (sleep <= 0) return 0;
+  util::ParkedScope waiting;
+  std::this_thread::sleep_for(std::chrono::milliseconds(sleep));
+  return 1;
 }
 
 }  // namespace
@@ -52,7 +72,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   }
   std::unique_ptr<Connection> conn(new Connection(db));
   sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, config.busy_timeout_ms);
+  conn->busy_timeout_ms_ = config.busy_timeout_ms;
+  sqlite3_busy_handler(db, BusyWait, &conn->busy_timeout_ms_);
   // Refuse writes to sqlite_master and other ways a crafted statement could corrupt the file.
   sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   // Double-quoted string literals are a classic source of silent bugs; disable them.

@@ -59,6 +59,7 @@ class Connection {
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
+  int busy_timeout_ms_ = 0;  // read by the busy handler
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
 

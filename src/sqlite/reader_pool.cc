@@ -1,5 +1,7 @@
 #include "sqlite/reader_pool.h"
 
+#include "util/fork.h"
+
 namespace convstore::sqlite {
 
 ReaderPool::ReaderPool(std::vector<std::unique_ptr<Connection>> connections) : all_(std::move(connections)) {
@@ -8,7 +10,17 @@ ReaderPool::ReaderPool(std::vector<std::unique_ptr<Connection>> connections) : a
 
 ReaderPool::Lease ReaderPool::Acquire() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return !free_.empty(); });
+  while (free_.empty()) {
+    // Waiting for another reader to finish holds no SQLite state, so a fork need not wait for it (util/fork.h);
+    // the gate is re-entered with the pool's lock released, then the pool is looked at again.
+    lock.unlock();
+    {
+      util::ParkedScope parked;
+      std::unique_lock wait(mu_);
+      cv_.wait(wait, [this] { return !free_.empty(); });
+    }
+    lock.lock();
+  }
   Connection* c = free_.back();
   free_.pop_back();
   return Lease(this, c);

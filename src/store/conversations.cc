@@ -187,6 +187,7 @@ Status StoreImpl::DoDeleteConversation(std::string_view id) {
     cost::RollupDelta rollups;
     CONVSTORE_RETURN_IF_ERROR(cost::RemoveCostRows(conn, gone, rollups));
     CONVSTORE_RETURN_IF_ERROR(cost::ApplyDelta(conn, rollups));
+    CONVSTORE_RETURN_IF_ERROR(cost::FoldIfDue(conn));
     CONVSTORE_RETURN_IF_ERROR(metadata::BeforeConversationDelete(conn, row_id));
     // ON DELETE CASCADE removes the messages and, through them, their tool calls.
     auto st = conn.Prepare("DELETE FROM conversations WHERE id = ?1");

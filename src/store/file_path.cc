@@ -94,27 +94,31 @@ Status CheckReadable(const std::string& path) {
   return Status::OK();
 }
 
-Status CreateOwnerOnly(const std::string& path, bool create_if_missing, bool* created) {
-  *created = false;
+Status CreateOwnerOnly(const std::string& path, bool create_if_missing, CreatedFile* created) {
+  *created = CreatedFile{};
   if (Exists(path)) return Status::OK();
   if (!create_if_missing) return Status::NotFound(fmt::format("'{}' does not exist (create_if_missing is off)", path));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 && errno != EEXIST)
     return Status::IoError(fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
   if (fd >= 0) {
+    struct stat sb;
+    if (::fstat(fd, &sb) == 0) *created = CreatedFile{true, static_cast<uint64_t>(sb.st_dev), static_cast<uint64_t>(sb.st_ino)};
     ::close(fd);
-    *created = true;
   }
   return Status::OK();
 }
 
-void RemoveCreated(const std::string& path) noexcept {
+void RemoveCreated(const std::string& path, const CreatedFile& created) noexcept {
   try {
-    // A side file means SQLite (maybe in another process that opened the new file too) has begun to use it.
+    if (!created.created) return;
+    // A side file means SQLite (maybe in another process that opened the new file too) is using it.
     for (const char* suffix : {"-journal", "-wal", "-shm"})
       if (Exists(path + suffix)) return;
     struct stat sb;
-    if (::stat(path.c_str(), &sb) == 0 && sb.st_size == 0) ::unlink(path.c_str());
+    if (::stat(path.c_str(), &sb) == 0 && static_cast<uint64_t>(sb.st_dev) == created.device &&
+        static_cast<uint64_t>(sb.st_ino) == created.inode)
+      ::unlink(path.c_str());
   } catch (...) {
   }
 }

@@ -49,11 +49,12 @@ Result<std::unique_ptr<sqlite::Connection>> OpenReadOnly(const std::string& path
   if (probe.ok()) return conn;
   if (probe.code() != Code::kReadOnly) return probe;
   conn = Status::ReadOnly("closed");  // the first connection goes before the second opens
-  if (::access((path + "-wal").c_str(), F_OK) == 0)
-    return Status::ReadOnly(fmt::format(
-        "'{}' is a WAL database with a -wal file (a writer is active or crashed) but its -shm cannot be created "
-        "in its directory: open it from a process that may write the directory",
-        path));
+  for (const char* side : {"-wal", "-journal"})
+    if (::access((path + side).c_str(), F_OK) == 0)
+      return Status::ReadOnly(fmt::format(
+          "'{}' has a {} file (a writer is active or crashed) and this process cannot write its directory, so SQLite "
+          "can neither share nor recover it: open it from a process that may write the directory",
+          path, side));
   config.immutable = true;
   conn = sqlite::Connection::Open(path, config);
   if (!conn.ok()) return conn;
@@ -85,7 +86,9 @@ Result<std::unique_ptr<ConversationStore>> OpenStore(const std::string& path, co
     schema::MigrationProgressFn progress;
     if (options.on_progress)
       progress = [&options](int v, const char* name, int64_t done, int64_t total) {
-        options.on_progress(Progress{fmt::format("schema migration {} ({})", v, name), done, total});
+        Progress report{fmt::format("schema migration {} ({})", v, name), done, total};
+        util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
+        options.on_progress(report);
       };
     version = schema::Migrate(**writer, schema::BuiltinMigrations(), now, progress);
   }
@@ -143,7 +146,7 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
     if (in_memory && options.read_only) return Status::InvalidArgument("an in-memory store cannot be read-only");
     util::SetLogLevel(options.log_level);
 
-    bool created = false;
+    store::CreatedFile created;
     if (!in_memory) {
       CONVSTORE_RETURN_IF_ERROR(store::CheckPathName(path));
       if (options.read_only) {
@@ -155,8 +158,8 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
         CONVSTORE_RETURN_IF_ERROR(store::CreateOwnerOnly(path, options.create_if_missing, &created));
       }
     }
-    auto store = OpenStore(path, options);
-    if (!store.ok() && created) store::RemoveCreated(path);  // leave nothing behind
+    auto store = OpenStore(path, options);  // its connections are closed when it fails
+    if (!store.ok()) store::RemoveCreated(path, created);  // leave nothing behind
     return store;
   } catch (const std::bad_alloc&) {
     return Status::Internal("out of memory while opening the store");

@@ -226,7 +226,8 @@ class StoreImpl final : public ConversationStore {
   template <typename F>
   auto Write(const char* op, F&& fn) -> std::invoke_result_t<F, sqlite::Connection&> {
     using R = std::invoke_result_t<F, sqlite::Connection&>;
-    std::shared_lock life(lifecycle_);
+    std::shared_lock life(lifecycle_, std::defer_lock);
+    util::LockParked(life);
     if (Status usable = CheckUsable(); !usable.ok()) return usable;
     if (options_.read_only) return Status::ReadOnly(std::string(op) + ": the store was opened read-only");
     auto start = std::chrono::steady_clock::now();
@@ -250,7 +251,8 @@ class StoreImpl final : public ConversationStore {
   // Runs fn(Connection&) -> Result<T> | Status on a reader connection (autocommit: each statement one snapshot).
   template <typename F>
   auto Read(const char* op, F&& fn) -> std::invoke_result_t<F, sqlite::Connection&> {
-    std::shared_lock life(lifecycle_);
+    std::shared_lock life(lifecycle_, std::defer_lock);
+    util::LockParked(life);
     if (Status usable = CheckUsable(); !usable.ok()) return usable;
     auto start = std::chrono::steady_clock::now();
     try {
@@ -261,7 +263,8 @@ class StoreImpl final : public ConversationStore {
         LogIfSlow(op, start);
         return result;
       }
-      std::lock_guard lock(write_mu_);
+      std::unique_lock lock(write_mu_, std::defer_lock);
+      util::LockParked(lock);
       auto result = fn(*writer_);
       LogIfSlow(op, start);
       return result;

@@ -32,7 +32,8 @@ Status WriteQueue::Submit(PendingWrite& w) {
   for (auto it = queue_.begin(); it != queue_.end() && group.size() < kMaxGroup; ++it) group.push_back(*it);
   lock.unlock();
   {
-    std::lock_guard conn_lock(*conn_mu_);
+    std::unique_lock conn_lock(*conn_mu_, std::defer_lock);
+    util::LockParked(conn_lock);
     try {
       RunGroup(group);
     } catch (const std::exception& e) {  // out of memory in the machinery itself: fail the whole group

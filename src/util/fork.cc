@@ -14,7 +14,8 @@ namespace {
 std::atomic<uint64_t> generation{0};
 std::atomic<int64_t> active{0};           // threads inside convstore (outermost scopes), parked ones excluded
 std::atomic<int> forks_in_progress{0};    // prepare handlers that closed the gate
-std::atomic<bool> quiesced{true};         // the last fork found convstore idle (read in the child)
+std::atomic<bool> quiesced{true};         // this process, if a forked child, was forked with convstore idle
+thread_local bool prepared_idle = true;   // what this thread's last prepare handler found (read in the child)
 std::atomic<int64_t> wait_override_ms{0};
 thread_local int depth = 0;               // this thread's nesting of CallScopes (0 while parked)
 
@@ -49,10 +50,11 @@ void Prepare() {
   const int64_t own = depth > 0 ? 1 : 0;  // a fork from inside a convstore callback
   std::unique_lock lock(*gate_mu);
   forks_in_progress.fetch_add(1, std::memory_order_seq_cst);
-  const bool idle = gate_cv->wait_for(lock, ForkWait(), [own] {
+  // Thread-local: the forking thread alone carries it into the child; the parent keeps its own flag, and two
+  // threads forking at once do not overwrite each other's finding.
+  prepared_idle = gate_cv->wait_for(lock, ForkWait(), [own] {
     return active.load(std::memory_order_seq_cst) <= own;
   });
-  quiesced.store(idle, std::memory_order_seq_cst);
 }
 
 void InParent() {
@@ -68,6 +70,7 @@ void InChild() {
   gate_cv = new (cv_storage) std::condition_variable;
   forks_in_progress.store(0, std::memory_order_seq_cst);
   active.store(depth > 0 ? 1 : 0, std::memory_order_seq_cst);
+  if (!prepared_idle) quiesced.store(false, std::memory_order_seq_cst);  // a child of a child stays marked
   generation.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -3,10 +3,11 @@
 //
 // Every call into convstore runs inside a CallScope. A pthread_atfork prepare handler closes the gate (new calls
 // wait at the door until the fork is done) and waits, at most ForkWait(), for the calls in progress to leave —
-// not counting the forking thread's own (a fork from inside a convstore callback), nor threads parked while they
-// wait for another thread (ParkedScope). If the wait runs out the fork proceeds and the child is marked: opening a
-// store there fails with kBusy (a hang on a lock nobody will release is the alternative), as reported by
-// ForkQuiesced(). The parent and child handlers open the gate again.
+// not counting the forking thread's own, nor threads parked (ParkedScope) while they wait on a lock, for another
+// writer, in the busy handler, or in a user callback: none of those is inside SQLite. If the wait runs out the fork
+// proceeds and the child is marked: opening a store there fails with kBusy (a hang on a lock nobody will release
+// is the alternative), as reported by ForkQuiesced(); the parent is not marked. The parent and child handlers open
+// the gate again.
 //
 // What stays unsafe: another library using SQLite (or anything else holding its locks) in another thread of the
 // parent at the moment of the fork. A process started with the "spawn" method (fork + exec) has no such risk.
@@ -53,5 +54,16 @@ class ParkedScope {
  private:
   int depth_;
 };
+
+// Locks `lock` (a std::unique_lock / std::shared_lock constructed with std::defer_lock), parked while it has to
+// wait: a thread blocked on one of convstore's locks holds no SQLite state, and the thread it waits for may be
+// waiting for the fork. Every blocking wait inside convstore goes through here (or a ParkedScope); so does every
+// user callback, which runs outside SQLite and may itself wait on the forking thread (Python's GIL) or fork.
+template <typename Lock>
+void LockParked(Lock& lock) {
+  if (lock.try_lock()) return;
+  ParkedScope parked;
+  lock.lock();
+}
 
 }  // namespace convstore::util

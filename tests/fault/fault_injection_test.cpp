@@ -671,16 +671,25 @@ TEST(FaultVfs, CountsAndFiresTheNthCall) {
   ASSERT_OK(store->Close());
 }
 
-// An open that creates the file and then fails (here: SQLite cannot open it) leaves nothing behind.
+// An open that creates the file and then fails — at any of its file opens, before or after the migration
+// committed — leaves nothing behind.
 TEST(FaultVfs, AFailedOpenRemovesTheFileItCreated) {
   ASSERT_TRUE(fault_vfs::Install());
-  testing::TempDb db;
-  fault_vfs::Arm(Kind::kOpen, 1, /*sticky=*/true);
-  EXPECT_FALSE(ConversationStore::Open(db.path()).ok());
-  fault_vfs::Disarm();
-  struct stat sb;
-  EXPECT_NE(::stat(db.path().c_str(), &sb), 0) << "the file created before the failed open is still there";
-  ASSERT_OK(ConversationStore::Open(db.path()));
+  int failed = 0;
+  for (uint64_t nth = 1; nth <= 12; ++nth) {
+    SCOPED_TRACE("open " + std::to_string(nth));
+    testing::TempDb db;
+    fault_vfs::Arm(Kind::kOpen, nth, /*sticky=*/true);
+    auto r = ConversationStore::Open(db.path());
+    fault_vfs::Disarm();
+    if (r.ok()) continue;  // this open had fewer file opens than nth
+    ++failed;
+    struct stat sb;
+    EXPECT_NE(::stat(db.path().c_str(), &sb), 0) << "the file created before the failed open is still there";
+    for (const char* side : {"-wal", "-shm", "-journal"}) EXPECT_NE(::stat((db.path() + side).c_str(), &sb), 0) << side;
+    ASSERT_OK(ConversationStore::Open(db.path()));
+  }
+  EXPECT_GT(failed, 3);
 }
 
 // The checker itself: it must notice broken counters, gapped positions and a half-present batch.

@@ -243,7 +243,7 @@ def test_library_from_env(tmp_path):
     env = dict(os.environ, CONVSTORE_LIBRARY=lib, PYTHONPATH=PKG_ROOT)
     code = "import convstore, json; print(json.dumps([convstore.abi_version(), convstore._ffi.library_path()]))"
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert json.loads(r.stdout) == [1, lib]
+    assert json.loads(r.stdout) == [_ffi.ABI_VERSION, lib]
 
 
 def test_library_next_to_package_is_found(tmp_path):
@@ -251,13 +251,13 @@ def test_library_next_to_package_is_found(tmp_path):
 
     pkg = tmp_path / "site" / "convstore"
     shutil.copytree(os.path.join(PKG_ROOT, "convstore"), pkg, ignore=shutil.ignore_patterns("__pycache__"))
-    os.symlink(os.path.realpath(_ffi.library_path()), pkg / "libconvstore.so.1")
+    os.symlink(os.path.realpath(_ffi.library_path()), pkg / f"libconvstore.so.{_ffi.ABI_VERSION}")
     env = {k: v for k, v in os.environ.items() if k != "CONVSTORE_LIBRARY"}
     env["PYTHONPATH"] = str(tmp_path / "site")
     code = "import convstore; print(convstore._ffi.library_path())"
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
                        cwd=str(tmp_path))
-    assert r.stdout.strip() == str(pkg / "libconvstore.so.1")
+    assert r.stdout.strip() == str(pkg / f"libconvstore.so.{_ffi.ABI_VERSION}")
 
 
 def test_bad_open_modes_and_paths_are_refused_leaving_no_file(tmp_path):

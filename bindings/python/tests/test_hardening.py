@@ -114,6 +114,11 @@ def test_multiprocessing_fork_while_threads_are_inside_the_library(db_path):
     import multiprocessing
     import os
     import threading
+    if os.environ.get("CONVSTORE_SANITIZER") == "address":
+        # The interpreter runs on GCC 12's preloaded ASan allocator, which is not locked around fork(): a child can
+        # hang on memory the interpreter's own threads were freeing at the fork, outside convstore. The C++ fork
+        # tests cover convstore's part under ASan; this test runs in the uninstrumented stage.
+        pytest.skip("ASan's allocator (GCC 12) is not fork-safe for an interpreter's own threads")
     rounds = int(os.environ.get("CONVSTORE_FORK_COUNT", "40")) // 4 or 1
     with convstore.Store(db_path) as s:
         conv = s.create_conversation("ana", metadata={"k": "v"})["id"]

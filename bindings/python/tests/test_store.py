@@ -6,13 +6,14 @@ from decimal import Decimal
 import pytest
 
 import convstore
+from convstore import _ffi
 from convstore import ConflictError, InvalidArgumentError, NotFoundError, Store
 from conftest import message_count
 
 
 def test_version():
     assert convstore.version() == "0.1.0"
-    assert convstore.abi_version() == 1
+    assert convstore.abi_version() == _ffi.ABI_VERSION
     assert isinstance(convstore.__version__, str)
 
 

@@ -281,14 +281,19 @@ static void settle_reports_overage(void) {
   convstore_close(db);
 }
 
-/* fork() while another thread is inside the library: every child opens the store and writes. */
+/* fork() while another thread is inside the library: every child opens the store and writes.
+   GCC 12's ASan allocator is not locked around fork(): a child can hang inside the sanitizer's malloc whatever the
+   library does, so the uninstrumented build alone runs this part. */
+#if defined(__SANITIZE_ADDRESS__)
+static void forks_under_load(void) { printf("skipped under ASan: forks under load\n"); }
+#else
 struct reader_args {
   convstore_t* db;
   const char* conv;
   volatile int stop;
 };
 
-/* No output asked for: the loop allocates nothing outside the library (GCC 12's ASan allocator is not fork-safe). */
+/* No output asked for: the loop allocates nothing outside the library. */
 static void* reader_loop(void* p) {
   struct reader_args* a = (struct reader_args*)p;
   while (!a->stop) (void)convstore_get_conversation(a->db, a->conv, NULL, NULL);
@@ -342,6 +347,7 @@ static void forks_under_load(void) {
   convstore_free(out);
   convstore_close(db);
 }
+#endif
 
 int main(int argc, char** argv) {
   if (argc != 2) {

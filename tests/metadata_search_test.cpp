@@ -26,6 +26,17 @@ using testing::TempDb;
 
 constexpr Micros kT0 = 1'770'800'000'000'000;  // 2026-02-11
 
+// Takes a file back to schema version 2: what a file written before the metadata index looks like.
+void DowngradeToVersion2(const std::string& path) {
+  sqlite::ConnectionConfig cfg;
+  auto raw = sqlite::Connection::Open(path, cfg);
+  ASSERT_OK(raw);
+  ASSERT_OK((*raw)->Exec("DROP TABLE metadata_postings; DROP TABLE metadata_unindexed; DROP TABLE metadata_index;"
+                         "DELETE FROM meta WHERE key = 'metadata_excluded_paths';"
+                         "DELETE FROM schema_migrations WHERE version >= 3; PRAGMA user_version = 2;",
+                         "downgrade"));
+}
+
 class MetadataSearchTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
@@ -828,15 +839,7 @@ TEST(MetadataMigration, BackfillsAnOlderFileWithProgress) {
       ASSERT_OK(s->AddMessage(r->id, m));
     }
   }
-  {  // back to schema version 2: what a file written by the previous release looks like
-    sqlite::ConnectionConfig cfg;
-    auto raw = sqlite::Connection::Open(db.path(), cfg);
-    ASSERT_OK(raw);
-    ASSERT_OK((*raw)->Exec("DROP TABLE metadata_postings; DROP TABLE metadata_unindexed; DROP TABLE metadata_index;"
-                           "DELETE FROM meta WHERE key = 'metadata_excluded_paths';"
-                           "DELETE FROM schema_migrations WHERE version >= 3; PRAGMA user_version = 2;",
-                           "downgrade"));
-  }
+  ASSERT_NO_FATAL_FAILURE(DowngradeToVersion2(db.path()));
   std::vector<Progress> seen;
   Options o;
   o.on_progress = [&](const Progress& p) { seen.push_back(p); };
@@ -944,15 +947,7 @@ TEST(MetadataMigration, AVersion2FileWithAnOversizedDocumentMigrates) {
     conv = s->CreateConversation({.user_key = "ana", .metadata_json = big.dump()})->id;
     ASSERT_OK(s->AddMessage(conv, {.content = "x", .metadata_json = big.dump()}));
   }
-  {  // back to schema version 2
-    sqlite::ConnectionConfig cfg;
-    auto raw = sqlite::Connection::Open(db.path(), cfg);
-    ASSERT_OK(raw);
-    ASSERT_OK((*raw)->Exec("DROP TABLE metadata_postings; DROP TABLE metadata_unindexed; DROP TABLE metadata_index;"
-                           "DELETE FROM meta WHERE key = 'metadata_excluded_paths';"
-                           "DELETE FROM schema_migrations WHERE version >= 3; PRAGMA user_version = 2;",
-                           "downgrade"));
-  }
+  ASSERT_NO_FATAL_FAILURE(DowngradeToVersion2(db.path()));
   auto s = OpenOrDie(db.path());
   EXPECT_EQ(s->schema_version(), 4);
   EXPECT_EQ(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed WHERE user_id IS NOT NULL"), 2);

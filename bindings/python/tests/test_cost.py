@@ -1,6 +1,7 @@
 """The cost engine from Python: prices, API usage, summaries (checked against plain SQL on the file), budgets,
 reservations, alerts, compat.get_cost_summary, and bad input (an exception, nothing written)."""
 
+import contextlib
 import random
 import sqlite3
 import threading
@@ -18,7 +19,7 @@ DAY_US = 86_400_000_000
 
 
 def raw(path, sql, *args):
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
         return c.execute(sql, args).fetchall()
 
 

@@ -6,6 +6,7 @@ Most cases run against the same documents twice: while they are still in the unf
 after rebuild_metadata_index() has put them in the posting lists (found through the index), on a file and in memory.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -36,7 +37,7 @@ def titles(s, *contains, **kw):
 def digest(path):
     """A digest of every row of every table of the file, read with a separate connection."""
     h = hashlib.sha256()
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
         for (t,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall():
             h.update(t.encode())
             for row in c.execute(f'SELECT * FROM "{t}"'):

@@ -38,8 +38,21 @@ configure() {  # configure DIR [cmake args...]
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONVSTORE_WERROR=ON "$@" >/dev/null
 }
 
+# Prints how long a stage took (on success and, through the EXIT trap, when a stage fails).
+stage_started=0
+current_stage=""
+report_stage() {
+  if [ -n "$current_stage" ]; then
+    echo "=== stage $current_stage took $((SECONDS - stage_started)) s ==="
+    current_stage=""
+  fi
+}
+trap report_stage EXIT
+
 for stage in $stages; do
   echo "=== stage: $stage ==="
+  current_stage="$stage"
+  stage_started=$SECONDS
   case "$stage" in
     normal)
       configure "${CONVSTORE_BUILD_DIR:-build}"
@@ -67,5 +80,6 @@ for stage in $stages; do
       exit 2
       ;;
   esac
+  report_stage
 done
-echo "total: $passed passed, $failed failed"
+echo "total: $passed passed, $failed failed in $((SECONDS / 60)) min $((SECONDS % 60)) s"

@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 
+#include "convstore/status.h"
 #include "store/cursor.h"
 #include "util/json_check.h"
 #include "util/json_input.h"
@@ -201,6 +202,17 @@ TEST(UuidTest, ForkedChildDoesNotRepeatParentIds) {
   ::close(fds[0]);
   ::close(fds[1]);
   EXPECT_NE(std::string(buf, 36).substr(19), parent.substr(19));  // the random tails differ
+}
+
+// Every code up to kLastCode has its own stable name; the C ABI and Python check theirs against these.
+TEST(CodeTest, EveryCodeHasItsOwnNameAndNoneBeyondTheLast) {
+  std::set<std::string> names;
+  for (int c = 0; c <= static_cast<int>(kLastCode); ++c) {
+    std::string name = CodeName(static_cast<Code>(c));
+    EXPECT_NE(name, "unknown") << c;
+    EXPECT_TRUE(names.insert(name).second) << name;
+  }
+  EXPECT_STREQ(CodeName(static_cast<Code>(static_cast<int>(kLastCode) + 1)), "unknown");
 }
 
 }  // namespace

@@ -14,12 +14,32 @@
 
 using namespace convstore::capi;  // NOLINT: Guard, Emit, NullArg, CHECK_* plumbing
 
+// The C result codes are the C++ codes (convstore/status.h holds the one list); a code added there without its
+// CONVSTORE_* twin, or with another value, fails here.
+#define CONVSTORE_SAME_CODE(c_code, cpp_code) \
+  static_assert((c_code) == static_cast<int>(convstore::Code::cpp_code), #c_code " differs from Code::" #cpp_code)
+CONVSTORE_SAME_CODE(CONVSTORE_OK, kOk);
+CONVSTORE_SAME_CODE(CONVSTORE_INVALID_ARGUMENT, kInvalidArgument);
+CONVSTORE_SAME_CODE(CONVSTORE_NOT_FOUND, kNotFound);
+CONVSTORE_SAME_CODE(CONVSTORE_CONFLICT, kConflict);
+CONVSTORE_SAME_CODE(CONVSTORE_BUSY, kBusy);
+CONVSTORE_SAME_CODE(CONVSTORE_IO_ERROR, kIoError);
+CONVSTORE_SAME_CODE(CONVSTORE_CORRUPTION, kCorruption);
+CONVSTORE_SAME_CODE(CONVSTORE_CLOSED, kClosed);
+CONVSTORE_SAME_CODE(CONVSTORE_SCHEMA_TOO_NEW, kSchemaTooNew);
+CONVSTORE_SAME_CODE(CONVSTORE_TOO_LARGE, kTooLarge);
+CONVSTORE_SAME_CODE(CONVSTORE_INTERNAL, kInternal);
+CONVSTORE_SAME_CODE(CONVSTORE_BUDGET_EXCEEDED, kBudgetExceeded);
+CONVSTORE_SAME_CODE(CONVSTORE_READ_ONLY, kReadOnly);
+static_assert(convstore::kLastCode == convstore::Code::kReadOnly, "a new code needs its CONVSTORE_* twin above");
+#undef CONVSTORE_SAME_CODE
+
 extern "C" {
 
 const char* convstore_version(void) { return convstore::Version(); }
 int convstore_abi_version(void) { return convstore::AbiVersion(); }
 const char* convstore_code_name(int code) {
-  if (code < 0 || code > static_cast<int>(convstore::Code::kReadOnly)) return "unknown";
+  if (code < 0 || code > static_cast<int>(convstore::kLastCode)) return "unknown";
   return convstore::CodeName(static_cast<convstore::Code>(code));
 }
 void convstore_free(void* p) { std::free(p); }

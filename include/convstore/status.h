@@ -29,6 +29,9 @@ enum class Code : int {
   kReadOnly = 12,        // a write to a store opened read-only, or a file or directory this process may not write
 };
 
+// The highest code in use: every value from kOk to it has a name; values above it are "unknown".
+inline constexpr Code kLastCode = Code::kReadOnly;
+
 // Stable lowercase name of a code ("invalid_argument", ...).
 CONVSTORE_EXPORT const char* CodeName(Code code) noexcept;
 

@@ -64,6 +64,9 @@ def _closed():
 class Store(CostMixin, MetadataMixin):
     """An open convstore database. See the module docstring for conventions.
 
+    Every option left as None takes the library's default (docs/c-api.md, "Open and close"); the defaults are
+    not restated here.
+
     Args:
         path: file path, or ":memory:" for a private in-memory store.
         durability: "normal" (WAL, synchronous=NORMAL) or "full" (fsync every commit).
@@ -82,10 +85,10 @@ class Store(CostMixin, MetadataMixin):
         SchemaTooNewError, CorruptionError, NotFoundError, StorageIOError, InvalidArgumentError, ReadOnlyError.
     """
 
-    def __init__(self, path: str = ":memory:", *, durability: str | None = "normal",
-                 busy_timeout_ms: int | None = 5000, reader_pool_size: int | None = 4,
-                 log_level: str | None = "warn", slow_operation_ms: int | None = 250,
-                 create_if_missing: bool | None = True, quick_check_on_open: bool | None = None,
+    def __init__(self, path: str = ":memory:", *, durability: str | None = None,
+                 busy_timeout_ms: int | None = None, reader_pool_size: int | None = None,
+                 log_level: str | None = None, slow_operation_ms: int | None = None,
+                 create_if_missing: bool | None = None, quick_check_on_open: bool | None = None,
                  read_only: bool | None = None, on_budget_alert=None):
         self._h = None
         self.path = path

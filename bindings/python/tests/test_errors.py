@@ -29,6 +29,8 @@ def test_error_classes_and_mapping():
         8: (errors.SchemaTooNewError, "schema_too_new"),
         9: (errors.TooLargeError, "too_large"),
         10: (errors.InternalError, "internal"),
+        11: (errors.BudgetExceededError, "budget_exceeded"),
+        12: (errors.ReadOnlyError, "read_only"),
     }
     for code, (cls, name) in expected.items():
         e = errors.error_from_code(code, "msg")
@@ -40,6 +42,21 @@ def test_error_classes_and_mapping():
     odd = errors.error_from_code(42, "?")
     assert type(odd) is ConvstoreError and odd.code == 42 and odd.code_name == "unknown"
 
+
+
+def test_every_library_code_has_its_constant_and_exception():
+    """The library's code list is the source: each code it names has a CONVSTORE_* constant and its own class."""
+    code = 1
+    library = {}
+    while (name := _ffi.convstore_code_name(code).decode()) != "unknown":
+        library[code] = name
+        code += 1
+    assert len(library) >= 12
+    for code, name in library.items():
+        assert getattr(_ffi, "CONVSTORE_" + name.upper()) == code, name
+        e = errors.error_from_code(code, "m")
+        assert type(e) is not ConvstoreError and (e.code, e.code_name) == (code, name)
+    assert set(errors._BY_CODE) == set(library)
 
 def _bad_inputs(cid):
     """(description, exception, call) for every bad input; each must leave the store untouched."""

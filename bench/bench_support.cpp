@@ -9,6 +9,12 @@
 
 namespace bench {
 
+void Must(const convstore::Status& s, const char* what) {
+  if (s.ok()) return;
+  std::fprintf(stderr, "benchmark setup failed: %s: %s\n", what, s.ToString().c_str());
+  std::exit(1);
+}
+
 std::string DataDir() {
   const char* env = std::getenv("CONVSTORE_BENCH_DIR");
   std::string dir = env != nullptr ? env : CONVSTORE_BENCH_DATA_DIR;

@@ -2,6 +2,7 @@
 // reporter that prints each convstore result as a ratio to its raw-SQLite baseline from the same run.
 #pragma once
 #include <benchmark/benchmark.h>
+#include <convstore/status.h>
 #include <sqlite3.h>
 
 #include <map>
@@ -23,6 +24,14 @@ void Exec(sqlite3* db, const char* sql);
 // The raw baseline's messages table: the same columns and keys as convstore's (uid unique, conversation+position).
 extern const char* kRawSchema;
 extern const char* kRawInsert;  // 16 parameters in the same order as convstore's insert
+
+// A setup step that must succeed: prints `what` and the status, and exits, when it did not.
+void Must(const convstore::Status& s, const char* what);
+template <typename T>
+T Must(convstore::Result<T> r, const char* what) {
+  if (!r.ok()) Must(r.status(), what);
+  return std::move(r).value();
+}
 
 // ~200 bytes of plausible chat text, varying with i.
 const std::string& Content(int i);

@@ -105,8 +105,10 @@ CostStore& GetStore(const std::string& label, int64_t n) {
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
     c.store = Open(c.path);
-    for (int t = 0; t < kTeams; ++t) c.store->UpsertTeam({.key = TeamKey(t), .monthly_budget_nanousd = 50'000'000'000'000});
-    for (int u = 0; u < kUsers; ++u) c.store->UpsertUser({.key = UserKey(u), .team_key = TeamKey(u % kTeams)});
+    for (int t = 0; t < kTeams; ++t)
+      bench::Must(c.store->UpsertTeam({.key = TeamKey(t), .monthly_budget_nanousd = 50'000'000'000'000}), "team");
+    for (int u = 0; u < kUsers; ++u)
+      bench::Must(c.store->UpsertUser({.key = UserKey(u), .team_key = TeamKey(u % kTeams)}), "user");
     const int64_t first = c.built_at - 365 * kDay;
     const int64_t step = 365 * kDay / n;
     const int64_t conversations = (n + kPerConversation - 1) / kPerConversation;
@@ -220,10 +222,10 @@ const char* kRawBudget =
 void AddMessage(benchmark::State& state, bool rollups) {
   std::string path = bench::ScratchPath(rollups ? "cost-add-rollups" : "cost-add-plain");
   auto store = Open(path);
-  store->UpsertTeam({.key = "t"});
+  bench::Must(store->UpsertTeam({.key = "t"}), "team");
   std::vector<std::string> convs;
   for (int i = 0; i < 100; ++i) {
-    store->UpsertUser({.key = UserKey(i % 10), .team_key = std::string("t")});
+    bench::Must(store->UpsertUser({.key = UserKey(i % 10), .team_key = std::string("t")}), "user");
     convs.push_back(store->CreateConversation({.user_key = UserKey(i % 10)})->id);
   }
   convstore::cost::SetRollupsEnabledForBenchmark(rollups);

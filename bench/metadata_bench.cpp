@@ -135,7 +135,8 @@ MetaStore& GetStore(const std::string& label, int64_t n) {
     auto start = std::chrono::steady_clock::now();
     {
       auto s = Open(m.path);
-      for (int u = 0; u < kUsers; ++u) s->UpsertUser({.key = "user" + std::to_string(u) + "@corp.example"});
+      for (int u = 0; u < kUsers; ++u)
+        bench::Must(s->UpsertUser({.key = "user" + std::to_string(u) + "@corp.example"}), "user");
     }
     sqlite3* db = bench::OpenRaw(m.path);
     bench::Exec(db, "BEGIN");

@@ -215,5 +215,17 @@ TEST(CodeTest, EveryCodeHasItsOwnNameAndNoneBeyondTheLast) {
   EXPECT_STREQ(CodeName(static_cast<Code>(static_cast<int>(kLastCode) + 1)), "unknown");
 }
 
+// A dropped Status or Result is a compile warning ([[nodiscard]]); using the value of a failed Result aborts with
+// its status instead of reading an empty optional.
+TEST(ResultDeathTest, UsingTheValueOfAFailedResultAbortsWithItsStatus) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Result<std::string> failed(Status::NotFound("no user 'ana'"));
+  EXPECT_DEATH((void)failed.value(), "the value of a failed Result was used: not_found: no user 'ana'");
+  EXPECT_DEATH((void)failed->size(), "not_found");
+  EXPECT_DEATH((void)*std::move(failed), "not_found");
+  Result<std::string> fine(std::string("x"));
+  EXPECT_EQ(*fine, "x");
+}
+
 }  // namespace
 }  // namespace convstore

@@ -35,7 +35,8 @@ inline constexpr Code kLastCode = Code::kReadOnly;
 // Stable lowercase name of a code ("invalid_argument", ...).
 CONVSTORE_EXPORT const char* CodeName(Code code) noexcept;
 
-class CONVSTORE_EXPORT Status {
+// A Status must be looked at: dropping one is a compile warning (cast to void to ignore one on purpose).
+class [[nodiscard]] Status {
  public:
   Status() noexcept = default;  // OK
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -58,16 +59,20 @@ class CONVSTORE_EXPORT Status {
   Code code() const noexcept { return code_; }
   const std::string& message() const noexcept { return message_; }
   // "invalid_argument: role must be one of user, assistant, system, tool"
-  std::string ToString() const;
+  CONVSTORE_EXPORT std::string ToString() const;
 
  private:
   Code code_ = Code::kOk;
   std::string message_;
 };
 
-// Either a value or a non-OK Status.
+// Called when the value of a failed Result is used: prints the status to stderr and aborts (never undefined
+// behaviour).
+[[noreturn]] CONVSTORE_EXPORT void AbortOnValueOfFailedResult(const Status& status) noexcept;
+
+// Either a value or a non-OK Status. Using the value of a failed Result aborts with its status.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}                  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {           // NOLINT: implicit by design
@@ -77,16 +82,25 @@ class Result {
   bool ok() const noexcept { return value_.has_value(); }
   const Status& status() const noexcept { return status_; }
 
-  // Precondition: ok().
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
+  // The value; aborts with the status when !ok().
+  T& value() & { return Checked(); }
+  const T& value() const& { return Checked(); }
+  T&& value() && { return std::move(Checked()); }
+  T& operator*() & { return Checked(); }
+  const T& operator*() const& { return Checked(); }
+  T* operator->() { return &Checked(); }
+  const T* operator->() const { return &Checked(); }
 
  private:
+  T& Checked() {
+    if (!value_.has_value()) AbortOnValueOfFailedResult(status_);
+    return *value_;
+  }
+  const T& Checked() const {
+    if (!value_.has_value()) AbortOnValueOfFailedResult(status_);
+    return *value_;
+  }
+
   Status status_;
   std::optional<T> value_;
 };

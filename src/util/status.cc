@@ -1,5 +1,8 @@
 // Out-of-line pieces of the public value types: names of codes, roles and statuses; version functions.
 #include "convstore/status.h"
+
+#include <cstdio>
+#include <cstdlib>
 #include "convstore/store.h"
 #include "convstore/types.h"
 #include "convstore/version.h"
@@ -23,6 +26,12 @@ const char* CodeName(Code code) noexcept {
     case Code::kReadOnly: return "read_only";
   }
   return "unknown";
+}
+
+void AbortOnValueOfFailedResult(const Status& status) noexcept {
+  std::fprintf(stderr, "convstore: the value of a failed Result was used: %s: %s\n", CodeName(status.code()),
+               status.message().c_str());
+  std::abort();
 }
 
 std::string Status::ToString() const {

@@ -329,6 +329,9 @@ int main(int argc, char** argv) {
 
   CHECK(strcmp(convstore_version(), CONVSTORE_VERSION_STRING) == 0);
   CHECK(convstore_abi_version() == CONVSTORE_ABI_VERSION);
+  CHECK(convstore_version_number() == CONVSTORE_VERSION_NUMBER);
+  CHECK(CONVSTORE_VERSION_NUMBER == CONVSTORE_VERSION_MAJOR * 1000000 + CONVSTORE_VERSION_MINOR * 1000 +
+                                        CONVSTORE_VERSION_PATCH);
   CHECK(strcmp(convstore_code_name(CONVSTORE_NOT_FOUND), "not_found") == 0);
   CHECK(strcmp(convstore_code_name(1234), "unknown") == 0);
   convstore_close(NULL); /* no-op */

@@ -37,6 +37,7 @@ static_assert(convstore::kLastCode == convstore::Code::kReadOnly, "a new code ne
 extern "C" {
 
 const char* convstore_version(void) { return convstore::Version(); }
+int convstore_version_number(void) { return CONVSTORE_VERSION_NUMBER; }
 int convstore_abi_version(void) { return convstore::AbiVersion(); }
 const char* convstore_code_name(int code) {
   if (code < 0 || code > static_cast<int>(convstore::kLastCode)) return "unknown";

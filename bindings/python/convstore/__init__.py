@@ -16,7 +16,7 @@ from .store import Store
 
 __version__ = "0.1.0"
 
-__all__ = ["Store", "AIDatabase", "version", "abi_version", "__version__", *errors.__all__]
+__all__ = ["Store", "AIDatabase", "version", "version_number", "abi_version", "__version__", *errors.__all__]
 
 
 def version() -> str:
@@ -24,8 +24,13 @@ def version() -> str:
     return _ffi.convstore_version().decode()
 
 
+def version_number() -> int:
+    """Version of the loaded shared library as major * 1000000 + minor * 1000 + patch (0.1.0 is 1000)."""
+    return _ffi.convstore_version_number()
+
+
 def abi_version() -> int:
-    """ABI version of the loaded shared library (this package requires 1)."""
+    """ABI version of the loaded shared library (this package requires _ffi.ABI_VERSION)."""
     return _ffi.convstore_abi_version()
 
 

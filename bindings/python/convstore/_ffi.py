@@ -88,6 +88,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     sigs = {
         # library
         "convstore_version": ([], c_char_p),
+        "convstore_version_number": ([], c_int),
         "convstore_abi_version": ([], c_int),
         "convstore_code_name": ([c_int], c_char_p),
         "convstore_free": ([c_void_p], None),
@@ -157,6 +158,7 @@ if lib.convstore_abi_version() != ABI_VERSION:
     )
 
 convstore_version = lib.convstore_version
+convstore_version_number = lib.convstore_version_number
 convstore_abi_version = lib.convstore_abi_version
 convstore_code_name = lib.convstore_code_name
 convstore_free = lib.convstore_free

@@ -14,6 +14,8 @@ from conftest import message_count
 def test_version():
     assert convstore.version() == "0.1.0"
     assert convstore.abi_version() == _ffi.ABI_VERSION
+    major, minor, patch = (int(p) for p in convstore.version().split("."))
+    assert convstore.version_number() == major * 1_000_000 + minor * 1_000 + patch
     assert isinstance(convstore.__version__, str)
 
 

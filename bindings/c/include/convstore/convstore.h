@@ -60,6 +60,8 @@ typedef struct convstore_t convstore_t;
 
 /* "0.1.0": the version of the loaded library (compare with CONVSTORE_VERSION_STRING of the header). */
 CONVSTORE_API const char* convstore_version(void);
+/* CONVSTORE_VERSION_NUMBER of the loaded library. */
+CONVSTORE_API int convstore_version_number(void);
 /* CONVSTORE_ABI_VERSION of the loaded library. */
 CONVSTORE_API int convstore_abi_version(void);
 /* Stable lowercase name of a result code ("not_found"); "unknown" for other values. Never NULL, never freed. */

@@ -355,7 +355,8 @@ Status AfterConversationUpdate(sqlite::Connection& conn, int64_t row_id, int64_t
   return Apply(conn, 0, changes, +1);
 }
 
-Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& excluded, const ProgressFn& progress) {
+Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& excluded, const ProgressFn& progress,
+               bool unindexed_scoped) {
   CONVSTORE_RETURN_IF_ERROR(
       conn.Exec("DELETE FROM metadata_postings; DELETE FROM metadata_unindexed; DELETE FROM metadata_index;",
                 "clear the metadata index"));
@@ -369,10 +370,6 @@ Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& exclude
   save->Bind(1, text);
   CONVSTORE_RETURN_IF_ERROR(save->Run("store excluded metadata paths"));
 
-  // Migration 3 rebuilds before migration 4 adds the scope columns of metadata_unindexed.
-  auto scope_columns = QueryInt(conn, "SELECT count(*) FROM pragma_table_info('metadata_unindexed') WHERE name = 'user_id'");
-  if (!scope_columns.ok()) return scope_columns.status();
-  const bool scoped = *scope_columns > 0;
   int64_t total = 0, done = 0;
   for (MetadataTarget t : kAllTargets) {
     auto n = QueryInt(conn, SqlOf(t).count);
@@ -399,7 +396,7 @@ Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& exclude
           ++rows;
           const int64_t id = st->Int(0), at = st->Int(1);
           after = highest = id;
-          CONVSTORE_RETURN_IF_ERROR(Collect(conn, kind, id, at, st->Text(2), excluded, +1, changes, scoped));
+          CONVSTORE_RETURN_IF_ERROR(Collect(conn, kind, id, at, st->Text(2), excluded, +1, changes, unindexed_scoped));
         }
       }
       CONVSTORE_RETURN_IF_ERROR(Apply(conn, kind, changes, +1));

@@ -73,7 +73,10 @@ Status AfterConversationUpdate(sqlite::Connection& conn, int64_t row_id, int64_t
 // Progress of a rebuild or backfill: documents done of total.
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;
 // Drops and recomputes every posting (and the tail) with `excluded` (EncodePath forms), storing the exclusions.
-Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& excluded, const ProgressFn& progress);
+// `unindexed_scoped`: metadata_unindexed has its user and conversation columns (false only for migration 3's
+// backfill, whose rows migration 4 completes).
+Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& excluded, const ProgressFn& progress,
+               bool unindexed_scoped = true);
 // Recomputes the postings from the documents and compares (read-only).
 Result<MetadataIndexReport> Verify(sqlite::Connection& conn);
 

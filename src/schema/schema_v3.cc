@@ -36,7 +36,7 @@ CREATE TABLE metadata_index (
 )sql";
 
 Status AfterSchemaV3(sqlite::Connection& conn, const MigrationContext& context) {
-  return metadata::Rebuild(conn, {}, context.progress);
+  return metadata::Rebuild(conn, {}, context.progress, /*unindexed_scoped=*/false);
 }
 
 }  // namespace convstore::schema

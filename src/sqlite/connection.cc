@@ -42,12 +42,11 @@ std::string SqliteName(const std::string& path, bool immutable) {
 // process's lock holds no SQLite state, and a fork need not wait for it. The same backoff as SQLite's own.
 int BusyWait(void* timeout_ms, int count) {
   static constexpr int kDelays[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
-  static constexpr int kSteps = sizeof(kDelays) / sizeof(kDelays[0]);
+  static constexpr int kTotals[] = {0, 1, 3, 8, 18, 33, 53, 78, 103, 128, 178, 228};  // slept before each step
+  static constexpr int kLast = sizeof(kDelays) / sizeof(kDelays[0]) - 1;
   const int timeout = *static_cast<const int*>(timeout_ms);
-  int prior = 0;  // slept so far
-  for (int i = 0; i < count && i < kSteps - 1; ++i) prior += kDelays[i];
-  const int delay = kDelays[count < kSteps ? count : kSteps - 1];
-  if (count >= kSteps) prior += delay * (count - (kSteps - 1));
+  const int delay = kDelays[count < kLast ? count : kLast];
+  const int prior = count < kLast ? kTotals[count] : kTotals[kLast] + kDelays[kLast] * (count - kLast);
   const int sleep = prior + delay > timeout ? timeout - prior : delay;
   if (sleep <= 0) return 0;
   util::ParkedScope waiting;

@@ -11,13 +11,12 @@ ReaderPool::ReaderPool(std::vector<std::unique_ptr<Connection>> connections) : a
 ReaderPool::Lease ReaderPool::Acquire() {
   std::unique_lock lock(mu_);
   while (free_.empty()) {
-    // Waiting for another reader to finish holds no SQLite state, so a fork need not wait for it (util/fork.h);
-    // the gate is re-entered with the pool's lock released, then the pool is looked at again.
-    lock.unlock();
     {
+      // Waiting for another reader to finish holds no SQLite state, so a fork need not wait for it
+      // (util/fork.h); the gate is re-entered with the pool's lock released, then the pool is looked at again.
       util::ParkedScope parked;
-      std::unique_lock wait(mu_);
-      cv_.wait(wait, [this] { return !free_.empty(); });
+      cv_.wait(lock, [this] { return !free_.empty(); });
+      lock.unlock();
     }
     lock.lock();
   }

@@ -27,13 +27,10 @@ Status StoreImpl::CheckUsable() const {
 Status StoreImpl::Close() {
   util::CallScope in_call;
   // Refuse new calls first, so a steady stream of them cannot starve Close of the exclusive lock.
-  if (closed_.exchange(true, std::memory_order_acq_rel)) {
-    std::unique_lock life(lifecycle_, std::defer_lock);  // a concurrent Close: return once it is done
-    util::LockParked(life);
-    return Status::OK();
-  }
-  std::unique_lock life(lifecycle_, std::defer_lock);  // waits for calls in progress
+  const bool already_closed = closed_.exchange(true, std::memory_order_acq_rel);
+  std::unique_lock life(lifecycle_, std::defer_lock);  // waits for calls in progress, or for a concurrent Close
   util::LockParked(life);
+  if (already_closed) return Status::OK();
   if (util::ForkGeneration() != fork_generation_) {
     // In a forked child the connections (and their locks) belong to the parent: closing them here could release
     // or checkpoint under the parent's feet. Abandon them; the memory goes when the child exits.

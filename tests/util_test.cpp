@@ -8,7 +8,7 @@
 #include <set>
 
 #include "convstore/status.h"
-#include "store/cursor.h"
+#include "records/cursor.h"
 #include "util/json_check.h"
 #include "util/json_input.h"
 #include "util/money.h"
@@ -157,13 +157,13 @@ TEST(UuidTest, V7FormatAndOrder) {
 }
 
 TEST(CursorTest, RoundTripsAndRefusesGarbage) {
-  store::ListCursor c{1770800400000000, 42};
-  auto d = store::DecodeCursor(store::EncodeCursor(c));
+  records::ListCursor c{1770800400000000, 42};
+  auto d = records::DecodeCursor(records::EncodeCursor(c));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->updated_at, c.updated_at);
   EXPECT_EQ(d->row_id, 42);
   for (const char* bad : {"", "c1.", "c1.zz.1", "c2.1.1", "c1.1.0", "c1.1.", "c1.ffffffffffffffffff.1"})
-    EXPECT_FALSE(store::DecodeCursor(bad)) << bad;
+    EXPECT_FALSE(records::DecodeCursor(bad)) << bad;
 }
 
 TEST(JsonInputTest, DepthAndNormalisation) {

@@ -4,7 +4,7 @@
 #include <sqlite3.h>
 
 #include "sqlite/connection.h"
-#include "store/write_queue.h"
+#include "sqlite/write_queue.h"
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -26,10 +26,10 @@ class WriteQueueTest : public ::testing::Test {
     ASSERT_TRUE(conn.ok());
     conn_ = std::move(*conn);
     ASSERT_OK(conn_->Exec("CREATE TABLE t(x INTEGER)", "test"));
-    queue_ = std::make_unique<store::WriteQueue>(conn_.get(), &mu_);
+    queue_ = std::make_unique<sqlite::WriteQueue>(conn_.get(), &mu_);
   }
   // A write that inserts x; counts how often its body ran.
-  void Insert(store::PendingWrite& w, int x, int& runs) {
+  void Insert(sqlite::PendingWrite& w, int x, int& runs) {
     w.body = [this, x, &runs](sqlite::Connection& c) {
       ++runs;
       return c.Exec("INSERT INTO t VALUES (" + std::to_string(x) + ")", "insert");
@@ -41,11 +41,11 @@ class WriteQueueTest : public ::testing::Test {
   TempDb db_;
   std::mutex mu_;
   std::unique_ptr<sqlite::Connection> conn_;
-  std::unique_ptr<store::WriteQueue> queue_;
+  std::unique_ptr<sqlite::WriteQueue> queue_;
 };
 
 TEST_F(WriteQueueTest, FailingWriteIsRolledBackAlone) {
-  store::PendingWrite a, b, c;
+  sqlite::PendingWrite a, b, c;
   int ra = 0, rb = 0, rc = 0;
   Insert(a, 1, ra);
   Insert(c, 3, rc);
@@ -67,7 +67,7 @@ TEST_F(WriteQueueTest, FailingWriteIsRolledBackAlone) {
 }
 
 TEST_F(WriteQueueTest, WritesLostWithAnAbortedTransactionAreRerun) {
-  store::PendingWrite a, b, c;
+  sqlite::PendingWrite a, b, c;
   int ra = 0, rb = 0, rc = 0;
   Insert(a, 1, ra);
   Insert(c, 3, rc);
@@ -99,7 +99,7 @@ TEST_F(WriteQueueTest, SubmitFromManyThreadsCommitsEverything) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 100; ++i) {
-        store::PendingWrite w;
+        sqlite::PendingWrite w;
         int runs = 0;
         Insert(w, t * 1000 + i, runs);
         if (!queue_->Submit(w).ok()) ++failures;

@@ -7,12 +7,12 @@
 
 #include "convstore/limits.h"
 #include "cost/calendar.h"
-#include "cost/query.h"
-#include "cost/usage.h"
-#include "store/lookups.h"
-#include "store/store_impl.h"
-#include "store/validate.h"
+#include "cost/cost_scan.h"
+#include "records/api_usage.h"
+#include "records/lookups.h"
+#include "util/validate.h"
 #include "util/int128.h"
+#include "util/logging.h"
 #include "util/money.h"
 
 namespace convstore::cost {
@@ -22,6 +22,9 @@ namespace {
 constexpr int64_t kMaxWindowHours = 8784;  // 366 days
 constexpr int64_t kMinTtlUs = 1'000'000;
 constexpr int64_t kMaxTtlUs = 7 * kMicrosPerDay;
+
+// budget_reservations.state
+enum ReservationState : int64_t { kOpen = 0, kSettled = 1, kReleased = 2 };
 
 struct BudgetRow {
   int64_t id = 0;
@@ -91,7 +94,7 @@ std::pair<Micros, Micros> Window(const BudgetInput& b, int scope, Micros now) {
 
 Result<NanoUsd> Reserved(sqlite::Connection& conn, const BudgetRow& b, Micros now) {
   auto st = conn.Prepare(
-      "SELECT coalesce(sum(amount_nanousd), 0) FROM budget_reservations WHERE state = 0 AND expires_at > ?1"
+      "SELECT coalesce(sum(amount_nanousd), 0) FROM budget_reservations WHERE state = 0 /* kOpen */ AND expires_at > ?1"
       " AND (?2 = 0 OR (?2 = 1 AND team_id = ?3) OR (?2 = 2 AND user_id = ?3))");
   if (!st.ok()) return st.status();
   st->Bind(1, now).Bind(2, int64_t{b.scope}).Bind(3, b.scope_id);
@@ -123,8 +126,8 @@ Result<BudgetState> StateOf(sqlite::Connection& conn, const BudgetRow& b, Micros
 }
 
 const char* StateName(int64_t state, Micros expires_at, Micros now) {
-  if (state == 1) return "settled";
-  if (state == 2) return "released";
+  if (state == kSettled) return "settled";
+  if (state == kReleased) return "released";
   return expires_at > now ? "open" : "expired";
 }
 
@@ -162,7 +165,7 @@ Status CheckRequestIdFreeOfReservation(sqlite::Connection& conn, std::string_vie
   int64_t state = 0;
   auto found = FindReservation(conn, request_id, now, r, &state);
   if (!found.ok()) return found.status();
-  if (!*found || state == 1) return Status::OK();
+  if (!*found || state == kSettled) return Status::OK();
   if (r.state == "open")
     return Status::Conflict(fmt::format(
         "request_id '{}' belongs to an open reservation: record its usage with settle, not record_api_usage",
@@ -210,224 +213,178 @@ Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micr
   return AssessSpend(conn, note, now, false, ignored, &out);
 }
 
-}  // namespace convstore::cost
 
-namespace convstore::store {
-
-using cost::BudgetRow;
-
-void StoreImpl::NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const {
-  if (!options_.on_budget_alert) return;
-  for (const BudgetAlert& a : alerts) {
-    try {
-      util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
-      options_.on_budget_alert(a);
-    } catch (...) {
-      util::Logger().error("the on_budget_alert callback threw; ignored");
-    }
-  }
-}
-
-Result<BudgetState> StoreImpl::DoSetBudget(const BudgetInput& in) {
-  CONVSTORE_RETURN_IF_ERROR(CheckKey(in.name, "name"));
-  int scope = in.scope == "global" ? cost::kScopeAll : in.scope == "team" ? cost::kScopeTeam
-            : in.scope == "user"   ? cost::kScopeUser : -1;
+Result<int> ValidateBudget(const BudgetInput& in) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(in.name, "name"));
+  int scope = in.scope == "global" ? kScopeAll : in.scope == "team" ? kScopeTeam
+            : in.scope == "user"   ? kScopeUser : -1;
   if (scope < 0) return Status::InvalidArgument("scope must be \"global\", \"team\" or \"user\"");
-  if (scope == cost::kScopeAll && !in.scope_key.empty())
+  if (scope == kScopeAll && !in.scope_key.empty())
     return Status::InvalidArgument("a global budget takes no scope_key");
-  if (scope != cost::kScopeAll) CONVSTORE_RETURN_IF_ERROR(CheckKey(in.scope_key, "scope_key"));
+  if (scope != kScopeAll) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(in.scope_key, "scope_key"));
   if (in.period != "day" && in.period != "week" && in.period != "month" && in.period != "rolling")
     return Status::InvalidArgument("period must be \"day\", \"week\", \"month\" or \"rolling\"");
   if (in.period == "rolling")
-    CONVSTORE_RETURN_IF_ERROR(CheckRange(in.window_hours, 1, cost::kMaxWindowHours, "window_hours"));
+    CONVSTORE_RETURN_IF_ERROR(util::CheckRange(in.window_hours, 1, kMaxWindowHours, "window_hours"));
   else if (in.window_hours != 0)
     return Status::InvalidArgument("window_hours applies to rolling budgets only");
-  if (scope == cost::kScopeUser && in.period == "rolling" && in.window_hours % 24 != 0)
+  if (scope == kScopeUser && in.period == "rolling" && in.window_hours % 24 != 0)
     return Status::InvalidArgument("a user's rolling window is whole days: window_hours must be a multiple of 24");
   if (!in.hard_limit_nanousd && !in.soft_limit_nanousd)
     return Status::InvalidArgument("a budget needs a hard_limit, a soft_limit or both");
   const int64_t max = limits::kMaxTeamBudgetNanoUsd;
-  CONVSTORE_RETURN_IF_ERROR(CheckRange(in.hard_limit_nanousd, 0, max, "hard_limit (nano-USD)"));
-  CONVSTORE_RETURN_IF_ERROR(CheckRange(in.soft_limit_nanousd, 0, max, "soft_limit (nano-USD)"));
-  int64_t now = Now();
-  return Write("set_budget", [&](sqlite::Connection& conn) -> Result<BudgetState> {
-    int64_t scope_id = 0;
-    if (scope == cost::kScopeTeam || scope == cost::kScopeUser) {
-      auto id = scope == cost::kScopeTeam ? FindTeamId(conn, in.scope_key) : FindUserId(conn, in.scope_key);
-      if (!id.ok()) return id.status();
-      scope_id = *id;
-    }
-    auto st = conn.Prepare(
-        "INSERT INTO budgets(name, scope, scope_id, period, window_hours, hard_limit_nanousd, soft_limit_nanousd,"
-        " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
-        " ON CONFLICT (name) DO UPDATE SET scope = excluded.scope, scope_id = excluded.scope_id,"
-        " period = excluded.period, window_hours = excluded.window_hours,"
-        " hard_limit_nanousd = excluded.hard_limit_nanousd, soft_limit_nanousd = excluded.soft_limit_nanousd,"
-        " updated_at = excluded.updated_at");
-    if (!st.ok()) return st.status();
-    st->Bind(1, in.name).Bind(2, int64_t{scope}).Bind(3, scope_id).Bind(4, in.period).Bind(5, in.window_hours);
-    st->Bind(6, in.hard_limit_nanousd).Bind(7, in.soft_limit_nanousd).Bind(8, now);
-    CONVSTORE_RETURN_IF_ERROR(st->Run("set budget"));
-    BudgetRow b;
-    b.scope = scope;
-    b.scope_id = scope_id;
-    b.input = in;
-    return cost::StateOf(conn, b, now);
-  });
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(in.hard_limit_nanousd, 0, max, "hard_limit (nano-USD)"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(in.soft_limit_nanousd, 0, max, "soft_limit (nano-USD)"));
+  return scope;
 }
 
-Status StoreImpl::DoDeleteBudget(std::string_view name) {
-  CONVSTORE_RETURN_IF_ERROR(CheckKey(name, "name"));
-  return Write("delete_budget", [&](sqlite::Connection& conn) -> Status {
-    auto st = conn.Prepare("DELETE FROM budgets WHERE name = ?1");
-    if (!st.ok()) return st.status();
-    st->Bind(1, name);
-    CONVSTORE_RETURN_IF_ERROR(st->Run("delete budget"));
-    if (conn.changes() == 0) return Status::NotFound(fmt::format("budget '{}' does not exist", name));
-    return Status::OK();
-  });
+Result<BudgetState> SetBudget(sqlite::Connection& conn, const BudgetInput& in, int scope, Micros now) {
+  int64_t scope_id = 0;
+  if (scope == kScopeTeam || scope == kScopeUser) {
+    auto id = scope == kScopeTeam ? records::FindTeamId(conn, in.scope_key) : records::FindUserId(conn, in.scope_key);
+    if (!id.ok()) return id.status();
+    scope_id = *id;
+  }
+  auto st = conn.Prepare(
+      "INSERT INTO budgets(name, scope, scope_id, period, window_hours, hard_limit_nanousd, soft_limit_nanousd,"
+      " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
+      " ON CONFLICT (name) DO UPDATE SET scope = excluded.scope, scope_id = excluded.scope_id,"
+      " period = excluded.period, window_hours = excluded.window_hours,"
+      " hard_limit_nanousd = excluded.hard_limit_nanousd, soft_limit_nanousd = excluded.soft_limit_nanousd,"
+      " updated_at = excluded.updated_at");
+  if (!st.ok()) return st.status();
+  st->Bind(1, in.name).Bind(2, int64_t{scope}).Bind(3, scope_id).Bind(4, in.period).Bind(5, in.window_hours);
+  st->Bind(6, in.hard_limit_nanousd).Bind(7, in.soft_limit_nanousd).Bind(8, now);
+  CONVSTORE_RETURN_IF_ERROR(st->Run("set budget"));
+  BudgetRow b;
+  b.scope = scope;
+  b.scope_id = scope_id;
+  b.input = in;
+  return StateOf(conn, b, now);
 }
 
-Result<std::vector<BudgetState>> StoreImpl::DoGetBudgets(double min_used_fraction) {
-  if (!(min_used_fraction >= 0) || min_used_fraction > 1e6)
-    return Status::InvalidArgument("min_used_fraction must be a number between 0 and 1e6");
-  int64_t now = Now();
-  return Read("get_budgets", [&](sqlite::Connection& conn) -> Result<std::vector<BudgetState>> {
-    auto txn = sqlite::ReadTransaction::Begin(conn);
-    if (!txn.ok()) return txn.status();
-    auto st = conn.Prepare(CONVSTORE_BUDGET_SELECT " ORDER BY b.name");
-    if (!st.ok()) return st.status();
-    auto budgets = cost::ReadBudgets(*st);
-    if (!budgets.ok()) return budgets.status();
-    std::vector<BudgetState> out;
-    for (const BudgetRow& b : *budgets) {
-      auto state = cost::StateOf(conn, b, now);
-      if (!state.ok()) return state.status();
-      if (min_used_fraction > 0 && state->used_fraction.value_or(0) < min_used_fraction) continue;
-      out.push_back(std::move(*state));
-    }
-    return out;
-  });
+Status DeleteBudget(sqlite::Connection& conn, std::string_view name) {
+  auto st = conn.Prepare("DELETE FROM budgets WHERE name = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, name);
+  CONVSTORE_RETURN_IF_ERROR(st->Run("delete budget"));
+  if (conn.changes() == 0) return Status::NotFound(fmt::format("budget '{}' does not exist", name));
+  return Status::OK();
 }
 
-Result<Reservation> StoreImpl::DoReserve(const ReserveRequest& request) {
-  CONVSTORE_RETURN_IF_ERROR(CheckKey(request.request_id, "request_id"));
-  CONVSTORE_RETURN_IF_ERROR(CheckKey(request.user_key, "user_key"));
+Result<std::vector<BudgetState>> BudgetStates(sqlite::Connection& conn, double min_used_fraction, Micros now) {
+  auto st = conn.Prepare(CONVSTORE_BUDGET_SELECT " ORDER BY b.name");
+  if (!st.ok()) return st.status();
+  auto budgets = ReadBudgets(*st);
+  if (!budgets.ok()) return budgets.status();
+  std::vector<BudgetState> out;
+  for (const BudgetRow& b : *budgets) {
+    auto state = StateOf(conn, b, now);
+    if (!state.ok()) return state.status();
+    if (min_used_fraction > 0 && state->used_fraction.value_or(0) < min_used_fraction) continue;
+    out.push_back(std::move(*state));
+  }
+  return out;
+}
+
+Status ValidateReserve(const ReserveRequest& request) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(request.request_id, "request_id"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(request.user_key, "user_key"));
   CONVSTORE_RETURN_IF_ERROR(
-      CheckRange(request.estimated_cost_nanousd, 0, limits::kMaxCostNanoUsd, "estimated_cost (nano-USD)"));
-  CONVSTORE_RETURN_IF_ERROR(CheckRange(request.ttl_us, cost::kMinTtlUs, cost::kMaxTtlUs, "ttl_us"));
-  int64_t now = Now();
-  return Write("reserve", [&](sqlite::Connection& conn) -> Result<Reservation> {
-    Reservation out;
-    int64_t state = 0;
-    auto existing = cost::FindReservation(conn, request.request_id, now, out, &state);
-    if (!existing.ok()) return existing.status();
-    if (*existing) {
-      if (out.user_key != request.user_key)
-        return Status::Conflict(fmt::format("request_id '{}' was already used for a reservation of another user",
-                                            request.request_id));
-      if (out.state == "released" || out.state == "expired")
-        return Status::Conflict(fmt::format("reservation '{}' is {}: reserve again with a new request_id",
-                                            request.request_id, out.state));
-      return out;  // a retry of an open (or already settled) reservation
-    }
-    auto used = cost::FindApiUsage(conn, "", request.request_id);
-    if (!used.ok()) return used.status();
-    if (*used)
-      return Status::Conflict(
-          fmt::format("request_id '{}' was already used for recorded API usage", request.request_id));
-    auto user_id = FindUserId(conn, request.user_key);
-    if (!user_id.ok()) return user_id.status();
-    auto team_id = UserTeamId(conn, *user_id);
-    if (!team_id.ok()) return team_id.status();
-    auto budgets = cost::CoveringBudgets(conn, *user_id, *team_id);
-    if (!budgets.ok()) return budgets.status();
-    for (const BudgetRow& b : *budgets) {
-      auto s = cost::StateOf(conn, b, now);
-      if (!s.ok()) return s.status();
-      if (b.input.hard_limit_nanousd &&
-          util::Int128{s->spent_nanousd} + s->reserved_nanousd + request.estimated_cost_nanousd >
-              *b.input.hard_limit_nanousd)
-        return Status::BudgetExceeded(fmt::format(
-            "budget '{}' would be exceeded: spent {} + reserved {} + this {} > hard limit {}", b.input.name,
-            cost::Usd(s->spent_nanousd), cost::Usd(s->reserved_nanousd), cost::Usd(request.estimated_cost_nanousd),
-            cost::Usd(*b.input.hard_limit_nanousd)));
-      s->reserved_nanousd += request.estimated_cost_nanousd;
-      out.budgets.push_back(std::move(*s));
-    }
-    auto ins = conn.Prepare(
-        "INSERT INTO budget_reservations(request_id, user_id, team_id, amount_nanousd, state, created_at, expires_at)"
-        " VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)");
-    if (!ins.ok()) return ins.status();
-    ins->Bind(1, request.request_id).Bind(2, *user_id);
-    ins->Bind(3, *team_id == 0 ? std::nullopt : std::optional<int64_t>(*team_id));
-    ins->Bind(4, request.estimated_cost_nanousd).Bind(5, now).Bind(6, now + request.ttl_us);
-    CONVSTORE_RETURN_IF_ERROR(ins->Run("insert reservation"));
-    auto stored = cost::FindReservation(conn, request.request_id, now, out, &state);
-    if (!stored.ok()) return stored.status();
-    return out;
-  });
+      util::CheckRange(request.estimated_cost_nanousd, 0, limits::kMaxCostNanoUsd, "estimated_cost (nano-USD)"));
+  return util::CheckRange(request.ttl_us, kMinTtlUs, kMaxTtlUs, "ttl_us");
 }
 
-Result<ApiUsage> StoreImpl::DoSettle(std::string_view request_id, const NewApiUsage& usage) {
-  CONVSTORE_RETURN_IF_ERROR(CheckKey(request_id, "request_id"));
-  if (!usage.request_id.empty() && usage.request_id != request_id)
-    return Status::InvalidArgument("usage.request_id must be empty or equal to the reservation's request_id");
-  cost::ValidUsage valid;
-  int64_t now = Now();
-  CONVSTORE_RETURN_IF_ERROR(cost::ValidateUsage(usage, now, false, valid));
-  std::vector<BudgetAlert> alerts;
-  auto result = Write("settle", [&](sqlite::Connection& conn) -> Result<ApiUsage> {
-    alerts.clear();
-    Reservation r;
-    int64_t state = 0;
-    auto found = cost::FindReservation(conn, request_id, now, r, &state);
-    if (!found.ok()) return found.status();
-    if (!*found) return Status::NotFound(fmt::format("no reservation with request_id '{}'", request_id));
-    if (state == 2) return Status::Conflict(fmt::format("reservation '{}' was released", request_id));
-    if (!usage.user_key.empty() && usage.user_key != r.user_key)
-      return Status::InvalidArgument(
-          fmt::format("usage.user_key '{}' is not the reservation's user '{}'", usage.user_key, r.user_key));
-    cost::SpendNote spent;
-    auto recorded = cost::InsertApiUsage(conn, valid, r.user_key, request_id, now, &spent);
-    if (!recorded.ok()) return recorded.status();
-    // A retry of a settled reservation wrote nothing (`spent` is empty): nothing to assess.
-    const bool exceeded = r.expires_at <= now || recorded->cost_nanousd.value_or(0) > r.amount_nanousd;
-    CONVSTORE_RETURN_IF_ERROR(cost::AssessSpend(conn, spent, now, exceeded, recorded->budget_overages,
-                                                options_.on_budget_alert ? &alerts : nullptr));
-    if (state == 0) {
-      auto upd = conn.Prepare(
-          "UPDATE budget_reservations SET state = 1, usage_id = (SELECT id FROM api_usage WHERE uid = ?2)"
-          " WHERE request_id = ?1");
-      if (!upd.ok()) return upd.status();
-      upd->Bind(1, request_id).Bind(2, recorded->id);
-      CONVSTORE_RETURN_IF_ERROR(upd->Run("settle reservation"));
-    }
-    return recorded;
-  });
-  if (result.ok()) NotifyBudgetAlerts(alerts);
-  return result;
+Result<Reservation> Reserve(sqlite::Connection& conn, const ReserveRequest& request, Micros now) {
+  Reservation out;
+  int64_t state = 0;
+  auto existing = FindReservation(conn, request.request_id, now, out, &state);
+  if (!existing.ok()) return existing.status();
+  if (*existing) {
+    if (out.user_key != request.user_key)
+      return Status::Conflict(fmt::format("request_id '{}' was already used for a reservation of another user",
+                                          request.request_id));
+    if (out.state == "released" || out.state == "expired")
+      return Status::Conflict(fmt::format("reservation '{}' is {}: reserve again with a new request_id",
+                                          request.request_id, out.state));
+    return out;  // a retry of an open (or already settled) reservation
+  }
+  auto used = records::FindApiUsage(conn, "", request.request_id);
+  if (!used.ok()) return used.status();
+  if (*used)
+    return Status::Conflict(
+        fmt::format("request_id '{}' was already used for recorded API usage", request.request_id));
+  auto user_id = records::FindUserId(conn, request.user_key);
+  if (!user_id.ok()) return user_id.status();
+  auto team_id = records::UserTeamId(conn, *user_id);
+  if (!team_id.ok()) return team_id.status();
+  auto budgets = CoveringBudgets(conn, *user_id, *team_id);
+  if (!budgets.ok()) return budgets.status();
+  for (const BudgetRow& b : *budgets) {
+    auto s = StateOf(conn, b, now);
+    if (!s.ok()) return s.status();
+    if (b.input.hard_limit_nanousd &&
+        util::Int128{s->spent_nanousd} + s->reserved_nanousd + request.estimated_cost_nanousd >
+            *b.input.hard_limit_nanousd)
+      return Status::BudgetExceeded(fmt::format(
+          "budget '{}' would be exceeded: spent {} + reserved {} + this {} > hard limit {}", b.input.name,
+          Usd(s->spent_nanousd), Usd(s->reserved_nanousd), Usd(request.estimated_cost_nanousd),
+          Usd(*b.input.hard_limit_nanousd)));
+    s->reserved_nanousd += request.estimated_cost_nanousd;
+    out.budgets.push_back(std::move(*s));
+  }
+  auto ins = conn.Prepare(
+      "INSERT INTO budget_reservations(request_id, user_id, team_id, amount_nanousd, state, created_at, expires_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, request.request_id).Bind(2, *user_id);
+  ins->Bind(3, *team_id == 0 ? std::nullopt : std::optional<int64_t>(*team_id));
+  ins->Bind(4, request.estimated_cost_nanousd).Bind(5, int64_t{kOpen}).Bind(6, now).Bind(7, now + request.ttl_us);
+  CONVSTORE_RETURN_IF_ERROR(ins->Run("insert reservation"));
+  auto stored = FindReservation(conn, request.request_id, now, out, &state);
+  if (!stored.ok()) return stored.status();
+  return out;
 }
 
-Result<Reservation> StoreImpl::DoRelease(std::string_view request_id) {
-  CONVSTORE_RETURN_IF_ERROR(CheckKey(request_id, "request_id"));
-  int64_t now = Now();
-  return Write("release", [&](sqlite::Connection& conn) -> Result<Reservation> {
-    Reservation r;
-    int64_t state = 0;
-    auto found = cost::FindReservation(conn, request_id, now, r, &state);
-    if (!found.ok()) return found.status();
-    if (!*found) return Status::NotFound(fmt::format("no reservation with request_id '{}'", request_id));
-    if (state == 1) return Status::Conflict(fmt::format("reservation '{}' was already settled", request_id));
-    if (state == 0) {
-      auto upd = conn.Prepare("UPDATE budget_reservations SET state = 2 WHERE request_id = ?1");
-      if (!upd.ok()) return upd.status();
-      upd->Bind(1, request_id);
-      CONVSTORE_RETURN_IF_ERROR(upd->Run("release reservation"));
-      r.state = "released";
-    }
-    return r;
-  });
+Result<SettleTarget> BeginSettle(sqlite::Connection& conn, std::string_view request_id,
+                                 std::string_view usage_user_key, Micros now) {
+  SettleTarget t;
+  int64_t state = 0;
+  auto found = FindReservation(conn, request_id, now, t.reservation, &state);
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::NotFound(fmt::format("no reservation with request_id '{}'", request_id));
+  if (state == kReleased) return Status::Conflict(fmt::format("reservation '{}' was released", request_id));
+  if (!usage_user_key.empty() && usage_user_key != t.reservation.user_key)
+    return Status::InvalidArgument(fmt::format("usage.user_key '{}' is not the reservation's user '{}'",
+                                               usage_user_key, t.reservation.user_key));
+  t.open = state == kOpen;
+  return t;
 }
 
-}  // namespace convstore::store
+Status FinishSettle(sqlite::Connection& conn, std::string_view request_id, std::string_view usage_id) {
+  auto upd = conn.Prepare(
+      "UPDATE budget_reservations SET state = ?3, usage_id = (SELECT id FROM api_usage WHERE uid = ?2)"
+      " WHERE request_id = ?1");
+  if (!upd.ok()) return upd.status();
+  upd->Bind(1, request_id).Bind(2, usage_id).Bind(3, int64_t{kSettled});
+  return upd->Run("settle reservation");
+}
+
+Result<Reservation> Release(sqlite::Connection& conn, std::string_view request_id, Micros now) {
+  Reservation r;
+  int64_t state = 0;
+  auto found = FindReservation(conn, request_id, now, r, &state);
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::NotFound(fmt::format("no reservation with request_id '{}'", request_id));
+  if (state == kSettled) return Status::Conflict(fmt::format("reservation '{}' was already settled", request_id));
+  if (state == kOpen) {
+    auto upd = conn.Prepare("UPDATE budget_reservations SET state = ?2 WHERE request_id = ?1");
+    if (!upd.ok()) return upd.status();
+    upd->Bind(1, request_id).Bind(2, int64_t{kReleased});
+    CONVSTORE_RETURN_IF_ERROR(upd->Run("release reservation"));
+    r.state = "released";
+  }
+  return r;
+}
+
+}  // namespace convstore::cost

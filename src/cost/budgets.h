@@ -1,6 +1,7 @@
 // Budgets: windows, spend and reservations of a budget, and the alerts a write raises.
 #pragma once
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "convstore/cost.h"
@@ -31,5 +32,35 @@ Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micr
 // reserved, or came after its reservation expired).
 Status AssessSpend(sqlite::Connection& conn, const SpendNote& note, Micros now, bool exceeded_reservation,
                    std::vector<BudgetOverage>& overages, std::vector<BudgetAlert>* alerts);
+
+// Checks a budget; returns its scope (kScopeAll, kScopeTeam or kScopeUser).
+Result<int> ValidateBudget(const BudgetInput& budget);
+// Creates or replaces the budget; its scope key must exist (kNotFound). Returns its state now.
+Result<BudgetState> SetBudget(sqlite::Connection& conn, const BudgetInput& budget, int scope, Micros now);
+// kNotFound when there is no budget of that name.
+Status DeleteBudget(sqlite::Connection& conn, std::string_view name);
+// Every budget's state (by name), leaving out those used less than min_used_fraction. Run it inside a read
+// transaction (one snapshot).
+Result<std::vector<BudgetState>> BudgetStates(sqlite::Connection& conn, double min_used_fraction, Micros now);
+
+// Reservations: admission is one write transaction that reads spend plus open reservations and inserts the
+// reservation, so two racing reservations are serialised by the write lock and never together pass a hard limit.
+Status ValidateReserve(const ReserveRequest& request);
+// Admits (or refuses with kBudgetExceeded) and records the reservation; a retry returns the stored one.
+Result<Reservation> Reserve(sqlite::Connection& conn, const ReserveRequest& request, Micros now);
+
+// The reservation a settle applies to. `open`: not settled yet (a settled one is a retry of the settle).
+struct SettleTarget {
+  Reservation reservation;
+  bool open = false;
+};
+// kNotFound without a reservation, kConflict when it was released, kInvalidArgument when the usage names another
+// user than the reservation's.
+Result<SettleTarget> BeginSettle(sqlite::Connection& conn, std::string_view request_id,
+                                 std::string_view usage_user_key, Micros now);
+// Marks the reservation settled by the API usage row `usage_id`.
+Status FinishSettle(sqlite::Connection& conn, std::string_view request_id, std::string_view usage_id);
+// Releases an open reservation (a released or expired one is returned as it is); kConflict when settled.
+Result<Reservation> Release(sqlite::Connection& conn, std::string_view request_id, Micros now);
 
 }  // namespace convstore::cost

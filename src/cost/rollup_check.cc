@@ -7,8 +7,8 @@
 #include <tuple>
 
 #include "cost/cost_rows.h"
-#include "cost/pricing.h"
-#include "store/validate.h"
+#include "cost/price_lookup.h"
+#include "util/validate.h"
 #include "util/utf8.h"
 
 namespace convstore::cost {
@@ -261,14 +261,6 @@ Status ReplaceRollups(sqlite::Connection& conn, const WideDelta& expected) {
   }));
   CONVSTORE_RETURN_IF_ERROR(status);
   return ApplyDelta(conn, fit);
-}
-
-Status AfterSchemaV2(sqlite::Connection& conn, const schema::MigrationContext& context) {
-  CONVSTORE_RETURN_IF_ERROR(SyncBuiltinCatalog(conn, context.now_us));
-  int64_t rows = 0;
-  auto expected = RecomputeFromRaw(conn, &rows);
-  if (!expected.ok()) return expected.status();
-  return ReplaceRollups(conn, *expected);
 }
 
 namespace {

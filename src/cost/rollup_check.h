@@ -9,7 +9,6 @@
 #include "convstore/cost.h"
 #include "cost/histogram.h"
 #include "cost/rollups.h"
-#include "schema/migrations.h"
 #include "sqlite/connection.h"
 #include "util/int128.h"
 

@@ -6,9 +6,9 @@
 
 #include "convstore/limits.h"
 #include "cost/cost_rows.h"
-#include "cost/pricing.h"
+#include "cost/price_lookup.h"
 #include "util/logging.h"
-#include "store/validate.h"
+#include "util/validate.h"
 
 namespace convstore::cost {
 

@@ -19,7 +19,6 @@
 
 #include "convstore/cost.h"
 #include "cost/histogram.h"
-#include "schema/migrations.h"
 #include "sqlite/connection.h"
 
 namespace convstore::cost {
@@ -153,8 +152,6 @@ Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const
 // rollup or total never falls below zero. The caller applies `delta`.
 Status RemoveCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows, RollupDelta& delta);
 
-// Migration 2's C++ step: loads the price catalog and builds the rollups of the rows already in the file.
-Status AfterSchemaV2(sqlite::Connection& conn, const schema::MigrationContext& context);
 
 // The messages of one conversation as CostRows (for a delete).
 Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, std::vector<CostRow>& rows);

@@ -8,7 +8,7 @@
 #include "metadata/containment.h"
 #include "metadata/index.h"
 #include "metadata/projection.h"
-#include "store/validate.h"
+#include "util/validate.h"
 #include "util/json_input.h"
 
 namespace convstore::metadata {

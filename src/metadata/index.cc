@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "metadata/posting_lists.h"
-#include "store/validate.h"
+#include "util/validate.h"
 
 namespace convstore::metadata {
 

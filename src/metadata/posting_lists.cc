@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "store/validate.h"
+#include "util/validate.h"
 
 namespace convstore::metadata {
 

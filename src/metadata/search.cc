@@ -6,12 +6,12 @@
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
-#include "cost/usage.h"
+#include "records/api_usage.h"
 #include "metadata/filter.h"
 #include "metadata/index.h"
 #include "metadata/posting_lists.h"
-#include "store/rows.h"
-#include "store/validate.h"
+#include "records/rows.h"
+#include "util/validate.h"
 #include "util/utf8.h"
 
 namespace convstore::metadata {
@@ -419,7 +419,7 @@ class Searcher {
         st->Bind(1, obj);
         auto row = st->Step("read conversation");
         if (!row.ok()) return row.status();
-        if (*row) store::ReadConversation(*st, 0, out.conversations.emplace_back());
+        if (*row) records::ReadConversation(*st, 0, out.conversations.emplace_back());
         st->Reset();
         return Status::OK();
       }
@@ -432,13 +432,13 @@ class Searcher {
         if (!row.ok()) return row.status();
         if (*row) {
           const std::string conversation = st->String(0);
-          store::ReadMessage(*st, 1, conversation, out.messages.emplace_back());
+          records::ReadMessage(*st, 1, conversation, out.messages.emplace_back());
         }
         st->Reset();
         return Status::OK();
       }
       case MetadataTarget::kApiUsage: {
-        auto usage = cost::ApiUsageByRowId(conn_, obj);
+        auto usage = records::ApiUsageByRowId(conn_, obj);
         if (!usage.ok()) return usage.status();
         if (*usage) out.api_usage.push_back(std::move(**usage));
         return Status::OK();
@@ -463,12 +463,12 @@ class Searcher {
 Result<CompiledFilter> ValidateQuery(const MetadataQuery& q) {
   const int t = static_cast<int>(q.target);
   if (t < 0 || t > 2) return Status::InvalidArgument(fmt::format("target {} is not 0, 1 or 2", t));
-  CONVSTORE_RETURN_IF_ERROR(store::CheckRange(q.limit, 1, limits::kMaxListLimit, "limit"));
-  CONVSTORE_RETURN_IF_ERROR(store::CheckRange(q.scan_limit, 1, kMaxScanLimit, "scan_limit"));
-  if (!q.user_key.empty()) CONVSTORE_RETURN_IF_ERROR(store::CheckKey(q.user_key, "user_key"));
-  if (!q.conversation_id.empty()) CONVSTORE_RETURN_IF_ERROR(store::CheckKey(q.conversation_id, "conversation_id"));
-  CONVSTORE_RETURN_IF_ERROR(store::CheckTimestamp(q.from, "from"));
-  CONVSTORE_RETURN_IF_ERROR(store::CheckTimestamp(q.to, "to"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(q.limit, 1, limits::kMaxListLimit, "limit"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(q.scan_limit, 1, kMaxScanLimit, "scan_limit"));
+  if (!q.user_key.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(q.user_key, "user_key"));
+  if (!q.conversation_id.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(q.conversation_id, "conversation_id"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(q.from, "from"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(q.to, "to"));
   if (q.from && q.to && *q.from > *q.to) return Status::InvalidArgument("from is after to");
   if (!q.cursor.empty() && !DecodeCursor(q.cursor, q.target))
     return Status::InvalidArgument("cursor is not one returned by a metadata search of this target");

@@ -4,6 +4,7 @@
 
 #include "convstore/version.h"
 #include "schema/schema_check.h"
+#include "schema/versions.h"
 #include "util/logging.h"
 #include "util/status_macros.h"
 
@@ -64,6 +65,11 @@ Status Check(const FileState& f, int latest) {
 }
 
 }  // namespace
+
+const std::vector<Migration>& BuiltinMigrations() {
+  static const std::vector<Migration> kMigrations = {SchemaV1(), SchemaV2(), SchemaV3(), SchemaV4()};
+  return kMigrations;
+}
 
 Result<int> CurrentVersion(sqlite::Connection& conn, const std::vector<Migration>& migrations) {
   const int latest = migrations.empty() ? 0 : migrations.back().version;

@@ -1,7 +1,5 @@
 // Migration 1: users, teams, conversations (with denormalised counters), messages, tool calls.
-#include "schema/migrations.h"
-
-#include "cost/rollup_check.h"
+#include "schema/versions.h"
 
 namespace convstore::schema {
 
@@ -95,20 +93,6 @@ CREATE INDEX tool_calls_message ON tool_calls(message_id);
 
 }  // namespace
 
-extern const char* const kSchemaV2;  // schema_v2.cc
-extern const char* const kSchemaV3;  // schema_v3.cc
-extern const char* const kSchemaV4;  // schema_v4.cc
-Status AfterSchemaV4(sqlite::Connection& conn, const MigrationContext& context);
-Status AfterSchemaV3(sqlite::Connection& conn, const MigrationContext& context);
-
-const std::vector<Migration>& BuiltinMigrations() {
-  static const std::vector<Migration> kMigrations = {
-      {1, "conversations, messages, tool calls, users, teams", kV1},
-      {2, "price catalog, api usage, cost rollups, budgets", kSchemaV2, cost::AfterSchemaV2},
-      {3, "metadata index", kSchemaV3, AfterSchemaV3},
-      {4, "scopes of oversized metadata documents; pending cost rows folded", kSchemaV4, AfterSchemaV4},
-  };
-  return kMigrations;
-}
+Migration SchemaV1() { return {1, "conversations, messages, tool calls, users, teams", kV1}; }
 
 }  // namespace convstore::schema

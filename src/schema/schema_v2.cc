@@ -1,11 +1,14 @@
 // Migration 2: the cost-aggregation engine — price catalog, API usage, hourly rollups, budgets and reservations.
-#include "schema/migrations.h"
+#include "cost/price_lookup.h"
+#include "cost/rollup_check.h"
+#include "schema/versions.h"
+#include "util/status_macros.h"
 
 namespace convstore::schema {
 
-extern const char* const kSchemaV2;
+namespace {
 
-const char* const kSchemaV2 = R"sql(
+constexpr const char* kSchemaV2 = R"sql(
 -- Messages gain the cache-write token count, the team the cost is attributed to (the user's team when the
 -- message was written) and the price that produced a computed cost (NULL: explicit cost, or none).
 ALTER TABLE messages ADD COLUMN tokens_cache_write INTEGER;
@@ -161,5 +164,18 @@ CREATE INDEX budget_reservations_open ON budget_reservations(expires_at) WHERE s
 -- Key/value facts about the file (e.g. the version of the shipped price catalog it holds).
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 )sql";
+
+// Loads the price catalog and builds the rollups of the rows already in the file.
+Status AfterSchemaV2(sqlite::Connection& conn, const MigrationContext& context) {
+  CONVSTORE_RETURN_IF_ERROR(cost::SyncBuiltinCatalog(conn, context.now_us));
+  int64_t rows = 0;
+  auto expected = cost::RecomputeFromRaw(conn, &rows);
+  if (!expected.ok()) return expected.status();
+  return cost::ReplaceRollups(conn, *expected);
+}
+
+}  // namespace
+
+Migration SchemaV2() { return {2, "price catalog, api usage, cost rollups, budgets", kSchemaV2, AfterSchemaV2}; }
 
 }  // namespace convstore::schema

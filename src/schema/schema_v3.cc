@@ -1,13 +1,13 @@
 // Migration 3: the metadata index — posting lists over the metadata documents of conversations, messages and API
 // usage (layout in src/metadata/index.h), backfilled from the rows already in the file.
 #include "metadata/index.h"
-#include "schema/migrations.h"
+#include "schema/versions.h"
 
 namespace convstore::schema {
 
-extern const char* const kSchemaV3;
+namespace {
 
-const char* const kSchemaV3 = R"sql(
+constexpr const char* kSchemaV3 = R"sql(
 -- Posting lists as blocks of up to 48 packed positions (at, obj) (src/metadata/posting_lists.h). A sealed block is
 -- keyed by its largest position; the newest ("open") block by (9223372036854775807, 0), with the list's length in n.
 CREATE TABLE metadata_postings (
@@ -38,5 +38,9 @@ CREATE TABLE metadata_index (
 Status AfterSchemaV3(sqlite::Connection& conn, const MigrationContext& context) {
   return metadata::Rebuild(conn, {}, context.progress, /*unindexed_scoped=*/false);
 }
+
+}  // namespace
+
+Migration SchemaV3() { return {3, "metadata index", kSchemaV3, AfterSchemaV3}; }
 
 }  // namespace convstore::schema

@@ -4,14 +4,14 @@
 // below zero while a deleted or repriced row was still pending) and drops the all-zero rollup rows they left (an
 // upsert's RETURNING misread under SQLite 3.40), so every stored rollup row is plausible from here.
 #include "cost/rollups.h"
-#include "schema/migrations.h"
+#include "schema/versions.h"
 #include "util/status_macros.h"
 
 namespace convstore::schema {
 
-extern const char* const kSchemaV4;
+namespace {
 
-const char* const kSchemaV4 = R"sql(
+constexpr const char* kSchemaV4 = R"sql(
 ALTER TABLE metadata_unindexed ADD COLUMN user_id INTEGER;
 ALTER TABLE metadata_unindexed ADD COLUMN conversation_id INTEGER;
 UPDATE metadata_unindexed SET
@@ -37,6 +37,12 @@ Status AfterSchemaV4(sqlite::Connection& conn, const MigrationContext&) {
       "DELETE FROM cost_totals WHERE count = 0 AND errors = 0 AND cost_nanousd = 0 AND tokens_input = 0"
       " AND tokens_output = 0 AND tokens_cached_input = 0 AND tokens_cache_write = 0 AND tokens_reasoning = 0;",
       "drop emptied cost rollups");
+}
+
+}  // namespace
+
+Migration SchemaV4() {
+  return {4, "scopes of oversized metadata documents; pending cost rows folded", kSchemaV4, AfterSchemaV4};
 }
 
 }  // namespace convstore::schema

@@ -1,0 +1,65 @@
+// Budgets and reservations.
+#include "api/store_impl.h"
+#include "api/usage_write.h"
+#include "cost/budgets.h"
+
+namespace convstore::api {
+
+Result<BudgetState> StoreImpl::DoSetBudget(const BudgetInput& in) {
+  auto scope = cost::ValidateBudget(in);
+  if (!scope.ok()) return scope.status();
+  int64_t now = Now();
+  return Write("set_budget", [&](sqlite::Connection& conn) { return cost::SetBudget(conn, in, *scope, now); });
+}
+
+Status StoreImpl::DoDeleteBudget(std::string_view name) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(name, "name"));
+  return Write("delete_budget", [&](sqlite::Connection& conn) { return cost::DeleteBudget(conn, name); });
+}
+
+Result<std::vector<BudgetState>> StoreImpl::DoGetBudgets(double min_used_fraction) {
+  if (!(min_used_fraction >= 0) || min_used_fraction > 1e6)
+    return Status::InvalidArgument("min_used_fraction must be a number between 0 and 1e6");
+  int64_t now = Now();
+  return Read("get_budgets", [&](sqlite::Connection& conn) -> Result<std::vector<BudgetState>> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    return cost::BudgetStates(conn, min_used_fraction, now);
+  });
+}
+
+Result<Reservation> StoreImpl::DoReserve(const ReserveRequest& request) {
+  CONVSTORE_RETURN_IF_ERROR(cost::ValidateReserve(request));
+  int64_t now = Now();
+  return Write("reserve", [&](sqlite::Connection& conn) { return cost::Reserve(conn, request, now); });
+}
+
+Result<ApiUsage> StoreImpl::DoSettle(std::string_view request_id, const NewApiUsage& usage) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(request_id, "request_id"));
+  if (!usage.request_id.empty() && usage.request_id != request_id)
+    return Status::InvalidArgument("usage.request_id must be empty or equal to the reservation's request_id");
+  records::ValidUsage valid;
+  int64_t now = Now();
+  CONVSTORE_RETURN_IF_ERROR(records::ValidateUsage(usage, now, false, valid));
+  return WriteAlerting("settle", [&](sqlite::Connection& conn, std::vector<BudgetAlert>* alerts) -> Result<ApiUsage> {
+    auto target = cost::BeginSettle(conn, request_id, usage.user_key, now);
+    if (!target.ok()) return target.status();
+    const Reservation& r = target->reservation;
+    cost::SpendNote spent;
+    auto recorded = RecordUsage(conn, valid, r.user_key, request_id, now, spent);
+    if (!recorded.ok()) return recorded.status();
+    // A retry of a settled reservation wrote nothing (`spent` is empty): nothing to assess.
+    const bool exceeded = r.expires_at <= now || recorded->cost_nanousd.value_or(0) > r.amount_nanousd;
+    CONVSTORE_RETURN_IF_ERROR(cost::AssessSpend(conn, spent, now, exceeded, recorded->budget_overages, alerts));
+    if (target->open) CONVSTORE_RETURN_IF_ERROR(cost::FinishSettle(conn, request_id, recorded->id));
+    return recorded;
+  });
+}
+
+Result<Reservation> StoreImpl::DoRelease(std::string_view request_id) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(request_id, "request_id"));
+  int64_t now = Now();
+  return Write("release", [&](sqlite::Connection& conn) { return cost::Release(conn, request_id, now); });
+}
+
+}  // namespace convstore::api

@@ -1,0 +1,117 @@
+// Messages: add one or many (all or nothing, idempotent by request_id), and the token-budgeted context window.
+#include <fmt/format.h>
+
+#include "api/store_impl.h"
+#include "convstore/limits.h"
+#include "cost/budgets.h"
+#include "cost/price_lookup.h"
+#include "cost/rollups.h"
+#include "metadata/index.h"
+#include "records/messages.h"
+
+namespace convstore::api {
+
+namespace {
+
+// Inserts the messages into the conversation with their prices, the metadata index and the cost rollups in step;
+// runs inside the caller's transaction. `spent` says what the new rows cost (retries count nothing).
+Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id,
+                      const records::ValidMessage* msgs, size_t n, std::vector<Message>& out,
+                      cost::SpendNote& spent) {
+  auto counters = records::LoadCounters(conn, conversation_id);
+  if (!counters.ok()) return counters.status();
+  records::ConversationCounters& k = *counters;
+  const int64_t before_count = k.message_count;
+  spent = cost::SpendNote{k.user_id, k.team_id, {}};
+  std::vector<cost::CostRow> cost_rows;
+  cost_rows.reserve(n);
+  std::vector<int64_t> inserted;
+  inserted.reserve(n);
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const records::ValidMessage& v = msgs[i];
+    const NewMessage& m = *v.in;
+    Message& msg = out.emplace_back();
+    if (!m.request_id.empty()) {
+      auto existing = records::FindByRequestId(conn, m.request_id, k, conversation_id, msg);
+      if (!existing.ok()) return existing.status();
+      if (*existing) continue;  // a retry: return the stored message, count nothing
+    }
+    cost::TokenUse use{m.tokens_input, m.tokens_output, m.tokens_cached_input, m.tokens_cache_write,
+                       m.tokens_reasoning};
+    auto priced = cost::PriceRow(conn, m.model, v.created_at, use, v.cost);
+    if (!priced.ok()) return priced.status();
+    auto row_id = records::InsertMessage(conn, conversation_id, k, v, priced->cost, priced->price_id, msg);
+    if (!row_id.ok()) return row_id.status();
+    inserted.push_back(*row_id);
+    cost::CostRow& row = cost_rows.emplace_back();
+    row.at = v.created_at;
+    row.user_id = k.user_id;
+    row.team_id = k.team_id;
+    row.model = m.model;
+    row.role = RoleName(m.role);
+    int64_t tokens[5] = {m.tokens_input.value_or(0), m.tokens_output.value_or(0), m.tokens_cached_input.value_or(0),
+                         m.tokens_cache_write.value_or(0), m.tokens_reasoning.value_or(0)};
+    std::copy(tokens, tokens + 5, row.tokens);
+    row.cost = priced->cost.value_or(0);
+    row.latency_us = m.latency_us;
+    if (row.cost > 0) spent.rows.emplace_back(row.at, row.cost);
+  }
+  if (k.message_count == before_count) return Status::OK();  // every message was a retry
+  CONVSTORE_RETURN_IF_ERROR(records::StoreCounters(conn, k));
+  CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kMessages, inserted));
+  return cost::RecordCostRows(conn, cost_rows);
+}
+
+}  // namespace
+
+Result<Message> StoreImpl::DoAddMessage(std::string_view conversation_id, const NewMessage& message) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(conversation_id, "conversation id"));
+  records::ValidMessage valid;
+  const int64_t now = Now();
+  CONVSTORE_RETURN_IF_ERROR(records::ValidateMessage(message, 0, false, now, valid));
+  return WriteAlerting("add_message",
+                       [&](sqlite::Connection& conn, std::vector<BudgetAlert>* alerts) -> Result<Message> {
+    std::vector<Message> out;
+    cost::SpendNote spent;
+    CONVSTORE_RETURN_IF_ERROR(InsertMessages(conn, conversation_id, &valid, 1, out, spent));
+    if (alerts) CONVSTORE_RETURN_IF_ERROR(cost::CollectBudgetAlerts(conn, spent, now, *alerts));
+    return std::move(out.front());
+  });
+}
+
+Result<std::vector<Message>> StoreImpl::DoAddMessages(std::string_view conversation_id,
+                                                    const std::vector<NewMessage>& messages) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(conversation_id, "conversation id"));
+  if (messages.empty()) return Status::InvalidArgument("messages is empty");
+  if (messages.size() > limits::kMaxBatchMessages)
+    return Status::TooLarge(
+        fmt::format("{} messages in one batch; the limit is {}", messages.size(), limits::kMaxBatchMessages));
+  size_t bytes = 0;
+  for (const NewMessage& m : messages) bytes += m.content.size() + m.metadata_json.size();
+  if (bytes > limits::kMaxBatchBytes)
+    return Status::TooLarge(fmt::format("the batch carries {} bytes of content and metadata; the limit is {}", bytes,
+                                        limits::kMaxBatchBytes));
+  int64_t now = Now();
+  std::vector<records::ValidMessage> valid(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i)
+    CONVSTORE_RETURN_IF_ERROR(records::ValidateMessage(messages[i], i, true, now, valid[i]));
+  return WriteAlerting("add_messages", [&](sqlite::Connection& conn,
+                                           std::vector<BudgetAlert>* alerts) -> Result<std::vector<Message>> {
+    std::vector<Message> out;
+    cost::SpendNote spent;
+    CONVSTORE_RETURN_IF_ERROR(InsertMessages(conn, conversation_id, valid.data(), valid.size(), out, spent));
+    if (alerts) CONVSTORE_RETURN_IF_ERROR(cost::CollectBudgetAlerts(conn, spent, now, *alerts));
+    return out;
+  });
+}
+
+Result<std::vector<Message>> StoreImpl::DoGetContext(std::string_view conversation_id, int64_t max_tokens) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(conversation_id, "conversation id"));
+  if (max_tokens < 0) return Status::InvalidArgument(fmt::format("max_tokens is {}; it must be >= 0", max_tokens));
+  return Read("get_context", [&](sqlite::Connection& conn) {
+    return records::ContextWindow(conn, conversation_id, max_tokens);
+  });
+}
+
+}  // namespace convstore::api

@@ -1,0 +1,71 @@
+// ConversationStore's metadata calls: search (on a reader, one snapshot), verify, rebuild and exclusions.
+#include <fmt/format.h>
+
+#include "metadata/index.h"
+#include "metadata/search.h"
+#include "api/store_impl.h"
+#include "util/validate.h"
+#include "util/utf8.h"
+
+namespace convstore::api {
+
+Result<MetadataSearchResult> StoreImpl::DoSearchMetadata(const MetadataQuery& query) {
+  auto filter = metadata::ValidateQuery(query);  // compiled once, outside the reader lease
+  if (!filter.ok()) return filter.status();
+  return Read("search_metadata", [&](sqlite::Connection& conn) -> Result<MetadataSearchResult> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);  // postings, tail and rows from one snapshot
+    if (!txn.ok()) return txn.status();
+    return metadata::Search(conn, query, *filter);
+  });
+}
+
+Result<MetadataIndexReport> StoreImpl::DoVerifyMetadataIndex() {
+  return Read("verify_metadata_index", [&](sqlite::Connection& conn) -> Result<MetadataIndexReport> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    return metadata::Verify(conn);
+  });
+}
+
+Result<MetadataIndexReport> StoreImpl::DoRebuildMetadataIndex(const std::vector<std::string>* paths) {
+  std::optional<std::vector<std::string>> excluded;
+  if (paths) {
+    if (paths->size() > metadata::kMaxExcludedPaths)
+      return Status::TooLarge(
+          fmt::format("{} excluded paths; the limit is {}", paths->size(), metadata::kMaxExcludedPaths));
+    excluded.emplace();
+    for (const std::string& p : *paths) {
+      if (!util::IsValidUtf8(p) || p.find('\0') != std::string::npos)
+        return Status::InvalidArgument("an excluded path is not valid UTF-8 or contains a NUL byte");
+      auto keys = metadata::ParsePath(p);
+      if (!keys.ok()) return keys.status();
+      excluded->push_back(metadata::EncodePath(*keys));
+    }
+  }
+  const char* operation = paths ? "set metadata excluded paths" : "rebuild metadata index";
+  auto done = Write(operation, [&](sqlite::Connection& conn) -> Status {
+    std::vector<std::string> use;
+    if (excluded) {
+      use = *excluded;
+    } else {
+      auto stored = metadata::LoadExcludedPaths(conn);
+      if (!stored.ok()) return stored.status();
+      use = std::move(*stored);
+    }
+    metadata::ProgressFn progress;
+    if (options_.on_progress)
+      progress = [this, operation](int64_t d, int64_t t) {
+        util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
+        options_.on_progress(Progress{operation, d, t});
+      };
+    return metadata::Rebuild(conn, use, progress);
+  });
+  if (!done.ok()) return done;
+  return Read("metadata_index_stats", [&](sqlite::Connection& conn) -> Result<MetadataIndexReport> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    return metadata::Stats(conn);
+  });
+}
+
+}  // namespace convstore::api

@@ -1,0 +1,171 @@
+// ConversationStore::Open: checks options and the path, creates the file 0600, opens the writer, migrates, opens
+// readers. A read-only open never writes: no creation, no migration, no WAL switch, no catalog refresh.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "cost/histogram.h"
+#include "cost/price_lookup.h"
+#include "cost/rollup_check.h"
+#include "metadata/index.h"
+#include "schema/migrations.h"
+#include "api/file_path.h"
+#include "api/store_impl.h"
+#include "util/fork.h"
+#include "util/logging.h"
+#include "util/status_macros.h"
+#include "util/time.h"
+
+namespace convstore {
+
+namespace {
+
+// PRAGMA quick_check: "ok", or one row per problem found.
+Status QuickCheck(sqlite::Connection& conn) {
+  auto st = conn.Prepare("PRAGMA quick_check(5)");
+  if (!st.ok()) return st.status();
+  std::string problems;
+  for (;;) {
+    auto row = st->Step("quick_check");
+    if (!row.ok()) return Status::Corruption("quick_check could not read the file: " + row.status().message());
+    if (!*row) break;
+    if (st->Text(0) == "ok") continue;
+    if (!problems.empty()) problems += "; ";
+    problems += st->Text(0);
+  }
+  if (!problems.empty()) return Status::Corruption("quick_check found damage: " + problems);
+  return Status::OK();
+}
+
+// Opens a read-only connection and reads the schema once. A WAL database in a directory this process cannot
+// write has no -shm to share, so SQLite refuses the read: then, when no writer is active (no -wal file), the file
+// is opened immutable (no locks, no -shm), which assumes nobody writes it while it is open.
+Result<std::unique_ptr<sqlite::Connection>> OpenReadOnly(const std::string& path, sqlite::ConnectionConfig& config) {
+  config.open_read_only = true;
+  config.read_only = true;
+  config.create = false;
+  auto conn = sqlite::Connection::Open(path, config);
+  Status probe = conn.ok() ? (*conn)->Exec("SELECT count(*) FROM sqlite_schema", "read the schema") : conn.status();
+  if (probe.ok()) return conn;
+  if (probe.code() != Code::kReadOnly) return probe;
+  conn = Status::ReadOnly("closed");  // the first connection goes before the second opens
+  for (const char* side : {"-wal", "-journal"})
+    if (::access((path + side).c_str(), F_OK) == 0)
+      return Status::ReadOnly(fmt::format(
+          "'{}' has a {} file (a writer is active or crashed) and this process cannot write its directory, so SQLite "
+          "can neither share nor recover it: open it from a process that may write the directory",
+          path, side));
+  config.immutable = true;
+  conn = sqlite::Connection::Open(path, config);
+  if (!conn.ok()) return conn;
+  CONVSTORE_RETURN_IF_ERROR((*conn)->Exec("SELECT count(*) FROM sqlite_schema", "read the schema"));
+  return conn;
+}
+
+Result<std::unique_ptr<ConversationStore>> OpenStore(const std::string& path, const Options& options) {
+  const bool in_memory = path == ConversationStore::kInMemory;
+  sqlite::ConnectionConfig config;
+  config.create = true;
+  config.full_sync = options.durability == Durability::kFull;
+  config.busy_timeout_ms = options.busy_timeout_ms;
+  config.cache_kib = 16384;
+  auto writer = options.read_only ? OpenReadOnly(path, config) : sqlite::Connection::Open(path, config);
+  if (!writer.ok()) return writer.status();
+  if (!options.read_only && (*writer)->ReadOnlyFile())
+    return Status::ReadOnly(fmt::format("'{}' can only be opened read-only: open it with read_only to read it", path));
+
+  if (int rc = cost::RegisterHistogramFunctions((*writer)->raw()); rc != 0)
+    return Status::Internal(fmt::format("registering SQL functions failed (sqlite code {})", rc));
+  int64_t now = options.clock ? options.clock() : util::SystemNowMicros();
+  if (options.quick_check_on_open && !in_memory) CONVSTORE_RETURN_IF_ERROR(QuickCheck(**writer));
+  Result<int> version = 0;
+  if (options.read_only) {
+    version = schema::CurrentVersion(**writer, schema::BuiltinMigrations());
+  } else {
+    // Migrate (which refuses foreign files) before switching to WAL, so a refused file is left untouched.
+    schema::MigrationProgressFn progress;
+    if (options.on_progress)
+      progress = [&options](int v, const char* name, int64_t done, int64_t total) {
+        Progress report{fmt::format("schema migration {} ({})", v, name), done, total};
+        util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
+        options.on_progress(report);
+      };
+    version = schema::Migrate(**writer, schema::BuiltinMigrations(), now, progress);
+  }
+  if (!version.ok()) return version.status();
+  if (options.quick_check_on_open) {
+    // The derived tables' cheap invariants (a damaged file may pass quick_check and still lie in them).
+    CONVSTORE_RETURN_IF_ERROR(cost::CheckRollupInvariants(**writer));
+    CONVSTORE_RETURN_IF_ERROR(metadata::CheckIndexInvariants(**writer));
+  }
+  if (!in_memory && !options.read_only) CONVSTORE_RETURN_IF_ERROR((*writer)->EnableWal());
+  // A newer build may ship a newer price catalog; loading it writes only when the version differs.
+  if (!options.read_only) CONVSTORE_RETURN_IF_ERROR(cost::RefreshBuiltinCatalog(**writer, now));
+
+  std::unique_ptr<sqlite::ReaderPool> readers;
+  if (!in_memory) {
+    std::vector<std::unique_ptr<sqlite::Connection>> conns;
+    sqlite::ConnectionConfig rc = config;
+    rc.read_only = true;
+    rc.create = false;
+    rc.cache_kib = 8192;
+    rc.mmap_bytes = 256 << 20;
+    for (int i = 0; i < options.reader_pool_size; ++i) {
+      auto c = sqlite::Connection::Open(path, rc);
+      if (!c.ok()) return c.status();
+      conns.push_back(std::move(*c));
+    }
+    readers = std::make_unique<sqlite::ReaderPool>(std::move(conns));
+  }
+  util::Logger().info("opened '{}' (schema {}, durability {}, {} readers{})", path, *version,
+                      config.full_sync ? "full" : "normal", in_memory ? 0 : options.reader_pool_size,
+                      options.read_only ? (config.immutable ? ", read-only, immutable" : ", read-only") : "");
+  return std::unique_ptr<ConversationStore>(std::make_unique<api::StoreImpl>(
+      options, path, std::move(*writer), std::move(readers), *version));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::string& path, const Options& options) {
+  util::CallScope in_call;  // a fork() waits for this call to leave (util/fork.h)
+  try {
+    if (!util::ForkQuiesced())
+      return Status::Busy(fmt::format(
+          "this process was forked while another thread of its parent stayed inside convstore for more than {} ms, "
+          "so SQLite's state here may hold a lock nobody will release: open stores in a process started with "
+          "'spawn' (fork + exec), or fork when no thread is inside convstore",
+          util::ForkWait().count()));
+    if (path.empty()) return Status::InvalidArgument("path is empty (use \":memory:\" for an in-memory store)");
+    if (path.find('\0') != std::string::npos) return Status::InvalidArgument("path contains a NUL byte");
+    if (options.busy_timeout_ms < 0) return Status::InvalidArgument("busy_timeout_ms must be >= 0");
+    if (options.reader_pool_size < 1 || options.reader_pool_size > 64)
+      return Status::InvalidArgument("reader_pool_size must be between 1 and 64");
+    if (static_cast<int>(options.log_level) < 0 || static_cast<int>(options.log_level) > 5)
+      return Status::InvalidArgument("log_level is not a LogLevel");
+    const bool in_memory = path == kInMemory;
+    if (in_memory && options.read_only) return Status::InvalidArgument("an in-memory store cannot be read-only");
+    util::SetLogLevel(options.log_level);
+
+    api::CreatedFile created;
+    if (!in_memory) {
+      CONVSTORE_RETURN_IF_ERROR(api::CheckPathName(path));
+      if (options.read_only) {
+        CONVSTORE_RETURN_IF_ERROR(api::CheckReadable(path));
+      } else {
+        if (::access(path.c_str(), F_OK) != 0 && !options.create_if_missing)
+          return Status::NotFound(fmt::format("'{}' does not exist (create_if_missing is off)", path));
+        CONVSTORE_RETURN_IF_ERROR(api::CheckWritable(path));
+        CONVSTORE_RETURN_IF_ERROR(api::CreateOwnerOnly(path, options.create_if_missing, &created));
+      }
+    }
+    auto store = OpenStore(path, options);  // its connections are closed when it fails
+    if (!store.ok()) api::RemoveCreated(path, created);  // leave nothing behind
+    return store;
+  } catch (const std::bad_alloc&) {
+    return Status::Internal("out of memory while opening the store");
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("unexpected error while opening the store: {}", e.what()));
+  }
+}
+
+}  // namespace convstore

@@ -1,0 +1,69 @@
+#include "api/store_impl.h"
+
+#include "util/fork.h"
+#include "util/time.h"
+
+namespace convstore::api {
+
+StoreImpl::StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::Connection> writer,
+                     std::unique_ptr<sqlite::ReaderPool> readers, int schema_version)
+    : options_(std::move(options)),
+      path_(std::move(path)),
+      schema_version_(schema_version),
+      fork_generation_(util::ForkGeneration()),
+      writer_(std::move(writer)),
+      readers_(std::move(readers)),
+      writes_(std::make_unique<sqlite::WriteQueue>(writer_.get(), &write_mu_)) {}
+
+StoreImpl::~StoreImpl() { (void)Close(); }
+
+Status StoreImpl::CheckUsable() const {
+  if (closed()) return Status::Closed();
+  if (util::ForkGeneration() != fork_generation_)
+    return Status::Closed("this store was opened before fork(); open it again in the child process");
+  return Status::OK();
+}
+
+Status StoreImpl::Close() {
+  util::CallScope in_call;
+  // Refuse new calls first, so a steady stream of them cannot starve Close of the exclusive lock.
+  const bool already_closed = closed_.exchange(true, std::memory_order_acq_rel);
+  std::unique_lock life(lifecycle_, std::defer_lock);  // waits for calls in progress, or for a concurrent Close
+  util::LockParked(life);
+  if (already_closed) return Status::OK();
+  if (util::ForkGeneration() != fork_generation_) {
+    // In a forked child the connections (and their locks) belong to the parent: closing them here could release
+    // or checkpoint under the parent's feet. Abandon them; the memory goes when the child exits.
+    (void)writes_.release();
+    (void)readers_.release();
+    (void)writer_.release();
+    return Status::OK();
+  }
+  readers_.reset();
+  writes_.reset();
+  writer_.reset();  // the last connection to close checkpoints the WAL
+  util::Logger().debug("closed store '{}'", path_);
+  return Status::OK();
+}
+
+void StoreImpl::NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const {
+  if (!options_.on_budget_alert) return;
+  for (const BudgetAlert& a : alerts) {
+    try {
+      util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
+      options_.on_budget_alert(a);
+    } catch (...) {
+      util::Logger().error("the on_budget_alert callback threw; ignored");
+    }
+  }
+}
+
+int64_t StoreImpl::NowSystem() { return util::SystemNowMicros(); }
+
+void StoreImpl::LogIfSlow(const char* op, std::chrono::steady_clock::time_point start) const {
+  if (options_.slow_operation_ms <= 0) return;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  if (ms >= options_.slow_operation_ms) util::Logger().warn("slow operation {} took {} ms on '{}'", op, ms, path_);
+}
+
+}  // namespace convstore::api

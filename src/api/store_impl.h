@@ -1,0 +1,311 @@
+// StoreImpl: the SQLite-backed ConversationStore.
+//
+// Concurrency: `lifecycle_` is held shared by every call and exclusively by Close, so Close waits for calls in
+// progress. Writes go through the WriteQueue, which runs them on the writer connection under `write_mu_` in
+// BEGIN IMMEDIATE transactions, group-committing concurrent ones (SQLite's lock plus busy_timeout serialises writers
+// across processes). Reads lease a connection from the reader pool; an
+// in-memory store has no pool and reads on the writer connection under `write_mu_`.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <type_traits>
+
+#include "convstore/store.h"
+#include "sqlite/connection.h"
+#include "sqlite/reader_pool.h"
+#include "api/stored_check.h"
+#include "sqlite/write_queue.h"
+#include "util/fork.h"
+#include "util/logging.h"
+#include "util/status_macros.h"
+#include "util/validate.h"
+
+namespace convstore::api {
+
+class StoreImpl final : public ConversationStore {
+ public:
+  StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::Connection> writer,
+            std::unique_ptr<sqlite::ReaderPool> readers, int schema_version);
+  ~StoreImpl() override;
+
+  Status Close() override;
+  bool closed() const override { return closed_.load(std::memory_order_acquire); }
+  int schema_version() const override { return schema_version_; }
+
+  // Each public call runs its Do* implementation under Guarded: nothing throws out of the C++ API.
+  Result<Team> UpsertTeam(const TeamInput& team) override {
+    return Guarded([&] { return DoUpsertTeam(team); });
+  }
+  Result<Team> GetTeam(std::string_view key) override {
+    return Guarded([&] { return DoGetTeam(key); });
+  }
+  Result<User> UpsertUser(const UserInput& user) override {
+    return Guarded([&] { return DoUpsertUser(user); });
+  }
+  Result<User> GetUser(std::string_view key) override {
+    return Guarded([&] { return DoGetUser(key); });
+  }
+  Result<Conversation> CreateConversation(const NewConversation& conversation) override {
+    return Guarded([&] { return DoCreateConversation(conversation); });
+  }
+  Result<Conversation> GetConversationInfo(std::string_view id) override {
+    return Guarded([&] { return DoGetConversationInfo(id); });
+  }
+  Result<ConversationWithMessages> GetConversation(std::string_view id) override {
+    return Guarded([&] { return DoGetConversation(id); });
+  }
+  Result<Conversation> UpdateConversation(std::string_view id, const ConversationUpdate& update) override {
+    return Guarded([&] { return DoUpdateConversation(id, update); });
+  }
+  Status SetArchived(std::string_view id, bool archived) override {
+    return Guarded([&] { return DoSetArchived(id, archived); });
+  }
+  Status DeleteConversation(std::string_view id) override {
+    return Guarded([&] { return DoDeleteConversation(id); });
+  }
+  Result<ConversationPage> ListConversations(const ListConversationsOptions& options) override {
+    return Guarded([&] { return DoListConversations(options); });
+  }
+  Result<Message> AddMessage(std::string_view conversation_id, const NewMessage& message) override {
+    return Guarded([&] { return DoAddMessage(conversation_id, message); });
+  }
+  Result<std::vector<Message>> AddMessages(std::string_view conversation_id, const std::vector<NewMessage>& messages) override {
+    return Guarded([&] { return DoAddMessages(conversation_id, messages); });
+  }
+  Result<std::vector<Message>> GetContext(std::string_view conversation_id, int64_t max_tokens) override {
+    return Guarded([&] { return DoGetContext(conversation_id, max_tokens); });
+  }
+  Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call) override {
+    return Guarded([&] { return DoAddToolCall(message_id, call); });
+  }
+  Result<std::vector<ToolCall>> ListToolCalls(std::string_view message_id) override {
+    return Guarded([&] { return DoListToolCalls(message_id); });
+  }
+  Result<Price> AddPrice(const PriceInput& price) override {
+    return Guarded([&] { return DoAddPrice(price); });
+  }
+  Result<std::vector<Price>> ListPrices() override {
+    return Guarded([&] { return DoListPrices(); });
+  }
+  Result<Price> ResolvePrice(std::string_view model, Micros at) override {
+    return Guarded([&] { return DoResolvePrice(model, at); });
+  }
+  Result<RepriceReport> Reprice(Micros from, Micros to) override {
+    return Guarded([&] { return DoReprice(from, to); });
+  }
+  Result<ApiUsage> RecordApiUsage(const NewApiUsage& usage) override {
+    return Guarded([&] { return DoRecordApiUsage(usage); });
+  }
+  Result<CostSummary> GetCostSummary(const CostFilter& filter) override {
+    return Guarded([&] { return DoGetCostSummary(filter); });
+  }
+  Result<CostGroupResult> GroupCosts(const CostFilter& filter, const std::vector<std::string>& group_by) override {
+    return Guarded([&] { return DoGroupCosts(filter, group_by); });
+  }
+  Result<std::vector<UsageStat>> GetUsageStats(const CostFilter& filter) override {
+    return Guarded([&] { return DoGetUsageStats(filter); });
+  }
+  Result<TeamSpend> GetTeamSpend(std::string_view team_key, int lookback_days) override {
+    return Guarded([&] { return DoGetTeamSpend(team_key, lookback_days); });
+  }
+  Result<RollupReport> VerifyRollups() override {
+    return Guarded([&] { return DoCheckRollups(false); });
+  }
+  Result<RollupReport> RebuildRollups() override {
+    return Guarded([&] { return DoCheckRollups(true); });
+  }
+  Result<MetadataSearchResult> SearchMetadata(const MetadataQuery& query) override {
+    return Guarded([&] { return DoSearchMetadata(query); });
+  }
+  Result<MetadataPlan> ExplainMetadata(const MetadataQuery& query) override {
+    return Guarded([&]() -> Result<MetadataPlan> {
+      auto r = DoSearchMetadata(query);
+      if (!r.ok()) return r.status();
+      return std::move(r->plan);
+    });
+  }
+  Result<MetadataIndexReport> VerifyMetadataIndex() override {
+    return Guarded([&] { return DoVerifyMetadataIndex(); });
+  }
+  Result<MetadataIndexReport> RebuildMetadataIndex() override {
+    return Guarded([&] { return DoRebuildMetadataIndex(nullptr); });
+  }
+  Result<MetadataIndexReport> SetMetadataExcludedPaths(const std::vector<std::string>& paths) override {
+    return Guarded([&] { return DoRebuildMetadataIndex(&paths); });
+  }
+  Result<BudgetState> SetBudget(const BudgetInput& budget) override {
+    return Guarded([&] { return DoSetBudget(budget); });
+  }
+  Status DeleteBudget(std::string_view name) override {
+    return Guarded([&] { return DoDeleteBudget(name); });
+  }
+  Result<std::vector<BudgetState>> GetBudgets(double min_used_fraction) override {
+    return Guarded([&] { return DoGetBudgets(min_used_fraction); });
+  }
+  Result<Reservation> Reserve(const ReserveRequest& request) override {
+    return Guarded([&] { return DoReserve(request); });
+  }
+  Result<ApiUsage> Settle(std::string_view request_id, const NewApiUsage& usage) override {
+    return Guarded([&] { return DoSettle(request_id, usage); });
+  }
+  Result<Reservation> Release(std::string_view request_id) override {
+    return Guarded([&] { return DoRelease(request_id); });
+  }
+
+ private:
+  Result<Team> DoUpsertTeam(const TeamInput& team);
+  Result<Team> DoGetTeam(std::string_view key);
+  Result<User> DoUpsertUser(const UserInput& user);
+  Result<User> DoGetUser(std::string_view key);
+  Result<Conversation> DoCreateConversation(const NewConversation& conversation);
+  Result<Conversation> DoGetConversationInfo(std::string_view id);
+  Result<ConversationWithMessages> DoGetConversation(std::string_view id);
+  Result<Conversation> DoUpdateConversation(std::string_view id, const ConversationUpdate& update);
+  Status DoSetArchived(std::string_view id, bool archived);
+  Status DoDeleteConversation(std::string_view id);
+  Result<ConversationPage> DoListConversations(const ListConversationsOptions& options);
+  Result<Message> DoAddMessage(std::string_view conversation_id, const NewMessage& message);
+  Result<std::vector<Message>> DoAddMessages(std::string_view conversation_id, const std::vector<NewMessage>& messages);
+  Result<std::vector<Message>> DoGetContext(std::string_view conversation_id, int64_t max_tokens);
+  Result<ToolCall> DoAddToolCall(std::string_view message_id, const NewToolCall& call);
+  Result<std::vector<ToolCall>> DoListToolCalls(std::string_view message_id);
+  Result<Price> DoAddPrice(const PriceInput& price);
+  Result<std::vector<Price>> DoListPrices();
+  Result<Price> DoResolvePrice(std::string_view model, Micros at);
+  Result<RepriceReport> DoReprice(Micros from, Micros to);
+  Result<ApiUsage> DoRecordApiUsage(const NewApiUsage& usage);
+  Result<CostSummary> DoGetCostSummary(const CostFilter& filter);
+  Result<CostGroupResult> DoGroupCosts(const CostFilter& filter, const std::vector<std::string>& group_by);
+  Result<std::vector<UsageStat>> DoGetUsageStats(const CostFilter& filter);
+  Result<TeamSpend> DoGetTeamSpend(std::string_view team_key, int lookback_days);
+  Result<RollupReport> DoCheckRollups(bool repair);
+  Result<MetadataSearchResult> DoSearchMetadata(const MetadataQuery& query);
+  Result<MetadataIndexReport> DoVerifyMetadataIndex();
+  // Rebuilds with the stored exclusions, or with `paths` when given.
+  Result<MetadataIndexReport> DoRebuildMetadataIndex(const std::vector<std::string>* paths);
+  Result<BudgetState> DoSetBudget(const BudgetInput& budget);
+  Status DoDeleteBudget(std::string_view name);
+  Result<std::vector<BudgetState>> DoGetBudgets(double min_used_fraction);
+  Result<Reservation> DoReserve(const ReserveRequest& request);
+  Result<ApiUsage> DoSettle(std::string_view request_id, const NewApiUsage& usage);
+  Result<Reservation> DoRelease(std::string_view request_id);
+  // Runs the budget-alert callback for budgets whose spend crossed a limit with a committed write.
+  void NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const;
+
+  // Refuses calls on a closed (or inherited-through-fork) store before looking at their input, then runs f(),
+  // checks that a record it returns holds only what convstore writes (stored_check.h), and turns any exception
+  // (std::bad_alloc, mostly; or one thrown by an injected clock) into a Status.
+  template <typename F>
+  auto Guarded(F&& f) const noexcept -> decltype(f()) {
+    util::CallScope in_call;  // a fork() waits for this call to leave (util/fork.h)
+    try {
+      if (Status usable = CheckUsable(); !usable.ok()) return usable;
+      auto result = f();
+      if constexpr (!std::is_same_v<decltype(result), Status>) {
+        if (result.ok())
+          if (Status stored = CheckStored(*result); !stored.ok()) return stored;
+      }
+      return result;
+    } catch (const std::exception& e) {
+      try {
+        return Status::Internal(std::string("unexpected error: ") + e.what());
+      } catch (...) {
+      }
+    } catch (...) {
+    }
+    return Status(Code::kInternal, "out of memory");  // fits std::string's inline buffer: cannot throw
+  }
+  int64_t Now() const { return options_.clock ? options_.clock() : NowSystem(); }
+  static int64_t NowSystem();
+  void LogIfSlow(const char* op, std::chrono::steady_clock::time_point start) const;
+
+  // Runs fn(Connection&) -> Result<T> | Status inside a write transaction (shared with concurrent writes by the
+  // write queue's group commit); returns its result once committed, or the error.
+  template <typename F>
+  auto Write(const char* op, F&& fn) -> std::invoke_result_t<F, sqlite::Connection&> {
+    using R = std::invoke_result_t<F, sqlite::Connection&>;
+    std::shared_lock life(lifecycle_, std::defer_lock);
+    util::LockParked(life);
+    if (Status usable = CheckUsable(); !usable.ok()) return usable;
+    if (options_.read_only) return Status::ReadOnly(std::string(op) + ": the store was opened read-only");
+    auto start = std::chrono::steady_clock::now();
+    std::optional<R> result;
+    sqlite::PendingWrite w;
+    w.body = [&](sqlite::Connection& conn) -> Status {
+      try {
+        result.emplace(fn(conn));
+        return StatusOf(*result);
+      } catch (const std::exception& e) {  // bad_alloc, mostly: the write is rolled back
+        result.reset();
+        return Status::Internal(std::string(op) + ": " + e.what());
+      }
+    };
+    Status s = writes_->Submit(w);
+    LogIfSlow(op, start);
+    if (!s.ok()) return s;
+    return std::move(*result);
+  }
+
+  // Write for writes that spend: fn(Connection&, std::vector<BudgetAlert>* alerts) appends the budget alerts its
+  // spend raises to *alerts (nullptr: no callback is set, collect none); they are delivered once committed.
+  template <typename F>
+  auto WriteAlerting(const char* op, F&& fn) -> std::invoke_result_t<F, sqlite::Connection&, std::vector<BudgetAlert>*> {
+    std::vector<BudgetAlert> alerts;
+    std::vector<BudgetAlert>* wanted = options_.on_budget_alert ? &alerts : nullptr;
+    auto result = Write(op, [&](sqlite::Connection& conn) {
+      alerts.clear();  // a group commit may run the body again
+      return fn(conn, wanted);
+    });
+    if (result.ok()) NotifyBudgetAlerts(alerts);
+    return result;
+  }
+
+  // Runs fn(Connection&) -> Result<T> | Status on a reader connection (autocommit: each statement one snapshot).
+  template <typename F>
+  auto Read(const char* op, F&& fn) -> std::invoke_result_t<F, sqlite::Connection&> {
+    std::shared_lock life(lifecycle_, std::defer_lock);
+    util::LockParked(life);
+    if (Status usable = CheckUsable(); !usable.ok()) return usable;
+    auto start = std::chrono::steady_clock::now();
+    try {
+      if (readers_) {
+        auto lease = readers_->Acquire();
+        (*lease).EndStrayTransaction();  // single-statement reads rely on autocommit snapshots
+        auto result = fn(*lease);
+        LogIfSlow(op, start);
+        return result;
+      }
+      std::unique_lock lock(write_mu_, std::defer_lock);
+      util::LockParked(lock);
+      auto result = fn(*writer_);
+      LogIfSlow(op, start);
+      return result;
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string(op) + ": " + e.what());
+    }
+  }
+
+  // kClosed after Close, or in the child of a fork (SQLite connections must not cross fork()).
+  Status CheckUsable() const;
+
+  static const Status& StatusOf(const Status& s) { return s; }
+  template <typename T>
+  static const Status& StatusOf(const Result<T>& r) { return r.status(); }
+
+  Options options_;
+  std::string path_;
+  int schema_version_;
+  std::atomic<bool> closed_{false};
+  const uint64_t fork_generation_;  // util::ForkGeneration() when opened
+  mutable std::shared_mutex lifecycle_;
+  std::mutex write_mu_;
+  std::unique_ptr<sqlite::Connection> writer_;
+  std::unique_ptr<sqlite::ReaderPool> readers_;
+  std::unique_ptr<sqlite::WriteQueue> writes_;
+};
+
+}  // namespace convstore::api

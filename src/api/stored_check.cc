@@ -1,0 +1,155 @@
+#include "api/stored_check.h"
+
+#include <fmt/format.h>
+
+#include <initializer_list>
+#include <string>
+#include <utility>
+
+#include "util/json_check.h"
+#include "util/utf8.h"
+
+namespace convstore::api {
+
+namespace {
+
+Status Damaged(std::string_view record, std::string_view id, std::string_view problem) {
+  return Status::Corruption(fmt::format(
+      "{} '{}': {} (the file was changed outside convstore or is damaged; the record is not returned)", record,
+      util::EscapeInvalidUtf8(id), problem));
+}
+
+// Every text field valid UTF-8.
+Status Texts(std::string_view record, std::string_view id,
+             std::initializer_list<std::pair<const char*, const std::string*>> fields) {
+  if (!util::IsValidUtf8(id)) return Damaged(record, id, "its id is not valid UTF-8");
+  for (const auto& [name, value] : fields)
+    if (!util::IsValidUtf8(*value)) return Damaged(record, id, fmt::format("stored {} is not valid UTF-8", name));
+  return Status::OK();
+}
+
+// A JSON cell: one JSON value, an object when `object` (metadata), any value otherwise; empty allowed when
+// `may_be_empty` (a tool call without output).
+Status Json(std::string_view record, std::string_view id, const char* name, const std::string& text, bool object,
+            bool may_be_empty = false) {
+  if (text == "{}" || (may_be_empty && text.empty())) return Status::OK();
+  const util::JsonKind kind = util::CheckJsonText(text);
+  if (kind == util::JsonKind::kInvalid) return Damaged(record, id, fmt::format("stored {} is not valid JSON", name));
+  if (object && kind != util::JsonKind::kObject)
+    return Damaged(record, id, fmt::format("stored {} is not a JSON object", name));
+  return Status::OK();
+}
+
+Status AllUtf8(std::string_view record, const std::vector<std::string>& values) {
+  for (const std::string& v : values)
+    if (!util::IsValidUtf8(v)) return Damaged(record, util::EscapeInvalidUtf8(v), "a stored value is not valid UTF-8");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status CheckStored(const Team& v) { return Texts("team", v.key, {{"name", &v.name}}); }
+
+Status CheckStored(const User& v) {
+  return Texts("user", v.key, {{"email", &v.email}, {"name", &v.name}, {"team", &v.team_key}, {"role", &v.role}});
+}
+
+Status CheckStored(const Conversation& v) {
+  if (Status s = Texts("conversation", v.id,
+                       {{"user", &v.user_key}, {"title", &v.title}, {"system_prompt", &v.system_prompt},
+                        {"model", &v.model}});
+      !s.ok())
+    return s;
+  return Json("conversation", v.id, "metadata", v.metadata_json, true);
+}
+
+Status CheckStored(const Message& v) {
+  if (Status s = Texts("message", v.id,
+                       {{"conversation", &v.conversation_id}, {"content", &v.content}, {"model", &v.model},
+                        {"model_version", &v.model_version}, {"request_id", &v.request_id}});
+      !s.ok())
+    return s;
+  return Json("message", v.id, "metadata", v.metadata_json, true);
+}
+
+Status CheckStored(const ConversationWithMessages& v) {
+  if (Status s = CheckStored(v.conversation); !s.ok()) return s;
+  return CheckStored(v.messages);
+}
+
+Status CheckStored(const ConversationPage& v) { return CheckStored(v.items); }
+
+Status CheckStored(const ToolCall& v) {
+  if (Status s = Texts("tool call", v.id,
+                       {{"message", &v.message_id}, {"tool_name", &v.tool_name}, {"error_message", &v.error_message}});
+      !s.ok())
+    return s;
+  if (Status s = Json("tool call", v.id, "input", v.input_json, false); !s.ok()) return s;
+  return Json("tool call", v.id, "output", v.output_json, false, true);
+}
+
+Status CheckStored(const Price& v) {
+  return Texts("price", std::to_string(v.id),
+               {{"model", &v.model}, {"origin", &v.origin}, {"source_date", &v.source_date}, {"note", &v.note}});
+}
+
+Status CheckStored(const RepriceReport&) { return Status::OK(); }
+
+Status CheckStored(const ApiUsage& v) {
+  if (Status s = Texts("api usage", v.id,
+                       {{"user", &v.user_key}, {"team", &v.team_key}, {"conversation", &v.conversation_id},
+                        {"model", &v.model}, {"endpoint", &v.endpoint}, {"status", &v.status},
+                        {"error_code", &v.error_code}, {"error_message", &v.error_message},
+                        {"request_id", &v.request_id}});
+      !s.ok())
+    return s;
+  for (const BudgetOverage& o : v.budget_overages)
+    if (!util::IsValidUtf8(o.budget_name)) return Damaged("api usage", v.id, "a budget's stored name is not valid UTF-8");
+  return Json("api usage", v.id, "metadata", v.metadata_json, true);
+}
+
+Status CheckStored(const CostSummary&) { return Status::OK(); }  // dates and numbers computed here
+
+Status CheckStored(const CostGroupResult& v) {
+  for (const CostGroup& g : v.groups)
+    if (Status s = AllUtf8("cost group", g.keys); !s.ok()) return s;
+  return Status::OK();
+}
+
+Status CheckStored(const UsageStat& v) {
+  return Texts("usage statistics of user", v.user_key, {{"model", &v.model}});
+}
+
+Status CheckStored(const TeamSpend& v) { return Texts("team", v.team_key, {}); }
+
+Status CheckStored(const RollupReport& v) { return AllUtf8("rollup report sample", v.samples); }
+
+Status CheckStored(const MetadataSearchResult& v) {
+  if (Status s = CheckStored(v.conversations); !s.ok()) return s;
+  if (Status s = CheckStored(v.messages); !s.ok()) return s;
+  if (Status s = CheckStored(v.api_usage); !s.ok()) return s;
+  return CheckStored(v.plan);
+}
+
+Status CheckStored(const MetadataPlan& v) {
+  for (const MetadataPostingUse& p : v.postings)
+    if (!util::IsValidUtf8(p.path) || !util::IsValidUtf8(p.value))
+      return Damaged("metadata plan", util::EscapeInvalidUtf8(p.path), "a posting's path or value is not valid UTF-8");
+  return AllUtf8("metadata plan note", v.notes);
+}
+
+Status CheckStored(const MetadataIndexReport& v) { return AllUtf8("excluded metadata path", v.excluded_paths); }
+
+Status CheckStored(const BudgetState& v) {
+  return Texts("budget", v.budget.name, {{"scope_key", &v.budget.scope_key}});
+}
+
+Status CheckStored(const Reservation& v) {
+  if (Status s = Texts("reservation", v.request_id,
+                       {{"user", &v.user_key}, {"team", &v.team_key}, {"usage_id", &v.usage_id}});
+      !s.ok())
+    return s;
+  return CheckStored(v.budgets);
+}
+
+}  // namespace convstore::api

@@ -1,0 +1,47 @@
+// The last check before a record leaves the library: every text read from the file is valid UTF-8 and every
+// JSON cell is exactly one JSON value of the kind convstore writes (metadata: an object). A cell edited outside
+// convstore (or damaged on disk) is reported as kCorruption naming the record and the field, never passed on —
+// so output built from a record is always valid, and a cell such as `{"a":1},"title":"x"` cannot splice fields
+// into it.
+//
+// StoreImpl::Guarded runs CheckStored on every successful result; each public result type has an overload (a
+// type without one does not compile). Stateless; thread-safe.
+#pragma once
+#include <vector>
+
+#include "convstore/cost.h"
+#include "convstore/metadata.h"
+#include "convstore/status.h"
+#include "convstore/types.h"
+
+namespace convstore::api {
+
+Status CheckStored(const Team& v);
+Status CheckStored(const User& v);
+Status CheckStored(const Conversation& v);
+Status CheckStored(const ConversationWithMessages& v);
+Status CheckStored(const ConversationPage& v);
+Status CheckStored(const Message& v);
+Status CheckStored(const ToolCall& v);
+Status CheckStored(const Price& v);
+Status CheckStored(const RepriceReport& v);
+Status CheckStored(const ApiUsage& v);
+Status CheckStored(const CostSummary& v);
+Status CheckStored(const CostGroupResult& v);
+Status CheckStored(const UsageStat& v);
+Status CheckStored(const TeamSpend& v);
+Status CheckStored(const RollupReport& v);
+Status CheckStored(const MetadataSearchResult& v);
+Status CheckStored(const MetadataPlan& v);
+Status CheckStored(const MetadataIndexReport& v);
+Status CheckStored(const BudgetState& v);
+Status CheckStored(const Reservation& v);
+
+template <typename T>
+Status CheckStored(const std::vector<T>& items) {
+  for (const T& item : items)
+    if (Status s = CheckStored(item); !s.ok()) return s;
+  return Status::OK();
+}
+
+}  // namespace convstore::api

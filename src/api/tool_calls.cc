@@ -1,0 +1,22 @@
+// Tool calls attached to a message.
+#include "api/store_impl.h"
+#include "records/tool_calls.h"
+
+namespace convstore::api {
+
+Result<ToolCall> StoreImpl::DoAddToolCall(std::string_view message_id, const NewToolCall& in) {
+  auto call = records::PrepareToolCall(message_id, in, Now());
+  if (!call.ok()) return call.status();
+  return Write("add_tool_call", [&](sqlite::Connection& conn) -> Result<ToolCall> {
+    CONVSTORE_RETURN_IF_ERROR(records::InsertToolCall(conn, *call));
+    return *call;
+  });
+}
+
+Result<std::vector<ToolCall>> StoreImpl::DoListToolCalls(std::string_view message_id) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(message_id, "message id"));
+  return Read("list_tool_calls",
+              [&](sqlite::Connection& conn) { return records::ListToolCalls(conn, message_id); });
+}
+
+}  // namespace convstore::api

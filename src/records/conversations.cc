@@ -1,0 +1,199 @@
+#include "records/conversations.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "convstore/limits.h"
+#include "records/rows.h"
+#include "util/json_input.h"
+#include "util/uuid.h"
+#include "util/validate.h"
+
+namespace convstore::records {
+
+Status NoSuchConversation(std::string_view id) {
+  return Status::NotFound(fmt::format("conversation '{}' does not exist", id));
+}
+
+Result<Conversation> PrepareConversation(const NewConversation& in, int64_t now) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(in.user_key, "user key"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckText(in.title, "title", limits::kMaxTitleBytes));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckText(in.system_prompt, "system_prompt", limits::kMaxSystemPromptBytes));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckText(in.model, "model", limits::kMaxNameBytes));
+  if (in.temperature && !(std::isfinite(*in.temperature) && *in.temperature >= 0 &&
+                          *in.temperature <= limits::kMaxTemperature))
+    return Status::InvalidArgument(
+        fmt::format("temperature must be a finite number between 0 and {}", limits::kMaxTemperature));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(in.max_tokens, 1, limits::kMaxMaxTokens, "max_tokens"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(in.created_at, "created_at"));
+  auto metadata = util::NormalizeJson(in.metadata_json, "metadata", limits::kMaxMetadataBytes, true);
+  if (!metadata.ok()) return metadata.status();
+
+  Conversation c;
+  c.user_key = in.user_key;
+  c.title = in.title;
+  c.system_prompt = in.system_prompt;
+  c.model = in.model;
+  c.temperature = in.temperature;
+  c.max_tokens = in.max_tokens;
+  c.metadata_json = std::move(*metadata);
+  c.created_at = c.updated_at = in.created_at.value_or(now);
+  c.id = util::NewUuidV7(c.created_at);
+  return c;
+}
+
+Result<std::optional<std::string>> ValidateUpdate(std::string_view id, const ConversationUpdate& update) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(id, "conversation id"));
+  if (update.title) CONVSTORE_RETURN_IF_ERROR(util::CheckText(*update.title, "title", limits::kMaxTitleBytes));
+  std::optional<std::string> metadata;
+  if (update.metadata_json) {
+    auto m = util::NormalizeJson(*update.metadata_json, "metadata", limits::kMaxMetadataBytes, true);
+    if (!m.ok()) return m.status();
+    metadata = std::move(*m);
+  }
+  return metadata;
+}
+
+Result<int64_t> InsertConversation(sqlite::Connection& conn, const Conversation& c, int64_t user_id) {
+  auto st = conn.Prepare(
+      "INSERT INTO conversations(uid, user_id, title, system_prompt, model, temperature, max_tokens, metadata, "
+      "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, c.id).Bind(2, user_id).Bind(3, c.title).Bind(4, c.system_prompt).Bind(5, c.model);
+  st->Bind(6, c.temperature).Bind(7, c.max_tokens).Bind(8, c.metadata_json).Bind(9, c.created_at);
+  CONVSTORE_RETURN_IF_ERROR(st->Run("insert conversation"));
+  return conn.last_insert_rowid();
+}
+
+Result<Conversation> SelectConversation(sqlite::Connection& conn, std::string_view id) {
+  auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
+                         " FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id);
+  auto row = st->Step("get conversation");
+  if (!row.ok()) return row.status();
+  if (!*row) return NoSuchConversation(id);
+  Conversation c;
+  ReadConversation(*st, 0, c);
+  return c;
+}
+
+Result<ConversationWithMessages> SelectConversationWithMessages(sqlite::Connection& conn, std::string_view id) {
+  // Two statements: the conversation's columns are decoded once rather than repeated on every message row of a join.
+  auto conv = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
+                           ", c.id FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1");
+  if (!conv.ok()) return conv.status();
+  conv->Bind(1, id);
+  auto found = conv->Step("get conversation");
+  if (!found.ok()) return found.status();
+  if (!*found) return NoSuchConversation(id);
+  ConversationWithMessages out;
+  ReadConversation(*conv, 0, out.conversation);
+  const int64_t row_id = conv->Int(CONVSTORE_CONVERSATION_COLUMN_COUNT);
+
+  auto st = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COLUMNS
+                         " FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.position");
+  if (!st.ok()) return st.status();
+  st->Bind(1, row_id);
+  out.messages.reserve(static_cast<size_t>(out.conversation.message_count));
+  for (;;) {
+    auto row = st->Step("get messages");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    ReadMessage(*st, 0, out.conversation.id, out.messages.emplace_back());
+  }
+  out.message_count = static_cast<int64_t>(out.messages.size());
+  return out;
+}
+
+Result<ConversationDocument> SelectConversationDocument(sqlite::Connection& conn, std::string_view id) {
+  auto find = conn.Prepare("SELECT id, created_at, metadata FROM conversations WHERE uid = ?1");
+  if (!find.ok()) return find.status();
+  find->Bind(1, id);
+  auto found = find->Step("find conversation");
+  if (!found.ok()) return found.status();
+  if (!*found) return NoSuchConversation(id);
+  return ConversationDocument{find->Int(0), find->Int(1), find->String(2)};
+}
+
+Status UpdateConversation(sqlite::Connection& conn, std::string_view id, const std::optional<std::string>& title,
+                          const std::optional<std::string>& metadata, int64_t now) {
+  auto st = conn.Prepare(
+      "UPDATE conversations SET title = coalesce(?2, title), metadata = coalesce(?3, metadata), "
+      "updated_at = max(updated_at, ?4) WHERE uid = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id).Bind(4, now);
+  if (title) st->Bind(2, *title); else st->BindNull(2);
+  if (metadata) st->Bind(3, *metadata); else st->BindNull(3);
+  CONVSTORE_RETURN_IF_ERROR(st->Run("update conversation"));
+  return conn.changes() == 0 ? NoSuchConversation(id) : Status::OK();
+}
+
+Status SetArchived(sqlite::Connection& conn, std::string_view id, bool archived) {
+  auto st = conn.Prepare("UPDATE conversations SET archived = ?2 WHERE uid = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id).Bind(2, int64_t{archived});
+  CONVSTORE_RETURN_IF_ERROR(st->Run("archive conversation"));
+  return conn.changes() == 0 ? NoSuchConversation(id) : Status::OK();
+}
+
+Status DeleteConversationRow(sqlite::Connection& conn, int64_t row_id) {
+  auto st = conn.Prepare("DELETE FROM conversations WHERE id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, row_id);
+  return st->Run("delete conversation");
+}
+
+Result<ConversationPage> ListConversations(sqlite::Connection& conn, std::string_view user_key,
+                                           const ListCursor& after, int limit, bool include_archived) {
+  auto find = conn.Prepare("SELECT id FROM users WHERE key = ?1");
+  if (!find.ok()) return find.status();
+  find->Bind(1, user_key);
+  auto found = find->Step("find user");
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::NotFound(fmt::format("user '{}' does not exist", user_key));
+  int64_t user_id = find->Int(0);
+
+  // A keyset range scan of conversations_user_recent per archived value; with include_archived the two
+  // ordered streams are merged. limit+1 rows tell whether another page exists.
+  struct Item {
+    Conversation c;
+    int64_t row_id;
+  };
+  std::vector<Item> items;
+  auto scan = [&](int64_t archived) -> Status {
+    auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
+                           ", c.id FROM conversations c JOIN users u ON u.id = c.user_id"
+                           " WHERE c.user_id = ?1 AND c.archived = ?2 AND (c.updated_at, c.id) < (?3, ?4)"
+                           " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?5");
+    if (!st.ok()) return st.status();
+    st->Bind(1, user_id).Bind(2, archived).Bind(3, after.updated_at).Bind(4, after.row_id);
+    st->Bind(5, int64_t{limit} + 1);
+    for (;;) {
+      auto row = st->Step("list conversations");
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::OK();
+      Item& it = items.emplace_back();
+      ReadConversation(*st, 0, it.c);
+      it.row_id = st->Int(CONVSTORE_CONVERSATION_COLUMN_COUNT);
+    }
+  };
+  CONVSTORE_RETURN_IF_ERROR(scan(0));
+  if (include_archived) {
+    CONVSTORE_RETURN_IF_ERROR(scan(1));
+    std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+      return a.c.updated_at != b.c.updated_at ? a.c.updated_at > b.c.updated_at : a.row_id > b.row_id;
+    });
+  }
+  ConversationPage page;
+  bool more = items.size() > static_cast<size_t>(limit);
+  if (more) items.resize(static_cast<size_t>(limit));
+  if (more) page.next_cursor = EncodeCursor({items.back().c.updated_at, items.back().row_id});
+  page.items.reserve(items.size());
+  for (auto& it : items) page.items.push_back(std::move(it.c));
+  return page;
+}
+
+}  // namespace convstore::records

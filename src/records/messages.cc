@@ -1,0 +1,205 @@
+#include "records/messages.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "convstore/limits.h"
+#include "records/rows.h"
+#include "util/json_input.h"
+#include "util/money.h"
+#include "util/uuid.h"
+#include "util/validate.h"
+
+namespace convstore::records {
+
+namespace {
+
+bool AddChecked(int64_t& total, const std::optional<int64_t>& v) {
+  return !v || !__builtin_add_overflow(total, *v, &total);
+}
+
+// Tokens a message occupies in a context window (see GetContext in store.h).
+int64_t ContextTokens(const Message& m) {
+  const auto& counted = m.role == Role::kAssistant ? m.tokens_output : m.tokens_input;
+  if (counted) return *counted;
+  return static_cast<int64_t>((m.content.size() + 3) / 4);
+}
+
+}  // namespace
+
+Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t now, ValidMessage& out) {
+  std::string where = batch ? fmt::format("messages[{}].", index) : std::string();
+  auto field = [&](const char* name) { return where + name; };
+  if (RoleName(m.role) == nullptr)
+    return Status::InvalidArgument(field("role") + " must be one of user, assistant, system, tool");
+  CONVSTORE_RETURN_IF_ERROR(util::CheckText(m.content, field("content"), limits::kMaxContentBytes));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckText(m.model, field("model"), limits::kMaxNameBytes));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckText(m.model_version, field("model_version"), limits::kMaxNameBytes));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(m.tokens_input, 0, limits::kMaxTokenCount, field("tokens_input")));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(m.tokens_output, 0, limits::kMaxTokenCount, field("tokens_output")));
+  CONVSTORE_RETURN_IF_ERROR(
+      util::CheckRange(m.tokens_cached_input, 0, limits::kMaxTokenCount, field("tokens_cached_input")));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(m.tokens_reasoning, 0, limits::kMaxTokenCount, field("tokens_reasoning")));
+  CONVSTORE_RETURN_IF_ERROR(
+      util::CheckRange(m.tokens_cache_write, 0, limits::kMaxTokenCount, field("tokens_cache_write")));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(m.latency_us, 0, limits::kMaxLatencyUs, field("latency_us")));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(m.created_at, field("created_at")));
+  if (!m.request_id.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(m.request_id, field("request_id")));
+  if (m.cost_nanousd && m.cost_usd)
+    return Status::InvalidArgument(where + "give cost_nanousd or cost_usd, not both");
+  out.cost = m.cost_nanousd;
+  if (m.cost_usd) {
+    auto nano = util::UsdDoubleToNano(*m.cost_usd);
+    if (!nano) return Status::InvalidArgument(field("cost_usd") + " must be a finite number");
+    out.cost = *nano;
+  }
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(out.cost, 0, limits::kMaxCostNanoUsd, field("cost (nano-USD)")));
+  auto metadata = util::NormalizeJson(m.metadata_json, field("metadata"), limits::kMaxMetadataBytes, true);
+  if (!metadata.ok()) return metadata.status();
+  out.in = &m;
+  out.metadata = std::move(*metadata);
+  out.created_at = m.created_at.value_or(now);
+  return Status::OK();
+}
+
+Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_view conversation_id) {
+  auto conv = conn.Prepare(
+      "SELECT c.id, c.next_position, c.message_count, c.updated_at, c.tokens_input, c.tokens_output, "
+      "c.tokens_cached_input, c.tokens_reasoning, c.tokens_cache_write, c.cost_nanousd, c.user_id, "
+      "coalesce(u.team_id, 0) FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1");
+  if (!conv.ok()) return conv.status();
+  conv->Bind(1, conversation_id);
+  auto found = conv->Step("find conversation");
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::NotFound(fmt::format("conversation '{}' does not exist", conversation_id));
+  ConversationCounters k;
+  k.row_id = conv->Int(0);
+  k.next_position = conv->Int(1);
+  k.message_count = conv->Int(2);
+  k.updated_at = conv->Int(3);
+  k.tokens_input = conv->Int(4);
+  k.tokens_output = conv->Int(5);
+  k.tokens_cached_input = conv->Int(6);
+  k.tokens_reasoning = conv->Int(7);
+  k.tokens_cache_write = conv->Int(8);
+  k.cost = conv->Int(9);
+  k.user_id = conv->Int(10);
+  k.team_id = conv->Int(11);
+  return k;
+}
+
+Status StoreCounters(sqlite::Connection& conn, const ConversationCounters& k) {
+  auto upd = conn.Prepare(
+      "UPDATE conversations SET next_position = ?2, message_count = ?3, updated_at = ?4, tokens_input = ?5, "
+      "tokens_output = ?6, tokens_cached_input = ?7, tokens_reasoning = ?8, cost_nanousd = ?9, "
+      "tokens_cache_write = ?10 WHERE id = ?1");
+  if (!upd.ok()) return upd.status();
+  upd->Bind(1, k.row_id).Bind(2, k.next_position).Bind(3, k.message_count).Bind(4, k.updated_at);
+  upd->Bind(5, k.tokens_input).Bind(6, k.tokens_output).Bind(7, k.tokens_cached_input).Bind(8, k.tokens_reasoning);
+  upd->Bind(9, k.cost).Bind(10, k.tokens_cache_write);
+  return upd->Run("update conversation counters");
+}
+
+Result<bool> FindByRequestId(sqlite::Connection& conn, std::string_view request_id,
+                             const ConversationCounters& conversation, std::string_view conversation_id,
+                             Message& out) {
+  auto st = conn.Prepare("SELECT m.conversation_id, " CONVSTORE_MESSAGE_COLUMNS
+                         " FROM messages m WHERE m.request_id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, request_id);
+  auto row = st->Step("find message by request_id");
+  if (!row.ok()) return row.status();
+  if (!*row) return false;
+  if (st->Int(0) != conversation.row_id)
+    return Status::Conflict(
+        fmt::format("request_id '{}' was already used for a message of another conversation", request_id));
+  ReadMessage(*st, 1, conversation_id, out);
+  return true;
+}
+
+Result<int64_t> InsertMessage(sqlite::Connection& conn, std::string_view conversation_id,
+                              ConversationCounters& k, const ValidMessage& v, const std::optional<NanoUsd>& cost,
+                              const std::optional<int64_t>& price_id, Message& msg) {
+  const NewMessage& m = *v.in;
+  if (!AddChecked(k.tokens_input, m.tokens_input) || !AddChecked(k.tokens_output, m.tokens_output) ||
+      !AddChecked(k.tokens_cached_input, m.tokens_cached_input) ||
+      !AddChecked(k.tokens_reasoning, m.tokens_reasoning) ||
+      !AddChecked(k.tokens_cache_write, m.tokens_cache_write) || !AddChecked(k.cost, cost))
+    return Status::TooLarge(
+        fmt::format("conversation '{}' token or cost totals would overflow a 64-bit integer", conversation_id));
+  msg.id = util::NewUuidV7(v.created_at);
+  msg.conversation_id = conversation_id;
+  msg.position = k.next_position++;
+  msg.role = m.role;
+  msg.content = m.content;
+  msg.model = m.model;
+  msg.model_version = m.model_version;
+  msg.tokens_input = m.tokens_input;
+  msg.tokens_output = m.tokens_output;
+  msg.tokens_cached_input = m.tokens_cached_input;
+  msg.tokens_reasoning = m.tokens_reasoning;
+  msg.tokens_cache_write = m.tokens_cache_write;
+  msg.cost_nanousd = cost;
+  msg.price_id = price_id;
+  msg.latency_us = m.latency_us;
+  msg.metadata_json = v.metadata;
+  msg.request_id = m.request_id;
+  msg.created_at = v.created_at;
+  auto ins = conn.Prepare(
+      "INSERT INTO messages(uid, conversation_id, position, role, content, model, model_version, tokens_input, "
+      "tokens_output, tokens_cached_input, tokens_reasoning, cost_nanousd, latency_us, metadata, request_id, "
+      "created_at, tokens_cache_write, team_id, price_id) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, msg.id).Bind(2, k.row_id).Bind(3, msg.position).Bind(4, std::string_view(RoleName(m.role)));
+  ins->Bind(5, m.content).Bind(6, m.model).Bind(7, m.model_version).Bind(8, m.tokens_input);
+  ins->Bind(9, m.tokens_output).Bind(10, m.tokens_cached_input).Bind(11, m.tokens_reasoning).Bind(12, cost);
+  ins->Bind(13, m.latency_us).Bind(14, v.metadata).BindTextOrNull(15, m.request_id).Bind(16, v.created_at);
+  ins->Bind(17, m.tokens_cache_write).Bind(18, k.team_id == 0 ? std::nullopt : std::optional<int64_t>(k.team_id));
+  ins->Bind(19, price_id);
+  if (Status s = ins->Run("insert message"); !s.ok()) {
+    // The request_id was looked up by the caller and ids are fresh UUIDs: a clash on the position means the
+    // conversation's stored counter is behind its messages.
+    if (s.code() == Code::kConflict && s.message().find("messages.position") != std::string::npos)
+      return Status::Corruption(fmt::format(
+          "conversation '{}': its next_position ({}) is already taken by a stored message (the counter was changed "
+          "outside convstore)",
+          conversation_id, msg.position));
+    return s;
+  }
+  ++k.message_count;
+  k.updated_at = std::max(k.updated_at, v.created_at);
+  return conn.last_insert_rowid();
+}
+
+Result<std::vector<Message>> ContextWindow(sqlite::Connection& conn, std::string_view conversation_id,
+                                           int64_t max_tokens) {
+  // Newest first, stopping at the first message that does not fit; one statement, one snapshot.
+  auto st = conn.Prepare("SELECT m.id IS NOT NULL, " CONVSTORE_MESSAGE_COLUMNS
+                         " FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id"
+                         " WHERE c.uid = ?1 ORDER BY m.position DESC");
+  if (!st.ok()) return st.status();
+  st->Bind(1, conversation_id);
+  std::vector<Message> out;
+  int64_t used = 0;
+  for (bool first = true;; first = false) {
+    auto row = st->Step("get context");
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      if (first) return Status::NotFound(fmt::format("conversation '{}' does not exist", conversation_id));
+      break;
+    }
+    if (st->Int(0) == 0) break;  // no messages
+    Message m;
+    ReadMessage(*st, 1, conversation_id, m);
+    int64_t tokens = ContextTokens(m);
+    if (tokens > max_tokens - used) break;
+    used += tokens;
+    out.push_back(std::move(m));
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace convstore::records

@@ -1,0 +1,58 @@
+// Messages: their checks, their insert with the conversation's counters, idempotent retries by request_id, and the
+// token-budgeted context window.
+//
+// Functions take the connection of the caller's transaction; none opens one, and none touches a derived structure
+// (cost rollups, metadata index): the caller keeps those in step in the same transaction.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convstore/status.h"
+#include "convstore/types.h"
+#include "sqlite/connection.h"
+
+namespace convstore::records {
+
+// A NewMessage after validation: everything the insert needs, computed before the write lock is taken.
+struct ValidMessage {
+  const NewMessage* in = nullptr;
+  std::string metadata;  // normalised
+  std::optional<NanoUsd> cost;
+  int64_t created_at = 0;
+};
+
+// Checks `m` (`index` and `batch` name the field of a batch in errors, "messages[3].content").
+Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t now, ValidMessage& out);
+
+// A conversation's counters as read at the start of a write and advanced per inserted message.
+struct ConversationCounters {
+  int64_t row_id = 0, next_position = 0, message_count = 0, updated_at = 0;
+  int64_t tokens_input = 0, tokens_output = 0, tokens_cached_input = 0, tokens_reasoning = 0,
+          tokens_cache_write = 0;
+  int64_t cost = 0;
+  int64_t user_id = 0, team_id = 0;  // team_id 0: the user has no team
+};
+// kNotFound naming the conversation.
+Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_view conversation_id);
+Status StoreCounters(sqlite::Connection& conn, const ConversationCounters& counters);
+
+// The message with this request_id into `out` (true), or false. kConflict when it belongs to another conversation.
+Result<bool> FindByRequestId(sqlite::Connection& conn, std::string_view request_id,
+                             const ConversationCounters& conversation, std::string_view conversation_id,
+                             Message& out);
+
+// Inserts `v` as the conversation's next message with the given cost and price, fills `msg`, and advances
+// `counters` (kTooLarge when a total would leave the int64 range); returns the new row id.
+Result<int64_t> InsertMessage(sqlite::Connection& conn, std::string_view conversation_id,
+                              ConversationCounters& counters, const ValidMessage& v,
+                              const std::optional<NanoUsd>& cost, const std::optional<int64_t>& price_id,
+                              Message& msg);
+
+// The newest messages that fit in `max_tokens`, oldest first (see GetContext in store.h). One statement.
+Result<std::vector<Message>> ContextWindow(sqlite::Connection& conn, std::string_view conversation_id,
+                                           int64_t max_tokens);
+
+}  // namespace convstore::records

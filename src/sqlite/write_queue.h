@@ -1,0 +1,54 @@
+// WriteQueue: serialises writes on the writer connection and group-commits concurrent ones.
+//
+// Each caller submits a PendingWrite and blocks. The caller at the head of the queue becomes the leader: it takes
+// the queued writes (up to kMaxGroup), runs them in one BEGIN IMMEDIATE transaction — each inside its own savepoint,
+// so a write that fails is rolled back alone — commits once, and wakes the others. A write is acknowledged only
+// after the commit that contains it succeeded. With a single writer thread every write is its own transaction.
+// (After LevelDB's DBImpl::Write writer queue.)
+//
+// Thread-safe.
+#pragma once
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "convstore/status.h"
+#include "sqlite/connection.h"
+
+namespace convstore::sqlite {
+
+struct PendingWrite {
+  // Runs inside the transaction. A non-OK status means "roll my changes back" (the others still commit).
+  std::function<Status(sqlite::Connection&)> body;
+  // Set by the leader: the body's error, or the outcome of the commit.
+  Status status;
+  bool done = false;
+  std::condition_variable cv;
+};
+
+class WriteQueue {
+ public:
+  static constexpr size_t kMaxGroup = 128;
+
+  // `conn` is guarded by `conn_mu`, which the leader holds while it runs a group.
+  WriteQueue(sqlite::Connection* conn, std::mutex* conn_mu) : conn_(conn), conn_mu_(conn_mu) {}
+
+  // Blocks until `w` has been committed (OK) or has failed; returns w.status.
+  Status Submit(PendingWrite& w);
+
+  // Runs `group` in one transaction now and sets each member's status. The caller holds `conn_mu`.
+  // (Submit's leader calls it; public so tests can form a group deterministically.)
+  void RunGroup(const std::vector<PendingWrite*>& group);
+
+ private:
+  Status Exec(const char* sql, const char* context);
+
+  sqlite::Connection* conn_;
+  std::mutex* conn_mu_;
+  std::mutex mu_;
+  std::deque<PendingWrite*> queue_;
+};
+
+}  // namespace convstore::sqlite

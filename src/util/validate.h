@@ -1,0 +1,23 @@
+// Input checks shared by the store's entry points. Each returns a Status naming the offending field.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "convstore/status.h"
+#include "util/status_macros.h"
+
+namespace convstore::util {
+
+// Keys and ids: 1..kMaxKeyBytes of valid UTF-8 with no NUL byte.
+Status CheckKey(std::string_view value, std::string_view what);
+// Free text: valid UTF-8 of at most `max_bytes` (kTooLarge beyond).
+Status CheckText(std::string_view value, std::string_view what, size_t max_bytes);
+// lo <= value <= hi.
+Status CheckRange(int64_t value, int64_t lo, int64_t hi, std::string_view what);
+Status CheckRange(const std::optional<int64_t>& value, int64_t lo, int64_t hi, std::string_view what);
+// 1970-01-01 .. 9999-12-31.
+Status CheckTimestamp(const std::optional<int64_t>& micros, std::string_view what);
+
+
+}  // namespace convstore::util

@@ -3,6 +3,11 @@
 Every exception is a :class:`ConvstoreError` carrying ``.code`` (the int result code) and ``.code_name``
 (its stable lowercase name, e.g. ``"not_found"``). Use :func:`error_from_code` to turn a code and a message
 into the matching exception.
+
+Where a built-in exception means the same, the class also derives from it, so ordinary handlers work:
+``InvalidArgumentError`` and ``TooLargeError`` are ``ValueError``, ``NotFoundError`` is a ``LookupError``,
+``BusyError`` a ``TimeoutError``, ``StorageIOError`` an ``OSError``, ``ReadOnlyError`` a ``PermissionError``,
+``ClosedError`` and ``InternalError`` are ``RuntimeError``.
 """
 
 from __future__ import annotations
@@ -48,13 +53,13 @@ class ConvstoreError(Exception):
         return f"{self.code_name}: {self.message}" if self.message else self.code_name
 
 
-class InvalidArgumentError(ConvstoreError):
+class InvalidArgumentError(ConvstoreError, ValueError):
     """Bad input (CONVSTORE_INVALID_ARGUMENT); nothing was written."""
 
     code, code_name = 1, "invalid_argument"
 
 
-class NotFoundError(ConvstoreError):
+class NotFoundError(ConvstoreError, LookupError):
     """Unknown id or key (CONVSTORE_NOT_FOUND)."""
 
     code, code_name = 2, "not_found"
@@ -66,13 +71,13 @@ class ConflictError(ConvstoreError):
     code, code_name = 3, "conflict"
 
 
-class BusyError(ConvstoreError):
+class BusyError(ConvstoreError, TimeoutError):
     """The database stayed locked past the busy timeout (CONVSTORE_BUSY)."""
 
     code, code_name = 4, "busy"
 
 
-class StorageIOError(ConvstoreError):
+class StorageIOError(ConvstoreError, OSError):
     """The OS refused an operation, or the disk is full (CONVSTORE_IO_ERROR)."""
 
     code, code_name = 5, "io_error"
@@ -84,7 +89,7 @@ class CorruptionError(ConvstoreError):
     code, code_name = 6, "corruption"
 
 
-class ClosedError(ConvstoreError):
+class ClosedError(ConvstoreError, RuntimeError):
     """The store was closed or shut down (CONVSTORE_CLOSED)."""
 
     code, code_name = 7, "closed"
@@ -96,13 +101,13 @@ class SchemaTooNewError(ConvstoreError):
     code, code_name = 8, "schema_too_new"
 
 
-class TooLargeError(ConvstoreError):
+class TooLargeError(ConvstoreError, ValueError):
     """A value beyond a documented limit (CONVSTORE_TOO_LARGE)."""
 
     code, code_name = 9, "too_large"
 
 
-class InternalError(ConvstoreError):
+class InternalError(ConvstoreError, RuntimeError):
     """A bug in convstore or out of memory (CONVSTORE_INTERNAL)."""
 
     code, code_name = 10, "internal"
@@ -114,7 +119,7 @@ class BudgetExceededError(ConvstoreError):
     code, code_name = 11, "budget_exceeded"
 
 
-class ReadOnlyError(ConvstoreError):
+class ReadOnlyError(ConvstoreError, PermissionError):
     """A write to a store opened read-only, or a file or directory this process may not write
     (CONVSTORE_READ_ONLY)."""
 

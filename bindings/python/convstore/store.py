@@ -17,6 +17,7 @@ Python-side lock (the C handle serialises writes itself). Failures raise convsto
 
 from __future__ import annotations
 
+import logging
 import os
 import weakref
 from ctypes import byref, c_void_p
@@ -26,6 +27,8 @@ from ._codec import dumps, fix_conversation, fix_message, fix_money, fix_team, l
 from ._cost import CostMixin
 from ._metadata import MetadataMixin
 from .errors import ClosedError, InvalidArgumentError, error_from_code
+
+_log = logging.getLogger("convstore")
 
 __all__ = ["Store"]
 
@@ -79,7 +82,8 @@ class Store(CostMixin, MetadataMixin):
         read_only: never write the file (it must exist at this version); writes raise ReadOnlyError. A read-write
             open of a file or directory this process may not write raises ReadOnlyError at once.
         on_budget_alert: called with a dict {"budget", "limit": "soft"|"hard", "spent_usd", ...} after a write
-            takes a budget across a limit; runs on the writing thread; exceptions it raises are ignored.
+            takes a budget across a limit; runs on the writing thread. An exception it raises cannot unwind into
+            the library: it is logged (logger "convstore", level ERROR, with its traceback) and the write stands.
 
     Raises:
         SchemaTooNewError, CorruptionError, NotFoundError, StorageIOError, InvalidArgumentError, ReadOnlyError.
@@ -114,8 +118,8 @@ class Store(CostMixin, MetadataMixin):
                     return
                 try:
                     store._on_budget_alert(fix_money(loads(alert_json)))
-                except Exception:  # noqa: BLE001 - a callback must not unwind into C
-                    pass
+                except Exception:  # noqa: BLE001 - a callback must not unwind into C: report it instead
+                    _log.exception("the on_budget_alert callback raised; the write it reports is committed")
             self._alert_cb = _ffi.convstore_budget_alert_fn(on_alert)  # kept alive as long as the handle
             rc = _ffi.convstore_open_with_alerts(_arg(os.fspath(path)), dumps(opts), self._alert_cb, None,
                                                  byref(h), byref(err))

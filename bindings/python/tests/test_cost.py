@@ -2,6 +2,7 @@
 reservations, alerts, compat.get_cost_summary, and bad input (an exception, nothing written)."""
 
 import contextlib
+import logging
 import random
 import sqlite3
 import threading
@@ -236,3 +237,19 @@ def test_alert_callback_does_not_keep_the_store_alive(tmp_path):
 def test_datetime_arguments(store):
     store.record_api_usage("ana", "m", cost_usd=1, recorded_at=datetime.now(timezone.utc) - timedelta(days=2))
     assert store.cost_summary(source="api", from_=datetime.now() - timedelta(days=3))["total_cost_nanousd"] == 10**9
+
+
+def test_an_exception_in_the_alert_callback_is_logged_and_the_write_stands(tmp_path, caplog):
+    def failing(alert):
+        raise RuntimeError(f"pager down for {alert['budget']}")
+
+    with convstore.Store(str(tmp_path / "cb.db"), on_budget_alert=failing) as s:
+        s.upsert_user("ana")
+        s.set_budget("tiny", "user", "day", scope_key="ana", soft_limit_usd="0.01")
+        c = s.create_conversation("ana")
+        with caplog.at_level(logging.ERROR, logger="convstore"):
+            m = s.add_message(c["id"], "assistant", "hi", cost_usd="0.02")
+        assert s.get_conversation(c["id"])["messages"][0]["id"] == m["id"]
+        records = [r for r in caplog.records if r.name == "convstore"]
+        assert len(records) == 1 and "on_budget_alert" in records[0].getMessage()
+        assert records[0].exc_info and "pager down for tiny" in str(records[0].exc_info[1])

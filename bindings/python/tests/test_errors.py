@@ -285,3 +285,38 @@ def test_bad_open_modes_and_paths_are_refused_leaving_no_file(tmp_path):
     with pytest.raises(InvalidArgumentError, match="-journal"):
         Store(str(tmp_path / ("x" * 250)))
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "cls, builtin",
+    [
+        (convstore.InvalidArgumentError, ValueError),
+        (convstore.TooLargeError, ValueError),
+        (convstore.NotFoundError, LookupError),
+        (convstore.BusyError, TimeoutError),
+        (convstore.StorageIOError, OSError),
+        (convstore.ReadOnlyError, PermissionError),
+        (convstore.ClosedError, RuntimeError),
+        (convstore.InternalError, RuntimeError),
+    ],
+)
+def test_errors_are_also_the_matching_builtin_exception(cls, builtin):
+    e = cls("the message")
+    assert isinstance(e, builtin) and isinstance(e, convstore.ConvstoreError)
+    assert str(e) == f"{cls.code_name}: the message" and e.message == "the message"
+
+
+def test_ordinary_handlers_catch_library_failures(tmp_path):
+    with convstore.Store(str(tmp_path / "h.db")) as s:
+        with pytest.raises(ValueError):
+            s.create_conversation("u", temperature=-1)
+        with pytest.raises(LookupError):
+            s.get_conversation("no-such-conversation")
+        try:
+            s.get_conversation("no-such-conversation")
+        except KeyError:  # a LookupError, but not a KeyError: a missing conversation is not a missing dict key
+            raise AssertionError("NotFoundError must not be a KeyError")
+        except LookupError as e:
+            assert isinstance(e, convstore.NotFoundError)
+    with pytest.raises(RuntimeError):
+        s.get_conversation("x")  # closed

@@ -8,14 +8,14 @@ namespace {
 
 // The filter fields shared by summaries, group-bys and usage statistics.
 Status ReadFilter(Fields& f, CostFilter& c) {
-  RETURN_IF_ERROR(f.Time("from", c.from));
-  RETURN_IF_ERROR(f.Time("to", c.to));
-  RETURN_IF_ERROR(f.Int("days", c.days));
-  RETURN_IF_ERROR(f.Str("user", c.user_key));
-  RETURN_IF_ERROR(f.Str("team", c.team_key));
-  RETURN_IF_ERROR(f.Str("model", c.model));
-  RETURN_IF_ERROR(f.Str("conversation_id", c.conversation_id));
-  RETURN_IF_ERROR(f.Str("source", c.source));
+  CONVSTORE_RETURN_IF_ERROR(f.Time("from", c.from));
+  CONVSTORE_RETURN_IF_ERROR(f.Time("to", c.to));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("days", c.days));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("user", c.user_key));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("team", c.team_key));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("model", c.model));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("conversation_id", c.conversation_id));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("source", c.source));
   return f.Int("utc_offset_minutes", c.utc_offset_minutes);
 }
 
@@ -71,17 +71,17 @@ Result<PriceInput> DecodePrice(std::string_view text) {
   std::optional<bool> pattern;
   std::optional<Micros> from;
   std::optional<NanoUsd> input, output;
-  RETURN_IF_ERROR(f.Str("model", p.model));
-  RETURN_IF_ERROR(f.Bool("pattern", pattern));
-  RETURN_IF_ERROR(f.Time("effective_from", from));
-  RETURN_IF_ERROR(f.Money("input_per_mtok", input));
-  RETURN_IF_ERROR(f.Money("output_per_mtok", output));
-  RETURN_IF_ERROR(f.Money("cached_input_per_mtok", p.cached_input_per_mtok));
-  RETURN_IF_ERROR(f.Money("cache_write_per_mtok", p.cache_write_per_mtok));
-  RETURN_IF_ERROR(f.Money("reasoning_per_mtok", p.reasoning_per_mtok));
-  RETURN_IF_ERROR(f.Str("source_date", p.source_date));
-  RETURN_IF_ERROR(f.Str("note", p.note));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Str("model", p.model));
+  CONVSTORE_RETURN_IF_ERROR(f.Bool("pattern", pattern));
+  CONVSTORE_RETURN_IF_ERROR(f.Time("effective_from", from));
+  CONVSTORE_RETURN_IF_ERROR(f.Money("input_per_mtok", input));
+  CONVSTORE_RETURN_IF_ERROR(f.Money("output_per_mtok", output));
+  CONVSTORE_RETURN_IF_ERROR(f.Money("cached_input_per_mtok", p.cached_input_per_mtok));
+  CONVSTORE_RETURN_IF_ERROR(f.Money("cache_write_per_mtok", p.cache_write_per_mtok));
+  CONVSTORE_RETURN_IF_ERROR(f.Money("reasoning_per_mtok", p.reasoning_per_mtok));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("source_date", p.source_date));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("note", p.note));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   if (!input || !output)
     return Status::InvalidArgument("'input_per_mtok_usd' and 'output_per_mtok_usd' (or their _nanousd forms) are required");
   p.is_pattern = pattern.value_or(false);
@@ -97,25 +97,25 @@ Result<NewApiUsage> DecodeApiUsage(std::string_view text) {
   Fields f(*obj, "");
   NewApiUsage u;
   std::optional<std::string> status;
-  RETURN_IF_ERROR(f.Str("user", u.user_key));
-  RETURN_IF_ERROR(f.Str("team", u.team_key));
-  RETURN_IF_ERROR(f.Str("conversation_id", u.conversation_id));
-  RETURN_IF_ERROR(f.Str("model", u.model));
-  RETURN_IF_ERROR(f.Str("endpoint", u.endpoint));
-  RETURN_IF_ERROR(f.Int("tokens_input", u.tokens_input));
-  RETURN_IF_ERROR(f.Int("tokens_output", u.tokens_output));
-  RETURN_IF_ERROR(f.Int("tokens_cached_input", u.tokens_cached_input));
-  RETURN_IF_ERROR(f.Int("tokens_cache_write", u.tokens_cache_write));
-  RETURN_IF_ERROR(f.Int("tokens_reasoning", u.tokens_reasoning));
-  RETURN_IF_ERROR(f.Money("cost", u.cost_nanousd));
-  RETURN_IF_ERROR(f.Int("latency_us", u.latency_us));
-  RETURN_IF_ERROR(f.Str("status", status));
-  RETURN_IF_ERROR(f.Str("error_code", u.error_code));
-  RETURN_IF_ERROR(f.Str("error_message", u.error_message));
-  RETURN_IF_ERROR(f.Doc("metadata", u.metadata_json, true));
-  RETURN_IF_ERROR(f.Str("request_id", u.request_id));
-  RETURN_IF_ERROR(f.Time("recorded_at", u.recorded_at));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Str("user", u.user_key));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("team", u.team_key));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("conversation_id", u.conversation_id));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("model", u.model));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("endpoint", u.endpoint));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_input", u.tokens_input));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_output", u.tokens_output));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cached_input", u.tokens_cached_input));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cache_write", u.tokens_cache_write));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_reasoning", u.tokens_reasoning));
+  CONVSTORE_RETURN_IF_ERROR(f.Money("cost", u.cost_nanousd));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("latency_us", u.latency_us));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("status", status));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("error_code", u.error_code));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("error_message", u.error_message));
+  CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", u.metadata_json, true));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("request_id", u.request_id));
+  CONVSTORE_RETURN_IF_ERROR(f.Time("recorded_at", u.recorded_at));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   if (status) u.status = *status;
   return u;
 }
@@ -125,8 +125,8 @@ Result<CostFilter> DecodeCostFilter(std::string_view text) {
   if (!obj.ok()) return obj.status();
   Fields f(*obj, "");
   CostFilter c;
-  RETURN_IF_ERROR(ReadFilter(f, c));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(ReadFilter(f, c));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   return c;
 }
 
@@ -145,8 +145,8 @@ Result<std::pair<CostFilter, std::vector<std::string>>> DecodeGroupQuery(std::st
   rest.erase("group_by");
   Fields f(rest, "");
   CostFilter c;
-  RETURN_IF_ERROR(ReadFilter(f, c));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(ReadFilter(f, c));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   return std::make_pair(std::move(c), std::move(dims));
 }
 
@@ -155,9 +155,9 @@ Result<std::pair<Micros, Micros>> DecodeRange(std::string_view text) {
   if (!obj.ok()) return obj.status();
   Fields f(*obj, "");
   std::optional<Micros> from, to;
-  RETURN_IF_ERROR(f.Time("from", from));
-  RETURN_IF_ERROR(f.Time("to", to));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Time("from", from));
+  CONVSTORE_RETURN_IF_ERROR(f.Time("to", to));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   if (!from || !to) return Status::InvalidArgument("'from' and 'to' are required");
   return std::make_pair(*from, *to);
 }
@@ -168,14 +168,14 @@ Result<BudgetInput> DecodeBudget(std::string_view text) {
   Fields f(*obj, "");
   BudgetInput b;
   std::optional<int64_t> hours;
-  RETURN_IF_ERROR(f.Str("name", b.name));
-  RETURN_IF_ERROR(f.Str("scope", b.scope));
-  RETURN_IF_ERROR(f.Str("scope_key", b.scope_key));
-  RETURN_IF_ERROR(f.Str("period", b.period));
-  RETURN_IF_ERROR(f.Int("window_hours", hours));
-  RETURN_IF_ERROR(f.Money("hard_limit", b.hard_limit_nanousd));
-  RETURN_IF_ERROR(f.Money("soft_limit", b.soft_limit_nanousd));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Str("name", b.name));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("scope", b.scope));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("scope_key", b.scope_key));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("period", b.period));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("window_hours", hours));
+  CONVSTORE_RETURN_IF_ERROR(f.Money("hard_limit", b.hard_limit_nanousd));
+  CONVSTORE_RETURN_IF_ERROR(f.Money("soft_limit", b.soft_limit_nanousd));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   b.window_hours = hours.value_or(0);
   return b;
 }
@@ -187,11 +187,11 @@ Result<ReserveRequest> DecodeReserve(std::string_view text) {
   ReserveRequest r;
   std::optional<NanoUsd> estimate;
   std::optional<int64_t> ttl;
-  RETURN_IF_ERROR(f.Str("request_id", r.request_id));
-  RETURN_IF_ERROR(f.Str("user", r.user_key));
-  RETURN_IF_ERROR(f.Money("estimated_cost", estimate));
-  RETURN_IF_ERROR(f.Int("ttl_us", ttl));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Str("request_id", r.request_id));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("user", r.user_key));
+  CONVSTORE_RETURN_IF_ERROR(f.Money("estimated_cost", estimate));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("ttl_us", ttl));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   if (!estimate) return Status::InvalidArgument("'estimated_cost_usd' (or 'estimated_cost_nanousd') is required");
   r.estimated_cost_nanousd = *estimate;
   if (ttl) r.ttl_us = *ttl;

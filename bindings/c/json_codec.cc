@@ -26,7 +26,7 @@ Result<NewMessage> MessageFromObject(const json& obj, const std::string& prefix)
   Fields f(obj, prefix);
   NewMessage m;
   std::optional<std::string> role;
-  RETURN_IF_ERROR(f.Str("role", role));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("role", role));
   if (!role) return Status::InvalidArgument(fmt::format("'{}role' is required (user, assistant, system or tool)", prefix));
   auto parsed_role = ParseRole(*role);
   if (!parsed_role)
@@ -34,22 +34,22 @@ Result<NewMessage> MessageFromObject(const json& obj, const std::string& prefix)
         fmt::format("'{}role' is '{}', not one of user, assistant, system, tool", prefix, *role));
   m.role = *parsed_role;
   std::optional<std::string> content;
-  RETURN_IF_ERROR(f.Str("content", content));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("content", content));
   if (!content) return Status::InvalidArgument(fmt::format("'{}content' is required", prefix));
   m.content = std::move(*content);
-  RETURN_IF_ERROR(f.Str("model", m.model));
-  RETURN_IF_ERROR(f.Str("model_version", m.model_version));
-  RETURN_IF_ERROR(f.Int("tokens_input", m.tokens_input));
-  RETURN_IF_ERROR(f.Int("tokens_output", m.tokens_output));
-  RETURN_IF_ERROR(f.Int("tokens_cached_input", m.tokens_cached_input));
-  RETURN_IF_ERROR(f.Int("tokens_reasoning", m.tokens_reasoning));
-  RETURN_IF_ERROR(f.Int("tokens_cache_write", m.tokens_cache_write));
-  RETURN_IF_ERROR(f.Money("cost", m.cost_nanousd));
-  RETURN_IF_ERROR(f.Int("latency_us", m.latency_us));
-  RETURN_IF_ERROR(f.Doc("metadata", m.metadata_json, true));
-  RETURN_IF_ERROR(f.Str("request_id", m.request_id));
-  RETURN_IF_ERROR(f.Time("created_at", m.created_at));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Str("model", m.model));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("model_version", m.model_version));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_input", m.tokens_input));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_output", m.tokens_output));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cached_input", m.tokens_cached_input));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_reasoning", m.tokens_reasoning));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cache_write", m.tokens_cache_write));
+  CONVSTORE_RETURN_IF_ERROR(f.Money("cost", m.cost_nanousd));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("latency_us", m.latency_us));
+  CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", m.metadata_json, true));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("request_id", m.request_id));
+  CONVSTORE_RETURN_IF_ERROR(f.Time("created_at", m.created_at));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   return m;
 }
 
@@ -128,15 +128,15 @@ Result<Options> DecodeOptions(std::string_view text) {
   std::optional<std::string> durability, level;
   std::optional<int64_t> slow;
   std::optional<bool> create, quick_check, read_only;
-  RETURN_IF_ERROR(f.Str("durability", durability));
-  RETURN_IF_ERROR(f.Int("busy_timeout_ms", o.busy_timeout_ms));
-  RETURN_IF_ERROR(f.Int("reader_pool_size", o.reader_pool_size));
-  RETURN_IF_ERROR(f.Str("log_level", level));
-  RETURN_IF_ERROR(f.Int("slow_operation_ms", slow));
-  RETURN_IF_ERROR(f.Bool("create_if_missing", create));
-  RETURN_IF_ERROR(f.Bool("quick_check_on_open", quick_check));
-  RETURN_IF_ERROR(f.Bool("read_only", read_only));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Str("durability", durability));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("busy_timeout_ms", o.busy_timeout_ms));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("reader_pool_size", o.reader_pool_size));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("log_level", level));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("slow_operation_ms", slow));
+  CONVSTORE_RETURN_IF_ERROR(f.Bool("create_if_missing", create));
+  CONVSTORE_RETURN_IF_ERROR(f.Bool("quick_check_on_open", quick_check));
+  CONVSTORE_RETURN_IF_ERROR(f.Bool("read_only", read_only));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   if (durability) {
     if (*durability == "normal") o.durability = Durability::kNormal;
     else if (*durability == "full") o.durability = Durability::kFull;
@@ -167,10 +167,10 @@ Result<TeamInput> DecodeTeam(std::string_view text) {
   if (!obj.ok()) return obj.status();
   Fields f(*obj, "");
   TeamInput t;
-  RETURN_IF_ERROR(f.Str("key", t.key));
-  RETURN_IF_ERROR(f.Str("name", t.name));
-  RETURN_IF_ERROR(f.Money("monthly_budget", t.monthly_budget_nanousd));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Str("key", t.key));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("name", t.name));
+  CONVSTORE_RETURN_IF_ERROR(f.Money("monthly_budget", t.monthly_budget_nanousd));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   return t;
 }
 
@@ -179,13 +179,13 @@ Result<UserInput> DecodeUser(std::string_view text) {
   if (!obj.ok()) return obj.status();
   Fields f(*obj, "");
   UserInput u;
-  RETURN_IF_ERROR(f.Str("key", u.key));
-  RETURN_IF_ERROR(f.Str("email", u.email));
-  RETURN_IF_ERROR(f.Str("name", u.name));
-  RETURN_IF_ERROR(f.Str("team", u.team_key));
-  RETURN_IF_ERROR(f.Str("role", u.role));
-  RETURN_IF_ERROR(f.Bool("active", u.active));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Str("key", u.key));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("email", u.email));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("name", u.name));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("team", u.team_key));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("role", u.role));
+  CONVSTORE_RETURN_IF_ERROR(f.Bool("active", u.active));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   return u;
 }
 
@@ -194,15 +194,15 @@ Result<NewConversation> DecodeNewConversation(std::string_view text) {
   if (!obj.ok()) return obj.status();
   Fields f(*obj, "");
   NewConversation c;
-  RETURN_IF_ERROR(f.Str("user", c.user_key));
-  RETURN_IF_ERROR(f.Str("title", c.title));
-  RETURN_IF_ERROR(f.Str("system_prompt", c.system_prompt));
-  RETURN_IF_ERROR(f.Str("model", c.model));
-  RETURN_IF_ERROR(f.Double("temperature", c.temperature));
-  RETURN_IF_ERROR(f.Int("max_tokens", c.max_tokens));
-  RETURN_IF_ERROR(f.Doc("metadata", c.metadata_json, true));
-  RETURN_IF_ERROR(f.Time("created_at", c.created_at));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Str("user", c.user_key));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("title", c.title));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("system_prompt", c.system_prompt));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("model", c.model));
+  CONVSTORE_RETURN_IF_ERROR(f.Double("temperature", c.temperature));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("max_tokens", c.max_tokens));
+  CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", c.metadata_json, true));
+  CONVSTORE_RETURN_IF_ERROR(f.Time("created_at", c.created_at));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   return c;
 }
 
@@ -211,13 +211,13 @@ Result<ConversationUpdate> DecodeConversationUpdate(std::string_view text) {
   if (!obj.ok()) return obj.status();
   Fields f(*obj, "");
   ConversationUpdate u;
-  RETURN_IF_ERROR(f.Str("title", u.title));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("title", u.title));
   std::string metadata;
   if (obj->contains("metadata")) {
-    RETURN_IF_ERROR(f.Doc("metadata", metadata, true));
+    CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", metadata, true));
     if (!(*obj)["metadata"].is_null()) u.metadata_json = std::move(metadata);
   }
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   return u;
 }
 
@@ -227,11 +227,11 @@ Result<ListConversationsOptions> DecodeListQuery(std::string_view text) {
   Fields f(*obj, "");
   ListConversationsOptions q;
   std::optional<bool> archived;
-  RETURN_IF_ERROR(f.Str("user", q.user_key));
-  RETURN_IF_ERROR(f.Int("limit", q.limit));
-  RETURN_IF_ERROR(f.Bool("include_archived", archived));
-  RETURN_IF_ERROR(f.Str("cursor", q.cursor));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Str("user", q.user_key));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("limit", q.limit));
+  CONVSTORE_RETURN_IF_ERROR(f.Bool("include_archived", archived));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("cursor", q.cursor));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   q.include_archived = archived.value_or(false);
   return q;
 }
@@ -265,15 +265,15 @@ Result<NewToolCall> DecodeNewToolCall(std::string_view text) {
   Fields f(*obj, "");
   NewToolCall t;
   std::optional<std::string> status;
-  RETURN_IF_ERROR(f.Str("tool_name", t.tool_name));
-  RETURN_IF_ERROR(f.Doc("input", t.input_json, false));
-  RETURN_IF_ERROR(f.Doc("output", t.output_json, false));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("tool_name", t.tool_name));
+  CONVSTORE_RETURN_IF_ERROR(f.Doc("input", t.input_json, false));
+  CONVSTORE_RETURN_IF_ERROR(f.Doc("output", t.output_json, false));
   if (t.output_json == "null") t.output_json.clear();
-  RETURN_IF_ERROR(f.Int("duration_us", t.duration_us));
-  RETURN_IF_ERROR(f.Str("status", status));
-  RETURN_IF_ERROR(f.Str("error_message", t.error_message));
-  RETURN_IF_ERROR(f.Time("created_at", t.created_at));
-  RETURN_IF_ERROR(f.Finish());
+  CONVSTORE_RETURN_IF_ERROR(f.Int("duration_us", t.duration_us));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("status", status));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("error_message", t.error_message));
+  CONVSTORE_RETURN_IF_ERROR(f.Time("created_at", t.created_at));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
   if (status) {
     auto s = ParseToolStatus(*status);
     if (!s) return Status::InvalidArgument(fmt::format("status '{}' is not one of pending, success, error", *status));

@@ -16,6 +16,7 @@
 #include "util/json_input.h"
 #include "util/json_writer.h"
 #include "util/money.h"
+#include "util/status_macros.h"
 #include "util/time.h"
 
 namespace convstore::capi {
@@ -181,14 +182,6 @@ inline Result<json> ParseObject(std::string_view text, std::string_view what) {
   if (!parsed->is_object()) return Status::InvalidArgument(fmt::format("{} must be a JSON object", what));
   return std::move(*parsed);
 }
-
-#ifndef RETURN_IF_ERROR
-#define RETURN_IF_ERROR(expr)                  \
-  do {                                         \
-    ::convstore::Status _s = (expr);           \
-    if (!_s.ok()) return _s;                   \
-  } while (0)
-#endif
 
 inline void WriteTime(JsonWriter& w, const char* name, Micros t) {
   w.Key(name).String(util::FormatIso8601(t));

@@ -30,6 +30,14 @@ struct Clock {
     auto n = now;
     return [n] { return n->load(); };
   }
+  // The Env a store reads this clock through (Options::env); lives as long as the Clock.
+  Env* env() {
+    if (!env_) env_ = std::make_unique<testing::ClockEnv>(fn());
+    return env_.get();
+  }
+
+ private:
+  std::unique_ptr<testing::ClockEnv> env_;
 };
 
 // Rows of a query on a separate raw connection, each column as text (NULL as "NULL").
@@ -58,7 +66,7 @@ std::string Quote(const std::string& s) { return "'" + s + "'"; }
 TEST(PricingTest, CatalogShipsWithTheLibraryAndPricesMessages) {
   Clock clock;
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   auto s = OpenOrDie(":memory:", o);
   auto prices = s->ListPrices();
   ASSERT_OK(prices);
@@ -98,7 +106,7 @@ TEST(PricingTest, CatalogShipsWithTheLibraryAndPricesMessages) {
 TEST(PricingTest, ResolutionOrderAndRounding) {
   Clock clock;
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   auto s = OpenOrDie(":memory:", o);
   ASSERT_OK(s->AddPrice({.model = "acme-*", .is_pattern = true, .effective_from = 0, .input_per_mtok = 1,
                          .output_per_mtok = 1}));
@@ -140,7 +148,7 @@ struct Workload {
 
 // A file store on a settable clock with teams t1 and t2 (what RunWorkload expects).
 std::unique_ptr<ConversationStore> WorkloadStore(const std::string& path, Clock& clock, Options o = {}) {
-  o.clock = clock.fn();
+  o.env = clock.env();
   auto s = OpenOrDie(path, o);
   EXPECT_TRUE(s->UpsertTeam({.key = "t1"}).ok());
   EXPECT_TRUE(s->UpsertTeam({.key = "t2"}).ok());
@@ -388,7 +396,7 @@ TEST(CostEngineTest, Migration4FoldsPendingRowsLeftByOlderVersions) {
   TempDb db;
   Clock clock;
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   {
     auto s = OpenOrDie(db.path(), o);
     auto conv = s->CreateConversation({.user_key = "old"});
@@ -507,7 +515,7 @@ TEST(CostEngineTest, VerifyFindsDamageAndRebuildRepairsIt) {
 TEST(CostEngineTest, SeedSummaryShapeAndUsageStats) {
   Clock clock;
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   auto s = OpenOrDie(":memory:", o);
   auto conv = s->CreateConversation({.user_key = "ana"});
   ASSERT_OK(conv);
@@ -549,7 +557,7 @@ TEST(CostEngineTest, TeamSpendView) {
   Clock clock;
   clock.now->store(1'781'265'600'000'000);  // 2026-06-12T12:00:00Z
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   auto s = OpenOrDie(":memory:", o);
   ASSERT_OK(s->UpsertTeam({.key = "netops", .monthly_budget_nanousd = 1000 * kNanoUsdPerUsd}));
   ASSERT_OK(s->UpsertUser({.key = "ana", .team_key = std::string("netops")}));
@@ -577,7 +585,7 @@ TEST(CostEngineTest, TeamSpendView) {
 TEST(BudgetTest, ReserveSettleReleaseExpire) {
   Clock clock;
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   std::vector<BudgetAlert> alerts;
   o.on_budget_alert = [&](const BudgetAlert& a) { alerts.push_back(a); };
   auto s = OpenOrDie(":memory:", o);
@@ -648,7 +656,7 @@ TEST(BudgetTest, UserBudgetsCountDaysAndRollingTeamBudgetsCountHours) {
   Clock clock;
   clock.now->store(1'781'265'600'000'000);  // 2026-06-12T12:00:00Z
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   auto s = OpenOrDie(":memory:", o);
   ASSERT_OK(s->UpsertTeam({.key = "t"}));
   ASSERT_OK(s->UpsertUser({.key = "ana", .team_key = std::string("t")}));
@@ -721,7 +729,7 @@ TEST(BudgetTest, RacingReservationsNeverExceedTheHardLimit) {
 TEST(BudgetTest, RequestIdsAreNotSharedAcrossUsersOrReusedAfterRelease) {
   Clock clock;
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   auto s = OpenOrDie(":memory:", o);
   ASSERT_OK(s->UpsertUser({.key = "ana"}));
   ASSERT_OK(s->UpsertUser({.key = "bob"}));
@@ -745,7 +753,7 @@ TEST(BudgetTest, RequestIdsAreNotSharedAcrossUsersOrReusedAfterRelease) {
 TEST(BudgetTest, RecordingUsageUnderAReservationsRequestIdIsAConflict) {
   Clock clock;
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   auto s = OpenOrDie(":memory:", o);
   ASSERT_OK(s->UpsertUser({.key = "ana"}));
   ASSERT_OK(s->Reserve({.request_id = "call-1", .user_key = "ana", .estimated_cost_nanousd = 4 * kNanoUsdPerUsd}));
@@ -774,7 +782,7 @@ TEST(BudgetTest, RecordingUsageUnderAReservationsRequestIdIsAConflict) {
 TEST(BudgetTest, SettleReportsSpendPastAHardLimitAndAlerts) {
   Clock clock;
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   std::vector<BudgetAlert> alerts;
   o.on_budget_alert = [&](const BudgetAlert& a) { alerts.push_back(a); };
   auto s = OpenOrDie(":memory:", o);
@@ -822,7 +830,7 @@ TEST(BudgetTest, SettleReportsSpendPastAHardLimitAndAlerts) {
 TEST(BudgetTest, BackdatedSpendOutsideTheWindowRaisesNoAlert) {
   Clock clock;
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   std::vector<BudgetAlert> alerts;
   o.on_budget_alert = [&](const BudgetAlert& a) { alerts.push_back(a); };
   auto s = OpenOrDie(":memory:", o);
@@ -837,7 +845,7 @@ TEST(BudgetTest, BackdatedSpendOutsideTheWindowRaisesNoAlert) {
 TEST(CostEngineTest, TotalsBeyondInt64AreReportedNotWrapped) {
   Clock clock;
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   auto s = OpenOrDie(":memory:", o);
   // A hard budget over the user: its check of each record must not refuse the write either.
   ASSERT_OK(s->UpsertUser({.key = "ana"}));
@@ -863,7 +871,7 @@ TEST(CostEngineTest, VerifyAndRebuildAreExactBeyondInt64) {
   TempDb db;
   Clock clock;
   Options o;
-  o.clock = clock.fn();
+  o.env = clock.env();
   auto s = OpenOrDie(db.path(), o);
   for (int i = 0; i < 9300; ++i)
     ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 1'000'000'000'000'000,

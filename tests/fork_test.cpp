@@ -131,13 +131,14 @@ TEST(ForkTest, AForkThatCouldNotWaitForACallGivesTheChildAClearError) {
   // A clock that holds its caller inside convstore (inside a write) until released.
   std::atomic<bool> hold{false}, held{false}, release{false};
   Options o;
-  o.clock = [&] {
+  testing::ClockEnv clock([&] {
     if (hold.load()) {
       held = true;
       while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     return int64_t{1'780'000'000'000'000};
-  };
+  });
+  o.env = &clock;
   auto store = OpenOrDie(db.path(), o);
   auto conv = store->CreateConversation({.user_key = "ana"})->id;
   hold = true;

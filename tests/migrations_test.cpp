@@ -209,7 +209,8 @@ TEST(MigrationsTest, Version1FileGetsRollupsOfItsExistingMessages) {
         "write a version-1 file"));
   }
   Options options;
-  options.clock = [t0] { return t0 + 5 * 86'400'000'000LL; };
+  testing::ClockEnv clock([t0] { return t0 + 5 * 86'400'000'000LL; });
+  options.env = &clock;
   auto s = OpenOrDie(db.path(), options);
   EXPECT_EQ(s->schema_version(), kLatest);
   auto report = s->VerifyRollups();

@@ -18,7 +18,7 @@ class StoreTest : public ::testing::TestWithParam<bool> {  // param: file store 
  protected:
   void SetUp() override {
     Options o;
-    o.clock = FakeClock();
+    o.env = &clock_;
     store_ = OpenOrDie(GetParam() ? db_.path() : ConversationStore::kInMemory, o);
   }
   Conversation NewConv(const std::string& user = "engineer@company.com", const std::string& title = "BGP") {
@@ -41,6 +41,7 @@ class StoreTest : public ::testing::TestWithParam<bool> {  // param: file store 
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : Message{};
   }
+  testing::ClockEnv clock_{FakeClock()};  // declared before store_: outlives it
   TempDb db_;
   std::unique_ptr<ConversationStore> store_;
 };

@@ -26,6 +26,16 @@ int64_t QueryInt(const std::string& path, const std::string& sql);
 // A fixed, advancing clock for deterministic timestamps: starts at 2026-02-11T09:00:00Z, +1 ms per call.
 std::function<int64_t()> FakeClock();
 
+// An Env whose time is `now()` (convstore/env.h); point Options::env at it and keep it alive while the store is.
+class ClockEnv final : public Env {
+ public:
+  explicit ClockEnv(std::function<int64_t()> now) : now_(std::move(now)) {}
+  int64_t NowMicros() override { return now_(); }
+
+ private:
+  std::function<int64_t()> now_;
+};
+
 std::unique_ptr<ConversationStore> OpenOrDie(const std::string& path, Options options = {});
 
 }  // namespace convstore::testing

@@ -8,8 +8,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "convstore/export.h"
+#include "convstore/status.h"
 #include "convstore/types.h"
 
 namespace convstore {
@@ -254,6 +257,64 @@ struct BudgetAlert {
   std::string limit;  // "soft" or "hard"
   NanoUsd spent_nanousd = 0;
   NanoUsd limit_nanousd = 0;
+};
+
+// The cost capability of a ConversationStore (a base of it: call these on the store): the price catalog, API usage,
+// cost summaries read from the rollups, budgets and reservations. Thread-safe as the store is. Non-virtual and
+// without data: entry points added here never change the layout of ConversationStore (docs/architecture.md, ABI).
+class CONVSTORE_EXPORT Costs {
+ public:
+  // ---- prices ----
+  // Adds (or replaces, same model/is_pattern/effective_from) a user price. Existing costs do not change until
+  // Reprice covers them.
+  Result<Price> AddPrice(const PriceInput& price);
+  // Every price, catalog and user, ordered by model then effective_from.
+  Result<std::vector<Price>> ListPrices();
+  // The price in effect for `model` at `at`; kNotFound when none applies.
+  Result<Price> ResolvePrice(std::string_view model, Micros at);
+  // Recomputes the cost of every message and API-usage row in [from, to) whose cost came from a price (or that has
+  // tokens but no cost yet) with the prices now in effect; conversation counters and rollups follow, in one
+  // transaction. Explicit costs are never changed.
+  Result<RepriceReport> Reprice(Micros from, Micros to);
+
+  // ---- API usage ----
+  Result<ApiUsage> RecordApiUsage(const NewApiUsage& usage);
+
+  // ---- cost summaries: read from the rollups, O(days x groups) whatever the number of rows ----
+  Result<CostSummary> GetCostSummary(const CostFilter& filter);
+  // Group by any of: day, week, month, user, team, model, role, endpoint, status, source (1..4 dimensions).
+  Result<CostGroupResult> GroupCosts(const CostFilter& filter, const std::vector<std::string>& group_by);
+  // Per user x model; the filter's source defaults apply ("message"); use "api" for API calls.
+  Result<std::vector<UsageStat>> GetUsageStats(const CostFilter& filter);
+  // Month-to-date spend (all sources) of a team against its monthly budget, with projections. lookback_days 1..366.
+  Result<TeamSpend> GetTeamSpend(std::string_view team_key, int lookback_days);
+  // Recomputes the rollups from the raw rows and reports differences (read-only; O(rows)).
+  Result<RollupReport> VerifyRollups();
+  // Recomputes the rollups from the raw rows and replaces them, in one transaction.
+  Result<RollupReport> RebuildRollups();
+
+  // ---- budgets ----
+  // Creates or updates (by name) a budget.
+  Result<BudgetState> SetBudget(const BudgetInput& budget);
+  Status DeleteBudget(std::string_view name);
+  // Every budget whose used fraction is >= min_used_fraction (0: all), with its current window's spend: the
+  // alerts query ("which scopes are over 80%?").
+  Result<std::vector<BudgetState>> GetBudgets(double min_used_fraction);
+  // Admits or refuses (kBudgetExceeded, nothing written) a call estimated at estimated_cost, atomically against
+  // spend plus open reservations of every hard budget covering the user, the user's team, or everything. A retry
+  // with the same request_id returns the first reservation while it is open (or settled); a released or expired
+  // one is kConflict (reserve again with a new id), and so is an id already used by another user or by recorded
+  // API usage.
+  Result<Reservation> Reserve(const ReserveRequest& request);
+  // Records the call's actual usage (as API usage with request_id = the reservation's) and closes the reservation.
+  // user_key may be left empty (the reservation's user). A retry returns the same usage record.
+  Result<ApiUsage> Settle(std::string_view request_id, const NewApiUsage& usage);
+  // Closes an open reservation without usage (the call was not made). Idempotent.
+  Result<Reservation> Release(std::string_view request_id);
+
+ protected:
+  Costs() = default;
+  ~Costs() = default;
 };
 
 }  // namespace convstore

@@ -28,9 +28,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "convstore/cost.h"
+#include "convstore/export.h"
+#include "convstore/status.h"
 #include "convstore/types.h"
 
 namespace convstore {
@@ -103,6 +106,29 @@ struct MetadataIndexReport {
   int64_t wrong_counts = 0;       // posting lists whose stored count differs from their length
   std::vector<std::string> excluded_paths;  // as JSON Pointers
   bool consistent() const { return missing == 0 && extra == 0 && wrong_counts == 0; }
+};
+
+// The metadata-search capability of a ConversationStore (a base of it: call these on the store). Thread-safe as the
+// store is. Non-virtual and without data: entry points added here never change the layout of ConversationStore.
+class CONVSTORE_EXPORT MetadataSearch {
+ public:
+  // Rows whose metadata matches the query's containment document and path conditions (and its ordinary filters),
+  // newest first, with the plan that found them.
+  Result<MetadataSearchResult> SearchMetadata(const MetadataQuery& query);
+  // Runs the query and returns only its plan: posting lists used with their counts, candidates, verified rows.
+  Result<MetadataPlan> ExplainMetadata(const MetadataQuery& query);
+  // Recomputes the postings from the documents and compares with the index (read-only; O(documents)).
+  Result<MetadataIndexReport> VerifyMetadataIndex();
+  // Drops and rebuilds the whole index in one transaction (reports progress through Options::on_progress).
+  Result<MetadataIndexReport> RebuildMetadataIndex();
+  // Leaves these paths (and everything below them) out of the index, then rebuilds it; an empty list indexes
+  // everything. Paths as in a filter: "a.b" or a JSON Pointer "/a.b". Conditions on an excluded path still
+  // work: they are checked on each candidate. At most 64 paths.
+  Result<MetadataIndexReport> SetMetadataExcludedPaths(const std::vector<std::string>& paths);
+
+ protected:
+  MetadataSearch() = default;
+  ~MetadataSearch() = default;
 };
 
 }  // namespace convstore

@@ -9,6 +9,7 @@
 namespace convstore {
 
 struct BudgetAlert;
+class Env;
 
 // Progress of a long operation: a schema migration that backfills (opening an older file) or an index rebuild.
 struct Progress {
@@ -52,9 +53,9 @@ struct Options {
   // valid and below the fold size; metadata index: blocks that decode, counts that match, a short tail). It reads
   // the whole file (O(size)), so it is off by default; turn it on where a slower open is worth the assurance.
   bool quick_check_on_open = false;
-  // Source of "now" in microseconds since the Unix epoch, UTC. Default (empty): the system clock.
-  // Injected by tests; must be thread-safe.
-  std::function<int64_t()> clock;
+  // Where the store reads the time (convstore/env.h). Not owned: it must outlive the store. Default (nullptr):
+  // Env::Default(), the system clock.
+  Env* env = nullptr;
   // Called after a write commits that took a budget's spend across its soft or hard limit (see convstore/cost.h).
   // Runs on the writing thread, outside the store's locks; it may call the store. Must not throw. Default: none.
   std::function<void(const BudgetAlert&)> on_budget_alert;

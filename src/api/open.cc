@@ -62,7 +62,7 @@ Result<std::unique_ptr<sqlite::Connection>> OpenReadOnly(const std::string& path
   return conn;
 }
 
-Result<std::unique_ptr<ConversationStore>> OpenStore(const std::string& path, const Options& options) {
+Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const Options& options) {
   const bool in_memory = path == ConversationStore::kInMemory;
   sqlite::ConnectionConfig config;
   config.create = true;
@@ -76,7 +76,7 @@ Result<std::unique_ptr<ConversationStore>> OpenStore(const std::string& path, co
 
   if (int rc = cost::RegisterHistogramFunctions((*writer)->raw()); rc != 0)
     return Status::Internal(fmt::format("registering SQL functions failed (sqlite code {})", rc));
-  int64_t now = options.clock ? options.clock() : util::SystemNowMicros();
+  int64_t now = (options.env ? options.env : Env::Default())->NowMicros();
   if (options.quick_check_on_open && !in_memory) CONVSTORE_RETURN_IF_ERROR(QuickCheck(**writer));
   Result<int> version = 0;
   if (options.read_only) {
@@ -120,8 +120,7 @@ Result<std::unique_ptr<ConversationStore>> OpenStore(const std::string& path, co
   util::Logger().info("opened '{}' (schema {}, durability {}, {} readers{})", path, *version,
                       config.full_sync ? "full" : "normal", in_memory ? 0 : options.reader_pool_size,
                       options.read_only ? (config.immutable ? ", read-only, immutable" : ", read-only") : "");
-  return std::unique_ptr<ConversationStore>(std::make_unique<api::StoreImpl>(
-      options, path, std::move(*writer), std::move(readers), *version));
+  return std::make_unique<api::StoreImpl>(options, path, std::move(*writer), std::move(readers), *version);
 }
 
 }  // namespace
@@ -158,9 +157,12 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
         CONVSTORE_RETURN_IF_ERROR(api::CreateOwnerOnly(path, options.create_if_missing, &created));
       }
     }
-    auto store = OpenStore(path, options);  // its connections are closed when it fails
-    if (!store.ok()) api::RemoveCreated(path, created);  // leave nothing behind
-    return store;
+    auto impl = OpenStore(path, options);  // its connections are closed when it fails
+    if (!impl.ok()) {
+      api::RemoveCreated(path, created);  // leave nothing behind
+      return impl.status();
+    }
+    return std::unique_ptr<ConversationStore>(new ConversationStore(std::move(*impl)));
   } catch (const std::bad_alloc&) {
     return Status::Internal("out of memory while opening the store");
   } catch (const std::exception& e) {

@@ -8,6 +8,7 @@ namespace convstore::api {
 StoreImpl::StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::Connection> writer,
                      std::unique_ptr<sqlite::ReaderPool> readers, int schema_version)
     : options_(std::move(options)),
+      env_(options_.env != nullptr ? options_.env : Env::Default()),
       path_(std::move(path)),
       schema_version_(schema_version),
       fork_generation_(util::ForkGeneration()),
@@ -57,8 +58,6 @@ void StoreImpl::NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const
     }
   }
 }
-
-int64_t StoreImpl::NowSystem() { return util::SystemNowMicros(); }
 
 void StoreImpl::LogIfSlow(const char* op, std::chrono::steady_clock::time_point start) const {
   if (options_.slow_operation_ms <= 0) return;

@@ -1,4 +1,4 @@
-// StoreImpl: the SQLite-backed ConversationStore.
+// StoreImpl: the SQLite-backed store behind ConversationStore (src/api/conversation_store.cc forwards to it).
 //
 // Concurrency: `lifecycle_` is held shared by every call and exclusively by Close, so Close waits for calls in
 // progress. Writes go through the WriteQueue, which runs them on the writer connection under `write_mu_` in
@@ -26,133 +26,133 @@
 
 namespace convstore::api {
 
-class StoreImpl final : public ConversationStore {
+class StoreImpl final {
  public:
   StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::Connection> writer,
             std::unique_ptr<sqlite::ReaderPool> readers, int schema_version);
-  ~StoreImpl() override;
+  ~StoreImpl();
 
-  Status Close() override;
-  bool closed() const override { return closed_.load(std::memory_order_acquire); }
-  int schema_version() const override { return schema_version_; }
+  Status Close();
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+  int schema_version() const { return schema_version_; }
 
   // Each public call runs its Do* implementation under Guarded: nothing throws out of the C++ API.
-  Result<Team> UpsertTeam(const TeamInput& team) override {
+  Result<Team> UpsertTeam(const TeamInput& team) {
     return Guarded([&] { return DoUpsertTeam(team); });
   }
-  Result<Team> GetTeam(std::string_view key) override {
+  Result<Team> GetTeam(std::string_view key) {
     return Guarded([&] { return DoGetTeam(key); });
   }
-  Result<User> UpsertUser(const UserInput& user) override {
+  Result<User> UpsertUser(const UserInput& user) {
     return Guarded([&] { return DoUpsertUser(user); });
   }
-  Result<User> GetUser(std::string_view key) override {
+  Result<User> GetUser(std::string_view key) {
     return Guarded([&] { return DoGetUser(key); });
   }
-  Result<Conversation> CreateConversation(const NewConversation& conversation) override {
+  Result<Conversation> CreateConversation(const NewConversation& conversation) {
     return Guarded([&] { return DoCreateConversation(conversation); });
   }
-  Result<Conversation> GetConversationInfo(std::string_view id) override {
+  Result<Conversation> GetConversationInfo(std::string_view id) {
     return Guarded([&] { return DoGetConversationInfo(id); });
   }
-  Result<ConversationWithMessages> GetConversation(std::string_view id) override {
+  Result<ConversationWithMessages> GetConversation(std::string_view id) {
     return Guarded([&] { return DoGetConversation(id); });
   }
-  Result<Conversation> UpdateConversation(std::string_view id, const ConversationUpdate& update) override {
+  Result<Conversation> UpdateConversation(std::string_view id, const ConversationUpdate& update) {
     return Guarded([&] { return DoUpdateConversation(id, update); });
   }
-  Status SetArchived(std::string_view id, bool archived) override {
+  Status SetArchived(std::string_view id, bool archived) {
     return Guarded([&] { return DoSetArchived(id, archived); });
   }
-  Status DeleteConversation(std::string_view id) override {
+  Status DeleteConversation(std::string_view id) {
     return Guarded([&] { return DoDeleteConversation(id); });
   }
-  Result<ConversationPage> ListConversations(const ListConversationsOptions& options) override {
+  Result<ConversationPage> ListConversations(const ListConversationsOptions& options) {
     return Guarded([&] { return DoListConversations(options); });
   }
-  Result<Message> AddMessage(std::string_view conversation_id, const NewMessage& message) override {
+  Result<Message> AddMessage(std::string_view conversation_id, const NewMessage& message) {
     return Guarded([&] { return DoAddMessage(conversation_id, message); });
   }
-  Result<std::vector<Message>> AddMessages(std::string_view conversation_id, const std::vector<NewMessage>& messages) override {
+  Result<std::vector<Message>> AddMessages(std::string_view conversation_id, const std::vector<NewMessage>& messages) {
     return Guarded([&] { return DoAddMessages(conversation_id, messages); });
   }
-  Result<std::vector<Message>> GetContext(std::string_view conversation_id, int64_t max_tokens) override {
+  Result<std::vector<Message>> GetContext(std::string_view conversation_id, int64_t max_tokens) {
     return Guarded([&] { return DoGetContext(conversation_id, max_tokens); });
   }
-  Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call) override {
+  Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call) {
     return Guarded([&] { return DoAddToolCall(message_id, call); });
   }
-  Result<std::vector<ToolCall>> ListToolCalls(std::string_view message_id) override {
+  Result<std::vector<ToolCall>> ListToolCalls(std::string_view message_id) {
     return Guarded([&] { return DoListToolCalls(message_id); });
   }
-  Result<Price> AddPrice(const PriceInput& price) override {
+  Result<Price> AddPrice(const PriceInput& price) {
     return Guarded([&] { return DoAddPrice(price); });
   }
-  Result<std::vector<Price>> ListPrices() override {
+  Result<std::vector<Price>> ListPrices() {
     return Guarded([&] { return DoListPrices(); });
   }
-  Result<Price> ResolvePrice(std::string_view model, Micros at) override {
+  Result<Price> ResolvePrice(std::string_view model, Micros at) {
     return Guarded([&] { return DoResolvePrice(model, at); });
   }
-  Result<RepriceReport> Reprice(Micros from, Micros to) override {
+  Result<RepriceReport> Reprice(Micros from, Micros to) {
     return Guarded([&] { return DoReprice(from, to); });
   }
-  Result<ApiUsage> RecordApiUsage(const NewApiUsage& usage) override {
+  Result<ApiUsage> RecordApiUsage(const NewApiUsage& usage) {
     return Guarded([&] { return DoRecordApiUsage(usage); });
   }
-  Result<CostSummary> GetCostSummary(const CostFilter& filter) override {
+  Result<CostSummary> GetCostSummary(const CostFilter& filter) {
     return Guarded([&] { return DoGetCostSummary(filter); });
   }
-  Result<CostGroupResult> GroupCosts(const CostFilter& filter, const std::vector<std::string>& group_by) override {
+  Result<CostGroupResult> GroupCosts(const CostFilter& filter, const std::vector<std::string>& group_by) {
     return Guarded([&] { return DoGroupCosts(filter, group_by); });
   }
-  Result<std::vector<UsageStat>> GetUsageStats(const CostFilter& filter) override {
+  Result<std::vector<UsageStat>> GetUsageStats(const CostFilter& filter) {
     return Guarded([&] { return DoGetUsageStats(filter); });
   }
-  Result<TeamSpend> GetTeamSpend(std::string_view team_key, int lookback_days) override {
+  Result<TeamSpend> GetTeamSpend(std::string_view team_key, int lookback_days) {
     return Guarded([&] { return DoGetTeamSpend(team_key, lookback_days); });
   }
-  Result<RollupReport> VerifyRollups() override {
+  Result<RollupReport> VerifyRollups() {
     return Guarded([&] { return DoCheckRollups(false); });
   }
-  Result<RollupReport> RebuildRollups() override {
+  Result<RollupReport> RebuildRollups() {
     return Guarded([&] { return DoCheckRollups(true); });
   }
-  Result<MetadataSearchResult> SearchMetadata(const MetadataQuery& query) override {
+  Result<MetadataSearchResult> SearchMetadata(const MetadataQuery& query) {
     return Guarded([&] { return DoSearchMetadata(query); });
   }
-  Result<MetadataPlan> ExplainMetadata(const MetadataQuery& query) override {
+  Result<MetadataPlan> ExplainMetadata(const MetadataQuery& query) {
     return Guarded([&]() -> Result<MetadataPlan> {
       auto r = DoSearchMetadata(query);
       if (!r.ok()) return r.status();
       return std::move(r->plan);
     });
   }
-  Result<MetadataIndexReport> VerifyMetadataIndex() override {
+  Result<MetadataIndexReport> VerifyMetadataIndex() {
     return Guarded([&] { return DoVerifyMetadataIndex(); });
   }
-  Result<MetadataIndexReport> RebuildMetadataIndex() override {
+  Result<MetadataIndexReport> RebuildMetadataIndex() {
     return Guarded([&] { return DoRebuildMetadataIndex(nullptr); });
   }
-  Result<MetadataIndexReport> SetMetadataExcludedPaths(const std::vector<std::string>& paths) override {
+  Result<MetadataIndexReport> SetMetadataExcludedPaths(const std::vector<std::string>& paths) {
     return Guarded([&] { return DoRebuildMetadataIndex(&paths); });
   }
-  Result<BudgetState> SetBudget(const BudgetInput& budget) override {
+  Result<BudgetState> SetBudget(const BudgetInput& budget) {
     return Guarded([&] { return DoSetBudget(budget); });
   }
-  Status DeleteBudget(std::string_view name) override {
+  Status DeleteBudget(std::string_view name) {
     return Guarded([&] { return DoDeleteBudget(name); });
   }
-  Result<std::vector<BudgetState>> GetBudgets(double min_used_fraction) override {
+  Result<std::vector<BudgetState>> GetBudgets(double min_used_fraction) {
     return Guarded([&] { return DoGetBudgets(min_used_fraction); });
   }
-  Result<Reservation> Reserve(const ReserveRequest& request) override {
+  Result<Reservation> Reserve(const ReserveRequest& request) {
     return Guarded([&] { return DoReserve(request); });
   }
-  Result<ApiUsage> Settle(std::string_view request_id, const NewApiUsage& usage) override {
+  Result<ApiUsage> Settle(std::string_view request_id, const NewApiUsage& usage) {
     return Guarded([&] { return DoSettle(request_id, usage); });
   }
-  Result<Reservation> Release(std::string_view request_id) override {
+  Result<Reservation> Release(std::string_view request_id) {
     return Guarded([&] { return DoRelease(request_id); });
   }
 
@@ -219,8 +219,7 @@ class StoreImpl final : public ConversationStore {
     }
     return Status(Code::kInternal, "out of memory");  // fits std::string's inline buffer: cannot throw
   }
-  int64_t Now() const { return options_.clock ? options_.clock() : NowSystem(); }
-  static int64_t NowSystem();
+  int64_t Now() const { return env_->NowMicros(); }
   void LogIfSlow(const char* op, std::chrono::steady_clock::time_point start) const;
 
   // Runs fn(Connection&) -> Result<T> | Status inside a write transaction (shared with concurrent writes by the
@@ -297,6 +296,7 @@ class StoreImpl final : public ConversationStore {
   static const Status& StatusOf(const Result<T>& r) { return r.status(); }
 
   Options options_;
+  Env* const env_;  // options_.env or Env::Default()
   std::string path_;
   int schema_version_;
   std::atomic<bool> closed_{false};

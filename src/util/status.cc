@@ -76,7 +76,6 @@ std::optional<ToolStatus> ParseToolStatus(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-ConversationStore::~ConversationStore() = default;
 
 const char* Version() noexcept { return CONVSTORE_VERSION_STRING; }
 int AbiVersion() noexcept { return CONVSTORE_ABI_VERSION; }

@@ -21,7 +21,7 @@ import glob
 import os
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_void_p
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 CONVSTORE_OK = 0
 CONVSTORE_INVALID_ARGUMENT = 1

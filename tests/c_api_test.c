@@ -35,12 +35,69 @@ static void on_alert(void* user_data, const char* alert_json) {
   ++alerts_seen;
 }
 
+/* Progress of long operations arrives with the operation's name. */
+static int progress_calls = 0;
+static void on_progress(void* user_data, const char* operation, int64_t done, int64_t total) {
+  CHECK(user_data == (void*)&progress_calls);
+  CHECK(operation != NULL && operation[0] != '\0'); /* also the migrations a new file runs at open */
+  CHECK(done >= 0 && done <= total);
+  if (strcmp(operation, "rebuild metadata index") == 0) ++progress_calls;
+}
+
+/* The options handle: JSON settings checked when set, callbacks, NULL for the defaults; the deprecated alias. */
+static void options_flow(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  convstore_options_t* options = convstore_options_create();
+  CHECK(options != NULL);
+  if (options == NULL) return;
+  EXPECT_CODE(convstore_options_set_json(options, "{\"durability\":\"maybe\"}", &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_options_set_json(options, "{\"read_only\":true", &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_options_set_json(NULL, "{}", &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_options_set_json(options, NULL, &err_), CONVSTORE_OK); /* sets nothing */
+  convstore_options_set_budget_alert(NULL, on_alert, NULL);                    /* no-ops */
+  convstore_options_set_progress(NULL, on_progress, NULL);
+  convstore_options_set_progress(options, on_progress, &progress_calls);
+  EXPECT_CODE(convstore_open_with_options(NULL, options, &db, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_open_with_options(":memory:", options, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  /* the refused settings changed nothing: a read-write in-memory store opens */
+  CHECK(convstore_open_with_options(":memory:", options, &db, NULL) == CONVSTORE_OK);
+  convstore_options_destroy(options);
+  if (db == NULL) return;
+  CHECK(convstore_create_conversation(db, "{\"user\":\"u\",\"metadata\":{\"k\":1}}", NULL, NULL) == CONVSTORE_OK);
+  CHECK(convstore_rebuild_metadata_index(db, &out, NULL) == CONVSTORE_OK);
+  convstore_free(out);
+  CHECK(progress_calls >= 1);
+  convstore_close(db);
+
+  CHECK(convstore_open_with_options(":memory:", NULL, &db, NULL) == CONVSTORE_OK); /* NULL: the defaults */
+  convstore_close(db);
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+  CHECK(convstore_open_with_alerts(":memory:", "{\"log_level\":\"error\"}", on_alert, &alerts_seen, &db, NULL) ==
+        CONVSTORE_OK);
+  convstore_close(db);
+  EXPECT_CODE(convstore_open_with_alerts(":memory:", "{\"durability\":1}", NULL, NULL, &db, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  CHECK(db == NULL);
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+}
+
 /* The cost engine through the C ABI: prices, usage, summaries, budgets and reservations. */
 static void cost_flow(void) {
   convstore_t* db = NULL;
   char* out = NULL;
   char conv[64];
-  CHECK(convstore_open_with_alerts(":memory:", NULL, on_alert, &alerts_seen, &db, NULL) == CONVSTORE_OK);
+  convstore_options_t* options = convstore_options_create();
+  CHECK(options != NULL);
+  EXPECT_CODE(convstore_options_set_json(options, "{\"log_level\":\"error\"}", &err_), CONVSTORE_OK);
+  convstore_options_set_budget_alert(options, on_alert, &alerts_seen);
+  CHECK(convstore_open_with_options(":memory:", options, &db, NULL) == CONVSTORE_OK);
+  convstore_options_destroy(options); /* the store keeps what it needs */
   if (db == NULL) return;
   EXPECT_CODE(convstore_upsert_team(db, "{\"key\":\"netops\",\"monthly_budget_usd\":\"100\"}", NULL, &err_),
               CONVSTORE_OK);
@@ -475,6 +532,7 @@ int main(int argc, char** argv) {
 
   cost_flow();
   metadata_flow();
+  options_flow();
 
   CHECK(convstore_open(":memory:", NULL, &closed_at_exit, NULL) == CONVSTORE_OK);
   printf("%d passed, %d failed\n", passed, failed);

@@ -160,29 +160,4 @@ int convstore_release(convstore_t* db, const char* request_id, char** out_json, 
   });
 }
 
-int convstore_open_with_alerts(const char* path, const char* options_json, convstore_budget_alert_fn on_alert,
-                               void* user_data, convstore_t** out, char** errmsg) {
-  if (out != nullptr) *out = nullptr;
-  return Guard(nullptr, errmsg, [&]() -> Status {
-    CHECK_ARG(path);
-    CHECK_ARG(out);
-    convstore::Options options;
-    if (options_json != nullptr) {
-      auto decoded = capi::DecodeOptions(options_json);
-      if (!decoded.ok()) return decoded.status();
-      options = std::move(*decoded);
-    }
-    if (on_alert != nullptr) {
-      options.on_budget_alert = [on_alert, user_data](const convstore::BudgetAlert& alert) {
-        std::string json = capi::EncodeBudgetAlert(alert);
-        on_alert(user_data, json.c_str());
-      };
-    }
-    auto store = convstore::ConversationStore::Open(path, options);
-    if (!store.ok()) return store.status();
-    *out = new convstore_t{std::move(*store)};
-    return Status::OK();
-  });
-}
-
 }  // extern "C"

@@ -1,7 +1,7 @@
 """Low-level ctypes mirror of the C ABI in bindings/c/include/convstore/convstore.h.
 
-One Python name per C function (``convstore_open``, ``convstore_add_message``, ...) with its argtypes and
-restype, the ``CONVSTORE_*`` result codes, and the opaque handle type ``convstore_p``. Nothing here is
+One Python name per C function (``convstore_open``, ``convstore_add_message``, ...), declared once in a table
+with its argtypes and restype, the ``CONVSTORE_*`` result codes, and the opaque handle type ``convstore_p``. Nothing here is
 pythonic: strings are ``bytes`` (UTF-8), out-parameters are ``ctypes.byref(c_void_p())``, and every returned
 ``char*`` (out_json / errmsg) must be released with :func:`take_string` (or ``convstore_free``).
 
@@ -39,6 +39,8 @@ CONVSTORE_READ_ONLY = 12
 
 # void (*convstore_budget_alert_fn)(void* user_data, const char* alert_json)
 convstore_budget_alert_fn = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
+# void (*convstore_progress_fn)(void* user_data, const char* operation, int64_t done, int64_t total)
+convstore_progress_fn = ctypes.CFUNCTYPE(None, c_void_p, c_char_p, c_int64, c_int64)
 
 
 class convstore_t(ctypes.Structure):
@@ -84,7 +86,8 @@ def _load() -> ctypes.CDLL:
     )
 
 
-def _declare(lib: ctypes.CDLL) -> None:
+def _declare(lib: ctypes.CDLL) -> dict:
+    """Sets each C function's prototype (the one table naming them) and returns them by name."""
     sigs = {
         # library
         "convstore_version": ([], c_char_p),
@@ -140,71 +143,32 @@ def _declare(lib: ctypes.CDLL) -> None:
         "convstore_verify_metadata_index": ([convstore_p, _out, _out], c_int),
         "convstore_rebuild_metadata_index": ([convstore_p, _out, _out], c_int),
         "convstore_set_metadata_excluded_paths": ([convstore_p, c_char_p, _out, _out], c_int),
-        "convstore_open_with_alerts": ([c_char_p, c_char_p, convstore_budget_alert_fn, c_void_p,
-                                        POINTER(convstore_p), _out], c_int),
+        # options handle
+        "convstore_options_create": ([], c_void_p),
+        "convstore_options_destroy": ([c_void_p], None),
+        "convstore_options_set_json": ([c_void_p, c_char_p, _out], c_int),
+        "convstore_options_set_budget_alert": ([c_void_p, convstore_budget_alert_fn, c_void_p], None),
+        "convstore_options_set_progress": ([c_void_p, convstore_progress_fn, c_void_p], None),
+        "convstore_open_with_options": ([c_char_p, c_void_p, POINTER(convstore_p), _out], c_int),
     }
+    functions = {}
     for name, (argtypes, restype) in sigs.items():
         fn = getattr(lib, name)
         fn.argtypes = argtypes
         fn.restype = restype
+        functions[name] = fn
+    return functions
 
 
 lib = _load()
-_declare(lib)
+# Each C function becomes a module attribute of the same name (_ffi.convstore_open, ...), with its prototype set.
+globals().update(_declare(lib))
 if lib.convstore_abi_version() != ABI_VERSION:
     raise LibraryNotFoundError(
         f"{lib._name} has ABI version {lib.convstore_abi_version()}, this package needs {ABI_VERSION}; "
         "point CONVSTORE_LIBRARY at a matching libconvstore.so"
     )
 
-convstore_version = lib.convstore_version
-convstore_version_number = lib.convstore_version_number
-convstore_abi_version = lib.convstore_abi_version
-convstore_code_name = lib.convstore_code_name
-convstore_free = lib.convstore_free
-convstore_open = lib.convstore_open
-convstore_shutdown = lib.convstore_shutdown
-convstore_close = lib.convstore_close
-convstore_schema_version = lib.convstore_schema_version
-convstore_upsert_team = lib.convstore_upsert_team
-convstore_get_team = lib.convstore_get_team
-convstore_upsert_user = lib.convstore_upsert_user
-convstore_get_user = lib.convstore_get_user
-convstore_create_conversation = lib.convstore_create_conversation
-convstore_get_conversation = lib.convstore_get_conversation
-convstore_get_conversation_info = lib.convstore_get_conversation_info
-convstore_update_conversation = lib.convstore_update_conversation
-convstore_set_archived = lib.convstore_set_archived
-convstore_delete_conversation = lib.convstore_delete_conversation
-convstore_list_conversations = lib.convstore_list_conversations
-convstore_add_message = lib.convstore_add_message
-convstore_add_messages = lib.convstore_add_messages
-convstore_get_context = lib.convstore_get_context
-convstore_add_tool_call = lib.convstore_add_tool_call
-convstore_list_tool_calls = lib.convstore_list_tool_calls
-convstore_add_price = lib.convstore_add_price
-convstore_list_prices = lib.convstore_list_prices
-convstore_resolve_price = lib.convstore_resolve_price
-convstore_reprice = lib.convstore_reprice
-convstore_record_api_usage = lib.convstore_record_api_usage
-convstore_cost_summary = lib.convstore_cost_summary
-convstore_group_costs = lib.convstore_group_costs
-convstore_usage_stats = lib.convstore_usage_stats
-convstore_team_spend = lib.convstore_team_spend
-convstore_verify_rollups = lib.convstore_verify_rollups
-convstore_rebuild_rollups = lib.convstore_rebuild_rollups
-convstore_set_budget = lib.convstore_set_budget
-convstore_delete_budget = lib.convstore_delete_budget
-convstore_get_budgets = lib.convstore_get_budgets
-convstore_reserve = lib.convstore_reserve
-convstore_settle = lib.convstore_settle
-convstore_release = lib.convstore_release
-convstore_search_metadata = lib.convstore_search_metadata
-convstore_explain_metadata = lib.convstore_explain_metadata
-convstore_verify_metadata_index = lib.convstore_verify_metadata_index
-convstore_rebuild_metadata_index = lib.convstore_rebuild_metadata_index
-convstore_set_metadata_excluded_paths = lib.convstore_set_metadata_excluded_paths
-convstore_open_with_alerts = lib.convstore_open_with_alerts
 
 _string_at = ctypes.string_at
 

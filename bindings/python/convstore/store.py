@@ -84,6 +84,10 @@ class Store(CostMixin, MetadataMixin):
         on_budget_alert: called with a dict {"budget", "limit": "soft"|"hard", "spent_usd", ...} after a write
             takes a budget across a limit; runs on the writing thread. An exception it raises cannot unwind into
             the library: it is logged (logger "convstore", level ERROR, with its traceback) and the write stands.
+        on_progress: called as ``on_progress(operation, done, total)`` while a long operation advances (opening a
+            file whose migration backfills, rebuild_metadata_index, set_metadata_excluded_paths): at the start, then
+            after each batch of rows. Runs inside the operation's write transaction: it must not call the store.
+            An exception it raises is logged as for on_budget_alert.
 
     Raises:
         SchemaTooNewError, CorruptionError, NotFoundError, StorageIOError, InvalidArgumentError, ReadOnlyError.
@@ -93,7 +97,7 @@ class Store(CostMixin, MetadataMixin):
                  busy_timeout_ms: int | None = None, reader_pool_size: int | None = None,
                  log_level: str | None = None, slow_operation_ms: int | None = None,
                  create_if_missing: bool | None = None, quick_check_on_open: bool | None = None,
-                 read_only: bool | None = None, on_budget_alert=None):
+                 read_only: bool | None = None, on_budget_alert=None, on_progress=None):
         self._h = None
         self.path = path
         opts = {k: v for k, v in (("durability", durability), ("busy_timeout_ms", busy_timeout_ms),
@@ -104,12 +108,13 @@ class Store(CostMixin, MetadataMixin):
                                   ("read_only", read_only)) if v is not None}
         h = _ffi.convstore_p()
         err = c_void_p()
-        if on_budget_alert is None:
+        callbacks = []  # the ctypes trampolines: kept alive as long as the handle that may call them
+        if on_budget_alert is None and on_progress is None:
             rc = _ffi.convstore_open(_arg(os.fspath(path)), dumps(opts), byref(h), byref(err))
         else:
-            # The trampoline reaches the user's callback through a weak reference, so a callback that refers to
-            # this Store (a bound method of its owner, say) does not keep it alive through the finalizer below.
-            self._on_budget_alert = on_budget_alert
+            # Trampolines reach the user's callbacks through a weak reference, so a callback that refers to this
+            # Store (a bound method of its owner, say) does not keep it alive through the finalizer below.
+            self._on_budget_alert, self._on_progress = on_budget_alert, on_progress
             me = weakref.ref(self)
 
             def on_alert(_user_data, alert_json):
@@ -120,16 +125,38 @@ class Store(CostMixin, MetadataMixin):
                     store._on_budget_alert(fix_money(loads(alert_json)))
                 except Exception:  # noqa: BLE001 - a callback must not unwind into C: report it instead
                     _log.exception("the on_budget_alert callback raised; the write it reports is committed")
-            self._alert_cb = _ffi.convstore_budget_alert_fn(on_alert)  # kept alive as long as the handle
-            rc = _ffi.convstore_open_with_alerts(_arg(os.fspath(path)), dumps(opts), self._alert_cb, None,
-                                                 byref(h), byref(err))
+
+            def on_progress_step(_user_data, operation, done, total):
+                store = me()
+                if store is None:
+                    return
+                try:
+                    store._on_progress(operation.decode(), done, total)
+                except Exception:  # noqa: BLE001
+                    _log.exception("the on_progress callback raised; the operation goes on")
+
+            handle = _ffi.convstore_options_create()
+            if not handle:
+                raise MemoryError("convstore_options_create")
+            try:
+                rc = _ffi.convstore_options_set_json(handle, dumps(opts), byref(err))
+                if rc == 0 and on_budget_alert is not None:
+                    callbacks.append(_ffi.convstore_budget_alert_fn(on_alert))
+                    _ffi.convstore_options_set_budget_alert(handle, callbacks[-1], None)
+                if rc == 0 and on_progress is not None:
+                    callbacks.append(_ffi.convstore_progress_fn(on_progress_step))
+                    _ffi.convstore_options_set_progress(handle, callbacks[-1], None)
+                if rc == 0:
+                    rc = _ffi.convstore_open_with_options(_arg(os.fspath(path)), handle, byref(h), byref(err))
+            finally:
+                _ffi.convstore_options_destroy(handle)
         if rc:
             _raise(rc, err)
         self._h = h
         # The handle is freed (convstore_close) once close() has run and no method can still be using it:
         # when this object is collected, or at interpreter exit. See close().
-        # The alert callback (if any) rides along so it outlives the handle that may call it.
-        self._finalizer = weakref.finalize(self, _close_handle, h, getattr(self, "_alert_cb", None))
+        # The callbacks (if any) ride along so they outlive the handle that may call them.
+        self._finalizer = weakref.finalize(self, _close_handle, h, tuple(callbacks))
 
     # ---- lifecycle ------------------------------------------------------------------------------------
 

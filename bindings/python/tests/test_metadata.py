@@ -9,6 +9,7 @@ after rebuild_metadata_index() has put them in the posting lists (found through 
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -822,3 +823,23 @@ def test_errors_are_convstore_errors(store):
     assert e.value.code == _ffi.CONVSTORE_INVALID_ARGUMENT and e.value.code_name == "invalid_argument"
     assert "$foo" in e.value.message
 
+
+
+def test_on_progress_hears_an_index_rebuild_and_a_raising_callback_is_logged(tmp_path, caplog):
+    heard = []
+    with Store(str(tmp_path / "p.db"), on_progress=lambda op, done, total: heard.append((op, done, total))) as s:
+        c = s.create_conversation("u", metadata={"k": 1})
+        s.add_message(c["id"], "user", "x", metadata={"k": 2})
+        heard.clear()
+        s.rebuild_metadata_index()
+        assert heard and all(op == "rebuild metadata index" and 0 <= done <= total for op, done, total in heard)
+        assert heard[-1][1] == heard[-1][2]
+
+    def failing(op, done, total):
+        raise RuntimeError("progress bar broke")
+
+    with Store(str(tmp_path / "p.db"), on_progress=failing) as s:
+        with caplog.at_level(logging.ERROR, logger="convstore"):
+            report = s.rebuild_metadata_index()
+        assert report["documents"] >= 2
+        assert any("on_progress" in r.getMessage() for r in caplog.records if r.name == "convstore")

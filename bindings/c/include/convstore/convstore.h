@@ -35,6 +35,13 @@
 #  define CONVSTORE_API __attribute__((visibility("default")))
 #endif
 
+/* Marks a function kept only for compatibility until the next ABI version. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define CONVSTORE_DEPRECATED(why) __attribute__((deprecated(why)))
+#else
+#  define CONVSTORE_DEPRECATED(why)
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -71,7 +78,8 @@ CONVSTORE_API void convstore_free(void* p);
 
 /* ---- open / close ------------------------------------------------------------------------------------ */
 
-/* Opens or creates the store at `path` (":memory:" for a private in-memory store). `options_json` may be NULL or
+/* Opens or creates the store at `path` (":memory:" for a private in-memory store). Options with callbacks (budget
+ * alerts, progress): convstore_open_with_options below. `options_json` may be NULL or
  * an object with any of: "durability": "normal"|"full", "busy_timeout_ms": int, "reader_pool_size": int,
  * "log_level": "trace"|"debug"|"info"|"warn"|"error"|"off", "slow_operation_ms": int, "create_if_missing": bool,
  * "quick_check_on_open": bool (PRAGMA quick_check at open; a damaged file is CONVSTORE_CORRUPTION),
@@ -85,6 +93,44 @@ CONVSTORE_API int convstore_shutdown(convstore_t* db, char** errmsg);
 CONVSTORE_API void convstore_close(convstore_t* db);
 /* The schema version of the open file, or -1 for a NULL or shut-down handle. */
 CONVSTORE_API int convstore_schema_version(convstore_t* db);
+
+/* ---- options with callbacks ------------------------------------------------------------------------- */
+
+/* Options for convstore_open_with_options: the settings of options_json plus callbacks. Create, set, open (as many
+ * stores as you like: the handle is copied at open), destroy. Not thread-safe: set it from one thread. */
+typedef struct convstore_options_t convstore_options_t;
+
+/* Called after a write commits that took a budget across a limit, on the writing thread, with
+ * {"budget", "limit": "soft"|"hard", "spent_usd", "spent_nanousd", "limit_amount_usd", ...}; alert_json is valid
+ * only during the call. Must not call convstore_close on the same handle. */
+typedef void (*convstore_budget_alert_fn)(void* user_data, const char* alert_json);
+/* Called as a long operation advances (opening a file whose migration backfills, rebuilding the metadata index):
+ * at its start, then after each batch of rows. `operation` (valid only during the call) names it, e.g.
+ * "rebuild metadata index". Runs inside the operation's write transaction: it must not call the store. */
+typedef void (*convstore_progress_fn)(void* user_data, const char* operation, int64_t done, int64_t total);
+
+/* A handle with every option at its default; NULL only when out of memory. */
+CONVSTORE_API convstore_options_t* convstore_options_create(void);
+/* Frees the handle. NULL is a no-op. Stores opened with it are not affected. */
+CONVSTORE_API void convstore_options_destroy(convstore_options_t* options);
+/* Sets the options options_json names (the object convstore_open takes; NULL or "{}" sets nothing), checked now:
+ * on an error nothing changes. Callbacks set on the handle stay. */
+CONVSTORE_API int convstore_options_set_json(convstore_options_t* options, const char* options_json, char** errmsg);
+/* Sets (or with NULL clears) the budget-alert callback. user_data is passed through unchanged. */
+CONVSTORE_API void convstore_options_set_budget_alert(convstore_options_t* options, convstore_budget_alert_fn fn,
+                                                      void* user_data);
+/* Sets (or with NULL clears) the progress callback. user_data is passed through unchanged. */
+CONVSTORE_API void convstore_options_set_progress(convstore_options_t* options, convstore_progress_fn fn,
+                                                  void* user_data);
+/* Opens as convstore_open does, with every option and callback of `options` (NULL: the defaults). */
+CONVSTORE_API int convstore_open_with_options(const char* path, const convstore_options_t* options,
+                                              convstore_t** out, char** errmsg);
+
+/* Deprecated (kept until the next ABI version): convstore_open_with_options with an options handle holding
+ * options_json and this budget-alert callback. */
+CONVSTORE_API CONVSTORE_DEPRECATED("use convstore_open_with_options") int convstore_open_with_alerts(
+    const char* path, const char* options_json,
+    convstore_budget_alert_fn on_alert, void* user_data, convstore_t** out, char** errmsg);
 
 /* ---- teams and users --------------------------------------------------------------------------------- */
 
@@ -234,15 +280,6 @@ CONVSTORE_API int convstore_rebuild_metadata_index(convstore_t* db, char** out_j
  * rebuild. */
 CONVSTORE_API int convstore_set_metadata_excluded_paths(convstore_t* db, const char* paths_json, char** out_json,
                                                         char** errmsg);
-
-/* Called after a write commits that took a budget across a limit, on the writing thread, with
- * {"budget", "limit": "soft"|"hard", "spent_usd", "spent_nanousd", "limit_amount_usd", ...}; alert_json is valid
- * only during the call. Must not call convstore_close on the same handle. */
-typedef void (*convstore_budget_alert_fn)(void* user_data, const char* alert_json);
-/* convstore_open with a budget-alert callback (NULL: none). user_data is passed through unchanged. */
-CONVSTORE_API int convstore_open_with_alerts(const char* path, const char* options_json,
-                                             convstore_budget_alert_fn on_alert, void* user_data,
-                                             convstore_t** out, char** errmsg);
 
 #ifdef __cplusplus
 }

@@ -42,8 +42,8 @@ Result<NewMessage> MessageFromObject(const json& obj, const std::string& prefix)
   CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_input", m.tokens_input));
   CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_output", m.tokens_output));
   CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cached_input", m.tokens_cached_input));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_reasoning", m.tokens_reasoning));
   CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cache_write", m.tokens_cache_write));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_reasoning", m.tokens_reasoning));
   CONVSTORE_RETURN_IF_ERROR(f.Money("cost", m.cost_nanousd));
   CONVSTORE_RETURN_IF_ERROR(f.Int("latency_us", m.latency_us));
   CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", m.metadata_json, true));
@@ -73,8 +73,8 @@ void WriteConversation(JsonWriter& w, const Conversation& c) {
   w.Key("tokens_input").Int(c.tokens.input);
   w.Key("tokens_output").Int(c.tokens.output);
   w.Key("tokens_cached_input").Int(c.tokens.cached_input);
-  w.Key("tokens_reasoning").Int(c.tokens.reasoning);
   w.Key("tokens_cache_write").Int(c.tokens.cache_write);
+  w.Key("tokens_reasoning").Int(c.tokens.reasoning);
   WriteMoney(w, "total_cost", c.cost_nanousd);
   w.EndObject();
 }
@@ -91,8 +91,8 @@ void WriteMessage(JsonWriter& w, const Message& m) {
   WriteOptInt(w, "tokens_input", m.tokens_input);
   WriteOptInt(w, "tokens_output", m.tokens_output);
   WriteOptInt(w, "tokens_cached_input", m.tokens_cached_input);
-  WriteOptInt(w, "tokens_reasoning", m.tokens_reasoning);
   WriteOptInt(w, "tokens_cache_write", m.tokens_cache_write);
+  WriteOptInt(w, "tokens_reasoning", m.tokens_reasoning);
   WriteMoney(w, "cost", m.cost_nanousd);
   WriteOptInt(w, "price_id", m.price_id);
   WriteOptInt(w, "latency_us", m.latency_us);

@@ -31,12 +31,14 @@ enum class ToolStatus { kPending = 0, kSuccess = 1, kError = 2 };
 CONVSTORE_EXPORT const char* ToolStatusName(ToolStatus status) noexcept;
 CONVSTORE_EXPORT std::optional<ToolStatus> ParseToolStatus(std::string_view name) noexcept;
 
+// Token counts by kind. Every record and function lists the kinds in this one order: input, output, cached input,
+// cache write, reasoning (the order of the price rates in convstore/cost.h).
 struct TokenCounts {
   int64_t input = 0;
   int64_t output = 0;
   int64_t cached_input = 0;
-  int64_t reasoning = 0;
   int64_t cache_write = 0;  // tokens written to a prompt cache
+  int64_t reasoning = 0;
 };
 
 // ---- teams and users ----------------------------------------------------------------------------------
@@ -139,8 +141,8 @@ struct Message {
   std::optional<int64_t> tokens_input;
   std::optional<int64_t> tokens_output;
   std::optional<int64_t> tokens_cached_input;
-  std::optional<int64_t> tokens_reasoning;
   std::optional<int64_t> tokens_cache_write;
+  std::optional<int64_t> tokens_reasoning;
   // Cost: explicit, or computed from the tokens at the price in effect at created_at (price_id names that price);
   // unset when neither applies.
   std::optional<NanoUsd> cost_nanousd;
@@ -159,8 +161,8 @@ struct NewMessage {
   std::optional<int64_t> tokens_input;         // each 0..kMaxTokenCount
   std::optional<int64_t> tokens_output;
   std::optional<int64_t> tokens_cached_input;
-  std::optional<int64_t> tokens_reasoning;
   std::optional<int64_t> tokens_cache_write;
+  std::optional<int64_t> tokens_reasoning;
   // Cost: give at most one; without either, a message with tokens and a model is priced from the catalog (see
   // convstore/cost.h). cost_nanousd is exact; cost_usd is rounded to the nearest nano-USD and must be finite.
   std::optional<NanoUsd> cost_nanousd;         // 0..kMaxCostNanoUsd

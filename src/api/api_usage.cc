@@ -26,8 +26,7 @@ Result<ApiUsage> RecordUsage(sqlite::Connection& conn, const records::ValidUsage
   }
   auto owner = records::ResolveUsageOwner(conn, u, user_key, now);
   if (!owner.ok()) return owner.status();
-  cost::TokenUse use{u.tokens_input, u.tokens_output, u.tokens_cached_input, u.tokens_cache_write,
-                     u.tokens_reasoning};
+  const cost::TokenUse use = cost::TokensOf(u);
   auto priced = cost::PriceRow(conn, u.model, v.recorded_at, use, v.cost);
   if (!priced.ok()) return priced.status();
   const std::string uid = util::NewUuidV7(v.recorded_at);
@@ -43,9 +42,7 @@ Result<ApiUsage> RecordUsage(sqlite::Connection& conn, const records::ValidUsage
   row.source = cost::kSourceApi;
   row.endpoint = u.endpoint;
   row.status = u.status;
-  int64_t tokens[5] = {u.tokens_input.value_or(0), u.tokens_output.value_or(0), u.tokens_cached_input.value_or(0),
-                       u.tokens_cache_write.value_or(0), u.tokens_reasoning.value_or(0)};
-  std::copy(tokens, tokens + 5, row.tokens);
+  use.CopyCounts(row.tokens);
   row.cost = priced->cost.value_or(0);
   row.latency_us = u.latency_us;
   CONVSTORE_RETURN_IF_ERROR(cost::RecordCostRows(conn, {row}));

@@ -37,8 +37,7 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
       if (!existing.ok()) return existing.status();
       if (*existing) continue;  // a retry: return the stored message, count nothing
     }
-    cost::TokenUse use{m.tokens_input, m.tokens_output, m.tokens_cached_input, m.tokens_cache_write,
-                       m.tokens_reasoning};
+    const cost::TokenUse use = cost::TokensOf(m);
     auto priced = cost::PriceRow(conn, m.model, v.created_at, use, v.cost);
     if (!priced.ok()) return priced.status();
     auto row_id = records::InsertMessage(conn, conversation_id, k, v, priced->cost, priced->price_id, msg);
@@ -50,9 +49,7 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
     row.team_id = k.team_id;
     row.model = m.model;
     row.role = RoleName(m.role);
-    int64_t tokens[5] = {m.tokens_input.value_or(0), m.tokens_output.value_or(0), m.tokens_cached_input.value_or(0),
-                         m.tokens_cache_write.value_or(0), m.tokens_reasoning.value_or(0)};
-    std::copy(tokens, tokens + 5, row.tokens);
+    use.CopyCounts(row.tokens);
     row.cost = priced->cost.value_or(0);
     row.latency_us = m.latency_us;
     if (row.cost > 0) spent.rows.emplace_back(row.at, row.cost);

@@ -18,10 +18,26 @@ namespace convstore::cost {
 // Largest price accepted: $1,000,000 per million tokens.
 inline constexpr NanoUsd kMaxPriceNanoUsdPerMtok = 1'000'000'000'000'000;
 
+// A row's token counts as given (unset is not 0 for pricing: see ComputeCost), in the one order of TokenCounts
+// (convstore/types.h): input, output, cached input, cache write, reasoning.
 struct TokenUse {
   std::optional<int64_t> input, output, cached_input, cache_write, reasoning;
   bool any() const { return input || output || cached_input || cache_write || reasoning; }
+  // As counted by the rollups (unset: 0), in CostRow::tokens order.
+  void CopyCounts(int64_t (&out)[5]) const {
+    out[0] = input.value_or(0);
+    out[1] = output.value_or(0);
+    out[2] = cached_input.value_or(0);
+    out[3] = cache_write.value_or(0);
+    out[4] = reasoning.value_or(0);
+  }
 };
+
+// The token counts of any record with tokens_* fields (NewMessage, NewApiUsage, Message, ApiUsage).
+template <typename Record>
+TokenUse TokensOf(const Record& r) {
+  return {r.tokens_input, r.tokens_output, r.tokens_cached_input, r.tokens_cache_write, r.tokens_reasoning};
+}
 
 // round_half_up(sum(tokens_k * rate_k) / 1e6); nullopt when the cost would exceed limits::kMaxCostNanoUsd.
 std::optional<NanoUsd> ComputeCost(const TokenUse& tokens, const Price& price);

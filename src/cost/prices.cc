@@ -44,7 +44,7 @@ struct RepriceRow {
   std::optional<int64_t> old_price;
 };
 
-TokenUse TokensOf(const sqlite::Stmt& st, int c) {
+TokenUse TokensAt(const sqlite::Stmt& st, int c) {
   return {st.OptInt(c), st.OptInt(c + 1), st.OptInt(c + 2), st.OptInt(c + 3), st.OptInt(c + 4)};
 }
 
@@ -124,7 +124,7 @@ Result<RepriceReport> Reprice(sqlite::Connection& conn, Micros from, Micros to) 
       RepriceRow& r = rows.emplace_back();
       r.row_id = st->Int(0);
       r.conversation_row = st->Int(1);
-      r.tokens = TokensOf(*st, 2);
+      r.tokens = TokensAt(*st, 2);
       r.old_cost = st->OptInt(7);
       r.old_price = st->OptInt(8);
       ReadMessageCostRow(*st, 9, r.cost_row);
@@ -170,7 +170,7 @@ Result<RepriceReport> Reprice(sqlite::Connection& conn, Micros from, Micros to) 
       if (!*row) break;
       RepriceRow& r = rows.emplace_back();
       r.row_id = st->Int(0);
-      r.tokens = TokensOf(*st, 1);
+      r.tokens = TokensAt(*st, 1);
       r.old_cost = st->OptInt(6);
       r.old_price = st->OptInt(7);
       ReadUsageCostRow(*st, 8, r.cost_row);

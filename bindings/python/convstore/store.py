@@ -337,7 +337,7 @@ class Store(CostMixin, MetadataMixin):
     def add_message(self, conversation_id: str, role: str, content: str, *, model: str | None = None,
                     model_version: str | None = None, tokens_input: int | None = None,
                     tokens_output: int | None = None, tokens_cached_input: int | None = None,
-                    tokens_reasoning: int | None = None, tokens_cache_write: int | None = None, cost_usd=None,
+                    tokens_cache_write: int | None = None, tokens_reasoning: int | None = None, cost_usd=None,
                     cost_nanousd: int | None = None,
                     latency_us: int | None = None, metadata: dict | None = None, request_id: str | None = None,
                     created_at=None) -> dict:
@@ -357,10 +357,10 @@ class Store(CostMixin, MetadataMixin):
             m["tokens_output"] = tokens_output
         if tokens_cached_input is not None:
             m["tokens_cached_input"] = tokens_cached_input
-        if tokens_reasoning is not None:
-            m["tokens_reasoning"] = tokens_reasoning
         if tokens_cache_write is not None:
             m["tokens_cache_write"] = tokens_cache_write
+        if tokens_reasoning is not None:
+            m["tokens_reasoning"] = tokens_reasoning
         if cost_usd is not None:
             m["cost_usd"] = usd(cost_usd)
         if cost_nanousd is not None:

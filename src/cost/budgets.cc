@@ -264,10 +264,7 @@ Result<BudgetState> SetBudget(sqlite::Connection& conn, const BudgetInput& in, i
 }
 
 Status DeleteBudget(sqlite::Connection& conn, std::string_view name) {
-  auto st = conn.Prepare("DELETE FROM budgets WHERE name = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, name);
-  CONVSTORE_RETURN_IF_ERROR(st->Run("delete budget"));
+  CONVSTORE_RETURN_IF_ERROR(conn.Run("DELETE FROM budgets WHERE name = ?1", "delete budget", name));
   if (conn.changes() == 0) return Status::NotFound(fmt::format("budget '{}' does not exist", name));
   return Status::OK();
 }
@@ -362,12 +359,10 @@ Result<SettleTarget> BeginSettle(sqlite::Connection& conn, std::string_view requ
 }
 
 Status FinishSettle(sqlite::Connection& conn, std::string_view request_id, std::string_view usage_id) {
-  auto upd = conn.Prepare(
+  return conn.Run(
       "UPDATE budget_reservations SET state = ?3, usage_id = (SELECT id FROM api_usage WHERE uid = ?2)"
-      " WHERE request_id = ?1");
-  if (!upd.ok()) return upd.status();
-  upd->Bind(1, request_id).Bind(2, usage_id).Bind(3, int64_t{kSettled});
-  return upd->Run("settle reservation");
+      " WHERE request_id = ?1",
+      "settle reservation", request_id, usage_id, int64_t{kSettled});
 }
 
 Result<Reservation> Release(sqlite::Connection& conn, std::string_view request_id, Micros now) {
@@ -378,10 +373,8 @@ Result<Reservation> Release(sqlite::Connection& conn, std::string_view request_i
   if (!*found) return Status::NotFound(fmt::format("no reservation with request_id '{}'", request_id));
   if (state == kSettled) return Status::Conflict(fmt::format("reservation '{}' was already settled", request_id));
   if (state == kOpen) {
-    auto upd = conn.Prepare("UPDATE budget_reservations SET state = ?2 WHERE request_id = ?1");
-    if (!upd.ok()) return upd.status();
-    upd->Bind(1, request_id).Bind(2, int64_t{kReleased});
-    CONVSTORE_RETURN_IF_ERROR(upd->Run("release reservation"));
+    CONVSTORE_RETURN_IF_ERROR(conn.Run("UPDATE budget_reservations SET state = ?2 WHERE request_id = ?1",
+                                       "release reservation", request_id, int64_t{kReleased}));
     r.state = "released";
   }
   return r;

@@ -132,29 +132,21 @@ Status UpdateConversation(sqlite::Connection& conn, std::string_view id, const s
 }
 
 Status SetArchived(sqlite::Connection& conn, std::string_view id, bool archived) {
-  auto st = conn.Prepare("UPDATE conversations SET archived = ?2 WHERE uid = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, id).Bind(2, int64_t{archived});
-  CONVSTORE_RETURN_IF_ERROR(st->Run("archive conversation"));
+  CONVSTORE_RETURN_IF_ERROR(conn.Run("UPDATE conversations SET archived = ?2 WHERE uid = ?1", "archive conversation",
+                                     id, int64_t{archived}));
   return conn.changes() == 0 ? NoSuchConversation(id) : Status::OK();
 }
 
 Status DeleteConversationRow(sqlite::Connection& conn, int64_t row_id) {
-  auto st = conn.Prepare("DELETE FROM conversations WHERE id = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, row_id);
-  return st->Run("delete conversation");
+  return conn.Run("DELETE FROM conversations WHERE id = ?1", "delete conversation", row_id);
 }
 
 Result<ConversationPage> ListConversations(sqlite::Connection& conn, std::string_view user_key,
                                            const ListCursor& after, int limit, bool include_archived) {
-  auto find = conn.Prepare("SELECT id FROM users WHERE key = ?1");
-  if (!find.ok()) return find.status();
-  find->Bind(1, user_key);
-  auto found = find->Step("find user");
+  auto found = conn.QueryInt("SELECT id FROM users WHERE key = ?1", "find user", user_key);
   if (!found.ok()) return found.status();
   if (!*found) return Status::NotFound(fmt::format("user '{}' does not exist", user_key));
-  int64_t user_id = find->Int(0);
+  const int64_t user_id = **found;
 
   // A keyset range scan of conversations_user_recent per archived value; with include_archived the two
   // ordered streams are merged. limit+1 rows tell whether another page exists.

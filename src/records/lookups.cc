@@ -7,30 +7,22 @@ namespace convstore::records {
 namespace {
 
 Result<int64_t> FindId(sqlite::Connection& conn, const char* sql, std::string_view key, const char* what) {
-  auto st = conn.Prepare(sql);
-  if (!st.ok()) return st.status();
-  st->Bind(1, key);
-  auto row = st->Step(fmt::format("find {}", what));
-  if (!row.ok()) return row.status();
-  if (!*row) return Status::NotFound(fmt::format("{} '{}' does not exist", what, key));
-  return st->Int(0);
+  auto id = conn.QueryInt(sql, fmt::format("find {}", what), key);
+  if (!id.ok()) return id.status();
+  if (!*id) return Status::NotFound(fmt::format("{} '{}' does not exist", what, key));
+  return **id;
 }
 
 }  // namespace
 
 Result<int64_t> FindOrCreateUser(sqlite::Connection& conn, std::string_view key, int64_t now) {
-  auto find = conn.Prepare("SELECT id FROM users WHERE key = ?1");
-  if (!find.ok()) return find.status();
-  find->Bind(1, key);
-  auto row = find->Step("find user");
-  if (!row.ok()) return row.status();
-  if (*row) return find->Int(0);
-  auto ins = conn.Prepare("INSERT INTO users(key, created_at, updated_at) VALUES (?1, ?2, ?2) RETURNING id");
-  if (!ins.ok()) return ins.status();
-  ins->Bind(1, key).Bind(2, now);
-  auto created = ins->Step("create user");
+  auto found = conn.QueryInt("SELECT id FROM users WHERE key = ?1", "find user", key);
+  if (!found.ok()) return found.status();
+  if (*found) return **found;
+  auto created = conn.QueryInt("INSERT INTO users(key, created_at, updated_at) VALUES (?1, ?2, ?2) RETURNING id",
+                               "create user", key, now);
   if (!created.ok()) return created.status();
-  return ins->Int(0);
+  return created->value_or(0);
 }
 
 Result<int64_t> FindUserId(sqlite::Connection& conn, std::string_view key) {
@@ -46,12 +38,9 @@ Result<int64_t> FindConversationRow(sqlite::Connection& conn, std::string_view i
 }
 
 Result<int64_t> UserTeamId(sqlite::Connection& conn, int64_t user_id) {
-  auto st = conn.Prepare("SELECT coalesce(team_id, 0) FROM users WHERE id = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, user_id);
-  auto row = st->Step("find user's team");
-  if (!row.ok()) return row.status();
-  return *row ? st->Int(0) : int64_t{0};
+  auto team = conn.QueryInt("SELECT coalesce(team_id, 0) FROM users WHERE id = ?1", "find user's team", user_id);
+  if (!team.ok()) return team.status();
+  return team->value_or(0);
 }
 
 }  // namespace convstore::records

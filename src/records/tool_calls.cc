@@ -13,13 +13,10 @@ namespace convstore::records {
 namespace {
 
 Result<int64_t> FindMessageRow(sqlite::Connection& conn, std::string_view message_id) {
-  auto st = conn.Prepare("SELECT id FROM messages WHERE uid = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, message_id);
-  auto row = st->Step("find message");
+  auto row = conn.QueryInt("SELECT id FROM messages WHERE uid = ?1", "find message", message_id);
   if (!row.ok()) return row.status();
   if (!*row) return Status::NotFound(fmt::format("message '{}' does not exist", message_id));
-  return st->Int(0);
+  return **row;
 }
 
 }  // namespace

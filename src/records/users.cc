@@ -46,13 +46,10 @@ Status UpsertTeam(sqlite::Connection& conn, const TeamInput& in, int64_t now) {
 Status UpsertUser(sqlite::Connection& conn, const UserInput& in, int64_t now) {
   std::optional<int64_t> team_id;
   if (in.team_key && !in.team_key->empty()) {
-    auto find = conn.Prepare("SELECT id FROM teams WHERE key = ?1");
-    if (!find.ok()) return find.status();
-    find->Bind(1, *in.team_key);
-    auto row = find->Step("find team");
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::NotFound(fmt::format("team '{}' does not exist; create it first", *in.team_key));
-    team_id = find->Int(0);
+    auto found = conn.QueryInt("SELECT id FROM teams WHERE key = ?1", "find team", std::string_view(*in.team_key));
+    if (!found.ok()) return found.status();
+    if (!*found) return Status::NotFound(fmt::format("team '{}' does not exist; create it first", *in.team_key));
+    team_id = **found;
   }
   auto st = conn.Prepare(
       "INSERT INTO users(key, email, name, team_id, role, active, created_at, updated_at) "

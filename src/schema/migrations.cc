@@ -13,11 +13,9 @@ namespace convstore::schema {
 namespace {
 
 Result<int64_t> QueryInt(sqlite::Connection& conn, const char* sql, std::string_view context) {
-  auto st = conn.Prepare(sql);
-  if (!st.ok()) return st.status();
-  auto row = st->Step(context);
-  if (!row.ok()) return row.status();
-  return *row ? st->Int(0) : int64_t{0};
+  auto value = conn.QueryInt(sql, context);
+  if (!value.ok()) return value.status();
+  return value->value_or(0);
 }
 
 }  // namespace
@@ -126,10 +124,10 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
       };
       if (auto s = m.after(conn, context); !s.ok()) return s;
     }
-    auto ins = conn.Prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?1, ?2, ?3)");
-    if (!ins.ok()) return ins.status();
-    ins->Bind(1, int64_t{m.version}).Bind(2, std::string_view(m.name)).Bind(3, now_us);
-    if (auto s = ins->Run("record schema migration"); !s.ok()) return s;
+    if (auto s = conn.Run("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?1, ?2, ?3)",
+                          "record schema migration", int64_t{m.version}, std::string_view(m.name), now_us);
+        !s.ok())
+      return s;
     ++applied;
   }
   if (auto s = conn.Exec(fmt::format("PRAGMA user_version={}", latest), "set user_version"); !s.ok()) return s;

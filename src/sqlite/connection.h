@@ -3,6 +3,7 @@
 // reader while leased from the pool).
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -44,6 +45,28 @@ class Connection {
   // A cached prepared statement for `sql`. The cache is keyed by the pointer, so `sql` must be a string literal
   // (or otherwise live as long as the connection).
   Result<Stmt> Prepare(const char* sql);
+
+  // The prepare / bind / step / check shape in one call. `args` bind to ?1, ?2, ... in order (int64_t, string
+  // views, optionals: what Stmt::Bind takes); `context` names the work in an error.
+  // Runs the statement to completion (an insert, update or delete).
+  template <typename... Args>
+  Status Run(const char* sql, std::string_view context, const Args&... args) {
+    auto st = Prepare(sql);
+    if (!st.ok()) return st.status();
+    BindAll(*st, args...);
+    return st->Run(context);
+  }
+  // The first column of the first row as an integer; nullopt when there is no row.
+  template <typename... Args>
+  Result<std::optional<int64_t>> QueryInt(const char* sql, std::string_view context, const Args&... args) {
+    auto st = Prepare(sql);
+    if (!st.ok()) return st.status();
+    BindAll(*st, args...);
+    auto row = st->Step(context);
+    if (!row.ok()) return row.status();
+    return *row ? std::optional<int64_t>(st->Int(0)) : std::nullopt;
+  }
+
   int64_t changes() const noexcept;
   // Whether SQLite opened the main database read-only (it does so silently when the file is not writable).
   bool ReadOnlyFile() const noexcept;
@@ -57,6 +80,12 @@ class Connection {
   Result<std::vector<std::string>> TablesReadBy(const std::string& sql);
 
  private:
+  template <typename... Args>
+  static void BindAll(Stmt& st, const Args&... args) {
+    int index = 0;
+    (st.Bind(++index, args), ...);
+  }
+
   explicit Connection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   int busy_timeout_ms_ = 0;  // read by the busy handler

@@ -42,8 +42,9 @@ Result<NewMessage> MessageFromObject(const json& obj, const std::string& prefix)
   CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_input", m.tokens_input));
   CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_output", m.tokens_output));
   CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cached_input", m.tokens_cached_input));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cache_write", m.tokens_cache_write));
+  // Checked in the order the checks have always run (reasoning, then cache write): the first bad field is reported.
   CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_reasoning", m.tokens_reasoning));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cache_write", m.tokens_cache_write));
   CONVSTORE_RETURN_IF_ERROR(f.Money("cost", m.cost_nanousd));
   CONVSTORE_RETURN_IF_ERROR(f.Int("latency_us", m.latency_us));
   CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", m.metadata_json, true));

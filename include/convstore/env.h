@@ -2,8 +2,9 @@
 // simulation passes its own through Options::env. (After LevelDB's Env.)
 //
 // Thread-safety: a store calls its Env from any thread that calls the store, so an implementation must be
-// thread-safe. Ownership: the caller owns an Env it passes and keeps it alive until every store opened with it is
-// closed; Env::Default() lives as long as the process.
+// thread-safe. Ownership: the caller owns an Env it passes and keeps it alive until every ConversationStore opened
+// with it has been destroyed (not merely closed: a call racing Close may still read the time); Env::Default() lives
+// as long as the process.
 #ifndef CONVSTORE_ENV_H_
 #define CONVSTORE_ENV_H_
 

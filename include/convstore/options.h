@@ -53,7 +53,8 @@ struct Options {
   // valid and below the fold size; metadata index: blocks that decode, counts that match, a short tail). It reads
   // the whole file (O(size)), so it is off by default; turn it on where a slower open is worth the assurance.
   bool quick_check_on_open = false;
-  // Where the store reads the time (convstore/env.h). Not owned: it must outlive the store. Default (nullptr):
+  // Where the store reads the time (convstore/env.h). Not owned: it must outlive the ConversationStore object.
+  // Default (nullptr):
   // Env::Default(), the system clock.
   Env* env = nullptr;
   // Called after a write commits that took a budget's spend across its soft or hard limit (see convstore/cost.h).

@@ -11,8 +11,8 @@
 // caller. No call throws; failures come back as Status.
 //
 // Capabilities: this header holds the store itself (open, close, users and teams, conversations, messages, tool
-// calls); each further capability keeps its entry points in its own header, in a non-base class of
-// ConversationStore without data — convstore/cost.h (Costs: prices, API usage, cost summaries, budgets) and
+// calls); each further capability keeps its entry points in its own header, in a non-virtual base class
+// of ConversationStore without data — convstore/cost.h (Costs: prices, API usage, cost summaries, budgets) and
 // convstore/metadata.h (MetadataSearch). The class is a pointer to a private implementation: adding an entry point
 // to it or to a capability never changes its size or layout (docs/architecture.md, "ABI").
 #ifndef CONVSTORE_STORE_H_

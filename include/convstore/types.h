@@ -31,8 +31,9 @@ enum class ToolStatus { kPending = 0, kSuccess = 1, kError = 2 };
 CONVSTORE_EXPORT const char* ToolStatusName(ToolStatus status) noexcept;
 CONVSTORE_EXPORT std::optional<ToolStatus> ParseToolStatus(std::string_view name) noexcept;
 
-// Token counts by kind. Every record and function lists the kinds in this one order: input, output, cached input,
-// cache write, reasoning (the order of the price rates in convstore/cost.h).
+// Token counts by kind. Records list the kinds in this one order: input, output, cached input, cache write,
+// reasoning (the order of the price rates in convstore/cost.h). Input checks keep their historical order (a
+// message's reasoning count is checked before its cache-write count), which decides the error for bad input.
 struct TokenCounts {
   int64_t input = 0;
   int64_t output = 0;

@@ -9,9 +9,10 @@
 namespace convstore::api {
 
 Result<Conversation> StoreImpl::DoCreateConversation(const NewConversation& in) {
-  int64_t now = Now();
-  auto c = records::PrepareConversation(in, now);
+  auto c = records::PrepareConversation(in);
   if (!c.ok()) return c.status();
+  int64_t now = Now();
+  records::StampConversation(*c, in, now);
   return Write("create_conversation", [&](sqlite::Connection& conn) -> Result<Conversation> {
     auto user_id = records::FindOrCreateUser(conn, c->user_key, now);
     if (!user_id.ok()) return user_id.status();

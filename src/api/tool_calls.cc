@@ -5,8 +5,10 @@
 namespace convstore::api {
 
 Result<ToolCall> StoreImpl::DoAddToolCall(std::string_view message_id, const NewToolCall& in) {
-  auto call = records::PrepareToolCall(message_id, in, Now());
+  auto call = records::PrepareToolCall(message_id, in);
   if (!call.ok()) return call.status();
+  const int64_t now = Now();  // read after validation, whether or not created_at is given
+  records::StampToolCall(*call, in.created_at.value_or(now));
   return Write("add_tool_call", [&](sqlite::Connection& conn) -> Result<ToolCall> {
     CONVSTORE_RETURN_IF_ERROR(records::InsertToolCall(conn, *call));
     return *call;

@@ -17,7 +17,7 @@ Status NoSuchConversation(std::string_view id) {
   return Status::NotFound(fmt::format("conversation '{}' does not exist", id));
 }
 
-Result<Conversation> PrepareConversation(const NewConversation& in, int64_t now) {
+Result<Conversation> PrepareConversation(const NewConversation& in) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckKey(in.user_key, "user key"));
   CONVSTORE_RETURN_IF_ERROR(util::CheckText(in.title, "title", limits::kMaxTitleBytes));
   CONVSTORE_RETURN_IF_ERROR(util::CheckText(in.system_prompt, "system_prompt", limits::kMaxSystemPromptBytes));
@@ -39,9 +39,12 @@ Result<Conversation> PrepareConversation(const NewConversation& in, int64_t now)
   c.temperature = in.temperature;
   c.max_tokens = in.max_tokens;
   c.metadata_json = std::move(*metadata);
+  return c;
+}
+
+void StampConversation(Conversation& c, const NewConversation& in, int64_t now) {
   c.created_at = c.updated_at = in.created_at.value_or(now);
   c.id = util::NewUuidV7(c.created_at);
-  return c;
 }
 
 Result<std::optional<std::string>> ValidateUpdate(std::string_view id, const ConversationUpdate& update) {

@@ -18,9 +18,11 @@ namespace convstore::records {
 // kNotFound naming the conversation.
 Status NoSuchConversation(std::string_view id);
 
-// Checks `in` and builds the conversation to insert (metadata normalised, id a new UUIDv7, times `now` unless
-// `in.created_at` is set). No database access.
-Result<Conversation> PrepareConversation(const NewConversation& in, int64_t now);
+// Checks `in` and builds the conversation to insert (metadata normalised) without its id and times. No database
+// access.
+Result<Conversation> PrepareConversation(const NewConversation& in);
+// Stamps a prepared conversation: created and updated at `in.created_at`, else `now`; id a new UUIDv7 of that time.
+void StampConversation(Conversation& c, const NewConversation& in, int64_t now);
 // Checks an update; returns the normalised metadata when the update sets it.
 Result<std::optional<std::string>> ValidateUpdate(std::string_view id, const ConversationUpdate& update);
 

@@ -21,7 +21,7 @@ Result<int64_t> FindMessageRow(sqlite::Connection& conn, std::string_view messag
 
 }  // namespace
 
-Result<ToolCall> PrepareToolCall(std::string_view message_id, const NewToolCall& in, int64_t now) {
+Result<ToolCall> PrepareToolCall(std::string_view message_id, const NewToolCall& in) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckKey(message_id, "message id"));
   if (in.tool_name.empty()) return Status::InvalidArgument("tool_name is empty");
   CONVSTORE_RETURN_IF_ERROR(util::CheckText(in.tool_name, "tool_name", limits::kMaxNameBytes));
@@ -47,9 +47,12 @@ Result<ToolCall> PrepareToolCall(std::string_view message_id, const NewToolCall&
   t.duration_us = in.duration_us;
   t.status = in.status;
   t.error_message = in.error_message;
-  t.created_at = in.created_at.value_or(now);
-  t.id = util::NewUuidV7(t.created_at);
   return t;
+}
+
+void StampToolCall(ToolCall& t, int64_t created_at) {
+  t.created_at = created_at;
+  t.id = util::NewUuidV7(created_at);
 }
 
 Status InsertToolCall(sqlite::Connection& conn, const ToolCall& t) {

@@ -11,9 +11,10 @@
 
 namespace convstore::records {
 
-// Checks `in` and builds the tool call to insert (payloads normalised, id a new UUIDv7, created at `now` unless
-// `in.created_at` is set). No database access.
-Result<ToolCall> PrepareToolCall(std::string_view message_id, const NewToolCall& in, int64_t now);
+// Checks `in` and builds the tool call to insert (payloads normalised), without its id and time. No database access.
+Result<ToolCall> PrepareToolCall(std::string_view message_id, const NewToolCall& in);
+// Stamps a prepared tool call with its creation time and an id (a new UUIDv7 of that time).
+void StampToolCall(ToolCall& call, int64_t created_at);
 
 // Inserts `call` for its message; kNotFound when the message does not exist.
 Status InsertToolCall(sqlite::Connection& conn, const ToolCall& call);

@@ -161,13 +161,15 @@ def _declare(lib: ctypes.CDLL) -> dict:
 
 
 lib = _load()
-# Each C function becomes a module attribute of the same name (_ffi.convstore_open, ...), with its prototype set.
-globals().update(_declare(lib))
+# The ABI first: a library of another ABI version may lack functions this package declares.
+lib.convstore_abi_version.argtypes, lib.convstore_abi_version.restype = [], c_int
 if lib.convstore_abi_version() != ABI_VERSION:
     raise LibraryNotFoundError(
         f"{lib._name} has ABI version {lib.convstore_abi_version()}, this package needs {ABI_VERSION}; "
         "point CONVSTORE_LIBRARY at a matching libconvstore.so"
     )
+# Each C function becomes a module attribute of the same name (_ffi.convstore_open, ...), with its prototype set.
+globals().update(_declare(lib))
 
 
 _string_at = ctypes.string_at

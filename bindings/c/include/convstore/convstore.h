@@ -113,8 +113,9 @@ typedef void (*convstore_progress_fn)(void* user_data, const char* operation, in
 CONVSTORE_API convstore_options_t* convstore_options_create(void);
 /* Frees the handle. NULL is a no-op. Stores opened with it are not affected. */
 CONVSTORE_API void convstore_options_destroy(convstore_options_t* options);
-/* Sets the options options_json names (the object convstore_open takes; NULL or "{}" sets nothing), checked now:
- * on an error nothing changes. Callbacks set on the handle stay. */
+/* Replaces the handle's settings with those of options_json (the object convstore_open takes): a setting it does not
+ * name takes its default, so NULL or "{}" restores every default. Checked now: on an error nothing changes.
+ * Callbacks set on the handle stay. */
 CONVSTORE_API int convstore_options_set_json(convstore_options_t* options, const char* options_json, char** errmsg);
 /* Sets (or with NULL clears) the budget-alert callback. user_data is passed through unchanged. */
 CONVSTORE_API void convstore_options_set_budget_alert(convstore_options_t* options, convstore_budget_alert_fn fn,

@@ -19,6 +19,12 @@ namespace {
 
 int64_t LocalDays(Micros at, int64_t offset_us) { return FloorDiv(at + offset_us, kMicrosPerDay); }
 
+// True when every argument is; each is evaluated first (every AddInto adds into its total).
+template <typename... Bools>
+bool AllOf(Bools... b) {
+  return (b && ...);
+}
+
 // Keys of users and teams by row id, loaded on first use.
 class KeyNames {
  public:
@@ -65,8 +71,8 @@ Result<CostSummary> SummarizeCosts(sqlite::Connection& conn, const CostFilter& f
   Status s = VisitCosts(conn, *f, false, [&](const CostRecord& rec) {
     DailyCost& d = days[LocalDays(rec.at, f->offset_us)];
     const Measures& m = *rec.measures;
-    exact &= !m.overflow && AddInto(d.message_count, m.count) & AddInto(d.tokens_input, m.tokens[0]) &
-             AddInto(d.tokens_output, m.tokens[1]) & AddInto(d.cost_nanousd, m.cost);
+    exact &= !m.overflow && AllOf(AddInto(d.message_count, m.count), AddInto(d.tokens_input, m.tokens[0]),
+                                  AddInto(d.tokens_output, m.tokens[1]), AddInto(d.cost_nanousd, m.cost));
   });
   if (!s.ok()) return s;
   CostSummary out;
@@ -76,8 +82,8 @@ Result<CostSummary> SummarizeCosts(sqlite::Connection& conn, const CostFilter& f
   for (auto it = days.rbegin(); it != days.rend(); ++it) {
     if (it->second.message_count == 0 && it->second.cost_nanousd == 0) continue;
     it->second.date = FormatDate(it->first);
-    exact &= AddInto(out.total_cost_nanousd, it->second.cost_nanousd) &
-             AddInto(out.total_messages, it->second.message_count);
+    exact &= AllOf(AddInto(out.total_cost_nanousd, it->second.cost_nanousd),
+                   AddInto(out.total_messages, it->second.message_count));
     out.daily.push_back(std::move(it->second));
   }
   if (!exact) return TotalsTooLarge();

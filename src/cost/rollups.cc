@@ -32,9 +32,12 @@ void Measures::Add(const CostRow& row, int sign) {
 }
 
 void Measures::Merge(const Measures& o) {
-  bool ok = AddInto(count, o.count) & AddInto(errors, o.errors);
+  bool ok = AddInto(count, o.count);  // `ok &= ...` runs every addition: none is skipped after an overflow
+  ok &= AddInto(errors, o.errors);
   for (int i = 0; i < 5; ++i) ok &= AddInto(tokens[i], o.tokens[i]);
-  ok &= AddInto(cost, o.cost) & AddInto(latency_count, o.latency_count) & AddInto(latency_sum, o.latency_sum);
+  ok &= AddInto(cost, o.cost);
+  ok &= AddInto(latency_count, o.latency_count);
+  ok &= AddInto(latency_sum, o.latency_sum);
   hist.Merge(o.hist);
   overflow |= !ok || o.overflow;
 }

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
+#include "records/conversations.h"
 #include "records/rows.h"
 #include "util/json_input.h"
 #include "util/money.h"
@@ -72,7 +73,7 @@ Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_
   conv->Bind(1, conversation_id);
   auto found = conv->Step("find conversation");
   if (!found.ok()) return found.status();
-  if (!*found) return Status::NotFound(fmt::format("conversation '{}' does not exist", conversation_id));
+  if (!*found) return NoSuchConversation(conversation_id);
   ConversationCounters k;
   k.row_id = conv->Int(0);
   k.next_position = conv->Int(1);
@@ -187,7 +188,7 @@ Result<std::vector<Message>> ContextWindow(sqlite::Connection& conn, std::string
     auto row = st->Step("get context");
     if (!row.ok()) return row.status();
     if (!*row) {
-      if (first) return Status::NotFound(fmt::format("conversation '{}' does not exist", conversation_id));
+      if (first) return NoSuchConversation(conversation_id);
       break;
     }
     if (st->Int(0) == 0) break;  // no messages

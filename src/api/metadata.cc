@@ -1,4 +1,4 @@
-// ConversationStore's metadata calls: search (on a reader, one snapshot), verify, rebuild and exclusions.
+// ConversationStore's metadata calls: search and explain (on a reader, one snapshot), verify, rebuild and exclusions.
 #include <fmt/format.h>
 
 #include "metadata/index.h"
@@ -17,6 +17,12 @@ Result<MetadataSearchResult> StoreImpl::DoSearchMetadata(const MetadataQuery& qu
     if (!txn.ok()) return txn.status();
     return metadata::Search(conn, query, *filter);
   });
+}
+
+Result<MetadataPlan> StoreImpl::DoExplainMetadata(const MetadataQuery& query) {
+  auto result = DoSearchMetadata(query);
+  if (!result.ok()) return result.status();
+  return std::move(result->plan);
 }
 
 Result<MetadataIndexReport> StoreImpl::DoVerifyMetadataIndex() {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <type_traits>
+#include <utility>
 
 #include "convstore/store.h"
 #include "sqlite/connection.h"
@@ -36,127 +37,14 @@ class StoreImpl final {
   bool closed() const { return closed_.load(std::memory_order_acquire); }
   int schema_version() const { return schema_version_; }
 
-  // Each public call runs its Do* implementation under Guarded: nothing throws out of the C++ API.
-  Result<Team> UpsertTeam(const TeamInput& team) {
-    return Guarded([&] { return DoUpsertTeam(team); });
-  }
-  Result<Team> GetTeam(std::string_view key) {
-    return Guarded([&] { return DoGetTeam(key); });
-  }
-  Result<User> UpsertUser(const UserInput& user) {
-    return Guarded([&] { return DoUpsertUser(user); });
-  }
-  Result<User> GetUser(std::string_view key) {
-    return Guarded([&] { return DoGetUser(key); });
-  }
-  Result<Conversation> CreateConversation(const NewConversation& conversation) {
-    return Guarded([&] { return DoCreateConversation(conversation); });
-  }
-  Result<Conversation> GetConversationInfo(std::string_view id) {
-    return Guarded([&] { return DoGetConversationInfo(id); });
-  }
-  Result<ConversationWithMessages> GetConversation(std::string_view id) {
-    return Guarded([&] { return DoGetConversation(id); });
-  }
-  Result<Conversation> UpdateConversation(std::string_view id, const ConversationUpdate& update) {
-    return Guarded([&] { return DoUpdateConversation(id, update); });
-  }
-  Status SetArchived(std::string_view id, bool archived) {
-    return Guarded([&] { return DoSetArchived(id, archived); });
-  }
-  Status DeleteConversation(std::string_view id) {
-    return Guarded([&] { return DoDeleteConversation(id); });
-  }
-  Result<ConversationPage> ListConversations(const ListConversationsOptions& options) {
-    return Guarded([&] { return DoListConversations(options); });
-  }
-  Result<Message> AddMessage(std::string_view conversation_id, const NewMessage& message) {
-    return Guarded([&] { return DoAddMessage(conversation_id, message); });
-  }
-  Result<std::vector<Message>> AddMessages(std::string_view conversation_id, const std::vector<NewMessage>& messages) {
-    return Guarded([&] { return DoAddMessages(conversation_id, messages); });
-  }
-  Result<std::vector<Message>> GetContext(std::string_view conversation_id, int64_t max_tokens) {
-    return Guarded([&] { return DoGetContext(conversation_id, max_tokens); });
-  }
-  Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call) {
-    return Guarded([&] { return DoAddToolCall(message_id, call); });
-  }
-  Result<std::vector<ToolCall>> ListToolCalls(std::string_view message_id) {
-    return Guarded([&] { return DoListToolCalls(message_id); });
-  }
-  Result<Price> AddPrice(const PriceInput& price) {
-    return Guarded([&] { return DoAddPrice(price); });
-  }
-  Result<std::vector<Price>> ListPrices() {
-    return Guarded([&] { return DoListPrices(); });
-  }
-  Result<Price> ResolvePrice(std::string_view model, Micros at) {
-    return Guarded([&] { return DoResolvePrice(model, at); });
-  }
-  Result<RepriceReport> Reprice(Micros from, Micros to) {
-    return Guarded([&] { return DoReprice(from, to); });
-  }
-  Result<ApiUsage> RecordApiUsage(const NewApiUsage& usage) {
-    return Guarded([&] { return DoRecordApiUsage(usage); });
-  }
-  Result<CostSummary> GetCostSummary(const CostFilter& filter) {
-    return Guarded([&] { return DoGetCostSummary(filter); });
-  }
-  Result<CostGroupResult> GroupCosts(const CostFilter& filter, const std::vector<std::string>& group_by) {
-    return Guarded([&] { return DoGroupCosts(filter, group_by); });
-  }
-  Result<std::vector<UsageStat>> GetUsageStats(const CostFilter& filter) {
-    return Guarded([&] { return DoGetUsageStats(filter); });
-  }
-  Result<TeamSpend> GetTeamSpend(std::string_view team_key, int lookback_days) {
-    return Guarded([&] { return DoGetTeamSpend(team_key, lookback_days); });
-  }
-  Result<RollupReport> VerifyRollups() {
-    return Guarded([&] { return DoCheckRollups(false); });
-  }
-  Result<RollupReport> RebuildRollups() {
-    return Guarded([&] { return DoCheckRollups(true); });
-  }
-  Result<MetadataSearchResult> SearchMetadata(const MetadataQuery& query) {
-    return Guarded([&] { return DoSearchMetadata(query); });
-  }
-  Result<MetadataPlan> ExplainMetadata(const MetadataQuery& query) {
-    return Guarded([&]() -> Result<MetadataPlan> {
-      auto r = DoSearchMetadata(query);
-      if (!r.ok()) return r.status();
-      return std::move(r->plan);
-    });
-  }
-  Result<MetadataIndexReport> VerifyMetadataIndex() {
-    return Guarded([&] { return DoVerifyMetadataIndex(); });
-  }
-  Result<MetadataIndexReport> RebuildMetadataIndex() {
-    return Guarded([&] { return DoRebuildMetadataIndex(nullptr); });
-  }
-  Result<MetadataIndexReport> SetMetadataExcludedPaths(const std::vector<std::string>& paths) {
-    return Guarded([&] { return DoRebuildMetadataIndex(&paths); });
-  }
-  Result<BudgetState> SetBudget(const BudgetInput& budget) {
-    return Guarded([&] { return DoSetBudget(budget); });
-  }
-  Status DeleteBudget(std::string_view name) {
-    return Guarded([&] { return DoDeleteBudget(name); });
-  }
-  Result<std::vector<BudgetState>> GetBudgets(double min_used_fraction) {
-    return Guarded([&] { return DoGetBudgets(min_used_fraction); });
-  }
-  Result<Reservation> Reserve(const ReserveRequest& request) {
-    return Guarded([&] { return DoReserve(request); });
-  }
-  Result<ApiUsage> Settle(std::string_view request_id, const NewApiUsage& usage) {
-    return Guarded([&] { return DoSettle(request_id, usage); });
-  }
-  Result<Reservation> Release(std::string_view request_id) {
-    return Guarded([&] { return DoRelease(request_id); });
+  // Runs one entry point under Guarded (nothing throws out of the C++ API): the public classes call
+  // impl->Call(&StoreImpl::DoX, args...).
+  template <typename R, typename... P, typename... A>
+  R Call(R (StoreImpl::*entry)(P...), A&&... args) {
+    return Guarded([&] { return (this->*entry)(std::forward<A>(args)...); });
   }
 
- private:
+  // The entry points, one file per capability in src/api/. Call them through Call.
   Result<Team> DoUpsertTeam(const TeamInput& team);
   Result<Team> DoGetTeam(std::string_view key);
   Result<User> DoUpsertUser(const UserInput& user);
@@ -184,6 +72,7 @@ class StoreImpl final {
   Result<TeamSpend> DoGetTeamSpend(std::string_view team_key, int lookback_days);
   Result<RollupReport> DoCheckRollups(bool repair);
   Result<MetadataSearchResult> DoSearchMetadata(const MetadataQuery& query);
+  Result<MetadataPlan> DoExplainMetadata(const MetadataQuery& query);
   Result<MetadataIndexReport> DoVerifyMetadataIndex();
   // Rebuilds with the stored exclusions, or with `paths` when given.
   Result<MetadataIndexReport> DoRebuildMetadataIndex(const std::vector<std::string>* paths);
@@ -193,6 +82,7 @@ class StoreImpl final {
   Result<Reservation> DoReserve(const ReserveRequest& request);
   Result<ApiUsage> DoSettle(std::string_view request_id, const NewApiUsage& usage);
   Result<Reservation> DoRelease(std::string_view request_id);
+ private:
   // Runs the budget-alert callback for budgets whose spend crossed a limit with a committed write.
   void NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const;
 

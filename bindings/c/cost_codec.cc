@@ -64,70 +64,54 @@ void WriteBudgetState(JsonWriter& w, const BudgetState& b) {
 }  // namespace
 
 Result<PriceInput> DecodePrice(std::string_view text) {
-  auto obj = ParseObject(text, "price");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
-  PriceInput p;
   std::optional<bool> pattern;
   std::optional<Micros> from;
   std::optional<NanoUsd> input, output;
-  CONVSTORE_RETURN_IF_ERROR(f.Str("model", p.model));
-  CONVSTORE_RETURN_IF_ERROR(f.Bool("pattern", pattern));
-  CONVSTORE_RETURN_IF_ERROR(f.Time("effective_from", from));
-  CONVSTORE_RETURN_IF_ERROR(f.Money("input_per_mtok", input));
-  CONVSTORE_RETURN_IF_ERROR(f.Money("output_per_mtok", output));
-  CONVSTORE_RETURN_IF_ERROR(f.Money("cached_input_per_mtok", p.cached_input_per_mtok));
-  CONVSTORE_RETURN_IF_ERROR(f.Money("cache_write_per_mtok", p.cache_write_per_mtok));
-  CONVSTORE_RETURN_IF_ERROR(f.Money("reasoning_per_mtok", p.reasoning_per_mtok));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("source_date", p.source_date));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("note", p.note));
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
+  auto decoded = DecodeObject<PriceInput>(text, "price", [&](Fields& f, PriceInput& p) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("model", p.model));
+    CONVSTORE_RETURN_IF_ERROR(f.Bool("pattern", pattern));
+    CONVSTORE_RETURN_IF_ERROR(f.Time("effective_from", from));
+    CONVSTORE_RETURN_IF_ERROR(f.Money("input_per_mtok", input));
+    CONVSTORE_RETURN_IF_ERROR(f.Money("output_per_mtok", output));
+    CONVSTORE_RETURN_IF_ERROR(f.Money("cached_input_per_mtok", p.cached_input_per_mtok));
+    CONVSTORE_RETURN_IF_ERROR(f.Money("cache_write_per_mtok", p.cache_write_per_mtok));
+    CONVSTORE_RETURN_IF_ERROR(f.Money("reasoning_per_mtok", p.reasoning_per_mtok));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("source_date", p.source_date));
+    return f.Str("note", p.note);
+  });
+  if (!decoded.ok()) return decoded;
   if (!input || !output)
     return Status::InvalidArgument("'input_per_mtok_usd' and 'output_per_mtok_usd' (or their _nanousd forms) are required");
-  p.is_pattern = pattern.value_or(false);
-  p.effective_from = from.value_or(0);
-  p.input_per_mtok = *input;
-  p.output_per_mtok = *output;
-  return p;
+  decoded->is_pattern = pattern.value_or(false);
+  decoded->effective_from = from.value_or(0);
+  decoded->input_per_mtok = *input;
+  decoded->output_per_mtok = *output;
+  return decoded;
 }
 
 Result<NewApiUsage> DecodeApiUsage(std::string_view text) {
-  auto obj = ParseObject(text, "usage");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
-  NewApiUsage u;
   std::optional<std::string> status;
-  CONVSTORE_RETURN_IF_ERROR(f.Str("user", u.user_key));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("team", u.team_key));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("conversation_id", u.conversation_id));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("model", u.model));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("endpoint", u.endpoint));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_input", u.tokens_input));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_output", u.tokens_output));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cached_input", u.tokens_cached_input));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cache_write", u.tokens_cache_write));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_reasoning", u.tokens_reasoning));
-  CONVSTORE_RETURN_IF_ERROR(f.Money("cost", u.cost_nanousd));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("latency_us", u.latency_us));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("status", status));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("error_code", u.error_code));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("error_message", u.error_message));
-  CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", u.metadata_json, true));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("request_id", u.request_id));
-  CONVSTORE_RETURN_IF_ERROR(f.Time("recorded_at", u.recorded_at));
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
-  if (status) u.status = *status;
-  return u;
+  auto decoded = DecodeObject<NewApiUsage>(text, "usage", [&](Fields& f, NewApiUsage& u) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("user", u.user_key));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("team", u.team_key));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("conversation_id", u.conversation_id));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("model", u.model));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("endpoint", u.endpoint));
+    CONVSTORE_RETURN_IF_ERROR(ReadSpend(f, u, SpendReadOrder::kUsage));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("status", status));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("error_code", u.error_code));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("error_message", u.error_message));
+    CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", u.metadata_json, true));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("request_id", u.request_id));
+    return f.Time("recorded_at", u.recorded_at);
+  });
+  if (!decoded.ok()) return decoded;
+  if (status) decoded->status = *status;
+  return decoded;
 }
 
 Result<CostFilter> DecodeCostFilter(std::string_view text) {
-  auto obj = ParseObject(text, "filter");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
-  CostFilter c;
-  CONVSTORE_RETURN_IF_ERROR(ReadFilter(f, c));
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
-  return c;
+  return DecodeObject<CostFilter>(text, "filter", ReadFilter);
 }
 
 Result<std::pair<CostFilter, std::vector<std::string>>> DecodeGroupQuery(std::string_view text) {
@@ -151,51 +135,45 @@ Result<std::pair<CostFilter, std::vector<std::string>>> DecodeGroupQuery(std::st
 }
 
 Result<std::pair<Micros, Micros>> DecodeRange(std::string_view text) {
-  auto obj = ParseObject(text, "range");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
   std::optional<Micros> from, to;
-  CONVSTORE_RETURN_IF_ERROR(f.Time("from", from));
-  CONVSTORE_RETURN_IF_ERROR(f.Time("to", to));
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
+  auto decoded = DecodeObject<std::pair<Micros, Micros>>(text, "range", [&](Fields& f, std::pair<Micros, Micros>&) {
+    CONVSTORE_RETURN_IF_ERROR(f.Time("from", from));
+    return f.Time("to", to);
+  });
+  if (!decoded.ok()) return decoded;
   if (!from || !to) return Status::InvalidArgument("'from' and 'to' are required");
   return std::make_pair(*from, *to);
 }
 
 Result<BudgetInput> DecodeBudget(std::string_view text) {
-  auto obj = ParseObject(text, "budget");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
-  BudgetInput b;
-  std::optional<int64_t> hours;
-  CONVSTORE_RETURN_IF_ERROR(f.Str("name", b.name));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("scope", b.scope));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("scope_key", b.scope_key));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("period", b.period));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("window_hours", hours));
-  CONVSTORE_RETURN_IF_ERROR(f.Money("hard_limit", b.hard_limit_nanousd));
-  CONVSTORE_RETURN_IF_ERROR(f.Money("soft_limit", b.soft_limit_nanousd));
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
-  b.window_hours = hours.value_or(0);
-  return b;
+  return DecodeObject<BudgetInput>(text, "budget", [](Fields& f, BudgetInput& b) -> Status {
+    std::optional<int64_t> hours;
+    CONVSTORE_RETURN_IF_ERROR(f.Str("name", b.name));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("scope", b.scope));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("scope_key", b.scope_key));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("period", b.period));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("window_hours", hours));
+    CONVSTORE_RETURN_IF_ERROR(f.Money("hard_limit", b.hard_limit_nanousd));
+    CONVSTORE_RETURN_IF_ERROR(f.Money("soft_limit", b.soft_limit_nanousd));
+    b.window_hours = hours.value_or(0);
+    return Status::OK();
+  });
 }
 
 Result<ReserveRequest> DecodeReserve(std::string_view text) {
-  auto obj = ParseObject(text, "reservation");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
-  ReserveRequest r;
   std::optional<NanoUsd> estimate;
   std::optional<int64_t> ttl;
-  CONVSTORE_RETURN_IF_ERROR(f.Str("request_id", r.request_id));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("user", r.user_key));
-  CONVSTORE_RETURN_IF_ERROR(f.Money("estimated_cost", estimate));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("ttl_us", ttl));
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
+  auto decoded = DecodeObject<ReserveRequest>(text, "reservation", [&](Fields& f, ReserveRequest& r) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("request_id", r.request_id));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("user", r.user_key));
+    CONVSTORE_RETURN_IF_ERROR(f.Money("estimated_cost", estimate));
+    return f.Int("ttl_us", ttl);
+  });
+  if (!decoded.ok()) return decoded;
   if (!estimate) return Status::InvalidArgument("'estimated_cost_usd' (or 'estimated_cost_nanousd') is required");
-  r.estimated_cost_nanousd = *estimate;
-  if (ttl) r.ttl_us = *ttl;
-  return r;
+  decoded->estimated_cost_nanousd = *estimate;
+  if (ttl) decoded->ttl_us = *ttl;
+  return decoded;
 }
 
 std::string EncodePrice(const Price& p) {
@@ -221,14 +199,7 @@ std::string EncodeApiUsage(const ApiUsage& u) {
   WriteOptString(w, "conversation_id", u.conversation_id);
   w.Key("model").String(u.model);
   w.Key("endpoint").String(u.endpoint);
-  WriteOptInt(w, "tokens_input", u.tokens_input);
-  WriteOptInt(w, "tokens_output", u.tokens_output);
-  WriteOptInt(w, "tokens_cached_input", u.tokens_cached_input);
-  WriteOptInt(w, "tokens_cache_write", u.tokens_cache_write);
-  WriteOptInt(w, "tokens_reasoning", u.tokens_reasoning);
-  WriteMoney(w, "cost", u.cost_nanousd);
-  WriteOptInt(w, "price_id", u.price_id);
-  WriteOptInt(w, "latency_us", u.latency_us);
+  WriteSpend(w, u);
   w.Key("status").String(u.status);
   w.Key("error_code").String(u.error_code);
   w.Key("error_message").String(u.error_message);

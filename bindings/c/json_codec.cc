@@ -39,14 +39,7 @@ Result<NewMessage> MessageFromObject(const json& obj, const std::string& prefix)
   m.content = std::move(*content);
   CONVSTORE_RETURN_IF_ERROR(f.Str("model", m.model));
   CONVSTORE_RETURN_IF_ERROR(f.Str("model_version", m.model_version));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_input", m.tokens_input));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_output", m.tokens_output));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cached_input", m.tokens_cached_input));
-  // Checked in the order the checks have always run (reasoning, then cache write): the first bad field is reported.
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_reasoning", m.tokens_reasoning));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cache_write", m.tokens_cache_write));
-  CONVSTORE_RETURN_IF_ERROR(f.Money("cost", m.cost_nanousd));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("latency_us", m.latency_us));
+  CONVSTORE_RETURN_IF_ERROR(ReadSpend(f, m, SpendReadOrder::kMessage));
   CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", m.metadata_json, true));
   CONVSTORE_RETURN_IF_ERROR(f.Str("request_id", m.request_id));
   CONVSTORE_RETURN_IF_ERROR(f.Time("created_at", m.created_at));
@@ -89,14 +82,7 @@ void WriteMessage(JsonWriter& w, const Message& m) {
   w.Key("content").String(m.content);
   w.Key("model").String(m.model);
   w.Key("model_version").String(m.model_version);
-  WriteOptInt(w, "tokens_input", m.tokens_input);
-  WriteOptInt(w, "tokens_output", m.tokens_output);
-  WriteOptInt(w, "tokens_cached_input", m.tokens_cached_input);
-  WriteOptInt(w, "tokens_cache_write", m.tokens_cache_write);
-  WriteOptInt(w, "tokens_reasoning", m.tokens_reasoning);
-  WriteMoney(w, "cost", m.cost_nanousd);
-  WriteOptInt(w, "price_id", m.price_id);
-  WriteOptInt(w, "latency_us", m.latency_us);
+  WriteSpend(w, m);
   w.Key("metadata").Raw(m.metadata_json);
   w.Key("request_id");
   if (m.request_id.empty()) w.Null(); else w.String(m.request_id);
@@ -164,47 +150,35 @@ Result<Options> DecodeOptions(std::string_view text) {
 }
 
 Result<TeamInput> DecodeTeam(std::string_view text) {
-  auto obj = ParseObject(text, "team");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
-  TeamInput t;
-  CONVSTORE_RETURN_IF_ERROR(f.Str("key", t.key));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("name", t.name));
-  CONVSTORE_RETURN_IF_ERROR(f.Money("monthly_budget", t.monthly_budget_nanousd));
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
-  return t;
+  return DecodeObject<TeamInput>(text, "team", [](Fields& f, TeamInput& t) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("key", t.key));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("name", t.name));
+    return f.Money("monthly_budget", t.monthly_budget_nanousd);
+  });
 }
 
 Result<UserInput> DecodeUser(std::string_view text) {
-  auto obj = ParseObject(text, "user");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
-  UserInput u;
-  CONVSTORE_RETURN_IF_ERROR(f.Str("key", u.key));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("email", u.email));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("name", u.name));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("team", u.team_key));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("role", u.role));
-  CONVSTORE_RETURN_IF_ERROR(f.Bool("active", u.active));
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
-  return u;
+  return DecodeObject<UserInput>(text, "user", [](Fields& f, UserInput& u) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("key", u.key));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("email", u.email));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("name", u.name));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("team", u.team_key));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("role", u.role));
+    return f.Bool("active", u.active);
+  });
 }
 
 Result<NewConversation> DecodeNewConversation(std::string_view text) {
-  auto obj = ParseObject(text, "conversation");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
-  NewConversation c;
-  CONVSTORE_RETURN_IF_ERROR(f.Str("user", c.user_key));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("title", c.title));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("system_prompt", c.system_prompt));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("model", c.model));
-  CONVSTORE_RETURN_IF_ERROR(f.Double("temperature", c.temperature));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("max_tokens", c.max_tokens));
-  CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", c.metadata_json, true));
-  CONVSTORE_RETURN_IF_ERROR(f.Time("created_at", c.created_at));
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
-  return c;
+  return DecodeObject<NewConversation>(text, "conversation", [](Fields& f, NewConversation& c) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("user", c.user_key));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("title", c.title));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("system_prompt", c.system_prompt));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("model", c.model));
+    CONVSTORE_RETURN_IF_ERROR(f.Double("temperature", c.temperature));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("max_tokens", c.max_tokens));
+    CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", c.metadata_json, true));
+    return f.Time("created_at", c.created_at);
+  });
 }
 
 Result<ConversationUpdate> DecodeConversationUpdate(std::string_view text) {
@@ -223,18 +197,15 @@ Result<ConversationUpdate> DecodeConversationUpdate(std::string_view text) {
 }
 
 Result<ListConversationsOptions> DecodeListQuery(std::string_view text) {
-  auto obj = ParseObject(text, "query");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
-  ListConversationsOptions q;
-  std::optional<bool> archived;
-  CONVSTORE_RETURN_IF_ERROR(f.Str("user", q.user_key));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("limit", q.limit));
-  CONVSTORE_RETURN_IF_ERROR(f.Bool("include_archived", archived));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("cursor", q.cursor));
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
-  q.include_archived = archived.value_or(false);
-  return q;
+  return DecodeObject<ListConversationsOptions>(text, "query", [](Fields& f, ListConversationsOptions& q) -> Status {
+    std::optional<bool> archived;
+    CONVSTORE_RETURN_IF_ERROR(f.Str("user", q.user_key));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("limit", q.limit));
+    CONVSTORE_RETURN_IF_ERROR(f.Bool("include_archived", archived));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("cursor", q.cursor));
+    q.include_archived = archived.value_or(false);
+    return Status::OK();
+  });
 }
 
 Result<NewMessage> DecodeNewMessage(std::string_view text) {
@@ -261,26 +232,24 @@ Result<std::vector<NewMessage>> DecodeNewMessages(std::string_view text) {
 }
 
 Result<NewToolCall> DecodeNewToolCall(std::string_view text) {
-  auto obj = ParseObject(text, "tool call");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
-  NewToolCall t;
   std::optional<std::string> status;
-  CONVSTORE_RETURN_IF_ERROR(f.Str("tool_name", t.tool_name));
-  CONVSTORE_RETURN_IF_ERROR(f.Doc("input", t.input_json, false));
-  CONVSTORE_RETURN_IF_ERROR(f.Doc("output", t.output_json, false));
-  if (t.output_json == "null") t.output_json.clear();
-  CONVSTORE_RETURN_IF_ERROR(f.Int("duration_us", t.duration_us));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("status", status));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("error_message", t.error_message));
-  CONVSTORE_RETURN_IF_ERROR(f.Time("created_at", t.created_at));
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
+  auto decoded = DecodeObject<NewToolCall>(text, "tool call", [&](Fields& f, NewToolCall& t) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("tool_name", t.tool_name));
+    CONVSTORE_RETURN_IF_ERROR(f.Doc("input", t.input_json, false));
+    CONVSTORE_RETURN_IF_ERROR(f.Doc("output", t.output_json, false));
+    if (t.output_json == "null") t.output_json.clear();
+    CONVSTORE_RETURN_IF_ERROR(f.Int("duration_us", t.duration_us));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("status", status));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("error_message", t.error_message));
+    return f.Time("created_at", t.created_at);
+  });
+  if (!decoded.ok()) return decoded;
   if (status) {
     auto s = ParseToolStatus(*status);
     if (!s) return Status::InvalidArgument(fmt::format("status '{}' is not one of pending, success, error", *status));
-    t.status = *s;
+    decoded->status = *s;
   }
-  return t;
+  return decoded;
 }
 
 std::string EncodeTeam(const Team& t) {

@@ -183,6 +183,40 @@ inline Result<json> ParseObject(std::string_view text, std::string_view what) {
   return std::move(*parsed);
 }
 
+// Decodes one request object: parses `text`, lets read(Fields&, T&) -> Status take its fields, then refuses fields
+// nobody took. `what` names the object in errors ("message", "budget").
+template <typename T, typename Read>
+Result<T> DecodeObject(std::string_view text, std::string_view what, Read&& read) {
+  auto obj = ParseObject(text, what);
+  if (!obj.ok()) return obj.status();
+  Fields f(*obj, "");
+  T out{};
+  CONVSTORE_RETURN_IF_ERROR(read(f, out));
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
+  return out;
+}
+
+// The spend fields a message and an API-usage row share (token counts, cost, latency), read and written in one
+// place. A message reads tokens_reasoning before tokens_cache_write, so it reports the same first bad field as it
+// always has.
+enum class SpendReadOrder { kUsage, kMessage };
+
+template <typename Record>
+Status ReadSpend(Fields& f, Record& r, SpendReadOrder order) {
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_input", r.tokens_input));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_output", r.tokens_output));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cached_input", r.tokens_cached_input));
+  if (order == SpendReadOrder::kMessage) {
+    CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_reasoning", r.tokens_reasoning));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cache_write", r.tokens_cache_write));
+  } else {
+    CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_cache_write", r.tokens_cache_write));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("tokens_reasoning", r.tokens_reasoning));
+  }
+  CONVSTORE_RETURN_IF_ERROR(f.Money("cost", r.cost_nanousd));
+  return f.Int("latency_us", r.latency_us);
+}
+
 inline void WriteTime(JsonWriter& w, const char* name, Micros t) {
   w.Key(name).String(util::FormatIso8601(t));
   w.Key(std::string(name) + "_us").Int(t);
@@ -200,5 +234,17 @@ inline void WriteMoney(JsonWriter& w, const char* base, const std::optional<Nano
   if (v) w.Int(*v); else w.Null();
 }
 
+// Message and ApiUsage: token counts, cost, the price that produced it, latency.
+template <typename Record>
+void WriteSpend(JsonWriter& w, const Record& r) {
+  WriteOptInt(w, "tokens_input", r.tokens_input);
+  WriteOptInt(w, "tokens_output", r.tokens_output);
+  WriteOptInt(w, "tokens_cached_input", r.tokens_cached_input);
+  WriteOptInt(w, "tokens_cache_write", r.tokens_cache_write);
+  WriteOptInt(w, "tokens_reasoning", r.tokens_reasoning);
+  WriteMoney(w, "cost", r.cost_nanousd);
+  WriteOptInt(w, "price_id", r.price_id);
+  WriteOptInt(w, "latency_us", r.latency_us);
+}
 
 }  // namespace convstore::capi

@@ -134,25 +134,24 @@ const char* StateName(int64_t state, Micros expires_at, Micros now) {
 // Reads the reservation with this request_id into `out`; false when there is none.
 Result<bool> FindReservation(sqlite::Connection& conn, std::string_view request_id, Micros now, Reservation& out,
                              int64_t* state) {
-  auto st = conn.Prepare(
+  return conn.ForEachRow(
       "SELECT r.request_id, u.key, coalesce(t.key, ''), r.amount_nanousd, r.state, r.created_at, r.expires_at,"
       " coalesce(a.uid, '') FROM budget_reservations r JOIN users u ON u.id = r.user_id"
-      " LEFT JOIN teams t ON t.id = r.team_id LEFT JOIN api_usage a ON a.id = r.usage_id WHERE r.request_id = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, request_id);
-  auto row = st->Step("find reservation");
-  if (!row.ok()) return row.status();
-  if (!*row) return false;
-  out.request_id = st->String(0);
-  out.user_key = st->String(1);
-  out.team_key = st->String(2);
-  out.amount_nanousd = st->Int(3);
-  *state = st->Int(4);
-  out.created_at = st->Int(5);
-  out.expires_at = st->Int(6);
-  out.state = StateName(*state, out.expires_at, now);
-  out.usage_id = st->String(7);
-  return true;
+      " LEFT JOIN teams t ON t.id = r.team_id LEFT JOIN api_usage a ON a.id = r.usage_id WHERE r.request_id = ?1",
+      "find reservation",
+      [&](const sqlite::Stmt& st) {
+        out.request_id = st.String(0);
+        out.user_key = st.String(1);
+        out.team_key = st.String(2);
+        out.amount_nanousd = st.Int(3);
+        *state = st.Int(4);
+        out.created_at = st.Int(5);
+        out.expires_at = st.Int(6);
+        out.state = StateName(*state, out.expires_at, now);
+        out.usage_id = st.String(7);
+        return false;  // request_id is unique: one row at most
+      },
+      request_id);
 }
 
 std::string Usd(NanoUsd v) { return "$" + util::FormatUsd(v); }

@@ -71,16 +71,18 @@ Result<int64_t> InsertConversation(sqlite::Connection& conn, const Conversation&
 }
 
 Result<Conversation> SelectConversation(sqlite::Connection& conn, std::string_view id) {
-  auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
-                         " FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, id);
-  auto row = st->Step("get conversation");
-  if (!row.ok()) return row.status();
-  if (!*row) return NoSuchConversation(id);
-  Conversation c;
-  ReadConversation(*st, 0, c);
-  return c;
+  auto found = conn.QueryRow(
+      "SELECT " CONVSTORE_CONVERSATION_COLUMNS " FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1",
+      "get conversation",
+      [](const sqlite::Stmt& st) {
+        Conversation c;
+        ReadConversation(st, 0, c);
+        return c;
+      },
+      id);
+  if (!found.ok()) return found.status();
+  if (!*found) return NoSuchConversation(id);
+  return std::move(**found);
 }
 
 Result<ConversationWithMessages> SelectConversationWithMessages(sqlite::Connection& conn, std::string_view id) {
@@ -96,29 +98,27 @@ Result<ConversationWithMessages> SelectConversationWithMessages(sqlite::Connecti
   ReadConversation(*conv, 0, out.conversation);
   const int64_t row_id = conv->Int(CONVSTORE_CONVERSATION_COLUMN_COUNT);
 
-  auto st = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COLUMNS
-                         " FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.position");
-  if (!st.ok()) return st.status();
-  st->Bind(1, row_id);
   out.messages.reserve(static_cast<size_t>(out.conversation.message_count));
-  for (;;) {
-    auto row = st->Step("get messages");
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    ReadMessage(*st, 0, out.conversation.id, out.messages.emplace_back());
-  }
+  auto read = conn.ForEachRow(
+      "SELECT " CONVSTORE_MESSAGE_COLUMNS " FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.position",
+      "get messages",
+      [&](const sqlite::Stmt& st) {
+        ReadMessage(st, 0, out.conversation.id, out.messages.emplace_back());
+        return true;
+      },
+      row_id);
+  if (!read.ok()) return read.status();
   out.message_count = static_cast<int64_t>(out.messages.size());
   return out;
 }
 
 Result<ConversationDocument> SelectConversationDocument(sqlite::Connection& conn, std::string_view id) {
-  auto find = conn.Prepare("SELECT id, created_at, metadata FROM conversations WHERE uid = ?1");
-  if (!find.ok()) return find.status();
-  find->Bind(1, id);
-  auto found = find->Step("find conversation");
+  auto found = conn.QueryRow(
+      "SELECT id, created_at, metadata FROM conversations WHERE uid = ?1", "find conversation",
+      [](const sqlite::Stmt& st) { return ConversationDocument{st.Int(0), st.Int(1), st.String(2)}; }, id);
   if (!found.ok()) return found.status();
   if (!*found) return NoSuchConversation(id);
-  return ConversationDocument{find->Int(0), find->Int(1), find->String(2)};
+  return std::move(**found);
 }
 
 Status UpdateConversation(sqlite::Connection& conn, std::string_view id, const std::optional<std::string>& title,

@@ -65,41 +65,40 @@ Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t no
 }
 
 Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_view conversation_id) {
-  auto conv = conn.Prepare(
+  auto found = conn.QueryRow(
       "SELECT c.id, c.next_position, c.message_count, c.updated_at, c.tokens_input, c.tokens_output, "
       "c.tokens_cached_input, c.tokens_reasoning, c.tokens_cache_write, c.cost_nanousd, c.user_id, "
-      "coalesce(u.team_id, 0) FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1");
-  if (!conv.ok()) return conv.status();
-  conv->Bind(1, conversation_id);
-  auto found = conv->Step("find conversation");
+      "coalesce(u.team_id, 0) FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1",
+      "find conversation",
+      [](const sqlite::Stmt& st) {
+        ConversationCounters k;
+        k.row_id = st.Int(0);
+        k.next_position = st.Int(1);
+        k.message_count = st.Int(2);
+        k.updated_at = st.Int(3);
+        k.tokens_input = st.Int(4);
+        k.tokens_output = st.Int(5);
+        k.tokens_cached_input = st.Int(6);
+        k.tokens_reasoning = st.Int(7);
+        k.tokens_cache_write = st.Int(8);
+        k.cost = st.Int(9);
+        k.user_id = st.Int(10);
+        k.team_id = st.Int(11);
+        return k;
+      },
+      conversation_id);
   if (!found.ok()) return found.status();
   if (!*found) return NoSuchConversation(conversation_id);
-  ConversationCounters k;
-  k.row_id = conv->Int(0);
-  k.next_position = conv->Int(1);
-  k.message_count = conv->Int(2);
-  k.updated_at = conv->Int(3);
-  k.tokens_input = conv->Int(4);
-  k.tokens_output = conv->Int(5);
-  k.tokens_cached_input = conv->Int(6);
-  k.tokens_reasoning = conv->Int(7);
-  k.tokens_cache_write = conv->Int(8);
-  k.cost = conv->Int(9);
-  k.user_id = conv->Int(10);
-  k.team_id = conv->Int(11);
-  return k;
+  return **found;
 }
 
 Status StoreCounters(sqlite::Connection& conn, const ConversationCounters& k) {
-  auto upd = conn.Prepare(
+  return conn.Run(
       "UPDATE conversations SET next_position = ?2, message_count = ?3, updated_at = ?4, tokens_input = ?5, "
       "tokens_output = ?6, tokens_cached_input = ?7, tokens_reasoning = ?8, cost_nanousd = ?9, "
-      "tokens_cache_write = ?10 WHERE id = ?1");
-  if (!upd.ok()) return upd.status();
-  upd->Bind(1, k.row_id).Bind(2, k.next_position).Bind(3, k.message_count).Bind(4, k.updated_at);
-  upd->Bind(5, k.tokens_input).Bind(6, k.tokens_output).Bind(7, k.tokens_cached_input).Bind(8, k.tokens_reasoning);
-  upd->Bind(9, k.cost).Bind(10, k.tokens_cache_write);
-  return upd->Run("update conversation counters");
+      "tokens_cache_write = ?10 WHERE id = ?1",
+      "update conversation counters", k.row_id, k.next_position, k.message_count, k.updated_at, k.tokens_input,
+      k.tokens_output, k.tokens_cached_input, k.tokens_reasoning, k.cost, k.tokens_cache_write);
 }
 
 Result<bool> FindByRequestId(sqlite::Connection& conn, std::string_view request_id,
@@ -177,28 +176,26 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, std::string_view convers
 Result<std::vector<Message>> ContextWindow(sqlite::Connection& conn, std::string_view conversation_id,
                                            int64_t max_tokens) {
   // Newest first, stopping at the first message that does not fit; one statement, one snapshot.
-  auto st = conn.Prepare("SELECT m.id IS NOT NULL, " CONVSTORE_MESSAGE_COLUMNS
-                         " FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id"
-                         " WHERE c.uid = ?1 ORDER BY m.position DESC");
-  if (!st.ok()) return st.status();
-  st->Bind(1, conversation_id);
   std::vector<Message> out;
   int64_t used = 0;
-  for (bool first = true;; first = false) {
-    auto row = st->Step("get context");
-    if (!row.ok()) return row.status();
-    if (!*row) {
-      if (first) return NoSuchConversation(conversation_id);
-      break;
-    }
-    if (st->Int(0) == 0) break;  // no messages
-    Message m;
-    ReadMessage(*st, 1, conversation_id, m);
-    int64_t tokens = ContextTokens(m);
-    if (tokens > max_tokens - used) break;
-    used += tokens;
-    out.push_back(std::move(m));
-  }
+  auto any = conn.ForEachRow(
+      "SELECT m.id IS NOT NULL, " CONVSTORE_MESSAGE_COLUMNS
+      " FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id WHERE c.uid = ?1"
+      " ORDER BY m.position DESC",
+      "get context",
+      [&](const sqlite::Stmt& st) {
+        if (st.Int(0) == 0) return false;  // no messages
+        Message m;
+        ReadMessage(st, 1, conversation_id, m);
+        int64_t tokens = ContextTokens(m);
+        if (tokens > max_tokens - used) return false;
+        used += tokens;
+        out.push_back(std::move(m));
+        return true;
+      },
+      conversation_id);
+  if (!any.ok()) return any.status();
+  if (!*any) return NoSuchConversation(conversation_id);  // not even the conversation's row
   std::reverse(out.begin(), out.end());
   return out;
 }

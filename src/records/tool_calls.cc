@@ -69,22 +69,19 @@ Status InsertToolCall(sqlite::Connection& conn, const ToolCall& t) {
 }
 
 Result<std::vector<ToolCall>> ListToolCalls(sqlite::Connection& conn, std::string_view message_id) {
-  auto st = conn.Prepare("SELECT m.id IS NOT NULL, t.id IS NOT NULL, " CONVSTORE_TOOL_CALL_COLUMNS
-                         " FROM messages m LEFT JOIN tool_calls t ON t.message_id = m.id"
-                         " WHERE m.uid = ?1 ORDER BY t.id");
-  if (!st.ok()) return st.status();
-  st->Bind(1, message_id);
   std::vector<ToolCall> out;
-  for (bool first = true;; first = false) {
-    auto row = st->Step("list tool calls");
-    if (!row.ok()) return row.status();
-    if (!*row) {
-      if (first) return Status::NotFound(fmt::format("message '{}' does not exist", message_id));
-      break;
-    }
-    if (st->Int(1) == 0) break;
-    ReadToolCall(*st, 2, message_id, out.emplace_back());
-  }
+  auto any = conn.ForEachRow(
+      "SELECT m.id IS NOT NULL, t.id IS NOT NULL, " CONVSTORE_TOOL_CALL_COLUMNS
+      " FROM messages m LEFT JOIN tool_calls t ON t.message_id = m.id WHERE m.uid = ?1 ORDER BY t.id",
+      "list tool calls",
+      [&](const sqlite::Stmt& st) {
+        if (st.Int(1) == 0) return false;  // the message has no tool calls
+        ReadToolCall(st, 2, message_id, out.emplace_back());
+        return true;
+      },
+      message_id);
+  if (!any.ok()) return any.status();
+  if (!*any) return Status::NotFound(fmt::format("message '{}' does not exist", message_id));
   return out;
 }
 

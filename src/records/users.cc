@@ -67,41 +67,44 @@ Status UpsertUser(sqlite::Connection& conn, const UserInput& in, int64_t now) {
 }
 
 Result<Team> SelectTeam(sqlite::Connection& conn, std::string_view key) {
-  auto st = conn.Prepare(
-      "SELECT key, name, monthly_budget_nanousd, created_at, updated_at FROM teams WHERE key = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, key);
-  auto row = st->Step("get team");
-  if (!row.ok()) return row.status();
-  if (!*row) return Status::NotFound(fmt::format("team '{}' does not exist", key));
-  Team t;
-  t.key = st->Text(0);
-  t.name = st->Text(1);
-  t.monthly_budget_nanousd = st->OptInt(2);
-  t.created_at = st->Int(3);
-  t.updated_at = st->Int(4);
-  return t;
+  auto team = conn.QueryRow(
+      "SELECT key, name, monthly_budget_nanousd, created_at, updated_at FROM teams WHERE key = ?1", "get team",
+      [](const sqlite::Stmt& st) {
+        Team t;
+        t.key = st.Text(0);
+        t.name = st.Text(1);
+        t.monthly_budget_nanousd = st.OptInt(2);
+        t.created_at = st.Int(3);
+        t.updated_at = st.Int(4);
+        return t;
+      },
+      key);
+  if (!team.ok()) return team.status();
+  if (!*team) return Status::NotFound(fmt::format("team '{}' does not exist", key));
+  return std::move(**team);
 }
 
 Result<User> SelectUser(sqlite::Connection& conn, std::string_view key) {
-  auto st = conn.Prepare(
+  auto user = conn.QueryRow(
       "SELECT u.key, u.email, u.name, coalesce(t.key, ''), u.role, u.active, u.created_at, u.updated_at "
-      "FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE u.key = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, key);
-  auto row = st->Step("get user");
-  if (!row.ok()) return row.status();
-  if (!*row) return Status::NotFound(fmt::format("user '{}' does not exist", key));
-  User u;
-  u.key = st->Text(0);
-  u.email = st->Text(1);
-  u.name = st->Text(2);
-  u.team_key = st->Text(3);
-  u.role = st->Text(4);
-  u.active = st->Int(5) != 0;
-  u.created_at = st->Int(6);
-  u.updated_at = st->Int(7);
-  return u;
+      "FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE u.key = ?1",
+      "get user",
+      [](const sqlite::Stmt& st) {
+        User u;
+        u.key = st.Text(0);
+        u.email = st.Text(1);
+        u.name = st.Text(2);
+        u.team_key = st.Text(3);
+        u.role = st.Text(4);
+        u.active = st.Int(5) != 0;
+        u.created_at = st.Int(6);
+        u.updated_at = st.Int(7);
+        return u;
+      },
+      key);
+  if (!user.ok()) return user.status();
+  if (!*user) return Status::NotFound(fmt::format("user '{}' does not exist", key));
+  return std::move(**user);
 }
 
 }  // namespace convstore::records

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -65,6 +67,33 @@ class Connection {
     auto row = st->Step(context);
     if (!row.ok()) return row.status();
     return *row ? std::optional<int64_t>(st->Int(0)) : std::nullopt;
+  }
+  // The first row, read by read(const Stmt&) -> T; nullopt when there is no row.
+  template <typename Read, typename... Args>
+  auto QueryRow(const char* sql, std::string_view context, Read&& read, const Args&... args)
+      -> Result<std::optional<std::invoke_result_t<Read, const Stmt&>>> {
+    using T = std::invoke_result_t<Read, const Stmt&>;
+    auto st = Prepare(sql);
+    if (!st.ok()) return st.status();
+    BindAll(*st, args...);
+    auto row = st->Step(context);
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<T>();
+    return std::optional<T>(read(std::as_const(*st)));
+  }
+  // Hands each row in turn to visit(const Stmt&) -> bool, which returns false to stop early; returns whether the
+  // query yielded any row at all.
+  template <typename Visit, typename... Args>
+  Result<bool> ForEachRow(const char* sql, std::string_view context, Visit&& visit, const Args&... args) {
+    auto st = Prepare(sql);
+    if (!st.ok()) return st.status();
+    BindAll(*st, args...);
+    for (bool any = false;; any = true) {
+      auto row = st->Step(context);
+      if (!row.ok()) return row.status();
+      if (!*row) return any;
+      if (!visit(std::as_const(*st))) return true;
+    }
   }
 
   int64_t changes() const noexcept;

@@ -23,6 +23,8 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
   records::ConversationCounters& k = *counters;
   const int64_t before_count = k.message_count;
   spent = cost::SpendNote{k.user_id, k.team_id, {}};
+  auto insert = records::PrepareMessageInsert(conn);  // once for the batch
+  if (!insert.ok()) return insert.status();
   std::vector<cost::CostRow> cost_rows;
   cost_rows.reserve(n);
   std::vector<int64_t> inserted;
@@ -40,7 +42,7 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
     const cost::TokenUse use = cost::TokensOf(m);
     auto priced = cost::PriceRow(conn, m.model, v.created_at, use, v.cost);
     if (!priced.ok()) return priced.status();
-    auto row_id = records::InsertMessage(conn, conversation_id, k, v, priced->cost, priced->price_id, msg);
+    auto row_id = records::InsertMessage(conn, *insert, conversation_id, k, v, priced->cost, priced->price_id, msg);
     if (!row_id.ok()) return row_id.status();
     inserted.push_back(*row_id);
     cost::CostRow& row = cost_rows.emplace_back();

@@ -118,7 +118,15 @@ Result<bool> FindByRequestId(sqlite::Connection& conn, std::string_view request_
   return true;
 }
 
-Result<int64_t> InsertMessage(sqlite::Connection& conn, std::string_view conversation_id,
+Result<sqlite::Stmt> PrepareMessageInsert(sqlite::Connection& conn) {
+  return conn.Prepare(
+      "INSERT INTO messages(uid, conversation_id, position, role, content, model, model_version, tokens_input, "
+      "tokens_output, tokens_cached_input, tokens_reasoning, cost_nanousd, latency_us, metadata, request_id, "
+      "created_at, tokens_cache_write, team_id, price_id) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)");
+}
+
+Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::string_view conversation_id,
                               ConversationCounters& k, const ValidMessage& v, const std::optional<NanoUsd>& cost,
                               const std::optional<int64_t>& price_id, Message& msg) {
   const NewMessage& m = *v.in;
@@ -146,19 +154,13 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, std::string_view convers
   msg.metadata_json = v.metadata;
   msg.request_id = m.request_id;
   msg.created_at = v.created_at;
-  auto ins = conn.Prepare(
-      "INSERT INTO messages(uid, conversation_id, position, role, content, model, model_version, tokens_input, "
-      "tokens_output, tokens_cached_input, tokens_reasoning, cost_nanousd, latency_us, metadata, request_id, "
-      "created_at, tokens_cache_write, team_id, price_id) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)");
-  if (!ins.ok()) return ins.status();
-  ins->Bind(1, msg.id).Bind(2, k.row_id).Bind(3, msg.position).Bind(4, std::string_view(RoleName(m.role)));
-  ins->Bind(5, m.content).Bind(6, m.model).Bind(7, m.model_version).Bind(8, m.tokens_input);
-  ins->Bind(9, m.tokens_output).Bind(10, m.tokens_cached_input).Bind(11, m.tokens_reasoning).Bind(12, cost);
-  ins->Bind(13, m.latency_us).Bind(14, v.metadata).BindTextOrNull(15, m.request_id).Bind(16, v.created_at);
-  ins->Bind(17, m.tokens_cache_write).Bind(18, k.team_id == 0 ? std::nullopt : std::optional<int64_t>(k.team_id));
-  ins->Bind(19, price_id);
-  if (Status s = ins->Run("insert message"); !s.ok()) {
+  ins.Bind(1, msg.id).Bind(2, k.row_id).Bind(3, msg.position).Bind(4, std::string_view(RoleName(m.role)));
+  ins.Bind(5, m.content).Bind(6, m.model).Bind(7, m.model_version).Bind(8, m.tokens_input);
+  ins.Bind(9, m.tokens_output).Bind(10, m.tokens_cached_input).Bind(11, m.tokens_reasoning).Bind(12, cost);
+  ins.Bind(13, m.latency_us).Bind(14, v.metadata).BindTextOrNull(15, m.request_id).Bind(16, v.created_at);
+  ins.Bind(17, m.tokens_cache_write).Bind(18, k.team_id == 0 ? std::nullopt : std::optional<int64_t>(k.team_id));
+  ins.Bind(19, price_id);
+  if (Status s = ins.Run("insert message"); !s.ok()) {
     // The request_id was looked up by the caller and ids are fresh UUIDs: a clash on the position means the
     // conversation's stored counter is behind its messages.
     if (s.code() == Code::kConflict && s.message().find("messages.position") != std::string::npos)

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <optional>
 #include <random>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "records/cursor.h"
 #include "util/json_check.h"
 #include "util/json_input.h"
+#include "util/json_stored_form.h"
 #include "util/money.h"
 #include "util/time.h"
 #include "util/utf8.h"
@@ -87,6 +89,57 @@ TEST(JsonCheckTest, AgreesWithAFullParserOnRandomMutations) {
     ++checked;
   }
   EXPECT_GT(checked, 19000);
+}
+
+// dump(parse(s)), or nullopt when s does not parse.
+std::optional<std::string> Reprinted(const std::string& s) {
+  try {
+    return nlohmann::json::parse(s).dump();
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+TEST(JsonStoredFormTest, RecognisesExactlyWhatPrintsBackUnchanged) {
+  const char* stored[] = {"{}", "[]", R"({"a":1,"b":[true,false,null],"c":{"d":"e"}})", R"({"":0,"a":-9223372036854775808})",
+                          R"({"n":18446744073709551615})", "{\"k\":\"caf\xc3\xa9 \\\" \\\\ \\n\\t\\u0001\"}",
+                          R"({"A":1,"B":2,"a":3})", "\"text\"", "0", "-1"};
+  for (const char* s : stored) {
+    EXPECT_TRUE(util::IsStoredFormJson(s, 64, false)) << s;
+    EXPECT_EQ(Reprinted(s), std::string(s)) << s;
+  }
+  const char* not_stored[] = {"{ }", R"({"b":1,"a":2})", R"({"a":1,"a":2})", R"({"a":1.5})", R"({"a":1e3})",
+                              R"({"a":-0})", R"({"a":01})", R"({"a":18446744073709551616})", R"({"a":"\/"})",
+                              R"({"a":"\u0041"})", R"({"a":"\u001F"})", R"({"a":"\u000a"})", "{\"a\":\"\x01\"}",
+                              "{\"a\":\"\xff\"}", R"({"a":1} )", R"({"a":1}{})", R"({"a":tru})", "", "{"};
+  for (const char* s : not_stored) EXPECT_FALSE(util::IsStoredFormJson(s, 64, false)) << s;
+  EXPECT_FALSE(util::IsStoredFormJson("[]", 64, true));
+  EXPECT_TRUE(util::IsStoredFormJson(R"({"a":[[1]]})", 3, true));
+  EXPECT_FALSE(util::IsStoredFormJson(R"({"a":[[1]]})", 2, true));
+}
+
+TEST(JsonStoredFormTest, AcceptsOnlyTextThatAParserPrintsBackByteForByte) {
+  const std::string seeds[] = {R"({"a":[1,2,{"b":null}],"c":"d\n\u0001","e":true})", R"([{"k":-5},[],""])",
+                               "{\"z\":{\"y\":[0,18446744073709551615]},\"\xc3\xbc\":\"\xe6\x97\xa5\"}"};  // keys in byte order
+  std::mt19937 rng(11);
+  const std::string alphabet = "{}[],:\"\\0123456789.-+eEu truefalsnul\x7f\x80\xc3\xbc\xff\x01" "abAB/";
+  int accepted = 0;
+  for (const std::string& seed : seeds) EXPECT_TRUE(util::IsStoredFormJson(seed, 64, false)) << seed;
+  for (int round = 0; round < 50000; ++round) {
+    std::string s = seeds[rng() % 3];
+    for (int k = 0, edits = 1 + static_cast<int>(rng() % 3); k < edits && !s.empty(); ++k) {
+      size_t at = rng() % s.size();
+      switch (rng() % 3) {
+        case 0: s.erase(at, 1); break;
+        case 1: s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), alphabet[rng() % alphabet.size()]); break;
+        default: s[at] = alphabet[rng() % alphabet.size()];
+      }
+    }
+    if (!util::IsStoredFormJson(s, 64, false)) continue;
+    ++accepted;
+    EXPECT_EQ(Reprinted(s), s);  // accepted: stored as given must equal what the parser path would store
+  }
+  EXPECT_GT(accepted, 1000);
 }
 
 TEST(TimeTest, SaysWhatIsWrongWithATime) {

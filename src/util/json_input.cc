@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
+#include "util/json_stored_form.h"
 #include "util/utf8.h"
 
 namespace convstore::util {
@@ -50,6 +51,9 @@ Result<std::string> NormalizeJson(std::string_view text, std::string_view what, 
     if (require_object) return std::string("{}");
     if (text.empty()) return Status::InvalidArgument(fmt::format("{} is empty; it must be JSON", what));
   }
+  // Already in stored form (what the C ABI and the Python binding send): one scan, no tree.
+  if (text.size() <= max_bytes && IsStoredFormJson(text, limits::kMaxJsonDepth, require_object))
+    return std::string(text);
   auto parsed = ParseJson(text, what, max_bytes);
   if (!parsed.ok()) return parsed.status();
   if (require_object && !parsed->is_object())

@@ -5,7 +5,7 @@ Run with Debian's Python (no third-party packages needed):
 
     /usr/bin/python3 bench/python_add_message.py [--n 20000] [--cpp-bench build/bench/convstore_bench]
 
-The library is found like the package finds it: CONVSTORE_LIBRARY, else the in-tree build/libconvstore.so.
+The in-tree package is used; the library is CONVSTORE_LIBRARY, else the in-tree build's build/libconvstore.so.
 
 Measured, each on a fresh file in a temp directory (--dir to choose the disk):
   (a) convstore Store.add_message, durability "normal" (WAL, synchronous=NORMAL), one call per message;
@@ -34,6 +34,7 @@ from ctypes import byref, c_void_p
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
+os.environ.setdefault("CONVSTORE_LIBRARY", os.path.join(HERE, "..", "build", "libconvstore.so"))
 
 import convstore  # noqa: E402
 from convstore import _ffi  # noqa: E402

@@ -25,3 +25,45 @@ file(RELATIVE_PATH CONVSTORE_PC_RELPREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig"
 configure_file(cmake/convstore.pc.in ${CMAKE_CURRENT_BINARY_DIR}/convstore.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/convstore.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES data/prices.json DESTINATION ${CMAKE_INSTALL_DATADIR}/convstore)
+
+# The Python package, into the prefix's Python module directory (lib/python3.X/dist-packages on Debian, the same
+# relative path Python's own scheme uses elsewhere), with _install.py naming the library directory of this
+# install: the package then loads the installed library without environment variables. The path is the one given
+# at install time (cmake --install --prefix), not at configure time.
+option(CONVSTORE_INSTALL_PYTHON "Install the Python package with the library" ON)
+if(CONVSTORE_INSTALL_PYTHON)
+  # The system's Python first (the one Debian's python3-* packages serve), else whichever CMake finds.
+  find_program(CONVSTORE_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH DOC "The Python the package is installed for")
+  if(NOT CONVSTORE_PYTHON)
+    find_package(Python3 COMPONENTS Interpreter)
+    set(CONVSTORE_PYTHON "${Python3_EXECUTABLE}")
+  endif()
+  set(CONVSTORE_PYTHON_INSTALL_DIR "" CACHE STRING
+      "Where the Python package is installed, relative to the prefix (empty: Python's scheme, e.g. lib/python3.11/dist-packages)")
+  set(convstore_python_dir "${CONVSTORE_PYTHON_INSTALL_DIR}")
+  if(NOT convstore_python_dir AND CONVSTORE_PYTHON)
+    execute_process(
+      COMMAND ${CONVSTORE_PYTHON} -c [=[
+import sysconfig
+scheme = sysconfig.get_default_scheme() if hasattr(sysconfig, "get_default_scheme") else "posix_prefix"
+path = sysconfig.get_path("purelib", scheme, vars={"base": "@B@", "platbase": "@B@"}).split("@B@/", 1)[1]
+print(path[len("local/"):] if path.startswith("local/") else path)  # Debian's posix_local: <prefix>/lib/...
+]=]
+      OUTPUT_VARIABLE convstore_python_dir OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE convstore_python_rc)
+    if(NOT convstore_python_rc EQUAL 0)
+      set(convstore_python_dir "")
+    endif()
+  endif()
+  if(convstore_python_dir)
+    install(DIRECTORY bindings/python/convstore DESTINATION ${convstore_python_dir}
+      FILES_MATCHING PATTERN "*.py" PATTERN "py.typed" PATTERN "__pycache__" EXCLUDE)
+    install(CODE "
+      set(convstore_py \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${convstore_python_dir}/convstore/_install.py\")
+      message(STATUS \"Installing: \${convstore_py}\")
+      file(WRITE \"\${convstore_py}\"
+        \"# Written by cmake --install: where this install put libconvstore.\\nLIBRARY_DIR = \\\"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}\\\"\\n\")
+    ")
+  else()
+    message(STATUS "convstore: no Python interpreter found; the Python package is not installed")
+  endif()
+endif()

@@ -87,6 +87,32 @@ static void options_flow(void) {
 #endif
 }
 
+static int log_lines_seen = 0;
+static int log_open_seen = 0;
+static void on_log(void* user_data, int level, const char* message) {
+  CHECK(user_data == (void*)&log_lines_seen);
+  CHECK(level >= CONVSTORE_LOG_TRACE && level <= CONVSTORE_LOG_ERROR);
+  CHECK(message != NULL);
+  ++log_lines_seen;
+  if (level == CONVSTORE_LOG_INFO && strstr(message, "opened ':memory:'") != NULL) ++log_open_seen;
+}
+
+/* Log lines go to a handler when one is set, and stop reaching it when it is cleared. */
+static void log_flow(void) {
+  convstore_t* db = NULL;
+  convstore_set_log_handler(on_log, &log_lines_seen);
+  CHECK(convstore_open(":memory:", "{\"log_level\":\"info\"}", &db, NULL) == CONVSTORE_OK);
+  convstore_close(db);
+  CHECK(log_open_seen == 1);
+  convstore_set_log_handler(NULL, NULL);
+  int seen = log_lines_seen;
+  CHECK(convstore_open(":memory:", "{\"log_level\":\"info\"}", &db, NULL) == CONVSTORE_OK);
+  convstore_close(db);
+  CHECK(log_lines_seen == seen);
+  CHECK(convstore_open(":memory:", "{\"log_level\":\"warn\"}", &db, NULL) == CONVSTORE_OK); /* the default again */
+  convstore_close(db);
+}
+
 /* The cost engine through the C ABI: prices, usage, summaries, budgets and reservations. */
 static void cost_flow(void) {
   convstore_t* db = NULL;
@@ -533,6 +559,7 @@ int main(int argc, char** argv) {
   cost_flow();
   metadata_flow();
   options_flow();
+  log_flow();
 
   CHECK(convstore_open(":memory:", NULL, &closed_at_exit, NULL) == CONVSTORE_OK);
   printf("%d passed, %d failed\n", passed, failed);

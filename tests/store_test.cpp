@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "convstore/logging.h"
 #include "test_util.h"
 
 namespace convstore {
@@ -484,6 +485,37 @@ TEST(StoreFileTest, FullDurabilityWorks) {
   m.content = "x";
   ASSERT_OK(s->AddMessage(c->id, m));
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), 1);
+}
+
+TEST(LoggingTest, LinesGoToTheHandlerUntilItIsCleared) {
+  std::vector<std::pair<LogLevel, std::string>> lines;
+  SetLogHandler([&](LogLevel level, std::string_view message) { lines.emplace_back(level, std::string(message)); });
+  Options options;
+  options.log_level = LogLevel::kInfo;
+  {
+    auto store = ConversationStore::Open(":memory:", options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+  }
+  SetLogHandler(nullptr);
+  bool opened = false;
+  for (const auto& [level, text] : lines)
+    opened |= level == LogLevel::kInfo && text.find("opened ':memory:'") != std::string::npos;
+  EXPECT_TRUE(opened) << lines.size() << " lines";
+  const size_t seen = lines.size();
+  {
+    auto store = ConversationStore::Open(":memory:", options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+  }
+  EXPECT_EQ(lines.size(), seen);  // cleared: standard error again
+  // A handler that throws does not fail the call that logged.
+  SetLogHandler([](LogLevel, std::string_view) { throw std::runtime_error("handler failed"); });
+  {
+    auto store = ConversationStore::Open(":memory:", options);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+  }
+  SetLogHandler(nullptr);
+  options.log_level = LogLevel::kWarn;
+  EXPECT_TRUE(ConversationStore::Open(":memory:", options).ok());  // the process-wide level back to the default
 }
 
 TEST(VersionTest, ReportsVersion) {

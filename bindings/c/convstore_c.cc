@@ -7,6 +7,7 @@
 #include <new>
 #include <string>
 
+#include "convstore/logging.h"
 #include "convstore/store.h"
 #include "c_support.h"
 #include "json_codec.h"
@@ -34,6 +35,13 @@ CONVSTORE_SAME_CODE(CONVSTORE_READ_ONLY, kReadOnly);
 static_assert(convstore::kLastCode == convstore::Code::kReadOnly, "a new code needs its CONVSTORE_* twin above");
 #undef CONVSTORE_SAME_CODE
 
+static_assert(CONVSTORE_LOG_TRACE == static_cast<int>(convstore::LogLevel::kTrace) &&
+                  CONVSTORE_LOG_DEBUG == static_cast<int>(convstore::LogLevel::kDebug) &&
+                  CONVSTORE_LOG_INFO == static_cast<int>(convstore::LogLevel::kInfo) &&
+                  CONVSTORE_LOG_WARN == static_cast<int>(convstore::LogLevel::kWarn) &&
+                  CONVSTORE_LOG_ERROR == static_cast<int>(convstore::LogLevel::kError),
+              "CONVSTORE_LOG_* are the values of convstore::LogLevel");
+
 extern "C" {
 
 const char* convstore_version(void) { return convstore::Version(); }
@@ -44,6 +52,20 @@ const char* convstore_code_name(int code) {
   return convstore::CodeName(static_cast<convstore::Code>(code));
 }
 void convstore_free(void* p) { std::free(p); }
+
+void convstore_set_log_handler(convstore_log_fn fn, void* user_data) {
+  try {
+    if (fn == nullptr) {
+      convstore::SetLogHandler(nullptr);
+      return;
+    }
+    convstore::SetLogHandler([fn, user_data](convstore::LogLevel level, std::string_view message) {
+      std::string line(message);  // NUL-terminated for C
+      fn(user_data, static_cast<int>(level), line.c_str());
+    });
+  } catch (...) {  // out of memory building the handler: the previous destination stays
+  }
+}
 
 int convstore_open(const char* path, const char* options_json, convstore_t** out, char** errmsg) {
   if (out != nullptr) *out = nullptr;

@@ -6,15 +6,17 @@
         s.add_message(conv["id"], "user", "Analyze this BGP config")
 
 ``AIDatabase`` (convstore.compat) is a drop-in for the V1 sqlite3 class of the book chapter.
-The shared library is found via CONVSTORE_LIBRARY, next to this package, in the in-tree build, or on the
-system library path (see convstore._ffi).
+The shared library is found via CONVSTORE_LIBRARY, next to this package, at the prefix cmake --install put it
+in, or by the dynamic loader (see convstore._ffi). Its log lines go to the logging logger "convstore".
 """
 
-from . import _ffi, errors
+from . import _ffi, _logging, errors
 from .errors import *  # noqa: F401,F403  (every exception class, listed in errors.__all__)
 from .store import Store
 
 __version__ = "0.1.0"
+
+_logging.install()
 
 __all__ = ["Store", "AIDatabase", "version", "version_number", "abi_version", "__version__", *errors.__all__]
 

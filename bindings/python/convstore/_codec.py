@@ -10,7 +10,13 @@ import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from typing import Union
+
 from .errors import CorruptionError, InvalidArgumentError
+
+# What the public API accepts for money and for points in time (annotations of the Store methods).
+Money = Union[Decimal, str, int, float]  # US dollars: exact as Decimal or str, rounded to the nano-dollar otherwise
+Time = Union[datetime, str, int]  # an aware datetime, ISO-8601 text with an offset, or int microseconds UTC
 
 
 

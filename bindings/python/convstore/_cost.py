@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 
 from . import _ffi
-from ._codec import dumps, fix_money, money_field, request, time_us
+from ._codec import Money, Time, dumps, fix_money, money_field, request, time_us
 from .errors import InvalidArgumentError
 
 __all__ = ["CostMixin"]
@@ -39,10 +39,10 @@ class CostMixin:
 
     # ---- prices -----------------------------------------------------------------------------------------
 
-    def add_price(self, model: str, *, input_per_mtok_usd=None, output_per_mtok_usd=None,
+    def add_price(self, model: str, *, input_per_mtok_usd: Money | None = None, output_per_mtok_usd: Money | None = None,
                   input_per_mtok_nanousd: int | None = None, output_per_mtok_nanousd: int | None = None,
-                  cached_input_per_mtok_usd=None, cache_write_per_mtok_usd=None, reasoning_per_mtok_usd=None,
-                  pattern: bool = False, effective_from=None, source_date: str | None = None,
+                  cached_input_per_mtok_usd: Money | None = None, cache_write_per_mtok_usd: Money | None = None, reasoning_per_mtok_usd: Money | None = None,
+                  pattern: bool = False, effective_from: Time | None = None, source_date: str | None = None,
                   note: str | None = None) -> dict:
         """Adds a user price per million tokens (overrides the shipped catalog for that model). Returns it.
 
@@ -62,7 +62,7 @@ class CostMixin:
         """Every price, shipped catalog ("origin": "catalog") and user ("user")."""
         return fix_money(self._call(_ffi.convstore_list_prices))
 
-    def resolve_price(self, model: str, at=None) -> dict:
+    def resolve_price(self, model: str, at: Time | None = None) -> dict:
         """The price in effect for model at `at` (default now); NotFoundError when none applies."""
         at_us = time_us(at) if at is not None else time.time_ns() // 1000
         if isinstance(at_us, str):  # ISO-8601 text: the other calls pass it to the library; this one takes µs
@@ -74,7 +74,7 @@ class CostMixin:
             raise InvalidArgumentError("at must be a datetime, an ISO-8601 string or integer microseconds")
         return fix_money(self._call(_ffi.convstore_resolve_price, self._arg(model), at_us))
 
-    def reprice(self, from_, to) -> dict:
+    def reprice(self, from_: Time, to: Time) -> dict:
         """Recomputes catalog-priced costs recorded in [from_, to); counters and rollups follow."""
         return fix_money(self._call(_ffi.convstore_reprice, dumps({"from": time_us(from_), "to": time_us(to)})))
 
@@ -84,10 +84,10 @@ class CostMixin:
                          conversation_id: str | None = None, endpoint: str | None = None,
                          tokens_input: int | None = None, tokens_output: int | None = None,
                          tokens_cached_input: int | None = None, tokens_cache_write: int | None = None,
-                         tokens_reasoning: int | None = None, cost_usd=None, cost_nanousd: int | None = None,
+                         tokens_reasoning: int | None = None, cost_usd: Money | None = None, cost_nanousd: int | None = None,
                          latency_us: int | None = None, status: str | None = None, error_code: str | None = None,
                          error_message: str | None = None, metadata: dict | None = None,
-                         request_id: str | None = None, recorded_at=None) -> dict:
+                         request_id: str | None = None, recorded_at: Time | None = None) -> dict:
         """Records one API call (the seeds' api_usage row). Without a cost, it is priced from the catalog.
 
         team defaults to the user's team ("" for none). A request_id seen before returns the first record.
@@ -98,7 +98,7 @@ class CostMixin:
 
     # ---- summaries ----------------------------------------------------------------------------------------
 
-    def cost_summary(self, *, days: int = 7, from_=None, to=None, user: str | None = None, team: str | None = None,
+    def cost_summary(self, *, days: int = 7, from_: Time | None = None, to: Time | None = None, user: str | None = None, team: str | None = None,
                      model: str | None = None, conversation_id: str | None = None, source: str | None = None,
                      utc_offset_minutes: int | None = None) -> dict:
         """The seed chapter's cost summary: daily_breakdown (newest first), total_cost, total_messages, ...
@@ -108,8 +108,8 @@ class CostMixin:
         f = _filter(days, from_, to, user, team, model, conversation_id, source, utc_offset_minutes)
         return fix_money(self._call(_ffi.convstore_cost_summary, dumps(f)))
 
-    def group_costs(self, group_by, *, days: int = 7, from_=None, to=None, user: str | None = None,
-                    team: str | None = None, model: str | None = None, conversation_id: str | None = None,
+    def group_costs(self, group_by: list[str], *, days: int = 7, from_: Time | None = None, to: Time | None = None,
+                    user: str | None = None, team: str | None = None, model: str | None = None, conversation_id: str | None = None,
                     source: str | None = None, utc_offset_minutes: int | None = None) -> dict:
         """Totals grouped by 1..4 of day, week, month, user, team, model, role, endpoint, status, source."""
         if isinstance(group_by, str):
@@ -118,7 +118,7 @@ class CostMixin:
         q["group_by"] = list(group_by)
         return fix_money(self._call(_ffi.convstore_group_costs, dumps(q)))
 
-    def usage_stats(self, *, days: int = 7, from_=None, to=None, user: str | None = None, team: str | None = None,
+    def usage_stats(self, *, days: int = 7, from_: Time | None = None, to: Time | None = None, user: str | None = None, team: str | None = None,
                     model: str | None = None, source: str | None = None,
                     utc_offset_minutes: int | None = None) -> list[dict]:
         """Per user x model: calls, errors, tokens, cost, avg and p50/p95/p99 latency (µs)."""
@@ -142,7 +142,7 @@ class CostMixin:
     # ---- budgets ------------------------------------------------------------------------------------------
 
     def set_budget(self, name: str, scope: str, period: str, *, scope_key: str | None = None,
-                   window_hours: int | None = None, hard_limit_usd=None, soft_limit_usd=None,
+                   window_hours: int | None = None, hard_limit_usd: Money | None = None, soft_limit_usd: Money | None = None,
                    hard_limit_nanousd: int | None = None, soft_limit_nanousd: int | None = None) -> dict:
         """Creates or updates a budget: scope "global" | "team" | "user", period "day" | "week" | "month" |
         "rolling" (window_hours). Returns its current state."""
@@ -162,7 +162,7 @@ class CostMixin:
             raise InvalidArgumentError("min_used_fraction must be a number") from None
         return fix_money(self._call(_ffi.convstore_get_budgets, fraction))
 
-    def reserve(self, request_id: str, user: str, estimated_cost_usd=None, *,
+    def reserve(self, request_id: str, user: str, estimated_cost_usd: Money | None = None, *,
                 estimated_cost_nanousd: int | None = None, ttl_us: int | None = None) -> dict:
         """Admits a call estimated at estimated_cost or raises BudgetExceededError (nothing written)."""
         r = request(request_id=request_id, user=user, ttl_us=ttl_us)
@@ -172,10 +172,10 @@ class CostMixin:
     def settle(self, request_id: str, model: str, *, user: str | None = None, team: str | None = None,
                conversation_id: str | None = None, endpoint: str | None = None, tokens_input: int | None = None,
                tokens_output: int | None = None, tokens_cached_input: int | None = None,
-               tokens_cache_write: int | None = None, tokens_reasoning: int | None = None, cost_usd=None,
+               tokens_cache_write: int | None = None, tokens_reasoning: int | None = None, cost_usd: Money | None = None,
                cost_nanousd: int | None = None, latency_us: int | None = None, status: str | None = None,
                error_code: str | None = None, error_message: str | None = None, metadata: dict | None = None,
-               recorded_at=None) -> dict:
+               recorded_at: Time | None = None) -> dict:
         """Records the reserved call's actual usage and closes the reservation. Returns the usage record."""
         fields = dict(locals())
         del fields["self"], fields["request_id"]

@@ -6,17 +6,17 @@ pythonic: strings are ``bytes`` (UTF-8), out-parameters are ``ctypes.byref(c_voi
 ``char*`` (out_json / errmsg) must be released with :func:`take_string` (or ``convstore_free``).
 
 Library lookup, first match wins:
-  1. the path in the environment variable ``CONVSTORE_LIBRARY``;
+  1. the path in the environment variable ``CONVSTORE_LIBRARY`` (and nothing else when it is set);
   2. a ``libconvstore.so*`` next to this package;
-  3. the in-tree build, ``../../../build/libconvstore.so`` relative to this package;
-  4. ``ctypes.util.find_library("convstore")``.
-The loaded library must report ``convstore_abi_version() == ABI_VERSION``.
+  3. the installed prefix: ``cmake --install`` writes the library directory into ``_install.py`` beside this file;
+  4. the dynamic loader, by the library's versioned name ``libconvstore.so.<ABI_VERSION>`` (``LD_LIBRARY_PATH``,
+     the loader cache, the system library directories).
+No path of the source tree is looked at. The loaded library must report ``convstore_abi_version() == ABI_VERSION``.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import glob
 import os
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_void_p
@@ -37,6 +37,14 @@ CONVSTORE_INTERNAL = 10
 CONVSTORE_BUDGET_EXCEEDED = 11
 CONVSTORE_READ_ONLY = 12
 
+CONVSTORE_LOG_TRACE = 0
+CONVSTORE_LOG_DEBUG = 1
+CONVSTORE_LOG_INFO = 2
+CONVSTORE_LOG_WARN = 3
+CONVSTORE_LOG_ERROR = 4
+
+# void (*convstore_log_fn)(void* user_data, int level, const char* message)
+convstore_log_fn = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
 # void (*convstore_budget_alert_fn)(void* user_data, const char* alert_json)
 convstore_budget_alert_fn = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
 # void (*convstore_progress_fn)(void* user_data, const char* operation, int64_t done, int64_t total)
@@ -63,10 +71,14 @@ def _candidates() -> list[str]:
     if env:
         return [env]  # an explicit choice: do not silently fall back to another copy
     found = sorted(glob.glob(os.path.join(_PKG_DIR, "libconvstore.so*")), key=len)
-    found.append(os.path.normpath(os.path.join(_PKG_DIR, "..", "..", "..", "build", "libconvstore.so")))
-    name = ctypes.util.find_library("convstore")
-    if name:
-        found.append(name)
+    soname = f"libconvstore.so.{ABI_VERSION}"
+    try:
+        from ._install import LIBRARY_DIR  # written by cmake --install
+    except ImportError:
+        pass
+    else:
+        found.append(os.path.join(LIBRARY_DIR, soname))
+    found.append(soname)  # no directory: the dynamic loader searches its own path
     return found
 
 
@@ -82,7 +94,8 @@ def _load() -> ctypes.CDLL:
             tried.append(f"{path} ({e})")
     raise LibraryNotFoundError(
         "cannot load libconvstore; tried: " + ("; ".join(tried) or "nothing")
-        + ". Build it (cmake --build build) or set CONVSTORE_LIBRARY=/path/to/libconvstore.so"
+        + ". Install it (cmake --install), add its directory to LD_LIBRARY_PATH, or set "
+        "CONVSTORE_LIBRARY=/path/to/libconvstore.so"
     )
 
 
@@ -95,6 +108,7 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_abi_version": ([], c_int),
         "convstore_code_name": ([c_int], c_char_p),
         "convstore_free": ([c_void_p], None),
+        "convstore_set_log_handler": ([convstore_log_fn, c_void_p], None),
         # open / close
         "convstore_open": ([c_char_p, c_char_p, POINTER(convstore_p), _out], c_int),
         "convstore_shutdown": ([convstore_p, _out], c_int),

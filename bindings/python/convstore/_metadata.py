@@ -8,7 +8,7 @@ documented in docs/metadata.md. Containment follows PostgreSQL's jsonb ``@>`` ex
 from __future__ import annotations
 
 from . import _ffi
-from ._codec import dumps, fix_conversation, fix_message, fix_money, request, time_us
+from ._codec import Time, dumps, fix_conversation, fix_message, fix_money, request, time_us
 from .errors import InvalidArgumentError
 
 __all__ = ["MetadataMixin"]
@@ -45,8 +45,9 @@ def _fix_items(result: dict) -> dict:
 class MetadataMixin:
     """Metadata search methods; mixed into Store (which provides _call)."""
 
-    def search_metadata(self, contains=_MISSING, *, where: dict | None = None, target: str = "conversations",
-                        user: str | None = None, conversation_id: str | None = None, from_=None, to=None,
+    def search_metadata(self, contains: dict | None = _MISSING, *, where: dict | None = None,
+                        target: str = "conversations", user: str | None = None, conversation_id: str | None = None,
+                        from_: Time | None = None, to: Time | None = None,
                         archived: bool | None = None, limit: int = 10, cursor: str | None = None,
                         scan_limit: int | None = None) -> dict:
         """Rows whose metadata @> ``contains`` and satisfies every ``where`` condition, newest first.
@@ -57,8 +58,9 @@ class MetadataMixin:
         q = _query(target, contains, where, user, conversation_id, from_, to, archived, limit, cursor, scan_limit)
         return _fix_items(self._call(_ffi.convstore_search_metadata, dumps(q)))
 
-    def explain_metadata(self, contains=_MISSING, *, where: dict | None = None, target: str = "conversations",
-                         user: str | None = None, conversation_id: str | None = None, from_=None, to=None,
+    def explain_metadata(self, contains: dict | None = _MISSING, *, where: dict | None = None,
+                         target: str = "conversations", user: str | None = None, conversation_id: str | None = None,
+                         from_: Time | None = None, to: Time | None = None,
                          archived: bool | None = None, limit: int = 10, cursor: str | None = None,
                          scan_limit: int | None = None) -> dict:
         """Runs the search and returns its plan: {"strategy": "index" | "scan" | "empty", "postings":
@@ -76,7 +78,7 @@ class MetadataMixin:
         """Drops and rebuilds the metadata index in one transaction; returns its sizes."""
         return self._call(_ffi.convstore_rebuild_metadata_index)
 
-    def set_metadata_excluded_paths(self, paths) -> dict:
+    def set_metadata_excluded_paths(self, paths: list[str]) -> dict:
         """Leaves these paths (and everything below) out of the index and rebuilds it; [] indexes everything."""
         if isinstance(paths, (str, bytes)) or not all(isinstance(p, str) for p in paths):
             raise InvalidArgumentError("paths must be a list of strings")

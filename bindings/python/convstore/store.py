@@ -23,7 +23,8 @@ import weakref
 from ctypes import byref, c_void_p
 
 from . import _ffi
-from ._codec import dumps, fix_conversation, fix_message, fix_money, fix_team, loads, message_request, time_us, usd
+from ._codec import (Money, Time, dumps, fix_conversation, fix_message, fix_money, fix_team, loads, message_request,
+                     time_us, usd)
 from ._cost import CostMixin
 from ._metadata import MetadataMixin
 from .errors import ClosedError, InvalidArgumentError, error_from_code
@@ -237,7 +238,7 @@ class Store(CostMixin, MetadataMixin):
 
     # ---- teams and users ------------------------------------------------------------------------------
 
-    def upsert_team(self, key: str, name: str | None = None, monthly_budget_usd=None) -> dict:
+    def upsert_team(self, key: str, name: str | None = None, monthly_budget_usd: Money | None = None) -> dict:
         """Creates the team or updates the fields given. Returns the team."""
         t = {"key": key}
         if name is not None:
@@ -268,7 +269,7 @@ class Store(CostMixin, MetadataMixin):
     def create_conversation(self, user: str, title: str = "", *, model: str | None = None,
                             system_prompt: str | None = None, temperature: float | None = None,
                             max_tokens: int | None = None, metadata: dict | None = None,
-                            created_at=None) -> dict:
+                            created_at: Time | None = None) -> dict:
         """Creates a conversation (and the user, if new). Returns the record, with "id"."""
         c = {"user": user, "title": title}
         if model is not None:
@@ -337,10 +338,10 @@ class Store(CostMixin, MetadataMixin):
     def add_message(self, conversation_id: str, role: str, content: str, *, model: str | None = None,
                     model_version: str | None = None, tokens_input: int | None = None,
                     tokens_output: int | None = None, tokens_cached_input: int | None = None,
-                    tokens_cache_write: int | None = None, tokens_reasoning: int | None = None, cost_usd=None,
+                    tokens_cache_write: int | None = None, tokens_reasoning: int | None = None, cost_usd: Money | None = None,
                     cost_nanousd: int | None = None,
                     latency_us: int | None = None, metadata: dict | None = None, request_id: str | None = None,
-                    created_at=None) -> dict:
+                    created_at: Time | None = None) -> dict:
         """Appends a message (role: user, assistant, system or tool). Returns the stored message.
 
         A request_id seen before returns the message stored then and counts nothing twice. cost_usd may be a
@@ -401,9 +402,9 @@ class Store(CostMixin, MetadataMixin):
 
     # ---- tool calls -----------------------------------------------------------------------------------
 
-    def add_tool_call(self, message_id: str, tool_name: str, *, input=None, output=None,
+    def add_tool_call(self, message_id: str, tool_name: str, *, input: object = None, output: object = None,
                       duration_us: int | None = None, status: str = "success", error_message: str | None = None,
-                      created_at=None) -> dict:
+                      created_at: Time | None = None) -> dict:
         """Records a tool call of a message. input/output: any JSON-serialisable value. Returns the record."""
         t = {"tool_name": tool_name, "status": status}
         if input is not None:

@@ -1,5 +1,5 @@
-"""Shared fixtures. Makes the in-tree package importable; the library is found by convstore._ffi
-(CONVSTORE_LIBRARY, or the in-tree build at build/libconvstore.so)."""
+"""Shared fixtures. Makes the in-tree package importable; the library is found by convstore._ffi (the suite sets
+CONVSTORE_LIBRARY to the library it built)."""
 
 import os
 import sys

@@ -253,3 +253,16 @@ def test_options(db_path, tmp_path):
     with Store(tmp_path / "pathlike.db", durability="full", busy_timeout_ms=100, reader_pool_size=1,
                log_level="off", slow_operation_ms=0) as s:
         assert s.create_conversation("u")["id"]
+
+
+def test_library_log_lines_go_to_the_convstore_logger(db_path, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="convstore"):
+        convstore.Store(db_path, log_level="info").close()
+    opened = [r for r in caplog.records if r.name == "convstore" and "opened '" in r.getMessage()]
+    assert opened and opened[0].levelno == logging.INFO
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="convstore"):
+        convstore.Store(db_path).close()  # the default level, "warn": no info lines
+    assert not [r for r in caplog.records if r.name == "convstore" and "opened '" in r.getMessage()]

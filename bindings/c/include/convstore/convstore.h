@@ -76,6 +76,22 @@ CONVSTORE_API const char* convstore_code_name(int code);
 /* Frees a string returned by this library. NULL is a no-op. */
 CONVSTORE_API void convstore_free(void* p);
 
+/* Log levels passed to a convstore_log_fn. */
+#define CONVSTORE_LOG_TRACE 0
+#define CONVSTORE_LOG_DEBUG 1
+#define CONVSTORE_LOG_INFO 2
+#define CONVSTORE_LOG_WARN 3
+#define CONVSTORE_LOG_ERROR 4
+
+/* Receives one log line: its CONVSTORE_LOG_* level and its text (UTF-8, no newline, valid only during the call).
+ * Called from whichever thread logs, one line at a time under a library lock: return promptly, do not call
+ * convstore. */
+typedef void (*convstore_log_fn)(void* user_data, int level, const char* message);
+/* Sends every store's log lines (process-wide) to `fn` instead of standard error; NULL restores standard error.
+ * Which lines are logged is set per store by the "log_level" option (default "warn"). Thread-safe. Before
+ * unloading the code `fn` lives in, set NULL. */
+CONVSTORE_API void convstore_set_log_handler(convstore_log_fn fn, void* user_data);
+
 /* ---- open / close ------------------------------------------------------------------------------------ */
 
 /* Opens or creates the store at `path` (":memory:" for a private in-memory store). Options with callbacks (budget

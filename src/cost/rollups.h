@@ -112,7 +112,7 @@ struct BasicDelta {
 using RollupDelta = BasicDelta<Measures>;
 
 // Benchmark-only switch (not exported from the shared library): with false, ApplyDelta does nothing, so
-// bench/cost_bench.cpp can measure what rollup upkeep adds to a write. Never used by the library itself.
+// bench/cost_bench.cc can measure what rollup upkeep adds to a write. Never used by the library itself.
 void SetRollupsEnabledForBenchmark(bool enabled);
 
 // Reads count, errors, the five token sums and cost from 8 consecutive columns starting at `first` (the

@@ -39,6 +39,8 @@ struct BudgetRow {
   " b.soft_limit_nanousd, CASE b.scope WHEN 1 THEN (SELECT key FROM teams WHERE id = b.scope_id)"          \
   " WHEN 2 THEN (SELECT key FROM users WHERE id = b.scope_id) ELSE '' END FROM budgets b"
 
+static_assert(kScopeTeam == 1 && kScopeUser == 2, "CONVSTORE_BUDGET_SELECT spells the scope codes out in SQL");
+
 void ReadBudget(const sqlite::Stmt& st, BudgetRow& b) {
   b.id = st.Int(0);
   b.input.name = st.String(1);

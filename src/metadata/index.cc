@@ -41,7 +41,11 @@ const TargetSql kSql[] = {
 };
 
 const TargetSql& SqlOf(MetadataTarget t) { return kSql[static_cast<int>(t)]; }
+// The stored `kind` column: the target's value. SQL below spells the kinds out (CASE ?1 WHEN 0 ... WHEN 1 ...).
 int KindOf(MetadataTarget t) { return static_cast<int>(t); }
+static_assert(static_cast<int>(MetadataTarget::kConversations) == 0 && static_cast<int>(MetadataTarget::kMessages) == 1 &&
+                  static_cast<int>(MetadataTarget::kApiUsage) == 2,
+              "the SQL of this file spells the stored kinds out");
 
 int Depth(const json& v) {
   if (!v.is_structured()) return 0;

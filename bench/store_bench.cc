@@ -4,6 +4,7 @@
 //   build/bench/convstore_bench --benchmark_filter=List
 //
 // Files live under build/bench-data/ (or $CONVSTORE_BENCH_DIR); the 100k-conversation store is built once and reused.
+#include <convstore/convstore.h>
 #include <convstore/convstore.hpp>
 
 #include <cstdio>
@@ -50,8 +51,15 @@ NewMessage Msg(int i) {
   return m;
 }
 
-// Binds one raw row shaped like convstore's insert of Msg(i).
-void BindRaw(sqlite3_stmt* st, int64_t counter, int64_t conv, int64_t position, int i) {
+// An agent's per-message metadata document as it reaches the store: compact, keys in order (what the C ABI
+// hands on after parsing a request, and what a C++ caller printing it with nlohmann::json passes).
+const char kAgentMetadata[] =
+    R"({"attempt":1,"run":{"agent":"netops-triage","step":7},"source":"cli","tags":["bgp","prod"],)"
+    R"("tool":"bgp_diff","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"})";
+
+// Binds one raw row shaped like convstore's insert of Msg(i) (metadata: "{}" or the given document).
+void BindRaw(sqlite3_stmt* st, int64_t counter, int64_t conv, int64_t position, int i,
+             const char* metadata = "{}") {
   char uid[40];
   std::snprintf(uid, sizeof uid, "0190a1b2-c3d4-7e5f-8a6b-%012lld", static_cast<long long>(counter));
   const std::string& content = bench::Content(i);
@@ -68,7 +76,7 @@ void BindRaw(sqlite3_stmt* st, int64_t counter, int64_t conv, int64_t position, 
   sqlite3_bind_null(st, 11);
   sqlite3_bind_int64(st, 12, 15'000'000);
   sqlite3_bind_null(st, 13);
-  sqlite3_bind_text(st, 14, "{}", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 14, metadata, -1, SQLITE_STATIC);
   sqlite3_bind_null(st, 15);
   sqlite3_bind_int64(st, 16, 1770800400000000 + counter);
 }
@@ -84,9 +92,9 @@ struct RawWriter {
     sqlite3_close(db);
     bench::RemoveDb(path);
   }
-  void Insert(int i) {
+  void Insert(int i, const char* metadata = "{}") {
     int64_t conv = counter % 100 + 1;
-    BindRaw(ins, counter, conv, positions[conv]++, i);
+    BindRaw(ins, counter, conv, positions[conv]++, i, metadata);
     ++counter;
     if (sqlite3_step(ins) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
     sqlite3_reset(ins);
@@ -139,6 +147,100 @@ void BM_AddMessageInMemory(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_AddMessageInMemory)->MinTime(1.0)->UseRealTime();
+
+// ---- single insert with an agent's metadata document: C++ API, C ABI (what Python calls), raw baseline ------
+
+void BM_RawInsertMetadata(benchmark::State& state) {
+  RawWriter raw("raw-single-metadata");
+  int i = 0;
+  for (auto _ : state) raw.Insert(i++, kAgentMetadata);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RawInsertMetadata)->MinTime(2.0)->UseRealTime();
+
+void AddMessageMetadata(benchmark::State& state, const std::string& path) {
+  auto store = Open(path);
+  auto convs = MakeConversations(*store, 100, 10);
+  std::vector<NewMessage> msgs;
+  for (int k = 0; k < 16; ++k) {
+    msgs.push_back(Msg(k));
+    msgs.back().metadata_json = kAgentMetadata;
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    auto r = store->AddMessage(convs[i % convs.size()], msgs[i % msgs.size()]);
+    if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_AddMessageMetadata(benchmark::State& state) {
+  std::string path = bench::ScratchPath("add-single-metadata");
+  AddMessageMetadata(state, path);
+  bench::RemoveDb(path);
+}
+BENCHMARK(BM_AddMessageMetadata)->MinTime(2.0)->UseRealTime();
+
+void BM_AddMessageMetadataInMemory(benchmark::State& state) { AddMessageMetadata(state, ConversationStore::kInMemory); }
+BENCHMARK(BM_AddMessageMetadataInMemory)->MinTime(1.0)->UseRealTime();
+
+// convstore_add_message with the request JSON a binding sends (Python's Store.add_message builds this text).
+void CAbiAddMessageMetadata(benchmark::State& state, const char* path) {
+  convstore_t* db = nullptr;
+  char* err = nullptr;
+  if (convstore_open(path, nullptr, &db, &err) != CONVSTORE_OK) {
+    state.SkipWithError(err ? err : "open");
+    convstore_free(err);
+    return;
+  }
+  std::vector<std::string> convs;
+  for (int k = 0; k < 100; ++k) {
+    char* out = nullptr;
+    std::string req = R"({"user":"user)" + std::to_string(k % 10) + R"(@corp.example","title":"Conversation )" +
+                      std::to_string(k) + R"(","metadata":{"source":"cli","team":"netops"}})";
+    if (convstore_create_conversation(db, req.c_str(), &out, nullptr) != CONVSTORE_OK) {
+      state.SkipWithError("create conversation");
+      convstore_close(db);
+      return;
+    }
+    std::string json(out);
+    convstore_free(out);
+    auto at = json.find("\"id\":\"") + 6;
+    convs.push_back(json.substr(at, 36));
+  }
+  std::vector<std::string> requests;
+  for (int k = 0; k < 16; ++k)
+    requests.push_back(std::string(R"({"role":")") + (k % 2 ? "assistant" : "user") + R"(","content":")" +
+                       bench::Content(k) +
+                       R"(","model":"claude-sonnet-4-5","tokens_input":1250,"tokens_output":890,)"
+                       R"("cost_nanousd":15000000,"metadata":{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", )"
+                       R"("source": "cli", "tool": "bgp_diff", "tags": ["bgp", "prod"], "attempt": 1, )"
+                       R"("run": {"agent": "netops-triage", "step": 7}}})");
+  size_t i = 0;
+  for (auto _ : state) {
+    char* e = nullptr;
+    if (convstore_add_message(db, convs[i % convs.size()].c_str(), requests[i % requests.size()].c_str(), nullptr,
+                              &e) != CONVSTORE_OK) {
+      state.SkipWithError(e ? e : "add_message");
+      convstore_free(e);
+      break;
+    }
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+  convstore_close(db);
+}
+
+void BM_CAbiAddMessageMetadata(benchmark::State& state) {
+  std::string path = bench::ScratchPath("cabi-single-metadata");
+  CAbiAddMessageMetadata(state, path.c_str());
+  bench::RemoveDb(path);
+}
+BENCHMARK(BM_CAbiAddMessageMetadata)->MinTime(2.0)->UseRealTime();
+
+void BM_CAbiAddMessageMetadataInMemory(benchmark::State& state) { CAbiAddMessageMetadata(state, ":memory:"); }
+BENCHMARK(BM_CAbiAddMessageMetadataInMemory)->MinTime(1.0)->UseRealTime();
 
 // Eight threads adding single messages on one handle: concurrent writes are group-committed.
 struct SharedStore {
@@ -361,6 +463,8 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   bench::RatioReporter reporter({
       {"BM_AddMessage", "BM_RawInsertAutocommit", "throughput ratio, target >= 0.50", true},
+      {"BM_AddMessageMetadata", "BM_RawInsertMetadata", "with a metadata document, throughput ratio", true},
+      {"BM_CAbiAddMessageMetadata", "BM_RawInsertMetadata", "C ABI, metadata document, throughput ratio", true},
       {"BM_AddMessageConcurrent", "BM_RawInsertAutocommit", "8 threads, group commit, vs 1 raw writer", true},
       {"BM_AddMessagesBatch1000", "BM_RawInsertBatch1000", "throughput ratio, target >= 0.50", true},
       {"BM_GetConversation20", "BM_RawSelect20", "time ratio, target <= 1.5x", false},

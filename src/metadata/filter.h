@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "convstore/status.h"
-#include "metadata/postings.h"
+#include "metadata/document_terms.h"
 
 namespace convstore::metadata {
 

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "metadata/posting_lists.h"
+#include "metadata/posting_blocks.h"
 #include "util/validate.h"
 
 namespace convstore::metadata {

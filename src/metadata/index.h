@@ -2,7 +2,7 @@
 //
 // Tables (schema migration 3):
 //   metadata_postings  the posting lists, one per (kind, term), stored as blocks of positions (see
-//       posting_lists.h); term is Term(posting), or "" for "every indexed document"; each list keeps its length.
+//       posting_blocks.h); term is Term(posting), or "" for "every indexed document"; each list keeps its length.
 //   metadata_unindexed(kind, at, obj, user_id, conversation_id)  documents beyond the indexing limits; searches
 //       check each one directly, reading only the query's user or conversation (indexed) and at most scan_limit.
 //   metadata_index(kind, indexed_upto)  rows with id <= indexed_upto are in the index; newer ones form a short
@@ -26,7 +26,7 @@
 
 #include "convstore/metadata.h"
 #include "convstore/status.h"
-#include "metadata/postings.h"
+#include "metadata/document_terms.h"
 #include "sqlite/connection.h"
 
 namespace convstore::metadata {

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "metadata/index.h"
-#include "metadata/posting_lists.h"
+#include "metadata/posting_blocks.h"
 #include "util/status_macros.h"
 #include "util/utf8.h"
 

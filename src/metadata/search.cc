@@ -9,7 +9,7 @@
 #include "records/api_usage.h"
 #include "metadata/filter.h"
 #include "metadata/index.h"
-#include "metadata/posting_lists.h"
+#include "metadata/posting_blocks.h"
 #include "records/rows.h"
 #include "util/validate.h"
 #include "util/utf8.h"

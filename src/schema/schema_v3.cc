@@ -8,7 +8,7 @@ namespace convstore::schema {
 namespace {
 
 constexpr const char* kSchemaV3 = R"sql(
--- Posting lists as blocks of up to 48 packed positions (at, obj) (src/metadata/posting_lists.h). A sealed block is
+-- Posting lists as blocks of up to 48 packed positions (at, obj) (src/metadata/posting_blocks.h). A sealed block is
 -- keyed by its largest position; the newest ("open") block by (9223372036854775807, 0), with the list's length in n.
 CREATE TABLE metadata_postings (
   kind INTEGER NOT NULL,

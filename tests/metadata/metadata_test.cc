@@ -94,7 +94,7 @@ TEST(ContainmentTest, ContainmentIsReflexive) {
 #include <random>
 
 #include "metadata/filter.h"
-#include "metadata/postings.h"
+#include "metadata/document_terms.h"
 #include "metadata/projection.h"
 
 namespace convstore {

@@ -1,4 +1,4 @@
-#include "metadata/posting_lists.h"
+#include "metadata/posting_blocks.h"
 
 #include <algorithm>
 

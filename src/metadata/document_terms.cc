@@ -1,4 +1,4 @@
-#include "metadata/postings.h"
+#include "metadata/document_terms.h"
 
 #include <algorithm>
 #include <cmath>

@@ -128,17 +128,7 @@ Status SyncBuiltinCatalog(sqlite::Connection& conn, Micros now) {
   // Versions are "YYYY-MM-DD.n": an older library never downgrades a newer catalog loaded by a newer one.
   if (*row && have->Text(0) >= version) return Status::OK();
 
-  auto ins = conn.Prepare(
-      "INSERT INTO prices(model, is_pattern, effective_from, origin, input_nanousd_per_mtok, output_nanousd_per_mtok,"
-      " cached_input_nanousd_per_mtok, cache_write_nanousd_per_mtok, reasoning_nanousd_per_mtok, source_date, note,"
-      " created_at) VALUES (?1, ?2, ?3, 'catalog', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-      " ON CONFLICT (model, is_pattern, origin, effective_from) DO UPDATE SET"
-      " input_nanousd_per_mtok = excluded.input_nanousd_per_mtok,"
-      " output_nanousd_per_mtok = excluded.output_nanousd_per_mtok,"
-      " cached_input_nanousd_per_mtok = excluded.cached_input_nanousd_per_mtok,"
-      " cache_write_nanousd_per_mtok = excluded.cache_write_nanousd_per_mtok,"
-      " reasoning_nanousd_per_mtok = excluded.reasoning_nanousd_per_mtok,"
-      " source_date = excluded.source_date, note = excluded.note");
+  auto ins = conn.Prepare(CONVSTORE_PRICE_UPSERT("catalog"));
   if (!ins.ok()) return ins.status();
   for (const auto& e : catalog.at("prices")) {
     std::string model = e.at("model").get<std::string>();

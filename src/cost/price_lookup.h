@@ -15,6 +15,21 @@
 
 namespace convstore::cost {
 
+// Inserts a price of the given origin ('catalog' or 'user', a string literal), or updates the one with the same
+// model, pattern flag, origin and start. Parameters: ?1 model, ?2 is_pattern, ?3 effective_from, ?4..?8 the rates
+// per million tokens (input, output, cached input, cache write, reasoning), ?9 source_date, ?10 note, ?11 created_at.
+#define CONVSTORE_PRICE_UPSERT(origin)                                                                            \
+  "INSERT INTO prices(model, is_pattern, effective_from, origin, input_nanousd_per_mtok, output_nanousd_per_mtok,"  \
+  " cached_input_nanousd_per_mtok, cache_write_nanousd_per_mtok, reasoning_nanousd_per_mtok, source_date, note,"   \
+  " created_at) VALUES (?1, ?2, ?3, '" origin "', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"                              \
+  " ON CONFLICT (model, is_pattern, origin, effective_from) DO UPDATE SET"                                        \
+  " input_nanousd_per_mtok = excluded.input_nanousd_per_mtok,"                                                    \
+  " output_nanousd_per_mtok = excluded.output_nanousd_per_mtok,"                                                  \
+  " cached_input_nanousd_per_mtok = excluded.cached_input_nanousd_per_mtok,"                                      \
+  " cache_write_nanousd_per_mtok = excluded.cache_write_nanousd_per_mtok,"                                        \
+  " reasoning_nanousd_per_mtok = excluded.reasoning_nanousd_per_mtok,"                                            \
+  " source_date = excluded.source_date, note = excluded.note"
+
 // Largest price accepted: $1,000,000 per million tokens.
 inline constexpr NanoUsd kMaxPriceNanoUsdPerMtok = 1'000'000'000'000'000;
 

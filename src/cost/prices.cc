@@ -51,18 +51,7 @@ TokenUse TokensAt(const sqlite::Stmt& st, int c) {
 }  // namespace
 
 Result<Price> AddPrice(sqlite::Connection& conn, const PriceInput& price, Micros now) {
-  auto st = conn.Prepare(
-      "INSERT INTO prices(model, is_pattern, effective_from, origin, input_nanousd_per_mtok, output_nanousd_per_mtok,"
-      " cached_input_nanousd_per_mtok, cache_write_nanousd_per_mtok, reasoning_nanousd_per_mtok, source_date, note,"
-      " created_at) VALUES (?1, ?2, ?3, 'user', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-      " ON CONFLICT (model, is_pattern, origin, effective_from) DO UPDATE SET"
-      " input_nanousd_per_mtok = excluded.input_nanousd_per_mtok,"
-      " output_nanousd_per_mtok = excluded.output_nanousd_per_mtok,"
-      " cached_input_nanousd_per_mtok = excluded.cached_input_nanousd_per_mtok,"
-      " cache_write_nanousd_per_mtok = excluded.cache_write_nanousd_per_mtok,"
-      " reasoning_nanousd_per_mtok = excluded.reasoning_nanousd_per_mtok,"
-      " source_date = excluded.source_date, note = excluded.note"
-      " RETURNING id");
+  auto st = conn.Prepare(CONVSTORE_PRICE_UPSERT("user") " RETURNING id");
   if (!st.ok()) return st.status();
   st->Bind(1, price.model).Bind(2, int64_t{price.is_pattern ? 1 : 0}).Bind(3, price.effective_from);
   st->Bind(4, price.input_per_mtok).Bind(5, price.output_per_mtok).Bind(6, price.cached_input_per_mtok);

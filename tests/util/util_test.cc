@@ -58,6 +58,19 @@ TEST(JsonCheckTest, ExactlyOneValidValue) {
   EXPECT_EQ(CheckJsonText(std::string(100, '[') + std::string(100, ']')), JsonKind::kArray);
 }
 
+// `s` with one to three random edits (a byte erased, inserted or replaced by one from `alphabet`).
+std::string Mutated(std::string s, const std::string& alphabet, std::mt19937& rng) {
+  for (int k = 0, edits = 1 + static_cast<int>(rng() % 3); k < edits && !s.empty(); ++k) {
+    size_t at = rng() % s.size();
+    switch (rng() % 3) {
+      case 0: s.erase(at, 1); break;
+      case 1: s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), alphabet[rng() % alphabet.size()]); break;
+      default: s[at] = alphabet[rng() % alphabet.size()];
+    }
+  }
+  return s;
+}
+
 // Agrees with nlohmann's parser on random mutations of valid documents.
 TEST(JsonCheckTest, AgreesWithAFullParserOnRandomMutations) {
   const std::string seeds[] = {R"({"a":[1,2.5,{"b":null}],"c":"d\u0041","e":true})", R"([{"k":-0.5e-3},[],""])",
@@ -66,15 +79,7 @@ TEST(JsonCheckTest, AgreesWithAFullParserOnRandomMutations) {
   const std::string alphabet = "{}[],:\"\\0123456789.-+eE truefalsnul\x80\xc3\xbc\xff\x01";
   int checked = 0;
   for (int round = 0; round < 20000; ++round) {
-    std::string s = seeds[rng() % 3];
-    for (int k = 0, edits = 1 + static_cast<int>(rng() % 3); k < edits && !s.empty(); ++k) {
-      size_t at = rng() % s.size();
-      switch (rng() % 3) {
-        case 0: s.erase(at, 1); break;
-        case 1: s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), alphabet[rng() % alphabet.size()]); break;
-        default: s[at] = alphabet[rng() % alphabet.size()];
-      }
-    }
+    std::string s = Mutated(seeds[rng() % 3], alphabet, rng);
     const bool ours = util::CheckJsonText(s) != util::JsonKind::kInvalid;
     bool theirs = true;
     try {
@@ -126,15 +131,7 @@ TEST(JsonStoredFormTest, AcceptsOnlyTextThatAParserPrintsBackByteForByte) {
   int accepted = 0;
   for (const std::string& seed : seeds) EXPECT_TRUE(util::IsStoredFormJson(seed, 64, false)) << seed;
   for (int round = 0; round < 50000; ++round) {
-    std::string s = seeds[rng() % 3];
-    for (int k = 0, edits = 1 + static_cast<int>(rng() % 3); k < edits && !s.empty(); ++k) {
-      size_t at = rng() % s.size();
-      switch (rng() % 3) {
-        case 0: s.erase(at, 1); break;
-        case 1: s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), alphabet[rng() % alphabet.size()]); break;
-        default: s[at] = alphabet[rng() % alphabet.size()];
-      }
-    }
+    std::string s = Mutated(seeds[rng() % 3], alphabet, rng);
     if (!util::IsStoredFormJson(s, 64, false)) continue;
     ++accepted;
     EXPECT_EQ(Reprinted(s), s);  // accepted: stored as given must equal what the parser path would store

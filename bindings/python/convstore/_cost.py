@@ -39,9 +39,10 @@ class CostMixin:
 
     # ---- prices -----------------------------------------------------------------------------------------
 
-    def add_price(self, model: str, *, input_per_mtok_usd: Money | None = None, output_per_mtok_usd: Money | None = None,
-                  input_per_mtok_nanousd: int | None = None, output_per_mtok_nanousd: int | None = None,
-                  cached_input_per_mtok_usd: Money | None = None, cache_write_per_mtok_usd: Money | None = None, reasoning_per_mtok_usd: Money | None = None,
+    def add_price(self, model: str, *, input_per_mtok_usd: Money | None = None,
+                  output_per_mtok_usd: Money | None = None, input_per_mtok_nanousd: int | None = None,
+                  output_per_mtok_nanousd: int | None = None, cached_input_per_mtok_usd: Money | None = None,
+                  cache_write_per_mtok_usd: Money | None = None, reasoning_per_mtok_usd: Money | None = None,
                   pattern: bool = False, effective_from: Time | None = None, source_date: str | None = None,
                   note: str | None = None) -> dict:
         """Adds a user price per million tokens (overrides the shipped catalog for that model). Returns it.
@@ -84,10 +85,11 @@ class CostMixin:
                          conversation_id: str | None = None, endpoint: str | None = None,
                          tokens_input: int | None = None, tokens_output: int | None = None,
                          tokens_cached_input: int | None = None, tokens_cache_write: int | None = None,
-                         tokens_reasoning: int | None = None, cost_usd: Money | None = None, cost_nanousd: int | None = None,
-                         latency_us: int | None = None, status: str | None = None, error_code: str | None = None,
-                         error_message: str | None = None, metadata: dict | None = None,
-                         request_id: str | None = None, recorded_at: Time | None = None) -> dict:
+                         tokens_reasoning: int | None = None, cost_usd: Money | None = None,
+                         cost_nanousd: int | None = None, latency_us: int | None = None, status: str | None = None,
+                         error_code: str | None = None, error_message: str | None = None,
+                         metadata: dict | None = None, request_id: str | None = None,
+                         recorded_at: Time | None = None) -> dict:
         """Records one API call (the seeds' api_usage row). Without a cost, it is priced from the catalog.
 
         team defaults to the user's team ("" for none). A request_id seen before returns the first record.
@@ -98,8 +100,9 @@ class CostMixin:
 
     # ---- summaries ----------------------------------------------------------------------------------------
 
-    def cost_summary(self, *, days: int = 7, from_: Time | None = None, to: Time | None = None, user: str | None = None, team: str | None = None,
-                     model: str | None = None, conversation_id: str | None = None, source: str | None = None,
+    def cost_summary(self, *, days: int = 7, from_: Time | None = None, to: Time | None = None,
+                     user: str | None = None, team: str | None = None, model: str | None = None,
+                     conversation_id: str | None = None, source: str | None = None,
                      utc_offset_minutes: int | None = None) -> dict:
         """The seed chapter's cost summary: daily_breakdown (newest first), total_cost, total_messages, ...
 
@@ -109,8 +112,9 @@ class CostMixin:
         return fix_money(self._call(_ffi.convstore_cost_summary, dumps(f)))
 
     def group_costs(self, group_by: list[str], *, days: int = 7, from_: Time | None = None, to: Time | None = None,
-                    user: str | None = None, team: str | None = None, model: str | None = None, conversation_id: str | None = None,
-                    source: str | None = None, utc_offset_minutes: int | None = None) -> dict:
+                    user: str | None = None, team: str | None = None, model: str | None = None,
+                    conversation_id: str | None = None, source: str | None = None,
+                    utc_offset_minutes: int | None = None) -> dict:
         """Totals grouped by 1..4 of day, week, month, user, team, model, role, endpoint, status, source."""
         if isinstance(group_by, str):
             group_by = [group_by]
@@ -118,9 +122,9 @@ class CostMixin:
         q["group_by"] = list(group_by)
         return fix_money(self._call(_ffi.convstore_group_costs, dumps(q)))
 
-    def usage_stats(self, *, days: int = 7, from_: Time | None = None, to: Time | None = None, user: str | None = None, team: str | None = None,
-                    model: str | None = None, source: str | None = None,
-                    utc_offset_minutes: int | None = None) -> list[dict]:
+    def usage_stats(self, *, days: int = 7, from_: Time | None = None, to: Time | None = None,
+                    user: str | None = None, team: str | None = None, model: str | None = None,
+                    source: str | None = None, utc_offset_minutes: int | None = None) -> list[dict]:
         """Per user x model: calls, errors, tokens, cost, avg and p50/p95/p99 latency (µs)."""
         f = _filter(days, from_, to, user, team, model, None, source, utc_offset_minutes)
         return fix_money(self._call(_ffi.convstore_usage_stats, dumps(f)))
@@ -142,8 +146,9 @@ class CostMixin:
     # ---- budgets ------------------------------------------------------------------------------------------
 
     def set_budget(self, name: str, scope: str, period: str, *, scope_key: str | None = None,
-                   window_hours: int | None = None, hard_limit_usd: Money | None = None, soft_limit_usd: Money | None = None,
-                   hard_limit_nanousd: int | None = None, soft_limit_nanousd: int | None = None) -> dict:
+                   window_hours: int | None = None, hard_limit_usd: Money | None = None,
+                   soft_limit_usd: Money | None = None, hard_limit_nanousd: int | None = None,
+                   soft_limit_nanousd: int | None = None) -> dict:
         """Creates or updates a budget: scope "global" | "team" | "user", period "day" | "week" | "month" |
         "rolling" (window_hours). Returns its current state."""
         b = request(name=name, scope=scope, scope_key=scope_key, period=period, window_hours=window_hours)
@@ -172,10 +177,10 @@ class CostMixin:
     def settle(self, request_id: str, model: str, *, user: str | None = None, team: str | None = None,
                conversation_id: str | None = None, endpoint: str | None = None, tokens_input: int | None = None,
                tokens_output: int | None = None, tokens_cached_input: int | None = None,
-               tokens_cache_write: int | None = None, tokens_reasoning: int | None = None, cost_usd: Money | None = None,
-               cost_nanousd: int | None = None, latency_us: int | None = None, status: str | None = None,
-               error_code: str | None = None, error_message: str | None = None, metadata: dict | None = None,
-               recorded_at: Time | None = None) -> dict:
+               tokens_cache_write: int | None = None, tokens_reasoning: int | None = None,
+               cost_usd: Money | None = None, cost_nanousd: int | None = None, latency_us: int | None = None,
+               status: str | None = None, error_code: str | None = None, error_message: str | None = None,
+               metadata: dict | None = None, recorded_at: Time | None = None) -> dict:
         """Records the reserved call's actual usage and closes the reservation. Returns the usage record."""
         fields = dict(locals())
         del fields["self"], fields["request_id"]

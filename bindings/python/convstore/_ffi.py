@@ -1,9 +1,10 @@
 """Low-level ctypes mirror of the C ABI in bindings/c/include/convstore/convstore.h.
 
 One Python name per C function (``convstore_open``, ``convstore_add_message``, ...), declared once in a table
-with its argtypes and restype, the ``CONVSTORE_*`` result codes, and the opaque handle type ``convstore_p``. Nothing here is
-pythonic: strings are ``bytes`` (UTF-8), out-parameters are ``ctypes.byref(c_void_p())``, and every returned
-``char*`` (out_json / errmsg) must be released with :func:`take_string` (or ``convstore_free``).
+with its argtypes and restype, the ``CONVSTORE_*`` result codes and log levels, the callback types, and the opaque
+handle type ``convstore_p``. Nothing here is pythonic: strings are ``bytes`` (UTF-8), out-parameters are
+``ctypes.byref(c_void_p())``, and every returned ``char*`` (out_json / errmsg) must be released with
+:func:`take_string` (or ``convstore_free``).
 
 Library lookup, first match wins:
   1. the path in the environment variable ``CONVSTORE_LIBRARY`` (and nothing else when it is set);

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import weakref
+from typing import Callable, Optional
 from ctypes import byref, c_void_p
 
 from . import _ffi
@@ -98,7 +99,9 @@ class Store(CostMixin, MetadataMixin):
                  busy_timeout_ms: int | None = None, reader_pool_size: int | None = None,
                  log_level: str | None = None, slow_operation_ms: int | None = None,
                  create_if_missing: bool | None = None, quick_check_on_open: bool | None = None,
-                 read_only: bool | None = None, on_budget_alert=None, on_progress=None):
+                 read_only: bool | None = None,
+                 on_budget_alert: Optional[Callable[[dict], None]] = None,
+                 on_progress: Optional[Callable[[str, int, int], None]] = None):
         self._h = None
         self.path = path
         opts = {k: v for k, v in (("durability", durability), ("busy_timeout_ms", busy_timeout_ms),
@@ -338,9 +341,9 @@ class Store(CostMixin, MetadataMixin):
     def add_message(self, conversation_id: str, role: str, content: str, *, model: str | None = None,
                     model_version: str | None = None, tokens_input: int | None = None,
                     tokens_output: int | None = None, tokens_cached_input: int | None = None,
-                    tokens_cache_write: int | None = None, tokens_reasoning: int | None = None, cost_usd: Money | None = None,
-                    cost_nanousd: int | None = None,
-                    latency_us: int | None = None, metadata: dict | None = None, request_id: str | None = None,
+                    tokens_cache_write: int | None = None, tokens_reasoning: int | None = None,
+                    cost_usd: Money | None = None, cost_nanousd: int | None = None, latency_us: int | None = None,
+                    metadata: dict | None = None, request_id: str | None = None,
                     created_at: Time | None = None) -> dict:
         """Appends a message (role: user, assistant, system or tool). Returns the stored message.
 

@@ -45,7 +45,10 @@ if(CONVSTORE_INSTALL_PYTHON)
     execute_process(
       COMMAND ${CONVSTORE_PYTHON} -c [=[
 import sysconfig
-scheme = sysconfig.get_default_scheme() if hasattr(sysconfig, "get_default_scheme") else "posix_prefix"
+if hasattr(sysconfig, "get_default_scheme"):
+    scheme = sysconfig.get_default_scheme()
+else:  # Python < 3.10: Debian's own scheme when there is one
+    scheme = "posix_local" if "posix_local" in sysconfig.get_scheme_names() else "posix_prefix"
 path = sysconfig.get_path("purelib", scheme, vars={"base": "@B@", "platbase": "@B@"}).split("@B@/", 1)[1]
 print(path[len("local/"):] if path.startswith("local/") else path)  # Debian's posix_local: <prefix>/lib/...
 ]=]
@@ -57,12 +60,8 @@ print(path[len("local/"):] if path.startswith("local/") else path)  # Debian's p
   if(convstore_python_dir)
     install(DIRECTORY bindings/python/convstore DESTINATION ${convstore_python_dir}
       FILES_MATCHING PATTERN "*.py" PATTERN "py.typed" PATTERN "__pycache__" EXCLUDE)
-    install(CODE "
-      set(convstore_py \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${convstore_python_dir}/convstore/_install.py\")
-      message(STATUS \"Installing: \${convstore_py}\")
-      file(WRITE \"\${convstore_py}\"
-        \"# Written by cmake --install: where this install put libconvstore.\\nLIBRARY_DIR = \\\"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}\\\"\\n\")
-    ")
+    configure_file(cmake/python_install_info.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/python_install_info.cmake @ONLY)
+    install(SCRIPT ${CMAKE_CURRENT_BINARY_DIR}/python_install_info.cmake)
   else()
     message(STATUS "convstore: no Python interpreter found; the Python package is not installed")
   endif()

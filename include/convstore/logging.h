@@ -5,8 +5,10 @@
 // function instead: the Python package uses it to hand the lines to Python's `logging` (logger "convstore").
 //
 // Thread-safety: process-wide and thread-safe. The handler is called from whichever thread logs (any thread that
-// calls a store), one line at a time under an internal lock: it must return promptly and must not call convstore.
-// An exception it throws is caught and dropped. If the application registered its own spdlog logger named
+// calls a store), with no convstore lock held, so it may run on several threads at once and must be thread-safe;
+// it should return promptly. A line logged while the same thread is inside the handler (the handler called
+// convstore) goes to standard error instead. An exception it throws is caught and dropped. After SetHandler
+// returns, a call already under way may still finish on the previous handler. If the application registered its own spdlog logger named
 // "convstore" before the first store was opened, that logger's sinks decide and the handler is not called.
 #ifndef CONVSTORE_LOGGING_H_
 #define CONVSTORE_LOGGING_H_

@@ -1,9 +1,10 @@
 #include "util/logging.h"
 
+#include <memory>
 #include <mutex>
 #include <utility>
 
-#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include "convstore/logging.h"
@@ -22,31 +23,52 @@ LogLevel FromSpdlog(spdlog::level::level_enum level) {
   }
 }
 
-// Standard error, or the handler set by SetLogHandler. base_sink's mutex serialises lines and handler changes.
-class SwitchSink final : public spdlog::sinks::base_sink<std::mutex> {
+// Standard error, or the handler set by SetLogHandler.
+//
+// No lock is held while the handler runs: a handler may take locks of its own (Python's logging does) that another
+// thread holds while it calls convstore, which logs; holding ours across the call would deadlock the two. So the
+// handler may run on several threads at once. A line logged from inside the handler on the same thread (the handler
+// called convstore, or a Python finalizer closed a store) goes to standard error instead of re-entering it.
+class SwitchSink final : public spdlog::sinks::sink {
  public:
   void SetHandler(LogHandler handler) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    handler_ = std::move(handler);
+    auto next = handler ? std::make_shared<const LogHandler>(std::move(handler)) : nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    handler_ = std::move(next);
   }
 
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    if (!handler_) {
+  void log(const spdlog::details::log_msg& msg) override {
+    std::shared_ptr<const LogHandler> handler;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      handler = handler_;
+    }
+    if (!handler || in_handler_) {
       stderr_->log(msg);
       return;
     }
+    in_handler_ = true;
     try {
-      handler_(FromSpdlog(msg.level), std::string_view(msg.payload.data(), msg.payload.size()));
+      (*handler)(FromSpdlog(msg.level), std::string_view(msg.payload.data(), msg.payload.size()));
     } catch (...) {  // a handler's failure must not fail the store call that logged
     }
+    in_handler_ = false;
   }
-  void flush_() override { stderr_->flush(); }
+  void flush() override { stderr_->flush(); }
+  void set_pattern(const std::string& pattern) override { stderr_->set_pattern(pattern); }
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
+    stderr_->set_formatter(std::move(formatter));
+  }
 
  private:
-  LogHandler handler_;
-  std::shared_ptr<spdlog::sinks::stderr_color_sink_st> stderr_ = std::make_shared<spdlog::sinks::stderr_color_sink_st>();
+  static thread_local bool in_handler_;
+  std::mutex mu_;
+  std::shared_ptr<const LogHandler> handler_;
+  // spdlog's console sink: its mutex keeps our lines whole next to the application's own console logging.
+  std::shared_ptr<spdlog::sinks::stderr_color_sink_mt> stderr_ = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
 };
+
+thread_local bool SwitchSink::in_handler_ = false;
 
 // Never destroyed: a store closed from an atexit handler or a static destructor still logs safely after the
 // static objects (spdlog's registry included) have gone.
@@ -63,8 +85,8 @@ spdlog::logger& Logger() {
     auto existing = spdlog::get("convstore");
     if (existing) return existing;
     auto l = std::make_shared<spdlog::logger>("convstore", Sink());
+    spdlog::initialize_logger(l);  // registered, with the application's global spdlog settings
     l->set_level(spdlog::level::warn);
-    spdlog::register_logger(l);
     return l;
   }());
   return **logger;

@@ -513,7 +513,20 @@ TEST(LoggingTest, LinesGoToTheHandlerUntilItIsCleared) {
     auto store = ConversationStore::Open(":memory:", options);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
   }
+  // A handler that calls convstore (which logs again on this thread) does not deadlock: the nested lines go to
+  // standard error.
+  int calls = 0;
+  SetLogHandler([&](LogLevel, std::string_view) {
+    if (calls++ == 0) {
+      EXPECT_TRUE(ConversationStore::Open(":memory:", options).ok());
+    }
+  });
+  {
+    auto store = ConversationStore::Open(":memory:", options);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+  }
   SetLogHandler(nullptr);
+  EXPECT_GE(calls, 1);
   options.log_level = LogLevel::kWarn;
   EXPECT_TRUE(ConversationStore::Open(":memory:", options).ok());  // the process-wide level back to the default
 }

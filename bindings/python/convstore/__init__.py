@@ -14,7 +14,7 @@ from . import _ffi, _logging, errors
 from .errors import *  # noqa: F401,F403  (every exception class, listed in errors.__all__)
 from .store import Store
 
-__version__ = "0.1.0"
+__version__ = _ffi._PACKAGE_VERSION
 
 _logging.install()
 

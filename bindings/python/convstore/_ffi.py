@@ -23,6 +23,7 @@ import os
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_void_p
 
 ABI_VERSION = 3
+_PACKAGE_VERSION = "0.1.0"  # the library version this package was written with (convstore.__version__)
 
 CONVSTORE_OK = 0
 CONVSTORE_INVALID_ARGUMENT = 1
@@ -168,7 +169,13 @@ def _declare(lib: ctypes.CDLL) -> dict:
     }
     functions = {}
     for name, (argtypes, restype) in sigs.items():
-        fn = getattr(lib, name)
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:  # an older build of the same ABI version, from before the function was added
+            raise LibraryNotFoundError(
+                f"{lib._name} lacks {name}: it is older than this package (needs convstore {_PACKAGE_VERSION} or "
+                "later); point CONVSTORE_LIBRARY at a matching libconvstore.so"
+            ) from None
         fn.argtypes = argtypes
         fn.restype = restype
         functions[name] = fn

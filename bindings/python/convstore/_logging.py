@@ -16,6 +16,7 @@ import logging
 from . import _ffi
 
 TRACE = 5  # below logging.DEBUG: the library's trace level
+logging.addLevelName(TRACE, "TRACE")
 _LEVELS = {
     _ffi.CONVSTORE_LOG_TRACE: TRACE,
     _ffi.CONVSTORE_LOG_DEBUG: logging.DEBUG,

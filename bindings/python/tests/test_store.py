@@ -266,3 +266,28 @@ def test_library_log_lines_go_to_the_convstore_logger(db_path, caplog):
     with caplog.at_level(logging.INFO, logger="convstore"):
         convstore.Store(db_path).close()  # the default level, "warn": no info lines
     assert not [r for r in caplog.records if r.name == "convstore" and "opened '" in r.getMessage()]
+
+
+def test_a_logging_handler_that_calls_convstore_does_not_deadlock(tmp_path):
+    import logging
+
+    class UsesConvstore(logging.Handler):
+        used = False
+
+        def emit(self, record):
+            if not self.used:
+                self.used = True
+                convstore.Store(":memory:", log_level="info").close()  # logs again, from inside the handler
+
+    handler = UsesConvstore()
+    logger = logging.getLogger("convstore")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        convstore.Store(str(tmp_path / "x.db"), log_level="info").close()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        convstore.Store(":memory:").close()  # the process-wide level back to the default
+    assert handler.used

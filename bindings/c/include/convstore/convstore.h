@@ -84,12 +84,13 @@ CONVSTORE_API void convstore_free(void* p);
 #define CONVSTORE_LOG_ERROR 4
 
 /* Receives one log line: its CONVSTORE_LOG_* level and its text (UTF-8, no newline, valid only during the call).
- * Called from whichever thread logs, one line at a time under a library lock: return promptly, do not call
- * convstore. */
+ * Called from whichever thread logs, with no library lock held: it may run on several threads at once, so it must
+ * be thread-safe, and should return promptly. A line logged while the same thread is inside fn (fn called
+ * convstore) goes to standard error instead. */
 typedef void (*convstore_log_fn)(void* user_data, int level, const char* message);
 /* Sends every store's log lines (process-wide) to `fn` instead of standard error; NULL restores standard error.
- * Which lines are logged is set per store by the "log_level" option (default "warn"). Thread-safe. Before
- * unloading the code `fn` lives in, set NULL. */
+ * Which lines are logged is set per store by the "log_level" option (default "warn"). Thread-safe. A call already
+ * under way may finish on the previous handler after this returns. */
 CONVSTORE_API void convstore_set_log_handler(convstore_log_fn fn, void* user_data);
 
 /* ---- open / close ------------------------------------------------------------------------------------ */

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace convstore::util {
 
@@ -50,13 +51,40 @@ bool Utf8Sequence(std::string_view s, size_t& i) {
   return true;
 }
 
-// A string starting at the quote s[i]; advances i past the closing quote.
-bool String(std::string_view s, size_t& i) {
+// The escape at s[i] ("\\x"), in stored form: the character it stands for, or -1 when dump() would not write it.
+int StoredEscape(std::string_view s, size_t i) {
+  switch (s[i + 1]) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    case 'u': {
+      // \u00xx (lowercase) only for control characters without a short escape.
+      if (i + 6 > s.size() || s[i + 2] != '0' || s[i + 3] != '0') return -1;
+      if (s[i + 4] != '0' && s[i + 4] != '1') return -1;
+      const int lo = Hex(s[i + 5]);
+      if (lo < 0 || (s[i + 5] >= 'A' && s[i + 5] <= 'F')) return -1;
+      const int code = (s[i + 4] - '0') * 16 + lo;
+      if (code == '\b' || code == '\f' || code == '\n' || code == '\r' || code == '\t') return -1;
+      return code;
+    }
+    default: return -1;
+  }
+}
+
+// A string starting at the quote s[i]; advances i past the closing quote. In stored form only the escapes dump()
+// writes are accepted, and the decoded text is appended to *decoded when given (object keys, for their order).
+bool String(std::string_view s, size_t& i, bool stored, std::string* decoded) {
   ++i;
   const size_t n = s.size();
+  size_t run = i;  // start of the current run of bytes that stand for themselves
   while (i < n) {
     const auto c = static_cast<uint8_t>(s[i]);
     if (c == '"') {
+      if (decoded) decoded->append(s.substr(run, i - run));
       ++i;
       return true;
     }
@@ -71,6 +99,17 @@ bool String(std::string_view s, size_t& i) {
     }
     // An escape.
     if (i + 1 >= n) return false;
+    if (stored) {
+      const int ch = StoredEscape(s, i);
+      if (ch < 0) return false;
+      if (decoded) {
+        decoded->append(s.substr(run, i - run));
+        decoded->push_back(static_cast<char>(ch));
+      }
+      i += s[i + 1] == 'u' ? 6 : 2;
+      run = i;
+      continue;
+    }
     const char e = s[i + 1];
     if (std::strchr("\"\\/bfnrt", e) != nullptr && e != '\0') {
       i += 2;
@@ -90,10 +129,22 @@ bool String(std::string_view s, size_t& i) {
   return false;
 }
 
-bool Number(std::string_view s, size_t& i) {
+// In stored form, a plain decimal integer that parses as int64 (negative) or uint64 (otherwise) and prints back
+// unchanged: no "-0", no fraction or exponent (those print in the printer's own form).
+bool Number(std::string_view s, size_t& i, bool stored) {
   const size_t n = s.size();
-  if (s[i] == '-') ++i;
+  const bool negative = s[i] == '-';
+  if (negative) ++i;
   if (i >= n) return false;
+  if (stored) {
+    const size_t start = i;
+    while (i < n && IsDigit(s[i])) ++i;
+    const size_t len = i - start;
+    if (len == 0 || (s[start] == '0' && (len > 1 || negative))) return false;
+    if (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) return false;
+    const std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
+    return len < limit.size() || (len == limit.size() && s.substr(start, len) <= limit);  // else a double
+  }
   if (s[i] == '0') {
     ++i;
   } else if (IsDigit(s[i])) {
@@ -123,16 +174,21 @@ bool Literal(std::string_view s, size_t& i, std::string_view word) {
 
 }  // namespace
 
-JsonKind CheckJsonText(std::string_view s, int max_depth) noexcept {
+JsonKind CheckJsonText(std::string_view s, int max_depth, JsonTextForm form) noexcept {
   try {
     enum State { kValue, kValueOrEnd, kKey, kKeyOrEnd, kAfterValue };
+    const bool stored = form == JsonTextForm::kStored;
     std::string stack;  // '{' or '[' per open container
+    // Stored form: per open object, its last key (dump() prints keys in byte order, a duplicate once).
+    std::vector<std::string> last_keys;
+    std::string key;
     JsonKind top = JsonKind::kInvalid;
     State state = kValue;
     size_t i = 0;
     const size_t n = s.size();
     for (;;) {
-      while (i < n && IsWs(s[i])) ++i;
+      if (!stored)
+        while (i < n && IsWs(s[i])) ++i;
       switch (state) {
         case kValueOrEnd:
           if (i < n && s[i] == ']') {
@@ -150,15 +206,16 @@ JsonKind CheckJsonText(std::string_view s, int max_depth) noexcept {
           if (c == '{' || c == '[') {
             if (static_cast<int>(stack.size()) >= max_depth) return JsonKind::kInvalid;
             stack.push_back(c);
+            if (stored && c == '{') last_keys.emplace_back();
             ++i;
             kind = c == '{' ? JsonKind::kObject : JsonKind::kArray;
             state = c == '{' ? kKeyOrEnd : kValueOrEnd;
           } else {
             if (c == '"') {
-              if (!String(s, i)) return JsonKind::kInvalid;
+              if (!String(s, i, stored, nullptr)) return JsonKind::kInvalid;
               kind = JsonKind::kString;
             } else if (c == '-' || IsDigit(c)) {
-              if (!Number(s, i)) return JsonKind::kInvalid;
+              if (!Number(s, i, stored)) return JsonKind::kInvalid;
               kind = JsonKind::kNumber;
             } else if (Literal(s, i, "true") || Literal(s, i, "false")) {
               kind = JsonKind::kBool;
@@ -176,17 +233,26 @@ JsonKind CheckJsonText(std::string_view s, int max_depth) noexcept {
           if (i < n && s[i] == '}') {
             ++i;
             stack.pop_back();
+            if (stored) last_keys.pop_back();
             state = kAfterValue;
             continue;
           }
           [[fallthrough]];
-        case kKey:
-          if (i >= n || s[i] != '"' || !String(s, i)) return JsonKind::kInvalid;
-          while (i < n && IsWs(s[i])) ++i;
+        case kKey: {
+          const bool first_key = state == kKeyOrEnd;
+          key.clear();
+          if (i >= n || s[i] != '"' || !String(s, i, stored, stored ? &key : nullptr)) return JsonKind::kInvalid;
+          if (stored) {
+            if (!first_key && !(last_keys.back() < key)) return JsonKind::kInvalid;
+            last_keys.back().swap(key);
+          }
+          if (!stored)
+            while (i < n && IsWs(s[i])) ++i;
           if (i >= n || s[i] != ':') return JsonKind::kInvalid;
           ++i;
           state = kValue;
           continue;
+        }
         case kAfterValue:
           if (stack.empty()) return i == n ? top : JsonKind::kInvalid;
           if (i >= n) return JsonKind::kInvalid;
@@ -195,6 +261,7 @@ JsonKind CheckJsonText(std::string_view s, int max_depth) noexcept {
             state = stack.back() == '{' ? kKey : kValue;
           } else if ((s[i] == '}' && stack.back() == '{') || (s[i] == ']' && stack.back() == '[')) {
             ++i;
+            if (stored && stack.back() == '{') last_keys.pop_back();
             stack.pop_back();
           } else {
             return JsonKind::kInvalid;
@@ -202,7 +269,7 @@ JsonKind CheckJsonText(std::string_view s, int max_depth) noexcept {
           continue;
       }
     }
-  } catch (...) {  // the stack could not grow (out of memory)
+  } catch (...) {  // the stack or a key could not grow (out of memory)
     return JsonKind::kInvalid;
   }
 }

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
-#include "util/json_stored_form.h"
+#include "util/json_check.h"
 #include "util/utf8.h"
 
 namespace convstore::util {

@@ -12,7 +12,6 @@
 #include "records/cursor.h"
 #include "util/json_check.h"
 #include "util/json_input.h"
-#include "util/json_stored_form.h"
 #include "util/money.h"
 #include "util/time.h"
 #include "util/utf8.h"

@@ -26,18 +26,12 @@ configure_file(cmake/convstore.pc.in ${CMAKE_CURRENT_BINARY_DIR}/convstore.pc @O
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/convstore.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES data/prices.json DESTINATION ${CMAKE_INSTALL_DATADIR}/convstore)
 
-# The Python package, into the prefix's Python module directory (lib/python3.X/dist-packages on Debian, the same
-# relative path Python's own scheme uses elsewhere), with _install.py naming the library directory of this
-# install: the package then loads the installed library without environment variables. The path is the one given
-# at install time (cmake --install --prefix), not at configure time.
+# The Python package, into CONVSTORE_PYTHON's module directory under the prefix (lib/python3.X/dist-packages on
+# Debian, the same relative path Python's own scheme uses elsewhere), with _install.py naming the library directory
+# of this install: the package then loads the installed library without environment variables. The library
+# directory is the one given at install time (cmake --install --prefix), not at configure time.
 option(CONVSTORE_INSTALL_PYTHON "Install the Python package with the library" ON)
 if(CONVSTORE_INSTALL_PYTHON)
-  # The system's Python first (the one Debian's python3-* packages serve), else whichever CMake finds.
-  find_program(CONVSTORE_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH DOC "The Python the package is installed for")
-  if(NOT CONVSTORE_PYTHON)
-    find_package(Python3 COMPONENTS Interpreter)
-    set(CONVSTORE_PYTHON "${Python3_EXECUTABLE}")
-  endif()
   set(CONVSTORE_PYTHON_INSTALL_DIR "" CACHE STRING
       "Where the Python package is installed, relative to the prefix (empty: Python's scheme, e.g. lib/python3.11/dist-packages)")
   set(convstore_python_dir "${CONVSTORE_PYTHON_INSTALL_DIR}")

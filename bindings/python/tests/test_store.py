@@ -291,3 +291,7 @@ def test_a_logging_handler_that_calls_convstore_does_not_deadlock(tmp_path):
         logger.setLevel(level)
         convstore.Store(":memory:").close()  # the process-wide level back to the default
     assert handler.used
+
+
+def test_the_package_version_is_the_library_version():
+    assert convstore.__version__ == convstore.version()

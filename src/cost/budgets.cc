@@ -95,14 +95,12 @@ std::pair<Micros, Micros> Window(const BudgetInput& b, int scope, Micros now) {
 }
 
 Result<NanoUsd> Reserved(sqlite::Connection& conn, const BudgetRow& b, Micros now) {
-  auto st = conn.Prepare(
+  auto sum = conn.QueryInt(
       "SELECT coalesce(sum(amount_nanousd), 0) FROM budget_reservations WHERE state = 0 /* kOpen */ AND expires_at > ?1"
-      " AND (?2 = 0 OR (?2 = 1 AND team_id = ?3) OR (?2 = 2 AND user_id = ?3))");
-  if (!st.ok()) return st.status();
-  st->Bind(1, now).Bind(2, int64_t{b.scope}).Bind(3, b.scope_id);
-  auto row = st->Step("sum reservations");
-  if (!row.ok()) return row.status();
-  return st->Int(0);
+      " AND (?2 = 0 OR (?2 = 1 AND team_id = ?3) OR (?2 = 2 AND user_id = ?3))",
+      "sum reservations", now, int64_t{b.scope}, b.scope_id);
+  if (!sum.ok()) return sum.status();
+  return sum->value_or(0);  // an aggregate: always one row
 }
 
 Result<BudgetState> StateOf(sqlite::Connection& conn, const BudgetRow& b, Micros now) {
@@ -136,7 +134,7 @@ const char* StateName(int64_t state, Micros expires_at, Micros now) {
 // Reads the reservation with this request_id into `out`; false when there is none.
 Result<bool> FindReservation(sqlite::Connection& conn, std::string_view request_id, Micros now, Reservation& out,
                              int64_t* state) {
-  return conn.ForEachRow(
+  auto found = conn.QueryRow(
       "SELECT r.request_id, u.key, coalesce(t.key, ''), r.amount_nanousd, r.state, r.created_at, r.expires_at,"
       " coalesce(a.uid, '') FROM budget_reservations r JOIN users u ON u.id = r.user_id"
       " LEFT JOIN teams t ON t.id = r.team_id LEFT JOIN api_usage a ON a.id = r.usage_id WHERE r.request_id = ?1",
@@ -151,9 +149,11 @@ Result<bool> FindReservation(sqlite::Connection& conn, std::string_view request_
         out.expires_at = st.Int(6);
         out.state = StateName(*state, out.expires_at, now);
         out.usage_id = st.String(7);
-        return false;  // request_id is unique: one row at most
+        return true;
       },
       request_id);
+  if (!found.ok()) return found.status();
+  return found->has_value();
 }
 
 std::string Usd(NanoUsd v) { return "$" + util::FormatUsd(v); }

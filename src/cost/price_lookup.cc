@@ -87,14 +87,30 @@ Result<PricedCost> PriceRow(sqlite::Connection& conn, std::string_view model, Mi
   return PricedCost{cost, (*price)->id};
 }
 
+namespace {
+
+// Whether the file already holds catalog `version` or a newer one. Versions are "YYYY-MM-DD.n": an older library
+// never downgrades a newer catalog loaded by a newer one.
+Result<bool> HoldsCatalog(sqlite::Connection& conn, const std::string& version) {
+  auto have = conn.QueryRow("SELECT value FROM meta WHERE key = 'price_catalog_version'", "read catalog version",
+                            [](const sqlite::Stmt& st) { return st.String(0); });
+  if (!have.ok()) return have.status();
+  return have->has_value() && **have >= version;
+}
+
+std::optional<NanoUsd> OptPrice(const nlohmann::json& entry, const char* key) {
+  if (!entry.contains(key)) return std::nullopt;
+  auto v = util::ParseUsd(entry.at(key).get<std::string>());
+  if (!v) throw std::runtime_error(fmt::format("price catalog: bad {} price", key));
+  return v;
+}
+
+}  // namespace
+
 Status RefreshBuiltinCatalog(sqlite::Connection& conn, Micros now) {
-  {
-    auto have = conn.Prepare("SELECT value FROM meta WHERE key = 'price_catalog_version'");
-    if (!have.ok()) return have.status();
-    auto row = have->Step("read catalog version");
-    if (!row.ok()) return row.status();
-    if (*row && have->Text(0) >= BuiltinCatalogVersion()) return Status::OK();
-  }
+  auto holds = HoldsCatalog(conn, BuiltinCatalogVersion());
+  if (!holds.ok()) return holds.status();
+  if (*holds) return Status::OK();
   auto txn = sqlite::WriteTransaction::Begin(conn);
   if (!txn.ok()) return txn.status();
   CONVSTORE_RETURN_IF_ERROR(SyncBuiltinCatalog(conn, now));
@@ -107,26 +123,11 @@ std::string BuiltinCatalogVersion() {
   return version;
 }
 
-namespace {
-
-std::optional<NanoUsd> OptPrice(const nlohmann::json& entry, const char* key) {
-  if (!entry.contains(key)) return std::nullopt;
-  auto v = util::ParseUsd(entry.at(key).get<std::string>());
-  if (!v) throw std::runtime_error(fmt::format("price catalog: bad {} price", key));
-  return v;
-}
-
-}  // namespace
-
 Status SyncBuiltinCatalog(sqlite::Connection& conn, Micros now) {
-  auto catalog = nlohmann::json::parse(kBuiltinPriceCatalog);
-  std::string version = catalog.at("version").get<std::string>();
-  auto have = conn.Prepare("SELECT value FROM meta WHERE key = 'price_catalog_version'");
-  if (!have.ok()) return have.status();
-  auto row = have->Step("read catalog version");
-  if (!row.ok()) return row.status();
-  // Versions are "YYYY-MM-DD.n": an older library never downgrades a newer catalog loaded by a newer one.
-  if (*row && have->Text(0) >= version) return Status::OK();
+  auto holds = HoldsCatalog(conn, BuiltinCatalogVersion());
+  if (!holds.ok()) return holds.status();
+  if (*holds) return Status::OK();
+  auto catalog = nlohmann::json::parse(kBuiltinPriceCatalog);  // only when the file needs it
 
   auto ins = conn.Prepare(CONVSTORE_PRICE_UPSERT("catalog"));
   if (!ins.ok()) return ins.status();
@@ -145,10 +146,8 @@ Status SyncBuiltinCatalog(sqlite::Connection& conn, Micros now) {
     ins->Bind(9, source_date).Bind(10, note).Bind(11, now);
     CONVSTORE_RETURN_IF_ERROR(ins->Run("load price catalog"));
   }
-  auto set = conn.Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('price_catalog_version', ?1)");
-  if (!set.ok()) return set.status();
-  set->Bind(1, version);
-  return set->Run("record catalog version");
+  return conn.Run("INSERT OR REPLACE INTO meta(key, value) VALUES ('price_catalog_version', ?1)",
+                  "record catalog version", BuiltinCatalogVersion());
 }
 
 }  // namespace convstore::cost

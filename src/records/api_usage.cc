@@ -99,15 +99,14 @@ Result<std::optional<ApiUsage>> FindApiUsage(sqlite::Connection& conn, std::stri
 }
 
 Result<std::optional<ApiUsage>> ApiUsageByRowId(sqlite::Connection& conn, int64_t row_id) {
-  auto st = conn.Prepare("SELECT " CONVSTORE_USAGE_COLUMNS CONVSTORE_USAGE_FROM " WHERE a.id = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, row_id);
-  auto row = st->Step("read api usage");
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<ApiUsage>();
-  ApiUsage a;
-  ReadUsage(*st, a);
-  return std::optional<ApiUsage>(std::move(a));
+  return conn.QueryRow(
+      "SELECT " CONVSTORE_USAGE_COLUMNS CONVSTORE_USAGE_FROM " WHERE a.id = ?1", "read api usage",
+      [](const sqlite::Stmt& st) {
+        ApiUsage a;
+        ReadUsage(st, a);
+        return a;
+      },
+      row_id);
 }
 
 Result<UsageOwner> ResolveUsageOwner(sqlite::Connection& conn, const NewApiUsage& u, std::string_view user_key,

@@ -1,5 +1,6 @@
 #include "util/logging.h"
 
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -13,14 +14,16 @@ namespace convstore::util {
 
 namespace {
 
+// spdlog's level for each LogLevel, in LogLevel's order: the one mapping, used both ways.
+constexpr spdlog::level::level_enum kSpdlogLevels[] = {spdlog::level::trace, spdlog::level::debug,
+                                                       spdlog::level::info,  spdlog::level::warn,
+                                                       spdlog::level::err,   spdlog::level::off};
+static_assert(std::size(kSpdlogLevels) == static_cast<size_t>(LogLevel::kOff) + 1, "one spdlog level per LogLevel");
+
 LogLevel FromSpdlog(spdlog::level::level_enum level) {
-  switch (level) {
-    case spdlog::level::trace: return LogLevel::kTrace;
-    case spdlog::level::debug: return LogLevel::kDebug;
-    case spdlog::level::info: return LogLevel::kInfo;
-    case spdlog::level::warn: return LogLevel::kWarn;
-    default: return LogLevel::kError;
-  }
+  for (size_t i = 0; i < static_cast<size_t>(LogLevel::kOff); ++i)
+    if (kSpdlogLevels[i] == level) return static_cast<LogLevel>(i);
+  return LogLevel::kError;  // critical: convstore does not log at it
 }
 
 // Standard error, or the handler set by SetLogHandler.
@@ -93,10 +96,7 @@ spdlog::logger& Logger() {
 }
 
 void SetLogLevel(LogLevel level) {
-  static constexpr spdlog::level::level_enum kMap[] = {spdlog::level::trace, spdlog::level::debug,
-                                                       spdlog::level::info,  spdlog::level::warn,
-                                                       spdlog::level::err,   spdlog::level::off};
-  Logger().set_level(kMap[static_cast<int>(level)]);
+  Logger().set_level(kSpdlogLevels[static_cast<size_t>(level)]);
 }
 
 }  // namespace convstore::util

@@ -45,31 +45,28 @@ void WritePlan(JsonWriter& w, const MetadataPlan& p) {
 }  // namespace
 
 Result<MetadataQuery> DecodeMetadataQuery(std::string_view text) {
-  auto obj = ParseObject(text, "query");
-  if (!obj.ok()) return obj.status();
-  Fields f(*obj, "");
-  MetadataQuery q;
-  std::string target;
-  CONVSTORE_RETURN_IF_ERROR(f.Str("target", target));
-  if (target.empty() || target == "conversations") q.target = MetadataTarget::kConversations;
-  else if (target == "messages") q.target = MetadataTarget::kMessages;
-  else if (target == "api_usage") q.target = MetadataTarget::kApiUsage;
-  else return Status::InvalidArgument("'target' must be \"conversations\", \"messages\" or \"api_usage\"");
-  // Absent: no containment condition; null is the JSON document null (which no metadata object contains).
-  CONVSTORE_RETURN_IF_ERROR(f.Doc("contains", q.contains_json, false));
-  CONVSTORE_RETURN_IF_ERROR(f.Doc("where", q.where_json, true));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("user", q.user_key));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("conversation_id", q.conversation_id));
-  CONVSTORE_RETURN_IF_ERROR(f.Time("from", q.from));
-  CONVSTORE_RETURN_IF_ERROR(f.Time("to", q.to));
-  CONVSTORE_RETURN_IF_ERROR(f.Bool("archived", q.archived));
-  CONVSTORE_RETURN_IF_ERROR(f.Int("limit", q.limit));
-  CONVSTORE_RETURN_IF_ERROR(f.Str("cursor", q.cursor));
-  std::optional<int64_t> scan_limit;
-  CONVSTORE_RETURN_IF_ERROR(f.Int("scan_limit", scan_limit));
-  if (scan_limit) q.scan_limit = *scan_limit;
-  CONVSTORE_RETURN_IF_ERROR(f.Finish());
-  return q;
+  return DecodeObject<MetadataQuery>(text, "query", [](Fields& f, MetadataQuery& q) -> Status {
+    std::string target;
+    CONVSTORE_RETURN_IF_ERROR(f.Str("target", target));
+    if (target.empty() || target == "conversations") q.target = MetadataTarget::kConversations;
+    else if (target == "messages") q.target = MetadataTarget::kMessages;
+    else if (target == "api_usage") q.target = MetadataTarget::kApiUsage;
+    else return Status::InvalidArgument("'target' must be \"conversations\", \"messages\" or \"api_usage\"");
+    // Absent: no containment condition; null is the JSON document null (which no metadata object contains).
+    CONVSTORE_RETURN_IF_ERROR(f.Doc("contains", q.contains_json, false));
+    CONVSTORE_RETURN_IF_ERROR(f.Doc("where", q.where_json, true));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("user", q.user_key));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("conversation_id", q.conversation_id));
+    CONVSTORE_RETURN_IF_ERROR(f.Time("from", q.from));
+    CONVSTORE_RETURN_IF_ERROR(f.Time("to", q.to));
+    CONVSTORE_RETURN_IF_ERROR(f.Bool("archived", q.archived));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("limit", q.limit));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("cursor", q.cursor));
+    std::optional<int64_t> scan_limit;
+    CONVSTORE_RETURN_IF_ERROR(f.Int("scan_limit", scan_limit));
+    if (scan_limit) q.scan_limit = *scan_limit;
+    return Status::OK();
+  });
 }
 
 Result<std::vector<std::string>> DecodePathList(std::string_view text) {

@@ -53,10 +53,11 @@ def main(cmake, build_dir, source_dir, work_dir):
         out = run([py, quickstart, os.path.join(scratch, "quickstart.db")], cwd=scratch,
                   env=clean_env(LD_LIBRARY_PATH=libdir), capture_output=True, text=True).stdout
         assert "convstore" in out, out
-    where = run([py, "-c", "import convstore, sys; print(convstore.__file__); print(convstore._ffi.lib._name)"],
-                cwd=scratch, env=clean_env(LD_LIBRARY_PATH=libdir), capture_output=True, text=True).stdout.split()
+    code = "import convstore; print(convstore.__file__, convstore._ffi.lib._name, convstore._ffi.ABI_VERSION)"
+    where = run([py, "-c", code], cwd=scratch, env=clean_env(LD_LIBRARY_PATH=libdir), capture_output=True,
+                text=True).stdout.split()
     assert where[0].startswith(venv), where  # the installed copy, not the source tree
-    assert where[1] == "libconvstore.so.%d" % int(where[1].rsplit(".", 1)[1]), where  # found by the loader
+    assert where[1] == f"libconvstore.so.{where[2]}", where  # by its versioned name, found by the loader
 
     # 2. The package cmake --install wrote: finds its own library, logs through logging.
     site = glob.glob(os.path.join(prefix, "lib", "python3*", "*-packages"))

@@ -53,6 +53,17 @@ const char* convstore_code_name(int code) {
 }
 void convstore_free(void* p) { std::free(p); }
 
+int convstore_parse_time(const char* text, int64_t* out_us, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_ARG(text);
+    CHECK_ARG(out_us);
+    auto t = convstore::ParseTime(text);
+    if (!t.ok()) return t.status();
+    *out_us = *t;
+    return Status::OK();
+  });
+}
+
 void convstore_set_log_handler(convstore_log_fn fn, void* user_data) {
   try {
     if (fn == nullptr) {

@@ -44,7 +44,7 @@ struct Price {
 struct PriceInput {
   std::string model;  // required, 1..kMaxNameBytes
   bool is_pattern = false;
-  Micros effective_from = 0;
+  Micros effective_from = 0;    // 0: in effect from the beginning; otherwise a timestamp (limits.h)
   NanoUsd input_per_mtok = 0;   // each 0..kMaxPriceNanoUsdPerMtok
   NanoUsd output_per_mtok = 0;
   std::optional<NanoUsd> cached_input_per_mtok;

@@ -25,6 +25,11 @@ inline constexpr int64_t kMaxCostNanoUsd = 1'000'000'000'000'000;  // $1,000,000
 inline constexpr int64_t kMaxLatencyUs = 86'400'000'000;         // one day
 inline constexpr int64_t kMaxMaxTokens = 10'000'000'000;         // conversation max_tokens
 inline constexpr double kMaxTemperature = 10.0;                  // conversation temperature in [0, 10]
+// Timestamps are integer microseconds since 1970-01-01 UTC within [kMinTimestampUs, kMaxTimestampUs]. The lower
+// bound refuses what is plausibly seconds or milliseconds: int(time.time()) (1.7e9) or a JavaScript Date.now()
+// (1.7e12) is below 10^14 µs for any date before the year 5138, and would otherwise be stored in 1970. The upper
+// bound refuses nanoseconds (1.7e18 today).
+inline constexpr int64_t kMinTimestampUs = 100'000'000'000'000;   // 1973-03-03T09:46:40Z
 inline constexpr int64_t kMaxTimestampUs = 253402300799999999;   // 9999-12-31T23:59:59.999999Z
 inline constexpr int64_t kMaxTeamBudgetNanoUsd = 1'000'000'000'000'000'000;  // $1e9 per month
 

@@ -103,6 +103,11 @@ class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSe
 CONVSTORE_EXPORT const char* Version() noexcept;
 CONVSTORE_EXPORT int AbiVersion() noexcept;
 
+// Microseconds since the epoch of ISO-8601 text with an offset ("2026-02-11T09:30:00Z", "...10:30:00.5+01:00",
+// 'T' or ' ' between date and time), under the rules every entry point applies to times given as text: no
+// offset is refused (a local time is ambiguous), as is a time outside [kMinTimestampUs, kMaxTimestampUs].
+CONVSTORE_EXPORT Result<Micros> ParseTime(std::string_view text);
+
 }  // namespace convstore
 
 #endif  // CONVSTORE_STORE_H_

@@ -21,7 +21,8 @@ constexpr size_t kMaxSourceDateBytes = 64;
 Status ValidatePrice(const PriceInput& p) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckText(p.model, "model", limits::kMaxNameBytes));
   if (p.model.empty()) return Status::InvalidArgument("model is empty");
-  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(p.effective_from, "effective_from"));
+  // 0, the default, means "in effect from the beginning"; any other value is a timestamp.
+  if (p.effective_from != 0) CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(p.effective_from, "effective_from"));
   const int64_t hi = kMaxPriceNanoUsdPerMtok;
   CONVSTORE_RETURN_IF_ERROR(util::CheckRange(p.input_per_mtok, 0, hi, "input price per million tokens (nano-USD)"));
   CONVSTORE_RETURN_IF_ERROR(util::CheckRange(p.output_per_mtok, 0, hi, "output price per million tokens (nano-USD)"));

@@ -3,6 +3,10 @@
 #include <chrono>
 #include <cstdio>
 
+#include "convstore/limits.h"
+#include "convstore/status.h"
+#include "convstore/store.h"
+
 namespace convstore::util {
 namespace {
 
@@ -119,8 +123,22 @@ const char* Iso8601Error(std::string_view s, int64_t& out) noexcept {
   int64_t secs = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
                  mi * 60 + se - offset_s;
   if (secs < 0) return "is before 1970-01-01T00:00:00Z";
+  if (secs * 1000000 + frac < limits::kMinTimestampUs)
+    return "is before 1973-03-03T09:46:40Z, the earliest time convstore stores";
+  if (secs * 1000000 + frac > limits::kMaxTimestampUs) return "is after 9999-12-31T23:59:59.999999Z";
   out = secs * 1000000 + frac;
   return nullptr;
 }
 
 }  // namespace convstore::util
+
+namespace convstore {
+
+Result<Micros> ParseTime(std::string_view text) {
+  int64_t out = 0;
+  if (const char* problem = util::Iso8601Error(text, out))
+    return Status::InvalidArgument(std::string("time ") + problem);
+  return out;
+}
+
+}  // namespace convstore

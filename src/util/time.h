@@ -11,7 +11,7 @@ int64_t SystemNowMicros() noexcept;
 // "2026-02-11T09:30:00.123456Z" (always 6 fractional digits, always Z).
 std::string FormatIso8601(int64_t micros);
 // Accepts "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)" ('t', ' ' also accepted as separator; fractions beyond
-// microseconds are truncated). Returns nullopt for anything else or a time outside year 1970..9999.
+// microseconds are truncated). Returns nullopt for anything else or a time outside [kMinTimestampUs, kMaxTimestampUs].
 std::optional<int64_t> ParseIso8601(std::string_view text) noexcept;
 // The same, saying what is wrong: nullptr (and `out` set) when `text` parses; otherwise the end of a sentence
 // that starts with the field's name ("has no offset: ...", "is a leap second ...").

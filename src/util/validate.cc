@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
+#include "util/time.h"
 #include "util/utf8.h"
 
 namespace convstore::util {
@@ -35,10 +36,26 @@ Status CheckRange(const std::optional<int64_t>& value, int64_t lo, int64_t hi, s
 }
 
 Status CheckTimestamp(const std::optional<int64_t>& micros, std::string_view what) {
-  if (micros && (*micros < 0 || *micros > limits::kMaxTimestampUs))
-    return Status::InvalidArgument(
-        fmt::format("{} is {} µs; it must lie between 1970-01-01 and 9999-12-31 UTC", what, *micros));
-  return Status::OK();
+  if (!micros || (*micros >= limits::kMinTimestampUs && *micros <= limits::kMaxTimestampUs)) return Status::OK();
+  const int64_t t = *micros;
+  constexpr std::string_view kRule =
+      "timestamps are integer microseconds since 1970-01-01 UTC, from 10^14 (1973-03-03T09:46:40Z) to "
+      "9999-12-31T23:59:59.999999Z";
+  // The unit the caller most likely used, judged by magnitude: seconds reach 10^11 only in the year 5138.
+  if (t >= 0 && t < limits::kMinTimestampUs) {
+    const bool seconds = t < 100'000'000'000;
+    const int64_t scale = seconds ? 1'000'000 : 1'000;
+    return Status::InvalidArgument(fmt::format("{} is {}, which looks like {} rather than microseconds ({}); "
+                                               "as {} it is {} µs ({})",
+                                               what, t, seconds ? "seconds" : "milliseconds", kRule,
+                                               seconds ? "seconds" : "milliseconds", t * scale,
+                                               FormatIso8601(t * scale)));
+  }
+  if (t > limits::kMaxTimestampUs && t / 1000 >= limits::kMinTimestampUs)
+    return Status::InvalidArgument(fmt::format("{} is {}, which looks like nanoseconds rather than microseconds "
+                                               "({}); as nanoseconds it is {} µs ({})",
+                                               what, t, kRule, t / 1000, FormatIso8601(t / 1000)));
+  return Status::InvalidArgument(fmt::format("{} is {} µs; {}", what, t, kRule));
 }
 
 }  // namespace convstore::util

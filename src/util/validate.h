@@ -16,8 +16,9 @@ Status CheckText(std::string_view value, std::string_view what, size_t max_bytes
 // lo <= value <= hi.
 Status CheckRange(int64_t value, int64_t lo, int64_t hi, std::string_view what);
 Status CheckRange(const std::optional<int64_t>& value, int64_t lo, int64_t hi, std::string_view what);
-// 1970-01-01 .. 9999-12-31.
+// kMinTimestampUs .. kMaxTimestampUs (1973-03-03T09:46:40Z .. 9999-12-31 UTC). A value below the range is
+// refused as probably seconds or milliseconds, one above as probably nanoseconds; the message gives the
+// microsecond value the caller most likely meant.
 Status CheckTimestamp(const std::optional<int64_t>& micros, std::string_view what);
-
 
 }  // namespace convstore::util

@@ -82,6 +82,37 @@ TEST_F(BadInputTest, NegativeAndOverflowingNumbers) {
   ExpectMessageRefused(m, Code::kInvalidArgument);
 }
 
+// Integers that are plausibly seconds, milliseconds or nanoseconds are refused by every entry point taking a time,
+// with a message naming the unit and the microsecond value meant; the bounds themselves are accepted.
+TEST_F(BadInputTest, TimestampsInTheWrongUnitAreRefused) {
+  struct Case {
+    int64_t value;
+    const char* says;
+  };
+  for (Case c : {Case{1767225600, "looks like seconds"}, Case{0, "looks like seconds"},
+                 Case{1767225600000, "looks like milliseconds"}, Case{1767225600000000000, "looks like nanoseconds"},
+                 Case{limits::kMinTimestampUs - 1, "looks like milliseconds"}, Case{-1, "1973-03-03"}}) {
+    auto m = Valid();
+    m.created_at = c.value;
+    ExpectMessageRefused(m, Code::kInvalidArgument);
+    auto r = store_->AddMessage(conv_, m);
+    EXPECT_NE(r.status().message().find(c.says), std::string::npos) << r.status().message();
+    std::string before = Snapshot();
+    EXPECT_CODE(store_->CreateConversation({.user_key = "t@x", .created_at = c.value}), Code::kInvalidArgument);
+    EXPECT_CODE(store_->AddToolCall(msg_, {.tool_name = "t", .created_at = c.value}), Code::kInvalidArgument);
+    EXPECT_CODE(store_->RecordApiUsage({.user_key = "u@x", .model = "m", .recorded_at = c.value}),
+                Code::kInvalidArgument);
+    EXPECT_CODE(store_->GetCostSummary({.from = c.value}), Code::kInvalidArgument);
+    EXPECT_CODE(store_->ResolvePrice("gpt-5", c.value), Code::kInvalidArgument);
+    EXPECT_EQ(Snapshot(), before);
+  }
+  auto seconds = store_->AddMessage(conv_, {.content = "x", .created_at = 1767225600});
+  EXPECT_NE(seconds.status().message().find("1767225600000000 µs (2026-01-01T00:00:00.000000Z)"), std::string::npos)
+      << seconds.status().message();
+  for (int64_t ok : {limits::kMinTimestampUs, int64_t{1767225600000000}, limits::kMaxTimestampUs})
+    EXPECT_TRUE(store_->AddMessage(conv_, {.content = "x", .created_at = ok}).ok());
+}
+
 TEST_F(BadInputTest, NanAndInfinity) {
   for (double v : {std::nan(""), std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
     auto m = Valid();

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "convstore/limits.h"
 #include "convstore/status.h"
 #include "records/cursor.h"
 #include "util/json_check.h"
@@ -164,7 +165,9 @@ TEST(TimeTest, FormatsAndParsesIso8601) {
   EXPECT_FALSE(util::ParseIso8601("2026-13-01T00:00:00Z"));
   EXPECT_FALSE(util::ParseIso8601("yesterday"));
   EXPECT_FALSE(util::ParseIso8601("1969-12-31T23:59:59Z"));
-  for (int64_t t : {int64_t{0}, int64_t{1}, int64_t{951782400000000}, int64_t{253402300799999999}})
+  EXPECT_FALSE(util::ParseIso8601("1973-03-03T09:46:39.999999Z"));  // below kMinTimestampUs
+  EXPECT_FALSE(util::ParseIso8601("9999-12-31T23:59:59-01:00"));     // above kMaxTimestampUs
+  for (int64_t t : {limits::kMinTimestampUs, int64_t{951782400000000}, limits::kMaxTimestampUs})
     EXPECT_EQ(util::ParseIso8601(util::FormatIso8601(t)), t);
 }
 

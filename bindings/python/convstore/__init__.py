@@ -12,13 +12,14 @@ in, or by the dynamic loader (see convstore._ffi). Its log lines go to the loggi
 
 from . import _ffi, _logging, errors
 from .errors import *  # noqa: F401,F403  (every exception class, listed in errors.__all__)
+from ._codec import parse_time
 from .store import Store
 
 __version__ = _ffi._PACKAGE_VERSION
 
 _logging.install()
 
-__all__ = ["Store", "AIDatabase", "version", "version_number", "abi_version", "__version__", *errors.__all__]
+__all__ = ["Store", "AIDatabase", "parse_time", "version", "version_number", "abi_version", "__version__", *errors.__all__]
 
 
 def version() -> str:

@@ -5,18 +5,22 @@ Internal; kept apart from store.py so the Store methods stay one-liners around a
 
 from __future__ import annotations
 
+import ctypes
 import decimal
 import json
+import math
 from datetime import datetime, timezone
 from decimal import Decimal
 
 from typing import Union
 
-from .errors import CorruptionError, InvalidArgumentError
+from .errors import CorruptionError, InvalidArgumentError, error_from_code
 
 # What the public API accepts for money and for points in time (annotations of the Store methods).
 Money = Union[Decimal, str, int, float]  # US dollars: exact as Decimal or str, rounded to the nano-dollar otherwise
-Time = Union[datetime, str, int]  # an aware datetime, ISO-8601 text with an offset, or int microseconds UTC
+# A point in time: an aware datetime, ISO-8601 text with an offset, float seconds since the epoch (time.time()), or
+# integer microseconds since the epoch (UTC). Naive datetimes and naive text are refused (see time_us).
+Time = Union[datetime, str, float, int]
 
 
 
@@ -94,14 +98,52 @@ def usd(value) -> str:
     raise InvalidArgumentError(f"cost must be a str, int, float or Decimal, not {type(value).__name__}")
 
 
-def time_us(value):
-    """created_at input: a datetime (naive means UTC) becomes integer µs; int µs and ISO strings pass through."""
+def time_us(value, what: str = "time"):
+    """A point in time as the library takes it: integer µs (passed on; the library refuses values that look like
+    seconds, milliseconds or nanoseconds), ISO-8601 text (passed on; the library parses it and refuses text without
+    an offset), an aware datetime, or float seconds since the epoch (time.time()). A naive datetime is refused, as
+    naive text is: a time without an offset is ambiguous (datetime.timestamp() reads it as local time, SQLite's
+    CURRENT_TIMESTAMP writes it in UTC)."""
+    if isinstance(value, bool):
+        raise InvalidArgumentError(f"{what} must be a datetime, ISO-8601 text, float seconds or integer microseconds, "
+                                   "not a bool")
+    if isinstance(value, (int, str)):
+        return value
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidArgumentError(f"{what} {value.isoformat()!r} is a naive datetime: give it a time zone "
+                                       "(datetime.now(timezone.utc), or .replace(tzinfo=timezone.utc) if it is UTC)")
         d = value - _EPOCH
         return (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds
-    return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidArgumentError(f"{what} is {value}; float seconds must be finite")
+        return round(value * 1_000_000)
+    raise InvalidArgumentError(f"{what} must be a datetime, ISO-8601 text, float seconds or integer microseconds, "
+                               f"not {type(value).__name__}")
+
+
+def parse_time(text: str) -> int:
+    """Integer µs of ISO-8601 text with an offset, parsed by the library under the rules every call applies."""
+    from . import _ffi  # the codec itself loads no library: imported here, on first use
+
+    out = ctypes.c_int64()
+    err = ctypes.c_void_p()
+    rc = _ffi.convstore_parse_time(text.encode(), ctypes.byref(out), ctypes.byref(err))
+    if rc:
+        msg = _ffi.take_string(err)
+        raise error_from_code(rc, msg.decode("utf-8", "replace") if msg else "")
+    return out.value
+
+
+def time_us_int(value, what: str = "time") -> int:
+    """time_us, with text parsed here: for the calls that take integer µs across the C ABI."""
+    v = time_us(value, what)
+    if isinstance(v, str):
+        if "\0" in v:
+            raise InvalidArgumentError(f"{what} contains a NUL character")
+        return parse_time(v)
+    return v
 
 
 def fix_message(m: dict) -> dict:
@@ -132,7 +174,7 @@ def message_request(m: dict) -> dict:
     if "cost_usd" in out:
         out["cost_usd"] = usd(out["cost_usd"])
     if "created_at" in out:
-        out["created_at"] = time_us(out["created_at"])
+        out["created_at"] = time_us(out["created_at"], "created_at")
     return out
 
 
@@ -168,6 +210,6 @@ def request(**fields) -> dict:
         if v is None:
             continue
         if k in ("from", "to", "effective_from", "recorded_at", "created_at"):
-            v = time_us(v)
+            v = time_us(v, k)
         out[k] = v
     return out

@@ -3,16 +3,15 @@
 A mixin (kept apart from store.py so each file has one concern); every method is one C call around the
 records documented in docs/c-api.md#costs. Money in results: "*_usd" floats for convenience, "*_nanousd" exact
 integers. Money in arguments: "*_usd" as str / int / Decimal / float (rounded half-even to the nano-USD), or the
-exact "*_nanousd" integers. Times: datetime (naive = UTC), ISO-8601 strings or integer microseconds.
+exact "*_nanousd" integers. Times: aware datetime, ISO-8601 strings with an offset, float seconds or integer microseconds (convstore.Time).
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
 
 from . import _ffi
-from ._codec import Money, Time, dumps, fix_money, money_field, request, time_us
+from ._codec import Money, Time, dumps, fix_money, money_field, request, time_us, time_us_int
 from .errors import InvalidArgumentError
 
 __all__ = ["CostMixin"]
@@ -28,9 +27,9 @@ def _filter(days, from_, to, user, team, model, conversation_id, source, utc_off
     f = request(days=None if from_ is not None else days, user=user, team=team, model=model,
                 conversation_id=conversation_id, source=source, utc_offset_minutes=utc_offset_minutes)
     if from_ is not None:
-        f["from"] = time_us(from_)
+        f["from"] = time_us(from_, "from_")
     if to is not None:
-        f["to"] = time_us(to)
+        f["to"] = time_us(to, "to")
     return f
 
 
@@ -65,19 +64,14 @@ class CostMixin:
 
     def resolve_price(self, model: str, at: Time | None = None) -> dict:
         """The price in effect for model at `at` (default now); NotFoundError when none applies."""
-        at_us = time_us(at) if at is not None else time.time_ns() // 1000
-        if isinstance(at_us, str):  # ISO-8601 text: the other calls pass it to the library; this one takes µs
-            try:
-                at_us = time_us(datetime.fromisoformat(at_us.replace("Z", "+00:00")))
-            except ValueError:
-                raise InvalidArgumentError(f"at {at!r} is not an ISO-8601 time") from None
-        if not isinstance(at_us, int) or isinstance(at_us, bool) or not -(2**63) <= at_us < 2**63:
-            raise InvalidArgumentError("at must be a datetime, an ISO-8601 string or integer microseconds")
+        at_us = time_us_int(at, "at") if at is not None else time.time_ns() // 1000
+        if not -(2**63) <= at_us < 2**63:
+            raise InvalidArgumentError(f"at is {at_us}; it is outside the range of a 64-bit integer")
         return fix_money(self._call(_ffi.convstore_resolve_price, self._arg(model), at_us))
 
     def reprice(self, from_: Time, to: Time) -> dict:
         """Recomputes catalog-priced costs recorded in [from_, to); counters and rollups follow."""
-        return fix_money(self._call(_ffi.convstore_reprice, dumps({"from": time_us(from_), "to": time_us(to)})))
+        return fix_money(self._call(_ffi.convstore_reprice, dumps({"from": time_us(from_, "from_"), "to": time_us(to, "to")})))
 
     # ---- API usage ----------------------------------------------------------------------------------------
 

@@ -110,6 +110,7 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_abi_version": ([], c_int),
         "convstore_code_name": ([c_int], c_char_p),
         "convstore_free": ([c_void_p], None),
+        "convstore_parse_time": ([c_char_p, POINTER(c_int64), _out], c_int),
         "convstore_set_log_handler": ([convstore_log_fn, c_void_p], None),
         # open / close
         "convstore_open": ([c_char_p, c_char_p, POINTER(convstore_p), _out], c_int),

@@ -29,9 +29,9 @@ def _query(target, contains, where, user, conversation_id, from_, to, archived, 
             raise InvalidArgumentError("where must be a dict of path -> condition")
         q["where"] = where
     if from_ is not None:
-        q["from"] = time_us(from_)
+        q["from"] = time_us(from_, "from_")
     if to is not None:
-        q["to"] = time_us(to)
+        q["to"] = time_us(to, "to")
     return q
 
 

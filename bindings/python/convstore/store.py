@@ -286,7 +286,7 @@ class Store(CostMixin, MetadataMixin):
         if metadata is not None:
             c["metadata"] = metadata
         if created_at is not None:
-            c["created_at"] = time_us(created_at)
+            c["created_at"] = time_us(created_at, "created_at")
         return fix_conversation(self._call(_ffi.convstore_create_conversation, dumps(c)))
 
     def get_conversation(self, id: str) -> dict:
@@ -376,7 +376,7 @@ class Store(CostMixin, MetadataMixin):
         if request_id is not None:
             m["request_id"] = request_id
         if created_at is not None:
-            m["created_at"] = time_us(created_at)
+            m["created_at"] = time_us(created_at, "created_at")
         # _call() inlined: this is the hot path.
         h = self._h
         if h is None:
@@ -419,7 +419,7 @@ class Store(CostMixin, MetadataMixin):
         if error_message is not None:
             t["error_message"] = error_message
         if created_at is not None:
-            t["created_at"] = time_us(created_at)
+            t["created_at"] = time_us(created_at, "created_at")
         return self._call(_ffi.convstore_add_tool_call, _arg(message_id), dumps(t))
 
     def list_tool_calls(self, message_id: str) -> list[dict]:

@@ -40,7 +40,7 @@ def test_catalog_prices_messages_and_user_prices_override(store):
     m2 = store.add_message(c["id"], "assistant", "x", model="gpt-4o", tokens_input=1000, tokens_output=500)
     assert m2["cost_nanousd"] == 1_000_000 + 1_000_000
     # Repricing moves the first message to the user price; the conversation total follows.
-    report = store.reprice(0, NOW_US + DAY_US)
+    report = store.reprice("2000-01-01T00:00:00Z", NOW_US + DAY_US)
     assert report["messages_repriced"] == 1 and report["cost_delta_nanousd"] == 2_000_000 - 7_500_000
     assert store.get_conversation_info(c["id"])["total_cost_nanousd"] == 4_000_000 + 3_750_000_000
     assert store.verify_rollups()["differences"] == 0
@@ -236,7 +236,7 @@ def test_alert_callback_does_not_keep_the_store_alive(tmp_path):
 
 def test_datetime_arguments(store):
     store.record_api_usage("ana", "m", cost_usd=1, recorded_at=datetime.now(timezone.utc) - timedelta(days=2))
-    assert store.cost_summary(source="api", from_=datetime.now() - timedelta(days=3))["total_cost_nanousd"] == 10**9
+    assert store.cost_summary(source="api", from_=datetime.now(timezone.utc) - timedelta(days=3))["total_cost_nanousd"] == 10**9
 
 
 def test_an_exception_in_the_alert_callback_is_logged_and_the_write_stands(tmp_path, caplog):

@@ -83,17 +83,51 @@ def test_money_is_exact(store):
 
 def test_created_at_inputs(store):
     aware = datetime(2026, 2, 11, 9, 30, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
-    naive_utc = datetime(2026, 2, 11, 7, 30, 0, 123456)
     us = 1770795000123456  # 2026-02-11T07:30:00.123456Z
     c1 = store.create_conversation("u", created_at=aware)
-    c2 = store.create_conversation("u", created_at=naive_utc)
+    c2 = store.create_conversation("u", created_at=us / 1e6)  # float seconds, as time.time() gives
     c3 = store.create_conversation("u", created_at=us)
-    assert c1["created_at_us"] == c2["created_at_us"] == c3["created_at_us"] == us
+    c4 = store.create_conversation("u", created_at="2026-02-11 09:30:00.123456+02:00")
+    assert c1["created_at_us"] == c2["created_at_us"] == c3["created_at_us"] == c4["created_at_us"] == us
     assert c1["created_at"] == "2026-02-11T07:30:00.123456Z"
     m = store.add_message(c1["id"], "user", "x", created_at=aware + timedelta(seconds=1))
     assert m["created_at_us"] == us + 1_000_000
     m = store.add_message(c1["id"], "user", "x", created_at="2026-02-11T07:30:02Z")
     assert m["created_at_us"] == us - 123456 + 2_000_000
+    assert convstore.parse_time("2026-02-11T09:30:00.123456+02:00") == us
+
+
+@pytest.mark.parametrize("value, says", [
+    (1767225600, "looks like seconds"),                 # int(time.time()), OpenAI's "created"
+    (1767225600000, "looks like milliseconds"),         # JavaScript's Date.now()
+    (1767225600000000000, "looks like nanoseconds"),    # time.time_ns()
+    (datetime(2026, 1, 1), "naive datetime"),           # naive: ambiguous, like naive text
+    ("2026-01-02 03:04:05", "has no offset"),
+    (float("nan"), "finite"),
+    (True, "not a bool"),
+    (object(), "not object"),
+])
+def test_times_in_the_wrong_unit_or_without_a_zone_are_refused(store, value, says):
+    cid = store.create_conversation("u")["id"]
+    with pytest.raises(InvalidArgumentError, match=says):
+        store.add_message(cid, "user", "x", created_at=value)
+    with pytest.raises(InvalidArgumentError, match=says):
+        store.add_messages(cid, [{"role": "user", "content": "x", "created_at": value}])
+    with pytest.raises(InvalidArgumentError, match=says):
+        store.create_conversation("u", created_at=value)
+    with pytest.raises(InvalidArgumentError, match=says):
+        store.record_api_usage("u", "m", recorded_at=value)
+    with pytest.raises(InvalidArgumentError, match=says):
+        store.cost_summary(from_=value)
+    with pytest.raises(InvalidArgumentError, match=says):
+        store.resolve_price("gpt-5", at=value)
+    assert message_count(store, cid) == 0
+
+
+def test_a_seconds_timestamp_error_gives_the_microseconds_meant(store):
+    cid = store.create_conversation("u")["id"]
+    with pytest.raises(InvalidArgumentError, match=r"as seconds it is 1767225600000000 µs \(2026-01-01T00:00:00"):
+        store.add_message(cid, "user", "x", created_at=1767225600)
 
 
 def test_request_id_is_idempotent(store):
@@ -113,7 +147,7 @@ def test_add_messages_batch(any_store):
     cid = any_store.create_conversation("u")["id"]
     out = any_store.add_messages(cid, [
         {"role": "system", "content": "be brief"},
-        {"role": "user", "content": "hi", "tokens_input": 3, "created_at": datetime(2026, 1, 1)},
+        {"role": "user", "content": "hi", "tokens_input": 3, "created_at": datetime(2026, 1, 1, tzinfo=timezone.utc)},
         {"role": "assistant", "content": "hello", "cost_usd": 0.002, "model": None, "metadata": {"a": 1}},
     ])
     assert [m["position"] for m in out] == [0, 1, 2]

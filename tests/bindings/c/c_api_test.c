@@ -44,6 +44,32 @@ static void on_progress(void* user_data, const char* operation, int64_t done, in
   if (strcmp(operation, "rebuild metadata index") == 0) ++progress_calls;
 }
 
+/* Times: integer microseconds or ISO-8601 text with an offset; seconds, milliseconds, nanoseconds and naive text
+ * are refused with a message naming the likely unit; nothing is written. */
+static void time_rules(convstore_t* db, const char* conv) {
+  char* err = NULL;
+  char body[256];
+  int64_t us = 0;
+  int before = message_count(db, conv);
+  static const char* const refused[] = {"1767225600", "1767225600000", "1767225600000000000", "0",
+                                        "\"2026-01-02 03:04:05\"", "1767225600.5"};
+  size_t i;
+  for (i = 0; i < sizeof refused / sizeof refused[0]; ++i) {
+    snprintf(body, sizeof body, "{\"role\":\"user\",\"content\":\"x\",\"created_at\":%s}", refused[i]);
+    EXPECT_CODE(convstore_add_message(db, conv, body, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  }
+  CHECK(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"x\",\"created_at\":1767225600}", NULL,
+                              &err) == CONVSTORE_INVALID_ARGUMENT);
+  CHECK(err != NULL && strstr(err, "looks like seconds") != NULL && strstr(err, "1767225600000000 µs") != NULL);
+  convstore_free(err);
+  CHECK(message_count(db, conv) == before);
+  CHECK(convstore_parse_time("2026-01-01T01:00:00+01:00", &us, NULL) == CONVSTORE_OK && us == 1767225600000000);
+  EXPECT_CODE(convstore_parse_time("2026-01-01 00:00:00", &us, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_parse_time("1970-01-01T00:00:00Z", &us, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_parse_time(NULL, &us, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_parse_time("2026-01-01T00:00:00Z", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+}
+
 /* The options handle: JSON settings checked when set, callbacks, NULL for the defaults; the deprecated alias. */
 static void options_flow(void) {
   convstore_t* db = NULL;
@@ -173,7 +199,7 @@ static void cost_flow(void) {
   convstore_free(out);
   CHECK(convstore_rebuild_rollups(db, &out, NULL) == CONVSTORE_OK && strstr(out, "\"repaired\":false") != NULL);
   convstore_free(out);
-  CHECK(convstore_reprice(db, "{\"from\":0,\"to\":\"9999-01-01T00:00:00Z\"}", &out, NULL) == CONVSTORE_OK);
+  CHECK(convstore_reprice(db, "{\"from\":\"2000-01-01T00:00:00Z\",\"to\":\"9999-01-01T00:00:00Z\"}", &out, NULL) == CONVSTORE_OK);
   convstore_free(out);
 
   /* a $1 daily budget: 0.506 spent; reserve 0.4 (admitted), then 0.2 (refused); settle crosses the soft limit */
@@ -290,7 +316,7 @@ static void metadata_flow(void) {
   out = search(db, query, 0);
   CHECK(has_in_order(out, dns, NULL) && strstr(out, bgp) == NULL && strstr(out, web) == NULL);
   convstore_free(out);
-  out = search(db, "{\"contains\":{\"source\":\"cli\"},\"from\":5,\"to\":5}", 0); /* an empty range */
+  out = search(db, "{\"contains\":{\"source\":\"cli\"},\"from\":1770000000000000,\"to\":1770000000000000}", 0); /* an empty range */
   CHECK(out != NULL && strstr(out, "\"items\":[]") != NULL && strstr(out, "\"strategy\":\"empty\"") != NULL);
   convstore_free(out);
   /* an unknown user or conversation is NOT_FOUND, as in the other calls */
@@ -460,6 +486,7 @@ int main(int argc, char** argv) {
   CHECK(rc == CONVSTORE_OK && strstr(out, msg) != NULL);
   convstore_free(out);
   CHECK(message_count(db, conv) == 2);
+  time_rules(db, conv);
 
   rc = convstore_get_conversation(db, conv, &out, &err);
   CHECK(rc == CONVSTORE_OK);

@@ -191,7 +191,7 @@ class CBadInputMatrix : public ::testing::Test {
         {"add_price", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
            return convstore_add_price(d, a, nullptr, e); }},
         {"resolve_price", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
-           return convstore_resolve_price(d, a, 0, nullptr, e); }},
+           return convstore_resolve_price(d, a, 1767225600000000, nullptr, e); }},
         {"reprice", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
            return convstore_reprice(d, a, nullptr, e); }},
         {"record_api_usage", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {

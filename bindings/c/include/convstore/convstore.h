@@ -73,6 +73,12 @@ CONVSTORE_API int convstore_version_number(void);
 CONVSTORE_API int convstore_abi_version(void);
 /* Stable lowercase name of a result code ("not_found"); "unknown" for other values. Never NULL, never freed. */
 CONVSTORE_API const char* convstore_code_name(int code);
+/* Times: inputs take integer microseconds since 1970-01-01 UTC or ISO-8601 text with an offset. Integers outside
+ * [10^14, 253402300799999999] (1973-03-03T09:46:40Z .. 9999-12-31T23:59:59.999999Z) are refused as
+ * CONVSTORE_INVALID_ARGUMENT: below, they are probably seconds or milliseconds (int(time.time()) is 1.7e9); above,
+ * nanoseconds. Text without an offset is refused (a local time is ambiguous).
+ * Parses ISO-8601 text into *out_us under those rules. */
+CONVSTORE_API int convstore_parse_time(const char* text, int64_t* out_us, char** errmsg);
 /* Frees a string returned by this library. NULL is a no-op. */
 CONVSTORE_API void convstore_free(void* p);
 

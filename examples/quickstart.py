@@ -47,7 +47,8 @@ def main(path: str) -> None:
             print(f"\n   Budgeted call refused: {e}")
 
         hits = store.search_metadata({"source": "cli"}, where={"version": {"$in": ["1.0", "2.0"]}}, limit=5)
-        print(f"\n   Metadata search (plan: {hits['plan']['strategy']}): "
+        plan = hits["plan"]  # "tail" while the store is small: rows not yet folded into the index, checked directly
+        print(f"\n   Metadata search (plan: {plan['strategy']}, {plan['unindexed_checked']} row(s) checked directly): "
               + ", ".join(c["title"] for c in hits["items"]))
 
     print("\n4. The chapter's AIDatabase code, unchanged, on convstore:")

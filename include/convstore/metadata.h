@@ -64,16 +64,17 @@ struct MetadataPostingUse {
   std::string path;
   std::string value;
   int64_t count = 0;
-  // "driver" (walked; in an "empty" plan, the empty list), "probe" (checked per candidate), "unused" (beyond the
-  // four probes, or any other list of an "empty" plan)
+  // "driver" (walked; in an "empty" or "tail" plan, the empty list), "probe" (checked per candidate), "unused"
+  // (beyond the four probes, or any other list of an "empty" or "tail" plan)
   std::string role;
 };
 
 // What a search did (explain).
 struct MetadataPlan {
   std::string strategy;  // "index": walked a posting list; "scan": bounded newest-first scan of every document;
-                         // "empty": a required posting list is empty (only the unfolded and oversized rows
-                         // are checked)
+                         // "tail": no posting-list entry applied, and only the rows not yet folded into the
+                         // lists (and oversized documents) were checked, one by one; "empty": no row could
+                         // match and none was examined
   std::vector<MetadataPostingUse> postings;
   int64_t candidates = 0;         // entries read from the driving posting list (or scanned documents)
   int64_t probe_rejected = 0;     // candidates dropped by another posting list

@@ -159,7 +159,16 @@ class Searcher {
         CONVSTORE_RETURN_IF_ERROR(Walk(lists[0], probes, 0, plan, matches, cover));
       }
     }
-    CONVSTORE_RETURN_IF_ERROR(CheckUnindexed(plan, matches, cover));
+    if (!needs.impossible) CONVSTORE_RETURN_IF_ERROR(CheckUnindexed(plan, matches, cover));
+    // No posting-list entry was read, but rows not yet folded into the lists (or too large for them) were
+    // checked one by one: say so rather than "empty" (a small store folds nothing until kFoldEvery rows).
+    if ((plan.strategy == "empty" || plan.strategy == "scan") && plan.candidates == 0 && plan.unindexed_checked > 0) {
+      plan.notes.push_back(fmt::format(
+          "the posting lists hold no entry for this filter; {} row(s) not yet folded into them (or too large to "
+          "index) were checked directly",
+          plan.unindexed_checked));
+      plan.strategy = "tail";
+    }
     if (cover)
       matches.erase(std::remove_if(matches.begin(), matches.end(), [&](const Position& p) { return p < *cover; }),
                     matches.end());

@@ -261,6 +261,28 @@ TEST_P(MetadataSearchTest, OrdinaryFiltersTargetsAndPaging) {
   ExpectConsistent();
 }
 
+// Below kFoldEvery rows nothing is in the posting lists yet: matches come from the tail, and the plan is "tail",
+// not "empty" next to a result.
+TEST_P(MetadataSearchTest, ASmallStoreAnswersFromTheTailAndSaysSo) {
+  for (int i = 0; i < 10; ++i) Add(fmt::format("c{}", i), i % 2 ? R"({"source": "cli"})" : R"({"source": "web"})", i);
+  MetadataQuery q;
+  q.contains_json = R"({"source": "cli"})";
+  auto r = store_->SearchMetadata(q);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->conversations.size(), 5u);
+  EXPECT_EQ(r->plan.strategy, "tail");
+  EXPECT_EQ(r->plan.unindexed_checked, 10);
+  EXPECT_EQ(r->plan.matched, 5);
+  ASSERT_EQ(r->plan.postings.size(), 1u);
+  EXPECT_EQ(r->plan.postings[0].count, 0);
+  q.where_json = R"({"tier": {"$gt": 0}})";
+  q.contains_json.clear();
+  auto scan = store_->ExplainMetadata(q);
+  ASSERT_OK(scan);
+  EXPECT_EQ(scan->strategy, "tail");
+  EXPECT_EQ(scan->matched, 0);
+}
+
 TEST_P(MetadataSearchTest, ExplainReportsPostingsCandidatesAndScans) {
   for (int i = 0; i < 300; ++i)
     Add(fmt::format("c{}", i), fmt::format(R"({{"source": "{}", "team": "t{}", "rare": {}}})", i % 2 ? "cli" : "web",
@@ -282,11 +304,23 @@ TEST_P(MetadataSearchTest, ExplainReportsPostingsCandidatesAndScans) {
   EXPECT_EQ(plan->candidates, 1);
   EXPECT_GT(plan->unindexed_checked, 0);  // the newest rows, not folded into the postings yet
 
+  // No posting for the value: only the unfolded tail (300 - 256 rows) is checked, and the plan says so.
   q.contains_json = R"({"source": "nope"})";
   plan = store_->ExplainMetadata(q);
   ASSERT_OK(plan);
-  EXPECT_EQ(plan->strategy, "empty");
+  EXPECT_EQ(plan->strategy, "tail");
   EXPECT_EQ(plan->candidates, 0);
+  EXPECT_EQ(plan->unindexed_checked, 300 - 256);
+  ASSERT_FALSE(plan->notes.empty());
+  EXPECT_NE(plan->notes.back().find("44 row(s) not yet folded"), std::string::npos) << plan->notes.back();
+  // An empty time range examines nothing: "empty".
+  q.from = q.to = kT0;
+  plan = store_->ExplainMetadata(q);
+  ASSERT_OK(plan);
+  EXPECT_EQ(plan->strategy, "empty");
+  EXPECT_EQ(plan->unindexed_checked, 0);
+  q.from.reset();
+  q.to.reset();
 
   // $ne alone has no index path: a bounded scan, which says so and stops at scan_limit with a cursor.
   q.contains_json.clear();

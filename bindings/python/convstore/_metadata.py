@@ -63,7 +63,7 @@ class MetadataMixin:
                          from_: Time | None = None, to: Time | None = None,
                          archived: bool | None = None, limit: int = 10, cursor: str | None = None,
                          scan_limit: int | None = None) -> dict:
-        """Runs the search and returns its plan: {"strategy": "index" | "scan" | "empty", "postings":
+        """Runs the search and returns its plan: {"strategy": "index" | "scan" | "tail" | "empty", "postings":
         [{"path", "value", "count", "role"}], "candidates", "probe_rejected", "verified", "matched",
         "unindexed_checked", "scan_truncated", "notes"}."""
         q = _query(target, contains, where, user, conversation_id, from_, to, archived, limit, cursor, scan_limit)

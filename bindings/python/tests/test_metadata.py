@@ -532,11 +532,22 @@ def test_explain_plan_fields(explained):
     assert r["plan"] == plan and [c["title"] for c in r["items"]] == ["c7"]
 
 
+def test_a_small_store_answers_from_the_tail_and_says_so(any_store):
+    for i in range(10):
+        any_store.create_conversation("u", f"c{i}", metadata={"source": "cli" if i % 2 else "web"})
+    r = any_store.search_metadata({"source": "cli"})
+    assert len(r["items"]) == 5
+    assert r["plan"]["strategy"] == "tail" and r["plan"]["matched"] == 5 and r["plan"]["unindexed_checked"] == 10
+
+
 def test_explain_empty_and_scan_strategies(explained):
     s = explained
-    plan = s.explain_metadata({"source": "nope"})
-    assert plan["strategy"] == "empty" and plan["candidates"] == 0 and plan["matched"] == 0
+    plan = s.explain_metadata({"source": "nope"})  # no posting: only the 44 unfolded rows are checked
+    assert plan["strategy"] == "tail" and plan["candidates"] == 0 and plan["matched"] == 0
+    assert plan["unindexed_checked"] == 300 - 256 and "not yet folded" in plan["notes"][-1]
     assert plan["postings"][0]["count"] == 0 and plan["postings"][0]["role"] == "driver"
+    plan = s.explain_metadata({"source": "cli"}, from_=T0 + 5, to=T0 + 5)  # examines nothing
+    assert plan["strategy"] == "empty" and plan["unindexed_checked"] == 0
     plan = s.explain_metadata(["cli"])
     assert plan["strategy"] == "empty" and any("not an object" in n for n in plan["notes"])
     plan = s.explain_metadata(where={"team": {"$ne": "t3"}}, limit=1000, scan_limit=100)

@@ -119,7 +119,8 @@ struct CostFilter {
   std::string team_key;
   std::string model;
   std::string conversation_id;  // served from the conversation's own rows (its messages and API usage)
-  std::string source = "message";  // "message", "api" or "all"
+  // "all" (the default: messages and API usage, exactly what budgets count), "message" or "api".
+  std::string source = "all";
   // Day boundaries at this fixed offset from UTC (-1440..1440). Whole hours are served from the hourly rollups;
   // other offsets (e.g. +05:30) read the raw rows in the range.
   int utc_offset_minutes = 0;

@@ -582,6 +582,30 @@ TEST(CostEngineTest, TeamSpendView) {
 
 // ---- budgets ------------------------------------------------------------------------------------------
 
+// The default summary counts what budgets count: messages and API usage (reserve/settle, RecordApiUsage).
+TEST(BudgetTest, TheDefaultSummaryCountsWhatBudgetsCount) {
+  auto s = OpenOrDie(":memory:");
+  ASSERT_OK(s->UpsertUser({.key = "ana"}));
+  auto conv = s->CreateConversation({.user_key = "ana"});
+  ASSERT_OK(conv);
+  ASSERT_OK(s->AddMessage(conv->id, {.role = Role::kAssistant, .content = "x", .cost_nanousd = 250}));
+  auto b = s->SetBudget({.name = "day", .scope = "global", .period = "day", .hard_limit_nanousd = 10'000});
+  ASSERT_OK(b);
+  ASSERT_OK(s->Reserve({.request_id = "call-1", .user_key = "ana", .estimated_cost_nanousd = 1000}));
+  ASSERT_OK(s->Settle("call-1", {.model = "m", .cost_nanousd = 500}));
+  ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .cost_nanousd = 125}));
+  auto budgets = s->GetBudgets(0);
+  ASSERT_OK(budgets);
+  ASSERT_EQ(budgets->size(), 1u);
+  auto summary = s->GetCostSummary({.from = b->window_from, .to = b->window_to});
+  ASSERT_OK(summary);
+  EXPECT_EQ(summary->total_cost_nanousd, 875);
+  EXPECT_EQ(summary->total_cost_nanousd, (*budgets)[0].spent_nanousd);
+  auto messages = s->GetCostSummary({.from = b->window_from, .to = b->window_to, .source = "message"});
+  ASSERT_OK(messages);
+  EXPECT_EQ(messages->total_cost_nanousd, 250);
+}
+
 TEST(BudgetTest, ReserveSettleReleaseExpire) {
   Clock clock;
   Options o;

@@ -100,7 +100,7 @@ class CostMixin:
                      utc_offset_minutes: int | None = None) -> dict:
         """The seed chapter's cost summary: daily_breakdown (newest first), total_cost, total_messages, ...
 
-        source: "message" (default), "api" or "all". Read from the rollups: O(days), whatever the store size.
+        source: "all" (default: messages and API usage, what budgets count), "message" or "api". Read from the rollups: O(days), whatever the store size.
         """
         f = _filter(days, from_, to, user, team, model, conversation_id, source, utc_offset_minutes)
         return fix_money(self._call(_ffi.convstore_cost_summary, dumps(f)))

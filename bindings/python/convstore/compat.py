@@ -204,7 +204,7 @@ class AIDatabase:
             return empty
         try:
             # Summaries cover at most 3,660 days (ten years): a longer window is clamped to that.
-            s = self.store.cost_summary(days=min(days, 3660), user=user_id or None)
+            s = self.store.cost_summary(days=min(days, 3660), user=user_id or None, source="message")
         except NotFoundError:
             return empty
         daily = [

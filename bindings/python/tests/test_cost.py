@@ -59,7 +59,7 @@ def test_summaries_match_plain_sql_on_the_file(store, db_path):
         if i % 3 == 0:
             store.record_api_usage(f"u{i % 3}", "acme", endpoint="/v1/chat", cost_nanousd=rng.randrange(10**6),
                                    status="error" if i % 9 == 0 else "success", recorded_at=at)
-    s = store.cost_summary(days=7)
+    s = store.cost_summary(days=7, source="message")
     want = raw(db_path,
                "SELECT date(created_at / 1000000, 'unixepoch') d, count(*), sum(tokens_input), sum(tokens_output),"
                " sum(cost_nanousd) FROM messages WHERE created_at >= ? AND created_at < ? GROUP BY d ORDER BY d DESC",
@@ -76,7 +76,7 @@ def test_summaries_match_plain_sql_on_the_file(store, db_path):
     want_groups = raw(db_path, "SELECT status, count(*), sum(cost_nanousd) FROM api_usage GROUP BY 1 ORDER BY 1")
     assert [(g["keys"]["status"], g["count"], g["cost_nanousd"]) for g in groups["groups"]] == want_groups
     stats = store.usage_stats(days=30)
-    assert sum(u["calls"] for u in stats) == 300
+    assert sum(u["calls"] for u in stats) == 300 + 100  # the default source is "all": messages and API calls
     assert all(u["p50_latency_us"] <= u["p95_latency_us"] <= u["p99_latency_us"] for u in stats)
 
 
@@ -105,6 +105,26 @@ def test_budgets_reserve_settle_release_and_alerts(tmp_path):
         s.delete_budget("netops-day")
         with pytest.raises(NotFoundError):
             s.delete_budget("netops-day")
+
+
+def test_the_default_summary_counts_what_budgets_count(store):
+    """Messages and calls recorded by reserve/settle (or record_api_usage) are both spend: the default summary over a
+    budget's window equals the budget's spent, and source="message" is the messages alone."""
+    store.upsert_user("ana")
+    cid = store.create_conversation("ana")["id"]
+    store.add_message(cid, "assistant", "x", cost_usd="0.25")
+    b = store.set_budget("day", "global", "day", hard_limit_usd="10")
+    store.reserve("call-1", "ana", "1")
+    store.settle("call-1", "gpt-4o", cost_usd="0.5")
+    store.record_api_usage("ana", "gpt-4o", cost_usd="0.125")
+    spent = store.get_budgets()[0]["spent_nanousd"]
+    s = store.cost_summary(from_=b["window_from_us"], to=b["window_to_us"])
+    assert s["total_cost_nanousd"] == spent == 875_000_000
+    assert s["total_messages"] == 3  # rows counted: one message and two API calls
+    assert store.cost_summary(from_=b["window_from_us"], to=b["window_to_us"],
+                              source="message")["total_cost_nanousd"] == 250_000_000
+    user = store.cost_summary(from_=b["window_from_us"], to=b["window_to_us"], user="ana")
+    assert user["total_cost_nanousd"] == spent
 
 
 def test_racing_reservations_never_exceed_the_hard_limit(store):

@@ -178,7 +178,11 @@ static void cost_flow(void) {
   CHECK(out != NULL && strstr(out, "\"team\":\"netops\"") != NULL);
   convstore_free(out);
 
+  /* the default source is "all", what budgets count: the message and the API call */
   CHECK(convstore_cost_summary(db, "{\"days\":7}", &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"total_cost_usd\":\"0.506\"") != NULL && strstr(out, "\"total_messages\":2"));
+  convstore_free(out);
+  CHECK(convstore_cost_summary(db, "{\"days\":7,\"source\":\"message\"}", &out, NULL) == CONVSTORE_OK);
   CHECK(out != NULL && strstr(out, "\"total_cost_usd\":\"0.006\"") != NULL && strstr(out, "\"total_messages\":1"));
   convstore_free(out);
   CHECK(convstore_cost_summary(db, "{\"days\":7,\"source\":\"all\",\"team\":\"netops\"}", &out, NULL) ==

@@ -244,7 +244,7 @@ CONVSTORE_API int convstore_record_api_usage(convstore_t* db, const char* usage_
                                              char** errmsg);
 
 /* filter_json: {"days"?: 1..3660 (7) | "from"?: time, "to"?: time, "user"?, "team"?, "model"?,
- * "conversation_id"?, "source"?: "message"|"api"|"all" ("message"), "utc_offset_minutes"?: -1440..1440}.
+ * "conversation_id"?, "source"?: "all"|"message"|"api" ("all": what budgets count), "utc_offset_minutes"?: -1440..1440}.
  * *out_json: {"daily_breakdown": [{"date", "message_count", "total_input_tokens", "total_output_tokens",
  * "total_cost_usd", "total_cost_nanousd"}] (newest first), "total_cost_usd", "total_cost_nanousd",
  * "total_messages", "avg_cost_per_message_usd", ..., "from", "to", "plan"}. */

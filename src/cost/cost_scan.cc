@@ -50,17 +50,18 @@ Result<ResolvedFilter> ResolveFilter(sqlite::Connection& conn, const CostFilter&
   r.offset_us = int64_t{f.utc_offset_minutes} * 60'000'000;
   r.model = f.model;
   if (!f.user_key.empty()) {
-    auto id = records::FindUserId(conn, f.user_key);
+    // An unknown user, team or conversation selects nothing: the summary is empty, not an error.
+    auto id = records::RowOrNone(records::FindUserId(conn, f.user_key));
     if (!id.ok()) return id.status();
     r.user_id = *id;
   }
   if (!f.team_key.empty()) {
-    auto id = records::FindTeamId(conn, f.team_key);
+    auto id = records::RowOrNone(records::FindTeamId(conn, f.team_key));
     if (!id.ok()) return id.status();
     r.team_id = *id;
   }
   if (!f.conversation_id.empty()) {
-    auto id = records::FindConversationRow(conn, f.conversation_id);
+    auto id = records::RowOrNone(records::FindConversationRow(conn, f.conversation_id));
     if (!id.ok()) return id.status();
     r.conversation_row = *id;
     r.plan = Plan::kConversation;

@@ -95,6 +95,7 @@ class Searcher {
     CONVSTORE_RETURN_IF_ERROR(ResolveOrdinaryFilters());
     if (nothing_) {
       plan.strategy = "empty";
+      if (!plan_note_.empty()) plan.notes.push_back(plan_note_);
       return out;
     }
     // The newest position a row may have: before the cursor and before `to`.
@@ -187,8 +188,8 @@ class Searcher {
   }
 
  private:
-  // Unknown users and conversations are errors (kNotFound), as in ListConversations and the cost filters, so a
-  // typo does not read as "nothing matches".
+  // An unknown user or conversation selects nothing: an empty page (strategy "empty"), as in ListConversations and
+  // the cost filters; point reads of an unknown id are the ones that fail with kNotFound.
   Status ResolveOrdinaryFilters() {
     if (!q_.user_key.empty()) {
       auto st = conn_.Prepare("SELECT id FROM users WHERE key = ?1");
@@ -196,7 +197,11 @@ class Searcher {
       st->Bind(1, q_.user_key);
       auto row = st->Step("find user");
       if (!row.ok()) return row.status();
-      if (!*row) return Status::NotFound(fmt::format("user '{}' does not exist", q_.user_key));
+      if (!*row) {
+        nothing_ = true;
+        plan_note_ = fmt::format("user '{}' does not exist: nothing matches", q_.user_key);
+        return Status::OK();
+      }
       user_row_ = st->Int(0);
       st->Reset();
     }
@@ -206,7 +211,11 @@ class Searcher {
       st->Bind(1, q_.conversation_id);
       auto row = st->Step("find conversation");
       if (!row.ok()) return row.status();
-      if (!*row) return Status::NotFound(fmt::format("conversation '{}' does not exist", q_.conversation_id));
+      if (!*row) {
+        nothing_ = true;
+        plan_note_ = fmt::format("conversation '{}' does not exist: nothing matches", q_.conversation_id);
+        return Status::OK();
+      }
       conversation_row_ = st->Int(0);
       st->Reset();
     }
@@ -462,6 +471,7 @@ class Searcher {
   const int kind_;
   const SearchSql& sql_;
   bool nothing_ = false;
+  std::string plan_note_;  // why nothing_ is set, when an unknown key set it
   std::optional<int64_t> user_row_, conversation_row_;
   Position hi_{};
   int64_t lo_at_ = 0;

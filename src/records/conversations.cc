@@ -148,7 +148,7 @@ Result<ConversationPage> ListConversations(sqlite::Connection& conn, std::string
                                            const ListCursor& after, int limit, bool include_archived) {
   auto found = conn.QueryInt("SELECT id FROM users WHERE key = ?1", "find user", user_key);
   if (!found.ok()) return found.status();
-  if (!*found) return Status::NotFound(fmt::format("user '{}' does not exist", user_key));
+  if (!*found) return ConversationPage{};  // an unknown user has no conversations: an empty page
   const int64_t user_id = **found;
 
   // A keyset range scan of conversations_user_recent per archived value; with include_archived the two

@@ -14,6 +14,13 @@ Result<int64_t> FindOrCreateUser(sqlite::Connection& conn, std::string_view key,
 Result<int64_t> FindUserId(sqlite::Connection& conn, std::string_view key);
 Result<int64_t> FindTeamId(sqlite::Connection& conn, std::string_view key);
 Result<int64_t> FindConversationRow(sqlite::Connection& conn, std::string_view id);
+// For filters of list-style reads, where an unknown key selects nothing rather than failing: the row id, or
+// kNoSuchRow (an id no row has) when the key is unknown.
+inline constexpr int64_t kNoSuchRow = -1;
+inline Result<int64_t> RowOrNone(Result<int64_t> found) {
+  if (!found.ok() && found.status().code() == Code::kNotFound) return kNoSuchRow;
+  return found;
+}
 // The team row id of a user (0: none).
 Result<int64_t> UserTeamId(sqlite::Connection& conn, int64_t user_id);
 

@@ -229,11 +229,19 @@ TEST_P(MetadataSearchTest, OrdinaryFiltersTargetsAndPaging) {
   r = store_->SearchMetadata(t);
   ASSERT_OK(r);
   ASSERT_EQ(r->conversations.size(), 1u);
-  t.user_key = "nobody";  // unknown users and conversations are errors, as in the other calls
-  EXPECT_CODE(store_->SearchMetadata(t), Code::kNotFound);
+  t.user_key = "nobody";  // an unknown user or conversation selects nothing: an empty page that says why
+  r = store_->SearchMetadata(t);
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->conversations.empty());
+  EXPECT_EQ(r->plan.strategy, "empty");
+  ASSERT_EQ(r->plan.notes.size(), 1u);
+  EXPECT_EQ(r->plan.notes[0], "user 'nobody' does not exist: nothing matches");
   t.user_key.clear();
   t.conversation_id = "no-such-conversation";
-  EXPECT_CODE(store_->SearchMetadata(t), Code::kNotFound);
+  r = store_->SearchMetadata(t);
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->conversations.empty());
+  EXPECT_TRUE(r->next_cursor.empty());
 
   MetadataQuery mq;
   mq.target = MetadataTarget::kMessages;

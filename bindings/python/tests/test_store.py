@@ -329,3 +329,21 @@ def test_a_logging_handler_that_calls_convstore_does_not_deadlock(tmp_path):
 
 def test_the_package_version_is_the_library_version():
     assert convstore.__version__ == convstore.version()
+
+
+def test_list_style_reads_of_an_unknown_key_are_empty_and_point_reads_are_not_found(store):
+    """Listing, searching and summarising by a user, team or conversation nobody created gives an empty answer; reading
+    that one record fails with NotFoundError."""
+    assert store.list_conversations("nobody") == {"items": [], "next_cursor": None}
+    s = store.cost_summary(user="nobody")
+    assert s["total_cost_nanousd"] == 0 and s["total_messages"] == 0 and s["daily_breakdown"] == []
+    assert store.cost_summary(team="no-team")["total_cost_nanousd"] == 0
+    assert store.cost_summary(conversation_id="01890000-0000-7000-8000-000000000000")["total_messages"] == 0
+    assert store.group_costs(["model"], user="nobody")["groups"] == []
+    assert store.usage_stats(user="nobody") == []
+    assert store.search_metadata({"k": 1}, user="nobody")["items"] == []
+    for point_read in (lambda: store.get_user("nobody"), lambda: store.get_team("no-team"),
+                       lambda: store.get_conversation("01890000-0000-7000-8000-000000000000"),
+                       lambda: store.team_spend("no-team")):
+        with pytest.raises(NotFoundError):
+            point_read()

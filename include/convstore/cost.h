@@ -24,17 +24,17 @@ namespace convstore {
 // tokens_reasoning at reasoning (unset: output). cost = round_half_up(sum(tokens_k * rate_k) / 1e6) nano-USD.
 struct Price {
   int64_t id = 0;
-  std::string model;        // an exact model name, or a GLOB pattern ("claude-sonnet-4-5*") when is_pattern
+  std::string model{};      // an exact model name, or a GLOB pattern ("claude-sonnet-4-5*") when is_pattern
   bool is_pattern = false;
   Micros effective_from = 0;
-  std::string origin;       // "catalog" (shipped with convstore) or "user" (added through the API)
+  std::string origin{};     // "catalog" (shipped with convstore) or "user" (added through the API)
   NanoUsd input_per_mtok = 0;
   NanoUsd output_per_mtok = 0;
-  std::optional<NanoUsd> cached_input_per_mtok;
-  std::optional<NanoUsd> cache_write_per_mtok;
-  std::optional<NanoUsd> reasoning_per_mtok;
-  std::string source_date;  // the date the price was taken (YYYY-MM-DD), as given
-  std::string note;
+  std::optional<NanoUsd> cached_input_per_mtok{};
+  std::optional<NanoUsd> cache_write_per_mtok{};
+  std::optional<NanoUsd> reasoning_per_mtok{};
+  std::string source_date{}; // the date the price was taken (YYYY-MM-DD), as given
+  std::string note{};
 };
 
 // Adds a user price, or replaces the user price with the same (model, is_pattern, effective_from).
@@ -42,16 +42,16 @@ struct Price {
 // longest matching pattern beats shorter ones); then a user price beats a catalog price; then the latest
 // effective_from wins.
 struct PriceInput {
-  std::string model;  // required, 1..kMaxNameBytes
+  std::string model{};  // required, 1..kMaxNameBytes
   bool is_pattern = false;
   Micros effective_from = 0;    // 0: in effect from the beginning; otherwise a timestamp (limits.h)
   NanoUsd input_per_mtok = 0;   // each 0..kMaxPriceNanoUsdPerMtok
   NanoUsd output_per_mtok = 0;
-  std::optional<NanoUsd> cached_input_per_mtok;
-  std::optional<NanoUsd> cache_write_per_mtok;
-  std::optional<NanoUsd> reasoning_per_mtok;
-  std::string source_date;
-  std::string note;
+  std::optional<NanoUsd> cached_input_per_mtok{};
+  std::optional<NanoUsd> cache_write_per_mtok{};
+  std::optional<NanoUsd> reasoning_per_mtok{};
+  std::string source_date{};
+  std::string note{};
 };
 
 // ---- API usage ----------------------------------------------------------------------------------------
@@ -59,52 +59,52 @@ struct PriceInput {
 // A hard budget that spend went past: hard limits cap what reservations admit, not what calls turn out to cost
 // (a settle above its reservation, or after it expired, is still recorded — the call happened).
 struct BudgetOverage {
-  std::string budget_name;
+  std::string budget_name{};
   NanoUsd limit_nanousd = 0;    // the hard limit
   NanoUsd spent_nanousd = 0;    // spend in the budget's current window, this call included
   NanoUsd overage_nanousd = 0;  // spent - limit
 };
 
 struct ApiUsage {
-  std::string id;
-  std::string user_key;
-  std::string team_key;         // "" when none
-  std::string conversation_id;  // "" when none (or when the conversation was deleted)
-  std::string model;
-  std::string endpoint;
-  std::optional<int64_t> tokens_input, tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning;
-  std::optional<NanoUsd> cost_nanousd;
-  std::optional<int64_t> price_id;  // the price that produced cost_nanousd; unset for an explicit cost
-  std::optional<int64_t> latency_us;
-  std::string status;  // "success" or "error"
-  std::string error_code;
-  std::string error_message;
+  std::string id{};
+  std::string user_key{};
+  std::string team_key{};       // "" when none
+  std::string conversation_id{}; // "" when none (or when the conversation was deleted)
+  std::string model{};
+  std::string endpoint{};
+  std::optional<int64_t> tokens_input{}, tokens_output{}, tokens_cached_input{}, tokens_cache_write{}, tokens_reasoning{};
+  std::optional<NanoUsd> cost_nanousd{};
+  std::optional<int64_t> price_id{};  // the price that produced cost_nanousd; unset for an explicit cost
+  std::optional<int64_t> latency_us{};
+  std::string status{};  // "success" or "error"
+  std::string error_code{};
+  std::string error_message{};
   std::string metadata_json = "{}";
-  std::string request_id;
+  std::string request_id{};
   Micros recorded_at = 0;
   // Filled by Settle and RecordApiUsage (empty elsewhere, and for a retry): the hard budgets whose spend is above
   // their limit with this call counted. The call is recorded all the same; an on_budget_alert "hard" alert fires
   // when this call crossed the limit, or when a settle cost more than its reservation (or came after it expired).
-  std::vector<BudgetOverage> budget_overages;
+  std::vector<BudgetOverage> budget_overages{};
 };
 
 struct NewApiUsage {
-  std::string user_key;         // required; created when it does not exist
-  std::optional<std::string> team_key;  // default: the user's team; "" for none; must exist otherwise
-  std::string conversation_id;  // optional; must exist when given
-  std::string model;            // required, 1..kMaxNameBytes
-  std::string endpoint;
-  std::optional<int64_t> tokens_input, tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning;
+  std::string user_key{};       // required; created when it does not exist
+  std::optional<std::string> team_key{};  // default: the user's team; "" for none; must exist otherwise
+  std::string conversation_id{};  // optional; must exist when given
+  std::string model{};            // required, 1..kMaxNameBytes
+  std::string endpoint{};
+  std::optional<int64_t> tokens_input{}, tokens_output{}, tokens_cached_input{}, tokens_cache_write{}, tokens_reasoning{};
   // Give at most one. Without either, the cost comes from the price in effect at recorded_at (if any).
-  std::optional<NanoUsd> cost_nanousd;
-  std::optional<double> cost_usd;
-  std::optional<int64_t> latency_us;
+  std::optional<NanoUsd> cost_nanousd{};
+  std::optional<double> cost_usd{};
+  std::optional<int64_t> latency_us{};
   std::string status = "success";  // "success" or "error"
-  std::string error_code;
-  std::string error_message;
+  std::string error_code{};
+  std::string error_message{};
   std::string metadata_json = "{}";
-  std::string request_id;  // idempotency key: a retry returns the first record
-  std::optional<Micros> recorded_at;
+  std::string request_id{};  // idempotency key: a retry returns the first record
+  std::optional<Micros> recorded_at{};
 };
 
 // ---- summaries ----------------------------------------------------------------------------------------
@@ -112,13 +112,13 @@ struct NewApiUsage {
 // Which rows a cost query counts, and over which time range.
 struct CostFilter {
   // Range [from, to), at most 3,660 days. Unset from: the `days` days before `to`; unset to: now.
-  std::optional<Micros> from;
-  std::optional<Micros> to;
+  std::optional<Micros> from{};
+  std::optional<Micros> to{};
   int days = 7;  // 1..3660, used when from is unset
-  std::string user_key;         // "" for all
-  std::string team_key;
-  std::string model;
-  std::string conversation_id;  // served from the conversation's own rows (its messages and API usage)
+  std::string user_key{};       // "" for all
+  std::string team_key{};
+  std::string model{};
+  std::string conversation_id{}; // served from the conversation's own rows (its messages and API usage)
   // "all" (the default: messages and API usage, exactly what budgets count), "message" or "api".
   std::string source = "all";
   // Day boundaries at this fixed offset from UTC (-1440..1440). Whole hours are served from the hourly rollups;
@@ -127,7 +127,7 @@ struct CostFilter {
 };
 
 struct DailyCost {
-  std::string date;  // YYYY-MM-DD, in the filter's offset
+  std::string date{};  // YYYY-MM-DD, in the filter's offset
   int64_t message_count = 0;
   int64_t tokens_input = 0;
   int64_t tokens_output = 0;
@@ -136,18 +136,18 @@ struct DailyCost {
 
 // The seed chapter's get_cost_summary shape.
 struct CostSummary {
-  std::vector<DailyCost> daily;  // newest first; days without rows are omitted
+  std::vector<DailyCost> daily{};  // newest first; days without rows are omitted
   NanoUsd total_cost_nanousd = 0;
   int64_t total_messages = 0;
   NanoUsd avg_cost_per_message_nanousd = 0;  // rounded half up; 0 when there are no messages
   Micros from = 0, to = 0;                   // the range used (rollup ranges start on an hour)
-  std::string plan;  // "totals" (hourly), "rollups" (daily, per user), "conversation" or "raw_scan"
+  std::string plan{}; // "totals" (hourly), "rollups" (daily, per user), "conversation" or "raw_scan"
 };
 
 struct CostGroup {
-  std::vector<std::string> keys;  // one per group_by dimension, in order
-  int64_t count = 0;              // messages or API calls
-  int64_t errors = 0;             // API calls with status "error"
+  std::vector<std::string> keys{};  // one per group_by dimension, in order
+  int64_t count = 0;                // messages or API calls
+  int64_t errors = 0;               // API calls with status "error"
   int64_t tokens_input = 0, tokens_output = 0, tokens_cached_input = 0, tokens_cache_write = 0,
           tokens_reasoning = 0;
   NanoUsd cost_nanousd = 0;
@@ -156,16 +156,16 @@ struct CostGroup {
 };
 
 struct CostGroupResult {
-  std::vector<std::string> group_by;
-  std::vector<CostGroup> groups;  // ordered by keys
-  std::string plan;
+  std::vector<std::string> group_by{};
+  std::vector<CostGroup> groups{};  // ordered by keys
+  std::string plan{};
 };
 
 // Usage per user x model: calls, errors, tokens, cost, average and p50/p95/p99 latency (from a log-bucketed
 // histogram: each percentile within 1% of the exact nearest-rank value).
 struct UsageStat {
-  std::string user_key;
-  std::string model;
+  std::string user_key{};
+  std::string model{};
   int64_t calls = 0;
   int64_t errors = 0;
   int64_t tokens_input = 0, tokens_output = 0;
@@ -177,11 +177,11 @@ struct UsageStat {
 
 // Team budget view: month-to-date against teams.monthly_budget, run-rate projections.
 struct TeamSpend {
-  std::string team_key;
-  std::string month;  // YYYY-MM (UTC)
+  std::string team_key{};
+  std::string month{}; // YYYY-MM (UTC)
   NanoUsd month_to_date_nanousd = 0;
-  std::optional<NanoUsd> monthly_budget_nanousd;
-  std::optional<double> budget_used_percent;
+  std::optional<NanoUsd> monthly_budget_nanousd{};
+  std::optional<double> budget_used_percent{};
   NanoUsd projected_month_end_nanousd = 0;  // month_to_date / elapsed fraction of the month
   int lookback_days = 30;
   NanoUsd daily_average_nanousd = 0;        // spend over the last lookback_days / lookback_days
@@ -199,7 +199,7 @@ struct RollupReport {
   // Rows whose exact sum passes the 64-bit range (compared exactly, not a difference): their raw rows beyond it
   // stay pending, and summaries covering them report kTooLarge.
   int64_t overflows = 0;
-  std::vector<std::string> samples;  // up to 20 described differences and overflows
+  std::vector<std::string> samples{};  // up to 20 described differences and overflows
   bool repaired = false;
 };
 
@@ -215,47 +215,47 @@ struct RepriceReport {
 // month) or a rolling window of whole hours. Spend counts messages and API usage with a cost, plus open
 // reservations. Record a call once (on its message or as API usage), or it is counted twice.
 struct BudgetInput {
-  std::string name;       // required, unique, 1..kMaxKeyBytes; an existing name is updated
-  std::string scope;      // "global", "team" or "user"
-  std::string scope_key;  // the team or user key; "" for global
-  std::string period;     // "day", "week", "month" or "rolling"
+  std::string name{};       // required, unique, 1..kMaxKeyBytes; an existing name is updated
+  std::string scope{};      // "global", "team" or "user"
+  std::string scope_key{};  // the team or user key; "" for global
+  std::string period{};     // "day", "week", "month" or "rolling"
   int64_t window_hours = 0;  // rolling only: 1..8784
-  std::optional<NanoUsd> hard_limit_nanousd;  // reservations beyond it are refused
-  std::optional<NanoUsd> soft_limit_nanousd;  // crossing it raises an alert
+  std::optional<NanoUsd> hard_limit_nanousd{};  // reservations beyond it are refused
+  std::optional<NanoUsd> soft_limit_nanousd{};  // crossing it raises an alert
 };
 
 struct BudgetState {
-  BudgetInput budget;
+  BudgetInput budget{};
   Micros window_from = 0, window_to = 0;
   NanoUsd spent_nanousd = 0;
   NanoUsd reserved_nanousd = 0;  // open, unexpired reservations
-  std::optional<double> used_fraction;  // (spent + reserved) / hard limit (or soft when no hard)
+  std::optional<double> used_fraction{}; // (spent + reserved) / hard limit (or soft when no hard)
   bool over_soft = false;
   bool over_hard = false;
 };
 
 struct ReserveRequest {
-  std::string request_id;  // required, 1..kMaxKeyBytes; the same id later settles or releases
-  std::string user_key;    // required; must exist
+  std::string request_id{};  // required, 1..kMaxKeyBytes; the same id later settles or releases
+  std::string user_key{};    // required; must exist
   NanoUsd estimated_cost_nanousd = 0;  // 0..kMaxCostNanoUsd
   int64_t ttl_us = 600'000'000;        // open reservation lifetime, 1 s .. 7 days; default 10 minutes
 };
 
 struct Reservation {
-  std::string request_id;
-  std::string user_key;
-  std::string team_key;
+  std::string request_id{};
+  std::string user_key{};
+  std::string team_key{};
   NanoUsd amount_nanousd = 0;
-  std::string state;  // "open", "settled", "released" or "expired"
+  std::string state{};  // "open", "settled", "released" or "expired"
   Micros created_at = 0, expires_at = 0;
-  std::string usage_id;  // the API usage recorded by settle
-  std::vector<BudgetState> budgets;  // the budgets checked when it was admitted (empty for a retry)
+  std::string usage_id{};  // the API usage recorded by settle
+  std::vector<BudgetState> budgets{}; // the budgets checked when it was admitted (empty for a retry)
 };
 
 // Passed to Options::on_budget_alert after a committed write moved a budget across a limit.
 struct BudgetAlert {
-  std::string budget_name;
-  std::string limit;  // "soft" or "hard"
+  std::string budget_name{};
+  std::string limit{};  // "soft" or "hard"
   NanoUsd spent_nanousd = 0;
   NanoUsd limit_nanousd = 0;
 };

@@ -43,16 +43,16 @@ enum class MetadataTarget { kConversations = 0, kMessages = 1, kApiUsage = 2 };
 
 struct MetadataQuery {
   MetadataTarget target = MetadataTarget::kConversations;
-  std::string contains_json;         // "" for none; otherwise any JSON value (usually an object; "null" and
+  std::string contains_json{};       // "" for none; otherwise any JSON value (usually an object; "null" and
                                      // other non-objects match nothing: metadata documents are objects)
-  std::string where_json;            // "" for none; otherwise a JSON object of path -> condition
-  std::string user_key;              // "": any user; an unknown user is kNotFound
-  std::string conversation_id;       // "": any; for conversations, that one conversation; unknown: kNotFound
-  std::optional<Micros> from;        // created_at (recorded_at) >= from
-  std::optional<Micros> to;          // created_at (recorded_at) < to
-  std::optional<bool> archived;      // the conversation's archived flag (of the message's conversation)
+  std::string where_json{};          // "" for none; otherwise a JSON object of path -> condition
+  std::string user_key{};            // "": any user; an unknown user matches nothing
+  std::string conversation_id{};     // "": any; for conversations, that one conversation; unknown: nothing
+  std::optional<Micros> from{};      // created_at (recorded_at) >= from
+  std::optional<Micros> to{};        // created_at (recorded_at) < to
+  std::optional<bool> archived{};    // the conversation's archived flag (of the message's conversation)
   int limit = 10;                    // 1..kMaxListLimit
-  std::string cursor;                // "" for the first page; next_cursor of the previous page otherwise
+  std::string cursor{};              // "" for the first page; next_cursor of the previous page otherwise
   // Rows a search may examine when no condition has an index path (a bounded scan, newest first). When the bound
   // is reached the page is returned with plan.scan_truncated and a next_cursor to continue. 1..10,000,000.
   int64_t scan_limit = 100'000;
@@ -61,37 +61,37 @@ struct MetadataQuery {
 // One posting list the planner looked at: the path (as a JSON Pointer), the canonical value ("" for "the path
 // exists", "*" for "every document"), its entry count, and how it was used.
 struct MetadataPostingUse {
-  std::string path;
-  std::string value;
+  std::string path{};
+  std::string value{};
   int64_t count = 0;
   // "driver" (walked; in an "empty" or "tail" plan, the empty list), "probe" (checked per candidate), "unused"
   // (beyond the four probes, or any other list of an "empty" or "tail" plan)
-  std::string role;
+  std::string role{};
 };
 
 // What a search did (explain).
 struct MetadataPlan {
-  std::string strategy;  // "index": walked a posting list; "scan": bounded newest-first scan of every document;
+  std::string strategy{};  // "index": walked a posting list; "scan": bounded newest-first scan of every document;
                          // "tail": no posting-list entry applied, and only the rows not yet folded into the
                          // lists (and oversized documents) were checked, one by one; "empty": no row could
                          // match and none was examined
-  std::vector<MetadataPostingUse> postings;
-  int64_t candidates = 0;         // entries read from the driving posting list (or scanned documents)
-  int64_t probe_rejected = 0;     // candidates dropped by another posting list
-  int64_t verified = 0;           // documents fetched and checked against the whole filter
-  int64_t matched = 0;            // rows returned
-  int64_t unindexed_checked = 0;  // recent rows not yet folded into the index, and oversized documents, checked
-  bool scan_truncated = false;    // the bounded scan stopped at scan_limit
-  std::vector<std::string> notes; // e.g. "$ne on /tier has no index path: checked on each candidate"
+  std::vector<MetadataPostingUse> postings{};
+  int64_t candidates = 0;            // entries read from the driving posting list (or scanned documents)
+  int64_t probe_rejected = 0;        // candidates dropped by another posting list
+  int64_t verified = 0;              // documents fetched and checked against the whole filter
+  int64_t matched = 0;               // rows returned
+  int64_t unindexed_checked = 0;     // recent rows not yet folded into the index, and oversized documents, checked
+  bool scan_truncated = false;       // the bounded scan stopped at scan_limit
+  std::vector<std::string> notes{};  // e.g. "$ne on /tier has no index path: checked on each candidate"
 };
 
 struct MetadataSearchResult {
   MetadataTarget target = MetadataTarget::kConversations;
-  std::vector<Conversation> conversations;  // target kConversations
-  std::vector<Message> messages;            // target kMessages (conversation_id filled)
-  std::vector<ApiUsage> api_usage;          // target kApiUsage
-  std::string next_cursor;                  // "" when there is nothing more
-  MetadataPlan plan;
+  std::vector<Conversation> conversations{};  // target kConversations
+  std::vector<Message> messages{};            // target kMessages (conversation_id filled)
+  std::vector<ApiUsage> api_usage{};          // target kApiUsage
+  std::string next_cursor{};                  // "" when there is nothing more
+  MetadataPlan plan{};
 };
 
 // What VerifyMetadataIndex / RebuildMetadataIndex found, per index.
@@ -105,7 +105,7 @@ struct MetadataIndexReport {
   int64_t missing = 0;            // postings the documents imply that the index lacks
   int64_t extra = 0;              // postings the index has that no document implies
   int64_t wrong_counts = 0;       // posting lists whose stored count differs from their length
-  std::vector<std::string> excluded_paths;  // as JSON Pointers
+  std::vector<std::string> excluded_paths{};  // as JSON Pointers
   bool consistent() const { return missing == 0 && extra == 0 && wrong_counts == 0; }
 };
 

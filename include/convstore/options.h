@@ -13,7 +13,7 @@ class Env;
 
 // Progress of a long operation: a schema migration that backfills (opening an older file) or an index rebuild.
 struct Progress {
-  std::string operation;  // e.g. "schema migration 3 (metadata index)", "rebuild metadata index"
+  std::string operation{}; // e.g. "schema migration 3 (metadata index)", "rebuild metadata index"
   int64_t done = 0;       // documents (or rows) processed so far
   int64_t total = 0;      // of this many
 };
@@ -59,12 +59,12 @@ struct Options {
   Env* env = nullptr;
   // Called after a write commits that took a budget's spend across its soft or hard limit (see convstore/cost.h).
   // Runs on the writing thread, outside the store's locks; it may call the store. Must not throw. Default: none.
-  std::function<void(const BudgetAlert&)> on_budget_alert;
+  std::function<void(const BudgetAlert&)> on_budget_alert{};
   // Called as long operations advance (opening a file whose migration backfills the metadata index, and
   // RebuildMetadataIndex / SetMetadataExcludedPaths): at the start, then after each batch of up to 50,000 rows.
   // Runs inside the operation's write transaction (on the thread of Open, or on whichever thread the write queue
   // runs the rebuild on): it must not call the store. Must not throw. Default: none.
-  std::function<void(const Progress&)> on_progress;
+  std::function<void(const Progress&)> on_progress{};
 };
 
 }  // namespace convstore

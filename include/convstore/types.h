@@ -45,26 +45,26 @@ struct TokenCounts {
 // ---- teams and users ----------------------------------------------------------------------------------
 
 struct Team {
-  std::string key;
-  std::string name;
-  std::optional<NanoUsd> monthly_budget_nanousd;
+  std::string key{};
+  std::string name{};
+  std::optional<NanoUsd> monthly_budget_nanousd{};
   Micros created_at = 0;
   Micros updated_at = 0;
 };
 
 // Upsert: creates the team or updates the fields that are set; unset fields keep their stored value.
 struct TeamInput {
-  std::string key;  // required, 1..kMaxKeyBytes
-  std::optional<std::string> name;
-  std::optional<NanoUsd> monthly_budget_nanousd;  // >= 0
+  std::string key{};  // required, 1..kMaxKeyBytes
+  std::optional<std::string> name{};
+  std::optional<NanoUsd> monthly_budget_nanousd{};  // >= 0
 };
 
 struct User {
-  std::string key;
-  std::string email;
-  std::string name;
-  std::string team_key;  // empty: no team
-  std::string role;      // the caller's own role label (e.g. "admin"); free text
+  std::string key{};
+  std::string email{};
+  std::string name{};
+  std::string team_key{};  // empty: no team
+  std::string role{};      // the caller's own role label (e.g. "admin"); free text
   bool active = true;
   Micros created_at = 0;
   Micros updated_at = 0;
@@ -72,137 +72,137 @@ struct User {
 
 // Upsert: creates the user or updates the fields that are set. team_key must name an existing team ("" clears).
 struct UserInput {
-  std::string key;  // required, 1..kMaxKeyBytes
-  std::optional<std::string> email;
-  std::optional<std::string> name;
-  std::optional<std::string> team_key;
-  std::optional<std::string> role;
-  std::optional<bool> active;
+  std::string key{};  // required, 1..kMaxKeyBytes
+  std::optional<std::string> email{};
+  std::optional<std::string> name{};
+  std::optional<std::string> team_key{};
+  std::optional<std::string> role{};
+  std::optional<bool> active{};
 };
 
 // ---- conversations ------------------------------------------------------------------------------------
 
 struct Conversation {
-  std::string id;
-  std::string user_key;
-  std::string title;
-  std::string system_prompt;
-  std::string model;
-  std::optional<double> temperature;
-  std::optional<int64_t> max_tokens;
+  std::string id{};
+  std::string user_key{};
+  std::string title{};
+  std::string system_prompt{};
+  std::string model{};
+  std::optional<double> temperature{};
+  std::optional<int64_t> max_tokens{};
   bool archived = false;
   std::string metadata_json = "{}";
   Micros created_at = 0;
   Micros updated_at = 0;  // latest of creation, edits and message created_at
   // Counters kept in the same transaction as the writes they count.
   int64_t message_count = 0;
-  TokenCounts tokens;
+  TokenCounts tokens{};
   NanoUsd cost_nanousd = 0;
 };
 
 struct NewConversation {
   // Required. A user that does not exist yet is created with this key (and no other fields).
-  std::string user_key;
-  std::string title;
-  std::string system_prompt;
-  std::string model;
-  std::optional<double> temperature;   // finite, 0..kMaxTemperature
-  std::optional<int64_t> max_tokens;   // 1..kMaxMaxTokens
-  std::string metadata_json = "{}";    // a JSON object
-  std::optional<Micros> created_at;    // default: now
+  std::string user_key{};
+  std::string title{};
+  std::string system_prompt{};
+  std::string model{};
+  std::optional<double> temperature{};  // finite, 0..kMaxTemperature
+  std::optional<int64_t> max_tokens{};  // 1..kMaxMaxTokens
+  std::string metadata_json = "{}";     // a JSON object
+  std::optional<Micros> created_at{};   // default: now
 };
 
 struct ConversationUpdate {
-  std::optional<std::string> title;
-  std::optional<std::string> metadata_json;  // replaces the whole document; a JSON object
+  std::optional<std::string> title{};
+  std::optional<std::string> metadata_json{};  // replaces the whole document; a JSON object
 };
 
 struct ListConversationsOptions {
-  std::string user_key;           // required
+  std::string user_key{};         // required
   int limit = 20;                 // 1..kMaxListLimit
   bool include_archived = false;
-  std::string cursor;             // "" for the first page, else a next_cursor returned earlier
+  std::string cursor{};           // "" for the first page, else a next_cursor returned earlier
 };
 
 struct ConversationPage {
-  std::vector<Conversation> items;  // most recently updated first
-  std::string next_cursor;          // "" when there are no more
+  std::vector<Conversation> items{};  // most recently updated first
+  std::string next_cursor{};          // "" when there are no more
 };
 
 // ---- messages -----------------------------------------------------------------------------------------
 
 struct Message {
-  std::string id;
-  std::string conversation_id;
+  std::string id{};
+  std::string conversation_id{};
   int64_t position = 0;  // 0-based order within the conversation (insertion order)
   Role role = Role::kUser;
-  std::string content;
-  std::string model;
-  std::string model_version;
-  std::optional<int64_t> tokens_input;
-  std::optional<int64_t> tokens_output;
-  std::optional<int64_t> tokens_cached_input;
-  std::optional<int64_t> tokens_cache_write;
-  std::optional<int64_t> tokens_reasoning;
+  std::string content{};
+  std::string model{};
+  std::string model_version{};
+  std::optional<int64_t> tokens_input{};
+  std::optional<int64_t> tokens_output{};
+  std::optional<int64_t> tokens_cached_input{};
+  std::optional<int64_t> tokens_cache_write{};
+  std::optional<int64_t> tokens_reasoning{};
   // Cost: explicit, or computed from the tokens at the price in effect at created_at (price_id names that price);
   // unset when neither applies.
-  std::optional<NanoUsd> cost_nanousd;
-  std::optional<int64_t> price_id;
-  std::optional<int64_t> latency_us;
+  std::optional<NanoUsd> cost_nanousd{};
+  std::optional<int64_t> price_id{};
+  std::optional<int64_t> latency_us{};
   std::string metadata_json = "{}";
-  std::string request_id;  // "" when none was given
+  std::string request_id{};  // "" when none was given
   Micros created_at = 0;
 };
 
 struct NewMessage {
   Role role = Role::kUser;
-  std::string content;  // valid UTF-8, up to kMaxContentBytes
-  std::string model;
-  std::string model_version;
-  std::optional<int64_t> tokens_input;         // each 0..kMaxTokenCount
-  std::optional<int64_t> tokens_output;
-  std::optional<int64_t> tokens_cached_input;
-  std::optional<int64_t> tokens_cache_write;
-  std::optional<int64_t> tokens_reasoning;
+  std::string content{};  // valid UTF-8, up to kMaxContentBytes
+  std::string model{};
+  std::string model_version{};
+  std::optional<int64_t> tokens_input{};       // each 0..kMaxTokenCount
+  std::optional<int64_t> tokens_output{};
+  std::optional<int64_t> tokens_cached_input{};
+  std::optional<int64_t> tokens_cache_write{};
+  std::optional<int64_t> tokens_reasoning{};
   // Cost: give at most one; without either, a message with tokens and a model is priced from the catalog (see
   // convstore/cost.h). cost_nanousd is exact; cost_usd is rounded to the nearest nano-USD and must be finite.
-  std::optional<NanoUsd> cost_nanousd;         // 0..kMaxCostNanoUsd
-  std::optional<double> cost_usd;
-  std::optional<int64_t> latency_us;           // 0..kMaxLatencyUs
+  std::optional<NanoUsd> cost_nanousd{};       // 0..kMaxCostNanoUsd
+  std::optional<double> cost_usd{};
+  std::optional<int64_t> latency_us{};         // 0..kMaxLatencyUs
   std::string metadata_json = "{}";            // a JSON object
   // Idempotency key: a second add with the same request_id returns the first message and counts nothing twice.
-  std::string request_id;
-  std::optional<Micros> created_at;            // default: now
+  std::string request_id{};
+  std::optional<Micros> created_at{};          // default: now
 };
 
 struct ConversationWithMessages {
-  Conversation conversation;
-  std::vector<Message> messages;  // in position order
+  Conversation conversation{};
+  std::vector<Message> messages{};  // in position order
   int64_t message_count = 0;
 };
 
 // ---- tool calls ---------------------------------------------------------------------------------------
 
 struct ToolCall {
-  std::string id;
-  std::string message_id;
-  std::string tool_name;
+  std::string id{};
+  std::string message_id{};
+  std::string tool_name{};
   std::string input_json = "{}";
-  std::string output_json;  // "" when there is no output (JSON null)
-  std::optional<int64_t> duration_us;
+  std::string output_json{}; // "" when there is no output (JSON null)
+  std::optional<int64_t> duration_us{};
   ToolStatus status = ToolStatus::kSuccess;
-  std::string error_message;
+  std::string error_message{};
   Micros created_at = 0;
 };
 
 struct NewToolCall {
-  std::string tool_name;              // required, 1..kMaxNameBytes
-  std::string input_json = "{}";      // any JSON value
-  std::string output_json;            // any JSON value; "" for none
-  std::optional<int64_t> duration_us; // 0..kMaxLatencyUs
+  std::string tool_name{};               // required, 1..kMaxNameBytes
+  std::string input_json = "{}";         // any JSON value
+  std::string output_json{};             // any JSON value; "" for none
+  std::optional<int64_t> duration_us{};  // 0..kMaxLatencyUs
   ToolStatus status = ToolStatus::kSuccess;
-  std::string error_message;
-  std::optional<Micros> created_at;   // default: now
+  std::string error_message{};
+  std::optional<Micros> created_at{};  // default: now
 };
 
 }  // namespace convstore

@@ -43,4 +43,22 @@ execute_process(COMMAND "${CMAKE_COMMAND}" -E env "LD_LIBRARY_PATH=${pc_dir}/.."
 if(rc)
   message(FATAL_ERROR "pkg-config consumer run failed")
 endif()
-message(STATUS "install, find_package(convstore) and pkg-config all work")
+# The README's C++ snippet, built as a user would paste it: -Wall -Wextra -Werror against the installed headers.
+if(PYTHON)
+  execute_process(COMMAND "${PYTHON}" "${SOURCE_DIR}/tests/docs/doc_snippets.py" emit-cpp "${SOURCE_DIR}/README.md"
+                          "${WORK_DIR}/readme_snippet.cc" RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "extracting the README's C++ snippet failed")
+  endif()
+  execute_process(COMMAND c++ -std=c++20 -Wall -Wextra -Werror "${WORK_DIR}/readme_snippet.cc" ${pc_flags}
+                          -o "${WORK_DIR}/readme_snippet" RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "the README's C++ snippet does not compile with -Wall -Wextra -Werror")
+  endif()
+  execute_process(COMMAND "${CMAKE_COMMAND}" -E env "LD_LIBRARY_PATH=${pc_dir}/.." "${WORK_DIR}/readme_snippet"
+                  WORKING_DIRECTORY "${WORK_DIR}" RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "the README's C++ snippet failed when run")
+  endif()
+endif()
+message(STATUS "install, find_package(convstore), pkg-config and the README's C++ snippet all work")

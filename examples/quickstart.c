@@ -1,4 +1,4 @@
-/* The book chapter's V1 example through convstore's C ABI (records cross as JSON).
+/* The reference V1 `AIDatabase` example through convstore's C ABI (records cross as JSON).
  *   quickstart_c [path]     (default: convstore-demo-c.db) */
 #include <convstore/convstore.h>
 
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   printf("\n3. User's conversations: %s\n", out);
   convstore_free(out);
 
-  /* The seed's `metadata @> '{"source": "cli"}'`, newest first, with the plan that answered it. */
+  /* The reference design's `metadata @> '{"source": "cli"}'`, newest first, with the plan that answered it. */
   if (convstore_explain_metadata(db, "{\"contains\":{\"source\":\"cli\"},\"limit\":5}", &out, &err) != CONVSTORE_OK)
     return fail("explain_metadata", err);
   printf("\n4. Metadata search {\"source\": \"cli\"}, plan: %s\n", out);

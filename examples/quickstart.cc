@@ -1,4 +1,4 @@
-// The book chapter's V1 example on convstore's C++ API: create a conversation, add a user and an assistant message
+// The reference V1 `AIDatabase` example on convstore's C++ API: create a conversation, add a user and an assistant message
 // with tokens and cost, read it back, list the user's conversations.
 //
 //   quickstart [path]     (default: convstore-demo.db in the current directory)
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(c.message_count), Usd(c.cost_nanousd).c_str(),
                 static_cast<long long>(c.tokens.input), static_cast<long long>(c.tokens.output));
 
-  // The chapter's step 4, from the rollups (no scan of the messages).
+  // The reference example's step 4, from the rollups (no scan of the messages).
   convstore::CostFilter last7;
   last7.user_key = user;
   last7.days = 7;
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     return Fail(reservation.status());
   }
 
-  // The seed's `metadata @> '{"source": "cli"}'` search: newest first, answered from the metadata index.
+  // The reference design's `metadata @> '{"source": "cli"}'` search: newest first, answered from the metadata index.
   convstore::MetadataQuery by_source;
   by_source.contains_json = R"({"source": "cli"})";
   by_source.limit = 5;

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""The book chapter's V1 example on convstore's Python binding.
+"""The reference V1 `AIDatabase` example on convstore's Python binding.
 
 Run from the repository root after building (./scripts/build.sh):
 
     CONVSTORE_LIBRARY=build/libconvstore.so PYTHONPATH=bindings/python /usr/bin/python3 examples/quickstart.py [path]
 
-The first half uses the pythonic ``convstore.Store``; the second runs the chapter's own code unchanged on
+The first half uses the pythonic ``convstore.Store``; the second runs the reference class's own code unchanged on
 ``convstore.compat.AIDatabase``.
 """
 import sys
@@ -25,7 +25,7 @@ def main(path: str) -> None:
         m2 = store.add_message(
             conv["id"], "assistant", "I found 3 issues: 1) Missing route-map on neighbor...",
             model="claude-sonnet-4-5", tokens_input=1250, tokens_output=890, cost_usd=0.015,
-            request_id="chapter-example-answer-" + conv["id"])
+            request_id="example-answer-" + conv["id"])
         print(f"   Added assistant message: {m2['id']} (cost {m2['cost_usd']} USD, exactly {m2['cost_nanousd']} nano-USD)")
 
         full = store.get_conversation(conv["id"])
@@ -51,7 +51,7 @@ def main(path: str) -> None:
         print(f"\n   Metadata search (plan: {plan['strategy']}, {plan['unindexed_checked']} row(s) checked directly): "
               + ", ".join(c["title"] for c in hits["items"]))
 
-    print("\n4. The chapter's AIDatabase code, unchanged, on convstore:")
+    print("\n4. The reference AIDatabase code, unchanged, on convstore:")
     db = AIDatabase(path)
     conv_id = db.create_conversation(user_id="engineer@company.com", title="OSPF flaps",
                                      metadata={"source": "cli"})

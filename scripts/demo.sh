@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing, builds the library and the C++ quickstart, and runs the book chapter's V1
+# The demo: installs what is missing, builds the library and the C++ quickstart, and runs the reference V1 `AIDatabase`
 # example on an embedded file store (convstore-demo.db in the repository root, or the path given).
 set -euo pipefail
 cd "$(dirname "$0")/.."

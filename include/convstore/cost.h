@@ -134,7 +134,7 @@ struct DailyCost {
   NanoUsd cost_nanousd = 0;
 };
 
-// The seed chapter's get_cost_summary shape.
+// The reference design's get_cost_summary shape.
 struct CostSummary {
   std::vector<DailyCost> daily{};  // newest first; days without rows are omitted
   NanoUsd total_cost_nanousd = 0;

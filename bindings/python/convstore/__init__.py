@@ -5,7 +5,7 @@
         conv = s.create_conversation("engineer@company.com", "BGP Route Analysis")
         s.add_message(conv["id"], "user", "Analyze this BGP config")
 
-``AIDatabase`` (convstore.compat) is a drop-in for the V1 sqlite3 class of the book chapter.
+``AIDatabase`` (convstore.compat) is a drop-in for the reference V1 sqlite3 class.
 The shared library is found via CONVSTORE_LIBRARY, next to this package, at the prefix cmake --install put it
 in, or by the dynamic loader (see convstore._ffi). Its log lines go to the logging logger "convstore".
 """

@@ -84,7 +84,7 @@ class CostMixin:
                          error_code: str | None = None, error_message: str | None = None,
                          metadata: dict | None = None, request_id: str | None = None,
                          recorded_at: Time | None = None) -> dict:
-        """Records one API call (the seeds' api_usage row). Without a cost, it is priced from the catalog.
+        """Records one API call (the reference design's api_usage row). Without a cost, it is priced from the catalog.
 
         team defaults to the user's team ("" for none). A request_id seen before returns the first record.
         """
@@ -98,7 +98,7 @@ class CostMixin:
                      user: str | None = None, team: str | None = None, model: str | None = None,
                      conversation_id: str | None = None, source: str | None = None,
                      utc_offset_minutes: int | None = None) -> dict:
-        """The seed chapter's cost summary: daily_breakdown (newest first), total_cost, total_messages, ...
+        """The reference design's cost summary: daily_breakdown (newest first), total_cost, total_messages, ...
 
         source: "all" (default: messages and API usage, what budgets count), "message" or "api". Read from the rollups: O(days), whatever the store size.
         """

@@ -1,11 +1,11 @@
-"""AIDatabase: the V1 sqlite3 class of the book chapter ("Version 1: SQLite"), backed by convstore.
+"""AIDatabase: the reference V1 sqlite3 class ("Version 1: SQLite"), backed by convstore.
 
-A drop-in for code written against the chapter's class: the same constructor, method names, arguments and
+A drop-in for code written against the reference class: the same constructor, method names, arguments and
 return shapes (the dicts its sqlite3.Row results gave), so existing callers keep working while gaining
 convstore's durability, exact money and safe concurrent use from many threads and processes.
 
 Implemented: ``create_conversation``, ``add_message``, ``get_conversation``, ``get_user_conversations``,
-``get_cost_summary``, ``search_by_metadata`` (from the chapter's PostgreSQL version), plus ``close()`` and use
+``get_cost_summary``, ``search_by_metadata`` (from the reference design's PostgreSQL version), plus ``close()`` and use
 as a context manager.
 
 Shapes (as the original's rows):
@@ -16,7 +16,7 @@ Shapes (as the original's rows):
   timestamps:   SQLite CURRENT_TIMESTAMP text, 'YYYY-MM-DD HH:MM:SS' in UTC.
 
 Differences from the original, all deliberate:
-  - the file is a convstore database, not the chapter's schema (an old V1 file is refused with CorruptionError);
+  - the file is a convstore database, not the reference V1 schema (an old V1 file is refused with CorruptionError);
   - role "tool" is accepted as well as user/assistant/system; any other role raises InvalidArgumentError;
   - adding a message to an unknown conversation raises NotFoundError (the original inserted an orphan row,
     since sqlite3 does not enforce foreign keys by default); bad input raises instead of being stored;
@@ -88,7 +88,7 @@ def _message_row(m: dict) -> dict:
 
 
 class AIDatabase:
-    """SQLite database for AI conversations (the chapter's V1 API on convstore).
+    """SQLite database for AI conversations (the reference V1 API on convstore).
 
     Safe to share between threads; several processes may open the same file.
     """

@@ -252,6 +252,27 @@ int convstore_get_context(convstore_t* db, const char* conversation_id, int64_t 
   });
 }
 
+int convstore_get_context_with_options(convstore_t* db, const char* conversation_id, const char* options_json,
+                                       char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    CHECK_ARG(options_json);
+    auto options = convstore::capi::DecodeContextOptions(options_json);
+    if (!options.ok()) return options.status();
+    return Emit(db->store->GetContext(conversation_id, *options), out_json, convstore::capi::EncodeMessages);
+  });
+}
+
+int convstore_get_last_messages(convstore_t* db, const char* conversation_id, int64_t count, char** out_json,
+                                char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    return Emit(db->store->GetLastMessages(conversation_id, count), out_json, convstore::capi::EncodeMessages);
+  });
+}
+
 int convstore_add_tool_call(convstore_t* db, const char* message_id, const char* call_json, char** out_json,
                             char** errmsg) {
   return Guard(out_json, errmsg, [&]() -> Status {

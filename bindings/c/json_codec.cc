@@ -208,6 +208,28 @@ Result<ListConversationsOptions> DecodeListQuery(std::string_view text) {
   });
 }
 
+Result<ContextOptions> DecodeContextOptions(std::string_view text) {
+  return DecodeObject<ContextOptions>(text, "context options", [](Fields& f, ContextOptions& o) -> Status {
+    std::optional<int64_t> max_tokens;
+    std::optional<bool> include_system;
+    std::string overflow = "stop", counting = "stored";
+    CONVSTORE_RETURN_IF_ERROR(f.Int("max_tokens", max_tokens));
+    CONVSTORE_RETURN_IF_ERROR(f.Bool("include_system", include_system));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("overflow", overflow));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("counting", counting));
+    if (!max_tokens) return Status::InvalidArgument("context options: max_tokens is required");
+    if (overflow != "stop" && overflow != "skip")
+      return Status::InvalidArgument("context options: overflow must be \"stop\" or \"skip\"");
+    if (counting != "stored" && counting != "estimate")
+      return Status::InvalidArgument("context options: counting must be \"stored\" or \"estimate\"");
+    o.max_tokens = *max_tokens;
+    o.include_system = include_system.value_or(true);
+    o.overflow = overflow == "skip" ? ContextOverflow::kSkip : ContextOverflow::kStop;
+    o.counting = counting == "estimate" ? ContextCounting::kEstimate : ContextCounting::kStored;
+    return Status::OK();
+  });
+}
+
 Result<NewMessage> DecodeNewMessage(std::string_view text) {
   auto obj = ParseObject(text, "message");
   if (!obj.ok()) return obj.status();

@@ -21,6 +21,7 @@ Result<ListConversationsOptions> DecodeListQuery(std::string_view json);
 Result<NewMessage> DecodeNewMessage(std::string_view json);
 Result<std::vector<NewMessage>> DecodeNewMessages(std::string_view json);
 Result<NewToolCall> DecodeNewToolCall(std::string_view json);
+Result<ContextOptions> DecodeContextOptions(std::string_view json);
 
 std::string EncodeTeam(const Team& t);
 std::string EncodeUser(const User& u);

@@ -83,10 +83,16 @@ class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSe
   // All or nothing, in one transaction. Returns the messages in input order.
   Result<std::vector<Message>> AddMessages(std::string_view conversation_id,
                                            const std::vector<NewMessage>& messages);
-  // The newest messages whose token counts together fit in max_tokens, oldest first. A message's count is
-  // tokens_output for assistant messages and tokens_input for the others; when that is unset it is estimated as
-  // ceil(UTF-8 bytes of content / 4). Stops at the first (newest-to-oldest) message that does not fit.
+  // A context window, oldest first, read from one snapshot: the system prompt and system messages (include_system),
+  // then the newest units that fit in what is left of max_tokens. A unit is a message with the tool-role messages
+  // that follow it (a tool call's results), kept or dropped together: a model API refuses a tool result without
+  // its call. Newest first, a unit that does not fit stops the walk (kStop, the default: a contiguous suffix, as
+  // LangChain's trim_messages) or is skipped (kSkip). Counting: ContextCounting in types.h.
+  Result<std::vector<Message>> GetContext(std::string_view conversation_id, const ContextOptions& options);
+  // GetContext with the default options and this max_tokens.
   Result<std::vector<Message>> GetContext(std::string_view conversation_id, int64_t max_tokens);
+  // The newest `count` messages (1..kMaxListLimit), oldest first; fewer when the conversation has fewer.
+  Result<std::vector<Message>> GetLastMessages(std::string_view conversation_id, int64_t count);
 
   // ---- tool calls ----
   Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call);

@@ -175,6 +175,31 @@ struct NewMessage {
   std::optional<Micros> created_at{};          // default: now
 };
 
+// ---- context windows ----------------------------------------------------------------------------------
+
+// What GetContext does with a unit (a message and the tool results that follow it) that does not fit.
+enum class ContextOverflow {
+  kStop = 0,  // stop there: the result is the newest contiguous run of units that fits (LangChain trim_messages)
+  kSkip = 1,  // leave it out and keep looking at older units (the result may have gaps)
+};
+// How a message's size in a context window is counted.
+enum class ContextCounting {
+  // tokens_output for assistant messages (the tokens it generated), tokens_input for the others; when that count
+  // is unset, the estimate below
+  kStored = 0,
+  kEstimate = 1,  // ceil(UTF-8 bytes of content / 4) for every message
+};
+
+struct ContextOptions {
+  int64_t max_tokens = 0;  // >= 0
+  // Keep the conversation's system prompt (as a first message with role system, id "" and position -1) and every
+  // system-role message, whatever their age; they count toward max_tokens first and are kept even when they alone
+  // exceed it. false: they compete like any other message.
+  bool include_system = true;
+  ContextOverflow overflow = ContextOverflow::kStop;
+  ContextCounting counting = ContextCounting::kStored;
+};
+
 struct ConversationWithMessages {
   Conversation conversation{};
   std::vector<Message> messages{};  // in position order

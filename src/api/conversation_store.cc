@@ -38,8 +38,17 @@ Result<Message> ConversationStore::AddMessage(std::string_view conversation_id, 
 Result<std::vector<Message>> ConversationStore::AddMessages(std::string_view conversation_id, const std::vector<NewMessage>& messages) {
   return impl_->Call(&api::StoreImpl::DoAddMessages, conversation_id, messages);
 }
+Result<std::vector<Message>> ConversationStore::GetContext(std::string_view conversation_id,
+                                                          const ContextOptions& options) {
+  return impl_->Call(&api::StoreImpl::DoGetContext, conversation_id, options);
+}
+
 Result<std::vector<Message>> ConversationStore::GetContext(std::string_view conversation_id, int64_t max_tokens) {
-  return impl_->Call(&api::StoreImpl::DoGetContext, conversation_id, max_tokens);
+  return GetContext(conversation_id, ContextOptions{.max_tokens = max_tokens});
+}
+
+Result<std::vector<Message>> ConversationStore::GetLastMessages(std::string_view conversation_id, int64_t count) {
+  return impl_->Call(&api::StoreImpl::DoGetLastMessages, conversation_id, count);
 }
 Result<ToolCall> ConversationStore::AddToolCall(std::string_view message_id, const NewToolCall& call) {
   return impl_->Call(&api::StoreImpl::DoAddToolCall, message_id, call);

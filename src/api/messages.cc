@@ -105,11 +105,24 @@ Result<std::vector<Message>> StoreImpl::DoAddMessages(std::string_view conversat
   });
 }
 
-Result<std::vector<Message>> StoreImpl::DoGetContext(std::string_view conversation_id, int64_t max_tokens) {
+Result<std::vector<Message>> StoreImpl::DoGetContext(std::string_view conversation_id, const ContextOptions& options) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckKey(conversation_id, "conversation id"));
-  if (max_tokens < 0) return Status::InvalidArgument(fmt::format("max_tokens is {}; it must be >= 0", max_tokens));
+  if (options.max_tokens < 0)
+    return Status::InvalidArgument(fmt::format("max_tokens is {}; it must be >= 0", options.max_tokens));
+  if (options.overflow != ContextOverflow::kStop && options.overflow != ContextOverflow::kSkip)
+    return Status::InvalidArgument("overflow must be kStop or kSkip");
+  if (options.counting != ContextCounting::kStored && options.counting != ContextCounting::kEstimate)
+    return Status::InvalidArgument("counting must be kStored or kEstimate");
   return Read("get_context", [&](sqlite::Connection& conn) {
-    return records::ContextWindow(conn, conversation_id, max_tokens);
+    return records::ContextWindow(conn, conversation_id, options);
+  });
+}
+
+Result<std::vector<Message>> StoreImpl::DoGetLastMessages(std::string_view conversation_id, int64_t count) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(conversation_id, "conversation id"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(count, 1, limits::kMaxListLimit, "count"));
+  return Read("get_last_messages", [&](sqlite::Connection& conn) {
+    return records::LastMessages(conn, conversation_id, count);
   });
 }
 

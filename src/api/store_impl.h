@@ -58,7 +58,8 @@ class StoreImpl final {
   Result<ConversationPage> DoListConversations(const ListConversationsOptions& options);
   Result<Message> DoAddMessage(std::string_view conversation_id, const NewMessage& message);
   Result<std::vector<Message>> DoAddMessages(std::string_view conversation_id, const std::vector<NewMessage>& messages);
-  Result<std::vector<Message>> DoGetContext(std::string_view conversation_id, int64_t max_tokens);
+  Result<std::vector<Message>> DoGetContext(std::string_view conversation_id, const ContextOptions& options);
+  Result<std::vector<Message>> DoGetLastMessages(std::string_view conversation_id, int64_t count);
   Result<ToolCall> DoAddToolCall(std::string_view message_id, const NewToolCall& call);
   Result<std::vector<ToolCall>> DoListToolCalls(std::string_view message_id);
   Result<Price> DoAddPrice(const PriceInput& price);

@@ -1,6 +1,8 @@
 #include "records/messages.h"
 
 #include <algorithm>
+#include <climits>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -18,13 +20,6 @@ namespace {
 
 bool AddChecked(int64_t& total, const std::optional<int64_t>& v) {
   return !v || !__builtin_add_overflow(total, *v, &total);
-}
-
-// Tokens a message occupies in a context window (see GetContext in store.h).
-int64_t ContextTokens(const Message& m) {
-  const auto& counted = m.role == Role::kAssistant ? m.tokens_output : m.tokens_input;
-  if (counted) return *counted;
-  return static_cast<int64_t>((m.content.size() + 3) / 4);
 }
 
 }  // namespace
@@ -175,30 +170,128 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::
   return conn.last_insert_rowid();
 }
 
-Result<std::vector<Message>> ContextWindow(sqlite::Connection& conn, std::string_view conversation_id,
-                                           int64_t max_tokens) {
-  // Newest first, stopping at the first message that does not fit; one statement, one snapshot.
+Result<std::vector<Message>> LastMessages(sqlite::Connection& conn, std::string_view conversation_id, int64_t count) {
   std::vector<Message> out;
-  int64_t used = 0;
   auto any = conn.ForEachRow(
       "SELECT m.id IS NOT NULL, " CONVSTORE_MESSAGE_COLUMNS
       " FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id WHERE c.uid = ?1"
-      " ORDER BY m.position DESC",
-      "get context",
+      " ORDER BY m.position DESC LIMIT ?2",
+      "get last messages",
       [&](const sqlite::Stmt& st) {
         if (st.Int(0) == 0) return false;  // no messages
-        Message m;
-        ReadMessage(st, 1, conversation_id, m);
-        int64_t tokens = ContextTokens(m);
-        if (tokens > max_tokens - used) return false;
-        used += tokens;
-        out.push_back(std::move(m));
+        out.emplace_back();
+        ReadMessage(st, 1, conversation_id, out.back());
         return true;
       },
-      conversation_id);
+      conversation_id, count);
   if (!any.ok()) return any.status();
-  if (!*any) return NoSuchConversation(conversation_id);  // not even the conversation's row
+  if (!*any) return NoSuchConversation(conversation_id);
   std::reverse(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+
+// A message's size and role, from the light columns: what choosing a window needs.
+struct Sized {
+  int64_t position;
+  Role role;
+  int64_t tokens;
+};
+
+int64_t EstimateTokens(int64_t bytes) { return (bytes + 3) / 4; }
+
+}  // namespace
+
+Result<std::vector<Message>> ContextWindow(sqlite::Connection& conn, std::string_view conversation_id,
+                                           const ContextOptions& o) {
+  const bool estimate = o.counting == ContextCounting::kEstimate;
+  auto head = conn.QueryRow(
+      "SELECT id, system_prompt, length(CAST(system_prompt AS BLOB)), created_at FROM conversations WHERE uid = ?1",
+      "get context", [](const sqlite::Stmt& st) {
+        return std::tuple<int64_t, std::string, int64_t, int64_t>(st.Int(0), st.String(1), st.Int(2), st.Int(3));
+      },
+      conversation_id);
+  if (!head.ok()) return head.status();
+  if (!*head) return NoSuchConversation(conversation_id);
+  auto& [row_id, system_prompt, prompt_bytes, created_at] = **head;
+
+  // Newest first: sizes only (content is not read here).
+  std::vector<Sized> sized;
+  auto scan = conn.ForEachRow(
+      "SELECT position, role, tokens_input, tokens_output, length(CAST(content AS BLOB)) FROM messages"
+      " WHERE conversation_id = ?1 ORDER BY position DESC",
+      "size context", [&](const sqlite::Stmt& st) {
+        auto role = ParseRole(st.Text(1));
+        if (!role) return false;  // the schema's CHECK makes this unreachable
+        int64_t tokens = EstimateTokens(st.Int(4));
+        const int counted = *role == Role::kAssistant ? 3 : 2;
+        if (!estimate && !st.IsNull(counted)) tokens = st.Int(counted);
+        sized.push_back({st.Int(0), *role, tokens});
+        return true;
+      },
+      row_id);
+  if (!scan.ok()) return scan.status();
+
+  int64_t used = 0;
+  const bool prompt = o.include_system && !system_prompt.empty();
+  if (prompt) used += EstimateTokens(prompt_bytes);
+  std::vector<int64_t> chosen;  // positions
+  if (o.include_system)
+    for (const Sized& m : sized)
+      if (m.role == Role::kSystem) {
+        used += m.tokens;
+        chosen.push_back(m.position);
+      }
+  // Units newest first: tool results seen since the last other message belong to the next (older) one.
+  int64_t unit_tokens = 0;
+  std::vector<int64_t> unit;
+  bool stopped = false;
+  auto close_unit = [&]() {
+    if (unit.empty()) return;
+    if (!stopped && unit_tokens <= o.max_tokens - used) {
+      used += unit_tokens;
+      chosen.insert(chosen.end(), unit.begin(), unit.end());
+    } else if (o.overflow == ContextOverflow::kStop) {
+      stopped = true;
+    }
+    unit.clear();
+    unit_tokens = 0;
+  };
+  for (const Sized& m : sized) {
+    if (o.include_system && m.role == Role::kSystem) continue;
+    unit.push_back(m.position);
+    unit_tokens = m.tokens > INT64_MAX - unit_tokens ? INT64_MAX : unit_tokens + m.tokens;
+    if (m.role != Role::kTool) close_unit();  // the message that the tool results answer
+    if (stopped) break;
+  }
+  close_unit();  // tool results with no earlier message: a unit of their own
+  std::sort(chosen.begin(), chosen.end());
+
+  std::vector<Message> out;
+  out.reserve(chosen.size() + (prompt ? 1 : 0));
+  if (prompt) {
+    Message p;
+    p.conversation_id = std::string(conversation_id);
+    p.position = -1;
+    p.role = Role::kSystem;
+    p.content = std::move(system_prompt);
+    p.created_at = created_at;
+    out.push_back(std::move(p));
+  }
+  auto st = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COLUMNS
+                         " FROM messages m WHERE m.conversation_id = ?1 AND m.position = ?2");
+  if (!st.ok()) return st.status();
+  for (int64_t position : chosen) {
+    st->Bind(1, row_id).Bind(2, position);
+    auto row = st->Step("read context message");
+    if (!row.ok()) return row.status();
+    if (*row) {
+      out.emplace_back();
+      ReadMessage(*st, 0, conversation_id, out.back());
+    }
+    st->Reset();
+  }
   return out;
 }
 

@@ -55,8 +55,12 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& insert, st
                               const std::optional<NanoUsd>& cost, const std::optional<int64_t>& price_id,
                               Message& msg);
 
-// The newest messages that fit in `max_tokens`, oldest first (see GetContext in store.h). One statement.
+// The newest `count` messages, oldest first.
+Result<std::vector<Message>> LastMessages(sqlite::Connection& conn, std::string_view conversation_id, int64_t count);
+
+// The context window of GetContext in store.h: sizes from one pass over the messages' light columns, then the
+// chosen messages read by position.
 Result<std::vector<Message>> ContextWindow(sqlite::Connection& conn, std::string_view conversation_id,
-                                           int64_t max_tokens);
+                                           const ContextOptions& options);
 
 }  // namespace convstore::records

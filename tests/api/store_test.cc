@@ -241,18 +241,79 @@ TEST_P(StoreTest, GetContextFitsNewestMessagesOldestFirst) {
   Add(c.id, Role::kUser, std::string(40, 'x'));         // estimated ceil(40/4) = 10
   Add(c.id, Role::kAssistant, "a2", 2000, 30);          // 30
 
-  auto ctx = store_->GetContext(c.id, 90);
+  // The system message is kept and counted first (5); then newest first 30 + 10 + 50 = 90 fits in 95.
+  auto ctx = store_->GetContext(c.id, 95);
   ASSERT_OK(ctx);
-  ASSERT_EQ(ctx->size(), 3u);  // 30 + 10 + 50 = 90
-  EXPECT_EQ((*ctx)[0].content, "a1");
-  EXPECT_EQ((*ctx)[2].content, "a2");
-  EXPECT_EQ(store_->GetContext(c.id, 89)->size(), 2u);
-  EXPECT_EQ(store_->GetContext(c.id, 0)->size(), 0u);
+  ASSERT_EQ(ctx->size(), 4u);
+  EXPECT_EQ((*ctx)[0].content, "be brief");
+  EXPECT_EQ((*ctx)[1].content, "a1");
+  EXPECT_EQ((*ctx)[3].content, "a2");
+  EXPECT_EQ(store_->GetContext(c.id, 94)->size(), 3u);
+  EXPECT_EQ(store_->GetContext(c.id, 0)->size(), 1u);  // the system message alone, even over the budget
   EXPECT_EQ(store_->GetContext(c.id, 1'000'000)->size(), 5u);
+  auto no_system = store_->GetContext(c.id, {.max_tokens = 90, .include_system = false});
+  ASSERT_OK(no_system);
+  EXPECT_EQ(no_system->size(), 3u);
   EXPECT_CODE(store_->GetContext(c.id, -1), Code::kInvalidArgument);
   EXPECT_CODE(store_->GetContext("00000000-0000-7000-8000-000000000000", 10), Code::kNotFound);
   auto empty = NewConv("x", "empty");
   EXPECT_EQ(store_->GetContext(empty.id, 10)->size(), 0u);
+}
+
+// The trim_messages behaviour: the system prompt first, a tool call's results kept with the message that made the
+// call, one oversized tool output stopping (default) or skipped, and the estimate counting.
+TEST_P(StoreTest, GetContextKeepsTheSystemPromptAndToolCallsWithTheirResults) {
+  auto c = store_->CreateConversation({.user_key = "u", .system_prompt = std::string(40, 's')});  // 10 tokens
+  ASSERT_OK(c);
+  const std::string id = c->id;
+  Add(id, Role::kUser, "q1", 7);                           // 7
+  Add(id, Role::kAssistant, "calling a tool", 100, 4);     // 4  \ one unit: the call and its results
+  Add(id, Role::kTool, std::string(80, 'o'));              // 20 /
+  Add(id, Role::kTool, std::string(8, 'o'));               // 2 /
+  Add(id, Role::kAssistant, "a2", 100, 3);                 // 3
+  Add(id, Role::kUser, std::string(4000, 'x'));            // 1000: one huge message
+  Add(id, Role::kAssistant, "a3", 100, 5);                 // 5
+
+  auto ctx = store_->GetContext(id, 100);
+  ASSERT_OK(ctx);
+  ASSERT_EQ(ctx->size(), 2u);  // the prompt, then "a3"; the huge message stops the walk
+  EXPECT_EQ((*ctx)[0].role, Role::kSystem);
+  EXPECT_EQ((*ctx)[0].id, "");
+  EXPECT_EQ((*ctx)[0].position, -1);
+  EXPECT_EQ((*ctx)[0].content, std::string(40, 's'));
+  EXPECT_EQ((*ctx)[1].content, "a3");
+
+  auto skip = store_->GetContext(id, {.max_tokens = 10 + 5 + 3 + 26 + 7, .overflow = ContextOverflow::kSkip});
+  ASSERT_OK(skip);
+  std::vector<std::string> got;
+  for (const Message& m : *skip) got.push_back(m.content.substr(0, 14));
+  EXPECT_EQ(got, (std::vector<std::string>{std::string(14, 's'), "q1", "calling a tool", std::string(14, 'o'),
+                                           std::string(8, 'o'), "a2", "a3"}));
+  // 25 tokens left after the newer messages: the tool-call unit (26) goes whole; the older "q1" (7) still fits.
+  skip = store_->GetContext(id, {.max_tokens = 10 + 5 + 3 + 25, .overflow = ContextOverflow::kSkip});
+  ASSERT_OK(skip);
+  got.clear();
+  for (const Message& m : *skip) got.push_back(m.content.substr(0, 14));
+  EXPECT_EQ(got, (std::vector<std::string>{std::string(14, 's'), "q1", "a2", "a3"}));
+  for (const Message& m : *skip) EXPECT_NE(m.role, Role::kTool);
+
+  // Estimate counting ignores stored counts: "q1" is ceil(2/4) = 1 token, not 7.
+  auto est = store_->GetContext(id, {.max_tokens = 10 + 1 + 1 + 1 + 1,
+                                     .overflow = ContextOverflow::kSkip,
+                                     .counting = ContextCounting::kEstimate});
+  ASSERT_OK(est);
+  got.clear();
+  for (const Message& m : *est) got.push_back(m.content.substr(0, 14));
+  EXPECT_EQ(got, (std::vector<std::string>{std::string(14, 's'), "q1", "a2", "a3"}));
+
+  auto last = store_->GetLastMessages(id, 3);
+  ASSERT_OK(last);
+  ASSERT_EQ(last->size(), 3u);
+  EXPECT_EQ((*last)[0].content, "a2");
+  EXPECT_EQ((*last)[2].content, "a3");
+  EXPECT_EQ(store_->GetLastMessages(id, 1000)->size(), 7u);
+  EXPECT_CODE(store_->GetLastMessages(id, 0), Code::kInvalidArgument);
+  EXPECT_CODE(store_->GetLastMessages("00000000-0000-7000-8000-000000000000", 3), Code::kNotFound);
 }
 
 TEST_P(StoreTest, ListPaginatesNewestFirstWithCursor) {

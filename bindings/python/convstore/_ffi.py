@@ -134,6 +134,8 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_add_message": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
         "convstore_add_messages": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
         "convstore_get_context": ([convstore_p, c_char_p, c_int64, _out, _out], c_int),
+        "convstore_get_context_with_options": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
+        "convstore_get_last_messages": ([convstore_p, c_char_p, c_int64, _out, _out], c_int),
         # tool calls
         "convstore_add_tool_call": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
         "convstore_list_tool_calls": ([convstore_p, c_char_p, _out, _out], c_int),

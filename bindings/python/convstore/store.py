@@ -397,11 +397,33 @@ class Store(CostMixin, MetadataMixin):
         body = dumps([message_request(m) for m in messages])
         return [fix_message(m) for m in self._call(_ffi.convstore_add_messages, _arg(conversation_id), body)]
 
-    def get_context(self, conversation_id: str, max_tokens: int) -> list[dict]:
-        """The newest messages whose token counts fit in max_tokens, oldest first."""
-        if not isinstance(max_tokens, int) or not -(2**63) <= max_tokens < 2**63:
+    def get_context(self, conversation_id: str, max_tokens: int, *, include_system: bool = True,
+                    overflow: str = "stop", counting: str = "stored") -> list[dict]:
+        """A context window, oldest first, like LangChain's trim_messages(strategy="last", include_system=True).
+
+        The conversation's system prompt (a first message with role "system", id "" and position -1) and every
+        system message are kept and counted first (even when they alone exceed max_tokens; include_system=False
+        lets them compete like the others). Then the newest messages that fit in what is left: a message and the
+        tool messages after it (a tool call's results) are kept or dropped together. overflow="stop" (default)
+        stops at the first such unit that does not fit, so the result is the newest contiguous run; "skip" leaves
+        it out and keeps looking at older ones. counting="stored" counts tokens_output for assistant messages and
+        tokens_input for the others (ceil(UTF-8 bytes / 4) when unset); "estimate" counts every message by bytes.
+        """
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or not -(2**63) <= max_tokens < 2**63:
             raise InvalidArgumentError("max_tokens must be a 64-bit integer")
-        return [fix_message(m) for m in self._call(_ffi.convstore_get_context, _arg(conversation_id), max_tokens)]
+        if include_system is True and overflow == "stop" and counting == "stored":
+            out = self._call(_ffi.convstore_get_context, _arg(conversation_id), max_tokens)
+        else:
+            options = {"max_tokens": max_tokens, "include_system": include_system, "overflow": overflow,
+                       "counting": counting}
+            out = self._call(_ffi.convstore_get_context_with_options, _arg(conversation_id), dumps(options))
+        return [fix_message(m) for m in out]
+
+    def get_last_messages(self, conversation_id: str, count: int) -> list[dict]:
+        """The newest `count` (1..1000) messages, oldest first."""
+        if not isinstance(count, int) or isinstance(count, bool) or not -(2**63) <= count < 2**63:
+            raise InvalidArgumentError("count must be a 64-bit integer")
+        return [fix_message(m) for m in self._call(_ffi.convstore_get_last_messages, _arg(conversation_id), count)]
 
     # ---- tool calls -----------------------------------------------------------------------------------
 

@@ -178,12 +178,38 @@ def test_get_context(any_store):
     any_store.add_message(cid, "user", "q", tokens_input=5)
     any_store.add_message(cid, "assistant", "a", tokens_input=999, tokens_output=10)
     any_store.add_message(cid, "user", "q2", tokens_input=4)
-    assert [m["content"] for m in any_store.get_context(cid, 14)] == ["a", "q2"]
-    assert [m["content"] for m in any_store.get_context(cid, 19)] == ["q", "a", "q2"]
+    # The system message is kept and counted first (2); then newest first: 4 + 10 + 5.
+    assert [m["content"] for m in any_store.get_context(cid, 16)] == ["abcdefgh", "a", "q2"]
+    assert [m["content"] for m in any_store.get_context(cid, 21)] == ["abcdefgh", "q", "a", "q2"]
     assert [m["content"] for m in any_store.get_context(cid, 10**6)] == ["abcdefgh", "q", "a", "q2"]
-    assert any_store.get_context(cid, 3) == []
+    assert [m["content"] for m in any_store.get_context(cid, 3)] == ["abcdefgh"]
+    assert [m["content"] for m in any_store.get_context(cid, 14, include_system=False)] == ["a", "q2"]
     with pytest.raises(InvalidArgumentError):
         any_store.get_context(cid, -1)
+    for bad in (dict(overflow="drop"), dict(counting="words")):
+        with pytest.raises(InvalidArgumentError):
+            any_store.get_context(cid, 10, **bad)
+
+
+def test_get_context_keeps_the_system_prompt_and_tool_results_with_their_call(any_store):
+    """One huge tool output no longer empties the window: the prompt stays, and skip keeps older turns; a call is
+    never split from its results."""
+    cid = any_store.create_conversation("u", system_prompt="You are a network engineer.")["id"]
+    any_store.add_message(cid, "user", "check r1", tokens_input=3)
+    any_store.add_message(cid, "assistant", "calling show_bgp", tokens_output=4)
+    any_store.add_message(cid, "tool", "x" * 40_000)                  # 10,000 tokens by estimate
+    any_store.add_message(cid, "assistant", "r1 is down", tokens_output=4)
+    ctx = any_store.get_context(cid, 100)
+    assert [(m["role"], m["content"][:10]) for m in ctx] == [("system", "You are a "), ("assistant", "r1 is down")]
+    assert ctx[0]["id"] == "" and ctx[0]["position"] == -1
+    skipped = any_store.get_context(cid, 100, overflow="skip")
+    assert [m["content"][:10] for m in skipped] == ["You are a ", "check r1", "r1 is down"]  # the call went with its output
+    assert [m["content"] for m in any_store.get_last_messages(cid, 2)] == ["x" * 40_000, "r1 is down"]
+    assert len(any_store.get_last_messages(cid, 1000)) == 4
+    with pytest.raises(InvalidArgumentError):
+        any_store.get_last_messages(cid, 0)
+    with pytest.raises(convstore.NotFoundError):
+        any_store.get_last_messages("01890000-0000-7000-8000-000000000000", 5)
 
 
 def test_tool_calls(any_store):

@@ -70,6 +70,38 @@ static void time_rules(convstore_t* db, const char* conv) {
   EXPECT_CODE(convstore_parse_time("2026-01-01T00:00:00Z", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
 }
 
+/* Context windows: the system prompt first, tool results with their call, stop or skip; the newest N messages. */
+static void context_windows(convstore_t* db) {
+  char* out = NULL;
+  char id[64];
+  CHECK(convstore_create_conversation(db, "{\"user\":\"ctx\",\"system_prompt\":\"be brief\"}", &out, NULL) ==
+        CONVSTORE_OK);
+  json_string(out, "id", id, sizeof id);
+  convstore_free(out);
+  CHECK(convstore_add_messages(db, id,
+                               "[{\"role\":\"user\",\"content\":\"q1\",\"tokens_input\":3},"
+                               "{\"role\":\"assistant\",\"content\":\"call\",\"tokens_output\":4},"
+                               "{\"role\":\"tool\",\"content\":\"big\",\"tokens_input\":500},"
+                               "{\"role\":\"assistant\",\"content\":\"done\",\"tokens_output\":4}]",
+                               NULL, NULL) == CONVSTORE_OK);
+  CHECK(convstore_get_context(db, id, 50, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"content\":\"be brief\"") != NULL && strstr(out, "\"position\":-1") != NULL);
+  CHECK(out != NULL && strstr(out, "\"content\":\"done\"") != NULL && strstr(out, "q1") == NULL);
+  convstore_free(out);
+  CHECK(convstore_get_context_with_options(db, id, "{\"max_tokens\":50,\"overflow\":\"skip\"}", &out, NULL) ==
+        CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "q1") != NULL && strstr(out, "\"call\"") == NULL && strstr(out, "big") == NULL);
+  convstore_free(out);
+  EXPECT_CODE(convstore_get_context_with_options(db, id, "{\"max_tokens\":5,\"overflow\":\"drop\"}", NULL, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_get_context_with_options(db, id, "{}", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_get_context_with_options(db, id, NULL, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(convstore_get_last_messages(db, id, 1, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "done") != NULL && strstr(out, "q1") == NULL);
+  convstore_free(out);
+  EXPECT_CODE(convstore_get_last_messages(db, id, 0, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+}
+
 /* The options handle: JSON settings checked when set, callbacks, NULL for the defaults; the deprecated alias. */
 static void options_flow(void) {
   convstore_t* db = NULL;
@@ -498,6 +530,7 @@ int main(int argc, char** argv) {
   convstore_free(out);
   CHECK(message_count(db, conv) == 2);
   time_rules(db, conv);
+  context_windows(db);
 
   rc = convstore_get_conversation(db, conv, &out, &err);
   CHECK(rc == CONVSTORE_OK);

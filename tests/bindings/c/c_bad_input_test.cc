@@ -182,6 +182,12 @@ class CBadInputMatrix : public ::testing::Test {
            return convstore_add_messages(d, a, R"([{"role":"user","content":"x"}])", nullptr, e); }},
         {"get_context", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
            return convstore_get_context(d, a, 100, nullptr, e); }},
+        {"get_context_with_options(options)", EntryPoint::kJson, [c](convstore_t* d, const char* a, char** e) {
+           return convstore_get_context_with_options(d, c.c_str(), a, nullptr, e); }},
+        {"get_context_with_options(id)", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_get_context_with_options(d, a, R"({"max_tokens":10})", nullptr, e); }},
+        {"get_last_messages", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_get_last_messages(d, a, 10, nullptr, e); }},
         {"add_tool_call(call)", EntryPoint::kJson, [m](convstore_t* d, const char* a, char** e) {
            return convstore_add_tool_call(d, m.c_str(), a, nullptr, e); }},
         {"add_tool_call(id)", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {

@@ -204,9 +204,21 @@ CONVSTORE_API int convstore_add_message(convstore_t* db, const char* conversatio
 /* messages_json: an array of message objects, stored all or nothing. *out_json: the array of messages. */
 CONVSTORE_API int convstore_add_messages(convstore_t* db, const char* conversation_id, const char* messages_json,
                                          char** out_json, char** errmsg);
-/* The newest messages whose token counts fit in max_tokens, oldest first (see docs/c-api.md). *out_json: array. */
+/* A context window, oldest first (*out_json: array of messages): the conversation's system prompt (as a message
+ * with role "system", id "" and position -1) and its system messages, then the newest messages that fit in what is
+ * left of max_tokens. A message and the tool messages after it (a tool call's results) are kept or dropped
+ * together; the first such unit that does not fit stops the walk. Counting: tokens_output for assistant messages,
+ * tokens_input for the others, ceil(UTF-8 bytes / 4) when unset (docs/c-api.md#context-windows). */
 CONVSTORE_API int convstore_get_context(convstore_t* db, const char* conversation_id, int64_t max_tokens,
                                         char** out_json, char** errmsg);
+/* The same with options_json: {"max_tokens": int >= 0, "include_system"?: bool (true), "overflow"?: "stop" |
+ * "skip" ("stop"; "skip" leaves a unit that does not fit out and keeps looking at older ones), "counting"?:
+ * "stored" | "estimate" ("stored"; "estimate" counts every message as ceil(UTF-8 bytes / 4))}. */
+CONVSTORE_API int convstore_get_context_with_options(convstore_t* db, const char* conversation_id,
+                                                     const char* options_json, char** out_json, char** errmsg);
+/* The newest `count` (1..1000) messages, oldest first. *out_json: array. */
+CONVSTORE_API int convstore_get_last_messages(convstore_t* db, const char* conversation_id, int64_t count,
+                                              char** out_json, char** errmsg);
 
 /* ---- tool calls -------------------------------------------------------------------------------------- */
 

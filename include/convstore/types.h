@@ -24,6 +24,9 @@ inline constexpr NanoUsd kNanoUsdPerUsd = 1'000'000'000;
 enum class Role { kUser = 0, kAssistant = 1, kSystem = 2, kTool = 3 };
 // "user", "assistant", "system", "tool"; nullptr for a value outside the enum.
 CONVSTORE_EXPORT const char* RoleName(Role role) noexcept;
+// The inverse of RoleName, plus "developer" -> kSystem: OpenAI's newer models take instructions under the role
+// "developer" and treat a "system" message as one, so convstore stores both as system (they are read back as
+// "system", kept by GetContext's include_system, and may be sent to either kind of model).
 CONVSTORE_EXPORT std::optional<Role> ParseRole(std::string_view name) noexcept;
 
 enum class ToolStatus { kPending = 0, kSuccess = 1, kError = 2 };

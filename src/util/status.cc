@@ -57,6 +57,7 @@ std::optional<Role> ParseRole(std::string_view name) noexcept {
   if (name == "assistant") return Role::kAssistant;
   if (name == "system") return Role::kSystem;
   if (name == "tool") return Role::kTool;
+  if (name == "developer") return Role::kSystem;  // the newer APIs' name for system instructions (types.h)
   return std::nullopt;
 }
 

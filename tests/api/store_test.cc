@@ -233,6 +233,14 @@ TEST_P(StoreTest, BatchIsAllOrNothing) {
   EXPECT_EQ(store_->GetConversation(c.id)->messages.size(), 1000u);
 }
 
+TEST(RoleTest, DeveloperIsStoredAsSystem) {
+  EXPECT_EQ(ParseRole("developer"), Role::kSystem);
+  EXPECT_EQ(ParseRole("system"), Role::kSystem);
+  EXPECT_STREQ(RoleName(*ParseRole("developer")), "system");
+  EXPECT_FALSE(ParseRole("Developer"));
+  EXPECT_FALSE(ParseRole("function"));
+}
+
 TEST_P(StoreTest, GetContextFitsNewestMessagesOldestFirst) {
   auto c = NewConv();
   Add(c.id, Role::kSystem, "be brief", 5);              // 5

@@ -191,6 +191,16 @@ def test_get_context(any_store):
             any_store.get_context(cid, 10, **bad)
 
 
+def test_the_developer_role_is_stored_as_system(any_store):
+    cid = any_store.create_conversation("u")["id"]
+    m = any_store.add_message(cid, "developer", "answer in French")
+    assert m["role"] == "system"
+    assert any_store.add_messages(cid, [{"role": "developer", "content": "x"}])[0]["role"] == "system"
+    assert [c["content"] for c in any_store.get_context(cid, 0)] == ["answer in French", "x"]  # kept as system
+    with pytest.raises(InvalidArgumentError):
+        any_store.add_message(cid, "function", "x")
+
+
 def test_get_context_keeps_the_system_prompt_and_tool_results_with_their_call(any_store):
     """One huge tool output no longer empties the window: the prompt stays, and skip keeps older turns; a call is
     never split from its results."""

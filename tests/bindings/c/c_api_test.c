@@ -96,8 +96,12 @@ static void context_windows(convstore_t* db) {
               CONVSTORE_INVALID_ARGUMENT);
   EXPECT_CODE(convstore_get_context_with_options(db, id, "{}", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
   EXPECT_CODE(convstore_get_context_with_options(db, id, NULL, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
-  CHECK(convstore_get_last_messages(db, id, 1, &out, NULL) == CONVSTORE_OK);
-  CHECK(out != NULL && strstr(out, "done") != NULL && strstr(out, "q1") == NULL);
+  CHECK(convstore_add_message(db, id, "{\"role\":\"developer\",\"content\":\"answer in French\"}", &out, NULL) ==
+        CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"role\":\"system\"") != NULL); /* developer is stored as system */
+  convstore_free(out);
+  CHECK(convstore_get_last_messages(db, id, 2, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "done") != NULL && strstr(out, "French") != NULL && strstr(out, "q1") == NULL);
   convstore_free(out);
   EXPECT_CODE(convstore_get_last_messages(db, id, 0, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
 }

@@ -4,6 +4,7 @@
 //   build/bench/convstore_bench --benchmark_filter=List
 //
 // Files live under build/bench-data/ (or $CONVSTORE_BENCH_DIR); the 100k-conversation store is built once and reused.
+#include <algorithm>
 #include <convstore/convstore.h>
 #include <convstore/convstore.hpp>
 
@@ -367,6 +368,122 @@ void BM_GetConversation20(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_GetConversation20)->MinTime(1.0)->UseRealTime();
+
+// ---- context windows of a 1,000-message conversation ------------------------------------------------------------
+// An agent transcript: a system prompt, then turns of user question, assistant tool call, tool output (some large),
+// assistant answer; each message ~400 bytes (≈100 tokens by estimate), every 25th tool output 20 kB. The window
+// is 8,000 tokens. The baseline is what a hand-rolled trim does on raw SQLite: read full rows newest first, sum
+// ⌈bytes/4⌉, stop at the first that does not fit.
+
+struct ThousandStore {
+  std::string path;
+  std::string id;
+  std::unique_ptr<ConversationStore> store;
+  static ThousandStore& Get() {
+    static ThousandStore s = [] {
+      ThousandStore t;
+      t.path = bench::DataDir() + "/context-1x1000.db";
+      bench::RemoveDb(t.path);
+      t.store = Open(t.path);
+      auto c = t.store->CreateConversation({.user_key = "agent@corp.example", .system_prompt = bench::Content(0)});
+      if (!c.ok()) throw std::runtime_error(c.status().ToString());
+      t.id = c->id;
+      std::vector<NewMessage> batch;
+      for (int i = 0; i < 1000; ++i) {
+        NewMessage m;
+        const int k = i % 4;
+        m.role = k == 0 ? convstore::Role::kUser : k == 2 ? convstore::Role::kTool : convstore::Role::kAssistant;
+        m.content = k == 2 && i % 100 == 2 ? std::string(20000, 'o') : bench::Content(i);
+        batch.push_back(std::move(m));
+      }
+      if (!t.store->AddMessages(t.id, batch).ok()) throw std::runtime_error("build context store");
+      return t;
+    }();
+    return s;
+  }
+};
+constexpr int64_t kWindowTokens = 8000;
+
+void BM_RawTrimNewestFirst1000(benchmark::State& state) {
+  auto& t = ThousandStore::Get();
+  sqlite3* db = bench::OpenRaw(t.path);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT uid, position, role, content, model, model_version, tokens_input, tokens_output, "
+                     "cost_nanousd, metadata, created_at FROM messages WHERE conversation_id = 1 "
+                     "ORDER BY position DESC",
+                     -1, &st, nullptr);
+  size_t n = 0;
+  for (auto _ : state) {
+    std::vector<RawMessage> rows;
+    int64_t used = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const int64_t tokens = (sqlite3_column_bytes(st, 3) + 3) / 4;
+      if (tokens > kWindowTokens - used) break;
+      used += tokens;
+      rows.push_back({Col(st, 0), Col(st, 2), Col(st, 3), Col(st, 4), Col(st, 5), Col(st, 9),
+                      sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
+                      sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 10)});
+    }
+    sqlite3_reset(st);
+    std::reverse(rows.begin(), rows.end());
+    n = rows.size();
+    benchmark::DoNotOptimize(rows);
+  }
+  state.counters["messages"] = static_cast<double>(n);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+BENCHMARK(BM_RawTrimNewestFirst1000)->MinTime(1.0)->UseRealTime();
+
+void BM_GetContext1000(benchmark::State& state) {
+  auto& t = ThousandStore::Get();
+  const auto overflow = state.range(0) ? convstore::ContextOverflow::kSkip : convstore::ContextOverflow::kStop;
+  size_t n = 0;
+  for (auto _ : state) {
+    auto r = t.store->GetContext(t.id, {.max_tokens = kWindowTokens, .overflow = overflow});
+    if (!r.ok()) state.SkipWithError("get_context");
+    n = r->size();
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["messages"] = static_cast<double>(n);
+}
+BENCHMARK(BM_GetContext1000)->Arg(0)->Arg(1)->ArgName("skip")->MinTime(1.0)->UseRealTime();
+
+void BM_RawSelectLast20(benchmark::State& state) {
+  auto& t = ThousandStore::Get();
+  sqlite3* db = bench::OpenRaw(t.path);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT uid, position, role, content, model, model_version, tokens_input, tokens_output, "
+                     "cost_nanousd, metadata, created_at FROM messages WHERE conversation_id = 1 "
+                     "ORDER BY position DESC LIMIT 20",
+                     -1, &st, nullptr);
+  for (auto _ : state) {
+    std::vector<RawMessage> rows;
+    while (sqlite3_step(st) == SQLITE_ROW)
+      rows.push_back({Col(st, 0), Col(st, 2), Col(st, 3), Col(st, 4), Col(st, 5), Col(st, 9),
+                      sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
+                      sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 10)});
+    sqlite3_reset(st);
+    std::reverse(rows.begin(), rows.end());
+    if (rows.size() != 20) state.SkipWithError("expected 20 rows");
+    benchmark::DoNotOptimize(rows);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+BENCHMARK(BM_RawSelectLast20)->MinTime(1.0)->UseRealTime();
+
+void BM_GetLastMessages20(benchmark::State& state) {
+  auto& t = ThousandStore::Get();
+  for (auto _ : state) {
+    auto r = t.store->GetLastMessages(t.id, 20);
+    if (!r.ok() || r->size() != 20) state.SkipWithError("get_last_messages");
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_GetLastMessages20)->MinTime(1.0)->UseRealTime();
 
 // ---- list a user's 10 newest conversations: 100k conversations, 1M messages --------------------------------
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <iterator>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -192,106 +193,94 @@ Result<std::vector<Message>> LastMessages(sqlite::Connection& conn, std::string_
 
 namespace {
 
-// A message's size and role, from the light columns: what choosing a window needs.
-struct Sized {
-  int64_t position;
-  Role role;
-  int64_t tokens;
-};
+int64_t EstimateTokens(size_t bytes) { return static_cast<int64_t>((bytes + 3) / 4); }
 
-int64_t EstimateTokens(int64_t bytes) { return (bytes + 3) / 4; }
+// A message's size in a context window under `counting` (ContextCounting in types.h).
+int64_t WindowTokens(const Message& m, ContextCounting counting) {
+  if (counting == ContextCounting::kStored) {
+    const auto& counted = m.role == Role::kAssistant ? m.tokens_output : m.tokens_input;
+    if (counted) return *counted;
+  }
+  return EstimateTokens(m.content.size());
+}
 
 }  // namespace
 
 Result<std::vector<Message>> ContextWindow(sqlite::Connection& conn, std::string_view conversation_id,
                                            const ContextOptions& o) {
-  const bool estimate = o.counting == ContextCounting::kEstimate;
   auto head = conn.QueryRow(
-      "SELECT id, system_prompt, length(CAST(system_prompt AS BLOB)), created_at FROM conversations WHERE uid = ?1",
-      "get context", [](const sqlite::Stmt& st) {
-        return std::tuple<int64_t, std::string, int64_t, int64_t>(st.Int(0), st.String(1), st.Int(2), st.Int(3));
-      },
+      "SELECT id, system_prompt, created_at FROM conversations WHERE uid = ?1", "get context",
+      [](const sqlite::Stmt& st) { return std::tuple<int64_t, std::string, int64_t>(st.Int(0), st.String(1), st.Int(2)); },
       conversation_id);
   if (!head.ok()) return head.status();
   if (!*head) return NoSuchConversation(conversation_id);
-  auto& [row_id, system_prompt, prompt_bytes, created_at] = **head;
-
-  // Newest first: sizes only (content is not read here).
-  std::vector<Sized> sized;
-  auto scan = conn.ForEachRow(
-      "SELECT position, role, tokens_input, tokens_output, length(CAST(content AS BLOB)) FROM messages"
-      " WHERE conversation_id = ?1 ORDER BY position DESC",
-      "size context", [&](const sqlite::Stmt& st) {
-        auto role = ParseRole(st.Text(1));
-        if (!role) return false;  // the schema's CHECK makes this unreachable
-        int64_t tokens = EstimateTokens(st.Int(4));
-        const int counted = *role == Role::kAssistant ? 3 : 2;
-        if (!estimate && !st.IsNull(counted)) tokens = st.Int(counted);
-        sized.push_back({st.Int(0), *role, tokens});
-        return true;
-      },
-      row_id);
-  if (!scan.ok()) return scan.status();
+  auto& [row_id, system_prompt, created_at] = **head;
 
   int64_t used = 0;
-  const bool prompt = o.include_system && !system_prompt.empty();
-  if (prompt) used += EstimateTokens(prompt_bytes);
-  std::vector<int64_t> chosen;  // positions
-  if (o.include_system)
-    for (const Sized& m : sized)
-      if (m.role == Role::kSystem) {
-        used += m.tokens;
-        chosen.push_back(m.position);
-      }
-  // Units newest first: tool results seen since the last other message belong to the next (older) one.
+  std::vector<Message> system;  // the prompt and the system messages, oldest first
+  if (o.include_system) {
+    if (!system_prompt.empty()) {
+      Message p;
+      p.conversation_id = std::string(conversation_id);
+      p.position = -1;
+      p.role = Role::kSystem;
+      p.content = std::move(system_prompt);
+      p.created_at = created_at;
+      used += EstimateTokens(p.content.size());
+      system.push_back(std::move(p));
+    }
+    // Few rows; the scan reads the role of each message, not its content.
+    auto sys = conn.ForEachRow("SELECT " CONVSTORE_MESSAGE_COLUMNS " FROM messages m WHERE m.conversation_id = ?1"
+                               " AND m.role = 'system' ORDER BY m.position",
+                               "get context (system messages)", [&](const sqlite::Stmt& st) {
+                                 system.emplace_back();
+                                 ReadMessage(st, 0, conversation_id, system.back());
+                                 const int64_t t = WindowTokens(system.back(), o.counting);
+                                 used = t > INT64_MAX - used ? INT64_MAX : used + t;
+                                 return true;
+                               },
+                               row_id);
+    if (!sys.ok()) return sys.status();
+  }
+
+  // Newest first, one unit at a time: tool results read since the last other message belong to the next (older)
+  // one, the message that made the call.
+  std::vector<Message> chosen;  // newest first
+  std::vector<Message> unit;    // newest first
   int64_t unit_tokens = 0;
-  std::vector<int64_t> unit;
   bool stopped = false;
   auto close_unit = [&]() {
-    if (unit.empty()) return;
-    if (!stopped && unit_tokens <= o.max_tokens - used) {
+    if (unit_tokens <= o.max_tokens - used) {
       used += unit_tokens;
-      chosen.insert(chosen.end(), unit.begin(), unit.end());
+      for (Message& m : unit) chosen.push_back(std::move(m));
     } else if (o.overflow == ContextOverflow::kStop) {
       stopped = true;
     }
     unit.clear();
     unit_tokens = 0;
   };
-  for (const Sized& m : sized) {
-    if (o.include_system && m.role == Role::kSystem) continue;
-    unit.push_back(m.position);
-    unit_tokens = m.tokens > INT64_MAX - unit_tokens ? INT64_MAX : unit_tokens + m.tokens;
-    if (m.role != Role::kTool) close_unit();  // the message that the tool results answer
-    if (stopped) break;
-  }
-  close_unit();  // tool results with no earlier message: a unit of their own
-  std::sort(chosen.begin(), chosen.end());
+  auto walk = conn.ForEachRow("SELECT " CONVSTORE_MESSAGE_COLUMNS " FROM messages m WHERE m.conversation_id = ?1"
+                              " ORDER BY m.position DESC",
+                              "get context", [&](const sqlite::Stmt& st) {
+                                if (o.include_system && st.Text(2) == "system") return true;  // taken above
+                                unit.emplace_back();
+                                ReadMessage(st, 0, conversation_id, unit.back());
+                                const int64_t t = WindowTokens(unit.back(), o.counting);
+                                unit_tokens = t > INT64_MAX - unit_tokens ? INT64_MAX : unit_tokens + t;
+                                if (unit.back().role != Role::kTool) close_unit();
+                                return !stopped;
+                              },
+                              row_id);
+  if (!walk.ok()) return walk.status();
+  if (!stopped && !unit.empty()) close_unit();  // tool results with no earlier message: a unit of their own
 
+  // Oldest first: merge the system messages (by position) with the chosen ones.
+  std::reverse(chosen.begin(), chosen.end());
   std::vector<Message> out;
-  out.reserve(chosen.size() + (prompt ? 1 : 0));
-  if (prompt) {
-    Message p;
-    p.conversation_id = std::string(conversation_id);
-    p.position = -1;
-    p.role = Role::kSystem;
-    p.content = std::move(system_prompt);
-    p.created_at = created_at;
-    out.push_back(std::move(p));
-  }
-  auto st = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COLUMNS
-                         " FROM messages m WHERE m.conversation_id = ?1 AND m.position = ?2");
-  if (!st.ok()) return st.status();
-  for (int64_t position : chosen) {
-    st->Bind(1, row_id).Bind(2, position);
-    auto row = st->Step("read context message");
-    if (!row.ok()) return row.status();
-    if (*row) {
-      out.emplace_back();
-      ReadMessage(*st, 0, conversation_id, out.back());
-    }
-    st->Reset();
-  }
+  out.reserve(system.size() + chosen.size());
+  std::merge(std::make_move_iterator(system.begin()), std::make_move_iterator(system.end()),
+             std::make_move_iterator(chosen.begin()), std::make_move_iterator(chosen.end()), std::back_inserter(out),
+             [](const Message& a, const Message& b) { return a.position < b.position; });
   return out;
 }
 

@@ -5,16 +5,34 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 
 namespace convstore::testing {
 
+namespace {
+
+// This process's scratch directory, made by mkdtemp: fresh and private, so a file left by an earlier run (a killed
+// test, a recycled pid) is never mistaken for a new store. Removed at exit when the tests left it empty.
+const std::string& ScratchDir() {
+  static const std::string dir = [] {
+    std::string pattern = (std::filesystem::temp_directory_path() / "convstore-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+    static const pid_t owner = ::getpid();
+    std::atexit([] {
+      if (::getpid() == owner) ::rmdir(ScratchDir().c_str());  // not from a forked child that exits normally
+    });
+    return pattern;
+  }();
+  return dir;
+}
+
+}  // namespace
+
 TempDb::TempDb() {
   static std::atomic<int> counter{0};
-  auto dir = std::filesystem::temp_directory_path() / ("convstore-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  path_ = (dir / ("db" + std::to_string(counter++) + ".db")).string();
+  path_ = ScratchDir() + "/db" + std::to_string(counter++) + ".db";
 }
 
 TempDb::~TempDb() {

@@ -9,7 +9,8 @@
 
 namespace convstore::testing {
 
-// A fresh path in a per-process temp directory; the file and its -wal/-shm are removed on destruction.
+// A fresh path in this process's private temp directory (mkdtemp); the file and its -wal/-shm are removed on
+// destruction.
 class TempDb {
  public:
   TempDb();

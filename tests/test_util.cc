@@ -16,16 +16,17 @@ namespace {
 // This process's scratch directory, made by mkdtemp: fresh and private, so a file left by an earlier run (a killed
 // test, a recycled pid) is never mistaken for a new store. Removed at exit when the tests left it empty.
 const std::string& ScratchDir() {
-  static const std::string dir = [] {
-    std::string pattern = (std::filesystem::temp_directory_path() / "convstore-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+  // Never destroyed: the exit handler below runs after static destructors registered later.
+  static const std::string* const dir = [] {
+    auto* pattern = new std::string((std::filesystem::temp_directory_path() / "convstore-test-XXXXXX").string());
+    if (::mkdtemp(pattern->data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + *pattern);
     static const pid_t owner = ::getpid();
     std::atexit([] {
       if (::getpid() == owner) ::rmdir(ScratchDir().c_str());  // not from a forked child that exits normally
     });
     return pattern;
   }();
-  return dir;
+  return *dir;
 }
 
 }  // namespace

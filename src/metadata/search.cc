@@ -7,6 +7,7 @@
 
 #include "convstore/limits.h"
 #include "records/api_usage.h"
+#include "records/lookups.h"
 #include "metadata/filter.h"
 #include "metadata/index.h"
 #include "metadata/posting_blocks.h"
@@ -191,35 +192,23 @@ class Searcher {
   // An unknown user or conversation selects nothing: an empty page (strategy "empty"), as in ListConversations and
   // the cost filters; point reads of an unknown id are the ones that fail with kNotFound.
   Status ResolveOrdinaryFilters() {
-    if (!q_.user_key.empty()) {
-      auto st = conn_.Prepare("SELECT id FROM users WHERE key = ?1");
-      if (!st.ok()) return st.status();
-      st->Bind(1, q_.user_key);
-      auto row = st->Step("find user");
-      if (!row.ok()) return row.status();
-      if (!*row) {
-        nothing_ = true;
-        plan_note_ = fmt::format("user '{}' does not exist: nothing matches", q_.user_key);
-        return Status::OK();
-      }
-      user_row_ = st->Int(0);
-      st->Reset();
-    }
-    if (!q_.conversation_id.empty()) {
-      auto st = conn_.Prepare("SELECT id FROM conversations WHERE uid = ?1");
-      if (!st.ok()) return st.status();
-      st->Bind(1, q_.conversation_id);
-      auto row = st->Step("find conversation");
-      if (!row.ok()) return row.status();
-      if (!*row) {
-        nothing_ = true;
-        plan_note_ = fmt::format("conversation '{}' does not exist: nothing matches", q_.conversation_id);
-        return Status::OK();
-      }
-      conversation_row_ = st->Int(0);
-      st->Reset();
-    }
+    if (!q_.user_key.empty())
+      CONVSTORE_RETURN_IF_ERROR(Resolve(records::FindUserId(conn_, q_.user_key), user_row_));
+    if (!nothing_ && !q_.conversation_id.empty())
+      CONVSTORE_RETURN_IF_ERROR(Resolve(records::FindConversationRow(conn_, q_.conversation_id), conversation_row_));
     if (q_.from && q_.to && *q_.from >= *q_.to) nothing_ = true;
+    return Status::OK();
+  }
+
+  // A found row id, or an unknown key (kNotFound), which makes the page empty and the plan say why.
+  Status Resolve(Result<int64_t> found, std::optional<int64_t>& row) {
+    if (found.ok()) {
+      row = *found;
+      return Status::OK();
+    }
+    if (found.status().code() != Code::kNotFound) return found.status();
+    nothing_ = true;
+    plan_note_ = found.status().message() + ": nothing matches";
     return Status::OK();
   }
 

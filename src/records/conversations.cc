@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
+#include "records/lookups.h"
 #include "records/rows.h"
 #include "util/json_input.h"
 #include "util/uuid.h"
@@ -146,10 +147,10 @@ Status DeleteConversationRow(sqlite::Connection& conn, int64_t row_id) {
 
 Result<ConversationPage> ListConversations(sqlite::Connection& conn, std::string_view user_key,
                                            const ListCursor& after, int limit, bool include_archived) {
-  auto found = conn.QueryInt("SELECT id FROM users WHERE key = ?1", "find user", user_key);
+  auto found = RowOrNone(FindUserId(conn, user_key));
   if (!found.ok()) return found.status();
-  if (!*found) return ConversationPage{};  // an unknown user has no conversations: an empty page
-  const int64_t user_id = **found;
+  if (*found == kNoSuchRow) return ConversationPage{};  // an unknown user has no conversations: an empty page
+  const int64_t user_id = *found;
 
   // A keyset range scan of conversations_user_recent per archived value; with include_archived the two
   // ordered streams are merged. limit+1 rows tell whether another page exists.

@@ -229,7 +229,8 @@ Result<std::vector<Message>> ContextWindow(sqlite::Connection& conn, std::string
       used += EstimateTokens(p.content.size());
       system.push_back(std::move(p));
     }
-    // Few rows; the scan reads the role of each message, not its content.
+    // Few rows match, but without an index on role the query visits every message row of the conversation (the
+    // record's role, not its content).
     auto sys = conn.ForEachRow("SELECT " CONVSTORE_MESSAGE_COLUMNS " FROM messages m WHERE m.conversation_id = ?1"
                                " AND m.role = 'system' ORDER BY m.position",
                                "get context (system messages)", [&](const sqlite::Stmt& st) {

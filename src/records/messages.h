@@ -58,8 +58,8 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& insert, st
 // The newest `count` messages, oldest first.
 Result<std::vector<Message>> LastMessages(sqlite::Connection& conn, std::string_view conversation_id, int64_t count);
 
-// The context window of GetContext in store.h: sizes from one pass over the messages' light columns, then the
-// chosen messages read by position.
+// The context window of GetContext in store.h, from one snapshot: the conversation's system prompt and system
+// messages (one query each), then one newest-first walk over the messages that stops where the window is decided.
 Result<std::vector<Message>> ContextWindow(sqlite::Connection& conn, std::string_view conversation_id,
                                            const ContextOptions& options);
 

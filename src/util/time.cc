@@ -123,10 +123,10 @@ const char* Iso8601Error(std::string_view s, int64_t& out) noexcept {
   int64_t secs = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
                  mi * 60 + se - offset_s;
   if (secs < 0) return "is before 1970-01-01T00:00:00Z";
-  if (secs * 1000000 + frac < limits::kMinTimestampUs)
-    return "is before 1973-03-03T09:46:40Z, the earliest time convstore stores";
-  if (secs * 1000000 + frac > limits::kMaxTimestampUs) return "is after 9999-12-31T23:59:59.999999Z";
-  out = secs * 1000000 + frac;
+  const int64_t micros = secs * 1000000 + frac;
+  if (micros < limits::kMinTimestampUs) return "is before 1973-03-03T09:46:40Z, the earliest time convstore stores";
+  if (micros > limits::kMaxTimestampUs) return "is after 9999-12-31T23:59:59.999999Z";
+  out = micros;
   return nullptr;
 }
 

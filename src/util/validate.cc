@@ -44,12 +44,11 @@ Status CheckTimestamp(const std::optional<int64_t>& micros, std::string_view wha
   // The unit the caller most likely used, judged by magnitude: seconds reach 10^11 only in the year 5138.
   if (t >= 0 && t < limits::kMinTimestampUs) {
     const bool seconds = t < 100'000'000'000;
+    const char* unit = seconds ? "seconds" : "milliseconds";
     const int64_t scale = seconds ? 1'000'000 : 1'000;
     return Status::InvalidArgument(fmt::format("{} is {}, which looks like {} rather than microseconds ({}); "
                                                "as {} it is {} µs ({})",
-                                               what, t, seconds ? "seconds" : "milliseconds", kRule,
-                                               seconds ? "seconds" : "milliseconds", t * scale,
-                                               FormatIso8601(t * scale)));
+                                               what, t, unit, kRule, unit, t * scale, FormatIso8601(t * scale)));
   }
   if (t > limits::kMaxTimestampUs && t / 1000 >= limits::kMinTimestampUs)
     return Status::InvalidArgument(fmt::format("{} is {}, which looks like nanoseconds rather than microseconds "

@@ -332,22 +332,29 @@ std::string Col(sqlite3_stmt* st, int c) {
   return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(st, c))) : std::string();
 }
 
+// The columns a hand-rolled reader selects, in the order ReadRawMessage reads them (content is column 3).
+#define RAW_MESSAGE_COLUMNS \
+  "uid, position, role, content, model, model_version, tokens_input, tokens_output, cost_nanousd, metadata, created_at"
+
+RawMessage ReadRawMessage(sqlite3_stmt* st) {
+  return {Col(st, 0), Col(st, 2), Col(st, 3), Col(st, 4), Col(st, 5), Col(st, 9),
+          sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
+          sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 10)};
+}
+
 void BM_RawSelect20(benchmark::State& state) {
   auto& t = TwentyStore::Get();
   sqlite3* db = bench::OpenRaw(t.path);
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db,
-                     "SELECT uid, position, role, content, model, model_version, tokens_input, tokens_output, "
-                     "cost_nanousd, metadata, created_at FROM messages WHERE conversation_id = ?1 ORDER BY position",
+                     "SELECT " RAW_MESSAGE_COLUMNS " FROM messages WHERE conversation_id = ?1 ORDER BY position",
                      -1, &st, nullptr);
   std::mt19937 rng(1);
   for (auto _ : state) {
     sqlite3_bind_int64(st, 1, static_cast<int64_t>(rng() % t.ids.size()) + 1);
     std::vector<RawMessage> rows;
     while (sqlite3_step(st) == SQLITE_ROW) {
-      rows.push_back({Col(st, 0), Col(st, 2), Col(st, 3), Col(st, 4), Col(st, 5), Col(st, 9),
-                      sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
-                      sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 10)});
+      rows.push_back(ReadRawMessage(st));
     }
     sqlite3_reset(st);
     if (rows.size() != 20) state.SkipWithError("expected 20 rows");
@@ -409,8 +416,7 @@ void BM_RawTrimNewestFirst1000(benchmark::State& state) {
   sqlite3* db = bench::OpenRaw(t.path);
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db,
-                     "SELECT uid, position, role, content, model, model_version, tokens_input, tokens_output, "
-                     "cost_nanousd, metadata, created_at FROM messages WHERE conversation_id = 1 "
+                     "SELECT " RAW_MESSAGE_COLUMNS " FROM messages WHERE conversation_id = 1 "
                      "ORDER BY position DESC",
                      -1, &st, nullptr);
   size_t n = 0;
@@ -421,9 +427,7 @@ void BM_RawTrimNewestFirst1000(benchmark::State& state) {
       const int64_t tokens = (sqlite3_column_bytes(st, 3) + 3) / 4;
       if (tokens > kWindowTokens - used) break;
       used += tokens;
-      rows.push_back({Col(st, 0), Col(st, 2), Col(st, 3), Col(st, 4), Col(st, 5), Col(st, 9),
-                      sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
-                      sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 10)});
+      rows.push_back(ReadRawMessage(st));
     }
     sqlite3_reset(st);
     std::reverse(rows.begin(), rows.end());
@@ -455,16 +459,13 @@ void BM_RawSelectLast20(benchmark::State& state) {
   sqlite3* db = bench::OpenRaw(t.path);
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db,
-                     "SELECT uid, position, role, content, model, model_version, tokens_input, tokens_output, "
-                     "cost_nanousd, metadata, created_at FROM messages WHERE conversation_id = 1 "
+                     "SELECT " RAW_MESSAGE_COLUMNS " FROM messages WHERE conversation_id = 1 "
                      "ORDER BY position DESC LIMIT 20",
                      -1, &st, nullptr);
   for (auto _ : state) {
     std::vector<RawMessage> rows;
     while (sqlite3_step(st) == SQLITE_ROW)
-      rows.push_back({Col(st, 0), Col(st, 2), Col(st, 3), Col(st, 4), Col(st, 5), Col(st, 9),
-                      sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
-                      sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 10)});
+      rows.push_back(ReadRawMessage(st));
     sqlite3_reset(st);
     std::reverse(rows.begin(), rows.end());
     if (rows.size() != 20) state.SkipWithError("expected 20 rows");

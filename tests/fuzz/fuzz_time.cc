@@ -1,6 +1,7 @@
 // Fuzz target "time": convstore_parse_time(<input>) — the ISO-8601 parser every time given as text goes through.
 // Accepted text must give a time inside the documented range that formats back to the same instant; refused text
 // gets CONVSTORE_INVALID_ARGUMENT with a message and leaves the output alone.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -22,19 +23,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (us < convstore::limits::kMinTimestampUs || us > convstore::limits::kMaxTimestampUs)
       Fail(call, "accepted a time outside [kMinTimestampUs, kMaxTimestampUs]", rc, nullptr, err);
     // The instant written back in UTC with microseconds parses to the same value.
-    const int64_t secs = us / 1000000;
-    int64_t us2 = kUnset;
+    using namespace std::chrono;
+    const sys_time<microseconds> at{microseconds{us}};
+    const auto day = floor<days>(at);
+    const year_month_day ymd{day};
+    const hh_mm_ss<microseconds> hms{at - day};
     char text[64];
-    const int64_t days = secs / 86400, rem = secs % 86400;
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    const int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
-    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    const int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
-    std::snprintf(text, sizeof text, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(y),
-                  static_cast<long long>(m), static_cast<long long>(d), static_cast<long long>(rem / 3600),
-                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
-                  static_cast<long long>(us % 1000000));
+    std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<long long>(hms.hours().count()), static_cast<long long>(hms.minutes().count()),
+                  static_cast<long long>(hms.seconds().count()), static_cast<long long>(hms.subseconds().count()));
+    int64_t us2 = kUnset;
     char* err2 = Sentinel();
     int rc2 = convstore_parse_time(text, &us2, &err2);
     if (rc2 != CONVSTORE_OK || us2 != us) Fail(call, "the accepted instant does not round-trip", rc2, text, err2);

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from typing import Union
 
+from . import _ffi
 from .errors import CorruptionError, InvalidArgumentError, error_from_code
 
 # What the public API accepts for money and for points in time (annotations of the Store methods).
@@ -123,27 +124,39 @@ def time_us(value, what: str = "time"):
                                f"not {type(value).__name__}")
 
 
+def c_string(s, what: str = "ids and keys") -> bytes:
+    """A str argument (an id, a key) as a C string. NUL would silently truncate it in C, so it is refused."""
+    try:
+        b = s.encode()
+    except AttributeError:
+        raise InvalidArgumentError(f"expected a str, not {type(s).__name__}") from None
+    except UnicodeEncodeError as e:
+        raise InvalidArgumentError(f"not encodable as UTF-8: {e}") from None
+    if b"\0" in b:
+        raise InvalidArgumentError(f"{what} cannot contain NUL characters")
+    return b
+
+
+def raise_error(rc: int, err: ctypes.c_void_p):
+    """Raises the exception of a failed call's code, with the library's message (freed here)."""
+    msg = _ffi.take_string(err)
+    raise error_from_code(rc, msg.decode("utf-8", "replace") if msg else "")
+
+
 def parse_time(text: str) -> int:
     """Integer µs of ISO-8601 text with an offset, parsed by the library under the rules every call applies."""
-    from . import _ffi  # the codec itself loads no library: imported here, on first use
-
     out = ctypes.c_int64()
     err = ctypes.c_void_p()
-    rc = _ffi.convstore_parse_time(text.encode(), ctypes.byref(out), ctypes.byref(err))
+    rc = _ffi.convstore_parse_time(c_string(text, "times"), ctypes.byref(out), ctypes.byref(err))
     if rc:
-        msg = _ffi.take_string(err)
-        raise error_from_code(rc, msg.decode("utf-8", "replace") if msg else "")
+        raise_error(rc, err)
     return out.value
 
 
 def time_us_int(value, what: str = "time") -> int:
     """time_us, with text parsed here: for the calls that take integer µs across the C ABI."""
     v = time_us(value, what)
-    if isinstance(v, str):
-        if "\0" in v:
-            raise InvalidArgumentError(f"{what} contains a NUL character")
-        return parse_time(v)
-    return v
+    return parse_time(v) if isinstance(v, str) else v
 
 
 def fix_message(m: dict) -> dict:

@@ -24,38 +24,20 @@ from typing import Callable, Optional
 from ctypes import byref, c_void_p
 
 from . import _ffi
-from ._codec import (Money, Time, dumps, fix_conversation, fix_message, fix_money, fix_team, loads, message_request,
-                     time_us, usd)
+from ._codec import (Money, Time, c_string as _arg, dumps, fix_conversation, fix_message, fix_money, fix_team, loads,
+                     message_request, raise_error as _raise, time_us, usd)
 from ._cost import CostMixin
 from ._metadata import MetadataMixin
-from .errors import ClosedError, InvalidArgumentError, error_from_code
+from .errors import ClosedError, InvalidArgumentError
 
 _log = logging.getLogger("convstore")
 
 __all__ = ["Store"]
 
-_take = _ffi.take_string
 _string_at = _ffi._string_at
 _free = _ffi.convstore_free
 _add_message = _ffi.convstore_add_message
 
-
-def _raise(rc: int, err: c_void_p):
-    msg = _take(err)
-    raise error_from_code(rc, msg.decode("utf-8", "replace") if msg else "")
-
-
-def _arg(s) -> bytes:
-    """An id or key as a C string. NUL would silently truncate it in C, so it is refused."""
-    try:
-        b = s.encode()
-    except AttributeError:
-        raise InvalidArgumentError(f"expected a str, not {type(s).__name__}") from None
-    except UnicodeEncodeError as e:
-        raise InvalidArgumentError(f"not encodable as UTF-8: {e}") from None
-    if b"\0" in b:
-        raise InvalidArgumentError("ids and keys cannot contain NUL characters")
-    return b
 
 
 def _close_handle(h, _keep_alive=None) -> None:
@@ -411,12 +393,9 @@ class Store(CostMixin, MetadataMixin):
         """
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or not -(2**63) <= max_tokens < 2**63:
             raise InvalidArgumentError("max_tokens must be a 64-bit integer")
-        if include_system is True and overflow == "stop" and counting == "stored":
-            out = self._call(_ffi.convstore_get_context, _arg(conversation_id), max_tokens)
-        else:
-            options = {"max_tokens": max_tokens, "include_system": include_system, "overflow": overflow,
-                       "counting": counting}
-            out = self._call(_ffi.convstore_get_context_with_options, _arg(conversation_id), dumps(options))
+        options = {"max_tokens": max_tokens, "include_system": include_system, "overflow": overflow,
+                   "counting": counting}
+        out = self._call(_ffi.convstore_get_context_with_options, _arg(conversation_id), dumps(options))
         return [fix_message(m) for m in out]
 
     def get_last_messages(self, conversation_id: str, count: int) -> list[dict]:

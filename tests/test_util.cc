@@ -40,6 +40,25 @@ TempDb::~TempDb() {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
 }
 
+std::string DowngradeSchemaSql(int version) {
+  if (version < 2 || version > 4) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 4");
+  std::string sql =
+      "DROP INDEX messages_system; DROP INDEX tool_calls_call_id;"
+      "ALTER TABLE messages DROP COLUMN tool_call_id;"
+      "ALTER TABLE tool_calls DROP COLUMN call_id; ALTER TABLE tool_calls DROP COLUMN updated_at;";
+  if (version < 4) {
+    sql += "DROP INDEX metadata_unindexed_user; DROP INDEX metadata_unindexed_conversation;"
+           "ALTER TABLE metadata_unindexed DROP COLUMN user_id;"
+           "ALTER TABLE metadata_unindexed DROP COLUMN conversation_id;";
+  }
+  if (version < 3) {
+    sql += "DROP TABLE metadata_postings; DROP TABLE metadata_unindexed; DROP TABLE metadata_index;"
+           "DELETE FROM meta WHERE key = 'metadata_excluded_paths';";
+  }
+  return sql + "DELETE FROM schema_migrations WHERE version > " + std::to_string(version) +
+         "; PRAGMA user_version = " + std::to_string(version) + ";";
+}
+
 int64_t QueryInt(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {

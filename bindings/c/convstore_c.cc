@@ -293,4 +293,16 @@ int convstore_list_tool_calls(convstore_t* db, const char* message_id, char** ou
   });
 }
 
+int convstore_update_tool_call(convstore_t* db, const char* tool_call_id, const char* update_json, char** out_json,
+                               char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(tool_call_id);
+    CHECK_ARG(update_json);
+    auto update = convstore::capi::DecodeToolCallUpdate(update_json);
+    if (!update.ok()) return update.status();
+    return Emit(db->store->UpdateToolCall(tool_call_id, *update), out_json, convstore::capi::EncodeToolCall);
+  });
+}
+
 }  // extern "C"

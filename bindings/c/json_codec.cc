@@ -31,7 +31,7 @@ Result<NewMessage> MessageFromObject(const json& obj, const std::string& prefix)
   auto parsed_role = ParseRole(*role);
   if (!parsed_role)
     return Status::InvalidArgument(
-        fmt::format("'{}role' is '{}', not one of user, assistant, system, tool", prefix, *role));
+        fmt::format("'{}role' is '{}', not one of user, assistant, system, developer, tool", prefix, *role));
   m.role = *parsed_role;
   std::optional<std::string> content;
   CONVSTORE_RETURN_IF_ERROR(f.Str("content", content));
@@ -43,6 +43,7 @@ Result<NewMessage> MessageFromObject(const json& obj, const std::string& prefix)
   CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", m.metadata_json, true));
   CONVSTORE_RETURN_IF_ERROR(f.Str("request_id", m.request_id));
   CONVSTORE_RETURN_IF_ERROR(f.Time("created_at", m.created_at));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("tool_call_id", m.tool_call_id));
   CONVSTORE_RETURN_IF_ERROR(f.Finish());
   return m;
 }
@@ -86,6 +87,8 @@ void WriteMessage(JsonWriter& w, const Message& m) {
   w.Key("metadata").Raw(m.metadata_json);
   w.Key("request_id");
   if (m.request_id.empty()) w.Null(); else w.String(m.request_id);
+  w.Key("tool_call_id");
+  if (m.tool_call_id.empty()) w.Null(); else w.String(m.tool_call_id);
   WriteTime(w, "created_at", m.created_at);
   w.EndObject();
 }
@@ -95,6 +98,8 @@ void WriteToolCall(JsonWriter& w, const ToolCall& t) {
   w.Key("id").String(t.id);
   w.Key("message_id").String(t.message_id);
   w.Key("tool_name").String(t.tool_name);
+  w.Key("call_id");
+  if (t.call_id.empty()) w.Null(); else w.String(t.call_id);
   w.Key("input").Raw(t.input_json);
   w.Key("output");
   if (t.output_json.empty()) w.Null(); else w.Raw(t.output_json);
@@ -102,6 +107,7 @@ void WriteToolCall(JsonWriter& w, const ToolCall& t) {
   w.Key("status").String(ToolStatusName(t.status));
   w.Key("error_message").String(t.error_message);
   WriteTime(w, "created_at", t.created_at);
+  WriteTime(w, "updated_at", t.updated_at);
   w.EndObject();
 }
 
@@ -208,6 +214,24 @@ Result<ListConversationsOptions> DecodeListQuery(std::string_view text) {
   });
 }
 
+Result<ToolCallUpdate> DecodeToolCallUpdate(std::string_view text) {
+  std::optional<std::string> status;
+  auto decoded = DecodeObject<ToolCallUpdate>(text, "tool call update", [&](Fields& f, ToolCallUpdate& u) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("status", status));
+    std::string output;
+    if (Status s = f.Doc("output", output, false); !s.ok()) return s;
+    if (!output.empty()) u.output_json = output == "null" ? std::string() : output;
+    CONVSTORE_RETURN_IF_ERROR(f.Str("error_message", u.error_message));
+    return f.Int("duration_us", u.duration_us);
+  });
+  if (!decoded.ok()) return decoded;
+  if (!status) return Status::InvalidArgument("tool call update: status is required (success or error)");
+  auto s = ParseToolStatus(*status);
+  if (!s) return Status::InvalidArgument(fmt::format("status '{}' is not one of success, error", *status));
+  decoded->status = *s;
+  return decoded;
+}
+
 Result<ContextOptions> DecodeContextOptions(std::string_view text) {
   return DecodeObject<ContextOptions>(text, "context options", [](Fields& f, ContextOptions& o) -> Status {
     std::optional<int64_t> max_tokens;
@@ -263,6 +287,7 @@ Result<NewToolCall> DecodeNewToolCall(std::string_view text) {
     CONVSTORE_RETURN_IF_ERROR(f.Int("duration_us", t.duration_us));
     CONVSTORE_RETURN_IF_ERROR(f.Str("status", status));
     CONVSTORE_RETURN_IF_ERROR(f.Str("error_message", t.error_message));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("call_id", t.call_id));
     return f.Time("created_at", t.created_at);
   });
   if (!decoded.ok()) return decoded;

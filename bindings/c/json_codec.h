@@ -22,6 +22,7 @@ Result<NewMessage> DecodeNewMessage(std::string_view json);
 Result<std::vector<NewMessage>> DecodeNewMessages(std::string_view json);
 Result<NewToolCall> DecodeNewToolCall(std::string_view json);
 Result<ContextOptions> DecodeContextOptions(std::string_view json);
+Result<ToolCallUpdate> DecodeToolCallUpdate(std::string_view json);
 
 std::string EncodeTeam(const Team& t);
 std::string EncodeUser(const User& u);

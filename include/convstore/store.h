@@ -97,6 +97,8 @@ class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSe
   // ---- tool calls ----
   Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call);
   Result<std::vector<ToolCall>> ListToolCalls(std::string_view message_id);
+  // Finishes a pending tool call (status success or error, output, error message, duration); see ToolCallUpdate.
+  Result<ToolCall> UpdateToolCall(std::string_view tool_call_id, const ToolCallUpdate& update);
 
  private:
   friend class Costs;

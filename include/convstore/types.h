@@ -155,6 +155,7 @@ struct Message {
   std::string metadata_json = "{}";
   std::string request_id{};  // "" when none was given
   Micros created_at = 0;
+  std::string tool_call_id{};  // tool messages: the call this result answers, as given ("" when none)
 };
 
 struct NewMessage {
@@ -176,6 +177,10 @@ struct NewMessage {
   // Idempotency key: a second add with the same request_id returns the first message and counts nothing twice.
   std::string request_id{};
   std::optional<Micros> created_at{};          // default: now
+  // A tool-role message's link to the call it answers: the provider's call id a tool call of this conversation
+  // recorded (OpenAI's call_id, Anthropic's tool_use_id) or that tool call's convstore id. "" for none; only
+  // tool-role messages may carry one; naming no call of the conversation is kNotFound.
+  std::string tool_call_id{};
 };
 
 // ---- context windows ----------------------------------------------------------------------------------
@@ -216,11 +221,13 @@ struct ToolCall {
   std::string message_id{};
   std::string tool_name{};
   std::string input_json = "{}";
-  std::string output_json{}; // "" when there is no output (JSON null)
+  std::string output_json{};  // "" when there is no output (JSON null)
   std::optional<int64_t> duration_us{};
   ToolStatus status = ToolStatus::kSuccess;
   std::string error_message{};
   Micros created_at = 0;
+  std::string call_id{};  // the provider's id of the call ("" when none was given)
+  Micros updated_at = 0;  // when the call last changed: created_at, or when it left pending
 };
 
 struct NewToolCall {
@@ -231,6 +238,18 @@ struct NewToolCall {
   ToolStatus status = ToolStatus::kSuccess;
   std::string error_message{};
   std::optional<Micros> created_at{};  // default: now
+  // The provider's id of the call (OpenAI's call_id, Anthropic's tool_use_id), 1..kMaxKeyBytes, unique within
+  // the conversation; a tool message's tool_call_id may name it. "" for none.
+  std::string call_id{};
+};
+
+// How a pending tool call finishes. A call leaves "pending" once, to success or error, and is then final: a
+// second update is kConflict unless it repeats the first exactly (a retry), which returns the call unchanged.
+struct ToolCallUpdate {
+  ToolStatus status = ToolStatus::kSuccess;  // kSuccess or kError
+  std::optional<std::string> output_json{};  // any JSON value; unset keeps what the call has
+  std::optional<std::string> error_message{};
+  std::optional<int64_t> duration_us{};      // 0..kMaxLatencyUs
 };
 
 }  // namespace convstore

@@ -57,6 +57,10 @@ Result<std::vector<ToolCall>> ConversationStore::ListToolCalls(std::string_view 
   return impl_->Call(&api::StoreImpl::DoListToolCalls, message_id);
 }
 
+Result<ToolCall> ConversationStore::UpdateToolCall(std::string_view tool_call_id, const ToolCallUpdate& update) {
+  return impl_->Call(&api::StoreImpl::DoUpdateToolCall, tool_call_id, update);
+}
+
 // ---- Costs: a base of every ConversationStore ----
 Result<Price> Costs::AddPrice(const PriceInput& price) {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoAddPrice, price);

@@ -62,6 +62,7 @@ class StoreImpl final {
   Result<std::vector<Message>> DoGetLastMessages(std::string_view conversation_id, int64_t count);
   Result<ToolCall> DoAddToolCall(std::string_view message_id, const NewToolCall& call);
   Result<std::vector<ToolCall>> DoListToolCalls(std::string_view message_id);
+  Result<ToolCall> DoUpdateToolCall(std::string_view tool_call_id, const ToolCallUpdate& update);
   Result<Price> DoAddPrice(const PriceInput& price);
   Result<std::vector<Price>> DoListPrices();
   Result<Price> DoResolvePrice(std::string_view model, Micros at);

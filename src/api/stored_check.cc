@@ -66,7 +66,8 @@ Status CheckStored(const Conversation& v) {
 Status CheckStored(const Message& v) {
   if (Status s = Texts("message", v.id,
                        {{"conversation", &v.conversation_id}, {"content", &v.content}, {"model", &v.model},
-                        {"model_version", &v.model_version}, {"request_id", &v.request_id}});
+                        {"model_version", &v.model_version}, {"request_id", &v.request_id},
+                        {"tool_call_id", &v.tool_call_id}});
       !s.ok())
     return s;
   return Json("message", v.id, "metadata", v.metadata_json, true);
@@ -81,7 +82,8 @@ Status CheckStored(const ConversationPage& v) { return CheckStored(v.items); }
 
 Status CheckStored(const ToolCall& v) {
   if (Status s = Texts("tool call", v.id,
-                       {{"message", &v.message_id}, {"tool_name", &v.tool_name}, {"error_message", &v.error_message}});
+                       {{"message", &v.message_id}, {"tool_name", &v.tool_name}, {"error_message", &v.error_message},
+                        {"call_id", &v.call_id}});
       !s.ok())
     return s;
   if (Status s = Json("tool call", v.id, "input", v.input_json, false); !s.ok()) return s;

@@ -15,6 +15,15 @@ Result<ToolCall> StoreImpl::DoAddToolCall(std::string_view message_id, const New
   });
 }
 
+Result<ToolCall> StoreImpl::DoUpdateToolCall(std::string_view tool_call_id, const ToolCallUpdate& update) {
+  ToolCallUpdate valid;
+  CONVSTORE_RETURN_IF_ERROR(records::ValidateToolCallUpdate(tool_call_id, update, valid));
+  const int64_t now = Now();
+  return Write("update_tool_call", [&](sqlite::Connection& conn) {
+    return records::UpdateToolCall(conn, tool_call_id, valid, now);
+  });
+}
+
 Result<std::vector<ToolCall>> StoreImpl::DoListToolCalls(std::string_view message_id) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckKey(message_id, "message id"));
   return Read("list_tool_calls",

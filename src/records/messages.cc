@@ -29,7 +29,7 @@ Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t no
   std::string where = batch ? fmt::format("messages[{}].", index) : std::string();
   auto field = [&](const char* name) { return where + name; };
   if (RoleName(m.role) == nullptr)
-    return Status::InvalidArgument(field("role") + " must be one of user, assistant, system, tool");
+    return Status::InvalidArgument(field("role") + " must be one of user, assistant, system (or developer), tool");
   CONVSTORE_RETURN_IF_ERROR(util::CheckText(m.content, field("content"), limits::kMaxContentBytes));
   CONVSTORE_RETURN_IF_ERROR(util::CheckText(m.model, field("model"), limits::kMaxNameBytes));
   CONVSTORE_RETURN_IF_ERROR(util::CheckText(m.model_version, field("model_version"), limits::kMaxNameBytes));
@@ -43,6 +43,11 @@ Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t no
   CONVSTORE_RETURN_IF_ERROR(util::CheckRange(m.latency_us, 0, limits::kMaxLatencyUs, field("latency_us")));
   CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(m.created_at, field("created_at")));
   if (!m.request_id.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(m.request_id, field("request_id")));
+  if (!m.tool_call_id.empty()) {
+    CONVSTORE_RETURN_IF_ERROR(util::CheckKey(m.tool_call_id, field("tool_call_id")));
+    if (m.role != Role::kTool)
+      return Status::InvalidArgument(field("tool_call_id") + " is only for tool-role messages (a tool's result)");
+  }
   if (m.cost_nanousd && m.cost_usd)
     return Status::InvalidArgument(where + "give cost_nanousd or cost_usd, not both");
   out.cost = m.cost_nanousd;
@@ -118,8 +123,8 @@ Result<sqlite::Stmt> PrepareMessageInsert(sqlite::Connection& conn) {
   return conn.Prepare(
       "INSERT INTO messages(uid, conversation_id, position, role, content, model, model_version, tokens_input, "
       "tokens_output, tokens_cached_input, tokens_reasoning, cost_nanousd, latency_us, metadata, request_id, "
-      "created_at, tokens_cache_write, team_id, price_id) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)");
+      "created_at, tokens_cache_write, team_id, price_id, tool_call_id) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
 }
 
 Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::string_view conversation_id,
@@ -132,6 +137,19 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::
       !AddChecked(k.tokens_cache_write, m.tokens_cache_write) || !AddChecked(k.cost, cost))
     return Status::TooLarge(
         fmt::format("conversation '{}' token or cost totals would overflow a 64-bit integer", conversation_id));
+  if (!m.tool_call_id.empty()) {
+    // The call must be of this conversation: named by the provider's id it recorded, or by convstore's.
+    auto known = conn.QueryInt(
+        "SELECT EXISTS(SELECT 1 FROM tool_calls t JOIN messages c ON c.id = t.message_id"
+        "              WHERE t.call_id = ?2 AND c.conversation_id = ?1)"
+        "    OR EXISTS(SELECT 1 FROM tool_calls t JOIN messages c ON c.id = t.message_id"
+        "              WHERE t.uid = ?2 AND c.conversation_id = ?1)",
+        "find tool call", k.row_id, m.tool_call_id);
+    if (!known.ok()) return known.status();
+    if (known->value_or(0) == 0)
+      return Status::NotFound(fmt::format("tool_call_id '{}' names no tool call of conversation '{}'",
+                                          m.tool_call_id, conversation_id));
+  }
   msg.id = util::NewUuidV7(v.created_at);
   msg.conversation_id = conversation_id;
   msg.position = k.next_position++;
@@ -150,12 +168,13 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::
   msg.metadata_json = v.metadata;
   msg.request_id = m.request_id;
   msg.created_at = v.created_at;
+  msg.tool_call_id = m.tool_call_id;
   ins.Bind(1, msg.id).Bind(2, k.row_id).Bind(3, msg.position).Bind(4, std::string_view(RoleName(m.role)));
   ins.Bind(5, m.content).Bind(6, m.model).Bind(7, m.model_version).Bind(8, m.tokens_input);
   ins.Bind(9, m.tokens_output).Bind(10, m.tokens_cached_input).Bind(11, m.tokens_reasoning).Bind(12, cost);
   ins.Bind(13, m.latency_us).Bind(14, v.metadata).BindTextOrNull(15, m.request_id).Bind(16, v.created_at);
   ins.Bind(17, m.tokens_cache_write).Bind(18, k.team_id == 0 ? std::nullopt : std::optional<int64_t>(k.team_id));
-  ins.Bind(19, price_id);
+  ins.Bind(19, price_id).BindTextOrNull(20, m.tool_call_id);
   if (Status s = ins.Run("insert message"); !s.ok()) {
     // The request_id was looked up by the caller and ids are fresh UUIDs: a clash on the position means the
     // conversation's stored counter is behind its messages.
@@ -229,8 +248,7 @@ Result<std::vector<Message>> ContextWindow(sqlite::Connection& conn, std::string
       used += EstimateTokens(p.content.size());
       system.push_back(std::move(p));
     }
-    // Few rows match, but without an index on role the query visits every message row of the conversation (the
-    // record's role, not its content).
+    // A seek on the partial index messages_system: only the conversation's system rows are visited.
     auto sys = conn.ForEachRow("SELECT " CONVSTORE_MESSAGE_COLUMNS " FROM messages m WHERE m.conversation_id = ?1"
                                " AND m.role = 'system' ORDER BY m.position",
                                "get context (system messages)", [&](const sqlite::Stmt& st) {

@@ -42,6 +42,7 @@ void ReadMessage(const sqlite::Stmt& st, int f, std::string_view conversation_id
   m.created_at = st.Int(f + 14);
   m.tokens_cache_write = st.OptInt(f + 15);
   m.price_id = st.OptInt(f + 16);
+  m.tool_call_id = st.Text(f + 17);
 }
 
 void ReadToolCall(const sqlite::Stmt& st, int f, std::string_view message_id, ToolCall& t) {
@@ -54,6 +55,8 @@ void ReadToolCall(const sqlite::Stmt& st, int f, std::string_view message_id, To
   t.status = ParseToolStatus(st.Text(f + 5)).value_or(ToolStatus::kSuccess);
   t.error_message = st.Text(f + 6);
   t.created_at = st.Int(f + 7);
+  t.call_id = st.Text(f + 8);
+  t.updated_at = st.IsNull(f + 9) ? t.created_at : st.Int(f + 9);
 }
 
 }  // namespace convstore::records

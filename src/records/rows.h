@@ -13,15 +13,16 @@
   "c.tokens_reasoning, c.cost_nanousd, c.tokens_cache_write"
 #define CONVSTORE_CONVERSATION_COLUMN_COUNT 18
 
-// 17 columns; alias m.
+// 18 columns; alias m.
 #define CONVSTORE_MESSAGE_COLUMNS                                                                           \
   "m.uid, m.position, m.role, m.content, m.model, m.model_version, m.tokens_input, m.tokens_output, "      \
   "m.tokens_cached_input, m.tokens_reasoning, m.cost_nanousd, m.latency_us, m.metadata, m.request_id, "     \
-  "m.created_at, m.tokens_cache_write, m.price_id"
+  "m.created_at, m.tokens_cache_write, m.price_id, m.tool_call_id"
 
-// 8 columns; alias t.
-#define CONVSTORE_TOOL_CALL_COLUMNS \
-  "t.uid, t.tool_name, t.input, t.output, t.duration_us, t.status, t.error_message, t.created_at"
+// 10 columns; alias t.
+#define CONVSTORE_TOOL_CALL_COLUMNS                                                                         \
+  "t.uid, t.tool_name, t.input, t.output, t.duration_us, t.status, t.error_message, t.created_at, t.call_id, " \
+  "t.updated_at"
 
 namespace convstore::records {
 

@@ -19,6 +19,13 @@ void StampToolCall(ToolCall& call, int64_t created_at);
 // Inserts `call` for its message; kNotFound when the message does not exist.
 Status InsertToolCall(sqlite::Connection& conn, const ToolCall& call);
 
+// Checks an update and normalises its output JSON into `normalised`. No database access.
+Status ValidateToolCallUpdate(std::string_view tool_call_id, const ToolCallUpdate& update, ToolCallUpdate& normalised);
+// Finishes a pending call (ToolCallUpdate in types.h): kNotFound, kConflict for a finished call unless the update
+// repeats it exactly. Returns the call as stored.
+Result<ToolCall> UpdateToolCall(sqlite::Connection& conn, std::string_view tool_call_id, const ToolCallUpdate& update,
+                                int64_t now);
+
 // The message's tool calls in insertion order; kNotFound when the message does not exist. One statement.
 Result<std::vector<ToolCall>> ListToolCalls(sqlite::Connection& conn, std::string_view message_id);
 

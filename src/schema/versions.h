@@ -9,5 +9,6 @@ Migration SchemaV1();
 Migration SchemaV2();
 Migration SchemaV3();
 Migration SchemaV4();
+Migration SchemaV5();
 
 }  // namespace convstore::schema

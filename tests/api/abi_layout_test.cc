@@ -3,7 +3,7 @@
 // ConversationStore is one pointer to a private implementation; its capability bases (Costs, MetadataSearch) are
 // empty and non-virtual, so entry points added to any of them leave its size and layout as they are. The public
 // records and Options are passed by value, so their sizes are part of the ABI: the sizes below are those of ABI
-// version 3 (x86-64, libstdc++). A change that fails one of them changes the ABI: bump CONVSTORE_ABI_VERSION (the
+// version 4 (x86-64, libstdc++). A change that fails one of them changes the ABI: bump CONVSTORE_ABI_VERSION (the
 // SONAME) in CMakeLists.txt and record the new sizes here.
 #include <type_traits>
 
@@ -22,7 +22,7 @@ static_assert(std::is_base_of_v<Costs, ConversationStore> && std::is_base_of_v<M
 static_assert(sizeof(ConversationStore) == sizeof(void*), "a pointer to the implementation and nothing else");
 static_assert(alignof(ConversationStore) == alignof(void*));
 
-#if defined(__x86_64__) && defined(__GLIBCXX__) && CONVSTORE_ABI_VERSION == 3
+#if defined(__x86_64__) && defined(__GLIBCXX__) && CONVSTORE_ABI_VERSION == 4
   static_assert(sizeof(Options) == 104);
   static_assert(sizeof(Status) == 40);
   static_assert(sizeof(Team) == 96);
@@ -35,10 +35,10 @@ static_assert(alignof(ConversationStore) == alignof(void*));
   static_assert(sizeof(ConversationWithMessages) == 336);
   static_assert(sizeof(ConversationPage) == 56);
   static_assert(sizeof(ListConversationsOptions) == 72);
-  static_assert(sizeof(Message) == 376);
-  static_assert(sizeof(NewMessage) == 312);
-  static_assert(sizeof(ToolCall) == 224);
-  static_assert(sizeof(NewToolCall) == 168);
+  static_assert(sizeof(Message) == 408);
+  static_assert(sizeof(NewMessage) == 344);
+  static_assert(sizeof(ToolCall) == 264);
+  static_assert(sizeof(NewToolCall) == 200);
   static_assert(sizeof(Price) == 216);
   static_assert(sizeof(PriceInput) == 176);
   static_assert(sizeof(RepriceReport) == 24);
@@ -59,6 +59,8 @@ static_assert(alignof(ConversationStore) == alignof(void*));
   static_assert(sizeof(MetadataSearchResult) == 240);
   static_assert(sizeof(MetadataPlan) == 128);
   static_assert(sizeof(MetadataIndexReport) == 96);
+  static_assert(sizeof(ContextOptions) == 24);
+  static_assert(sizeof(ToolCallUpdate) == 104);
 #endif
 
 TEST(AbiLayout, CapabilitiesAreReachedThroughTheStoreAndThroughTheirOwnClass) {
@@ -80,7 +82,7 @@ TEST(AbiLayout, CapabilitiesAreReachedThroughTheStoreAndThroughTheirOwnClass) {
 
 TEST(AbiLayout, TheLibraryReportsTheAbiThisHeaderWasBuiltFor) {
   EXPECT_EQ(AbiVersion(), CONVSTORE_ABI_VERSION);
-  EXPECT_EQ(CONVSTORE_ABI_VERSION, 3);
+  EXPECT_EQ(CONVSTORE_ABI_VERSION, 4);
 }
 
 }  // namespace

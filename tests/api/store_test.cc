@@ -233,6 +233,64 @@ TEST_P(StoreTest, BatchIsAllOrNothing) {
   EXPECT_EQ(store_->GetConversation(c.id)->messages.size(), 1000u);
 }
 
+// A tool call recorded as pending finishes once; a tool message links to it by the provider's id or convstore's.
+TEST_P(StoreTest, ToolCallsFinishAndToolResultsNameTheirCall) {
+  auto c = NewConv();
+  auto other = NewConv();
+  auto call_msg = Add(c.id, Role::kAssistant, "looking it up");
+  auto call = store_->AddToolCall(call_msg.id, {.tool_name = "show_bgp", .input_json = R"({"device":"r1"})",
+                                                .status = ToolStatus::kPending, .call_id = "call_abc"});
+  ASSERT_OK(call);
+  EXPECT_EQ(call->call_id, "call_abc");
+  EXPECT_EQ(call->updated_at, call->created_at);
+  // The provider's id is unique within a conversation, not across them.
+  EXPECT_CODE(store_->AddToolCall(call_msg.id, {.tool_name = "again", .call_id = "call_abc"}), Code::kConflict);
+  auto other_msg = Add(other.id, Role::kAssistant, "elsewhere");
+  ASSERT_OK(store_->AddToolCall(other_msg.id, {.tool_name = "t", .call_id = "call_abc"}));
+
+  auto done = store_->UpdateToolCall(call->id, {.status = ToolStatus::kSuccess, .output_json = R"({"state": "up"})",
+                                                .duration_us = 5'000});
+  ASSERT_OK(done);
+  EXPECT_EQ(done->status, ToolStatus::kSuccess);
+  EXPECT_EQ(done->output_json, R"({"state":"up"})");
+  EXPECT_EQ(done->duration_us, 5'000);
+  EXPECT_GT(done->updated_at, done->created_at);
+  // A retry of the same update answers with the call; any other change of a finished call is a conflict.
+  auto retry = store_->UpdateToolCall(call->id, {.status = ToolStatus::kSuccess, .output_json = R"({"state":"up"})",
+                                                 .duration_us = 5'000});
+  ASSERT_OK(retry);
+  EXPECT_EQ(retry->updated_at, done->updated_at);
+  EXPECT_CODE(store_->UpdateToolCall(call->id, {.status = ToolStatus::kError, .error_message = "late"}),
+              Code::kConflict);
+  EXPECT_CODE(store_->UpdateToolCall(call->id, {.status = ToolStatus::kPending}), Code::kInvalidArgument);
+  EXPECT_CODE(store_->UpdateToolCall("00000000-0000-7000-8000-000000000000", {}), Code::kNotFound);
+  auto listed = store_->ListToolCalls(call_msg.id);
+  ASSERT_OK(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].status, ToolStatus::kSuccess);
+  EXPECT_EQ((*listed)[0].call_id, "call_abc");
+
+  // Tool results name their call by the provider's id or by convstore's; a call of another conversation or an
+  // unknown id is kNotFound; only tool messages carry a link. Nothing is written by a refused message.
+  auto by_provider = store_->AddMessage(c.id, {.role = Role::kTool, .content = "up", .tool_call_id = "call_abc"});
+  ASSERT_OK(by_provider);
+  EXPECT_EQ(by_provider->tool_call_id, "call_abc");
+  ASSERT_OK(store_->AddMessage(c.id, {.role = Role::kTool, .content = "up", .tool_call_id = call->id}));
+  auto conv_before = store_->GetConversationInfo(c.id);
+  EXPECT_CODE(store_->AddMessage(c.id, {.role = Role::kTool, .content = "x", .tool_call_id = "call_nope"}),
+              Code::kNotFound);
+  auto foreign = store_->ListToolCalls(other_msg.id);
+  ASSERT_OK(foreign);
+  EXPECT_CODE(store_->AddMessage(c.id, {.role = Role::kTool, .content = "x", .tool_call_id = (*foreign)[0].id}),
+              Code::kNotFound);
+  EXPECT_CODE(store_->AddMessage(c.id, {.role = Role::kUser, .content = "x", .tool_call_id = "call_abc"}),
+              Code::kInvalidArgument);
+  EXPECT_EQ(store_->GetConversationInfo(c.id)->message_count, conv_before->message_count);
+  auto read = store_->GetConversation(c.id);
+  ASSERT_OK(read);
+  EXPECT_EQ(read->messages.back().tool_call_id, call->id);
+}
+
 TEST(RoleTest, DeveloperIsStoredAsSystem) {
   EXPECT_EQ(ParseRole("developer"), Role::kSystem);
   EXPECT_EQ(ParseRole("system"), Role::kSystem);
@@ -534,7 +592,7 @@ TEST(StoreFileTest, DataSurvivesReopenAndFilesAreOwnerOnly) {
   ASSERT_OK(got);
   EXPECT_EQ(got->messages.at(0).content, "persisted");
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
-  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(s->schema_version(), 5);
 }
 
 TEST(StoreFileTest, CreateIfMissingFalseRefusesMissingFile) {

@@ -409,19 +409,15 @@ TEST(CostEngineTest, Migration4FoldsPendingRowsLeftByOlderVersions) {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
     // The same rows as an older version could have left them: all pending. Then back to schema version 3.
-    ASSERT_EQ(sqlite3_exec(raw,
-                           "DELETE FROM cost_rollups; DELETE FROM cost_totals;"
-                           "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status,"
-                           " tokens_input, tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning,"
-                           " cost_nanousd, latency_us) SELECT m.created_at, c.user_id, 0, m.model, 0, m.role, '', '',"
-                           " 0, 0, 0, 0, 0, m.cost_nanousd, NULL FROM messages m JOIN conversations c"
-                           " ON c.id = m.conversation_id;"
-                           "DROP INDEX metadata_unindexed_user; DROP INDEX metadata_unindexed_conversation;"
-                           "ALTER TABLE metadata_unindexed DROP COLUMN user_id;"
-                           "ALTER TABLE metadata_unindexed DROP COLUMN conversation_id;"
-                           "DELETE FROM schema_migrations WHERE version = 4; PRAGMA user_version = 3;",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK)
+    const std::string sql =
+        "DELETE FROM cost_rollups; DELETE FROM cost_totals;"
+        "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status,"
+        " tokens_input, tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning,"
+        " cost_nanousd, latency_us) SELECT m.created_at, c.user_id, 0, m.model, 0, m.role, '', '',"
+        " 0, 0, 0, 0, 0, m.cost_nanousd, NULL FROM messages m JOIN conversations c"
+        " ON c.id = m.conversation_id;" +
+        testing::DowngradeSchemaSql(3);
+    ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
         << sqlite3_errmsg(raw);
     sqlite3_close(raw);
   }
@@ -429,7 +425,7 @@ TEST(CostEngineTest, Migration4FoldsPendingRowsLeftByOlderVersions) {
   Options checked = o;
   checked.quick_check_on_open = true;
   auto s = OpenOrDie(db.path(), checked);
-  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(s->schema_version(), 5);
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_pending"), 0);
   auto sum = s->GetCostSummary({.days = 10});
   ASSERT_OK(sum);

@@ -31,10 +31,7 @@ void DowngradeToVersion2(const std::string& path) {
   sqlite::ConnectionConfig cfg;
   auto raw = sqlite::Connection::Open(path, cfg);
   ASSERT_OK(raw);
-  ASSERT_OK((*raw)->Exec("DROP TABLE metadata_postings; DROP TABLE metadata_unindexed; DROP TABLE metadata_index;"
-                         "DELETE FROM meta WHERE key = 'metadata_excluded_paths';"
-                         "DELETE FROM schema_migrations WHERE version >= 3; PRAGMA user_version = 2;",
-                         "downgrade"));
+  ASSERT_OK((*raw)->Exec(testing::DowngradeSchemaSql(2), "downgrade"));
 }
 
 class MetadataSearchTest : public ::testing::TestWithParam<bool> {
@@ -886,7 +883,7 @@ TEST(MetadataMigration, BackfillsAnOlderFileWithProgress) {
   Options o;
   o.on_progress = [&](const Progress& p) { seen.push_back(p); };
   auto s = OpenOrDie(db.path(), o);
-  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(s->schema_version(), 5);
   ASSERT_GE(seen.size(), 2u);
   EXPECT_EQ(seen.front().operation, "schema migration 3 (metadata index)");
   EXPECT_EQ(seen.front().done, 0);
@@ -932,15 +929,11 @@ TEST(MetadataMigration, OversizedDocumentsGetTheirScopes) {
     sqlite::ConnectionConfig cfg;
     auto raw = sqlite::Connection::Open(db.path(), cfg);
     ASSERT_OK(raw);
-    ASSERT_OK((*raw)->Exec("DROP INDEX metadata_unindexed_user; DROP INDEX metadata_unindexed_conversation;"
-                           "ALTER TABLE metadata_unindexed DROP COLUMN user_id;"
-                           "ALTER TABLE metadata_unindexed DROP COLUMN conversation_id;"
-                           "DELETE FROM schema_migrations WHERE version = 4; PRAGMA user_version = 3;",
-                           "downgrade"));
+    ASSERT_OK((*raw)->Exec(testing::DowngradeSchemaSql(3), "downgrade"));
   }
   EXPECT_GT(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed"), 400);
   auto s = OpenOrDie(db.path());
-  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(s->schema_version(), 5);
   EXPECT_EQ(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed WHERE user_id IS NULL"), 0);
   EXPECT_EQ(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed m JOIN conversations c"
                                          " ON c.id = m.conversation_id WHERE m.kind = 1 AND c.uid = '" + ana + "'"),
@@ -991,7 +984,7 @@ TEST(MetadataMigration, AVersion2FileWithAnOversizedDocumentMigrates) {
   }
   ASSERT_NO_FATAL_FAILURE(DowngradeToVersion2(db.path()));
   auto s = OpenOrDie(db.path());
-  EXPECT_EQ(s->schema_version(), 4);
+  EXPECT_EQ(s->schema_version(), 5);
   EXPECT_EQ(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed WHERE user_id IS NOT NULL"), 2);
   MetadataQuery q;
   q.target = MetadataTarget::kMessages;

@@ -22,7 +22,7 @@ import glob
 import os
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_void_p
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 _PACKAGE_VERSION = "0.1.0"  # the library version this package was written with (convstore.__version__)
 
 CONVSTORE_OK = 0
@@ -139,6 +139,7 @@ def _declare(lib: ctypes.CDLL) -> dict:
         # tool calls
         "convstore_add_tool_call": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
         "convstore_list_tool_calls": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_update_tool_call": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
         # cost accounting
         "convstore_add_price": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_list_prices": ([convstore_p, _out, _out], c_int),

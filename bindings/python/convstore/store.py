@@ -326,11 +326,14 @@ class Store(CostMixin, MetadataMixin):
                     tokens_cache_write: int | None = None, tokens_reasoning: int | None = None,
                     cost_usd: Money | None = None, cost_nanousd: int | None = None, latency_us: int | None = None,
                     metadata: dict | None = None, request_id: str | None = None,
-                    created_at: Time | None = None) -> dict:
-        """Appends a message (role: user, assistant, system or tool). Returns the stored message.
+                    created_at: Time | None = None, tool_call_id: str | None = None) -> dict:
+        """Appends a message (role: user, assistant, system, developer (stored as system) or tool). Returns the
+        stored message.
 
         A request_id seen before returns the message stored then and counts nothing twice. cost_usd may be a
-        float, int, Decimal or decimal string; cost_nanousd is the exact integer alternative.
+        float, int, Decimal or decimal string; cost_nanousd is the exact integer alternative. tool_call_id (tool
+        messages only) names the call the message answers: the provider's call id a tool call of this conversation
+        recorded (call_id), or that tool call's id.
         """
         m = {"role": role, "content": content}
         if model is not None:
@@ -359,6 +362,8 @@ class Store(CostMixin, MetadataMixin):
             m["request_id"] = request_id
         if created_at is not None:
             m["created_at"] = time_us(created_at, "created_at")
+        if tool_call_id is not None:
+            m["tool_call_id"] = tool_call_id
         # _call() inlined: this is the hot path.
         h = self._h
         if h is None:
@@ -408,9 +413,12 @@ class Store(CostMixin, MetadataMixin):
 
     def add_tool_call(self, message_id: str, tool_name: str, *, input: object = None, output: object = None,
                       duration_us: int | None = None, status: str = "success", error_message: str | None = None,
-                      created_at: Time | None = None) -> dict:
-        """Records a tool call of a message. input/output: any JSON-serialisable value. Returns the record."""
+                      created_at: Time | None = None, call_id: str | None = None) -> dict:
+        """Records a tool call of a message. input/output: any JSON-serialisable value. call_id: the provider's id
+        of the call (OpenAI's call_id, Anthropic's tool_use_id), unique in the conversation. Returns the record."""
         t = {"tool_name": tool_name, "status": status}
+        if call_id is not None:
+            t["call_id"] = call_id
         if input is not None:
             t["input"] = input
         if output is not None:
@@ -426,3 +434,19 @@ class Store(CostMixin, MetadataMixin):
     def list_tool_calls(self, message_id: str) -> list[dict]:
         """The message's tool calls in insertion order."""
         return self._call(_ffi.convstore_list_tool_calls, _arg(message_id))
+
+    _NO_OUTPUT = object()
+
+    def update_tool_call(self, tool_call_id: str, status: str, *, output: object = _NO_OUTPUT,
+                         error_message: str | None = None, duration_us: int | None = None) -> dict:
+        """Finishes a pending tool call: status "success" or "error", with its output (any JSON value; None
+        clears it), error message and duration. A finished call is final: ConflictError, unless the update repeats
+        the first exactly (a retry), which returns the call."""
+        u = {"status": status}
+        if output is not Store._NO_OUTPUT:
+            u["output"] = output
+        if error_message is not None:
+            u["error_message"] = error_message
+        if duration_us is not None:
+            u["duration_us"] = duration_us
+        return self._call(_ffi.convstore_update_tool_call, _arg(tool_call_id), dumps(u))

@@ -191,6 +191,37 @@ def test_get_context(any_store):
             any_store.get_context(cid, 10, **bad)
 
 
+def test_tool_calls_finish_once_and_results_name_their_call(any_store):
+    s = any_store
+    cid = s.create_conversation("u")["id"]
+    call_msg = s.add_message(cid, "assistant", "let me check", model="gpt-5")
+    call = s.add_tool_call(call_msg["id"], "show_bgp", input={"device": "r1"}, status="pending", call_id="call_9")
+    assert call["status"] == "pending" and call["call_id"] == "call_9" and call["output"] is None
+    assert call["updated_at_us"] == call["created_at_us"]
+    with pytest.raises(ConflictError):
+        s.add_tool_call(call_msg["id"], "twice", call_id="call_9")
+    done = s.update_tool_call(call["id"], "success", output={"state": "up"}, duration_us=4200)
+    assert done["status"] == "success" and done["output"] == {"state": "up"} and done["duration_us"] == 4200
+    assert done["updated_at_us"] >= done["created_at_us"]
+    assert s.update_tool_call(call["id"], "success", output={"state": "up"}, duration_us=4200) == done  # a retry
+    with pytest.raises(ConflictError):
+        s.update_tool_call(call["id"], "error", error_message="late")
+    with pytest.raises(InvalidArgumentError):
+        s.update_tool_call(call["id"], "pending")
+    with pytest.raises(NotFoundError):
+        s.update_tool_call("01890000-0000-7000-8000-000000000000", "success")
+    result = s.add_message(cid, "tool", '{"state": "up"}', tool_call_id="call_9")
+    assert result["tool_call_id"] == "call_9"
+    assert s.add_message(cid, "tool", "again", tool_call_id=call["id"])["tool_call_id"] == call["id"]
+    before = message_count(s, cid)
+    with pytest.raises(NotFoundError):
+        s.add_message(cid, "tool", "x", tool_call_id="call_unknown")
+    with pytest.raises(InvalidArgumentError):
+        s.add_message(cid, "user", "x", tool_call_id="call_9")
+    assert message_count(s, cid) == before
+    assert s.list_tool_calls(call_msg["id"])[0]["status"] == "success"
+
+
 def test_the_developer_role_is_stored_as_system(any_store):
     cid = any_store.create_conversation("u")["id"]
     m = any_store.add_message(cid, "developer", "answer in French")

@@ -70,6 +70,39 @@ static void time_rules(convstore_t* db, const char* conv) {
   EXPECT_CODE(convstore_parse_time("2026-01-01T00:00:00Z", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
 }
 
+/* Tool calls finish once; a tool message names its call by the provider's id. */
+/* Tool calls: recorded pending with the provider's call id, finished once; a tool result names its call. */
+static void tool_call_lifecycle(convstore_t* db) {
+  char* out = NULL;
+  char call[64], conv[64], msg[64];
+  CHECK(convstore_create_conversation(db, "{\"user\":\"tools\"}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", conv, sizeof conv);
+  convstore_free(out);
+  CHECK(convstore_add_message(db, conv, "{\"role\":\"assistant\",\"content\":\"checking\"}", &out, NULL) ==
+        CONVSTORE_OK);
+  json_string(out, "id", msg, sizeof msg);
+  convstore_free(out);
+  CHECK(convstore_add_tool_call(db, msg, "{\"tool_name\":\"show_bgp\",\"status\":\"pending\",\"call_id\":\"call_1\"}",
+                                &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"call_id\":\"call_1\"") != NULL && strstr(out, "\"updated_at_us\":") != NULL);
+  json_string(out, "id", call, sizeof call);
+  convstore_free(out);
+  CHECK(convstore_update_tool_call(db, call, "{\"status\":\"success\",\"output\":{\"state\":\"up\"},\"duration_us\":7}",
+                                   &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"status\":\"success\"") != NULL && strstr(out, "{\"state\":\"up\"}") != NULL);
+  convstore_free(out);
+  EXPECT_CODE(convstore_update_tool_call(db, call, "{\"status\":\"error\"}", NULL, &err_), CONVSTORE_CONFLICT);
+  EXPECT_CODE(convstore_update_tool_call(db, call, "{\"status\":\"pending\"}", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_update_tool_call(db, call, "{}", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_update_tool_call(db, call, NULL, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(convstore_add_message(db, conv, "{\"role\":\"tool\",\"content\":\"up\",\"tool_call_id\":\"call_1\"}", &out,
+                              NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"tool_call_id\":\"call_1\"") != NULL);
+  convstore_free(out);
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"tool\",\"content\":\"x\",\"tool_call_id\":\"nope\"}", NULL,
+                                    &err_), CONVSTORE_NOT_FOUND);
+}
+
 /* Context windows: the system prompt first, tool results with their call, stop or skip; the newest N messages. */
 static void context_windows(convstore_t* db) {
   char* out = NULL;
@@ -504,7 +537,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "open failed: %s\n", err ? err : "?");
     return 1;
   }
-  CHECK(convstore_schema_version(db) == 4);
+  CHECK(convstore_schema_version(db) == 5);
 
   /* the chapter's V1 flow */
   rc = convstore_create_conversation(
@@ -535,6 +568,7 @@ int main(int argc, char** argv) {
   CHECK(message_count(db, conv) == 2);
   time_rules(db, conv);
   context_windows(db);
+  tool_call_lifecycle(db);
 
   rc = convstore_get_conversation(db, conv, &out, &err);
   CHECK(rc == CONVSTORE_OK);

@@ -60,6 +60,10 @@ class CBadInputMatrix : public ::testing::Test {
     ASSERT_EQ(convstore_add_message(db, conv.c_str(), R"({"role":"user","content":"seed"})", &out, &err), CONVSTORE_OK);
     msg = std::string(out).substr(std::string(out).find("\"id\":\"") + 6, 36);
     convstore_free(out);
+    ASSERT_EQ(convstore_add_tool_call(db, msg.c_str(), R"({"tool_name":"t","status":"pending"})", &out, &err),
+              CONVSTORE_OK);
+    pending_call_ = std::string(out).substr(std::string(out).find("\"id\":\"") + 6, 36);
+    convstore_free(out);
     ASSERT_EQ(convstore_upsert_team(db, R"({"key":"t"})", nullptr, &err), CONVSTORE_OK);
     ASSERT_EQ(convstore_reserve(db, R"({"request_id":"r-open","user":"u@x","estimated_cost_usd":"0.01"})", nullptr,
                                 &err), CONVSTORE_OK) << err;
@@ -70,6 +74,7 @@ class CBadInputMatrix : public ::testing::Test {
     std::printf("bad-input matrix: %d inputs tried in this test, %d so far\n", inputs_tried, total_inputs);
   }
   static inline int total_inputs = 0;
+  std::string pending_call_;  // a tool call left pending, for update_tool_call
 
   std::string Snapshot() const {
     std::string s;
@@ -194,6 +199,10 @@ class CBadInputMatrix : public ::testing::Test {
            return convstore_add_tool_call(d, a, R"({"tool_name":"t"})", nullptr, e); }},
         {"list_tool_calls", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
            return convstore_list_tool_calls(d, a, nullptr, e); }},
+        {"update_tool_call(update)", EntryPoint::kJson, [this](convstore_t* d, const char* a, char** e) {
+           return convstore_update_tool_call(d, pending_call_.c_str(), a, nullptr, e); }},
+        {"update_tool_call(id)", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_update_tool_call(d, a, R"({"status":"success"})", nullptr, e); }},
         {"add_price", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
            return convstore_add_price(d, a, nullptr, e); }},
         {"resolve_price", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {

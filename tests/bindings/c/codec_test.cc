@@ -47,7 +47,7 @@ TEST(CodecTest, RefusesUnknownFieldsWrongTypesAndMissingRequired) {
   }
   // A batch error names the element and field, once.
   auto batch = capi::DecodeNewMessages(R"([{"role":"user","content":"a"},{"role":"x","content":"b"}])");
-  EXPECT_EQ(batch.status().message(), "'messages[1].role' is 'x', not one of user, assistant, system, tool");
+  EXPECT_EQ(batch.status().message(), "'messages[1].role' is 'x', not one of user, assistant, system, developer, tool");
   auto missing = capi::DecodeNewMessages(R"([{"role":"user"}])");
   EXPECT_EQ(missing.status().message(), "'messages[0].content' is required");
   EXPECT_EQ(capi::DecodeOptions(R"({"durability":"sometimes"})").status().code(), Code::kInvalidArgument);

@@ -223,12 +223,18 @@ CONVSTORE_API int convstore_get_last_messages(convstore_t* db, const char* conve
 /* ---- tool calls -------------------------------------------------------------------------------------- */
 
 /* call_json: {"tool_name": str, "input"?: any JSON, "output"?: any JSON, "duration_us"?: int,
- * "status"?: "pending"|"success"|"error" ("success"), "error_message"?: str, "created_at"?}. */
+ * "status"?: "pending"|"success"|"error" ("success"), "error_message"?: str, "created_at"?, "call_id"?: str (the
+ * provider's id of the call, unique in the conversation; a tool message's "tool_call_id" may name it)}. */
 CONVSTORE_API int convstore_add_tool_call(convstore_t* db, const char* message_id, const char* call_json,
                                           char** out_json, char** errmsg);
 /* *out_json: array of the message's tool calls in insertion order. */
 CONVSTORE_API int convstore_list_tool_calls(convstore_t* db, const char* message_id, char** out_json,
                                             char** errmsg);
+/* update_json: {"status": "success" | "error", "output"?: any JSON value, "error_message"?: str,
+ * "duration_us"?: int}. Finishes a pending tool call (by its convstore id); a finished call is final: a second
+ * update is CONVSTORE_CONFLICT unless it repeats the first exactly. *out_json: the tool call. */
+CONVSTORE_API int convstore_update_tool_call(convstore_t* db, const char* tool_call_id, const char* update_json,
+                                             char** out_json, char** errmsg);
 
 /* ---- cost accounting (docs/c-api.md#costs) ------------------------------------------------------------
  * Money crosses as "<name>_usd" (decimal string, exact) and "<name>_nanousd" (integer); inputs take either.

@@ -43,8 +43,9 @@ TempDb::~TempDb() {
 std::string DowngradeSchemaSql(int version) {
   if (version < 2 || version > 4) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 4");
   std::string sql =
-      "DROP INDEX messages_system; DROP INDEX tool_calls_call_id;"
-      "ALTER TABLE messages DROP COLUMN tool_call_id;"
+      "DROP INDEX messages_system; DROP INDEX tool_calls_call_id; DROP INDEX conversations_external_id;"
+      "DROP TABLE message_tombstones; ALTER TABLE messages DROP COLUMN raw;"
+      "ALTER TABLE conversations DROP COLUMN external_id; ALTER TABLE messages DROP COLUMN tool_call_id;"
       "ALTER TABLE tool_calls DROP COLUMN call_id; ALTER TABLE tool_calls DROP COLUMN updated_at;";
   if (version < 4) {
     sql += "DROP INDEX metadata_unindexed_user; DROP INDEX metadata_unindexed_conversation;"

@@ -227,7 +227,7 @@ int convstore_add_message(convstore_t* db, const char* conversation_id, const ch
     CHECK_ARG(message_json);
     auto in = convstore::capi::DecodeNewMessage(message_json);
     if (!in.ok()) return in.status();
-    return Emit(db->store->AddMessage(conversation_id, *in), out_json, convstore::capi::EncodeMessage);
+    return Emit(db->store->AddMessage(conversation_id, *in), out_json, convstore::capi::EncodeAddedMessage);
   });
 }
 
@@ -239,7 +239,7 @@ int convstore_add_messages(convstore_t* db, const char* conversation_id, const c
     CHECK_ARG(messages_json);
     auto in = convstore::capi::DecodeNewMessages(messages_json);
     if (!in.ok()) return in.status();
-    return Emit(db->store->AddMessages(conversation_id, *in), out_json, convstore::capi::EncodeMessages);
+    return Emit(db->store->AddMessages(conversation_id, *in), out_json, convstore::capi::EncodeAddedMessages);
   });
 }
 
@@ -270,6 +270,45 @@ int convstore_get_last_messages(convstore_t* db, const char* conversation_id, in
     CHECK_HANDLE(db);
     CHECK_ARG(conversation_id);
     return Emit(db->store->GetLastMessages(conversation_id, count), out_json, convstore::capi::EncodeMessages);
+  });
+}
+
+int convstore_delete_message(convstore_t* db, const char* message_id, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(message_id);
+    return Emit(db->store->DeleteMessage(message_id), out_json, convstore::capi::EncodeMessage);
+  });
+}
+
+int convstore_pop_message(convstore_t* db, const char* conversation_id, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    return Emit(db->store->PopMessage(conversation_id), out_json, convstore::capi::EncodeOptionalMessage);
+  });
+}
+
+int convstore_clear_messages(convstore_t* db, const char* conversation_id, int64_t* deleted, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    auto n = db->store->ClearMessages(conversation_id);
+    if (!n.ok()) return n.status();
+    if (deleted != nullptr) *deleted = *n;
+    return Status::OK();
+  });
+}
+
+int convstore_edit_message(convstore_t* db, const char* message_id, const char* edit_json, char** out_json,
+                           char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(message_id);
+    CHECK_ARG(edit_json);
+    auto edit = convstore::capi::DecodeMessageEdit(edit_json);
+    if (!edit.ok()) return edit.status();
+    return Emit(db->store->EditMessage(message_id, *edit), out_json, convstore::capi::EncodeMessage);
   });
 }
 

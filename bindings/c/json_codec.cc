@@ -21,6 +21,29 @@ using util::JsonWriter;
 
 namespace {
 
+// The fields of a new tool call; `status` is parsed by the caller.
+Status ReadNewToolCall(Fields& f, NewToolCall& t, std::optional<std::string>& status) {
+  CONVSTORE_RETURN_IF_ERROR(f.Str("tool_name", t.tool_name));
+  CONVSTORE_RETURN_IF_ERROR(f.Doc("input", t.input_json, false));
+  CONVSTORE_RETURN_IF_ERROR(f.Doc("output", t.output_json, false));
+  if (t.output_json == "null") t.output_json.clear();
+  CONVSTORE_RETURN_IF_ERROR(f.Int("duration_us", t.duration_us));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("status", status));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("error_message", t.error_message));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("call_id", t.call_id));
+  return f.Time("created_at", t.created_at);
+}
+
+Status ApplyToolStatus(const std::optional<std::string>& status, const std::string& where, NewToolCall& t) {
+  if (!status) return Status::OK();
+  auto s = ParseToolStatus(*status);
+  if (!s)
+    return Status::InvalidArgument(
+        fmt::format("{}status '{}' is not one of pending, success, error", where, *status));
+  t.status = *s;
+  return Status::OK();
+}
+
 Result<NewMessage> MessageFromObject(const json& obj, const std::string& prefix) {
   if (!obj.is_object()) return Status::InvalidArgument(fmt::format("'{}' must be a JSON object", prefix.empty() ? "message" : prefix.substr(0, prefix.size() - 1)));
   Fields f(obj, prefix);
@@ -44,6 +67,21 @@ Result<NewMessage> MessageFromObject(const json& obj, const std::string& prefix)
   CONVSTORE_RETURN_IF_ERROR(f.Str("request_id", m.request_id));
   CONVSTORE_RETURN_IF_ERROR(f.Time("created_at", m.created_at));
   CONVSTORE_RETURN_IF_ERROR(f.Str("tool_call_id", m.tool_call_id));
+  CONVSTORE_RETURN_IF_ERROR(f.Doc("raw", m.raw_json, false));
+  if (m.raw_json == "null") m.raw_json.clear();
+  const json* calls = nullptr;
+  CONVSTORE_RETURN_IF_ERROR(f.Array("tool_calls", calls));
+  for (size_t i = 0; calls != nullptr && i < calls->size(); ++i) {
+    const std::string where = fmt::format("{}tool_calls[{}].", prefix, i);
+    if (!(*calls)[i].is_object())
+      return Status::InvalidArgument(fmt::format("'{}' must be a JSON object", where.substr(0, where.size() - 1)));
+    Fields cf((*calls)[i], where);
+    std::optional<std::string> status;
+    NewToolCall& t = m.tool_calls.emplace_back();
+    CONVSTORE_RETURN_IF_ERROR(ReadNewToolCall(cf, t, status));
+    CONVSTORE_RETURN_IF_ERROR(cf.Finish());
+    CONVSTORE_RETURN_IF_ERROR(ApplyToolStatus(status, "'" + where + "' ", t));
+  }
   CONVSTORE_RETURN_IF_ERROR(f.Finish());
   return m;
 }
@@ -71,10 +109,15 @@ void WriteConversation(JsonWriter& w, const Conversation& c) {
   w.Key("tokens_cache_write").Int(c.tokens.cache_write);
   w.Key("tokens_reasoning").Int(c.tokens.reasoning);
   WriteMoney(w, "total_cost", c.cost_nanousd);
+  w.Key("external_id");
+  if (c.external_id.empty()) w.Null(); else w.String(c.external_id);
   w.EndObject();
 }
 
-void WriteMessage(JsonWriter& w, const Message& m) {
+void WriteToolCall(JsonWriter& w, const ToolCall& t);
+
+// with_calls: the record an add returns, with the tool calls it recorded.
+void WriteMessage(JsonWriter& w, const Message& m, bool with_calls = false) {
   w.BeginObject();
   w.Key("id").String(m.id);
   w.Key("conversation_id").String(m.conversation_id);
@@ -89,7 +132,14 @@ void WriteMessage(JsonWriter& w, const Message& m) {
   if (m.request_id.empty()) w.Null(); else w.String(m.request_id);
   w.Key("tool_call_id");
   if (m.tool_call_id.empty()) w.Null(); else w.String(m.tool_call_id);
+  w.Key("raw");
+  if (m.raw_json.empty()) w.Null(); else w.Raw(m.raw_json);
   WriteTime(w, "created_at", m.created_at);
+  if (with_calls) {
+    w.Key("tool_calls").BeginArray();
+    for (const ToolCall& t : m.tool_calls) WriteToolCall(w, t);
+    w.EndArray();
+  }
   w.EndObject();
 }
 
@@ -183,6 +233,7 @@ Result<NewConversation> DecodeNewConversation(std::string_view text) {
     CONVSTORE_RETURN_IF_ERROR(f.Double("temperature", c.temperature));
     CONVSTORE_RETURN_IF_ERROR(f.Int("max_tokens", c.max_tokens));
     CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", c.metadata_json, true));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("external_id", c.external_id));
     return f.Time("created_at", c.created_at);
   });
 }
@@ -279,24 +330,29 @@ Result<std::vector<NewMessage>> DecodeNewMessages(std::string_view text) {
 
 Result<NewToolCall> DecodeNewToolCall(std::string_view text) {
   std::optional<std::string> status;
-  auto decoded = DecodeObject<NewToolCall>(text, "tool call", [&](Fields& f, NewToolCall& t) -> Status {
-    CONVSTORE_RETURN_IF_ERROR(f.Str("tool_name", t.tool_name));
-    CONVSTORE_RETURN_IF_ERROR(f.Doc("input", t.input_json, false));
-    CONVSTORE_RETURN_IF_ERROR(f.Doc("output", t.output_json, false));
-    if (t.output_json == "null") t.output_json.clear();
-    CONVSTORE_RETURN_IF_ERROR(f.Int("duration_us", t.duration_us));
-    CONVSTORE_RETURN_IF_ERROR(f.Str("status", status));
-    CONVSTORE_RETURN_IF_ERROR(f.Str("error_message", t.error_message));
-    CONVSTORE_RETURN_IF_ERROR(f.Str("call_id", t.call_id));
-    return f.Time("created_at", t.created_at);
-  });
+  auto decoded = DecodeObject<NewToolCall>(
+      text, "tool call", [&](Fields& f, NewToolCall& t) -> Status { return ReadNewToolCall(f, t, status); });
   if (!decoded.ok()) return decoded;
-  if (status) {
-    auto s = ParseToolStatus(*status);
-    if (!s) return Status::InvalidArgument(fmt::format("status '{}' is not one of pending, success, error", *status));
-    decoded->status = *s;
-  }
+  CONVSTORE_RETURN_IF_ERROR(ApplyToolStatus(status, "", *decoded));
   return decoded;
+}
+
+Result<MessageEdit> DecodeMessageEdit(std::string_view text) {
+  auto obj = ParseObject(text, "message edit");
+  if (!obj.ok()) return obj.status();
+  Fields f(*obj, "");
+  MessageEdit e;
+  CONVSTORE_RETURN_IF_ERROR(f.Str("content", e.content));
+  std::string metadata;  // absent or null: unchanged
+  CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata", metadata, true));
+  if (!metadata.empty()) e.metadata_json = std::move(metadata);
+  if (obj->contains("raw")) {  // null removes the raw item
+    std::string raw;
+    CONVSTORE_RETURN_IF_ERROR(f.Doc("raw", raw, false));
+    e.raw_json = raw == "null" ? std::string() : std::move(raw);
+  }
+  CONVSTORE_RETURN_IF_ERROR(f.Finish());
+  return e;
 }
 
 std::string EncodeTeam(const Team& t) {
@@ -370,6 +426,25 @@ std::string EncodeMessages(const std::vector<Message>& ms) {
   for (const auto& m : ms) WriteMessage(w, m);
   w.EndArray();
   return w.Take();
+}
+
+std::string EncodeAddedMessage(const Message& m) {
+  JsonWriter w;
+  WriteMessage(w, m, true);
+  return w.Take();
+}
+
+std::string EncodeAddedMessages(const std::vector<Message>& ms) {
+  JsonWriter w;
+  w.BeginArray();
+  for (const auto& m : ms) WriteMessage(w, m, true);
+  w.EndArray();
+  return w.Take();
+}
+
+std::string EncodeOptionalMessage(const std::optional<Message>& m) {
+  if (!m) return "null";
+  return EncodeMessage(*m);
 }
 
 std::string EncodeToolCall(const ToolCall& t) {

@@ -23,6 +23,8 @@ Result<std::vector<NewMessage>> DecodeNewMessages(std::string_view json);
 Result<NewToolCall> DecodeNewToolCall(std::string_view json);
 Result<ContextOptions> DecodeContextOptions(std::string_view json);
 Result<ToolCallUpdate> DecodeToolCallUpdate(std::string_view json);
+// {"content": "...", "metadata": {...}, "raw": <any JSON; null removes it>}: the keys given are changed.
+Result<MessageEdit> DecodeMessageEdit(std::string_view json);
 
 std::string EncodeTeam(const Team& t);
 std::string EncodeUser(const User& u);
@@ -31,6 +33,11 @@ std::string EncodeConversationWithMessages(const ConversationWithMessages& c);
 std::string EncodeConversationPage(const ConversationPage& p);
 std::string EncodeMessage(const Message& m);
 std::string EncodeMessages(const std::vector<Message>& ms);
+// What an add returns: the message records with "tool_calls", the calls the add recorded.
+std::string EncodeAddedMessage(const Message& m);
+std::string EncodeAddedMessages(const std::vector<Message>& ms);
+// A message record, or JSON null.
+std::string EncodeOptionalMessage(const std::optional<Message>& m);
 std::string EncodeToolCall(const ToolCall& t);
 std::string EncodeToolCalls(const std::vector<ToolCall>& ts);
 

@@ -98,6 +98,15 @@ class Fields {
     out = v->dump();
     return Status::OK();
   }
+  // A JSON array (null or absent: out stays nullptr).
+  Status Array(const char* name, const json*& out) {
+    const json* v = Take(name);
+    out = nullptr;
+    if (v == nullptr || v->is_null()) return Status::OK();
+    if (!v->is_array()) return TypeError(name, "a JSON array");
+    out = v;
+    return Status::OK();
+  }
   // ISO-8601 text with an offset, or integer microseconds.
   Status Time(const char* name, std::optional<Micros>& out) {
     const json* v = Peek(name);

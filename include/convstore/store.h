@@ -93,6 +93,19 @@ class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSe
   Result<std::vector<Message>> GetContext(std::string_view conversation_id, int64_t max_tokens);
   // The newest `count` messages (1..kMaxListLimit), oldest first; fewer when the conversation has fewer.
   Result<std::vector<Message>> GetLastMessages(std::string_view conversation_id, int64_t count);
+  // Removing history. Each runs in one transaction with the conversation's message_count, the metadata index and
+  // the message's tool calls (deleted with it). Money spent stays spent: a deleted message leaves a tombstone with
+  // its time, model, role, tokens, cost and request_id (no content), which the cost rollups, summaries and budgets
+  // go on counting, and the conversation's token and cost totals keep it; a later add with its request_id is
+  // kConflict. Positions are not reused: after a delete they have gaps.
+  // Deletes one message and returns it as it was.
+  Result<Message> DeleteMessage(std::string_view message_id);
+  // Deletes and returns the newest message; nullopt when the conversation has none.
+  Result<std::optional<Message>> PopMessage(std::string_view conversation_id);
+  // Deletes every message of the conversation (it stays, with its metadata); returns how many were deleted.
+  Result<int64_t> ClearMessages(std::string_view conversation_id);
+  // Corrects a message's content, metadata or raw item (MessageEdit); the metadata index follows.
+  Result<Message> EditMessage(std::string_view message_id, const MessageEdit& edit);
 
   // ---- tool calls ----
   Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call);

@@ -101,6 +101,7 @@ struct Conversation {
   int64_t message_count = 0;
   TokenCounts tokens{};
   NanoUsd cost_nanousd = 0;
+  std::string external_id{};  // the caller's own id for the conversation ("" when none was given)
 };
 
 struct NewConversation {
@@ -113,6 +114,11 @@ struct NewConversation {
   std::optional<int64_t> max_tokens{};  // 1..kMaxMaxTokens
   std::string metadata_json = "{}";     // a JSON object
   std::optional<Micros> created_at{};   // default: now
+  // The caller's own id for the conversation (an agent framework's session id), 1..kMaxKeyBytes, unique in the
+  // file; "" for none. Creating with an external id that exists returns that conversation, unchanged, when it
+  // belongs to the same user (get-or-create: two processes creating the same id at once get one conversation),
+  // and is kConflict when it belongs to another user.
+  std::string external_id{};
 };
 
 struct ConversationUpdate {
@@ -130,6 +136,35 @@ struct ListConversationsOptions {
 struct ConversationPage {
   std::vector<Conversation> items{};  // most recently updated first
   std::string next_cursor{};          // "" when there are no more
+};
+
+// ---- tool calls ---------------------------------------------------------------------------------------
+
+struct ToolCall {
+  std::string id{};
+  std::string message_id{};
+  std::string tool_name{};
+  std::string input_json = "{}";
+  std::string output_json{};  // "" when there is no output (JSON null)
+  std::optional<int64_t> duration_us{};
+  ToolStatus status = ToolStatus::kSuccess;
+  std::string error_message{};
+  Micros created_at = 0;
+  std::string call_id{};  // the provider's id of the call ("" when none was given)
+  Micros updated_at = 0;  // when the call last changed: created_at, or when it left pending
+};
+
+struct NewToolCall {
+  std::string tool_name{};               // required, 1..kMaxNameBytes
+  std::string input_json = "{}";         // any JSON value
+  std::string output_json{};             // any JSON value; "" for none
+  std::optional<int64_t> duration_us{};  // 0..kMaxLatencyUs
+  ToolStatus status = ToolStatus::kSuccess;
+  std::string error_message{};
+  std::optional<Micros> created_at{};  // default: now
+  // The provider's id of the call (OpenAI's call_id, Anthropic's tool_use_id), 1..kMaxKeyBytes, unique within
+  // the conversation; a tool message's tool_call_id may name it. "" for none.
+  std::string call_id{};
 };
 
 // ---- messages -----------------------------------------------------------------------------------------
@@ -156,6 +191,10 @@ struct Message {
   std::string request_id{};  // "" when none was given
   Micros created_at = 0;
   std::string tool_call_id{};  // tool messages: the call this result answers, as given ("" when none)
+  std::string raw_json{};      // the caller's item, kept verbatim ("" when none was given)
+  // The tool calls this message made, as recorded by the add that stored it (NewMessage::tool_calls). Only
+  // AddMessage/AddMessages fill it; other reads leave it empty (ListToolCalls reads a message's calls).
+  std::vector<ToolCall> tool_calls{};
 };
 
 struct NewMessage {
@@ -179,8 +218,23 @@ struct NewMessage {
   std::optional<Micros> created_at{};          // default: now
   // A tool-role message's link to the call it answers: the provider's call id a tool call of this conversation
   // recorded (OpenAI's call_id, Anthropic's tool_use_id) or that tool call's convstore id. "" for none; only
-  // tool-role messages may carry one; naming no call of the conversation is kNotFound.
+  // tool-role messages may carry one; naming no call of the conversation is kNotFound. When the call it names is
+  // still pending, the result finishes it in the same transaction: status success, output the content (as JSON
+  // when it parses as JSON, else as a JSON string), duration from the call's created_at to this message's.
   std::string tool_call_id{};
+  // The caller's item as it came (e.g. an Agents SDK item), any JSON value up to kMaxMetadataBytes, kept verbatim
+  // and returned as given; convstore reads nothing from it. "" for none.
+  std::string raw_json{};
+  // Tool calls this message makes, recorded with it in the same transaction (each as AddToolCall would).
+  std::vector<NewToolCall> tool_calls{};
+};
+
+// A correction of a stored message: the fields set are replaced. Tokens, cost and time are what was spent and
+// are not edited.
+struct MessageEdit {
+  std::optional<std::string> content{};        // valid UTF-8, up to kMaxContentBytes
+  std::optional<std::string> metadata_json{};  // a JSON object; replaces the whole document
+  std::optional<std::string> raw_json{};       // any JSON value; "" removes it
 };
 
 // ---- context windows ----------------------------------------------------------------------------------
@@ -215,33 +269,6 @@ struct ConversationWithMessages {
 };
 
 // ---- tool calls ---------------------------------------------------------------------------------------
-
-struct ToolCall {
-  std::string id{};
-  std::string message_id{};
-  std::string tool_name{};
-  std::string input_json = "{}";
-  std::string output_json{};  // "" when there is no output (JSON null)
-  std::optional<int64_t> duration_us{};
-  ToolStatus status = ToolStatus::kSuccess;
-  std::string error_message{};
-  Micros created_at = 0;
-  std::string call_id{};  // the provider's id of the call ("" when none was given)
-  Micros updated_at = 0;  // when the call last changed: created_at, or when it left pending
-};
-
-struct NewToolCall {
-  std::string tool_name{};               // required, 1..kMaxNameBytes
-  std::string input_json = "{}";         // any JSON value
-  std::string output_json{};             // any JSON value; "" for none
-  std::optional<int64_t> duration_us{};  // 0..kMaxLatencyUs
-  ToolStatus status = ToolStatus::kSuccess;
-  std::string error_message{};
-  std::optional<Micros> created_at{};  // default: now
-  // The provider's id of the call (OpenAI's call_id, Anthropic's tool_use_id), 1..kMaxKeyBytes, unique within
-  // the conversation; a tool message's tool_call_id may name it. "" for none.
-  std::string call_id{};
-};
 
 // How a pending tool call finishes. A call leaves "pending" once, to success or error, and is then final: a
 // second update is kConflict unless it repeats the first exactly (a retry), which returns the call unchanged.

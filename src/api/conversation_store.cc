@@ -57,6 +57,22 @@ Result<std::vector<ToolCall>> ConversationStore::ListToolCalls(std::string_view 
   return impl_->Call(&api::StoreImpl::DoListToolCalls, message_id);
 }
 
+Result<Message> ConversationStore::DeleteMessage(std::string_view message_id) {
+  return impl_->Call(&api::StoreImpl::DoDeleteMessage, message_id);
+}
+
+Result<std::optional<Message>> ConversationStore::PopMessage(std::string_view conversation_id) {
+  return impl_->Call(&api::StoreImpl::DoPopMessage, conversation_id);
+}
+
+Result<int64_t> ConversationStore::ClearMessages(std::string_view conversation_id) {
+  return impl_->Call(&api::StoreImpl::DoClearMessages, conversation_id);
+}
+
+Result<Message> ConversationStore::EditMessage(std::string_view message_id, const MessageEdit& edit) {
+  return impl_->Call(&api::StoreImpl::DoEditMessage, message_id, edit);
+}
+
 Result<ToolCall> ConversationStore::UpdateToolCall(std::string_view tool_call_id, const ToolCallUpdate& update) {
   return impl_->Call(&api::StoreImpl::DoUpdateToolCall, tool_call_id, update);
 }

@@ -14,6 +14,11 @@ Result<Conversation> StoreImpl::DoCreateConversation(const NewConversation& in) 
   int64_t now = Now();
   records::StampConversation(*c, in, now);
   return Write("create_conversation", [&](sqlite::Connection& conn) -> Result<Conversation> {
+    if (!c->external_id.empty()) {  // get-or-create, under the write lock: one conversation per external id
+      auto existing = records::FindByExternalId(conn, c->external_id, c->user_key);
+      if (!existing.ok()) return existing.status();
+      if (*existing) return std::move(**existing);
+    }
     auto user_id = records::FindOrCreateUser(conn, c->user_key, now);
     if (!user_id.ok()) return user_id.status();
     auto row_id = records::InsertConversation(conn, *c, *user_id);

@@ -60,6 +60,10 @@ class StoreImpl final {
   Result<std::vector<Message>> DoAddMessages(std::string_view conversation_id, const std::vector<NewMessage>& messages);
   Result<std::vector<Message>> DoGetContext(std::string_view conversation_id, const ContextOptions& options);
   Result<std::vector<Message>> DoGetLastMessages(std::string_view conversation_id, int64_t count);
+  Result<Message> DoDeleteMessage(std::string_view message_id);
+  Result<std::optional<Message>> DoPopMessage(std::string_view conversation_id);
+  Result<int64_t> DoClearMessages(std::string_view conversation_id);
+  Result<Message> DoEditMessage(std::string_view message_id, const MessageEdit& edit);
   Result<ToolCall> DoAddToolCall(std::string_view message_id, const NewToolCall& call);
   Result<std::vector<ToolCall>> DoListToolCalls(std::string_view message_id);
   Result<ToolCall> DoUpdateToolCall(std::string_view tool_call_id, const ToolCallUpdate& update);

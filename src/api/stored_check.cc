@@ -57,7 +57,7 @@ Status CheckStored(const User& v) {
 Status CheckStored(const Conversation& v) {
   if (Status s = Texts("conversation", v.id,
                        {{"user", &v.user_key}, {"title", &v.title}, {"system_prompt", &v.system_prompt},
-                        {"model", &v.model}});
+                        {"model", &v.model}, {"external_id", &v.external_id}});
       !s.ok())
     return s;
   return Json("conversation", v.id, "metadata", v.metadata_json, true);
@@ -70,6 +70,8 @@ Status CheckStored(const Message& v) {
                         {"tool_call_id", &v.tool_call_id}});
       !s.ok())
     return s;
+  if (Status s = Json("message", v.id, "raw", v.raw_json, false, true); !s.ok()) return s;
+  if (Status s = CheckStored(v.tool_calls); !s.ok()) return s;
   return Json("message", v.id, "metadata", v.metadata_json, true);
 }
 

@@ -7,6 +7,8 @@
 // StoreImpl::Guarded runs CheckStored on every successful result; each public result type has an overload (a
 // type without one does not compile). Stateless; thread-safe.
 #pragma once
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "convstore/cost.h"
@@ -36,6 +38,13 @@ Status CheckStored(const MetadataPlan& v);
 Status CheckStored(const MetadataIndexReport& v);
 Status CheckStored(const BudgetState& v);
 Status CheckStored(const Reservation& v);
+
+inline Status CheckStored(int64_t) { return Status::OK(); }
+
+template <typename T>
+Status CheckStored(const std::optional<T>& item) {
+  return item ? CheckStored(*item) : Status::OK();
+}
 
 template <typename T>
 Status CheckStored(const std::vector<T>& items) {

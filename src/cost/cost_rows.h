@@ -8,6 +8,14 @@
   "m.created_at, c.user_id, coalesce(m.team_id, 0), m.model, m.role, m.tokens_input, m.tokens_output, "     \
   "m.tokens_cached_input, m.tokens_cache_write, m.tokens_reasoning, m.cost_nanousd, m.latency_us"
 
+// The message cost rows of a query: those of stored messages and those of deleted ones, whose tombstones keep the
+// same cost columns (money spent stays spent). `where` applies to both (alias m for the message or tombstone, c
+// for its conversation).
+#define CONVSTORE_MESSAGE_COST_ROWS(where)                                                                        \
+  "SELECT " CONVSTORE_MESSAGE_COST_COLUMNS " FROM messages m JOIN conversations c ON c.id = m.conversation_id "  \
+  where " UNION ALL SELECT " CONVSTORE_MESSAGE_COST_COLUMNS                                                     \
+  " FROM message_tombstones m JOIN conversations c ON c.id = m.conversation_id " where
+
 // 13 columns; alias a.
 #define CONVSTORE_USAGE_COST_COLUMNS                                                                         \
   "a.recorded_at, a.user_id, coalesce(a.team_id, 0), a.model, a.endpoint, a.status, a.tokens_input, "       \

@@ -238,11 +238,8 @@ Status VisitRawRows(sqlite::Connection& conn, const ResolvedFilter& f,
   const bool by_conversation = f.plan == Plan::kConversation;
   if (f.source_mask & 1) {
     auto st = by_conversation
-                  ? conn.Prepare("SELECT " CONVSTORE_MESSAGE_COST_COLUMNS " FROM messages m"
-                                 " JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ?1")
-                  : conn.Prepare("SELECT " CONVSTORE_MESSAGE_COST_COLUMNS " FROM messages m"
-                                 " JOIN conversations c ON c.id = m.conversation_id"
-                                 " WHERE m.created_at >= ?2 AND m.created_at < ?3");
+                  ? conn.Prepare(CONVSTORE_MESSAGE_COST_ROWS("WHERE m.conversation_id = ?1"))
+                  : conn.Prepare(CONVSTORE_MESSAGE_COST_ROWS("WHERE m.created_at >= ?2 AND m.created_at < ?3"));
     if (!st.ok()) return st.status();
     if (by_conversation) st->Bind(1, f.conversation_row);
     else st->Bind(2, f.from).Bind(3, f.to);

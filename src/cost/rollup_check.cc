@@ -82,8 +82,15 @@ bool WideMeasures::operator==(const WideMeasures& o) const {
 }
 
 Status ForEachRawCostRow(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {
-  auto msgs = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COST_COLUMNS " FROM messages m"
-                           " JOIN conversations c ON c.id = m.conversation_id");
+  // Earlier migrations' steps recompute before migration 5 has created the tombstones.
+  auto tombstones = conn.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+                                  " AND name = 'message_tombstones'",
+                                  "find the tombstones table");
+  if (!tombstones.ok()) return tombstones.status();
+  auto msgs = tombstones->value_or(0) != 0
+                  ? conn.Prepare(CONVSTORE_MESSAGE_COST_ROWS(""))
+                  : conn.Prepare("SELECT " CONVSTORE_MESSAGE_COST_COLUMNS
+                                 " FROM messages m JOIN conversations c ON c.id = m.conversation_id");
   if (!msgs.ok()) return msgs.status();
   CostRow r;
   for (;;) {

@@ -376,8 +376,7 @@ Status MergePending(sqlite::Connection& conn) {
 }
 
 Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, std::vector<CostRow>& rows) {
-  auto st = conn.Prepare("SELECT " CONVSTORE_MESSAGE_COST_COLUMNS " FROM messages m"
-                         " JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ?1");
+  auto st = conn.Prepare(CONVSTORE_MESSAGE_COST_ROWS("WHERE m.conversation_id = ?1"));
   if (!st.ok()) return st.status();
   st->Bind(1, conversation_row);
   for (;;) {

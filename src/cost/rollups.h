@@ -153,7 +153,7 @@ Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const
 Status RemoveCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows, RollupDelta& delta);
 
 
-// The messages of one conversation as CostRows (for a delete).
+// The messages of one conversation, stored and deleted (tombstones), as CostRows (for a conversation delete).
 Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, std::vector<CostRow>& rows);
 
 }  // namespace convstore::cost

@@ -346,17 +346,42 @@ Status BeforeConversationDelete(sqlite::Connection& conn, int64_t conversation_r
   return detach->Run("detach oversized api usage documents");
 }
 
-Status AfterConversationUpdate(sqlite::Connection& conn, int64_t row_id, int64_t at, std::string_view old_doc) {
-  auto mark = IndexedUpTo(conn, MetadataTarget::kConversations);
+namespace {
+
+Status AfterDocumentUpdate(sqlite::Connection& conn, MetadataTarget target, int64_t row_id, int64_t at,
+                           std::string_view old_doc) {
+  auto mark = IndexedUpTo(conn, target);
   if (!mark.ok()) return mark.status();
   if (row_id > *mark) return Status::OK();  // in the tail: searches read the row as it is now
   auto excluded = LoadExcludedPaths(conn);
   if (!excluded.ok()) return excluded.status();
+  const int kind = KindOf(target);
   ListChanges changes;
-  CONVSTORE_RETURN_IF_ERROR(Collect(conn, 0, row_id, at, old_doc, *excluded, -1, changes));
-  CONVSTORE_RETURN_IF_ERROR(Apply(conn, 0, changes, -1));
-  CONVSTORE_RETURN_IF_ERROR(CollectRow(conn, MetadataTarget::kConversations, row_id, *excluded, +1, changes));
-  return Apply(conn, 0, changes, +1);
+  CONVSTORE_RETURN_IF_ERROR(Collect(conn, kind, row_id, at, old_doc, *excluded, -1, changes));
+  CONVSTORE_RETURN_IF_ERROR(Apply(conn, kind, changes, -1));
+  CONVSTORE_RETURN_IF_ERROR(CollectRow(conn, target, row_id, *excluded, +1, changes));
+  return Apply(conn, kind, changes, +1);
+}
+
+}  // namespace
+
+Status AfterConversationUpdate(sqlite::Connection& conn, int64_t row_id, int64_t at, std::string_view old_doc) {
+  return AfterDocumentUpdate(conn, MetadataTarget::kConversations, row_id, at, old_doc);
+}
+
+Status AfterMessageUpdate(sqlite::Connection& conn, int64_t row_id, int64_t at, std::string_view old_doc) {
+  return AfterDocumentUpdate(conn, MetadataTarget::kMessages, row_id, at, old_doc);
+}
+
+Status BeforeMessagesDelete(sqlite::Connection& conn, const std::vector<int64_t>& row_ids) {
+  auto mark = IndexedUpTo(conn, MetadataTarget::kMessages);
+  if (!mark.ok()) return mark.status();
+  auto excluded = LoadExcludedPaths(conn);
+  if (!excluded.ok()) return excluded.status();
+  ListChanges changes;
+  for (int64_t id : row_ids)  // rows in the tail have no postings yet
+    if (id <= *mark) CONVSTORE_RETURN_IF_ERROR(CollectRow(conn, MetadataTarget::kMessages, id, *excluded, -1, changes));
+  return Apply(conn, KindOf(MetadataTarget::kMessages), changes, -1);
 }
 
 Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& excluded, const ProgressFn& progress,

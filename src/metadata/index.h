@@ -69,6 +69,10 @@ Status AfterInsert(sqlite::Connection& conn, MetadataTarget target, const std::v
 Status BeforeConversationDelete(sqlite::Connection& conn, int64_t conversation_row_id);
 // After changing a conversation's metadata from old_doc (normalised JSON text).
 Status AfterConversationUpdate(sqlite::Connection& conn, int64_t row_id, int64_t at, std::string_view old_doc);
+// After changing a message's metadata from old_doc (normalised JSON text).
+Status AfterMessageUpdate(sqlite::Connection& conn, int64_t row_id, int64_t at, std::string_view old_doc);
+// Before deleting messages (row ids): removes their postings and oversized-document entries.
+Status BeforeMessagesDelete(sqlite::Connection& conn, const std::vector<int64_t>& row_ids);
 
 // Progress of a rebuild or backfill: documents done of total.
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;

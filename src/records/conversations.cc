@@ -29,10 +29,12 @@ Result<Conversation> PrepareConversation(const NewConversation& in) {
         fmt::format("temperature must be a finite number between 0 and {}", limits::kMaxTemperature));
   CONVSTORE_RETURN_IF_ERROR(util::CheckRange(in.max_tokens, 1, limits::kMaxMaxTokens, "max_tokens"));
   CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(in.created_at, "created_at"));
+  if (!in.external_id.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(in.external_id, "external_id"));
   auto metadata = util::NormalizeJson(in.metadata_json, "metadata", limits::kMaxMetadataBytes, true);
   if (!metadata.ok()) return metadata.status();
 
   Conversation c;
+  c.external_id = in.external_id;
   c.user_key = in.user_key;
   c.title = in.title;
   c.system_prompt = in.system_prompt;
@@ -63,12 +65,32 @@ Result<std::optional<std::string>> ValidateUpdate(std::string_view id, const Con
 Result<int64_t> InsertConversation(sqlite::Connection& conn, const Conversation& c, int64_t user_id) {
   auto st = conn.Prepare(
       "INSERT INTO conversations(uid, user_id, title, system_prompt, model, temperature, max_tokens, metadata, "
-      "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)");
+      "created_at, updated_at, external_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)");
   if (!st.ok()) return st.status();
   st->Bind(1, c.id).Bind(2, user_id).Bind(3, c.title).Bind(4, c.system_prompt).Bind(5, c.model);
   st->Bind(6, c.temperature).Bind(7, c.max_tokens).Bind(8, c.metadata_json).Bind(9, c.created_at);
+  st->BindTextOrNull(10, c.external_id);
   CONVSTORE_RETURN_IF_ERROR(st->Run("insert conversation"));
   return conn.last_insert_rowid();
+}
+
+Result<std::optional<Conversation>> FindByExternalId(sqlite::Connection& conn, std::string_view external_id,
+                                                     std::string_view user_key) {
+  auto found = conn.QueryRow(
+      "SELECT " CONVSTORE_CONVERSATION_COLUMNS " FROM conversations c JOIN users u ON u.id = c.user_id"
+      " WHERE c.external_id = ?1",
+      "find conversation by external id",
+      [](const sqlite::Stmt& st) {
+        Conversation c;
+        ReadConversation(st, 0, c);
+        return c;
+      },
+      external_id);
+  if (!found.ok()) return found.status();
+  if (!*found) return std::optional<Conversation>();
+  if ((*found)->user_key != user_key)
+    return Status::Conflict(fmt::format("external_id '{}' names a conversation of another user", external_id));
+  return std::move(*found);
 }
 
 Result<Conversation> SelectConversation(sqlite::Connection& conn, std::string_view id) {

@@ -30,6 +30,9 @@ Result<std::optional<std::string>> ValidateUpdate(std::string_view id, const Con
 Result<int64_t> InsertConversation(sqlite::Connection& conn, const Conversation& c, int64_t user_id);
 
 // The conversation with its user's key; kNotFound when missing.
+// The conversation with this external id, or nullopt; kConflict when it belongs to a user other than user_key.
+Result<std::optional<Conversation>> FindByExternalId(sqlite::Connection& conn, std::string_view external_id,
+                                                     std::string_view user_key);
 Result<Conversation> SelectConversation(sqlite::Connection& conn, std::string_view id);
 // The conversation and its messages in position order; run it inside a read transaction (one snapshot).
 Result<ConversationWithMessages> SelectConversationWithMessages(sqlite::Connection& conn, std::string_view id);

@@ -10,6 +10,8 @@
 #include "convstore/limits.h"
 #include "records/conversations.h"
 #include "records/rows.h"
+#include "records/tool_calls.h"
+#include "util/json_check.h"
 #include "util/json_input.h"
 #include "util/money.h"
 #include "util/uuid.h"
@@ -21,6 +23,29 @@ namespace {
 
 bool AddChecked(int64_t& total, const std::optional<int64_t>& v) {
   return !v || !__builtin_add_overflow(total, *v, &total);
+}
+
+Status CheckRaw(const std::string& raw, const std::string& field) {
+  if (raw.empty()) return Status::OK();
+  if (raw.size() > limits::kMaxMetadataBytes)
+    return Status::TooLarge(
+        fmt::format("{} is {} bytes; the limit is {}", field, raw.size(), limits::kMaxMetadataBytes));
+  if (util::CheckJsonText(raw) == util::JsonKind::kInvalid)
+    return Status::InvalidArgument(field + " is not one valid JSON value");
+  return Status::OK();
+}
+
+// A tool result as a call's output: the content as JSON when it is JSON, else as a JSON string; "" (no output)
+// when that would pass the tool payload limit.
+std::string ResultAsOutput(const std::string& content) {
+  std::string out;
+  if (util::CheckJsonText(content) != util::JsonKind::kInvalid) {
+    auto normal = util::NormalizeJson(content, "output", limits::kMaxToolPayloadBytes, false);
+    if (normal.ok()) out = std::move(*normal);
+  } else {
+    out = nlohmann::json(content).dump();
+  }
+  return out.size() > limits::kMaxToolPayloadBytes ? std::string() : out;
 }
 
 }  // namespace
@@ -47,6 +72,18 @@ Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t no
     CONVSTORE_RETURN_IF_ERROR(util::CheckKey(m.tool_call_id, field("tool_call_id")));
     if (m.role != Role::kTool)
       return Status::InvalidArgument(field("tool_call_id") + " is only for tool-role messages (a tool's result)");
+  }
+  CONVSTORE_RETURN_IF_ERROR(CheckRaw(m.raw_json, field("raw")));
+  if (m.tool_calls.size() > limits::kMaxBatchMessages)
+    return Status::TooLarge(fmt::format("{} has {} calls; the limit is {}", field("tool_calls"), m.tool_calls.size(),
+                                        limits::kMaxBatchMessages));
+  out.calls.clear();
+  for (size_t i = 0; i < m.tool_calls.size(); ++i) {
+    auto call = PrepareToolCall("-", m.tool_calls[i]);
+    if (!call.ok())
+      return Status(call.status().code(),
+                    fmt::format("{}[{}]: {}", field("tool_calls"), i, call.status().message()));
+    out.calls.push_back(std::move(*call));
   }
   if (m.cost_nanousd && m.cost_usd)
     return Status::InvalidArgument(where + "give cost_nanousd or cost_usd, not both");
@@ -111,7 +148,16 @@ Result<bool> FindByRequestId(sqlite::Connection& conn, std::string_view request_
   st->Bind(1, request_id);
   auto row = st->Step("find message by request_id");
   if (!row.ok()) return row.status();
-  if (!*row) return false;
+  if (!*row) {
+    auto deleted = conn.QueryInt("SELECT 1 FROM message_tombstones WHERE request_id = ?1", "find deleted request_id",
+                                 request_id);
+    if (!deleted.ok()) return deleted.status();
+    if (*deleted)
+      return Status::Conflict(fmt::format(
+          "request_id '{}' was used by a message that has since been deleted; a deleted message is not added again",
+          request_id));
+    return false;
+  }
   if (st->Int(0) != conversation.row_id)
     return Status::Conflict(
         fmt::format("request_id '{}' was already used for a message of another conversation", request_id));
@@ -123,8 +169,8 @@ Result<sqlite::Stmt> PrepareMessageInsert(sqlite::Connection& conn) {
   return conn.Prepare(
       "INSERT INTO messages(uid, conversation_id, position, role, content, model, model_version, tokens_input, "
       "tokens_output, tokens_cached_input, tokens_reasoning, cost_nanousd, latency_us, metadata, request_id, "
-      "created_at, tokens_cache_write, team_id, price_id, tool_call_id) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+      "created_at, tokens_cache_write, team_id, price_id, tool_call_id, raw) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)");
 }
 
 Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::string_view conversation_id,
@@ -137,18 +183,25 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::
       !AddChecked(k.tokens_cache_write, m.tokens_cache_write) || !AddChecked(k.cost, cost))
     return Status::TooLarge(
         fmt::format("conversation '{}' token or cost totals would overflow a 64-bit integer", conversation_id));
+  // A tool result's call must be of this conversation: named by the provider's id it recorded, or by convstore's.
+  struct Answered {
+    std::string uid;
+    bool pending = false;
+    int64_t created_at = 0;
+  };
+  std::optional<Answered> answered;
   if (!m.tool_call_id.empty()) {
-    // The call must be of this conversation: named by the provider's id it recorded, or by convstore's.
-    auto known = conn.QueryInt(
-        "SELECT EXISTS(SELECT 1 FROM tool_calls t JOIN messages c ON c.id = t.message_id"
-        "              WHERE t.call_id = ?2 AND c.conversation_id = ?1)"
-        "    OR EXISTS(SELECT 1 FROM tool_calls t JOIN messages c ON c.id = t.message_id"
-        "              WHERE t.uid = ?2 AND c.conversation_id = ?1)",
-        "find tool call", k.row_id, m.tool_call_id);
-    if (!known.ok()) return known.status();
-    if (known->value_or(0) == 0)
+    auto found = conn.QueryRow(
+        "SELECT t.uid, t.status = 'pending', t.created_at FROM tool_calls t JOIN messages c ON c.id = t.message_id"
+        " WHERE (t.call_id = ?2 OR t.uid = ?2) AND c.conversation_id = ?1 ORDER BY t.call_id = ?2 DESC LIMIT 1",
+        "find tool call",
+        [](const sqlite::Stmt& st) { return Answered{st.String(0), st.Int(1) != 0, st.Int(2)}; }, k.row_id,
+        m.tool_call_id);
+    if (!found.ok()) return found.status();
+    if (!*found)
       return Status::NotFound(fmt::format("tool_call_id '{}' names no tool call of conversation '{}'",
                                           m.tool_call_id, conversation_id));
+    answered = std::move(**found);
   }
   msg.id = util::NewUuidV7(v.created_at);
   msg.conversation_id = conversation_id;
@@ -169,12 +222,13 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::
   msg.request_id = m.request_id;
   msg.created_at = v.created_at;
   msg.tool_call_id = m.tool_call_id;
+  msg.raw_json = m.raw_json;
   ins.Bind(1, msg.id).Bind(2, k.row_id).Bind(3, msg.position).Bind(4, std::string_view(RoleName(m.role)));
   ins.Bind(5, m.content).Bind(6, m.model).Bind(7, m.model_version).Bind(8, m.tokens_input);
   ins.Bind(9, m.tokens_output).Bind(10, m.tokens_cached_input).Bind(11, m.tokens_reasoning).Bind(12, cost);
   ins.Bind(13, m.latency_us).Bind(14, v.metadata).BindTextOrNull(15, m.request_id).Bind(16, v.created_at);
   ins.Bind(17, m.tokens_cache_write).Bind(18, k.team_id == 0 ? std::nullopt : std::optional<int64_t>(k.team_id));
-  ins.Bind(19, price_id).BindTextOrNull(20, m.tool_call_id);
+  ins.Bind(19, price_id).BindTextOrNull(20, m.tool_call_id).BindTextOrNull(21, m.raw_json);
   if (Status s = ins.Run("insert message"); !s.ok()) {
     // The request_id was looked up by the caller and ids are fresh UUIDs: a clash on the position means the
     // conversation's stored counter is behind its messages.
@@ -185,9 +239,116 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::
           conversation_id, msg.position));
     return s;
   }
+  const int64_t row_id = conn.last_insert_rowid();
   ++k.message_count;
   k.updated_at = std::max(k.updated_at, v.created_at);
-  return conn.last_insert_rowid();
+  for (const ToolCall& prepared : v.calls) {
+    ToolCall& call = msg.tool_calls.emplace_back(prepared);
+    call.message_id = msg.id;
+    StampToolCall(call, v.in->tool_calls[msg.tool_calls.size() - 1].created_at.value_or(v.created_at));
+    CONVSTORE_RETURN_IF_ERROR(InsertToolCall(conn, call));
+  }
+  if (answered && answered->pending) {  // the result finishes its call
+    ToolCallUpdate done;
+    done.status = ToolStatus::kSuccess;
+    done.output_json = ResultAsOutput(m.content);
+    const int64_t took = v.created_at - answered->created_at;
+    if (took >= 0 && took <= limits::kMaxLatencyUs) done.duration_us = took;
+    auto finished = UpdateToolCall(conn, answered->uid, done, v.created_at);
+    if (!finished.ok()) return finished.status();
+  }
+  return row_id;
+}
+
+Result<StoredMessage> FindMessage(sqlite::Connection& conn, std::string_view message_id) {
+  auto found = conn.QueryRow(
+      "SELECT m.id, m.conversation_id, c.uid, " CONVSTORE_MESSAGE_COLUMNS
+      " FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.uid = ?1",
+      "find message",
+      [](const sqlite::Stmt& st) {
+        StoredMessage s;
+        s.row_id = st.Int(0);
+        s.conversation_row = st.Int(1);
+        ReadMessage(st, 3, st.Text(2), s.message);
+        return s;
+      },
+      message_id);
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::NotFound(fmt::format("message '{}' does not exist", message_id));
+  return std::move(**found);
+}
+
+Result<std::vector<StoredMessage>> ConversationMessages(sqlite::Connection& conn, std::string_view conversation_id,
+                                                        bool newest_only) {
+  auto conv = conn.QueryInt("SELECT id FROM conversations WHERE uid = ?1", "find conversation", conversation_id);
+  if (!conv.ok()) return conv.status();
+  if (!*conv) return NoSuchConversation(conversation_id);
+  std::vector<StoredMessage> out;
+  auto walk = conn.ForEachRow(
+      newest_only ? "SELECT m.id, " CONVSTORE_MESSAGE_COLUMNS
+                    " FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.position DESC LIMIT 1"
+                  : "SELECT m.id, " CONVSTORE_MESSAGE_COLUMNS
+                    " FROM messages m WHERE m.conversation_id = ?1 ORDER BY m.position",
+      "read messages",
+      [&](const sqlite::Stmt& st) {
+        StoredMessage& s = out.emplace_back();
+        s.row_id = st.Int(0);
+        s.conversation_row = **conv;
+        ReadMessage(st, 1, conversation_id, s.message);
+        return true;
+      },
+      **conv);
+  if (!walk.ok()) return walk.status();
+  return out;
+}
+
+Status TombstoneMessages(sqlite::Connection& conn, int64_t conversation_row, const std::vector<int64_t>& row_ids,
+                         int64_t now) {
+  if (row_ids.empty()) return Status::OK();
+  auto keep = conn.Prepare(
+      "INSERT INTO message_tombstones(conversation_id, message_uid, position, role, model, team_id, tokens_input,"
+      " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us,"
+      " request_id, created_at, deleted_at)"
+      " SELECT conversation_id, uid, position, role, model, team_id, tokens_input, tokens_output,"
+      " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us, request_id,"
+      " created_at, ?2 FROM messages WHERE id = ?1");
+  if (!keep.ok()) return keep.status();
+  auto drop = conn.Prepare("DELETE FROM messages WHERE id = ?1");
+  if (!drop.ok()) return drop.status();
+  for (int64_t id : row_ids) {
+    keep->Bind(1, id).Bind(2, now);
+    CONVSTORE_RETURN_IF_ERROR(keep->Run("keep a deleted message's tombstone"));
+    drop->Bind(1, id);
+    CONVSTORE_RETURN_IF_ERROR(drop->Run("delete message"));
+  }
+  return conn.Run(
+      "UPDATE conversations SET message_count = message_count - ?2, updated_at = max(updated_at, ?3) WHERE id = ?1",
+      "update conversation counters", conversation_row, static_cast<int64_t>(row_ids.size()), now);
+}
+
+Status ValidateMessageEdit(std::string_view message_id, const MessageEdit& edit, MessageEdit& out) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(message_id, "message id"));
+  if (!edit.content && !edit.metadata_json && !edit.raw_json)
+    return Status::InvalidArgument("the edit changes nothing: give content, metadata or raw");
+  out = edit;
+  if (edit.content) CONVSTORE_RETURN_IF_ERROR(util::CheckText(*edit.content, "content", limits::kMaxContentBytes));
+  if (edit.raw_json) CONVSTORE_RETURN_IF_ERROR(CheckRaw(*edit.raw_json, "raw"));
+  if (edit.metadata_json) {
+    auto metadata = util::NormalizeJson(*edit.metadata_json, "metadata", limits::kMaxMetadataBytes, true);
+    if (!metadata.ok()) return metadata.status();
+    out.metadata_json = std::move(*metadata);
+  }
+  return Status::OK();
+}
+
+Status EditMessageRow(sqlite::Connection& conn, int64_t row_id, const MessageEdit& edit, Message& m) {
+  if (edit.content) m.content = *edit.content;
+  if (edit.metadata_json) m.metadata_json = *edit.metadata_json;
+  if (edit.raw_json) m.raw_json = *edit.raw_json;
+  auto st = conn.Prepare("UPDATE messages SET content = ?2, metadata = ?3, raw = ?4 WHERE id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, row_id).Bind(2, m.content).Bind(3, m.metadata_json).BindTextOrNull(4, m.raw_json);
+  return st->Run("edit message");
 }
 
 Result<std::vector<Message>> LastMessages(sqlite::Connection& conn, std::string_view conversation_id, int64_t count) {

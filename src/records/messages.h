@@ -22,6 +22,7 @@ struct ValidMessage {
   std::string metadata;  // normalised
   std::optional<NanoUsd> cost;
   int64_t created_at = 0;
+  std::vector<ToolCall> calls;  // NewMessage::tool_calls checked; message id, ids and times set at insert
 };
 
 // Checks `m` (`index` and `batch` name the field of a batch in errors, "messages[3].content").
@@ -39,7 +40,8 @@ struct ConversationCounters {
 Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_view conversation_id);
 Status StoreCounters(sqlite::Connection& conn, const ConversationCounters& counters);
 
-// The message with this request_id into `out` (true), or false. kConflict when it belongs to another conversation.
+// The message with this request_id into `out` (true), or false. kConflict when it belongs to another conversation
+// or was deleted (its tombstone keeps the request_id).
 Result<bool> FindByRequestId(sqlite::Connection& conn, std::string_view request_id,
                              const ConversationCounters& conversation, std::string_view conversation_id,
                              Message& out);
@@ -49,11 +51,34 @@ Result<sqlite::Stmt> PrepareMessageInsert(sqlite::Connection& conn);
 
 // Inserts `v` with `insert` (from PrepareMessageInsert on `conn`) as the conversation's next message with the given
 // cost and price, fills `msg`, and advances `counters` (kTooLarge when a total would leave the int64 range);
-// returns the new row id.
+// returns the new row id. Also records the message's tool calls (v.calls, into msg.tool_calls) and, for a tool
+// result naming a pending call, finishes that call.
 Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& insert, std::string_view conversation_id,
                               ConversationCounters& counters, const ValidMessage& v,
                               const std::optional<NanoUsd>& cost, const std::optional<int64_t>& price_id,
                               Message& msg);
+
+// A stored message and its row id.
+struct StoredMessage {
+  int64_t row_id = 0;
+  int64_t conversation_row = 0;
+  Message message;
+};
+// The message with this id; kNotFound when there is none.
+Result<StoredMessage> FindMessage(sqlite::Connection& conn, std::string_view message_id);
+// The conversation's messages, oldest first; only the newest one with newest_only. kNotFound when the conversation
+// does not exist.
+Result<std::vector<StoredMessage>> ConversationMessages(sqlite::Connection& conn, std::string_view conversation_id,
+                                                        bool newest_only);
+// Replaces each message row with its tombstone (cost columns and request_id, no content; tool calls go with the
+// row) and lowers the conversation's message_count; its token and cost totals stay, as spent. All rows belong to
+// `conversation_row`.
+Status TombstoneMessages(sqlite::Connection& conn, int64_t conversation_row, const std::vector<int64_t>& row_ids,
+                         int64_t now);
+// Checks an edit of `message_id`: content and metadata normalised into `out`, raw checked.
+Status ValidateMessageEdit(std::string_view message_id, const MessageEdit& edit, MessageEdit& out);
+// Writes a checked edit to the row and into `m`.
+Status EditMessageRow(sqlite::Connection& conn, int64_t row_id, const MessageEdit& edit, Message& m);
 
 // The newest `count` messages, oldest first.
 Result<std::vector<Message>> LastMessages(sqlite::Connection& conn, std::string_view conversation_id, int64_t count);

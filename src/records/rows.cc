@@ -21,6 +21,7 @@ void ReadConversation(const sqlite::Stmt& st, int f, Conversation& c) {
   c.tokens.reasoning = st.Int(f + 15);
   c.cost_nanousd = st.Int(f + 16);
   c.tokens.cache_write = st.Int(f + 17);
+  c.external_id = st.Text(f + 18);
 }
 
 void ReadMessage(const sqlite::Stmt& st, int f, std::string_view conversation_id, Message& m) {
@@ -43,6 +44,7 @@ void ReadMessage(const sqlite::Stmt& st, int f, std::string_view conversation_id
   m.tokens_cache_write = st.OptInt(f + 15);
   m.price_id = st.OptInt(f + 16);
   m.tool_call_id = st.Text(f + 17);
+  m.raw_json = st.Text(f + 18);
 }
 
 void ReadToolCall(const sqlite::Stmt& st, int f, std::string_view message_id, ToolCall& t) {

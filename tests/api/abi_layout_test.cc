@@ -23,20 +23,21 @@ static_assert(sizeof(ConversationStore) == sizeof(void*), "a pointer to the impl
 static_assert(alignof(ConversationStore) == alignof(void*));
 
 #if defined(__x86_64__) && defined(__GLIBCXX__) && CONVSTORE_ABI_VERSION == 4
+  static_assert(sizeof(ConversationStore) == 8);
   static_assert(sizeof(Options) == 104);
   static_assert(sizeof(Status) == 40);
   static_assert(sizeof(Team) == 96);
   static_assert(sizeof(TeamInput) == 88);
   static_assert(sizeof(User) == 184);
   static_assert(sizeof(UserInput) == 200);
-  static_assert(sizeof(Conversation) == 304);
-  static_assert(sizeof(NewConversation) == 208);
+  static_assert(sizeof(Conversation) == 336);
+  static_assert(sizeof(NewConversation) == 240);
   static_assert(sizeof(ConversationUpdate) == 80);
-  static_assert(sizeof(ConversationWithMessages) == 336);
+  static_assert(sizeof(ConversationWithMessages) == 368);
   static_assert(sizeof(ConversationPage) == 56);
   static_assert(sizeof(ListConversationsOptions) == 72);
-  static_assert(sizeof(Message) == 408);
-  static_assert(sizeof(NewMessage) == 344);
+  static_assert(sizeof(Message) == 464);
+  static_assert(sizeof(NewMessage) == 400);
   static_assert(sizeof(ToolCall) == 264);
   static_assert(sizeof(NewToolCall) == 200);
   static_assert(sizeof(Price) == 216);
@@ -61,6 +62,7 @@ static_assert(alignof(ConversationStore) == alignof(void*));
   static_assert(sizeof(MetadataIndexReport) == 96);
   static_assert(sizeof(ContextOptions) == 24);
   static_assert(sizeof(ToolCallUpdate) == 104);
+  static_assert(sizeof(MessageEdit) == 120);
 #endif
 
 TEST(AbiLayout, CapabilitiesAreReachedThroughTheStoreAndThroughTheirOwnClass) {

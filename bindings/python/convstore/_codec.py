@@ -188,6 +188,23 @@ def message_request(m: dict) -> dict:
         out["cost_usd"] = usd(out["cost_usd"])
     if "created_at" in out:
         out["created_at"] = time_us(out["created_at"], "created_at")
+    if "tool_calls" in out:
+        out["tool_calls"] = tool_call_requests(out["tool_calls"])
+    return out
+
+
+def tool_call_requests(calls) -> list:
+    """A message's tool_calls (dicts with add_tool_call's keyword names) with created_at converted."""
+    if not isinstance(calls, (list, tuple)):
+        raise InvalidArgumentError("tool_calls must be a list of dicts")
+    out = []
+    for i, c in enumerate(calls):
+        if not isinstance(c, dict):
+            raise InvalidArgumentError(f"tool_calls[{i}] must be a dict")
+        c = {k: v for k, v in c.items() if v is not None}
+        if "created_at" in c:
+            c["created_at"] = time_us(c["created_at"], f"tool_calls[{i}].created_at")
+        out.append(c)
     return out
 
 

@@ -21,11 +21,11 @@ import logging
 import os
 import weakref
 from typing import Callable, Optional
-from ctypes import byref, c_void_p
+from ctypes import byref, c_int64, c_void_p
 
 from . import _ffi
 from ._codec import (Money, Time, c_string as _arg, dumps, fix_conversation, fix_message, fix_money, fix_team, loads,
-                     message_request, raise_error as _raise, time_us, usd)
+                     message_request, tool_call_requests, raise_error as _raise, time_us, usd)
 from ._cost import CostMixin
 from ._metadata import MetadataMixin
 from .errors import ClosedError, InvalidArgumentError
@@ -254,9 +254,16 @@ class Store(CostMixin, MetadataMixin):
     def create_conversation(self, user: str, title: str = "", *, model: str | None = None,
                             system_prompt: str | None = None, temperature: float | None = None,
                             max_tokens: int | None = None, metadata: dict | None = None,
-                            created_at: Time | None = None) -> dict:
-        """Creates a conversation (and the user, if new). Returns the record, with "id"."""
+                            created_at: Time | None = None, external_id: str | None = None) -> dict:
+        """Creates a conversation (and the user, if new). Returns the record, with "id".
+
+        external_id: your own id for the conversation (an agent framework's session id), unique in the file.
+        When a conversation of the same user already has it, that conversation is returned unchanged
+        (get-or-create, safe when several processes do it at once); another user's is ConflictError.
+        """
         c = {"user": user, "title": title}
+        if external_id is not None:
+            c["external_id"] = external_id
         if model is not None:
             c["model"] = model
         if system_prompt is not None:
@@ -326,14 +333,18 @@ class Store(CostMixin, MetadataMixin):
                     tokens_cache_write: int | None = None, tokens_reasoning: int | None = None,
                     cost_usd: Money | None = None, cost_nanousd: int | None = None, latency_us: int | None = None,
                     metadata: dict | None = None, request_id: str | None = None,
-                    created_at: Time | None = None, tool_call_id: str | None = None) -> dict:
+                    created_at: Time | None = None, tool_call_id: str | None = None, raw: object = None,
+                    tool_calls: list[dict] | None = None) -> dict:
         """Appends a message (role: user, assistant, system, developer (stored as system) or tool). Returns the
         stored message.
 
         A request_id seen before returns the message stored then and counts nothing twice. cost_usd may be a
         float, int, Decimal or decimal string; cost_nanousd is the exact integer alternative. tool_call_id (tool
         messages only) names the call the message answers: the provider's call id a tool call of this conversation
-        recorded (call_id), or that tool call's id.
+        recorded (call_id), or that tool call's id; a call still pending is finished by it (status success, output
+        the content). raw: your own item (any JSON value), kept and returned as given. tool_calls: calls this
+        message makes (dicts with add_tool_call's keyword names), recorded with it in one transaction; the result's
+        "tool_calls" lists them. A deleted message's request_id is ConflictError.
         """
         m = {"role": role, "content": content}
         if model is not None:
@@ -364,6 +375,10 @@ class Store(CostMixin, MetadataMixin):
             m["created_at"] = time_us(created_at, "created_at")
         if tool_call_id is not None:
             m["tool_call_id"] = tool_call_id
+        if raw is not None:
+            m["raw"] = raw
+        if tool_calls is not None:
+            m["tool_calls"] = tool_call_requests(tool_calls)
         # _call() inlined: this is the hot path.
         h = self._h
         if h is None:
@@ -408,6 +423,42 @@ class Store(CostMixin, MetadataMixin):
         if not isinstance(count, int) or isinstance(count, bool) or not -(2**63) <= count < 2**63:
             raise InvalidArgumentError("count must be a 64-bit integer")
         return [fix_message(m) for m in self._call(_ffi.convstore_get_last_messages, _arg(conversation_id), count)]
+
+    # ---- removing and correcting history -------------------------------------------------------------
+    # Each runs in one transaction with the conversation's message_count and the metadata index. Money spent
+    # stays spent: a deleted message leaves a tombstone (time, model, role, tokens, cost, request_id; no content)
+    # that cost summaries and budgets go on counting, and the conversation's totals keep it. Positions are not
+    # reused, so they have gaps after a delete.
+
+    def delete_message(self, message_id: str) -> dict:
+        """Deletes one message (and its tool calls); returns it as it was."""
+        return fix_message(self._call(_ffi.convstore_delete_message, _arg(message_id)))
+
+    def pop_message(self, conversation_id: str) -> dict | None:
+        """Deletes and returns the newest message; None when the conversation has none."""
+        m = self._call(_ffi.convstore_pop_message, _arg(conversation_id))
+        return None if m is None else fix_message(m)
+
+    def clear_messages(self, conversation_id: str) -> int:
+        """Deletes every message of the conversation (which stays, with its metadata); returns how many."""
+        n = c_int64()
+        self._do(_ffi.convstore_clear_messages, _arg(conversation_id), byref(n))
+        return n.value
+
+    _UNCHANGED = object()
+
+    def edit_message(self, message_id: str, *, content: str | None = None, metadata: dict | None = None,
+                     raw: object = _UNCHANGED) -> dict:
+        """Corrects a message: its content, its metadata document (replaced whole) and/or its raw item (None
+        removes it). Tokens, cost and time are what was spent and are not edited. Returns the message."""
+        e = {}
+        if content is not None:
+            e["content"] = content
+        if metadata is not None:
+            e["metadata"] = metadata
+        if raw is not Store._UNCHANGED:
+            e["raw"] = raw
+        return fix_message(self._call(_ffi.convstore_edit_message, _arg(message_id), dumps(e)))
 
     # ---- tool calls -----------------------------------------------------------------------------------
 

@@ -120,6 +120,9 @@ static void paths_and_read_only(void) {
   CHECK(getcwd(cwd, sizeof cwd) != NULL);
   CHECK(chdir(dir) == 0);
   unlink("file:secret.db");
+  unlink("file:secret.db?mode=memory");  /* what an earlier run left */
+  unlink("file:secret.db?mode=memory-wal");
+  unlink("file:secret.db?mode=memory-shm");
   unlink("secret.db");
   CHECK(convstore_open("file:secret.db?mode=memory", NULL, &db, NULL) == CONVSTORE_OK);
   create_conversation(db, "{\"user\":\"ana\"}", conv, sizeof conv);

@@ -169,8 +169,10 @@ CONVSTORE_API int convstore_get_user(convstore_t* db, const char* key, char** ou
 /* ---- conversations ----------------------------------------------------------------------------------- */
 
 /* conversation_json: {"user": str, "title"?, "model"?, "system_prompt"?, "temperature"?: number,
- * "max_tokens"?: int, "metadata"?: object, "created_at"?}. A user that does not exist yet is created.
- * *out_json: the conversation record (with "id"). */
+ * "max_tokens"?: int, "metadata"?: object, "created_at"?, "external_id"?: str}. A user that does not exist yet is
+ * created. "external_id" (the caller's own id, e.g. an agent framework's session id) is unique in the file: when a
+ * conversation of the same user has it, that conversation is returned unchanged (get-or-create); another user's
+ * is CONVSTORE_CONFLICT. *out_json: the conversation record (with "id"). */
 CONVSTORE_API int convstore_create_conversation(convstore_t* db, const char* conversation_json, char** out_json,
                                                 char** errmsg);
 /* {"conversation": {...}, "messages": [...], "message_count": n}: all messages fetched by one query, conversation
@@ -194,11 +196,14 @@ CONVSTORE_API int convstore_list_conversations(convstore_t* db, const char* quer
 
 /* ---- messages ---------------------------------------------------------------------------------------- */
 
-/* message_json: {"role": "user"|"assistant"|"system"|"tool", "content": str, "model"?, "model_version"?,
- * "tokens_input"?, "tokens_output"?, "tokens_cached_input"?, "tokens_reasoning"?: int >= 0,
+/* message_json: {"role": "user"|"assistant"|"system"|"developer"|"tool", "content": str, "model"?,
+ * "model_version"?, "tokens_input"?, "tokens_output"?, "tokens_cached_input"?, "tokens_reasoning"?: int >= 0,
  * "cost_usd"?: decimal string or number | "cost_nanousd"?: int, "latency_us"?: int,
- * "metadata"?: object, "request_id"?: str, "created_at"?}. The same request_id again returns the stored message
- * and counts nothing twice. *out_json: the message. */
+ * "metadata"?: object, "request_id"?: str, "created_at"?, "tool_call_id"?: str (tool messages: the call answered;
+ * a pending one is finished by it), "raw"?: any JSON (the caller's item, returned as given), "tool_calls"?: [call
+ * objects as convstore_add_tool_call takes, recorded with the message]}. The same request_id again returns the
+ * stored message and counts nothing twice; a deleted message's request_id is CONVSTORE_CONFLICT.
+ * *out_json: the message, with "tool_calls": the calls recorded. */
 CONVSTORE_API int convstore_add_message(convstore_t* db, const char* conversation_id, const char* message_json,
                                         char** out_json, char** errmsg);
 /* messages_json: an array of message objects, stored all or nothing. *out_json: the array of messages. */
@@ -216,6 +221,21 @@ CONVSTORE_API int convstore_get_context(convstore_t* db, const char* conversatio
  * "stored" | "estimate" ("stored"; "estimate" counts every message as ceil(UTF-8 bytes / 4))}. */
 CONVSTORE_API int convstore_get_context_with_options(convstore_t* db, const char* conversation_id,
                                                      const char* options_json, char** out_json, char** errmsg);
+/* Removing history: each in one transaction with the counters and the metadata index. Money spent stays spent: a
+ * deleted message leaves a tombstone (time, model, role, tokens, cost, request_id; no content) that cost summaries
+ * and budgets go on counting. Positions are not reused. */
+/* Deletes one message. *out_json: the message as it was. */
+CONVSTORE_API int convstore_delete_message(convstore_t* db, const char* message_id, char** out_json, char** errmsg);
+/* Deletes the newest message. *out_json: that message, or null when the conversation has none. */
+CONVSTORE_API int convstore_pop_message(convstore_t* db, const char* conversation_id, char** out_json,
+                                        char** errmsg);
+/* Deletes every message of the conversation (which stays). *deleted: how many (may be NULL). */
+CONVSTORE_API int convstore_clear_messages(convstore_t* db, const char* conversation_id, int64_t* deleted,
+                                           char** errmsg);
+/* edit_json: {"content"?: str, "metadata"?: object (replaces the document), "raw"?: any JSON (null removes it)};
+ * at least one. Tokens, cost and time are not edited. *out_json: the message. */
+CONVSTORE_API int convstore_edit_message(convstore_t* db, const char* message_id, const char* edit_json,
+                                         char** out_json, char** errmsg);
 /* The newest `count` (1..1000) messages, oldest first. *out_json: array. */
 CONVSTORE_API int convstore_get_last_messages(convstore_t* db, const char* conversation_id, int64_t count,
                                               char** out_json, char** errmsg);

@@ -103,6 +103,59 @@ static void tool_call_lifecycle(convstore_t* db) {
                                     &err_), CONVSTORE_NOT_FOUND);
 }
 
+/* History: get-or-create by external id, raw items, calls recorded with their message, delete/pop/clear/edit. */
+static void history_edits(convstore_t* db) {
+  char* out = NULL;
+  char conv[64], again[64], msg[64];
+  int64_t n = -1;
+  CHECK(convstore_create_conversation(db, "{\"user\":\"hist\",\"external_id\":\"sess-1\"}", &out, NULL) ==
+        CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"external_id\":\"sess-1\"") != NULL);
+  json_string(out, "id", conv, sizeof conv);
+  convstore_free(out);
+  CHECK(convstore_create_conversation(db, "{\"user\":\"hist\",\"external_id\":\"sess-1\"}", &out, NULL) ==
+        CONVSTORE_OK);
+  json_string(out, "id", again, sizeof again);
+  convstore_free(out);
+  CHECK(strcmp(conv, again) == 0);
+  EXPECT_CODE(convstore_create_conversation(db, "{\"user\":\"other\",\"external_id\":\"sess-1\"}", NULL, &err_),
+              CONVSTORE_CONFLICT);
+  CHECK(convstore_add_messages(db, conv,
+                               "[{\"role\":\"assistant\",\"content\":\"\",\"raw\":{\"type\":\"function_call\"},"
+                               "\"tool_calls\":[{\"tool_name\":\"f\",\"status\":\"pending\",\"call_id\":\"c9\"}]},"
+                               "{\"role\":\"tool\",\"content\":\"42\",\"tool_call_id\":\"c9\",\"cost_nanousd\":7,"
+                               "\"request_id\":\"hist-r1\"}]",
+                               &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"raw\":{\"type\":\"function_call\"}") != NULL &&
+        strstr(out, "\"tool_calls\":[{") != NULL && strstr(out, "\"call_id\":\"c9\"") != NULL);
+  json_string(out, "id", msg, sizeof msg);
+  convstore_free(out);
+  CHECK(convstore_list_tool_calls(db, msg, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"status\":\"success\"") != NULL && strstr(out, "\"output\":42") != NULL);
+  convstore_free(out);
+  CHECK(convstore_edit_message(db, msg, "{\"content\":\"calling f\",\"raw\":null}", &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"content\":\"calling f\"") != NULL && strstr(out, "\"raw\":null") != NULL);
+  convstore_free(out);
+  EXPECT_CODE(convstore_edit_message(db, msg, "{}", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_edit_message(db, msg, "{\"cost_usd\":1}", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(convstore_pop_message(db, conv, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"content\":\"42\"") != NULL);
+  convstore_free(out);
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"x\",\"request_id\":\"hist-r1\"}",
+                                    NULL, &err_), CONVSTORE_CONFLICT);
+  CHECK(convstore_delete_message(db, msg, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "calling f") != NULL);
+  convstore_free(out);
+  CHECK(convstore_pop_message(db, conv, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strcmp(out, "null") == 0);
+  convstore_free(out);
+  CHECK(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"x\"}", NULL, NULL) == CONVSTORE_OK);
+  CHECK(convstore_clear_messages(db, conv, &n, NULL) == CONVSTORE_OK && n == 1);
+  CHECK(convstore_get_conversation_info(db, conv, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"message_count\":0") != NULL && strstr(out, "\"total_cost_nanousd\":7") != NULL);
+  convstore_free(out);
+}
+
 /* Context windows: the system prompt first, tool results with their call, stop or skip; the newest N messages. */
 static void context_windows(convstore_t* db) {
   char* out = NULL;
@@ -569,6 +622,7 @@ int main(int argc, char** argv) {
   time_rules(db, conv);
   context_windows(db);
   tool_call_lifecycle(db);
+  history_edits(db);
 
   rc = convstore_get_conversation(db, conv, &out, &err);
   CHECK(rc == CONVSTORE_OK);

@@ -193,6 +193,16 @@ class CBadInputMatrix : public ::testing::Test {
            return convstore_get_context_with_options(d, a, R"({"max_tokens":10})", nullptr, e); }},
         {"get_last_messages", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
            return convstore_get_last_messages(d, a, 10, nullptr, e); }},
+        {"delete_message", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_delete_message(d, a, nullptr, e); }},
+        {"pop_message", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_pop_message(d, a, nullptr, e); }},
+        {"clear_messages", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_clear_messages(d, a, nullptr, e); }},
+        {"edit_message(edit)", EntryPoint::kJson, [m](convstore_t* d, const char* a, char** e) {
+           return convstore_edit_message(d, m.c_str(), a, nullptr, e); }},
+        {"edit_message(id)", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_edit_message(d, a, R"({"content":"x"})", nullptr, e); }},
         {"add_tool_call(call)", EntryPoint::kJson, [m](convstore_t* d, const char* a, char** e) {
            return convstore_add_tool_call(d, m.c_str(), a, nullptr, e); }},
         {"add_tool_call(id)", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {

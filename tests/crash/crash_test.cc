@@ -1,7 +1,9 @@
-// kill -9 at random moments: a child process writes single messages and batches and reports every acknowledged
-// write to the parent through a pipe; the parent SIGKILLs it, then checks the file: it opens, integrity_check is
-// ok, every acknowledged message is present exactly once, no batch is partly visible, and the denormalised
-// counters equal a recount. Repeated many times on the same file, in both durability modes.
+// kill -9 at random moments: a child process writes single messages and batches, deletes and pops singles, and
+// reports every acknowledged write to the parent through a pipe; the parent SIGKILLs it, then checks the file: it
+// opens, integrity_check is ok, every acknowledged message is present exactly once unless its removal was begun,
+// every acknowledged removal left a tombstone and no message, no batch is partly visible, and the denormalised
+// counters equal a recount (messages for the count; messages and tombstones for tokens and cost). Repeated many
+// times on the same file, in both durability modes.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -40,11 +42,35 @@ int KillsPerMode() {
   if (!opened.ok()) ::_exit(3);
   auto& store = *opened;
   std::mt19937_64 rng(static_cast<uint64_t>(generation) * 7919 + static_cast<uint64_t>(::getpid()));
+  std::vector<std::pair<std::string, std::string>> mine;  // (message id, request_id) of this child's singles
+  auto report = [&](const char* kind, const std::string& id) {
+    char line[200];
+    const int len = std::snprintf(line, sizeof line, "%s %s\n", kind, id.c_str());
+    if (::write(fd, line, static_cast<size_t>(len)) != len) ::_exit(6);
+  };
   for (int k = 0;; ++k) {
     const std::string& conv = convs[rng() % convs.size()];
-    char line[200];
-    int len;
-    if (rng() % 10 < 6) {
+    const uint64_t op = rng() % 20;
+    if (op < 2 && !mine.empty()) {
+      // Delete one of this child's singles: "D" before (it may land unacknowledged), "X" once acknowledged.
+      const size_t i = rng() % mine.size();
+      const auto [id, request_id] = mine[i];
+      mine.erase(mine.begin() + static_cast<std::ptrdiff_t>(i));
+      report("D", request_id);
+      if (!store->DeleteMessage(id).ok()) ::_exit(7);
+      report("X", request_id);
+    } else if (op == 2) {
+      // Pop the newest message of a conversation when it is a single (a batch is never split).
+      auto last = store->GetLastMessages(conv, 1);
+      if (!last.ok()) ::_exit(8);
+      if (last->empty() || last->front().request_id.rfind("s-", 0) != 0) continue;
+      const std::string request_id = last->front().request_id;
+      report("D", request_id);
+      auto popped = store->PopMessage(conv);
+      if (!popped.ok() || !popped->has_value() || (*popped)->request_id != request_id) ::_exit(9);
+      std::erase_if(mine, [&](const auto& m) { return m.second == request_id; });
+      report("X", request_id);
+    } else if (op < 14) {
       NewMessage m;
       m.role = rng() % 2 ? Role::kAssistant : Role::kUser;
       m.content = "single " + std::to_string(k);
@@ -52,8 +78,10 @@ int KillsPerMode() {
       m.tokens_output = static_cast<int64_t>(rng() % 2000);
       m.cost_nanousd = static_cast<int64_t>(rng() % 100'000'000);
       m.request_id = "s-" + std::to_string(generation) + "-" + std::to_string(k);
-      if (!store->AddMessage(conv, m).ok()) ::_exit(4);
-      len = std::snprintf(line, sizeof line, "S %s\n", m.request_id.c_str());
+      auto added = store->AddMessage(conv, m);
+      if (!added.ok()) ::_exit(4);
+      mine.emplace_back(added->id, m.request_id);
+      report("S", m.request_id);
     } else {
       const int n = 2 + static_cast<int>(rng() % 30);
       const std::string tag = "b-" + std::to_string(generation) + "-" + std::to_string(k);
@@ -66,15 +94,18 @@ int KillsPerMode() {
         m.metadata_json = "{\"batch\":\"" + tag + "\",\"size\":" + std::to_string(n) + "}";
       }
       if (!store->AddMessages(conv, batch).ok()) ::_exit(5);
-      len = std::snprintf(line, sizeof line, "B %s %d\n", tag.c_str(), n);
+      char line[200];
+      const int len = std::snprintf(line, sizeof line, "B %s %d\n", tag.c_str(), n);
+      if (::write(fd, line, static_cast<size_t>(len)) != len) ::_exit(6);
     }
-    if (::write(fd, line, static_cast<size_t>(len)) != len) ::_exit(6);
   }
 }
 
 struct Acknowledged {
   std::set<std::string> singles;
   std::map<std::string, int> batches;  // tag -> size
+  std::set<std::string> removing;      // singles whose delete or pop began (present or not)
+  std::set<std::string> removed;       // singles whose delete or pop was acknowledged
 };
 
 void ParseReports(const std::string& text, Acknowledged& ack) {
@@ -83,6 +114,10 @@ void ParseReports(const std::string& text, Acknowledged& ack) {
   while (in >> kind >> id) {
     if (kind == "S") {
       ack.singles.insert(id);
+    } else if (kind == "D") {
+      ack.removing.insert(id);
+    } else if (kind == "X") {
+      ack.removed.insert(id);
     } else {
       int n = 0;
       in >> n;
@@ -144,8 +179,20 @@ size_t Verify(const std::string& path, const Acknowledged& ack, int kill_no) {
   EXPECT_TRUE(Rows(db, "SELECT request_id FROM messages WHERE request_id IS NOT NULL GROUP BY request_id "
                        "HAVING count(*) > 1").empty());
   size_t missing = 0;
-  for (const auto& id : ack.singles) missing += present.count(id) == 0;
+  for (const auto& id : ack.singles) missing += present.count(id) == 0 && ack.removing.count(id) == 0;
   EXPECT_EQ(missing, 0u) << "acknowledged single messages lost";
+  // An acknowledged delete or pop: no message, one tombstone keeping its request_id (and spend).
+  std::set<std::string> tombstoned;
+  for (auto& r : Rows(db, "SELECT request_id FROM message_tombstones WHERE request_id IS NOT NULL"))
+    tombstoned.insert(r[0]);
+  size_t survived = 0, untombstoned = 0;
+  for (const auto& id : ack.removed) {
+    survived += present.count(id);
+    untombstoned += tombstoned.count(id) == 0;
+  }
+  EXPECT_EQ(survived, 0u) << "messages survived their acknowledged delete";
+  EXPECT_EQ(untombstoned, 0u) << "deleted messages left no tombstone";
+  for (const auto& id : tombstoned) EXPECT_EQ(present.count(id), 0u) << id << " is both stored and tombstoned";
 
   // Batches: all or nothing, and every acknowledged one complete.
   std::map<std::string, std::pair<int, int>> batches;  // tag -> (rows, declared size)
@@ -158,15 +205,19 @@ size_t Verify(const std::string& path, const Acknowledged& ack, int kill_no) {
     EXPECT_TRUE(it != batches.end() && it->second.first == n) << "acknowledged batch lost: " << tag;
   }
 
-  // Counters equal a recount; positions are 0..n-1.
+  // Counters equal a recount: the count of stored messages, tokens and cost of stored and deleted ones; positions
+  // distinct (tombstones included) and below next_position.
   auto bad = Rows(db,
-                  "SELECT c.uid FROM conversations c LEFT JOIN (SELECT conversation_id, count(*) n, "
+                  "SELECT c.uid FROM conversations c LEFT JOIN (SELECT conversation_id, sum(live) n, "
                   "coalesce(sum(tokens_input), 0) ti, coalesce(sum(tokens_output), 0) tout, "
-                  "coalesce(sum(cost_nanousd), 0) cost, max(position) maxpos, count(DISTINCT position) dpos "
-                  "FROM messages GROUP BY conversation_id) m ON m.conversation_id = c.id "
+                  "coalesce(sum(cost_nanousd), 0) cost, max(position) maxpos, count(DISTINCT position) dpos, "
+                  "count(*) rows FROM (SELECT conversation_id, 1 live, position, tokens_input, tokens_output, "
+                  "cost_nanousd FROM messages UNION ALL SELECT conversation_id, 0, position, tokens_input, "
+                  "tokens_output, cost_nanousd FROM message_tombstones) GROUP BY conversation_id) m "
+                  "ON m.conversation_id = c.id "
                   "WHERE c.message_count != coalesce(m.n, 0) OR c.tokens_input != coalesce(m.ti, 0) "
                   "OR c.tokens_output != coalesce(m.tout, 0) OR c.cost_nanousd != coalesce(m.cost, 0) "
-                  "OR c.next_position != coalesce(m.maxpos + 1, 0) OR coalesce(m.dpos, 0) != coalesce(m.n, 0)");
+                  "OR c.next_position <= coalesce(m.maxpos, -1) OR coalesce(m.dpos, 0) != coalesce(m.rows, 0)");
   EXPECT_TRUE(bad.empty()) << "counters differ from a recount in conversation " << (bad.empty() ? "" : bad[0][0]);
   size_t total = static_cast<size_t>(std::stoll(Rows(db, "SELECT count(*) FROM messages").at(0).at(0)));
   sqlite3_close(db);

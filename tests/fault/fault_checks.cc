@@ -68,38 +68,47 @@ std::vector<std::string> CheckInvariants(RawDb& db) {
     for (const auto& t : db.Column("PRAGMA foreign_key_check"))
       problems.push_back("foreign_key_check: dangling reference in table " + t);
 
-    // Counters against a recount; one row per conversation whose stored counters differ.
+    // Counters against a recount: the count of stored messages; tokens and cost of stored and deleted ones
+    // (tombstones keep what was spent); next_position above every position.
     const char* kCounters =
         "SELECT c.uid || ': stored count=' || c.message_count || ' next_position=' || c.next_position"
         " || ' tokens=' || c.tokens_input || '/' || c.tokens_output || '/' || c.tokens_cached_input || '/'"
         " || c.tokens_reasoning || ' cost=' || c.cost_nanousd"
-        " || ' | recount count=' || r.n || ' tokens=' || r.ti || '/' || r.tout || '/' || r.tc || '/' || r.tr"
-        " || ' cost=' || r.cost"
+        " || ' | recount count=' || r.n || ' max position=' || r.maxpos || ' tokens=' || r.ti || '/' || r.tout"
+        " || '/' || r.tc || '/' || r.tr || ' cost=' || r.cost"
         " FROM conversations c JOIN ("
-        "   SELECT c2.id AS cid, count(m.id) AS n, coalesce(sum(m.tokens_input), 0) AS ti,"
-        "          coalesce(sum(m.tokens_output), 0) AS tout, coalesce(sum(m.tokens_cached_input), 0) AS tc,"
-        "          coalesce(sum(m.tokens_reasoning), 0) AS tr, coalesce(sum(m.cost_nanousd), 0) AS cost"
-        "   FROM conversations c2 LEFT JOIN messages m ON m.conversation_id = c2.id GROUP BY c2.id) r"
+        "   SELECT c2.id AS cid, sum(x.live) AS n, coalesce(max(CASE WHEN x.live THEN x.position END), -1) AS maxpos,"
+        "          coalesce(sum(x.tokens_input), 0) AS ti, coalesce(sum(x.tokens_output), 0) AS tout,"
+        "          coalesce(sum(x.tokens_cached_input), 0) AS tc, coalesce(sum(x.tokens_reasoning), 0) AS tr,"
+        "          coalesce(sum(x.cost_nanousd), 0) AS cost"
+        "   FROM conversations c2 LEFT JOIN ("
+        "     SELECT conversation_id, 1 AS live, position, tokens_input, tokens_output, tokens_cached_input,"
+        "            tokens_reasoning, cost_nanousd FROM messages"
+        "     UNION ALL SELECT conversation_id, 0, position, tokens_input, tokens_output, tokens_cached_input,"
+        "            tokens_reasoning, cost_nanousd FROM message_tombstones) x ON x.conversation_id = c2.id"
+        "   GROUP BY c2.id) r"
         " ON r.cid = c.id"
-        " WHERE c.message_count != r.n OR c.next_position != r.n OR c.tokens_input != r.ti"
+        " WHERE c.message_count != coalesce(r.n, 0) OR c.next_position <= r.maxpos OR c.tokens_input != r.ti"
         "    OR c.tokens_output != r.tout OR c.tokens_cached_input != r.tc OR c.tokens_reasoning != r.tr"
         "    OR c.cost_nanousd != r.cost";
     for (const auto& row : db.Column(kCounters)) problems.push_back("counters differ from a recount: " + row);
 
-    // Positions: n distinct values, 0 .. n-1.
+    // Positions: distinct and non-negative (deletes leave gaps; no position is used twice, tombstones included).
     const char* kPositions =
-        "SELECT c.uid || ': ' || count(m.id) || ' messages, ' || count(DISTINCT m.position) || ' distinct positions,"
-        " min ' || coalesce(min(m.position), -1) || ', max ' || coalesce(max(m.position), -1)"
-        " FROM conversations c JOIN messages m ON m.conversation_id = c.id GROUP BY c.id"
-        " HAVING count(DISTINCT m.position) != count(m.id) OR min(m.position) != 0"
-        "    OR max(m.position) != count(m.id) - 1";
-    for (const auto& row : db.Column(kPositions)) problems.push_back("positions have gaps or duplicates: " + row);
+        "SELECT c.uid || ': ' || count(*) || ' messages and tombstones, ' || count(DISTINCT x.position)"
+        " || ' distinct positions, min ' || min(x.position)"
+        " FROM conversations c JOIN (SELECT conversation_id, position FROM messages"
+        "   UNION ALL SELECT conversation_id, position FROM message_tombstones) x ON x.conversation_id = c.id"
+        " GROUP BY c.id HAVING count(DISTINCT x.position) != count(*) OR min(x.position) < 0";
+    for (const auto& row : db.Column(kPositions)) problems.push_back("positions are duplicated: " + row);
 
-    // Cost rollups (plus rows pending) count every message and API-usage row, and their cost, exactly once.
+    // Cost rollups (plus rows pending) count every message (stored or tombstoned) and API-usage row, and their
+    // cost, exactly once.
     const char* kRollups =
-        "WITH raw AS (SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM api_usage) AS n,"
+        "WITH raw AS (SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM message_tombstones)"
+        "   + (SELECT count(*) FROM api_usage) AS n,"
         "   (SELECT coalesce(sum(cost_nanousd), 0) FROM messages) + (SELECT coalesce(sum(cost_nanousd), 0)"
-        "   FROM api_usage) AS cost),"
+        "   FROM message_tombstones) + (SELECT coalesce(sum(cost_nanousd), 0) FROM api_usage) AS cost),"
         " pending AS (SELECT count(*) AS n, coalesce(sum(cost_nanousd), 0) AS cost FROM cost_pending),"
         " totals AS (SELECT coalesce(sum(count), 0) AS n, coalesce(sum(cost_nanousd), 0) AS cost FROM cost_totals"
         "   WHERE scope = 0),"

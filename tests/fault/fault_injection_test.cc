@@ -72,7 +72,9 @@ struct Outcome {
   uint64_t grouped = 0;  // acknowledged writes of the concurrent phase beyond the WAL commits it made
   std::set<std::string> conversations;  // creation acknowledged
   std::set<std::string> deleted;        // deletion acknowledged
-  std::vector<Msg> messages;            // acknowledged messages (single and batch)
+  std::vector<Msg> messages;            // acknowledged messages (single and batch), less removed ones
+  std::vector<Msg> removed;             // acknowledged messages whose delete or pop was acknowledged
+  std::vector<Msg> maybe_removed;       // acknowledged messages whose delete or pop failed (it may have landed)
   std::vector<Batch> batches;
   std::set<std::string> tool_calls;     // acknowledged tool call ids
   // A field's acknowledged value, plus values attempted after it whose calls failed (they may have landed).
@@ -126,7 +128,9 @@ class Workload {
     Context(a);
     ListTools(first_a);
     for (int i = 4; i < 7; ++i) AddOne(i % 2 == 0 ? a : b, i);
+    Remove("req-2");
     Batch(a, "b3", 12, 2000);  // ~24 KiB: several pages in one transaction
+    if (AddOne(a, 8)) Pop(a, "req-8");  // only when the newest message is that single, never a batch's
     ToolCall(FirstMessageOf(b), "traceroute");
     Checkpoint();
     Update(b, "B, renamed");
@@ -211,16 +215,60 @@ class Workload {
     out.messages.push_back({m.id, conversation, m.request_id, m.content});
   }
 
-  void AddOne(const std::string& conv, int i) {
-    if (conv.empty()) return;
+  bool AddOne(const std::string& conv, int i) {
+    if (conv.empty()) return false;
     NewMessage m = MakeMessage(i, "req-" + std::to_string(i), 0);
     auto r = Retry("add_message " + std::to_string(i), [&] { return store_->AddMessage(conv, m); });
-    if (!r.ok()) return;
+    if (!r.ok()) return false;
     std::lock_guard lock(mu_);
     ++out.acked_writes;
     if (r->content != m.content || r->request_id != m.request_id)
       out.problems.push_back("add_message " + std::to_string(i) + " returned another message");
     Acked(*r, conv);
+    return true;
+  }
+
+  // Moves the acknowledged message with this request_id to removed (acked) or maybe_removed.
+  void Removed(const std::string& request_id, bool acked) {
+    for (size_t i = 0; i < out.messages.size(); ++i) {
+      if (out.messages[i].request_id != request_id) continue;
+      (acked ? out.removed : out.maybe_removed).push_back(out.messages[i]);
+      out.messages.erase(out.messages.begin() + static_cast<std::ptrdiff_t>(i));
+      return;
+    }
+  }
+
+  // Deletes an acknowledged single message. A retry after a failure that did land answers kNotFound: done.
+  void Remove(const std::string& request_id) {
+    std::string id;
+    for (const auto& m : out.messages)
+      if (m.request_id == request_id) id = m.id;
+    if (id.empty()) return;
+    auto r = store_->DeleteMessage(id);
+    bool acked = Note("delete_message " + request_id, r, false);
+    if (!acked) {
+      auto again = store_->DeleteMessage(id);
+      acked = again.ok() || again.status().code() == Code::kNotFound;
+      if (!acked) Note("delete_message " + request_id + " (retry)", again, true);
+    }
+    if (acked) {
+      ++out.acked_writes;
+      if (r.ok() && r->request_id != request_id) out.problems.push_back("delete_message returned another message");
+    }
+    Removed(request_id, acked);
+  }
+
+  // Pops the newest message of conv, which the caller knows is the single `request_id`; not retried (a retry
+  // could pop the next one).
+  void Pop(const std::string& conv, const std::string& request_id) {
+    auto r = store_->PopMessage(conv);
+    const bool acked = Note("pop_message " + request_id, r, false);
+    if (acked) {
+      ++out.acked_writes;
+      if (!r->has_value() || (*r)->request_id != request_id)
+        out.problems.push_back("pop_message returned another message than " + request_id);
+    }
+    Removed(request_id, acked);
   }
 
   void Batch(const std::string& conv, const std::string& tag, int n, size_t content_bytes) {
@@ -345,9 +393,10 @@ class Workload {
     std::set<std::string> ids;
     for (size_t i = 0; i < r->messages.size(); ++i) {
       ids.insert(r->messages[i].id);
-      if (r->messages[i].position != static_cast<int64_t>(i))
+      if (i > 0 && r->messages[i].position <= r->messages[i - 1].position)  // gaps after deletes, never disorder
         out.problems.push_back("get_conversation: message " + std::to_string(i) + " has position " +
-                               std::to_string(r->messages[i].position));
+                               std::to_string(r->messages[i].position) + " after " +
+                               std::to_string(r->messages[i - 1].position));
     }
     if (r->conversation.message_count != static_cast<int64_t>(r->messages.size()))
       out.problems.push_back("get_conversation: message_count " + std::to_string(r->conversation.message_count) +
@@ -444,6 +493,20 @@ std::vector<std::string> VerifyAfterReopen(const std::string& path, const Outcom
             raw.Int("SELECT count(*) FROM messages WHERE request_id = ?1", {m.request_id}) != 1)
           problems.push_back("request_id " + m.request_id + " is not present exactly once");
         ++checked;
+      }
+      for (const auto& m : out.removed) {
+        if (out.deleted.count(m.conversation)) continue;
+        if (raw.Int("SELECT count(*) FROM messages WHERE uid = ?1", {m.id}) != 0)
+          problems.push_back("message " + m.id + " (" + m.request_id + ") survived its acknowledged delete");
+        if (raw.Int("SELECT count(*) FROM message_tombstones WHERE message_uid = ?1", {m.id}) != 1)
+          problems.push_back("deleted message " + m.id + " has no tombstone (its spend would be lost)");
+        ++checked;
+      }
+      for (const auto& m : out.maybe_removed) {
+        if (out.deleted.count(m.conversation)) continue;
+        if (raw.Int("SELECT count(*) FROM messages WHERE uid = ?1", {m.id}) +
+                raw.Int("SELECT count(*) FROM message_tombstones WHERE message_uid = ?1", {m.id}) != 1)
+          problems.push_back("message " + m.id + " is neither stored once nor tombstoned once");
       }
       for (const auto& b : out.batches) {
         int64_t n = raw.Int("SELECT count(*) FROM messages WHERE json_extract(metadata, '$.batch') = ?1", {b.tag});

@@ -112,6 +112,7 @@ struct Run {
   std::string conversation;             // acknowledged
   std::vector<Message> acked;           // acknowledged messages, in order
   std::set<std::string> failed_batches; // tags of batches whose call failed
+  std::string unsure_pop;               // a message whose pop failed: it may still be there
 };
 
 class Workload {
@@ -182,6 +183,23 @@ class Workload {
       }
       auto context = Retry("get_context", [&] { return store_->GetContext(r.conversation, 1'000'000); });
       if (context.ok()) CheckMessages("get_context", *context, -1);
+
+      // A message added, edited and popped: none of the acknowledged ones above is touched. Pop only when the
+      // add was acknowledged (so the newest message is this one); neither is retried.
+      NewMessage extra;
+      extra.content = "to pop";
+      extra.cost_nanousd = 11;
+      auto added_extra = store_->AddMessage(r.conversation, extra);
+      if (Note("add_message (to pop)", added_extra, false)) {
+        MessageEdit edit;
+        edit.content = "edited, to pop";
+        edit.metadata_json = R"({"edited":true})";
+        Note("edit_message", store_->EditMessage(added_extra->id, edit), false);
+        auto popped = store_->PopMessage(r.conversation);
+        if (!Note("pop_message", popped, false)) r.unsure_pop = added_extra->id;
+        else if (!popped->has_value() || (*popped)->id != added_extra->id)
+          r.problems.push_back("pop_message returned another message than the one just added");
+      }
     }
     if (close_at_end) {
       Status closed = store_->Close();
@@ -213,6 +231,11 @@ class Workload {
       auto conv = store_->CreateConversation(nc);
       if (!must("create", conv)) return;
       r.conversation = conv->id;
+    }
+    if (!r.unsure_pop.empty()) {  // finish the pop whose outcome the failure left unknown
+      auto last = store_->GetLastMessages(r.conversation, 1);
+      if (must("get_last_messages", last) && !last->empty() && (*last)[0].id == r.unsure_pop)
+        must("pop_message", store_->PopMessage(r.conversation));
     }
     NewMessage m;
     m.content = "after the failure";
@@ -295,7 +318,8 @@ class Workload {
     }
     for (size_t i = 0; i < got.size(); ++i) {
       if (got[i].id != r.acked[i].id || got[i].content != r.acked[i].content ||
-          got[i].request_id != r.acked[i].request_id || got[i].position != static_cast<int64_t>(i))
+          got[i].request_id != r.acked[i].request_id || got[i].position < static_cast<int64_t>(i) ||
+          (i > 0 && got[i].position <= got[i - 1].position))  // a popped message leaves a gap
         r.problems.push_back(step + ": message " + std::to_string(i) + " differs from the acknowledged one");
     }
     if (message_count >= 0 && message_count != static_cast<int64_t>(got.size()))

@@ -222,7 +222,7 @@ struct NewMessage {
   // still pending, the result finishes it in the same transaction: status success, output the content (as JSON
   // when it parses as JSON, else as a JSON string), duration from the call's created_at to this message's.
   std::string tool_call_id{};
-  // The caller's item as it came (e.g. an Agents SDK item), any JSON value up to kMaxMetadataBytes, kept verbatim
+  // The caller's item as it came (e.g. an Agents SDK item), any JSON value up to kMaxContentBytes, kept verbatim
   // and returned as given; convstore reads nothing from it. "" for none.
   std::string raw_json{};
   // Tool calls this message makes, recorded with it in the same transaction (each as AddToolCall would).

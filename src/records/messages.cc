@@ -27,9 +27,9 @@ bool AddChecked(int64_t& total, const std::optional<int64_t>& v) {
 
 Status CheckRaw(const std::string& raw, const std::string& field) {
   if (raw.empty()) return Status::OK();
-  if (raw.size() > limits::kMaxMetadataBytes)
+  if (raw.size() > limits::kMaxContentBytes)
     return Status::TooLarge(
-        fmt::format("{} is {} bytes; the limit is {}", field, raw.size(), limits::kMaxMetadataBytes));
+        fmt::format("{} is {} bytes; the limit is {}", field, raw.size(), limits::kMaxContentBytes));
   if (util::CheckJsonText(raw) == util::JsonKind::kInvalid)
     return Status::InvalidArgument(field + " is not one valid JSON value");
   return Status::OK();

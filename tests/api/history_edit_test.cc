@@ -204,7 +204,7 @@ TEST_P(HistoryEditTest, RawItemsComeBackAsGiven) {
   ASSERT_OK(read);
   EXPECT_EQ(read->messages[0].raw_json, item);  // byte for byte
   EXPECT_CODE(store_->AddMessage(conv_, {.content = "x", .raw_json = "{"}), Code::kInvalidArgument);
-  EXPECT_CODE(store_->AddMessage(conv_, {.content = "x", .raw_json = std::string(limits::kMaxMetadataBytes + 1, ' ')}),
+  EXPECT_CODE(store_->AddMessage(conv_, {.content = "x", .raw_json = std::string(limits::kMaxContentBytes + 1, ' ')}),
               Code::kTooLarge);
 }
 

@@ -273,6 +273,21 @@ int convstore_get_last_messages(convstore_t* db, const char* conversation_id, in
   });
 }
 
+int convstore_get_items(convstore_t* db, const char* conversation_id, int64_t count, char** out_json,
+                        char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    if (count == 0) {
+      auto all = db->store->GetConversation(conversation_id);
+      if (!all.ok()) return all.status();
+      return Emit(convstore::Result<std::vector<convstore::Message>>(std::move(all->messages)), out_json,
+                  convstore::capi::EncodeItems);
+    }
+    return Emit(db->store->GetLastMessages(conversation_id, count), out_json, convstore::capi::EncodeItems);
+  });
+}
+
 int convstore_delete_message(convstore_t* db, const char* message_id, char** out_json, char** errmsg) {
   return Guard(out_json, errmsg, [&]() -> Status {
     CHECK_HANDLE(db);

@@ -442,6 +442,23 @@ std::string EncodeAddedMessages(const std::vector<Message>& ms) {
   return w.Take();
 }
 
+std::string EncodeItems(const std::vector<Message>& ms) {
+  JsonWriter w;
+  w.BeginArray();
+  for (const Message& m : ms) {
+    if (!m.raw_json.empty()) {
+      w.Raw(m.raw_json);
+      continue;
+    }
+    w.BeginObject();
+    w.Key("role").String(RoleName(m.role));
+    w.Key("content").String(m.content);
+    w.EndObject();
+  }
+  w.EndArray();
+  return w.Take();
+}
+
 std::string EncodeOptionalMessage(const std::optional<Message>& m) {
   if (!m) return "null";
   return EncodeMessage(*m);

@@ -36,6 +36,8 @@ std::string EncodeMessages(const std::vector<Message>& ms);
 // What an add returns: the message records with "tool_calls", the calls the add recorded.
 std::string EncodeAddedMessage(const Message& m);
 std::string EncodeAddedMessages(const std::vector<Message>& ms);
+// Each message's raw item, or {"role", "content"} for a message stored without one.
+std::string EncodeItems(const std::vector<Message>& ms);
 // A message record, or JSON null.
 std::string EncodeOptionalMessage(const std::optional<Message>& m);
 std::string EncodeToolCall(const ToolCall& t);

@@ -164,12 +164,9 @@ class AgentSession:
         if limit is not None and limit <= 0:
             return []
         if limit is not None and limit <= 1000:
-            messages = self.store.get_last_messages(self.conversation_id, limit)
-        else:
-            messages = self.store.get_conversation(self.conversation_id)["messages"]
-            if limit is not None:
-                messages = messages[-limit:]
-        return [_item_of(m) for m in messages]
+            return self.store.get_items(self.conversation_id, limit)
+        items = self.store.get_items(self.conversation_id)
+        return items if limit is None else items[-limit:]
 
     def add_items_sync(self, items: list[dict], usage: Any = None, *, model: str | None = None) -> None:
         items = list(items)

@@ -424,6 +424,15 @@ class Store(CostMixin, MetadataMixin):
             raise InvalidArgumentError("count must be a 64-bit integer")
         return [fix_message(m) for m in self._call(_ffi.convstore_get_last_messages, _arg(conversation_id), count)]
 
+    def get_items(self, conversation_id: str, limit: int | None = None) -> list:
+        """The conversation's items, oldest first: each message's raw item as given, or {"role", "content"} for a
+        message stored without one. limit: the newest `limit` (1..1000); None for all. One call, one decode."""
+        if limit is None:
+            limit = 0
+        elif not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
+            raise InvalidArgumentError("limit must be an int from 1 to 1000, or None")
+        return self._call(_ffi.convstore_get_items, _arg(conversation_id), limit)
+
     # ---- removing and correcting history -------------------------------------------------------------
     # Each runs in one transaction with the conversation's message_count and the metadata index. Money spent
     # stays spent: a deleted message leaves a tombstone (time, model, role, tokens, cost, request_id; no content)

@@ -102,3 +102,18 @@ def test_raw_items_round_trip_and_calls_finish_with_their_result(any_store):
     [call] = s.list_tool_calls(made[0]["id"])
     assert call["status"] == "success" and call["output"] == {"temp": 3.5}
     assert [m["raw"] for m in s.get_conversation(c["id"])["messages"]] == [call_item, out_item]
+
+
+def test_get_items_returns_raw_items_or_role_and_content(any_store):
+    s = any_store
+    c = s.create_conversation("ana")
+    s.add_message(c["id"], "user", "plain")
+    s.add_message(c["id"], "assistant", "x", raw={"type": "message", "content": [{"text": "x"}], "n": 1.5})
+    assert s.get_items(c["id"]) == [{"role": "user", "content": "plain"},
+                                     {"type": "message", "content": [{"text": "x"}], "n": 1.5}]
+    assert s.get_items(c["id"], 1) == [{"type": "message", "content": [{"text": "x"}], "n": 1.5}]
+    for bad in (0, 1001, -1, True, "2"):
+        with pytest.raises(InvalidArgumentError):
+            s.get_items(c["id"], bad)
+    with pytest.raises(NotFoundError):
+        s.get_items("00000000-0000-7000-8000-000000000000")

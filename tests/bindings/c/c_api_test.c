@@ -133,6 +133,13 @@ static void history_edits(convstore_t* db) {
   CHECK(convstore_list_tool_calls(db, msg, &out, NULL) == CONVSTORE_OK);
   CHECK(out != NULL && strstr(out, "\"status\":\"success\"") != NULL && strstr(out, "\"output\":42") != NULL);
   convstore_free(out);
+  CHECK(convstore_get_items(db, conv, 0, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strncmp(out, "[{\"type\":\"function_call\"},{\"role\":\"tool\",\"content\":\"42\"}]", 200) == 0);
+  convstore_free(out);
+  CHECK(convstore_get_items(db, conv, 1, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strcmp(out, "[{\"role\":\"tool\",\"content\":\"42\"}]") == 0);
+  convstore_free(out);
+  EXPECT_CODE(convstore_get_items(db, conv, -1, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
   CHECK(convstore_edit_message(db, msg, "{\"content\":\"calling f\",\"raw\":null}", &out, NULL) == CONVSTORE_OK);
   CHECK(out != NULL && strstr(out, "\"content\":\"calling f\"") != NULL && strstr(out, "\"raw\":null") != NULL);
   convstore_free(out);

@@ -193,6 +193,8 @@ class CBadInputMatrix : public ::testing::Test {
            return convstore_get_context_with_options(d, a, R"({"max_tokens":10})", nullptr, e); }},
         {"get_last_messages", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
            return convstore_get_last_messages(d, a, 10, nullptr, e); }},
+        {"get_items", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_get_items(d, a, 10, nullptr, e); }},
         {"delete_message", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
            return convstore_delete_message(d, a, nullptr, e); }},
         {"pop_message", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {

@@ -221,6 +221,11 @@ CONVSTORE_API int convstore_get_context(convstore_t* db, const char* conversatio
  * "stored" | "estimate" ("stored"; "estimate" counts every message as ceil(UTF-8 bytes / 4))}. */
 CONVSTORE_API int convstore_get_context_with_options(convstore_t* db, const char* conversation_id,
                                                      const char* options_json, char** out_json, char** errmsg);
+/* The items of a conversation, oldest first: each message's "raw" item as it was given, or {"role", "content"}
+ * for a message stored without one (what an agent framework's session reads back). count: the newest `count`
+ * (1..1000), or 0 for all. *out_json: array. */
+CONVSTORE_API int convstore_get_items(convstore_t* db, const char* conversation_id, int64_t count, char** out_json,
+                                      char** errmsg);
 /* Removing history: each in one transaction with the counters and the metadata index. Money spent stays spent: a
  * deleted message leaves a tombstone (time, model, role, tokens, cost, request_id; no content) that cost summaries
  * and budgets go on counting. Positions are not reused. */

@@ -188,6 +188,21 @@ void RunWorkload(ConversationStore& s, Clock& clock, std::mt19937_64& rng, Workl
         m.created_at = at;
       }
       ASSERT_OK(s.AddMessages(pick(w.conversations), batch));
+    } else if (what < 74) {
+      // History removed or corrected: what was spent stays counted.
+      const std::string& conv = pick(w.conversations);
+      auto last = s.GetLastMessages(conv, 5);
+      ASSERT_OK(last);
+      const int how = static_cast<int>(rng() % 10);
+      if (how < 4 && !last->empty()) {
+        ASSERT_OK(s.DeleteMessage(pick(*last).id));
+      } else if (how < 7) {
+        ASSERT_OK(s.PopMessage(conv));
+      } else if (how < 8) {
+        ASSERT_OK(s.ClearMessages(conv));
+      } else if (!last->empty()) {
+        ASSERT_OK(s.EditMessage(pick(*last).id, {.content = "edited", .metadata_json = R"({"edited":true})"}));
+      }
     } else if (what < 95) {
       NewApiUsage u;
       u.user_key = pick(w.users);
@@ -214,6 +229,12 @@ void RunWorkload(ConversationStore& s, Clock& clock, std::mt19937_64& rng, Workl
   }
 }
 
+// Every message row the cost engine counts: stored messages and the tombstones of deleted ones (alias it).
+#define ALL_MESSAGE_ROWS                                                                                          \
+  "(SELECT created_at, conversation_id, model, team_id, tokens_input, tokens_output, cost_nanousd, latency_us"   \
+  " FROM messages UNION ALL SELECT created_at, conversation_id, model, team_id, tokens_input, tokens_output,"     \
+  " cost_nanousd, latency_us FROM message_tombstones)"
+
 // The plain SQL aggregate of the raw rows the summary covers, as "date count tin tout cost" lines, newest first.
 std::vector<std::string> ReferenceDaily(const std::string& path, const CostSummary& got, const CostFilter& f) {
   int64_t offset = int64_t{f.utc_offset_minutes} * 60'000'000;
@@ -225,7 +246,7 @@ std::vector<std::string> ReferenceDaily(const std::string& path, const CostSumma
   std::string rows;
   if (f.source != "api")
     rows += "SELECT m.created_at t, u.key ukey, tm.key tkey, m.model model, c.uid conv, m.tokens_input tin,"
-            " m.tokens_output tout, m.cost_nanousd cost FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            " m.tokens_output tout, m.cost_nanousd cost FROM " ALL_MESSAGE_ROWS " m JOIN conversations c ON c.id = m.conversation_id"
             " JOIN users u ON u.id = c.user_id LEFT JOIN teams tm ON tm.id = m.team_id";
   if (f.source == "all") rows += " UNION ALL ";
   if (f.source != "message")
@@ -303,7 +324,7 @@ void CheckGroups(ConversationStore& s, const std::string& path) {
   auto rows = Rows(path,
                    "SELECT model, coalesce(tkey, ''), status, count(*), sum(status = 'error'), coalesce(sum(cost), 0),"
                    " coalesce(sum(lat), 0) FROM ("
-                   " SELECT m.model model, tm.key tkey, '' status, m.cost_nanousd cost, m.latency_us lat FROM messages m"
+                   " SELECT m.model model, tm.key tkey, '' status, m.cost_nanousd cost, m.latency_us lat FROM " ALL_MESSAGE_ROWS " m"
                    "  LEFT JOIN teams tm ON tm.id = m.team_id"
                    " UNION ALL SELECT a.model, tm.key, a.status, a.cost_nanousd, a.latency_us FROM api_usage a"
                    "  LEFT JOIN teams tm ON tm.id = a.team_id)"
@@ -329,7 +350,7 @@ void CheckUsageStats(ConversationStore& s, const std::string& path) {
                    "SELECT u.key, model, count(*), sum(status = 'error'), coalesce(sum(cost), 0), count(lat),"
                    " coalesce((2 * sum(lat) + count(lat)) / (2 * count(lat)), 0) FROM ("
                    " SELECT c.user_id uid, m.model model, '' status, m.cost_nanousd cost, m.latency_us lat"
-                   "  FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                   "  FROM " ALL_MESSAGE_ROWS " m JOIN conversations c ON c.id = m.conversation_id"
                    " UNION ALL SELECT a.user_id, a.model, a.status, a.cost_nanousd, a.latency_us FROM api_usage a)"
                    " JOIN users u ON u.id = uid GROUP BY 1, 2 ORDER BY 1, 2");
   std::vector<std::string> want;
@@ -356,10 +377,12 @@ TEST(CostEngineTest, RandomWorkloadsMatchPlainSqlToTheNanoDollar) {
     CheckSummaries(*s, db.path(), w);
     CheckGroups(*s, db.path());
     CheckUsageStats(*s, db.path());
-    // Conversation counters still equal their messages after deletes and repricing.
+    // Conversation counters still equal their messages and tombstones after deletes and repricing.
     EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM conversations c WHERE cost_nanousd != (SELECT"
-                                  " coalesce(sum(cost_nanousd), 0) FROM messages WHERE conversation_id = c.id)"),
+                                  " coalesce(sum(cost_nanousd), 0) FROM " ALL_MESSAGE_ROWS " WHERE conversation_id = c.id)"
+                                  " OR message_count != (SELECT count(*) FROM messages WHERE conversation_id = c.id)"),
               0);
+    EXPECT_GT(QueryInt(db.path(), "SELECT count(*) FROM message_tombstones"), 0);
     // Every stored rollup row counts something and no sum is negative (deletes and reprices of rows still
     // pending take them out of cost_pending); the derived tables pass the open-time invariants.
     EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_rollups WHERE count < 1 OR cost_nanousd < 0 OR"

@@ -288,6 +288,35 @@ int convstore_get_items(convstore_t* db, const char* conversation_id, int64_t co
   });
 }
 
+int convstore_add_agent_items(convstore_t* db, const char* conversation_id, const char* items_json,
+                              const char* usage_json, int64_t* added, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(conversation_id);
+    CHECK_ARG(items_json);
+    convstore::AgentUsage usage;
+    if (usage_json != nullptr) {
+      auto decoded = convstore::capi::DecodeAgentUsage(usage_json);
+      if (!decoded.ok()) return decoded.status();
+      usage = std::move(*decoded);
+    }
+    auto n = db->store->AddAgentItems(conversation_id, items_json, usage);
+    if (!n.ok()) return n.status();
+    if (added != nullptr) *added = *n;
+    return Status::OK();
+  });
+}
+
+int convstore_import_history(convstore_t* db, const char* options_json, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(options_json);
+    auto options = convstore::capi::DecodeImportOptions(options_json);
+    if (!options.ok()) return options.status();
+    return Emit(db->store->ImportHistory(*options), out_json, convstore::capi::EncodeImportReport);
+  });
+}
+
 int convstore_delete_message(convstore_t* db, const char* message_id, char** out_json, char** errmsg) {
   return Guard(out_json, errmsg, [&]() -> Status {
     CHECK_HANDLE(db);

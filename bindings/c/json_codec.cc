@@ -337,6 +337,43 @@ Result<NewToolCall> DecodeNewToolCall(std::string_view text) {
   return decoded;
 }
 
+Result<AgentUsage> DecodeAgentUsage(std::string_view text) {
+  return DecodeObject<AgentUsage>(text, "usage", [](Fields& f, AgentUsage& u) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("model", u.model));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("input_tokens", u.input_tokens));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("output_tokens", u.output_tokens));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("cached_input_tokens", u.cached_input_tokens));
+    return f.Int("reasoning_tokens", u.reasoning_tokens);
+  });
+}
+
+Result<ImportOptions> DecodeImportOptions(std::string_view text) {
+  std::optional<std::string> format;
+  auto decoded = DecodeObject<ImportOptions>(text, "import options", [&](Fields& f, ImportOptions& o) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("source", o.source_path));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("format", format));
+    return f.Str("user", o.user_key);
+  });
+  if (!decoded.ok()) return decoded;
+  if (decoded->source_path.empty()) return Status::InvalidArgument("import options: source is required");
+  if (!format) return Status::InvalidArgument("import options: format is required (agents-sdk or aidatabase-v1)");
+  if (*format == "agents-sdk") decoded->format = ImportFormat::kAgentsSdk;
+  else if (*format == "aidatabase-v1") decoded->format = ImportFormat::kAiDatabaseV1;
+  else return Status::InvalidArgument(fmt::format("format '{}' is not agents-sdk or aidatabase-v1", *format));
+  return decoded;
+}
+
+std::string EncodeImportReport(const ImportReport& r) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("conversations").Int(r.conversations);
+  w.Key("messages").Int(r.messages);
+  w.Key("skipped_conversations").Int(r.skipped_conversations);
+  w.Key("skipped_rows").Int(r.skipped_rows);
+  w.EndObject();
+  return w.Take();
+}
+
 Result<MessageEdit> DecodeMessageEdit(std::string_view text) {
   auto obj = ParseObject(text, "message edit");
   if (!obj.ok()) return obj.status();

@@ -7,6 +7,7 @@
 
 #include "convstore/options.h"
 #include "convstore/status.h"
+#include "convstore/sessions.h"
 #include "convstore/types.h"
 
 namespace convstore::capi {
@@ -23,6 +24,11 @@ Result<std::vector<NewMessage>> DecodeNewMessages(std::string_view json);
 Result<NewToolCall> DecodeNewToolCall(std::string_view json);
 Result<ContextOptions> DecodeContextOptions(std::string_view json);
 Result<ToolCallUpdate> DecodeToolCallUpdate(std::string_view json);
+// {"model"?, "input_tokens"?, "output_tokens"?, "cached_input_tokens"?, "reasoning_tokens"?}.
+Result<AgentUsage> DecodeAgentUsage(std::string_view json);
+// {"source", "format": "agents-sdk" | "aidatabase-v1", "user"?}.
+Result<ImportOptions> DecodeImportOptions(std::string_view json);
+std::string EncodeImportReport(const ImportReport& r);
 // {"content": "...", "metadata": {...}, "raw": <any JSON; null removes it>}: the keys given are changed.
 Result<MessageEdit> DecodeMessageEdit(std::string_view json);
 

@@ -29,6 +29,7 @@
 #include "convstore/metadata.h"
 #include "convstore/options.h"
 #include "convstore/status.h"
+#include "convstore/sessions.h"
 #include "convstore/types.h"
 
 namespace convstore {
@@ -106,6 +107,15 @@ class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSe
   Result<int64_t> ClearMessages(std::string_view conversation_id);
   // Corrects a message's content, metadata or raw item (MessageEdit); the metadata index follows.
   Result<Message> EditMessage(std::string_view message_id, const MessageEdit& edit);
+
+  // ---- agent frameworks (convstore/sessions.h) ----
+  // Appends OpenAI Agents SDK items (`items_json`: a JSON array of item objects) as messages, all or nothing, in
+  // one transaction: each item kept whole as the message's raw value and understood as described in
+  // convstore/sessions.h; `usage` is recorded on the first assistant item. Returns how many messages were added.
+  Result<int64_t> AddAgentItems(std::string_view conversation_id, std::string_view items_json,
+                                const AgentUsage& usage = {});
+  // Imports the history of another tool's file (ImportOptions), leaving that file untouched.
+  Result<ImportReport> ImportHistory(const ImportOptions& options);
 
   // ---- tool calls ----
   Result<ToolCall> AddToolCall(std::string_view message_id, const NewToolCall& call);

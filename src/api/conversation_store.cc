@@ -73,6 +73,15 @@ Result<Message> ConversationStore::EditMessage(std::string_view message_id, cons
   return impl_->Call(&api::StoreImpl::DoEditMessage, message_id, edit);
 }
 
+Result<int64_t> ConversationStore::AddAgentItems(std::string_view conversation_id, std::string_view items_json,
+                                                 const AgentUsage& usage) {
+  return impl_->Call(&api::StoreImpl::DoAddAgentItems, conversation_id, items_json, usage);
+}
+
+Result<ImportReport> ConversationStore::ImportHistory(const ImportOptions& options) {
+  return impl_->Call(&api::StoreImpl::DoImportHistory, options);
+}
+
 Result<ToolCall> ConversationStore::UpdateToolCall(std::string_view tool_call_id, const ToolCallUpdate& update) {
   return impl_->Call(&api::StoreImpl::DoUpdateToolCall, tool_call_id, update);
 }

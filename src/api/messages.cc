@@ -7,14 +7,11 @@
 #include "cost/price_lookup.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
+#include "api/message_insert.h"
 #include "records/messages.h"
 
 namespace convstore::api {
 
-namespace {
-
-// Inserts the messages into the conversation with their prices, the metadata index and the cost rollups in step;
-// runs inside the caller's transaction. `spent` says what the new rows cost (retries count nothing).
 Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id,
                       const records::ValidMessage* msgs, size_t n, std::vector<Message>& out,
                       cost::SpendNote& spent) {
@@ -61,8 +58,6 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
   CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kMessages, inserted));
   return cost::RecordCostRows(conn, cost_rows);
 }
-
-}  // namespace
 
 Result<Message> StoreImpl::DoAddMessage(std::string_view conversation_id, const NewMessage& message) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckKey(conversation_id, "conversation id"));

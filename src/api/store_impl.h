@@ -64,6 +64,9 @@ class StoreImpl final {
   Result<std::optional<Message>> DoPopMessage(std::string_view conversation_id);
   Result<int64_t> DoClearMessages(std::string_view conversation_id);
   Result<Message> DoEditMessage(std::string_view message_id, const MessageEdit& edit);
+  Result<int64_t> DoAddAgentItems(std::string_view conversation_id, std::string_view items_json,
+                                  const AgentUsage& usage);
+  Result<ImportReport> DoImportHistory(const ImportOptions& options);
   Result<ToolCall> DoAddToolCall(std::string_view message_id, const NewToolCall& call);
   Result<std::vector<ToolCall>> DoListToolCalls(std::string_view message_id);
   Result<ToolCall> DoUpdateToolCall(std::string_view tool_call_id, const ToolCallUpdate& update);

@@ -13,6 +13,7 @@
 
 #include "convstore/cost.h"
 #include "convstore/metadata.h"
+#include "convstore/sessions.h"
 #include "convstore/status.h"
 #include "convstore/types.h"
 
@@ -40,6 +41,7 @@ Status CheckStored(const BudgetState& v);
 Status CheckStored(const Reservation& v);
 
 inline Status CheckStored(int64_t) { return Status::OK(); }
+inline Status CheckStored(const ImportReport&) { return Status::OK(); }  // counts only
 
 template <typename T>
 Status CheckStored(const std::optional<T>& item) {

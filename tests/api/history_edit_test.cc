@@ -267,3 +267,76 @@ TEST_P(HistoryEditTest, ToolCallsRecordedWithTheirMessageAreFinishedByTheirResul
 
 }  // namespace
 }  // namespace convstore
+
+namespace convstore {
+namespace {
+
+TEST(AgentItems, ItemsBecomeMessagesWithTheirCallsAndUsage) {
+  auto store = testing::OpenOrDie(ConversationStore::kInMemory);
+  auto conv = store->CreateConversation({.user_key = "agents-sdk", .external_id = "agents-sdk:s"});
+  ASSERT_OK(conv);
+  const std::string items = R"([
+    {"role": "user", "content": "weather?"},
+    {"type": "reasoning", "summary": [{"type": "summary_text", "text": "look it up"}]},
+    {"type": "function_call", "call_id": "c1", "name": "weather", "arguments": "{\"city\": \"Oslo\"}"},
+    {"type": "function_call_output", "call_id": "c1", "output": "3C"},
+    {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "3C."}]},
+    {"type": "something_new", "x": [1, 2]}])";
+  auto n = store->AddAgentItems(conv->id, items, {.input_tokens = 100, .output_tokens = 20, .model = "gpt-4o"});
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 6);
+  auto got = store->GetConversation(conv->id);
+  ASSERT_OK(got);
+  const auto& m = got->messages;
+  ASSERT_EQ(m.size(), 6u);
+  EXPECT_EQ(m[0].role, Role::kUser);
+  EXPECT_EQ(m[0].content, "weather?");
+  EXPECT_EQ(m[1].content, "look it up");
+  EXPECT_EQ(m[1].tokens_input, 100);  // usage on the first assistant item
+  EXPECT_EQ(m[1].model, "gpt-4o");
+  EXPECT_TRUE(m[1].cost_nanousd.has_value());
+  EXPECT_EQ(m[3].role, Role::kTool);
+  EXPECT_EQ(m[3].tool_call_id, "c1");
+  EXPECT_EQ(m[4].content, "3C.");
+  EXPECT_EQ(nlohmann::json::parse(m[5].raw_json), nlohmann::json::parse(R"({"type": "something_new", "x": [1, 2]})"));
+  auto calls = store->ListToolCalls(m[2].id);
+  ASSERT_OK(calls);
+  ASSERT_EQ(calls->size(), 1u);
+  EXPECT_EQ((*calls)[0].input_json, R"({"city":"Oslo"})");
+  EXPECT_EQ((*calls)[0].status, ToolStatus::kSuccess);
+  EXPECT_EQ((*calls)[0].output_json, R"("3C")");
+
+  // Bad input writes nothing.
+  for (const char* bad : {"{}", "[1]", R"([{"type": 5}])", R"([{"role": "user", "content": "x"}, "x"])", "[", ""}) {
+    SCOPED_TRACE(bad);
+    EXPECT_CODE(store->AddAgentItems(conv->id, bad), Code::kInvalidArgument);
+  }
+  EXPECT_CODE(store->AddAgentItems(conv->id, R"([{"role": "user", "content": "x"}])", {.input_tokens = 1}),
+              Code::kInvalidArgument);  // usage without an assistant item
+  EXPECT_CODE(store->AddAgentItems(conv->id, R"([{"role": "assistant", "content": "x"}])", {.input_tokens = -1}),
+              Code::kInvalidArgument);
+  EXPECT_CODE(store->AddAgentItems("", "[]"), Code::kInvalidArgument);
+  EXPECT_CODE(store->AddAgentItems("00000000-0000-7000-8000-000000000000", R"([{"role":"user","content":"x"}])"),
+              Code::kNotFound);
+  auto same = store->GetConversationInfo(conv->id);
+  ASSERT_OK(same);
+  EXPECT_EQ(same->message_count, 6);
+}
+
+TEST(ImportHistory, RefusesWhatItCannotReadAndWritesNothing) {
+  auto store = testing::OpenOrDie(ConversationStore::kInMemory);
+  TempDb missing;
+  EXPECT_CODE(store->ImportHistory({}), Code::kInvalidArgument);
+  EXPECT_NE(testing::CodeOf(store->ImportHistory({.source_path = missing.path()})), Code::kOk);
+  TempDb other;  // a convstore file is neither format
+  { auto s = testing::OpenOrDie(other.path()); }
+  EXPECT_CODE(store->ImportHistory({.source_path = other.path()}), Code::kInvalidArgument);
+  EXPECT_CODE(store->ImportHistory({.source_path = other.path(), .format = ImportFormat::kAiDatabaseV1}),
+              Code::kInvalidArgument);
+  EXPECT_CODE(store->ImportHistory({.source_path = other.path(), .format = static_cast<ImportFormat>(7)}),
+              Code::kInvalidArgument);
+  EXPECT_CODE(store->ImportHistory({.source_path = other.path(), .user_key = std::string(300, 'u')}), Code::kTooLarge);
+}
+
+}  // namespace
+}  // namespace convstore

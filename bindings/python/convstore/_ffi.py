@@ -136,6 +136,8 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_get_context": ([convstore_p, c_char_p, c_int64, _out, _out], c_int),
         "convstore_get_context_with_options": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
         "convstore_get_last_messages": ([convstore_p, c_char_p, c_int64, _out, _out], c_int),
+        "convstore_add_agent_items": ([convstore_p, c_char_p, c_char_p, c_char_p, POINTER(c_int64), _out], c_int),
+        "convstore_import_history": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_get_items": ([convstore_p, c_char_p, c_int64, _out, _out], c_int),
         "convstore_delete_message": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_pop_message": ([convstore_p, c_char_p, _out, _out], c_int),

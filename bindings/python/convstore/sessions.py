@@ -58,53 +58,21 @@ def _usage_dict(usage: Any) -> dict | None:
     return out
 
 
-def _message_for(item: dict) -> dict:
-    """The convstore message (add_messages form) that stores one Agents SDK item."""
-    if not isinstance(item, dict):
-        raise InvalidArgumentError(f"an item must be a dict, not {type(item).__name__}")
-    kind = item.get("type")
-    m: dict[str, Any] = {"raw": item}
-    if kind == "function_call":
-        m.update(role="assistant", content="")
-        try:
-            arguments = json.loads(item.get("arguments") or "{}")
-        except (TypeError, ValueError):
-            arguments = item.get("arguments")
-        call = {"tool_name": str(item.get("name") or "function"), "input": arguments, "status": "pending"}
-        if item.get("call_id"):
-            call["call_id"] = str(item["call_id"])
-        m["tool_calls"] = [call]
-    elif kind == "function_call_output":
-        output = item.get("output")
-        m.update(role="tool", content=output if isinstance(output, str) else json.dumps(output))
-        if item.get("call_id"):
-            m["tool_call_id"] = str(item["call_id"])
-    elif kind == "reasoning":
-        summary = item.get("summary") or []
-        m.update(role="assistant", content=_text(summary))
-    elif item.get("role") in _MESSAGE_ROLES and kind in (None, "message"):
-        m.update(role=item["role"], content=_text(item.get("content")))
-    else:  # an item type convstore does not know: kept verbatim, as an assistant-side record without text
-        m.update(role="assistant", content="")
-    return m
-
-
-def _record_usage(batch: list[dict], usage: dict, model: str | None) -> None:
-    """Puts a response's usage on the batch's first assistant message (once: budgets and costs count it)."""
-    target = next((m for m in batch if m["role"] == "assistant"), None)
-    if target is None:
-        raise InvalidArgumentError("usage was given but no item is an assistant item to record it on")
-    for key, field in (("input_tokens", "tokens_input"), ("output_tokens", "tokens_output")):
+def _usage_request(usage: dict, model: str | None) -> dict:
+    """A response's usage (the Responses API's shape) as add_agent_items takes it."""
+    out: dict[str, Any] = {}
+    for key in ("input_tokens", "output_tokens"):
         if isinstance(usage.get(key), int):
-            target[field] = usage[key]
-    details = usage.get("output_tokens_details") or {}
-    if isinstance(details.get("reasoning_tokens"), int):
-        target["tokens_reasoning"] = details["reasoning_tokens"]
+            out[key] = usage[key]
     cached = (usage.get("input_tokens_details") or {}).get("cached_tokens")
-    if isinstance(cached, int):
-        target["tokens_cached_input"] = cached
+    if isinstance(cached, int) and cached:
+        out["cached_input_tokens"] = cached
+    reasoning = (usage.get("output_tokens_details") or {}).get("reasoning_tokens")
+    if isinstance(reasoning, int) and reasoning:
+        out["reasoning_tokens"] = reasoning
     if model:
-        target["model"] = model
+        out["model"] = model
+    return out
 
 
 def _item_of(message: dict) -> dict:
@@ -172,11 +140,12 @@ class AgentSession:
         items = list(items)
         if not items:
             return
-        batch = [_message_for(item) for item in items]
+        for item in items:
+            if not isinstance(item, dict):
+                raise InvalidArgumentError(f"an item must be a dict, not {type(item).__name__}")
         usage = _usage_dict(usage)
-        if usage:
-            _record_usage(batch, usage, model or self.model)
-        self.store.add_messages(self.conversation_id, batch)
+        self.store.add_agent_items(self.conversation_id, items,
+                                   _usage_request(usage, model or self.model) if usage else None)
 
     def pop_item_sync(self) -> dict | None:
         popped = self.store.pop_message(self.conversation_id)

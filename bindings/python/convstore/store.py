@@ -424,6 +424,28 @@ class Store(CostMixin, MetadataMixin):
             raise InvalidArgumentError("count must be a 64-bit integer")
         return [fix_message(m) for m in self._call(_ffi.convstore_get_last_messages, _arg(conversation_id), count)]
 
+    def add_agent_items(self, conversation_id: str, items: list, usage: dict | None = None) -> int:
+        """Appends OpenAI Agents SDK items (Responses API input items) as messages, all or nothing; returns how
+        many. Each item is kept whole (get_items returns it) and understood: a message's role and text, a
+        function_call as a pending tool call with its call_id, a function_call_output as a tool message finishing
+        that call, reasoning as assistant text. usage: {"model", "input_tokens", "output_tokens",
+        "cached_input_tokens", "reasoning_tokens"} (any may be left out), recorded on the first assistant item."""
+        n = c_int64()
+        self._do(_ffi.convstore_add_agent_items, _arg(conversation_id), dumps(items),
+                 None if usage is None else dumps(usage), byref(n))
+        return n.value
+
+    def import_history(self, source: str, format: str, *, user: str | None = None) -> dict:
+        """Imports another tool's history file, which is opened read-only and left untouched: format
+        "agents-sdk" (an Agents SDK SQLiteSession file: each session becomes the conversation AgentSession opens
+        for its id) or "aidatabase-v1" (a file of the reference design's V1 class). Each conversation is one
+        transaction; one imported before is skipped, so an interrupted import is finished by running it again.
+        Returns {"conversations", "messages", "skipped_conversations", "skipped_rows"}."""
+        o = {"source": os.fspath(source), "format": format}
+        if user is not None:
+            o["user"] = user
+        return self._call(_ffi.convstore_import_history, dumps(o))
+
     def get_items(self, conversation_id: str, limit: int | None = None) -> list:
         """The conversation's items, oldest first: each message's raw item as given, or {"role", "content"} for a
         message stored without one. limit: the newest `limit` (1..1000); None for all. One call, one decode."""

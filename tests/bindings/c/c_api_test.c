@@ -140,6 +140,20 @@ static void history_edits(convstore_t* db) {
   CHECK(out != NULL && strcmp(out, "[{\"role\":\"tool\",\"content\":\"42\"}]") == 0);
   convstore_free(out);
   EXPECT_CODE(convstore_get_items(db, conv, -1, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(convstore_add_agent_items(db, conv, "[{\"role\":\"user\",\"content\":\"q\"},{\"type\":\"message\",\"role\":"
+                                  "\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"a\"}]}]",
+                                  "{\"input_tokens\":10,\"output_tokens\":2}", &n, NULL) == CONVSTORE_OK && n == 2);
+  EXPECT_CODE(convstore_add_agent_items(db, conv, "{}", NULL, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_add_agent_items(db, conv, "[]", "{\"tokens\":1}", NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(convstore_get_items(db, conv, 1, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"output_text\"") != NULL);
+  convstore_free(out);
+  CHECK(convstore_pop_message(db, conv, NULL, NULL) == CONVSTORE_OK);
+  CHECK(convstore_pop_message(db, conv, NULL, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_import_history(db, "{\"source\":\"/nonexistent/x.db\",\"format\":\"agents-sdk\"}", NULL,
+                                       &err_), CONVSTORE_IO_ERROR);
+  EXPECT_CODE(convstore_import_history(db, "{\"source\":\"x.db\",\"format\":\"csv\"}", NULL, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
   CHECK(convstore_edit_message(db, msg, "{\"content\":\"calling f\",\"raw\":null}", &out, NULL) == CONVSTORE_OK);
   CHECK(out != NULL && strstr(out, "\"content\":\"calling f\"") != NULL && strstr(out, "\"raw\":null") != NULL);
   convstore_free(out);

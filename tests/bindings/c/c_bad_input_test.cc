@@ -193,6 +193,12 @@ class CBadInputMatrix : public ::testing::Test {
            return convstore_get_context_with_options(d, a, R"({"max_tokens":10})", nullptr, e); }},
         {"get_last_messages", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
            return convstore_get_last_messages(d, a, 10, nullptr, e); }},
+        {"add_agent_items(items)", EntryPoint::kJson, [c](convstore_t* d, const char* a, char** e) {
+           return convstore_add_agent_items(d, c.c_str(), a, nullptr, nullptr, e); }},
+        {"add_agent_items(id)", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
+           return convstore_add_agent_items(d, a, R"([{"role":"user","content":"x"}])", nullptr, nullptr, e); }},
+        {"import_history", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_import_history(d, a, nullptr, e); }},
         {"get_items", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {
            return convstore_get_items(d, a, 10, nullptr, e); }},
         {"delete_message", EntryPoint::kId, [](convstore_t* d, const char* a, char** e) {

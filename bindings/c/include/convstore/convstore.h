@@ -226,6 +226,20 @@ CONVSTORE_API int convstore_get_context_with_options(convstore_t* db, const char
  * (1..1000), or 0 for all. *out_json: array. */
 CONVSTORE_API int convstore_get_items(convstore_t* db, const char* conversation_id, int64_t count, char** out_json,
                                       char** errmsg);
+/* Agent frameworks (docs/python.md, "Session-style history"). items_json: a JSON array of OpenAI Agents SDK items
+ * (Responses API input items), appended as messages all or nothing: each item is kept whole as the message's
+ * "raw" and understood (a message's role and text; a function_call as a pending tool call with its call_id; a
+ * function_call_output as a tool message finishing that call; reasoning as assistant text). usage_json (NULL for
+ * none): {"model"?, "input_tokens"?, "output_tokens"?, "cached_input_tokens"?, "reasoning_tokens"?}, recorded on
+ * the first assistant item. *added: how many messages (may be NULL). */
+CONVSTORE_API int convstore_add_agent_items(convstore_t* db, const char* conversation_id, const char* items_json,
+                                            const char* usage_json, int64_t* added, char** errmsg);
+/* options_json: {"source": path, "format": "agents-sdk" | "aidatabase-v1", "user"?: str}. Imports another tool's
+ * history file, opened read-only and left untouched: each source conversation in one transaction, one already
+ * imported (its external id exists) skipped. *out_json: {"conversations", "messages", "skipped_conversations",
+ * "skipped_rows"}. */
+CONVSTORE_API int convstore_import_history(convstore_t* db, const char* options_json, char** out_json,
+                                           char** errmsg);
 /* Removing history: each in one transaction with the counters and the metadata index. Money spent stays spent: a
  * deleted message leaves a tombstone (time, model, role, tokens, cost, request_id; no content) that cost summaries
  * and budgets go on counting. Positions are not reused. */

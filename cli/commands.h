@@ -1,0 +1,13 @@
+// The subcommands of the `convstore` command. Each registers its options on the app and returns the exit code
+// of its run: 0 on success, 1 when the library refused the operation (the error is printed on stderr).
+#pragma once
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace convstore::cli {
+
+// Registers `import` on `app`; `run` is set to the function that carries it out once parsed.
+void AddImportCommand(CLI::App& app, std::function<int()>& run);
+
+}  // namespace convstore::cli

@@ -35,8 +35,9 @@ int RunImport(const ImportArgs& a) {
                 static_cast<long long>(report->conversations), static_cast<long long>(report->messages),
                 static_cast<long long>(report->skipped_conversations), static_cast<long long>(report->skipped_rows));
   } else {
-    std::printf("imported %lld conversations (%lld messages) from %s into %s", static_cast<long long>(report->conversations),
-                static_cast<long long>(report->messages), a.source.c_str(), a.store.c_str());
+    std::printf("imported %lld conversations (%lld messages) from %s into %s",
+                static_cast<long long>(report->conversations), static_cast<long long>(report->messages),
+                a.source.c_str(), a.store.c_str());
     if (report->skipped_conversations > 0)
       std::printf("; %lld already imported, skipped", static_cast<long long>(report->skipped_conversations));
     if (report->skipped_rows > 0)

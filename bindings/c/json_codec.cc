@@ -50,7 +50,9 @@ Result<NewMessage> MessageFromObject(const json& obj, const std::string& prefix)
   NewMessage m;
   std::optional<std::string> role;
   CONVSTORE_RETURN_IF_ERROR(f.Str("role", role));
-  if (!role) return Status::InvalidArgument(fmt::format("'{}role' is required (user, assistant, system or tool)", prefix));
+  if (!role)
+    return Status::InvalidArgument(
+        fmt::format("'{}role' is required (user, assistant, system, developer or tool)", prefix));
   auto parsed_role = ParseRole(*role);
   if (!parsed_role)
     return Status::InvalidArgument(

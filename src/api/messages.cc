@@ -84,8 +84,8 @@ Result<std::vector<Message>> StoreImpl::DoAddMessages(std::string_view conversat
   size_t bytes = 0;
   for (const NewMessage& m : messages) bytes += m.content.size() + m.metadata_json.size() + m.raw_json.size();
   if (bytes > limits::kMaxBatchBytes)
-    return Status::TooLarge(fmt::format("the batch carries {} bytes of content, metadata and raw items; the limit is {}",
-                                        bytes, limits::kMaxBatchBytes));
+    return Status::TooLarge(fmt::format(
+        "the batch carries {} bytes of content, metadata and raw items; the limit is {}", bytes, limits::kMaxBatchBytes));
   int64_t now = Now();
   std::vector<records::ValidMessage> valid(messages.size());
   for (size_t i = 0; i < messages.size(); ++i)

@@ -43,7 +43,8 @@ def test_edit_changes_only_what_is_given(any_store):
     c = s.create_conversation("ana")
     m = s.add_message(c["id"], "user", "teh answer", metadata={"k": 1}, tokens_input=9, raw={"type": "message"})
     e = s.edit_message(m["id"], content="the answer")
-    assert (e["content"], e["metadata"], e["raw"], e["tokens_input"]) == ("the answer", {"k": 1}, {"type": "message"}, 9)
+    assert (e["content"], e["metadata"], e["raw"], e["tokens_input"]) == ("the answer", {"k": 1}, {"type": "message"},
+                                                                          9)
     e = s.edit_message(m["id"], metadata={"k": 2}, raw=None)
     assert (e["metadata"], e["raw"]) == ({"k": 2}, None)
     assert s.search_metadata({"k": 2}, target="messages")["items"][0]["id"] == m["id"]

@@ -80,29 +80,52 @@ def _item_of(message: dict) -> dict:
     return raw if raw is not None else {"role": message["role"], "content": message["content"]}
 
 
-class AgentSession:
-    """The Agents SDK ``Session`` protocol on a convstore conversation.
+class _SessionConversation:
+    """A session's conversation, found or created by its external id ``<prefix>:<session_id>``; owns the store
+    when given a path (closed by ``close``), shares it when given a ``Store``."""
 
-    ``AgentSession("id", "file.db")`` stands in for the SDK's ``SQLiteSession("id", "file.db")``. ``store_or_path``
-    is a ``convstore.Store`` (shared, not closed here) or a path (a store opened and owned by the session).
-    """
+    _PREFIX = ""
 
-    def __init__(self, store_or_path: Store | str, session_id: str, user: str = "agents-sdk", *,
-                 model: str | None = None):
+    def __init__(self, store_or_path: Store | str, session_id: str, user: str):
         if not isinstance(session_id, str) or not session_id:
             raise InvalidArgumentError("session_id must be a non-empty string")
         self._owned = not isinstance(store_or_path, Store)
         self.store = Store(store_or_path) if self._owned else store_or_path
         try:
             conversation = self.store.create_conversation(user, title=session_id,
-                                                          external_id=f"agents-sdk:{session_id}")
+                                                          external_id=f"{self._PREFIX}:{session_id}")
         except BaseException:
             if self._owned:
                 self.store.close()
             raise
         self.session_id = session_id
-        self.model = model
         self.conversation_id = conversation["id"]
+
+    def close(self) -> None:
+        """Closes the store when this object opened it (a shared Store is left open)."""
+        if self._owned:
+            self.store.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class AgentSession(_SessionConversation):
+    """The Agents SDK ``Session`` protocol on a convstore conversation.
+
+    ``AgentSession("id", "file.db")`` stands in for the SDK's ``SQLiteSession("id", "file.db")``. ``store_or_path``
+    is a ``convstore.Store`` (shared, not closed here) or a path (a store opened and owned by the session).
+    """
+
+    _PREFIX = "agents-sdk"
+
+    def __init__(self, store_or_path: Store | str, session_id: str, user: str = "agents-sdk", *,
+                 model: str | None = None):
+        super().__init__(store_or_path, session_id, user)
+        self.model = model
 
     # ---- the Session protocol --------------------------------------------------------------------------------
 
@@ -154,17 +177,6 @@ class AgentSession:
     def clear_session_sync(self) -> None:
         self.store.clear_messages(self.conversation_id)
 
-    def close(self) -> None:
-        """Closes the store when the session opened it (a shared Store is left open)."""
-        if self._owned:
-            self.store.close()
-
-    def __enter__(self) -> "AgentSession":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
 
 def _history_message(m: dict) -> dict:
     """The convstore message that stores one chat-history dict (kept whole as its raw item)."""
@@ -198,7 +210,7 @@ def _history_message(m: dict) -> dict:
     return out
 
 
-class ChatMessageHistory:
+class ChatMessageHistory(_SessionConversation):
     """LangChain's chat-history shape (``messages``, ``add_messages``, ``clear``) over plain dicts.
 
     A message is a dict with "role" (user, assistant, system, developer, tool) or LangChain's "type" (human, ai,
@@ -207,25 +219,15 @@ class ChatMessageHistory:
     result (which must name a call of this history). The conversation's external id is ``langchain:<session id>``.
     """
 
+    _PREFIX = "langchain"
+
     def __init__(self, store_or_path: Store | str, session_id: str, user: str = "langchain"):
-        if not isinstance(session_id, str) or not session_id:
-            raise InvalidArgumentError("session_id must be a non-empty string")
-        self._owned = not isinstance(store_or_path, Store)
-        self.store = Store(store_or_path) if self._owned else store_or_path
-        try:
-            conversation = self.store.create_conversation(user, title=session_id,
-                                                          external_id=f"langchain:{session_id}")
-        except BaseException:
-            if self._owned:
-                self.store.close()
-            raise
-        self.session_id = session_id
-        self.conversation_id = conversation["id"]
+        super().__init__(store_or_path, session_id, user)
 
     @property
     def messages(self) -> list[dict]:
         """Every message, oldest first."""
-        return [_item_of(m) for m in self.store.get_conversation(self.conversation_id)["messages"]]
+        return self.store.get_items(self.conversation_id)
 
     def add_messages(self, messages: Iterable[dict]) -> None:
         """Appends the messages in one transaction."""
@@ -239,14 +241,3 @@ class ChatMessageHistory:
     def clear(self) -> None:
         """Removes every message (the spend they recorded stays counted)."""
         self.store.clear_messages(self.conversation_id)
-
-    def close(self) -> None:
-        """Closes the store when the history opened it."""
-        if self._owned:
-            self.store.close()
-
-    def __enter__(self) -> "ChatMessageHistory":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -6,8 +6,69 @@
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <convstore/store.h>
 
 namespace bench {
+
+std::unique_ptr<convstore::ConversationStore> Open(const std::string& path) {
+  auto s = convstore::ConversationStore::Open(path);
+  if (!s.ok()) throw std::runtime_error(s.status().ToString());
+  return std::move(*s);
+}
+
+std::vector<std::string> MakeConversations(convstore::ConversationStore& store, int n, int users) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    convstore::NewConversation nc;
+    nc.user_key = "user" + std::to_string(i % users) + "@corp.example";
+    nc.title = "Conversation " + std::to_string(i);
+    nc.metadata_json = R"({"source":"cli","team":"netops"})";
+    auto c = store.CreateConversation(nc);
+    if (!c.ok()) throw std::runtime_error(c.status().ToString());
+    ids.push_back(c->id);
+  }
+  return ids;
+}
+
+convstore::NewMessage Msg(int i) {
+  convstore::NewMessage m;
+  m.role = i % 2 ? convstore::Role::kAssistant : convstore::Role::kUser;
+  m.content = Content(i);
+  m.model = "claude-sonnet-4-5";
+  m.tokens_input = 1250;
+  m.tokens_output = 890;
+  m.cost_nanousd = 15'000'000;
+  return m;
+}
+
+
+// Binds one raw row shaped like convstore's insert of Msg(i) (metadata: "{}" or the given document).
+void BindRaw(sqlite3_stmt* st, int64_t counter, int64_t conv, int64_t position, int i,
+             const char* metadata) {
+  char uid[40];
+  std::snprintf(uid, sizeof uid, "0190a1b2-c3d4-7e5f-8a6b-%012lld", static_cast<long long>(counter));
+  const std::string& content = Content(i);
+  sqlite3_bind_text(st, 1, uid, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, conv);
+  sqlite3_bind_int64(st, 3, position);
+  sqlite3_bind_text(st, 4, i % 2 ? "assistant" : "user", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, content.data(), static_cast<int>(content.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 6, "claude-sonnet-4-5", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 7, "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 8, 1250);
+  sqlite3_bind_int64(st, 9, 890);
+  sqlite3_bind_null(st, 10);
+  sqlite3_bind_null(st, 11);
+  sqlite3_bind_int64(st, 12, 15'000'000);
+  sqlite3_bind_null(st, 13);
+  sqlite3_bind_text(st, 14, metadata, -1, SQLITE_STATIC);
+  sqlite3_bind_null(st, 15);
+  sqlite3_bind_int64(st, 16, 1770800400000000 + counter);
+}
+
 
 void Must(const convstore::Status& s, const char* what) {
   if (s.ok()) return;

@@ -3,9 +3,12 @@
 #pragma once
 #include <benchmark/benchmark.h>
 #include <convstore/status.h>
+#include <convstore/store.h>
 #include <sqlite3.h>
 
 #include <map>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +38,41 @@ T Must(convstore::Result<T> r, const char* what) {
 
 // ~200 bytes of plausible chat text, varying with i.
 const std::string& Content(int i);
+
+// A store opened with the default options (throws on failure).
+std::unique_ptr<convstore::ConversationStore> Open(const std::string& path);
+// n conversations spread over `users` users; their ids.
+std::vector<std::string> MakeConversations(convstore::ConversationStore& store, int n, int users);
+// A priced message with ~200 bytes of content, varying with i.
+convstore::NewMessage Msg(int i);
+// Binds one raw row shaped like convstore's insert of Msg(i) (metadata: "{}" or the given document).
+void BindRaw(sqlite3_stmt* st, int64_t counter, int64_t conv, int64_t position, int i, const char* metadata = "{}");
+
+// A raw database with the baseline schema and a prepared insert; rows spread over 100 conversations.
+struct RawWriter {
+  explicit RawWriter(const std::string& name) : path(ScratchPath(name)), db(OpenRaw(path)) {
+    Exec(db, kRawSchema);
+    sqlite3_prepare_v2(db, kRawInsert, -1, &ins, nullptr);
+  }
+  ~RawWriter() {
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    RemoveDb(path);
+  }
+  void Insert(int i, const char* metadata = "{}") {
+    int64_t conv = counter % 100 + 1;
+    BindRaw(ins, counter, conv, positions[conv]++, i, metadata);
+    ++counter;
+    if (sqlite3_step(ins) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+    sqlite3_reset(ins);
+  }
+  std::string path;
+  sqlite3* db;
+  sqlite3_stmt* ins = nullptr;
+  int64_t counter = 0;
+  std::map<int64_t, int64_t> positions;
+};
+
 
 // Pairs of (convstore benchmark, its raw baseline); ratios are printed after the run.
 struct Pair {

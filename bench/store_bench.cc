@@ -20,92 +20,17 @@ namespace {
 
 using convstore::ConversationStore;
 using convstore::NewMessage;
-
-std::unique_ptr<ConversationStore> Open(const std::string& path) {
-  auto s = ConversationStore::Open(path);
-  if (!s.ok()) throw std::runtime_error(s.status().ToString());
-  return std::move(*s);
-}
-
-std::vector<std::string> MakeConversations(ConversationStore& store, int n, int users) {
-  std::vector<std::string> ids;
-  for (int i = 0; i < n; ++i) {
-    convstore::NewConversation nc;
-    nc.user_key = "user" + std::to_string(i % users) + "@corp.example";
-    nc.title = "Conversation " + std::to_string(i);
-    nc.metadata_json = R"({"source":"cli","team":"netops"})";
-    auto c = store.CreateConversation(nc);
-    if (!c.ok()) throw std::runtime_error(c.status().ToString());
-    ids.push_back(c->id);
-  }
-  return ids;
-}
-
-NewMessage Msg(int i) {
-  NewMessage m;
-  m.role = i % 2 ? convstore::Role::kAssistant : convstore::Role::kUser;
-  m.content = bench::Content(i);
-  m.model = "claude-sonnet-4-5";
-  m.tokens_input = 1250;
-  m.tokens_output = 890;
-  m.cost_nanousd = 15'000'000;
-  return m;
-}
+using bench::BindRaw;
+using bench::MakeConversations;
+using bench::Msg;
+using bench::Open;
+using bench::RawWriter;
 
 // An agent's per-message metadata document as it reaches the store: compact, keys in order (what the C ABI
 // hands on after parsing a request, and what a C++ caller printing it with nlohmann::json passes).
 const char kAgentMetadata[] =
     R"({"attempt":1,"run":{"agent":"netops-triage","step":7},"source":"cli","tags":["bgp","prod"],)"
     R"("tool":"bgp_diff","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"})";
-
-// Binds one raw row shaped like convstore's insert of Msg(i) (metadata: "{}" or the given document).
-void BindRaw(sqlite3_stmt* st, int64_t counter, int64_t conv, int64_t position, int i,
-             const char* metadata = "{}") {
-  char uid[40];
-  std::snprintf(uid, sizeof uid, "0190a1b2-c3d4-7e5f-8a6b-%012lld", static_cast<long long>(counter));
-  const std::string& content = bench::Content(i);
-  sqlite3_bind_text(st, 1, uid, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 2, conv);
-  sqlite3_bind_int64(st, 3, position);
-  sqlite3_bind_text(st, 4, i % 2 ? "assistant" : "user", -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 5, content.data(), static_cast<int>(content.size()), SQLITE_STATIC);
-  sqlite3_bind_text(st, 6, "claude-sonnet-4-5", -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 7, "", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 8, 1250);
-  sqlite3_bind_int64(st, 9, 890);
-  sqlite3_bind_null(st, 10);
-  sqlite3_bind_null(st, 11);
-  sqlite3_bind_int64(st, 12, 15'000'000);
-  sqlite3_bind_null(st, 13);
-  sqlite3_bind_text(st, 14, metadata, -1, SQLITE_STATIC);
-  sqlite3_bind_null(st, 15);
-  sqlite3_bind_int64(st, 16, 1770800400000000 + counter);
-}
-
-// A raw database with the baseline schema and a prepared insert; rows spread over 100 conversations.
-struct RawWriter {
-  explicit RawWriter(const std::string& name) : path(bench::ScratchPath(name)), db(bench::OpenRaw(path)) {
-    bench::Exec(db, bench::kRawSchema);
-    sqlite3_prepare_v2(db, bench::kRawInsert, -1, &ins, nullptr);
-  }
-  ~RawWriter() {
-    sqlite3_finalize(ins);
-    sqlite3_close(db);
-    bench::RemoveDb(path);
-  }
-  void Insert(int i, const char* metadata = "{}") {
-    int64_t conv = counter % 100 + 1;
-    BindRaw(ins, counter, conv, positions[conv]++, i, metadata);
-    ++counter;
-    if (sqlite3_step(ins) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
-    sqlite3_reset(ins);
-  }
-  std::string path;
-  sqlite3* db;
-  sqlite3_stmt* ins = nullptr;
-  int64_t counter = 0;
-  std::map<int64_t, int64_t> positions;
-};
 
 // ---- single insert, autocommit -----------------------------------------------------------------------------
 

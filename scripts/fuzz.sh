@@ -3,13 +3,13 @@
 #
 # Builds the fuzz_<target> executables with clang in build-fuzz/ (or $CONVSTORE_FUZZ_BUILD_DIR), with the whole
 # project — libconvstore included — instrumented for libFuzzer, ASan and UBSan, then runs each target for
-# $FUZZ_SECONDS seconds (default 10) from a scratch copy of tests/fuzz/corpus/<target>/ (the repository's corpus is
+# $FUZZ_SECONDS seconds (default 6) from a scratch copy of tests/fuzz/corpus/<target>/ (the repository's corpus is
 # never modified) plus tests/fuzz/regressions/<target>/. Prints "fuzz <target>: N executions, K crashes" per target
 # and exits non-zero if any target crashed or broke an invariant; the failing input is kept in
 # <build dir>/artifacts/<target>/.
 #
 # Usage: ./scripts/fuzz.sh [target...]     (default: every tests/fuzz/fuzz_<target>.cc)
-# Environment: FUZZ_SECONDS (10), FUZZ_TIMEOUT (seconds one input may take, 60), FUZZ_JOBS (build jobs, nproc),
+# Environment: FUZZ_SECONDS (6), FUZZ_TIMEOUT (seconds one input may take, 60), FUZZ_JOBS (build jobs, nproc),
 #              CONVSTORE_FUZZ_BUILD_DIR (build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ root="$(pwd)"
 
 build_dir="${CONVSTORE_FUZZ_BUILD_DIR:-build-fuzz}"
 case "$build_dir" in /*) ;; *) build_dir="$root/$build_dir" ;; esac
-seconds="${FUZZ_SECONDS:-10}"
+seconds="${FUZZ_SECONDS:-6}"
 timeout="${FUZZ_TIMEOUT:-60}"
 jobs="${FUZZ_JOBS:-$(nproc)}"
 for v in seconds timeout jobs; do

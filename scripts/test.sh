@@ -5,7 +5,7 @@
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan);
 #   3. the concurrency tests (and the racing-budget and concurrent metadata-search tests) under ThreadSanitizer
 #      (build-tsan);
-#   4. each libFuzzer target for a bounded time (build-fuzz; FUZZ_SECONDS, default 10).
+#   4. each libFuzzer target for a bounded time (build-fuzz; FUZZ_SECONDS, default 6).
 # CONVSTORE_TEST_STAGES selects stages (default "normal asan tsan fuzz").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,8 +63,8 @@ for stage in $stages; do
       configure build-asan -DCONVSTORE_SANITIZE=address,undefined -DCONVSTORE_BUILD_BENCH=OFF
       cmake --build build-asan -j "$jobs"
       # The crash test's 240 kills, the 150 forks and the malloc sweep over every allocation run in the normal stage;
-      # here shorter runs (a third of the allocations) check the same code instrumented.
-      CONVSTORE_CRASH_KILLS=25 CONVSTORE_FORK_COUNT=30 CONVSTORE_MALLOC_FAULT_STRIDE=5 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      # here shorter runs (every eighth allocation) check the same code instrumented.
+      CONVSTORE_CRASH_KILLS=25 CONVSTORE_FORK_COUNT=30 CONVSTORE_MALLOC_FAULT_STRIDE=8 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         run_ctest build-asan -E install_consumer_test
       ;;
     tsan)

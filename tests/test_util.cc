@@ -41,8 +41,18 @@ TempDb::~TempDb() {
 }
 
 std::string DowngradeSchemaSql(int version) {
-  if (version < 2 || version > 4) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 4");
-  std::string sql =
+  if (version < 2 || version > 5) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 5");
+  // The journal first: its triggers would fire on the statements below.
+  std::string sql;
+  for (const char* table : {"schema_migrations", "meta", "teams", "users", "conversations", "messages", "tool_calls",
+                            "message_tombstones", "prices", "api_usage", "budgets", "budget_reservations"})
+    for (const char* op : {"INSERT", "UPDATE", "DELETE"})
+      sql += std::string("DROP TRIGGER journal_foreign_") + table + "_" + op + ";";
+  sql += "DROP TRIGGER journal_foreign_change_journal_UPDATE; DROP TRIGGER journal_foreign_change_journal_DELETE;"
+         "DROP TABLE change_journal; DROP TABLE journal_state; DROP TABLE journal_consumers;";
+  if (version == 5)
+    return sql + "DELETE FROM schema_migrations WHERE version > 5; PRAGMA user_version = 5;";
+  sql +=
       "DROP INDEX messages_system; DROP INDEX tool_calls_call_id; DROP INDEX conversations_external_id;"
       "DROP TABLE message_tombstones; ALTER TABLE messages DROP COLUMN raw;"
       "ALTER TABLE conversations DROP COLUMN external_id; ALTER TABLE messages DROP COLUMN tool_call_id;"

@@ -1,5 +1,5 @@
 // Umbrella header of the convstore C++ API: the store (store.h) with its capabilities (cost.h: Costs;
-// metadata.h: MetadataSearch), its options and environment (options.h, env.h), results (status.h) and records.
+// metadata.h: MetadataSearch; ops.h: Operations), its options and environment (options.h, env.h), results (status.h) and records.
 #ifndef CONVSTORE_CONVSTORE_HPP_
 #define CONVSTORE_CONVSTORE_HPP_
 
@@ -7,6 +7,7 @@
 #include "convstore/env.h"
 #include "convstore/limits.h"
 #include "convstore/metadata.h"
+#include "convstore/ops.h"
 #include "convstore/options.h"
 #include "convstore/status.h"
 #include "convstore/store.h"

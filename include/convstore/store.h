@@ -13,7 +13,7 @@
 // Capabilities: this header holds the store itself (open, close, users and teams, conversations, messages, tool
 // calls); each further capability keeps its entry points in its own header, in a non-virtual base class
 // of ConversationStore without data — convstore/cost.h (Costs: prices, API usage, cost summaries, budgets) and
-// convstore/metadata.h (MetadataSearch). The class is a pointer to a private implementation: adding an entry point
+// convstore/metadata.h (MetadataSearch) and convstore/ops.h (Operations: the change journal). The class is a pointer to a private implementation: adding an entry point
 // to it or to a capability never changes its size or layout (docs/architecture.md, "ABI").
 #ifndef CONVSTORE_STORE_H_
 #define CONVSTORE_STORE_H_
@@ -27,6 +27,7 @@
 #include "convstore/env.h"
 #include "convstore/export.h"
 #include "convstore/metadata.h"
+#include "convstore/ops.h"
 #include "convstore/options.h"
 #include "convstore/status.h"
 #include "convstore/sessions.h"
@@ -38,7 +39,7 @@ namespace api {
 class StoreImpl;
 }  // namespace api
 
-class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSearch {
+class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSearch, public Operations {
  public:
   // Path of an in-memory store: private to the handle, gone when it closes.
   static constexpr const char* kInMemory = ":memory:";
@@ -126,6 +127,7 @@ class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSe
  private:
   friend class Costs;
   friend class MetadataSearch;
+  friend class Operations;
   explicit ConversationStore(std::unique_ptr<api::StoreImpl> impl);
   std::unique_ptr<api::StoreImpl> impl_;  // the one data member: see "ABI" in docs/architecture.md
 };

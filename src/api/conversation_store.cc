@@ -151,3 +151,29 @@ Result<MetadataIndexReport> MetadataSearch::SetMetadataExcludedPaths(const std::
 }
 
 }  // namespace convstore
+
+namespace convstore {
+
+Result<std::vector<JournalEntry>> Operations::ReadJournal(const JournalQuery& query) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoReadJournal, query);
+}
+Result<JournalStatus> Operations::GetJournalStatus() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoGetJournalStatus);
+}
+Status Operations::SetJournalEnabled(bool enabled) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoSetJournalEnabled, enabled);
+}
+Status Operations::SetJournalRetention(const JournalRetention& retention) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoSetJournalRetention, retention);
+}
+Result<JournalPruneReport> Operations::PruneJournal() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoPruneJournal);
+}
+Status Operations::SetJournalConsumer(std::string_view name, int64_t seq) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoSetJournalConsumer, name, seq);
+}
+Status Operations::RemoveJournalConsumer(std::string_view name) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoRemoveJournalConsumer, name);
+}
+
+}  // namespace convstore

@@ -11,6 +11,7 @@
 #include "schema/migrations.h"
 #include "api/file_path.h"
 #include "api/store_impl.h"
+#include "ops/journal_capture.h"
 #include "util/fork.h"
 #include "util/logging.h"
 #include "util/status_macros.h"
@@ -99,6 +100,14 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
     CONVSTORE_RETURN_IF_ERROR(metadata::CheckIndexInvariants(**writer));
   }
   if (!in_memory && !options.read_only) CONVSTORE_RETURN_IF_ERROR((*writer)->EnableWal());
+  // From here on every write transaction on the writer is journaled (the price catalog's refresh included).
+  std::unique_ptr<ops::JournalCapture> journal;
+  if (!options.read_only) {
+    Env* env = options.env ? options.env : Env::Default();
+    auto capture = ops::JournalCapture::Attach(**writer, [env] { return env->NowMicros(); });
+    if (!capture.ok()) return capture.status();
+    journal = std::move(*capture);
+  }
   // A newer build may ship a newer price catalog; loading it writes only when the version differs.
   if (!options.read_only) CONVSTORE_RETURN_IF_ERROR(cost::RefreshBuiltinCatalog(**writer, now));
 
@@ -120,7 +129,8 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
   util::Logger().info("opened '{}' (schema {}, durability {}, {} readers{})", path, *version,
                       config.full_sync ? "full" : "normal", in_memory ? 0 : options.reader_pool_size,
                       options.read_only ? (config.immutable ? ", read-only, immutable" : ", read-only") : "");
-  return std::make_unique<api::StoreImpl>(options, path, std::move(*writer), std::move(readers), *version);
+  return std::make_unique<api::StoreImpl>(options, path, std::move(*writer), std::move(journal), std::move(readers),
+                                          *version);
 }
 
 }  // namespace

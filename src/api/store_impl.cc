@@ -6,13 +6,15 @@
 namespace convstore::api {
 
 StoreImpl::StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::Connection> writer,
-                     std::unique_ptr<sqlite::ReaderPool> readers, int schema_version)
+                     std::unique_ptr<ops::JournalCapture> journal, std::unique_ptr<sqlite::ReaderPool> readers,
+                     int schema_version)
     : options_(std::move(options)),
       env_(options_.env != nullptr ? options_.env : Env::Default()),
       path_(std::move(path)),
       schema_version_(schema_version),
       fork_generation_(util::ForkGeneration()),
       writer_(std::move(writer)),
+      journal_(std::move(journal)),
       readers_(std::move(readers)),
       writes_(std::make_unique<sqlite::WriteQueue>(writer_.get(), &write_mu_)) {}
 
@@ -36,12 +38,14 @@ Status StoreImpl::Close() {
     // In a forked child the connections (and their locks) belong to the parent: closing them here could release
     // or checkpoint under the parent's feet. Abandon them; the memory goes when the child exits.
     (void)writes_.release();
+    (void)journal_.release();
     (void)readers_.release();
     (void)writer_.release();
     return Status::OK();
   }
   readers_.reset();
   writes_.reset();
+  journal_.reset();  // detaches from the writer, which must still be open
   writer_.reset();  // the last connection to close checkpoints the WAL
   util::Logger().debug("closed store '{}'", path_);
   return Status::OK();

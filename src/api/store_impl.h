@@ -15,7 +15,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "convstore/ops.h"
 #include "convstore/store.h"
+#include "ops/journal_capture.h"
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
 #include "api/stored_check.h"
@@ -29,8 +31,10 @@ namespace convstore::api {
 
 class StoreImpl final {
  public:
+  // `journal` (nullptr for a read-only store) is attached to `writer` as its transaction observer.
   StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::Connection> writer,
-            std::unique_ptr<sqlite::ReaderPool> readers, int schema_version);
+            std::unique_ptr<ops::JournalCapture> journal, std::unique_ptr<sqlite::ReaderPool> readers,
+            int schema_version);
   ~StoreImpl();
 
   Status Close();
@@ -91,6 +95,13 @@ class StoreImpl final {
   Result<Reservation> DoReserve(const ReserveRequest& request);
   Result<ApiUsage> DoSettle(std::string_view request_id, const NewApiUsage& usage);
   Result<Reservation> DoRelease(std::string_view request_id);
+  Result<std::vector<JournalEntry>> DoReadJournal(const JournalQuery& query);
+  Result<JournalStatus> DoGetJournalStatus();
+  Status DoSetJournalEnabled(bool enabled);
+  Status DoSetJournalRetention(const JournalRetention& retention);
+  Result<JournalPruneReport> DoPruneJournal();
+  Status DoSetJournalConsumer(std::string_view name, int64_t seq);
+  Status DoRemoveJournalConsumer(std::string_view name);
  private:
   // Runs the budget-alert callback for budgets whose spend crossed a limit with a committed write.
   void NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const;
@@ -203,6 +214,7 @@ class StoreImpl final {
   mutable std::shared_mutex lifecycle_;
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Connection> writer_;
+  std::unique_ptr<ops::JournalCapture> journal_;  // declared after writer_: destroyed before it
   std::unique_ptr<sqlite::ReaderPool> readers_;
   std::unique_ptr<sqlite::WriteQueue> writes_;
 };

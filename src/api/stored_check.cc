@@ -156,4 +156,18 @@ Status CheckStored(const Reservation& v) {
   return CheckStored(v.budgets);
 }
 
+Status CheckStored(const JournalEntry& v) {
+  for (const JournalChange& c : v.changes)
+    for (const std::string* text : {&c.table, &c.key_json, &c.old_json, &c.new_json})
+      if (!util::IsValidUtf8(*text))
+        return Status::Corruption(fmt::format("journal entry {} holds text that is not valid UTF-8", v.seq));
+  return Status::OK();
+}
+
+Status CheckStored(const JournalStatus& v) {
+  for (const JournalConsumer& c : v.consumers)
+    if (!util::IsValidUtf8(c.name)) return Status::Corruption("a journal consumer's name is not valid UTF-8");
+  return Status::OK();
+}
+
 }  // namespace convstore::api

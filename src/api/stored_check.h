@@ -13,6 +13,7 @@
 
 #include "convstore/cost.h"
 #include "convstore/metadata.h"
+#include "convstore/ops.h"
 #include "convstore/sessions.h"
 #include "convstore/status.h"
 #include "convstore/types.h"
@@ -42,6 +43,10 @@ Status CheckStored(const Reservation& v);
 
 inline Status CheckStored(int64_t) { return Status::OK(); }
 inline Status CheckStored(const ImportReport&) { return Status::OK(); }  // counts only
+inline Status CheckStored(const JournalPruneReport&) { return Status::OK(); }  // counts only
+// Decoded changes hold text read from the file (the journal's own, or a foreign writer's): valid UTF-8 only.
+Status CheckStored(const JournalEntry& v);
+Status CheckStored(const JournalStatus& v);
 
 template <typename T>
 Status CheckStored(const std::optional<T>& item) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "convstore/version.h"
+#include "ops/journal.h"
 #include "schema/schema_check.h"
 #include "schema/versions.h"
 #include "util/logging.h"
@@ -65,7 +66,7 @@ Status Check(const FileState& f, int latest) {
 }  // namespace
 
 const std::vector<Migration>& BuiltinMigrations() {
-  static const std::vector<Migration> kMigrations = {SchemaV1(), SchemaV2(), SchemaV3(), SchemaV4(), SchemaV5()};
+  static const std::vector<Migration> kMigrations = {SchemaV1(), SchemaV2(), SchemaV3(), SchemaV4(), SchemaV5(), SchemaV6()};
   return kMigrations;
 }
 
@@ -129,6 +130,14 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
         !s.ok())
       return s;
     ++applied;
+  }
+  if (applied > 0 && state->version > 0) {
+    // Changes journaled before this point were recorded in the old schema: a replay stops at the marker.
+    auto journal = QueryInt(conn, "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='change_journal'",
+                            "inspect schema");
+    if (!journal.ok()) return journal.status();
+    if (*journal != 0)
+      CONVSTORE_RETURN_IF_ERROR(ops::AppendEntry(conn, ops::EntryKind::kSchemaMigration, now_us, latest, {}));
   }
   if (auto s = conn.Exec(fmt::format("PRAGMA user_version={}", latest), "set user_version"); !s.ok()) return s;
   if (auto s = txn->Commit(); !s.ok()) return s;

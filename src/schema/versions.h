@@ -10,5 +10,6 @@ Migration SchemaV2();
 Migration SchemaV3();
 Migration SchemaV4();
 Migration SchemaV5();
+Migration SchemaV6();
 
 }  // namespace convstore::schema

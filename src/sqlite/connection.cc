@@ -11,6 +11,7 @@
 
 #include "sqlite/error.h"
 #include "util/fork.h"
+#include "util/status_macros.h"
 
 namespace convstore::sqlite {
 
@@ -81,6 +82,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   // Functions and virtual tables are never run from the file's own schema (views, triggers, CHECK or DEFAULT
   // expressions someone else put there) unless marked innocuous; nothing of convstore relies on that.
   sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  // The file's triggers are not convstore's to run: the only ones it holds are the change journal's, which mark
+  // writes made by other programs (src/schema/schema_v6.cc); convstore's own writes are journaled by the writer.
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr);
 
   std::string pragmas = fmt::format(
       "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{}; PRAGMA synchronous={};",
@@ -161,21 +165,31 @@ Result<WriteTransaction> WriteTransaction::Begin(Connection& conn) {
   auto st = conn.Prepare("BEGIN IMMEDIATE");
   if (!st.ok()) return st.status();
   if (auto s = st->Run("begin write transaction"); !s.ok()) return s;
-  return WriteTransaction(&conn);
+  WriteTransaction txn(&conn);  // from here on, leaving early rolls back (and ends the observer's transaction)
+  if (TransactionObserver* observer = conn.observer(); observer != nullptr)
+    if (Status s = observer->Begin(conn); !s.ok()) return s;
+  return txn;
 }
 
 WriteTransaction::~WriteTransaction() {
-  if (conn_ == nullptr || sqlite3_get_autocommit(conn_->raw()) != 0) return;  // nothing left to roll back
+  if (conn_ == nullptr) return;
+  if (TransactionObserver* observer = conn_->observer(); observer != nullptr) observer->End();
+  if (sqlite3_get_autocommit(conn_->raw()) != 0) return;  // nothing left to roll back
   auto st = conn_->Prepare("ROLLBACK");
   if (st.ok() && st->Run("rollback").ok()) return;
   conn_->EndStrayTransaction();  // no statement could be prepared (no memory)
 }
 
 Status WriteTransaction::Commit() {
+  if (TransactionObserver* observer = conn_->observer(); observer != nullptr)
+    CONVSTORE_RETURN_IF_ERROR(observer->BeforeCommit(*conn_));
   auto st = conn_->Prepare("COMMIT");
   if (!st.ok()) return st.status();
   Status s = st->Run("commit");
-  if (s.ok()) conn_ = nullptr;  // done; otherwise the destructor rolls back
+  if (s.ok()) {
+    if (TransactionObserver* observer = conn_->observer(); observer != nullptr) observer->End();
+    conn_ = nullptr;  // done; otherwise the destructor rolls back
+  }
   return s;
 }
 

@@ -13,6 +13,7 @@
 
 #include "convstore/status.h"
 #include "sqlite/statement.h"
+#include "sqlite/transaction_observer.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -104,6 +105,9 @@ class Connection {
   void EndStrayTransaction() noexcept;
   // Switches the database to WAL (persistent in the file) and sets the checkpoint policy.
   Status EnableWal();
+  // Work run inside every WriteTransaction on this connection (transaction_observer.h); nullptr for none. Not owned.
+  void SetObserver(TransactionObserver* observer) noexcept { observer_ = observer; }
+  TransactionObserver* observer() const noexcept { return observer_; }
   // The tables a statement would read (through views too), found by preparing it under an authorizer; the
   // statement is not run. An error when it cannot be prepared.
   Result<std::vector<std::string>> TablesReadBy(const std::string& sql);
@@ -118,10 +122,12 @@ class Connection {
   explicit Connection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   int busy_timeout_ms_ = 0;  // read by the busy handler
+  TransactionObserver* observer_ = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
 
-// BEGIN IMMEDIATE ... COMMIT on a connection; rolls back when destroyed uncommitted.
+// BEGIN IMMEDIATE ... COMMIT on a connection; rolls back when destroyed uncommitted. Runs the connection's
+// observer (if any) after BEGIN, before COMMIT and when the transaction ends.
 class WriteTransaction {
  public:
   static Result<WriteTransaction> Begin(Connection& conn);

@@ -170,6 +170,13 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_verify_metadata_index": ([convstore_p, _out, _out], c_int),
         "convstore_rebuild_metadata_index": ([convstore_p, _out, _out], c_int),
         "convstore_set_metadata_excluded_paths": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_read_journal": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_journal_status": ([convstore_p, _out, _out], c_int),
+        "convstore_set_journal_enabled": ([convstore_p, c_int, _out], c_int),
+        "convstore_set_journal_retention": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_prune_journal": ([convstore_p, _out, _out], c_int),
+        "convstore_set_journal_consumer": ([convstore_p, c_char_p, c_int64, _out], c_int),
+        "convstore_remove_journal_consumer": ([convstore_p, c_char_p, _out], c_int),
         # options handle
         "convstore_options_create": ([], c_void_p),
         "convstore_options_destroy": ([c_void_p], None),

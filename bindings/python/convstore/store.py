@@ -28,6 +28,7 @@ from ._codec import (Money, Time, c_string as _arg, dumps, fix_conversation, fix
                      message_request, tool_call_requests, raise_error as _raise, time_us, usd)
 from ._cost import CostMixin
 from ._metadata import MetadataMixin
+from ._ops import OpsMixin
 from .errors import ClosedError, InvalidArgumentError
 
 _log = logging.getLogger("convstore")
@@ -48,7 +49,7 @@ def _closed():
     raise ClosedError("store is closed")
 
 
-class Store(CostMixin, MetadataMixin):
+class Store(CostMixin, MetadataMixin, OpsMixin):
     """An open convstore database. See the module docstring for conventions.
 
     Every option left as None takes the library's default (docs/c-api.md, "Open and close"); the defaults are

@@ -64,7 +64,13 @@ def results():
         "plan": [sm["plan"], s.explain_metadata({"a": 1})],
         "plan postings item": [sm["plan"]["postings"][0]],
         "`verify_metadata_index`": [s.verify_metadata_index(), s.rebuild_metadata_index()],
+        "journal entry": s.read_journal(0, limit=3),
+        "journal change": [ch for e in s.read_journal(0, limit=5) for ch in e["changes"]],
+        "`journal_status`": [s.journal_status()],
+        "`prune_journal`": [s.prune_journal()],
     }
+    s.set_journal_consumer("reader", 1)
+    out["`journal_status` consumers item"] = [s.journal_status()["consumers"][0]]
     out["reservation"].append(s.release("r1"))
     s.reserve("r2", "u", 0.5)
     out["API usage"].append(s.settle("r2", "gpt-4o", cost_usd=0.25))

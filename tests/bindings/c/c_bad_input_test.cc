@@ -85,6 +85,9 @@ class CBadInputMatrix : public ::testing::Test {
     for (const char* t : {"prices", "api_usage", "budgets", "budget_reservations", "cost_rollups", "cost_totals"})
       s += "," + std::to_string(QueryInt(db_.path(), std::string("SELECT count(*) FROM ") + t));
     s += "," + std::to_string(QueryInt(db_.path(), "SELECT sum(count + cost_nanousd) FROM cost_totals"));
+    for (const char* t : {"change_journal", "journal_consumers"})
+      s += "," + std::to_string(QueryInt(db_.path(), std::string("SELECT count(*) FROM ") + t));
+    s += "," + std::to_string(QueryInt(db_.path(), "SELECT enabled + coalesce(max_age_us, 0) + coalesce(max_bytes, 0) FROM journal_state"));
     s += ",digest " + ContentDigest();
     return s;
   }
@@ -131,6 +134,8 @@ class CBadInputMatrix : public ::testing::Test {
 
   // The open entry points take no handle and write nothing but a new store's schema.
   static bool IsOpen(const EntryPoint& ep) { return std::string(ep.name).rfind("open(", 0) == 0; }
+  // Entry points whose JSON argument may be NULL (the defaults).
+  static bool NullMeansDefaults(const EntryPoint& ep) { return IsOpen(ep) || std::string(ep.name) == "read_journal"; }
 
   std::vector<EntryPoint> EntryPoints() {
     auto c = conv, m = msg;
@@ -266,6 +271,26 @@ class CBadInputMatrix : public ::testing::Test {
            int rc = convstore_verify_metadata_index(d, &out, e);
            return CheckOutput(rc, out);
          }},
+        {"read_journal", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return NoOutputOnFailure(convstore_read_journal, d, a, e); }},
+        {"set_journal_retention", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_set_journal_retention(d, a, e); }},
+        {"journal_status", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           char* out = kSentinel;
+           int rc = convstore_journal_status(d, &out, e);
+           return CheckOutput(rc, out);
+         }},
+        {"prune_journal", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           char* out = kSentinel;
+           int rc = convstore_prune_journal(d, &out, e);
+           return CheckOutput(rc, out);
+         }},
+        {"set_journal_enabled", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           return convstore_set_journal_enabled(d, 1, e); }},
+        {"set_journal_consumer", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           return convstore_set_journal_consumer(d, "archive", 0, e); }},
+        {"remove_journal_consumer", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           return convstore_remove_journal_consumer(d, "archive", e); }},
         {"rebuild_metadata_index", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
            char* out = kSentinel;
            int rc = convstore_rebuild_metadata_index(d, &out, e);
@@ -278,7 +303,7 @@ class CBadInputMatrix : public ::testing::Test {
   void ExpectAll(EntryPoint::Kind kind, const char* arg, int code, const std::string& what) {
     for (auto& ep : EntryPoints()) {
       if (ep.kind != kind) continue;
-      if (IsOpen(ep) && arg == nullptr) continue;  // NULL options: the defaults
+      if (NullMeansDefaults(ep) && arg == nullptr) continue;  // NULL options: the defaults
       std::string before = Snapshot();
       char* err = nullptr;
       int rc = ep.call(db, arg, &err);
@@ -584,6 +609,42 @@ TEST_F(CBadInputMatrix, MetadataRequestsWithBadValues) {
   // The snapshot does see the metadata index: a successful change of the excluded paths shows.
   ASSERT_EQ(convstore_set_metadata_excluded_paths(db, R"(["hidden","n"])", nullptr, &err), CONVSTORE_OK) << err;
   EXPECT_NE(Snapshot(), before);
+}
+
+TEST_F(CBadInputMatrix, JournalArgumentsOutOfRange) {
+  const std::string before = Snapshot();
+  // call(&err) must refuse with invalid_argument and a message.
+  auto refused = [&](const std::string& what, auto call) {
+    char* err = nullptr;
+    const int rc = call(&err);
+    EXPECT_EQ(rc, CONVSTORE_INVALID_ARGUMENT) << what << ": " << (err ? err : "(no message)");
+    EXPECT_TRUE(err != nullptr && err[0] != '\0') << what;
+    convstore_free(err);
+    ++inputs_tried;
+  };
+  for (const char* q : {R"({"limit":0})", R"({"limit":10001})", R"({"after_seq":-1})", R"({"since":1700000000})",
+                        R"({"since":"2026-01-02T00:00:00Z","until":"2026-01-01T00:00:00Z"})", R"({"decode":"yes"})",
+                        R"({"since":"2026-01-01 00:00:00"})", R"({"unknown":1})", "[]"}) {
+    char* out = kSentinel;
+    refused(q, [&](char** e) { return convstore_read_journal(db, q, &out, e); });
+    EXPECT_EQ(out, nullptr) << q;
+  }
+  for (const char* r : {R"({"max_age_us":0})", R"({"max_bytes":-1})", R"({"max_age_us":"1d"})", R"({"x":1})", "1"})
+    refused(r, [&](char** e) { return convstore_set_journal_retention(db, r, e); });
+  refused("enabled 2", [&](char** e) { return convstore_set_journal_enabled(db, 2, e); });
+  refused("consumer NULL", [&](char** e) { return convstore_set_journal_consumer(db, nullptr, 0, e); });
+  refused("consumer empty", [&](char** e) { return convstore_set_journal_consumer(db, "", 0, e); });
+  refused("consumer bad UTF-8", [&](char** e) { return convstore_set_journal_consumer(db, "a\xff", 0, e); });
+  refused("consumer seq -1", [&](char** e) { return convstore_set_journal_consumer(db, "a", -1, e); });
+  refused("consumer seq beyond", [&](char** e) { return convstore_set_journal_consumer(db, "a", INT64_MAX, e); });
+  refused("remove consumer empty", [&](char** e) { return convstore_remove_journal_consumer(db, "", e); });
+  EXPECT_EQ(Snapshot(), before);
+  // Good requests still work.
+  char* out = nullptr;
+  char* err = nullptr;
+  ASSERT_EQ(convstore_read_journal(db, nullptr, &out, &err), CONVSTORE_OK) << err;
+  EXPECT_EQ(std::string(out).rfind("[{\"seq\":1,", 0), 0u) << out;
+  convstore_free(out);
 }
 
 TEST_F(CBadInputMatrix, UseAfterShutdownAndDoubleClose) {

@@ -362,6 +362,30 @@ CONVSTORE_API int convstore_rebuild_metadata_index(convstore_t* db, char** out_j
 CONVSTORE_API int convstore_set_metadata_excluded_paths(convstore_t* db, const char* paths_json, char** out_json,
                                                         char** errmsg);
 
+/* ---- the change journal (convstore/ops.h; docs/operations.md) ----
+ * Every committed transaction's row changes, in the store's file, with a sequence number (commit order across
+ * threads and processes) and the commit time (never before the previous entry's). */
+/* query_json (NULL for the defaults): {"after_seq"?: int (0), "since"?: time, "until"?: time, "limit"?: 1..10000
+ * (100), "decode"?: bool (true)}. *out_json: [{"seq", "committed_at", "committed_at_us", "kind": "changes" |
+ * "foreign_write" | "journal_off" | "journal_on" | "schema_migration" | "restored", "schema_version", "bytes",
+ * "changes": [{"table", "op": "insert" | "update" | "delete", "key": {col: value}, "old": {col: value} | null,
+ * "new": {col: value} | null}]}] in sequence order. Values: numbers, strings, null, {"$blob": hex}. */
+CONVSTORE_API int convstore_read_journal(convstore_t* db, const char* query_json, char** out_json, char** errmsg);
+/* *out_json: {"enabled", "entries", "first_seq", "last_seq", "oldest_at", "newest_at" (µs or null), "bytes",
+ * "markers", "last_marker_seq", "retention": {"max_age_us", "max_bytes"}, "consumers": [{"name", "seq",
+ * "updated_at"}]}. */
+CONVSTORE_API int convstore_journal_status(convstore_t* db, char** out_json, char** errmsg);
+/* enabled: 0 or 1. Kept in the file for every process; each switch leaves a marker entry. */
+CONVSTORE_API int convstore_set_journal_enabled(convstore_t* db, int enabled, char** errmsg);
+/* retention_json: {"max_age_us"?: int > 0 | null, "max_bytes"?: int > 0 | null}. */
+CONVSTORE_API int convstore_set_journal_retention(convstore_t* db, const char* retention_json, char** errmsg);
+/* Removes entries beyond the retention, never one a consumer has not read nor the newest. *out_json: {"removed",
+ * "bytes_removed", "first_seq"}. */
+CONVSTORE_API int convstore_prune_journal(convstore_t* db, char** out_json, char** errmsg);
+/* A reader that must not miss entries records its position (0..last seq); retention keeps what follows it. */
+CONVSTORE_API int convstore_set_journal_consumer(convstore_t* db, const char* name, int64_t seq, char** errmsg);
+CONVSTORE_API int convstore_remove_journal_consumer(convstore_t* db, const char* name, char** errmsg);
+
 #ifdef __cplusplus
 }
 #endif

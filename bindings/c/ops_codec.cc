@@ -1,0 +1,131 @@
+#include "ops_codec.h"
+
+#include "json_fields.h"
+
+namespace convstore::capi {
+
+namespace {
+
+const char* OpName(ChangeOp op) {
+  switch (op) {
+    case ChangeOp::kInsert: return "insert";
+    case ChangeOp::kUpdate: return "update";
+    default: return "delete";
+  }
+}
+
+}  // namespace
+
+const char* JournalEntryKindName(JournalEntryKind kind) {
+  switch (kind) {
+    case JournalEntryKind::kChanges: return "changes";
+    case JournalEntryKind::kForeignWrite: return "foreign_write";
+    case JournalEntryKind::kJournalOff: return "journal_off";
+    case JournalEntryKind::kJournalOn: return "journal_on";
+    case JournalEntryKind::kSchemaMigration: return "schema_migration";
+    default: return "restored";
+  }
+}
+
+Result<JournalQuery> DecodeJournalQuery(std::string_view text) {
+  return DecodeObject<JournalQuery>(text, "journal query", [](Fields& f, JournalQuery& q) -> Status {
+    std::optional<int64_t> after, limit;
+    std::optional<bool> decode;
+    CONVSTORE_RETURN_IF_ERROR(f.Int("after_seq", after));
+    CONVSTORE_RETURN_IF_ERROR(f.Time("since", q.since));
+    CONVSTORE_RETURN_IF_ERROR(f.Time("until", q.until));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("limit", limit));
+    CONVSTORE_RETURN_IF_ERROR(f.Bool("decode", decode));
+    if (after) q.after_seq = *after;
+    if (limit) q.limit = *limit;
+    if (decode) q.decode = *decode;
+    return Status::OK();
+  });
+}
+
+Result<JournalRetention> DecodeJournalRetention(std::string_view text) {
+  return DecodeObject<JournalRetention>(text, "journal retention", [](Fields& f, JournalRetention& r) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Int("max_age_us", r.max_age_us));
+    return f.Int("max_bytes", r.max_bytes);
+  });
+}
+
+std::string EncodeJournalEntries(const std::vector<JournalEntry>& entries) {
+  JsonWriter w;
+  w.BeginArray();
+  for (const JournalEntry& e : entries) {
+    w.BeginObject();
+    w.Key("seq").Int(e.seq);
+    WriteTime(w, "committed_at", e.committed_at);
+    w.Key("kind").String(JournalEntryKindName(e.kind));
+    w.Key("schema_version").Int(e.schema_version);
+    w.Key("bytes").Int(e.bytes);
+    w.Key("changes").BeginArray();
+    for (const JournalChange& c : e.changes) {
+      w.BeginObject();
+      w.Key("table").String(c.table);
+      w.Key("op").String(OpName(c.op));
+      w.Key("key").Raw(c.key_json);
+      w.Key("old");
+      if (c.old_json.empty()) w.Null();
+      else w.Raw(c.old_json);
+      w.Key("new");
+      if (c.new_json.empty()) w.Null();
+      else w.Raw(c.new_json);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  return w.Take();
+}
+
+std::string EncodeJournalStatus(const JournalStatus& s) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("enabled").Bool(s.enabled);
+  w.Key("entries").Int(s.entries);
+  w.Key("first_seq").Int(s.first_seq);
+  w.Key("last_seq").Int(s.last_seq);
+  w.Key("oldest_at");
+  if (s.entries == 0) w.Null();
+  else w.Int(s.oldest_at);
+  w.Key("newest_at");
+  if (s.entries == 0) w.Null();
+  else w.Int(s.newest_at);
+  w.Key("bytes").Int(s.bytes);
+  w.Key("markers").Int(s.markers);
+  w.Key("last_marker_seq").Int(s.last_marker_seq);
+  w.Key("retention").BeginObject();
+  w.Key("max_age_us");
+  if (s.retention.max_age_us) w.Int(*s.retention.max_age_us);
+  else w.Null();
+  w.Key("max_bytes");
+  if (s.retention.max_bytes) w.Int(*s.retention.max_bytes);
+  else w.Null();
+  w.EndObject();
+  w.Key("consumers").BeginArray();
+  for (const JournalConsumer& c : s.consumers) {
+    w.BeginObject();
+    w.Key("name").String(c.name);
+    w.Key("seq").Int(c.seq);
+    w.Key("updated_at").Int(c.updated_at);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeJournalPruneReport(const JournalPruneReport& r) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("removed").Int(r.removed);
+  w.Key("bytes_removed").Int(r.bytes_removed);
+  w.Key("first_seq").Int(r.first_seq);
+  w.EndObject();
+  return w.Take();
+}
+
+}  // namespace convstore::capi

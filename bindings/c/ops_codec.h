@@ -1,0 +1,22 @@
+// JSON <-> C++ records of the operations capability (convstore/ops.h) for the C ABI. Internal to bindings/c;
+// pure functions, thread-safe.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convstore/ops.h"
+#include "convstore/status.h"
+
+namespace convstore::capi {
+
+// {"after_seq"?, "since"?, "until"?, "limit"?, "decode"?}.
+Result<JournalQuery> DecodeJournalQuery(std::string_view text);
+// {"max_age_us"?, "max_bytes"?} (null or absent: no limit).
+Result<JournalRetention> DecodeJournalRetention(std::string_view text);
+std::string EncodeJournalEntries(const std::vector<JournalEntry>& entries);
+std::string EncodeJournalStatus(const JournalStatus& status);
+std::string EncodeJournalPruneReport(const JournalPruneReport& report);
+const char* JournalEntryKindName(JournalEntryKind kind);
+
+}  // namespace convstore::capi

@@ -1,0 +1,80 @@
+"""The operations methods of Store: the change journal (read it as a stream, its status, on/off, retention,
+consumers).
+
+A mixin (kept apart from store.py so each file has one concern); every method is one C call around the records
+documented in docs/operations.md.
+"""
+
+from __future__ import annotations
+
+from ctypes import c_int, c_int64
+
+from . import _ffi
+from ._codec import Time, dumps, time_us
+from .errors import InvalidArgumentError
+
+__all__ = ["OpsMixin"]
+
+
+def _int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(f"{what} must be an integer")
+    if not -(2**63) <= value < 2**63:
+        raise InvalidArgumentError(f"{what} is out of the 64-bit integer range")
+    return value
+
+
+class OpsMixin:
+    """Change-journal methods; mixed into Store (which provides _call, _do and _arg)."""
+
+    def read_journal(self, after_seq: int = 0, *, since: Time | None = None, until: Time | None = None,
+                     limit: int = 100, decode: bool = True) -> list[dict]:
+        """Journal entries with seq > after_seq (and committed in [since, until] when given), in sequence order:
+        [{"seq", "committed_at", "committed_at_us", "kind", "schema_version", "bytes", "changes": [{"table",
+        "op": "insert" | "update" | "delete", "key", "old", "new"}]}]. kind is "changes" or a marker
+        ("foreign_write", "journal_off", "journal_on", "schema_migration", "restored")."""
+        q = {"after_seq": _int(after_seq, "after_seq"), "limit": _int(limit, "limit"), "decode": bool(decode)}
+        if since is not None:
+            q["since"] = time_us(since, "since")
+        if until is not None:
+            q["until"] = time_us(until, "until")
+        return self._call(_ffi.convstore_read_journal, dumps(q))
+
+    def journal_changes(self, after_seq: int = 0, *, batch: int = 1000):
+        """Every entry after after_seq, read in batches: a generator for following the journal to its end."""
+        while True:
+            entries = self.read_journal(after_seq, limit=batch)
+            yield from entries
+            if len(entries) < batch:
+                return
+            after_seq = entries[-1]["seq"]
+
+    def journal_status(self) -> dict:
+        """{"enabled", "entries", "first_seq", "last_seq", "oldest_at", "newest_at", "bytes", "markers",
+        "last_marker_seq", "retention": {"max_age_us", "max_bytes"}, "consumers": [{"name", "seq",
+        "updated_at"}]}."""
+        return self._call(_ffi.convstore_journal_status)
+
+    def set_journal_enabled(self, enabled: bool) -> None:
+        """Turns the journal on or off for every process writing the file; each switch leaves a marker entry."""
+        if not isinstance(enabled, bool):
+            raise InvalidArgumentError("enabled must be a bool")
+        self._do(_ffi.convstore_set_journal_enabled, c_int(1 if enabled else 0))
+
+    def set_journal_retention(self, *, max_age_us: int | None = None, max_bytes: int | None = None) -> None:
+        """Keeps the retention in the file (None: no limit); prune_journal applies it."""
+        r = {"max_age_us": None if max_age_us is None else _int(max_age_us, "max_age_us"),
+             "max_bytes": None if max_bytes is None else _int(max_bytes, "max_bytes")}
+        self._do(_ffi.convstore_set_journal_retention, dumps(r))
+
+    def prune_journal(self) -> dict:
+        """Removes entries beyond the retention, never one a consumer has not read nor the newest one:
+        {"removed", "bytes_removed", "first_seq"}."""
+        return self._call(_ffi.convstore_prune_journal)
+
+    def set_journal_consumer(self, name: str, seq: int) -> None:
+        """Records that reader `name` has read up to `seq`; retention keeps every entry after it."""
+        self._do(_ffi.convstore_set_journal_consumer, self._arg(name), c_int64(_int(seq, "seq")))
+
+    def remove_journal_consumer(self, name: str) -> None:
+        self._do(_ffi.convstore_remove_journal_consumer, self._arg(name))

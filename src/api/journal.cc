@@ -1,0 +1,90 @@
+// The change journal's entry points (convstore/ops.h).
+#include <fmt/format.h>
+
+#include "api/store_impl.h"
+#include "ops/journal.h"
+
+namespace convstore::api {
+
+namespace {
+
+constexpr int64_t kMaxJournalRead = 10000;
+constexpr int64_t kPruneBatch = 10000;  // entries removed per transaction: writers wait at most one batch
+
+}  // namespace
+
+Result<std::vector<JournalEntry>> StoreImpl::DoReadJournal(const JournalQuery& query) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(query.limit, 1, kMaxJournalRead, "limit"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(query.after_seq, 0, INT64_MAX, "after_seq"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(query.since, "since"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(query.until, "until"));
+  if (query.since && query.until && *query.since > *query.until)
+    return Status::InvalidArgument("since is after until");
+  return Read("read_journal", [&](sqlite::Connection& conn) -> Result<std::vector<JournalEntry>> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    return ops::ReadEntries(conn, query);
+  });
+}
+
+Result<JournalStatus> StoreImpl::DoGetJournalStatus() {
+  return Read("journal_status", [&](sqlite::Connection& conn) -> Result<JournalStatus> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);  // counts, times and consumers from one snapshot
+    if (!txn.ok()) return txn.status();
+    return ops::ReadStatus(conn);
+  });
+}
+
+Status StoreImpl::DoSetJournalEnabled(bool enabled) {
+  return Write("set_journal_enabled", [&](sqlite::Connection& conn) -> Status {
+    auto changed = ops::SetEnabled(conn, enabled, Now(), schema_version_);
+    if (!changed.ok()) return changed.status();
+    if (*changed) util::Logger().info("change journal turned {} for '{}'", enabled ? "on" : "off", path_);
+    return Status::OK();
+  });
+}
+
+Status StoreImpl::DoSetJournalRetention(const JournalRetention& retention) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(retention.max_age_us, 1, INT64_MAX, "max_age_us"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(retention.max_bytes, 1, INT64_MAX, "max_bytes"));
+  return Write("set_journal_retention",
+               [&](sqlite::Connection& conn) -> Status { return ops::SetRetention(conn, retention); });
+}
+
+Result<JournalPruneReport> StoreImpl::DoPruneJournal() {
+  JournalPruneReport report;
+  const Micros now = Now();  // one horizon for every batch
+  for (bool more = true; more;) {
+    JournalPruneReport batch;
+    auto result = Write("prune_journal", [&](sqlite::Connection& conn) -> Result<bool> {
+      batch = JournalPruneReport{};  // a group commit may run the body again
+      return ops::PruneBatch(conn, now, kPruneBatch, &batch);
+    });
+    if (!result.ok()) return result.status();
+    more = *result;
+    report.removed += batch.removed;
+    report.bytes_removed += batch.bytes_removed;
+    report.first_seq = batch.first_seq;
+  }
+  return report;
+}
+
+Status StoreImpl::DoSetJournalConsumer(std::string_view name, int64_t seq) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(name, "consumer name"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(seq, 0, INT64_MAX, "seq"));
+  return Write("set_journal_consumer", [&](sqlite::Connection& conn) -> Status {
+    auto last = ops::LastSeq(conn);
+    if (!last.ok()) return last.status();
+    if (seq > *last)
+      return Status::InvalidArgument(fmt::format("seq {} is beyond the journal's last entry ({})", seq, *last));
+    return ops::SetConsumer(conn, name, seq, Now());
+  });
+}
+
+Status StoreImpl::DoRemoveJournalConsumer(std::string_view name) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(name, "consumer name"));
+  return Write("remove_journal_consumer",
+               [&](sqlite::Connection& conn) -> Status { return ops::RemoveConsumer(conn, name); });
+}
+
+}  // namespace convstore::api

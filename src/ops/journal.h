@@ -1,0 +1,50 @@
+// The change journal's tables: entries (change_journal), the on/off switch and retention (journal_state), and the
+// consumers whose positions retention respects (journal_consumers). Layout in src/schema/schema_v6.cc; what is
+// recorded in journal_capture.h and journal_tables.h.
+//
+// Each function works in the caller's transaction on the caller's connection; none opens one. Thread-safe as the
+// connection is (one thread at a time).
+#pragma once
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "convstore/ops.h"
+#include "convstore/status.h"
+#include "sqlite/connection.h"
+
+namespace convstore::ops {
+
+using EntryKind = JournalEntryKind;
+
+// Version of the entries' encoding (SQLite changesets of the journaled tables), kept in journal_state.
+inline constexpr int kJournalFormat = 1;
+
+// Whether the journal records writes (journal_state.enabled).
+Result<bool> JournalEnabled(sqlite::Connection& conn);
+
+// Appends an entry: the next sequence number, committed at max(now, the previous entry's time).
+Status AppendEntry(sqlite::Connection& conn, EntryKind kind, Micros now, int schema_version, std::string_view changes);
+
+// Entries matching `query` (validated by the caller), decoded when asked.
+Result<std::vector<JournalEntry>> ReadEntries(sqlite::Connection& conn, const JournalQuery& query);
+
+// Decodes a stored changeset, naming columns as the tables now have them; kCorruption when it does not decode.
+Status DecodeChanges(sqlite::Connection& conn, std::string_view changes, std::vector<JournalChange>* out);
+
+Result<JournalStatus> ReadStatus(sqlite::Connection& conn);
+
+// Switches the journal; appends a kJournalOff / kJournalOn marker when the state changes. Returns whether it did.
+Result<bool> SetEnabled(sqlite::Connection& conn, bool enabled, Micros now, int schema_version);
+Status SetRetention(sqlite::Connection& conn, const JournalRetention& retention);
+
+// Removes up to `batch` of the oldest entries beyond the retention (never one after a consumer's position, nor
+// the newest entry). Adds what it removed to *report; returns whether more remain to remove.
+Result<bool> PruneBatch(sqlite::Connection& conn, Micros now, int64_t batch, JournalPruneReport* report);
+
+Status SetConsumer(sqlite::Connection& conn, std::string_view name, int64_t seq, Micros now);
+Status RemoveConsumer(sqlite::Connection& conn, std::string_view name);
+// The newest sequence number (0 when the journal is empty).
+Result<int64_t> LastSeq(sqlite::Connection& conn);
+
+}  // namespace convstore::ops

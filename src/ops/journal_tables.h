@@ -1,0 +1,21 @@
+// Which tables the change journal records, and what it knows of each.
+//
+// The journal records the tables that hold what callers wrote (users, teams, conversations, messages, tool calls,
+// message tombstones, API usage, prices, budgets and reservations, meta, schema_migrations). Derived tables — the
+// cost rollups, totals and pending rows, the metadata index's postings and bookkeeping — are not journaled: after
+// a replay they are rebuilt from the recorded tables, the way migrations 2 and 3 build them (which keeps a
+// journal entry to the rows a caller changed: one message is one row plus its conversation's counters, not the
+// dozen index and rollup rows it also touches). Nor are the journal's own tables.
+//
+// Thread-safe (constants).
+#pragma once
+#include <string_view>
+#include <vector>
+
+namespace convstore::ops {
+
+// The journaled tables, in the order a replay-compatible schema has them.
+const std::vector<std::string_view>& JournaledTables();
+bool IsJournaled(std::string_view table);
+
+}  // namespace convstore::ops

@@ -6,12 +6,18 @@
 //   build/bench/convstore_ops_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_support.h"
+#include "ops/replay.h"
+#include "sqlite/connection.h"
 
 namespace {
 
@@ -130,6 +136,201 @@ void BM_RawCommitWithSessionExtension(benchmark::State& state) {
   if (session) state.counters["changeset_bytes"] = static_cast<double>(bytes) / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_RawCommitWithSessionExtension)->Arg(0)->Arg(1)->MinTime(2.0)->UseRealTime();
+
+// Point-in-time restore's replay rate: the journal entries of 20,000 single add_message calls (100 conversations,
+// a message row and a counters update each) applied to a copy of the store taken before them, in one transaction,
+// with convstore's replayer. Reports changes per second (the copy is made outside the timed part).
+void BM_ReplayRate(benchmark::State& state) {
+  const std::string base = bench::ScratchPath("replay-base");
+  const std::string live = bench::ScratchPath("replay-live");
+  {
+    auto store = bench::Open(live);
+    auto convs = bench::MakeConversations(*store, 100, 10);
+    store.reset();
+    sqlite3* src = bench::OpenRaw(live);
+    sqlite3* dst = bench::OpenRaw(base);
+    sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
+    sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    sqlite3_close(dst);
+    sqlite3_close(src);
+    store = bench::Open(live);
+    for (int i = 0; i < 20000; ++i) {
+      auto r = store->AddMessage(convs[static_cast<size_t>(i) % convs.size()], bench::Msg(i));
+      if (!r.ok()) throw std::runtime_error(r.status().ToString());
+    }
+  }
+  const int64_t base_seq = [&] {
+    sqlite3* db = bench::OpenRaw(base);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT max(seq) FROM change_journal", -1, &st, nullptr);
+    sqlite3_step(st);
+    const int64_t seq = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return seq;
+  }();
+  // The entries, read once.
+  std::vector<std::pair<int64_t, std::string>> entries;
+  {
+    sqlite3* db = bench::OpenRaw(live);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT seq, changes FROM change_journal WHERE seq > ?1 AND kind = 0 ORDER BY seq", -1,
+                       &st, nullptr);
+    sqlite3_bind_int64(st, 1, base_seq);
+    while (sqlite3_step(st) == SQLITE_ROW)
+      entries.emplace_back(sqlite3_column_int64(st, 0),
+                           std::string(static_cast<const char*>(sqlite3_column_blob(st, 1)),
+                                       static_cast<size_t>(sqlite3_column_bytes(st, 1))));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  int64_t changes = 0;
+  const std::string target = bench::ScratchPath("replay-target");
+  for (auto _ : state) {
+    state.PauseTiming();
+    bench::RemoveDb(target);
+    {
+      sqlite3* src = bench::OpenRaw(base);
+      sqlite3* dst = bench::OpenRaw(target);
+      sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
+      sqlite3_backup_step(b, -1);
+      sqlite3_backup_finish(b);
+      sqlite3_close(dst);
+      sqlite3_close(src);
+    }
+    auto conn = bench::Must(convstore::sqlite::Connection::Open(target, {}), "open the copy");
+    bench::Must(conn->Exec("PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE", "begin"), "begin");
+    state.ResumeTiming();
+    convstore::ops::Replayer replayer(*conn);
+    for (const auto& [seq, blob] : entries) bench::Must(replayer.Apply(seq, blob), "replay");
+    bench::Must(conn->Exec("COMMIT", "commit"), "commit");
+    changes += replayer.changes_applied();
+  }
+  state.counters["changes_per_s"] = benchmark::Counter(static_cast<double>(changes), benchmark::Counter::kIsRate);
+  state.counters["entries"] = static_cast<double>(entries.size());
+  bench::RemoveDb(target);
+  bench::RemoveDb(base);
+  bench::RemoveDb(live);
+}
+BENCHMARK(BM_ReplayRate)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Backups of a store of at least 1 GB (built once under the bench data directory: 100 conversations, messages of
+// ~1 KB in batches of 1,000, the journal off while loading): convstore's Backup (VACUUM INTO), SQLite's backup API
+// stepped 100 pages at a time as the sqlite3 shell's .backup does, and cp, each with no writer; then the
+// throughput of a writer adding single messages during each kind of copy, as a fraction of its throughput with
+// none, in the same run.
+std::string BigStore() {
+  const std::string path = bench::DataDir() + "/backup-1gb.db";
+  if (FileSize(path) >= (int64_t{1} << 30)) return path;
+  bench::RemoveDb(path);
+  auto store = bench::Open(path);
+  bench::Must(store->SetJournalEnabled(false), "journal off for the load");
+  auto convs = bench::MakeConversations(*store, 100, 10);
+  const std::string content(1000, 'x');
+  for (int batch = 0; FileSize(path) + FileSize(path + "-wal") < (int64_t{1} << 30) + (int64_t{64} << 20); ++batch) {
+    std::vector<convstore::NewMessage> msgs(1000, bench::Msg(batch));
+    for (auto& m : msgs) m.content = content + std::to_string(batch);
+    bench::Must(store->AddMessages(convs[static_cast<size_t>(batch) % convs.size()], msgs).status(), "load");
+  }
+  bench::Must(store->SetJournalEnabled(true), "journal on");
+  return path;
+}
+
+// Adds single messages from another thread while `copy` runs; returns messages per second during the copy (or
+// during `seconds` when copy is empty).
+double WriterRate(convstore::ConversationStore& store, const std::string& conversation,
+                  const std::function<void()>& copy, double seconds) {
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> written{0};
+  std::thread writer([&] {
+    int i = 0;
+    while (!stop) {
+      if (store.AddMessage(conversation, bench::Msg(i++)).ok()) ++written;
+    }
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  if (copy) copy();
+  else std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stop = true;
+  writer.join();
+  return static_cast<double>(written.load()) / elapsed;
+}
+
+void BM_Backup1GB(benchmark::State& state) {
+  const std::string src = BigStore();
+  const std::string dst = bench::ScratchPath("backup-copy");
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+  auto remove = [&] {
+    bench::RemoveDb(dst);
+    std::remove((dst + ".manifest.json").c_str());
+  };
+  auto vacuum_into = [&](convstore::ConversationStore& store) {
+    remove();
+    convstore::BackupOptions o;
+    o.path = dst;
+    bench::Must(store.Backup(o).status(), "backup");
+  };
+  auto backup_api = [&] {
+    remove();
+    sqlite3* from = bench::OpenRaw(src);
+    sqlite3* to = bench::OpenRaw(dst);
+    sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
+    while (sqlite3_backup_step(b, 100) == SQLITE_OK) {
+    }
+    sqlite3_backup_finish(b);
+    sqlite3_close(to);
+    sqlite3_close(from);
+  };
+  auto cp = [&] {
+    remove();
+    if (std::system(("cp '" + src + "' '" + dst + "'").c_str()) != 0) throw std::runtime_error("cp failed");
+  };
+  double t_vacuum = 0, t_api = 0, t_cp = 0, rate_none = 0, rate_vacuum = 0, rate_api = 0;
+  for (auto _ : state) {
+    auto store = bench::Open(src);
+    auto conv = bench::MakeConversations(*store, 1, 1)[0];
+    auto t0 = Clock::now();
+    vacuum_into(*store);
+    t_vacuum = seconds(t0);
+    store.reset();
+    t0 = Clock::now();
+    backup_api();
+    t_api = seconds(t0);
+    t0 = Clock::now();
+    cp();
+    t_cp = seconds(t0);
+    store = bench::Open(src);
+    rate_none = WriterRate(*store, conv, nullptr, 10);
+    rate_vacuum = WriterRate(*store, conv, [&] { vacuum_into(*store); }, 0);
+    // The stepped backup API restarts whenever another connection writes: bounded to 120 s.
+    rate_api = WriterRate(*store, conv, [&] {
+      remove();
+      sqlite3* from = bench::OpenRaw(src);
+      sqlite3* to = bench::OpenRaw(dst);
+      sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
+      const auto start = Clock::now();
+      int rc;
+      while ((rc = sqlite3_backup_step(b, 100)) == SQLITE_OK && seconds(start) < 120) {
+      }
+      state.counters["backup_api_finished"] = rc == SQLITE_DONE ? 1 : 0;
+      sqlite3_backup_finish(b);
+      sqlite3_close(to);
+      sqlite3_close(from);
+    }, 0);
+  }
+  state.counters["store_gb"] = static_cast<double>(FileSize(src)) / 1e9;
+  state.counters["s_backup_vacuum_into"] = t_vacuum;
+  state.counters["s_backup_api_100_pages"] = t_api;
+  state.counters["s_cp"] = t_cp;
+  state.counters["writes_per_s_alone"] = rate_none;
+  state.counters["writer_fraction_vacuum_into"] = rate_vacuum / rate_none;
+  state.counters["writer_fraction_backup_api"] = rate_api / rate_none;
+  remove();
+}
+BENCHMARK(BM_Backup1GB)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
 }  // namespace
 

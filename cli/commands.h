@@ -1,5 +1,6 @@
 // The subcommands of the `convstore` command. Each registers its options on the app and returns the exit code
-// of its run: 0 on success, 1 when the library refused the operation (the error is printed on stderr).
+// of its run: 0 on success, 1 when the library refused the operation (the error is printed on stderr), 3 when
+// `verify` found a backup damaged.
 #pragma once
 #include <functional>
 
@@ -9,5 +10,7 @@ namespace convstore::cli {
 
 // Registers `import` on `app`; `run` is set to the function that carries it out once parsed.
 void AddImportCommand(CLI::App& app, std::function<int()>& run);
+// Registers `backup`, `verify` and `restore`.
+void AddBackupCommands(CLI::App& app, std::function<int()>& run);
 
 }  // namespace convstore::cli

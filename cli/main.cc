@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(convstore::Version()));
   std::function<int()> run;
   convstore::cli::AddImportCommand(app, run);
+  convstore::cli::AddBackupCommands(app, run);
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 2;
 }

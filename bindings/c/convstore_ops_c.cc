@@ -65,4 +65,46 @@ int convstore_remove_journal_consumer(convstore_t* db, const char* name, char** 
   });
 }
 
+namespace {
+
+std::function<void(const convstore::Progress&)> ProgressOf(convstore_progress_fn fn, void* user_data) {
+  if (fn == nullptr) return nullptr;
+  return [fn, user_data](const convstore::Progress& p) { fn(user_data, p.operation.c_str(), p.done, p.total); };
+}
+
+}  // namespace
+
+int convstore_backup(convstore_t* db, const char* options_json, convstore_progress_fn progress, void* user_data,
+                     char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(options_json);
+    auto options = DecodeBackupOptions(options_json);
+    if (!options.ok()) return options.status();
+    options->on_progress = ProgressOf(progress, user_data);
+    return Emit(db->store->Backup(*options), out_json, EncodeBackupReport);
+  });
+}
+
+int convstore_verify_backup(const char* backup_path, const char* encryption_key, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_ARG(backup_path);
+    convstore::VerifyOptions options;
+    if (encryption_key != nullptr) options.encryption_key_hex = encryption_key;
+    return Emit(convstore::VerifyBackup(backup_path, options), out_json, EncodeBackupCheck);
+  });
+}
+
+int convstore_restore_backup(const char* backup_path, const char* target_path, const char* encryption_key,
+                             convstore_progress_fn progress, void* user_data, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_ARG(backup_path);
+    CHECK_ARG(target_path);
+    convstore::RestoreOptions options;
+    if (encryption_key != nullptr) options.encryption_key_hex = encryption_key;
+    options.on_progress = ProgressOf(progress, user_data);
+    return Emit(convstore::RestoreBackup(backup_path, target_path, options), out_json, EncodeRestoreReport);
+  });
+}
+
 }  // extern "C"

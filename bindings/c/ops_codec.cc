@@ -128,4 +128,68 @@ std::string EncodeJournalPruneReport(const JournalPruneReport& r) {
   return w.Take();
 }
 
+Result<BackupOptions> DecodeBackupOptions(std::string_view text) {
+  auto decoded = DecodeObject<BackupOptions>(text, "backup options", [](Fields& f, BackupOptions& o) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("path", o.path));
+    return f.Str("encryption_key", o.encryption_key_hex);
+  });
+  if (!decoded.ok()) return decoded;
+  if (decoded->path.empty()) return Status::InvalidArgument("backup options: path is required");
+  return decoded;
+}
+
+void WriteManifest(JsonWriter& w, const BackupManifest& m) {
+  w.BeginObject();
+  w.Key("format").Int(m.format);
+  w.Key("schema_version").Int(m.schema_version);
+  w.Key("journal_seq").Int(m.journal_seq);
+  WriteTime(w, "created_at", m.created_at);
+  w.Key("duration_us").Int(m.duration_us);
+  w.Key("bytes").Int(m.bytes);
+  w.Key("sha256").String(m.sha256);
+  w.Key("database_sha256").String(m.database_sha256);
+  w.Key("encrypted").Bool(m.encrypted);
+  w.Key("row_counts").BeginObject();
+  for (const auto& [table, n] : m.row_counts) w.Key(table).Int(n);
+  w.EndObject();
+  WriteMoney(w, "cost", m.cost_nanousd);
+  w.Key("convstore_version").String(m.convstore_version);
+  w.EndObject();
+}
+
+std::string EncodeBackupReport(const BackupReport& r) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("path").String(r.path);
+  w.Key("manifest_path").String(r.manifest_path);
+  w.Key("manifest");
+  WriteManifest(w, r.manifest);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeBackupCheck(const BackupCheck& c) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("ok").Bool(c.ok);
+  w.Key("problems").BeginArray();
+  for (const auto& p : c.problems) w.String(p);
+  w.EndArray();
+  w.Key("manifest");
+  WriteManifest(w, c.manifest);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeRestoreReport(const RestoreReport& r) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("path").String(r.path);
+  w.Key("duration_us").Int(r.duration_us);
+  w.Key("manifest");
+  WriteManifest(w, r.manifest);
+  w.EndObject();
+  return w.Take();
+}
+
 }  // namespace convstore::capi

@@ -7,6 +7,7 @@
 
 #include "convstore/ops.h"
 #include "convstore/status.h"
+#include "util/json_writer.h"
 
 namespace convstore::capi {
 
@@ -18,5 +19,12 @@ std::string EncodeJournalEntries(const std::vector<JournalEntry>& entries);
 std::string EncodeJournalStatus(const JournalStatus& status);
 std::string EncodeJournalPruneReport(const JournalPruneReport& report);
 const char* JournalEntryKindName(JournalEntryKind kind);
+
+// {"path": str, "encryption_key"?: str (64 hex characters)}.
+Result<BackupOptions> DecodeBackupOptions(std::string_view text);
+void WriteManifest(util::JsonWriter& w, const BackupManifest& m);
+std::string EncodeBackupReport(const BackupReport& report);
+std::string EncodeBackupCheck(const BackupCheck& check);
+std::string EncodeRestoreReport(const RestoreReport& report);
 
 }  // namespace convstore::capi

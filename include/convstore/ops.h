@@ -15,12 +15,14 @@
 #define CONVSTORE_OPS_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "convstore/export.h"
+#include "convstore/options.h"
 #include "convstore/status.h"
 #include "convstore/types.h"
 
@@ -100,6 +102,61 @@ struct JournalPruneReport {
   int64_t first_seq = 0;  // the oldest entry kept (0 when the journal is empty)
 };
 
+// ---- backups ----
+
+// What a backup's manifest (the JSON file "<backup>.manifest.json" beside it) records; VerifyBackup checks the
+// backup against every field.
+struct BackupManifest {
+  int format = 1;                  // of the manifest and the backup's layout
+  int schema_version = 0;          // of the copied store
+  int64_t journal_seq = 0;         // the last change-journal entry the copy holds (0: none)
+  Micros created_at = 0;           // when the copy was taken
+  int64_t duration_us = 0;         // how long taking it took
+  int64_t bytes = 0;               // size of the backup file as stored
+  std::string sha256{};            // of the backup file as stored (the encrypted bytes when encrypted)
+  std::string database_sha256{};   // of the SQLite database itself (equal to sha256 when not encrypted)
+  bool encrypted = false;          // AES-256-GCM (docs/operations.md, "Backups")
+  std::vector<std::pair<std::string, int64_t>> row_counts{};  // rows of each journaled table
+  NanoUsd cost_nanousd = 0;        // total cost of messages, deleted messages and API usage
+  std::string convstore_version{};
+};
+
+struct BackupOptions {
+  std::string path{};                  // the backup file to create (must not exist); the manifest goes beside it
+  std::string encryption_key_hex{};    // "" for none; 64 hex characters (32 bytes) for AES-256-GCM
+  // Called as the copy, checksum and encryption advance (Progress::done/total in bytes); on the calling thread,
+  // outside the store's locks. Must not throw.
+  std::function<void(const Progress&)> on_progress{};
+};
+
+struct BackupReport {
+  std::string path{};
+  std::string manifest_path{};
+  BackupManifest manifest{};
+};
+
+struct VerifyOptions {
+  std::string encryption_key_hex{};  // needed for an encrypted backup
+};
+
+// A backup checked without trusting it. ok is true only when every check passed; problems names each failure.
+struct BackupCheck {
+  bool ok = false;
+  std::vector<std::string> problems{};
+  BackupManifest manifest{};  // as read from the manifest file (empty when it could not be read)
+};
+
+struct RestoreOptions {
+  std::string encryption_key_hex{};
+  std::function<void(const Progress&)> on_progress{};
+};
+
+struct RestoreReport {
+  std::string path{};         // the restored store
+  BackupManifest manifest{};  // of the backup it came from
+  int64_t duration_us = 0;
+};
+
 // The operations capability of a ConversationStore (a base of it: call these on the store). Thread-safe as the
 // store is. Non-virtual and without data: entry points added here never change the layout of ConversationStore.
 class CONVSTORE_EXPORT Operations {
@@ -120,10 +177,29 @@ class CONVSTORE_EXPORT Operations {
   // Forgets a consumer (idempotent).
   Status RemoveJournalConsumer(std::string_view name);
 
+  // ---- backups ----
+  // A consistent copy of the store while writers go on writing (SQLite's VACUUM INTO from its own snapshot), with
+  // its manifest; both files 0600, written through temporary files, so a crash leaves no backup half-made under
+  // the name. kConflict when the path exists.
+  Result<BackupReport> Backup(const BackupOptions& options);
+
  protected:
   Operations() = default;
   ~Operations() = default;
 };
+
+// Checks a backup without trusting it: the manifest, the file's SHA-256, the decrypted database's SHA-256, SQLite's
+// integrity_check, the schema, every row count and the cost total, the cost rollups and the metadata index
+// recomputed from the rows. A damaged backup (one flipped byte anywhere) is reported, never restored. kNotFound
+// when the backup does not exist; kInvalidArgument for a missing or wrong key.
+CONVSTORE_EXPORT Result<BackupCheck> VerifyBackup(const std::string& backup_path, const VerifyOptions& options = {});
+
+// Replaces (or creates) the store at `target_path` with the backup, atomically: after a crash at any moment the
+// path holds the old store or the complete restored one. The backup is verified first (kCorruption when it is
+// damaged: nothing changes). kBusy when a process — this one included — has the target open. The restored store's
+// journal starts a new history with a kRestored marker.
+CONVSTORE_EXPORT Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::string& target_path,
+                                                     const RestoreOptions& options = {});
 
 }  // namespace convstore
 

@@ -175,5 +175,8 @@ Status Operations::SetJournalConsumer(std::string_view name, int64_t seq) {
 Status Operations::RemoveJournalConsumer(std::string_view name) {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoRemoveJournalConsumer, name);
 }
+Result<BackupReport> Operations::Backup(const BackupOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoBackup, options);
+}
 
 }  // namespace convstore

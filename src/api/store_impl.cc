@@ -16,7 +16,9 @@ StoreImpl::StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::
       writer_(std::move(writer)),
       journal_(std::move(journal)),
       readers_(std::move(readers)),
-      writes_(std::make_unique<sqlite::WriteQueue>(writer_.get(), &write_mu_)) {}
+      writes_(std::make_unique<sqlite::WriteQueue>(writer_.get(), &write_mu_)) {
+  if (path_ != ConversationStore::kInMemory) registration_ = std::make_unique<OpenFileRegistration>(path_);
+}
 
 StoreImpl::~StoreImpl() { (void)Close(); }
 
@@ -39,6 +41,7 @@ Status StoreImpl::Close() {
     // or checkpoint under the parent's feet. Abandon them; the memory goes when the child exits.
     (void)writes_.release();
     (void)journal_.release();
+    registration_.reset();  // the child never uses the parent's file
     (void)readers_.release();
     (void)writer_.release();
     return Status::OK();
@@ -47,6 +50,7 @@ Status StoreImpl::Close() {
   writes_.reset();
   journal_.reset();  // detaches from the writer, which must still be open
   writer_.reset();  // the last connection to close checkpoints the WAL
+  registration_.reset();
   util::Logger().debug("closed store '{}'", path_);
   return Status::OK();
 }

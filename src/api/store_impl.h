@@ -20,6 +20,7 @@
 #include "ops/journal_capture.h"
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
+#include "api/open_files.h"
 #include "api/stored_check.h"
 #include "sqlite/write_queue.h"
 #include "util/fork.h"
@@ -102,6 +103,7 @@ class StoreImpl final {
   Result<JournalPruneReport> DoPruneJournal();
   Status DoSetJournalConsumer(std::string_view name, int64_t seq);
   Status DoRemoveJournalConsumer(std::string_view name);
+  Result<BackupReport> DoBackup(const BackupOptions& options);
  private:
   // Runs the budget-alert callback for budgets whose spend crossed a limit with a committed write.
   void NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const;
@@ -215,6 +217,7 @@ class StoreImpl final {
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Connection> writer_;
   std::unique_ptr<ops::JournalCapture> journal_;  // declared after writer_: destroyed before it
+  std::unique_ptr<OpenFileRegistration> registration_;  // a file store's file, while open (a restore refuses it)
   std::unique_ptr<sqlite::ReaderPool> readers_;
   std::unique_ptr<sqlite::WriteQueue> writes_;
 };

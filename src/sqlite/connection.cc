@@ -155,6 +155,23 @@ Result<Stmt> Connection::Prepare(const char* sql) {
   return Stmt(stmt, db_);
 }
 
+Result<std::optional<int64_t>> Connection::QueryIntUncached(const std::string& sql, std::string_view context) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = FromSqlite(rc, db_, fmt::format("{}: prepare", context));
+    sqlite3_finalize(stmt);
+    return s;
+  }
+  rc = sqlite3_step(stmt);
+  std::optional<int64_t> value;
+  if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) value = sqlite3_column_int64(stmt, 0);
+  Status s = rc == SQLITE_ROW || rc == SQLITE_DONE ? Status::OK() : FromSqlite(rc, db_, std::string(context));
+  sqlite3_finalize(stmt);
+  if (!s.ok()) return s;
+  return value;
+}
+
 int64_t Connection::changes() const noexcept { return sqlite3_changes64(db_); }
 bool Connection::ReadOnlyFile() const noexcept { return sqlite3_db_readonly(db_, "main") == 1; }
 int64_t Connection::last_insert_rowid() const noexcept { return sqlite3_last_insert_rowid(db_); }

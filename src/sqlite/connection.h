@@ -97,6 +97,9 @@ class Connection {
     }
   }
 
+  // QueryInt for SQL built at run time (prepared, run and finalized each call: not for hot paths).
+  Result<std::optional<int64_t>> QueryIntUncached(const std::string& sql, std::string_view context);
+
   int64_t changes() const noexcept;
   // Whether SQLite opened the main database read-only (it does so silently when the file is not writable).
   bool ReadOnlyFile() const noexcept;

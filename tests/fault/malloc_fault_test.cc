@@ -419,12 +419,15 @@ SweepResult Sweep(bool in_memory, bool sticky, uint64_t open_stride) {
   } else {
     // Open is sampled: at most ~400 runs whatever it allocates (the schema, migrations and price catalog grow).
     open_stride = std::max<uint64_t>(open_stride, res.in_open / 400);
-    // After open, every allocation; CONVSTORE_MALLOC_FAULT_STRIDE=k takes every k-th (the sanitizer stage samples,
-    // the uninstrumented stage covers them all).
-    uint64_t stride = 1;
+    // After open, every allocation; CONVSTORE_MALLOC_FAULT_STRIDE=k takes every k-th, starting from the
+    // CONVSTORE_MALLOC_FAULT_START-th after open (default 1), so stages with different starts cover different ones.
+    uint64_t stride = 1, start = 1;
     if (const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_STRIDE"); env != nullptr)
       stride = std::max<uint64_t>(1, std::strtoull(env, nullptr, 10));
-    for (uint64_t n = 1; n <= res.allocations; n += n < res.in_open ? open_stride : stride) ns.push_back(n);
+    if (const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_START"); env != nullptr)
+      start = std::max<uint64_t>(1, std::strtoull(env, nullptr, 10));
+    for (uint64_t n = 1; n <= res.in_open; n += open_stride) ns.push_back(n);
+    for (uint64_t n = res.in_open + start; n <= res.allocations; n += stride) ns.push_back(n);
   }
   for (uint64_t n : ns) {
     convstore::testing::TempDb db;

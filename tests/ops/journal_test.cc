@@ -11,7 +11,10 @@
 
 #include "convstore/convstore.hpp"
 #include "ops/journal_tables.h"
+#include "ops/replay.h"
+#include "sqlite/connection.h"
 #include "test_util.h"
+#include "util/status_macros.h"
 
 namespace convstore {
 namespace {
@@ -244,6 +247,74 @@ TEST(Journal, ReplayOnAnEarlierCopyReproducesEveryJournaledTable) {
   const int applied = ApplyJournal(db.path(), copy.path(), base_seq);
   EXPECT_GT(applied, 20);
   EXPECT_EQ(Dump(copy.path()), Dump(db.path()));
+}
+
+// Replays the live file's entries after `after_seq` on `copy` with convstore's own replayer, in one transaction.
+Status Replay(const std::string& live, const std::string& copy, int64_t after_seq, int64_t* applied) {
+  sqlite::ConnectionConfig config;
+  auto conn = sqlite::Connection::Open(copy, config);
+  if (!conn.ok()) return conn.status();
+  CONVSTORE_RETURN_IF_ERROR((*conn)->Exec("PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE", "begin"));
+  ops::Replayer replayer(**conn);
+  Raw src(live);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(src.db, "SELECT seq, changes FROM change_journal WHERE seq > ?1 AND kind = 0 ORDER BY seq", -1,
+                     &st, nullptr);
+  sqlite3_bind_int64(st, 1, after_seq);
+  Status s;
+  while (s.ok() && sqlite3_step(st) == SQLITE_ROW)
+    s = replayer.Apply(sqlite3_column_int64(st, 0),
+                       std::string_view(static_cast<const char*>(sqlite3_column_blob(st, 1)),
+                                        static_cast<size_t>(sqlite3_column_bytes(st, 1))));
+  sqlite3_finalize(st);
+  *applied = replayer.changes_applied();
+  if (!s.ok()) return s;
+  return (*conn)->Exec("COMMIT", "commit");
+}
+
+TEST(Journal, ConvstoresReplayerReproducesTheTablesAndRefusesADivergedCopy) {
+  TempDb db, copy, diverged;
+  auto store = OpenOrDie(db.path());
+  auto conv = store->CreateConversation({.user_key = "u1", .title = "before"});
+  ASSERT_OK(conv);
+  ASSERT_OK(store->AddMessage(conv->id, Msg("before the copy")));
+  Snapshot(db.path(), copy.path());
+  Snapshot(db.path(), diverged.path());
+  const int64_t base_seq = QueryInt(copy.path(), "SELECT max(seq) FROM change_journal");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 30; ++i) {
+    auto m = store->AddMessage(conv->id, Msg("m" + std::to_string(i), i % 2 ? Role::kAssistant : Role::kUser));
+    ASSERT_OK(m);
+    ids.push_back(m->id);
+  }
+  MessageEdit edit;
+  edit.content = "edited";
+  edit.metadata_json = R"({"edited":true})";
+  ASSERT_OK(store->EditMessage(ids[2], edit));
+  ASSERT_OK(store->DeleteMessage(ids[4]));
+  ConversationUpdate update;
+  update.title = "after";
+  ASSERT_OK(store->UpdateConversation(conv->id, update));
+  auto other = store->CreateConversation({.user_key = "u2", .title = "gone"});
+  ASSERT_OK(other);
+  ASSERT_OK(store->AddMessage(other->id, Msg("to be deleted")));
+  ASSERT_OK(store->DeleteConversation(other->id));
+  int64_t applied = 0;
+  ASSERT_OK(Replay(db.path(), copy.path(), base_seq, &applied));
+  EXPECT_GT(applied, 60);
+  EXPECT_EQ(Dump(copy.path()), Dump(db.path()));
+
+  // A copy changed outside the journal: the replay stops at the first row that is not as recorded.
+  {
+    Raw raw(diverged.path());
+    sqlite3_db_config(raw.db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr);
+    raw.Exec("UPDATE conversations SET title = 'changed behind the journal'");
+  }
+  const std::string before = Dump(diverged.path());
+  Status s = Replay(db.path(), diverged.path(), base_seq, &applied);
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  EXPECT_NE(s.message().find("not as the journal recorded it"), std::string::npos) << s.ToString();
+  EXPECT_EQ(Dump(diverged.path()), before) << "a failed replay leaves the copy as it was";
 }
 
 TEST(Journal, CommitTimesNeverGoBackAndSequencesAreGapFree) {

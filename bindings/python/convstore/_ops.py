@@ -7,13 +7,70 @@ documented in docs/operations.md.
 
 from __future__ import annotations
 
-from ctypes import c_int, c_int64
+import logging
+import os
+from ctypes import byref, c_int, c_int64, c_void_p
 
 from . import _ffi
-from ._codec import Time, dumps, time_us
+from ._codec import Time, dumps, loads, raise_error, time_us
 from .errors import InvalidArgumentError
 
-__all__ = ["OpsMixin"]
+__all__ = ["OpsMixin", "verify_backup", "restore_backup"]
+
+_log = logging.getLogger("convstore")
+
+
+def _progress_callback(progress):
+    """A C progress callback calling progress(phase, done, total) (a NULL one for None); exceptions are logged, not
+    raised."""
+    if progress is None:
+        return _ffi.convstore_progress_fn()
+    if not callable(progress):
+        raise InvalidArgumentError("progress must be callable (phase, done, total)")
+
+    def step(_user_data, phase, done, total):
+        try:
+            progress(phase.decode(), done, total)
+        except Exception:  # noqa: BLE001
+            _log.exception("the progress callback raised; the operation goes on")
+
+    return _ffi.convstore_progress_fn(step)
+
+
+def _key(encryption_key):
+    if encryption_key is None:
+        return None
+    if not isinstance(encryption_key, str):
+        raise InvalidArgumentError("encryption_key must be a str of 64 hex characters")
+    return encryption_key.encode()
+
+
+def _free_call(fn, *args) -> dict:
+    """fn(*args, &out, &err) for the calls that need no store -> the parsed JSON output."""
+    out = c_void_p()
+    err = c_void_p()
+    rc = fn(*args, byref(out), byref(err))
+    if rc:
+        raise_error(rc, err)
+    try:
+        return loads(_ffi._string_at(out.value))
+    finally:
+        _ffi.convstore_free(out.value)
+
+
+def verify_backup(path, *, encryption_key: str | None = None) -> dict:
+    """Checks a backup without trusting it: {"ok", "problems": [str], "manifest": {...}}. A damaged backup is
+    ok=False with the problems named; a missing or wrong key raises InvalidArgumentError."""
+    return _free_call(_ffi.convstore_verify_backup, os.fspath(path).encode(), _key(encryption_key))
+
+
+def restore_backup(backup, target, *, encryption_key: str | None = None, progress=None) -> dict:
+    """Verifies the backup, then replaces (or creates) the store at `target` atomically. Raises BusyError while
+    any process has `target` open, CorruptionError for a backup that does not verify. Returns {"path",
+    "duration_us", "manifest"}."""
+    callback = _progress_callback(progress)
+    return _free_call(_ffi.convstore_restore_backup, os.fspath(backup).encode(), os.fspath(target).encode(),
+                      _key(encryption_key), callback, None)
 
 
 def _int(value, what: str) -> int:
@@ -78,3 +135,16 @@ class OpsMixin:
 
     def remove_journal_consumer(self, name: str) -> None:
         self._do(_ffi.convstore_remove_journal_consumer, self._arg(name))
+
+    def backup(self, path, *, encryption_key: str | None = None, progress=None) -> dict:
+        """A consistent copy of the store at `path` (which must not exist) while writers go on, with
+        "<path>.manifest.json" beside it, both 0600; encrypted with AES-256-GCM when encryption_key (64 hex
+        characters) is given. progress(phase, done, total) hears the copy, checksum and encryption in bytes.
+        Returns {"path", "manifest_path", "manifest": {...}}."""
+        o = {"path": os.fspath(path)}
+        if encryption_key is not None:
+            if not isinstance(encryption_key, str):
+                raise InvalidArgumentError("encryption_key must be a str of 64 hex characters")
+            o["encryption_key"] = encryption_key
+        callback = _progress_callback(progress)
+        return self._call(_ffi.convstore_backup, dumps(o), callback, None)

@@ -1,6 +1,8 @@
 """docs/python.md's "Result keys" table is the truth: each result the docs name has exactly the keys listed, in order."""
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,14 @@ def results():
     }
     s.set_journal_consumer("reader", 1)
     out["`journal_status` consumers item"] = [s.journal_status()["consumers"][0]]
+    with tempfile.TemporaryDirectory() as tmp:
+        b = s.backup(os.path.join(tmp, "b.db"))
+        v = convstore.verify_backup(os.path.join(tmp, "b.db"))
+        r = convstore.restore_backup(os.path.join(tmp, "b.db"), os.path.join(tmp, "r.db"))
+    out["`backup`"] = [b]
+    out["`convstore.verify_backup`"] = [v]
+    out["`convstore.restore_backup`"] = [r]
+    out["backup manifest"] = [b["manifest"], v["manifest"], r["manifest"]]
     out["reservation"].append(s.release("r1"))
     s.reserve("r2", "u", 0.5)
     out["API usage"].append(s.settle("r2", "gpt-4o", cost_usd=0.25))

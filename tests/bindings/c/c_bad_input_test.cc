@@ -273,6 +273,11 @@ class CBadInputMatrix : public ::testing::Test {
          }},
         {"read_journal", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
            return NoOutputOnFailure(convstore_read_journal, d, a, e); }},
+        {"backup", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           char* out = kSentinel;
+           int rc = convstore_backup(d, a, nullptr, nullptr, &out, e);
+           return CheckOutput(rc, out);
+         }},
         {"set_journal_retention", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
            return convstore_set_journal_retention(d, a, e); }},
         {"journal_status", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
@@ -645,6 +650,45 @@ TEST_F(CBadInputMatrix, JournalArgumentsOutOfRange) {
   ASSERT_EQ(convstore_read_journal(db, nullptr, &out, &err), CONVSTORE_OK) << err;
   EXPECT_EQ(std::string(out).rfind("[{\"seq\":1,", 0), 0u) << out;
   convstore_free(out);
+}
+
+TEST_F(CBadInputMatrix, BackupRequestsThatCannotBeDone) {
+  const std::string before = Snapshot();
+  auto refused = [&](const std::string& what, int code, auto call) {
+    char* err = nullptr;
+    char* out = kSentinel;
+    const int rc = call(&out, &err);
+    EXPECT_EQ(rc, code) << what << ": " << (err ? err : "(no message)");
+    EXPECT_TRUE(err != nullptr && err[0] != '\0') << what;
+    EXPECT_EQ(out, nullptr) << what;
+    convstore_free(err);
+    ++inputs_tried;
+  };
+  const std::string missing = db_.path() + ".no-such-backup";
+  for (const char* o : {R"({})", R"({"path":""})", R"({"path":":memory:"})", R"({"path":"x.db","encryption_key":"12"})",
+                        R"({"path":"x.db","encryption_key":"zz"})", R"({"path":7})", R"({"path":"x.db","extra":1})"})
+    refused(o, CONVSTORE_INVALID_ARGUMENT,
+            [&](char** out, char** e) { return convstore_backup(db, o, nullptr, nullptr, out, e); });
+  refused("backup over the store itself", CONVSTORE_CONFLICT, [&](char** out, char** e) {
+    const std::string o = "{\"path\":\"" + db_.path() + "\"}";
+    return convstore_backup(db, o.c_str(), nullptr, nullptr, out, e);
+  });
+  refused("verify NULL", CONVSTORE_INVALID_ARGUMENT,
+          [&](char** out, char** e) { return convstore_verify_backup(nullptr, nullptr, out, e); });
+  refused("verify missing", CONVSTORE_NOT_FOUND,
+          [&](char** out, char** e) { return convstore_verify_backup(missing.c_str(), nullptr, out, e); });
+  refused("verify bad key", CONVSTORE_INVALID_ARGUMENT,
+          [&](char** out, char** e) { return convstore_verify_backup(missing.c_str(), "beef", out, e); });
+  refused("restore NULL backup", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+    return convstore_restore_backup(nullptr, "t.db", nullptr, nullptr, nullptr, out, e);
+  });
+  refused("restore NULL target", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+    return convstore_restore_backup(missing.c_str(), nullptr, nullptr, nullptr, nullptr, out, e);
+  });
+  refused("restore missing backup", CONVSTORE_NOT_FOUND, [&](char** out, char** e) {
+    return convstore_restore_backup(missing.c_str(), (db_.path() + ".t").c_str(), nullptr, nullptr, nullptr, out, e);
+  });
+  EXPECT_EQ(Snapshot(), before);
 }
 
 TEST_F(CBadInputMatrix, UseAfterShutdownAndDoubleClose) {

@@ -386,6 +386,27 @@ CONVSTORE_API int convstore_prune_journal(convstore_t* db, char** out_json, char
 CONVSTORE_API int convstore_set_journal_consumer(convstore_t* db, const char* name, int64_t seq, char** errmsg);
 CONVSTORE_API int convstore_remove_journal_consumer(convstore_t* db, const char* name, char** errmsg);
 
+/* ---- backups (docs/operations.md) ----
+ * A manifest: {"format", "schema_version", "journal_seq", "created_at", "created_at_us", "duration_us", "bytes",
+ * "sha256", "database_sha256", "encrypted", "row_counts": {table: n}, "cost_usd", "cost_nanousd",
+ * "convstore_version"}. progress (may be NULL) hears (user_data, phase, done, total) in bytes, on the calling
+ * thread. */
+/* options_json: {"path": str (must not exist), "encryption_key"?: 64 hex characters (AES-256-GCM)}. A consistent
+ * copy while writers go on, with "<path>.manifest.json" beside it, both 0600. *out_json: {"path",
+ * "manifest_path", "manifest"}. */
+CONVSTORE_API int convstore_backup(convstore_t* db, const char* options_json, convstore_progress_fn progress,
+                                   void* user_data, char** out_json, char** errmsg);
+/* Checks a backup without trusting it (encryption_key: NULL for none). *out_json: {"ok", "problems": [str],
+ * "manifest"}; a damaged backup is ok=false, not an error. */
+CONVSTORE_API int convstore_verify_backup(const char* backup_path, const char* encryption_key, char** out_json,
+                                          char** errmsg);
+/* Verifies the backup, then replaces (or creates) the store at target_path atomically; CONVSTORE_BUSY while any
+ * process has it open, CONVSTORE_CORRUPTION for a backup that does not verify. *out_json: {"path", "duration_us",
+ * "manifest"}. */
+CONVSTORE_API int convstore_restore_backup(const char* backup_path, const char* target_path,
+                                           const char* encryption_key, convstore_progress_fn progress,
+                                           void* user_data, char** out_json, char** errmsg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,409 @@
+// Backups: taking one from an open store (Operations::Backup), checking one without trusting it (VerifyBackup)
+// and putting one in place of a store (RestoreBackup). docs/operations.md, "Backups", says what each guarantees.
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "api/file_path.h"
+#include "api/open_files.h"
+#include "api/store_impl.h"
+#include "convstore/env.h"
+#include "convstore/version.h"
+#include "cost/histogram.h"
+#include "cost/reports.h"
+#include "metadata/index.h"
+#include "ops/backup_files.h"
+#include "ops/file_cipher.h"
+#include "ops/journal.h"
+#include "ops/sha256.h"
+#include "schema/migrations.h"
+#include "schema/schema_check.h"
+#include "util/durable_file.h"
+
+namespace convstore {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t MicrosSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+}
+
+bool Exists(const std::string& path) { return util::FileSize(path).ok(); }
+
+Result<std::optional<ops::CipherKey>> KeyOf(const std::string& hex) {
+  if (hex.empty()) return std::optional<ops::CipherKey>();
+  auto key = ops::ParseCipherKey(hex);
+  if (!key.ok()) return key.status();
+  return std::optional<ops::CipherKey>(*key);
+}
+
+Status CheckBackupPath(const std::string& path, const char* what) {
+  if (path.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
+  if (path.find('\0') != std::string::npos) return Status::InvalidArgument(fmt::format("{} contains a NUL byte", what));
+  if (path == ConversationStore::kInMemory)
+    return Status::InvalidArgument(fmt::format("{} must be a file, not {}", what, ConversationStore::kInMemory));
+  return api::CheckPathName(path);
+}
+
+// Reports progress of one phase; a callback that throws is ignored (the operation goes on).
+struct Reporter {
+  const std::function<void(const Progress&)>* fn = nullptr;  // not owned; null or empty: no reports
+  void operator()(const char* phase, int64_t done, int64_t total) const {
+    if (fn == nullptr || !*fn) return;
+    try {
+      util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
+      (*fn)(Progress{phase, done, total});
+    } catch (...) {
+    }
+  }
+};
+
+// Removes the files of a failed operation (best effort: the failure is what the caller hears).
+struct Cleanup {
+  std::vector<std::string> paths;
+  ~Cleanup() {
+    for (const auto& p : paths) (void)util::RemoveIfExists(p);
+  }
+};
+
+// VACUUM INTO `tmp` from `conn`'s snapshot, with progress from the output's size against the source's.
+Status CopyInto(sqlite::Connection& conn, const std::string& tmp, const Reporter& report) {
+  auto pages = conn.QueryInt("PRAGMA page_count", "backup: page count");
+  auto page_size = conn.QueryInt("PRAGMA page_size", "backup: page size");
+  if (!pages.ok()) return pages.status();
+  if (!page_size.ok()) return page_size.status();
+  struct Ctx {
+    const Reporter* report;
+    const std::string* tmp;
+    int64_t total;
+  } ctx{&report, &tmp, pages->value_or(0) * page_size->value_or(4096)};
+  report("backup: copy", 0, ctx.total);
+  sqlite3_progress_handler(
+      conn.raw(), 20000,
+      [](void* p) -> int {
+        auto* c = static_cast<Ctx*>(p);
+        auto size = util::FileSize(*c->tmp);
+        if (size.ok()) (*c->report)("backup: copy", std::min(*size, c->total), c->total);
+        return 0;
+      },
+      &ctx);
+  Status s = conn.Run("VACUUM INTO ?1", "backup: copy the database", std::string_view(tmp));
+  sqlite3_progress_handler(conn.raw(), 0, nullptr, nullptr);
+  CONVSTORE_RETURN_IF_ERROR(s);
+  report("backup: copy", ctx.total, ctx.total);
+  return util::SyncFile(tmp);  // VACUUM INTO does not sync its output
+}
+
+Result<BackupManifest> FactsOf(const std::string& database) {
+  sqlite::ConnectionConfig config;
+  config.open_read_only = true;
+  auto conn = sqlite::Connection::Open(database, config);
+  if (!conn.ok()) return conn.status();
+  auto txn = sqlite::ReadTransaction::Begin(**conn);
+  if (!txn.ok()) return txn.status();
+  BackupManifest facts;
+  CONVSTORE_RETURN_IF_ERROR(ops::ReadDatabaseFacts(**conn, &facts));
+  return facts;
+}
+
+std::string Join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+// The checks of VerifyBackup on a plain database file.
+void CheckDatabase(const std::string& database, const BackupManifest& manifest, std::vector<std::string>* problems) {
+  sqlite::ConnectionConfig config;
+  config.open_read_only = true;
+  auto conn = sqlite::Connection::Open(database, config);
+  if (!conn.ok()) {
+    problems->push_back(fmt::format("the database does not open: {}", conn.status().message()));
+    return;
+  }
+  if (int rc = cost::RegisterHistogramFunctions((*conn)->raw()); rc != 0) {
+    problems->push_back("registering SQL functions failed");
+    return;
+  }
+  int64_t rows = 0;
+  auto integrity = (*conn)->ForEachRow("PRAGMA integrity_check", "integrity check", [&](const sqlite::Stmt& st) {
+    if (st.Text(0) != "ok" && rows++ < 10) problems->push_back(fmt::format("integrity_check: {}", st.Text(0)));
+    return true;
+  });
+  if (!integrity.ok()) {
+    problems->push_back(fmt::format("integrity_check failed: {}", integrity.status().message()));
+    return;
+  }
+  if (rows > 0) return;  // a damaged file: the other checks would only repeat it
+  const auto& migrations = schema::BuiltinMigrations();
+  if (manifest.schema_version < 1 || manifest.schema_version > migrations.back().version) {
+    problems->push_back(fmt::format("schema version {} is not one this build knows", manifest.schema_version));
+    return;
+  }
+  if (Status s = schema::CheckSchema(**conn, migrations, manifest.schema_version); !s.ok()) {
+    problems->push_back(s.message());
+    return;
+  }
+  auto txn = sqlite::ReadTransaction::Begin(**conn);
+  if (!txn.ok()) {
+    problems->push_back(txn.status().message());
+    return;
+  }
+  BackupManifest facts;
+  if (Status s = ops::ReadDatabaseFacts(**conn, &facts); !s.ok()) {
+    problems->push_back(s.message());
+    return;
+  }
+  if (facts.schema_version != manifest.schema_version)
+    problems->push_back(fmt::format("schema version {} where the manifest says {}", facts.schema_version,
+                                    manifest.schema_version));
+  if (facts.journal_seq != manifest.journal_seq)
+    problems->push_back(fmt::format("journal at entry {} where the manifest says {}", facts.journal_seq,
+                                    manifest.journal_seq));
+  auto sorted = [](std::vector<std::pair<std::string, int64_t>> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  if (sorted(facts.row_counts) != sorted(manifest.row_counts))
+    problems->push_back("row counts differ from the manifest's");
+  if (facts.cost_nanousd != manifest.cost_nanousd)
+    problems->push_back(fmt::format("cost total {} nano-USD where the manifest says {}", facts.cost_nanousd,
+                                    manifest.cost_nanousd));
+  if (manifest.schema_version != migrations.back().version) return;  // derived tables: checked in current files
+  auto rollups = cost::CheckRollups(**conn, false);
+  if (!rollups.ok()) problems->push_back(fmt::format("cost rollups: {}", rollups.status().message()));
+  else if (rollups->differences != 0)
+    problems->push_back(fmt::format("cost rollups: {} rows differ from a recount", rollups->differences));
+  auto index = metadata::Verify(**conn);
+  if (!index.ok()) problems->push_back(fmt::format("metadata index: {}", index.status().message()));
+  else if (!index->consistent())
+    problems->push_back(fmt::format("metadata index: {} missing, {} extra, {} wrong counts", index->missing,
+                                    index->extra, index->wrong_counts));
+}
+
+Result<BackupCheck> Verify(const std::string& path, const VerifyOptions& options) {
+  CONVSTORE_RETURN_IF_ERROR(CheckBackupPath(path, "backup path"));
+  auto key = KeyOf(options.encryption_key_hex);
+  if (!key.ok()) return key.status();
+  auto size = util::FileSize(path);
+  if (!size.ok()) return size.status();
+  BackupCheck check;
+  auto text = util::ReadWholeFile(ops::ManifestPathOf(path), 1 << 20);
+  if (!text.ok()) {
+    check.problems.push_back(fmt::format("no readable manifest: {}", text.status().message()));
+    return check;
+  }
+  auto manifest = ops::DecodeManifest(*text);
+  if (!manifest.ok()) {
+    check.problems.push_back(manifest.status().message());
+    return check;
+  }
+  check.manifest = *manifest;
+  if (*size != manifest->bytes)
+    check.problems.push_back(fmt::format("the file has {} bytes where the manifest says {}", *size, manifest->bytes));
+  auto digest = ops::Sha256OfFile(path);
+  if (!digest.ok()) return digest.status();
+  if (*digest != manifest->sha256)
+    check.problems.push_back("the file's SHA-256 differs from the manifest's: the backup is damaged");
+  if (!check.problems.empty()) return check;
+  std::string database = path;
+  Cleanup cleanup;
+  if (manifest->encrypted) {
+    if (!*key) return Status::InvalidArgument("the backup is encrypted: give its encryption key");
+    database = util::TempPathBeside(path);
+    cleanup.paths.push_back(database);
+    if (Status s = ops::DecryptFile(path, database, **key); !s.ok()) {
+      if (s.code() == Code::kInvalidArgument || s.code() == Code::kIoError) return s;
+      check.problems.push_back(s.message());
+      return check;
+    }
+    auto plain = ops::Sha256OfFile(database);
+    if (!plain.ok()) return plain.status();
+    if (*plain != manifest->database_sha256)
+      check.problems.push_back("the decrypted database's SHA-256 differs from the manifest's");
+  } else if (manifest->database_sha256 != manifest->sha256) {
+    check.problems.push_back("the manifest's two checksums differ for a backup that is not encrypted");
+  }
+  if (check.problems.empty()) CheckDatabase(database, *manifest, &check.problems);
+  check.ok = check.problems.empty();
+  return check;
+}
+
+template <typename F>
+auto GuardedFree(F&& f) noexcept -> decltype(f()) {
+  util::CallScope in_call;
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    try {
+      return Status::Internal(std::string("unexpected error: ") + e.what());
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+  return Status(Code::kInternal, "out of memory");
+}
+
+}  // namespace
+
+namespace api {
+
+Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
+  CONVSTORE_RETURN_IF_ERROR(CheckBackupPath(options.path, "backup path"));
+  auto key = KeyOf(options.encryption_key_hex);
+  if (!key.ok()) return key.status();
+  const std::string manifest_path = ops::ManifestPathOf(options.path);
+  CONVSTORE_RETURN_IF_ERROR(CheckPathName(manifest_path));
+  if (Exists(options.path)) return Status::Conflict(fmt::format("'{}' exists: a backup never overwrites", options.path));
+  if (Exists(manifest_path)) return Status::Conflict(fmt::format("'{}' exists: a backup never overwrites", manifest_path));
+  if (!DirectoryWritable(options.path))
+    return Status::ReadOnly(fmt::format("cannot create files in the directory of '{}'", options.path));
+
+  std::shared_lock life(lifecycle_, std::defer_lock);
+  util::LockParked(life);
+  CONVSTORE_RETURN_IF_ERROR(CheckUsable());
+  const Reporter report{&options.on_progress};
+  const auto started = Clock::now();
+  BackupManifest manifest;
+  manifest.created_at = Now();
+  Cleanup cleanup;
+  std::string tmp = util::TempPathBeside(options.path);
+  {
+    auto fd = util::CreateOwnerOnlyExclusive(tmp);  // VACUUM INTO fills an empty file, keeping its mode
+    if (!fd.ok()) return fd.status();
+    ::close(*fd);
+    cleanup.paths.push_back(tmp);
+  }
+  if (path_ == ConversationStore::kInMemory) {
+    std::unique_lock lock(write_mu_, std::defer_lock);  // the only connection: writers wait for the copy
+    util::LockParked(lock);
+    CONVSTORE_RETURN_IF_ERROR(CopyInto(*writer_, tmp, Reporter{}));
+  } else {
+    // Its own connection: the copy reads one snapshot while the writer and the readers go on.
+    sqlite::ConnectionConfig config;
+    config.open_read_only = options_.read_only;
+    config.busy_timeout_ms = options_.busy_timeout_ms;
+    auto conn = sqlite::Connection::Open(path_, config);
+    if (!conn.ok()) return conn.status();
+    CONVSTORE_RETURN_IF_ERROR(CopyInto(**conn, tmp, report));
+  }
+  auto facts = FactsOf(tmp);
+  if (!facts.ok()) return facts.status();
+  manifest.schema_version = facts->schema_version;
+  manifest.journal_seq = facts->journal_seq;
+  manifest.row_counts = facts->row_counts;
+  manifest.cost_nanousd = facts->cost_nanousd;
+  auto copied = util::FileSize(tmp);
+  if (!copied.ok()) return copied.status();
+  auto database_sha = ops::Sha256OfFile(tmp, [&](int64_t done) { report("backup: checksum", done, *copied); });
+  if (!database_sha.ok()) return database_sha.status();
+  manifest.database_sha256 = *database_sha;
+  manifest.sha256 = *database_sha;
+  if (*key) {
+    const std::string sealed = util::TempPathBeside(options.path);
+    cleanup.paths.push_back(sealed);
+    CONVSTORE_RETURN_IF_ERROR(
+        ops::EncryptFile(tmp, sealed, **key, [&](int64_t done) { report("backup: encrypt", done, *copied); }));
+    (void)util::RemoveIfExists(tmp);
+    tmp = sealed;
+    auto sha = ops::Sha256OfFile(tmp);
+    if (!sha.ok()) return sha.status();
+    manifest.sha256 = *sha;
+    manifest.encrypted = true;
+  }
+  auto bytes = util::FileSize(tmp);
+  if (!bytes.ok()) return bytes.status();
+  manifest.bytes = *bytes;
+  manifest.convstore_version = CONVSTORE_VERSION_STRING;
+  manifest.duration_us = MicrosSince(started);
+  // The manifest first, then the backup under its name: a crash between leaves a manifest without its backup,
+  // which lists and verifies as missing — never a backup without the facts that check it.
+  CONVSTORE_RETURN_IF_ERROR(util::WriteFileAtomically(manifest_path, ops::EncodeManifest(manifest)));
+  cleanup.paths.push_back(manifest_path);
+  CONVSTORE_RETURN_IF_ERROR(util::ReplaceFile(tmp, options.path));
+  cleanup.paths.clear();
+  util::Logger().info("backup of '{}' to '{}': {} bytes, journal at {}, {} ms", path_, options.path, manifest.bytes,
+                      manifest.journal_seq, manifest.duration_us / 1000);
+  return BackupReport{options.path, manifest_path, manifest};
+}
+
+}  // namespace api
+
+Result<BackupCheck> VerifyBackup(const std::string& backup_path, const VerifyOptions& options) {
+  return GuardedFree([&] { return Verify(backup_path, options); });
+}
+
+Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::string& target_path,
+                                    const RestoreOptions& options) {
+  return GuardedFree([&]() -> Result<RestoreReport> {
+    CONVSTORE_RETURN_IF_ERROR(CheckBackupPath(target_path, "target path"));
+    auto key = KeyOf(options.encryption_key_hex);
+    if (!key.ok()) return key.status();
+    CONVSTORE_RETURN_IF_ERROR(api::CheckWritable(target_path));
+    const auto started = Clock::now();
+    const Reporter report{&options.on_progress};
+    VerifyOptions verify_options;
+    verify_options.encryption_key_hex = options.encryption_key_hex;
+    auto check = Verify(backup_path, verify_options);
+    if (!check.ok()) return check.status();
+    if (!check->ok)
+      return Status::Corruption(fmt::format("the backup '{}' does not verify, so it is not restored: {}", backup_path,
+                                            Join(check->problems)));
+    CONVSTORE_RETURN_IF_ERROR(api::CheckNotInUse(target_path));
+    const BackupManifest& manifest = check->manifest;
+    Cleanup cleanup;
+    const std::string tmp = util::TempPathBeside(target_path);
+    cleanup.paths.push_back(tmp);
+    auto copied = [&](int64_t done) { report("restore: copy", done, manifest.bytes); };
+    if (manifest.encrypted) CONVSTORE_RETURN_IF_ERROR(ops::DecryptFile(backup_path, tmp, **key, copied));
+    else CONVSTORE_RETURN_IF_ERROR(util::CopyToNewFile(backup_path, tmp, copied));
+    auto sha = ops::Sha256OfFile(tmp);
+    if (!sha.ok()) return sha.status();
+    if (*sha != manifest.database_sha256)
+      return Status::IoError("the copy of the backup differs from it (a disk or memory fault): nothing restored");
+    {
+      // The restored store's journal starts a new history here.
+      sqlite::ConnectionConfig config;
+      auto conn = sqlite::Connection::Open(tmp, config);
+      if (!conn.ok()) return conn.status();
+      auto has_journal = (*conn)->QueryInt(
+          "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'change_journal'", "inspect");
+      if (!has_journal.ok()) return has_journal.status();
+      if (has_journal->value_or(0) != 0) {
+        auto txn = sqlite::WriteTransaction::Begin(**conn);
+        if (!txn.ok()) return txn.status();
+        const int64_t now = Env::Default()->NowMicros();
+        CONVSTORE_RETURN_IF_ERROR(
+            ops::AppendEntry(**conn, JournalEntryKind::kRestored, now, manifest.schema_version, {}));
+        CONVSTORE_RETURN_IF_ERROR(txn->Commit());
+      }
+    }
+    CONVSTORE_RETURN_IF_ERROR(util::SyncFile(tmp));
+    if (Exists(target_path)) {
+      // Fold the old store's WAL into it and empty it first: a WAL left beside the new file would be replayed
+      // into it, and a WAL removed before the rename would lose the old store's last commits if we crashed then.
+      sqlite::ConnectionConfig config;
+      auto old = sqlite::Connection::Open(target_path, config);
+      if (!old.ok()) return old.status();
+      CONVSTORE_RETURN_IF_ERROR((*old)->Exec("PRAGMA wal_checkpoint(TRUNCATE)", "restore: checkpoint the old store"));
+      auto busy = (*old)->QueryInt("PRAGMA wal_checkpoint(TRUNCATE)", "restore: checkpoint the old store");
+      if (!busy.ok()) return busy.status();
+      if (busy->value_or(0) != 0) return Status::Busy("the old store's WAL could not be checkpointed: is it in use?");
+    }
+    for (const char* suffix : {"-wal", "-shm"}) CONVSTORE_RETURN_IF_ERROR(util::RemoveIfExists(target_path + suffix));
+    CONVSTORE_RETURN_IF_ERROR(util::SyncDirectoryOf(target_path));
+    CONVSTORE_RETURN_IF_ERROR(util::ReplaceFile(tmp, target_path));
+    cleanup.paths.clear();
+    util::Logger().info("restored '{}' from '{}' (journal at {})", target_path, backup_path, manifest.journal_seq);
+    return RestoreReport{target_path, manifest, MicrosSince(started)};
+  });
+}
+
+}  // namespace convstore

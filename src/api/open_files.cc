@@ -1,0 +1,77 @@
+#include "api/open_files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace convstore::api {
+
+namespace {
+
+std::mutex& RegistryMutex() {
+  static std::mutex* mu = new std::mutex;  // never destroyed: stores may close during static destruction
+  return *mu;
+}
+
+std::map<std::pair<uint64_t, uint64_t>, int>& Registry() {
+  static auto* files = new std::map<std::pair<uint64_t, uint64_t>, int>;
+  return *files;
+}
+
+// Whether another process holds a lock that conflicts with a write lock on [start, start + len) of `path`.
+bool LockedElsewhere(const std::string& path, off_t start, off_t len) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  probe.l_start = start;
+  probe.l_len = len;
+  const bool locked = ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+  ::close(fd);
+  return locked;
+}
+
+}  // namespace
+
+OpenFileRegistration::OpenFileRegistration(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;
+  device_ = static_cast<uint64_t>(st.st_dev);
+  inode_ = static_cast<uint64_t>(st.st_ino);
+  std::lock_guard lock(RegistryMutex());
+  ++Registry()[{device_, inode_}];
+  registered_ = true;
+}
+
+OpenFileRegistration::~OpenFileRegistration() {
+  if (!registered_) return;
+  std::lock_guard lock(RegistryMutex());
+  auto it = Registry().find({device_, inode_});
+  if (it != Registry().end() && --it->second == 0) Registry().erase(it);
+}
+
+Status CheckNotInUse(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Status::OK();
+  {
+    std::lock_guard lock(RegistryMutex());
+    if (Registry().count({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}) != 0)
+      return Status::Busy(fmt::format("'{}' is open in this process: close the store first", path));
+  }
+  // The probes open and close descriptors of the file: harmless here, since this process has no SQLite connection
+  // to it (closing a descriptor drops this process's POSIX locks on the file, which would break one).
+  constexpr off_t kShmDms = 128;             // SQLite's unix VFS: the dead-man-switch byte of the -shm
+  constexpr off_t kPendingByte = 0x40000000;  // SQLite's lock bytes in the database file
+  if (LockedElsewhere(path + "-shm", kShmDms, 1) || LockedElsewhere(path, kPendingByte, 512))
+    return Status::Busy(fmt::format("'{}' is open in another process: stop it (or close the store) first", path));
+  return Status::OK();
+}
+
+}  // namespace convstore::api

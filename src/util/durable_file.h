@@ -1,0 +1,52 @@
+// Files written so that a crash (kill -9, power loss) at any moment leaves either the old file or the complete new
+// one: a temporary file beside the target, created 0600, written, fsync'ed, renamed over the target, and the
+// directory fsync'ed so the rename itself is durable.
+//
+// Stateless functions; thread-safe. Paths are plain file paths.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "convstore/status.h"
+
+namespace convstore::util {
+
+// "DIR/.NAME.tmp-PID-RANDOM": a name beside `target` (same directory, so a rename cannot cross file systems) that
+// no other writer picks, hidden from listings of NAME*.
+std::string TempPathBeside(const std::string& target);
+
+// Creates `path` for writing with mode 0600 (whatever the umask); fails if it exists. Returns the descriptor.
+Result<int> CreateOwnerOnlyExclusive(const std::string& path);
+
+// fsync of an open descriptor / of a file by name / of the directory holding `path` (so a rename or an unlink in
+// it survives a power loss).
+Status SyncDescriptor(int fd, const std::string& what);
+Status SyncFile(const std::string& path);
+Status SyncDirectoryOf(const std::string& path);
+
+// Renames `from` over `to` (atomic on POSIX file systems), then syncs the directory.
+Status ReplaceFile(const std::string& from, const std::string& to);
+
+// Writes `bytes` to `path` through a synced temporary file and ReplaceFile: readers see the old file or all of
+// the new one.
+Status WriteFileAtomically(const std::string& path, std::string_view bytes);
+
+// Copies `from` into a new file `to` (created 0600, exclusive; fsync'ed; removed on failure), calling
+// progress(bytes_done) after each 1 MiB (may be empty).
+Status CopyToNewFile(const std::string& from, const std::string& to, const std::function<void(int64_t)>& progress);
+
+// The whole file; kNotFound when it does not exist, kTooLarge beyond `max_bytes`.
+Result<std::string> ReadWholeFile(const std::string& path, int64_t max_bytes);
+
+// Size in bytes; kNotFound when missing.
+Result<int64_t> FileSize(const std::string& path);
+
+// Removes the file if it exists (its directory is not synced).
+Status RemoveIfExists(const std::string& path);
+
+// The directory part of a path ("." for a bare name).
+std::string DirectoryOf(const std::string& path);
+
+}  // namespace convstore::util

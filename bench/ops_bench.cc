@@ -48,6 +48,21 @@ int64_t FileSize(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_size : 0;
 }
 
+// SQLite's backup API from `from` to `to`, `pages` per step (-1: one step); returns the last step's code.
+int CopyWithBackupApi(const std::string& from, const std::string& to, int pages,
+                      const std::function<bool()>& go_on = [] { return true; }) {
+  sqlite3* src = bench::OpenRaw(from);
+  sqlite3* dst = bench::OpenRaw(to);
+  sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
+  int rc;
+  while ((rc = sqlite3_backup_step(b, pages)) == SQLITE_OK && go_on()) {
+  }
+  sqlite3_backup_finish(b);
+  sqlite3_close(dst);
+  sqlite3_close(src);
+  return rc;
+}
+
 // WAL frames appended per commit by `commit(i)`, over n commits after a truncating checkpoint (n stays below the
 // autocheckpoint threshold, so the WAL only grows).
 template <typename Commit>
@@ -147,13 +162,7 @@ void BM_ReplayRate(benchmark::State& state) {
     auto store = bench::Open(live);
     auto convs = bench::MakeConversations(*store, 100, 10);
     store.reset();
-    sqlite3* src = bench::OpenRaw(live);
-    sqlite3* dst = bench::OpenRaw(base);
-    sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
-    sqlite3_backup_step(b, -1);
-    sqlite3_backup_finish(b);
-    sqlite3_close(dst);
-    sqlite3_close(src);
+    CopyWithBackupApi(live, base, -1);
     store = bench::Open(live);
     for (int i = 0; i < 20000; ++i) {
       auto r = store->AddMessage(convs[static_cast<size_t>(i) % convs.size()], bench::Msg(i));
@@ -190,15 +199,7 @@ void BM_ReplayRate(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     bench::RemoveDb(target);
-    {
-      sqlite3* src = bench::OpenRaw(base);
-      sqlite3* dst = bench::OpenRaw(target);
-      sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
-      sqlite3_backup_step(b, -1);
-      sqlite3_backup_finish(b);
-      sqlite3_close(dst);
-      sqlite3_close(src);
-    }
+    CopyWithBackupApi(base, target, -1);
     auto conn = bench::Must(convstore::sqlite::Connection::Open(target, {}), "open the copy");
     bench::Must(conn->Exec("PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE", "begin"), "begin");
     state.ResumeTiming();
@@ -275,14 +276,7 @@ void BM_Backup1GB(benchmark::State& state) {
   };
   auto backup_api = [&] {
     remove();
-    sqlite3* from = bench::OpenRaw(src);
-    sqlite3* to = bench::OpenRaw(dst);
-    sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
-    while (sqlite3_backup_step(b, 100) == SQLITE_OK) {
-    }
-    sqlite3_backup_finish(b);
-    sqlite3_close(to);
-    sqlite3_close(from);
+    CopyWithBackupApi(src, dst, 100);
   };
   auto cp = [&] {
     remove();
@@ -308,17 +302,9 @@ void BM_Backup1GB(benchmark::State& state) {
     // The stepped backup API restarts whenever another connection writes: bounded to 120 s.
     rate_api = WriterRate(*store, conv, [&] {
       remove();
-      sqlite3* from = bench::OpenRaw(src);
-      sqlite3* to = bench::OpenRaw(dst);
-      sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
       const auto start = Clock::now();
-      int rc;
-      while ((rc = sqlite3_backup_step(b, 100)) == SQLITE_OK && seconds(start) < 120) {
-      }
+      const int rc = CopyWithBackupApi(src, dst, 100, [&] { return seconds(start) < 120; });
       state.counters["backup_api_finished"] = rc == SQLITE_DONE ? 1 : 0;
-      sqlite3_backup_finish(b);
-      sqlite3_close(to);
-      sqlite3_close(from);
     }, 0);
   }
   state.counters["store_gb"] = static_cast<double>(FileSize(src)) / 1e9;

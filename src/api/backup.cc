@@ -373,10 +373,9 @@ Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::s
       sqlite::ConnectionConfig config;
       auto conn = sqlite::Connection::Open(tmp, config);
       if (!conn.ok()) return conn.status();
-      auto has_journal = (*conn)->QueryInt(
-          "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'change_journal'", "inspect");
+      auto has_journal = ops::HasJournal(**conn);
       if (!has_journal.ok()) return has_journal.status();
-      if (has_journal->value_or(0) != 0) {
+      if (*has_journal) {
         auto txn = sqlite::WriteTransaction::Begin(**conn);
         if (!txn.ok()) return txn.status();
         const int64_t now = Env::Default()->NowMicros();
@@ -386,13 +385,13 @@ Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::s
       }
     }
     CONVSTORE_RETURN_IF_ERROR(util::SyncFile(tmp));
+    CONVSTORE_RETURN_IF_ERROR(api::CheckNotInUse(target_path));  // again: the copy took a while
     if (Exists(target_path)) {
       // Fold the old store's WAL into it and empty it first: a WAL left beside the new file would be replayed
       // into it, and a WAL removed before the rename would lose the old store's last commits if we crashed then.
       sqlite::ConnectionConfig config;
       auto old = sqlite::Connection::Open(target_path, config);
       if (!old.ok()) return old.status();
-      CONVSTORE_RETURN_IF_ERROR((*old)->Exec("PRAGMA wal_checkpoint(TRUNCATE)", "restore: checkpoint the old store"));
       auto busy = (*old)->QueryInt("PRAGMA wal_checkpoint(TRUNCATE)", "restore: checkpoint the old store");
       if (!busy.ok()) return busy.status();
       if (busy->value_or(0) != 0) return Status::Busy("the old store's WAL could not be checkpointed: is it in use?");

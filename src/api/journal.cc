@@ -52,13 +52,19 @@ Status StoreImpl::DoSetJournalRetention(const JournalRetention& retention) {
 }
 
 Result<JournalPruneReport> StoreImpl::DoPruneJournal() {
+  // The horizon is found once (it reads the whole journal); each batch then only deletes.
+  auto upto = Read("prune_journal", [&](sqlite::Connection& conn) -> Result<int64_t> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    return ops::PruneHorizon(conn, Now());
+  });
+  if (!upto.ok()) return upto.status();
   JournalPruneReport report;
-  const Micros now = Now();  // one horizon for every batch
   for (bool more = true; more;) {
     JournalPruneReport batch;
     auto result = Write("prune_journal", [&](sqlite::Connection& conn) -> Result<bool> {
       batch = JournalPruneReport{};  // a group commit may run the body again
-      return ops::PruneBatch(conn, now, kPruneBatch, &batch);
+      return ops::PruneUpTo(conn, *upto, kPruneBatch, &batch);
     });
     if (!result.ok()) return result.status();
     more = *result;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "ops/journal.h"
 #include "ops/journal_tables.h"
 #include "util/status_macros.h"
 
@@ -74,14 +75,13 @@ Status ReadDatabaseFacts(sqlite::Connection& conn, BackupManifest* facts) {
   auto version = conn.QueryInt("SELECT coalesce(max(version), 0) FROM schema_migrations", "read the schema version");
   if (!version.ok()) return version.status();
   facts->schema_version = static_cast<int>(version->value_or(0));
-  auto has_journal = conn.QueryInt(
-      "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'change_journal'", "inspect the schema");
+  auto has_journal = HasJournal(conn);
   if (!has_journal.ok()) return has_journal.status();
   facts->journal_seq = 0;
-  if (has_journal->value_or(0) != 0) {
-    auto seq = conn.QueryInt("SELECT coalesce(max(seq), 0) FROM change_journal", "read the journal position");
+  if (*has_journal) {
+    auto seq = LastSeq(conn);
     if (!seq.ok()) return seq.status();
-    facts->journal_seq = seq->value_or(0);
+    facts->journal_seq = *seq;
   }
   facts->row_counts.clear();
   std::string cost_sql;

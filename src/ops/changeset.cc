@@ -63,6 +63,19 @@ bool Value::operator==(const Value& o) const {
   }
 }
 
+int BindValue(sqlite3_stmt* st, int index, const Value& v) {
+  switch (v.type) {
+    case Value::kInteger: return sqlite3_bind_int64(st, index, v.i);
+    case Value::kFloat: return sqlite3_bind_double(st, index, v.f);
+    case Value::kText:
+      return sqlite3_bind_text64(st, index, v.bytes.data(), v.bytes.size(), SQLITE_STATIC, SQLITE_UTF8);
+    case Value::kBlob: return sqlite3_bind_blob64(st, index, v.bytes.data(), v.bytes.size(), SQLITE_STATIC);
+    default: return sqlite3_bind_null(st, index);
+  }
+}
+
+std::string QuotedName(std::string_view name) { return "\"" + std::string(name) + "\""; }
+
 void ChangesetWriter::Varint(uint64_t v) {
   // SQLite's varint: big-endian groups of 7 bits with a continuation bit; a 9th byte carries 8 bits.
   if (v > 0x00ffffffffffffffULL) {

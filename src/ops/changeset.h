@@ -35,6 +35,11 @@ struct Value {
   bool operator==(const Value& o) const;
 };
 
+// Binds `v` to parameter `index` of `st` (text and blobs without copy: `v` must outlive the step); an SQLite code.
+int BindValue(sqlite3_stmt* st, int index, const Value& v);
+// A table or column name as an SQL identifier ("name").
+std::string QuotedName(std::string_view name);
+
 class ChangesetWriter {
  public:
   // Starts the changes of a table; `pk` has one flag per column.

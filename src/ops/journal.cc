@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <string>
 
@@ -226,13 +227,9 @@ Status SetRetention(sqlite::Connection& conn, const JournalRetention& retention)
                   "journal: set retention", retention.max_age_us, retention.max_bytes);
 }
 
-Result<bool> PruneBatch(sqlite::Connection& conn, Micros now, int64_t batch, JournalPruneReport* report) {
+Result<int64_t> PruneHorizon(sqlite::Connection& conn, Micros now) {
   auto status = ReadStatus(conn);
   if (!status.ok()) return status.status();
-  // The newest entry always stays (it carries the sequence and the time the next entry continues from), and so
-  // does every entry a consumer has not read.
-  int64_t limit_seq = status->last_seq - 1;
-  for (const JournalConsumer& c : status->consumers) limit_seq = std::min(limit_seq, c.seq);
   int64_t upto = 0;  // remove entries with seq <= upto
   if (status->retention.max_age_us) {
     auto aged = conn.QueryInt("SELECT coalesce(max(seq), 0) FROM change_journal WHERE committed_at < ?1",
@@ -253,12 +250,24 @@ Result<bool> PruneBatch(sqlite::Connection& conn, Micros now, int64_t batch, Jou
     if (!rows.ok()) return rows.status();
     upto = std::max(upto, last);
   }
-  upto = std::min(upto, limit_seq);
-  if (upto < status->first_seq) {
-    report->first_seq = status->first_seq;
-    return false;
-  }
-  const int64_t end = std::min(upto, status->first_seq + batch - 1);
+  return upto;
+}
+
+Result<bool> PruneUpTo(sqlite::Connection& conn, int64_t upto, int64_t batch, JournalPruneReport* report) {
+  // Checked in each batch, since consumers may come or move meanwhile: the newest entry always stays (it carries
+  // the sequence and the time the next entry continues from), and so does every entry a consumer has not read.
+  auto limits = conn.QueryRow(
+      "SELECT coalesce((SELECT min(seq) FROM change_journal), 0), coalesce((SELECT max(seq) FROM change_journal), 0), "
+      "(SELECT min(seq) FROM journal_consumers)",
+      "journal: read the pruning limits",
+      [](const sqlite::Stmt& st) { return std::tuple(st.Int(0), st.Int(1), st.OptInt(2)); });
+  if (!limits.ok()) return limits.status();
+  const auto [first_seq, last_seq, consumer_seq] = **limits;
+  upto = std::min(upto, last_seq - 1);
+  if (consumer_seq) upto = std::min(upto, *consumer_seq);
+  report->first_seq = first_seq;
+  if (upto < first_seq) return false;
+  const int64_t end = std::min(upto, first_seq + batch - 1);
   auto removed = conn.QueryRow(
       "SELECT count(*), coalesce(sum(length(changes)), 0) FROM change_journal WHERE seq <= ?1",
       "journal: measure the entries to remove",
@@ -271,6 +280,13 @@ Result<bool> PruneBatch(sqlite::Connection& conn, Micros now, int64_t batch, Jou
   if (!first.ok()) return first.status();
   report->first_seq = first->value_or(0);
   return end < upto;
+}
+
+Result<bool> HasJournal(sqlite::Connection& conn) {
+  auto n = conn.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'change_journal'",
+                         "inspect the schema");
+  if (!n.ok()) return n.status();
+  return n->value_or(0) != 0;
 }
 
 Status SetConsumer(sqlite::Connection& conn, std::string_view name, int64_t seq, Micros now) {

@@ -38,9 +38,14 @@ Result<JournalStatus> ReadStatus(sqlite::Connection& conn);
 Result<bool> SetEnabled(sqlite::Connection& conn, bool enabled, Micros now, int schema_version);
 Status SetRetention(sqlite::Connection& conn, const JournalRetention& retention);
 
-// Removes up to `batch` of the oldest entries beyond the retention (never one after a consumer's position, nor
-// the newest entry). Adds what it removed to *report; returns whether more remain to remove.
-Result<bool> PruneBatch(sqlite::Connection& conn, Micros now, int64_t batch, JournalPruneReport* report);
+// The last entry the retention removes at `now` (0 for none), before the limits PruneUpTo applies.
+Result<int64_t> PruneHorizon(sqlite::Connection& conn, Micros now);
+// Removes up to `batch` of the oldest entries with seq <= upto, never one after a consumer's position nor the
+// newest entry. Adds what it removed to *report; returns whether more remain to remove.
+Result<bool> PruneUpTo(sqlite::Connection& conn, int64_t upto, int64_t batch, JournalPruneReport* report);
+
+// Whether the file has the journal's tables (schema version 6 or later).
+Result<bool> HasJournal(sqlite::Connection& conn);
 
 Status SetConsumer(sqlite::Connection& conn, std::string_view name, int64_t seq, Micros now);
 Status RemoveConsumer(sqlite::Connection& conn, std::string_view name);

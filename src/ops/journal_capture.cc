@@ -27,19 +27,6 @@ void AppendKey(std::string& out, const Value& v) {
   }
 }
 
-int Bind(sqlite3_stmt* st, int index, const Value& v) {
-  switch (v.type) {
-    case Value::kInteger: return sqlite3_bind_int64(st, index, v.i);
-    case Value::kFloat: return sqlite3_bind_double(st, index, v.f);
-    case Value::kText:
-      return sqlite3_bind_text64(st, index, v.bytes.data(), v.bytes.size(), SQLITE_STATIC, SQLITE_UTF8);
-    case Value::kBlob: return sqlite3_bind_blob64(st, index, v.bytes.data(), v.bytes.size(), SQLITE_STATIC);
-    default: return sqlite3_bind_null(st, index);
-  }
-}
-
-std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
-
 }  // namespace
 
 Result<std::unique_ptr<JournalCapture>> JournalCapture::Attach(sqlite::Connection& conn, Clock now) {
@@ -93,12 +80,17 @@ Status JournalCapture::LoadTables() {
       return Status::Corruption(fmt::format("journal: table '{}' is missing or has no primary key", t.name));
     std::sort(pk_order.begin(), pk_order.end());
     std::string columns, where;
-    for (const std::string& column : names) columns += (columns.empty() ? "" : ", ") + Quoted(column);
+    for (const std::string& column : names) columns += (columns.empty() ? "" : ", ") + QuotedName(column);
     for (size_t k = 0; k < pk_order.size(); ++k) {
       t.pk_columns.push_back(pk_order[k].second);
-      where += fmt::format("{}{} = ?{}", k > 0 ? " AND " : "", Quoted(names[pk_order[k].second]), k + 1);
+      where += fmt::format("{}{} = ?{}", k > 0 ? " AND " : "", QuotedName(names[pk_order[k].second]), k + 1);
     }
-    const std::string select = fmt::format("SELECT {} FROM {} WHERE {}", columns, Quoted(t.name), where);
+    // A rowid table keyed by INTEGER PRIMARY KEY has no index for its key; other keys have one of origin 'pk'.
+    auto key_index = conn_.QueryIntUncached(
+        fmt::format("SELECT count(*) FROM pragma_index_list('{}') WHERE origin = 'pk'", t.name), "journal: read the key");
+    if (!key_index.ok()) return key_index.status();
+    t.rowid_key = key_index->value_or(0) == 0;
+    const std::string select = fmt::format("SELECT {} FROM {} WHERE {}", columns, QuotedName(t.name), where);
     rc = sqlite3_prepare_v3(conn_.raw(), select.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &t.select, nullptr);
     if (rc != SQLITE_OK) return sqlite::FromSqlite(rc, conn_.raw(), "journal: prepare the row reader");
   }
@@ -111,13 +103,20 @@ Status JournalCapture::Begin(sqlite::Connection& conn) {
   active_ = false;
   touched_any_ = false;
   hook_error_ = Status::OK();
-  // A migration by another process changes the tables' columns: read them again.
-  auto cookie = conn.QueryInt("PRAGMA schema_version", "journal: read the schema cookie");
-  if (!cookie.ok()) return cookie.status();
-  if (cookie->value_or(0) != schema_cookie_) CONVSTORE_RETURN_IF_ERROR(LoadTables());
-  auto enabled = JournalEnabled(conn);
-  if (!enabled.ok()) return enabled.status();
-  active_ = *enabled;
+  // One read per transaction: the schema cookie (a migration by another process changes the tables' columns:
+  // read them again) and the switch.
+  int64_t cookie = 0;
+  bool enabled = true;
+  auto row = conn.QueryRow(
+      "SELECT (SELECT schema_version FROM pragma_schema_version), (SELECT enabled FROM journal_state WHERE id = 1)",
+      "journal: read the schema cookie and the switch", [&](const sqlite::Stmt& st) {
+        cookie = st.Int(0);
+        enabled = st.IsNull(1) || st.Int(1) != 0;
+        return 0;
+      });
+  if (!row.ok()) return row.status();
+  if (cookie != schema_cookie_) CONVSTORE_RETURN_IF_ERROR(LoadTables());
+  active_ = enabled;
   return Status::OK();
 }
 
@@ -148,8 +147,8 @@ void JournalCapture::OnChange(int op, const char* table, sqlite3_int64 old_rowid
     Touch(*t, /*old_image=*/true, /*existed=*/true);
     // A changed primary key moves the row: the new key is a row that did not exist before. (Rowid tables say so
     // through the rowids; a WITHOUT ROWID table's key columns are compared.)
-    bool moved = old_rowid != new_rowid;
-    if (!moved && sqlite3_preupdate_count(conn_.raw()) == static_cast<int>(t->pk.size())) {
+    bool moved = t->rowid_key && old_rowid != new_rowid;  // rowids are undefined for other keys
+    if (!t->rowid_key && sqlite3_preupdate_count(conn_.raw()) == static_cast<int>(t->pk.size())) {
       for (int c : t->pk_columns) {
         sqlite3_value* before = nullptr;
         sqlite3_value* after = nullptr;
@@ -203,7 +202,7 @@ Status JournalCapture::WriteChanges(ChangesetWriter& out) {
     for (const Row& row : t.rows) {
       sqlite3_reset(t.select);
       for (size_t k = 0; k < row.key.size(); ++k) {
-        const int rc = Bind(t.select, static_cast<int>(k) + 1, row.key[k]);
+        const int rc = BindValue(t.select, static_cast<int>(k) + 1, row.key[k]);
         if (rc != SQLITE_OK) return sqlite::FromSqlite(rc, conn_.raw(), "journal: bind a key");
       }
       const int rc = sqlite3_step(t.select);

@@ -58,6 +58,7 @@ class JournalCapture final : public sqlite::TransactionObserver {
     std::string name;
     std::vector<bool> pk;        // per column
     std::vector<int> pk_columns; // primary-key columns in key order
+    bool rowid_key = false;      // the key is the rowid (INTEGER PRIMARY KEY): the hook's rowids tell a moved row
     sqlite3_stmt* select = nullptr;  // the row by primary key, every column in order
     std::unordered_map<std::string, size_t> touched;  // encoded key -> index in rows
     std::vector<Row> rows;

@@ -9,19 +9,6 @@ namespace convstore::ops {
 
 namespace {
 
-std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
-
-int Bind(sqlite3_stmt* st, int index, const Value& v) {
-  switch (v.type) {
-    case Value::kInteger: return sqlite3_bind_int64(st, index, v.i);
-    case Value::kFloat: return sqlite3_bind_double(st, index, v.f);
-    case Value::kText:
-      return sqlite3_bind_text64(st, index, v.bytes.data(), v.bytes.size(), SQLITE_STATIC, SQLITE_UTF8);
-    case Value::kBlob: return sqlite3_bind_blob64(st, index, v.bytes.data(), v.bytes.size(), SQLITE_STATIC);
-    default: return sqlite3_bind_null(st, index);
-  }
-}
-
 std::string KeyText(const Change& c, const std::vector<std::string>& columns) {
   std::string out;
   const std::vector<Value>& row = c.op == SQLITE_INSERT ? c.after : c.before;
@@ -61,14 +48,14 @@ Result<Replayer::Table*> Replayer::TableFor(std::string_view name, const std::ve
     if (t.columns.empty()) return Status::Corruption(fmt::format("replay: the copy has no table '{}'", name));
     std::string cols, params;
     for (size_t c = 0; c < t.columns.size(); ++c) {
-      cols += (c ? ", " : "") + Quoted(t.columns[c]);
+      cols += (c ? ", " : "") + QuotedName(t.columns[c]);
       params += fmt::format("{}?{}", c ? ", " : "", c + 1);
     }
-    const std::string insert = fmt::format("INSERT INTO {}({}) VALUES ({})", Quoted(name), cols, params);
+    const std::string insert = fmt::format("INSERT INTO {}({}) VALUES ({})", QuotedName(name), cols, params);
     std::string where;
     for (size_t c = 0; c < t.columns.size(); ++c)
-      where += fmt::format("{}{} IS ?{}", c ? " AND " : "", Quoted(t.columns[c]), c + 1);
-    const std::string remove = fmt::format("DELETE FROM {} WHERE {}", Quoted(name), where);
+      where += fmt::format("{}{} IS ?{}", c ? " AND " : "", QuotedName(t.columns[c]), c + 1);
+    const std::string remove = fmt::format("DELETE FROM {} WHERE {}", QuotedName(name), where);
     int rc = sqlite3_prepare_v3(conn_.raw(), insert.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &t.insert, nullptr);
     if (rc == SQLITE_OK)
       rc = sqlite3_prepare_v3(conn_.raw(), remove.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &t.remove, nullptr);
@@ -110,11 +97,11 @@ Status Replayer::ApplyOne(int64_t seq, const Change& c) {
   Table& t = **table;
   const size_t n = t.columns.size();
   if (c.op == SQLITE_INSERT) {
-    for (size_t k = 0; k < n; ++k) Bind(t.insert, static_cast<int>(k) + 1, c.after[k]);
+    for (size_t k = 0; k < n; ++k) BindValue(t.insert, static_cast<int>(k) + 1, c.after[k]);
     return Step(t.insert, seq, c, "insert into");
   }
   if (c.op == SQLITE_DELETE) {
-    for (size_t k = 0; k < n; ++k) Bind(t.remove, static_cast<int>(k) + 1, c.before[k]);
+    for (size_t k = 0; k < n; ++k) BindValue(t.remove, static_cast<int>(k) + 1, c.before[k]);
     return Step(t.remove, seq, c, "delete from");
   }
   // An update: SET the columns with a new value, WHERE the key and each such column's old value.
@@ -125,19 +112,19 @@ Status Replayer::ApplyOne(int64_t seq, const Change& c) {
     std::string set, where;
     int p = 0;
     for (size_t k = 0; k < n; ++k)
-      if (sets[k]) set += fmt::format("{}{} = ?{}", set.empty() ? "" : ", ", Quoted(t.columns[k]), ++p);
+      if (sets[k]) set += fmt::format("{}{} = ?{}", set.empty() ? "" : ", ", QuotedName(t.columns[k]), ++p);
     for (size_t k = 0; k < n; ++k)
       if (t.pk[k] || sets[k])
-        where += fmt::format("{}{} IS ?{}", where.empty() ? "" : " AND ", Quoted(t.columns[k]), ++p);
-    const std::string sql = fmt::format("UPDATE {} SET {} WHERE {}", Quoted(c.table), set, where);
+        where += fmt::format("{}{} IS ?{}", where.empty() ? "" : " AND ", QuotedName(t.columns[k]), ++p);
+    const std::string sql = fmt::format("UPDATE {} SET {} WHERE {}", QuotedName(c.table), set, where);
     const int rc = sqlite3_prepare_v3(conn_.raw(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr);
     if (rc != SQLITE_OK) return sqlite::FromSqlite(rc, conn_.raw(), "replay: prepare an update");
   }
   int p = 0;
   for (size_t k = 0; k < n; ++k)
-    if (sets[k]) Bind(st, ++p, c.after[k]);
+    if (sets[k]) BindValue(st, ++p, c.after[k]);
   for (size_t k = 0; k < n; ++k)
-    if (t.pk[k] || sets[k]) Bind(st, ++p, c.before[k]);
+    if (t.pk[k] || sets[k]) BindValue(st, ++p, c.before[k]);
   return Step(st, seq, c, "update");
 }
 

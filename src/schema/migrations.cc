@@ -133,10 +133,9 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
   }
   if (applied > 0 && state->version > 0) {
     // Changes journaled before this point were recorded in the old schema: a replay stops at the marker.
-    auto journal = QueryInt(conn, "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='change_journal'",
-                            "inspect schema");
+    auto journal = ops::HasJournal(conn);
     if (!journal.ok()) return journal.status();
-    if (*journal != 0)
+    if (*journal)
       CONVSTORE_RETURN_IF_ERROR(ops::AppendEntry(conn, ops::EntryKind::kSchemaMigration, now_us, latest, {}));
   }
   if (auto s = conn.Exec(fmt::format("PRAGMA user_version={}", latest), "set user_version"); !s.ok()) return s;

@@ -1,13 +1,12 @@
 // convstore backup / verify / restore: backups of a store file (convstore/ops.h), through the C ABI so that --json
 // prints exactly its records.
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "commands.h"
 #include "convstore/convstore.h"
+#include "cli_support.h"
 #include "progress_bar.h"
 
 namespace convstore::cli {
@@ -15,47 +14,10 @@ namespace convstore::cli {
 namespace {
 
 struct BackupArgs {
-  std::string store, backup, target, key_file;
+  std::string store, backup, target, key_file, to_time, generation;
+  int64_t to_seq = -1;
   bool json = false;
 };
-
-// The key in a file (64 hex characters; surrounding white space ignored), so it never shows in a process list.
-bool ReadKey(const std::string& path, std::string* key, const char* command) {
-  key->clear();
-  if (path.empty()) return true;
-  std::ifstream in(path);
-  if (!in) {
-    std::fprintf(stderr, "convstore %s: cannot read the key file %s\n", command, path.c_str());
-    return false;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  for (char c : text.str())
-    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') key->push_back(c);
-  return true;
-}
-
-// Prints the error of a failed call and frees it; returns the exit code 1.
-int Failed(const char* command, int rc, char* err) {
-  std::fprintf(stderr, "convstore %s: %s: %s\n", command, convstore_code_name(rc), err ? err : "");
-  convstore_free(err);
-  return 1;
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
 
 int RunBackup(const BackupArgs& a) {
   std::string key;
@@ -95,9 +57,47 @@ int RunVerify(const BackupArgs& a) {
   return ok ? 0 : 3;
 }
 
+// restore --to / --to-seq: BACKUP names an archive directory.
+int RunRestoreToPoint(const BackupArgs& a, const std::string& key) {
+  std::string options = "{";
+  if (!a.to_time.empty()) {
+    const bool digits = a.to_time.find_first_not_of("0123456789") == std::string::npos;
+    options += "\"to_time\":" + (digits ? a.to_time : JsonString(a.to_time));
+  } else {
+    options += "\"to_seq\":" + std::to_string(a.to_seq);
+  }
+  if (!a.generation.empty()) options += ",\"generation\":" + JsonString(a.generation);
+  if (!key.empty()) options += ",\"encryption_key\":" + JsonString(key);
+  options += "}";
+  char* out = nullptr;
+  char* err = nullptr;
+  int rc;
+  {
+    ProgressBar bar;
+    rc = convstore_restore_to_point(a.backup.c_str(), a.target.c_str(), options.c_str(), &ProgressBar::Callback, &bar,
+                                    &out, &err);
+  }
+  if (rc != CONVSTORE_OK) return Failed("restore", rc, err);
+  if (a.json) {
+    std::printf("%s\n", out);
+  } else {
+    JsonView report(out);
+    std::printf("restored %s from the archive %s as of journal entry %s (committed %s; %s entries replayed)\n",
+                a.target.c_str(), a.backup.c_str(), report.Raw("seq").c_str(), report.Text("committed_at").c_str(),
+                report.Raw("entries_replayed").c_str());
+  }
+  convstore_free(out);
+  return 0;
+}
+
 int RunRestore(const BackupArgs& a) {
   std::string key;
   if (!ReadKey(a.key_file, &key, "restore")) return 1;
+  if (!a.to_time.empty() && a.to_seq >= 0) {
+    std::fprintf(stderr, "convstore restore: give --to or --to-seq, not both\n");
+    return 2;
+  }
+  if (!a.to_time.empty() || a.to_seq >= 0) return RunRestoreToPoint(a, key);
   char* out = nullptr;
   char* err = nullptr;
   int rc;
@@ -137,10 +137,15 @@ void AddBackupCommands(CLI::App& app, std::function<int()>& run) {
 
   CLI::App* restore = app.add_subcommand(
       "restore", "Verify BACKUP, then replace (or create) the store at TARGET with it, atomically. Refused while any "
-                 "process has TARGET open.");
-  restore->add_option("backup", args->backup, "the backup file")->required();
+                 "process has TARGET open. With --to or --to-seq, BACKUP is an archive directory and TARGET is "
+                 "rebuilt as of that point.");
+  restore->add_option("backup", args->backup, "the backup file, or the archive directory with --to/--to-seq")->required();
   restore->add_option("target", args->target, "the store to replace or create")->required();
-  restore->add_option("--key-file", args->key_file, "the key of an encrypted backup");
+  restore->add_option("--key-file", args->key_file, "the key of an encrypted backup or archive");
+  restore->add_option("--to", args->to_time,
+                      "the last commit at or before this time (ISO-8601 with an offset, or µs since the epoch)");
+  restore->add_option("--to-seq", args->to_seq, "up to and including this journal entry")->check(CLI::NonNegativeNumber);
+  restore->add_option("--generation", args->generation, "the archive generation to restore from (default: newest)");
   restore->add_flag("--json", args->json, "print the report as JSON");
   restore->callback([args, &run]() { run = [args]() { return RunRestore(*args); }; });
 }

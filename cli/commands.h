@@ -12,5 +12,7 @@ namespace convstore::cli {
 void AddImportCommand(CLI::App& app, std::function<int()>& run);
 // Registers `backup`, `verify` and `restore`.
 void AddBackupCommands(CLI::App& app, std::function<int()>& run);
+// Registers `archive`.
+void AddArchiveCommand(CLI::App& app, std::function<int()>& run);
 
 }  // namespace convstore::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   convstore::cli::AddImportCommand(app, run);
   convstore::cli::AddBackupCommands(app, run);
+  convstore::cli::AddArchiveCommand(app, run);
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 2;
 }

@@ -107,4 +107,59 @@ int convstore_restore_backup(const char* backup_path, const char* target_path, c
   });
 }
 
+int convstore_archive_now(convstore_t* db, const char* options_json, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(options_json);
+    auto options = DecodeArchiveOptions(options_json);
+    if (!options.ok()) return options.status();
+    return Emit(db->store->ArchiveNow(*options), out_json, EncodeArchiveReport);
+  });
+}
+
+int convstore_start_archiving(convstore_t* db, const char* options_json, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(options_json);
+    auto options = DecodeArchiveOptions(options_json);
+    if (!options.ok()) return options.status();
+    return db->store->StartArchiving(*options);
+  });
+}
+
+int convstore_stop_archiving(convstore_t* db, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    return Emit(db->store->StopArchiving(), out_json, EncodeArchiveReport);
+  });
+}
+
+int convstore_archiving_status(convstore_t* db, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    return Emit(db->store->GetArchivingStatus(), out_json, EncodeArchivingStatus);
+  });
+}
+
+int convstore_list_archive(const char* directory, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_ARG(directory);
+    return Emit(convstore::ListArchive(directory), out_json, EncodeArchiveListing);
+  });
+}
+
+int convstore_restore_to_point(const char* archive_directory, const char* target_path, const char* options_json,
+                               convstore_progress_fn progress, void* user_data, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_ARG(archive_directory);
+    CHECK_ARG(target_path);
+    CHECK_ARG(options_json);
+    auto options = DecodePointInTimeOptions(options_json);
+    if (!options.ok()) return options.status();
+    options->on_progress = ProgressOf(progress, user_data);
+    return Emit(convstore::RestoreToPoint(archive_directory, target_path, *options), out_json,
+                EncodePointInTimeReport);
+  });
+}
+
 }  // extern "C"

@@ -192,4 +192,142 @@ std::string EncodeRestoreReport(const RestoreReport& r) {
   return w.Take();
 }
 
+namespace {
+
+// A whole number of `unit` µs that fits int64 after scaling.
+Status Scaled(std::optional<int64_t> v, int64_t unit, const char* name, int64_t* out) {
+  if (!v) return Status::OK();
+  if (*v < 1 || *v > INT64_MAX / unit) return Status::InvalidArgument(fmt::format("archive options: {} is out of range", name));
+  *out = *v * unit;
+  return Status::OK();
+}
+
+void WriteArchiveReport(JsonWriter& w, const ArchiveReport& r) {
+  w.BeginObject();
+  w.Key("generation").String(r.generation);
+  w.Key("new_generation").Bool(r.new_generation);
+  w.Key("base_backup_taken").Bool(r.base_backup_taken);
+  w.Key("entries_shipped").Int(r.entries_shipped);
+  w.Key("segments_written").Int(r.segments_written);
+  w.Key("bytes_written").Int(r.bytes_written);
+  w.Key("files_removed").Int(r.files_removed);
+  w.Key("archived_seq").Int(r.archived_seq);
+  WriteTime(w, "archived_at", r.archived_at);
+  w.EndObject();
+}
+
+}  // namespace
+
+Result<ArchiveOptions> DecodeArchiveOptions(std::string_view text) {
+  auto decoded = DecodeObject<ArchiveOptions>(text, "archive options", [](Fields& f, ArchiveOptions& o) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("directory", o.directory));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("encryption_key", o.encryption_key_hex));
+    std::optional<int64_t> interval_ms, base_s, keep_s;
+    CONVSTORE_RETURN_IF_ERROR(f.Int("interval_ms", interval_ms));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("base_backup_interval_s", base_s));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("keep_s", keep_s));
+    CONVSTORE_RETURN_IF_ERROR(Scaled(interval_ms, 1000, "interval_ms", &o.interval_us));
+    CONVSTORE_RETURN_IF_ERROR(Scaled(base_s, 1'000'000, "base_backup_interval_s", &o.base_backup_interval_us));
+    if (keep_s) {
+      int64_t keep = 0;
+      CONVSTORE_RETURN_IF_ERROR(Scaled(keep_s, 1'000'000, "keep_s", &keep));
+      o.keep_us = keep;
+    }
+    return Status::OK();
+  });
+  if (!decoded.ok()) return decoded;
+  if (decoded->directory.empty()) return Status::InvalidArgument("archive options: directory is required");
+  return decoded;
+}
+
+std::string EncodeArchiveReport(const ArchiveReport& r) {
+  JsonWriter w;
+  WriteArchiveReport(w, r);
+  return w.Take();
+}
+
+std::string EncodeArchivingStatus(const ArchivingStatus& s) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("running").Bool(s.running);
+  w.Key("directory").String(s.directory);
+  w.Key("rounds").Int(s.rounds);
+  w.Key("failed_rounds").Int(s.failed_rounds);
+  w.Key("last_error").String(s.last_error);
+  w.Key("totals");
+  WriteArchiveReport(w, s.totals);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeArchiveListing(const ArchiveListing& l) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("directory").String(l.directory);
+  w.Key("encrypted").Bool(l.encrypted);
+  WriteTime(w, "created_at", l.created_at);
+  w.Key("generations").BeginArray();
+  for (const auto& g : l.generations) {
+    w.BeginObject();
+    w.Key("id").String(g.id);
+    w.Key("path").String(g.path);
+    WriteTime(w, "created_at", g.created_at);
+    w.Key("base_backups").BeginArray();
+    for (const auto& b : g.base_backups) {
+      w.BeginObject();
+      w.Key("path").String(b.path);
+      WriteTime(w, "created_at", b.created_at);
+      w.Key("journal_seq").Int(b.journal_seq);
+      WriteTime(w, "journal_committed_at", b.journal_committed_at);
+      w.Key("schema_version").Int(b.schema_version);
+      w.Key("bytes").Int(b.bytes);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("segments").Int(g.segments);
+    w.Key("segment_bytes").Int(g.segment_bytes);
+    w.Key("first_seq").Int(g.first_seq);
+    w.Key("last_seq").Int(g.last_seq);
+    WriteTime(w, "last_committed_at", g.last_committed_at);
+    w.Key("problems").BeginArray();
+    for (const auto& p : g.problems) w.String(p);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return w.Take();
+}
+
+Result<PointInTimeOptions> DecodePointInTimeOptions(std::string_view text) {
+  auto decoded = DecodeObject<PointInTimeOptions>(text, "point-in-time options", [](Fields& f, PointInTimeOptions& o) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Time("to_time", o.to_time));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("to_seq", o.to_seq));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("generation", o.generation));
+    return f.Str("encryption_key", o.encryption_key_hex);
+  });
+  if (!decoded.ok()) return decoded;
+  if (decoded->to_time.has_value() == decoded->to_seq.has_value())
+    return Status::InvalidArgument("point-in-time options: give exactly one of to_time and to_seq");
+  return decoded;
+}
+
+std::string EncodePointInTimeReport(const PointInTimeReport& r) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("path").String(r.path);
+  w.Key("generation").String(r.generation);
+  w.Key("base_backup").String(r.base_backup);
+  w.Key("base_seq").Int(r.base_seq);
+  w.Key("seq").Int(r.seq);
+  WriteTime(w, "committed_at", r.committed_at);
+  w.Key("entries_replayed").Int(r.entries_replayed);
+  w.Key("changes_replayed").Int(r.changes_replayed);
+  w.Key("archive_last_seq").Int(r.archive_last_seq);
+  WriteTime(w, "archive_last_at", r.archive_last_at);
+  w.Key("duration_us").Int(r.duration_us);
+  w.EndObject();
+  return w.Take();
+}
+
 }  // namespace convstore::capi

@@ -27,4 +27,14 @@ std::string EncodeBackupReport(const BackupReport& report);
 std::string EncodeBackupCheck(const BackupCheck& check);
 std::string EncodeRestoreReport(const RestoreReport& report);
 
+// {"directory": str, "encryption_key"?: str, "interval_ms"?: int, "base_backup_interval_s"?: int,
+//  "keep_s"?: int | null}.
+Result<ArchiveOptions> DecodeArchiveOptions(std::string_view text);
+std::string EncodeArchiveReport(const ArchiveReport& report);
+std::string EncodeArchivingStatus(const ArchivingStatus& status);
+std::string EncodeArchiveListing(const ArchiveListing& listing);
+// {"to_time"?: ISO-8601 | µs, "to_seq"?: int, "generation"?: str, "encryption_key"?: str}: exactly one target.
+Result<PointInTimeOptions> DecodePointInTimeOptions(std::string_view text);
+std::string EncodePointInTimeReport(const PointInTimeReport& report);
+
 }  // namespace convstore::capi

@@ -157,6 +157,99 @@ struct RestoreReport {
   int64_t duration_us = 0;
 };
 
+// ---- the archive and point-in-time restore ----
+//
+// An archive directory holds generations: each starts with a base backup and continues with segments, runs of
+// consecutive journal entries compressed with zstd (and sealed with AES-256-GCM in an encrypted archive). A new
+// generation starts when the journal cannot be continued: the first run, a marker (a foreign write, the journal
+// switched off and on, a migration, a restore) or a store whose history no longer matches the archive's (a
+// restored or replaced file). docs/operations.md, "The archive", describes the layout and its crash safety.
+
+struct ArchiveOptions {
+  std::string directory{};            // created (0700) when missing
+  std::string encryption_key_hex{};   // "" for none; 64 hex characters: base backups and segments sealed
+  int64_t interval_us = 1'000'000;    // background archiving ships new entries this often (1 ms .. 1 hour)
+  int64_t base_backup_interval_us = 86'400'000'000;  // a new base backup when the newest is this old (>= 1 s)
+  // Retention: every instant of the last keep_us stays restorable; files needed only for older instants go.
+  // Unset: nothing is removed.
+  std::optional<int64_t> keep_us{};
+};
+
+struct ArchiveReport {
+  std::string generation{};      // the generation written to
+  bool new_generation = false;   // started by this round
+  bool base_backup_taken = false;
+  int64_t entries_shipped = 0;
+  int64_t segments_written = 0;
+  int64_t bytes_written = 0;     // segments and base backups
+  int64_t files_removed = 0;     // by the retention
+  int64_t archived_seq = 0;      // the last journal entry the archive holds
+  Micros archived_at = 0;        // its commit time
+};
+
+// In-process archiving (StartArchiving): what it has done so far.
+struct ArchivingStatus {
+  bool running = false;
+  std::string directory{};
+  int64_t rounds = 0;
+  int64_t failed_rounds = 0;
+  std::string last_error{};      // of the last failed round ("" when the last round succeeded)
+  ArchiveReport totals{};        // summed over the rounds (archived_seq/at: the latest)
+};
+
+struct ArchivedBackup {
+  std::string path{};
+  Micros created_at = 0;
+  int64_t journal_seq = 0;            // the entry the backup holds the store as of
+  Micros journal_committed_at = 0;    // that entry's commit time (0: an empty journal)
+  int schema_version = 0;
+  int64_t bytes = 0;
+};
+
+struct ArchiveGeneration {
+  std::string id{};                  // "<creation time in µs, 20 digits>-<8 hex digits>": sorts by age
+  std::string path{};
+  Micros created_at = 0;
+  std::vector<ArchivedBackup> base_backups{};  // oldest first
+  int64_t segments = 0;
+  int64_t segment_bytes = 0;
+  int64_t first_seq = 0;             // of the oldest base backup (0 when it has none)
+  int64_t last_seq = 0;              // the last entry restorable from this generation
+  Micros last_committed_at = 0;
+  std::vector<std::string> problems{};  // gaps between segments, unreadable files: restores stop before them
+};
+
+struct ArchiveListing {
+  std::string directory{};
+  bool encrypted = false;
+  Micros created_at = 0;
+  std::vector<ArchiveGeneration> generations{};  // oldest first
+};
+
+// Where a point-in-time restore stops: exactly one of to_time and to_seq.
+struct PointInTimeOptions {
+  // The last commit at or before this instant (inclusive, as PostgreSQL's recovery_target_time).
+  std::optional<Micros> to_time{};
+  std::optional<int64_t> to_seq{};   // ... or up to and including this journal entry
+  std::string generation{};          // "" picks the newest generation that holds the target
+  std::string encryption_key_hex{};
+  std::function<void(const Progress&)> on_progress{};
+};
+
+struct PointInTimeReport {
+  std::string path{};
+  std::string generation{};
+  std::string base_backup{};        // the base backup it started from
+  int64_t base_seq = 0;
+  int64_t seq = 0;                  // the last entry applied: the store is as of this commit
+  Micros committed_at = 0;          // its commit time
+  int64_t entries_replayed = 0;
+  int64_t changes_replayed = 0;     // row changes
+  int64_t archive_last_seq = 0;     // the generation's last archived entry (later commits were not yet shipped)
+  Micros archive_last_at = 0;
+  int64_t duration_us = 0;
+};
+
 // The operations capability of a ConversationStore (a base of it: call these on the store). Thread-safe as the
 // store is. Non-virtual and without data: entry points added here never change the layout of ConversationStore.
 class CONVSTORE_EXPORT Operations {
@@ -183,6 +276,21 @@ class CONVSTORE_EXPORT Operations {
   // the name. kConflict when the path exists.
   Result<BackupReport> Backup(const BackupOptions& options);
 
+  // ---- the archive ----
+  // One archiving round on the calling thread: starts a generation when needed, ships the journal entries not yet
+  // archived, takes a base backup when the newest is older than the interval, applies the retention. The store's
+  // journal keeps every entry not yet shipped (a consumer named after the directory). kBusy when another process
+  // is archiving into the directory; kReadOnly for a read-only store; kInvalidArgument for an in-memory one.
+  Result<ArchiveReport> ArchiveNow(const ArchiveOptions& options);
+  // The same rounds on a background thread of this store every options.interval_us until StopArchiving or Close.
+  // A failed round is logged and kept in GetArchivingStatus; the next round tries again. kConflict when already
+  // archiving; the options are checked (and the directory locked) before this returns.
+  Status StartArchiving(const ArchiveOptions& options);
+  // Runs a last round (everything committed so far is shipped), stops the thread and returns the totals; the last
+  // round's error when it failed. kNotFound when not archiving.
+  Result<ArchiveReport> StopArchiving();
+  Result<ArchivingStatus> GetArchivingStatus();
+
  protected:
   Operations() = default;
   ~Operations() = default;
@@ -200,6 +308,19 @@ CONVSTORE_EXPORT Result<BackupCheck> VerifyBackup(const std::string& backup_path
 // journal starts a new history with a kRestored marker.
 CONVSTORE_EXPORT Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::string& target_path,
                                                      const RestoreOptions& options = {});
+
+// The generations of an archive, their base backups and how far each can restore. Reads only; safe while an
+// archiver writes. kNotFound when `directory` is not an archive.
+CONVSTORE_EXPORT Result<ArchiveListing> ListArchive(const std::string& directory);
+
+// Rebuilds the store at `target_path` as of a past commit from an archive: the newest base backup at or before the
+// target, verified, then the archived journal entries replayed onto it up to the target, then the derived tables
+// (cost rollups, metadata index) rebuilt. Put in place atomically as RestoreBackup does (kBusy while the target is
+// open). kNotFound when the archive holds no state at or before the target (or a to_seq beyond what it holds);
+// kCorruption when a file it needs is damaged or the entries do not continue the base backup.
+CONVSTORE_EXPORT Result<PointInTimeReport> RestoreToPoint(const std::string& archive_directory,
+                                                          const std::string& target_path,
+                                                          const PointInTimeOptions& options);
 
 }  // namespace convstore
 

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "api/file_operations.h"
 #include "api/file_path.h"
 #include "api/open_files.h"
 #include "api/store_impl.h"
@@ -29,58 +30,16 @@ namespace convstore {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-int64_t MicrosSince(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-}
-
 bool Exists(const std::string& path) { return util::FileSize(path).ok(); }
 
-Result<std::optional<ops::CipherKey>> KeyOf(const std::string& hex) {
-  if (hex.empty()) return std::optional<ops::CipherKey>();
-  auto key = ops::ParseCipherKey(hex);
-  if (!key.ok()) return key.status();
-  return std::optional<ops::CipherKey>(*key);
-}
-
-Status CheckBackupPath(const std::string& path, const char* what) {
-  if (path.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
-  if (path.find('\0') != std::string::npos) return Status::InvalidArgument(fmt::format("{} contains a NUL byte", what));
-  if (path == ConversationStore::kInMemory)
-    return Status::InvalidArgument(fmt::format("{} must be a file, not {}", what, ConversationStore::kInMemory));
-  return api::CheckPathName(path);
-}
-
-// Reports progress of one phase; a callback that throws is ignored (the operation goes on).
-struct Reporter {
-  const std::function<void(const Progress&)>* fn = nullptr;  // not owned; null or empty: no reports
-  void operator()(const char* phase, int64_t done, int64_t total) const {
-    if (fn == nullptr || !*fn) return;
-    try {
-      util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
-      (*fn)(Progress{phase, done, total});
-    } catch (...) {
-    }
-  }
-};
-
-// Removes the files of a failed operation (best effort: the failure is what the caller hears).
-struct Cleanup {
-  std::vector<std::string> paths;
-  ~Cleanup() {
-    for (const auto& p : paths) (void)util::RemoveIfExists(p);
-  }
-};
-
 // VACUUM INTO `tmp` from `conn`'s snapshot, with progress from the output's size against the source's.
-Status CopyInto(sqlite::Connection& conn, const std::string& tmp, const Reporter& report) {
+Status CopyInto(sqlite::Connection& conn, const std::string& tmp, const api::ProgressReporter& report) {
   auto pages = conn.QueryInt("PRAGMA page_count", "backup: page count");
   auto page_size = conn.QueryInt("PRAGMA page_size", "backup: page size");
   if (!pages.ok()) return pages.status();
   if (!page_size.ok()) return page_size.status();
   struct Ctx {
-    const Reporter* report;
+    const api::ProgressReporter* report;
     const std::string* tmp;
     int64_t total;
   } ctx{&report, &tmp, pages->value_or(0) * page_size->value_or(4096)};
@@ -189,8 +148,8 @@ void CheckDatabase(const std::string& database, const BackupManifest& manifest, 
 }
 
 Result<BackupCheck> Verify(const std::string& path, const VerifyOptions& options) {
-  CONVSTORE_RETURN_IF_ERROR(CheckBackupPath(path, "backup path"));
-  auto key = KeyOf(options.encryption_key_hex);
+  CONVSTORE_RETURN_IF_ERROR(api::CheckFileArgument(path, "backup path"));
+  auto key = api::KeyOf(options.encryption_key_hex);
   if (!key.ok()) return key.status();
   auto size = util::FileSize(path);
   if (!size.ok()) return size.status();
@@ -214,7 +173,7 @@ Result<BackupCheck> Verify(const std::string& path, const VerifyOptions& options
     check.problems.push_back("the file's SHA-256 differs from the manifest's: the backup is damaged");
   if (!check.problems.empty()) return check;
   std::string database = path;
-  Cleanup cleanup;
+  api::RemoveOnFailure cleanup;
   if (manifest->encrypted) {
     if (!*key) return Status::InvalidArgument("the backup is encrypted: give its encryption key");
     database = util::TempPathBeside(path);
@@ -236,28 +195,13 @@ Result<BackupCheck> Verify(const std::string& path, const VerifyOptions& options
   return check;
 }
 
-template <typename F>
-auto GuardedFree(F&& f) noexcept -> decltype(f()) {
-  util::CallScope in_call;
-  try {
-    return f();
-  } catch (const std::exception& e) {
-    try {
-      return Status::Internal(std::string("unexpected error: ") + e.what());
-    } catch (...) {
-    }
-  } catch (...) {
-  }
-  return Status(Code::kInternal, "out of memory");
-}
-
 }  // namespace
 
 namespace api {
 
 Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
-  CONVSTORE_RETURN_IF_ERROR(CheckBackupPath(options.path, "backup path"));
-  auto key = KeyOf(options.encryption_key_hex);
+  CONVSTORE_RETURN_IF_ERROR(api::CheckFileArgument(options.path, "backup path"));
+  auto key = api::KeyOf(options.encryption_key_hex);
   if (!key.ok()) return key.status();
   const std::string manifest_path = ops::ManifestPathOf(options.path);
   CONVSTORE_RETURN_IF_ERROR(CheckPathName(manifest_path));
@@ -269,11 +213,11 @@ Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
   std::shared_lock life(lifecycle_, std::defer_lock);
   util::LockParked(life);
   CONVSTORE_RETURN_IF_ERROR(CheckUsable());
-  const Reporter report{&options.on_progress};
-  const auto started = Clock::now();
+  const api::ProgressReporter report{&options.on_progress};
+  const auto started = api::SteadyClock::now();
   BackupManifest manifest;
   manifest.created_at = Now();
-  Cleanup cleanup;
+  api::RemoveOnFailure cleanup;
   std::string tmp = util::TempPathBeside(options.path);
   {
     auto fd = util::CreateOwnerOnlyExclusive(tmp);  // VACUUM INTO fills an empty file, keeping its mode
@@ -284,7 +228,7 @@ Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
   if (path_ == ConversationStore::kInMemory) {
     std::unique_lock lock(write_mu_, std::defer_lock);  // the only connection: writers wait for the copy
     util::LockParked(lock);
-    CONVSTORE_RETURN_IF_ERROR(CopyInto(*writer_, tmp, Reporter{}));
+    CONVSTORE_RETURN_IF_ERROR(CopyInto(*writer_, tmp, ProgressReporter{}));
   } else {
     // Its own connection: the copy reads one snapshot while the writer and the readers go on.
     sqlite::ConnectionConfig config;
@@ -322,7 +266,7 @@ Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
   if (!bytes.ok()) return bytes.status();
   manifest.bytes = *bytes;
   manifest.convstore_version = CONVSTORE_VERSION_STRING;
-  manifest.duration_us = MicrosSince(started);
+  manifest.duration_us = api::MicrosSince(started);
   // The manifest first, then the backup under its name: a crash between leaves a manifest without its backup,
   // which lists and verifies as missing — never a backup without the facts that check it.
   CONVSTORE_RETURN_IF_ERROR(util::WriteFileAtomically(manifest_path, ops::EncodeManifest(manifest)));
@@ -337,18 +281,18 @@ Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
 }  // namespace api
 
 Result<BackupCheck> VerifyBackup(const std::string& backup_path, const VerifyOptions& options) {
-  return GuardedFree([&] { return Verify(backup_path, options); });
+  return api::GuardedFree([&] { return Verify(backup_path, options); });
 }
 
 Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::string& target_path,
                                     const RestoreOptions& options) {
-  return GuardedFree([&]() -> Result<RestoreReport> {
-    CONVSTORE_RETURN_IF_ERROR(CheckBackupPath(target_path, "target path"));
-    auto key = KeyOf(options.encryption_key_hex);
+  return api::GuardedFree([&]() -> Result<RestoreReport> {
+    CONVSTORE_RETURN_IF_ERROR(api::CheckFileArgument(target_path, "target path"));
+    auto key = api::KeyOf(options.encryption_key_hex);
     if (!key.ok()) return key.status();
     CONVSTORE_RETURN_IF_ERROR(api::CheckWritable(target_path));
-    const auto started = Clock::now();
-    const Reporter report{&options.on_progress};
+    const auto started = api::SteadyClock::now();
+    const api::ProgressReporter report{&options.on_progress};
     VerifyOptions verify_options;
     verify_options.encryption_key_hex = options.encryption_key_hex;
     auto check = Verify(backup_path, verify_options);
@@ -358,7 +302,7 @@ Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::s
                                             Join(check->problems)));
     CONVSTORE_RETURN_IF_ERROR(api::CheckNotInUse(target_path));
     const BackupManifest& manifest = check->manifest;
-    Cleanup cleanup;
+    api::RemoveOnFailure cleanup;
     const std::string tmp = util::TempPathBeside(target_path);
     cleanup.paths.push_back(tmp);
     auto copied = [&](int64_t done) { report("restore: copy", done, manifest.bytes); };
@@ -385,23 +329,10 @@ Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::s
       }
     }
     CONVSTORE_RETURN_IF_ERROR(util::SyncFile(tmp));
-    CONVSTORE_RETURN_IF_ERROR(api::CheckNotInUse(target_path));  // again: the copy took a while
-    if (Exists(target_path)) {
-      // Fold the old store's WAL into it and empty it first: a WAL left beside the new file would be replayed
-      // into it, and a WAL removed before the rename would lose the old store's last commits if we crashed then.
-      sqlite::ConnectionConfig config;
-      auto old = sqlite::Connection::Open(target_path, config);
-      if (!old.ok()) return old.status();
-      auto busy = (*old)->QueryInt("PRAGMA wal_checkpoint(TRUNCATE)", "restore: checkpoint the old store");
-      if (!busy.ok()) return busy.status();
-      if (busy->value_or(0) != 0) return Status::Busy("the old store's WAL could not be checkpointed: is it in use?");
-    }
-    for (const char* suffix : {"-wal", "-shm"}) CONVSTORE_RETURN_IF_ERROR(util::RemoveIfExists(target_path + suffix));
-    CONVSTORE_RETURN_IF_ERROR(util::SyncDirectoryOf(target_path));
-    CONVSTORE_RETURN_IF_ERROR(util::ReplaceFile(tmp, target_path));
+    CONVSTORE_RETURN_IF_ERROR(api::PutInPlace(tmp, target_path));  // checks again that nobody has it open
     cleanup.paths.clear();
     util::Logger().info("restored '{}' from '{}' (journal at {})", target_path, backup_path, manifest.journal_seq);
-    return RestoreReport{target_path, manifest, MicrosSince(started)};
+    return RestoreReport{target_path, manifest, api::MicrosSince(started)};
   });
 }
 

@@ -178,5 +178,17 @@ Status Operations::RemoveJournalConsumer(std::string_view name) {
 Result<BackupReport> Operations::Backup(const BackupOptions& options) {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoBackup, options);
 }
+Result<ArchiveReport> Operations::ArchiveNow(const ArchiveOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoArchiveNow, options);
+}
+Status Operations::StartArchiving(const ArchiveOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoStartArchiving, options);
+}
+Result<ArchiveReport> Operations::StopArchiving() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoStopArchiving);
+}
+Result<ArchivingStatus> Operations::GetArchivingStatus() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoGetArchivingStatus);
+}
 
 }  // namespace convstore

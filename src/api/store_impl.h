@@ -20,6 +20,7 @@
 #include "ops/journal_capture.h"
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
+#include "api/archive_session.h"
 #include "api/open_files.h"
 #include "api/stored_check.h"
 #include "sqlite/write_queue.h"
@@ -104,7 +105,19 @@ class StoreImpl final {
   Status DoSetJournalConsumer(std::string_view name, int64_t seq);
   Status DoRemoveJournalConsumer(std::string_view name);
   Result<BackupReport> DoBackup(const BackupOptions& options);
+  Result<ArchiveReport> DoArchiveNow(const ArchiveOptions& options);
+  Result<ArchiveReport> DoArchiveRound(ArchiveSession& session);
+  Status DoStartArchiving(const ArchiveOptions& options);
+  Result<ArchiveReport> DoStopArchiving();
+  Result<ArchivingStatus> DoGetArchivingStatus();
  private:
+  // Parts of an archiving round (src/api/archive.cc).
+  Status StartGeneration(ArchiveSession& session, ArchiveReport* report, int64_t* tail, Micros* tail_at);
+  Result<ArchivedBackup> TakeBaseBackup(ArchiveSession& session, const std::string& generation_path, int64_t tail,
+                                        Micros tail_at, ArchiveReport* report);
+  // Stops in-process archiving without a last round (Close).
+  void StopArchiver();
+
   // Runs the budget-alert callback for budgets whose spend crossed a limit with a committed write.
   void NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const;
 
@@ -220,6 +233,10 @@ class StoreImpl final {
   std::unique_ptr<OpenFileRegistration> registration_;  // a file store's file, while open (a restore refuses it)
   std::unique_ptr<sqlite::ReaderPool> readers_;
   std::unique_ptr<sqlite::WriteQueue> writes_;
+  // In-process archiving (StartArchiving): the session the thread's rounds use, and the thread.
+  std::mutex archiver_mu_;
+  std::unique_ptr<ArchiveSession> archive_session_;
+  std::unique_ptr<BackgroundArchiver> archiver_;  // declared after the session it uses: stopped first
 };
 
 }  // namespace convstore::api

@@ -166,6 +166,54 @@ Result<std::vector<JournalEntry>> ReadEntries(sqlite::Connection& conn, const Jo
   return entries;
 }
 
+Result<std::vector<StoredEntry>> ReadStoredEntries(sqlite::Connection& conn, int64_t after_seq, int64_t max_entries,
+                                                   int64_t max_bytes) {
+  std::vector<StoredEntry> entries;
+  int64_t bytes = 0;
+  Status failed;
+  auto rows = conn.ForEachRow(
+      "SELECT seq, committed_at, kind, schema_version, changes FROM change_journal WHERE seq > ?1 ORDER BY seq "
+      "LIMIT ?2",
+      "journal: read stored entries",
+      [&](const sqlite::Stmt& st) {
+        StoredEntry e;
+        e.seq = st.Int(0);
+        e.committed_at = st.Int(1);
+        const int64_t kind = st.Int(2);
+        if (kind < 0 || kind > static_cast<int64_t>(EntryKind::kRestored)) {
+          failed = Status::Corruption(fmt::format("journal: entry {} has an unknown kind {}", e.seq, kind));
+          return false;
+        }
+        e.kind = static_cast<EntryKind>(kind);
+        e.schema_version = static_cast<int>(st.Int(3));
+        e.changes = std::string(st.Blob(4));
+        bytes += static_cast<int64_t>(e.changes.size());
+        entries.push_back(std::move(e));
+        return bytes < max_bytes;
+      },
+      after_seq, max_entries);
+  if (!rows.ok()) return rows.status();
+  CONVSTORE_RETURN_IF_ERROR(failed);
+  return entries;
+}
+
+Status InsertStoredEntry(sqlite::Connection& conn, const StoredEntry& e) {
+  auto st = conn.Prepare(
+      "INSERT INTO change_journal(seq, committed_at, kind, schema_version, changes) VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, e.seq).Bind(2, e.committed_at).Bind(3, static_cast<int64_t>(e.kind));
+  st->Bind(4, static_cast<int64_t>(e.schema_version));
+  if (e.kind == EntryKind::kChanges) st->BindBlob(5, e.changes);
+  else st->BindNull(5);
+  return st->Run("journal: copy an entry");
+}
+
+Result<std::optional<Micros>> CommitTimeOf(sqlite::Connection& conn, int64_t seq) {
+  auto at = conn.QueryInt("SELECT committed_at FROM change_journal WHERE seq = ?1", "journal: read a commit time", seq);
+  if (!at.ok()) return at.status();
+  return *at;
+}
+
 Result<JournalStatus> ReadStatus(sqlite::Connection& conn) {
   JournalStatus s;
   auto state = conn.QueryRow("SELECT enabled, max_age_us, max_bytes FROM journal_state WHERE id = 1",

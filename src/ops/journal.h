@@ -6,6 +6,8 @@
 // connection is (one thread at a time).
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +22,15 @@ using EntryKind = JournalEntryKind;
 // Version of the entries' encoding (SQLite changesets of the journaled tables), kept in journal_state.
 inline constexpr int kJournalFormat = 1;
 
+// An entry as stored: what the archive ships and a point-in-time restore replays.
+struct StoredEntry {
+  int64_t seq = 0;
+  Micros committed_at = 0;
+  EntryKind kind = EntryKind::kChanges;
+  int schema_version = 0;
+  std::string changes{};  // the SQLite changeset (kChanges entries; empty for markers)
+};
+
 // Whether the journal records writes (journal_state.enabled).
 Result<bool> JournalEnabled(sqlite::Connection& conn);
 
@@ -31,6 +42,15 @@ Result<std::vector<JournalEntry>> ReadEntries(sqlite::Connection& conn, const Jo
 
 // Decodes a stored changeset, naming columns as the tables now have them; kCorruption when it does not decode.
 Status DecodeChanges(sqlite::Connection& conn, std::string_view changes, std::vector<JournalChange>* out);
+
+// Entries with seq > after_seq in order: at most max_entries, and no more once max_bytes of changes are read
+// (at least one entry whatever its size).
+Result<std::vector<StoredEntry>> ReadStoredEntries(sqlite::Connection& conn, int64_t after_seq, int64_t max_entries,
+                                                   int64_t max_bytes);
+// Writes an entry with its own seq and time (a replay's copy of the history it replays).
+Status InsertStoredEntry(sqlite::Connection& conn, const StoredEntry& entry);
+// The commit time of entry `seq`; nullopt when the journal no longer has it.
+Result<std::optional<Micros>> CommitTimeOf(sqlite::Connection& conn, int64_t seq);
 
 Result<JournalStatus> ReadStatus(sqlite::Connection& conn);
 

@@ -181,6 +181,13 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_verify_backup": ([c_char_p, c_char_p, _out, _out], c_int),
         "convstore_restore_backup": ([c_char_p, c_char_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out],
                                      c_int),
+        "convstore_archive_now": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_start_archiving": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_stop_archiving": ([convstore_p, _out, _out], c_int),
+        "convstore_archiving_status": ([convstore_p, _out, _out], c_int),
+        "convstore_list_archive": ([c_char_p, _out, _out], c_int),
+        "convstore_restore_to_point": ([c_char_p, c_char_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out],
+                                       c_int),
         # options handle
         "convstore_options_create": ([], c_void_p),
         "convstore_options_destroy": ([c_void_p], None),

@@ -15,7 +15,7 @@ from . import _ffi
 from ._codec import Time, dumps, loads, raise_error, time_us
 from .errors import InvalidArgumentError
 
-__all__ = ["OpsMixin", "verify_backup", "restore_backup"]
+__all__ = ["OpsMixin", "verify_backup", "restore_backup", "list_archive", "restore_to_point"]
 
 _log = logging.getLogger("convstore")
 
@@ -71,6 +71,45 @@ def restore_backup(backup, target, *, encryption_key: str | None = None, progres
     callback = _progress_callback(progress)
     return _free_call(_ffi.convstore_restore_backup, os.fspath(backup).encode(), os.fspath(target).encode(),
                       _key(encryption_key), callback, None)
+
+
+def list_archive(directory) -> dict:
+    """The generations of an archive directory, their base backups and how far each restores: {"directory",
+    "encrypted", "created_at", "generations": [{"id", "created_at", "base_backups": [...], "segments",
+    "segment_bytes", "first_seq", "last_seq", "last_committed_at", "problems"}]}."""
+    return _free_call(_ffi.convstore_list_archive, os.fspath(directory).encode())
+
+
+def restore_to_point(archive, target, *, to_time: Time | None = None, to_seq: int | None = None,
+                     generation: str | None = None, encryption_key: str | None = None, progress=None) -> dict:
+    """Rebuilds the store at `target` as of the last commit at or before `to_time` (inclusive), or up to journal
+    entry `to_seq` (exactly one), from an archive directory; atomically, as restore_backup. Returns {"path",
+    "generation", "base_backup", "base_seq", "seq", "committed_at", "entries_replayed", "changes_replayed",
+    "archive_last_seq", "archive_last_at", "duration_us"}."""
+    o = {}
+    if to_time is not None:
+        o["to_time"] = time_us(to_time, "to_time")
+    if to_seq is not None:
+        o["to_seq"] = _int(to_seq, "to_seq")
+    if generation is not None:
+        o["generation"] = generation
+    if encryption_key is not None:
+        _key(encryption_key)
+        o["encryption_key"] = encryption_key
+    callback = _progress_callback(progress)
+    return _free_call(_ffi.convstore_restore_to_point, os.fspath(archive).encode(), os.fspath(target).encode(),
+                      dumps(o), callback, None)
+
+
+def _archive_options(directory, encryption_key, interval_ms, base_backup_interval_s, keep_s) -> bytes:
+    o = {"directory": os.fspath(directory), "interval_ms": _int(interval_ms, "interval_ms"),
+         "base_backup_interval_s": _int(base_backup_interval_s, "base_backup_interval_s")}
+    if keep_s is not None:
+        o["keep_s"] = _int(keep_s, "keep_s")
+    if encryption_key is not None:
+        _key(encryption_key)
+        o["encryption_key"] = encryption_key
+    return dumps(o)
 
 
 def _int(value, what: str) -> int:
@@ -148,3 +187,26 @@ class OpsMixin:
             o["encryption_key"] = encryption_key
         callback = _progress_callback(progress)
         return self._call(_ffi.convstore_backup, dumps(o), callback, None)
+
+    def archive_now(self, directory, *, encryption_key: str | None = None, base_backup_interval_s: int = 86400,
+                    keep_s: int | None = None) -> dict:
+        """One archiving round into `directory` (created 0700 when missing): a base backup when needed, the journal
+        entries not yet shipped, retention. Returns {"generation", "new_generation", "base_backup_taken",
+        "entries_shipped", "segments_written", "bytes_written", "files_removed", "archived_seq", "archived_at"}.
+        Raises BusyError while another process archives into the directory."""
+        return self._call(_ffi.convstore_archive_now,
+                          _archive_options(directory, encryption_key, 1000, base_backup_interval_s, keep_s))
+
+    def start_archiving(self, directory, *, encryption_key: str | None = None, interval_ms: int = 1000,
+                        base_backup_interval_s: int = 86400, keep_s: int | None = None) -> None:
+        """Archives on a background thread of this store every interval_ms until stop_archiving or close."""
+        self._do(_ffi.convstore_start_archiving,
+                 _archive_options(directory, encryption_key, interval_ms, base_backup_interval_s, keep_s))
+
+    def stop_archiving(self) -> dict:
+        """Ships what is left, stops the thread and returns the totals of its rounds."""
+        return self._call(_ffi.convstore_stop_archiving)
+
+    def archiving_status(self) -> dict:
+        """{"running", "directory", "rounds", "failed_rounds", "last_error", "totals"}."""
+        return self._call(_ffi.convstore_archiving_status)

@@ -278,6 +278,13 @@ class CBadInputMatrix : public ::testing::Test {
            int rc = convstore_backup(d, a, nullptr, nullptr, &out, e);
            return CheckOutput(rc, out);
          }},
+        {"archive_now", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           char* out = kSentinel;
+           int rc = convstore_archive_now(d, a, &out, e);
+           return CheckOutput(rc, out);
+         }},
+        {"start_archiving", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_start_archiving(d, a, e); }},
         {"set_journal_retention", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
            return convstore_set_journal_retention(d, a, e); }},
         {"journal_status", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
@@ -689,6 +696,55 @@ TEST_F(CBadInputMatrix, BackupRequestsThatCannotBeDone) {
     return convstore_restore_backup(missing.c_str(), (db_.path() + ".t").c_str(), nullptr, nullptr, nullptr, out, e);
   });
   EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(CBadInputMatrix, ArchiveRequestsThatCannotBeDone) {
+  const std::string before = Snapshot();
+  auto refused = [&](const std::string& what, int code, auto call) {
+    char* err = nullptr;
+    char* out = kSentinel;
+    const int rc = call(&out, &err);
+    EXPECT_EQ(rc, code) << what << ": " << (err ? err : "(no message)");
+    EXPECT_TRUE(err != nullptr && err[0] != '\0') << what;
+    EXPECT_EQ(out, nullptr) << what;
+    convstore_free(err);
+    ++inputs_tried;
+  };
+  const std::string dir = db_.path() + ".no-such-archive";
+  for (const char* o : {R"({})", R"({"directory":""})", R"({"directory":7})", R"({"directory":"a","interval_ms":0})",
+                        R"({"directory":"a","interval_ms":3600001})", R"({"directory":"a","base_backup_interval_s":0})",
+                        R"({"directory":"a","keep_s":-1})", R"({"directory":"a","keep_s":9223372036854775807})",
+                        R"({"directory":"a","encryption_key":"12"})", R"({"directory":"a","extra":1})"})
+    refused(o, CONVSTORE_INVALID_ARGUMENT,
+            [&](char** out, char** e) { return convstore_archive_now(db, o, out, e); });
+  refused("stop when not archiving", CONVSTORE_NOT_FOUND,
+          [&](char** out, char** e) { return convstore_stop_archiving(db, out, e); });
+  refused("list NULL", CONVSTORE_INVALID_ARGUMENT,
+          [&](char** out, char** e) { return convstore_list_archive(nullptr, out, e); });
+  refused("list missing", CONVSTORE_NOT_FOUND,
+          [&](char** out, char** e) { return convstore_list_archive(dir.c_str(), out, e); });
+  const std::string target = db_.path() + ".t";
+  for (const char* o : {R"({})", R"({"to_seq":1,"to_time":1})", R"({"to_seq":-1})", R"({"to_time":"yesterday"})",
+                        R"({"to_seq":"1"})", R"({"to_seq":1,"encryption_key":"zz"})", R"({"to_seq":1,"x":1})", "[", ""})
+    refused(std::string("restore_to_point ") + o, CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+      return convstore_restore_to_point(dir.c_str(), target.c_str(), o, nullptr, nullptr, out, e);
+    });
+  refused("restore_to_point NULL archive", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+    return convstore_restore_to_point(nullptr, target.c_str(), R"({"to_seq":1})", nullptr, nullptr, out, e);
+  });
+  refused("restore_to_point NULL target", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+    return convstore_restore_to_point(dir.c_str(), nullptr, R"({"to_seq":1})", nullptr, nullptr, out, e);
+  });
+  refused("restore_to_point NULL options", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+    return convstore_restore_to_point(dir.c_str(), target.c_str(), nullptr, nullptr, nullptr, out, e);
+  });
+  refused("restore_to_point missing archive", CONVSTORE_NOT_FOUND, [&](char** out, char** e) {
+    return convstore_restore_to_point(dir.c_str(), target.c_str(), R"({"to_seq":1})", nullptr, nullptr, out, e);
+  });
+  EXPECT_EQ(Snapshot(), before);
+  struct stat st;
+  EXPECT_NE(::stat(target.c_str(), &st), 0);
+  EXPECT_NE(::stat(dir.c_str(), &st), 0);
 }
 
 TEST_F(CBadInputMatrix, UseAfterShutdownAndDoubleClose) {

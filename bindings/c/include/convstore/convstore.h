@@ -407,6 +407,34 @@ CONVSTORE_API int convstore_restore_backup(const char* backup_path, const char* 
                                            const char* encryption_key, convstore_progress_fn progress,
                                            void* user_data, char** out_json, char** errmsg);
 
+/* ---- the archive and point-in-time restore (docs/operations.md) ----
+ * options_json: {"directory": str, "encryption_key"?: 64 hex characters, "interval_ms"?: int (1..3600000,
+ * default 1000), "base_backup_interval_s"?: int (default 86400), "keep_s"?: int | null (retention; default
+ * none)}. A report: {"generation", "new_generation", "base_backup_taken", "entries_shipped", "segments_written",
+ * "bytes_written", "files_removed", "archived_seq", "archived_at", "archived_at_us"}. */
+/* One archiving round on the calling thread. CONVSTORE_BUSY when another process archives into the directory. */
+CONVSTORE_API int convstore_archive_now(convstore_t* db, const char* options_json, char** out_json, char** errmsg);
+/* Archives on a background thread of this store every interval_ms until convstore_stop_archiving or close;
+ * CONVSTORE_CONFLICT when already archiving. */
+CONVSTORE_API int convstore_start_archiving(convstore_t* db, const char* options_json, char** errmsg);
+/* Ships what is left, stops the thread; *out_json: the totals (a report). CONVSTORE_NOT_FOUND when not archiving. */
+CONVSTORE_API int convstore_stop_archiving(convstore_t* db, char** out_json, char** errmsg);
+/* *out_json: {"running", "directory", "rounds", "failed_rounds", "last_error", "totals": report}. */
+CONVSTORE_API int convstore_archiving_status(convstore_t* db, char** out_json, char** errmsg);
+/* *out_json: {"directory", "encrypted", "created_at", "created_at_us", "generations": [{"id", "path",
+ * "created_at", "created_at_us", "base_backups": [{"path", "created_at", "created_at_us", "journal_seq",
+ * "journal_committed_at", "journal_committed_at_us", "schema_version", "bytes"}], "segments", "segment_bytes",
+ * "first_seq", "last_seq", "last_committed_at", "last_committed_at_us", "problems": [str]}]}. */
+CONVSTORE_API int convstore_list_archive(const char* directory, char** out_json, char** errmsg);
+/* Rebuilds the store at target_path as of a past commit. options_json: {"to_time"?: ISO-8601 text or integer
+ * µs (the last commit at or before it), "to_seq"?: int (exactly one of the two), "generation"?: str,
+ * "encryption_key"?: str}. *out_json: {"path", "generation", "base_backup", "base_seq", "seq", "committed_at",
+ * "committed_at_us", "entries_replayed", "changes_replayed", "archive_last_seq", "archive_last_at",
+ * "archive_last_at_us", "duration_us"}. */
+CONVSTORE_API int convstore_restore_to_point(const char* archive_directory, const char* target_path,
+                                             const char* options_json, convstore_progress_fn progress,
+                                             void* user_data, char** out_json, char** errmsg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,78 @@
+// What the subcommands share: reading a key file, printing a failed C call, JSON string quoting, and reading
+// fields of the C ABI's JSON output for the human-readable summaries.
+#pragma once
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "convstore/convstore.h"
+
+namespace convstore::cli {
+
+// The key in a file (64 hex characters; surrounding white space ignored), so it never shows in a process list.
+inline bool ReadKey(const std::string& path, std::string* key, const char* command) {
+  key->clear();
+  if (path.empty()) return true;
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "convstore %s: cannot read the key file %s\n", command, path.c_str());
+    return false;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  for (char c : text.str())
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') key->push_back(c);
+  return true;
+}
+
+// Prints the error of a failed call and frees it; returns the exit code 1.
+inline int Failed(const char* command, int rc, char* err) {
+  std::fprintf(stderr, "convstore %s: %s: %s\n", command, convstore_code_name(rc), err ? err : "");
+  convstore_free(err);
+  return 1;
+}
+
+inline std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Fields of a JSON object printed by the C ABI (an unparsable text reads as an empty object).
+class JsonView {
+ public:
+  explicit JsonView(const char* text) : j_(nlohmann::json::parse(text ? text : "", nullptr, false)) {
+    if (!j_.is_object()) j_ = nlohmann::json::object();
+  }
+  explicit JsonView(nlohmann::json j) : j_(std::move(j)) {}
+  std::string Text(const char* key) const {
+    auto it = j_.find(key);
+    return it != j_.end() && it->is_string() ? it->get<std::string>() : "";
+  }
+  std::string Raw(const char* key) const {
+    auto it = j_.find(key);
+    return it != j_.end() ? it->dump() : "";
+  }
+  int64_t Int(const char* key) const {
+    auto it = j_.find(key);
+    return it != j_.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+  }
+  const nlohmann::json& json() const { return j_; }
+
+ private:
+  nlohmann::json j_;
+};
+
+}  // namespace convstore::cli

@@ -1,0 +1,106 @@
+#include "api/archive_session.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "api/file_operations.h"
+#include "ops/sha256.h"
+#include "util/logging.h"
+#include "util/status_macros.h"
+#include "util/validate.h"
+
+namespace convstore::api {
+
+namespace {
+
+constexpr int64_t kHourUs = 3'600'000'000;
+
+}  // namespace
+
+Result<std::unique_ptr<ArchiveSession>> ArchiveSession::Open(const ArchiveOptions& options, Micros now) {
+  CONVSTORE_RETURN_IF_ERROR(CheckFileArgument(options.directory, "archive directory"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(options.interval_us, 1000, kHourUs, "interval_us"));
+  CONVSTORE_RETURN_IF_ERROR(
+      util::CheckRange(options.base_backup_interval_us, 1'000'000, INT64_MAX, "base_backup_interval_us"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(options.keep_us, 1, INT64_MAX, "keep_us"));
+  auto key = KeyOf(options.encryption_key_hex);
+  if (!key.ok()) return key.status();
+  auto facts = ops::OpenOrCreateArchive(options.directory, key->has_value(), now);
+  if (!facts.ok()) return facts.status();
+  auto absolute = util::AbsolutePath(options.directory);
+  if (!absolute.ok()) return absolute.status();
+  auto lock = ops::LockArchive(*absolute);
+  if (!lock.ok()) return lock.status();
+  auto session = std::unique_ptr<ArchiveSession>(
+      new ArchiveSession{options, *absolute, *key, std::move(*lock), "", false});
+  // Consumer names are at most 256 bytes: a long path is named by its digest.
+  session->consumer = "archive:" + *absolute;
+  if (session->consumer.size() > 256) session->consumer = "archive:sha256:" + ops::Sha256Hex(*absolute);
+  return session;
+}
+
+void AddRound(const ArchiveReport& r, ArchiveReport* t) {
+  t->generation = r.generation;
+  t->new_generation = t->new_generation || r.new_generation;
+  t->base_backup_taken = t->base_backup_taken || r.base_backup_taken;
+  t->entries_shipped += r.entries_shipped;
+  t->segments_written += r.segments_written;
+  t->bytes_written += r.bytes_written;
+  t->files_removed += r.files_removed;
+  t->archived_seq = r.archived_seq;
+  t->archived_at = r.archived_at;
+}
+
+BackgroundArchiver::BackgroundArchiver(std::string directory, int64_t interval_us,
+                                       std::function<Result<ArchiveReport>()> round)
+    : interval_us_(interval_us), round_(std::move(round)) {
+  status_.running = true;
+  status_.directory = std::move(directory);
+  thread_ = std::thread([this] { Run(); });
+}
+
+BackgroundArchiver::~BackgroundArchiver() { Stop(); }
+
+void BackgroundArchiver::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    status_.running = false;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+ArchivingStatus BackgroundArchiver::Status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
+void BackgroundArchiver::Record(const Result<ArchiveReport>& round) {
+  std::lock_guard lock(mu_);
+  ++status_.rounds;
+  if (round.ok()) {
+    status_.last_error.clear();
+    AddRound(*round, &status_.totals);
+  } else {
+    ++status_.failed_rounds;
+    status_.last_error = round.status().ToString();
+  }
+}
+
+void BackgroundArchiver::Run() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    auto round = round_();
+    if (!round.ok() && round.status().code() != Code::kClosed)
+      util::Logger().error("archiving into '{}' failed (next try in {} ms): {}", status_.directory,
+                           interval_us_ / 1000, round.status().ToString());
+    Record(round);
+    lock.lock();
+    wake_.wait_for(lock, std::chrono::microseconds(interval_us_), [this] { return stop_; });
+  }
+}
+
+}  // namespace convstore::api

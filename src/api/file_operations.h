@@ -1,0 +1,65 @@
+// What the operations on whole store files (backup, verify, restore, the archive, point-in-time restore) share:
+// checking a file argument, parsing a key, reporting progress, removing a failed operation's files, running a free
+// function under the same guard as the store's entry points, and putting a finished store file in place.
+//
+// Stateless helpers; thread-safe. Progress and RemoveOnFailure objects belong to one operation on one thread.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "convstore/options.h"
+#include "convstore/status.h"
+#include "ops/file_cipher.h"
+#include "util/fork.h"
+
+namespace convstore::api {
+
+using SteadyClock = std::chrono::steady_clock;
+int64_t MicrosSince(SteadyClock::time_point start);
+
+// A path argument naming a file: not empty, no NUL, not ":memory:", a name SQLite can use.
+Status CheckFileArgument(const std::string& path, const char* what);
+
+// "" -> no key; 64 hex characters -> the key; anything else kInvalidArgument.
+Result<std::optional<ops::CipherKey>> KeyOf(const std::string& hex);
+
+// Reports progress of one phase; a callback that throws is ignored (the operation goes on).
+struct ProgressReporter {
+  const std::function<void(const Progress&)>* fn = nullptr;  // not owned; null or empty: no reports
+  void operator()(const char* phase, int64_t done, int64_t total) const;
+};
+
+// Removes the files of a failed operation when destroyed (best effort: the failure is what the caller hears);
+// clear `paths` once the operation succeeded.
+struct RemoveOnFailure {
+  std::vector<std::string> paths;
+  ~RemoveOnFailure();
+};
+
+// Puts the finished, synced store file `tmp` in place of `target` (which may not exist): refuses (kBusy) while any
+// process has the target open, folds the old store's WAL into it and empties it, removes its -wal and -shm, then
+// renames. After a crash at any moment the target is the old store or the new one, never a mix.
+Status PutInPlace(const std::string& tmp, const std::string& target);
+
+// Runs a free function of the public API as Guarded runs the store's entry points: inside a fork CallScope, with
+// any exception turned into a Status.
+template <typename F>
+auto GuardedFree(F&& f) noexcept -> decltype(f()) {
+  util::CallScope in_call;
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    try {
+      return Status::Internal(std::string("unexpected error: ") + e.what());
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+  return Status(Code::kInternal, "out of memory");
+}
+
+}  // namespace convstore::api

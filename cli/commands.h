@@ -1,6 +1,6 @@
 // The subcommands of the `convstore` command. Each registers its options on the app and returns the exit code
-// of its run: 0 on success, 1 when the library refused the operation (the error is printed on stderr), 3 when
-// `verify` found a backup damaged.
+// of its run: 0 on success, 1 when the library refused the operation (the error is printed on stderr), 2 for a
+// command line that does not parse, 3 when `verify` found a backup damaged or `check` found problems.
 #pragma once
 #include <functional>
 
@@ -12,6 +12,8 @@ namespace convstore::cli {
 void AddImportCommand(CLI::App& app, std::function<int()>& run);
 // Registers `backup`, `verify` and `restore`.
 void AddBackupCommands(CLI::App& app, std::function<int()>& run);
+// Registers `init`, `info`, `check`, `changes` and `backups`.
+void AddStoreCommands(CLI::App& app, std::function<int()>& run);
 // Registers `archive`.
 void AddArchiveCommand(CLI::App& app, std::function<int()>& run);
 

@@ -1,4 +1,6 @@
-// convstore: operator tasks on a store file from a shell.
+// convstore: operator tasks on a store file from a shell. Exit codes: 0 success; 1 the library refused the
+// operation (the error on stderr); 2 a command line that does not parse (usage on stderr); 3 `verify` found a
+// backup damaged or `check` found problems.
 #include <cstdio>
 #include <functional>
 
@@ -12,9 +14,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(convstore::Version()));
   std::function<int()> run;
+  convstore::cli::AddStoreCommands(app, run);
   convstore::cli::AddImportCommand(app, run);
   convstore::cli::AddBackupCommands(app, run);
   convstore::cli::AddArchiveCommand(app, run);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, the version, or the usage error
+    return code == 0 ? 0 : 2;
+  }
   return run ? run() : 2;
 }

@@ -57,7 +57,7 @@ echo "== configure $build_dir (clang, libFuzzer + ASan + UBSan)"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build_dir" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="$sanitize" -DCMAKE_CXX_FLAGS="$sanitize" \
-  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
   -DCONVSTORE_FUZZ=ON -DCONVSTORE_BUILD_BENCH=OFF -DCONVSTORE_BUILD_EXAMPLES=OFF >/dev/null
 
 binaries=()

@@ -1,4 +1,7 @@
 // The C ABI of the operations capability (convstore/ops.h): the change journal.
+#include <cstdint>
+#include <string>
+
 #include "c_support.h"
 #include "ops_codec.h"
 
@@ -14,6 +17,59 @@ int convstore_read_journal(convstore_t* db, const char* query_json, char** out_j
                                        : DecodeJournalQuery(query_json);
     if (!query.ok()) return query.status();
     return Emit(db->store->ReadJournal(*query), out_json, EncodeJournalEntries);
+  });
+}
+
+int convstore_describe_journal(convstore_t* db, const char* query_json, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(query_json);
+    auto query = DecodeJournalQuery(query_json);
+    if (!query.ok()) return query.status();
+    return Emit(db->store->DescribeJournal(*query), out_json, EncodeJournalDescriptions);
+  });
+}
+
+int convstore_inspect_store(const char* path, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_ARG(path);
+    return Emit(convstore::InspectStore(path), out_json, EncodeStoreInfo);
+  });
+}
+
+int convstore_list_backups(const char* directory, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_ARG(directory);
+    return Emit(convstore::ListBackups(directory), out_json, EncodeListedBackups);
+  });
+}
+
+namespace {
+
+std::string EncodeRemoved(int64_t removed) { return "{\"removed\":" + std::to_string(removed) + "}"; }
+
+}  // namespace
+
+int convstore_prune_backups(const char* directory, int64_t keep_s, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_ARG(directory);
+    if (keep_s < 1 || keep_s > INT64_MAX / 1'000'000) return Status::InvalidArgument("keep_s is out of range");
+    return Emit(convstore::PruneBackups(directory, keep_s * 1'000'000), out_json, EncodeRemoved);
+  });
+}
+
+int convstore_prune_archive(const char* directory, int64_t keep_s, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_ARG(directory);
+    if (keep_s < 1 || keep_s > INT64_MAX / 1'000'000) return Status::InvalidArgument("keep_s is out of range");
+    return Emit(convstore::PruneArchive(directory, keep_s * 1'000'000), out_json, EncodeRemoved);
+  });
+}
+
+int convstore_check_store(const char* path, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_ARG(path);
+    return Emit(convstore::CheckStore(path), out_json, EncodeStoreCheck);
   });
 }
 

@@ -83,6 +83,11 @@ std::string EncodeJournalEntries(const std::vector<JournalEntry>& entries) {
 
 std::string EncodeJournalStatus(const JournalStatus& s) {
   JsonWriter w;
+  WriteJournalStatus(w, s);
+  return w.Take();
+}
+
+void WriteJournalStatus(JsonWriter& w, const JournalStatus& s) {
   w.BeginObject();
   w.Key("enabled").Bool(s.enabled);
   w.Key("entries").Int(s.entries);
@@ -113,6 +118,80 @@ std::string EncodeJournalStatus(const JournalStatus& s) {
     w.Key("updated_at").Int(c.updated_at);
     w.EndObject();
   }
+  w.EndArray();
+  w.EndObject();
+}
+
+std::string EncodeJournalDescriptions(const std::vector<JournalDescription>& entries) {
+  JsonWriter w;
+  w.BeginArray();
+  for (const JournalDescription& e : entries) {
+    w.BeginObject();
+    w.Key("seq").Int(e.seq);
+    WriteTime(w, "committed_at", e.committed_at);
+    w.Key("kind").String(JournalEntryKindName(e.kind));
+    w.Key("lines").BeginArray();
+    for (const auto& line : e.lines) w.String(line);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  return w.Take();
+}
+
+std::string EncodeStoreInfo(const StoreInfo& i) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("path").String(i.path);
+  w.Key("schema_version").Int(i.schema_version);
+  w.Key("library_schema_version").Int(i.library_schema_version);
+  w.Key("pending_migrations").BeginArray();
+  for (const auto& m : i.pending_migrations) {
+    w.BeginObject();
+    w.Key("version").Int(m.version);
+    w.Key("name").String(m.name);
+    w.Key("rewrites_data").Bool(m.rewrites_data);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("file_bytes").Int(i.file_bytes);
+  w.Key("wal_bytes").Int(i.wal_bytes);
+  w.Key("page_size").Int(i.page_size);
+  w.Key("page_count").Int(i.page_count);
+  w.Key("freelist_pages").Int(i.freelist_pages);
+  w.Key("row_counts").BeginObject();
+  for (const auto& [table, n] : i.row_counts) w.Key(table).Int(n);
+  w.EndObject();
+  WriteMoney(w, "cost", i.cost_nanousd);
+  w.Key("journal");
+  if (i.has_journal) WriteJournalStatus(w, i.journal);
+  else w.Null();
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeListedBackups(const std::vector<ListedBackup>& backups) {
+  JsonWriter w;
+  w.BeginArray();
+  for (const ListedBackup& b : backups) {
+    w.BeginObject();
+    w.Key("path").String(b.path);
+    w.Key("present").Bool(b.present);
+    w.Key("manifest");
+    WriteManifest(w, b.manifest);
+    w.EndObject();
+  }
+  w.EndArray();
+  return w.Take();
+}
+
+std::string EncodeStoreCheck(const StoreCheck& c) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("ok").Bool(c.ok);
+  w.Key("schema_version").Int(c.schema_version);
+  w.Key("problems").BeginArray();
+  for (const auto& p : c.problems) w.String(p);
   w.EndArray();
   w.EndObject();
   return w.Take();

@@ -17,6 +17,11 @@ Result<JournalQuery> DecodeJournalQuery(std::string_view text);
 Result<JournalRetention> DecodeJournalRetention(std::string_view text);
 std::string EncodeJournalEntries(const std::vector<JournalEntry>& entries);
 std::string EncodeJournalStatus(const JournalStatus& status);
+void WriteJournalStatus(util::JsonWriter& w, const JournalStatus& status);
+std::string EncodeJournalDescriptions(const std::vector<JournalDescription>& entries);
+std::string EncodeStoreInfo(const StoreInfo& info);
+std::string EncodeStoreCheck(const StoreCheck& check);
+std::string EncodeListedBackups(const std::vector<ListedBackup>& backups);
 std::string EncodeJournalPruneReport(const JournalPruneReport& report);
 const char* JournalEntryKindName(JournalEntryKind kind);
 

@@ -82,6 +82,14 @@ struct JournalConsumer {
   Micros updated_at = 0;
 };
 
+// An entry in words (DescribeJournal): "deleted conversation 0193… "BGP flaps" (12 messages)".
+struct JournalDescription {
+  int64_t seq = 0;
+  Micros committed_at = 0;
+  JournalEntryKind kind = JournalEntryKind::kChanges;
+  std::vector<std::string> lines{};
+};
+
 struct JournalStatus {
   bool enabled = true;
   int64_t entries = 0;
@@ -250,6 +258,40 @@ struct PointInTimeReport {
   int64_t duration_us = 0;
 };
 
+// ---- a store file as a whole ----
+
+// A migration opening the file read-write will run.
+struct PendingMigration {
+  int version = 0;
+  std::string name{};
+  bool rewrites_data = false;  // backfills or rewrites rows (a verified backup first is worth its time)
+};
+
+// What InspectStore reads from a file without opening it as a store (nothing is migrated or written).
+struct StoreInfo {
+  std::string path{};
+  int schema_version = 0;              // of the file (0: a new, empty file)
+  int library_schema_version = 0;      // the version this build migrates files to
+  std::vector<PendingMigration> pending_migrations{};
+  int64_t file_bytes = 0;
+  int64_t wal_bytes = 0;               // of the -wal beside it (0: none)
+  int64_t page_size = 0;
+  int64_t page_count = 0;
+  int64_t freelist_pages = 0;          // pages free for reuse (VACUUM would return them)
+  std::vector<std::pair<std::string, int64_t>> row_counts{};  // rows of each journaled table
+  NanoUsd cost_nanousd = 0;
+  bool has_journal = false;            // schema 6 or later
+  JournalStatus journal{};             // when has_journal
+};
+
+// A live store checked as VerifyBackup checks a backup: integrity_check, the schema, the cost rollups and the
+// metadata index recomputed (one snapshot; writers go on). ok only when every check passed.
+struct StoreCheck {
+  bool ok = false;
+  int schema_version = 0;
+  std::vector<std::string> problems{};
+};
+
 // The operations capability of a ConversationStore (a base of it: call these on the store). Thread-safe as the
 // store is. Non-virtual and without data: entry points added here never change the layout of ConversationStore.
 class CONVSTORE_EXPORT Operations {
@@ -258,6 +300,8 @@ class CONVSTORE_EXPORT Operations {
   // Entries in sequence order.
   Result<std::vector<JournalEntry>> ReadJournal(const JournalQuery& query);
   Result<JournalStatus> GetJournalStatus();
+  // The entries of `query` summarised as sentences (query.decode is ignored): what changed since 14:30.
+  Result<std::vector<JournalDescription>> DescribeJournal(const JournalQuery& query);
   // Turns the journal on or off for every process writing the file (kept in the file). Each switch leaves a
   // marker entry; replays do not cross it.
   Status SetJournalEnabled(bool enabled);
@@ -308,6 +352,32 @@ CONVSTORE_EXPORT Result<BackupCheck> VerifyBackup(const std::string& backup_path
 // journal starts a new history with a kRestored marker.
 CONVSTORE_EXPORT Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::string& target_path,
                                                      const RestoreOptions& options = {});
+
+// A backup found in a directory (ListBackups): its manifest, and whether the backup file itself is there (a
+// manifest without its backup is what a crash between the two leaves).
+struct ListedBackup {
+  std::string path{};
+  bool present = false;
+  BackupManifest manifest{};
+};
+
+// The backups in `directory` (every "*.manifest.json" that decodes), oldest first. Reads only.
+CONVSTORE_EXPORT Result<std::vector<ListedBackup>> ListBackups(const std::string& directory);
+
+// Removes the backups of `directory` taken more than keep_us ago (each backup, then its manifest), never the
+// newest one; returns how many it removed. Old manifests without their backup go too.
+CONVSTORE_EXPORT Result<int64_t> PruneBackups(const std::string& directory, int64_t keep_us);
+
+// Applies an archive's retention without archiving (ArchiveOptions::keep_us): every instant of the last keep_us
+// stays restorable. kBusy while an archiver holds the directory (give it the retention instead).
+CONVSTORE_EXPORT Result<int64_t> PruneArchive(const std::string& directory, int64_t keep_us);
+
+// Reads a store file's facts without opening it as a store: kNotFound when missing, kInvalidArgument for a file
+// that is not a convstore store. Safe while other processes write it.
+CONVSTORE_EXPORT Result<StoreInfo> InspectStore(const std::string& path);
+
+// Checks a store file (possibly in use) without changing it. kNotFound when missing.
+CONVSTORE_EXPORT Result<StoreCheck> CheckStore(const std::string& path);
 
 // The generations of an archive, their base backups and how far each can restore. Reads only; safe while an
 // archiver writes. kNotFound when `directory` is not an archive.

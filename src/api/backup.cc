@@ -78,48 +78,8 @@ std::string Join(const std::vector<std::string>& parts) {
   return out;
 }
 
-// The checks of VerifyBackup on a plain database file.
-void CheckDatabase(const std::string& database, const BackupManifest& manifest, std::vector<std::string>* problems) {
-  sqlite::ConnectionConfig config;
-  config.open_read_only = true;
-  auto conn = sqlite::Connection::Open(database, config);
-  if (!conn.ok()) {
-    problems->push_back(fmt::format("the database does not open: {}", conn.status().message()));
-    return;
-  }
-  if (int rc = cost::RegisterHistogramFunctions((*conn)->raw()); rc != 0) {
-    problems->push_back("registering SQL functions failed");
-    return;
-  }
-  int64_t rows = 0;
-  auto integrity = (*conn)->ForEachRow("PRAGMA integrity_check", "integrity check", [&](const sqlite::Stmt& st) {
-    if (st.Text(0) != "ok" && rows++ < 10) problems->push_back(fmt::format("integrity_check: {}", st.Text(0)));
-    return true;
-  });
-  if (!integrity.ok()) {
-    problems->push_back(fmt::format("integrity_check failed: {}", integrity.status().message()));
-    return;
-  }
-  if (rows > 0) return;  // a damaged file: the other checks would only repeat it
-  const auto& migrations = schema::BuiltinMigrations();
-  if (manifest.schema_version < 1 || manifest.schema_version > migrations.back().version) {
-    problems->push_back(fmt::format("schema version {} is not one this build knows", manifest.schema_version));
-    return;
-  }
-  if (Status s = schema::CheckSchema(**conn, migrations, manifest.schema_version); !s.ok()) {
-    problems->push_back(s.message());
-    return;
-  }
-  auto txn = sqlite::ReadTransaction::Begin(**conn);
-  if (!txn.ok()) {
-    problems->push_back(txn.status().message());
-    return;
-  }
-  BackupManifest facts;
-  if (Status s = ops::ReadDatabaseFacts(**conn, &facts); !s.ok()) {
-    problems->push_back(s.message());
-    return;
-  }
+void CompareWithManifest(const BackupManifest& facts, const BackupManifest& manifest,
+                         std::vector<std::string>* problems) {
   if (facts.schema_version != manifest.schema_version)
     problems->push_back(fmt::format("schema version {} where the manifest says {}", facts.schema_version,
                                     manifest.schema_version));
@@ -135,7 +95,56 @@ void CheckDatabase(const std::string& database, const BackupManifest& manifest, 
   if (facts.cost_nanousd != manifest.cost_nanousd)
     problems->push_back(fmt::format("cost total {} nano-USD where the manifest says {}", facts.cost_nanousd,
                                     manifest.cost_nanousd));
-  if (manifest.schema_version != migrations.back().version) return;  // derived tables: checked in current files
+}
+
+// The checks of VerifyBackup on a plain database file; `manifest` (nullptr for a live store: CheckStore) adds the
+// comparisons with what it recorded. Returns the file's schema version (0 when unknown).
+int CheckDatabase(const std::string& database, const BackupManifest* manifest, std::vector<std::string>* problems) {
+  sqlite::ConnectionConfig config;
+  config.open_read_only = true;
+  auto conn = sqlite::Connection::Open(database, config);
+  if (!conn.ok()) {
+    problems->push_back(fmt::format("the database does not open: {}", conn.status().message()));
+    return 0;
+  }
+  if (int rc = cost::RegisterHistogramFunctions((*conn)->raw()); rc != 0) {
+    problems->push_back("registering SQL functions failed");
+    return 0;
+  }
+  int64_t rows = 0;
+  auto integrity = (*conn)->ForEachRow("PRAGMA integrity_check", "integrity check", [&](const sqlite::Stmt& st) {
+    if (st.Text(0) != "ok" && rows++ < 10) problems->push_back(fmt::format("integrity_check: {}", st.Text(0)));
+    return true;
+  });
+  if (!integrity.ok()) {
+    problems->push_back(fmt::format("integrity_check failed: {}", integrity.status().message()));
+    return 0;
+  }
+  if (rows > 0) return 0;  // a damaged file: the other checks would only repeat it
+  // One snapshot for the schema, the facts and the derived tables (a live store goes on being written).
+  auto txn = sqlite::ReadTransaction::Begin(**conn);
+  if (!txn.ok()) {
+    problems->push_back(txn.status().message());
+    return 0;
+  }
+  const auto& migrations = schema::BuiltinMigrations();
+  auto file_version = (*conn)->QueryInt("SELECT coalesce(max(version), 0) FROM schema_migrations", "read the schema version");
+  const int version = manifest ? manifest->schema_version : static_cast<int>(file_version.ok() ? file_version->value_or(0) : 0);
+  if (version < 1 || version > migrations.back().version) {
+    problems->push_back(fmt::format("schema version {} is not one this build knows", version));
+    return 0;
+  }
+  if (Status s = schema::CheckSchema(**conn, migrations, version); !s.ok()) {
+    problems->push_back(s.message());
+    return version;
+  }
+  BackupManifest facts;
+  if (Status s = ops::ReadDatabaseFacts(**conn, &facts); !s.ok()) {
+    problems->push_back(s.message());
+    return version;
+  }
+  if (manifest != nullptr) CompareWithManifest(facts, *manifest, problems);
+  if (version != migrations.back().version) return version;  // derived tables: checked in current files
   auto rollups = cost::CheckRollups(**conn, false);
   if (!rollups.ok()) problems->push_back(fmt::format("cost rollups: {}", rollups.status().message()));
   else if (rollups->differences != 0)
@@ -145,7 +154,9 @@ void CheckDatabase(const std::string& database, const BackupManifest& manifest, 
   else if (!index->consistent())
     problems->push_back(fmt::format("metadata index: {} missing, {} extra, {} wrong counts", index->missing,
                                     index->extra, index->wrong_counts));
+  return version;
 }
+
 
 Result<BackupCheck> Verify(const std::string& path, const VerifyOptions& options) {
   CONVSTORE_RETURN_IF_ERROR(api::CheckFileArgument(path, "backup path"));
@@ -190,7 +201,7 @@ Result<BackupCheck> Verify(const std::string& path, const VerifyOptions& options
   } else if (manifest->database_sha256 != manifest->sha256) {
     check.problems.push_back("the manifest's two checksums differ for a backup that is not encrypted");
   }
-  if (check.problems.empty()) CheckDatabase(database, *manifest, &check.problems);
+  if (check.problems.empty()) CheckDatabase(database, &*manifest, &check.problems);
   check.ok = check.problems.empty();
   return check;
 }
@@ -282,6 +293,17 @@ Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
 
 Result<BackupCheck> VerifyBackup(const std::string& backup_path, const VerifyOptions& options) {
   return api::GuardedFree([&] { return Verify(backup_path, options); });
+}
+
+Result<StoreCheck> CheckStore(const std::string& path) {
+  return api::GuardedFree([&]() -> Result<StoreCheck> {
+    CONVSTORE_RETURN_IF_ERROR(api::CheckFileArgument(path, "store path"));
+    CONVSTORE_RETURN_IF_ERROR(api::CheckReadable(path));
+    StoreCheck check;
+    check.schema_version = CheckDatabase(path, nullptr, &check.problems);
+    check.ok = check.problems.empty();
+    return check;
+  });
 }
 
 Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::string& target_path,

@@ -160,6 +160,9 @@ Result<std::vector<JournalEntry>> Operations::ReadJournal(const JournalQuery& qu
 Result<JournalStatus> Operations::GetJournalStatus() {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoGetJournalStatus);
 }
+Result<std::vector<JournalDescription>> Operations::DescribeJournal(const JournalQuery& query) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoDescribeJournal, query);
+}
 Status Operations::SetJournalEnabled(bool enabled) {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoSetJournalEnabled, enabled);
 }

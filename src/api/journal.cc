@@ -3,6 +3,7 @@
 
 #include "api/store_impl.h"
 #include "ops/journal.h"
+#include "ops/journal_words.h"
 
 namespace convstore::api {
 
@@ -13,17 +14,46 @@ constexpr int64_t kPruneBatch = 10000;  // entries removed per transaction: writ
 
 }  // namespace
 
-Result<std::vector<JournalEntry>> StoreImpl::DoReadJournal(const JournalQuery& query) {
+namespace {
+
+Status CheckJournalQuery(const JournalQuery& query) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckRange(query.limit, 1, kMaxJournalRead, "limit"));
   CONVSTORE_RETURN_IF_ERROR(util::CheckRange(query.after_seq, 0, INT64_MAX, "after_seq"));
   CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(query.since, "since"));
   CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(query.until, "until"));
   if (query.since && query.until && *query.since > *query.until)
     return Status::InvalidArgument("since is after until");
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::vector<JournalEntry>> StoreImpl::DoReadJournal(const JournalQuery& query) {
+  CONVSTORE_RETURN_IF_ERROR(CheckJournalQuery(query));
   return Read("read_journal", [&](sqlite::Connection& conn) -> Result<std::vector<JournalEntry>> {
     auto txn = sqlite::ReadTransaction::Begin(conn);
     if (!txn.ok()) return txn.status();
     return ops::ReadEntries(conn, query);
+  });
+}
+
+Result<std::vector<JournalDescription>> StoreImpl::DoDescribeJournal(const JournalQuery& query) {
+  CONVSTORE_RETURN_IF_ERROR(CheckJournalQuery(query));
+  JournalQuery decoded = query;
+  decoded.decode = true;
+  return Read("describe_journal", [&](sqlite::Connection& conn) -> Result<std::vector<JournalDescription>> {
+    auto txn = sqlite::ReadTransaction::Begin(conn);  // the entries and the names they refer to, one snapshot
+    if (!txn.ok()) return txn.status();
+    auto entries = ops::ReadEntries(conn, decoded);
+    if (!entries.ok()) return entries.status();
+    auto lines = ops::DescribeEntries(conn, *entries);
+    if (!lines.ok()) return lines.status();
+    std::vector<JournalDescription> out;
+    for (size_t i = 0; i < entries->size(); ++i) {
+      const JournalEntry& e = (*entries)[i];
+      out.push_back({e.seq, e.committed_at, e.kind, std::move((*lines)[i])});
+    }
+    return out;
   });
 }
 

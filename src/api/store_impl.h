@@ -99,6 +99,7 @@ class StoreImpl final {
   Result<Reservation> DoRelease(std::string_view request_id);
   Result<std::vector<JournalEntry>> DoReadJournal(const JournalQuery& query);
   Result<JournalStatus> DoGetJournalStatus();
+  Result<std::vector<JournalDescription>> DoDescribeJournal(const JournalQuery& query);
   Status DoSetJournalEnabled(bool enabled);
   Status DoSetJournalRetention(const JournalRetention& retention);
   Result<JournalPruneReport> DoPruneJournal();

@@ -47,6 +47,8 @@ inline Status CheckStored(const JournalPruneReport&) { return Status::OK(); }  /
 inline Status CheckStored(const BackupReport&) { return Status::OK(); }  // facts the backup computed itself
 inline Status CheckStored(const ArchiveReport&) { return Status::OK(); }  // counts and positions the archiver made
 inline Status CheckStored(const ArchivingStatus&) { return Status::OK(); }
+// Sentences built from entries that DecodeChanges already checked (names and titles are valid UTF-8 text cells).
+inline Status CheckStored(const std::vector<JournalDescription>&) { return Status::OK(); }
 // Decoded changes hold text read from the file (the journal's own, or a foreign writer's): valid UTF-8 only.
 Status CheckStored(const JournalEntry& v);
 Status CheckStored(const JournalStatus& v);

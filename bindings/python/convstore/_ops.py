@@ -15,7 +15,8 @@ from . import _ffi
 from ._codec import Time, dumps, loads, raise_error, time_us
 from .errors import InvalidArgumentError
 
-__all__ = ["OpsMixin", "verify_backup", "restore_backup", "list_archive", "restore_to_point"]
+__all__ = ["OpsMixin", "verify_backup", "restore_backup", "list_archive", "restore_to_point", "inspect_store",
+           "check_store", "list_backups", "prune_backups", "prune_archive"]
 
 _log = logging.getLogger("convstore")
 
@@ -71,6 +72,35 @@ def restore_backup(backup, target, *, encryption_key: str | None = None, progres
     callback = _progress_callback(progress)
     return _free_call(_ffi.convstore_restore_backup, os.fspath(backup).encode(), os.fspath(target).encode(),
                       _key(encryption_key), callback, None)
+
+
+def inspect_store(path) -> dict:
+    """A store file's facts without opening it as a store (nothing migrated or written): {"schema_version",
+    "library_schema_version", "pending_migrations": [{"version", "name", "rewrites_data"}], "file_bytes",
+    "wal_bytes", "page_size", "page_count", "freelist_pages", "row_counts", "cost_usd", "journal"}."""
+    return _free_call(_ffi.convstore_inspect_store, os.fspath(path).encode())
+
+
+def check_store(path) -> dict:
+    """Checks a store file (integrity, schema, cost rollups, metadata index) while writers go on: {"ok",
+    "schema_version", "problems": [str]}."""
+    return _free_call(_ffi.convstore_check_store, os.fspath(path).encode())
+
+
+def list_backups(directory) -> list[dict]:
+    """The backups in a directory, oldest first: [{"path", "present", "manifest"}]."""
+    return _free_call(_ffi.convstore_list_backups, os.fspath(directory).encode())
+
+
+def prune_backups(directory, *, keep_s: int) -> int:
+    """Removes the directory's backups taken more than keep_s seconds ago (never the newest); returns how many."""
+    return _free_call(_ffi.convstore_prune_backups, os.fspath(directory).encode(), c_int64(_int(keep_s, "keep_s")))["removed"]
+
+
+def prune_archive(directory, *, keep_s: int) -> int:
+    """Applies an archive's retention now: every instant of the last keep_s seconds stays restorable; returns how
+    many files it removed. Raises BusyError while an archiver holds the directory."""
+    return _free_call(_ffi.convstore_prune_archive, os.fspath(directory).encode(), c_int64(_int(keep_s, "keep_s")))["removed"]
 
 
 def list_archive(directory) -> dict:
@@ -135,6 +165,17 @@ class OpsMixin:
         if until is not None:
             q["until"] = time_us(until, "until")
         return self._call(_ffi.convstore_read_journal, dumps(q))
+
+    def describe_journal(self, after_seq: int = 0, *, since: Time | None = None, until: Time | None = None,
+                         limit: int = 100) -> list[dict]:
+        """The entries in words: [{"seq", "committed_at", "kind", "lines": ["deleted conversation … (12
+        messages)", ...]}] — what changed since a time."""
+        q = {"after_seq": _int(after_seq, "after_seq"), "limit": _int(limit, "limit")}
+        if since is not None:
+            q["since"] = time_us(since, "since")
+        if until is not None:
+            q["until"] = time_us(until, "until")
+        return self._call(_ffi.convstore_describe_journal, dumps(q))
 
     def journal_changes(self, after_seq: int = 0, *, batch: int = 1000):
         """Every entry after after_seq, read in batches: a generator for following the journal to its end."""

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -278,6 +279,8 @@ class CBadInputMatrix : public ::testing::Test {
            int rc = convstore_backup(d, a, nullptr, nullptr, &out, e);
            return CheckOutput(rc, out);
          }},
+        {"describe_journal", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return NoOutputOnFailure(convstore_describe_journal, d, a, e); }},
         {"archive_now", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
            char* out = kSentinel;
            int rc = convstore_archive_now(d, a, &out, e);
@@ -738,6 +741,26 @@ TEST_F(CBadInputMatrix, ArchiveRequestsThatCannotBeDone) {
   refused("restore_to_point NULL options", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
     return convstore_restore_to_point(dir.c_str(), target.c_str(), nullptr, nullptr, nullptr, out, e);
   });
+  refused("inspect NULL", CONVSTORE_INVALID_ARGUMENT,
+          [&](char** out, char** e) { return convstore_inspect_store(nullptr, out, e); });
+  refused("inspect missing", CONVSTORE_NOT_FOUND,
+          [&](char** out, char** e) { return convstore_inspect_store(dir.c_str(), out, e); });
+  refused("check NULL", CONVSTORE_INVALID_ARGUMENT,
+          [&](char** out, char** e) { return convstore_check_store(nullptr, out, e); });
+  refused("check missing", CONVSTORE_NOT_FOUND,
+          [&](char** out, char** e) { return convstore_check_store(dir.c_str(), out, e); });
+  refused("list_backups NULL", CONVSTORE_INVALID_ARGUMENT,
+          [&](char** out, char** e) { return convstore_list_backups(nullptr, out, e); });
+  refused("list_backups missing", CONVSTORE_NOT_FOUND,
+          [&](char** out, char** e) { return convstore_list_backups(dir.c_str(), out, e); });
+  for (int64_t keep : {int64_t{0}, int64_t{-1}, INT64_MAX}) {
+    refused("prune_backups keep " + std::to_string(keep), CONVSTORE_INVALID_ARGUMENT,
+            [&](char** out, char** e) { return convstore_prune_backups(dir.c_str(), keep, out, e); });
+    refused("prune_archive keep " + std::to_string(keep), CONVSTORE_INVALID_ARGUMENT,
+            [&](char** out, char** e) { return convstore_prune_archive(dir.c_str(), keep, out, e); });
+  }
+  refused("prune_archive missing", CONVSTORE_NOT_FOUND,
+          [&](char** out, char** e) { return convstore_prune_archive(dir.c_str(), 60, out, e); });
   refused("restore_to_point missing archive", CONVSTORE_NOT_FOUND, [&](char** out, char** e) {
     return convstore_restore_to_point(dir.c_str(), target.c_str(), R"({"to_seq":1})", nullptr, nullptr, out, e);
   });

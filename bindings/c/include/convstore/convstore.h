@@ -377,6 +377,18 @@ CONVSTORE_API int convstore_read_journal(convstore_t* db, const char* query_json
 CONVSTORE_API int convstore_journal_status(convstore_t* db, char** out_json, char** errmsg);
 /* enabled: 0 or 1. Kept in the file for every process; each switch leaves a marker entry. */
 CONVSTORE_API int convstore_set_journal_enabled(convstore_t* db, int enabled, char** errmsg);
+/* The entries of query_json (as convstore_read_journal; "{}": the first 100) in words: [{"seq", "committed_at",
+ * "committed_at_us", "kind", "lines": [str]}], e.g. "deleted conversation <id> \"BGP\" (12 messages)". */
+CONVSTORE_API int convstore_describe_journal(convstore_t* db, const char* query_json, char** out_json,
+                                             char** errmsg);
+/* A store file's facts without opening it as a store (nothing migrated or written): {"path", "schema_version",
+ * "library_schema_version", "pending_migrations": [{"version", "name", "rewrites_data"}], "file_bytes",
+ * "wal_bytes", "page_size", "page_count", "freelist_pages", "row_counts": {table: n}, "cost_usd",
+ * "cost_nanousd", "journal": journal status | null}. */
+CONVSTORE_API int convstore_inspect_store(const char* path, char** out_json, char** errmsg);
+/* A store file checked as a backup is (integrity, schema, rollups, metadata index; writers go on): {"ok",
+ * "schema_version", "problems": [str]}; problems are a result, not an error. */
+CONVSTORE_API int convstore_check_store(const char* path, char** out_json, char** errmsg);
 /* retention_json: {"max_age_us"?: int > 0 | null, "max_bytes"?: int > 0 | null}. */
 CONVSTORE_API int convstore_set_journal_retention(convstore_t* db, const char* retention_json, char** errmsg);
 /* Removes entries beyond the retention, never one a consumer has not read nor the newest. *out_json: {"removed",
@@ -396,6 +408,11 @@ CONVSTORE_API int convstore_remove_journal_consumer(convstore_t* db, const char*
  * "manifest_path", "manifest"}. */
 CONVSTORE_API int convstore_backup(convstore_t* db, const char* options_json, convstore_progress_fn progress,
                                    void* user_data, char** out_json, char** errmsg);
+/* The backups in a directory, oldest first: [{"path", "present", "manifest"}] ("present": false for a manifest
+ * whose backup is missing). */
+CONVSTORE_API int convstore_list_backups(const char* directory, char** out_json, char** errmsg);
+/* Removes the directory's backups taken more than keep_s seconds ago, never the newest: {"removed"}. */
+CONVSTORE_API int convstore_prune_backups(const char* directory, int64_t keep_s, char** out_json, char** errmsg);
 /* Checks a backup without trusting it (encryption_key: NULL for none). *out_json: {"ok", "problems": [str],
  * "manifest"}; a damaged backup is ok=false, not an error. */
 CONVSTORE_API int convstore_verify_backup(const char* backup_path, const char* encryption_key, char** out_json,
@@ -426,6 +443,9 @@ CONVSTORE_API int convstore_archiving_status(convstore_t* db, char** out_json, c
  * "journal_committed_at", "journal_committed_at_us", "schema_version", "bytes"}], "segments", "segment_bytes",
  * "first_seq", "last_seq", "last_committed_at", "last_committed_at_us", "problems": [str]}]}. */
 CONVSTORE_API int convstore_list_archive(const char* directory, char** out_json, char** errmsg);
+/* An archive's retention on demand: keeps every instant of the last keep_s seconds restorable: {"removed"};
+ * CONVSTORE_BUSY while an archiver holds the directory. */
+CONVSTORE_API int convstore_prune_archive(const char* directory, int64_t keep_s, char** out_json, char** errmsg);
 /* Rebuilds the store at target_path as of a past commit. options_json: {"to_time"?: ISO-8601 text or integer
  * µs (the last commit at or before it), "to_seq"?: int (exactly one of the two), "generation"?: str,
  * "encryption_key"?: str}. *out_json: {"path", "generation", "base_backup", "base_seq", "seq", "committed_at",

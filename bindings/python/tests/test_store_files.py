@@ -1,0 +1,65 @@
+"""A store file as a whole from Python: inspect_store, check_store, describe_journal, list/prune backups."""
+
+import sqlite3
+import time
+
+import pytest
+
+import convstore
+from convstore.errors import BusyError, InvalidArgumentError, NotFoundError
+
+
+def test_inspect_and_check(tmp_path):
+    db = tmp_path / "s.db"
+    with convstore.Store(db) as s:
+        c = s.create_conversation("ana@example.com", "BGP")
+        s.add_message(c["id"], "user", "hello", cost_usd="0.002")
+        info = convstore.inspect_store(db)
+        assert info["schema_version"] == info["library_schema_version"] == 6
+        assert info["pending_migrations"] == [] and info["row_counts"]["messages"] == 1
+        assert info["cost_nanousd"] == 2_000_000 and info["journal"]["enabled"] is True
+        assert convstore.check_store(db) == {"ok": True, "schema_version": 6, "problems": []}
+    raw = sqlite3.connect(db)
+    raw.executescript("UPDATE cost_pending SET cost_nanousd = cost_nanousd + 7")
+    raw.commit()
+    raw.close()
+    check = convstore.check_store(db)
+    assert not check["ok"] and any("rollups" in p for p in check["problems"])
+    with pytest.raises(NotFoundError):
+        convstore.inspect_store(tmp_path / "missing.db")
+    with pytest.raises(InvalidArgumentError):
+        convstore.check_store("")
+
+
+def test_describe_journal(tmp_path):
+    with convstore.Store(tmp_path / "s.db") as s:
+        c = s.create_conversation("ana@example.com", "BGP flaps")
+        start = s.journal_status()["last_seq"]
+        s.add_message(c["id"], "user", "a")
+        s.delete_conversation(c["id"])
+        words = s.describe_journal(start)
+        assert len(words) == 2
+        assert words[1]["lines"] == [f'deleted conversation {c["id"]} "BGP flaps" (1 message)']
+        with pytest.raises(InvalidArgumentError):
+            s.describe_journal(limit=0)
+
+
+def test_backups_listed_and_pruned(tmp_path):
+    with convstore.Store(tmp_path / "s.db") as s:
+        (tmp_path / "b").mkdir()
+        for name in ("x.db", "y.db"):
+            s.backup(tmp_path / "b" / name)
+        listed = convstore.list_backups(tmp_path / "b")
+        assert [b["path"].rsplit("/", 1)[1] for b in listed] == ["x.db", "y.db"] and all(b["present"] for b in listed)
+        assert convstore.prune_backups(tmp_path / "b", keep_s=3600) == 0
+        s.archive_now(tmp_path / "a")
+        s.start_archiving(tmp_path / "a")
+        with pytest.raises(BusyError):
+            convstore.prune_archive(tmp_path / "a", keep_s=1)
+        s.stop_archiving()
+        assert convstore.prune_archive(tmp_path / "a", keep_s=3600) == 0
+    time.sleep(1.1)
+    assert convstore.prune_backups(tmp_path / "b", keep_s=1) == 1
+    assert not (tmp_path / "b" / "x.db").exists() and (tmp_path / "b" / "y.db").exists()
+    with pytest.raises(InvalidArgumentError):
+        convstore.prune_backups(tmp_path / "b", keep_s=0)

@@ -1,0 +1,270 @@
+// convstore init / info / check / changes / backups: a store file's life from a shell, through the C ABI so that
+// --json prints exactly its records.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli_support.h"
+#include "commands.h"
+
+namespace convstore::cli {
+
+namespace {
+
+struct StoreArgs {
+  std::string store, directory, since, until;
+  int64_t after_seq = 0;
+  int64_t limit = 1000;
+  double keep_days = 0;
+  bool json = false;
+};
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string Bytes(int64_t n) {
+  char buf[32];
+  if (n < 1024) std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(n));
+  else if (n < (1 << 20)) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(n) / 1024);
+  else if (n < (1LL << 30)) std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1 << 20));
+  else std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(n) / (1LL << 30));
+  return buf;
+}
+
+// A time argument as the C ABI's JSON takes it: integer µs as a number, anything else as text.
+std::string TimeJson(const std::string& t) {
+  const bool digits = !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
+  return digits ? t : JsonString(t);
+}
+
+int RunInit(const StoreArgs& a) {
+  const bool existed = FileExists(a.store);
+  convstore_t* db = nullptr;
+  char* err = nullptr;
+  int rc = convstore_open(a.store.c_str(), R"({"create_if_missing":true})", &db, &err);
+  if (rc != CONVSTORE_OK) return Failed("init", rc, err);
+  convstore_close(db);
+  char* out = nullptr;
+  rc = convstore_inspect_store(a.store.c_str(), &out, &err);
+  if (rc != CONVSTORE_OK) return Failed("init", rc, err);
+  JsonView info(out);
+  if (a.json) {
+    std::printf("{\"path\":%s,\"created\":%s,\"schema_version\":%lld}\n", JsonString(a.store).c_str(),
+                existed ? "false" : "true", static_cast<long long>(info.Int("schema_version")));
+  } else {
+    std::printf("%s %s (schema version %lld, mode 0600)\n", existed ? "opened the existing store" : "created",
+                a.store.c_str(), static_cast<long long>(info.Int("schema_version")));
+  }
+  convstore_free(out);
+  return 0;
+}
+
+int RunInfo(const StoreArgs& a) {
+  char* out = nullptr;
+  char* err = nullptr;
+  const int rc = convstore_inspect_store(a.store.c_str(), &out, &err);
+  if (rc != CONVSTORE_OK) return Failed("info", rc, err);
+  if (a.json) {
+    std::printf("%s\n", out);
+    convstore_free(out);
+    return 0;
+  }
+  JsonView info(out);
+  const auto& j = info.json();
+  std::printf("store      %s\n", a.store.c_str());
+  std::printf("schema     version %lld (this build: %lld)", static_cast<long long>(info.Int("schema_version")),
+              static_cast<long long>(info.Int("library_schema_version")));
+  const auto& pending = j["pending_migrations"];
+  if (pending.empty()) {
+    std::printf(", up to date\n");
+  } else {
+    std::printf(", needs migrating; opening it read-write will run:\n");
+    for (const auto& m : pending)
+      std::printf("             %d %s%s\n", m["version"].get<int>(), m["name"].get<std::string>().c_str(),
+                  m["rewrites_data"].get<bool>() ? " (rewrites data: back up first)" : "");
+  }
+  std::printf("file       %s (%lld pages of %lld B, %lld free)\n", Bytes(info.Int("file_bytes")).c_str(),
+              static_cast<long long>(info.Int("page_count")), static_cast<long long>(info.Int("page_size")),
+              static_cast<long long>(info.Int("freelist_pages")));
+  std::printf("wal        %s\n", info.Int("wal_bytes") ? Bytes(info.Int("wal_bytes")).c_str() : "none");
+  std::string rows;
+  for (auto it = j["row_counts"].begin(); it != j["row_counts"].end(); ++it)
+    if (it.value().get<int64_t>() > 0) rows += (rows.empty() ? "" : ", ") + it.key() + " " + it.value().dump();
+  std::printf("rows       %s\n", rows.empty() ? "none" : rows.c_str());
+  std::printf("cost       $%s\n", info.Text("cost_usd").c_str());
+  const auto& journal = j["journal"];
+  if (journal.is_null()) {
+    std::printf("journal    none (schema before version 6)\n");
+  } else {
+    std::printf("journal    %s, %lld entries (seq %lld..%lld), %s of changes, %lld markers\n",
+                journal["enabled"].get<bool>() ? "on" : "OFF", static_cast<long long>(journal["entries"].get<int64_t>()),
+                static_cast<long long>(journal["first_seq"].get<int64_t>()),
+                static_cast<long long>(journal["last_seq"].get<int64_t>()),
+                Bytes(journal["bytes"].get<int64_t>()).c_str(), static_cast<long long>(journal["markers"].get<int64_t>()));
+    for (const auto& c : journal["consumers"])
+      std::printf("           consumer %s at entry %lld\n", c["name"].get<std::string>().c_str(),
+                  static_cast<long long>(c["seq"].get<int64_t>()));
+  }
+  convstore_free(out);
+  return 0;
+}
+
+int RunCheck(const StoreArgs& a) {
+  char* out = nullptr;
+  char* err = nullptr;
+  int rc;
+  {
+    rc = convstore_check_store(a.store.c_str(), &out, &err);
+  }
+  if (rc != CONVSTORE_OK) return Failed("check", rc, err);
+  JsonView check(out);
+  const bool ok = check.Raw("ok") == "true";
+  if (a.json) {
+    std::printf("%s\n", out);
+  } else if (ok) {
+    std::printf("%s: ok (integrity, schema, cost rollups, metadata index)\n", a.store.c_str());
+  } else {
+    std::printf("%s: PROBLEMS\n", a.store.c_str());
+    for (const auto& p : check.json()["problems"]) std::printf("  %s\n", p.get<std::string>().c_str());
+  }
+  convstore_free(out);
+  return ok ? 0 : 3;
+}
+
+int RunChanges(const StoreArgs& a) {
+  std::string query = "{\"after_seq\":" + std::to_string(a.after_seq) + ",\"limit\":" + std::to_string(a.limit);
+  if (!a.since.empty()) query += ",\"since\":" + TimeJson(a.since);
+  if (!a.until.empty()) query += ",\"until\":" + TimeJson(a.until);
+  query += "}";
+  convstore_t* db = nullptr;
+  char* err = nullptr;
+  int rc = convstore_open(a.store.c_str(), R"({"read_only":true})", &db, &err);
+  if (rc != CONVSTORE_OK) return Failed("changes", rc, err);
+  char* out = nullptr;
+  rc = convstore_describe_journal(db, query.c_str(), &out, &err);
+  convstore_close(db);
+  if (rc != CONVSTORE_OK) return Failed("changes", rc, err);
+  if (a.json) {
+    std::printf("%s\n", out);
+  } else {
+    auto entries = nlohmann::json::parse(out, nullptr, false);
+    if (entries.empty()) std::printf("no changes\n");
+    for (const auto& e : entries) {
+      bool first = true;
+      for (const auto& line : e["lines"]) {
+        if (first)
+          std::printf("%s  #%-8lld %s\n", e["committed_at"].get<std::string>().c_str(),
+                      static_cast<long long>(e["seq"].get<int64_t>()), line.get<std::string>().c_str());
+        else
+          std::printf("%*s%s\n", static_cast<int>(e["committed_at"].get<std::string>().size()) + 12, "",
+                      line.get<std::string>().c_str());
+        first = false;
+      }
+    }
+  }
+  convstore_free(out);
+  return 0;
+}
+
+int RunBackups(const StoreArgs& a) {
+  const bool archive = FileExists(a.directory + "/archive.json");
+  char* out = nullptr;
+  char* err = nullptr;
+  int64_t removed = -1;
+  if (a.keep_days > 0) {
+    const auto keep_s = static_cast<int64_t>(a.keep_days * 86400);
+    const int rc = archive ? convstore_prune_archive(a.directory.c_str(), keep_s, &out, &err)
+                           : convstore_prune_backups(a.directory.c_str(), keep_s, &out, &err);
+    if (rc != CONVSTORE_OK) return Failed("backups", rc, err);
+    removed = JsonView(out).Int("removed");
+    convstore_free(out);
+    out = nullptr;
+  }
+  const int rc = archive ? convstore_list_archive(a.directory.c_str(), &out, &err)
+                         : convstore_list_backups(a.directory.c_str(), &out, &err);
+  if (rc != CONVSTORE_OK) return Failed("backups", rc, err);
+  if (a.json) {
+    if (removed >= 0) std::printf("{\"removed\":%lld,\"listing\":%s}\n", static_cast<long long>(removed), out);
+    else std::printf("%s\n", out);
+    convstore_free(out);
+    return 0;
+  }
+  if (removed >= 0) std::printf("removed %lld files older than %g days\n", static_cast<long long>(removed), a.keep_days);
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  if (archive) {
+    std::printf("archive %s%s\n", a.directory.c_str(), j["encrypted"].get<bool>() ? " (encrypted)" : "");
+    for (const auto& g : j["generations"]) {
+      std::printf("generation %s: entries %lld..%lld (last commit %s), %lld segments, %s\n",
+                  g["id"].get<std::string>().c_str(), static_cast<long long>(g["first_seq"].get<int64_t>()),
+                  static_cast<long long>(g["last_seq"].get<int64_t>()), g["last_committed_at"].get<std::string>().c_str(),
+                  static_cast<long long>(g["segments"].get<int64_t>()), Bytes(g["segment_bytes"].get<int64_t>()).c_str());
+      for (const auto& b : g["base_backups"])
+        std::printf("  base %s  entry %-8lld %10s  %s\n", b["created_at"].get<std::string>().c_str(),
+                    static_cast<long long>(b["journal_seq"].get<int64_t>()), Bytes(b["bytes"].get<int64_t>()).c_str(),
+                    b["path"].get<std::string>().c_str());
+      for (const auto& p : g["problems"]) std::printf("  PROBLEM: %s\n", p.get<std::string>().c_str());
+    }
+  } else {
+    if (j.empty()) std::printf("no backups in %s\n", a.directory.c_str());
+    for (const auto& b : j) {
+      const auto& m = b["manifest"];
+      std::printf("%s  %10s  entry %-8lld %s%s%s\n", m["created_at"].get<std::string>().c_str(),
+                  Bytes(m["bytes"].get<int64_t>()).c_str(), static_cast<long long>(m["journal_seq"].get<int64_t>()),
+                  b["path"].get<std::string>().c_str(), m["encrypted"].get<bool>() ? "  (encrypted)" : "",
+                  b["present"].get<bool>() ? "" : "  MISSING");
+    }
+  }
+  convstore_free(out);
+  return 0;
+}
+
+}  // namespace
+
+void AddStoreCommands(CLI::App& app, std::function<int()>& run) {
+  auto args = std::make_shared<StoreArgs>();
+  CLI::App* init = app.add_subcommand("init", "Create STORE (0600) with the current schema, or migrate an existing one.");
+  init->add_option("store", args->store, "the convstore file")->required();
+  init->add_flag("--json", args->json, "print the result as JSON");
+  init->callback([args, &run]() { run = [args]() { return RunInit(*args); }; });
+
+  CLI::App* info = app.add_subcommand(
+      "info", "Schema version (and the migrations opening it would run), sizes, WAL, row counts, cost and the change "
+              "journal's state of STORE, read without changing it.");
+  info->add_option("store", args->store, "the convstore file")->required()->check(CLI::ExistingFile);
+  info->add_flag("--json", args->json, "print the facts as JSON");
+  info->callback([args, &run]() { run = [args]() { return RunInfo(*args); }; });
+
+  CLI::App* check = app.add_subcommand(
+      "check", "Check STORE while writers go on: integrity, schema, cost rollups, metadata index. Exit code 0: ok; "
+               "3: problems found (listed); 1: it could not be checked.");
+  check->add_option("store", args->store, "the convstore file")->required()->check(CLI::ExistingFile);
+  check->add_flag("--json", args->json, "print the result as JSON");
+  check->callback([args, &run]() { run = [args]() { return RunCheck(*args); }; });
+
+  CLI::App* changes = app.add_subcommand(
+      "changes", "What changed in STORE, in words, from its change journal (e.g. since an accident).");
+  changes->add_option("store", args->store, "the convstore file")->required()->check(CLI::ExistingFile);
+  changes->add_option("--since", args->since, "commits at or after this time (ISO-8601 with an offset, or µs)");
+  changes->add_option("--until", args->until, "commits at or before this time");
+  changes->add_option("--after-seq", args->after_seq, "entries after this sequence number")->check(CLI::NonNegativeNumber);
+  changes->add_option("--limit", args->limit, "at most this many entries (1..10000, default 1000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{10000}));
+  changes->add_flag("--json", args->json, "print the entries as JSON");
+  changes->callback([args, &run]() { run = [args]() { return RunChanges(*args); }; });
+
+  CLI::App* backups = app.add_subcommand(
+      "backups", "List the backups in DIR (with times and sizes), or the generations of an archive directory; "
+                 "--keep-days N first removes what is older (never the newest backup; an archive keeps the last N "
+                 "days restorable).");
+  backups->add_option("directory", args->directory, "a directory of backups, or an archive")->required()
+      ->check(CLI::ExistingDirectory);
+  backups->add_option("--keep-days", args->keep_days, "remove backups older than N days")->check(CLI::PositiveNumber);
+  backups->add_flag("--json", args->json, "print the listing as JSON");
+  backups->callback([args, &run]() { run = [args]() { return RunBackups(*args); }; });
+}
+
+}  // namespace convstore::cli

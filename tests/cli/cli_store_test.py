@@ -1,0 +1,98 @@
+"""`convstore init`, `info`, `check`, `changes` and `backups` from a shell, with their exit codes (0 ok, 1 refused,
+2 usage, 3 problems found). Usage: cli_store_test.py CONVSTORE_BINARY."""
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+
+CLI = sys.argv[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bindings", "python"))
+import convstore  # noqa: E402
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+
+
+def run(*args):
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    store = os.path.join(tmp, "store.db")
+    r = run("init", store, "--json")
+    check(r.returncode == 0 and json.loads(r.stdout) == {"path": store, "created": True, "schema_version": 6},
+          f"init: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    check(stat.S_IMODE(os.stat(store).st_mode) == 0o600, "init: the store is not 0600")
+    r = run("init", store)
+    check(r.returncode == 0 and "existing" in r.stdout, f"init again: {r.stdout!r}")
+
+    with convstore.Store(store) as s:
+        c = s.create_conversation("ana@example.com", "BGP flaps")
+        s.add_message(c["id"], "user", "edge-2", cost_usd="0.5")
+        since = s.read_journal(s.journal_status()["last_seq"] - 1, limit=1, decode=False)[0]["committed_at"]
+        s.delete_conversation(c["id"])
+
+    r = run("info", store, "--json")
+    info = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(info.get("schema_version") == 6 and info.get("journal", {}).get("enabled") is True,
+          f"info --json: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    r = run("info", store)
+    check(r.returncode == 0 and "up to date" in r.stdout and "journal    on" in r.stdout, f"info: {r.stdout!r}")
+
+    r = run("check", store)
+    check(r.returncode == 0 and ": ok" in r.stdout, f"check: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    with convstore.Store(store) as s:
+        c2 = s.create_conversation("bo@example.com")
+        s.add_message(c2["id"], "user", "costly", cost_usd="0.25")
+    raw = sqlite3.connect(store)
+    raw.execute("UPDATE cost_pending SET cost_nanousd = cost_nanousd + 1")
+    raw.commit()
+    raw.close()
+    r = run("check", store, "--json")
+    check(r.returncode == 3 and json.loads(r.stdout)["ok"] is False, f"check damaged: {r.returncode} {r.stdout!r}")
+
+    r = run("changes", store, "--since", since)
+    check(r.returncode == 0 and f'deleted conversation {c["id"]} "BGP flaps" (1 message)' in r.stdout,
+          f"changes: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    r = run("changes", store, "--since", since, "--json")
+    check(r.returncode == 0 and json.loads(r.stdout)[0]["kind"] == "changes", f"changes --json: {r.stdout!r}")
+    r = run("changes", store, "--since", "not a time")
+    check(r.returncode == 1 and "invalid_argument" in r.stderr, f"changes bad time: {r.returncode} {r.stderr!r}")
+
+    backups = os.path.join(tmp, "backups")
+    os.mkdir(backups)
+    for name in ("a.db", "b.db"):
+        r = run("backup", store, os.path.join(backups, name))
+        check(r.returncode == 0, f"backup {name}: {r.stderr!r}")
+    r = run("backups", backups, "--json")
+    check(r.returncode == 0 and len(json.loads(r.stdout)) == 2, f"backups: {r.stdout!r}")
+    r = run("backups", backups)
+    check(r.returncode == 0 and "a.db" in r.stdout and "b.db" in r.stdout, f"backups table: {r.stdout!r}")
+    r = run("backups", backups, "--keep-days", "1", "--json")
+    check(r.returncode == 0 and json.loads(r.stdout)["removed"] == 0, f"backups --keep-days: {r.stdout!r}")
+    archive = os.path.join(tmp, "archive")
+    r = run("archive", store, archive, "--once")
+    check(r.returncode == 0, f"archive: {r.stderr!r}")
+    r = run("backups", archive)
+    check(r.returncode == 0 and "generation" in r.stdout and "base" in r.stdout, f"backups of an archive: {r.stdout!r}")
+
+    r = run("info", os.path.join(tmp, "missing.db"))
+    check(r.returncode == 2, f"info of a missing file: {r.returncode} {r.stderr!r}")
+    r = run("check")
+    check(r.returncode == 2 and r.stderr, f"check without a store: {r.returncode}")
+    r = run("frobnicate")
+    check(r.returncode == 2, f"unknown command: {r.returncode}")
+    r = run("--version")
+    check(r.returncode == 0 and r.stdout.strip(), f"--version: {r.returncode} {r.stdout!r}")
+
+for f in failures:
+    print("FAILED:", f)
+print(f"{'ok' if not failures else 'failed'}: cli store test")
+sys.exit(1 if failures else 0)

@@ -6,12 +6,14 @@
 //   build/bench/convstore_ops_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -317,6 +319,73 @@ void BM_Backup1GB(benchmark::State& state) {
   remove();
 }
 BENCHMARK(BM_Backup1GB)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+// Archive lag: a writer adds 1,000 single messages per second (paced) for 20 s while the store archives itself
+// in-process with the default 1 s interval; a watcher notes when each journal entry is reported archived (the
+// round that shipped it has made its segment durable). Lag = archived time - acknowledged time, per message;
+// reported as p50, p99 and max, next to the interval they are bounded by.
+void BM_ArchiveLag(benchmark::State& state) {
+  using Clock = std::chrono::steady_clock;
+  const std::string db = bench::ScratchPath("archive-lag");
+  const std::string dir = db + "-archive";
+  std::vector<double> lags_ms;
+  for (auto _ : state) {
+    if (std::system(("rm -rf '" + dir + "'").c_str()) != 0) throw std::runtime_error("rm failed");
+    bench::RemoveDb(db);
+    auto store = bench::Open(db);
+    auto convs = bench::MakeConversations(*store, 10, 10);
+    convstore::ArchiveOptions o;
+    o.directory = dir;
+    bench::Must(store->StartArchiving(o), "start archiving");
+    std::vector<std::pair<int64_t, Clock::time_point>> acked;  // seq, acknowledged
+    std::mutex mu;
+    std::vector<std::pair<int64_t, Clock::time_point>> archived;  // archived_seq, when first seen
+    std::atomic<bool> stop{false};
+    std::thread watcher([&] {
+      int64_t seen = 0;
+      while (!stop) {
+        auto s = store->GetArchivingStatus();
+        if (s.ok() && s->totals.archived_seq > seen) {
+          seen = s->totals.archived_seq;
+          std::lock_guard lock(mu);
+          archived.emplace_back(seen, Clock::now());
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+      }
+    });
+    const int total = 20000;
+    const auto start = Clock::now();
+    int64_t last_seq = bench::Must(store->GetJournalStatus(), "status").last_seq;
+    for (int i = 0; i < total; ++i) {
+      std::this_thread::sleep_until(start + std::chrono::microseconds(1000 * i));
+      bench::Must(store->AddMessage(convs[static_cast<size_t>(i) % convs.size()], bench::Msg(i)).status(), "add");
+      const auto now = Clock::now();
+      auto next = bench::Must(store->ReadJournal({.after_seq = last_seq, .limit = 10, .decode = false}), "read");
+      if (!next.empty()) last_seq = next.back().seq;
+      acked.emplace_back(last_seq, now);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    stop = true;
+    watcher.join();
+    bench::Must(store->StopArchiving().status(), "stop archiving");
+    size_t k = 0;
+    for (const auto& [seq, at] : acked) {
+      while (k < archived.size() && archived[k].first < seq) ++k;
+      if (k == archived.size()) throw std::runtime_error("an entry was never archived");
+      lags_ms.push_back(std::chrono::duration<double, std::milli>(archived[k].second - at).count());
+    }
+  }
+  std::sort(lags_ms.begin(), lags_ms.end());
+  auto pct = [&](double p) { return lags_ms[static_cast<size_t>(p * static_cast<double>(lags_ms.size() - 1))]; };
+  state.counters["lag_p50_ms"] = pct(0.50);
+  state.counters["lag_p99_ms"] = pct(0.99);
+  state.counters["lag_max_ms"] = lags_ms.back();
+  state.counters["interval_ms"] = 1000;
+  state.counters["messages"] = static_cast<double>(lags_ms.size());
+  if (std::system(("rm -rf '" + dir + "'").c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", dir.c_str());
+  bench::RemoveDb(db);
+}
+BENCHMARK(BM_ArchiveLag)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
 }  // namespace
 

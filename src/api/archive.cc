@@ -80,8 +80,8 @@ Result<ArchiveReport> StoreImpl::DoArchiveRound(ArchiveSession& session) {
   auto generations = ops::ListGenerations(session.directory);
   if (!generations.ok()) return generations.status();
   const ops::GenerationFiles* current = Newest(*generations);
-  int64_t tail = current ? current->info.last_seq : 0;
-  Micros tail_at = current ? current->info.last_committed_at : 0;
+  int64_t tail = current ? current->shipped_seq : 0;
+  Micros tail_at = current ? current->shipped_at : 0;
   auto position = Read("archive", [&](sqlite::Connection& conn) -> Result<StorePosition> {
     auto txn = sqlite::ReadTransaction::Begin(conn);
     if (!txn.ok()) return txn.status();

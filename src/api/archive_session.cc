@@ -90,16 +90,23 @@ void BackgroundArchiver::Record(const Result<ArchiveReport>& round) {
 }
 
 void BackgroundArchiver::Run() {
+  using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
+    const auto started = Clock::now();
     auto round = round_();
+    const auto took = Clock::now() - started;
     if (!round.ok() && round.status().code() != Code::kClosed)
       util::Logger().error("archiving into '{}' failed (next try in {} ms): {}", status_.directory,
                            interval_us_ / 1000, round.status().ToString());
     Record(round);
     lock.lock();
-    wake_.wait_for(lock, std::chrono::microseconds(interval_us_), [this] { return stop_; });
+    // A commit is shipped within the interval: the next round starts early by as long as this one took (a
+    // commit made just after this round read the journal waits one interval less that, then one round).
+    const auto interval = std::chrono::microseconds(interval_us_);
+    wake_.wait_until(lock, started + (took < interval ? interval - took : Clock::duration::zero()),
+                     [this] { return stop_; });
   }
 }
 

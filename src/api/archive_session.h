@@ -37,7 +37,8 @@ void AddRound(const ArchiveReport& round, ArchiveReport* totals);
 
 class BackgroundArchiver {
  public:
-  // Calls round() every `interval_us` on its own thread until Stop.
+  // Calls round() on its own thread until Stop, spaced so that a commit is shipped within `interval_us` (rounds
+  // start every interval minus the last round's duration).
   BackgroundArchiver(std::string directory, int64_t interval_us, std::function<Result<ArchiveReport>()> round);
   ~BackgroundArchiver();
   BackgroundArchiver(const BackgroundArchiver&) = delete;

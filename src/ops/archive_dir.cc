@@ -110,6 +110,14 @@ void Summarise(GenerationFiles* g) {
     return;
   }
   info.first_seq = info.base_backups.front().journal_seq;
+  g->shipped_seq = info.first_seq;
+  g->shipped_at = info.base_backups.front().journal_committed_at;
+  for (const auto& s : g->segments) {
+    if (s.name.last_seq <= g->shipped_seq) continue;
+    if (s.name.first_seq > g->shipped_seq + 1) break;
+    g->shipped_seq = s.name.last_seq;
+    g->shipped_at = s.name.last_at;
+  }
   int64_t reached = info.first_seq;
   Micros reached_at = info.base_backups.front().journal_committed_at;
   for (const auto& s : g->segments) {

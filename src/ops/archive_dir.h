@@ -38,10 +38,14 @@ struct ArchivedSegment {
   int64_t bytes = 0;
 };
 
-// A generation as listed: the public description plus its segments in seq order.
+// A generation as listed: the public description plus its segments in seq order, and how far its segments run
+// without a gap from its oldest base backup (where an archiver continues: a later base backup holds entries that
+// were committed after the last segment was shipped, and those must still be shipped).
 struct GenerationFiles {
   ArchiveGeneration info{};
   std::vector<ArchivedSegment> segments{};
+  int64_t shipped_seq = 0;
+  Micros shipped_at = 0;
 };
 
 struct ArchiveFacts {

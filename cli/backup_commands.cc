@@ -61,8 +61,7 @@ int RunVerify(const BackupArgs& a) {
 int RunRestoreToPoint(const BackupArgs& a, const std::string& key) {
   std::string options = "{";
   if (!a.to_time.empty()) {
-    const bool digits = a.to_time.find_first_not_of("0123456789") == std::string::npos;
-    options += "\"to_time\":" + (digits ? a.to_time : JsonString(a.to_time));
+    options += "\"to_time\":" + TimeJson(a.to_time);
   } else {
     options += "\"to_seq\":" + std::to_string(a.to_seq);
   }

@@ -50,6 +50,12 @@ inline std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
+// A time argument as the C ABI's JSON takes it: integer µs as a number, anything else (ISO-8601) as text.
+inline std::string TimeJson(const std::string& t) {
+  const bool digits = !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
+  return digits ? t : JsonString(t);
+}
+
 // Fields of a JSON object printed by the C ABI (an unparsable text reads as an empty object).
 class JsonView {
  public:

@@ -35,12 +35,6 @@ std::string Bytes(int64_t n) {
   return buf;
 }
 
-// A time argument as the C ABI's JSON takes it: integer µs as a number, anything else as text.
-std::string TimeJson(const std::string& t) {
-  const bool digits = !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
-  return digits ? t : JsonString(t);
-}
-
 int RunInit(const StoreArgs& a) {
   const bool existed = FileExists(a.store);
   convstore_t* db = nullptr;
@@ -116,10 +110,7 @@ int RunInfo(const StoreArgs& a) {
 int RunCheck(const StoreArgs& a) {
   char* out = nullptr;
   char* err = nullptr;
-  int rc;
-  {
-    rc = convstore_check_store(a.store.c_str(), &out, &err);
-  }
+  const int rc = convstore_check_store(a.store.c_str(), &out, &err);
   if (rc != CONVSTORE_OK) return Failed("check", rc, err);
   JsonView check(out);
   const bool ok = check.Raw("ok") == "true";

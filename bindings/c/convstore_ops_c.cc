@@ -53,16 +53,18 @@ std::string EncodeRemoved(int64_t removed) { return "{\"removed\":" + std::to_st
 int convstore_prune_backups(const char* directory, int64_t keep_s, char** out_json, char** errmsg) {
   return Guard(out_json, errmsg, [&]() -> Status {
     CHECK_ARG(directory);
-    if (keep_s < 1 || keep_s > INT64_MAX / 1'000'000) return Status::InvalidArgument("keep_s is out of range");
-    return Emit(convstore::PruneBackups(directory, keep_s * 1'000'000), out_json, EncodeRemoved);
+    auto keep = ToMicros(keep_s, 1'000'000, "keep_s");
+    if (!keep.ok()) return keep.status();
+    return Emit(convstore::PruneBackups(directory, *keep), out_json, EncodeRemoved);
   });
 }
 
 int convstore_prune_archive(const char* directory, int64_t keep_s, char** out_json, char** errmsg) {
   return Guard(out_json, errmsg, [&]() -> Status {
     CHECK_ARG(directory);
-    if (keep_s < 1 || keep_s > INT64_MAX / 1'000'000) return Status::InvalidArgument("keep_s is out of range");
-    return Emit(convstore::PruneArchive(directory, keep_s * 1'000'000), out_json, EncodeRemoved);
+    auto keep = ToMicros(keep_s, 1'000'000, "keep_s");
+    if (!keep.ok()) return keep.status();
+    return Emit(convstore::PruneArchive(directory, *keep), out_json, EncodeRemoved);
   });
 }
 

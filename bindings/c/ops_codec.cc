@@ -273,11 +273,12 @@ std::string EncodeRestoreReport(const RestoreReport& r) {
 
 namespace {
 
-// A whole number of `unit` µs that fits int64 after scaling.
+// `v` (when given) in µs.
 Status Scaled(std::optional<int64_t> v, int64_t unit, const char* name, int64_t* out) {
   if (!v) return Status::OK();
-  if (*v < 1 || *v > INT64_MAX / unit) return Status::InvalidArgument(fmt::format("archive options: {} is out of range", name));
-  *out = *v * unit;
+  auto us = ToMicros(*v, unit, name);
+  if (!us.ok()) return us.status();
+  *out = *us;
   return Status::OK();
 }
 
@@ -296,6 +297,11 @@ void WriteArchiveReport(JsonWriter& w, const ArchiveReport& r) {
 }
 
 }  // namespace
+
+Result<int64_t> ToMicros(int64_t count, int64_t unit, const char* name) {
+  if (count < 1 || count > INT64_MAX / unit) return Status::InvalidArgument(fmt::format("{} is out of range", name));
+  return count * unit;
+}
 
 Result<ArchiveOptions> DecodeArchiveOptions(std::string_view text) {
   auto decoded = DecodeObject<ArchiveOptions>(text, "archive options", [](Fields& f, ArchiveOptions& o) -> Status {

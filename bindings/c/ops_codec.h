@@ -32,6 +32,9 @@ std::string EncodeBackupReport(const BackupReport& report);
 std::string EncodeBackupCheck(const BackupCheck& check);
 std::string EncodeRestoreReport(const RestoreReport& report);
 
+// `count` units of `unit` µs (1000: ms; 1000000: s) as µs; kInvalidArgument naming `name` below 1 or past int64.
+Result<int64_t> ToMicros(int64_t count, int64_t unit, const char* name);
+
 // {"directory": str, "encryption_key"?: str, "interval_ms"?: int, "base_backup_interval_s"?: int,
 //  "keep_s"?: int | null}.
 Result<ArchiveOptions> DecodeArchiveOptions(std::string_view text);

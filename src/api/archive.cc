@@ -1,4 +1,6 @@
 // The archive's rounds (Operations::ArchiveNow, StartArchiving): docs/operations.md, "The archive".
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "api/store_impl.h"
@@ -16,6 +18,8 @@ struct StorePosition {
   std::optional<int64_t> consumer;     // the archive's consumer (nullopt: the store never shipped to it)
   std::optional<Micros> tail_at;       // the store's commit time of the archive's last entry (nullopt: not held)
 };
+
+constexpr int64_t kPruneEveryUs = 60'000'000;
 
 const ops::GenerationFiles* Newest(const std::vector<ops::GenerationFiles>& generations) {
   for (auto it = generations.rbegin(); it != generations.rend(); ++it)
@@ -56,7 +60,8 @@ Result<ArchivedBackup> StoreImpl::TakeBaseBackup(ArchiveSession& session, const 
   return base;
 }
 
-Status StoreImpl::StartGeneration(ArchiveSession& session, ArchiveReport* report, int64_t* tail, Micros* tail_at) {
+Status StoreImpl::StartGeneration(ArchiveSession& session, ArchiveReport* report,
+                                  ArchiveSession::Generation* generation) {
   auto id = ops::CreateGeneration(session.directory, Now());
   if (!id.ok()) return id.status();
   auto base = TakeBaseBackup(session, ops::GenerationPath(session.directory, *id), -1, 0, report);
@@ -64,24 +69,29 @@ Status StoreImpl::StartGeneration(ArchiveSession& session, ArchiveReport* report
   CONVSTORE_RETURN_IF_ERROR(DoSetJournalConsumer(session.consumer, base->journal_seq));
   report->generation = *id;
   report->new_generation = true;
-  *tail = base->journal_seq;
-  *tail_at = base->journal_committed_at;
-  util::Logger().info("archive '{}': generation {} starts at journal entry {}", session.directory, *id, *tail);
+  *generation = {*id, base->journal_seq, base->journal_committed_at, base->created_at};
+  util::Logger().info("archive '{}': generation {} starts at journal entry {}", session.directory, *id,
+                      base->journal_seq);
   return Status::OK();
 }
 
 Result<ArchiveReport> StoreImpl::DoArchiveRound(ArchiveSession& session) {
   ArchiveReport report;
-  if (!session.leftovers_removed) {
-    auto removed = ops::RemoveLeftovers(session.directory);
-    if (!removed.ok()) return removed.status();
-    session.leftovers_removed = true;
+  // What the last round left; none after a failed round or in a new session, when the archive is listed.
+  std::optional<ArchiveSession::Generation> known = std::exchange(session.generation, std::nullopt);
+  if (!known) {
+    if (!session.leftovers_removed) {
+      auto removed = ops::RemoveLeftovers(session.directory);
+      if (!removed.ok()) return removed.status();
+      session.leftovers_removed = true;
+    }
+    auto generations = ops::ListGenerations(session.directory);
+    if (!generations.ok()) return generations.status();
+    // A generation with a gap or an unreadable record is not continued.
+    if (const ops::GenerationFiles* newest = Newest(*generations); newest != nullptr && newest->info.problems.empty())
+      known = ArchiveSession::Generation{newest->info.id, newest->shipped_seq, newest->shipped_at,
+                                         newest->info.base_backups.back().created_at};
   }
-  auto generations = ops::ListGenerations(session.directory);
-  if (!generations.ok()) return generations.status();
-  const ops::GenerationFiles* current = Newest(*generations);
-  int64_t tail = current ? current->shipped_seq : 0;
-  Micros tail_at = current ? current->shipped_at : 0;
   auto position = Read("archive", [&](sqlite::Connection& conn) -> Result<StorePosition> {
     auto txn = sqlite::ReadTransaction::Begin(conn);
     if (!txn.ok()) return txn.status();
@@ -90,8 +100,8 @@ Result<ArchiveReport> StoreImpl::DoArchiveRound(ArchiveSession& session) {
                                   std::string_view(session.consumer));
     if (!consumer.ok()) return consumer.status();
     p.consumer = *consumer;
-    if (tail > 0) {
-      auto at = ops::CommitTimeOf(conn, tail);
+    if (known && known->shipped_seq > 0) {
+      auto at = ops::CommitTimeOf(conn, known->shipped_seq);
       if (!at.ok()) return at.status();
       p.tail_at = *at;
     }
@@ -102,22 +112,25 @@ Result<ArchiveReport> StoreImpl::DoArchiveRound(ArchiveSession& session) {
   // crash between writing a segment and recording the position, when the store holds the archive's last entry
   // with the same commit time. Anything else (a restored or replaced file, an archive missing files) starts a new
   // generation rather than mix two histories.
-  bool continues = current != nullptr && current->info.problems.empty() && position->consumer.has_value();
+  bool continues = known.has_value() && position->consumer.has_value();
   if (continues) {
     const int64_t pos = *position->consumer;
-    const bool same_tail = position->tail_at == tail_at;
+    const int64_t tail = known->shipped_seq;
+    const bool same_tail = position->tail_at == known->shipped_at;
     continues = (pos == tail && (same_tail || !position->tail_at)) || (pos < tail && same_tail);
   }
+  ArchiveSession::Generation g;
   if (continues) {
-    report.generation = current->info.id;
-    if (*position->consumer < tail) CONVSTORE_RETURN_IF_ERROR(DoSetJournalConsumer(session.consumer, tail));
+    g = *known;
+    report.generation = g.id;
+    if (*position->consumer < g.shipped_seq)
+      CONVSTORE_RETURN_IF_ERROR(DoSetJournalConsumer(session.consumer, g.shipped_seq));
   } else {
-    CONVSTORE_RETURN_IF_ERROR(StartGeneration(session, &report, &tail, &tail_at));
+    CONVSTORE_RETURN_IF_ERROR(StartGeneration(session, &report, &g));
   }
-  std::string generation_path = ops::GenerationPath(session.directory, report.generation);
   for (;;) {
     auto entries = Read("archive", [&](sqlite::Connection& conn) {
-      return ops::ReadStoredEntries(conn, tail, ops::kSegmentMaxEntries, ops::kSegmentMaxBytes);
+      return ops::ReadStoredEntries(conn, g.shipped_seq, ops::kSegmentMaxEntries, ops::kSegmentMaxBytes);
     });
     if (!entries.ok()) return entries.status();
     if (entries->empty()) break;
@@ -126,11 +139,11 @@ Result<ArchiveReport> StoreImpl::DoArchiveRound(ArchiveSession& session) {
     if (changes > 0) {
       std::vector<ops::StoredEntry> batch(std::make_move_iterator(entries->begin()),
                                           std::make_move_iterator(entries->begin() + static_cast<long>(changes)));
-      auto bytes = ops::WriteSegment(generation_path, batch, session.key);
+      auto bytes = ops::WriteSegment(ops::GenerationPath(session.directory, g.id), batch, session.key);
       if (!bytes.ok()) return bytes.status();
       CONVSTORE_RETURN_IF_ERROR(DoSetJournalConsumer(session.consumer, batch.back().seq));
-      tail = batch.back().seq;
-      tail_at = batch.back().committed_at;
+      g.shipped_seq = batch.back().seq;
+      g.shipped_at = batch.back().committed_at;
       report.entries_shipped += static_cast<int64_t>(batch.size());
       report.segments_written += 1;
       report.bytes_written += *bytes;
@@ -140,42 +153,46 @@ Result<ArchiveReport> StoreImpl::DoArchiveRound(ArchiveSession& session) {
       // after it.
       util::Logger().info("archive '{}': journal entry {} is a marker (kind {}): starting a new generation",
                           session.directory, (*entries)[changes].seq, static_cast<int>((*entries)[changes].kind));
-      CONVSTORE_RETURN_IF_ERROR(StartGeneration(session, &report, &tail, &tail_at));
-      generation_path = ops::GenerationPath(session.directory, report.generation);
+      CONVSTORE_RETURN_IF_ERROR(StartGeneration(session, &report, &g));
       continue;
     }
     if (static_cast<int64_t>(entries->size()) < ops::kSegmentMaxEntries) break;
   }
-  if (!report.new_generation && current != nullptr) {
-    const Micros newest_base = current->info.base_backups.back().created_at;
-    if (Now() - newest_base >= session.options.base_backup_interval_us) {
-      auto base = TakeBaseBackup(session, generation_path, tail, tail_at, &report);
-      if (!base.ok()) return base.status();
-    }
+  if (!report.new_generation && Now() - g.newest_base_at >= session.options.base_backup_interval_us) {
+    auto base = TakeBaseBackup(session, ops::GenerationPath(session.directory, g.id), g.shipped_seq, g.shipped_at,
+                               &report);
+    if (!base.ok()) return base.status();
+    g.newest_base_at = base->created_at;
   }
-  if (session.options.keep_us) {
+  // Retention lists the whole archive: at most once a minute (every round of ArchiveNow, a session of its own).
+  if (session.options.keep_us && (!session.last_prune || Now() - *session.last_prune >= kPruneEveryUs)) {
     auto removed = ops::PruneArchive(session.directory, Now() - *session.options.keep_us);
     if (!removed.ok()) return removed.status();
     report.files_removed = *removed;
+    session.last_prune = Now();
   }
-  report.archived_seq = tail;
-  report.archived_at = tail_at;
+  report.archived_seq = g.shipped_seq;
+  report.archived_at = g.shipped_at;
+  session.generation = std::move(g);
   return report;
 }
 
-Result<ArchiveReport> StoreImpl::DoArchiveNow(const ArchiveOptions& options) {
+Status StoreImpl::CheckArchivable() const {
   if (path_ == ConversationStore::kInMemory)
     return Status::InvalidArgument("an in-memory store has no file to archive");
   if (options_.read_only) return Status::ReadOnly("archive: the store was opened read-only");
+  return Status::OK();
+}
+
+Result<ArchiveReport> StoreImpl::DoArchiveNow(const ArchiveOptions& options) {
+  CONVSTORE_RETURN_IF_ERROR(CheckArchivable());
   auto session = ArchiveSession::Open(options, Now());
   if (!session.ok()) return session.status();
   return DoArchiveRound(**session);
 }
 
 Status StoreImpl::DoStartArchiving(const ArchiveOptions& options) {
-  if (path_ == ConversationStore::kInMemory)
-    return Status::InvalidArgument("an in-memory store has no file to archive");
-  if (options_.read_only) return Status::ReadOnly("archive: the store was opened read-only");
+  CONVSTORE_RETURN_IF_ERROR(CheckArchivable());
   std::unique_lock lock(archiver_mu_, std::defer_lock);
   util::LockParked(lock);
   if (archiver_) return Status::Conflict(fmt::format("already archiving into '{}'", archive_session_->directory));

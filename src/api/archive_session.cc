@@ -33,7 +33,7 @@ Result<std::unique_ptr<ArchiveSession>> ArchiveSession::Open(const ArchiveOption
   auto lock = ops::LockArchive(*absolute);
   if (!lock.ok()) return lock.status();
   auto session = std::unique_ptr<ArchiveSession>(
-      new ArchiveSession{options, *absolute, *key, std::move(*lock), "", false});
+      new ArchiveSession{options, *absolute, *key, std::move(*lock), "", false, std::nullopt, std::nullopt});
   // Consumer names are at most 256 bytes: a long path is named by its digest.
   session->consumer = "archive:" + *absolute;
   if (session->consumer.size() > 256) session->consumer = "archive:sha256:" + ops::Sha256Hex(*absolute);

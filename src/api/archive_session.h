@@ -28,6 +28,17 @@ struct ArchiveSession {
   std::string consumer;               // the journal consumer's name: "archive:" + the directory
   bool leftovers_removed = false;
 
+  // The generation being written, as the last round left it. Only the lock holder writes the directory, so rounds
+  // after the first need not list it; a failed round forgets it, and the next one lists again.
+  struct Generation {
+    std::string id;
+    int64_t shipped_seq = 0;    // the end of its gap-free segments (where shipping continues)
+    Micros shipped_at = 0;      // that entry's commit time
+    Micros newest_base_at = 0;  // when its newest base backup was taken
+  };
+  std::optional<Generation> generation{};
+  std::optional<Micros> last_prune{};  // when a round last applied the retention
+
   // Checks the options, creates or opens the archive and locks it.
   static Result<std::unique_ptr<ArchiveSession>> Open(const ArchiveOptions& options, Micros now);
 };

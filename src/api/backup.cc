@@ -289,6 +289,49 @@ Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
   return BackupReport{options.path, manifest_path, manifest};
 }
 
+Result<BackupManifest> VerifiedManifest(const std::string& backup, const std::string& encryption_key_hex) {
+  VerifyOptions options;
+  options.encryption_key_hex = encryption_key_hex;
+  auto check = Verify(backup, options);
+  if (!check.ok()) return check.status();
+  if (!check->ok)
+    return Status::Corruption(
+        fmt::format("the backup '{}' does not verify, so it is not restored: {}", backup, Join(check->problems)));
+  return check->manifest;
+}
+
+Status CopyBackup(const std::string& backup, const BackupManifest& manifest, const std::optional<ops::CipherKey>& key,
+                  const std::string& tmp, const ProgressReporter& report) {
+  auto copied = [&](int64_t done) { report("restore: copy", done, manifest.bytes); };
+  if (manifest.encrypted) {
+    if (!key) return Status::InvalidArgument("the backup is encrypted: give its encryption key");
+    CONVSTORE_RETURN_IF_ERROR(ops::DecryptFile(backup, tmp, *key, copied));
+  } else {
+    CONVSTORE_RETURN_IF_ERROR(util::CopyToNewFile(backup, tmp, copied));
+  }
+  auto sha = ops::Sha256OfFile(tmp);
+  if (!sha.ok()) return sha.status();
+  if (*sha != manifest.database_sha256)
+    return Status::IoError("the copy of the backup differs from it (a disk or memory fault): nothing restored");
+  return Status::OK();
+}
+
+Status MarkRestored(const std::string& path) {
+  sqlite::ConnectionConfig config;
+  auto conn = sqlite::Connection::Open(path, config);
+  if (!conn.ok()) return conn.status();
+  auto has_journal = ops::HasJournal(**conn);
+  if (!has_journal.ok()) return has_journal.status();
+  if (!*has_journal) return Status::OK();
+  auto txn = sqlite::WriteTransaction::Begin(**conn);
+  if (!txn.ok()) return txn.status();
+  auto version = (*conn)->QueryInt("SELECT coalesce(max(version), 0) FROM schema_migrations", "read the schema version");
+  if (!version.ok()) return version.status();
+  CONVSTORE_RETURN_IF_ERROR(ops::AppendEntry(**conn, JournalEntryKind::kRestored, Env::Default()->NowMicros(),
+                                             static_cast<int>(version->value_or(0)), {}));
+  return txn->Commit();
+}
+
 }  // namespace api
 
 Result<BackupCheck> VerifyBackup(const std::string& backup_path, const VerifyOptions& options) {
@@ -315,46 +358,19 @@ Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::s
     CONVSTORE_RETURN_IF_ERROR(api::CheckWritable(target_path));
     const auto started = api::SteadyClock::now();
     const api::ProgressReporter report{&options.on_progress};
-    VerifyOptions verify_options;
-    verify_options.encryption_key_hex = options.encryption_key_hex;
-    auto check = Verify(backup_path, verify_options);
-    if (!check.ok()) return check.status();
-    if (!check->ok)
-      return Status::Corruption(fmt::format("the backup '{}' does not verify, so it is not restored: {}", backup_path,
-                                            Join(check->problems)));
+    auto manifest = api::VerifiedManifest(backup_path, options.encryption_key_hex);
+    if (!manifest.ok()) return manifest.status();
     CONVSTORE_RETURN_IF_ERROR(api::CheckNotInUse(target_path));
-    const BackupManifest& manifest = check->manifest;
     api::RemoveOnFailure cleanup;
     const std::string tmp = util::TempPathBeside(target_path);
     cleanup.paths.push_back(tmp);
-    auto copied = [&](int64_t done) { report("restore: copy", done, manifest.bytes); };
-    if (manifest.encrypted) CONVSTORE_RETURN_IF_ERROR(ops::DecryptFile(backup_path, tmp, **key, copied));
-    else CONVSTORE_RETURN_IF_ERROR(util::CopyToNewFile(backup_path, tmp, copied));
-    auto sha = ops::Sha256OfFile(tmp);
-    if (!sha.ok()) return sha.status();
-    if (*sha != manifest.database_sha256)
-      return Status::IoError("the copy of the backup differs from it (a disk or memory fault): nothing restored");
-    {
-      // The restored store's journal starts a new history here.
-      sqlite::ConnectionConfig config;
-      auto conn = sqlite::Connection::Open(tmp, config);
-      if (!conn.ok()) return conn.status();
-      auto has_journal = ops::HasJournal(**conn);
-      if (!has_journal.ok()) return has_journal.status();
-      if (*has_journal) {
-        auto txn = sqlite::WriteTransaction::Begin(**conn);
-        if (!txn.ok()) return txn.status();
-        const int64_t now = Env::Default()->NowMicros();
-        CONVSTORE_RETURN_IF_ERROR(
-            ops::AppendEntry(**conn, JournalEntryKind::kRestored, now, manifest.schema_version, {}));
-        CONVSTORE_RETURN_IF_ERROR(txn->Commit());
-      }
-    }
+    CONVSTORE_RETURN_IF_ERROR(api::CopyBackup(backup_path, *manifest, *key, tmp, report));
+    CONVSTORE_RETURN_IF_ERROR(api::MarkRestored(tmp));
     CONVSTORE_RETURN_IF_ERROR(util::SyncFile(tmp));
     CONVSTORE_RETURN_IF_ERROR(api::PutInPlace(tmp, target_path));  // checks again that nobody has it open
     cleanup.paths.clear();
-    util::Logger().info("restored '{}' from '{}' (journal at {})", target_path, backup_path, manifest.journal_seq);
-    return RestoreReport{target_path, manifest, api::MicrosSince(started)};
+    util::Logger().info("restored '{}' from '{}' (journal at {})", target_path, backup_path, manifest->journal_seq);
+    return RestoreReport{target_path, *manifest, api::MicrosSince(started)};
   });
 }
 

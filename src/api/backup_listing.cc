@@ -52,13 +52,14 @@ Result<int64_t> PruneBackups(const std::string& directory, int64_t keep_us) {
     auto backups = List(directory);
     if (!backups.ok()) return backups.status();
     const Micros horizon = Env::Default()->NowMicros() - keep_us;
+    // The newest backup that is there always stays.
+    size_t newest = backups->size();
+    for (size_t i = 0; i < backups->size(); ++i)
+      if ((*backups)[i].present) newest = i;
     int64_t removed = 0;
     for (size_t i = 0; i < backups->size(); ++i) {
       const ListedBackup& b = (*backups)[i];
-      const bool newest_present = std::none_of(backups->begin() + static_cast<long>(i) + 1, backups->end(),
-                                               [](const ListedBackup& later) { return later.present; });
-      if (b.manifest.created_at >= horizon) continue;  // a recent manifest alone may be a backup in progress
-      if (b.present && newest_present) continue;
+      if (i == newest || b.manifest.created_at >= horizon) continue;  // a recent lone manifest may be a backup in progress
       // The backup first: a crash between leaves a manifest without its backup, which lists as missing.
       CONVSTORE_RETURN_IF_ERROR(util::RemoveIfExists(b.path));
       CONVSTORE_RETURN_IF_ERROR(util::RemoveIfExists(ops::ManifestPathOf(b.path)));

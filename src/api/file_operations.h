@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "convstore/ops.h"
 #include "convstore/options.h"
 #include "convstore/status.h"
 #include "ops/file_cipher.h"
@@ -39,6 +40,15 @@ struct RemoveOnFailure {
   std::vector<std::string> paths;
   ~RemoveOnFailure();
 };
+
+// The steps every restore shares. The backup verified without trusting it: its manifest, or kCorruption naming its
+// problems when it does not verify.
+Result<BackupManifest> VerifiedManifest(const std::string& backup, const std::string& encryption_key_hex);
+// The verified backup copied (decrypted) into the new file `tmp`, the copy checked against the manifest.
+Status CopyBackup(const std::string& backup, const BackupManifest& manifest, const std::optional<ops::CipherKey>& key,
+                  const std::string& tmp, const ProgressReporter& report);
+// A kRestored marker appended to the journal of the store file at `path` (when it has one): its history starts again.
+Status MarkRestored(const std::string& path);
 
 // Puts the finished, synced store file `tmp` in place of `target` (which may not exist): refuses (kBusy) while any
 // process has the target open, folds the old store's WAL into it and empties it, removes its -wal and -shm, then

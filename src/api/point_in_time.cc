@@ -4,12 +4,10 @@
 
 #include "api/file_operations.h"
 #include "api/file_path.h"
-#include "convstore/env.h"
 #include "convstore/store.h"
 #include "ops/archive_dir.h"
 #include "ops/journal.h"
 #include "ops/replay.h"
-#include "ops/sha256.h"
 #include "sqlite/connection.h"
 #include "util/durable_file.h"
 #include "util/logging.h"
@@ -117,19 +115,6 @@ Status RebuildDerived(const std::string& tmp) {
   return (*store)->Close();
 }
 
-Status MarkRestored(const std::string& tmp) {
-  sqlite::ConnectionConfig config;
-  auto conn = sqlite::Connection::Open(tmp, config);
-  if (!conn.ok()) return conn.status();
-  auto txn = sqlite::WriteTransaction::Begin(**conn);
-  if (!txn.ok()) return txn.status();
-  auto version = (*conn)->QueryInt("SELECT coalesce(max(version), 0) FROM schema_migrations", "read the schema version");
-  if (!version.ok()) return version.status();
-  CONVSTORE_RETURN_IF_ERROR(ops::AppendEntry(**conn, JournalEntryKind::kRestored, Env::Default()->NowMicros(),
-                                             static_cast<int>(version->value_or(0)), {}));
-  return txn->Commit();
-}
-
 Result<PointInTimeReport> Restore(const std::string& dir, const std::string& target, const PointInTimeOptions& o) {
   CONVSTORE_RETURN_IF_ERROR(api::CheckFileArgument(dir, "archive directory"));
   CONVSTORE_RETURN_IF_ERROR(api::CheckFileArgument(target, "target path"));
@@ -158,31 +143,17 @@ Result<PointInTimeReport> Restore(const std::string& dir, const std::string& tar
   out.archive_last_seq = start->generation->info.last_seq;
   out.archive_last_at = start->generation->info.last_committed_at;
 
-  VerifyOptions verify;
-  verify.encryption_key_hex = o.encryption_key_hex;
-  auto check = VerifyBackup(start->base->path, verify);
-  if (!check.ok()) return check.status();
-  if (!check->ok) {
-    std::string problems;
-    for (const auto& p : check->problems) problems += (problems.empty() ? "" : "; ") + p;
-    return Status::Corruption(fmt::format("the base backup '{}' does not verify: {}", start->base->path, problems));
-  }
+  auto manifest = api::VerifiedManifest(start->base->path, o.encryption_key_hex);
+  if (!manifest.ok()) return manifest.status();
   api::RemoveOnFailure cleanup;
   const std::string tmp = util::TempPathBeside(target);
   cleanup.paths = {tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"};
-  const BackupManifest& manifest = check->manifest;
-  auto copied = [&](int64_t done) { report("restore: copy", done, manifest.bytes); };
-  if (manifest.encrypted) CONVSTORE_RETURN_IF_ERROR(ops::DecryptFile(start->base->path, tmp, **key, copied));
-  else CONVSTORE_RETURN_IF_ERROR(util::CopyToNewFile(start->base->path, tmp, copied));
-  auto sha = ops::Sha256OfFile(tmp);
-  if (!sha.ok()) return sha.status();
-  if (*sha != manifest.database_sha256)
-    return Status::IoError("the copy of the base backup differs from it (a disk or memory fault): nothing restored");
+  CONVSTORE_RETURN_IF_ERROR(api::CopyBackup(start->base->path, *manifest, *key, tmp, report));
 
   CONVSTORE_RETURN_IF_ERROR(Replay(tmp, *start, o, *key, report, &out));
   report("restore: rebuild derived tables", 0, 1);
   CONVSTORE_RETURN_IF_ERROR(RebuildDerived(tmp));
-  CONVSTORE_RETURN_IF_ERROR(MarkRestored(tmp));
+  CONVSTORE_RETURN_IF_ERROR(api::MarkRestored(tmp));
   report("restore: rebuild derived tables", 1, 1);
   CONVSTORE_RETURN_IF_ERROR(util::SyncFile(tmp));
   CONVSTORE_RETURN_IF_ERROR(api::PutInPlace(tmp, target));

@@ -112,8 +112,9 @@ class StoreImpl final {
   Result<ArchiveReport> DoStopArchiving();
   Result<ArchivingStatus> DoGetArchivingStatus();
  private:
-  // Parts of an archiving round (src/api/archive.cc).
-  Status StartGeneration(ArchiveSession& session, ArchiveReport* report, int64_t* tail, Micros* tail_at);
+  // Parts of archiving (src/api/archive.cc): a file store opened read-write, and a round's steps.
+  Status CheckArchivable() const;
+  Status StartGeneration(ArchiveSession& session, ArchiveReport* report, ArchiveSession::Generation* generation);
   Result<ArchivedBackup> TakeBaseBackup(ArchiveSession& session, const std::string& generation_path, int64_t tail,
                                         Micros tail_at, ArchiveReport* report);
   // Stops in-process archiving without a last round (Close).

@@ -20,33 +20,37 @@ constexpr int64_t kMaxRecordBytes = 1 << 20;
 std::string Join(const std::string& a, const std::string& b) { return a + "/" + b; }
 std::string GenerationsDir(const std::string& dir) { return Join(dir, "generations"); }
 
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+// Exactly 20 decimal digits (the fixed width of the numbers in the archive's file names) that fit int64.
+bool ParseDigits(std::string_view s, int64_t* out) {
+  if (s.size() != 20) return false;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    if (v > (INT64_MAX - (c - '0')) / 10) return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
 }
 
 bool IsTemporary(const std::string& name) { return !name.empty() && name[0] == '.' && name.find(".tmp-") != std::string::npos; }
 
 // "<20 digits>-<8 hex>" -> creation time.
 std::optional<Micros> ParseGenerationId(const std::string& id) {
-  if (id.size() != 29 || id[20] != '-' || !AllDigits(std::string_view(id).substr(0, 20))) return std::nullopt;
+  Micros created = 0;
+  if (id.size() != 29 || id[20] != '-' || !ParseDigits(std::string_view(id).substr(0, 20), &created))
+    return std::nullopt;
   for (char c : std::string_view(id).substr(21))
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
-  try {
-    return std::stoll(id.substr(0, 20));
-  } catch (...) {
-    return std::nullopt;
-  }
+  return created;
 }
 
 // "<20 digits>.json" -> the base backup's creation time.
 std::optional<Micros> ParseBaseRecordName(const std::string& name) {
-  if (name.size() != 25 || name.substr(20) != ".json" || !AllDigits(std::string_view(name).substr(0, 20)))
+  Micros created = 0;
+  if (name.size() != 25 || name.substr(20) != ".json" || !ParseDigits(std::string_view(name).substr(0, 20), &created))
     return std::nullopt;
-  try {
-    return std::stoll(name.substr(0, 20));
-  } catch (...) {
-    return std::nullopt;
-  }
+  return created;
 }
 
 std::string RecordPathOf(const std::string& backup_path) {
@@ -161,6 +165,20 @@ Result<ArchiveFacts> DecodeFacts(const std::string& path, const std::string& tex
 }
 
 }  // namespace
+
+std::string SegmentFileName(const SegmentName& n) {
+  return fmt::format("{:020}-{:020}-{:020}.seg", n.first_seq, n.last_seq, n.last_at);
+}
+
+std::optional<SegmentName> ParseSegmentFileName(std::string_view f) {
+  if (f.size() != 20 * 3 + 2 + 4 || f.substr(f.size() - 4) != ".seg" || f[20] != '-' || f[41] != '-')
+    return std::nullopt;
+  SegmentName n;
+  if (!ParseDigits(f.substr(0, 20), &n.first_seq) || !ParseDigits(f.substr(21, 20), &n.last_seq) ||
+      !ParseDigits(f.substr(42, 20), &n.last_at) || n.first_seq < 1 || n.last_seq < n.first_seq)
+    return std::nullopt;
+  return n;
+}
 
 Result<ArchiveFacts> ReadArchiveFacts(const std::string& dir) {
   const std::string path = Join(dir, "archive.json");
@@ -361,7 +379,7 @@ Result<int64_t> PruneArchive(const std::string& dir, Micros horizon) {
   for (int b = 0; b < keep_base; ++b) CONVSTORE_RETURN_IF_ERROR(RemoveBase(gen.info.base_backups[b], &removed));
   for (const auto& s : gen.segments)
     if (s.name.last_seq <= kept_seq) CONVSTORE_RETURN_IF_ERROR(RemoveFile(s.path, &removed));
-  if (removed > 0) CONVSTORE_RETURN_IF_ERROR(util::SyncDirectoryOf(Join(Join(gen.info.path, "segments"), "x")));
+  if (removed > 0) CONVSTORE_RETURN_IF_ERROR(util::SyncDirectory(Join(gen.info.path, "segments")));
   return removed;
 }
 

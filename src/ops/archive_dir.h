@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "convstore/ops.h"
@@ -31,6 +32,18 @@
 namespace convstore::ops {
 
 inline constexpr int kArchiveFormat = 1;
+
+// A segment's file name: "<first seq>-<last seq>-<last commit time in µs>.seg", each 20 digits, so listings need
+// not open files.
+struct SegmentName {
+  int64_t first_seq = 0;
+  int64_t last_seq = 0;
+  Micros last_at = 0;
+};
+
+std::string SegmentFileName(const SegmentName& name);
+// nullopt for a name that is not a segment's (temporary files, anything else).
+std::optional<SegmentName> ParseSegmentFileName(std::string_view file_name);
 
 struct ArchivedSegment {
   std::string path{};

@@ -29,33 +29,7 @@ uint64_t Get(const char* p, int bytes) {
   return v;
 }
 
-bool ParseDigits(std::string_view s, int64_t* out) {
-  if (s.size() != 20) return false;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    if (v > (INT64_MAX - (c - '0')) / 10) return false;
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return true;
-}
-
 }  // namespace
-
-std::string SegmentFileName(const SegmentName& n) {
-  return fmt::format("{:020}-{:020}-{:020}.seg", n.first_seq, n.last_seq, n.last_at);
-}
-
-std::optional<SegmentName> ParseSegmentFileName(std::string_view f) {
-  if (f.size() != 20 * 3 + 2 + 4 || f.substr(f.size() - 4) != ".seg" || f[20] != '-' || f[41] != '-')
-    return std::nullopt;
-  SegmentName n;
-  if (!ParseDigits(f.substr(0, 20), &n.first_seq) || !ParseDigits(f.substr(21, 20), &n.last_seq) ||
-      !ParseDigits(f.substr(42, 20), &n.last_at) || n.first_seq < 1 || n.last_seq < n.first_seq)
-    return std::nullopt;
-  return n;
-}
 
 Result<std::string> EncodeSegment(const std::vector<StoredEntry>& entries, const std::optional<CipherKey>& key) {
   if (entries.empty()) return Status::InvalidArgument("a segment holds at least one entry");

@@ -7,9 +7,8 @@
 //   16  ...      entries: seq (8), committed_at (8), kind (4), schema_version (4), changes length (8), changes
 //   end 64       SHA-256 of every byte before it, as lowercase hex
 // The whole is one zstd frame; in an encrypted archive that frame is sealed with AES-256-GCM (file_cipher.h).
-// Entries are consecutive (each seq one more than the previous), their commit times never decrease, and the file
-// name repeats the first and last seq and the last commit time, so listings need not open files:
-//   "<first seq, 20 digits>-<last seq, 20 digits>-<last commit time in µs, 20 digits>.seg"
+// Entries are consecutive (each seq one more than the previous) and their commit times never decrease; the file's
+// name (archive_dir.h) repeats the first and last seq and the last commit time.
 //
 // Stateless functions; thread-safe.
 #pragma once
@@ -29,16 +28,6 @@ inline constexpr int kSegmentFormat = 1;
 // A segment holds at most this many bytes of changes (more only when one entry alone is larger).
 inline constexpr int64_t kSegmentMaxBytes = 16 << 20;
 inline constexpr int64_t kSegmentMaxEntries = 20000;
-
-struct SegmentName {
-  int64_t first_seq = 0;
-  int64_t last_seq = 0;
-  Micros last_at = 0;
-};
-
-std::string SegmentFileName(const SegmentName& name);
-// nullopt for a name that is not a segment's (temporary files, anything else).
-std::optional<SegmentName> ParseSegmentFileName(std::string_view file_name);
 
 // The file's bytes for `entries` (non-empty, consecutive, kChanges only), compressed and sealed under `key` when
 // given.

@@ -69,6 +69,34 @@ Result<const std::vector<std::string>*> NamesOf(sqlite::Connection& conn, Column
   return &cache.emplace(std::string(table), std::move(names)).first->second;
 }
 
+// Columns 0..3 of a change_journal row (seq, committed_at, kind, schema_version); kCorruption for a kind this build
+// does not know.
+struct Header {
+  int64_t seq;
+  Micros committed_at;
+  EntryKind kind;
+  int schema_version;
+};
+
+Result<Header> HeaderOf(const sqlite::Stmt& st) {
+  const int64_t kind = st.Int(2);
+  if (kind < 0 || kind > static_cast<int64_t>(EntryKind::kRestored))
+    return Status::Corruption(fmt::format("journal: entry {} has an unknown kind {}", st.Int(0), kind));
+  return Header{st.Int(0), st.Int(1), static_cast<EntryKind>(kind), static_cast<int>(st.Int(3))};
+}
+
+Status Insert(sqlite::Connection& conn, int64_t seq, Micros committed_at, EntryKind kind, int schema_version,
+              std::string_view changes) {
+  auto st = conn.Prepare(
+      "INSERT INTO change_journal(seq, committed_at, kind, schema_version, changes) VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, seq).Bind(2, committed_at).Bind(3, static_cast<int64_t>(kind));
+  st->Bind(4, static_cast<int64_t>(schema_version));
+  if (kind == EntryKind::kChanges) st->BindBlob(5, changes);
+  else st->BindNull(5);
+  return st->Run("journal: append an entry");
+}
+
 std::string ColumnName(const std::vector<std::string>& names, int c) {
   return c < static_cast<int>(names.size()) ? names[c] : fmt::format("column{}", c);
 }
@@ -85,14 +113,7 @@ Status AppendEntry(sqlite::Connection& conn, EntryKind kind, Micros now, int sch
                    std::string_view changes) {
   auto last = ReadLast(conn);
   if (!last.ok()) return last.status();
-  auto st = conn.Prepare(
-      "INSERT INTO change_journal(seq, committed_at, kind, schema_version, changes) VALUES (?1, ?2, ?3, ?4, ?5)");
-  if (!st.ok()) return st.status();
-  st->Bind(1, last->seq + 1).Bind(2, std::max(now, last->committed_at)).Bind(3, static_cast<int64_t>(kind));
-  st->Bind(4, static_cast<int64_t>(schema_version));
-  if (kind == EntryKind::kChanges) st->BindBlob(5, changes);
-  else st->BindNull(5);
-  return st->Run("journal: append an entry");
+  return Insert(conn, last->seq + 1, std::max(now, last->committed_at), kind, schema_version, changes);
 }
 
 Status DecodeChanges(sqlite::Connection& conn, std::string_view changes, std::vector<JournalChange>* out) {
@@ -139,16 +160,16 @@ Result<std::vector<JournalEntry>> ReadEntries(sqlite::Connection& conn, const Jo
       "FROM change_journal WHERE seq > ?1 AND committed_at >= ?2 AND committed_at <= ?3 ORDER BY seq LIMIT ?4",
       "journal: read entries",
       [&](const sqlite::Stmt& st) {
-        JournalEntry e;
-        e.seq = st.Int(0);
-        e.committed_at = st.Int(1);
-        const int64_t kind = st.Int(2);
-        if (kind < 0 || kind > static_cast<int64_t>(EntryKind::kRestored)) {
-          failed = Status::Corruption(fmt::format("journal: entry {} has an unknown kind {}", e.seq, kind));
+        auto header = HeaderOf(st);
+        if (!header.ok()) {
+          failed = header.status();
           return false;
         }
-        e.kind = static_cast<EntryKind>(kind);
-        e.schema_version = static_cast<int>(st.Int(3));
+        JournalEntry e;
+        e.seq = header->seq;
+        e.committed_at = header->committed_at;
+        e.kind = header->kind;
+        e.schema_version = header->schema_version;
         e.bytes = st.Int(5);
         if (query.decode && e.kind == EntryKind::kChanges) {
           if (Status s = DecodeChanges(conn, st.Blob(4), &e.changes); !s.ok()) {
@@ -176,17 +197,12 @@ Result<std::vector<StoredEntry>> ReadStoredEntries(sqlite::Connection& conn, int
       "LIMIT ?2",
       "journal: read stored entries",
       [&](const sqlite::Stmt& st) {
-        StoredEntry e;
-        e.seq = st.Int(0);
-        e.committed_at = st.Int(1);
-        const int64_t kind = st.Int(2);
-        if (kind < 0 || kind > static_cast<int64_t>(EntryKind::kRestored)) {
-          failed = Status::Corruption(fmt::format("journal: entry {} has an unknown kind {}", e.seq, kind));
+        auto header = HeaderOf(st);
+        if (!header.ok()) {
+          failed = header.status();
           return false;
         }
-        e.kind = static_cast<EntryKind>(kind);
-        e.schema_version = static_cast<int>(st.Int(3));
-        e.changes = std::string(st.Blob(4));
+        StoredEntry e{header->seq, header->committed_at, header->kind, header->schema_version, std::string(st.Blob(4))};
         bytes += static_cast<int64_t>(e.changes.size());
         entries.push_back(std::move(e));
         return bytes < max_bytes;
@@ -198,14 +214,7 @@ Result<std::vector<StoredEntry>> ReadStoredEntries(sqlite::Connection& conn, int
 }
 
 Status InsertStoredEntry(sqlite::Connection& conn, const StoredEntry& e) {
-  auto st = conn.Prepare(
-      "INSERT INTO change_journal(seq, committed_at, kind, schema_version, changes) VALUES (?1, ?2, ?3, ?4, ?5)");
-  if (!st.ok()) return st.status();
-  st->Bind(1, e.seq).Bind(2, e.committed_at).Bind(3, static_cast<int64_t>(e.kind));
-  st->Bind(4, static_cast<int64_t>(e.schema_version));
-  if (e.kind == EntryKind::kChanges) st->BindBlob(5, e.changes);
-  else st->BindNull(5);
-  return st->Run("journal: copy an entry");
+  return Insert(conn, e.seq, e.committed_at, e.kind, e.schema_version, e.changes);
 }
 
 Result<std::optional<Micros>> CommitTimeOf(sqlite::Connection& conn, int64_t seq) {

@@ -19,16 +19,6 @@
 
 namespace convstore::util {
 
-namespace {
-
-Status Errno(const std::string& what, int e) {
-  if (e == ENOENT) return Status::NotFound(fmt::format("{}: {}", what, std::strerror(e)));
-  if (e == EACCES || e == EPERM || e == EROFS) return Status::ReadOnly(fmt::format("{}: {}", what, std::strerror(e)));
-  return Status::IoError(fmt::format("{}: {}", what, std::strerror(e)));
-}
-
-}  // namespace
-
 bool IsDirectory(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -40,45 +30,45 @@ Status CreateDirectory(const std::string& path) {
       if (IsDirectory(path)) return Status::OK();
       return Status::Conflict(fmt::format("'{}' exists and is not a directory", path));
     }
-    return Errno(fmt::format("cannot create directory '{}'", path), errno);
+    return StatusFromErrno(fmt::format("cannot create directory '{}'", path), errno);
   }
   return SyncDirectoryOf(path);
 }
 
 Result<std::vector<std::string>> ListDirectory(const std::string& path) {
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), &::closedir);
-  if (!dir) return Errno(fmt::format("cannot list '{}'", path), errno);
+  if (!dir) return StatusFromErrno(fmt::format("cannot list '{}'", path), errno);
   std::vector<std::string> names;
   errno = 0;
   while (struct dirent* e = ::readdir(dir.get())) {
     const std::string name = e->d_name;
     if (name != "." && name != "..") names.push_back(name);
   }
-  if (errno != 0) return Errno(fmt::format("cannot list '{}'", path), errno);
+  if (errno != 0) return StatusFromErrno(fmt::format("cannot list '{}'", path), errno);
   std::sort(names.begin(), names.end());
   return names;
 }
 
 Status RemoveDirectory(const std::string& path) {
   if (::rmdir(path.c_str()) != 0 && errno != ENOENT)
-    return Errno(fmt::format("cannot remove directory '{}'", path), errno);
+    return StatusFromErrno(fmt::format("cannot remove directory '{}'", path), errno);
   return SyncDirectoryOf(path);
 }
 
 Result<std::string> AbsolutePath(const std::string& path) {
   char buf[PATH_MAX];
-  if (::realpath(path.c_str(), buf) == nullptr) return Errno(fmt::format("cannot resolve '{}'", path), errno);
+  if (::realpath(path.c_str(), buf) == nullptr) return StatusFromErrno(fmt::format("cannot resolve '{}'", path), errno);
   return std::string(buf);
 }
 
 Result<DirectoryLock> DirectoryLock::TryAcquire(const std::string& lock_path) {
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno(fmt::format("cannot open the lock file '{}'", lock_path), errno);
+  if (fd < 0) return StatusFromErrno(fmt::format("cannot open the lock file '{}'", lock_path), errno);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int e = errno;
     ::close(fd);
     if (e == EWOULDBLOCK) return Status::Busy(fmt::format("'{}' is locked by another process", lock_path));
-    return Errno(fmt::format("cannot lock '{}'", lock_path), e);
+    return StatusFromErrno(fmt::format("cannot lock '{}'", lock_path), e);
   }
   return DirectoryLock(fd);
 }

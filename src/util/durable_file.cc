@@ -14,18 +14,18 @@ namespace convstore::util {
 
 namespace {
 
-Status Errno(const std::string& what, int e) {
-  if (e == ENOENT) return Status::NotFound(fmt::format("{}: {}", what, std::strerror(e)));
-  if (e == EACCES || e == EPERM || e == EROFS) return Status::ReadOnly(fmt::format("{}: {}", what, std::strerror(e)));
-  return Status::IoError(fmt::format("{}: {}", what, std::strerror(e)));
-}
-
 std::string BaseOf(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 }  // namespace
+
+Status StatusFromErrno(const std::string& what, int e) {
+  if (e == ENOENT) return Status::NotFound(fmt::format("{}: {}", what, std::strerror(e)));
+  if (e == EACCES || e == EPERM || e == EROFS) return Status::ReadOnly(fmt::format("{}: {}", what, std::strerror(e)));
+  return Status::IoError(fmt::format("{}: {}", what, std::strerror(e)));
+}
 
 std::string DirectoryOf(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -44,33 +44,34 @@ Result<int> CreateOwnerOnlyExclusive(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) return Status::Conflict(fmt::format("'{}' already exists", path));
-    return Errno(fmt::format("cannot create '{}'", path), errno);
+    return StatusFromErrno(fmt::format("cannot create '{}'", path), errno);
   }
   if (::fchmod(fd, 0600) != 0) {  // O_CREAT's mode is masked by the umask only downwards; be explicit anyway
     const int e = errno;
     ::close(fd);
-    return Errno(fmt::format("cannot set the mode of '{}'", path), e);
+    return StatusFromErrno(fmt::format("cannot set the mode of '{}'", path), e);
   }
   return fd;
 }
 
 Status SyncDescriptor(int fd, const std::string& what) {
-  if (::fsync(fd) != 0) return Errno(fmt::format("cannot sync {}", what), errno);
+  if (::fsync(fd) != 0) return StatusFromErrno(fmt::format("cannot sync {}", what), errno);
   return Status::OK();
 }
 
 Status SyncFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno(fmt::format("cannot open '{}' to sync it", path), errno);
+  if (fd < 0) return StatusFromErrno(fmt::format("cannot open '{}' to sync it", path), errno);
   Status s = SyncDescriptor(fd, fmt::format("'{}'", path));
   ::close(fd);
   return s;
 }
 
-Status SyncDirectoryOf(const std::string& path) {
-  const std::string dir = DirectoryOf(path);
+Status SyncDirectoryOf(const std::string& path) { return SyncDirectory(DirectoryOf(path)); }
+
+Status SyncDirectory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno(fmt::format("cannot open directory '{}' to sync it", dir), errno);
+  if (fd < 0) return StatusFromErrno(fmt::format("cannot open directory '{}' to sync it", dir), errno);
   Status s = SyncDescriptor(fd, fmt::format("directory '{}'", dir));
   ::close(fd);
   return s;
@@ -78,7 +79,7 @@ Status SyncDirectoryOf(const std::string& path) {
 
 Status ReplaceFile(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0)
-    return Errno(fmt::format("cannot rename '{}' to '{}'", from, to), errno);
+    return StatusFromErrno(fmt::format("cannot rename '{}' to '{}'", from, to), errno);
   return SyncDirectoryOf(to);
 }
 
@@ -90,11 +91,11 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
   for (size_t done = 0; done < bytes.size() && s.ok();) {
     const ssize_t n = ::write(*fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) s = Errno(fmt::format("cannot write '{}'", tmp), errno);
+    if (n < 0) s = StatusFromErrno(fmt::format("cannot write '{}'", tmp), errno);
     else done += static_cast<size_t>(n);
   }
   if (s.ok()) s = SyncDescriptor(*fd, fmt::format("'{}'", tmp));
-  if (::close(*fd) != 0 && s.ok()) s = Errno(fmt::format("cannot close '{}'", tmp), errno);
+  if (::close(*fd) != 0 && s.ok()) s = StatusFromErrno(fmt::format("cannot close '{}'", tmp), errno);
   if (s.ok()) s = ReplaceFile(tmp, path);
   if (!s.ok()) ::unlink(tmp.c_str());
   return s;
@@ -102,7 +103,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
 
 Status CopyToNewFile(const std::string& from, const std::string& to, const std::function<void(int64_t)>& progress) {
   const int src = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (src < 0) return Errno(fmt::format("cannot open '{}'", from), errno);
+  if (src < 0) return StatusFromErrno(fmt::format("cannot open '{}'", from), errno);
   auto dst = CreateOwnerOnlyExclusive(to);
   if (!dst.ok()) {
     ::close(src);
@@ -115,14 +116,14 @@ Status CopyToNewFile(const std::string& from, const std::string& to, const std::
     const ssize_t n = ::read(src, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      s = Errno(fmt::format("cannot read '{}'", from), errno);
+      s = StatusFromErrno(fmt::format("cannot read '{}'", from), errno);
       break;
     }
     if (n == 0) break;
     for (ssize_t w = 0; w < n && s.ok();) {
       const ssize_t k = ::write(*dst, buf.data() + w, static_cast<size_t>(n - w));
       if (k < 0 && errno == EINTR) continue;
-      if (k < 0) s = Errno(fmt::format("cannot write '{}'", to), errno);
+      if (k < 0) s = StatusFromErrno(fmt::format("cannot write '{}'", to), errno);
       else w += k;
     }
     done += n;
@@ -130,14 +131,14 @@ Status CopyToNewFile(const std::string& from, const std::string& to, const std::
   }
   if (s.ok()) s = SyncDescriptor(*dst, fmt::format("'{}'", to));
   ::close(src);
-  if (::close(*dst) != 0 && s.ok()) s = Errno(fmt::format("cannot close '{}'", to), errno);
+  if (::close(*dst) != 0 && s.ok()) s = StatusFromErrno(fmt::format("cannot close '{}'", to), errno);
   if (!s.ok()) ::unlink(to.c_str());
   return s;
 }
 
 Result<std::string> ReadWholeFile(const std::string& path, int64_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno(fmt::format("cannot open '{}'", path), errno);
+  if (fd < 0) return StatusFromErrno(fmt::format("cannot open '{}'", path), errno);
   std::string out;
   char buf[65536];
   for (;;) {
@@ -146,7 +147,7 @@ Result<std::string> ReadWholeFile(const std::string& path, int64_t max_bytes) {
     if (n < 0) {
       const int e = errno;
       ::close(fd);
-      return Errno(fmt::format("cannot read '{}'", path), e);
+      return StatusFromErrno(fmt::format("cannot read '{}'", path), e);
     }
     if (n == 0) break;
     if (static_cast<int64_t>(out.size()) + n > max_bytes) {
@@ -161,12 +162,12 @@ Result<std::string> ReadWholeFile(const std::string& path, int64_t max_bytes) {
 
 Result<int64_t> FileSize(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Errno(fmt::format("cannot stat '{}'", path), errno);
+  if (::stat(path.c_str(), &st) != 0) return StatusFromErrno(fmt::format("cannot stat '{}'", path), errno);
   return static_cast<int64_t>(st.st_size);
 }
 
 Status RemoveIfExists(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno(fmt::format("cannot remove '{}'", path), errno);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return StatusFromErrno(fmt::format("cannot remove '{}'", path), errno);
   return Status::OK();
 }
 

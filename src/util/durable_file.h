@@ -20,10 +20,15 @@ std::string TempPathBeside(const std::string& target);
 // Creates `path` for writing with mode 0600 (whatever the umask); fails if it exists. Returns the descriptor.
 Result<int> CreateOwnerOnlyExclusive(const std::string& path);
 
-// fsync of an open descriptor / of a file by name / of the directory holding `path` (so a rename or an unlink in
-// it survives a power loss).
+// A failed system call's errno as a Status: kNotFound for ENOENT, kReadOnly for permissions and read-only file
+// systems, kIoError otherwise; the message is "<what>: <strerror>".
+Status StatusFromErrno(const std::string& what, int e);
+
+// fsync of an open descriptor / of a file by name / of a directory / of the directory holding `path` (so a rename
+// or an unlink in it survives a power loss).
 Status SyncDescriptor(int fd, const std::string& what);
 Status SyncFile(const std::string& path);
+Status SyncDirectory(const std::string& dir);
 Status SyncDirectoryOf(const std::string& path);
 
 // Renames `from` over `to` (atomic on POSIX file systems), then syncs the directory.

@@ -36,6 +36,17 @@ TempDb::TempDb() {
   path_ = ScratchDir() + "/db" + std::to_string(counter++) + ".db";
 }
 
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  path_ = ScratchDir() + "/dir" + std::to_string(counter++);
+  std::filesystem::create_directory(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
 TempDb::~TempDb() {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
 }

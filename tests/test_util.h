@@ -21,6 +21,19 @@ class TempDb {
   std::string path_;
 };
 
+// A fresh directory of its own (mkdtemp), removed with everything in it on destruction; dir / "name" is a path in
+// it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
 // Runs a single-value query on the file with a separate raw SQLite connection (NULL reads as -1).
 int64_t QueryInt(const std::string& path, const std::string& sql);
 

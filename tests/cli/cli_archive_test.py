@@ -5,29 +5,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
-CLI = sys.argv[1]
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bindings", "python"))
+from cli_support import CLI, check, finish, run  # noqa: E402
 import convstore  # noqa: E402
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120)
-
-
-def contents(path):
-    with convstore.Store(path, read_only=True) as s:
-        return [e["seq"] for e in s.read_journal(0, limit=10000, decode=False) if e["kind"] == "changes"]
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +68,4 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("archive", os.path.join(tmp, "missing.db"), archive, "--once")
     check(r.returncode != 0 and r.stderr, f"missing store: {r.returncode} {r.stderr!r}")
 
-for f in failures:
-    print("FAILED:", f)
-print(f"{'ok' if not failures else 'failed'}: cli archive test")
-sys.exit(1 if failures else 0)
+finish("cli archive test")

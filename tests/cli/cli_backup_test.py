@@ -3,24 +3,10 @@ damaged (exit 3), restored over the store, encrypted with a key file, and clear 
 codes) for what cannot be done. Usage: cli_backup_test.py CONVSTORE_BINARY."""
 import json
 import os
-import subprocess
-import sys
 import tempfile
 
-CLI = sys.argv[1]
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bindings", "python"))
+from cli_support import check, finish, run  # noqa: E402
 import convstore  # noqa: E402
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120)
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -70,7 +56,4 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("restore", backup)
     check(r.returncode != 0 and "target" in r.stderr, f"no target: {r.returncode} {r.stderr!r}")
 
-for f in failures:
-    print("FAILED:", f)
-print(f"{'ok' if not failures else 'failed'}: cli backup test")
-sys.exit(1 if failures else 0)
+finish("cli backup test")

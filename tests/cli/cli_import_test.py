@@ -5,25 +5,11 @@ import hashlib
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 import tempfile
 
-CLI = sys.argv[1]
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bindings", "python"))
+from cli_support import check, finish, run  # noqa: E402
 import convstore  # noqa: E402
 from convstore.sessions import AgentSession  # noqa: E402
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120)
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -65,7 +51,4 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("--version")
     check(r.returncode == 0 and convstore.version() in r.stdout, f"version: {r.stdout!r}")
 
-for f in failures:
-    print("FAILED:", f)
-print(f"{'ok' if not failures else 'failed'}: cli import test")
-sys.exit(1 if failures else 0)
+finish("cli import test")

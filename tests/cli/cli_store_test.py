@@ -4,24 +4,10 @@ import json
 import os
 import sqlite3
 import stat
-import subprocess
-import sys
 import tempfile
 
-CLI = sys.argv[1]
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bindings", "python"))
+from cli_support import check, finish, run  # noqa: E402
 import convstore  # noqa: E402
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120)
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -92,7 +78,4 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("--version")
     check(r.returncode == 0 and r.stdout.strip(), f"--version: {r.returncode} {r.stdout!r}")
 
-for f in failures:
-    print("FAILED:", f)
-print(f"{'ok' if not failures else 'failed'}: cli store test")
-sys.exit(1 if failures else 0)
+finish("cli store test")

@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 
+#include "kill_child.h"
 #include "test_util.h"
 
 namespace convstore {
@@ -270,25 +271,11 @@ TEST_P(CrashTest, KilledWriterLosesNothingAcknowledged) {
   int done = 0;
   size_t messages = 0;
   for (; done < kills && std::chrono::steady_clock::now() < deadline; ++done) {
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      RunWriter(db.path(), GetParam(), convs, done, fds[1]);
-    }
-    ::close(fds[1]);
     // Kill at a random moment: sometimes during open, mostly mid-stream.
-    ::usleep(static_cast<useconds_t>(rng() % 40000));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped by itself with exit code " << WEXITSTATUS(status);
-    std::string reports;
-    char buf[65536];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) reports.append(buf, static_cast<size_t>(n));
-    ::close(fds[0]);
+    const std::string reports = testing::RunAndKill(
+        [&](int fd) { RunWriter(db.path(), GetParam(), convs, done, fd); },
+        static_cast<useconds_t>(rng() % 40000));
+    if (::testing::Test::HasFailure()) break;
     ParseReports(reports, ack);
     messages = Verify(db.path(), ack, done);
     if (::testing::Test::HasFailure()) break;

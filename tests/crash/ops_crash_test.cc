@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "convstore/convstore.hpp"
+#include "kill_child.h"
 #include "test_util.h"
 
 namespace convstore {
@@ -178,24 +179,9 @@ TEST(OpsCrash, KillsDuringBackupVerifyRestoreArchiveAndPointInTimeRestoreLoseNot
   for (; done < kills && std::chrono::steady_clock::now() < deadline; ++done) {
     const Op op = static_cast<Op>(done % kOps);
     SCOPED_TRACE(std::string("kill ") + std::to_string(done) + " during " + kOpNames[op]);
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      RunChild(p, op, done, fds[1], seq_a, seq_b);
-    }
-    ::close(fds[1]);
-    ::usleep(static_cast<useconds_t>(1000 + rng() % 60000));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the child stopped by itself with exit code " << WEXITSTATUS(status);
-    std::string reports;
-    char buf[65536];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) reports.append(buf, static_cast<size_t>(n));
-    ::close(fds[0]);
+    const std::string reports = testing::RunAndKill([&](int fd) { RunChild(p, op, done, fd, seq_a, seq_b); },
+                                                    static_cast<useconds_t>(1000 + rng() % 60000));
+    if (::testing::Test::HasFailure()) break;
     std::istringstream in(reports);
     for (std::string kind, id; in >> kind >> id;) acknowledged.insert(id);
     ++per_op[op];

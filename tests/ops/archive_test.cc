@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "convstore/convstore.hpp"
-#include "ops/journal_tables.h"
+#include "table_dump.h"
 #include "test_util.h"
 #include "util/directory.h"
 
@@ -25,21 +25,10 @@ namespace {
 
 using testing::OpenOrDie;
 using testing::TempDb;
+using testing::TempDir;
 
 constexpr char kKey[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 constexpr char kWrongKey[] = "100102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-struct Dir {
-  std::string path;
-  Dir() {
-    char tmpl[] = "/tmp/convstore-archive-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~Dir() {
-    if (std::system(("rm -rf '" + path + "'").c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path.c_str());
-  }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
 
 bool Exists(const std::string& path) {
   struct stat st {};
@@ -51,29 +40,6 @@ int Mode(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
 }
 
-// Every row of every journaled table, as text (a separate raw connection).
-std::string Dump(const std::string& path) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  std::string out;
-  for (std::string_view table : ops::JournaledTables()) {
-    out += "## " + std::string(table) + "\n";
-    sqlite3_stmt* st = nullptr;
-    const std::string sql = "SELECT * FROM " + std::string(table) + " ORDER BY 1, 2";
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      for (int c = 0; c < sqlite3_column_count(st); ++c) {
-        const unsigned char* text = sqlite3_column_text(st, c);
-        out += sqlite3_column_type(st, c) == SQLITE_NULL ? "NULL" : std::string(reinterpret_cast<const char*>(text));
-        out += "|";
-      }
-      out += "\n";
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return out;
-}
 
 NewMessage Msg(std::string content, int64_t cost = 1000) {
   NewMessage m;
@@ -110,7 +76,7 @@ void ExpectDerivedTablesVerify(const std::string& path) {
 
 TEST(Archive, EveryCommitIsRestorableBySeqAndByTime) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   const std::string archive = dir / "archive";
   auto store = OpenOrDie(db.path());
   ArchiveOptions options;
@@ -124,7 +90,7 @@ TEST(Archive, EveryCommitIsRestorableBySeqAndByTime) {
   std::vector<Commit> commits;
   auto record = [&] {
     JournalEntry e = Last(*store);
-    commits.push_back({e.seq, e.committed_at, Dump(db.path())});
+    commits.push_back({e.seq, e.committed_at, testing::DumpJournaledTables(db.path())});
   };
   auto conv = store->CreateConversation({.user_key = "ana@example.com", .title = "BGP"});
   ASSERT_OK(conv);
@@ -179,7 +145,7 @@ TEST(Archive, EveryCommitIsRestorableBySeqAndByTime) {
     ASSERT_OK(r);
     EXPECT_EQ(r->seq, c.seq);
     EXPECT_EQ(r->committed_at, c.at);
-    EXPECT_EQ(Dump(target.path()), c.state) << "to_seq " << c.seq;
+    EXPECT_EQ(testing::DumpJournaledTables(target.path()), c.state) << "to_seq " << c.seq;
     // The exact commit time is inclusive; an instant before the next commit restores the same state.
     PointInTimeOptions by_time;
     by_time.to_time = c.at;
@@ -188,7 +154,7 @@ TEST(Archive, EveryCommitIsRestorableBySeqAndByTime) {
     r = RestoreToPoint(archive, target.path(), by_time);
     ASSERT_OK(r);
     EXPECT_EQ(r->seq, c.seq);
-    EXPECT_EQ(Dump(target.path()), c.state) << "to_time " << *by_time.to_time;
+    EXPECT_EQ(testing::DumpJournaledTables(target.path()), c.state) << "to_time " << *by_time.to_time;
     if (i % 6 == 0) ExpectDerivedTablesVerify(target.path());
   }
   // The restored store's journal goes on from the point with a restored marker.
@@ -201,7 +167,7 @@ TEST(Archive, EveryCommitIsRestorableBySeqAndByTime) {
 
 TEST(Archive, RefusesTargetsItDoesNotHoldAndLeavesTheTargetAlone) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   auto store = OpenOrDie(db.path());
   ASSERT_OK(store->CreateConversation({.user_key = "ana@example.com"}));
   const Micros before_base = Last(*store).committed_at - 1;
@@ -240,7 +206,7 @@ TEST(Archive, RefusesTargetsItDoesNotHoldAndLeavesTheTargetAlone) {
 
 TEST(Archive, MarkersAndRestoredFilesStartNewGenerations) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   ArchiveOptions options;
   options.directory = dir / "a";
   auto store = OpenOrDie(db.path());
@@ -249,7 +215,7 @@ TEST(Archive, MarkersAndRestoredFilesStartNewGenerations) {
   ASSERT_OK(store->ArchiveNow(options));
   ASSERT_OK(store->AddMessage(conv->id, Msg("before the switch")));
   const int64_t before_switch = Last(*store).seq;
-  const std::string state_before_switch = Dump(db.path());
+  const std::string state_before_switch = testing::DumpJournaledTables(db.path());
   ASSERT_OK(store->SetJournalEnabled(false));
   ASSERT_OK(store->AddMessage(conv->id, Msg("not journaled")));
   ASSERT_OK(store->SetJournalEnabled(true));
@@ -266,10 +232,10 @@ TEST(Archive, MarkersAndRestoredFilesStartNewGenerations) {
   o.to_seq = before_switch;
   TempDb target;
   ASSERT_OK(RestoreToPoint(options.directory, target.path(), o));
-  EXPECT_EQ(Dump(target.path()), state_before_switch);
+  EXPECT_EQ(testing::DumpJournaledTables(target.path()), state_before_switch);
   o.to_seq = Last(*store).seq;
   ASSERT_OK(RestoreToPoint(options.directory, target.path(), o));
-  EXPECT_EQ(Dump(target.path()), Dump(db.path()));
+  EXPECT_EQ(testing::DumpJournaledTables(target.path()), testing::DumpJournaledTables(db.path()));
 
   // A store put back from an older backup no longer continues the archive: a new generation, not a mix.
   BackupOptions b;
@@ -290,12 +256,12 @@ TEST(Archive, MarkersAndRestoredFilesStartNewGenerations) {
   PointInTimeOptions now;
   now.to_time = Last(*store).committed_at;
   ASSERT_OK(RestoreToPoint(options.directory, target.path(), now));
-  EXPECT_EQ(Dump(target.path()), Dump(db.path()));
+  EXPECT_EQ(testing::DumpJournaledTables(target.path()), testing::DumpJournaledTables(db.path()));
 }
 
 TEST(Archive, ACrashBetweenASegmentAndItsPositionNeitherRepeatsNorForks) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   ArchiveOptions options;
   options.directory = dir / "a";
   auto store = OpenOrDie(db.path());
@@ -330,7 +296,7 @@ TEST(Archive, ACrashBetweenASegmentAndItsPositionNeitherRepeatsNorForks) {
 
 TEST(Archive, ADamagedSegmentIsNeverReplayed) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   ArchiveOptions options;
   options.directory = dir / "a";
   auto store = OpenOrDie(db.path());
@@ -356,18 +322,18 @@ TEST(Archive, ADamagedSegmentIsNeverReplayed) {
       auto t = OpenOrDie(target.path());
       ASSERT_OK(t->CreateConversation({.user_key = "old@example.com"}));
     }
-    const std::string before = Dump(target.path());
+    const std::string before = testing::DumpJournaledTables(target.path());
     PointInTimeOptions o;
     o.to_seq = Last(*store).seq;
     SCOPED_TRACE("damaged at offset " + std::to_string(offset));
     EXPECT_CODE(RestoreToPoint(options.directory, target.path(), o), Code::kCorruption);
-    EXPECT_EQ(Dump(target.path()), before);
+    EXPECT_EQ(testing::DumpJournaledTables(target.path()), before);
   }
 }
 
 TEST(Archive, EncryptedArchivesNeedTheirKey) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   ArchiveOptions options;
   options.directory = dir / "a";
   options.encryption_key_hex = kKey;
@@ -392,12 +358,12 @@ TEST(Archive, EncryptedArchivesNeedTheirKey) {
   EXPECT_CODE(RestoreToPoint(options.directory, target.path(), o), Code::kInvalidArgument);
   o.encryption_key_hex = kKey;
   ASSERT_OK(RestoreToPoint(options.directory, target.path(), o));
-  EXPECT_EQ(Dump(target.path()), Dump(db.path()));
+  EXPECT_EQ(testing::DumpJournaledTables(target.path()), testing::DumpJournaledTables(db.path()));
 }
 
 TEST(Archive, RetentionKeepsTheWindowRestorableAndRemovesTheRest) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   std::atomic<int64_t> now{1'800'000'000'000'000};
   testing::ClockEnv env([&] { return now.load(); });
   Options store_options;
@@ -414,7 +380,7 @@ TEST(Archive, RetentionKeepsTheWindowRestorableAndRemovesTheRest) {
       now += 1'000'000;
       ASSERT_OK(store->AddMessage(conv->id, Msg("m")));
       JournalEntry e = Last(*store);
-      commits.push_back({e.seq, e.committed_at, Dump(db.path())});
+      commits.push_back({e.seq, e.committed_at, testing::DumpJournaledTables(db.path())});
     }
     now += 4'000'000;
     ASSERT_OK(store->ArchiveNow(options));
@@ -433,7 +399,7 @@ TEST(Archive, RetentionKeepsTheWindowRestorableAndRemovesTheRest) {
     PointInTimeOptions o;
     o.to_time = c.at;
     ASSERT_OK(RestoreToPoint(options.directory, target.path(), o));
-    EXPECT_EQ(Dump(target.path()), c.state);
+    EXPECT_EQ(testing::DumpJournaledTables(target.path()), c.state);
   }
   PointInTimeOptions oldest;
   oldest.to_seq = commits.front().seq;
@@ -442,7 +408,7 @@ TEST(Archive, RetentionKeepsTheWindowRestorableAndRemovesTheRest) {
 
 TEST(Archive, InProcessArchivingShipsWithinItsInterval) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   ArchiveOptions options;
   options.directory = dir / "a";
   options.interval_us = 5'000;
@@ -474,7 +440,7 @@ TEST(Archive, InProcessArchivingShipsWithinItsInterval) {
 
 TEST(Archive, RefusesBadOptionsAndStoresWithoutAFile) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   auto store = OpenOrDie(db.path());
   ArchiveOptions o;
   EXPECT_CODE(store->ArchiveNow(o), Code::kInvalidArgument);
@@ -497,7 +463,7 @@ TEST(Archive, RefusesBadOptionsAndStoresWithoutAFile) {
   o.encryption_key_hex.clear();
   o.directory = dir / "file";
   EXPECT_CODE(store->ArchiveNow(o), Code::kConflict);
-  o.directory = dir.path;  // holds other files
+  o.directory = dir.path();  // holds other files
   EXPECT_CODE(store->ArchiveNow(o), Code::kConflict);
   auto memory = OpenOrDie(":memory:");
   o.directory = dir / "m";

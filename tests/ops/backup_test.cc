@@ -23,6 +23,7 @@ namespace {
 using testing::OpenOrDie;
 using testing::QueryInt;
 using testing::TempDb;
+using testing::TempDir;
 
 constexpr char kKey[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 constexpr char kWrongKey[] = "100102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -34,19 +35,6 @@ NewMessage Msg(std::string content, int64_t cost = 1000) {
   m.metadata_json = R"({"team":"netops"})";
   return m;
 }
-
-// A scratch directory for backups, removed with its files.
-struct Dir {
-  std::string path;
-  Dir() {
-    char tmpl[] = "/tmp/convstore-backup-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~Dir() {
-    if (std::system(("rm -rf '" + path + "'").c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path.c_str());
-  }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
 
 int Mode(const std::string& path) {
   struct stat st {};
@@ -85,7 +73,7 @@ Filled Fill(const std::string& path, int messages) {
 
 TEST(Backup, CopiesALiveStoreWithAManifestThatVerifiesAndRestores) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   auto f = Fill(db.path(), 50);
   std::vector<Progress> seen;
   BackupOptions options;
@@ -135,7 +123,7 @@ TEST(Backup, CopiesALiveStoreWithAManifestThatVerifiesAndRestores) {
 
 TEST(Backup, FinishesWhileWritersKeepWritingAndIsConsistent) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   auto f = Fill(db.path(), 200);
   std::atomic<bool> stop{false};
   std::atomic<int> written{0};
@@ -161,7 +149,7 @@ TEST(Backup, FinishesWhileWritersKeepWritingAndIsConsistent) {
 
 TEST(Backup, AFlippedByteAnywhereIsReportedAndNeverRestored) {
   TempDb db, target;
-  Dir dir;
+  TempDir dir;
   auto f = Fill(db.path(), 30);
   BackupOptions options;
   options.path = dir / "good.db";
@@ -193,7 +181,7 @@ TEST(Backup, AFlippedByteAnywhereIsReportedAndNeverRestored) {
 
 TEST(Backup, EncryptedBackupsNeedTheirKey) {
   TempDb db, target;
-  Dir dir;
+  TempDir dir;
   auto f = Fill(db.path(), 20);
   BackupOptions options;
   options.path = dir / "sealed.db";
@@ -220,7 +208,7 @@ TEST(Backup, EncryptedBackupsNeedTheirKey) {
 
 TEST(Backup, RefusesBadRequestsAndStoresInUseElsewhere) {
   TempDb db, target;
-  Dir dir;
+  TempDir dir;
   auto f = Fill(db.path(), 5);
   BackupOptions options;
   options.path = dir / "once.db";
@@ -263,7 +251,7 @@ TEST(Backup, RefusesBadRequestsAndStoresInUseElsewhere) {
 }
 
 TEST(Backup, AnInMemoryStoreBacksUpToAFile) {
-  Dir dir;
+  TempDir dir;
   auto store = OpenOrDie(ConversationStore::kInMemory);
   auto conv = store->CreateConversation({.user_key = "u", .title = "t"});
   ASSERT_OK(conv);

@@ -13,6 +13,7 @@
 #include "ops/journal_tables.h"
 #include "ops/replay.h"
 #include "sqlite/connection.h"
+#include "table_dump.h"
 #include "test_util.h"
 #include "util/status_macros.h"
 
@@ -33,27 +34,6 @@ struct Raw {
   }
 };
 
-// Every row of every journaled table, as text.
-std::string Dump(const std::string& path) {
-  Raw raw(path);
-  std::string out;
-  for (std::string_view table : ops::JournaledTables()) {
-    out += "## " + std::string(table) + "\n";
-    sqlite3_stmt* st = nullptr;
-    const std::string sql = "SELECT * FROM " + std::string(table) + " ORDER BY 1, 2";
-    EXPECT_EQ(sqlite3_prepare_v2(raw.db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      for (int c = 0; c < sqlite3_column_count(st); ++c) {
-        const unsigned char* text = sqlite3_column_text(st, c);
-        out += sqlite3_column_type(st, c) == SQLITE_NULL ? "NULL" : std::string(reinterpret_cast<const char*>(text));
-        out += "|";
-      }
-      out += "\n";
-    }
-    sqlite3_finalize(st);
-  }
-  return out;
-}
 
 // A consistent copy of the live file (SQLite's backup API), as a base for replays.
 void Snapshot(const std::string& from, const std::string& to) {
@@ -246,7 +226,7 @@ TEST(Journal, ReplayOnAnEarlierCopyReproducesEveryJournaledTable) {
 
   const int applied = ApplyJournal(db.path(), copy.path(), base_seq);
   EXPECT_GT(applied, 20);
-  EXPECT_EQ(Dump(copy.path()), Dump(db.path()));
+  EXPECT_EQ(testing::DumpJournaledTables(copy.path()), testing::DumpJournaledTables(db.path()));
 }
 
 // Replays the live file's entries after `after_seq` on `copy` with convstore's own replayer, in one transaction.
@@ -302,7 +282,7 @@ TEST(Journal, ConvstoresReplayerReproducesTheTablesAndRefusesADivergedCopy) {
   int64_t applied = 0;
   ASSERT_OK(Replay(db.path(), copy.path(), base_seq, &applied));
   EXPECT_GT(applied, 60);
-  EXPECT_EQ(Dump(copy.path()), Dump(db.path()));
+  EXPECT_EQ(testing::DumpJournaledTables(copy.path()), testing::DumpJournaledTables(db.path()));
 
   // A copy changed outside the journal: the replay stops at the first row that is not as recorded.
   {
@@ -310,11 +290,11 @@ TEST(Journal, ConvstoresReplayerReproducesTheTablesAndRefusesADivergedCopy) {
     sqlite3_db_config(raw.db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr);
     raw.Exec("UPDATE conversations SET title = 'changed behind the journal'");
   }
-  const std::string before = Dump(diverged.path());
+  const std::string before = testing::DumpJournaledTables(diverged.path());
   Status s = Replay(db.path(), diverged.path(), base_seq, &applied);
   EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
   EXPECT_NE(s.message().find("not as the journal recorded it"), std::string::npos) << s.ToString();
-  EXPECT_EQ(Dump(diverged.path()), before) << "a failed replay leaves the copy as it was";
+  EXPECT_EQ(testing::DumpJournaledTables(diverged.path()), before) << "a failed replay leaves the copy as it was";
 }
 
 TEST(Journal, CommitTimesNeverGoBackAndSequencesAreGapFree) {

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "convstore/convstore.hpp"
-#include "ops/journal_tables.h"
+#include "table_dump.h"
 #include "test_util.h"
 
 namespace convstore {
@@ -56,31 +56,11 @@ Snapshot Take(sqlite3* db) {
   sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM change_journal", -1, &st, nullptr);
   if (sqlite3_step(st) == SQLITE_ROW) s.seq = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
-  for (std::string_view table : ops::JournaledTables()) {
-    s.state += "## " + std::string(table) + "\n";
-    const std::string sql = "SELECT * FROM " + std::string(table) + " ORDER BY 1, 2";
-    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      for (int c = 0; c < sqlite3_column_count(st); ++c) {
-        const unsigned char* text = sqlite3_column_text(st, c);
-        s.state += sqlite3_column_type(st, c) == SQLITE_NULL ? "NULL" : reinterpret_cast<const char*>(text);
-        s.state += "|";
-      }
-      s.state += "\n";
-    }
-    sqlite3_finalize(st);
-  }
+  s.state = testing::DumpJournaledTables(db);
   sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   return s;
 }
 
-std::string Dump(const std::string& path) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  Snapshot s = Take(db);
-  sqlite3_close(db);
-  return s.state;
-}
 
 // One writer thread: random writes of every kind until `enough` (or `ops` writes), pausing briefly between them
 // so the recorder sees many distinct states.
@@ -264,7 +244,7 @@ TEST(PointInTimeDifferential, EveryRecordedInstantRestoresExactly) {
     auto r = RestoreToPoint(archive.directory, target, o);
     ASSERT_OK(r);
     ASSERT_EQ(r->seq, s.seq) << "restore " << i;
-    const std::string state = Dump(target);
+    const std::string state = testing::DumpJournaledTables(target);
     ASSERT_EQ(state.size(), s.state_bytes) << "restore " << i << " to entry " << s.seq;
     ASSERT_EQ(std::hash<std::string>()(state), s.state_hash) << "restore " << i << " to entry " << s.seq;
     if (i % 10 == 0) {

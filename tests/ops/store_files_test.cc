@@ -20,18 +20,7 @@ namespace {
 
 using testing::OpenOrDie;
 using testing::TempDb;
-
-struct Dir {
-  std::string path;
-  Dir() {
-    char tmpl[] = "/tmp/convstore-files-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~Dir() {
-    if (std::system(("rm -rf '" + path + "'").c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path.c_str());
-  }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
+using testing::TempDir;
 
 bool Exists(const std::string& path) {
   struct stat st {};
@@ -94,7 +83,7 @@ TEST(StoreFiles, InspectReadsTheFactsWithoutChangingTheFile) {
 
   EXPECT_CODE(InspectStore(db.path() + ".missing"), Code::kNotFound);
   EXPECT_CODE(InspectStore(""), Code::kInvalidArgument);
-  Dir dir;
+  TempDir dir;
   Exec(dir / "other.db", "CREATE TABLE t(x); INSERT INTO t VALUES (1)");
   EXPECT_CODE(InspectStore(dir / "other.db"), Code::kInvalidArgument);
 }
@@ -154,30 +143,30 @@ TEST(StoreFiles, TheJournalInWords) {
 
 TEST(StoreFiles, BackupsListedAndPrunedNeverTheNewest) {
   TempDb db;
-  Dir dir;
+  TempDir dir;
   auto store = OpenOrDie(db.path());
   for (const char* name : {"a.db", "b.db", "c.db"}) {
     BackupOptions o;
     o.path = dir / name;
     ASSERT_OK(store->Backup(o));
   }
-  auto listed = ListBackups(dir.path);
+  auto listed = ListBackups(dir.path());
   ASSERT_OK(listed);
   ASSERT_EQ(listed->size(), 3u);
   EXPECT_EQ((*listed)[0].path, dir / "a.db");
   EXPECT_TRUE((*listed)[2].present);
   // Nothing is old enough yet.
-  auto removed = PruneBackups(dir.path, 3600'000'000);
+  auto removed = PruneBackups(dir.path(), 3600'000'000);
   ASSERT_OK(removed);
   EXPECT_EQ(*removed, 0);
   ::usleep(20'000);
-  removed = PruneBackups(dir.path, 1);  // everything is older than 1 µs: all but the newest go
+  removed = PruneBackups(dir.path(), 1);  // everything is older than 1 µs: all but the newest go
   ASSERT_OK(removed);
   EXPECT_EQ(*removed, 2);
   EXPECT_FALSE(Exists(dir / "a.db"));
   EXPECT_FALSE(Exists(dir / "a.db.manifest.json"));
   EXPECT_TRUE(Exists(dir / "c.db"));
-  EXPECT_CODE(PruneBackups(dir.path, 0), Code::kInvalidArgument);
+  EXPECT_CODE(PruneBackups(dir.path(), 0), Code::kInvalidArgument);
   EXPECT_CODE(ListBackups(dir / "missing"), Code::kNotFound);
 
   ArchiveOptions a;
@@ -189,7 +178,7 @@ TEST(StoreFiles, BackupsListedAndPrunedNeverTheNewest) {
   ASSERT_OK(store->StartArchiving(a));
   EXPECT_CODE(PruneArchive(a.directory, 1), Code::kBusy);
   ASSERT_OK(store->StopArchiving());
-  EXPECT_CODE(PruneArchive(dir.path, 1), Code::kNotFound);
+  EXPECT_CODE(PruneArchive(dir.path(), 1), Code::kNotFound);
 }
 
 }  // namespace

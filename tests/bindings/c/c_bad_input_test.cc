@@ -69,6 +69,18 @@ class CBadInputMatrix : public ::testing::Test {
     ASSERT_EQ(convstore_reserve(db, R"({"request_id":"r-open","user":"u@x","estimated_cost_usd":"0.01"})", nullptr,
                                 &err), CONVSTORE_OK) << err;
   }
+  // call(&out, &err) must fail with `code`, a message, and no output.
+  template <typename Call>
+  void ExpectRefused(const std::string& what, int code, Call call) {
+    char* err = nullptr;
+    char* out = kSentinel;
+    const int rc = call(&out, &err);
+    EXPECT_EQ(rc, code) << what << ": " << (err ? err : "(no message)");
+    EXPECT_TRUE(err != nullptr && err[0] != '\0') << what;
+    EXPECT_EQ(out, nullptr) << what;
+    convstore_free(err);
+    ++inputs_tried;
+  }
   void TearDown() override {
     convstore_close(db);
     total_inputs += inputs_tried;
@@ -664,38 +676,28 @@ TEST_F(CBadInputMatrix, JournalArgumentsOutOfRange) {
 
 TEST_F(CBadInputMatrix, BackupRequestsThatCannotBeDone) {
   const std::string before = Snapshot();
-  auto refused = [&](const std::string& what, int code, auto call) {
-    char* err = nullptr;
-    char* out = kSentinel;
-    const int rc = call(&out, &err);
-    EXPECT_EQ(rc, code) << what << ": " << (err ? err : "(no message)");
-    EXPECT_TRUE(err != nullptr && err[0] != '\0') << what;
-    EXPECT_EQ(out, nullptr) << what;
-    convstore_free(err);
-    ++inputs_tried;
-  };
   const std::string missing = db_.path() + ".no-such-backup";
   for (const char* o : {R"({})", R"({"path":""})", R"({"path":":memory:"})", R"({"path":"x.db","encryption_key":"12"})",
                         R"({"path":"x.db","encryption_key":"zz"})", R"({"path":7})", R"({"path":"x.db","extra":1})"})
-    refused(o, CONVSTORE_INVALID_ARGUMENT,
+    ExpectRefused(o, CONVSTORE_INVALID_ARGUMENT,
             [&](char** out, char** e) { return convstore_backup(db, o, nullptr, nullptr, out, e); });
-  refused("backup over the store itself", CONVSTORE_CONFLICT, [&](char** out, char** e) {
+  ExpectRefused("backup over the store itself", CONVSTORE_CONFLICT, [&](char** out, char** e) {
     const std::string o = "{\"path\":\"" + db_.path() + "\"}";
     return convstore_backup(db, o.c_str(), nullptr, nullptr, out, e);
   });
-  refused("verify NULL", CONVSTORE_INVALID_ARGUMENT,
+  ExpectRefused("verify NULL", CONVSTORE_INVALID_ARGUMENT,
           [&](char** out, char** e) { return convstore_verify_backup(nullptr, nullptr, out, e); });
-  refused("verify missing", CONVSTORE_NOT_FOUND,
+  ExpectRefused("verify missing", CONVSTORE_NOT_FOUND,
           [&](char** out, char** e) { return convstore_verify_backup(missing.c_str(), nullptr, out, e); });
-  refused("verify bad key", CONVSTORE_INVALID_ARGUMENT,
+  ExpectRefused("verify bad key", CONVSTORE_INVALID_ARGUMENT,
           [&](char** out, char** e) { return convstore_verify_backup(missing.c_str(), "beef", out, e); });
-  refused("restore NULL backup", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+  ExpectRefused("restore NULL backup", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
     return convstore_restore_backup(nullptr, "t.db", nullptr, nullptr, nullptr, out, e);
   });
-  refused("restore NULL target", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+  ExpectRefused("restore NULL target", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
     return convstore_restore_backup(missing.c_str(), nullptr, nullptr, nullptr, nullptr, out, e);
   });
-  refused("restore missing backup", CONVSTORE_NOT_FOUND, [&](char** out, char** e) {
+  ExpectRefused("restore missing backup", CONVSTORE_NOT_FOUND, [&](char** out, char** e) {
     return convstore_restore_backup(missing.c_str(), (db_.path() + ".t").c_str(), nullptr, nullptr, nullptr, out, e);
   });
   EXPECT_EQ(Snapshot(), before);
@@ -703,65 +705,55 @@ TEST_F(CBadInputMatrix, BackupRequestsThatCannotBeDone) {
 
 TEST_F(CBadInputMatrix, ArchiveRequestsThatCannotBeDone) {
   const std::string before = Snapshot();
-  auto refused = [&](const std::string& what, int code, auto call) {
-    char* err = nullptr;
-    char* out = kSentinel;
-    const int rc = call(&out, &err);
-    EXPECT_EQ(rc, code) << what << ": " << (err ? err : "(no message)");
-    EXPECT_TRUE(err != nullptr && err[0] != '\0') << what;
-    EXPECT_EQ(out, nullptr) << what;
-    convstore_free(err);
-    ++inputs_tried;
-  };
   const std::string dir = db_.path() + ".no-such-archive";
   for (const char* o : {R"({})", R"({"directory":""})", R"({"directory":7})", R"({"directory":"a","interval_ms":0})",
                         R"({"directory":"a","interval_ms":3600001})", R"({"directory":"a","base_backup_interval_s":0})",
                         R"({"directory":"a","keep_s":-1})", R"({"directory":"a","keep_s":9223372036854775807})",
                         R"({"directory":"a","encryption_key":"12"})", R"({"directory":"a","extra":1})"})
-    refused(o, CONVSTORE_INVALID_ARGUMENT,
+    ExpectRefused(o, CONVSTORE_INVALID_ARGUMENT,
             [&](char** out, char** e) { return convstore_archive_now(db, o, out, e); });
-  refused("stop when not archiving", CONVSTORE_NOT_FOUND,
+  ExpectRefused("stop when not archiving", CONVSTORE_NOT_FOUND,
           [&](char** out, char** e) { return convstore_stop_archiving(db, out, e); });
-  refused("list NULL", CONVSTORE_INVALID_ARGUMENT,
+  ExpectRefused("list NULL", CONVSTORE_INVALID_ARGUMENT,
           [&](char** out, char** e) { return convstore_list_archive(nullptr, out, e); });
-  refused("list missing", CONVSTORE_NOT_FOUND,
+  ExpectRefused("list missing", CONVSTORE_NOT_FOUND,
           [&](char** out, char** e) { return convstore_list_archive(dir.c_str(), out, e); });
   const std::string target = db_.path() + ".t";
   for (const char* o : {R"({})", R"({"to_seq":1,"to_time":1})", R"({"to_seq":-1})", R"({"to_time":"yesterday"})",
                         R"({"to_seq":"1"})", R"({"to_seq":1,"encryption_key":"zz"})", R"({"to_seq":1,"x":1})", "[", ""})
-    refused(std::string("restore_to_point ") + o, CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+    ExpectRefused(std::string("restore_to_point ") + o, CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
       return convstore_restore_to_point(dir.c_str(), target.c_str(), o, nullptr, nullptr, out, e);
     });
-  refused("restore_to_point NULL archive", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+  ExpectRefused("restore_to_point NULL archive", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
     return convstore_restore_to_point(nullptr, target.c_str(), R"({"to_seq":1})", nullptr, nullptr, out, e);
   });
-  refused("restore_to_point NULL target", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+  ExpectRefused("restore_to_point NULL target", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
     return convstore_restore_to_point(dir.c_str(), nullptr, R"({"to_seq":1})", nullptr, nullptr, out, e);
   });
-  refused("restore_to_point NULL options", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+  ExpectRefused("restore_to_point NULL options", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
     return convstore_restore_to_point(dir.c_str(), target.c_str(), nullptr, nullptr, nullptr, out, e);
   });
-  refused("inspect NULL", CONVSTORE_INVALID_ARGUMENT,
+  ExpectRefused("inspect NULL", CONVSTORE_INVALID_ARGUMENT,
           [&](char** out, char** e) { return convstore_inspect_store(nullptr, out, e); });
-  refused("inspect missing", CONVSTORE_NOT_FOUND,
+  ExpectRefused("inspect missing", CONVSTORE_NOT_FOUND,
           [&](char** out, char** e) { return convstore_inspect_store(dir.c_str(), out, e); });
-  refused("check NULL", CONVSTORE_INVALID_ARGUMENT,
+  ExpectRefused("check NULL", CONVSTORE_INVALID_ARGUMENT,
           [&](char** out, char** e) { return convstore_check_store(nullptr, out, e); });
-  refused("check missing", CONVSTORE_NOT_FOUND,
+  ExpectRefused("check missing", CONVSTORE_NOT_FOUND,
           [&](char** out, char** e) { return convstore_check_store(dir.c_str(), out, e); });
-  refused("list_backups NULL", CONVSTORE_INVALID_ARGUMENT,
+  ExpectRefused("list_backups NULL", CONVSTORE_INVALID_ARGUMENT,
           [&](char** out, char** e) { return convstore_list_backups(nullptr, out, e); });
-  refused("list_backups missing", CONVSTORE_NOT_FOUND,
+  ExpectRefused("list_backups missing", CONVSTORE_NOT_FOUND,
           [&](char** out, char** e) { return convstore_list_backups(dir.c_str(), out, e); });
   for (int64_t keep : {int64_t{0}, int64_t{-1}, INT64_MAX}) {
-    refused("prune_backups keep " + std::to_string(keep), CONVSTORE_INVALID_ARGUMENT,
+    ExpectRefused("prune_backups keep " + std::to_string(keep), CONVSTORE_INVALID_ARGUMENT,
             [&](char** out, char** e) { return convstore_prune_backups(dir.c_str(), keep, out, e); });
-    refused("prune_archive keep " + std::to_string(keep), CONVSTORE_INVALID_ARGUMENT,
+    ExpectRefused("prune_archive keep " + std::to_string(keep), CONVSTORE_INVALID_ARGUMENT,
             [&](char** out, char** e) { return convstore_prune_archive(dir.c_str(), keep, out, e); });
   }
-  refused("prune_archive missing", CONVSTORE_NOT_FOUND,
+  ExpectRefused("prune_archive missing", CONVSTORE_NOT_FOUND,
           [&](char** out, char** e) { return convstore_prune_archive(dir.c_str(), 60, out, e); });
-  refused("restore_to_point missing archive", CONVSTORE_NOT_FOUND, [&](char** out, char** e) {
+  ExpectRefused("restore_to_point missing archive", CONVSTORE_NOT_FOUND, [&](char** out, char** e) {
     return convstore_restore_to_point(dir.c_str(), target.c_str(), R"({"to_seq":1})", nullptr, nullptr, out, e);
   });
   EXPECT_EQ(Snapshot(), before);

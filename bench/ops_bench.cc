@@ -157,10 +157,10 @@ BENCHMARK(BM_RawCommitWithSessionExtension)->Arg(0)->Arg(1)->MinTime(2.0)->UseRe
 // Point-in-time restore's replay rate: the journal entries of 20,000 single add_message calls (100 conversations,
 // a message row and a counters update each) applied to a copy of the store taken before them, in one transaction,
 // with convstore's replayer. Reports changes per second (the copy is made outside the timed part).
-void BM_ReplayRate(benchmark::State& state) {
-  const std::string base = bench::ScratchPath("replay-base");
-  const std::string live = bench::ScratchPath("replay-live");
-  {
+// The journal entries of 20,000 single add_message calls and a copy of the store taken before them; built once
+// for both replay benchmarks.
+struct ReplayFixture {
+  ReplayFixture() {
     auto store = bench::Open(live);
     auto convs = bench::MakeConversations(*store, 100, 10);
     store.reset();
@@ -170,22 +170,15 @@ void BM_ReplayRate(benchmark::State& state) {
       auto r = store->AddMessage(convs[static_cast<size_t>(i) % convs.size()], bench::Msg(i));
       if (!r.ok()) throw std::runtime_error(r.status().ToString());
     }
-  }
-  const int64_t base_seq = [&] {
+    store.reset();
     sqlite3* db = bench::OpenRaw(base);
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(db, "SELECT max(seq) FROM change_journal", -1, &st, nullptr);
     sqlite3_step(st);
-    const int64_t seq = sqlite3_column_int64(st, 0);
+    const int64_t base_seq = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     sqlite3_close(db);
-    return seq;
-  }();
-  // The entries, read once.
-  std::vector<std::pair<int64_t, std::string>> entries;
-  {
-    sqlite3* db = bench::OpenRaw(live);
-    sqlite3_stmt* st = nullptr;
+    db = bench::OpenRaw(live);
     sqlite3_prepare_v2(db, "SELECT seq, changes FROM change_journal WHERE seq > ?1 AND kind = 0 ORDER BY seq", -1,
                        &st, nullptr);
     sqlite3_bind_int64(st, 1, base_seq);
@@ -196,27 +189,77 @@ void BM_ReplayRate(benchmark::State& state) {
     sqlite3_finalize(st);
     sqlite3_close(db);
   }
-  int64_t changes = 0;
-  const std::string target = bench::ScratchPath("replay-target");
-  for (auto _ : state) {
-    state.PauseTiming();
+  ~ReplayFixture() {
+    bench::RemoveDb(target);
+    bench::RemoveDb(base);
+    bench::RemoveDb(live);
+  }
+  // A fresh copy of the base at `target`, opened with foreign keys off and a write transaction begun.
+  std::unique_ptr<convstore::sqlite::Connection> FreshTarget() {
     bench::RemoveDb(target);
     CopyWithBackupApi(base, target, -1);
     auto conn = bench::Must(convstore::sqlite::Connection::Open(target, {}), "open the copy");
     bench::Must(conn->Exec("PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE", "begin"), "begin");
+    return conn;
+  }
+  const std::string base = bench::ScratchPath("replay-base");
+  const std::string live = bench::ScratchPath("replay-live");
+  const std::string target = bench::ScratchPath("replay-target");
+  std::vector<std::pair<int64_t, std::string>> entries;  // seq, changeset
+};
+
+ReplayFixture& Replays() {
+  static ReplayFixture fixture;
+  return fixture;
+}
+
+void BM_ReplayRate(benchmark::State& state) {
+  ReplayFixture& f = Replays();
+  int64_t changes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto conn = f.FreshTarget();
     state.ResumeTiming();
     convstore::ops::Replayer replayer(*conn);
-    for (const auto& [seq, blob] : entries) bench::Must(replayer.Apply(seq, blob), "replay");
+    for (const auto& [seq, blob] : f.entries) bench::Must(replayer.Apply(seq, blob), "replay");
     bench::Must(conn->Exec("COMMIT", "commit"), "commit");
     changes += replayer.changes_applied();
   }
   state.counters["changes_per_s"] = benchmark::Counter(static_cast<double>(changes), benchmark::Counter::kIsRate);
-  state.counters["entries"] = static_cast<double>(entries.size());
-  bench::RemoveDb(target);
-  bench::RemoveDb(base);
-  bench::RemoveDb(live);
+  state.counters["entries"] = static_cast<double>(f.entries.size());
 }
 BENCHMARK(BM_ReplayRate)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The baseline for the replay rate: the same entries (they are in the session extension's changeset format)
+// applied to the same copy by SQLite's own sqlite3changeset_apply, in one transaction, aborting on any conflict.
+void BM_ReplayRateChangesetApply(benchmark::State& state) {
+  ReplayFixture& f = Replays();
+  int64_t changes = 0;
+  auto on_conflict = [](void*, int, sqlite3_changeset_iter*) { return SQLITE_CHANGESET_ABORT; };
+  int64_t per_pass = 0;  // row changes in the entries, counted once outside the timing
+  for (const auto& entry : f.entries) {
+    const std::string& blob = entry.second;
+    sqlite3_changeset_iter* it = nullptr;
+    sqlite3changeset_start(&it, static_cast<int>(blob.size()), const_cast<char*>(blob.data()));
+    while (sqlite3changeset_next(it) == SQLITE_ROW) ++per_pass;
+    sqlite3changeset_finalize(it);
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto conn = f.FreshTarget();
+    state.ResumeTiming();
+    for (const auto& [seq, blob] : f.entries) {
+      const int rc = sqlite3changeset_apply(conn->raw(), static_cast<int>(blob.size()), const_cast<char*>(blob.data()),
+                                            nullptr, on_conflict, nullptr);
+      if (rc != SQLITE_OK) throw std::runtime_error("sqlite3changeset_apply failed at entry " + std::to_string(seq));
+    }
+    bench::Must(conn->Exec("COMMIT", "commit"), "commit");
+    changes += per_pass;
+  }
+  state.counters["changes_per_s"] = benchmark::Counter(static_cast<double>(changes), benchmark::Counter::kIsRate);
+  state.counters["entries"] = static_cast<double>(f.entries.size());
+}
+BENCHMARK(BM_ReplayRateChangesetApply)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // Backups of a store of at least 1 GB (built once under the bench data directory: 100 conversations, messages of
 // ~1 KB in batches of 1,000, the journal off while loading): convstore's Backup (VACUUM INTO), SQLite's backup API

@@ -2,11 +2,14 @@
 // --json prints exactly its records.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli_support.h"
+#include "progress_bar.h"
 #include "commands.h"
 
 namespace convstore::cli {
@@ -19,6 +22,7 @@ struct StoreArgs {
   int64_t limit = 1000;
   double keep_days = 0;
   bool json = false;
+  bool no_backup = false;
 };
 
 bool FileExists(const std::string& path) {
@@ -35,23 +39,76 @@ std::string Bytes(int64_t n) {
   return buf;
 }
 
+// The paths of the backups a migration took ("*.before-schema-*") in `dir`.
+std::vector<std::string> MigrationBackups(const std::string& dir) {
+  std::vector<std::string> paths;
+  char* out = nullptr;
+  char* err = nullptr;
+  if (convstore_list_backups(dir.c_str(), &out, &err) != CONVSTORE_OK) {
+    convstore_free(err);
+    return paths;
+  }
+  const auto listing = nlohmann::json::parse(out, nullptr, false);
+  if (listing.is_array())
+    for (const auto& b : listing)
+      if (b["path"].get<std::string>().find(".before-schema-") != std::string::npos)
+        paths.push_back(b["path"].get<std::string>());
+  convstore_free(out);
+  return paths;
+}
+
 int RunInit(const StoreArgs& a) {
   const bool existed = FileExists(a.store);
-  convstore_t* db = nullptr;
   char* err = nullptr;
-  int rc = convstore_open(a.store.c_str(), R"({"create_if_missing":true})", &db, &err);
+  int64_t from_version = 0;
+  if (existed) {
+    char* before = nullptr;
+    if (const int rc = convstore_inspect_store(a.store.c_str(), &before, &err); rc != CONVSTORE_OK)
+      return Failed("init", rc, err);
+    from_version = JsonView(before).Int("schema_version");
+    convstore_free(before);
+  }
+  const std::string dir = !a.directory.empty() ? a.directory
+                          : a.store.rfind('/') == std::string::npos ? "."
+                                                                   : a.store.substr(0, a.store.rfind('/') + 1);
+  const auto backups_before = MigrationBackups(dir);
+  std::unique_ptr<convstore_options_t, void (*)(convstore_options_t*)> options(convstore_options_create(),
+                                                                            &convstore_options_destroy);
+  std::string json = std::string(R"({"create_if_missing":true,"backup_before_migration":)") +
+                     (a.no_backup ? "false" : "true");
+  if (!a.directory.empty()) json += ",\"migration_backup_directory\":" + JsonString(a.directory);
+  json += "}";
+  int rc = convstore_options_set_json(options.get(), json.c_str(), &err);
+  if (rc != CONVSTORE_OK) return Failed("init", rc, err);
+  ProgressBar bar;
+  convstore_options_set_progress(options.get(), &ProgressBar::Callback, &bar);
+  convstore_t* db = nullptr;
+  rc = convstore_open_with_options(a.store.c_str(), options.get(), &db, &err);
+  bar.Finish();
   if (rc != CONVSTORE_OK) return Failed("init", rc, err);
   convstore_close(db);
   char* out = nullptr;
   rc = convstore_inspect_store(a.store.c_str(), &out, &err);
   if (rc != CONVSTORE_OK) return Failed("init", rc, err);
   JsonView info(out);
+  const int64_t version = info.Int("schema_version");
+  std::string backup;
+  for (const auto& p : MigrationBackups(dir))
+    if (std::find(backups_before.begin(), backups_before.end(), p) == backups_before.end()) backup = p;
   if (a.json) {
-    std::printf("{\"path\":%s,\"created\":%s,\"schema_version\":%lld}\n", JsonString(a.store).c_str(),
-                existed ? "false" : "true", static_cast<long long>(info.Int("schema_version")));
+    std::printf("{\"path\":%s,\"created\":%s,\"schema_version\":%lld,\"migrated_from\":%s,\"backup\":%s}\n",
+                JsonString(a.store).c_str(), existed ? "false" : "true", static_cast<long long>(version),
+                existed && from_version != version ? std::to_string(from_version).c_str() : "null",
+                backup.empty() ? "null" : JsonString(backup).c_str());
+  } else if (!existed) {
+    std::printf("created %s (schema version %lld, mode 0600)\n", a.store.c_str(), static_cast<long long>(version));
+  } else if (from_version != version) {
+    std::printf("migrated %s from schema version %lld to %lld\n", a.store.c_str(), static_cast<long long>(from_version),
+                static_cast<long long>(version));
+    if (!backup.empty()) std::printf("the file as it was, verified: %s\n", backup.c_str());
   } else {
-    std::printf("%s %s (schema version %lld, mode 0600)\n", existed ? "opened the existing store" : "created",
-                a.store.c_str(), static_cast<long long>(info.Int("schema_version")));
+    std::printf("opened the existing store %s (schema version %lld, up to date)\n", a.store.c_str(),
+                static_cast<long long>(version));
   }
   convstore_free(out);
   return 0;
@@ -79,8 +136,10 @@ int RunInfo(const StoreArgs& a) {
     std::printf(", needs migrating; opening it read-write will run:\n");
     for (const auto& m : pending)
       std::printf("             %d %s%s\n", m["version"].get<int>(), m["name"].get<std::string>().c_str(),
-                  m["rewrites_data"].get<bool>() ? " (rewrites data: back up first)" : "");
+                  m["rewrites_data"].get<bool>() ? " (rewrites data: a verified backup is taken first)" : "");
   }
+  if (!info.Text("migration_in_progress").empty())
+    std::printf("migrating  now: %s\n", info.Text("migration_in_progress").c_str());
   std::printf("file       %s (%lld pages of %lld B, %lld free)\n", Bytes(info.Int("file_bytes")).c_str(),
               static_cast<long long>(info.Int("page_count")), static_cast<long long>(info.Int("page_size")),
               static_cast<long long>(info.Int("freelist_pages")));
@@ -217,8 +276,12 @@ int RunBackups(const StoreArgs& a) {
 
 void AddStoreCommands(CLI::App& app, std::function<int()>& run) {
   auto args = std::make_shared<StoreArgs>();
-  CLI::App* init = app.add_subcommand("init", "Create STORE (0600) with the current schema, or migrate an existing one.");
+  CLI::App* init = app.add_subcommand(
+      "init", "Create STORE (0600) with the current schema, or migrate an existing one (a migration that rewrites "
+              "data first writes a verified backup of the file beside it).");
   init->add_option("store", args->store, "the convstore file")->required();
+  init->add_flag("--no-backup", args->no_backup, "migrate without the verified backup first");
+  init->add_option("--backup-dir", args->directory, "an existing directory for that backup (default: the store's)");
   init->add_flag("--json", args->json, "print the result as JSON");
   init->callback([args, &run]() { run = [args]() { return RunInit(*args); }; });
 

@@ -154,6 +154,7 @@ std::string EncodeStoreInfo(const StoreInfo& i) {
     w.EndObject();
   }
   w.EndArray();
+  w.Key("migration_in_progress").String(i.migration_in_progress);
   w.Key("file_bytes").Int(i.file_bytes);
   w.Key("wal_bytes").Int(i.wal_bytes);
   w.Key("page_size").Int(i.page_size);

@@ -264,7 +264,7 @@ struct PointInTimeReport {
 struct PendingMigration {
   int version = 0;
   std::string name{};
-  bool rewrites_data = false;  // backfills or rewrites rows (a verified backup first is worth its time)
+  bool rewrites_data = false;  // backfills or rewrites rows: Open takes a verified backup first (Options)
 };
 
 // What InspectStore reads from a file without opening it as a store (nothing is migrated or written).
@@ -273,6 +273,9 @@ struct StoreInfo {
   int schema_version = 0;              // of the file (0: a new, empty file)
   int library_schema_version = 0;      // the version this build migrates files to
   std::vector<PendingMigration> pending_migrations{};
+  // While a process is migrating the file: who, from which version to which, since when ("" otherwise). Opening
+  // the file meanwhile waits for it (read-only: refused with this sentence).
+  std::string migration_in_progress{};
   int64_t file_bytes = 0;
   int64_t wal_bytes = 0;               // of the -wal beside it (0: none)
   int64_t page_size = 0;

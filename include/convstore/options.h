@@ -11,7 +11,8 @@ namespace convstore {
 struct BudgetAlert;
 class Env;
 
-// Progress of a long operation: a schema migration that backfills (opening an older file) or an index rebuild.
+// Progress of a long operation: a schema migration that backfills (opening an older file), the backup taken before
+// it, waiting for another process's migration of the file, or an index rebuild.
 struct Progress {
   std::string operation{}; // e.g. "schema migration 3 (metadata index)", "rebuild metadata index"
   int64_t done = 0;       // documents (or rows) processed so far
@@ -60,8 +61,19 @@ struct Options {
   // Called after a write commits that took a budget's spend across its soft or hard limit (see convstore/cost.h).
   // Runs on the writing thread, outside the store's locks; it may call the store. Must not throw. Default: none.
   std::function<void(const BudgetAlert&)> on_budget_alert{};
-  // Called as long operations advance (opening a file whose migration backfills the metadata index, and
-  // RebuildMetadataIndex / SetMetadataExcludedPaths): at the start, then after each batch of up to 50,000 rows.
+  // Before a migration that rewrites data (a backfill; InspectStore lists which pending migrations do), write a
+  // backup of the file as it is, "<name>.before-schema-<version>-<UTC time>.db" with its manifest, and verify
+  // it; a backup that cannot be written or does not verify fails the open with nothing migrated. Migrations that
+  // only add tables or columns take no backup. Default true.
+  bool backup_before_migration = true;
+  // Where that backup goes: an existing directory. Default "": the store file's directory.
+  std::string migration_backup_directory{};
+  // Called as long operations advance. Opening a file that needs migrating: the backup before it ("before schema
+  // migration, backup: copy" / ": checksum", done/total in bytes), then each migration as it starts ("schema
+  // migration <version> (<name>)", 0 of 0) and, for one that backfills, after each batch of up to 50,000 rows.
+  // RebuildMetadataIndex / SetMetadataExcludedPaths: at the start, then after each batch. While Open waits for
+  // another process that is migrating the file: "waiting for another process's schema migration: <who, what,
+  // since when>" (0 of 0), at once and every 10 s.
   // Runs inside the operation's write transaction (on the thread of Open, or on whichever thread the write queue
   // runs the rebuild on): it must not call the store. Must not throw. Default: none.
   std::function<void(const Progress&)> on_progress{};

@@ -32,7 +32,10 @@ namespace {
 
 bool Exists(const std::string& path) { return util::FileSize(path).ok(); }
 
-// VACUUM INTO `tmp` from `conn`'s snapshot, with progress from the output's size against the source's.
+}  // namespace
+
+namespace api {
+
 Status CopyInto(sqlite::Connection& conn, const std::string& tmp, const api::ProgressReporter& report) {
   auto pages = conn.QueryInt("PRAGMA page_count", "backup: page count");
   auto page_size = conn.QueryInt("PRAGMA page_size", "backup: page size");
@@ -59,6 +62,10 @@ Status CopyInto(sqlite::Connection& conn, const std::string& tmp, const api::Pro
   report("backup: copy", ctx.total, ctx.total);
   return util::SyncFile(tmp);  // VACUUM INTO does not sync its output
 }
+
+}  // namespace api
+
+namespace {
 
 Result<BackupManifest> FactsOf(const std::string& database) {
   sqlite::ConnectionConfig config;
@@ -210,7 +217,8 @@ Result<BackupCheck> Verify(const std::string& path, const VerifyOptions& options
 
 namespace api {
 
-Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
+Result<BackupReport> WriteBackup(const std::string& source, const BackupOptions& options, int64_t now_us,
+                                 const std::function<Status(const std::string&, const ProgressReporter&)>& copy) {
   CONVSTORE_RETURN_IF_ERROR(api::CheckFileArgument(options.path, "backup path"));
   auto key = api::KeyOf(options.encryption_key_hex);
   if (!key.ok()) return key.status();
@@ -221,13 +229,10 @@ Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
   if (!DirectoryWritable(options.path))
     return Status::ReadOnly(fmt::format("cannot create files in the directory of '{}'", options.path));
 
-  std::shared_lock life(lifecycle_, std::defer_lock);
-  util::LockParked(life);
-  CONVSTORE_RETURN_IF_ERROR(CheckUsable());
   const api::ProgressReporter report{&options.on_progress};
   const auto started = api::SteadyClock::now();
   BackupManifest manifest;
-  manifest.created_at = Now();
+  manifest.created_at = now_us;
   api::RemoveOnFailure cleanup;
   std::string tmp = util::TempPathBeside(options.path);
   {
@@ -236,19 +241,7 @@ Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
     ::close(*fd);
     cleanup.paths.push_back(tmp);
   }
-  if (path_ == ConversationStore::kInMemory) {
-    std::unique_lock lock(write_mu_, std::defer_lock);  // the only connection: writers wait for the copy
-    util::LockParked(lock);
-    CONVSTORE_RETURN_IF_ERROR(CopyInto(*writer_, tmp, ProgressReporter{}));
-  } else {
-    // Its own connection: the copy reads one snapshot while the writer and the readers go on.
-    sqlite::ConnectionConfig config;
-    config.open_read_only = options_.read_only;
-    config.busy_timeout_ms = options_.busy_timeout_ms;
-    auto conn = sqlite::Connection::Open(path_, config);
-    if (!conn.ok()) return conn.status();
-    CONVSTORE_RETURN_IF_ERROR(CopyInto(**conn, tmp, report));
-  }
+  CONVSTORE_RETURN_IF_ERROR(copy(tmp, report));
   auto facts = FactsOf(tmp);
   if (!facts.ok()) return facts.status();
   manifest.schema_version = facts->schema_version;
@@ -280,13 +273,35 @@ Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
   manifest.duration_us = api::MicrosSince(started);
   // The manifest first, then the backup under its name: a crash between leaves a manifest without its backup,
   // which lists and verifies as missing — never a backup without the facts that check it.
-  CONVSTORE_RETURN_IF_ERROR(util::WriteFileAtomically(manifest_path, ops::EncodeManifest(manifest)));
+  // Neither name existed before, so on a failure both go (a rename whose directory sync failed included).
   cleanup.paths.push_back(manifest_path);
+  CONVSTORE_RETURN_IF_ERROR(util::WriteFileAtomically(manifest_path, ops::EncodeManifest(manifest)));
+  cleanup.paths.push_back(options.path);
   CONVSTORE_RETURN_IF_ERROR(util::ReplaceFile(tmp, options.path));
   cleanup.paths.clear();
-  util::Logger().info("backup of '{}' to '{}': {} bytes, journal at {}, {} ms", path_, options.path, manifest.bytes,
+  util::Logger().info("backup of '{}' to '{}': {} bytes, journal at {}, {} ms", source, options.path, manifest.bytes,
                       manifest.journal_seq, manifest.duration_us / 1000);
   return BackupReport{options.path, manifest_path, manifest};
+}
+
+Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
+  std::shared_lock life(lifecycle_, std::defer_lock);
+  util::LockParked(life);
+  CONVSTORE_RETURN_IF_ERROR(CheckUsable());
+  return WriteBackup(path_, options, Now(), [&](const std::string& tmp, const ProgressReporter& report) -> Status {
+    if (path_ == ConversationStore::kInMemory) {
+      std::unique_lock lock(write_mu_, std::defer_lock);  // the only connection: writers wait for the copy
+      util::LockParked(lock);
+      return CopyInto(*writer_, tmp, ProgressReporter{});
+    }
+    // Its own connection: the copy reads one snapshot while the writer and the readers go on.
+    sqlite::ConnectionConfig config;
+    config.open_read_only = options_.read_only;
+    config.busy_timeout_ms = options_.busy_timeout_ms;
+    auto conn = sqlite::Connection::Open(path_, config);
+    if (!conn.ok()) return conn.status();
+    return CopyInto(**conn, tmp, report);
+  });
 }
 
 Result<BackupManifest> VerifiedManifest(const std::string& backup, const std::string& encryption_key_hex) {
@@ -332,6 +347,29 @@ Status MarkRestored(const std::string& path) {
   return txn->Commit();
 }
 
+Status SealStoreFile(const std::string& path) {
+  {
+    sqlite::ConnectionConfig config;
+    auto conn = sqlite::Connection::Open(path, config);
+    if (!conn.ok()) return conn.status();
+    std::string mode;
+    auto done = (*conn)->ForEachRow("PRAGMA journal_mode=DELETE", "restore: fold the WAL into the file",
+                                    [&](const sqlite::Stmt& st) {
+                                      mode = st.Text(0);
+                                      return false;
+                                    });
+    if (!done.ok()) return done.status();
+    if (mode != "delete")
+      return Status::IoError(fmt::format("restore: the WAL of '{}' could not be folded into it (journal mode {})",
+                                         path, mode));
+  }
+  for (const char* side : {"-wal", "-journal"})  // a journal left means the last write did not complete
+    if (util::FileSize(path + side).ok())
+      return Status::IoError(fmt::format("restore: '{}{}' is still there after folding it into the file", path, side));
+  CONVSTORE_RETURN_IF_ERROR(util::RemoveIfExists(path + "-shm"));
+  return util::SyncFile(path);
+}
+
 }  // namespace api
 
 Result<BackupCheck> VerifyBackup(const std::string& backup_path, const VerifyOptions& options) {
@@ -366,7 +404,7 @@ Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::s
     cleanup.paths.push_back(tmp);
     CONVSTORE_RETURN_IF_ERROR(api::CopyBackup(backup_path, *manifest, *key, tmp, report));
     CONVSTORE_RETURN_IF_ERROR(api::MarkRestored(tmp));
-    CONVSTORE_RETURN_IF_ERROR(util::SyncFile(tmp));
+    CONVSTORE_RETURN_IF_ERROR(api::SealStoreFile(tmp));
     CONVSTORE_RETURN_IF_ERROR(api::PutInPlace(tmp, target_path));  // checks again that nobody has it open
     cleanup.paths.clear();
     util::Logger().info("restored '{}' from '{}' (journal at {})", target_path, backup_path, manifest->journal_seq);

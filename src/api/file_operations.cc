@@ -1,5 +1,8 @@
 #include "api/file_operations.h"
 
+#include <cerrno>
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include "api/file_path.h"
@@ -7,6 +10,7 @@
 #include "convstore/store.h"
 #include "sqlite/connection.h"
 #include "util/durable_file.h"
+#include "util/io_faults.h"
 #include "util/status_macros.h"
 
 namespace convstore::api {
@@ -40,7 +44,8 @@ void ProgressReporter::operator()(const char* phase, int64_t done, int64_t total
 }
 
 RemoveOnFailure::~RemoveOnFailure() {
-  for (const auto& p : paths) (void)util::RemoveIfExists(p);
+  for (const auto& p : paths)
+    for (const char* side : {"", "-journal", "-wal", "-shm"}) (void)util::RemoveIfExists(p + side);
 }
 
 Status PutInPlace(const std::string& tmp, const std::string& target) {
@@ -57,7 +62,15 @@ Status PutInPlace(const std::string& tmp, const std::string& target) {
   }
   for (const char* suffix : {"-wal", "-shm"}) CONVSTORE_RETURN_IF_ERROR(util::RemoveIfExists(target + suffix));
   CONVSTORE_RETURN_IF_ERROR(util::SyncDirectoryOf(target));
-  return util::ReplaceFile(tmp, target);
+  int failed = util::InjectedIoFault(util::IoOp::kRename);
+  if (failed == 0 && ::rename(tmp.c_str(), target.c_str()) != 0) failed = errno;
+  if (failed != 0) return util::StatusFromErrno(fmt::format("cannot rename '{}' to '{}'", tmp, target), failed);
+  // The new store is in place from here on: a failure to make the rename durable is reported as what it is.
+  if (Status s = util::SyncDirectoryOf(target); !s.ok())
+    return Status(s.code(), fmt::format("the restored store is in place at '{}', but its directory could not be "
+                                        "synced, so a power loss now could bring back the old one: {}",
+                                        target, s.message()));
+  return Status::OK();
 }
 
 }  // namespace convstore::api

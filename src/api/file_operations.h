@@ -15,6 +15,7 @@
 #include "convstore/options.h"
 #include "convstore/status.h"
 #include "ops/file_cipher.h"
+#include "sqlite/connection.h"
 #include "util/fork.h"
 
 namespace convstore::api {
@@ -41,6 +42,16 @@ struct RemoveOnFailure {
   ~RemoveOnFailure();
 };
 
+// VACUUM INTO the new, empty file `tmp` from `conn`'s snapshot (synced), with progress from the output's size.
+Status CopyInto(sqlite::Connection& conn, const std::string& tmp, const ProgressReporter& report);
+
+// A backup of the store file `source` at options.path with its manifest beside it: checks the arguments (the
+// backup and its manifest never overwrite), has `copy` fill an empty 0600 temporary file beside the backup, reads
+// the copy's facts, checksums (and encrypts) it, writes the manifest, then renames the copy into place. Nothing
+// is left behind on failure.
+Result<BackupReport> WriteBackup(const std::string& source, const BackupOptions& options, int64_t now_us,
+                                 const std::function<Status(const std::string& tmp, const ProgressReporter& report)>& copy);
+
 // The steps every restore shares. The backup verified without trusting it: its manifest, or kCorruption naming its
 // problems when it does not verify.
 Result<BackupManifest> VerifiedManifest(const std::string& backup, const std::string& encryption_key_hex);
@@ -50,9 +61,15 @@ Status CopyBackup(const std::string& backup, const BackupManifest& manifest, con
 // A kRestored marker appended to the journal of the store file at `path` (when it has one): its history starts again.
 Status MarkRestored(const std::string& path);
 
+// Makes the finished store file `path` whole by itself before it is renamed into place: its WAL folded into it
+// and removed (rollback-journal mode; a store switches back to WAL when opened), no -shm, the file synced.
+// Anything that cannot be done is an error, never a WAL left behind under the temporary name.
+Status SealStoreFile(const std::string& path);
+
 // Puts the finished, synced store file `tmp` in place of `target` (which may not exist): refuses (kBusy) while any
 // process has the target open, folds the old store's WAL into it and empties it, removes its -wal and -shm, then
-// renames. After a crash at any moment the target is the old store or the new one, never a mix.
+// renames. After a crash at any moment the target is the old store or the new one, never a mix. When only the
+// final directory sync fails, the error says that the new store is in place.
 Status PutInPlace(const std::string& tmp, const std::string& target);
 
 // Runs a free function of the public API as Guarded runs the store's entry points: inside a fork CallScope, with

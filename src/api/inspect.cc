@@ -3,6 +3,7 @@
 
 #include "api/file_operations.h"
 #include "api/file_path.h"
+#include "api/migration_guard.h"
 #include "ops/backup_files.h"
 #include "ops/journal.h"
 #include "schema/migrations.h"
@@ -62,7 +63,9 @@ Result<StoreInfo> Inspect(const std::string& path) {
     }
   }
   for (const auto& m : migrations)
-    if (m.version > info.schema_version) info.pending_migrations.push_back({m.version, m.name, m.after != nullptr});
+    if (m.version > info.schema_version)
+      info.pending_migrations.push_back({m.version, m.name, m.after != nullptr && info.schema_version > 0});
+  info.migration_in_progress = api::MigrationInProgress(path);
   return info;
 }
 

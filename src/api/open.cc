@@ -2,6 +2,8 @@
 // readers. A read-only open never writes: no creation, no migration, no WAL switch, no catalog refresh.
 #include <unistd.h>
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "cost/histogram.h"
@@ -10,8 +12,10 @@
 #include "metadata/index.h"
 #include "schema/migrations.h"
 #include "api/file_path.h"
+#include "api/migration_guard.h"
 #include "api/store_impl.h"
 #include "ops/journal_capture.h"
+#include "util/directory.h"
 #include "util/fork.h"
 #include "util/logging.h"
 #include "util/status_macros.h"
@@ -80,9 +84,18 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
   int64_t now = (options.env ? options.env : Env::Default())->NowMicros();
   if (options.quick_check_on_open && !in_memory) CONVSTORE_RETURN_IF_ERROR(QuickCheck(**writer));
   Result<int> version = 0;
+  std::optional<util::MarkerFile> migrating;  // held until the migration has committed or failed
   if (options.read_only) {
     version = schema::CurrentVersion(**writer, schema::BuiltinMigrations());
+    if (!version.ok() && version.status().code() == Code::kReadOnly && !in_memory)
+      if (std::string who = api::MigrationInProgress(path); !who.empty())
+        return Status::ReadOnly(fmt::format("{} ({}): open it again when that finishes", version.status().message(), who));
   } else {
+    if (!in_memory) {
+      auto prepared = api::PrepareMigration(**writer, path, options, now);
+      if (!prepared.ok()) return prepared.status();
+      migrating = std::move(*prepared);
+    }
     // Migrate (which refuses foreign files) before switching to WAL, so a refused file is left untouched.
     schema::MigrationProgressFn progress;
     if (options.on_progress)
@@ -93,6 +106,7 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
       };
     version = schema::Migrate(**writer, schema::BuiltinMigrations(), now, progress);
   }
+  migrating.reset();
   if (!version.ok()) return version.status();
   if (options.quick_check_on_open) {
     // The derived tables' cheap invariants (a damaged file may pass quick_check and still lie in them).
@@ -153,6 +167,13 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
       return Status::InvalidArgument("log_level is not a LogLevel");
     const bool in_memory = path == kInMemory;
     if (in_memory && options.read_only) return Status::InvalidArgument("an in-memory store cannot be read-only");
+    if (!options.migration_backup_directory.empty()) {
+      if (options.migration_backup_directory.find('\0') != std::string::npos)
+        return Status::InvalidArgument("migration_backup_directory contains a NUL byte");
+      if (!util::IsDirectory(options.migration_backup_directory))
+        return Status::InvalidArgument(fmt::format("migration_backup_directory '{}' is not an existing directory",
+                                                   options.migration_backup_directory));
+    }
     util::SetLogLevel(options.log_level);
 
     api::CreatedFile created;

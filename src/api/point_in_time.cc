@@ -155,7 +155,7 @@ Result<PointInTimeReport> Restore(const std::string& dir, const std::string& tar
   CONVSTORE_RETURN_IF_ERROR(RebuildDerived(tmp));
   CONVSTORE_RETURN_IF_ERROR(api::MarkRestored(tmp));
   report("restore: rebuild derived tables", 1, 1);
-  CONVSTORE_RETURN_IF_ERROR(util::SyncFile(tmp));
+  CONVSTORE_RETURN_IF_ERROR(api::SealStoreFile(tmp));
   CONVSTORE_RETURN_IF_ERROR(api::PutInPlace(tmp, target));
   cleanup.paths.clear();
   out.duration_us = api::MicrosSince(started);

@@ -85,6 +85,18 @@ Result<int> CurrentVersion(sqlite::Connection& conn, const std::vector<Migration
   return latest;
 }
 
+Result<MigrationPlan> PlanMigration(sqlite::Connection& conn, const std::vector<Migration>& migrations) {
+  MigrationPlan plan;
+  plan.to = migrations.empty() ? 0 : migrations.back().version;
+  auto state = Inspect(conn);
+  if (!state.ok()) return state.status();
+  if (Status s = Check(*state, plan.to); !s.ok()) return s;
+  plan.from = static_cast<int>(state->version);
+  for (const Migration& m : migrations)
+    if (m.version > plan.from && m.after != nullptr && plan.from > 0) plan.rewrites_data = true;
+  return plan;
+}
+
 Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us,
                     const MigrationProgressFn& progress) {
   const int latest = migrations.empty() ? 0 : migrations.back().version;
@@ -115,6 +127,7 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
   int applied = 0;
   for (const Migration& m : migrations) {
     if (m.version <= state->version) continue;
+    if (progress) progress(m.version, m.name, 0, 0);  // the step starts
     if (auto s = conn.Exec(m.sql, fmt::format("schema migration {} ({})", m.version, m.name)); !s.ok()) return s;
     if (m.after != nullptr) {
       MigrationContext context;

@@ -35,10 +35,21 @@ inline constexpr int32_t kApplicationId = 0x43535452;
 const std::vector<Migration>& BuiltinMigrations();
 
 // Brings the database on `conn` up to the last of `migrations`; returns the resulting version.
-// `progress` (optional) hears (version, name, done, total) from migrations that backfill.
+// `progress` (optional) hears (version, name, 0, 0) as each migration starts, then (version, name, done, total)
+// from migrations that backfill.
 using MigrationProgressFn = std::function<void(int version, const char* name, int64_t done, int64_t total)>;
 Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migrations, int64_t now_us,
                     const MigrationProgressFn& progress = nullptr);
+
+// What opening a file read-write would do to it: migrate from version `from` to `to` (equal: nothing), and whether
+// any of those steps rewrites data (a C++ step that backfills or rewrites rows; from 0, a new file, rewrites
+// nothing). Reads only; refuses foreign and too-new files as Migrate does.
+struct MigrationPlan {
+  int from = 0;
+  int to = 0;
+  bool rewrites_data = false;
+};
+Result<MigrationPlan> PlanMigration(sqlite::Connection& conn, const std::vector<Migration>& migrations);
 
 // For a read-only open: the file's version when it is a current convstore file; kReadOnly when it needs a
 // migration (or has no schema yet), kSchemaTooNew / kCorruption as Migrate. Writes nothing.

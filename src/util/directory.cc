@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "util/durable_file.h"
+#include "util/io_faults.h"
 
 namespace convstore::util {
 
@@ -25,7 +26,9 @@ bool IsDirectory(const std::string& path) {
 }
 
 Status CreateDirectory(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) != 0) {
+  const int injected = InjectedIoFault(IoOp::kCreate);
+  if (injected != 0) errno = injected;
+  if (injected != 0 || ::mkdir(path.c_str(), 0700) != 0) {
     if (errno == EEXIST) {
       if (IsDirectory(path)) return Status::OK();
       return Status::Conflict(fmt::format("'{}' exists and is not a directory", path));

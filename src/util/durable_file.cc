@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "util/io_faults.h"
+
 namespace convstore::util {
 
 namespace {
@@ -34,6 +36,14 @@ std::string DirectoryOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
+ssize_t WriteSome(int fd, const void* data, size_t size) {
+  if (const int injected = InjectedIoFault(IoOp::kWrite); injected != 0) {
+    errno = injected;
+    return -1;
+  }
+  return ::write(fd, data, size);
+}
+
 std::string TempPathBeside(const std::string& target) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   const std::string dir = DirectoryOf(target);
@@ -41,7 +51,9 @@ std::string TempPathBeside(const std::string& target) {
 }
 
 Result<int> CreateOwnerOnlyExclusive(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  const int injected = InjectedIoFault(IoOp::kCreate);
+  if (injected != 0) errno = injected;
+  const int fd = injected != 0 ? -1 : ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) return Status::Conflict(fmt::format("'{}' already exists", path));
     return StatusFromErrno(fmt::format("cannot create '{}'", path), errno);
@@ -55,6 +67,8 @@ Result<int> CreateOwnerOnlyExclusive(const std::string& path) {
 }
 
 Status SyncDescriptor(int fd, const std::string& what) {
+  if (const int injected = InjectedIoFault(IoOp::kSync); injected != 0)
+    return StatusFromErrno(fmt::format("cannot sync {}", what), injected);
   if (::fsync(fd) != 0) return StatusFromErrno(fmt::format("cannot sync {}", what), errno);
   return Status::OK();
 }
@@ -78,6 +92,8 @@ Status SyncDirectory(const std::string& dir) {
 }
 
 Status ReplaceFile(const std::string& from, const std::string& to) {
+  if (const int injected = InjectedIoFault(IoOp::kRename); injected != 0)
+    return StatusFromErrno(fmt::format("cannot rename '{}' to '{}'", from, to), injected);
   if (::rename(from.c_str(), to.c_str()) != 0)
     return StatusFromErrno(fmt::format("cannot rename '{}' to '{}'", from, to), errno);
   return SyncDirectoryOf(to);
@@ -89,7 +105,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
   if (!fd.ok()) return fd.status();
   Status s;
   for (size_t done = 0; done < bytes.size() && s.ok();) {
-    const ssize_t n = ::write(*fd, bytes.data() + done, bytes.size() - done);
+    const ssize_t n = WriteSome(*fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) s = StatusFromErrno(fmt::format("cannot write '{}'", tmp), errno);
     else done += static_cast<size_t>(n);
@@ -121,7 +137,7 @@ Status CopyToNewFile(const std::string& from, const std::string& to, const std::
     }
     if (n == 0) break;
     for (ssize_t w = 0; w < n && s.ok();) {
-      const ssize_t k = ::write(*dst, buf.data() + w, static_cast<size_t>(n - w));
+      const ssize_t k = WriteSome(*dst, buf.data() + w, static_cast<size_t>(n - w));
       if (k < 0 && errno == EINTR) continue;
       if (k < 0) s = StatusFromErrno(fmt::format("cannot write '{}'", to), errno);
       else w += k;

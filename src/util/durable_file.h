@@ -4,6 +4,8 @@
 //
 // Stateless functions; thread-safe. Paths are plain file paths.
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -47,6 +49,9 @@ Result<std::string> ReadWholeFile(const std::string& path, int64_t max_bytes);
 
 // Size in bytes; kNotFound when missing.
 Result<int64_t> FileSize(const std::string& path);
+
+// write(2), or the failure a test's fault hook injects (util/io_faults.h).
+ssize_t WriteSome(int fd, const void* data, size_t size);
 
 // Removes the file if it exists (its directory is not synced).
 Status RemoveIfExists(const std::string& path);

@@ -13,11 +13,36 @@ import convstore  # noqa: E402
 with tempfile.TemporaryDirectory() as tmp:
     store = os.path.join(tmp, "store.db")
     r = run("init", store, "--json")
-    check(r.returncode == 0 and json.loads(r.stdout) == {"path": store, "created": True, "schema_version": 6},
+    check(r.returncode == 0 and json.loads(r.stdout) == {"path": store, "created": True, "schema_version": 6,
+                                                         "migrated_from": None, "backup": None},
           f"init: {r.returncode} {r.stdout!r} {r.stderr!r}")
     check(stat.S_IMODE(os.stat(store).st_mode) == 0o600, "init: the store is not 0600")
     r = run("init", store)
     check(r.returncode == 0 and "existing" in r.stdout, f"init again: {r.stdout!r}")
+
+    # An older file: info says what opening it will do; init migrates it after a verified backup.
+    old = os.path.join(tmp, "old.db")
+    with convstore.Store(old) as s:
+        s.add_message(s.create_conversation("ana@example.com")["id"], "user", "hello")
+    raw = sqlite3.connect(old)
+    raw.executescript(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data",
+                                        "downgrade_to_schema_v3.sql")).read())
+    raw.close()
+    r = run("info", old)
+    check(r.returncode == 0 and "needs migrating" in r.stdout and "a verified backup is taken first" in r.stdout,
+          f"info old: {r.stdout!r}")
+    kept = os.path.join(tmp, "kept")
+    os.mkdir(kept)
+    r = run("init", old, "--backup-dir", kept, "--json")
+    out = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(out.get("migrated_from") == 3 and out.get("schema_version") == 6 and
+          ".before-schema-6-" in (out.get("backup") or ""), f"init old: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    check(out.get("backup") and os.path.dirname(out["backup"]) == kept, f"init old: backup not in --backup-dir")
+    r = run("verify", out.get("backup") or "missing", "--json")
+    check(r.returncode == 0 and json.loads(r.stdout)["ok"] is True, f"verify the migration's backup: {r.stdout!r}")
+    r = run("init", os.path.join(tmp, "x.db"), "--backup-dir", os.path.join(tmp, "missing"))
+    check(r.returncode == 1 and "migration_backup_directory" in r.stderr and not os.path.exists(os.path.join(tmp, "x.db")),
+          f"init bad --backup-dir: {r.returncode} {r.stderr!r}")
 
     with convstore.Store(store) as s:
         c = s.create_conversation("ana@example.com", "BGP flaps")

@@ -884,8 +884,9 @@ TEST(MetadataMigration, BackfillsAnOlderFileWithProgress) {
   o.on_progress = [&](const Progress& p) { seen.push_back(p); };
   auto s = OpenOrDie(db.path(), o);
   EXPECT_EQ(s->schema_version(), 6);
+  // Only the backfill's reports (the backup before the migration and each migration's start come too).
+  std::erase_if(seen, [](const Progress& p) { return p.operation != "schema migration 3 (metadata index)"; });
   ASSERT_GE(seen.size(), 2u);
-  EXPECT_EQ(seen.front().operation, "schema migration 3 (metadata index)");
   EXPECT_EQ(seen.front().done, 0);
   EXPECT_EQ(seen.back().done, 240);
   EXPECT_EQ(seen.back().total, 240);

@@ -22,7 +22,7 @@ import glob
 import os
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_void_p
 
-ABI_VERSION = 4
+ABI_VERSION = 5
 _PACKAGE_VERSION = "0.1.0"  # the library version this package was written with (convstore.__version__)
 
 CONVSTORE_OK = 0

@@ -76,8 +76,8 @@ def restore_backup(backup, target, *, encryption_key: str | None = None, progres
 
 def inspect_store(path) -> dict:
     """A store file's facts without opening it as a store (nothing migrated or written): {"schema_version",
-    "library_schema_version", "pending_migrations": [{"version", "name", "rewrites_data"}], "file_bytes",
-    "wal_bytes", "page_size", "page_count", "freelist_pages", "row_counts", "cost_usd", "journal"}."""
+    "library_schema_version", "pending_migrations": [{"version", "name", "rewrites_data"}], "migration_in_progress"
+    ("" or who is migrating the file now), "file_bytes", "wal_bytes", "page_size", "page_count", "freelist_pages", "row_counts", "cost_usd", "journal"}."""
     return _free_call(_ffi.convstore_inspect_store, os.fspath(path).encode())
 
 

@@ -66,12 +66,18 @@ class Store(CostMixin, MetadataMixin, OpsMixin):
         quick_check_on_open: run PRAGMA quick_check at open; a damaged file raises CorruptionError.
         read_only: never write the file (it must exist at this version); writes raise ReadOnlyError. A read-write
             open of a file or directory this process may not write raises ReadOnlyError at once.
+        backup_before_migration: before a migration that rewrites data (inspect_store's pending_migrations
+            say which), write and verify a backup "<name>.before-schema-<version>-<UTC time>.db"; when it cannot
+            be taken the open fails and nothing is migrated. Default True.
+        migration_backup_directory: an existing directory for that backup (default: the store's directory).
         on_budget_alert: called with a dict {"budget", "limit": "soft"|"hard", "spent_usd", ...} after a write
             takes a budget across a limit; runs on the writing thread. An exception it raises cannot unwind into
             the library: it is logged (logger "convstore", level ERROR, with its traceback) and the write stands.
         on_progress: called as ``on_progress(operation, done, total)`` while a long operation advances (opening a
-            file whose migration backfills, rebuild_metadata_index, set_metadata_excluded_paths): at the start, then
-            after each batch of rows. Runs inside the operation's write transaction: it must not call the store.
+            file whose migration backfills, the backup before it, rebuild_metadata_index,
+            set_metadata_excluded_paths): at the start, then after each batch of rows. While the open waits for
+            another process that is migrating the file it hears ("waiting for another process's schema migration:
+            <who, what, since when>", 0, 0). Runs inside the operation's write transaction: it must not call the store.
             An exception it raises is logged as for on_budget_alert.
 
     Raises:
@@ -82,7 +88,8 @@ class Store(CostMixin, MetadataMixin, OpsMixin):
                  busy_timeout_ms: int | None = None, reader_pool_size: int | None = None,
                  log_level: str | None = None, slow_operation_ms: int | None = None,
                  create_if_missing: bool | None = None, quick_check_on_open: bool | None = None,
-                 read_only: bool | None = None,
+                 read_only: bool | None = None, backup_before_migration: bool | None = None,
+                 migration_backup_directory: str | os.PathLike | None = None,
                  on_budget_alert: Optional[Callable[[dict], None]] = None,
                  on_progress: Optional[Callable[[str, int, int], None]] = None):
         self._h = None
@@ -92,7 +99,11 @@ class Store(CostMixin, MetadataMixin, OpsMixin):
                                   ("slow_operation_ms", slow_operation_ms),
                                   ("create_if_missing", create_if_missing),
                                   ("quick_check_on_open", quick_check_on_open),
-                                  ("read_only", read_only)) if v is not None}
+                                  ("read_only", read_only),
+                                  ("backup_before_migration", backup_before_migration),
+                                  ("migration_backup_directory",
+                                   None if migration_backup_directory is None
+                                   else os.fspath(migration_backup_directory))) if v is not None}
         h = _ffi.convstore_p()
         err = c_void_p()
         callbacks = []  # the ctypes trampolines: kept alive as long as the handle that may call them

@@ -280,6 +280,10 @@ def test_bad_open_modes_and_paths_are_refused_leaving_no_file(tmp_path):
     with pytest.raises(InvalidArgumentError):
         Store(str(tmp_path / "x.db"), read_only="yes")
     with pytest.raises(InvalidArgumentError):
+        Store(str(tmp_path / "x.db"), backup_before_migration="no")
+    with pytest.raises(InvalidArgumentError, match="migration_backup_directory"):
+        Store(str(tmp_path / "x.db"), migration_backup_directory=tmp_path / "missing")
+    with pytest.raises(InvalidArgumentError):
         Store(":memory:", read_only=True)
     with pytest.raises(InvalidArgumentError, match="-journal"):
         Store(str(tmp_path / ("x" * 250)))

@@ -2,6 +2,7 @@
 
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,47 @@ def test_backups_listed_and_pruned(tmp_path):
     assert not (tmp_path / "b" / "x.db").exists() and (tmp_path / "b" / "y.db").exists()
     with pytest.raises(InvalidArgumentError):
         convstore.prune_backups(tmp_path / "b", keep_s=0)
+
+
+def _downgrade_to_v3(path):
+    """Rewrites a current store file as schema version 3 wrote it."""
+    sql = (Path(__file__).resolve().parents[3] / "tests" / "data" / "downgrade_to_schema_v3.sql").read_text()
+    raw = sqlite3.connect(path)
+    raw.executescript(sql)
+    raw.close()
+
+
+def test_opening_an_older_file_backs_it_up_first(tmp_path):
+    db = tmp_path / "agents.db"
+    with convstore.Store(db) as s:
+        c = s.create_conversation("ana@example.com", "BGP")
+        s.add_message(c["id"], "user", "hello")
+    _downgrade_to_v3(db)
+    info = convstore.inspect_store(db)
+    assert info["schema_version"] == 3 and info["migration_in_progress"] == ""
+    assert [m["rewrites_data"] for m in info["pending_migrations"]] == [True, False, False]
+    heard = []
+    with convstore.Store(db, on_progress=lambda op, done, total: heard.append(op)) as s:
+        assert s.schema_version() == 6
+    assert any(op.startswith("before schema migration, backup: copy") for op in heard)
+    assert any(op.startswith("schema migration 4") for op in heard)
+    backups = [b for b in convstore.list_backups(tmp_path) if ".before-schema-6-" in b["path"]]
+    assert len(backups) == 1 and backups[0]["manifest"]["schema_version"] == 3
+    assert convstore.verify_backup(backups[0]["path"])["ok"] is True
+
+    elsewhere = tmp_path / "kept"
+    elsewhere.mkdir()
+    second = tmp_path / "second.db"
+    with convstore.Store(second):
+        pass
+    _downgrade_to_v3(second)
+    with convstore.Store(second, migration_backup_directory=elsewhere):
+        pass
+    assert len(convstore.list_backups(elsewhere)) == 1
+    third = tmp_path / "third.db"
+    with convstore.Store(third):
+        pass
+    _downgrade_to_v3(third)
+    with convstore.Store(third, backup_before_migration=False):
+        pass
+    assert len(convstore.list_backups(tmp_path)) == 1

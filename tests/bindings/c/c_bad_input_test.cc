@@ -807,7 +807,10 @@ TEST_F(CBadInputMatrix, EveryEntryPointOnAReadOnlyStoreWritesNothing) {
 TEST_F(CBadInputMatrix, OpenRefusesBadPathsAndModesLeavingNoFile) {
   char* err = nullptr;
   convstore_t* other = nullptr;
-  for (const char* options : {R"({"read_only":"yes"})", R"({"read_only":1})"}) {
+  const std::string missing_dir =
+      R"({"migration_backup_directory":")" + db_.path().substr(0, db_.path().rfind('/')) + R"(/no-such-dir"})";
+  for (const char* options : {R"({"read_only":"yes"})", R"({"read_only":1})", R"({"backup_before_migration":"no"})",
+                              R"({"migration_backup_directory":5})", missing_dir.c_str()}) {
     EXPECT_EQ(convstore_open(db_.path().c_str(), options, &other, &err), CONVSTORE_INVALID_ARGUMENT) << options;
     EXPECT_EQ(other, nullptr);
     convstore_free(err);

@@ -106,7 +106,11 @@ CONVSTORE_API void convstore_set_log_handler(convstore_log_fn fn, void* user_dat
  * an object with any of: "durability": "normal"|"full", "busy_timeout_ms": int, "reader_pool_size": int,
  * "log_level": "trace"|"debug"|"info"|"warn"|"error"|"off", "slow_operation_ms": int, "create_if_missing": bool,
  * "quick_check_on_open": bool (PRAGMA quick_check at open; a damaged file is CONVSTORE_CORRUPTION),
- * "read_only": bool (never write the file; writes fail with CONVSTORE_READ_ONLY).
+ * "read_only": bool (never write the file; writes fail with CONVSTORE_READ_ONLY),
+ * "backup_before_migration": bool (default true: before a migration that rewrites data, a verified backup
+ * "<name>.before-schema-<version>-<UTC time>.db"; if it cannot be taken the open fails, nothing migrated),
+ * "migration_backup_directory": str (an existing directory for it; default the store's directory).
+ * While another process migrates the file, the open waits for it (the progress callback hears who and since when).
  * On success *out receives the handle. */
 CONVSTORE_API int convstore_open(const char* path, const char* options_json, convstore_t** out, char** errmsg);
 /* Closes the database files but keeps the handle: every later call returns CONVSTORE_CLOSED. Waits for calls in
@@ -382,7 +386,8 @@ CONVSTORE_API int convstore_set_journal_enabled(convstore_t* db, int enabled, ch
 CONVSTORE_API int convstore_describe_journal(convstore_t* db, const char* query_json, char** out_json,
                                              char** errmsg);
 /* A store file's facts without opening it as a store (nothing migrated or written): {"path", "schema_version",
- * "library_schema_version", "pending_migrations": [{"version", "name", "rewrites_data"}], "file_bytes",
+ * "library_schema_version", "pending_migrations": [{"version", "name", "rewrites_data"}], "migration_in_progress"
+ * ("" or who is migrating it now), "file_bytes",
  * "wal_bytes", "page_size", "page_count", "freelist_pages", "row_counts": {table: n}, "cost_usd",
  * "cost_nanousd", "journal": journal status | null}. */
 CONVSTORE_API int convstore_inspect_store(const char* path, char** out_json, char** errmsg);

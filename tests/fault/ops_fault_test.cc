@@ -1,0 +1,317 @@
+// I/O fault sweeps over the operations on whole store files: backup, restore, an archive's first round and a
+// later one, and a point-in-time restore. Each operation runs once per possible fault: the Nth call of one kind fails, for every N
+// the healthy run makes, through two doors — SQLite's I/O through the fault VFS (write, sync, open, disk full) and
+// convstore's own file I/O (create, write, sync, rename) through util/io_faults.h. After each faulted run:
+//  - the operation returned an error, or it succeeded and what it made verifies;
+//  - a failed backup leaves no backup, manifest or temporary file; a failed restore leaves the target as it was;
+//  - a failed archive round is repaired by the next healthy one, and the archive then restores the live state;
+//  - the live store still reads every row it had and takes new writes.
+//
+// CONVSTORE_FAULT_SWEEP_STRIDE=k faults every k-th call only (the sanitizer stages' shorter sweep).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "convstore/convstore.hpp"
+#include "fault_vfs.h"
+#include "test_util.h"
+#include "util/directory.h"
+#include "util/io_faults.h"
+
+namespace convstore {
+namespace {
+
+using fault_vfs::Kind;
+using testing::QueryInt;
+using testing::TempDir;
+
+// ---- faults in convstore's own file I/O -------------------------------------------------------------------
+
+std::atomic<int> g_own_op{-1};       // the IoOp faulted, -1: none (counting only)
+std::atomic<uint64_t> g_own_calls{0};
+std::atomic<uint64_t> g_own_nth{0};  // 0: count only
+std::atomic<uint64_t> g_own_fired{0};
+std::atomic<bool> g_own_sticky{false};
+
+int OwnHook(util::IoOp op) {
+  if (static_cast<int>(op) != g_own_op.load()) return 0;
+  const uint64_t n = ++g_own_calls;
+  const uint64_t nth = g_own_nth.load();
+  if (nth == 0 || n < nth || (n > nth && !g_own_sticky.load())) return 0;
+  ++g_own_fired;
+  return op == util::IoOp::kWrite ? ENOSPC : EIO;
+}
+
+// One fault source: a VFS kind or an own-I/O op.
+struct Source {
+  const char* name;
+  Kind vfs = Kind::kNone;
+  int own = -1;
+  bool sticky = false;
+};
+
+const Source kSources[] = {
+    {"vfs_write", Kind::kWrite},          {"vfs_sync", Kind::kSync},
+    {"vfs_open", Kind::kOpen},            {"vfs_disk_full", Kind::kDiskFull, -1, true},
+    {"own_create", Kind::kNone, static_cast<int>(util::IoOp::kCreate)},
+    {"own_write", Kind::kNone, static_cast<int>(util::IoOp::kWrite), true},
+    {"own_sync", Kind::kNone, static_cast<int>(util::IoOp::kSync)},
+    {"own_rename", Kind::kNone, static_cast<int>(util::IoOp::kRename)},
+};
+
+void Arm(const Source& s, uint64_t nth) {
+  if (s.own >= 0) {
+    g_own_calls = 0;
+    g_own_nth = nth;
+    g_own_sticky = s.sticky;
+    g_own_op = s.own;
+  } else {
+    fault_vfs::Arm(s.vfs, nth, s.sticky);
+  }
+}
+
+std::atomic<uint64_t> g_calls_while_armed{0};  // of the last armed window
+
+// Disarms, keeping the count of the source's calls seen while armed.
+void Disarm(const Source& s) {
+  if (s.own >= 0) {
+    g_own_op = -1;
+    g_calls_while_armed = g_own_calls.load();
+    return;
+  }
+  g_calls_while_armed = fault_vfs::CallsSinceArm();
+  fault_vfs::Disarm();
+}
+
+uint64_t Fired(const Source& s) { return s.own >= 0 ? g_own_fired.load() : fault_vfs::FaultsInjected(); }
+
+// ---- the operations ------------------------------------------------------------------------------------------
+
+NewMessage Msg(int i) {
+  NewMessage m;
+  m.role = Role::kUser;
+  m.content = "message " + std::to_string(i) + std::string(300, 'x');
+  m.model = "gpt-4o";
+  m.tokens_input = 10 + i;
+  return m;
+}
+
+// A store with `messages` messages in one conversation.
+std::unique_ptr<ConversationStore> Filled(const std::string& path, int messages) {
+  auto store = testing::OpenOrDie(path);
+  auto conv = store->CreateConversation({.user_key = "ana@example.com"});
+  EXPECT_TRUE(conv.ok());
+  for (int i = 0; i < messages; ++i) EXPECT_TRUE(store->AddMessage(conv->id, Msg(i)).ok());
+  return store;
+}
+
+int64_t Messages(const std::string& path) { return QueryInt(path, "SELECT count(*) FROM messages"); }
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Names in `dir` that a failed operation must not leave: temporary files.
+std::vector<std::string> Leftovers(const std::string& dir) {
+  std::vector<std::string> found;
+  auto names = util::ListDirectory(dir);
+  if (!names.ok()) return found;
+  for (const auto& n : *names)
+    if (n.find(".tmp-") != std::string::npos) found.push_back(n);
+  return found;
+}
+
+// What a failed restore leaves in the target: `old` messages, unless the error says the new store (20 messages) is
+// in place and only syncing its directory failed.
+int64_t InPlaceOr(const Status& error, int64_t old) {
+  return error.message().find("the restored store is in place") != std::string::npos ? 20 : old;
+}
+
+// The live store still has its rows and takes a write.
+void ExpectLiveStoreWhole(ConversationStore& store, const std::string& path, int64_t messages, std::string* problems) {
+  if (Messages(path) != messages) *problems += " the live store lost messages;";
+  auto conv = store.CreateConversation({.user_key = "bo@example.com"});
+  if (!conv.ok() || !store.AddMessage(conv->id, Msg(0)).ok()) *problems += " the live store refuses writes;";
+}
+
+// One faulted run of an operation in a fresh directory: returns the problems found ("" when none).
+using Scenario = std::function<std::string(const Source&, uint64_t nth)>;
+
+std::string BackupRun(const Source& source, uint64_t nth) {
+  TempDir dir;
+  const std::string db = dir / "live.db";
+  const std::string backup = dir / "copy.db";
+  auto store = Filled(db, 20);
+  Arm(source, nth);
+  auto r = store->Backup({.path = backup});
+  Disarm(source);
+  std::string problems;
+  if (r.ok()) {
+    auto check = VerifyBackup(backup);
+    if (!check.ok() || !check->ok) problems += " a backup reported as made does not verify;";
+  } else {
+    if (Exists(backup) || Exists(backup + ".manifest.json")) problems += " a failed backup left its files;";
+  }
+  if (!Leftovers(dir.path()).empty()) problems += " temporary files left: " + Leftovers(dir.path())[0] + ";";
+  ExpectLiveStoreWhole(*store, db, 20, &problems);
+  return problems;
+}
+
+std::string RestoreRun(const Source& source, uint64_t nth) {
+  TempDir dir;
+  const std::string backup = dir / "copy.db";
+  const std::string target = dir / "target.db";
+  {
+    auto store = Filled(dir / "live.db", 20);
+    EXPECT_TRUE(store->Backup({.path = backup}).ok());
+  }
+  Filled(target, 5).reset();
+  Arm(source, nth);
+  auto r = RestoreBackup(backup, target);
+  Disarm(source);
+  std::string problems;
+  const int64_t now = Messages(target);
+  if (r.ok() && now != 20) problems += " a restore reported as done left " + std::to_string(now) + " messages;";
+  if (!r.ok() && now != InPlaceOr(r.status(), 5))
+    problems += " a failed restore changed the target (" + std::to_string(now) + " messages): " + r.status().ToString();
+  if (QueryInt(target, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") != 1)
+    problems += " the target fails integrity_check;";
+  if (!Leftovers(dir.path()).empty()) problems += " temporary files left: " + Leftovers(dir.path())[0] + ";";
+  auto again = ConversationStore::Open(target);
+  if (!again.ok()) problems += " the target does not open: " + again.status().ToString() + ";";
+  return problems;
+}
+
+// An archive round under the fault: the first one (`first`: creating the archive, its generation and base backup)
+// or a later one (shipping a segment).
+std::string ArchiveRound(const Source& source, uint64_t nth, bool first) {
+  TempDir dir;
+  const std::string db = dir / "live.db";
+  const std::string archive = dir / "archive";
+  auto store = Filled(db, 10);
+  const ArchiveOptions options{.directory = archive};
+  if (!first) {
+    EXPECT_TRUE(store->ArchiveNow(options).ok());
+  }
+  auto conv = store->CreateConversation({.user_key = "cy@example.com"});
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(store->AddMessage(conv->id, Msg(i)).ok());
+  Arm(source, nth);
+  auto r = store->ArchiveNow(options);
+  Disarm(source);
+  std::string problems;
+  (void)r;  // failed or not, the next healthy round must leave an archive that restores the live state
+  auto healthy = store->ArchiveNow(options);
+  if (!healthy.ok()) return " the round after the fault fails: " + healthy.status().ToString();
+  auto listing = ListArchive(archive);
+  if (!listing.ok()) return " the archive does not list: " + listing.status().ToString();
+  for (const auto& g : listing->generations)
+    for (const auto& p : g.problems) problems += " archive problem: " + p + ";";
+  const std::string restored = dir / "restored.db";
+  PointInTimeOptions to;
+  to.to_seq = healthy->archived_seq;
+  auto pitr = RestoreToPoint(archive, restored, to);
+  if (!pitr.ok()) problems += " the archive does not restore: " + pitr.status().ToString() + ";";
+  else if (Messages(restored) != 20) problems += " the restored store has " + std::to_string(Messages(restored)) + " messages;";
+  ExpectLiveStoreWhole(*store, db, 20, &problems);
+  return problems;
+}
+
+std::string ArchiveFirstRun(const Source& source, uint64_t nth) { return ArchiveRound(source, nth, true); }
+std::string ArchiveRun(const Source& source, uint64_t nth) { return ArchiveRound(source, nth, false); }
+
+std::string PointInTimeRun(const Source& source, uint64_t nth) {
+  TempDir dir;
+  const std::string archive = dir / "archive";
+  const std::string target = dir / "target.db";
+  int64_t seq = 0;
+  {
+    auto store = Filled(dir / "live.db", 10);
+    EXPECT_TRUE(store->ArchiveNow({.directory = archive}).ok());
+    auto conv = store->CreateConversation({.user_key = "cy@example.com"});
+    for (int i = 0; i < 10; ++i) EXPECT_TRUE(store->AddMessage(conv->id, Msg(i)).ok());
+    auto round = store->ArchiveNow({.directory = archive});
+    EXPECT_TRUE(round.ok());
+    seq = round.ok() ? round->archived_seq : 0;
+  }
+  Filled(target, 5).reset();
+  PointInTimeOptions to;
+  to.to_seq = seq;
+  Arm(source, nth);
+  auto r = RestoreToPoint(archive, target, to);
+  Disarm(source);
+  std::string problems;
+  const int64_t now = Messages(target);
+  if (r.ok() && now != 20) problems += " a restore reported as done left " + std::to_string(now) + " messages;";
+  if (!r.ok() && now != InPlaceOr(r.status(), 5))
+    problems += " a failed restore changed the target (" + std::to_string(now) + " messages): " + r.status().ToString();
+  if (!Leftovers(dir.path()).empty())
+    problems += " temporary files left: " + Leftovers(dir.path())[0] + " (" + r.status().ToString() + ");";
+  auto again = ConversationStore::Open(target);
+  if (!again.ok()) problems += " the target does not open: " + again.status().ToString() + ";";
+  return problems;
+}
+
+struct OpsParam {
+  const char* operation;
+  Scenario run;
+};
+
+class OpsFaultSweep : public ::testing::TestWithParam<OpsParam> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fault_vfs::Install());
+    fault_vfs::SetRealSync(false);  // no power loss simulated: SQLite still sees every xSync
+    util::SetIoFaultHook(&OwnHook);
+  }
+  void TearDown() override {
+    fault_vfs::Disarm();
+    fault_vfs::SetRealSync(true);
+    g_own_op = -1;
+    util::SetIoFaultHook(nullptr);
+  }
+};
+
+TEST_P(OpsFaultSweep, EveryFaultFailsCleanlyOrSucceedsWhole) {
+  uint64_t stride = 1;
+  if (const char* env = std::getenv("CONVSTORE_FAULT_SWEEP_STRIDE"); env != nullptr && std::atoll(env) > 0)
+    stride = static_cast<uint64_t>(std::atoll(env));
+  for (const Source& source : kSources) {
+    // Dry run: the scenario's checks on a healthy run, and how many calls of this kind its operation makes (the
+    // scenario's own setup runs unarmed; only the operation is counted).
+    const std::string healthy = GetParam().run(source, 0);
+    ASSERT_EQ(healthy, "") << GetParam().operation << " fails its checks without faults";
+    const uint64_t calls = g_calls_while_armed.load();
+    const uint64_t fired_before = Fired(source);
+    int failing = 0;
+    uint64_t runs = 0;
+    for (uint64_t n = 1; n <= calls; n += stride) {
+      ++runs;
+      const std::string problems = GetParam().run(source, n);
+      if (!problems.empty() && ++failing <= 5)
+        ADD_FAILURE() << GetParam().operation << ", " << source.name << " fault at call " << n << " of " << calls
+                      << ":" << problems;
+    }
+    EXPECT_EQ(failing, 0) << GetParam().operation << ", " << source.name;
+    std::printf("%s / %s: %llu calls, %llu faulted runs, %llu faults fired\n", GetParam().operation, source.name,
+                static_cast<unsigned long long>(calls), static_cast<unsigned long long>(runs),
+                static_cast<unsigned long long>(Fired(source) - fired_before));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Operations, OpsFaultSweep,
+                         ::testing::Values(OpsParam{"backup", BackupRun}, OpsParam{"restore", RestoreRun},
+                                           OpsParam{"archive_first_round", ArchiveFirstRun},
+                                           OpsParam{"archive", ArchiveRun},
+                                           OpsParam{"point_in_time", PointInTimeRun}),
+                         [](const ::testing::TestParamInfo<OpsParam>& p) { return std::string(p.param.operation); });
+
+}  // namespace
+}  // namespace convstore

@@ -263,7 +263,8 @@ BENCHMARK(BM_ReplayRateChangesetApply)->Iterations(3)->UseRealTime()->Unit(bench
 
 // Backups of a store of at least 1 GB (built once under the bench data directory: 100 conversations, messages of
 // ~1 KB in batches of 1,000, the journal off while loading): convstore's Backup (VACUUM INTO), SQLite's backup API
-// stepped 100 pages at a time as the sqlite3 shell's .backup does, and cp, each with no writer; then the
+// stepped 100 pages at a time as the sqlite3 shell's .backup does, the shell's `sqlite3 SRC ".backup DST"` itself,
+// and cp, each with no writer; then the
 // throughput of a writer adding single messages during each kind of copy, as a fraction of its throughput with
 // none, in the same run.
 std::string BigStore() {
@@ -323,11 +324,16 @@ void BM_Backup1GB(benchmark::State& state) {
     remove();
     CopyWithBackupApi(src, dst, 100);
   };
+  auto shell = [&] {  // the sqlite3 command-line shell's .backup (sqlite3 package)
+    remove();
+    if (std::system(("sqlite3 '" + src + "' \".backup '" + dst + "'\"").c_str()) != 0)
+      throw std::runtime_error("sqlite3 .backup failed (is the sqlite3 shell installed?)");
+  };
   auto cp = [&] {
     remove();
     if (std::system(("cp '" + src + "' '" + dst + "'").c_str()) != 0) throw std::runtime_error("cp failed");
   };
-  double t_vacuum = 0, t_api = 0, t_cp = 0, rate_none = 0, rate_vacuum = 0, rate_api = 0;
+  double t_vacuum = 0, t_api = 0, t_shell = 0, t_cp = 0, rate_none = 0, rate_vacuum = 0, rate_api = 0;
   for (auto _ : state) {
     auto store = bench::Open(src);
     auto conv = bench::MakeConversations(*store, 1, 1)[0];
@@ -338,6 +344,9 @@ void BM_Backup1GB(benchmark::State& state) {
     t0 = Clock::now();
     backup_api();
     t_api = seconds(t0);
+    t0 = Clock::now();
+    shell();
+    t_shell = seconds(t0);
     t0 = Clock::now();
     cp();
     t_cp = seconds(t0);
@@ -355,6 +364,7 @@ void BM_Backup1GB(benchmark::State& state) {
   state.counters["store_gb"] = static_cast<double>(FileSize(src)) / 1e9;
   state.counters["s_backup_vacuum_into"] = t_vacuum;
   state.counters["s_backup_api_100_pages"] = t_api;
+  state.counters["s_sqlite3_shell_backup"] = t_shell;
   state.counters["s_cp"] = t_cp;
   state.counters["writes_per_s_alone"] = rate_none;
   state.counters["writer_fraction_vacuum_into"] = rate_vacuum / rate_none;

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(g++ make cmake pkg-config libsqlite3-dev libssl-dev libzstd-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
-          libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev python3 python3-pytest python3-venv python3-setuptools python3-wheel clang libclang-rt-14-dev
+          libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev sqlite3 python3 python3-pytest python3-venv python3-setuptools python3-wheel clang libclang-rt-14-dev
           postgresql-15)  # PostgreSQL: the oracle of the jsonb containment tests (tests/metadata/pg_oracle_test.cc)
 
 missing=()

@@ -1,5 +1,7 @@
 #include "api/archive_session.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -92,20 +94,25 @@ void BackgroundArchiver::Record(const Result<ArchiveReport>& round) {
 void BackgroundArchiver::Run() {
   using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mu_);
+  std::array<Clock::duration, 8> recent{};  // the last rounds' durations
+  size_t rounds = 0;
   while (!stop_) {
     lock.unlock();
     const auto started = Clock::now();
     auto round = round_();
     const auto took = Clock::now() - started;
+    recent[rounds++ % recent.size()] = took;
     if (!round.ok() && round.status().code() != Code::kClosed)
       util::Logger().error("archiving into '{}' failed (next try in {} ms): {}", status_.directory,
                            interval_us_ / 1000, round.status().ToString());
     Record(round);
     lock.lock();
-    // A commit is shipped within the interval: the next round starts early by as long as this one took (a
-    // commit made just after this round read the journal waits one interval less that, then one round).
+    // A commit is shipped within the interval: one made just after this round read the journal waits for the
+    // next round to start and finish. So the next round starts early by the longest of the recent rounds (the
+    // next one may take as long) plus a twentieth of the interval for wake-up and fsync jitter.
     const auto interval = std::chrono::microseconds(interval_us_);
-    wake_.wait_until(lock, started + (took < interval ? interval - took : Clock::duration::zero()),
+    const auto budget = *std::max_element(recent.begin(), recent.end()) + interval / 20;
+    wake_.wait_until(lock, started + (budget < interval ? interval - budget : Clock::duration::zero()),
                      [this] { return stop_; });
   }
 }

@@ -62,10 +62,13 @@ Result<std::optional<util::MarkerFile>> PrepareMigration(sqlite::Connection& wri
   const std::string description = fmt::format(
       "process {} is migrating '{}' from schema version {} to {} (started {})", ::getpid(), path, plan->from,
       plan->to, util::FormatIso8601(now_us));
-  auto marker = util::MarkerFile::Acquire(MigrationMarkerPath(path), description, [&](const std::string& holder) {
-    util::Logger().warn("waiting to open '{}': {}", path, holder);
-    Report(options, "waiting for another process's schema migration: " + holder, 0, 0);
-  });
+  auto marker = [&] {
+    util::ParkedScope waiting;  // however long the other migration takes, a fork need not wait for this thread
+    return util::MarkerFile::Acquire(MigrationMarkerPath(path), description, [&](const std::string& holder) {
+      util::Logger().warn("waiting to open '{}': {}", path, holder);
+      Report(options, "waiting for another process's schema migration: " + holder, 0, 0);
+    });
+  }();
   if (!marker.ok()) return marker.status();
   plan = schema::PlanMigration(writer, migrations);  // again: the process waited for may have migrated it
   if (!plan.ok()) return plan.status();

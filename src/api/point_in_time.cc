@@ -106,6 +106,7 @@ Status Replay(const std::string& tmp, const Start& start, const PointInTimeOptio
 Status RebuildDerived(const std::string& tmp) {
   Options options;
   options.create_if_missing = false;
+  options.backup_before_migration = false;  // a temporary file: the verified base backup is its backup
   auto store = ConversationStore::Open(tmp, options);
   if (!store.ok()) return store.status();
   auto rollups = (*store)->RebuildRollups();

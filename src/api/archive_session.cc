@@ -111,9 +111,10 @@ void BackgroundArchiver::Run() {
     // next round to start and finish. So the next round starts early by the longest of the recent rounds (the
     // next one may take as long) plus a twentieth of the interval for wake-up and fsync jitter.
     const auto interval = std::chrono::microseconds(interval_us_);
-    const auto budget = *std::max_element(recent.begin(), recent.end()) + interval / 20;
-    wake_.wait_until(lock, started + (budget < interval ? interval - budget : Clock::duration::zero()),
-                     [this] { return stop_; });
+    // At most half the interval: one slow round (a base backup) does not run the next eight back to back.
+    const auto budget = std::min<Clock::duration>(*std::max_element(recent.begin(), recent.end()) + interval / 20,
+                                                  interval / 2);
+    wake_.wait_until(lock, started + (interval - budget), [this] { return stop_; });
   }
 }
 

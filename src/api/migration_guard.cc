@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "api/file_operations.h"
+#include "convstore/env.h"
 #include "schema/migrations.h"
 #include "util/durable_file.h"
 #include "util/fork.h"
@@ -30,9 +31,19 @@ std::string CompactStamp(int64_t now_us) {
   return out + "Z";
 }
 
+// Room for the store's name in a backup's: NAME_MAX less what the longest file a backup writes adds to it (the
+// manifest's temporary file: "." + ".manifest.json" + ".tmp-<pid>-<16 hex>"), ".before-schema-N-<stamp>", "-NN"
+// and ".db".
+constexpr size_t kBackupNameRoom = 255 - 14 - 30 - 33 - 3 - 3;
+
 Result<std::string> BackupPathFor(const std::string& path, const Options& options, int to, int64_t now_us) {
   const size_t slash = path.rfind('/');
-  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.size() > kBackupNameRoom) {  // a long store name is shortened, at a UTF-8 character boundary
+    name.resize(kBackupNameRoom);
+    while (!name.empty() && (static_cast<unsigned char>(name.back()) & 0xC0) == 0x80) name.pop_back();
+    if (!name.empty() && (static_cast<unsigned char>(name.back()) & 0x80) != 0) name.pop_back();
+  }
   std::string dir = options.migration_backup_directory;
   if (dir.empty()) dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const std::string stem = fmt::format("{}/{}.before-schema-{}-{}", dir, name, to, CompactStamp(now_us));
@@ -52,16 +63,25 @@ std::string MigrationInProgress(const std::string& path) {
   return util::MarkerFile::HolderOf(MigrationMarkerPath(path)).value_or("");
 }
 
-Result<std::optional<util::MarkerFile>> PrepareMigration(sqlite::Connection& writer, const std::string& path,
-                                                         const Options& options, int64_t now_us) {
+void DiscardBackup(const PreparedMigration& prepared) {
+  if (prepared.backup.empty()) return;
+  (void)util::RemoveIfExists(prepared.backup);
+  (void)util::RemoveIfExists(prepared.backup + ".manifest.json");
+  util::Logger().info("removed '{}': the migration it was taken for failed, so the file is as it was",
+                      prepared.backup);
+}
+
+Result<PreparedMigration> PrepareMigration(sqlite::Connection& writer, const std::string& path,
+                                           const Options& options) {
+  Env* env = options.env ? options.env : Env::Default();
   const auto& migrations = schema::BuiltinMigrations();
   auto plan = schema::PlanMigration(writer, migrations);
   if (!plan.ok()) return plan.status();
-  if (plan->from == plan->to) return std::optional<util::MarkerFile>();
+  if (plan->from == plan->to) return PreparedMigration{};
 
   const std::string description = fmt::format(
       "process {} is migrating '{}' from schema version {} to {} (started {})", ::getpid(), path, plan->from,
-      plan->to, util::FormatIso8601(now_us));
+      plan->to, util::FormatIso8601(env->NowMicros()));
   auto marker = [&] {
     util::ParkedScope waiting;  // however long the other migration takes, a fork need not wait for this thread
     return util::MarkerFile::Acquire(MigrationMarkerPath(path), description, [&](const std::string& holder) {
@@ -72,13 +92,16 @@ Result<std::optional<util::MarkerFile>> PrepareMigration(sqlite::Connection& wri
   if (!marker.ok()) return marker.status();
   plan = schema::PlanMigration(writer, migrations);  // again: the process waited for may have migrated it
   if (!plan.ok()) return plan.status();
-  if (plan->from == plan->to || !plan->rewrites_data || !options.backup_before_migration)
-    return std::optional<util::MarkerFile>(std::move(*marker));
+  PreparedMigration prepared;
+  prepared.marker = std::move(*marker);
+  if (plan->from == plan->to || !plan->rewrites_data || !options.backup_before_migration) return prepared;
 
+  const int64_t now_us = env->NowMicros();  // after any wait
   auto backup_path = BackupPathFor(path, options, plan->to, now_us);
   if (!backup_path.ok()) return backup_path.status();
   auto refused = [&](const Status& why) {
-    return Status(why.code(),
+    // The store is fine: what failed is the copy (kInvalidArgument for a name it cannot have, else an I/O error).
+    return Status(why.code() == Code::kInvalidArgument ? Code::kInvalidArgument : Code::kIoError,
                   fmt::format("'{}' was not migrated from schema version {} to {}: the verified backup before the "
                               "migration failed ({}); make room for it, point migration_backup_directory elsewhere, "
                               "or open with backup_before_migration off",
@@ -102,7 +125,8 @@ Result<std::optional<util::MarkerFile>> PrepareMigration(sqlite::Connection& wri
   }
   util::Logger().info("'{}' needs schema migrations {}..{} that rewrite data: a verified backup of it is at '{}'", path,
                       plan->from + 1, plan->to, written->path);
-  return std::optional<util::MarkerFile>(std::move(*marker));
+  prepared.backup = written->path;
+  return prepared;
 }
 
 }  // namespace convstore::api

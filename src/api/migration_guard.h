@@ -24,12 +24,21 @@ std::string MigrationMarkerPath(const std::string& path);
 // or "" when nobody is.
 std::string MigrationInProgress(const std::string& path);
 
-// Prepares `writer`'s file at `path` for migration: nullopt when it needs none. Otherwise waits for any other
+// What PrepareMigration leaves: the marker, held until the migration has committed or failed (empty when the file
+// needs no migration), and the verified backup it took ("" when none). A migration that then fails leaves the file
+// as it was: DiscardBackup removes that backup again, so retried opens do not fill the disk with copies.
+struct PreparedMigration {
+  std::optional<util::MarkerFile> marker{};
+  std::string backup{};
+};
+void DiscardBackup(const PreparedMigration& prepared);
+
+// Prepares `writer`'s file at `path` for migration: nothing when it needs none. Otherwise waits for any other
 // process's migration of it (reporting the wait through options.on_progress and the log), and when the file still
 // needs a migration that rewrites data and options.backup_before_migration is set, writes a verified backup
 // "<name>.before-schema-<to>-<UTC time>.db" (with its manifest) into options.migration_backup_directory (default:
 // the store's directory). A backup that cannot be written or does not verify fails the open, nothing migrated.
-Result<std::optional<util::MarkerFile>> PrepareMigration(sqlite::Connection& writer, const std::string& path,
-                                                         const Options& options, int64_t now_us);
+Result<PreparedMigration> PrepareMigration(sqlite::Connection& writer, const std::string& path,
+                                           const Options& options);
 
 }  // namespace convstore::api

@@ -84,7 +84,7 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
   int64_t now = (options.env ? options.env : Env::Default())->NowMicros();
   if (options.quick_check_on_open && !in_memory) CONVSTORE_RETURN_IF_ERROR(QuickCheck(**writer));
   Result<int> version = 0;
-  std::optional<util::MarkerFile> migrating;  // held until the migration has committed or failed
+  api::PreparedMigration migrating;  // the marker is held until the migration has committed or failed
   if (options.read_only) {
     version = schema::CurrentVersion(**writer, schema::BuiltinMigrations());
     if (!version.ok() && version.status().code() == Code::kReadOnly && !in_memory)
@@ -92,7 +92,7 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
         return Status::ReadOnly(fmt::format("{} ({}): open it again when that finishes", version.status().message(), who));
   } else {
     if (!in_memory) {
-      auto prepared = api::PrepareMigration(**writer, path, options, now);
+      auto prepared = api::PrepareMigration(**writer, path, options);
       if (!prepared.ok()) return prepared.status();
       migrating = std::move(*prepared);
     }
@@ -106,7 +106,8 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
       };
     version = schema::Migrate(**writer, schema::BuiltinMigrations(), now, progress);
   }
-  migrating.reset();
+  if (!version.ok()) api::DiscardBackup(migrating);  // the file is as it was
+  migrating.marker.reset();
   if (!version.ok()) return version.status();
   if (options.quick_check_on_open) {
     // The derived tables' cheap invariants (a damaged file may pass quick_check and still lie in them).

@@ -91,6 +91,7 @@ Result<MigrationPlan> PlanMigration(sqlite::Connection& conn, const std::vector<
   auto state = Inspect(conn);
   if (!state.ok()) return state.status();
   if (Status s = Check(*state, plan.to); !s.ok()) return s;
+  CONVSTORE_RETURN_IF_ERROR(CheckSchema(conn, migrations, static_cast<int>(state->version)));
   plan.from = static_cast<int>(state->version);
   for (const Migration& m : migrations)
     if (m.version > plan.from && m.after != nullptr && plan.from > 0) plan.rewrites_data = true;

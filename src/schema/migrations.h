@@ -43,7 +43,7 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
 
 // What opening a file read-write would do to it: migrate from version `from` to `to` (equal: nothing), and whether
 // any of those steps rewrites data (a C++ step that backfills or rewrites rows; from 0, a new file, rewrites
-// nothing). Reads only; refuses foreign and too-new files as Migrate does.
+// nothing). Reads only; refuses foreign, too-new and damaged files (CheckSchema) as Migrate does.
 struct MigrationPlan {
   int from = 0;
   int to = 0;

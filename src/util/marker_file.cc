@@ -1,10 +1,12 @@
 #include "util/marker_file.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <optional>
@@ -28,6 +30,34 @@ std::string ReadAll(int fd) {
     at += n;
   }
   return text;
+}
+
+// The descriptors of the markers this process holds, as fd + 1 (0: a free slot). A forked child closes its copies
+// at once (pthread_atfork), so that a child outliving a crashed parent cannot keep a marker locked: flock belongs
+// to the open file description, which the parent's descriptor keeps locked. No mutex: the child handler must not
+// wait on a lock another thread held at the fork.
+constexpr int kSlots = 16;
+std::atomic<int> g_held[kSlots];
+
+void CloseHeldInChild() {
+  for (auto& slot : g_held)
+    if (const int v = slot.exchange(0); v > 0) ::close(v - 1);
+}
+
+void Register(int fd) {
+  static const bool registered = ::pthread_atfork(nullptr, nullptr, &CloseHeldInChild) == 0;
+  if (!registered) return;
+  for (auto& slot : g_held) {
+    int expected = 0;
+    if (slot.compare_exchange_strong(expected, fd + 1)) return;
+  }
+}
+
+void Unregister(int fd) {
+  for (auto& slot : g_held) {
+    int expected = fd + 1;
+    if (slot.compare_exchange_strong(expected, 0)) return;
+  }
 }
 
 // Whether `fd` is still the file named `path` (a releasing holder removes the name before unlocking, so a lock
@@ -67,14 +97,16 @@ Result<MarkerFile> MarkerFile::Acquire(const std::string& path, const std::strin
       ::close(fd);
       continue;
     }
+    errno = 0;
     if (::ftruncate(fd, 0) != 0 ||
         ::pwrite(fd, description.data(), description.size(), 0) != static_cast<ssize_t>(description.size())) {
-      const int e = errno;
+      const int e = errno != 0 ? errno : EIO;  // a short write sets no errno
       ::unlink(path.c_str());
       ::close(fd);
       return StatusFromErrno(fmt::format("cannot write the marker '{}'", path), e);
     }
-    return MarkerFile(path, fd);
+    Register(fd);
+    return MarkerFile(path, fd, ::getpid());
   }
 }
 
@@ -92,6 +124,7 @@ MarkerFile& MarkerFile::operator=(MarkerFile&& other) noexcept {
     Release();
     path_ = std::move(other.path_);
     fd_ = other.fd_;
+    owner_ = other.owner_;
     other.fd_ = -1;
   }
   return *this;
@@ -101,7 +134,14 @@ MarkerFile::~MarkerFile() { Release(); }
 
 void MarkerFile::Release() noexcept {
   if (fd_ < 0) return;
-  ::unlink(path_.c_str());  // the name first: a waiter that locks the old file then sees it was removed
+  if (owner_ != ::getpid()) {  // a forked child's copy: its descriptor was closed at the fork
+    fd_ = -1;
+    return;
+  }
+  // The name first (a waiter that locks the old file then sees it was removed), and only while it still names
+  // this marker: one removed by hand meanwhile may have been replaced by another process's.
+  if (StillNamed(fd_, path_)) ::unlink(path_.c_str());
+  Unregister(fd_);
   ::close(fd_);
   fd_ = -1;
 }

@@ -3,7 +3,8 @@
 // when released. A marker whose holder died is not locked, so it is recognised as stale and taken over.
 //
 // Stateless functions; thread-safe. A MarkerFile is owned by one object; destroying it removes the file, then
-// unlocks it (or the kernel unlocks it when the process dies).
+// unlocks it (or the kernel unlocks it when the process dies). A forked child does not inherit the lock: its
+// copy of the descriptor is closed at the fork, and its copy of the object neither removes nor unlocks anything.
 #pragma once
 #include <functional>
 #include <optional>
@@ -26,17 +27,20 @@ class MarkerFile {
   // only a stale one.
   static std::optional<std::string> HolderOf(const std::string& path);
 
-  MarkerFile(MarkerFile&& other) noexcept : path_(std::move(other.path_)), fd_(other.fd_) { other.fd_ = -1; }
+  MarkerFile(MarkerFile&& other) noexcept : path_(std::move(other.path_)), fd_(other.fd_), owner_(other.owner_) {
+    other.fd_ = -1;
+  }
   MarkerFile& operator=(MarkerFile&& other) noexcept;
   MarkerFile(const MarkerFile&) = delete;
   MarkerFile& operator=(const MarkerFile&) = delete;
   ~MarkerFile();
 
  private:
-  MarkerFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  MarkerFile(std::string path, int fd, int owner) : path_(std::move(path)), fd_(fd), owner_(owner) {}
   void Release() noexcept;
   std::string path_;
   int fd_ = -1;
+  int owner_ = 0;  // the process that took it
 };
 
 }  // namespace convstore::util

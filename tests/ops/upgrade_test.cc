@@ -183,6 +183,7 @@ TEST(Upgrade, AnOpenWaitsForAnotherProcesssMigrationAndSaysWhy) {
   Heard heard;
   Options options;
   options.on_progress = heard.Callback();
+  options.busy_timeout_ms = 50;  // the wait below outlasts it: an open waits for a migration, not for a timeout
   std::atomic<bool> opened{false};
   Result<std::unique_ptr<ConversationStore>> waiting = Status::Internal("not yet");
   std::thread opener([&] {
@@ -194,7 +195,7 @@ TEST(Upgrade, AnOpenWaitsForAnotherProcesssMigrationAndSaysWhy) {
   EXPECT_EQ(heard.First("waiting for another process's schema migration"),
             "waiting for another process's schema migration: " + who);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_FALSE(opened.load());  // still waiting, far past nothing in particular: no busy timeout
+  EXPECT_FALSE(opened.load());  // still waiting, 4 times past busy_timeout_ms
   *held = util::MarkerFile::Acquire(dir / "unrelated", "", nullptr).value();  // releases the marker
   opener.join();
   ASSERT_TRUE(waiting.ok()) << waiting.status().ToString();
@@ -223,9 +224,49 @@ TEST(Upgrade, OpensAtOnceMigrateTheFileOnceAndAStaleMarkerIsTakenOver) {
     });
   for (auto& t : openers) t.join();
   EXPECT_EQ(ok.load(), 4);
-  EXPECT_EQ(MigrationBackups(dir.path()).size(), 1u);
-  EXPECT_EQ(QueryInt(path, "SELECT count(*) FROM schema_migrations"), 6);
+  EXPECT_EQ(MigrationBackups(dir.path()).size(), 1u);  // one migration, one backup
   EXPECT_FALSE(Exists(path + "-migrate"));
+}
+
+TEST(Upgrade, AFileThatCannotMigrateLeavesNoBackupBehind) {
+  TempDir dir;
+  // A damaged schema (a trigger on a convstore table) is refused before any backup is taken.
+  const std::string damaged = dir / "damaged.db";
+  WriteOldStore(damaged, 3);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(damaged.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TRIGGER t AFTER INSERT ON messages BEGIN SELECT 1; END;", nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  for (int attempt = 0; attempt < 3; ++attempt) EXPECT_EQ(ConversationStore::Open(damaged).status().code(), Code::kCorruption);
+  // A migration that fails after the backup (an application table where migration 6 creates one): the backup goes.
+  const std::string clash = dir / "clash.db";
+  WriteOldStore(clash, 3);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(clash.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE journal_consumers(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  for (int attempt = 0; attempt < 3; ++attempt) EXPECT_FALSE(ConversationStore::Open(clash).ok());
+  EXPECT_EQ(InspectStore(clash)->schema_version, 3);
+  EXPECT_TRUE(MigrationBackups(dir.path()).empty());
+  EXPECT_FALSE(Exists(damaged + "-migrate"));
+  EXPECT_FALSE(Exists(clash + "-migrate"));
+}
+
+TEST(Upgrade, ALongStoreNameIsShortenedInTheBackupsName) {
+  TempDir dir;
+  const std::string path = dir / (std::string(240, 'n') + ".db");  // fits the store's own limit
+  WriteOldStore(path, 3);
+  auto store = OpenOrDie(path);
+  EXPECT_EQ(store->schema_version(), 6);
+  auto backups = MigrationBackups(dir.path());
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_TRUE(VerifyBackup(backups[0])->ok);
 }
 
 }  // namespace

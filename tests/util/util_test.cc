@@ -4,15 +4,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <optional>
 #include <random>
 #include <set>
+#include <string>
+#include <thread>
 
 #include "convstore/limits.h"
 #include "convstore/status.h"
 #include "records/cursor.h"
 #include "util/json_check.h"
 #include "util/json_input.h"
+#include "util/marker_file.h"
 #include "util/money.h"
 #include "util/time.h"
 #include "util/utf8.h"
@@ -20,6 +25,47 @@
 
 namespace convstore {
 namespace {
+
+// A marker is held while its holder lives, taken over when it is stale, removed on release; a child forked while
+// it is held does not keep it locked after the holder dies without releasing it.
+TEST(MarkerFileTest, HeldWhileItsHolderLivesAndNotByAForkedChild) {
+  char dir_template[] = "/tmp/convstore-marker-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string path = std::string(dir_template) + "/store.db-migrate";
+  EXPECT_EQ(util::MarkerFile::HolderOf(path), std::nullopt);
+  {
+    auto held = util::MarkerFile::Acquire(path, "first", nullptr);
+    ASSERT_TRUE(held.ok());
+    EXPECT_EQ(util::MarkerFile::HolderOf(path), std::optional<std::string>("first"));
+  }
+  EXPECT_EQ(::access(path.c_str(), F_OK), -1);  // removed on release
+  FILE* stale = std::fopen(path.c_str(), "w");  // left by a holder that died: not locked
+  ASSERT_NE(stale, nullptr);
+  std::fputs("dead", stale);
+  std::fclose(stale);
+  EXPECT_EQ(util::MarkerFile::HolderOf(path), std::nullopt);
+  EXPECT_TRUE(util::MarkerFile::Acquire(path, "second", nullptr).ok());
+
+  // A holder that forks a long-lived child, then dies without releasing: the marker is free at once.
+  const pid_t holder = ::fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    auto held = util::MarkerFile::Acquire(path, "holder", nullptr);
+    if (!held.ok()) ::_exit(2);
+    if (::fork() == 0) {  // the grandchild outlives its parent
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      ::_exit(0);
+    }
+    ::_exit(0);  // dies holding the marker: no destructor runs
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(holder, &status, 0), holder);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(util::MarkerFile::HolderOf(path), std::nullopt) << "the forked child kept the marker locked";
+  EXPECT_TRUE(util::MarkerFile::Acquire(path, "after", nullptr).ok());
+  std::remove(path.c_str());
+  ::rmdir(dir_template);
+}
 
 TEST(Utf8Test, AcceptsValidAndRefusesInvalid) {
   EXPECT_TRUE(util::IsValidUtf8(""));

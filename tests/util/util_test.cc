@@ -53,7 +53,7 @@ TEST(MarkerFileTest, HeldWhileItsHolderLivesAndNotByAForkedChild) {
     auto held = util::MarkerFile::Acquire(path, "holder", nullptr);
     if (!held.ok()) ::_exit(2);
     if (::fork() == 0) {  // the grandchild outlives its parent
-      std::this_thread::sleep_for(std::chrono::seconds(3));
+      std::this_thread::sleep_for(std::chrono::seconds(6));
       ::_exit(0);
     }
     ::_exit(0);  // dies holding the marker: no destructor runs
@@ -61,6 +61,11 @@ TEST(MarkerFileTest, HeldWhileItsHolderLivesAndNotByAForkedChild) {
   int status = 0;
   ASSERT_EQ(::waitpid(holder, &status, 0), holder);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // The grandchild closes its copy of the descriptor when it first runs after the fork, which may be a moment
+  // after its parent exited: free within 3 s, while it lives on for 6.
+  auto free_at = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (util::MarkerFile::HolderOf(path).has_value() && std::chrono::steady_clock::now() < free_at)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(util::MarkerFile::HolderOf(path), std::nullopt) << "the forked child kept the marker locked";
   EXPECT_TRUE(util::MarkerFile::Acquire(path, "after", nullptr).ok());
   std::remove(path.c_str());

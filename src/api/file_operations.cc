@@ -1,8 +1,5 @@
 #include "api/file_operations.h"
 
-#include <cerrno>
-#include <cstdio>
-
 #include <fmt/format.h>
 
 #include "api/file_path.h"
@@ -10,7 +7,6 @@
 #include "convstore/store.h"
 #include "sqlite/connection.h"
 #include "util/durable_file.h"
-#include "util/io_faults.h"
 #include "util/status_macros.h"
 
 namespace convstore::api {
@@ -62,15 +58,13 @@ Status PutInPlace(const std::string& tmp, const std::string& target) {
   }
   for (const char* suffix : {"-wal", "-shm"}) CONVSTORE_RETURN_IF_ERROR(util::RemoveIfExists(target + suffix));
   CONVSTORE_RETURN_IF_ERROR(util::SyncDirectoryOf(target));
-  int failed = util::InjectedIoFault(util::IoOp::kRename);
-  if (failed == 0 && ::rename(tmp.c_str(), target.c_str()) != 0) failed = errno;
-  if (failed != 0) return util::StatusFromErrno(fmt::format("cannot rename '{}' to '{}'", tmp, target), failed);
-  // The new store is in place from here on: a failure to make the rename durable is reported as what it is.
-  if (Status s = util::SyncDirectoryOf(target); !s.ok())
+  Status s = util::ReplaceFile(tmp, target);
+  // A failure after the rename (syncing the directory) leaves the new store in place: reported as what it is.
+  if (!s.ok() && !util::FileSize(tmp).ok())
     return Status(s.code(), fmt::format("the restored store is in place at '{}', but its directory could not be "
                                         "synced, so a power loss now could bring back the old one: {}",
                                         target, s.message()));
-  return Status::OK();
+  return s;
 }
 
 }  // namespace convstore::api

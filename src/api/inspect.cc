@@ -64,7 +64,7 @@ Result<StoreInfo> Inspect(const std::string& path) {
   }
   for (const auto& m : migrations)
     if (m.version > info.schema_version)
-      info.pending_migrations.push_back({m.version, m.name, m.after != nullptr && info.schema_version > 0});
+      info.pending_migrations.push_back({m.version, m.name, schema::RewritesData(m, info.schema_version)});
   info.migration_in_progress = api::MigrationInProgress(path);
   return info;
 }

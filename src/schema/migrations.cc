@@ -94,7 +94,7 @@ Result<MigrationPlan> PlanMigration(sqlite::Connection& conn, const std::vector<
   CONVSTORE_RETURN_IF_ERROR(CheckSchema(conn, migrations, static_cast<int>(state->version)));
   plan.from = static_cast<int>(state->version);
   for (const Migration& m : migrations)
-    if (m.version > plan.from && m.after != nullptr && plan.from > 0) plan.rewrites_data = true;
+    if (m.version > plan.from && RewritesData(m, plan.from)) plan.rewrites_data = true;
   return plan;
 }
 

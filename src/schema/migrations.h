@@ -44,6 +44,10 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
 // What opening a file read-write would do to it: migrate from version `from` to `to` (equal: nothing), and whether
 // any of those steps rewrites data (a C++ step that backfills or rewrites rows; from 0, a new file, rewrites
 // nothing). Reads only; refuses foreign, too-new and damaged files (CheckSchema) as Migrate does.
+// Whether migration `m`, run on a file at version `from`, rewrites data: it has a C++ step (a backfill) and the
+// file has rows (a new file, version 0, has none).
+inline bool RewritesData(const Migration& m, int from) { return m.after != nullptr && from > 0; }
+
 struct MigrationPlan {
   int from = 0;
   int to = 0;

@@ -167,6 +167,25 @@ std::string BackupRun(const Source& source, uint64_t nth) {
   return problems;
 }
 
+// What a restore of the 20-message store over the 5-message `target` in `dir` must leave: the new store when it
+// succeeded, the old one when it failed (unless the error says the new one is in place), no temporary file, and a
+// target that opens.
+std::string TargetProblems(const Status& result, const std::string& target, const std::string& dir,
+                           bool check_integrity) {
+  std::string problems;
+  const int64_t now = Messages(target);
+  if (result.ok() && now != 20) problems += " a restore reported as done left " + std::to_string(now) + " messages;";
+  if (!result.ok() && now != InPlaceOr(result, 5))
+    problems += " a failed restore changed the target (" + std::to_string(now) + " messages): " + result.ToString();
+  if (check_integrity &&
+      QueryInt(target, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") != 1)
+    problems += " the target fails integrity_check;";
+  if (!Leftovers(dir).empty()) problems += " temporary files left: " + Leftovers(dir)[0] + " (" + result.ToString() + ");";
+  auto again = ConversationStore::Open(target);
+  if (!again.ok()) problems += " the target does not open: " + again.status().ToString() + ";";
+  return problems;
+}
+
 std::string RestoreRun(const Source& source, uint64_t nth) {
   TempDir dir;
   const std::string backup = dir / "copy.db";
@@ -180,17 +199,7 @@ std::string RestoreRun(const Source& source, uint64_t nth) {
   auto r = RestoreBackup(backup, target);
   Disarm(source);
   g_operation_ok = r.ok();
-  std::string problems;
-  const int64_t now = Messages(target);
-  if (r.ok() && now != 20) problems += " a restore reported as done left " + std::to_string(now) + " messages;";
-  if (!r.ok() && now != InPlaceOr(r.status(), 5))
-    problems += " a failed restore changed the target (" + std::to_string(now) + " messages): " + r.status().ToString();
-  if (QueryInt(target, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") != 1)
-    problems += " the target fails integrity_check;";
-  if (!Leftovers(dir.path()).empty()) problems += " temporary files left: " + Leftovers(dir.path())[0] + ";";
-  auto again = ConversationStore::Open(target);
-  if (!again.ok()) problems += " the target does not open: " + again.status().ToString() + ";";
-  return problems;
+  return TargetProblems(r.status(), target, dir.path(), /*check_integrity=*/true);
 }
 
 // An archive round under the fault: the first one (`first`: creating the archive, its generation and base backup)
@@ -251,16 +260,7 @@ std::string PointInTimeRun(const Source& source, uint64_t nth) {
   auto r = RestoreToPoint(archive, target, to);
   Disarm(source);
   g_operation_ok = r.ok();
-  std::string problems;
-  const int64_t now = Messages(target);
-  if (r.ok() && now != 20) problems += " a restore reported as done left " + std::to_string(now) + " messages;";
-  if (!r.ok() && now != InPlaceOr(r.status(), 5))
-    problems += " a failed restore changed the target (" + std::to_string(now) + " messages): " + r.status().ToString();
-  if (!Leftovers(dir.path()).empty())
-    problems += " temporary files left: " + Leftovers(dir.path())[0] + " (" + r.status().ToString() + ");";
-  auto again = ConversationStore::Open(target);
-  if (!again.ok()) problems += " the target does not open: " + again.status().ToString() + ";";
-  return problems;
+  return TargetProblems(r.status(), target, dir.path(), /*check_integrity=*/false);
 }
 
 struct OpsParam {

@@ -74,6 +74,13 @@ def _downgrade_to_v3(path):
     raw.close()
 
 
+def _empty_v3_store(path):
+    with convstore.Store(path):
+        pass
+    _downgrade_to_v3(path)
+    return path
+
+
 def test_opening_an_older_file_backs_it_up_first(tmp_path):
     db = tmp_path / "agents.db"
     with convstore.Store(db) as s:
@@ -94,17 +101,9 @@ def test_opening_an_older_file_backs_it_up_first(tmp_path):
 
     elsewhere = tmp_path / "kept"
     elsewhere.mkdir()
-    second = tmp_path / "second.db"
-    with convstore.Store(second):
-        pass
-    _downgrade_to_v3(second)
-    with convstore.Store(second, migration_backup_directory=elsewhere):
+    with convstore.Store(_empty_v3_store(tmp_path / "second.db"), migration_backup_directory=elsewhere):
         pass
     assert len(convstore.list_backups(elsewhere)) == 1
-    third = tmp_path / "third.db"
-    with convstore.Store(third):
-        pass
-    _downgrade_to_v3(third)
-    with convstore.Store(third, backup_before_migration=False):
+    with convstore.Store(_empty_v3_store(tmp_path / "third.db"), backup_before_migration=False):
         pass
     assert len(convstore.list_backups(tmp_path)) == 1

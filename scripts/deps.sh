@@ -2,9 +2,9 @@
 # Installs the Debian packages convstore needs to build, test and benchmark, if any are missing.
 set -euo pipefail
 
-packages=(g++ make cmake pkg-config libsqlite3-dev libssl-dev libzstd-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
+packages=(g++ make cmake pkg-config libsqlite3-dev libssl-dev libzstd-dev libpq-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
           libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev sqlite3 python3 python3-pytest python3-venv python3-setuptools python3-wheel clang libclang-rt-14-dev
-          postgresql-15)  # PostgreSQL: the oracle of the jsonb containment tests (tests/metadata/pg_oracle_test.cc)
+          postgresql-15 python3-psycopg2)  # PostgreSQL: the jsonb oracle and the sync tests; psycopg2 runs the seed chapter's class
 
 missing=()
 for p in "${packages[@]}"; do

@@ -32,7 +32,8 @@ CONVSTORE_SAME_CODE(CONVSTORE_TOO_LARGE, kTooLarge);
 CONVSTORE_SAME_CODE(CONVSTORE_INTERNAL, kInternal);
 CONVSTORE_SAME_CODE(CONVSTORE_BUDGET_EXCEEDED, kBudgetExceeded);
 CONVSTORE_SAME_CODE(CONVSTORE_READ_ONLY, kReadOnly);
-static_assert(convstore::kLastCode == convstore::Code::kReadOnly, "a new code needs its CONVSTORE_* twin above");
+CONVSTORE_SAME_CODE(CONVSTORE_UNAVAILABLE, kUnavailable);
+static_assert(convstore::kLastCode == convstore::Code::kUnavailable, "a new code needs its CONVSTORE_* twin above");
 #undef CONVSTORE_SAME_CODE
 
 static_assert(CONVSTORE_LOG_TRACE == static_cast<int>(convstore::LogLevel::kTrace) &&

@@ -11,6 +11,7 @@
 #include "convstore/options.h"
 #include "convstore/status.h"
 #include "convstore/store.h"
+#include "convstore/sync.h"
 #include "convstore/types.h"
 #include "convstore/version.h"
 

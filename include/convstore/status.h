@@ -27,10 +27,11 @@ enum class Code : int {
   kInternal = 10,        // a bug or an out-of-memory condition
   kBudgetExceeded = 11,  // a reservation would take a scope past its hard budget: nothing was written
   kReadOnly = 12,        // a write to a store opened read-only, or a file or directory this process may not write
+  kUnavailable = 13,     // a server convstore works with (PostgreSQL) cannot be reached now: retry later
 };
 
 // The highest code in use: every value from kOk to it has a name; values above it are "unknown".
-inline constexpr Code kLastCode = Code::kReadOnly;
+inline constexpr Code kLastCode = Code::kUnavailable;
 
 // Stable lowercase name of a code ("invalid_argument", ...).
 CONVSTORE_EXPORT const char* CodeName(Code code) noexcept;
@@ -54,6 +55,7 @@ class [[nodiscard]] Status {
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
   static Status BudgetExceeded(std::string m) { return {Code::kBudgetExceeded, std::move(m)}; }
   static Status ReadOnly(std::string m) { return {Code::kReadOnly, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 
   bool ok() const noexcept { return code_ == Code::kOk; }
   Code code() const noexcept { return code_; }

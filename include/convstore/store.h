@@ -31,6 +31,7 @@
 #include "convstore/options.h"
 #include "convstore/status.h"
 #include "convstore/sessions.h"
+#include "convstore/sync.h"
 #include "convstore/types.h"
 
 namespace convstore {
@@ -39,7 +40,8 @@ namespace api {
 class StoreImpl;
 }  // namespace api
 
-class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSearch, public Operations {
+class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSearch, public Operations,
+                                                   public Sync {
  public:
   // Path of an in-memory store: private to the handle, gone when it closes.
   static constexpr const char* kInMemory = ":memory:";
@@ -128,6 +130,7 @@ class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSe
   friend class Costs;
   friend class MetadataSearch;
   friend class Operations;
+  friend class Sync;
   explicit ConversationStore(std::unique_ptr<api::StoreImpl> impl);
   std::unique_ptr<api::StoreImpl> impl_;  // the one data member: see "ABI" in docs/architecture.md
 };

@@ -194,4 +194,17 @@ Result<ArchivingStatus> Operations::GetArchivingStatus() {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoGetArchivingStatus);
 }
 
+Result<SyncReport> Sync::SyncToPostgres(const SyncOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoSyncToPostgres, options);
+}
+Status Sync::StartSync(const SyncOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoStartSync, options);
+}
+Result<SyncReport> Sync::StopSync() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoStopSync);
+}
+Result<SyncStatus> Sync::GetSyncStatus() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoGetSyncStatus);
+}
+
 }  // namespace convstore

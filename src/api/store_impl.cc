@@ -33,7 +33,10 @@ Status StoreImpl::Close() {
   util::CallScope in_call;
   // Refuse new calls first, so a steady stream of them cannot starve Close of the exclusive lock.
   const bool already_closed = closed_.exchange(true, std::memory_order_acq_rel);
-  if (!already_closed) StopArchiver();  // its round in progress ends (its calls now fail with kClosed)
+  if (!already_closed) {
+    StopArchiver();  // its round in progress ends (its calls now fail with kClosed)
+    StopSyncer();
+  }
   std::unique_lock life(lifecycle_, std::defer_lock);  // waits for calls in progress, or for a concurrent Close
   util::LockParked(life);
   if (already_closed) return Status::OK();

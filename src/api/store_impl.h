@@ -21,6 +21,7 @@
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
 #include "api/archive_session.h"
+#include "api/sync_session.h"
 #include "api/open_files.h"
 #include "api/stored_check.h"
 #include "sqlite/write_queue.h"
@@ -111,6 +112,11 @@ class StoreImpl final {
   Status DoStartArchiving(const ArchiveOptions& options);
   Result<ArchiveReport> DoStopArchiving();
   Result<ArchivingStatus> DoGetArchivingStatus();
+  Result<SyncReport> DoSyncToPostgres(const SyncOptions& options);
+  Result<SyncReport> DoSyncRound(SyncSession& session);
+  Status DoStartSync(const SyncOptions& options);
+  Result<SyncReport> DoStopSync();
+  Result<SyncStatus> DoGetSyncStatus();
  private:
   // Parts of archiving (src/api/archive.cc): a file store opened read-write, and a round's steps.
   Status CheckArchivable() const;
@@ -119,6 +125,14 @@ class StoreImpl final {
                                         Micros tail_at, ArchiveReport* report);
   // Stops in-process archiving without a last round (Close).
   void StopArchiver();
+
+  // Parts of the sync into PostgreSQL (src/api/sync.cc).
+  Status CheckSyncable() const;
+  Result<std::string> StoreId();  // the store's id in PostgreSQL, minted (in meta) by the first sync
+  Status ConnectSync(SyncSession& session);
+  Status LoadForSync(SyncSession& session, const std::string& reason, SyncReport* report);
+  // Stops in-process sync without a last round (Close).
+  void StopSyncer();
 
   // Runs the budget-alert callback for budgets whose spend crossed a limit with a committed write.
   void NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const;
@@ -239,6 +253,10 @@ class StoreImpl final {
   std::mutex archiver_mu_;
   std::unique_ptr<ArchiveSession> archive_session_;
   std::unique_ptr<BackgroundArchiver> archiver_;  // declared after the session it uses: stopped first
+  // In-process sync (StartSync): the session the thread's rounds use, and the thread.
+  std::mutex syncer_mu_;
+  std::unique_ptr<SyncSession> sync_session_;
+  std::unique_ptr<BackgroundSyncer> syncer_;  // declared after the session it uses: stopped first
 };
 
 }  // namespace convstore::api

@@ -16,6 +16,7 @@
 #include "convstore/ops.h"
 #include "convstore/sessions.h"
 #include "convstore/status.h"
+#include "convstore/sync.h"
 #include "convstore/types.h"
 
 namespace convstore::api {
@@ -47,6 +48,8 @@ inline Status CheckStored(const JournalPruneReport&) { return Status::OK(); }  /
 inline Status CheckStored(const BackupReport&) { return Status::OK(); }  // facts the backup computed itself
 inline Status CheckStored(const ArchiveReport&) { return Status::OK(); }  // counts and positions the archiver made
 inline Status CheckStored(const ArchivingStatus&) { return Status::OK(); }
+inline Status CheckStored(const SyncReport&) { return Status::OK(); }  // counts and positions the sync made
+inline Status CheckStored(const SyncStatus&) { return Status::OK(); }
 // Sentences built from entries that DecodeChanges already checked (names and titles are valid UTF-8 text cells).
 inline Status CheckStored(const std::vector<JournalDescription>&) { return Status::OK(); }
 // Decoded changes hold text read from the file (the journal's own, or a foreign writer's): valid UTF-8 only.

@@ -17,26 +17,14 @@
 #include <string_view>
 #include <vector>
 
-struct sqlite3_value;
-struct sqlite3_stmt;
+#include "sqlite/value.h"
 
 namespace convstore::ops {
 
 // One field of a record.
-struct Value {
-  enum Type : uint8_t { kUndefined = 0, kInteger = 1, kFloat = 2, kText = 3, kBlob = 4, kNull = 5 };
-  Type type = kUndefined;
-  int64_t i = 0;
-  double f = 0;
-  std::string bytes;  // text or blob
+using Value = sqlite::Value;
+using sqlite::BindValue;
 
-  static Value From(sqlite3_value* v);            // a copy of an SQLite value (NULL pointer: undefined)
-  static Value FromColumn(sqlite3_stmt* st, int col);
-  bool operator==(const Value& o) const;
-};
-
-// Binds `v` to parameter `index` of `st` (text and blobs without copy: `v` must outlive the step); an SQLite code.
-int BindValue(sqlite3_stmt* st, int index, const Value& v);
 // A table or column name as an SQL identifier ("name").
 std::string QuotedName(std::string_view name);
 

@@ -24,6 +24,7 @@ const char* CodeName(Code code) noexcept {
     case Code::kInternal: return "internal";
     case Code::kBudgetExceeded: return "budget_exceeded";
     case Code::kReadOnly: return "read_only";
+    case Code::kUnavailable: return "unavailable";
   }
   return "unknown";
 }

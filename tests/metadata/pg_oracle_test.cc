@@ -1,8 +1,7 @@
 // PostgreSQL 15 as the oracle of jsonb containment: thousands of random (document, query) pairs are asked of a
 // throw-away PostgreSQL cluster (`doc::jsonb @> query::jsonb`) and of metadata::Contains; every answer must agree.
 //
-// The cluster lives in a temp directory, listens only on a Unix socket there, and is stopped at the end. As root,
-// PostgreSQL's tools run as the `postgres` user (runuser). PostgreSQL comes from scripts/deps.sh (postgresql-15).
+// The cluster is a throw-away one (pg_cluster.h).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,74 +18,13 @@
 #include <nlohmann/json.hpp>
 
 #include "metadata/containment.h"
+#include "pg_cluster.h"
 
 namespace convstore {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-const char* kPgBin = "/usr/lib/postgresql/15/bin";
-
-// Runs a shell command (as postgres when we are root); returns its exit status and fills `out` with stdout.
-int Run(const std::string& command, std::string* out = nullptr) {
-  std::string full = geteuid() == 0 ? "runuser -u postgres -- " + command : command;
-  FILE* p = popen((full + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
-  int rc = pclose(p);
-  if (out) *out = std::move(text);
-  return rc;
-}
-
-class PgCluster {
- public:
-  PgCluster() {
-    char tmpl[] = "/tmp/convstore-pg-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) return;
-    dir_ = tmpl;
-    if (geteuid() == 0 && std::system(("chown postgres " + dir_).c_str()) != 0) return;
-    port_ = std::to_string(20000 + getpid() % 20000);
-    std::string log;
-    if (Run(std::string(kPgBin) + "/initdb -D " + dir_ + "/data -E UTF8 --locale=C.UTF-8 -A trust -U postgres",
-            &log) != 0) {
-      error_ = "initdb failed: " + log;
-      return;
-    }
-    if (Run(std::string(kPgBin) + "/pg_ctl -D " + dir_ + "/data -w -l " + dir_ + "/log -o \"-c listen_addresses='' -k " +
-                dir_ + " -p " + port_ + "\" start",
-            &log) != 0) {
-      error_ = "pg_ctl start failed: " + log;
-      return;
-    }
-    started_ = true;
-  }
-  ~PgCluster() {
-    if (started_) Run(std::string(kPgBin) + "/pg_ctl -D " + dir_ + "/data -m immediate stop");
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  bool started() const { return started_; }
-  const std::string& error() const { return error_; }
-
-  // Runs an SQL file with psql; returns stdout (unaligned, tuples only).
-  std::string Query(const std::string& sql) {
-    std::string file = dir_ + "/query.sql";
-    std::ofstream(file) << sql;
-    if (geteuid() == 0) std::system(("chown postgres " + file).c_str());
-    std::string out;
-    int rc = Run("psql -X -q -At -v ON_ERROR_STOP=1 -h " + dir_ + " -p " + port_ + " -U postgres -d postgres -f " + file,
-                 &out);
-    EXPECT_EQ(rc, 0) << out;
-    return out;
-  }
-
- private:
-  std::string dir_, port_, error_;
-  bool started_ = false;
-};
 
 // Random JSON from small pools of keys and scalars (1 and 1.0 and "1" on purpose), arrays nested in arrays.
 json RandomValue(std::mt19937_64& rng, int depth) {
@@ -137,8 +75,8 @@ std::string SqlLiteral(const std::string& s) {
 }
 
 TEST(PgOracleTest, ContainmentAgreesWithPostgres) {
-  if (!fs::exists(std::string(kPgBin) + "/initdb")) GTEST_SKIP() << "PostgreSQL 15 is not installed (scripts/deps.sh)";
-  PgCluster pg;
+  if (!testing::PostgresInstalled()) GTEST_SKIP() << "PostgreSQL 15 is not installed (scripts/deps.sh)";
+  testing::PgCluster pg;
   ASSERT_TRUE(pg.started()) << pg.error();
   std::mt19937_64 rng(2026);
   std::vector<std::pair<json, json>> pairs;

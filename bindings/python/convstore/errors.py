@@ -7,7 +7,7 @@ into the matching exception.
 Where a built-in exception means the same, the class also derives from it, so ordinary handlers work:
 ``InvalidArgumentError`` and ``TooLargeError`` are ``ValueError``, ``NotFoundError`` is a ``LookupError``,
 ``BusyError`` a ``TimeoutError``, ``StorageIOError`` an ``OSError``, ``ReadOnlyError`` a ``PermissionError``,
-``ClosedError`` and ``InternalError`` are ``RuntimeError``.
+``UnavailableError`` a ``ConnectionError``, ``ClosedError`` and ``InternalError`` are ``RuntimeError``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ __all__ = [
     "InternalError",
     "BudgetExceededError",
     "ReadOnlyError",
+    "UnavailableError",
     "error_from_code",
 ]
 
@@ -126,6 +127,13 @@ class ReadOnlyError(ConvstoreError, PermissionError):
     code, code_name = 12, "read_only"
 
 
+class UnavailableError(ConvstoreError, ConnectionError):
+    """A server convstore works with (PostgreSQL) cannot be reached now; retrying later may succeed
+    (CONVSTORE_UNAVAILABLE)."""
+
+    code, code_name = 13, "unavailable"
+
+
 _BY_CODE: dict[int, type[ConvstoreError]] = {
     cls.code: cls
     for cls in (
@@ -141,6 +149,7 @@ _BY_CODE: dict[int, type[ConvstoreError]] = {
         InternalError,
         BudgetExceededError,
         ReadOnlyError,
+        UnavailableError,
     )
 }
 _NAMES: dict[int, str] = {code: cls.code_name for code, cls in _BY_CODE.items()}

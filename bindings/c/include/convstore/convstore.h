@@ -60,6 +60,7 @@ extern "C" {
 #define CONVSTORE_INTERNAL 10        /* a bug or out of memory */
 #define CONVSTORE_BUDGET_EXCEEDED 11 /* a reservation would exceed a hard budget: nothing written */
 #define CONVSTORE_READ_ONLY 12       /* a write to a store opened read-only, or to a file that is not writable */
+#define CONVSTORE_UNAVAILABLE 13     /* a server convstore works with (PostgreSQL) cannot be reached now: retry */
 
 typedef struct convstore_t convstore_t;
 

@@ -1,0 +1,487 @@
+#include "sync/pg_schema.h"
+
+#include <ctime>
+#include <string_view>
+#include <vector>
+
+#include "convstore/version.h"
+#include "util/status_macros.h"
+
+namespace convstore::sync {
+namespace {
+
+// Version 1. "@." stands for the schema; "@EMBEDDING@" for vector (pgvector) or real[].
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE @.convstore_schema (
+  version integer NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  library_version text NOT NULL
+);
+CREATE TABLE @.convstore_stores (
+  store_id uuid PRIMARY KEY,
+  label text NOT NULL DEFAULT '',
+  position bigint NOT NULL DEFAULT 0,
+  position_committed_us bigint NOT NULL DEFAULT 0,
+  position_committed_at timestamptz,
+  source_schema_version integer NOT NULL DEFAULT 0,
+  loads integer NOT NULL DEFAULT 0,
+  loaded_at timestamptz,
+  load_position bigint,
+  synced_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE @.convstore_dead_letters (
+  id bigserial PRIMARY KEY,
+  store_id uuid NOT NULL,
+  seq bigint NOT NULL,
+  source_table text NOT NULL,
+  op text NOT NULL,
+  src_id bigint,
+  change text NOT NULL,
+  sqlstate text NOT NULL DEFAULT '',
+  reason text NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX convstore_dead_letters_store ON @.convstore_dead_letters (store_id, seq);
+
+CREATE TABLE @.teams (
+  id uuid GENERATED ALWAYS AS (md5(store_id::text || '/teams/' || src_id::text)::uuid) STORED PRIMARY KEY,
+  name text NOT NULL,
+  monthly_budget_usd numeric(24, 9) GENERATED ALWAYS AS (monthly_budget_nanousd::numeric / 1000000000) STORED,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  key text NOT NULL,
+  monthly_budget_nanousd bigint,
+  store_id uuid NOT NULL,
+  src_id bigint NOT NULL,
+  convstore_nul jsonb,
+  UNIQUE (store_id, src_id)
+);
+CREATE INDEX teams_key ON @.teams (key);
+
+CREATE TABLE @.users (
+  id uuid GENERATED ALWAYS AS (md5(store_id::text || '/users/' || src_id::text)::uuid) STORED PRIMARY KEY,
+  email text NOT NULL,
+  name text NOT NULL,
+  team_id uuid GENERATED ALWAYS AS (md5(store_id::text || '/teams/' || team_src::text)::uuid) STORED,
+  role text NOT NULL,
+  is_active boolean NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  key text NOT NULL,
+  team_src bigint,
+  store_id uuid NOT NULL,
+  src_id bigint NOT NULL,
+  convstore_nul jsonb,
+  UNIQUE (store_id, src_id)
+);
+CREATE INDEX users_key ON @.users (key);
+CREATE INDEX users_team ON @.users (team_id);
+
+CREATE TABLE @.convstore_prices (
+  store_id uuid NOT NULL,
+  src_id bigint NOT NULL,
+  model text NOT NULL,
+  is_pattern boolean NOT NULL,
+  effective_from timestamptz NOT NULL,
+  origin text NOT NULL,
+  input_nanousd_per_mtok bigint NOT NULL,
+  output_nanousd_per_mtok bigint NOT NULL,
+  cached_input_nanousd_per_mtok bigint,
+  cache_write_nanousd_per_mtok bigint,
+  reasoning_nanousd_per_mtok bigint,
+  source_date text NOT NULL,
+  note text NOT NULL,
+  created_at timestamptz NOT NULL,
+  convstore_nul jsonb,
+  PRIMARY KEY (store_id, src_id)
+);
+
+CREATE TABLE @.conversations (
+  id uuid PRIMARY KEY,
+  user_id text NOT NULL,
+  title text,
+  system_prompt text,
+  model text,
+  temperature double precision,
+  max_tokens bigint,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  is_archived boolean NOT NULL DEFAULT false,
+  external_id text,
+  message_count bigint NOT NULL DEFAULT 0,
+  next_position bigint NOT NULL DEFAULT 0,
+  tokens_input bigint NOT NULL DEFAULT 0,
+  tokens_output bigint NOT NULL DEFAULT 0,
+  tokens_cached_input bigint NOT NULL DEFAULT 0,
+  tokens_cache_write bigint NOT NULL DEFAULT 0,
+  tokens_reasoning bigint NOT NULL DEFAULT 0,
+  cost_nanousd bigint NOT NULL DEFAULT 0,
+  cost_usd numeric(24, 9) GENERATED ALWAYS AS (cost_nanousd::numeric / 1000000000) STORED,
+  user_uuid uuid GENERATED ALWAYS AS (md5(store_id::text || '/users/' || user_src::text)::uuid) STORED,
+  user_src bigint NOT NULL,
+  updated_at_us bigint NOT NULL,
+  store_id uuid NOT NULL,
+  src_id bigint NOT NULL,
+  convstore_nul jsonb,
+  UNIQUE (store_id, src_id)
+);
+CREATE INDEX idx_conversations_user_id ON @.conversations (user_id);
+CREATE INDEX idx_conversations_created_at ON @.conversations (created_at DESC);
+CREATE INDEX idx_conversations_user_date ON @.conversations (user_id, created_at DESC);
+CREATE INDEX idx_conversations_metadata ON @.conversations USING GIN (metadata);
+CREATE INDEX conversations_user_uuid ON @.conversations (user_uuid);
+
+-- A conversation's updated_at is the source's: a BEFORE UPDATE trigger that stamps the current time (the seed
+-- chapter's update_updated_at_column) runs before this one (triggers fire in name order) and is undone here.
+CREATE FUNCTION @.convstore_source_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.updated_at := timestamptz 'epoch' + NEW.updated_at_us * interval '1 microsecond';
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER zz_convstore_source_updated_at BEFORE UPDATE ON @.conversations
+  FOR EACH ROW EXECUTE FUNCTION @.convstore_source_updated_at();
+
+CREATE TABLE @.messages (
+  id uuid PRIMARY KEY,
+  conversation_id uuid NOT NULL REFERENCES @.conversations (id) ON DELETE CASCADE,
+  role text NOT NULL CHECK (role IN ('user', 'assistant', 'system', 'tool')),
+  content text NOT NULL,
+  content_embedding @EMBEDDING@,
+  model text,
+  model_version text,
+  tokens_input bigint,
+  tokens_output bigint,
+  cost_usd numeric(24, 9) GENERATED ALWAYS AS (cost_nanousd::numeric / 1000000000) STORED,
+  latency_ms bigint GENERATED ALWAYS AS (latency_us / 1000) STORED,
+  created_at timestamptz NOT NULL,
+  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  position bigint NOT NULL,
+  tokens_cached_input bigint,
+  tokens_cache_write bigint,
+  tokens_reasoning bigint,
+  cost_nanousd bigint,
+  latency_us bigint,
+  request_id text,
+  tool_call_id text,
+  raw text,
+  price_id bigint,
+  team_id uuid GENERATED ALWAYS AS (md5(store_id::text || '/teams/' || team_src::text)::uuid) STORED,
+  team_src bigint,
+  conversation_src bigint NOT NULL,
+  store_id uuid NOT NULL,
+  src_id bigint NOT NULL,
+  convstore_nul jsonb,
+  UNIQUE (store_id, src_id)
+);
+CREATE INDEX idx_messages_conversation_id ON @.messages (conversation_id);
+CREATE INDEX idx_messages_created_at ON @.messages (created_at DESC);
+CREATE INDEX idx_messages_metadata ON @.messages USING GIN (metadata);
+CREATE INDEX messages_team_time ON @.messages (team_id, created_at);
+
+CREATE TABLE @.tool_calls (
+  id uuid PRIMARY KEY,
+  message_id uuid NOT NULL REFERENCES @.messages (id) ON DELETE CASCADE,
+  tool_name text NOT NULL,
+  tool_input jsonb NOT NULL,
+  tool_output jsonb,
+  duration_ms bigint GENERATED ALWAYS AS (duration_us / 1000) STORED,
+  status text NOT NULL,
+  error_message text,
+  created_at timestamptz NOT NULL,
+  call_id text,
+  updated_at timestamptz,
+  duration_us bigint,
+  message_src bigint NOT NULL,
+  store_id uuid NOT NULL,
+  src_id bigint NOT NULL,
+  convstore_nul jsonb,
+  UNIQUE (store_id, src_id)
+);
+CREATE INDEX idx_tool_calls_message_id ON @.tool_calls (message_id);
+CREATE INDEX idx_tool_calls_tool_name ON @.tool_calls (tool_name, created_at DESC);
+
+CREATE TABLE @.convstore_message_tombstones (
+  message_id uuid NOT NULL,
+  conversation_id uuid NOT NULL REFERENCES @.conversations (id) ON DELETE CASCADE,
+  position bigint NOT NULL,
+  role text NOT NULL,
+  model text NOT NULL,
+  tokens_input bigint,
+  tokens_output bigint,
+  tokens_cached_input bigint,
+  tokens_cache_write bigint,
+  tokens_reasoning bigint,
+  cost_nanousd bigint,
+  cost_usd numeric(24, 9) GENERATED ALWAYS AS (cost_nanousd::numeric / 1000000000) STORED,
+  latency_us bigint,
+  request_id text,
+  created_at timestamptz NOT NULL,
+  deleted_at timestamptz NOT NULL,
+  team_id uuid GENERATED ALWAYS AS (md5(store_id::text || '/teams/' || team_src::text)::uuid) STORED,
+  team_src bigint,
+  conversation_src bigint NOT NULL,
+  store_id uuid NOT NULL,
+  src_id bigint NOT NULL,
+  convstore_nul jsonb,
+  PRIMARY KEY (store_id, src_id)
+);
+CREATE INDEX convstore_message_tombstones_conversation ON @.convstore_message_tombstones (conversation_id);
+
+CREATE TABLE @.api_usage (
+  id uuid NOT NULL,
+  user_id uuid GENERATED ALWAYS AS (md5(store_id::text || '/users/' || user_src::text)::uuid) STORED,
+  team_id uuid GENERATED ALWAYS AS (md5(store_id::text || '/teams/' || team_src::text)::uuid) STORED,
+  conversation_id uuid,
+  model text NOT NULL,
+  endpoint text NOT NULL,
+  tokens_input bigint,
+  tokens_output bigint,
+  cost_usd numeric(24, 9) GENERATED ALWAYS AS (cost_nanousd::numeric / 1000000000) STORED,
+  latency_ms bigint GENERATED ALWAYS AS (latency_us / 1000) STORED,
+  status text NOT NULL,
+  error_code text,
+  error_message text,
+  recorded_at timestamptz NOT NULL,
+  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  tokens_cached_input bigint,
+  tokens_cache_write bigint,
+  tokens_reasoning bigint,
+  cost_nanousd bigint,
+  price_id bigint,
+  latency_us bigint,
+  request_id text,
+  user_src bigint NOT NULL,
+  team_src bigint,
+  conversation_src bigint,
+  store_id uuid NOT NULL,
+  src_id bigint NOT NULL,
+  convstore_nul jsonb,
+  PRIMARY KEY (id, recorded_at)
+) PARTITION BY RANGE (recorded_at);
+CREATE INDEX api_usage_source_row ON @.api_usage (store_id, src_id);
+CREATE INDEX idx_api_usage_user_time ON @.api_usage (user_id, recorded_at DESC);
+CREATE INDEX idx_api_usage_team_time ON @.api_usage (team_id, recorded_at DESC);
+CREATE INDEX idx_api_usage_model_time ON @.api_usage (model, recorded_at DESC);
+
+CREATE TABLE @.convstore_budgets (
+  store_id uuid NOT NULL,
+  src_id bigint NOT NULL,
+  name text NOT NULL,
+  scope text NOT NULL,
+  scope_src bigint NOT NULL,
+  period text NOT NULL,
+  window_hours bigint NOT NULL,
+  hard_limit_nanousd bigint,
+  soft_limit_nanousd bigint,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  convstore_nul jsonb,
+  PRIMARY KEY (store_id, src_id)
+);
+
+CREATE TABLE @.convstore_budget_reservations (
+  store_id uuid NOT NULL,
+  src_id bigint NOT NULL,
+  request_id text NOT NULL,
+  user_id uuid GENERATED ALWAYS AS (md5(store_id::text || '/users/' || user_src::text)::uuid) STORED,
+  team_id uuid GENERATED ALWAYS AS (md5(store_id::text || '/teams/' || team_src::text)::uuid) STORED,
+  amount_nanousd bigint NOT NULL,
+  state text NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  usage_src bigint,
+  user_src bigint NOT NULL,
+  team_src bigint,
+  convstore_nul jsonb,
+  PRIMARY KEY (store_id, src_id)
+);
+
+CREATE TABLE @.audit_log (
+  id bigserial PRIMARY KEY,
+  user_id uuid,
+  action text NOT NULL,
+  resource_type text,
+  resource_id text,
+  changes jsonb,
+  ip_address inet,
+  user_agent text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  store_id uuid,
+  src_id bigint,
+  UNIQUE (store_id, src_id)
+);
+CREATE INDEX idx_audit_log_user_id ON @.audit_log (user_id, created_at DESC);
+CREATE INDEX idx_audit_log_resource ON @.audit_log (resource_type, resource_id);
+
+CREATE TABLE @.metrics (
+  id bigserial,
+  metric_type text NOT NULL,
+  metric_name text NOT NULL,
+  value numeric NOT NULL,
+  unit text,
+  labels jsonb NOT NULL DEFAULT '{}'::jsonb,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  store_id uuid,
+  src_id bigint,
+  PRIMARY KEY (id, recorded_at)
+) PARTITION BY RANGE (recorded_at);
+CREATE INDEX metrics_type_time ON @.metrics (metric_type, recorded_at DESC);
+)sql";
+
+// The tables of kSchemaV1: a schema that has one of them without convstore_schema is someone else's.
+const std::vector<std::string_view>& OwnTables() {
+  static const std::vector<std::string_view> tables = {
+      "convstore_schema", "convstore_stores", "convstore_dead_letters", "teams", "users", "convstore_prices",
+      "conversations", "messages", "tool_calls", "convstore_message_tombstones", "api_usage", "convstore_budgets",
+      "convstore_budget_reservations", "audit_log", "metrics"};
+  return tables;
+}
+
+std::string Replace(std::string_view text, std::string_view from, const std::string& to) {
+  std::string out;
+  size_t pos = 0;
+  for (size_t hit; (hit = text.find(from, pos)) != std::string_view::npos; pos = hit + from.size())
+    out.append(text.substr(pos, hit - pos)).append(to);
+  return out.append(text.substr(pos));
+}
+
+std::string Literal(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+Result<PgSchemaInfo> CheckOrCreate(PgConnection& pg, const std::string& schema) {
+  const std::string q = QuoteIdentifier(schema);
+  // One creator at a time per schema; the others wait here and then find the tables made.
+  CONVSTORE_RETURN_IF_ERROR(pg.Run("SELECT pg_advisory_xact_lock(hashtext($1))", {"convstore schema " + schema}).status());
+  auto has_ns = pg.Query("SELECT 1 FROM pg_namespace WHERE nspname = $1", {schema});
+  if (!has_ns.ok()) return has_ns.status();
+  if (has_ns->rows() == 0) CONVSTORE_RETURN_IF_ERROR(pg.Exec("CREATE SCHEMA " + q));
+
+  auto existing = pg.Query(
+      "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname",
+      {schema});
+  if (!existing.ok()) return existing.status();
+  bool has_version_table = false;
+  std::string foreign;
+  for (int i = 0; i < existing->rows(); ++i) {
+    const std::string_view name = *existing->Get(i, 0);
+    if (name == "convstore_schema") has_version_table = true;
+    for (std::string_view own : OwnTables())
+      if (name == own) foreign += (foreign.empty() ? "" : ", ") + std::string(name);
+  }
+
+  PgSchemaInfo info;
+  if (has_version_table) {
+    auto version = pg.Query("SELECT coalesce(max(version), 0) FROM " + q + ".convstore_schema");
+    if (!version.ok()) return version.status();
+    info.version = static_cast<int>(version->Int(0, 0));
+    if (info.version > kPgSchemaVersion)
+      return Status::SchemaTooNew("the convstore tables in schema " + schema + " of " + pg.describe() +
+                                  " are at version " + std::to_string(info.version) + "; this convstore (" +
+                                  CONVSTORE_VERSION_STRING + ") knows up to version " +
+                                  std::to_string(kPgSchemaVersion) + ": upgrade convstore");
+    if (info.version < 1)
+      return Status::Conflict("schema " + schema + " of " + pg.describe() +
+                              " has a convstore_schema table without a version: not a schema convstore made");
+    auto embedding = pg.Query(
+        "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'messages' "
+        "AND a.attname = 'content_embedding'",
+        {schema});
+    if (!embedding.ok()) return embedding.status();
+    if (embedding->rows() == 0)
+      return Status::Conflict("schema " + schema + " of " + pg.describe() +
+                              ": the messages table lacks content_embedding (changed outside convstore)");
+    info.embedding_type = std::string(*embedding->Get(0, 0));
+    return info;
+  }
+  if (!foreign.empty())
+    return Status::Conflict("schema " + schema + " of " + pg.describe() + " already has table(s) " + foreign +
+                            " that convstore did not create (no convstore_schema table): sync into another schema "
+                            "or database");
+
+  // pgvector when the server has it (installed, or installable by this role); real[] otherwise.
+  info.embedding_type = "real[]";
+  auto vector = pg.Query("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector'), "
+                         "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')");
+  if (!vector.ok()) return vector.status();
+  if (vector->Get(0, 0) == "t") {
+    info.embedding_type = "vector";
+  } else if (vector->Get(0, 1) == "t") {
+    CONVSTORE_RETURN_IF_ERROR(pg.Exec("SAVEPOINT convstore_vector"));
+    if (pg.Exec("CREATE EXTENSION IF NOT EXISTS vector").ok()) {
+      info.embedding_type = "vector";
+      CONVSTORE_RETURN_IF_ERROR(pg.Exec("RELEASE SAVEPOINT convstore_vector"));
+    } else {
+      CONVSTORE_RETURN_IF_ERROR(pg.Exec("ROLLBACK TO SAVEPOINT convstore_vector"));
+    }
+  }
+  const std::string ddl = Replace(Replace(kSchemaV1, "@EMBEDDING@", info.embedding_type), "@.", q + ".");
+  CONVSTORE_RETURN_IF_ERROR(pg.Exec(ddl));
+  CONVSTORE_RETURN_IF_ERROR(pg.Exec("INSERT INTO " + q + ".convstore_schema (version, library_version) VALUES (" +
+                                    std::to_string(kPgSchemaVersion) + ", " + Literal(CONVSTORE_VERSION_STRING) + ")"));
+  info.version = kPgSchemaVersion;
+  info.created = true;
+  return info;
+}
+
+}  // namespace
+
+Result<PgSchemaInfo> EnsureSchema(PgConnection& pg, const std::string& schema) {
+  if (schema.empty() || schema.size() > 63 || schema.find('\0') != std::string::npos)
+    return Status::InvalidArgument("a PostgreSQL schema name is 1..63 bytes without NUL");
+  CONVSTORE_RETURN_IF_ERROR(pg.Exec("BEGIN"));
+  auto info = CheckOrCreate(pg, schema);
+  if (!info.ok()) {
+    (void)pg.Exec("ROLLBACK");
+    return info.status();
+  }
+  CONVSTORE_RETURN_IF_ERROR(pg.Exec("COMMIT"));
+  return info;
+}
+
+int64_t MonthStart(int64_t us) {
+  const int64_t kDay = 86'400'000'000;
+  int64_t days = us / kDay - (us % kDay < 0 ? 1 : 0);
+  // Civil date from days since the epoch (H. Hinnant's algorithm), then back to the first of the month.
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5;  // day of month - 1
+  return (days - d) * kDay;
+}
+
+Status EnsureMonthPartition(PgConnection& pg, const std::string& schema, const std::string& table,
+                            int64_t month_start_us) {
+  const time_t start = static_cast<time_t>(month_start_us / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&start, &tm);
+  char name[96], from[64], to[64];
+  std::snprintf(name, sizeof name, "%s_%04d_%02d", table.c_str(), tm.tm_year + 1900, tm.tm_mon + 1);
+  std::snprintf(from, sizeof from, "%04d-%02d-01 00:00:00+00", tm.tm_year + 1900, tm.tm_mon + 1);
+  const int next_year = tm.tm_mon == 11 ? tm.tm_year + 1901 : tm.tm_year + 1900;
+  const int next_month = tm.tm_mon == 11 ? 1 : tm.tm_mon + 2;
+  std::snprintf(to, sizeof to, "%04d-%02d-01 00:00:00+00", next_year, next_month);
+  const std::string q = QuoteIdentifier(schema);
+  // Syncs of other stores may create the same partition at the same moment: one at a time.
+  CONVSTORE_RETURN_IF_ERROR(
+      pg.Run("SELECT pg_advisory_xact_lock(hashtext($1))", {"convstore partitions " + schema}).status());
+  auto exists = pg.Query("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                         "WHERE n.nspname = $1 AND c.relname = $2",
+                         {schema, std::string(name)});
+  if (!exists.ok()) return exists.status();
+  if (exists->rows() > 0) return Status::OK();
+  return pg.Exec("CREATE TABLE IF NOT EXISTS " + q + "." + QuoteIdentifier(name) + " PARTITION OF " + q + "." +
+                 QuoteIdentifier(table) + " FOR VALUES FROM ('" + from + "') TO ('" + to + "')");
+}
+
+}  // namespace convstore::sync

@@ -16,5 +16,7 @@ void AddBackupCommands(CLI::App& app, std::function<int()>& run);
 void AddStoreCommands(CLI::App& app, std::function<int()>& run);
 // Registers `archive`.
 void AddArchiveCommand(CLI::App& app, std::function<int()>& run);
+// Registers `sync`.
+void AddSyncCommand(CLI::App& app, std::function<int()>& run);
 
 }  // namespace convstore::cli

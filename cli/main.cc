@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   convstore::cli::AddImportCommand(app, run);
   convstore::cli::AddBackupCommands(app, run);
   convstore::cli::AddArchiveCommand(app, run);
+  convstore::cli::AddSyncCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -193,6 +193,10 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_stop_archiving": ([convstore_p, _out, _out], c_int),
         "convstore_archiving_status": ([convstore_p, _out, _out], c_int),
         "convstore_list_archive": ([c_char_p, _out, _out], c_int),
+        "convstore_sync_to_postgres": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_start_sync": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_stop_sync": ([convstore_p, _out, _out], c_int),
+        "convstore_sync_status": ([convstore_p, _out, _out], c_int),
         "convstore_restore_to_point": ([c_char_p, c_char_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out],
                                        c_int),
         # options handle

@@ -29,6 +29,7 @@ from ._codec import (Money, Time, c_string as _arg, dumps, fix_conversation, fix
 from ._cost import CostMixin
 from ._metadata import MetadataMixin
 from ._ops import OpsMixin
+from ._sync import SyncMixin
 from .errors import ClosedError, InvalidArgumentError
 
 _log = logging.getLogger("convstore")
@@ -49,7 +50,7 @@ def _closed():
     raise ClosedError("store is closed")
 
 
-class Store(CostMixin, MetadataMixin, OpsMixin):
+class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin):
     """An open convstore database. See the module docstring for conventions.
 
     Every option left as None takes the library's default (docs/c-api.md, "Open and close"); the defaults are

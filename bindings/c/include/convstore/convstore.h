@@ -461,6 +461,28 @@ CONVSTORE_API int convstore_restore_to_point(const char* archive_directory, cons
                                              const char* options_json, convstore_progress_fn progress,
                                              void* user_data, char** out_json, char** errmsg);
 
+/* ---- the sync into PostgreSQL (docs/sync.md) ----
+ * options_json: {"postgres": str (a libpq connection string or URI; put passwords in ~/.pgpass or PGPASSWORD),
+ * "schema"?: str (default "public"), "interval_ms"?: int (1..3600000, default 1000), "batch_entries"?: int
+ * (1..100000, default 1000), "label"?: str (default "<host>:<path>")}. A report: {"store_id", "loaded",
+ * "load_reason", "rows_loaded", "entries_applied", "changes_applied", "dead_letters", "position",
+ * "position_committed_at", "position_committed_at_us", "pending_entries", "lag_us"}. */
+/* One round on the calling thread: creates or checks the tables, loads the store when PostgreSQL lacks its history,
+ * applies every journal entry committed so far. CONVSTORE_UNAVAILABLE when PostgreSQL cannot be reached,
+ * CONVSTORE_INVALID_ARGUMENT for a bad connection string or a refused login, CONVSTORE_SCHEMA_TOO_NEW for newer
+ * tables, CONVSTORE_CONFLICT for tables convstore did not create or a journal that is off, CONVSTORE_BUSY when
+ * another process syncs this store into the same database. */
+CONVSTORE_API int convstore_sync_to_postgres(convstore_t* db, const char* options_json, char** out_json,
+                                             char** errmsg);
+/* Syncs on a background thread of this store every interval_ms (backing off up to 30 s after failures) until
+ * convstore_stop_sync or close; CONVSTORE_CONFLICT when already syncing. */
+CONVSTORE_API int convstore_start_sync(convstore_t* db, const char* options_json, char** errmsg);
+/* Syncs what is left, stops the thread; *out_json: the totals (a report). CONVSTORE_NOT_FOUND when not syncing. */
+CONVSTORE_API int convstore_stop_sync(convstore_t* db, char** out_json, char** errmsg);
+/* *out_json: {"running", "postgres", "rounds", "failed_rounds", "consecutive_failures", "last_error",
+ * "last_success_at", "last_success_at_us", "totals": report}. */
+CONVSTORE_API int convstore_sync_status(convstore_t* db, char** out_json, char** errmsg);
+
 #ifdef __cplusplus
 }
 #endif

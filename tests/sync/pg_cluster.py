@@ -1,0 +1,47 @@
+"""A throw-away PostgreSQL 15 cluster for the Python sync tests: initdb in a temp directory, a Unix socket there,
+UTC, no fsync; stopped immediately and removed by close(). As root, PostgreSQL's tools run as `postgres`."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+def installed():
+    return os.path.exists(f"{PG_BIN}/initdb")
+
+
+def _as_postgres(args):
+    return (["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []) + args
+
+
+class Cluster:
+    def __init__(self, salt=13):
+        self.dir = tempfile.mkdtemp(prefix="convstore-pg-")
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        self.port = str(20000 + (os.getpid() * salt) % 20000)
+        subprocess.run(_as_postgres([f"{PG_BIN}/initdb", "-D", f"{self.dir}/data", "-E", "UTF8", "--locale=C.UTF-8",
+                                     "-A", "trust", "-U", "postgres"]), check=True, capture_output=True)
+        with open(f"{self.dir}/data/postgresql.conf", "a") as f:
+            f.write("\nfsync = off\nsynchronous_commit = off\ntimezone = 'UTC'\n")
+        self.start()
+
+    def start(self):
+        subprocess.run(_as_postgres([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-w", "-l", f"{self.dir}/log",
+                                     "-o", f"-c listen_addresses='' -k {self.dir} -p {self.port}", "start"]),
+                       check=True, capture_output=True)
+
+    def stop(self, mode="fast"):
+        subprocess.run(_as_postgres([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-w", "-m", mode, "stop"]),
+                       check=True, capture_output=True)
+
+    def conninfo(self, db="postgres"):
+        return f"host={self.dir} port={self.port} user=postgres dbname={db}"
+
+    def close(self):
+        subprocess.run(_as_postgres([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-m", "immediate", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)

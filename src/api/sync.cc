@@ -81,11 +81,6 @@ Result<std::string> StoreImpl::StoreId() {
 }
 
 Status StoreImpl::ConnectSync(SyncSession& s) {
-  if (s.store_id.empty()) {
-    auto id = StoreId();
-    if (!id.ok()) return id.status();
-    s.store_id = *id;
-  }
   if (s.label.empty()) {
     s.label = s.options.label;
     if (s.label.empty()) {
@@ -101,6 +96,12 @@ Status StoreImpl::ConnectSync(SyncSession& s) {
   if (!pg.ok()) return pg.status();
   auto schema = sync::EnsureSchema(**pg, s.options.schema);
   if (!schema.ok()) return schema.status();
+  // The store's id is minted (written to the store) only once PostgreSQL is there to receive it.
+  if (s.store_id.empty()) {
+    auto id = StoreId();
+    if (!id.ok()) return id.status();
+    s.store_id = *id;
+  }
   // One sync per store and database: a session lock, released when the connection ends (a killed sync's too).
   auto locked = (*pg)->Query("SELECT pg_try_advisory_lock(hashtext($1))", {"convstore sync " + s.options.schema + " " + s.store_id});
   if (!locked.ok()) return locked.status();

@@ -12,6 +12,8 @@ Status SyncSession::Check(const SyncOptions& o) {
   if (o.postgres_url.empty())
     return Status::InvalidArgument("sync: postgres_url is required (e.g. postgresql://user@host/db)");
   if (o.postgres_url.size() > 4096) return Status::InvalidArgument("sync: postgres_url is longer than 4 KiB");
+  if (Status s = sync::CheckConnectionString(o.postgres_url); !s.ok())
+    return Status::InvalidArgument("sync: " + s.message());
   if (o.schema.empty() || o.schema.size() > 63 || o.schema.find('\0') != std::string::npos ||
       !util::IsValidUtf8(o.schema))
     return Status::InvalidArgument("sync: schema must be 1..63 bytes of UTF-8 without NUL");

@@ -90,21 +90,24 @@ int64_t PgRows::affected() const {
   return n == nullptr || *n == '\0' ? 0 : std::strtoll(n, nullptr, 10);
 }
 
-Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& conninfo) {
+Status CheckConnectionString(const std::string& conninfo) {
   if (conninfo.empty())
     return Status::InvalidArgument("a PostgreSQL connection string is required (e.g. postgresql://user@host/db)");
   if (conninfo.find('\0') != std::string::npos)
     return Status::InvalidArgument("the PostgreSQL connection string contains a NUL byte");
-  {
-    char* error = nullptr;
-    PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
-    if (parsed == nullptr) {
-      std::string why = error != nullptr ? Trimmed(error) : "out of memory";
-      if (error != nullptr) PQfreemem(error);
-      return Status::InvalidArgument("bad PostgreSQL connection string: " + why);
-    }
-    PQconninfoFree(parsed);
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
+  if (parsed == nullptr) {
+    std::string why = error != nullptr ? Trimmed(error) : "out of memory";
+    if (error != nullptr) PQfreemem(error);
+    return Status::InvalidArgument("bad PostgreSQL connection string: " + why);
   }
+  PQconninfoFree(parsed);
+  return Status::OK();
+}
+
+Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& conninfo) {
+  if (Status s = CheckConnectionString(conninfo); !s.ok()) return s;
   // Earlier keywords are defaults the connection string (expanded at "dbname") may override; later ones are forced.
   const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname", "client_encoding", "options", nullptr};
   const char* values[] = {"10", "convstore", conninfo.c_str(), "UTF8", "-c TimeZone=UTC", nullptr};

@@ -92,6 +92,9 @@ class PgConnection {
   std::unordered_map<std::string, std::string> prepared_;  // statement text -> prepared statement name
 };
 
+// Whether libpq can parse `conninfo` (a connection string or URI): kInvalidArgument naming what it cannot.
+Status CheckConnectionString(const std::string& conninfo);
+
 // A Status for an SQLSTATE and the server's message (the mapping above).
 Status StatusForSqlstate(std::string_view sqlstate, std::string message);
 

@@ -300,6 +300,13 @@ class CBadInputMatrix : public ::testing::Test {
          }},
         {"start_archiving", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
            return convstore_start_archiving(d, a, e); }},
+        {"sync_to_postgres", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           char* out = kSentinel;
+           int rc = convstore_sync_to_postgres(d, a, &out, e);
+           return CheckOutput(rc, out);
+         }},
+        {"start_sync", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_start_sync(d, a, e); }},
         {"set_journal_retention", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
            return convstore_set_journal_retention(d, a, e); }},
         {"journal_status", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
@@ -700,6 +707,33 @@ TEST_F(CBadInputMatrix, BackupRequestsThatCannotBeDone) {
   ExpectRefused("restore missing backup", CONVSTORE_NOT_FOUND, [&](char** out, char** e) {
     return convstore_restore_backup(missing.c_str(), (db_.path() + ".t").c_str(), nullptr, nullptr, nullptr, out, e);
   });
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(CBadInputMatrix, SyncRequestsThatCannotBeDone) {
+  const std::string before = Snapshot();
+  for (const char* o : {R"({})", R"({"postgres":""})", R"({"postgres":7})", R"({"postgres":"x","schema":""})",
+                        R"({"postgres":"x","schema":"0123456789012345678901234567890123456789012345678901234567890123"})",
+                        R"({"postgres":"x","interval_ms":0})", R"({"postgres":"x","interval_ms":3600001})",
+                        R"({"postgres":"x","batch_entries":0})", R"({"postgres":"x","batch_entries":100001})",
+                        R"({"postgres":"x","label":"a\u0000b"})", R"({"postgres":"x","extra":1})",
+                        R"({"postgres":"postgresql://%zz@/x"})", R"({"postgres":"nonsense_keyword=1"})", "[", ""}) {
+    ExpectRefused(std::string("sync_to_postgres ") + o, CONVSTORE_INVALID_ARGUMENT,
+                  [&](char** out, char** e) { return convstore_sync_to_postgres(db, o, out, e); });
+    ExpectRefused(std::string("start_sync ") + o, CONVSTORE_INVALID_ARGUMENT,
+                  [&](char** out, char** e) { *out = nullptr; return convstore_start_sync(db, o, e); });
+  }
+  // A server that is not there: unavailable, and the store is untouched (its sync id is minted only once
+  // PostgreSQL answers).
+  const char* nowhere = R"({"postgres":"host=/nonexistent-convstore-dir port=1 connect_timeout=1"})";
+  ExpectRefused("sync to nowhere", CONVSTORE_UNAVAILABLE,
+                [&](char** out, char** e) { return convstore_sync_to_postgres(db, nowhere, out, e); });
+  ExpectRefused("stop when not syncing", CONVSTORE_NOT_FOUND,
+                [&](char** out, char** e) { return convstore_stop_sync(db, out, e); });
+  ExpectRefused("sync NULL options", CONVSTORE_INVALID_ARGUMENT,
+                [&](char** out, char** e) { return convstore_sync_to_postgres(db, nullptr, out, e); });
+  ExpectRefused("sync NULL handle", CONVSTORE_INVALID_ARGUMENT,
+                [&](char** out, char** e) { return convstore_sync_to_postgres(nullptr, nowhere, out, e); });
   EXPECT_EQ(Snapshot(), before);
 }
 

@@ -16,7 +16,7 @@ namespace {
 
 struct SyncArgs {
   std::string store, postgres, schema = "public", label;
-  int64_t interval_ms = 1000;
+  int64_t interval_ms = 250;
   int64_t batch = 1000;
   int64_t report_every_s = 10;
   bool once = false;
@@ -129,7 +129,7 @@ void AddSyncCommand(CLI::App& app, std::function<int()>& run) {
                    "PGPASSWORD)")
       ->required();
   sync->add_option("--schema", args->schema, "the PostgreSQL schema holding the tables (default public)");
-  sync->add_option("--interval-ms", args->interval_ms, "apply new journal entries this often (default 1000)")
+  sync->add_option("--interval-ms", args->interval_ms, "apply new journal entries this often (default 250)")
       ->check(CLI::Range(int64_t{1}, int64_t{3'600'000}));
   sync->add_option("--batch", args->batch, "journal entries per PostgreSQL transaction (default 1000)")
       ->check(CLI::Range(int64_t{1}, int64_t{100'000}));

@@ -25,7 +25,7 @@ struct SyncOptions {
   // A password belongs in ~/.pgpass or PGPASSWORD rather than here; messages never repeat it.
   std::string postgres_url{};
   std::string schema = "public";       // the PostgreSQL schema holding the tables (created when missing)
-  int64_t interval_us = 1'000'000;     // in-process sync: a commit reaches PostgreSQL within about this (1 ms .. 1 h)
+  int64_t interval_us = 250'000;       // in-process sync: a commit reaches PostgreSQL within about this (1 ms .. 1 h)
   int64_t batch_entries = 1'000;       // journal entries per PostgreSQL transaction (1 .. 100,000)
   std::string label{};                 // how convstore_stores names this store ("": "<host>:<absolute path>")
 };

@@ -248,8 +248,8 @@ Result<SyncReport> StoreImpl::DoSyncRound(SyncSession& s) {
       report.position_committed_at = entries.back().committed_at;
     }
     report.position = position;
-    // The journal keeps what PostgreSQL does not hold yet; and the lag.
-    return Write("sync", [&](sqlite::Connection& conn) -> Status {
+    // The lag, and (when the position moved) the consumer that keeps the journal entries PostgreSQL lacks.
+    auto lag = Read("sync", [&](sqlite::Connection& conn) -> Status {
       auto last = ops::LastSeq(conn);
       if (!last.ok()) return last.status();
       report.pending_entries = std::max<int64_t>(0, *last - position);
@@ -263,8 +263,17 @@ Result<SyncReport> StoreImpl::DoSyncRound(SyncSession& s) {
         if (!at.ok()) return at.status();
         report.position_committed_at = at->value_or(0);
       }
+      return Status::OK();
+    });
+    if (!lag.ok()) return lag;
+    if (s.consumer_position == position) return Status::OK();
+    Status kept = Write("sync", [&](sqlite::Connection& conn) -> Status {
+      auto last = ops::LastSeq(conn);
+      if (!last.ok()) return last.status();
       return ops::SetConsumer(conn, s.consumer, std::min(position, *last), Now());
     });
+    if (kept.ok()) s.consumer_position = position;
+    return kept;
   };
   Status s_run = run();
   if (!s_run.ok()) {

@@ -52,7 +52,7 @@ class SyncMixin:
 
     def start_sync(self, postgres: str, *, schema: str | None = None, interval_ms: int | None = None,
                    batch_entries: int | None = None, label: str | None = None) -> None:
-        """Syncs on a background thread of this store every interval_ms (default 1000; backing off up to 30 s
+        """Syncs on a background thread of this store every interval_ms (default 250; backing off up to 30 s
         after failures, so a restarted PostgreSQL is picked up again) until stop_sync or close."""
         self._do(_ffi.convstore_start_sync, _sync_options(postgres, schema, interval_ms, batch_entries, label))
 

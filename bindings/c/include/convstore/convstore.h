@@ -463,7 +463,7 @@ CONVSTORE_API int convstore_restore_to_point(const char* archive_directory, cons
 
 /* ---- the sync into PostgreSQL (docs/sync.md) ----
  * options_json: {"postgres": str (a libpq connection string or URI; put passwords in ~/.pgpass or PGPASSWORD),
- * "schema"?: str (default "public"), "interval_ms"?: int (1..3600000, default 1000), "batch_entries"?: int
+ * "schema"?: str (default "public"), "interval_ms"?: int (1..3600000, default 250), "batch_entries"?: int
  * (1..100000, default 1000), "label"?: str (default "<host>:<path>")}. A report: {"store_id", "loaded",
  * "load_reason", "rows_loaded", "entries_applied", "changes_applied", "dead_letters", "position",
  * "position_committed_at", "position_committed_at_us", "pending_entries", "lag_us"}. */

@@ -1,6 +1,5 @@
 #include "pg_cluster.h"
 
-#include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <unistd.h>
 
@@ -93,7 +92,11 @@ std::string PgCluster::Query(const std::string& sql, const std::string& db) {
   std::string out;
   int rc = Run("psql -X -q -At -v ON_ERROR_STOP=1 -h " + dir_ + " -p " + port_ + " -U postgres -d " + db + " -f " + file,
                &out);
-  EXPECT_EQ(rc, 0) << out;
+  if (rc != 0) {
+    error_ = "psql failed: " + out;
+    std::fprintf(stderr, "%s\n", error_.c_str());
+    return "";
+  }
   return out;
 }
 
@@ -108,7 +111,8 @@ std::vector<std::vector<std::optional<std::string>>> PgSession::Rows(const std::
   std::vector<std::vector<std::optional<std::string>>> out;
   PGresult* r = PQexec(conn_, sql.c_str());
   if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
-    ADD_FAILURE() << sql << ": " << PQresultErrorMessage(r);
+    error_ = sql + ": " + PQresultErrorMessage(r);
+    std::fprintf(stderr, "%s\n", error_.c_str());
     PQclear(r);
     return out;
   }

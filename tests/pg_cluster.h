@@ -2,7 +2,8 @@
 // stopped (immediately) and removed on destruction. As root, PostgreSQL's tools run as the `postgres` user
 // (runuser). PostgreSQL comes from scripts/deps.sh (postgresql-15). The server runs in UTC.
 //
-// Not thread-safe: one owner; Connect's connections are each used by one thread.
+// Plain C++ (no test framework): the tests and the benchmarks share it. Not thread-safe: one owner; each
+// PgSession is used by one thread.
 #pragma once
 #include <optional>
 #include <string>
@@ -31,7 +32,7 @@ class PgCluster {
   std::string ConnInfo(const std::string& db = "postgres") const;
   // Creates a fresh database (and returns its name); each test uses its own.
   std::string CreateDatabase(const std::string& name);
-  // Runs SQL with psql; returns stdout (unaligned, tuples only). Fails the test on an error.
+  // Runs SQL with psql; returns stdout (unaligned, tuples only); "" after an error (error() and stderr say it).
   std::string Query(const std::string& sql, const std::string& db = "postgres");
 
   // Stops the server (fast shutdown: sessions are ended) / starts it again.
@@ -52,7 +53,7 @@ class PgSession {
   PgSession& operator=(const PgSession&) = delete;
   bool ok() const;
   const std::string& error() const { return error_; }
-  // Rows of a query (text values, nullopt for NULL); an error fails the test and returns no rows.
+  // Rows of a query (text values, nullopt for NULL); no rows after an error (error() and stderr say it).
   std::vector<std::vector<std::optional<std::string>>> Rows(const std::string& sql);
   // The first value of the first row ("" when none or NULL).
   std::string Value(const std::string& sql);

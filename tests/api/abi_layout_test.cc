@@ -18,13 +18,19 @@ namespace {
 static_assert(!std::is_polymorphic_v<ConversationStore>, "no vtable: methods are added without an ABI break");
 static_assert(std::is_empty_v<Costs> && !std::is_polymorphic_v<Costs>);
 static_assert(std::is_empty_v<MetadataSearch> && !std::is_polymorphic_v<MetadataSearch>);
+static_assert(std::is_empty_v<Operations> && !std::is_polymorphic_v<Operations>);
+static_assert(std::is_empty_v<Sync> && !std::is_polymorphic_v<Sync>);
 static_assert(std::is_base_of_v<Costs, ConversationStore> && std::is_base_of_v<MetadataSearch, ConversationStore>);
+static_assert(std::is_base_of_v<Operations, ConversationStore> && std::is_base_of_v<Sync, ConversationStore>);
 static_assert(sizeof(ConversationStore) == sizeof(void*), "a pointer to the implementation and nothing else");
 static_assert(alignof(ConversationStore) == alignof(void*));
 
 #if defined(__x86_64__) && defined(__GLIBCXX__) && CONVSTORE_ABI_VERSION == 5
   static_assert(sizeof(ConversationStore) == 8);
   static_assert(sizeof(Options) == 144);
+  static_assert(sizeof(SyncOptions) == 112);
+  static_assert(sizeof(SyncReport) == 136);
+  static_assert(sizeof(SyncStatus) == 240);
   static_assert(sizeof(Status) == 40);
   static_assert(sizeof(Team) == 96);
   static_assert(sizeof(TeamInput) == 88);

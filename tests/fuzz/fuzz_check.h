@@ -1,7 +1,7 @@
 // The contract every fuzzed C ABI call must keep, whatever the input: checked after each call, abort() on a breach
 // (libFuzzer and the replay test both treat the abort as a failure and keep the input).
 //
-//   - the result code is one of CONVSTORE_OK .. CONVSTORE_READ_ONLY (0..12);
+//   - the result code is one of CONVSTORE_OK .. CONVSTORE_UNAVAILABLE (0..13);
 //   - *errmsg is a non-empty UTF-8 message when the call failed and NULL when it succeeded;
 //   - *out_json is non-NULL exactly when the call succeeded, and is then JSON of the documented kind.
 #pragma once
@@ -77,7 +77,7 @@ inline bool IsUtf8(const std::string& s) {
 
 // Checks the code and errmsg of any call; `out_set` says whether the call produced its output (out_json or handle).
 inline void CheckCodeAndMessage(const char* call, int rc, bool out_set, const char* out, const char* err) {
-  if (rc < CONVSTORE_OK || rc > CONVSTORE_READ_ONLY) Fail(call, "result code out of 0..12", rc, out, err);
+  if (rc < CONVSTORE_OK || rc > CONVSTORE_UNAVAILABLE) Fail(call, "result code out of 0..13", rc, out, err);
   if (err == Sentinel()) Fail(call, "*errmsg was not set", rc, out, err);
   if (rc == CONVSTORE_OK) {
     if (err != nullptr) Fail(call, "*errmsg is not NULL on success", rc, out, err);

@@ -17,6 +17,11 @@ def _as_postgres(args):
     return (["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []) + args
 
 
+def _server_env():
+    """The environment for PostgreSQL's tools: without the sanitizer runtime the ASan stage preloads into Python."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+
+
 class Cluster:
     def __init__(self, salt=13):
         self.dir = tempfile.mkdtemp(prefix="convstore-pg-")
@@ -24,7 +29,7 @@ class Cluster:
             shutil.chown(self.dir, "postgres")
         self.port = str(20000 + (os.getpid() * salt) % 20000)
         subprocess.run(_as_postgres([f"{PG_BIN}/initdb", "-D", f"{self.dir}/data", "-E", "UTF8", "--locale=C.UTF-8",
-                                     "-A", "trust", "-U", "postgres"]), check=True, capture_output=True)
+                                     "-A", "trust", "-U", "postgres"]), check=True, capture_output=True, env=_server_env())
         with open(f"{self.dir}/data/postgresql.conf", "a") as f:
             f.write("\nfsync = off\nsynchronous_commit = off\ntimezone = 'UTC'\n")
         self.start()
@@ -32,16 +37,16 @@ class Cluster:
     def start(self):
         subprocess.run(_as_postgres([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-w", "-l", f"{self.dir}/log",
                                      "-o", f"-c listen_addresses='' -k {self.dir} -p {self.port}", "start"]),
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, env=_server_env())
 
     def stop(self, mode="fast"):
         subprocess.run(_as_postgres([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-w", "-m", mode, "stop"]),
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, env=_server_env())
 
     def conninfo(self, db="postgres"):
         return f"host={self.dir} port={self.port} user=postgres dbname={db}"
 
     def close(self):
         subprocess.run(_as_postgres([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-m", "immediate", "stop"]),
-                       capture_output=True)
+                       capture_output=True, env=_server_env())
         shutil.rmtree(self.dir, ignore_errors=True)

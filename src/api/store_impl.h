@@ -113,7 +113,8 @@ class StoreImpl final {
   Result<ArchiveReport> DoStopArchiving();
   Result<ArchivingStatus> DoGetArchivingStatus();
   Result<SyncReport> DoSyncToPostgres(const SyncOptions& options);
-  Result<SyncReport> DoSyncRound(SyncSession& session);
+  // One round; `to_the_end`: until everything committed before it began is applied (else at most 64 batches).
+  Result<SyncReport> DoSyncRound(SyncSession& session, bool to_the_end);
   Status DoStartSync(const SyncOptions& options);
   Result<SyncReport> DoStopSync();
   Result<SyncStatus> DoGetSyncStatus();
@@ -131,6 +132,8 @@ class StoreImpl final {
   Result<std::string> StoreId();  // the store's id in PostgreSQL, minted (in meta) by the first sync
   Status ConnectSync(SyncSession& session);
   Status LoadForSync(SyncSession& session, const std::string& reason, SyncReport* report);
+  Status LoadSnapshot(SyncSession& session, const std::string& reason, SyncReport* report);
+  Status EndForeignRun();  // appends an empty entry after a foreign-write marker ending the journal
   // Stops in-process sync without a last round (Close).
   void StopSyncer();
 

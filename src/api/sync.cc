@@ -1,6 +1,7 @@
 // The sync into PostgreSQL (Sync::SyncToPostgres, StartSync): docs/sync.md.
 #include <unistd.h>
 
+#include <cctype>
 #include <utility>
 
 #include <fmt/format.h>
@@ -19,7 +20,8 @@ namespace convstore::api {
 namespace {
 
 constexpr int64_t kBatchBytes = 16 << 20;  // journal bytes per PostgreSQL transaction at most
-constexpr int kBatchesPerRound = 64;       // a round returns after this many (a background round comes again soon)
+constexpr int kBatchesPerRound = 64;       // a background round returns after this many (the next comes soon)
+constexpr const char* kForeignRun = "sync: another program is writing the store; the load waits for it to finish";
 
 const char* MarkerName(ops::EntryKind kind) {
   switch (kind) {
@@ -51,6 +53,16 @@ Status Decode(const ops::StoredEntry& stored, sync::SourceEntry* out) {
   return Status::OK();
 }
 
+// 8-4-4-4-12 hex digits.
+bool IsUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Status StoreImpl::CheckSyncable() const {
@@ -67,6 +79,9 @@ Result<std::string> StoreImpl::StoreId() {
   };
   auto id = Read("sync", read);
   if (!id.ok()) return id.status();
+  if (*id && !IsUuid(**id))
+    return Status::Corruption("sync: the store's id (key 'store_id' of its meta table) is not a UUID; delete that "
+                              "row to give the store a new one");
   if (*id) return **id;
   // First sync of this file: mint its id (another process may do the same at once; the first insert wins).
   const std::string fresh = util::NewUuidV7(Now());
@@ -103,7 +118,8 @@ Status StoreImpl::ConnectSync(SyncSession& s) {
     s.store_id = *id;
   }
   // One sync per store and database: a session lock, released when the connection ends (a killed sync's too).
-  auto locked = (*pg)->Query("SELECT pg_try_advisory_lock(hashtext($1))", {"convstore sync " + s.options.schema + " " + s.store_id});
+  auto locked = (*pg)->Query("SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                             {"convstore sync " + s.options.schema + " " + s.store_id});
   if (!locked.ok()) return locked.status();
   if (locked->Get(0, 0) != "t")
     return Status::Busy(fmt::format("sync: another process is syncing store {} into {}", s.store_id,
@@ -116,7 +132,31 @@ Status StoreImpl::ConnectSync(SyncSession& s) {
   return Status::OK();
 }
 
+Status StoreImpl::EndForeignRun() {
+  // The file's triggers mark a run of writes by another program with one foreign-write marker: a write that
+  // continues the run adds none. A load whose snapshot ended on such a marker would set the position past writes
+  // the run has not made yet, and they would never reach PostgreSQL. An empty entry ends the run.
+  return Write("sync", [&](sqlite::Connection& conn) -> Status {
+    auto last = ops::LastSeq(conn);
+    if (!last.ok()) return last.status();
+    if (*last == 0) return Status::OK();
+    auto newest = ops::ReadStoredEntries(conn, *last - 1, 1, 1);
+    if (!newest.ok()) return newest.status();
+    if (newest->empty() || newest->front().kind != ops::EntryKind::kForeignWrite) return Status::OK();
+    return ops::AppendEntry(conn, ops::EntryKind::kChanges, Now(), schema_version_, "");
+  });
+}
+
 Status StoreImpl::LoadForSync(SyncSession& s, const std::string& reason, SyncReport* report) {
+  for (int attempt = 1;; ++attempt) {
+    CONVSTORE_RETURN_IF_ERROR(EndForeignRun());
+    Status loaded = LoadSnapshot(s, reason, report);
+    // Another program wrote again between the two: end its run and take the snapshot again.
+    if (loaded.code() != Code::kBusy || loaded.message() != kForeignRun || attempt == 5) return loaded;
+  }
+}
+
+Status StoreImpl::LoadSnapshot(SyncSession& s, const std::string& reason, SyncReport* report) {
   auto loaded = Read("sync", [&](sqlite::Connection& conn) -> Result<sync::LoadReport> {
     CONVSTORE_RETURN_IF_ERROR(conn.Exec("BEGIN", "sync: starting the load's snapshot"));
     auto body = [&]() -> Result<sync::LoadReport> {
@@ -130,9 +170,11 @@ Status StoreImpl::LoadForSync(SyncSession& s, const std::string& reason, SyncRep
       if (!last.ok()) return last.status();
       position.seq = *last;
       if (*last > 0) {
-        auto at = ops::CommitTimeOf(conn, *last);
-        if (!at.ok()) return at.status();
-        position.committed_at = at->value_or(0);
+        auto newest = ops::ReadStoredEntries(conn, *last - 1, 1, 1);
+        if (!newest.ok()) return newest.status();
+        if (newest->empty()) return Status::Internal("sync: the journal's newest entry vanished in a snapshot");
+        if (newest->front().kind == ops::EntryKind::kForeignWrite) return Status::Busy(kForeignRun);
+        position.committed_at = newest->front().committed_at;
       }
       position.schema_version = schema_version_;
       auto progress = [&](std::string_view table, int64_t done, int64_t total) {
@@ -140,7 +182,10 @@ Status StoreImpl::LoadForSync(SyncSession& s, const std::string& reason, SyncRep
           options_.on_progress(Progress{fmt::format("sync: load {} into PostgreSQL", table), done, total});
       };
       util::Logger().info("sync: loading store {} ('{}') into {} ({})", s.store_id, path_, s.pg->describe(), reason);
-      auto r = sync::LoadStore(conn, *s.pg, *s.applier, s.options.schema, s.store_id, s.label, position, progress);
+      // Close does not wait for a whole load: the load stops (and rolls back) when the store closes.
+      auto closing = [this] { return closed(); };
+      auto r = sync::LoadStore(conn, *s.pg, *s.applier, s.options.schema, s.store_id, s.label, position, progress,
+                               closing);
       if (!r.ok()) return r.status();
       report->position = position.seq;
       report->position_committed_at = position.committed_at;
@@ -158,7 +203,7 @@ Status StoreImpl::LoadForSync(SyncSession& s, const std::string& reason, SyncRep
   return Status::OK();
 }
 
-Result<SyncReport> StoreImpl::DoSyncRound(SyncSession& s) {
+Result<SyncReport> StoreImpl::DoSyncRound(SyncSession& s, bool to_the_end) {
   CONVSTORE_RETURN_IF_ERROR(CheckSyncable());
   SyncReport report;
   Status connected = ConnectSync(s);
@@ -210,7 +255,14 @@ Result<SyncReport> StoreImpl::DoSyncRound(SyncSession& s) {
 
     auto columns = Read("sync", [&](sqlite::Connection& conn) { return sync::ReadSourceColumns(conn); });
     if (!columns.ok()) return columns.status();
-    for (int batch = 0; batch < kBatchesPerRound; ++batch) {
+    // A one-shot or last round goes on until it has applied everything committed before it began.
+    int64_t target = 0;
+    if (to_the_end) {
+      auto last = Read("sync", [&](sqlite::Connection& conn) { return ops::LastSeq(conn); });
+      if (!last.ok()) return last.status();
+      target = *last;
+    }
+    for (int batch = 0; to_the_end ? position < target : batch < kBatchesPerRound; ++batch) {
       auto stored = Read("sync", [&](sqlite::Connection& conn) {
         return ops::ReadStoredEntries(conn, position, s.options.batch_entries, kBatchBytes);
       });
@@ -222,6 +274,8 @@ Result<SyncReport> StoreImpl::DoSyncRound(SyncSession& s) {
                                   stored->front().seq - 1);
       std::vector<sync::SourceEntry> entries;
       for (const ops::StoredEntry& e : *stored) {
+        // A gap inside the batch (entries removed by another program): apply up to it; the next batch reloads.
+        if (!entries.empty() && e.seq != entries.back().seq + 1) break;
         if (e.kind != ops::EntryKind::kChanges) {
           if (entries.empty() && load_reason.empty())
             load_reason = fmt::format("journal entry {} is {}", e.seq, MarkerName(e.kind));
@@ -270,7 +324,9 @@ Result<SyncReport> StoreImpl::DoSyncRound(SyncSession& s) {
     Status kept = Write("sync", [&](sqlite::Connection& conn) -> Status {
       auto last = ops::LastSeq(conn);
       if (!last.ok()) return last.status();
-      return ops::SetConsumer(conn, s.consumer, std::min(position, *last), Now());
+      // One entry behind: retention removes entries up to a consumer's position, and the next round checks
+      // entry `position` itself (its commit time) before continuing after it.
+      return ops::SetConsumer(conn, s.consumer, std::max<int64_t>(0, std::min(position, *last) - 1), Now());
     });
     if (kept.ok()) s.consumer_position = position;
     return kept;
@@ -288,7 +344,7 @@ Result<SyncReport> StoreImpl::DoSyncToPostgres(const SyncOptions& options) {
   CONVSTORE_RETURN_IF_ERROR(SyncSession::Check(options));
   SyncSession session;
   session.options = options;
-  return DoSyncRound(session);
+  return DoSyncRound(session, /*to_the_end=*/true);
 }
 
 Status StoreImpl::DoStartSync(const SyncOptions& options) {
@@ -302,7 +358,7 @@ Status StoreImpl::DoStartSync(const SyncOptions& options) {
   SyncSession* s = sync_session_.get();
   std::string where = "PostgreSQL (" + options.schema + ")";
   syncer_ = std::make_unique<BackgroundSyncer>(
-      where, options.interval_us, [this, s] { return Call(&StoreImpl::DoSyncRound, *s); },
+      where, options.interval_us, [this, s] { return Call(&StoreImpl::DoSyncRound, *s, false); },
       [this] { return Now(); });
   util::Logger().info("syncing '{}' into PostgreSQL every {} ms", path_, options.interval_us / 1000);
   return Status::OK();
@@ -316,7 +372,7 @@ Result<SyncReport> StoreImpl::DoStopSync() {
     util::ParkedScope parked;
     syncer_->Stop();
   }
-  auto last = DoSyncRound(*sync_session_);  // everything committed so far
+  auto last = DoSyncRound(*sync_session_, /*to_the_end=*/true);  // everything committed so far
   syncer_->Record(last);
   SyncStatus status = syncer_->Status();
   syncer_.reset();

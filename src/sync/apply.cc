@@ -7,6 +7,7 @@
 #include "util/json_writer.h"
 #include "util/status_macros.h"
 #include "util/time.h"
+#include "util/utf8.h"
 
 namespace convstore::sync {
 namespace {
@@ -30,7 +31,12 @@ void AppendValue(util::JsonWriter& w, const sqlite::Value& v) {
   switch (v.type) {
     case sqlite::Value::kInteger: w.Int(v.i); break;
     case sqlite::Value::kFloat: w.Double(v.f); break;
-    case sqlite::Value::kText: w.String(v.bytes); break;
+    case sqlite::Value::kText:
+      if (util::IsValidUtf8(v.bytes)) {
+        w.String(v.bytes);
+        break;
+      }
+      [[fallthrough]];  // bytes that are not UTF-8 (written by another program) as hex, like a blob
     case sqlite::Value::kBlob: {
       static const char* kHex = "0123456789abcdef";
       std::string hex = "x'";
@@ -57,7 +63,11 @@ const char* OpName(int op) { return op == kOpInsert ? "insert" : op == kOpUpdate
 }  // namespace
 
 bool IsRowRefusal(const std::string& sqlstate) {
-  return sqlstate.size() == 5 && (sqlstate.compare(0, 2, "22") == 0 || sqlstate.compare(0, 2, "23") == 0);
+  if (sqlstate.size() != 5) return false;
+  const std::string cls = sqlstate.substr(0, 2);
+  // Data exceptions, integrity constraints, a view's check option, and an exception raised by a trigger someone
+  // added on the PostgreSQL side: each about this row.
+  return cls == "22" || cls == "23" || cls == "44" || cls == "P0";
 }
 
 std::string ChangeJson(const RowChange& change, const std::vector<std::string>& names) {
@@ -215,13 +225,23 @@ Status Applier::RecordDeadLetter(const SourceEntry& entry, const RowChange& chan
   std::optional<std::string> src;
   if (key != nullptr && key->type == sqlite::Value::kInteger) src = std::to_string(key->i);
   const TableMap* t = FindSyncedTable(change.table);
-  return pg_
-      .Run("INSERT INTO " + q_ +
-               ".convstore_dead_letters (store_id, seq, source_table, op, src_id, change, sqlstate, reason) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-           {store_id_, std::to_string(entry.seq), std::string(t ? t->source : change.table), OpName(change.op), src,
-            ChangeJson(change, names), outcome.sqlstate, outcome.reason})
-      .status();
+  const std::string sql = "INSERT INTO " + q_ +
+                          ".convstore_dead_letters (store_id, seq, source_table, op, src_id, change, sqlstate, reason) "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+  const std::string table = t ? std::string(t->source) : std::string("(not a synced table)");
+  // Under its own savepoint: a dead letter PostgreSQL refuses too (a trigger on the table, say) is recorded again
+  // without the change, so it never stalls the sync.
+  CONVSTORE_RETURN_IF_ERROR(pg_.Exec("SAVEPOINT convstore_dead_letter"));
+  auto n = pg_.Run(sql, {store_id_, std::to_string(entry.seq), table, OpName(change.op), src, ChangeJson(change, names),
+                         outcome.sqlstate, outcome.reason});
+  if (!n.ok()) {
+    if (!IsRowRefusal(pg_.sqlstate())) return n.status();
+    CONVSTORE_RETURN_IF_ERROR(pg_.Exec("ROLLBACK TO SAVEPOINT convstore_dead_letter"));
+    n = pg_.Run(sql, {store_id_, std::to_string(entry.seq), table, OpName(change.op), src, std::string("{}"),
+                      outcome.sqlstate, "the change could not be recorded either (" + pg_.sqlstate() + ")"});
+    if (!n.ok()) return n.status();
+  }
+  return pg_.Exec("RELEASE SAVEPOINT convstore_dead_letter");
 }
 
 Status Applier::Attempt(const SourceColumns& columns, const std::vector<SourceEntry>& entries, int64_t from_seq,

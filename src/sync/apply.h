@@ -3,8 +3,8 @@
 // last entry applied — all in one PostgreSQL transaction, so a crash on either side at any moment leaves the
 // position and the rows in agreement: nothing is lost and nothing is applied twice.
 //
-// A change PostgreSQL refuses (a value it cannot take, a missing parent row, a duplicate key: SQLSTATE classes 22
-// and 23), or a value that does not convert, goes to convstore_dead_letters with the reason, and the rest of the
+// A change PostgreSQL refuses (a value it cannot take, a missing parent row, a duplicate key, an exception from a
+// trigger added there: SQLSTATE classes 22, 23, 44 and P0), or a value that does not convert, goes to convstore_dead_letters with the reason, and the rest of the
 // batch applies: the batch runs first without savepoints and, only when a change is refused, again with a
 // savepoint around each change. Any other failure (connection lost, a privilege, a deadlock) rolls the batch back
 // and is returned: the next attempt starts from the same position.
@@ -89,7 +89,7 @@ class Applier {
   std::set<int64_t> months_;     // api_usage partitions known to exist (month starts)
 };
 
-// Whether a failed statement's SQLSTATE means PostgreSQL refuses the row (classes 22 and 23).
+// Whether a failed statement's SQLSTATE means PostgreSQL refuses the row (classes 22, 23, 44 and P0).
 bool IsRowRefusal(const std::string& sqlstate);
 
 // A change as JSON (dead letters, messages): {"op": ..., "before": {column: value}, "after": {...}}.

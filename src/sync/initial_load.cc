@@ -15,6 +15,7 @@ namespace {
 
 constexpr size_t kChunkBytes = 256 * 1024;
 constexpr int64_t kProgressRows = 50'000;
+constexpr int64_t kCancelRows = 1'000;
 
 // Owns a statement prepared outside the connection's cache (the load's SELECTs are built at run time).
 class OwnedStmt {
@@ -75,7 +76,9 @@ Result<int64_t> CountRows(sqlite3* db, std::string_view table) {
 // The months api_usage rows fall in.
 Result<std::set<int64_t>> UsageMonths(sqlite3* db) {
   OwnedStmt st;
-  CONVSTORE_RETURN_IF_ERROR(st.Prepare(db, "SELECT DISTINCT recorded_at / 86400000000 FROM api_usage"));
+  // Whole days since the epoch, rounded down (SQLite's integer division rounds toward zero).
+  CONVSTORE_RETURN_IF_ERROR(st.Prepare(
+      db, "SELECT DISTINCT recorded_at / 86400000000 - (recorded_at % 86400000000 < 0) FROM api_usage"));
   std::set<int64_t> months;
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
@@ -86,7 +89,8 @@ Result<std::set<int64_t>> UsageMonths(sqlite3* db) {
 
 // Streams one table through COPY. Rows that do not convert are collected in *bad.
 Status CopyTable(sqlite3* db, PgConnection& pg, const std::string& q, const std::string& store_id, const TableMap& t,
-                 const LoadProgress& progress, LoadReport* report, std::vector<std::pair<int64_t, std::string>>* bad) {
+                 const LoadProgress& progress, const std::function<bool()>& cancelled, LoadReport* report,
+                 std::vector<std::pair<int64_t, std::string>>* bad) {
   auto total = CountRows(db, t.source);
   if (!total.ok()) return total.status();
   std::string copy = "COPY " + q + "." + QuoteIdentifier(t.target) + " (store_id";
@@ -134,6 +138,10 @@ Status CopyTable(sqlite3* db, PgConnection& pg, const std::string& q, const std:
     }
     ++report->rows;
     if (++done % kProgressRows == 0 && progress) progress(t.source, done, *total);
+    if (done % kCancelRows == 0 && cancelled()) {
+      failed = Status::Closed("sync: the load stopped: the store is closing");
+      break;
+    }
   }
   if (failed.ok() && rc != SQLITE_ROW && rc != SQLITE_DONE)
     failed = Status::IoError("reading " + std::string(t.source) + ": " + sqlite3_errmsg(db));
@@ -150,7 +158,7 @@ Status CopyTable(sqlite3* db, PgConnection& pg, const std::string& q, const std:
 
 // The row-by-row fallback for one table: the rows as inserts through the applier, under savepoints.
 Status InsertTable(sqlite3* db, Applier& applier, const SourceColumns& columns, const TableMap& t, int64_t seq,
-                   const LoadProgress& progress, LoadReport* report) {
+                   const LoadProgress& progress, const std::function<bool()>& cancelled, LoadReport* report) {
   auto total = CountRows(db, t.source);
   if (!total.ok()) return total.status();
   OwnedStmt st;
@@ -174,7 +182,10 @@ Status InsertTable(sqlite3* db, Applier& applier, const SourceColumns& columns, 
     for (int i = 0, n = sqlite3_column_count(st.get()); i < n; ++i)
       c.after.push_back(sqlite::Value::FromColumn(st.get(), i));
     batch.changes.push_back(std::move(c));
-    if (batch.changes.size() >= 1000) CONVSTORE_RETURN_IF_ERROR(flush());
+    if (batch.changes.size() >= kCancelRows) {
+      if (cancelled()) return Status::Closed("sync: the load stopped: the store is closing");
+      CONVSTORE_RETURN_IF_ERROR(flush());
+    }
     if (++done % kProgressRows == 0 && progress) progress(t.source, done, *total);
   }
   if (rc != SQLITE_DONE) return Status::IoError("reading " + std::string(t.source) + ": " + sqlite3_errmsg(db));
@@ -185,7 +196,8 @@ Status InsertTable(sqlite3* db, Applier& applier, const SourceColumns& columns, 
 
 Status LoadInTransaction(sqlite::Connection& source, PgConnection& pg, Applier& applier, const std::string& q,
                          const std::string& store_id, const std::string& label, const LoadPosition& position,
-                         const LoadProgress& progress, bool row_by_row, LoadReport* report) {
+                         const LoadProgress& progress, const std::function<bool()>& cancelled, bool row_by_row,
+                         LoadReport* report) {
   *report = LoadReport{};
   report->row_by_row = row_by_row;
   CONVSTORE_RETURN_IF_ERROR(pg.Exec("BEGIN"));
@@ -207,11 +219,12 @@ Status LoadInTransaction(sqlite::Connection& source, PgConnection& pg, Applier& 
   std::vector<std::pair<int64_t, std::string>> bad;
   for (const TableMap& t : tables) {
     if (row_by_row) {
-      CONVSTORE_RETURN_IF_ERROR(InsertTable(source.raw(), applier, *columns, t, position.seq, progress, report));
+      CONVSTORE_RETURN_IF_ERROR(
+          InsertTable(source.raw(), applier, *columns, t, position.seq, progress, cancelled, report));
       continue;
     }
     bad.clear();
-    CONVSTORE_RETURN_IF_ERROR(CopyTable(source.raw(), pg, q, store_id, t, progress, report, &bad));
+    CONVSTORE_RETURN_IF_ERROR(CopyTable(source.raw(), pg, q, store_id, t, progress, cancelled, report, &bad));
     for (const auto& [row, why] : bad) {
       CONVSTORE_RETURN_IF_ERROR(
           pg.Run("INSERT INTO " + q + ".convstore_dead_letters (store_id, seq, source_table, op, src_id, change, "
@@ -237,18 +250,18 @@ Status LoadInTransaction(sqlite::Connection& source, PgConnection& pg, Applier& 
 
 Result<LoadReport> LoadStore(sqlite::Connection& source, PgConnection& pg, Applier& applier, const std::string& schema,
                              const std::string& store_id, const std::string& label, const LoadPosition& position,
-                             const LoadProgress& progress) {
+                             const LoadProgress& progress, const std::function<bool()>& cancelled) {
   auto months = UsageMonths(source.raw());
   if (!months.ok()) return months.status();
   CONVSTORE_RETURN_IF_ERROR(applier.EnsureMonths(*months));
   const std::string q = QuoteIdentifier(schema);
   LoadReport report;
-  Status s = LoadInTransaction(source, pg, applier, q, store_id, label, position, progress, false, &report);
+  Status s = LoadInTransaction(source, pg, applier, q, store_id, label, position, progress, cancelled, false, &report);
   if (s.ok()) return report;
   const bool refused = IsRowRefusal(pg.sqlstate());
   if (pg.healthy()) (void)pg.Exec("ROLLBACK");
   if (!refused) return s;
-  s = LoadInTransaction(source, pg, applier, q, store_id, label, position, progress, true, &report);
+  s = LoadInTransaction(source, pg, applier, q, store_id, label, position, progress, cancelled, true, &report);
   if (!s.ok()) {
     if (pg.healthy()) (void)pg.Exec("ROLLBACK");
     return s;

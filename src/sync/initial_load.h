@@ -39,8 +39,10 @@ using LoadProgress = std::function<void(std::string_view table, int64_t done, in
 
 // Replaces store `store_id`'s rows in PostgreSQL with those `source` holds and sets its position to `position`;
 // `label` names the source (host and path) in convstore_stores. `applier` is the sync's (same connection).
+// `cancelled` is asked every 1,000 rows: when it says so, the load stops with kClosed and PostgreSQL is left as it
+// was.
 Result<LoadReport> LoadStore(sqlite::Connection& source, PgConnection& pg, Applier& applier, const std::string& schema,
                              const std::string& store_id, const std::string& label, const LoadPosition& position,
-                             const LoadProgress& progress);
+                             const LoadProgress& progress, const std::function<bool()>& cancelled);
 
 }  // namespace convstore::sync

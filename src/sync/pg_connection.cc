@@ -109,8 +109,13 @@ Status CheckConnectionString(const std::string& conninfo) {
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& conninfo) {
   if (Status s = CheckConnectionString(conninfo); !s.ok()) return s;
   // Earlier keywords are defaults the connection string (expanded at "dbname") may override; later ones are forced.
-  const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname", "client_encoding", "options", nullptr};
-  const char* values[] = {"10", "convstore", conninfo.c_str(), "UTF8", "-c TimeZone=UTC", nullptr};
+  // Keepalives on both sides: a connection lost without a word (a network cut) is noticed within about a minute,
+  // by this client and by the server, which then ends the old session and its advisory locks.
+  const char* keywords[] = {"connect_timeout", "fallback_application_name", "keepalives_idle", "keepalives_interval",
+                            "keepalives_count", "options", "dbname", "client_encoding", nullptr};
+  const char* values[] = {"10", "convstore", "30", "10", "3",
+                          "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3",
+                          conninfo.c_str(), "UTF8", nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, 1);
   if (conn == nullptr) return Status::Internal("out of memory connecting to PostgreSQL");
   if (PQstatus(conn) != CONNECTION_OK) {

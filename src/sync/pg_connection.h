@@ -50,8 +50,8 @@ using PgParams = std::vector<std::optional<std::string>>;
 class PgConnection {
  public:
   // Connects with a libpq connection string or URI ("postgresql://user@host/db", "host=/run/pg dbname=x").
-  // connect_timeout defaults to 10 s unless the string sets it; the session's client encoding is UTF-8 and its
-  // time zone UTC.
+  // Defaults the string may override: connect_timeout 10 s, TCP keepalives after 30 s idle on both sides (so a
+  // silently lost connection ends within about a minute); the client encoding is UTF-8.
   static Result<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo);
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;

@@ -360,7 +360,8 @@ std::string Literal(std::string_view text) {
 Result<PgSchemaInfo> CheckOrCreate(PgConnection& pg, const std::string& schema) {
   const std::string q = QuoteIdentifier(schema);
   // One creator at a time per schema; the others wait here and then find the tables made.
-  CONVSTORE_RETURN_IF_ERROR(pg.Run("SELECT pg_advisory_xact_lock(hashtext($1))", {"convstore schema " + schema}).status());
+  CONVSTORE_RETURN_IF_ERROR(
+      pg.Run("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {"convstore schema " + schema}).status());
   auto has_ns = pg.Query("SELECT 1 FROM pg_namespace WHERE nspname = $1", {schema});
   if (!has_ns.ok()) return has_ns.status();
   if (has_ns->rows() == 0) CONVSTORE_RETURN_IF_ERROR(pg.Exec("CREATE SCHEMA " + q));
@@ -477,7 +478,7 @@ Status EnsureMonthPartition(PgConnection& pg, const std::string& schema, const s
   const std::string q = QuoteIdentifier(schema);
   // Syncs of other stores may create the same partition at the same moment: one at a time.
   CONVSTORE_RETURN_IF_ERROR(
-      pg.Run("SELECT pg_advisory_xact_lock(hashtext($1))", {"convstore partitions " + schema}).status());
+      pg.Run("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {"convstore partitions " + schema}).status());
   auto exists = pg.Query("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                          "WHERE n.nspname = $1 AND c.relname = $2",
                          {schema, std::string(name)});

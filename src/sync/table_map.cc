@@ -2,7 +2,8 @@
 
 #include <openssl/evp.h>
 
-#include <cstdio>
+#include <charconv>
+#include <cmath>
 
 #include "util/json_writer.h"
 #include "util/time.h"
@@ -180,9 +181,11 @@ Status ToPgText(const sqlite::Value& v, const ColumnMap& c, std::optional<std::s
         return Status::OK();
       }
       if (v.type != V::kFloat) return wrong();
+      if (!std::isfinite(v.f)) return wrong();
       char buf[40];
-      std::snprintf(buf, sizeof buf, "%.17g", v.f);
-      *out = buf;
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.f);  // shortest exact form, whatever the locale
+      if (ec != std::errc()) return wrong();
+      *out = std::string(buf, end);
       return Status::OK();
     }
     case K::kBool:

@@ -27,7 +27,7 @@ namespace convstore::sync {
 
 enum class ColumnKind {
   kInt,     // integer -> bigint
-  kReal,    // real -> double precision (17 significant digits: exact)
+  kReal,    // real -> double precision (the shortest text that reads back exactly)
   kText,    // text -> text
   kBool,    // 0/1 -> boolean
   kTime,    // µs since the epoch -> timestamptz

@@ -3,6 +3,7 @@
 // (every table, row by row, with EXCEPT ALL both ways), many stores in one database, reloads, dead letters,
 // in-process sync across a PostgreSQL restart, and the errors a caller sees.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <memory>
@@ -116,6 +117,16 @@ std::string Populate(ConversationStore& s, const std::string& user = "ana@exampl
                   .ok());
   EXPECT_TRUE(s.Reserve({.request_id = "res-1", .user_key = user, .estimated_cost_nanousd = 5'000}).ok());
   return c->id;
+}
+
+// Runs SQL on the store's file with a plain SQLite connection: another program writing it.
+void ForeignWrite(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
 }
 
 TEST_F(SyncTest, FirstSyncLoadsTheStoreExactly) {
@@ -364,6 +375,80 @@ TEST_F(SyncTest, InProcessSyncSurvivesAPostgresRestart) {
   session_ = std::make_unique<PgSession>(cluster_->ConnInfo(db_));
   EXPECT_EQ(Count("messages"), "3");
   ExpectSameAsFreshLoad({store.get()});
+}
+
+TEST_F(SyncTest, WritesByAnotherProgramAfterAReloadStillArrive) {
+  TempDb file;
+  auto store = Open(file.path());
+  auto conv = store->CreateConversation({.user_key = "u", .title = "t0"});
+  ASSERT_TRUE(conv.ok());
+  ASSERT_TRUE(store->SyncToPostgres(Options()).ok());
+  ForeignWrite(file.path(), "UPDATE conversations SET title = 't1'");  // leaves a foreign-write marker
+  auto r = store->SyncToPostgres(Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->loaded);
+  EXPECT_NE(r->load_reason.find("another program"), std::string::npos) << r->load_reason;
+  EXPECT_EQ(session_->Value("SELECT title FROM conversations"), "t1");
+  // The same program writes again: it must not pass unseen behind the marker the load already passed.
+  ForeignWrite(file.path(), "UPDATE conversations SET title = 't2'");
+  ASSERT_TRUE(store->AddMessage(conv->id, {.content = "after"}).ok());
+  r = store->SyncToPostgres(Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(session_->Value("SELECT title FROM conversations"), "t2");
+  EXPECT_EQ(Count("messages"), "1");
+  ExpectSameAsFreshLoad({store.get()});
+}
+
+TEST_F(SyncTest, JournalRetentionKeepsWhatTheSyncNeeds) {
+  TempDb file;
+  auto store = Open(file.path());
+  auto conv = store->CreateConversation({.user_key = "u"});
+  ASSERT_TRUE(conv.ok());
+  ASSERT_TRUE(store->AddMessage(conv->id, {.content = "one"}).ok());
+  ASSERT_TRUE(store->SyncToPostgres(Options()).ok());
+  ASSERT_TRUE(store->AddMessage(conv->id, {.content = "two"}).ok());
+  JournalRetention retention;
+  retention.max_age_us = 1;  // everything is old
+  ASSERT_TRUE(store->SetJournalRetention(retention).ok());
+  ASSERT_TRUE(store->PruneJournal().ok());
+  auto r = store->SyncToPostgres(Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->loaded) << r->load_reason;  // the entries after PostgreSQL's position, and that one, were kept
+  EXPECT_EQ(r->entries_applied, 1);
+  EXPECT_EQ(Count("messages"), "2");
+}
+
+TEST_F(SyncTest, OneRoundAppliesEverythingCommittedBeforeIt) {
+  TempDb file;
+  auto store = Open(file.path());
+  auto conv = store->CreateConversation({.user_key = "u"});
+  ASSERT_TRUE(conv.ok());
+  ASSERT_TRUE(store->SyncToPostgres(Options()).ok());
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(store->AddMessage(conv->id, {.content = std::to_string(i)}).ok());
+  SyncOptions o = Options();
+  o.batch_entries = 2;  // 150 batches: more than a background round's 64
+  auto r = store->SyncToPostgres(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->entries_applied, 300);
+  EXPECT_EQ(r->pending_entries, 0);
+  EXPECT_EQ(Count("messages"), "300");
+}
+
+TEST_F(SyncTest, ARowThatIsNotUtf8BecomesADeadLetter) {
+  TempDb file;
+  auto store = Open(file.path());
+  auto conv = store->CreateConversation({.user_key = "u"});
+  ASSERT_TRUE(conv.ok());
+  ASSERT_TRUE(store->AddMessage(conv->id, {.content = "fine"}).ok());
+  // Bytes that are not UTF-8, written by another program: PostgreSQL refuses the row, the rest loads.
+  ForeignWrite(file.path(), "UPDATE messages SET content = CAST(x'c328' AS TEXT)");
+  ASSERT_TRUE(store->AddMessage(conv->id, {.content = "also fine"}).ok());
+  auto r = store->SyncToPostgres(Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->dead_letters, 1);
+  EXPECT_EQ(session_->Value("SELECT string_agg(content, ',') FROM messages"), "also fine");
+  EXPECT_EQ(session_->Value("SELECT sqlstate FROM convstore_dead_letters"), "22021");
+  EXPECT_NE(session_->Value("SELECT change FROM convstore_dead_letters").find("x'c328'"), std::string::npos);
 }
 
 TEST_F(SyncTest, ErrorsAreClear) {

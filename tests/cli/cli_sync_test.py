@@ -15,16 +15,10 @@ from cli_support import CLI, check, finish, run  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sync"))
 import convstore  # noqa: E402
-from pg_cluster import Cluster, installed  # noqa: E402
+from pg_cluster import Cluster, skip_unless_available  # noqa: E402
 
-if not installed():
-    print("PostgreSQL 15 is not installed (scripts/deps.sh): skipped")
-    sys.exit(0)
-try:
-    import psycopg2
-except ImportError:
-    print("python3-psycopg2 is not installed (scripts/deps.sh): skipped")
-    sys.exit(0)
+skip_unless_available()
+import psycopg2  # noqa: E402
 
 cluster = Cluster(salt=19)
 try:

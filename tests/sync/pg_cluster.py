@@ -4,6 +4,7 @@ UTC, no fsync; stopped immediately and removed by close(). As root, PostgreSQL's
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -11,6 +12,18 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 
 def installed():
     return os.path.exists(f"{PG_BIN}/initdb")
+
+
+def skip_unless_available():
+    """Exits 0 (the test skipped) without PostgreSQL 15's server or python3-psycopg2 (scripts/deps.sh installs both)."""
+    if not installed():
+        print("PostgreSQL 15 is not installed (scripts/deps.sh): skipped")
+        sys.exit(0)
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        print("python3-psycopg2 is not installed (scripts/deps.sh): skipped")
+        sys.exit(0)
 
 
 def _as_postgres(args):

@@ -31,7 +31,7 @@ sys.path.insert(0, HERE)
 
 import convstore  # noqa: E402
 from convstore.compat import AIDatabase  # noqa: E402
-from pg_cluster import Cluster, installed  # noqa: E402
+from pg_cluster import Cluster, skip_unless_available  # noqa: E402
 
 DAY_US = 86_400_000_000
 
@@ -270,12 +270,5 @@ def main():
 
 
 if __name__ == "__main__":
-    if not installed():
-        print("PostgreSQL 15 is not installed (scripts/deps.sh): skipped")
-        sys.exit(0)
-    try:
-        import psycopg2  # noqa: F401
-    except ImportError:
-        print("python3-psycopg2 is not installed (scripts/deps.sh): skipped")
-        sys.exit(0)
+    skip_unless_available()
     sys.exit(main())

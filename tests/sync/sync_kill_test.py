@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 sys.path.insert(0, HERE)
 
 import convstore  # noqa: E402
-from pg_cluster import Cluster, installed  # noqa: E402
+from pg_cluster import Cluster, skip_unless_available  # noqa: E402
 
 
 def writer(store, stop, rng, counts):
@@ -151,12 +151,5 @@ def main(cli):
 
 
 if __name__ == "__main__":
-    if not installed():
-        print("PostgreSQL 15 is not installed (scripts/deps.sh): skipped")
-        sys.exit(0)
-    try:
-        import psycopg2  # noqa: F401
-    except ImportError:
-        print("python3-psycopg2 is not installed (scripts/deps.sh): skipped")
-        sys.exit(0)
+    skip_unless_available()
     sys.exit(main(sys.argv[1]))

@@ -117,7 +117,7 @@ Status Applier::EnsurePartitions(const SourceColumns& columns, const std::vector
       if (names == columns.end()) continue;
       const sqlite::Value* v = Field(c.after, names->second, t->month_column);
       if (v != nullptr && v->type == sqlite::Value::kInteger) {
-        const int64_t month = MonthStart(v->i);
+        const int64_t month = util::MonthStartMicros(v->i);
         if (!months_.count(month)) wanted.insert(month);
       }
     }

@@ -82,7 +82,7 @@ Result<std::set<int64_t>> UsageMonths(sqlite3* db) {
   std::set<int64_t> months;
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
-    months.insert(MonthStart(sqlite3_column_int64(st.get(), 0) * 86'400'000'000));
+    months.insert(util::MonthStartMicros(sqlite3_column_int64(st.get(), 0) * 86'400'000'000));
   if (rc != SQLITE_DONE) return Status::IoError("reading the months of api_usage");
   return months;
 }

@@ -1,11 +1,13 @@
 #include "sync/pg_schema.h"
 
-#include <ctime>
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "convstore/version.h"
 #include "util/status_macros.h"
+#include "util/time.h"
 
 namespace convstore::sync {
 namespace {
@@ -450,38 +452,21 @@ Result<PgSchemaInfo> EnsureSchema(PgConnection& pg, const std::string& schema) {
   return info;
 }
 
-int64_t MonthStart(int64_t us) {
-  const int64_t kDay = 86'400'000'000;
-  int64_t days = us / kDay - (us % kDay < 0 ? 1 : 0);
-  // Civil date from days since the epoch (H. Hinnant's algorithm), then back to the first of the month.
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5;  // day of month - 1
-  return (days - d) * kDay;
-}
-
 Status EnsureMonthPartition(PgConnection& pg, const std::string& schema, const std::string& table,
                             int64_t month_start_us) {
-  const time_t start = static_cast<time_t>(month_start_us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&start, &tm);
-  char name[96], from[64], to[64];
-  std::snprintf(name, sizeof name, "%s_%04d_%02d", table.c_str(), tm.tm_year + 1900, tm.tm_mon + 1);
-  std::snprintf(from, sizeof from, "%04d-%02d-01 00:00:00+00", tm.tm_year + 1900, tm.tm_mon + 1);
-  const int next_year = tm.tm_mon == 11 ? tm.tm_year + 1901 : tm.tm_year + 1900;
-  const int next_month = tm.tm_mon == 11 ? 1 : tm.tm_mon + 2;
-  std::snprintf(to, sizeof to, "%04d-%02d-01 00:00:00+00", next_year, next_month);
+  int64_t year;
+  unsigned month;
+  util::MonthStartMicros(month_start_us, &year, &month);
+  const std::string name = fmt::format("{}_{:04}_{:02}", table, year, month);
+  const std::string from = util::FormatIso8601(month_start_us);
+  const std::string to = util::FormatIso8601(util::NextMonthStartMicros(month_start_us));
   const std::string q = QuoteIdentifier(schema);
   // Syncs of other stores may create the same partition at the same moment: one at a time.
   CONVSTORE_RETURN_IF_ERROR(
       pg.Run("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {"convstore partitions " + schema}).status());
   auto exists = pg.Query("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                          "WHERE n.nspname = $1 AND c.relname = $2",
-                         {schema, std::string(name)});
+                         {schema, name});
   if (!exists.ok()) return exists.status();
   if (exists->rows() > 0) return Status::OK();
   return pg.Exec("CREATE TABLE IF NOT EXISTS " + q + "." + QuoteIdentifier(name) + " PARTITION OF " + q + "." +

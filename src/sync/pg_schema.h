@@ -35,7 +35,4 @@ Result<PgSchemaInfo> EnsureSchema(PgConnection& pg, const std::string& schema);
 Status EnsureMonthPartition(PgConnection& pg, const std::string& schema, const std::string& table,
                             int64_t month_start_us);
 
-// The start of the UTC month holding `us` (µs since the epoch).
-int64_t MonthStart(int64_t us);
-
 }  // namespace convstore::sync

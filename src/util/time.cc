@@ -51,6 +51,24 @@ int64_t SystemNowMicros() noexcept {
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+int64_t MonthStartMicros(int64_t micros, int64_t* year, unsigned* month) noexcept {
+  constexpr int64_t kDay = 86'400'000'000;
+  const int64_t days = micros / kDay - (micros % kDay < 0 ? 1 : 0);
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, y, m, d);
+  if (year) *year = y;
+  if (month) *month = m;
+  return DaysFromCivil(y, m, 1) * kDay;
+}
+
+int64_t NextMonthStartMicros(int64_t micros) noexcept {
+  int64_t y;
+  unsigned m;
+  MonthStartMicros(micros, &y, &m);
+  return DaysFromCivil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) * 86'400'000'000;
+}
+
 std::string FormatIso8601(int64_t micros) {
   int64_t secs = micros / 1000000;
   int64_t frac = micros % 1000000;

@@ -17,4 +17,9 @@ std::optional<int64_t> ParseIso8601(std::string_view text) noexcept;
 // that starts with the field's name ("has no offset: ...", "is a leap second ...").
 const char* Iso8601Error(std::string_view text, int64_t& out) noexcept;
 
+// The first microsecond of the UTC calendar month holding `micros`, and of the month after it; *year and *month
+// (1-12) name the month when given.
+int64_t MonthStartMicros(int64_t micros, int64_t* year = nullptr, unsigned* month = nullptr) noexcept;
+int64_t NextMonthStartMicros(int64_t micros) noexcept;
+
 }  // namespace convstore::util

@@ -253,8 +253,12 @@ Result<SyncReport> StoreImpl::DoSyncRound(SyncSession& s, bool to_the_end) {
       position = report.position;
     }
 
-    auto columns = Read("sync", [&](sqlite::Connection& conn) { return sync::ReadSourceColumns(conn); });
-    if (!columns.ok()) return columns.status();
+    // The source tables' columns: fixed while this store is open at its schema version, read once per session.
+    if (s.columns.empty()) {
+      auto columns = Read("sync", [&](sqlite::Connection& conn) { return sync::ReadSourceColumns(conn); });
+      if (!columns.ok()) return columns.status();
+      s.columns = std::move(*columns);
+    }
     // A one-shot or last round goes on until it has applied everything committed before it began.
     int64_t target = 0;
     if (to_the_end) {
@@ -288,11 +292,9 @@ Result<SyncReport> StoreImpl::DoSyncRound(SyncSession& s, bool to_the_end) {
       if (!load_reason.empty()) {
         CONVSTORE_RETURN_IF_ERROR(LoadForSync(s, load_reason, &report));
         position = report.position;
-        columns = Read("sync", [&](sqlite::Connection& conn) { return sync::ReadSourceColumns(conn); });
-        if (!columns.ok()) return columns.status();
         continue;
       }
-      auto counts = s.applier->Apply(*columns, entries, position);
+      auto counts = s.applier->Apply(s.columns, entries, position);
       if (!counts.ok()) return counts.status();
       report.entries_applied += counts->entries;
       report.changes_applied += counts->changes;

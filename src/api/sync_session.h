@@ -26,6 +26,7 @@ struct SyncSession {
   std::unique_ptr<sync::PgConnection> pg;
   std::unique_ptr<sync::Applier> applier;  // over pg
   std::string consumer;            // the journal consumer that keeps the entries not yet synced
+  sync::SourceColumns columns;     // the source tables' column names (read by the first round)
   int64_t consumer_position = -1;  // where this session last set it (a round that moved nothing writes nothing)
 
   // Checks the options (nothing is connected yet).

@@ -63,3 +63,19 @@ class Cluster:
         subprocess.run(_as_postgres([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-m", "immediate", "stop"]),
                        capture_output=True, env=_server_env())
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+SYNCED_TABLES = ["teams", "users", "convstore_prices", "conversations", "messages", "tool_calls",
+                 "convstore_message_tombstones", "api_usage", "convstore_budgets", "convstore_budget_reservations"]
+
+
+def table_differences(cur, a, b):
+    """[(table, n, x, y)] for each synced table where schema x holds n rows that schema y lacks (both ways)."""
+    out = []
+    for table in SYNCED_TABLES:
+        for x, y in ((a, b), (b, a)):
+            cur.execute(f"SELECT count(*) FROM (SELECT * FROM {x}.{table} EXCEPT ALL SELECT * FROM {y}.{table}) d")
+            n = cur.fetchone()[0]
+            if n:
+                out.append((table, n, x, y))
+    return out

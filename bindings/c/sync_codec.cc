@@ -68,4 +68,50 @@ std::string EncodeSyncStatus(const SyncStatus& s) {
   return w.Take();
 }
 
+Result<GlobalBudgetOptions> DecodeGlobalBudgetOptions(std::string_view text) {
+  auto read = [](Fields& f, GlobalBudgetOptions& o) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("postgres", o.postgres_url));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("schema", o.schema));
+    std::string fallback;
+    CONVSTORE_RETURN_IF_ERROR(f.Str("when_unreachable", fallback));
+    if (fallback == "local_allowance") {
+      o.when_unreachable = GlobalBudgetFallback::kLocalAllowance;
+    } else if (!fallback.empty() && fallback != "refuse") {
+      return Status::InvalidArgument("global budget options: when_unreachable must be \"refuse\" or "
+                                     "\"local_allowance\"");
+    }
+    std::optional<NanoUsd> allowance;
+    CONVSTORE_RETURN_IF_ERROR(f.Money("local_allowance", allowance));
+    o.local_allowance_nanousd = allowance.value_or(0);
+    return Status::OK();
+  };
+  auto decoded = DecodeObject<GlobalBudgetOptions>(text, "global budget options", read);
+  if (!decoded.ok()) return decoded;
+  if (decoded->postgres_url.empty())
+    return Status::InvalidArgument("global budget options: postgres is required (a libpq connection string or URI)");
+  return decoded;
+}
+
+std::string EncodeGlobalBudgets(const std::vector<GlobalBudgetState>& budgets) {
+  JsonWriter w;
+  w.BeginArray();
+  for (const GlobalBudgetState& b : budgets) {
+    w.BeginObject();
+    w.Key("name").String(b.budget.name);
+    w.Key("scope").String(b.budget.scope);
+    w.Key("scope_key").String(b.budget.scope_key);
+    w.Key("period").String(b.budget.period);
+    w.Key("window_hours").Int(b.budget.window_hours);
+    WriteMoney(w, "hard_limit", b.budget.hard_limit_nanousd);
+    WriteMoney(w, "soft_limit", b.budget.soft_limit_nanousd);
+    WriteTime(w, "window_from", b.window_from);
+    WriteTime(w, "window_to", b.window_to);
+    WriteMoney(w, "settled", std::optional<NanoUsd>(b.settled_nanousd));
+    WriteMoney(w, "reserved", std::optional<NanoUsd>(b.reserved_nanousd));
+    w.EndObject();
+  }
+  w.EndArray();
+  return w.Take();
+}
+
 }  // namespace convstore::capi

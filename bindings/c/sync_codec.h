@@ -3,6 +3,7 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "convstore/status.h"
 #include "convstore/sync.h"
@@ -13,5 +14,10 @@ namespace convstore::capi {
 Result<SyncOptions> DecodeSyncOptions(std::string_view text);
 std::string EncodeSyncReport(const SyncReport& report);
 std::string EncodeSyncStatus(const SyncStatus& status);
+
+// {"postgres": str, "schema"?: str, "when_unreachable"?: "refuse" | "local_allowance",
+//  "local_allowance_usd"? | "local_allowance_nanousd"?}.
+Result<GlobalBudgetOptions> DecodeGlobalBudgetOptions(std::string_view text);
+std::string EncodeGlobalBudgets(const std::vector<GlobalBudgetState>& budgets);
 
 }  // namespace convstore::capi

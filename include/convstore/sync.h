@@ -13,7 +13,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "convstore/cost.h"
 #include "convstore/export.h"
 #include "convstore/status.h"
 #include "convstore/types.h"
@@ -56,6 +59,32 @@ struct SyncStatus {
   SyncReport totals{};             // counts summed over the rounds; position, pending and lag from the latest
 };
 
+// ---- global budgets ----
+// A budget shared by every store that uses the same PostgreSQL: reservations and settlements go through it, so N
+// hosts sharing a team's budget cannot spend N times it. Defined by the keys every store uses (scope "global",
+// "team" with a team key, "user" with a user key). docs/sync.md, "One budget across many hosts".
+
+// What a store does with a reservation when the PostgreSQL of its global budgets cannot be reached.
+enum class GlobalBudgetFallback {
+  kRefuse = 0,          // refuse it with kUnavailable (the store's own reservation is released)
+  kLocalAllowance = 1,  // admit up to local_allowance_nanousd in all while unreachable; recorded in PostgreSQL's
+                        // ledger once it is back (so the fleet can pass a limit by at most hosts x allowance)
+};
+
+struct GlobalBudgetOptions {
+  std::string postgres_url{};     // as SyncOptions::postgres_url
+  std::string schema = "public";
+  GlobalBudgetFallback when_unreachable = GlobalBudgetFallback::kRefuse;
+  NanoUsd local_allowance_nanousd = 0;  // kLocalAllowance: 0 .. limits::kMaxTeamBudgetNanoUsd
+};
+
+struct GlobalBudgetState {
+  BudgetInput budget{};
+  Micros window_from = 0, window_to = 0;
+  NanoUsd settled_nanousd = 0;    // settled reservations made inside the window, every store's
+  NanoUsd reserved_nanousd = 0;   // open, unexpired reservations, every store's
+};
+
 // The sync capability of a ConversationStore (a base of it: call these on the store). Non-virtual and without
 // data: entry points added here never change the layout of ConversationStore.
 class CONVSTORE_EXPORT Sync {
@@ -76,6 +105,17 @@ class CONVSTORE_EXPORT Sync {
   // the last round's error when it failed. kNotFound when not syncing.
   Result<SyncReport> StopSync();
   Result<SyncStatus> GetSyncStatus();
+
+  // Global budgets: from now on this handle's Reserve also admits against the global budgets covering the call
+  // (atomically in PostgreSQL), Settle records the actual cost there and Release frees it; the store's own budgets
+  // still apply. Options are checked here; PostgreSQL is reached on first use. kInvalidArgument for bad options,
+  // an in-memory store; kReadOnly for a read-only one.
+  Status UseGlobalBudgets(const GlobalBudgetOptions& options);
+  // Creates or replaces a global budget (BudgetInput as for SetBudget; keys need not exist in this store).
+  // kInvalidArgument before UseGlobalBudgets; kUnavailable when PostgreSQL cannot be reached.
+  Status SetGlobalBudget(const BudgetInput& budget);
+  Status DeleteGlobalBudget(std::string_view name);  // kNotFound when there is none
+  Result<std::vector<GlobalBudgetState>> ListGlobalBudgets();
 
  protected:
   Sync() = default;

@@ -31,7 +31,13 @@ Result<std::vector<BudgetState>> StoreImpl::DoGetBudgets(double min_used_fractio
 Result<Reservation> StoreImpl::DoReserve(const ReserveRequest& request) {
   CONVSTORE_RETURN_IF_ERROR(cost::ValidateReserve(request));
   int64_t now = Now();
-  return Write("reserve", [&](sqlite::Connection& conn) { return cost::Reserve(conn, request, now); });
+  auto local = Write("reserve", [&](sqlite::Connection& conn) { return cost::Reserve(conn, request, now); });
+  if (!local.ok() || local->state != "open") return local;
+  // Global budgets: admitted there too, or the local reservation is released and the refusal returned.
+  Status global = AdmitGlobally(*local);
+  if (global.ok()) return local;
+  (void)Write("reserve", [&](sqlite::Connection& conn) { return cost::Release(conn, request.request_id, Now()); });
+  return global;
 }
 
 Result<ApiUsage> StoreImpl::DoSettle(std::string_view request_id, const NewApiUsage& usage) {
@@ -41,7 +47,7 @@ Result<ApiUsage> StoreImpl::DoSettle(std::string_view request_id, const NewApiUs
   records::ValidUsage valid;
   int64_t now = Now();
   CONVSTORE_RETURN_IF_ERROR(records::ValidateUsage(usage, now, false, valid));
-  return WriteAlerting("settle", [&](sqlite::Connection& conn, std::vector<BudgetAlert>* alerts) -> Result<ApiUsage> {
+  auto settled = WriteAlerting("settle", [&](sqlite::Connection& conn, std::vector<BudgetAlert>* alerts) -> Result<ApiUsage> {
     auto target = cost::BeginSettle(conn, request_id, usage.user_key, now);
     if (!target.ok()) return target.status();
     const Reservation& r = target->reservation;
@@ -54,12 +60,16 @@ Result<ApiUsage> StoreImpl::DoSettle(std::string_view request_id, const NewApiUs
     if (target->open) CONVSTORE_RETURN_IF_ERROR(cost::FinishSettle(conn, request_id, recorded->id));
     return recorded;
   });
+  if (settled.ok()) RecordGlobally(std::string(request_id), true, settled->cost_nanousd.value_or(0));
+  return settled;
 }
 
 Result<Reservation> StoreImpl::DoRelease(std::string_view request_id) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckKey(request_id, "request_id"));
   int64_t now = Now();
-  return Write("release", [&](sqlite::Connection& conn) { return cost::Release(conn, request_id, now); });
+  auto released = Write("release", [&](sqlite::Connection& conn) { return cost::Release(conn, request_id, now); });
+  if (released.ok()) RecordGlobally(std::string(request_id), false, 0);
+  return released;
 }
 
 }  // namespace convstore::api

@@ -207,4 +207,17 @@ Result<SyncStatus> Sync::GetSyncStatus() {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoGetSyncStatus);
 }
 
+Status Sync::UseGlobalBudgets(const GlobalBudgetOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoUseGlobalBudgets, options);
+}
+Status Sync::SetGlobalBudget(const BudgetInput& budget) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoSetGlobalBudget, budget);
+}
+Status Sync::DeleteGlobalBudget(std::string_view name) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoDeleteGlobalBudget, name);
+}
+Result<std::vector<GlobalBudgetState>> Sync::ListGlobalBudgets() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoListGlobalBudgets);
+}
+
 }  // namespace convstore

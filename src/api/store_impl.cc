@@ -45,6 +45,7 @@ Status StoreImpl::Close() {
     // or checkpoint under the parent's feet. Abandon them; the memory goes when the child exits.
     (void)writes_.release();
     (void)journal_.release();
+    (void)global_.release();  // its PostgreSQL connection is the parent's: closing it here would end the parent's
     registration_.reset();  // the child never uses the parent's file
     (void)readers_.release();
     (void)writer_.release();

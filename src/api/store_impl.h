@@ -21,6 +21,7 @@
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
 #include "api/archive_session.h"
+#include "api/global_budget_session.h"
 #include "api/sync_session.h"
 #include "api/open_files.h"
 #include "api/stored_check.h"
@@ -118,6 +119,10 @@ class StoreImpl final {
   Status DoStartSync(const SyncOptions& options);
   Result<SyncReport> DoStopSync();
   Result<SyncStatus> DoGetSyncStatus();
+  Status DoUseGlobalBudgets(const GlobalBudgetOptions& options);
+  Status DoSetGlobalBudget(const BudgetInput& budget);
+  Status DoDeleteGlobalBudget(std::string_view name);
+  Result<std::vector<GlobalBudgetState>> DoListGlobalBudgets();
  private:
   // Parts of archiving (src/api/archive.cc): a file store opened read-write, and a round's steps.
   Status CheckArchivable() const;
@@ -136,6 +141,15 @@ class StoreImpl final {
   Status EndForeignRun();  // appends an empty entry after a foreign-write marker ending the journal
   // Stops in-process sync without a last round (Close).
   void StopSyncer();
+
+  // Parts of global budgets (src/api/global_budgets.cc), under global_mu_ where they take a session.
+  Status ConnectGlobal(GlobalBudgetSession& session);
+  Status ReconcileGlobal(GlobalBudgetSession& session);
+  // After a local reservation: admits it against the global budgets (OK when none are in use); on refusal the
+  // caller releases the local one.
+  Status AdmitGlobally(const Reservation& local);
+  // After a local settle or release: records it in the ledger (kept for later when PostgreSQL is unreachable).
+  void RecordGlobally(const std::string& request_id, bool settled, NanoUsd cost_nanousd);
 
   // Runs the budget-alert callback for budgets whose spend crossed a limit with a committed write.
   void NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const;
@@ -260,6 +274,9 @@ class StoreImpl final {
   std::mutex syncer_mu_;
   std::unique_ptr<SyncSession> sync_session_;
   std::unique_ptr<BackgroundSyncer> syncer_;  // declared after the session it uses: stopped first
+  // Global budgets (UseGlobalBudgets): the PostgreSQL session Reserve, Settle and Release go through.
+  std::mutex global_mu_;
+  std::unique_ptr<GlobalBudgetSession> global_;
 };
 
 }  // namespace convstore::api

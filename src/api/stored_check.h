@@ -50,6 +50,7 @@ inline Status CheckStored(const ArchiveReport&) { return Status::OK(); }  // cou
 inline Status CheckStored(const ArchivingStatus&) { return Status::OK(); }
 inline Status CheckStored(const SyncReport&) { return Status::OK(); }  // counts and positions the sync made
 inline Status CheckStored(const SyncStatus&) { return Status::OK(); }
+inline Status CheckStored(const std::vector<GlobalBudgetState>&) { return Status::OK(); }  // from PostgreSQL
 // Sentences built from entries that DecodeChanges already checked (names and titles are valid UTF-8 text cells).
 inline Status CheckStored(const std::vector<JournalDescription>&) { return Status::OK(); }
 // Decoded changes hold text read from the file (the journal's own, or a foreign writer's): valid UTF-8 only.

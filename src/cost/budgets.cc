@@ -215,6 +215,26 @@ Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micr
 }
 
 
+Result<std::optional<ReservationRecord>> FindReservationRecord(sqlite::Connection& conn, std::string_view request_id,
+                                                               Micros now) {
+  ReservationRecord record;
+  int64_t state = 0;
+  auto found = FindReservation(conn, request_id, now, record.reservation, &state);
+  if (!found.ok()) return found.status();
+  if (!*found) return std::optional<ReservationRecord>();
+  if (state == kSettled && !record.reservation.usage_id.empty()) {
+    auto cost = conn.QueryInt("SELECT coalesce(cost_nanousd, 0) FROM api_usage WHERE uid = ?1", "settled cost",
+                              std::string_view(record.reservation.usage_id));
+    if (!cost.ok()) return cost.status();
+    record.settled_cost_nanousd = cost->value_or(0);
+  }
+  return std::optional<ReservationRecord>(std::move(record));
+}
+
+std::pair<Micros, Micros> BudgetWindow(const BudgetInput& budget, int scope, Micros now) {
+  return Window(budget, scope, now);
+}
+
 Result<int> ValidateBudget(const BudgetInput& in) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckKey(in.name, "name"));
   int scope = in.scope == "global" ? kScopeAll : in.scope == "team" ? kScopeTeam

@@ -1,5 +1,6 @@
 // Budgets: windows, spend and reservations of a budget, and the alerts a write raises.
 #pragma once
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -33,6 +34,10 @@ Status CollectBudgetAlerts(sqlite::Connection& conn, const SpendNote& note, Micr
 Status AssessSpend(sqlite::Connection& conn, const SpendNote& note, Micros now, bool exceeded_reservation,
                    std::vector<BudgetOverage>& overages, std::vector<BudgetAlert>* alerts);
 
+// The window [from, to) of a budget of `scope` at `now`: the calendar day, week (from Monday) or month in UTC, or the
+// rolling window ending with the current hour (a user's: whole days, today included).
+std::pair<Micros, Micros> BudgetWindow(const BudgetInput& budget, int scope, Micros now);
+
 // Checks a budget; returns its scope (kScopeAll, kScopeTeam or kScopeUser).
 Result<int> ValidateBudget(const BudgetInput& budget);
 // Creates or replaces the budget; its scope key must exist (kNotFound). Returns its state now.
@@ -60,6 +65,14 @@ Result<SettleTarget> BeginSettle(sqlite::Connection& conn, std::string_view requ
                                  std::string_view usage_user_key, Micros now);
 // Marks the reservation settled by the API usage row `usage_id`.
 Status FinishSettle(sqlite::Connection& conn, std::string_view request_id, std::string_view usage_id);
+// A reservation as it stands, with the cost of the usage that settled it; nullopt when there is none.
+struct ReservationRecord {
+  Reservation reservation;
+  std::optional<NanoUsd> settled_cost_nanousd;  // the settling usage's cost (settled reservations)
+};
+Result<std::optional<ReservationRecord>> FindReservationRecord(sqlite::Connection& conn, std::string_view request_id,
+                                                               Micros now);
+
 // Releases an open reservation (a released or expired one is returned as it is); kConflict when settled.
 Result<Reservation> Release(sqlite::Connection& conn, std::string_view request_id, Micros now);
 

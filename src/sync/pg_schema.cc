@@ -304,6 +304,36 @@ CREATE TABLE @.convstore_budget_reservations (
   PRIMARY KEY (store_id, src_id)
 );
 
+-- Global budgets: definitions by the keys every store uses, and the ledger of reservations admitted against them.
+CREATE TABLE @.convstore_global_budgets (
+  name text PRIMARY KEY,
+  scope text NOT NULL CHECK (scope IN ('global', 'team', 'user')),
+  scope_key text NOT NULL DEFAULT '',
+  period text NOT NULL CHECK (period IN ('day', 'week', 'month', 'rolling')),
+  window_hours bigint NOT NULL DEFAULT 0,
+  hard_limit_nanousd bigint,
+  soft_limit_nanousd bigint,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE @.convstore_global_ledger (
+  budget text NOT NULL REFERENCES @.convstore_global_budgets (name) ON DELETE CASCADE,
+  store_id uuid NOT NULL,
+  request_id text NOT NULL,
+  user_key text NOT NULL,
+  team_key text NOT NULL DEFAULT '',
+  state text NOT NULL CHECK (state IN ('open', 'settled', 'released')),
+  amount_nanousd bigint NOT NULL,
+  created_at_us bigint NOT NULL,
+  expires_at_us bigint NOT NULL,
+  settled_at_us bigint,
+  created_at timestamptz GENERATED ALWAYS AS (to_timestamp(created_at_us / 1000000.0)) STORED,
+  PRIMARY KEY (budget, store_id, request_id)
+);
+CREATE INDEX convstore_global_ledger_window ON @.convstore_global_ledger (budget, created_at_us);
+CREATE INDEX convstore_global_ledger_open ON @.convstore_global_ledger (budget) WHERE state = 'open';
+CREATE INDEX convstore_global_ledger_request ON @.convstore_global_ledger (store_id, request_id);
+
 CREATE TABLE @.audit_log (
   id bigserial PRIMARY KEY,
   user_id uuid,
@@ -341,7 +371,7 @@ const std::vector<std::string_view>& OwnTables() {
   static const std::vector<std::string_view> tables = {
       "convstore_schema", "convstore_stores", "convstore_dead_letters", "teams", "users", "convstore_prices",
       "conversations", "messages", "tool_calls", "convstore_message_tombstones", "api_usage", "convstore_budgets",
-      "convstore_budget_reservations", "audit_log", "metrics"};
+      "convstore_budget_reservations", "convstore_global_budgets", "convstore_global_ledger", "audit_log", "metrics"};
   return tables;
 }
 

@@ -197,6 +197,10 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_start_sync": ([convstore_p, c_char_p, _out], c_int),
         "convstore_stop_sync": ([convstore_p, _out, _out], c_int),
         "convstore_sync_status": ([convstore_p, _out, _out], c_int),
+        "convstore_use_global_budgets": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_set_global_budget": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_delete_global_budget": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_global_budgets": ([convstore_p, _out, _out], c_int),
         "convstore_restore_to_point": ([c_char_p, c_char_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out],
                                        c_int),
         # options handle

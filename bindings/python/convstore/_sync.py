@@ -7,7 +7,7 @@ documented in docs/sync.md.
 from __future__ import annotations
 
 from . import _ffi
-from ._codec import dumps
+from ._codec import Money, dumps, fix_money, money_field, request
 from .errors import InvalidArgumentError
 
 __all__ = ["SyncMixin"]
@@ -64,3 +64,33 @@ class SyncMixin:
         """{"running", "postgres", "rounds", "failed_rounds", "consecutive_failures", "last_error",
         "last_success_at", "totals"}."""
         return self._call(_ffi.convstore_sync_status)
+
+    def use_global_budgets(self, postgres: str, *, schema: str | None = None, when_unreachable: str | None = None,
+                           local_allowance_usd: Money | None = None, local_allowance_nanousd: int | None = None) -> None:
+        """From now on this handle's reserve() also admits against the global budgets covering the call, atomically
+        in PostgreSQL (BudgetExceededError naming the budget), and settle() / release() record there.
+        when_unreachable: "refuse" (default: UnavailableError, the store's own reservation released) or
+        "local_allowance" (admit up to the allowance in all while PostgreSQL cannot be reached; recorded in its
+        ledger once it is back)."""
+        if not isinstance(postgres, str) or not postgres:
+            raise InvalidArgumentError("postgres must be a non-empty str: a libpq connection string or URI")
+        o = request(postgres=postgres, schema=schema, when_unreachable=when_unreachable)
+        money_field(o, "local_allowance", local_allowance_usd, local_allowance_nanousd)
+        self._do(_ffi.convstore_use_global_budgets, dumps(o))
+
+    def set_global_budget(self, name: str, scope: str, period: str, *, scope_key: str | None = None,
+                          window_hours: int | None = None, hard_limit_usd: Money | None = None,
+                          soft_limit_usd: Money | None = None, hard_limit_nanousd: int | None = None,
+                          soft_limit_nanousd: int | None = None) -> None:
+        """Creates or replaces a global budget (as set_budget; scope keys are the keys every store uses)."""
+        b = request(name=name, scope=scope, scope_key=scope_key, period=period, window_hours=window_hours)
+        money_field(b, "hard_limit", hard_limit_usd, hard_limit_nanousd)
+        money_field(b, "soft_limit", soft_limit_usd, soft_limit_nanousd)
+        self._do(_ffi.convstore_set_global_budget, dumps(b))
+
+    def delete_global_budget(self, name: str) -> None:
+        self._do(_ffi.convstore_delete_global_budget, self._arg(name))
+
+    def global_budgets(self) -> list[dict]:
+        """Every global budget with its window and the fleet's settled and reserved spend in it."""
+        return fix_money(self._call(_ffi.convstore_global_budgets))

@@ -483,6 +483,20 @@ CONVSTORE_API int convstore_stop_sync(convstore_t* db, char** out_json, char** e
  * "last_success_at", "last_success_at_us", "totals": report}. */
 CONVSTORE_API int convstore_sync_status(convstore_t* db, char** out_json, char** errmsg);
 
+/* ---- global budgets (docs/sync.md, "One budget across many hosts") ----
+ * options_json: {"postgres": str, "schema"?: str ("public"), "when_unreachable"?: "refuse" (default) |
+ * "local_allowance", "local_allowance_usd"? | "local_allowance_nanousd"?}. From then on this handle's
+ * convstore_reserve also admits against the global budgets covering the call, atomically in PostgreSQL
+ * (CONVSTORE_BUDGET_EXCEEDED naming the budget; CONVSTORE_UNAVAILABLE when PostgreSQL cannot be reached and the
+ * policy refuses), and settle / release record there. */
+CONVSTORE_API int convstore_use_global_budgets(convstore_t* db, const char* options_json, char** errmsg);
+/* budget_json as for convstore_set_budget; scope keys are the keys every store uses. */
+CONVSTORE_API int convstore_set_global_budget(convstore_t* db, const char* budget_json, char** errmsg);
+CONVSTORE_API int convstore_delete_global_budget(convstore_t* db, const char* name, char** errmsg);
+/* *out_json: [{"name", "scope", "scope_key", "period", "window_hours", "hard_limit_usd", ..., "window_from",
+ * "window_to", "settled_usd", "settled_nanousd", "reserved_usd", "reserved_nanousd"}]. */
+CONVSTORE_API int convstore_global_budgets(convstore_t* db, char** out_json, char** errmsg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,220 @@
+// Global budgets against a real PostgreSQL 15 (a throw-away cluster, pg_cluster.h): three processes, each with its
+// own store, racing reservations against one hard budget never admit more than it (and fill it); a global refusal
+// releases the store's own reservation; settlements and releases reach the ledger; an unreachable PostgreSQL is
+// refused or admitted on the local allowance and recorded once it is back; bad options are clear errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "convstore/convstore.hpp"
+#include "pg_cluster.h"
+#include "test_util.h"
+
+namespace convstore {
+namespace {
+
+using testing::PgCluster;
+using testing::PgSession;
+using testing::TempDb;
+using testing::TempDir;
+
+class GlobalBudgetTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (testing::PostgresInstalled()) cluster_ = new PgCluster();
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void SetUp() override {
+    if (cluster_ == nullptr) GTEST_SKIP() << "PostgreSQL 15 is not installed (scripts/deps.sh)";
+    ASSERT_TRUE(cluster_->started()) << cluster_->error();
+    static int n = 0;
+    db_ = cluster_->CreateDatabase("global_" + std::to_string(++n));
+    session_ = std::make_unique<PgSession>(cluster_->ConnInfo(db_));
+    ASSERT_TRUE(session_->ok()) << session_->error();
+  }
+  GlobalBudgetOptions Options() const {
+    GlobalBudgetOptions o;
+    o.postgres_url = cluster_->ConnInfo(db_);
+    return o;
+  }
+  // A store with team netops and user `user` in it, using the global budgets.
+  std::unique_ptr<ConversationStore> Open(const std::string& path, const std::string& user,
+                                          const GlobalBudgetOptions& options) {
+    auto s = ConversationStore::Open(path);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_TRUE((*s)->UpsertTeam({.key = "netops"}).ok());
+    EXPECT_TRUE((*s)->UpsertUser({.key = user, .team_key = "netops"}).ok());
+    EXPECT_TRUE((*s)->UseGlobalBudgets(options).ok());
+    return std::move(*s);
+  }
+
+  static PgCluster* cluster_;
+  std::string db_;
+  std::unique_ptr<PgSession> session_;
+};
+PgCluster* GlobalBudgetTest::cluster_ = nullptr;
+
+BudgetInput TeamCap(NanoUsd limit) {
+  return {.name = "netops-cap", .scope = "team", .scope_key = "netops", .period = "month",
+          .hard_limit_nanousd = limit};
+}
+
+TEST_F(GlobalBudgetTest, RacingProcessesNeverPassTheHardLimit) {
+  constexpr int kProcesses = 3;
+  constexpr NanoUsd kAmount = 7;
+  constexpr int kFits = 300;  // the budget holds exactly this many reservations
+  TempDir dir;
+  {
+    auto admin = Open(dir / "admin.db", "admin", Options());
+    ASSERT_TRUE(admin->SetGlobalBudget(TeamCap(kFits * kAmount)).ok());
+  }
+  int pipes[kProcesses][2];
+  pid_t pids[kProcesses];
+  for (int p = 0; p < kProcesses; ++p) {
+    ASSERT_EQ(pipe(pipes[p]), 0);
+    pids[p] = fork();
+    ASSERT_GE(pids[p], 0);
+    if (pids[p] == 0) {
+      // The child: its own store, reserving until the budget refuses it 20 times in a row; every other admitted
+      // reservation is settled at its estimate.
+      auto store = Open(dir / ("host" + std::to_string(p) + ".db"), "user" + std::to_string(p), Options());
+      int admitted = 0, refused_in_a_row = 0, errors = 0;
+      for (int k = 0; refused_in_a_row < 20 && k < 2 * kFits; ++k) {
+        const std::string id = "h" + std::to_string(p) + "-" + std::to_string(k);
+        auto r = store->Reserve({.request_id = id, .user_key = "user" + std::to_string(p),
+                                 .estimated_cost_nanousd = kAmount});
+        if (r.ok()) {
+          ++admitted;
+          refused_in_a_row = 0;
+          if (k % 2 == 0 &&
+              !store->Settle(id, {.user_key = "user" + std::to_string(p), .model = "m", .cost_nanousd = kAmount}).ok())
+            ++errors;
+        } else if (r.status().code() == Code::kBudgetExceeded) {
+          ++refused_in_a_row;
+        } else {
+          ++errors;
+        }
+      }
+      const std::string line = std::to_string(admitted) + " " + std::to_string(errors) + "\n";
+      ssize_t w = write(pipes[p][1], line.data(), line.size());
+      _exit(w == static_cast<ssize_t>(line.size()) ? 0 : 1);
+    }
+    close(pipes[p][1]);
+  }
+  int total = 0;
+  for (int p = 0; p < kProcesses; ++p) {
+    char buf[64] = {0};
+    ssize_t n = read(pipes[p][0], buf, sizeof buf - 1);
+    close(pipes[p][0]);
+    int status = 0;
+    waitpid(pids[p], &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_GT(n, 0);
+    int admitted = 0, errors = 0;
+    ASSERT_EQ(std::sscanf(buf, "%d %d", &admitted, &errors), 2) << buf;
+    EXPECT_EQ(errors, 0) << "process " << p;
+    EXPECT_GT(admitted, 0) << "process " << p;
+    total += admitted;
+  }
+  EXPECT_EQ(total, kFits);  // never more, and the racers filled it
+  EXPECT_EQ(session_->Value("SELECT sum(amount_nanousd) FROM convstore_global_ledger WHERE state <> 'released'"),
+            std::to_string(kFits * kAmount));
+  EXPECT_EQ(session_->Value("SELECT count(DISTINCT store_id) FROM convstore_global_ledger"), "3");
+  EXPECT_NE(session_->Value("SELECT count(*) FROM convstore_global_ledger WHERE state = 'settled'"), "0");
+}
+
+TEST_F(GlobalBudgetTest, AGlobalRefusalReleasesTheStoresOwnReservation) {
+  TempDb file;
+  auto store = Open(file.path(), "ana", Options());
+  ASSERT_TRUE(store->SetGlobalBudget(TeamCap(100)).ok());
+  ASSERT_TRUE(store->Reserve({.request_id = "a", .user_key = "ana", .estimated_cost_nanousd = 80}).ok());
+  auto refused = store->Reserve({.request_id = "b", .user_key = "ana", .estimated_cost_nanousd = 30});
+  EXPECT_CODE(refused, Code::kBudgetExceeded);
+  EXPECT_NE(refused.status().message().find("netops-cap"), std::string::npos) << refused.status().ToString();
+  // The store's own reservation "b" was released: it neither holds local budgets nor can be settled.
+  auto settle = store->Settle("b", {.user_key = "ana", .model = "m", .cost_nanousd = 30});
+  EXPECT_FALSE(settle.ok());
+  // Releasing "a" frees the global budget for "b".
+  ASSERT_TRUE(store->Release("a").ok());
+  EXPECT_EQ(session_->Value("SELECT state FROM convstore_global_ledger WHERE request_id = 'a'"), "released");
+  ASSERT_TRUE(store->Reserve({.request_id = "c", .user_key = "ana", .estimated_cost_nanousd = 30}).ok());
+  ASSERT_TRUE(store->Settle("c", {.user_key = "ana", .model = "m", .cost_nanousd = 25}).ok());
+  EXPECT_EQ(session_->Value("SELECT state || ' ' || amount_nanousd FROM convstore_global_ledger WHERE request_id = 'c'"),
+            "settled 25");
+  auto listed = store->ListGlobalBudgets();
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].settled_nanousd, 25);
+  EXPECT_EQ((*listed)[0].reserved_nanousd, 0);
+  // A retry of an admitted reservation is not counted twice.
+  ASSERT_TRUE(store->Reserve({.request_id = "d", .user_key = "ana", .estimated_cost_nanousd = 10}).ok());
+  ASSERT_TRUE(store->Reserve({.request_id = "d", .user_key = "ana", .estimated_cost_nanousd = 10}).ok());
+  EXPECT_EQ(session_->Value("SELECT count(*) FROM convstore_global_ledger WHERE request_id = 'd'"), "1");
+  ASSERT_TRUE(store->DeleteGlobalBudget("netops-cap").ok());
+  EXPECT_CODE(store->DeleteGlobalBudget("netops-cap"), Code::kNotFound);
+  EXPECT_EQ(session_->Value("SELECT count(*) FROM convstore_global_ledger"), "0");
+}
+
+TEST_F(GlobalBudgetTest, AnUnreachablePostgresIsRefusedOrAdmittedOnTheAllowance) {
+  TempDb refuse_file, allow_file;
+  GlobalBudgetOptions nowhere = Options();
+  nowhere.postgres_url = "host=/nonexistent-convstore-dir port=1 connect_timeout=1";
+  auto refusing = Open(refuse_file.path(), "ana", nowhere);
+  auto r = refusing->Reserve({.request_id = "x", .user_key = "ana", .estimated_cost_nanousd = 5});
+  EXPECT_CODE(r, Code::kUnavailable);
+  EXPECT_FALSE(refusing->Settle("x", {.user_key = "ana", .model = "m", .cost_nanousd = 5}).ok());  // released
+
+  GlobalBudgetOptions allowance = Options();
+  allowance.when_unreachable = GlobalBudgetFallback::kLocalAllowance;
+  allowance.local_allowance_nanousd = 100;
+  auto store = Open(allow_file.path(), "bob", allowance);
+  ASSERT_TRUE(store->SetGlobalBudget(TeamCap(1'000)).ok());
+  ASSERT_TRUE(cluster_->Stop()) << cluster_->error();
+  session_.reset();
+  EXPECT_TRUE(store->Reserve({.request_id = "o1", .user_key = "bob", .estimated_cost_nanousd = 60}).ok());
+  EXPECT_CODE(store->Reserve({.request_id = "o2", .user_key = "bob", .estimated_cost_nanousd = 60}),
+              Code::kUnavailable);  // beyond the allowance
+  EXPECT_TRUE(store->Settle("o1", {.user_key = "bob", .model = "m", .cost_nanousd = 55}).ok());
+  ASSERT_TRUE(cluster_->Start()) << cluster_->error();
+  // Back: the next use records what was admitted meanwhile.
+  auto listed = store->ListGlobalBudgets();
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].settled_nanousd, 55);
+  session_ = std::make_unique<PgSession>(cluster_->ConnInfo(db_));
+  EXPECT_EQ(session_->Value("SELECT state || ' ' || amount_nanousd FROM convstore_global_ledger WHERE request_id = 'o1'"),
+            "settled 55");
+}
+
+TEST_F(GlobalBudgetTest, BadOptionsAreClear) {
+  TempDb file;
+  auto s = ConversationStore::Open(file.path());
+  ASSERT_TRUE(s.ok());
+  EXPECT_CODE((*s)->SetGlobalBudget(TeamCap(1)), Code::kInvalidArgument);  // not in use yet
+  GlobalBudgetOptions o = Options();
+  o.postgres_url = "postgresql://%zz@/x";
+  EXPECT_CODE((*s)->UseGlobalBudgets(o), Code::kInvalidArgument);
+  o = Options();
+  o.local_allowance_nanousd = -1;
+  EXPECT_CODE((*s)->UseGlobalBudgets(o), Code::kInvalidArgument);
+  o = Options();
+  o.schema = "";
+  EXPECT_CODE((*s)->UseGlobalBudgets(o), Code::kInvalidArgument);
+  ASSERT_TRUE((*s)->UseGlobalBudgets(Options()).ok());
+  BudgetInput bad = TeamCap(1);
+  bad.period = "fortnight";
+  EXPECT_CODE((*s)->SetGlobalBudget(bad), Code::kInvalidArgument);
+  auto memory = ConversationStore::Open(ConversationStore::kInMemory);
+  ASSERT_TRUE(memory.ok());
+  EXPECT_CODE((*memory)->UseGlobalBudgets(Options()), Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace convstore

@@ -11,6 +11,13 @@
 //                        commit in the store to the PostgreSQL transaction that applied it (a benchmark-only
 //                        trigger records each round's clock_timestamp() and position), and the writer's
 //                        add_message latency on either side (the sync's cost).
+//   BM_GlobalReserve     Reserve + Release of one call against a team's hard budget, alternating in blocks of 200
+//                        between a store using global budgets (each admission locked and recorded in PostgreSQL,
+//                        each release recorded there) and an identical store with only its own budget; next to
+//                        them the same admission hand-rolled in PostgreSQL through libpq (one transaction: the
+//                        budget row FOR UPDATE, the sum of open reservations, the insert; then the release's
+//                        UPDATE) — the floor a PostgreSQL-side budget costs. Per-call µs. The ledger holds
+//                        CONVSTORE_BENCH_GLOBAL_HISTORY (default 100,000) settled calls of this month first.
 //
 //   build/bench/convstore_sync_bench --benchmark_filter=Load --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
@@ -236,6 +243,98 @@ void BM_SyncLag1000(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SyncLag1000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+void BM_GlobalReserve(benchmark::State& state) {
+  PgCluster& cluster = Cluster();
+  static int round = 0;
+  const std::string db = cluster.CreateDatabase("global_" + std::to_string(++round));
+  const std::string global_path = bench::ScratchPath("global.db"), local_path = bench::ScratchPath("local.db");
+  const int blocks = static_cast<int>(EnvInt("CONVSTORE_BENCH_GLOBAL_BLOCKS", 10));
+  for (auto _ : state) {
+    std::vector<double> global_us, local_us, raw_us;
+    bench::RemoveDb(global_path);
+    bench::RemoveDb(local_path);
+    auto global = bench::Open(global_path);
+    auto local = bench::Open(local_path);
+    for (auto* s : {global.get(), local.get()}) {
+      bench::Must(s->UpsertTeam({.key = "netops"}), "team");
+      bench::Must(s->UpsertUser({.key = "ana", .team_key = "netops"}), "user");
+      bench::Must(s->SetBudget({.name = "local", .scope = "team", .scope_key = "netops", .period = "month",
+                                .hard_limit_nanousd = int64_t{1'000'000'000'000'000'000}}),
+                  "budget");
+    }
+    convstore::GlobalBudgetOptions o;
+    o.postgres_url = cluster.ConnInfo(db);
+    bench::Must(global->UseGlobalBudgets(o), "use");
+    bench::Must(global->SetGlobalBudget({.name = "fleet", .scope = "team", .scope_key = "netops", .period = "month",
+                                         .hard_limit_nanousd = int64_t{1'000'000'000'000'000'000}}),
+                "global budget");
+    PgSession pg(cluster.ConnInfo(db));
+    // A month's history in the ledger: settled calls from other hosts, which admission must not rescan. Written
+    // in one statement with the ledger's trigger off, its hourly totals then added at once (one transaction
+    // updating one total 100,000 times would leave a chain of dead versions no real workload makes), and vacuumed.
+    const int64_t history = EnvInt("CONVSTORE_BENCH_GLOBAL_HISTORY", 100'000);
+    pg.Exec("SET session_replication_role = replica");
+    pg.Exec("INSERT INTO convstore_global_ledger (budget, store_id, request_id, user_key, team_key, state, "
+            "amount_nanousd, created_at_us, expires_at_us) SELECT 'fleet', gen_random_uuid(), 'h' || i, 'bob', "
+            "'netops', 'settled', 1000, (extract(epoch FROM date_trunc('month', now())) * 1000000)::bigint + i, "
+            "(extract(epoch FROM now()) * 1000000)::bigint FROM generate_series(1, " + std::to_string(history) + ") i");
+    pg.Exec("RESET session_replication_role");
+    pg.Exec("INSERT INTO convstore_global_settled SELECT budget, created_at_us - created_at_us % 3600000000, "
+            "sum(amount_nanousd) FROM convstore_global_ledger WHERE request_id LIKE 'h%' GROUP BY 1, 2");
+    pg.Exec("VACUUM ANALYZE convstore_global_ledger");
+    pg.Exec("VACUUM ANALYZE convstore_global_settled");
+    pg.Exec("CREATE TABLE IF NOT EXISTS raw_budgets (name text PRIMARY KEY, hard bigint)");
+    pg.Exec("CREATE TABLE IF NOT EXISTS raw_reservations (id text PRIMARY KEY, budget text, amount bigint, "
+            "open boolean)");
+    pg.Exec("INSERT INTO raw_budgets VALUES ('fleet', 1000000000000000000) ON CONFLICT DO NOTHING");
+    int n = 0;
+    auto timed = [](std::vector<double>& out, auto&& fn) {
+      const auto t = Clock::now();
+      fn();
+      out.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t).count());
+    };
+    for (int block = 0; block < blocks * 3; ++block) {
+      for (int i = 0; i < 200; ++i, ++n) {
+        const std::string id = "r" + std::to_string(round) + "-" + std::to_string(n);
+        switch (block % 3) {
+          case 0:
+            timed(global_us, [&] {
+              bench::Must(global->Reserve({.request_id = id, .user_key = "ana", .estimated_cost_nanousd = 1000}), "g");
+              bench::Must(global->Release(id), "release");
+            });
+            break;
+          case 1:
+            timed(local_us, [&] {
+              bench::Must(local->Reserve({.request_id = id, .user_key = "ana", .estimated_cost_nanousd = 1000}), "l");
+              bench::Must(local->Release(id), "release");
+            });
+            break;
+          default:
+            timed(raw_us, [&] {
+              pg.Exec("BEGIN");
+              pg.Value("SELECT hard FROM raw_budgets WHERE name = 'fleet' FOR UPDATE");
+              pg.Value("SELECT coalesce(sum(amount), 0) FROM raw_reservations WHERE budget = 'fleet' AND open");
+              pg.Exec("INSERT INTO raw_reservations VALUES ('" + id + "', 'fleet', 1000, true)");
+              pg.Exec("COMMIT");
+              pg.Exec("UPDATE raw_reservations SET open = false WHERE id = '" + id + "'");
+            });
+        }
+      }
+    }
+    state.counters["global_us_p50"] = Percentile(global_us, 0.50);
+    state.counters["global_us_p99"] = Percentile(global_us, 0.99);
+    state.counters["local_us_p50"] = Percentile(local_us, 0.50);
+    state.counters["local_us_p99"] = Percentile(local_us, 0.99);
+    state.counters["raw_pg_us_p50"] = Percentile(raw_us, 0.50);
+    state.counters["raw_pg_us_p99"] = Percentile(raw_us, 0.99);
+    global.reset();
+    local.reset();
+    bench::RemoveDb(global_path);
+    bench::RemoveDb(local_path);
+  }
+}
+BENCHMARK(BM_GlobalReserve)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

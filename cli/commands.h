@@ -18,5 +18,7 @@ void AddStoreCommands(CLI::App& app, std::function<int()>& run);
 void AddArchiveCommand(CLI::App& app, std::function<int()>& run);
 // Registers `sync`.
 void AddSyncCommand(CLI::App& app, std::function<int()>& run);
+// Registers `global-budget` (set, list, delete).
+void AddGlobalBudgetCommand(CLI::App& app, std::function<int()>& run);
 
 }  // namespace convstore::cli

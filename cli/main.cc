@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   convstore::cli::AddBackupCommands(app, run);
   convstore::cli::AddArchiveCommand(app, run);
   convstore::cli::AddSyncCommand(app, run);
+  convstore::cli::AddGlobalBudgetCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -19,6 +19,7 @@ struct GlobalBudgetSession {
   std::string store_id;
   NanoUsd offline_admitted_nanousd = 0;     // on the local allowance, since PostgreSQL was last reachable
   std::vector<std::string> offline_requests;  // reservations admitted, settled or released while it was not
+  bool reconciled_open = false;  // the ledger's open rows of this store checked against the store (once a handle)
 
   static Status Check(const GlobalBudgetOptions& options);
 };

@@ -64,9 +64,18 @@ Status StoreImpl::ConnectGlobal(GlobalBudgetSession& g) {
   return ReconcileGlobal(g);
 }
 
-// The reservations touched while PostgreSQL was unreachable, as the store now has them, into the ledger.
+// The reservations touched while PostgreSQL was unreachable, as the store now has them, into the ledger; and the
+// store's reservations the ledger holds open that the store has settled or released since (a process that ended
+// in between, or another handle without global budgets).
 Status StoreImpl::ReconcileGlobal(GlobalBudgetSession& g) {
   const Micros now = Now();
+  if (!g.reconciled_open) {
+    // Reservations live at most 7 days: older open rows have expired either way.
+    auto open = sync::OpenRequestsOf(*g.pg, g.options.schema, g.store_id, now - cost::kMaxReservationTtlUs);
+    if (!open.ok()) return open.status();
+    g.offline_requests.insert(g.offline_requests.begin(), open->begin(), open->end());
+    g.reconciled_open = true;
+  }
   while (!g.offline_requests.empty()) {
     const std::string request_id = g.offline_requests.back();
     auto local = Read("global budgets", [&](sqlite::Connection& conn) {

@@ -21,7 +21,7 @@ namespace {
 
 constexpr int64_t kMaxWindowHours = 8784;  // 366 days
 constexpr int64_t kMinTtlUs = 1'000'000;
-constexpr int64_t kMaxTtlUs = 7 * kMicrosPerDay;
+constexpr int64_t kMaxTtlUs = kMaxReservationTtlUs;
 
 // budget_reservations.state
 enum ReservationState : int64_t { kOpen = 0, kSettled = 1, kReleased = 2 };

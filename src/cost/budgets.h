@@ -10,6 +10,9 @@
 
 namespace convstore::cost {
 
+// The longest a reservation stays open (ReserveRequest::ttl_us at most).
+inline constexpr int64_t kMaxReservationTtlUs = 7 * 86'400'000'000;
+
 // What a committed write added to whose spend (for budget alerts).
 struct SpendNote {
   int64_t user_id = 0;

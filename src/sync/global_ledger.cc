@@ -34,13 +34,15 @@ BudgetInput BudgetOf(const PgRows& rows, int r) {
 constexpr const char* kBudgetColumns =
     "name, scope, scope_key, period, window_hours, hard_limit_nanousd, soft_limit_nanousd";
 
-// Settled spend inside [from, to) and open, unexpired reservations of budget `name`.
+// Settled spend of reservations made inside [from, to) (the per-hour totals: windows start and end on UTC hours)
+// and open, unexpired reservations of budget `name`.
 Result<std::pair<NanoUsd, NanoUsd>> SpendOf(PgConnection& pg, const std::string& schema, const std::string& name,
                                             Micros from, Micros to, Micros now) {
-  auto rows = pg.Query("SELECT coalesce(sum(amount_nanousd) FILTER (WHERE state = 'settled' AND created_at_us >= $2 "
-                       "AND created_at_us < $3), 0)::bigint, coalesce(sum(amount_nanousd) FILTER (WHERE state = "
-                       "'open' AND expires_at_us > $4), 0)::bigint FROM " +
-                           Q(schema) + ".convstore_global_ledger WHERE budget = $1",
+  auto rows = pg.Query("SELECT (SELECT coalesce(sum(amount_nanousd), 0) FROM " + Q(schema) +
+                           ".convstore_global_settled WHERE budget = $1 AND hour_us >= $2 AND hour_us < $3)::bigint, "
+                           "(SELECT coalesce(sum(amount_nanousd), 0) FROM " + Q(schema) +
+                           ".convstore_global_ledger WHERE budget = $1 AND state = 'open' AND expires_at_us > $4)"
+                           "::bigint",
                        {name, std::to_string(from), std::to_string(to), std::to_string(now)});
   if (!rows.ok()) return rows.status();
   return std::make_pair(rows->Int(0, 0), rows->Int(0, 1));
@@ -88,19 +90,19 @@ Result<std::vector<GlobalSpend>> ListGlobalBudgets(PgConnection& pg, const std::
 Result<std::vector<std::string>> ReserveGlobally(PgConnection& pg, const std::string& schema,
                                                  const GlobalReservation& r, Micros now, const WindowOf& window_of) {
   CONVSTORE_RETURN_IF_ERROR(pg.Exec("BEGIN"));
-  // The budgets covering this call, locked: a racing reservation on any of them waits here.
-  auto budgets = pg.Query(std::string("SELECT ") + kBudgetColumns + " FROM " + Q(schema) +
-                              ".convstore_global_budgets WHERE scope = 'global' OR (scope = 'team' AND $1 <> '' AND "
-                              "scope_key = $1) OR (scope = 'user' AND scope_key = $2) ORDER BY name FOR UPDATE",
-                          {r.team_key, r.user_key});
+  // The budgets covering this call, locked (a racing reservation on any of them waits here), each with whether
+  // this reservation is in its ledger already (a retry).
+  auto budgets = pg.Query(std::string("SELECT ") + kBudgetColumns + ", EXISTS (SELECT 1 FROM " + Q(schema) +
+                              ".convstore_global_ledger l WHERE l.budget = b.name AND l.store_id = $3 AND "
+                              "l.request_id = $4) FROM " + Q(schema) +
+                              ".convstore_global_budgets b WHERE scope = 'global' OR (scope = 'team' AND $1 <> '' AND "
+                              "scope_key = $1) OR (scope = 'user' AND scope_key = $2) ORDER BY name FOR UPDATE OF b",
+                          {r.team_key, r.user_key, r.store_id, r.request_id});
   if (!budgets.ok()) return Abort(pg, budgets.status());
   std::vector<std::string> names;
-  auto retry = pg.Query("SELECT budget FROM " + Q(schema) +
-                            ".convstore_global_ledger WHERE store_id = $1 AND request_id = $2 ORDER BY budget",
-                        {r.store_id, r.request_id});
-  if (!retry.ok()) return Abort(pg, retry.status());
-  if (retry->rows() > 0) {  // a retry: counted already
-    for (int i = 0; i < retry->rows(); ++i) names.emplace_back(*retry->Get(i, 0));
+  for (int i = 0; i < budgets->rows(); ++i)
+    if (budgets->Get(i, 7) == "t") names.emplace_back(*budgets->Get(i, 0));
+  if (!names.empty()) {  // a retry: counted already
     CONVSTORE_RETURN_IF_ERROR(pg.Exec("COMMIT"));
     return names;
   }
@@ -156,6 +158,17 @@ Status SettleGlobally(PgConnection& pg, const std::string& schema, const std::st
                "WHERE store_id = $1 AND request_id = $2 AND state <> 'settled'",
            {store_id, request_id, std::to_string(cost_nanousd), std::to_string(now)})
       .status();
+}
+
+Result<std::vector<std::string>> OpenRequestsOf(PgConnection& pg, const std::string& schema,
+                                                const std::string& store_id, Micros expires_after) {
+  auto rows = pg.Query("SELECT DISTINCT request_id FROM " + Q(schema) +
+                           ".convstore_global_ledger WHERE store_id = $1 AND state = 'open' AND expires_at_us > $2",
+                       {store_id, std::to_string(expires_after)});
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> out;
+  for (int i = 0; i < rows->rows(); ++i) out.emplace_back(*rows->Get(i, 0));
+  return out;
 }
 
 Status ReleaseGlobally(PgConnection& pg, const std::string& schema, const std::string& store_id,

@@ -63,6 +63,10 @@ Status AdoptGlobally(PgConnection& pg, const std::string& schema, const GlobalRe
 // The reservation's actual cost: its ledger rows become settled at that amount (none: nothing to do).
 Status SettleGlobally(PgConnection& pg, const std::string& schema, const std::string& store_id,
                       const std::string& request_id, NanoUsd cost_nanousd, Micros now);
+// The request ids of this store's reservations the ledger holds open that expire after `expires_after` (a process
+// that ended between its store's settle or release and the ledger's leaves these behind).
+Result<std::vector<std::string>> OpenRequestsOf(PgConnection& pg, const std::string& schema,
+                                                const std::string& store_id, Micros expires_after);
 // Frees the reservation's ledger rows (released).
 Status ReleaseGlobally(PgConnection& pg, const std::string& schema, const std::string& store_id,
                        const std::string& request_id);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "convstore/version.h"
+#include "util/logging.h"
 #include "util/status_macros.h"
 #include "util/time.h"
 
@@ -304,36 +305,6 @@ CREATE TABLE @.convstore_budget_reservations (
   PRIMARY KEY (store_id, src_id)
 );
 
--- Global budgets: definitions by the keys every store uses, and the ledger of reservations admitted against them.
-CREATE TABLE @.convstore_global_budgets (
-  name text PRIMARY KEY,
-  scope text NOT NULL CHECK (scope IN ('global', 'team', 'user')),
-  scope_key text NOT NULL DEFAULT '',
-  period text NOT NULL CHECK (period IN ('day', 'week', 'month', 'rolling')),
-  window_hours bigint NOT NULL DEFAULT 0,
-  hard_limit_nanousd bigint,
-  soft_limit_nanousd bigint,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE @.convstore_global_ledger (
-  budget text NOT NULL REFERENCES @.convstore_global_budgets (name) ON DELETE CASCADE,
-  store_id uuid NOT NULL,
-  request_id text NOT NULL,
-  user_key text NOT NULL,
-  team_key text NOT NULL DEFAULT '',
-  state text NOT NULL CHECK (state IN ('open', 'settled', 'released')),
-  amount_nanousd bigint NOT NULL,
-  created_at_us bigint NOT NULL,
-  expires_at_us bigint NOT NULL,
-  settled_at_us bigint,
-  created_at timestamptz GENERATED ALWAYS AS (to_timestamp(created_at_us / 1000000.0)) STORED,
-  PRIMARY KEY (budget, store_id, request_id)
-);
-CREATE INDEX convstore_global_ledger_window ON @.convstore_global_ledger (budget, created_at_us);
-CREATE INDEX convstore_global_ledger_open ON @.convstore_global_ledger (budget) WHERE state = 'open';
-CREATE INDEX convstore_global_ledger_request ON @.convstore_global_ledger (store_id, request_id);
-
 CREATE TABLE @.audit_log (
   id bigserial PRIMARY KEY,
   user_id uuid,
@@ -366,12 +337,72 @@ CREATE TABLE @.metrics (
 CREATE INDEX metrics_type_time ON @.metrics (metric_type, recorded_at DESC);
 )sql";
 
-// The tables of kSchemaV1: a schema that has one of them without convstore_schema is someone else's.
+// Version 2: global budgets — definitions by the keys every store uses, the ledger of reservations admitted against
+// them, and each budget's settled spend per UTC hour of the reservations' creation, kept by a trigger on the ledger
+// (so admission sums at most a window's hours, not every reservation a month ever made).
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE @.convstore_global_budgets (
+  name text PRIMARY KEY,
+  scope text NOT NULL CHECK (scope IN ('global', 'team', 'user')),
+  scope_key text NOT NULL DEFAULT '',
+  period text NOT NULL CHECK (period IN ('day', 'week', 'month', 'rolling')),
+  window_hours bigint NOT NULL DEFAULT 0,
+  hard_limit_nanousd bigint,
+  soft_limit_nanousd bigint,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE @.convstore_global_ledger (
+  budget text NOT NULL REFERENCES @.convstore_global_budgets (name) ON DELETE CASCADE,
+  store_id uuid NOT NULL,
+  request_id text NOT NULL,
+  user_key text NOT NULL,
+  team_key text NOT NULL DEFAULT '',
+  state text NOT NULL CHECK (state IN ('open', 'settled', 'released')),
+  amount_nanousd bigint NOT NULL,
+  created_at_us bigint NOT NULL,
+  expires_at_us bigint NOT NULL,
+  settled_at_us bigint,
+  created_at timestamptz GENERATED ALWAYS AS (to_timestamp(created_at_us / 1000000.0)) STORED,
+  PRIMARY KEY (budget, store_id, request_id)
+);
+CREATE INDEX convstore_global_ledger_open ON @.convstore_global_ledger (budget, expires_at_us) WHERE state = 'open';
+CREATE INDEX convstore_global_ledger_request ON @.convstore_global_ledger (store_id, request_id);
+CREATE TABLE @.convstore_global_settled (
+  budget text NOT NULL REFERENCES @.convstore_global_budgets (name) ON DELETE CASCADE,
+  hour_us bigint NOT NULL,
+  amount_nanousd bigint NOT NULL,
+  PRIMARY KEY (budget, hour_us)
+);
+CREATE FUNCTION @.convstore_global_settled_track() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' AND OLD.state = 'settled' THEN
+    UPDATE @.convstore_global_settled SET amount_nanousd = amount_nanousd - OLD.amount_nanousd
+     WHERE budget = OLD.budget
+       AND hour_us = OLD.created_at_us - ((OLD.created_at_us % 3600000000) + 3600000000) % 3600000000;
+  END IF;
+  IF TG_OP <> 'DELETE' AND NEW.state = 'settled' THEN
+    INSERT INTO @.convstore_global_settled AS t (budget, hour_us, amount_nanousd)
+    VALUES (NEW.budget, NEW.created_at_us - ((NEW.created_at_us % 3600000000) + 3600000000) % 3600000000,
+            NEW.amount_nanousd)
+    ON CONFLICT (budget, hour_us) DO UPDATE SET amount_nanousd = t.amount_nanousd + EXCLUDED.amount_nanousd;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER convstore_global_settled_track AFTER INSERT OR UPDATE OR DELETE ON @.convstore_global_ledger
+  FOR EACH ROW EXECUTE FUNCTION @.convstore_global_settled_track();
+)sql";
+
+// kSchemaV<n> for n in 2..kPgSchemaVersion: what upgrades version n-1 to n.
+constexpr std::string_view kUpgrades[] = {kSchemaV2};
+static_assert(std::size(kUpgrades) == kPgSchemaVersion - 1);
+
+// The tables of every version: a schema that has one of them without convstore_schema is someone else's.
 const std::vector<std::string_view>& OwnTables() {
   static const std::vector<std::string_view> tables = {
       "convstore_schema", "convstore_stores", "convstore_dead_letters", "teams", "users", "convstore_prices",
       "conversations", "messages", "tool_calls", "convstore_message_tombstones", "api_usage", "convstore_budgets",
-      "convstore_budget_reservations", "convstore_global_budgets", "convstore_global_ledger", "audit_log", "metrics"};
+      "convstore_budget_reservations", "convstore_global_budgets", "convstore_global_ledger", "convstore_global_settled", "audit_log", "metrics"};
   return tables;
 }
 
@@ -387,6 +418,14 @@ std::string Literal(std::string_view text) {
   std::string out = "'";
   for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
   return out + "'";
+}
+
+// Runs the upgrades from `version` to kPgSchemaVersion and records the new version, in the caller's transaction.
+Status Upgrade(PgConnection& pg, const std::string& quoted_schema, int version) {
+  for (int v = version + 1; v <= kPgSchemaVersion; ++v)
+    CONVSTORE_RETURN_IF_ERROR(pg.Exec(Replace(kUpgrades[v - 2], "@.", quoted_schema + ".")));
+  return pg.Exec("INSERT INTO " + quoted_schema + ".convstore_schema (version, library_version) VALUES (" +
+                 std::to_string(kPgSchemaVersion) + ", " + Literal(CONVSTORE_VERSION_STRING) + ")");
 }
 
 Result<PgSchemaInfo> CheckOrCreate(PgConnection& pg, const std::string& schema) {
@@ -435,6 +474,13 @@ Result<PgSchemaInfo> CheckOrCreate(PgConnection& pg, const std::string& schema) 
       return Status::Conflict("schema " + schema + " of " + pg.describe() +
                               ": the messages table lacks content_embedding (changed outside convstore)");
     info.embedding_type = std::string(*embedding->Get(0, 0));
+    if (info.version < kPgSchemaVersion) {
+      CONVSTORE_RETURN_IF_ERROR(Upgrade(pg, q, info.version));
+      util::Logger().info("sync: upgraded the convstore tables in schema {} of {} from version {} to {}", schema,
+                          pg.describe(), info.version, kPgSchemaVersion);
+      info.upgraded_from = info.version;
+      info.version = kPgSchemaVersion;
+    }
     return info;
   }
   if (!foreign.empty())
@@ -460,8 +506,7 @@ Result<PgSchemaInfo> CheckOrCreate(PgConnection& pg, const std::string& schema) 
   }
   const std::string ddl = Replace(Replace(kSchemaV1, "@EMBEDDING@", info.embedding_type), "@.", q + ".");
   CONVSTORE_RETURN_IF_ERROR(pg.Exec(ddl));
-  CONVSTORE_RETURN_IF_ERROR(pg.Exec("INSERT INTO " + q + ".convstore_schema (version, library_version) VALUES (" +
-                                    std::to_string(kPgSchemaVersion) + ", " + Literal(CONVSTORE_VERSION_STRING) + ")"));
+  CONVSTORE_RETURN_IF_ERROR(Upgrade(pg, q, 1));
   info.version = kPgSchemaVersion;
   info.created = true;
   return info;

@@ -17,11 +17,12 @@
 namespace convstore::sync {
 
 // The version of the PostgreSQL schema this library writes.
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
 struct PgSchemaInfo {
   int version = 0;
   bool created = false;             // by this call
+  int upgraded_from = 0;            // the version this call upgraded from; 0 when it did not
   std::string embedding_type;       // "vector" (pgvector) or "real[]"
 };
 

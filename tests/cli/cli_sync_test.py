@@ -1,6 +1,6 @@
 """`convstore sync` from a shell, against a throw-away PostgreSQL: one round with --once (human and JSON reports), a
 continuous sync that applies within its interval, prints its lag lines and stops on SIGTERM after a last round,
-and clear errors (exit 1, a message on stderr, nothing written) for a server that is not there, a connection string
+`convstore global-budget set|list|delete`, and clear errors (exit 1, a message on stderr, nothing written) for a server that is not there, a connection string
 libpq cannot parse, a missing --postgres and a store that does not exist. Usage: cli_sync_test.py CONVSTORE_BINARY.
 Skips (exit 0) without PostgreSQL 15 or python3-psycopg2."""
 import json
@@ -63,6 +63,37 @@ try:
         cur.execute("SELECT position FROM convstore_stores")
         check(cur.fetchone()[0] == last, "the last round synced everything")
         conn.close()
+
+        # Global budgets: set, list (human and JSON), delete; the fleet's spend shows in the list.
+        r = run("global-budget", "set", store, "--postgres", url, "--name", "netops-monthly", "--scope", "team",
+                "--key", "netops", "--period", "month", "--hard-usd", "250", "--soft-usd", "200")
+        check(r.returncode == 0 and "set" in r.stdout, f"global-budget set: {r.returncode} {r.stderr!r}")
+        with convstore.Store(store) as s:
+            s.upsert_team("netops")
+            s.upsert_user("ops@example.com", team="netops")
+            s.use_global_budgets(url)
+            s.reserve("cli-r1", "ops@example.com", estimated_cost_usd="1.25")
+        r = run("global-budget", "list", store, "--postgres", url)
+        check(r.returncode == 0 and "netops-monthly" in r.stdout and "reserved $1.25" in r.stdout
+              and "hard $250" in r.stdout, f"global-budget list: {r.returncode} {r.stdout!r} {r.stderr!r}")
+        r = run("global-budget", "list", store, "--postgres", url, "--json")
+        listed = json.loads(r.stdout) if r.returncode == 0 else []
+        check(len(listed) == 1 and listed[0]["reserved_nanousd"] == 1_250_000_000 and listed[0]["scope_key"] == "netops",
+              f"global-budget list --json: {r.stdout!r}")
+        r = run("global-budget", "set", store, "--postgres", url, "--name", "x", "--scope", "team", "--period", "day")
+        check(r.returncode == 1 and "scope_key" in r.stderr, f"team budget without --key: {r.returncode} {r.stderr!r}")
+        r = run("global-budget", "set", store, "--postgres", url, "--name", "x", "--scope", "galaxy", "--period", "day")
+        check(r.returncode == 2, f"bad --scope: {r.returncode} {r.stderr!r}")
+        r = run("global-budget", "delete", store, "--postgres", url, "--name", "netops-monthly")
+        check(r.returncode == 0 and "deleted" in r.stdout, f"global-budget delete: {r.returncode} {r.stderr!r}")
+        r = run("global-budget", "delete", store, "--postgres", url, "--name", "netops-monthly")
+        check(r.returncode == 1 and "not_found" in r.stderr, f"deleting twice: {r.returncode} {r.stderr!r}")
+        r = run("global-budget", "list", store, "--postgres", url)
+        check(r.returncode == 0 and "no global budgets" in r.stdout, f"empty list: {r.stdout!r}")
+        r = run("global-budget", "list", store, "--postgres", "host=/nonexistent-convstore-dir port=1 connect_timeout=1")
+        check(r.returncode == 1 and "unavailable" in r.stderr, f"global-budget to nowhere: {r.stderr!r}")
+        r = run("global-budget", store)
+        check(r.returncode == 2, f"global-budget without set/list/delete: {r.returncode}")
 
         # Errors: exit 1 with a message, the store untouched.
         with convstore.Store(store) as s:

@@ -1,7 +1,8 @@
 // Global budgets against a real PostgreSQL 15 (a throw-away cluster, pg_cluster.h): three processes, each with its
 // own store, racing reservations against one hard budget never admit more than it (and fill it); a global refusal
 // releases the store's own reservation; settlements and releases reach the ledger; an unreachable PostgreSQL is
-// refused or admitted on the local allowance and recorded once it is back; bad options are clear errors.
+// refused or admitted on the local allowance and recorded once it is back; the per-hour settled totals follow the
+// ledger; tables of version 1 are upgraded; bad options are clear errors.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -191,6 +192,100 @@ TEST_F(GlobalBudgetTest, AnUnreachablePostgresIsRefusedOrAdmittedOnTheAllowance)
   session_ = std::make_unique<PgSession>(cluster_->ConnInfo(db_));
   EXPECT_EQ(session_->Value("SELECT state || ' ' || amount_nanousd FROM convstore_global_ledger WHERE request_id = 'o1'"),
             "settled 55");
+}
+
+// A settle or release the ledger missed (the process ended in between, or another handle without global budgets
+// did it) is recorded when a handle next connects.
+TEST_F(GlobalBudgetTest, SettlementsTheLedgerMissedAreRecordedOnTheNextConnect) {
+  TempDb file;
+  {
+    auto store = Open(file.path(), "ana", Options());
+    ASSERT_TRUE(store->SetGlobalBudget(TeamCap(1'000)).ok());
+    ASSERT_TRUE(store->Reserve({.request_id = "s", .user_key = "ana", .estimated_cost_nanousd = 300}).ok());
+    ASSERT_TRUE(store->Reserve({.request_id = "r", .user_key = "ana", .estimated_cost_nanousd = 300}).ok());
+    ASSERT_TRUE(store->Reserve({.request_id = "o", .user_key = "ana", .estimated_cost_nanousd = 300}).ok());
+  }
+  {
+    auto plain = ConversationStore::Open(file.path());  // no global budgets: the ledger hears nothing
+    ASSERT_TRUE(plain.ok());
+    ASSERT_TRUE((*plain)->Settle("s", {.user_key = "ana", .model = "m", .cost_nanousd = 120}).ok());
+    ASSERT_TRUE((*plain)->Release("r").ok());
+  }
+  EXPECT_EQ(session_->Value("SELECT string_agg(request_id || ' ' || state, ',' ORDER BY request_id) FROM "
+                            "convstore_global_ledger"),
+            "o open,r open,s open");
+  auto store = Open(file.path(), "ana", Options());
+  auto listed = store->ListGlobalBudgets();
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].settled_nanousd, 120);
+  EXPECT_EQ((*listed)[0].reserved_nanousd, 300);
+  EXPECT_EQ(session_->Value("SELECT string_agg(request_id || ' ' || state || ' ' || amount_nanousd, ',' ORDER BY "
+                            "request_id) FROM convstore_global_ledger"),
+            "o open 300,r released 300,s settled 120");
+}
+
+// The per-hour settled totals the admission sums always equal the ledger's settled rows, through settle, release,
+// adopting offline reservations, and a budget's deletion.
+TEST_F(GlobalBudgetTest, SettledTotalsFollowTheLedgerExactly) {
+  TempDb file;
+  auto store = Open(file.path(), "ana", Options());
+  ASSERT_TRUE(store->SetGlobalBudget(TeamCap(1'000'000)).ok());
+  ASSERT_TRUE(store->SetGlobalBudget({.name = "everything", .scope = "global", .period = "day",
+                                      .hard_limit_nanousd = 1'000'000}).ok());
+  const std::string differences =
+      "SELECT count(*) FROM (SELECT budget, hour_us, amount_nanousd FROM convstore_global_settled WHERE "
+      "amount_nanousd <> 0 EXCEPT SELECT budget, created_at_us - ((created_at_us % 3600000000) + 3600000000) % "
+      "3600000000, sum(amount_nanousd) FROM convstore_global_ledger WHERE state = 'settled' GROUP BY 1, 2) d";
+  for (int i = 0; i < 30; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    ASSERT_TRUE(store->Reserve({.request_id = id, .user_key = "ana", .estimated_cost_nanousd = 1000}).ok());
+    if (i % 3 == 0) {
+      ASSERT_TRUE(store->Release(id).ok());
+    } else if (i % 3 == 1) {
+      ASSERT_TRUE(store->Settle(id, {.user_key = "ana", .model = "m", .cost_nanousd = 100 + i}).ok());
+    }
+  }
+  EXPECT_EQ(session_->Value(differences), "0");
+  const int64_t settled = 10 * 100 + (1 + 4 + 7 + 10 + 13 + 16 + 19 + 22 + 25 + 28);
+  auto listed = store->ListGlobalBudgets();
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 2u);
+  for (const GlobalBudgetState& b : *listed) {
+    EXPECT_EQ(b.settled_nanousd, settled) << b.budget.name;
+    EXPECT_EQ(b.reserved_nanousd, 10 * 1000) << b.budget.name;
+  }
+  // A settlement rewritten by adoption (as after an outage) moves the total, not adds to it.
+  ASSERT_EQ(session_->Exec("UPDATE convstore_global_ledger SET amount_nanousd = amount_nanousd + 7 WHERE request_id = "
+                           "'r1'"), "");
+  EXPECT_EQ(session_->Value(differences), "0");
+  ASSERT_TRUE(store->DeleteGlobalBudget("everything").ok());
+  EXPECT_EQ(session_->Value("SELECT count(*) FROM convstore_global_settled WHERE budget = 'everything'"), "0");
+  EXPECT_EQ(session_->Value(differences), "0");
+}
+
+// Tables made by a convstore that knew version 1 (no global budgets) are upgraded in place by the next sync or
+// global-budget use, their rows kept.
+TEST_F(GlobalBudgetTest, VersionOneTablesAreUpgraded) {
+  TempDb file;
+  auto store = ConversationStore::Open(file.path());
+  ASSERT_TRUE(store.ok());
+  auto c = (*store)->CreateConversation({.user_key = "ana"});
+  ASSERT_TRUE(c.ok());
+  SyncOptions sync;
+  sync.postgres_url = cluster_->ConnInfo(db_);
+  ASSERT_TRUE((*store)->SyncToPostgres(sync).ok());
+  ASSERT_EQ(session_->Exec("DROP TABLE convstore_global_ledger, convstore_global_settled, convstore_global_budgets; "
+                           "DROP FUNCTION convstore_global_settled_track(); UPDATE convstore_schema SET version = 1"),
+            "");
+  ASSERT_TRUE((*store)->UseGlobalBudgets(Options()).ok());
+  auto set = (*store)->SetGlobalBudget(TeamCap(100));
+  ASSERT_TRUE(set.ok()) << set.ToString();
+  EXPECT_EQ(session_->Value("SELECT max(version) FROM convstore_schema"), "2");
+  EXPECT_EQ(session_->Value("SELECT count(*) FROM conversations"), "1");
+  auto again = (*store)->SyncToPostgres(sync);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(again->loaded);
 }
 
 TEST_F(GlobalBudgetTest, BadOptionsAreClear) {

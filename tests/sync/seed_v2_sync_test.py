@@ -95,10 +95,12 @@ def workload(stores, ops, rng, now_us):
 
 
 def synced_tables(cur):
+    """The tables holding synced rows: all but the sync's bookkeeping, the tables kept for the PostgreSQL side's
+    own writers (audit_log, metrics) and the global budgets' tables."""
     cur.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
                 "AND c.relname NOT IN ('convstore_schema', 'convstore_stores', 'convstore_dead_letters', "
-                "'audit_log', 'metrics')")
+                "'audit_log', 'metrics') AND c.relname NOT LIKE 'convstore\\_global\\_%'")
     return [r[0] for r in cur.fetchall()]
 
 

@@ -307,6 +307,17 @@ class CBadInputMatrix : public ::testing::Test {
          }},
         {"start_sync", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
            return convstore_start_sync(d, a, e); }},
+        {"use_global_budgets", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_use_global_budgets(d, a, e); }},
+        {"set_global_budget", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
+           return convstore_set_global_budget(d, a, e); }},
+        {"delete_global_budget", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           return convstore_delete_global_budget(d, "b", e); }},
+        {"global_budgets", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
+           char* out = kSentinel;
+           int rc = convstore_global_budgets(d, &out, e);
+           return CheckOutput(rc, out);
+         }},
         {"set_journal_retention", EntryPoint::kJson, [](convstore_t* d, const char* a, char** e) {
            return convstore_set_journal_retention(d, a, e); }},
         {"journal_status", EntryPoint::kNone, [](convstore_t* d, const char*, char** e) {
@@ -735,6 +746,55 @@ TEST_F(CBadInputMatrix, SyncRequestsThatCannotBeDone) {
   ExpectRefused("sync NULL handle", CONVSTORE_INVALID_ARGUMENT,
                 [&](char** out, char** e) { return convstore_sync_to_postgres(nullptr, nowhere, out, e); });
   EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(CBadInputMatrix, GlobalBudgetRequestsThatCannotBeDone) {
+  const std::string before = Snapshot();
+  char* err = nullptr;
+  // Before global budgets are in use, the budget calls say so.
+  ExpectRefused("set before use", CONVSTORE_INVALID_ARGUMENT, [&](char** out, char** e) {
+    *out = nullptr;
+    return convstore_set_global_budget(db, R"({"name":"b","scope":"global","period":"day","hard_limit_usd":"1"})", e);
+  });
+  ExpectRefused("delete before use", CONVSTORE_INVALID_ARGUMENT,
+                [&](char** out, char** e) { *out = nullptr; return convstore_delete_global_budget(db, "b", e); });
+  ExpectRefused("list before use", CONVSTORE_INVALID_ARGUMENT,
+                [&](char** out, char** e) { return convstore_global_budgets(db, out, e); });
+  for (const char* o : {R"({})", R"({"postgres":""})", R"({"postgres":7})", R"({"postgres":"x","schema":""})",
+                        R"({"postgres":"x","when_unreachable":"pray"})", R"({"postgres":"x","when_unreachable":1})",
+                        R"({"postgres":"x","local_allowance_usd":"-1"})",
+                        R"({"postgres":"x","local_allowance_usd":"1000000001"})",
+                        R"({"postgres":"x","local_allowance_nanousd":1.5})", R"({"postgres":"x","extra":1})",
+                        R"({"postgres":"postgresql://%zz@/x"})", R"({"postgres":"nonsense_keyword=1"})", "[", ""})
+    ExpectRefused(std::string("use_global_budgets ") + o, CONVSTORE_INVALID_ARGUMENT,
+                  [&](char** out, char** e) { *out = nullptr; return convstore_use_global_budgets(db, o, e); });
+  // In use, with PostgreSQL unreachable and the default policy: budgets cannot be changed, and a reservation is
+  // refused with the store's own reservation released (the reservation row stays, released).
+  const char* nowhere = R"({"postgres":"host=/nonexistent-convstore-dir port=1 connect_timeout=1"})";
+  ASSERT_EQ(convstore_use_global_budgets(db, nowhere, &err), CONVSTORE_OK) << err;
+  for (const char* b : {R"({"name":"","scope":"global","period":"day"})", R"({"name":"b","scope":"galaxy","period":"day"})",
+                        R"({"name":"b","scope":"team","period":"day"})", R"({"name":"b","scope":"global","period":"year"})",
+                        R"({"name":"b","scope":"global","period":"day","hard_limit_usd":"-1"})"})
+    ExpectRefused(std::string("set_global_budget ") + b, CONVSTORE_INVALID_ARGUMENT,
+                  [&](char** out, char** e) { *out = nullptr; return convstore_set_global_budget(db, b, e); });
+  ExpectRefused("delete an empty name", CONVSTORE_INVALID_ARGUMENT,
+                [&](char** out, char** e) { *out = nullptr; return convstore_delete_global_budget(db, "", e); });
+  ExpectRefused("set while unreachable", CONVSTORE_UNAVAILABLE, [&](char** out, char** e) {
+    *out = nullptr;
+    return convstore_set_global_budget(db, R"({"name":"b","scope":"global","period":"day","hard_limit_usd":"1"})", e);
+  });
+  ExpectRefused("list while unreachable", CONVSTORE_UNAVAILABLE,
+                [&](char** out, char** e) { return convstore_global_budgets(db, out, e); });
+  EXPECT_EQ(Snapshot(), before);
+  ExpectRefused("reserve while unreachable", CONVSTORE_UNAVAILABLE, [&](char** out, char** e) {
+    return convstore_reserve(db, R"({"request_id":"r-global","user":"u@x","estimated_cost_usd":"0.01"})", out, e);
+  });
+  EXPECT_EQ(QueryInt(db_.path(), "SELECT count(*) FROM budget_reservations WHERE request_id = 'r-global' AND "
+                                 "state = 0"), 0);
+  ExpectRefused("use NULL handle", CONVSTORE_INVALID_ARGUMENT,
+                [&](char** out, char** e) { *out = nullptr; return convstore_use_global_budgets(nullptr, nowhere, e); });
+  ExpectRefused("delete NULL name", CONVSTORE_INVALID_ARGUMENT,
+                [&](char** out, char** e) { *out = nullptr; return convstore_delete_global_budget(db, nullptr, e); });
 }
 
 TEST_F(CBadInputMatrix, ArchiveRequestsThatCannotBeDone) {

@@ -10,7 +10,10 @@
 #
 # Usage: ./scripts/fuzz.sh [target...]     (default: every tests/fuzz/fuzz_<target>.cc)
 # Environment: FUZZ_SECONDS (6), FUZZ_TIMEOUT (seconds one input may take, 60), FUZZ_JOBS (build jobs, nproc),
-#              CONVSTORE_FUZZ_BUILD_DIR (build-fuzz).
+#              CONVSTORE_FUZZ_BUILD_DIR (build-fuzz), CONVSTORE_FUZZ_REUSE_BUILD=1 (the build directory is already
+#              configured with clang, CONVSTORE_FUZZ=ON and -fsanitize=fuzzer-no-link, as scripts/test.sh's ASan
+#              stage does: use it as it is instead of configuring it here; that build defines NDEBUG, so
+#              assertions are off there, which this script's own build keeps on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -53,12 +56,26 @@ fi
 
 # -O1 -g without NDEBUG: assertions (nlohmann's included) stay on. UB is fatal, so libFuzzer sees it as a crash.
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link -fno-omit-frame-pointer"
+preload=""
+if [ "${CONVSTORE_FUZZ_REUSE_BUILD:-0}" = 1 ]; then
+  if ! grep -q '^CONVSTORE_FUZZ:BOOL=ON' "$build_dir/CMakeCache.txt" 2>/dev/null; then
+    echo "fuzz.sh: CONVSTORE_FUZZ_REUSE_BUILD=1, but $build_dir is not a build configured with CONVSTORE_FUZZ=ON" >&2
+    exit 2
+  fi
+  echo "== reuse $build_dir"
+  # That build links the shared ASan runtime (see cmake/Sanitizers.cmake), and libFuzzer puts libstdc++ before it
+  # in the executables' library list: preloading it (for the fuzz runs only) puts it first, as ASan requires.
+  if grep -q '^CONVSTORE_SANITIZE:STRING=.*address' "$build_dir/CMakeCache.txt"; then
+    preload="$(clang++ -print-file-name=libclang_rt.asan-x86_64.so)"
+  fi
+else
 echo "== configure $build_dir (clang, libFuzzer + ASan + UBSan)"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build_dir" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="$sanitize" -DCMAKE_CXX_FLAGS="$sanitize" \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
   -DCONVSTORE_FUZZ=ON -DCONVSTORE_BUILD_BENCH=OFF -DCONVSTORE_BUILD_EXAMPLES=OFF >/dev/null
+fi
 
 binaries=()
 for t in "${targets[@]}"; do binaries+=("fuzz_$t"); done
@@ -80,7 +97,7 @@ for t in "${targets[@]}"; do
 
   echo "== fuzz $t for ${seconds}s (log: $log)"
   rc=0
-  "$build_dir/tests/fuzz/fuzz_$t" \
+  LD_PRELOAD="$preload" "$build_dir/tests/fuzz/fuzz_$t" \
     -max_total_time="$seconds" -timeout="$timeout" -max_len=65536 -rss_limit_mb=2048 \
     -print_final_stats=1 -dict="$fuzz_dir/convstore.dict" -artifact_prefix="$artifacts/" \
     "$corpus" "$fuzz_dir/regressions/$t" >"$log" 2>&1 || rc=$?

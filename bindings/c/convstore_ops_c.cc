@@ -1,5 +1,6 @@
 // The C ABI of the operations capability (convstore/ops.h): the change journal.
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "c_support.h"
@@ -7,6 +8,17 @@
 
 using convstore::Status;
 using namespace convstore::capi;
+
+namespace {
+
+std::string EncodeRemoved(int64_t removed) { return "{\"removed\":" + std::to_string(removed) + "}"; }
+
+std::function<void(const convstore::Progress&)> ProgressOf(convstore_progress_fn fn, void* user_data) {
+  if (fn == nullptr) return nullptr;
+  return [fn, user_data](const convstore::Progress& p) { fn(user_data, p.operation.c_str(), p.done, p.total); };
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -44,11 +56,6 @@ int convstore_list_backups(const char* directory, char** out_json, char** errmsg
   });
 }
 
-namespace {
-
-std::string EncodeRemoved(int64_t removed) { return "{\"removed\":" + std::to_string(removed) + "}"; }
-
-}  // namespace
 
 int convstore_prune_backups(const char* directory, int64_t keep_s, char** out_json, char** errmsg) {
   return Guard(out_json, errmsg, [&]() -> Status {
@@ -123,14 +130,6 @@ int convstore_remove_journal_consumer(convstore_t* db, const char* name, char** 
   });
 }
 
-namespace {
-
-std::function<void(const convstore::Progress&)> ProgressOf(convstore_progress_fn fn, void* user_data) {
-  if (fn == nullptr) return nullptr;
-  return [fn, user_data](const convstore::Progress& p) { fn(user_data, p.operation.c_str(), p.done, p.total); };
-}
-
-}  // namespace
 
 int convstore_backup(convstore_t* db, const char* options_json, convstore_progress_fn progress, void* user_data,
                      char** out_json, char** errmsg) {

@@ -191,7 +191,7 @@ namespace {
 // the price catalog and builds the rollups of the rows already there, in the same transaction.
 TEST(MigrationsTest, Version1FileGetsRollupsOfItsExistingMessages) {
   TempDb db;
-  const int64_t t0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
+  static constexpr int64_t t0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
   {
     auto raw = Raw(db.path());
     auto v1 = std::vector<schema::Migration>{schema::BuiltinMigrations().front()};
@@ -209,7 +209,7 @@ TEST(MigrationsTest, Version1FileGetsRollupsOfItsExistingMessages) {
         "write a version-1 file"));
   }
   Options options;
-  testing::ClockEnv clock([t0] { return t0 + 5 * 86'400'000'000LL; });
+  testing::ClockEnv clock([] { return t0 + 5 * 86'400'000'000LL; });
   options.env = &clock;
   auto s = OpenOrDie(db.path(), options);
   EXPECT_EQ(s->schema_version(), kLatest);

@@ -30,7 +30,7 @@ class WriteQueueTest : public ::testing::Test {
   }
   // A write that inserts x; counts how often its body ran.
   void Insert(sqlite::PendingWrite& w, int x, int& runs) {
-    w.body = [this, x, &runs](sqlite::Connection& c) {
+    w.body = [x, &runs](sqlite::Connection& c) {
       ++runs;
       return c.Exec("INSERT INTO t VALUES (" + std::to_string(x) + ")", "insert");
     };

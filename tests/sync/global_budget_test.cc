@@ -12,7 +12,7 @@
 #include <string>
 
 #include "convstore/convstore.hpp"
-#include "pg_cluster.h"
+#include "pg_database_test.h"
 #include "test_util.h"
 
 namespace convstore {
@@ -23,23 +23,9 @@ using testing::PgSession;
 using testing::TempDb;
 using testing::TempDir;
 
-class GlobalBudgetTest : public ::testing::Test {
+class GlobalBudgetTest : public testing::PgDatabaseTest {
  protected:
-  static void SetUpTestSuite() {
-    if (testing::PostgresInstalled()) cluster_ = new PgCluster();
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override {
-    if (cluster_ == nullptr) GTEST_SKIP() << "PostgreSQL 15 is not installed (scripts/deps.sh)";
-    ASSERT_TRUE(cluster_->started()) << cluster_->error();
-    static int n = 0;
-    db_ = cluster_->CreateDatabase("global_" + std::to_string(++n));
-    session_ = std::make_unique<PgSession>(cluster_->ConnInfo(db_));
-    ASSERT_TRUE(session_->ok()) << session_->error();
-  }
+  GlobalBudgetTest() : PgDatabaseTest("global") {}
   GlobalBudgetOptions Options() const {
     GlobalBudgetOptions o;
     o.postgres_url = cluster_->ConnInfo(db_);
@@ -56,11 +42,7 @@ class GlobalBudgetTest : public ::testing::Test {
     return std::move(*s);
   }
 
-  static PgCluster* cluster_;
-  std::string db_;
-  std::unique_ptr<PgSession> session_;
 };
-PgCluster* GlobalBudgetTest::cluster_ = nullptr;
 
 BudgetInput TeamCap(NanoUsd limit) {
   return {.name = "netops-cap", .scope = "team", .scope_key = "netops", .period = "month",

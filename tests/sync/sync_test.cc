@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "convstore/convstore.hpp"
-#include "pg_cluster.h"
+#include "pg_database_test.h"
 #include "sync/table_map.h"
 #include "test_util.h"
 
@@ -24,24 +24,9 @@ using testing::TempDb;
 constexpr Micros kJan = 1767225600000000;  // 2026-01-01T00:00:00Z
 constexpr Micros kDay = 86'400'000'000;
 
-class SyncTest : public ::testing::Test {
+class SyncTest : public testing::PgDatabaseTest {
  protected:
-  static void SetUpTestSuite() {
-    if (!testing::PostgresInstalled()) return;
-    cluster_ = new PgCluster();
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override {
-    if (cluster_ == nullptr) GTEST_SKIP() << "PostgreSQL 15 is not installed (scripts/deps.sh)";
-    ASSERT_TRUE(cluster_->started()) << cluster_->error();
-    static int n = 0;
-    db_ = cluster_->CreateDatabase("sync_" + std::to_string(++n));
-    session_ = std::make_unique<PgSession>(cluster_->ConnInfo(db_));
-    ASSERT_TRUE(session_->ok()) << session_->error();
-  }
+  SyncTest() : PgDatabaseTest("sync") {}
 
   SyncOptions Options(const std::string& schema = "public") const {
     SyncOptions o;
@@ -77,11 +62,7 @@ class SyncTest : public ::testing::Test {
 
   std::string Count(const std::string& table) { return session_->Value("SELECT count(*) FROM " + table); }
 
-  static PgCluster* cluster_;
-  std::string db_;
-  std::unique_ptr<PgSession> session_;
 };
-PgCluster* SyncTest::cluster_ = nullptr;
 
 // A store with a bit of everything: returns the conversation's id.
 std::string Populate(ConversationStore& s, const std::string& user = "ana@example.com") {

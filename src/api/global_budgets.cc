@@ -51,10 +51,8 @@ Status StoreImpl::DoUseGlobalBudgets(const GlobalBudgetOptions& options) {
 Status StoreImpl::ConnectGlobal(GlobalBudgetSession& g) {
   if (g.pg && g.pg->healthy()) return Status::OK();
   g.pg.reset();
-  auto pg = sync::PgConnection::Connect(g.options.postgres_url);
+  auto pg = sync::ConnectWithSchema(g.options.postgres_url, g.options.schema);
   if (!pg.ok()) return pg.status();
-  auto schema = sync::EnsureSchema(**pg, g.options.schema);
-  if (!schema.ok()) return schema.status();
   if (g.store_id.empty()) {
     auto id = StoreId();
     if (!id.ok()) return id.status();

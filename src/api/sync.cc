@@ -107,10 +107,8 @@ Status StoreImpl::ConnectSync(SyncSession& s) {
   }
   if (s.pg && s.pg->healthy()) return Status::OK();
   s.Disconnect();
-  auto pg = sync::PgConnection::Connect(s.options.postgres_url);
+  auto pg = sync::ConnectWithSchema(s.options.postgres_url, s.options.schema);
   if (!pg.ok()) return pg.status();
-  auto schema = sync::EnsureSchema(**pg, s.options.schema);
-  if (!schema.ok()) return schema.status();
   // The store's id is minted (written to the store) only once PostgreSQL is there to receive it.
   if (s.store_id.empty()) {
     auto id = StoreId();

@@ -527,6 +527,14 @@ Result<PgSchemaInfo> EnsureSchema(PgConnection& pg, const std::string& schema) {
   return info;
 }
 
+Result<std::unique_ptr<PgConnection>> ConnectWithSchema(const std::string& url, const std::string& schema) {
+  auto pg = PgConnection::Connect(url);
+  if (!pg.ok()) return pg.status();
+  auto info = EnsureSchema(**pg, schema);
+  if (!info.ok()) return info.status();
+  return std::move(*pg);
+}
+
 Status EnsureMonthPartition(PgConnection& pg, const std::string& schema, const std::string& table,
                             int64_t month_start_us) {
   int64_t year;

@@ -9,6 +9,7 @@
 // Functions work on the caller's connection, one thread at a time.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "convstore/status.h"
@@ -29,6 +30,10 @@ struct PgSchemaInfo {
 // Creates or checks the tables in `schema` (a PostgreSQL schema name, e.g. "public"). kSchemaTooNew for a newer
 // version, kConflict when the schema holds a table of the same name that convstore did not create.
 Result<PgSchemaInfo> EnsureSchema(PgConnection& pg, const std::string& schema);
+
+// Connects to `url` and creates or checks the tables in `schema` (EnsureSchema): what a sync round and global
+// budgets both do first.
+Result<std::unique_ptr<PgConnection>> ConnectWithSchema(const std::string& url, const std::string& schema);
 
 // Creates the monthly partition of `table` (api_usage, metrics) holding the UTC month that starts at
 // `month_start_us` when it does not exist. Runs in the caller's transaction, which it holds an advisory lock

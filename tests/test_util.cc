@@ -52,9 +52,15 @@ TempDb::~TempDb() {
 }
 
 std::string DowngradeSchemaSql(int version) {
-  if (version < 2 || version > 5) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 5");
-  // The journal first: its triggers would fire on the statements below.
+  if (version < 2 || version > 6) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 6");
+  // The audit log (version 7) first, then the journal: their triggers would fire on the statements below.
   std::string sql;
+  for (const char* table : {"user_pseudonyms", "audit_log", "audit_state"})
+    for (const char* op : {"INSERT", "UPDATE", "DELETE"})
+      sql += std::string("DROP TRIGGER journal_foreign_") + table + "_" + op + ";";
+  sql += "DROP TRIGGER audit_log_append_only_update; DROP TRIGGER audit_log_append_only_delete;"
+         "DROP TABLE audit_log; DROP TABLE audit_state; DROP TABLE user_pseudonyms;";
+  if (version == 6) return sql + "DELETE FROM schema_migrations WHERE version > 6; PRAGMA user_version = 6;";
   for (const char* table : {"schema_migrations", "meta", "teams", "users", "conversations", "messages", "tool_calls",
                             "message_tombstones", "prices", "api_usage", "budgets", "budget_reservations"})
     for (const char* op : {"INSERT", "UPDATE", "DELETE"})

@@ -1,8 +1,9 @@
 // Umbrella header of the convstore C++ API: the store (store.h) with its capabilities (cost.h: Costs;
-// metadata.h: MetadataSearch; ops.h: Operations), its options and environment (options.h, env.h), results (status.h) and records.
+// metadata.h: MetadataSearch; ops.h: Operations; sync.h: Sync; audit.h: Audit), its options and environment (options.h, env.h), results (status.h) and records.
 #ifndef CONVSTORE_CONVSTORE_HPP_
 #define CONVSTORE_CONVSTORE_HPP_
 
+#include "convstore/audit.h"
 #include "convstore/cost.h"
 #include "convstore/env.h"
 #include "convstore/limits.h"

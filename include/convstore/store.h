@@ -13,7 +13,8 @@
 // Capabilities: this header holds the store itself (open, close, users and teams, conversations, messages, tool
 // calls); each further capability keeps its entry points in its own header, in a non-virtual base class
 // of ConversationStore without data — convstore/cost.h (Costs: prices, API usage, cost summaries, budgets) and
-// convstore/metadata.h (MetadataSearch) and convstore/ops.h (Operations: the change journal). The class is a pointer to a private implementation: adding an entry point
+// convstore/metadata.h (MetadataSearch), convstore/ops.h (Operations: the change journal, backups, the archive),
+// convstore/sync.h (Sync: PostgreSQL) and convstore/audit.h (Audit: the audit log). The class is a pointer to a private implementation: adding an entry point
 // to it or to a capability never changes its size or layout (docs/architecture.md, "ABI").
 #ifndef CONVSTORE_STORE_H_
 #define CONVSTORE_STORE_H_
@@ -23,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "convstore/audit.h"
 #include "convstore/cost.h"
 #include "convstore/env.h"
 #include "convstore/export.h"
@@ -41,7 +43,7 @@ class StoreImpl;
 }  // namespace api
 
 class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSearch, public Operations,
-                                                   public Sync {
+                                                   public Sync, public Audit {
  public:
   // Path of an in-memory store: private to the handle, gone when it closes.
   static constexpr const char* kInMemory = ":memory:";
@@ -131,6 +133,7 @@ class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSe
   friend class MetadataSearch;
   friend class Operations;
   friend class Sync;
+  friend class Audit;
   explicit ConversationStore(std::unique_ptr<api::StoreImpl> impl);
   std::unique_ptr<api::StoreImpl> impl_;  // the one data member: see "ABI" in docs/architecture.md
 };

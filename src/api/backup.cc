@@ -18,6 +18,7 @@
 #include "cost/histogram.h"
 #include "cost/reports.h"
 #include "metadata/index.h"
+#include "ops/audit_log.h"
 #include "ops/backup_files.h"
 #include "ops/file_cipher.h"
 #include "ops/journal.h"
@@ -25,6 +26,8 @@
 #include "schema/migrations.h"
 #include "schema/schema_check.h"
 #include "util/durable_file.h"
+#include "util/json_writer.h"
+#include "util/time.h"
 
 namespace convstore {
 
@@ -331,7 +334,7 @@ Status CopyBackup(const std::string& backup, const BackupManifest& manifest, con
   return Status::OK();
 }
 
-Status MarkRestored(const std::string& path) {
+Status MarkRestored(const std::string& path, std::string details_json) {
   sqlite::ConnectionConfig config;
   auto conn = sqlite::Connection::Open(path, config);
   if (!conn.ok()) return conn.status();
@@ -342,6 +345,18 @@ Status MarkRestored(const std::string& path) {
   if (!txn.ok()) return txn.status();
   auto version = (*conn)->QueryInt("SELECT coalesce(max(version), 0) FROM schema_migrations", "read the schema version");
   if (!version.ok()) return version.status();
+  auto has_audit = (*conn)->QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'audit_log'",
+                                     "restore: look for the audit log");
+  if (!has_audit.ok()) return has_audit.status();
+  if (has_audit->value_or(0) != 0) {  // a store of schema 7 or later: the restore is in its audit log
+    ops::AuditRecord r;
+    r.actor = "restore";
+    r.action = "store.restored";
+    r.resource_type = "store";
+    r.details = std::move(details_json);
+    auto entry = ops::AppendAudit(**conn, r, Env::Default()->NowMicros());
+    if (!entry.ok()) return entry.status();
+  }
   CONVSTORE_RETURN_IF_ERROR(ops::AppendEntry(**conn, JournalEntryKind::kRestored, Env::Default()->NowMicros(),
                                              static_cast<int>(version->value_or(0)), {}));
   return txn->Commit();
@@ -403,7 +418,10 @@ Result<RestoreReport> RestoreBackup(const std::string& backup_path, const std::s
     const std::string tmp = util::TempPathBeside(target_path);
     cleanup.paths.push_back(tmp);
     CONVSTORE_RETURN_IF_ERROR(api::CopyBackup(backup_path, *manifest, *key, tmp, report));
-    CONVSTORE_RETURN_IF_ERROR(api::MarkRestored(tmp));
+    CONVSTORE_RETURN_IF_ERROR(api::MarkRestored(
+        tmp, util::JsonWriter().BeginObject().Key("from").String("backup").Key("journal_seq")
+                 .Int(manifest->journal_seq).Key("taken_at").String(util::FormatIso8601(manifest->created_at))
+                 .EndObject().Take()));
     CONVSTORE_RETURN_IF_ERROR(api::SealStoreFile(tmp));
     CONVSTORE_RETURN_IF_ERROR(api::PutInPlace(tmp, target_path));  // checks again that nobody has it open
     cleanup.paths.clear();

@@ -2,19 +2,65 @@
 #include "api/store_impl.h"
 #include "api/usage_write.h"
 #include "cost/budgets.h"
+#include "util/json_writer.h"
 
 namespace convstore::api {
+
+namespace {
+
+// The audit entry of a budget change: its definition as stored, with a user-scoped budget's person named by
+// their pseudonymous id (the entry's subject) rather than their key. nullopt when there is no such budget.
+Result<std::optional<AuditNote>> BudgetNote(sqlite::Connection& conn, const char* action, std::string_view name) {
+  return conn.QueryRow(
+      "SELECT b.scope, b.scope_id, b.period, b.window_hours, b.hard_limit_nanousd, b.soft_limit_nanousd, t.key "
+      "FROM budgets b LEFT JOIN teams t ON b.scope = 1 AND t.id = b.scope_id WHERE b.name = ?1",
+      "audit: read the budget",
+      [&](const sqlite::Stmt& st) {
+        static constexpr const char* kScopes[] = {"global", "team", "user"};
+        const int64_t scope = st.Int(0);
+        util::JsonWriter w;
+        w.BeginObject().Key("scope").String(scope >= 0 && scope <= 2 ? kScopes[scope] : "unknown");
+        if (scope == 1) w.Key("team").String(st.Text(6));
+        w.Key("period").String(st.Text(2));
+        if (st.Int(3) > 0) w.Key("window_hours").Int(st.Int(3));
+        if (!st.IsNull(4)) w.Key("hard_limit_nanousd").Int(st.Int(4));
+        if (!st.IsNull(5)) w.Key("soft_limit_nanousd").Int(st.Int(5));
+        w.EndObject();
+        AuditNote note{action, "budget", std::string(name)};
+        if (scope == 2) note.subject_user_id = st.Int(1);
+        note.details = w.Take();
+        return note;
+      },
+      name);
+}
+
+}  // namespace
 
 Result<BudgetState> StoreImpl::DoSetBudget(const BudgetInput& in) {
   auto scope = cost::ValidateBudget(in);
   if (!scope.ok()) return scope.status();
   int64_t now = Now();
-  return Write("set_budget", [&](sqlite::Connection& conn) { return cost::SetBudget(conn, in, *scope, now); });
+  const AuditActor who = CurrentAuditActor();
+  return Write("set_budget", [&](sqlite::Connection& conn) -> Result<BudgetState> {
+    auto state = cost::SetBudget(conn, in, *scope, now);
+    if (!state.ok()) return state;
+    auto note = BudgetNote(conn, "budget.set", in.name);
+    if (!note.ok()) return note.status();
+    if (*note) CONVSTORE_RETURN_IF_ERROR(Audited(conn, who, std::move(**note)));
+    return state;
+  });
 }
 
 Status StoreImpl::DoDeleteBudget(std::string_view name) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckKey(name, "name"));
-  return Write("delete_budget", [&](sqlite::Connection& conn) { return cost::DeleteBudget(conn, name); });
+  const AuditActor who = CurrentAuditActor();
+  return Write("delete_budget", [&](sqlite::Connection& conn) -> Status {
+    auto note = BudgetNote(conn, "budget.deleted", name);
+    if (!note.ok()) return note.status();
+    CONVSTORE_RETURN_IF_ERROR(cost::DeleteBudget(conn, name));
+    if (*note) CONVSTORE_RETURN_IF_ERROR(Audited(conn, who, std::move(**note)));
+    return Status::OK();
+  });
 }
 
 Result<std::vector<BudgetState>> StoreImpl::DoGetBudgets(double min_used_fraction) {

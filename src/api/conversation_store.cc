@@ -220,4 +220,25 @@ Result<std::vector<GlobalBudgetState>> Sync::ListGlobalBudgets() {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoListGlobalBudgets);
 }
 
+Status Audit::SetAuditContext(const AuditContext& context) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoSetAuditContext, context);
+}
+Result<AuditEntry> Audit::LogEvent(const AuditEventInput& event) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoLogEvent, event);
+}
+Result<AuditPage> Audit::ReadAudit(const AuditQuery& query) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoReadAudit, query);
+}
+Result<AuditVerification> Audit::VerifyAudit() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoVerifyAudit);
+}
+Result<AuditCheckpoint> Audit::CreateAuditCheckpoint(std::string_view private_key_hex) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoCreateAuditCheckpoint, private_key_hex);
+}
+Result<AuditVerification> Audit::VerifyAuditCheckpoint(const AuditCheckpoint& checkpoint,
+                                                       std::string_view public_key_hex) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoVerifyAuditCheckpoint, checkpoint,
+                                                            public_key_hex);
+}
+
 }  // namespace convstore

@@ -5,6 +5,7 @@
 #include "metadata/index.h"
 #include "records/conversations.h"
 #include "records/lookups.h"
+#include "util/json_writer.h"
 
 namespace convstore::api {
 
@@ -74,9 +75,22 @@ Status StoreImpl::DoSetArchived(std::string_view id, bool archived) {
 
 Status StoreImpl::DoDeleteConversation(std::string_view id) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckKey(id, "conversation id"));
+  const AuditActor who = CurrentAuditActor();
   return Write("delete_conversation", [&](sqlite::Connection& conn) -> Status {
     auto row_id = records::FindConversationRow(conn, id);
     if (!row_id.ok()) return row_id.status();
+    auto owner = records::ConversationUserId(conn, *row_id);
+    if (!owner.ok()) return owner.status();
+    auto counts = conn.QueryRow(
+        "SELECT message_count, cost_nanousd FROM conversations WHERE id = ?1", "delete conversation: counts",
+        [](const sqlite::Stmt& st) {
+          return util::JsonWriter().BeginObject().Key("messages").Int(st.Int(0)).Key("cost_nanousd").Int(st.Int(1))
+              .EndObject().Take();
+        },
+        *row_id);
+    if (!counts.ok()) return counts.status();
+    CONVSTORE_RETURN_IF_ERROR(Audited(conn, who, {"conversation.deleted", "conversation", std::string(id), *owner,
+                                                  counts->value_or("{}")}));
     // The rollups stop counting the messages that go (API usage of the conversation stays, unlinked).
     std::vector<cost::CostRow> gone;
     CONVSTORE_RETURN_IF_ERROR(cost::ConversationCostRows(conn, *row_id, gone));

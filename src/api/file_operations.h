@@ -59,7 +59,8 @@ Result<BackupManifest> VerifiedManifest(const std::string& backup, const std::st
 Status CopyBackup(const std::string& backup, const BackupManifest& manifest, const std::optional<ops::CipherKey>& key,
                   const std::string& tmp, const ProgressReporter& report);
 // A kRestored marker appended to the journal of the store file at `path` (when it has one): its history starts again.
-Status MarkRestored(const std::string& path);
+// A store with an audit log also gets a "store.restored" entry with `details_json`, in the same transaction.
+Status MarkRestored(const std::string& path, std::string details_json);
 
 // Makes the finished store file `path` whole by itself before it is renamed into place: its WAL folded into it
 // and removed (rollback-journal mode; a store switches back to WAL when opened), no -shm, the file synced.

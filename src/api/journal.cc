@@ -4,6 +4,7 @@
 #include "api/store_impl.h"
 #include "ops/journal.h"
 #include "ops/journal_words.h"
+#include "util/json_writer.h"
 
 namespace convstore::api {
 
@@ -66,19 +67,30 @@ Result<JournalStatus> StoreImpl::DoGetJournalStatus() {
 }
 
 Status StoreImpl::DoSetJournalEnabled(bool enabled) {
+  const AuditActor who = CurrentAuditActor();
   return Write("set_journal_enabled", [&](sqlite::Connection& conn) -> Status {
     auto changed = ops::SetEnabled(conn, enabled, Now(), schema_version_);
     if (!changed.ok()) return changed.status();
-    if (*changed) util::Logger().info("change journal turned {} for '{}'", enabled ? "on" : "off", path_);
-    return Status::OK();
+    if (!*changed) return Status::OK();
+    if (!enabled && journal_) journal_->SkipThisTransaction();
+    util::Logger().info("change journal turned {} for '{}'", enabled ? "on" : "off", path_);
+    return Audited(conn, who, {enabled ? "journal.enabled" : "journal.disabled", "journal", ""});
   });
 }
 
 Status StoreImpl::DoSetJournalRetention(const JournalRetention& retention) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckRange(retention.max_age_us, 1, INT64_MAX, "max_age_us"));
   CONVSTORE_RETURN_IF_ERROR(util::CheckRange(retention.max_bytes, 1, INT64_MAX, "max_bytes"));
-  return Write("set_journal_retention",
-               [&](sqlite::Connection& conn) -> Status { return ops::SetRetention(conn, retention); });
+  const AuditActor who = CurrentAuditActor();
+  return Write("set_journal_retention", [&](sqlite::Connection& conn) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(ops::SetRetention(conn, retention));
+    util::JsonWriter w;
+    w.BeginObject();
+    if (retention.max_age_us) w.Key("max_age_us").Int(*retention.max_age_us);
+    if (retention.max_bytes) w.Key("max_bytes").Int(*retention.max_bytes);
+    w.EndObject();
+    return Audited(conn, who, {"journal.retention_set", "journal", "", std::nullopt, w.Take()});
+  });
 }
 
 Result<JournalPruneReport> StoreImpl::DoPruneJournal() {
@@ -90,11 +102,17 @@ Result<JournalPruneReport> StoreImpl::DoPruneJournal() {
   });
   if (!upto.ok()) return upto.status();
   JournalPruneReport report;
+  const AuditActor who = CurrentAuditActor();
   for (bool more = true; more;) {
     JournalPruneReport batch;
     auto result = Write("prune_journal", [&](sqlite::Connection& conn) -> Result<bool> {
       batch = JournalPruneReport{};  // a group commit may run the body again
-      return ops::PruneUpTo(conn, *upto, kPruneBatch, &batch);
+      auto again = ops::PruneUpTo(conn, *upto, kPruneBatch, &batch);
+      if (!again.ok() || batch.removed == 0) return again;
+      const std::string details = util::JsonWriter().BeginObject().Key("removed").Int(batch.removed)
+          .Key("bytes_removed").Int(batch.bytes_removed).Key("first_kept_seq").Int(batch.first_seq).EndObject().Take();
+      CONVSTORE_RETURN_IF_ERROR(Audited(conn, who, {"journal.pruned", "journal", "", std::nullopt, details}));
+      return again;
     });
     if (!result.ok()) return result.status();
     more = *result;

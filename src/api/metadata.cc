@@ -1,11 +1,12 @@
 // ConversationStore's metadata calls: search and explain (on a reader, one snapshot), verify, rebuild and exclusions.
 #include <fmt/format.h>
 
+#include "api/store_impl.h"
 #include "metadata/index.h"
 #include "metadata/search.h"
-#include "api/store_impl.h"
-#include "util/validate.h"
+#include "util/json_writer.h"
 #include "util/utf8.h"
+#include "util/validate.h"
 
 namespace convstore::api {
 
@@ -49,6 +50,7 @@ Result<MetadataIndexReport> StoreImpl::DoRebuildMetadataIndex(const std::vector<
     }
   }
   const char* operation = paths ? "set metadata excluded paths" : "rebuild metadata index";
+  const AuditActor who = CurrentAuditActor();
   auto done = Write(operation, [&](sqlite::Connection& conn) -> Status {
     std::vector<std::string> use;
     if (excluded) {
@@ -64,7 +66,13 @@ Result<MetadataIndexReport> StoreImpl::DoRebuildMetadataIndex(const std::vector<
         util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
         options_.on_progress(Progress{operation, d, t});
       };
-    return metadata::Rebuild(conn, use, progress);
+    CONVSTORE_RETURN_IF_ERROR(metadata::Rebuild(conn, use, progress));
+    if (!paths) return Status::OK();
+    util::JsonWriter w;
+    w.BeginObject().Key("paths").BeginArray();
+    for (const std::string& p : *paths) w.String(p);
+    w.EndArray().EndObject();
+    return Audited(conn, who, {"metadata.exclusions_set", "metadata_index", "", std::nullopt, w.Take()});
   });
   if (!done.ok()) return done;
   return Read("metadata_index_stats", [&](sqlite::Connection& conn) -> Result<MetadataIndexReport> {

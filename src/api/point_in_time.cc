@@ -10,8 +10,10 @@
 #include "ops/replay.h"
 #include "sqlite/connection.h"
 #include "util/durable_file.h"
+#include "util/json_writer.h"
 #include "util/logging.h"
 #include "util/status_macros.h"
+#include "util/time.h"
 
 namespace convstore {
 
@@ -154,7 +156,10 @@ Result<PointInTimeReport> Restore(const std::string& dir, const std::string& tar
   CONVSTORE_RETURN_IF_ERROR(Replay(tmp, *start, o, *key, report, &out));
   report("restore: rebuild derived tables", 0, 1);
   CONVSTORE_RETURN_IF_ERROR(RebuildDerived(tmp));
-  CONVSTORE_RETURN_IF_ERROR(api::MarkRestored(tmp));
+  CONVSTORE_RETURN_IF_ERROR(api::MarkRestored(
+      tmp, util::JsonWriter().BeginObject().Key("from").String("archive").Key("generation").String(out.generation)
+               .Key("to_seq").Int(out.seq).Key("to_time").String(util::FormatIso8601(out.committed_at))
+               .EndObject().Take()));
   report("restore: rebuild derived tables", 1, 1);
   CONVSTORE_RETURN_IF_ERROR(api::SealStoreFile(tmp));
   CONVSTORE_RETURN_IF_ERROR(api::PutInPlace(tmp, target));

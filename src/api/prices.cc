@@ -5,13 +5,31 @@
 #include "convstore/limits.h"
 #include "cost/price_lookup.h"
 #include "cost/prices.h"
+#include "util/json_writer.h"
+#include "util/time.h"
 
 namespace convstore::api {
 
 Result<Price> StoreImpl::DoAddPrice(const PriceInput& price) {
   CONVSTORE_RETURN_IF_ERROR(cost::ValidatePrice(price));
   int64_t now = Now();
-  return Write("add_price", [&](sqlite::Connection& conn) { return cost::AddPrice(conn, price, now); });
+  const AuditActor who = CurrentAuditActor();
+  return Write("add_price", [&](sqlite::Connection& conn) -> Result<Price> {
+    auto added = cost::AddPrice(conn, price, now);
+    if (!added.ok()) return added;
+    util::JsonWriter w;
+    w.BeginObject().Key("model").String(added->model).Key("is_pattern").Bool(added->is_pattern)
+        .Key("effective_from").String(util::FormatIso8601(added->effective_from))
+        .Key("input_per_mtok_nanousd").Int(added->input_per_mtok).Key("output_per_mtok_nanousd")
+        .Int(added->output_per_mtok);
+    if (added->cached_input_per_mtok) w.Key("cached_input_per_mtok_nanousd").Int(*added->cached_input_per_mtok);
+    if (added->cache_write_per_mtok) w.Key("cache_write_per_mtok_nanousd").Int(*added->cache_write_per_mtok);
+    if (added->reasoning_per_mtok) w.Key("reasoning_per_mtok_nanousd").Int(*added->reasoning_per_mtok);
+    w.EndObject();
+    CONVSTORE_RETURN_IF_ERROR(
+        Audited(conn, who, {"price.added", "price", std::to_string(added->id), std::nullopt, w.Take()}));
+    return added;
+  });
 }
 
 Result<std::vector<Price>> StoreImpl::DoListPrices() {
@@ -34,7 +52,17 @@ Result<RepriceReport> StoreImpl::DoReprice(Micros from, Micros to) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(from, "from"));
   CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(to, "to"));
   if (from >= to) return Status::InvalidArgument("from must be before to");
-  return Write("reprice", [&](sqlite::Connection& conn) { return cost::Reprice(conn, from, to); });
+  const AuditActor who = CurrentAuditActor();
+  return Write("reprice", [&](sqlite::Connection& conn) -> Result<RepriceReport> {
+    auto report = cost::Reprice(conn, from, to);
+    if (!report.ok()) return report;
+    util::JsonWriter w;
+    w.BeginObject().Key("from").String(util::FormatIso8601(from)).Key("to").String(util::FormatIso8601(to))
+        .Key("messages_repriced").Int(report->messages_repriced).Key("usage_repriced").Int(report->usage_repriced)
+        .Key("cost_delta_nanousd").Int(report->cost_delta_nanousd).EndObject();
+    CONVSTORE_RETURN_IF_ERROR(Audited(conn, who, {"prices.repriced", "price", "", std::nullopt, w.Take()}));
+    return report;
+  });
 }
 
 }  // namespace convstore::api

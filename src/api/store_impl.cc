@@ -5,6 +5,15 @@
 
 namespace convstore::api {
 
+namespace {
+
+uint64_t NextInstanceId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 StoreImpl::StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::Connection> writer,
                      std::unique_ptr<ops::JournalCapture> journal, std::unique_ptr<sqlite::ReaderPool> readers,
                      int schema_version)
@@ -13,6 +22,7 @@ StoreImpl::StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::
       path_(std::move(path)),
       schema_version_(schema_version),
       fork_generation_(util::ForkGeneration()),
+      instance_id_(NextInstanceId()),
       writer_(std::move(writer)),
       journal_(std::move(journal)),
       readers_(std::move(readers)),

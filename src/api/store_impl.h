@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "convstore/audit.h"
 #include "convstore/ops.h"
 #include "convstore/store.h"
 #include "ops/journal_capture.h"
@@ -32,6 +33,24 @@
 #include "util/validate.h"
 
 namespace convstore::api {
+
+// Who an audit entry says acted: the calling thread's AuditContext, resolved (src/api/audit.cc).
+struct AuditActor {
+  std::string actor = "application";
+  std::optional<std::string> actor_user;  // pseudonymous id
+  std::optional<std::string> ip_address;
+  std::optional<std::string> user_agent;
+};
+
+// An entry convstore writes itself, in the transaction of the change it records.
+struct AuditNote {
+  const char* action = "";
+  const char* resource_type = "";
+  std::string resource_id{};
+  std::optional<int64_t> subject_user_id{};  // the user the entry is about (named by their pseudonymous id)
+  std::string details = "{}";                // a compact JSON object, nothing personal
+  std::optional<std::string> personal{};     // a compact JSON object of details naming a person
+};
 
 class StoreImpl final {
  public:
@@ -123,7 +142,19 @@ class StoreImpl final {
   Status DoSetGlobalBudget(const BudgetInput& budget);
   Status DoDeleteGlobalBudget(std::string_view name);
   Result<std::vector<GlobalBudgetState>> DoListGlobalBudgets();
+  Status DoSetAuditContext(const AuditContext& context);
+  Result<AuditEntry> DoLogEvent(const AuditEventInput& event);
+  Result<AuditPage> DoReadAudit(const AuditQuery& query);
+  Result<AuditVerification> DoVerifyAudit();
+  Result<AuditCheckpoint> DoCreateAuditCheckpoint(std::string_view private_key_hex);
+  Result<AuditVerification> DoVerifyAuditCheckpoint(const AuditCheckpoint& checkpoint, std::string_view public_key_hex);
+
  private:
+  // The audit log (src/api/audit.cc): the calling thread's actor on this handle (read on the calling thread, before
+  // a write is queued: a group commit runs it on another thread), and the append of an entry convstore writes.
+  AuditActor CurrentAuditActor() const;
+  Status Audited(sqlite::Connection& conn, const AuditActor& who, AuditNote note);
+
   // Parts of archiving (src/api/archive.cc): a file store opened read-write, and a round's steps.
   Status CheckArchivable() const;
   Status StartGeneration(ArchiveSession& session, ArchiveReport* report, ArchiveSession::Generation* generation);
@@ -259,6 +290,7 @@ class StoreImpl final {
   int schema_version_;
   std::atomic<bool> closed_{false};
   const uint64_t fork_generation_;  // util::ForkGeneration() when opened
+  const uint64_t instance_id_;      // unique in the process (never reused): keys per-handle thread-local state
   mutable std::shared_mutex lifecycle_;
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Connection> writer_;

@@ -170,4 +170,18 @@ Status CheckStored(const JournalStatus& v) {
   return Status::OK();
 }
 
+Status CheckStored(const AuditEntry& v) {
+  const std::string id = std::to_string(v.seq);
+  if (Status s = Texts("audit entry", id,
+                       {{"actor", &v.actor}, {"actor_user", &v.actor_user}, {"subject_user", &v.subject_user},
+                        {"action", &v.action}, {"resource_type", &v.resource_type}, {"resource_id", &v.resource_id},
+                        {"ip_address", &v.ip_address}, {"user_agent", &v.user_agent}});
+      !s.ok())
+    return s;
+  if (Status s = Json("audit entry", id, "details", v.details_json, true); !s.ok()) return s;
+  return Json("audit entry", id, "personal details", v.personal_json, true, /*may_be_empty=*/true);
+}
+
+Status CheckStored(const AuditPage& v) { return CheckStored(v.entries); }
+
 }  // namespace convstore::api

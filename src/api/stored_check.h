@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "convstore/audit.h"
 #include "convstore/cost.h"
 #include "convstore/metadata.h"
 #include "convstore/ops.h"
@@ -56,6 +57,11 @@ inline Status CheckStored(const std::vector<JournalDescription>&) { return Statu
 // Decoded changes hold text read from the file (the journal's own, or a foreign writer's): valid UTF-8 only.
 Status CheckStored(const JournalEntry& v);
 Status CheckStored(const JournalStatus& v);
+// Audit entries hold text read from the file: valid UTF-8, details and personal details JSON objects.
+Status CheckStored(const AuditEntry& v);
+Status CheckStored(const AuditPage& v);
+inline Status CheckStored(const AuditVerification&) { return Status::OK(); }  // counts and hashes it computed
+inline Status CheckStored(const AuditCheckpoint&) { return Status::OK(); }    // hex it made
 
 template <typename T>
 Status CheckStored(const std::optional<T>& item) {

@@ -76,7 +76,11 @@ Status JournalCapture::LoadTables() {
     }
     sqlite3_finalize(info);
     if (rc != SQLITE_DONE) return sqlite::FromSqlite(rc, conn_.raw(), "journal: read table columns");
-    if (names.empty() || pk_order.empty())
+    if (names.empty()) {  // a table of a later schema version (the open-time schema check vouches for the rest)
+      tables_.pop_back();
+      continue;
+    }
+    if (pk_order.empty())
       return Status::Corruption(fmt::format("journal: table '{}' is missing or has no primary key", t.name));
     std::sort(pk_order.begin(), pk_order.end());
     std::string columns, where;

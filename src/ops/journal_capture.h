@@ -44,6 +44,10 @@ class JournalCapture final : public sqlite::TransactionObserver {
   JournalCapture(const JournalCapture&) = delete;
   JournalCapture& operator=(const JournalCapture&) = delete;
 
+  // Records nothing of the current transaction: it switched the journal off (its journal_off marker is the
+  // entry that ends the journal, and what it writes after the marker belongs to the unjournaled stretch).
+  void SkipThisTransaction() noexcept { active_ = false; }
+
   Status Begin(sqlite::Connection& conn) override;
   Status BeforeCommit(sqlite::Connection& conn) override;
   void End() noexcept override;

@@ -115,6 +115,7 @@ Result<std::vector<std::string>> DescribeEntry(ConversationNames& names, const J
   std::set<int64_t> deleted_set;
   std::map<std::string, int64_t> other;  // "updated 2 rows in prices" style counts, keyed by "verb|table"
   std::vector<std::string> named;        // sentences naming one record (users, teams, budgets, prices)
+  int64_t audit_entries = 0;
   for (const JournalChange& c : entry.changes) {
     const json key = Parse(c.key_json), before = Parse(c.old_json), after = Parse(c.new_json);
     if (c.table == "conversations") {
@@ -167,7 +168,16 @@ Result<std::vector<std::string>> DescribeEntry(ConversationNames& names, const J
       other[std::string(c.op == ChangeOp::kInsert ? "recorded" : Verb(c.op)) + "|API usage rows"]++;
       continue;
     }
-    if (c.table == "message_tombstones" || c.table == "schema_migrations" || c.table == "meta") continue;
+    if (c.table == "audit_log") {
+      // An entry convstore writes beside a change says what the change's own sentence says; an application's
+      // entry alone is worth a line (below).
+      if (c.op == ChangeOp::kInsert) ++audit_entries;
+      else other[std::string(c.op == ChangeOp::kDelete ? "removed" : "removed personal fields from") + "|audit entries"]++;
+      continue;
+    }
+    if (c.table == "message_tombstones" || c.table == "schema_migrations" || c.table == "meta" ||
+        c.table == "user_pseudonyms" || c.table == "audit_state")
+      continue;
     other[std::string(Verb(c.op)) + "|rows in " + c.table]++;
   }
   for (int64_t id : created) {
@@ -202,6 +212,8 @@ Result<std::vector<std::string>> DescribeEntry(ConversationNames& names, const J
     const size_t bar = what.find('|');
     lines.push_back(fmt::format("{} {} {}", what.substr(0, bar), n, what.substr(bar + 1)));
   }
+  if (lines.empty() && audit_entries > 0)
+    lines.push_back(fmt::format("recorded {}", Plural(audit_entries, "audit entry", "audit entries")));
   if (lines.empty()) lines.push_back(fmt::format("{} internal rows changed", entry.changes.size()));
   return lines;
 }

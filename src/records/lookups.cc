@@ -43,4 +43,12 @@ Result<int64_t> UserTeamId(sqlite::Connection& conn, int64_t user_id) {
   return team->value_or(0);
 }
 
+Result<int64_t> ConversationUserId(sqlite::Connection& conn, int64_t conversation_row) {
+  auto user = conn.QueryInt("SELECT user_id FROM conversations WHERE id = ?1", "find the conversation's user",
+                            conversation_row);
+  if (!user.ok()) return user.status();
+  if (!*user) return Status::NotFound("the conversation does not exist");
+  return **user;
+}
+
 }  // namespace convstore::records

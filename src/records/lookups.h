@@ -23,5 +23,7 @@ inline Result<int64_t> RowOrNone(Result<int64_t> found) {
 }
 // The team row id of a user (0: none).
 Result<int64_t> UserTeamId(sqlite::Connection& conn, int64_t user_id);
+// The row id of the user a conversation (by row id) belongs to.
+Result<int64_t> ConversationUserId(sqlite::Connection& conn, int64_t conversation_row);
 
 }  // namespace convstore::records

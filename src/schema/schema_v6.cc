@@ -40,7 +40,7 @@ CREATE TABLE journal_consumers (
 )sql";
 
 // The tables journaled at version 6 (a later version adds the triggers of the tables it creates).
-constexpr const char* kJournaledAtV6[] = {"schema_migrations", "meta",      "teams",   "users",
+constexpr std::initializer_list<const char*> kJournaledAtV6 = {"schema_migrations", "meta",      "teams",   "users",
                                           "conversations",     "messages",  "tool_calls", "message_tombstones",
                                           "prices",            "api_usage", "budgets", "budget_reservations"};
 
@@ -53,11 +53,7 @@ constexpr const char* kMarkForeignWrite =
     " 1, (SELECT coalesce(max(version), 0) FROM schema_migrations) FROM change_journal; END;\n";
 
 std::string SchemaV6Sql() {
-  std::string sql = kSchemaV6Tables;
-  for (const char* table : kJournaledAtV6)
-    for (const char* op : {"INSERT", "UPDATE", "DELETE"})
-      sql += std::string("CREATE TRIGGER journal_foreign_") + table + "_" + op + " AFTER " + op + " ON " + table +
-             kMarkForeignWrite;
+  std::string sql = kSchemaV6Tables + ForeignWriteTriggers(kJournaledAtV6);
   for (const char* op : {"UPDATE", "DELETE"})
     sql += std::string("CREATE TRIGGER journal_foreign_change_journal_") + op + " AFTER " + op +
            " ON change_journal" + kMarkForeignWrite;
@@ -65,6 +61,15 @@ std::string SchemaV6Sql() {
 }
 
 }  // namespace
+
+std::string ForeignWriteTriggers(std::initializer_list<const char*> tables) {
+  std::string sql;
+  for (const char* table : tables)
+    for (const char* op : {"INSERT", "UPDATE", "DELETE"})
+      sql += std::string("CREATE TRIGGER journal_foreign_") + table + "_" + op + " AFTER " + op + " ON " + table +
+             kMarkForeignWrite;
+  return sql;
+}
 
 Migration SchemaV6() {
   static const std::string sql = SchemaV6Sql();

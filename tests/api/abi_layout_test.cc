@@ -20,8 +20,10 @@ static_assert(std::is_empty_v<Costs> && !std::is_polymorphic_v<Costs>);
 static_assert(std::is_empty_v<MetadataSearch> && !std::is_polymorphic_v<MetadataSearch>);
 static_assert(std::is_empty_v<Operations> && !std::is_polymorphic_v<Operations>);
 static_assert(std::is_empty_v<Sync> && !std::is_polymorphic_v<Sync>);
+static_assert(std::is_empty_v<Audit> && !std::is_polymorphic_v<Audit>);
 static_assert(std::is_base_of_v<Costs, ConversationStore> && std::is_base_of_v<MetadataSearch, ConversationStore>);
-static_assert(std::is_base_of_v<Operations, ConversationStore> && std::is_base_of_v<Sync, ConversationStore>);
+static_assert(std::is_base_of_v<Operations, ConversationStore> && std::is_base_of_v<Sync, ConversationStore> &&
+              std::is_base_of_v<Audit, ConversationStore>);
 static_assert(sizeof(ConversationStore) == sizeof(void*), "a pointer to the implementation and nothing else");
 static_assert(alignof(ConversationStore) == alignof(void*));
 

@@ -592,7 +592,7 @@ TEST(StoreFileTest, DataSurvivesReopenAndFilesAreOwnerOnly) {
   ASSERT_OK(got);
   EXPECT_EQ(got->messages.at(0).content, "persisted");
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
-  EXPECT_EQ(s->schema_version(), 6);
+  EXPECT_EQ(s->schema_version(), testing::kSchemaVersion);
 }
 
 TEST(StoreFileTest, CreateIfMissingFalseRefusesMissingFile) {

@@ -448,7 +448,7 @@ TEST(CostEngineTest, Migration4FoldsPendingRowsLeftByOlderVersions) {
   Options checked = o;
   checked.quick_check_on_open = true;
   auto s = OpenOrDie(db.path(), checked);
-  EXPECT_EQ(s->schema_version(), 6);
+  EXPECT_EQ(s->schema_version(), testing::kSchemaVersion);
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_pending"), 0);
   auto sum = s->GetCostSummary({.days = 10});
   ASSERT_OK(sum);

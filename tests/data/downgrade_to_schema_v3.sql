@@ -1,5 +1,19 @@
 -- Rewrites a current store file as schema version 3 wrote it (as DowngradeSchemaSql(3) in tests/test_util.cc),
 -- for the Python and CLI tests of opening an older file.
+DROP TRIGGER journal_foreign_user_pseudonyms_INSERT;
+DROP TRIGGER journal_foreign_user_pseudonyms_UPDATE;
+DROP TRIGGER journal_foreign_user_pseudonyms_DELETE;
+DROP TRIGGER journal_foreign_audit_log_INSERT;
+DROP TRIGGER journal_foreign_audit_log_UPDATE;
+DROP TRIGGER journal_foreign_audit_log_DELETE;
+DROP TRIGGER journal_foreign_audit_state_INSERT;
+DROP TRIGGER journal_foreign_audit_state_UPDATE;
+DROP TRIGGER journal_foreign_audit_state_DELETE;
+DROP TRIGGER audit_log_append_only_update;
+DROP TRIGGER audit_log_append_only_delete;
+DROP TABLE audit_log;
+DROP TABLE audit_state;
+DROP TABLE user_pseudonyms;
 DROP TRIGGER journal_foreign_schema_migrations_INSERT;
 DROP TRIGGER journal_foreign_schema_migrations_UPDATE;
 DROP TRIGGER journal_foreign_schema_migrations_DELETE;

@@ -883,7 +883,7 @@ TEST(MetadataMigration, BackfillsAnOlderFileWithProgress) {
   Options o;
   o.on_progress = [&](const Progress& p) { seen.push_back(p); };
   auto s = OpenOrDie(db.path(), o);
-  EXPECT_EQ(s->schema_version(), 6);
+  EXPECT_EQ(s->schema_version(), testing::kSchemaVersion);
   // Only the backfill's reports (the backup before the migration and each migration's start come too).
   std::erase_if(seen, [](const Progress& p) { return p.operation != "schema migration 3 (metadata index)"; });
   ASSERT_GE(seen.size(), 2u);
@@ -934,7 +934,7 @@ TEST(MetadataMigration, OversizedDocumentsGetTheirScopes) {
   }
   EXPECT_GT(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed"), 400);
   auto s = OpenOrDie(db.path());
-  EXPECT_EQ(s->schema_version(), 6);
+  EXPECT_EQ(s->schema_version(), testing::kSchemaVersion);
   EXPECT_EQ(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed WHERE user_id IS NULL"), 0);
   EXPECT_EQ(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed m JOIN conversations c"
                                          " ON c.id = m.conversation_id WHERE m.kind = 1 AND c.uid = '" + ana + "'"),
@@ -985,7 +985,7 @@ TEST(MetadataMigration, AVersion2FileWithAnOversizedDocumentMigrates) {
   }
   ASSERT_NO_FATAL_FAILURE(DowngradeToVersion2(db.path()));
   auto s = OpenOrDie(db.path());
-  EXPECT_EQ(s->schema_version(), 6);
+  EXPECT_EQ(s->schema_version(), testing::kSchemaVersion);
   EXPECT_EQ(testing::QueryInt(db.path(), "SELECT count(*) FROM metadata_unindexed WHERE user_id IS NOT NULL"), 2);
   MetadataQuery q;
   q.target = MetadataTarget::kMessages;

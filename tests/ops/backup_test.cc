@@ -85,7 +85,7 @@ TEST(Backup, CopiesALiveStoreWithAManifestThatVerifiesAndRestores) {
   EXPECT_EQ(Mode(options.path), 0600);
   EXPECT_EQ(Mode(report->manifest_path), 0600);
   const BackupManifest& m = report->manifest;
-  EXPECT_EQ(m.schema_version, 6);
+  EXPECT_EQ(m.schema_version, testing::kSchemaVersion);
   EXPECT_EQ(m.journal_seq, f.store->GetJournalStatus()->last_seq);
   EXPECT_EQ(m.bytes, SizeOf(options.path));
   EXPECT_EQ(m.sha256.size(), 64u);

@@ -113,7 +113,7 @@ TEST(Journal, RecordsEachTransactionInOrder) {
   EXPECT_EQ(entries[1].seq, start + 2);
   for (const auto& e : entries) {
     EXPECT_EQ(e.kind, JournalEntryKind::kChanges);
-    EXPECT_EQ(e.schema_version, 6);
+    EXPECT_EQ(e.schema_version, testing::kSchemaVersion);
     EXPECT_GT(e.bytes, 0);
   }
   // The conversation's entry: the user and the conversation, inserted.
@@ -434,14 +434,17 @@ TEST(Journal, RetentionKeepsWhatConsumersHaveNotReadAndTheNewestEntry) {
   ASSERT_OK(pruned);
   auto after = store->GetJournalStatus();
   ASSERT_OK(after);
-  EXPECT_EQ(after->entries, 1) << "the newest entry stays";
-  EXPECT_EQ(after->last_seq, before->last_seq);
+  // Everything after the consumer's position stays: the audit entries of the retention setting and of each
+  // pruning batch (each written in its own transaction, so journaled after what it removed).
+  EXPECT_EQ(after->entries, 3);
+  EXPECT_EQ(after->first_seq, before->last_seq + 1);
+  EXPECT_EQ(after->last_seq, before->last_seq + 3);
   EXPECT_EQ(*after->retention.max_age_us, 1);
   ASSERT_EQ(after->consumers.size(), 1u);
   EXPECT_EQ(after->consumers[0].name, "archive");
   // Sequence numbers continue after the pruned ones.
   ASSERT_OK(store->AddMessage(conv->id, Msg("next")));
-  EXPECT_EQ(store->GetJournalStatus()->last_seq, before->last_seq + 1);
+  EXPECT_EQ(store->GetJournalStatus()->last_seq, before->last_seq + 4);
   ASSERT_OK(store->RemoveJournalConsumer("archive"));
   ASSERT_OK(store->RemoveJournalConsumer("archive"));
 
@@ -449,7 +452,7 @@ TEST(Journal, RetentionKeepsWhatConsumersHaveNotReadAndTheNewestEntry) {
   by_size.max_bytes = 1;
   ASSERT_OK(store->SetJournalRetention(by_size));
   ASSERT_OK(store->PruneJournal());
-  EXPECT_EQ(store->GetJournalStatus()->entries, 1);
+  EXPECT_EQ(store->GetJournalStatus()->entries, 2) << "the newest entry stays, then the pruning's audit entry";
 }
 
 TEST(Journal, QueriesByTimeAndWithoutDecoding) {
@@ -527,14 +530,14 @@ TEST(Journal, AMigratedFileStartsWithAMigrationMarkerAndJournalsFromThere) {
   }
   ASSERT_EQ(QueryInt(db.path(), "SELECT count(*) FROM sqlite_schema WHERE name = 'change_journal'"), 0);
   auto store = OpenOrDie(db.path());
-  EXPECT_EQ(store->schema_version(), 6);
+  EXPECT_EQ(store->schema_version(), testing::kSchemaVersion);
   auto conv = store->CreateConversation({.user_key = "u", .title = "on version 6"});
   ASSERT_OK(conv);
   auto entries = ReadAll(*store);
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[0].seq, 1);
   EXPECT_EQ(entries[0].kind, JournalEntryKind::kSchemaMigration);
-  EXPECT_EQ(entries[0].schema_version, 6);
+  EXPECT_EQ(entries[0].schema_version, testing::kSchemaVersion);
   EXPECT_EQ(entries[1].kind, JournalEntryKind::kChanges);
   EXPECT_TRUE(store->GetJournalStatus()->enabled);
 }

@@ -58,8 +58,8 @@ TEST(StoreFiles, InspectReadsTheFactsWithoutChangingTheFile) {
   for (int i = 0; i < 5; ++i) ASSERT_OK(store->AddMessage(conv->id, Msg("m")));
   auto info = InspectStore(db.path());  // while the store is open and writing
   ASSERT_OK(info);
-  EXPECT_EQ(info->schema_version, 6);
-  EXPECT_EQ(info->library_schema_version, 6);
+  EXPECT_EQ(info->schema_version, testing::kSchemaVersion);
+  EXPECT_EQ(info->library_schema_version, testing::kSchemaVersion);
   EXPECT_TRUE(info->pending_migrations.empty());
   EXPECT_EQ(Count(*info, "messages"), 5);
   EXPECT_EQ(info->cost_nanousd, 5000);
@@ -76,7 +76,7 @@ TEST(StoreFiles, InspectReadsTheFactsWithoutChangingTheFile) {
   info = InspectStore(old.path());
   ASSERT_OK(info);
   EXPECT_EQ(info->schema_version, 3);
-  ASSERT_EQ(info->pending_migrations.size(), 3u);
+  ASSERT_EQ(info->pending_migrations.size(), static_cast<size_t>(testing::kSchemaVersion - 3));
   EXPECT_EQ(info->pending_migrations[0].version, 4);
   EXPECT_FALSE(info->has_journal);
   EXPECT_EQ(InspectStore(old.path())->schema_version, 3);
@@ -96,7 +96,7 @@ TEST(StoreFiles, CheckFindsDamageInDerivedTablesAndPassesAHealthyStore) {
   auto check = CheckStore(db.path());
   ASSERT_OK(check);
   EXPECT_TRUE(check->ok) << (check->problems.empty() ? "" : check->problems[0]);
-  EXPECT_EQ(check->schema_version, 6);
+  EXPECT_EQ(check->schema_version, testing::kSchemaVersion);
   ASSERT_OK(store->Close());
   Exec(db.path(), "UPDATE cost_pending SET cost_nanousd = cost_nanousd + 1");
   check = CheckStore(db.path());

@@ -95,12 +95,13 @@ TEST(Upgrade, AMigrationThatRewritesDataTakesAVerifiedBackupFirst) {
   Options options;
   options.on_progress = heard.Callback();
   auto store = OpenOrDie(path, options);
-  EXPECT_EQ(store->schema_version(), 6);
+  EXPECT_EQ(store->schema_version(), testing::kSchemaVersion);
   EXPECT_EQ(store->ListConversations({.user_key = "ana@example.com"})->items.size(), 1u);
 
   auto backups = MigrationBackups(dir.path());
   ASSERT_EQ(backups.size(), 1u);
-  EXPECT_EQ(backups[0].rfind(path + ".before-schema-6-", 0), 0u) << backups[0];
+  EXPECT_EQ(backups[0].rfind(path + ".before-schema-" + std::to_string(testing::kSchemaVersion) + "-", 0), 0u)
+      << backups[0];
   struct stat st {};
   ASSERT_EQ(::stat(backups[0].c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -125,10 +126,10 @@ TEST(Upgrade, NoBackupWhenTurnedOffOrWhenTheMigrationOnlyAddsTables) {
   WriteOldStore(dir / "off.db", 3);
   Options off;
   off.backup_before_migration = false;
-  EXPECT_EQ(OpenOrDie(dir / "off.db", off)->schema_version(), 6);
+  EXPECT_EQ(OpenOrDie(dir / "off.db", off)->schema_version(), testing::kSchemaVersion);
   WriteOldStore(dir / "v5.db", 5);  // 6 adds the journal's tables: nothing rewritten
   EXPECT_FALSE(InspectStore(dir / "v5.db")->pending_migrations[0].rewrites_data);
-  EXPECT_EQ(OpenOrDie(dir / "v5.db")->schema_version(), 6);
+  EXPECT_EQ(OpenOrDie(dir / "v5.db")->schema_version(), testing::kSchemaVersion);
   EXPECT_TRUE(MigrationBackups(dir.path()).empty());
 }
 
@@ -156,7 +157,7 @@ TEST(Upgrade, TheBackupGoesWhereItIsToldAndAFailedBackupMigratesNothing) {
   options.migration_backup_directory = "/proc";  // a directory nobody can create files in
   refused = ConversationStore::Open(second, options);
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("was not migrated from schema version 3 to 6"), std::string::npos)
+  EXPECT_NE(refused.status().message().find("was not migrated from schema version 3 to " + std::to_string(testing::kSchemaVersion)), std::string::npos)
       << refused.status().message();
   EXPECT_NE(refused.status().message().find("backup_before_migration"), std::string::npos);
   EXPECT_EQ(InspectStore(second)->schema_version, 3);
@@ -199,7 +200,7 @@ TEST(Upgrade, AnOpenWaitsForAnotherProcesssMigrationAndSaysWhy) {
   *held = util::MarkerFile::Acquire(dir / "unrelated", "", nullptr).value();  // releases the marker
   opener.join();
   ASSERT_TRUE(waiting.ok()) << waiting.status().ToString();
-  EXPECT_EQ((*waiting)->schema_version(), 6);
+  EXPECT_EQ((*waiting)->schema_version(), testing::kSchemaVersion);
   EXPECT_EQ(InspectStore(path)->migration_in_progress, "");
   EXPECT_FALSE(Exists(path + "-migrate"));
 }
@@ -220,7 +221,7 @@ TEST(Upgrade, OpensAtOnceMigrateTheFileOnceAndAStaleMarkerIsTakenOver) {
   for (int i = 0; i < 4; ++i)
     openers.emplace_back([&] {
       auto s = ConversationStore::Open(path);
-      if (s.ok() && (*s)->schema_version() == 6) ++ok;
+      if (s.ok() && (*s)->schema_version() == testing::kSchemaVersion) ++ok;
     });
   for (auto& t : openers) t.join();
   EXPECT_EQ(ok.load(), 4);
@@ -263,7 +264,7 @@ TEST(Upgrade, ALongStoreNameIsShortenedInTheBackupsName) {
   const std::string path = dir / (std::string(240, 'n') + ".db");  // fits the store's own limit
   WriteOldStore(path, 3);
   auto store = OpenOrDie(path);
-  EXPECT_EQ(store->schema_version(), 6);
+  EXPECT_EQ(store->schema_version(), testing::kSchemaVersion);
   auto backups = MigrationBackups(dir.path());
   ASSERT_EQ(backups.size(), 1u);
   EXPECT_TRUE(VerifyBackup(backups[0])->ok);

@@ -17,7 +17,7 @@ def test_each_write_is_an_entry_with_its_changes(any_store):
     m = s.add_message(c["id"], "user", "what flaps?", model="gpt-4o", tokens_input=12)
     entries = s.read_journal(start)
     assert [e["seq"] for e in entries] == [start + 1, start + 2]
-    assert all(e["kind"] == "changes" and e["schema_version"] == 6 for e in entries)
+    assert all(e["kind"] == "changes" and e["schema_version"] == 7 for e in entries)
     assert entries[0]["committed_at_us"] <= entries[1]["committed_at_us"]
     inserted = [ch for ch in entries[1]["changes"] if ch["table"] == "messages"]
     assert len(inserted) == 1 and inserted[0]["op"] == "insert" and inserted[0]["old"] is None
@@ -74,7 +74,8 @@ def test_retention_and_consumers(store):
     assert after["retention"] == {"max_age_us": 1, "max_bytes": None}
     assert after["consumers"][0]["name"] == "archive"
     store.remove_journal_consumer("archive")
-    assert store.prune_journal()["first_seq"] == status["last_seq"]  # the newest entry stays
+    # The newest entry stays: the first pruning's audit entry (after the retention setting's).
+    assert store.prune_journal()["first_seq"] == status["last_seq"] + 2
     store.set_journal_retention()  # no limits
     assert store.journal_status()["retention"] == {"max_age_us": None, "max_bytes": None}
 

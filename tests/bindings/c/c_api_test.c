@@ -611,7 +611,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "open failed: %s\n", err ? err : "?");
     return 1;
   }
-  CHECK(convstore_schema_version(db) == 6);
+  CHECK(convstore_schema_version(db) == 7);
 
   /* the chapter's V1 flow */
   rc = convstore_create_conversation(

@@ -1,0 +1,58 @@
+// The audit log's rows: appending an entry to the hash chain, reading entries, verifying the chain, and the
+// checkpoint facts (log id, an entry's hash). The chain's encoding is in audit_chain.h.
+//
+// Every function works inside the caller's transaction: an entry is appended in the transaction of the change it
+// records, and reads and the verification see one snapshot. Appending reads the head (the last entry, or where
+// retention cut the chain) and continues from it; SQLite's write lock orders entries across processes, and an
+// entry's time is max(now, the previous entry's time), so times never decrease along the sequence.
+//
+// Stateless functions over a connection: thread-safe as the connection is (one thread at a time).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "convstore/audit.h"
+#include "convstore/status.h"
+#include "sqlite/connection.h"
+
+namespace convstore::ops {
+
+// An entry to append, checked by the caller (JSON normalised, pseudonyms resolved).
+struct AuditRecord {
+  std::string actor;
+  std::optional<std::string> actor_user;    // pseudonymous ids
+  std::optional<std::string> subject_user;
+  std::string action;
+  std::string resource_type;
+  std::string resource_id;
+  std::string details = "{}";               // a compact JSON object
+  std::optional<std::string> ip_address;
+  std::optional<std::string> user_agent;
+  std::optional<std::string> personal;      // a compact JSON object
+};
+
+Result<AuditEntry> AppendAudit(sqlite::Connection& conn, const AuditRecord& record, int64_t now);
+
+// A page of entries matching `query`, oldest first. `pseudonym` (already resolved from query.user_key or
+// query.pseudonym) keeps entries by or about that person.
+Result<AuditPage> ReadAudit(sqlite::Connection& conn, const AuditQuery& query,
+                            const std::optional<std::string>& pseudonym);
+
+// Recomputes the chain from where retention left it to the head.
+Result<AuditVerification> VerifyAuditChain(sqlite::Connection& conn);
+
+// The log's id (16 bytes) and its newest entry (seq 0 and no hash for an empty log).
+struct AuditHead {
+  std::string log_id;
+  int64_t seq = 0;
+  std::string hash;               // 32 bytes
+  int64_t pruned_through_seq = 0; // entries up to this one were removed by retention
+  std::string pruned_through_hash;
+};
+Result<AuditHead> ReadAuditHead(sqlite::Connection& conn);
+
+// The stored hash of entry `seq` (32 bytes), nullopt when the log holds no such entry.
+Result<std::optional<std::string>> AuditEntryHash(sqlite::Connection& conn, int64_t seq);
+
+}  // namespace convstore::ops

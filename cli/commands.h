@@ -1,6 +1,7 @@
 // The subcommands of the `convstore` command. Each registers its options on the app and returns the exit code
 // of its run: 0 on success, 1 when the library refused the operation (the error is printed on stderr), 2 for a
-// command line that does not parse, 3 when `verify` found a backup damaged or `check` found problems.
+// command line that does not parse, 3 when `verify` found a backup damaged, `check` found problems or
+// `audit verify` found the chain broken.
 #pragma once
 #include <functional>
 
@@ -20,5 +21,7 @@ void AddArchiveCommand(CLI::App& app, std::function<int()>& run);
 void AddSyncCommand(CLI::App& app, std::function<int()>& run);
 // Registers `global-budget` (set, list, delete).
 void AddGlobalBudgetCommand(CLI::App& app, std::function<int()>& run);
+// Registers `audit` (list, log, verify, checkpoint, keygen).
+void AddAuditCommand(CLI::App& app, std::function<int()>& run);
 
 }  // namespace convstore::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   convstore::cli::AddArchiveCommand(app, run);
   convstore::cli::AddSyncCommand(app, run);
   convstore::cli::AddGlobalBudgetCommand(app, run);
+  convstore::cli::AddAuditCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

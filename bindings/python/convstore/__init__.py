@@ -14,6 +14,7 @@ from . import _ffi, _logging, errors
 from .errors import *  # noqa: F401,F403  (every exception class, listed in errors.__all__)
 from ._codec import parse_time
 from .store import Store
+from ._audit import audit_keypair
 from ._ops import (check_store, inspect_store, list_archive, list_backups, prune_archive, prune_backups,
                    restore_backup, restore_to_point, verify_backup)
 
@@ -21,7 +22,7 @@ __version__ = _ffi._PACKAGE_VERSION
 
 _logging.install()
 
-__all__ = ["Store", "AIDatabase", "parse_time", "verify_backup", "restore_backup", "list_archive", "restore_to_point", "inspect_store", "check_store", "list_backups", "prune_backups", "prune_archive", "version", "version_number", "abi_version", "__version__", *errors.__all__]
+__all__ = ["Store", "AIDatabase", "parse_time", "verify_backup", "restore_backup", "list_archive", "restore_to_point", "inspect_store", "check_store", "list_backups", "prune_backups", "prune_archive", "audit_keypair", "version", "version_number", "abi_version", "__version__", *errors.__all__]
 
 
 def version() -> str:

@@ -201,6 +201,13 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_set_global_budget": ([convstore_p, c_char_p, _out], c_int),
         "convstore_delete_global_budget": ([convstore_p, c_char_p, _out], c_int),
         "convstore_global_budgets": ([convstore_p, _out, _out], c_int),
+        "convstore_set_audit_context": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_log_event": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_read_audit": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_verify_audit": ([convstore_p, _out, _out], c_int),
+        "convstore_audit_checkpoint": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_verify_audit_checkpoint": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
+        "convstore_audit_keypair": ([_out, _out], c_int),
         "convstore_restore_to_point": ([c_char_p, c_char_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out],
                                        c_int),
         # options handle

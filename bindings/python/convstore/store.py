@@ -26,6 +26,7 @@ from ctypes import byref, c_int64, c_void_p
 from . import _ffi
 from ._codec import (Money, Time, c_string as _arg, dumps, fix_conversation, fix_message, fix_money, fix_team, loads,
                      message_request, tool_call_requests, raise_error as _raise, time_us, usd)
+from ._audit import AuditMixin
 from ._cost import CostMixin
 from ._metadata import MetadataMixin
 from ._ops import OpsMixin
@@ -50,7 +51,7 @@ def _closed():
     raise ClosedError("store is closed")
 
 
-class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin):
+class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin):
     """An open convstore database. See the module docstring for conventions.
 
     Every option left as None takes the library's default (docs/c-api.md, "Open and close"); the defaults are

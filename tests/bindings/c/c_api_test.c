@@ -577,6 +577,57 @@ static void metadata_flow(void) {
   convstore_close(db);
 }
 
+/* The audit log: an application entry with the thread's context, reading, verifying, a signed checkpoint. */
+static void audit_flow(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char* keys = NULL;
+  char* checkpoint = NULL;
+  char private_key[80], public_key[80], pseudonym[40];
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_upsert_user(db, "{\"key\":\"ana@example.com\"}", NULL, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_set_audit_context(db, "{\"actor\":\"support\",\"ip_address\":\"192.0.2.7\"}", &err_),
+              CONVSTORE_OK);
+  EXPECT_CODE(convstore_log_event(db,
+                                  "{\"action\":\"report.exported\",\"resource_type\":\"report\","
+                                  "\"subject_user_key\":\"ana@example.com\",\"details\":{\"rows\":3}}",
+                                  &out, &err_),
+              CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"seq\":1,") != NULL && strstr(out, "\"actor\":\"support\"") != NULL);
+  CHECK(out != NULL && strstr(out, "\"ip_address\":\"192.0.2.7\"") != NULL && strstr(out, "ana@") == NULL);
+  json_string(out, "subject_user", pseudonym, sizeof pseudonym);
+  CHECK(strlen(pseudonym) == 32);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_read_audit(db, "{\"user_key\":\"ana@example.com\"}", &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "report.exported") != NULL && strstr(out, "\"next_after_seq\":0") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_verify_audit(db, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"ok\":true") != NULL && strstr(out, "\"entries_checked\":1") != NULL);
+  convstore_free(out);
+  out = NULL;
+
+  EXPECT_CODE(convstore_audit_keypair(&keys, &err_), CONVSTORE_OK);
+  json_string(keys, "private_key", private_key, sizeof private_key);
+  json_string(keys, "public_key", public_key, sizeof public_key);
+  CHECK(strlen(private_key) == 64 && strlen(public_key) == 64);
+  EXPECT_CODE(convstore_audit_checkpoint(db, private_key, &checkpoint, &err_), CONVSTORE_OK);
+  CHECK(checkpoint != NULL && strstr(checkpoint, "convstore-audit-checkpoint/1") != NULL);
+  EXPECT_CODE(convstore_verify_audit_checkpoint(db, checkpoint, public_key, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"ok\":true") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_verify_audit_checkpoint(db, checkpoint, private_key, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"ok\":false") != NULL); /* another key than the signer's */
+  convstore_free(out);
+  EXPECT_CODE(convstore_log_event(db, "{\"action\":\"bad action\"}", &out, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(out == NULL);
+  convstore_free(checkpoint);
+  convstore_free(keys);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "c_api_test.db";
   convstore_t* db = NULL;
@@ -750,6 +801,7 @@ int main(int argc, char** argv) {
   metadata_flow();
   options_flow();
   log_flow();
+  audit_flow();
 
   CHECK(convstore_open(":memory:", NULL, &closed_at_exit, NULL) == CONVSTORE_OK);
   printf("%d passed, %d failed\n", passed, failed);

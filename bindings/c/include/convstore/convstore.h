@@ -497,6 +497,38 @@ CONVSTORE_API int convstore_delete_global_budget(convstore_t* db, const char* na
  * "window_to", "settled_usd", "settled_nanousd", "reserved_usd", "reserved_nanousd"}]. */
 CONVSTORE_API int convstore_global_budgets(convstore_t* db, char** out_json, char** errmsg);
 
+/* ---- the audit log (docs/audit.md) ----
+ * An entry: {"seq", "at", "at_us", "actor", "actor_user", "subject_user" (pseudonymous ids, "" for none),
+ * "action", "resource_type", "resource_id", "details": object, "personal": object or null, "ip_address",
+ * "user_agent", "personal_erased": bool, "hash", "prev_hash" (64 hex digits)}. convstore writes entries itself for
+ * destructive and administrative operations, in the transaction of the change. */
+/* Who the calling thread acts as on this handle: {"actor"?: str (a role or service, not a person's key),
+ * "actor_user_key"?: str (a user of the store, recorded by pseudonymous id), "ip_address"?: str (IPv4/IPv6),
+ * "user_agent"?: str}; "{}" clears it. CONVSTORE_NOT_FOUND for an unknown user. */
+CONVSTORE_API int convstore_set_audit_context(convstore_t* db, const char* context_json, char** errmsg);
+/* Appends an application's entry: {"action": str (1-128 of letters, digits, . _ : / -), "resource_type"?,
+ * "resource_id"?, "actor"?, "actor_user_key"?, "subject_user_key"?, "details"?: object, "personal"?: object
+ * (details naming a person: an erase removes them), "ip_address"?, "user_agent"?}; *out_json: the entry. */
+CONVSTORE_API int convstore_log_event(convstore_t* db, const char* event_json, char** out_json, char** errmsg);
+/* query_json: {"after_seq"?, "since"?, "until"? (ISO-8601 or µs), "action"?, "resource_type"?, "resource_id"?,
+ * "actor"?, "user_key"? | "pseudonym"? (entries by or about the person), "limit"? (1..10000, default 100)};
+ * *out_json: {"entries": [entry], "next_after_seq"} (0: no more), oldest first. */
+CONVSTORE_API int convstore_read_audit(convstore_t* db, const char* query_json, char** out_json, char** errmsg);
+/* Recomputes the chain; *out_json: {"ok", "entries_checked", "first_seq", "last_seq", "head_hash",
+ * "first_bad_seq", "problem", "personal_erased"} (a damaged chain is ok: false, not an error). */
+CONVSTORE_API int convstore_verify_audit(convstore_t* db, char** out_json, char** errmsg);
+/* Signs the head with an Ed25519 private key (64 hex digits); *out_json: the checkpoint document
+ * {"format": "convstore-audit-checkpoint/1", "log_id", "seq", "hash", "at", "at_us", "public_key", "signature"}
+ * to keep apart from the store. CONVSTORE_NOT_FOUND for an empty log. */
+CONVSTORE_API int convstore_audit_checkpoint(convstore_t* db, const char* private_key_hex, char** out_json,
+                                             char** errmsg);
+/* Checks the store against a saved checkpoint and the public key you trust; *out_json as convstore_verify_audit,
+ * with ok: false and the problem for a bad signature, another log, a rewritten chain or a cut-off tail. */
+CONVSTORE_API int convstore_verify_audit_checkpoint(convstore_t* db, const char* checkpoint_json,
+                                                    const char* public_key_hex, char** out_json, char** errmsg);
+/* A new Ed25519 key pair: *out_json {"private_key", "public_key"} (64 hex digits each). */
+CONVSTORE_API int convstore_audit_keypair(char** out_json, char** errmsg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -238,6 +238,45 @@ Result<AuditPage> ReadAudit(sqlite::Connection& conn, const AuditQuery& q,
   return page;
 }
 
+Result<AuditPruneReport> PruneAudit(sqlite::Connection& conn, int64_t before_at, int64_t max_entries,
+                                    const std::string& actor, int64_t now) {
+  AuditPruneReport report;
+  std::string through_hash;
+  auto cut = conn.QueryRow(
+      "SELECT seq, hash, (SELECT count(*) FROM audit_log WHERE seq <= c.last) FROM audit_log, "
+      "(SELECT max(seq) AS last FROM (SELECT seq FROM audit_log WHERE at < ?1 "
+      "AND seq < (SELECT max(seq) FROM audit_log) ORDER BY seq LIMIT ?2)) AS c WHERE seq = c.last",
+      "audit: find the entries to remove",
+      [&](const sqlite::Stmt& st) {
+        report.through_seq = st.Int(0);
+        through_hash = std::string(st.Blob(1));
+        report.removed = st.Int(2);
+        return true;
+      },
+      before_at, max_entries);
+  if (!cut.ok()) return cut.status();
+  if (!*cut || report.removed == 0) return AuditPruneReport{};
+  if (through_hash.size() != kAuditHashBytes)
+    return Status::Corruption(fmt::format("audit: entry {} has a damaged hash", report.through_seq));
+  CONVSTORE_RETURN_IF_ERROR(conn.Run("DELETE FROM audit_log WHERE seq <= ?1", "audit: remove old entries",
+                                     report.through_seq));
+  auto state = conn.Prepare(
+      "UPDATE audit_state SET pruned_through_seq = ?1, pruned_through_hash = ?2, "
+      "pruned_entries = pruned_entries + ?3 WHERE id = 1");
+  if (!state.ok()) return state.status();
+  state->Bind(1, report.through_seq).BindBlob(2, through_hash).Bind(3, report.removed);
+  CONVSTORE_RETURN_IF_ERROR(state->Run("audit: record the cut"));
+  AuditRecord r;
+  r.actor = actor;
+  r.action = "audit.pruned";
+  r.resource_type = "audit_log";
+  r.details = fmt::format(R"({{"entries":{},"through_hash":"{}","through_seq":{}}})", report.removed,
+                          ToHex(through_hash), report.through_seq);
+  auto entry = AppendAudit(conn, r, now);
+  if (!entry.ok()) return entry.status();
+  return report;
+}
+
 Result<std::optional<std::string>> AuditEntryHash(sqlite::Connection& conn, int64_t seq) {
   auto hash = conn.QueryRow("SELECT hash FROM audit_log WHERE seq = ?1", "audit: read an entry",
                             [](const sqlite::Stmt& st) { return std::string(st.Blob(0)); }, seq);

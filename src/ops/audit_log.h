@@ -52,6 +52,18 @@ struct AuditHead {
 };
 Result<AuditHead> ReadAuditHead(sqlite::Connection& conn);
 
+// Retention: removes up to `max_entries` of the oldest entries written before `before_at` — never the newest entry,
+// which the chain continues from — records the cut (the last removed entry and its hash) in audit_state and appends
+// an "audit.pruned" entry naming it (details: entries, through_seq, through_hash), so VerifyAuditChain can tell a
+// recorded cut from entries removed behind convstore's back. Returns the number removed (0: nothing to do, and
+// nothing written).
+struct AuditPruneReport {
+  int64_t removed = 0;
+  int64_t through_seq = 0;
+};
+Result<AuditPruneReport> PruneAudit(sqlite::Connection& conn, int64_t before_at, int64_t max_entries,
+                                    const std::string& actor, int64_t now);
+
 // The stored hash of entry `seq` (32 bytes), nullopt when the log holds no such entry.
 Result<std::optional<std::string>> AuditEntryHash(sqlite::Connection& conn, int64_t seq);
 

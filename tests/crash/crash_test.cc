@@ -152,6 +152,14 @@ size_t Verify(const std::string& path, const Acknowledged& ack, int kill_no) {
     checked.quick_check_on_open = true;
     auto store = ConversationStore::Open(path, checked);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
+    // The audit chain (the deletes' and pops' entries, written in their transactions) verifies after every kill.
+    if (store.ok()) {
+      auto audit = (*store)->VerifyAudit();
+      EXPECT_TRUE(audit.ok()) << audit.status().ToString();
+      if (audit.ok()) {
+        EXPECT_TRUE(audit->ok) << "entry " << audit->first_bad_seq << ": " << audit->problem;
+      }
+    }
     // The cost rollups (and rows pending) equal a recount from the raw rows; every 8th kill (it reads them all).
     if (store.ok() && kill_no % 8 == 0) {
       auto report = (*store)->VerifyRollups();

@@ -120,6 +120,15 @@ std::vector<std::string> CheckInvariants(RawDb& db) {
         "    OR fine.n + pending.n != raw.n OR fine.cost + pending.cost != raw.cost";
     for (const auto& row : db.Column(kRollups)) problems.push_back("cost rollups differ from the raw rows: " + row);
 
+    // The audit chain: consecutive sequence numbers, each entry linked to the one before (VerifyAudit recomputes
+    // the hashes; a fault may lose a whole transaction, never half of an entry or a link).
+    const char* kAuditLinks =
+        "SELECT 'audit entry ' || a.seq || ' does not link to entry ' || (a.seq - 1) FROM audit_log a"
+        " JOIN audit_log b ON b.seq = a.seq - 1 WHERE a.prev_hash != b.hash"
+        " UNION ALL SELECT 'audit entries are not consecutive: ' || count(*) || ' from ' || min(seq) || ' to ' ||"
+        " max(seq) FROM audit_log HAVING count(*) > 0 AND count(*) != max(seq) - min(seq) + 1";
+    for (const auto& row : db.Column(kAuditLinks)) problems.push_back(row);
+
     // Metadata index: every posting list's stored count equals its entries, and the list of every document holds
     // exactly the indexed rows (those up to the watermark, less the oversized ones).
     const char* kPostingCounts =

@@ -520,6 +520,12 @@ std::vector<std::string> VerifyAfterReopen(const std::string& path, const Outcom
       }
       for (const auto& id : out.conversations) {
         int64_t n = raw.Int("SELECT count(*) FROM conversations WHERE uid = ?1", {id});
+        // A delete and its audit entry commit together: an entry exactly when the conversation is gone.
+        const int64_t audited = raw.Int(
+            "SELECT count(*) FROM audit_log WHERE action = 'conversation.deleted' AND resource_id = ?1", {id});
+        if (audited != (n == 0 ? 1 : 0))
+          problems.push_back("conversation " + id + " has " + std::to_string(audited) + " deletion audit entries and " +
+                             std::to_string(n) + " rows");
         if (out.deleted.count(id)) {
           if (n != 0) problems.push_back("conversation " + id + " survived its acknowledged delete");
           ++checked;

@@ -23,5 +23,7 @@ void AddSyncCommand(CLI::App& app, std::function<int()>& run);
 void AddGlobalBudgetCommand(CLI::App& app, std::function<int()>& run);
 // Registers `audit` (list, log, verify, checkpoint, keygen).
 void AddAuditCommand(CLI::App& app, std::function<int()>& run);
+// Registers `metrics` (record, query).
+void AddMetricsCommand(CLI::App& app, std::function<int()>& run);
 
 }  // namespace convstore::cli

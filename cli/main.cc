@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   convstore::cli::AddSyncCommand(app, run);
   convstore::cli::AddGlobalBudgetCommand(app, run);
   convstore::cli::AddAuditCommand(app, run);
+  convstore::cli::AddMetricsCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -52,9 +52,13 @@ TempDb::~TempDb() {
 }
 
 std::string DowngradeSchemaSql(int version) {
-  if (version < 2 || version > 6) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 6");
-  // The audit log (version 7) first, then the journal: their triggers would fire on the statements below.
+  if (version < 2 || version > 7) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 7");
+  // Metrics (version 8), the audit log (version 7), then the journal: their triggers would fire on the statements
+  // below.
   std::string sql;
+  for (const char* op : {"INSERT", "UPDATE", "DELETE"}) sql += std::string("DROP TRIGGER journal_foreign_metrics_") + op + ";";
+  sql += "DROP TABLE metrics;";
+  if (version == 7) return sql + "DELETE FROM schema_migrations WHERE version > 7; PRAGMA user_version = 7;";
   for (const char* table : {"user_pseudonyms", "audit_log", "audit_state"})
     for (const char* op : {"INSERT", "UPDATE", "DELETE"})
       sql += std::string("DROP TRIGGER journal_foreign_") + table + "_" + op + ";";

@@ -1,5 +1,5 @@
 // Umbrella header of the convstore C++ API: the store (store.h) with its capabilities (cost.h: Costs;
-// metadata.h: MetadataSearch; ops.h: Operations; sync.h: Sync; audit.h: Audit), its options and environment (options.h, env.h), results (status.h) and records.
+// metadata.h: MetadataSearch; ops.h: Operations; sync.h: Sync; audit.h: Audit; monitoring.h: Monitoring), its options and environment (options.h, env.h), results (status.h) and records.
 #ifndef CONVSTORE_CONVSTORE_HPP_
 #define CONVSTORE_CONVSTORE_HPP_
 
@@ -8,6 +8,7 @@
 #include "convstore/env.h"
 #include "convstore/limits.h"
 #include "convstore/metadata.h"
+#include "convstore/monitoring.h"
 #include "convstore/ops.h"
 #include "convstore/options.h"
 #include "convstore/status.h"

@@ -241,4 +241,14 @@ Result<AuditVerification> Audit::VerifyAuditCheckpoint(const AuditCheckpoint& ch
                                                             public_key_hex);
 }
 
+Status Monitoring::RecordMetric(const MetricPoint& point) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoRecordMetric, point);
+}
+Result<int64_t> Monitoring::RecordMetrics(const std::vector<MetricPoint>& points) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoRecordMetrics, points);
+}
+Result<MetricSeries> Monitoring::QueryMetrics(const MetricQuery& query) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoQueryMetrics, query);
+}
+
 }  // namespace convstore

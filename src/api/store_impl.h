@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "convstore/audit.h"
+#include "convstore/monitoring.h"
 #include "convstore/ops.h"
 #include "convstore/store.h"
 #include "ops/journal_capture.h"
@@ -148,6 +149,9 @@ class StoreImpl final {
   Result<AuditVerification> DoVerifyAudit();
   Result<AuditCheckpoint> DoCreateAuditCheckpoint(std::string_view private_key_hex);
   Result<AuditVerification> DoVerifyAuditCheckpoint(const AuditCheckpoint& checkpoint, std::string_view public_key_hex);
+  Status DoRecordMetric(const MetricPoint& point);
+  Result<int64_t> DoRecordMetrics(const std::vector<MetricPoint>& points);
+  Result<MetricSeries> DoQueryMetrics(const MetricQuery& query);
 
  private:
   // The audit log (src/api/audit.cc): the calling thread's actor on this handle (read on the calling thread, before

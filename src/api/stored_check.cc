@@ -184,4 +184,6 @@ Status CheckStored(const AuditEntry& v) {
 
 Status CheckStored(const AuditPage& v) { return CheckStored(v.entries); }
 
+Status CheckStored(const MetricSeries& v) { return Texts("metric", v.name, {{"unit", &v.unit}}); }
+
 }  // namespace convstore::api

@@ -14,6 +14,7 @@
 #include "convstore/audit.h"
 #include "convstore/cost.h"
 #include "convstore/metadata.h"
+#include "convstore/monitoring.h"
 #include "convstore/ops.h"
 #include "convstore/sessions.h"
 #include "convstore/status.h"
@@ -60,6 +61,8 @@ Status CheckStored(const JournalStatus& v);
 // Audit entries hold text read from the file: valid UTF-8, details and personal details JSON objects.
 Status CheckStored(const AuditEntry& v);
 Status CheckStored(const AuditPage& v);
+// A metric's name is the query's; its unit is read from the file.
+Status CheckStored(const MetricSeries& v);
 inline Status CheckStored(const AuditVerification&) { return Status::OK(); }  // counts and hashes it computed
 inline Status CheckStored(const AuditCheckpoint&) { return Status::OK(); }    // hex it made
 

@@ -2,7 +2,7 @@
 //
 // The journal records the tables that hold what callers wrote (users, teams, conversations, messages, tool calls,
 // message tombstones, API usage, prices, budgets and reservations, meta, schema_migrations, the audit log
-// with its state and the users' pseudonymous ids; a file of an older schema lacks the later ones). Derived tables — the
+// with its state and the users' pseudonymous ids, metrics; a file of an older schema lacks the later ones). Derived tables — the
 // cost rollups, totals and pending rows, the metadata index's postings and bookkeeping — are not journaled: after
 // a replay they are rebuilt from the recorded tables, the way migrations 2 and 3 build them (which keeps a
 // journal entry to the rows a caller changed: one message is one row plus its conversation's counters, not the

@@ -1,5 +1,9 @@
 -- Rewrites a current store file as schema version 3 wrote it (as DowngradeSchemaSql(3) in tests/test_util.cc),
 -- for the Python and CLI tests of opening an older file.
+DROP TRIGGER journal_foreign_metrics_INSERT;
+DROP TRIGGER journal_foreign_metrics_UPDATE;
+DROP TRIGGER journal_foreign_metrics_DELETE;
+DROP TABLE metrics;
 DROP TRIGGER journal_foreign_user_pseudonyms_INSERT;
 DROP TRIGGER journal_foreign_user_pseudonyms_UPDATE;
 DROP TRIGGER journal_foreign_user_pseudonyms_DELETE;

@@ -208,6 +208,9 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_audit_checkpoint": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_verify_audit_checkpoint": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
         "convstore_audit_keypair": ([_out, _out], c_int),
+        "convstore_record_metric": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_record_metrics": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_query_metrics": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_restore_to_point": ([c_char_p, c_char_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out],
                                        c_int),
         # options handle

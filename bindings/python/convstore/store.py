@@ -29,6 +29,7 @@ from ._codec import (Money, Time, c_string as _arg, dumps, fix_conversation, fix
 from ._audit import AuditMixin
 from ._cost import CostMixin
 from ._metadata import MetadataMixin
+from ._monitoring import MonitoringMixin
 from ._ops import OpsMixin
 from ._sync import SyncMixin
 from .errors import ClosedError, InvalidArgumentError
@@ -51,7 +52,7 @@ def _closed():
     raise ClosedError("store is closed")
 
 
-class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin):
+class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, MonitoringMixin):
     """An open convstore database. See the module docstring for conventions.
 
     Every option left as None takes the library's default (docs/c-api.md, "Open and close"); the defaults are

@@ -628,6 +628,35 @@ static void audit_flow(void) {
   convstore_close(db);
 }
 
+/* Metrics: a batch and a point, then one hour's statistics. */
+static void metrics_flow(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_record_metrics(db,
+                                       "[{\"type\":\"latency\",\"name\":\"api.ms\",\"value\":10,\"unit\":\"ms\","
+                                       "\"at\":\"2026-12-01T10:15:00Z\"},{\"type\":\"latency\",\"name\":\"api.ms\","
+                                       "\"value\":30,\"unit\":\"ms\",\"at\":\"2026-12-01T10:45:00Z\"}]",
+                                       &out, &err_),
+              CONVSTORE_OK);
+  CHECK(out != NULL && strcmp(out, "{\"recorded\":2}") == 0);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_record_metric(db, "{\"type\":\"latency\",\"name\":\"api.ms\",\"value\":50,"
+                                          "\"at\":\"2026-12-01T11:00:00Z\"}", &err_),
+              CONVSTORE_OK);
+  EXPECT_CODE(convstore_query_metrics(db, "{\"name\":\"api.ms\",\"from\":\"2026-12-01T00:00:00Z\","
+                                          "\"to\":\"2026-12-02T00:00:00Z\",\"bucket\":\"hour\"}", &out, &err_),
+              CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"points\":3") != NULL && strstr(out, "\"count\":2,\"sum\":40") != NULL);
+  CHECK(out != NULL && strstr(out, "\"p50\":20") != NULL && strstr(out, "\"start\":\"2026-12-01T11:00:00") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_record_metric(db, "{\"type\":\"latency\",\"name\":\"api.ms\",\"value\":\"fast\"}", &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "c_api_test.db";
   convstore_t* db = NULL;
@@ -662,7 +691,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "open failed: %s\n", err ? err : "?");
     return 1;
   }
-  CHECK(convstore_schema_version(db) == 7);
+  CHECK(convstore_schema_version(db) == 8);
 
   /* the chapter's V1 flow */
   rc = convstore_create_conversation(
@@ -802,6 +831,7 @@ int main(int argc, char** argv) {
   options_flow();
   log_flow();
   audit_flow();
+  metrics_flow();
 
   CHECK(convstore_open(":memory:", NULL, &closed_at_exit, NULL) == CONVSTORE_OK);
   printf("%d passed, %d failed\n", passed, failed);

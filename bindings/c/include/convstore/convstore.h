@@ -529,6 +529,19 @@ CONVSTORE_API int convstore_verify_audit_checkpoint(convstore_t* db, const char*
 /* A new Ed25519 key pair: *out_json {"private_key", "public_key"} (64 hex digits each). */
 CONVSTORE_API int convstore_audit_keypair(char** out_json, char** errmsg);
 
+/* ---- metrics (docs/monitoring.md) ----
+ * A point: {"type": str, "name": str (1-128 of letters, digits, . _ : / -), "value": number (finite), "unit"?: str
+ * (<= 32 bytes), "labels"?: a flat object of strings, numbers and booleans (<= 32 keys, 4 KiB), "at"?: time
+ * (default now)}. */
+CONVSTORE_API int convstore_record_metric(convstore_t* db, const char* point_json, char** errmsg);
+/* points_json: an array of up to 100,000 points, one transaction (all or nothing); *out_json: {"recorded": n}. */
+CONVSTORE_API int convstore_record_metrics(convstore_t* db, const char* points_json, char** out_json, char** errmsg);
+/* query_json: {"name": str, "type"?: str, "from": time, "to": time ([from, to), at most 3,660 days), "labels"?:
+ * object (points holding every member), "bucket"?: "none" (default: one bucket) | "minute" | "hour" | "day"};
+ * *out_json: {"name", "unit", "points", "buckets": [{"start", "start_us", "count", "sum", "min", "max", "avg",
+ * "p50", "p95", "p99"}]} in time order, buckets without points left out. */
+CONVSTORE_API int convstore_query_metrics(convstore_t* db, const char* query_json, char** out_json, char** errmsg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,90 @@
+#include "monitoring_codec.h"
+
+#include <fmt/format.h>
+
+#include "json_fields.h"
+
+namespace convstore::capi {
+namespace {
+
+Status ReadPoint(Fields& f, MetricPoint& p) {
+  CONVSTORE_RETURN_IF_ERROR(f.Str("type", p.type));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("name", p.name));
+  std::optional<double> value;
+  CONVSTORE_RETURN_IF_ERROR(f.Double("value", value));
+  if (!value) return Status::InvalidArgument("a metric point needs a numeric \"value\"");
+  p.value = *value;
+  CONVSTORE_RETURN_IF_ERROR(f.Str("unit", p.unit));
+  CONVSTORE_RETURN_IF_ERROR(f.Doc("labels", p.labels_json, true));
+  return f.Time("at", p.at);
+}
+
+}  // namespace
+
+Result<MetricPoint> DecodeMetricPoint(std::string_view text) {
+  return DecodeObject<MetricPoint>(text, "metric point", ReadPoint);
+}
+
+Result<std::vector<MetricPoint>> DecodeMetricPoints(std::string_view text) {
+  auto parsed = util::ParseJson(text, "metric points", limits::kMaxRequestBytes, kMaxRequestDepth);
+  if (!parsed.ok()) return parsed.status();
+  if (!parsed->is_array()) return Status::InvalidArgument("metric points must be a JSON array of point objects");
+  std::vector<MetricPoint> out(parsed->size());
+  for (size_t i = 0; i < parsed->size(); ++i) {
+    const std::string prefix = fmt::format("points[{}].", i);
+    if (!(*parsed)[i].is_object()) return Status::InvalidArgument(fmt::format("points[{}] must be a JSON object", i));
+    Fields f((*parsed)[i], prefix);
+    CONVSTORE_RETURN_IF_ERROR(ReadPoint(f, out[i]));
+    CONVSTORE_RETURN_IF_ERROR(f.Finish());
+  }
+  return out;
+}
+
+Result<MetricQuery> DecodeMetricQuery(std::string_view text) {
+  return DecodeObject<MetricQuery>(text, "metric query", [](Fields& f, MetricQuery& q) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Str("name", q.name));
+    CONVSTORE_RETURN_IF_ERROR(f.Str("type", q.type));
+    std::optional<Micros> from, to;
+    CONVSTORE_RETURN_IF_ERROR(f.Time("from", from));
+    CONVSTORE_RETURN_IF_ERROR(f.Time("to", to));
+    if (!from || !to) return Status::InvalidArgument("a metric query needs \"from\" and \"to\"");
+    q.from = *from;
+    q.to = *to;
+    CONVSTORE_RETURN_IF_ERROR(f.Doc("labels", q.labels_json, true));
+    std::string bucket;
+    CONVSTORE_RETURN_IF_ERROR(f.Str("bucket", bucket));
+    if (bucket.empty() || bucket == "none") q.bucket = MetricBucket::kNone;
+    else if (bucket == "minute") q.bucket = MetricBucket::kMinute;
+    else if (bucket == "hour") q.bucket = MetricBucket::kHour;
+    else if (bucket == "day") q.bucket = MetricBucket::kDay;
+    else return Status::InvalidArgument("bucket must be \"none\", \"minute\", \"hour\" or \"day\"");
+    return Status::OK();
+  });
+}
+
+std::string EncodeMetricSeries(const MetricSeries& s) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("name").String(s.name);
+  w.Key("unit").String(s.unit);
+  w.Key("points").Int(s.points);
+  w.Key("buckets").BeginArray();
+  for (const MetricStats& b : s.buckets) {
+    w.BeginObject();
+    WriteTime(w, "start", b.start);
+    w.Key("count").Int(b.count);
+    w.Key("sum").Double(b.sum);
+    w.Key("min").Double(b.min);
+    w.Key("max").Double(b.max);
+    w.Key("avg").Double(b.avg);
+    w.Key("p50").Double(b.p50);
+    w.Key("p95").Double(b.p95);
+    w.Key("p99").Double(b.p99);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return w.Take();
+}
+
+}  // namespace convstore::capi

@@ -1,0 +1,21 @@
+// JSON <-> C++ records of the metrics capability (convstore/monitoring.h) for the C ABI. Internal to bindings/c;
+// pure functions, thread-safe.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convstore/monitoring.h"
+#include "convstore/status.h"
+
+namespace convstore::capi {
+
+// {"type": str, "name": str, "value": number, "unit"?: str, "labels"?: object, "at"?: time}.
+Result<MetricPoint> DecodeMetricPoint(std::string_view text);
+// A JSON array of points (errors name the element).
+Result<std::vector<MetricPoint>> DecodeMetricPoints(std::string_view text);
+// {"name": str, "type"?: str, "from": time, "to": time, "labels"?: object, "bucket"?: "none"|"minute"|"hour"|"day"}.
+Result<MetricQuery> DecodeMetricQuery(std::string_view text);
+std::string EncodeMetricSeries(const MetricSeries& series);
+
+}  // namespace convstore::capi

@@ -1,0 +1,74 @@
+"""The metrics methods of Store: a time series of measurements in the store (docs/monitoring.md).
+
+A mixin (kept apart from store.py so each file has one concern); every method is one C call around the records
+documented in docs/monitoring.md.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import _ffi
+from ._codec import Time, dumps, time_us
+from .errors import InvalidArgumentError
+
+__all__ = ["MonitoringMixin"]
+
+_BUCKETS = ("none", "minute", "hour", "day")
+
+
+def _point(type, name, value, unit, labels, at) -> dict:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError("value must be a number")
+    if not math.isfinite(value):
+        raise InvalidArgumentError("value must be a finite number")
+    p = {"type": type, "name": name, "value": float(value)}
+    if unit is not None:
+        p["unit"] = unit
+    if labels is not None:
+        p["labels"] = labels
+    if at is not None:
+        p["at"] = time_us(at, "at")
+    return p
+
+
+class MonitoringMixin:
+    """Metrics methods; mixed into Store (which provides _call and _do)."""
+
+    def record_metric(self, type: str, name: str, value: float, *, unit: str | None = None,
+                      labels: dict | None = None, at: Time | None = None) -> None:
+        """Records one measurement (the seed's metrics row): type ("latency", "tokens", ...), name
+        ("api.request_ms"), a finite value, a unit, flat labels ({"model": "gpt-4o", "region": "eu"}) and when it
+        was measured (default now)."""
+        self._do(_ffi.convstore_record_metric, dumps(_point(type, name, value, unit, labels, at)))
+
+    def record_metrics(self, points) -> int:
+        """Records many in one transaction (all or nothing): an iterable of dicts with the keys of record_metric
+        ("type", "name", "value", "unit"?, "labels"?, "at"?), or of (type, name, value) tuples."""
+        batch = []
+        for p in points:
+            if isinstance(p, dict):
+                unknown = set(p) - {"type", "name", "value", "unit", "labels", "at"}
+                if unknown:
+                    raise InvalidArgumentError(f"unknown point field(s): {sorted(unknown)}")
+                batch.append(_point(p.get("type"), p.get("name"), p.get("value"), p.get("unit"), p.get("labels"),
+                                    p.get("at")))
+            else:
+                type, name, value = p
+                batch.append(_point(type, name, value, None, None, None))
+        return self._call(_ffi.convstore_record_metrics, dumps(batch))["recorded"]
+
+    def query_metrics(self, name: str, *, start: Time, end: Time, type: str | None = None,
+                      labels: dict | None = None, bucket: str = "none") -> dict:
+        """Statistics of one metric over [start, end): {"name", "unit", "points", "buckets": [{"start", "count",
+        "sum", "min", "max", "avg", "p50", "p95", "p99"}]}, per "minute", "hour" or "day" (UTC) or one bucket for
+        the range ("none"). labels keeps the points holding every label given. Percentiles are exact (linear
+        interpolation between the nearest ranks, as numpy.percentile)."""
+        if bucket not in _BUCKETS:
+            raise InvalidArgumentError(f"bucket must be one of {_BUCKETS}")
+        q = {"name": name, "from": time_us(start, "start"), "to": time_us(end, "end"), "bucket": bucket}
+        if type is not None:
+            q["type"] = type
+        if labels is not None:
+            q["labels"] = labels
+        return self._call(_ffi.convstore_query_metrics, dumps(q))

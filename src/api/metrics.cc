@@ -8,7 +8,8 @@ namespace convstore::api {
 
 Status StoreImpl::DoRecordMetric(const MetricPoint& point) {
   ops::StoredMetric stored;
-  CONVSTORE_RETURN_IF_ERROR(ops::CheckMetric(point, -1, Now(), &stored));
+  ops::CheckedLabels labels;
+  CONVSTORE_RETURN_IF_ERROR(ops::CheckMetric(point, -1, Now(), labels, &stored));
   return Write("record_metric", [&](sqlite::Connection& conn) { return ops::InsertMetrics(conn, {stored}); });
 }
 
@@ -17,8 +18,9 @@ Result<int64_t> StoreImpl::DoRecordMetrics(const std::vector<MetricPoint>& point
     return Status::TooLarge(fmt::format("{} points in one batch; the limit is {}", points.size(), ops::kMaxMetricBatch));
   std::vector<ops::StoredMetric> stored(points.size());
   const int64_t now = Now();
+  ops::CheckedLabels labels;
   for (size_t i = 0; i < points.size(); ++i)
-    CONVSTORE_RETURN_IF_ERROR(ops::CheckMetric(points[i], static_cast<int64_t>(i), now, &stored[i]));
+    CONVSTORE_RETURN_IF_ERROR(ops::CheckMetric(points[i], static_cast<int64_t>(i), now, labels, &stored[i]));
   if (stored.empty()) return int64_t{0};
   return Write("record_metrics", [&](sqlite::Connection& conn) -> Result<int64_t> {
     CONVSTORE_RETURN_IF_ERROR(ops::InsertMetrics(conn, stored));

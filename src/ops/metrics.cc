@@ -101,7 +101,7 @@ bool Holds(const std::string& labels, const nlohmann::json& wanted) {
 
 }  // namespace
 
-Status CheckMetric(const MetricPoint& p, int64_t index, int64_t now, StoredMetric* out) {
+Status CheckMetric(const MetricPoint& p, int64_t index, int64_t now, CheckedLabels& checked, StoredMetric* out) {
   const std::string at = Where(index);
   CONVSTORE_RETURN_IF_ERROR(CheckName(p.type, at + "type"));
   CONVSTORE_RETURN_IF_ERROR(CheckName(p.name, at + "name"));
@@ -109,12 +109,16 @@ Status CheckMetric(const MetricPoint& p, int64_t index, int64_t now, StoredMetri
   CONVSTORE_RETURN_IF_ERROR(util::CheckText(p.unit, at + "unit", kMaxUnitBytes));
   if (p.unit.find('\0') != std::string::npos) return Status::InvalidArgument(at + "unit holds a NUL byte");
   CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(p.at, at + "at"));
-  auto labels = CheckLabels(p.labels_json, at + "labels");
-  if (!labels.ok()) return labels.status();
+  auto known = checked.find(p.labels_json);
+  if (known == checked.end()) {
+    auto labels = CheckLabels(p.labels_json, at + "labels");
+    if (!labels.ok()) return labels.status();
+    known = checked.emplace(p.labels_json, std::move(*labels)).first;
+  }
   out->type = p.type;
   out->name = p.name;
   out->unit = p.unit;
-  out->labels = std::move(*labels);
+  out->labels = known->second;
   out->value = p.value;
   out->at = p.at.value_or(now);
   return Status::OK();

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "convstore/monitoring.h"
@@ -27,8 +28,12 @@ struct StoredMetric {
   int64_t at = 0;
 };
 
+// Label sets already checked in this batch (as given -> stored form): a batch repeats a few label sets, and each
+// is parsed once.
+using CheckedLabels = std::unordered_map<std::string, std::string>;
+
 // Checks `point` (index names it in a batch's error; -1 for a single point) and fills `out`; `now` when no time.
-Status CheckMetric(const MetricPoint& point, int64_t index, int64_t now, StoredMetric* out);
+Status CheckMetric(const MetricPoint& point, int64_t index, int64_t now, CheckedLabels& labels, StoredMetric* out);
 Status CheckMetricQuery(const MetricQuery& query);
 
 Status InsertMetrics(sqlite::Connection& conn, const std::vector<StoredMetric>& points);

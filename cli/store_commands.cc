@@ -23,6 +23,7 @@ struct StoreArgs {
   double keep_days = 0;
   bool json = false;
   bool no_backup = false;
+  bool vacuum = false;
 };
 
 bool FileExists(const std::string& path) {
@@ -274,6 +275,38 @@ int RunBackups(const StoreArgs& a) {
 
 }  // namespace
 
+int RunOptimize(const StoreArgs& a) {
+  convstore_t* db = nullptr;
+  char* err = nullptr;
+  int rc = convstore_open(a.store.c_str(), R"({"create_if_missing":false})", &db, &err);
+  if (rc != CONVSTORE_OK) return Failed("optimize", rc, err);
+  ProgressBar bar;
+  char* out = nullptr;
+  rc = convstore_optimize(db, a.vacuum ? R"({"vacuum":true})" : "{}", &ProgressBar::Callback, &bar, &out, &err);
+  bar.Finish();
+  convstore_close(db);
+  if (rc != CONVSTORE_OK) return Failed("optimize", rc, err);
+  if (a.json) {
+    std::printf("%s\n", out);
+  } else {
+    const JsonView v(out);
+    std::printf("%s: %lld -> %lld bytes; %lld free pages given back%s; auto-vacuum %s; WAL %s (%lld frames copied) "
+                "in %.1f s\n",
+                a.store.c_str(), static_cast<long long>(v.Int("bytes_before")),
+                static_cast<long long>(v.Int("bytes_after")), static_cast<long long>(v.Int("pages_released")),
+                v.json().value("vacuumed", false) ? ", the file rewritten (VACUUM)" : "", v.Text("auto_vacuum").c_str(),
+                v.json().value("wal_truncated", false) ? "emptied" : "not emptied: a reader in another process holds it",
+                static_cast<long long>(v.Int("wal_frames_checkpointed")),
+                static_cast<double>(v.Int("duration_us")) / 1e6);
+    if (!a.vacuum && v.Text("auto_vacuum") == "none" && v.Int("free_pages_after") > 0)
+      std::printf("this file was created before incremental auto-vacuum: `convstore optimize --vacuum` gives its %lld "
+                  "free pages back\n",
+                  static_cast<long long>(v.Int("free_pages_after")));
+  }
+  convstore_free(out);
+  return 0;
+}
+
 void AddStoreCommands(CLI::App& app, std::function<int()>& run) {
   auto args = std::make_shared<StoreArgs>();
   CLI::App* init = app.add_subcommand(
@@ -319,6 +352,13 @@ void AddStoreCommands(CLI::App& app, std::function<int()>& run) {
   backups->add_option("--keep-days", args->keep_days, "remove backups older than N days")->check(CLI::PositiveNumber);
   backups->add_flag("--json", args->json, "print the listing as JSON");
   backups->callback([args, &run]() { run = [args]() { return RunBackups(*args); }; });
+  CLI::App* optimize = app.add_subcommand(
+      "optimize", "Maintenance: planner statistics, free pages given back to the file system, the WAL checkpointed and "
+                  "emptied; --vacuum first rewrites the whole file (converting an older file; writers wait)");
+  optimize->add_option("store", args->store, "the convstore file")->required()->check(CLI::ExistingFile);
+  optimize->add_flag("--vacuum", args->vacuum, "rewrite the whole file (VACUUM), with progress");
+  optimize->add_flag("--json", args->json, "print the C API's JSON");
+  optimize->callback([args, &run]() { run = [args]() { return RunOptimize(*args); }; });
 }
 
 }  // namespace convstore::cli

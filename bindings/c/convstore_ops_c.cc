@@ -4,6 +4,7 @@
 #include <string>
 
 #include "c_support.h"
+#include "json_fields.h"
 #include "ops_codec.h"
 
 using convstore::Status;
@@ -140,6 +141,35 @@ int convstore_backup(convstore_t* db, const char* options_json, convstore_progre
     if (!options.ok()) return options.status();
     options->on_progress = ProgressOf(progress, user_data);
     return Emit(db->store->Backup(*options), out_json, EncodeBackupReport);
+  });
+}
+
+int convstore_optimize(convstore_t* db, const char* options_json, convstore_progress_fn progress, void* user_data,
+                       char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(options_json);
+    auto options = DecodeObject<convstore::OptimizeOptions>(
+        options_json, "optimize options", [](Fields& f, convstore::OptimizeOptions& o) -> Status {
+          std::optional<bool> vacuum;
+          CONVSTORE_RETURN_IF_ERROR(f.Bool("vacuum", vacuum));
+          o.vacuum = vacuum.value_or(false);
+          return Status::OK();
+        });
+    if (!options.ok()) return options.status();
+    options->on_progress = ProgressOf(progress, user_data);
+    return Emit(db->store->Optimize(*options), out_json, [](const convstore::OptimizeReport& r) {
+      JsonWriter w;
+      w.BeginObject();
+      w.Key("bytes_before").Int(r.bytes_before).Key("bytes_after").Int(r.bytes_after);
+      w.Key("free_pages_before").Int(r.free_pages_before).Key("free_pages_after").Int(r.free_pages_after);
+      w.Key("pages_released").Int(r.pages_released).Key("vacuumed").Bool(r.vacuumed);
+      w.Key("auto_vacuum").String(r.auto_vacuum);
+      w.Key("wal_frames_checkpointed").Int(r.wal_frames_checkpointed).Key("wal_truncated").Bool(r.wal_truncated);
+      w.Key("duration_us").Int(r.duration_us);
+      w.EndObject();
+      return w.Take();
+    });
   });
 }
 

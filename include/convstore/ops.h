@@ -295,6 +295,29 @@ struct StoreCheck {
   std::vector<std::string> problems{};
 };
 
+// ---- maintenance ----
+
+struct OptimizeOptions {
+  // Also rewrite the whole file (VACUUM): the only way to give back the free pages of a file created before
+  // incremental auto-vacuum, which it turns on. Takes the write lock for its whole run (other writers wait; readers
+  // go on) and needs free disk space about the size of the file.
+  bool vacuum = false;
+  // Called as a VACUUM advances (Progress::done/total: SQLite steps, total estimated from the file's size); on the
+  // calling thread. Must not throw.
+  std::function<void(const Progress&)> on_progress{};
+};
+
+struct OptimizeReport {
+  int64_t bytes_before = 0, bytes_after = 0;  // the database file and its WAL
+  int64_t free_pages_before = 0, free_pages_after = 0;
+  int64_t pages_released = 0;       // given back to the file system by incremental vacuum
+  bool vacuumed = false;            // a full VACUUM ran
+  std::string auto_vacuum{};        // the file's mode afterwards: "incremental", "full" or "none"
+  int64_t wal_frames_checkpointed = 0;
+  bool wal_truncated = false;       // the WAL is empty (false while a reader in another process pins it)
+  int64_t duration_us = 0;
+};
+
 // The operations capability of a ConversationStore (a base of it: call these on the store). Thread-safe as the
 // store is. Non-virtual and without data: entry points added here never change the layout of ConversationStore.
 class CONVSTORE_EXPORT Operations {
@@ -337,6 +360,13 @@ class CONVSTORE_EXPORT Operations {
   // round's error when it failed. kNotFound when not archiving.
   Result<ArchiveReport> StopArchiving();
   Result<ArchivingStatus> GetArchivingStatus();
+
+  // ---- maintenance ----
+  // Updates the query planner's statistics (PRAGMA optimize), gives free pages back to the file system (incremental
+  // vacuum: files created by this version), checkpoints and empties the WAL; with options.vacuum, first rewrites
+  // the whole file (VACUUM), which also converts an older file to incremental auto-vacuum. kInvalidArgument for an
+  // in-memory store; kReadOnly for a read-only one; kBusy when another writer holds the file past busy_timeout_ms.
+  Result<OptimizeReport> Optimize(const OptimizeOptions& options);
 
  protected:
   Operations() = default;

@@ -190,6 +190,9 @@ Status Operations::StartArchiving(const ArchiveOptions& options) {
 Result<ArchiveReport> Operations::StopArchiving() {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoStopArchiving);
 }
+Result<OptimizeReport> Operations::Optimize(const OptimizeOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoOptimize, options);
+}
 Result<ArchivingStatus> Operations::GetArchivingStatus() {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoGetArchivingStatus);
 }

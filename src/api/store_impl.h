@@ -149,6 +149,7 @@ class StoreImpl final {
   Result<AuditVerification> DoVerifyAudit();
   Result<AuditCheckpoint> DoCreateAuditCheckpoint(std::string_view private_key_hex);
   Result<AuditVerification> DoVerifyAuditCheckpoint(const AuditCheckpoint& checkpoint, std::string_view public_key_hex);
+  Result<OptimizeReport> DoOptimize(const OptimizeOptions& options);
   Status DoRecordMetric(const MetricPoint& point);
   Result<int64_t> DoRecordMetrics(const std::vector<MetricPoint>& points);
   Result<MetricSeries> DoQueryMetrics(const MetricQuery& query);

@@ -47,7 +47,8 @@ Status CheckStored(const Reservation& v);
 inline Status CheckStored(int64_t) { return Status::OK(); }
 inline Status CheckStored(const ImportReport&) { return Status::OK(); }  // counts only
 inline Status CheckStored(const JournalPruneReport&) { return Status::OK(); }  // counts only
-inline Status CheckStored(const BackupReport&) { return Status::OK(); }  // facts the backup computed itself
+inline Status CheckStored(const BackupReport&) { return Status::OK(); }
+inline Status CheckStored(const OptimizeReport&) { return Status::OK(); }  // sizes and counts it read  // facts the backup computed itself
 inline Status CheckStored(const ArchiveReport&) { return Status::OK(); }  // counts and positions the archiver made
 inline Status CheckStored(const ArchivingStatus&) { return Status::OK(); }
 inline Status CheckStored(const SyncReport&) { return Status::OK(); }  // counts and positions the sync made

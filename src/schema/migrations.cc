@@ -108,6 +108,12 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
   CONVSTORE_RETURN_IF_ERROR(CheckSchema(conn, migrations, static_cast<int>(before->version)));
   if (before->version == latest && before->application_id == kApplicationId) return latest;
 
+  // A new file gives freed pages back to the file system without a full VACUUM (PRAGMA incremental_vacuum, which
+  // Optimize runs). SQLite takes the setting only before the first table exists and outside a transaction; if
+  // another process creates the tables first, it is a no-op. An older file keeps its mode until an explicit VACUUM
+  // converts it (Optimize with vacuum).
+  if (before->table_count == 0)
+    CONVSTORE_RETURN_IF_ERROR(conn.Exec("PRAGMA auto_vacuum=INCREMENTAL", "set incremental auto-vacuum"));
   auto txn = sqlite::WriteTransaction::Begin(conn);
   if (!txn.ok()) return txn.status();
   auto state = Inspect(conn);  // again, under the write lock: another process may have migrated meanwhile

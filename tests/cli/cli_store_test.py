@@ -1,4 +1,4 @@
-"""`convstore init`, `info`, `check`, `changes` and `backups` from a shell, with their exit codes (0 ok, 1 refused,
+"""`convstore init`, `info`, `check`, `changes`, `backups` and `optimize` from a shell, with their exit codes (0 ok, 1 refused,
 2 usage, 3 problems found). Usage: cli_store_test.py CONVSTORE_BINARY."""
 import json
 import os
@@ -102,5 +102,24 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 2, f"unknown command: {r.returncode}")
     r = run("--version")
     check(r.returncode == 0 and r.stdout.strip(), f"--version: {r.returncode} {r.stdout!r}")
+
+    # optimize: the pages of deleted conversations go back to the file system; --vacuum rewrites the file.
+    big = os.path.join(tmp, "big.db")
+    with convstore.Store(big) as s:
+        s.set_journal_enabled(False)  # the journal would keep the deleted rows' images
+        ids = [s.create_conversation("u", f"c{i}")["id"] for i in range(8)]
+        for cid in ids:
+            s.add_messages(cid, [{"role": "user", "content": "y" * 4096} for _ in range(20)])
+        for cid in ids[1:]:
+            s.delete_conversation(cid)
+    before = os.path.getsize(big) + (os.path.getsize(big + "-wal") if os.path.exists(big + "-wal") else 0)
+    r = run("optimize", big, "--json")
+    out = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(out.get("pages_released", 0) > 0 and out.get("free_pages_after") == 0 and os.path.getsize(big) < before,
+          f"optimize: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    r = run("optimize", big, "--vacuum")
+    check(r.returncode == 0 and "VACUUM" in r.stdout and "auto-vacuum incremental" in r.stdout,
+          f"optimize --vacuum: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    check(run("optimize", os.path.join(tmp, "missing.db")).returncode == 2, "optimize of a missing file")
 
 finish("cli store test")

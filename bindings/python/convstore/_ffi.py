@@ -179,6 +179,7 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_set_journal_consumer": ([convstore_p, c_char_p, c_int64, _out], c_int),
         "convstore_remove_journal_consumer": ([convstore_p, c_char_p, _out], c_int),
         "convstore_backup": ([convstore_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out], c_int),
+        "convstore_optimize": ([convstore_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out], c_int),
         "convstore_verify_backup": ([c_char_p, c_char_p, _out, _out], c_int),
         "convstore_restore_backup": ([c_char_p, c_char_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out],
                                      c_int),

@@ -229,6 +229,16 @@ class OpsMixin:
         callback = _progress_callback(progress)
         return self._call(_ffi.convstore_backup, dumps(o), callback, None)
 
+    def optimize(self, *, vacuum: bool = False, progress=None) -> dict:
+        """Maintenance: updates the planner's statistics, gives free pages back to the file system, checkpoints and
+        empties the WAL; vacuum=True first rewrites the whole file (converting an older file to incremental
+        auto-vacuum; writers wait meanwhile; progress(phase, done, total) hears it). Returns {"bytes_before",
+        "bytes_after", "free_pages_before", "free_pages_after", "pages_released", "vacuumed", "auto_vacuum",
+        "wal_frames_checkpointed", "wal_truncated", "duration_us"}."""
+        if not isinstance(vacuum, bool):
+            raise InvalidArgumentError("vacuum must be True or False")
+        return self._call(_ffi.convstore_optimize, dumps({"vacuum": vacuum}), _progress_callback(progress), None)
+
     def archive_now(self, directory, *, encryption_key: str | None = None, base_backup_interval_s: int = 86400,
                     keep_s: int | None = None) -> dict:
         """One archiving round into `directory` (created 0700 when missing): a base backup when needed, the journal

@@ -107,3 +107,26 @@ def test_opening_an_older_file_backs_it_up_first(tmp_path):
     with convstore.Store(_empty_v3_store(tmp_path / "third.db"), backup_before_migration=False):
         pass
     assert len(convstore.list_backups(tmp_path)) == 1
+
+
+def test_optimize_gives_deleted_pages_back(db_path):
+    with convstore.Store(db_path) as s:
+        s.set_journal_enabled(False)  # the journal would keep the deleted rows' images
+        ids = []
+        for c in range(10):
+            conv = s.create_conversation("u@example.com", f"c{c}")
+            s.add_messages(conv["id"], [{"role": "user", "content": "x" * 4096} for _ in range(20)])
+            ids.append(conv["id"])
+        for cid in ids[1:]:
+            s.delete_conversation(cid)
+        heard = []
+        report = s.optimize(vacuum=True, progress=lambda phase, done, total: heard.append((phase, done, total)))
+        assert report["vacuumed"] is True and report["auto_vacuum"] == "incremental"
+        assert report["free_pages_after"] == 0 and report["bytes_after"] < report["bytes_before"]
+        assert heard and heard[-1][1] == heard[-1][2] and heard[-1][0] == "optimize: vacuum"
+        assert s.optimize()["vacuumed"] is False
+        with pytest.raises(convstore.InvalidArgumentError):
+            s.optimize(vacuum="yes")
+    with convstore.Store(":memory:") as m:
+        with pytest.raises(convstore.InvalidArgumentError):
+            m.optimize()

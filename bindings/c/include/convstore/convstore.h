@@ -529,6 +529,15 @@ CONVSTORE_API int convstore_verify_audit_checkpoint(convstore_t* db, const char*
 /* A new Ed25519 key pair: *out_json {"private_key", "public_key"} (64 hex digits each). */
 CONVSTORE_API int convstore_audit_keypair(char** out_json, char** errmsg);
 
+/* ---- maintenance (docs/operations.md, "Maintenance") ----
+ * Updates the planner's statistics, gives free pages back to the file system (incremental vacuum), checkpoints and
+ * empties the WAL; options_json {"vacuum"?: bool} also rewrites the whole file first (VACUUM: converts an older file
+ * to incremental auto-vacuum; writers wait meanwhile), reporting progress. *out_json: {"bytes_before",
+ * "bytes_after", "free_pages_before", "free_pages_after", "pages_released", "vacuumed", "auto_vacuum",
+ * "wal_frames_checkpointed", "wal_truncated", "duration_us"}. CONVSTORE_INVALID_ARGUMENT for an in-memory store. */
+CONVSTORE_API int convstore_optimize(convstore_t* db, const char* options_json, convstore_progress_fn progress,
+                                     void* user_data, char** out_json, char** errmsg);
+
 /* ---- metrics (docs/monitoring.md) ----
  * A point: {"type": str, "name": str (1-128 of letters, digits, . _ : / -), "value": number (finite), "unit"?: str
  * (<= 32 bytes), "labels"?: a flat object of strings, numbers and booleans (<= 32 keys, 4 KiB), "at"?: time

@@ -1,6 +1,7 @@
 // Audit checkpoints outside a store: key pairs, and a checkpoint as a JSON document (convstore/audit.h).
 #include <nlohmann/json.hpp>
 
+#include "api/file_operations.h"
 #include "convstore/audit.h"
 #include "ops/audit_chain.h"
 #include "util/json_writer.h"
@@ -13,24 +14,10 @@ namespace {
 
 constexpr const char* kCheckpointFormat = "convstore-audit-checkpoint/1";
 
-template <typename F>
-auto Guard(F&& f) noexcept -> decltype(f()) {
-  try {
-    return f();
-  } catch (const std::exception& e) {
-    try {
-      return Status::Internal(std::string("unexpected error: ") + e.what());
-    } catch (...) {
-    }
-  } catch (...) {
-  }
-  return Status(Code::kInternal, "out of memory");
-}
-
 }  // namespace
 
 Result<AuditKeyPair> GenerateAuditKeyPair() {
-  return Guard([]() -> Result<AuditKeyPair> {
+  return api::GuardedFree([]() -> Result<AuditKeyPair> {
     auto key = ops::NewPrivateKey();
     if (!key.ok()) return key.status();
     auto pub = ops::PublicKeyOf(*key);
@@ -40,7 +27,7 @@ Result<AuditKeyPair> GenerateAuditKeyPair() {
 }
 
 Result<std::string> AuditPublicKey(std::string_view private_key_hex) {
-  return Guard([&]() -> Result<std::string> {
+  return api::GuardedFree([&]() -> Result<std::string> {
     auto key = ops::FromHex(private_key_hex, 32);
     if (!key) return Status::InvalidArgument("the private key must be 64 hex digits (an Ed25519 seed)");
     auto pub = ops::PublicKeyOf(*key);
@@ -65,7 +52,7 @@ std::string AuditCheckpointToJson(const AuditCheckpoint& c) {
 }
 
 Result<AuditCheckpoint> ParseAuditCheckpoint(std::string_view json) {
-  return Guard([&]() -> Result<AuditCheckpoint> {
+  return api::GuardedFree([&]() -> Result<AuditCheckpoint> {
     if (json.size() > 64 * 1024) return Status::TooLarge("a checkpoint is a small JSON document (at most 64 KiB)");
     const nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object()) return Status::InvalidArgument("a checkpoint is a JSON object");

@@ -6,10 +6,9 @@ documented in docs/audit.md.
 
 from __future__ import annotations
 
-from ctypes import byref, c_void_p
-
 from . import _ffi
-from ._codec import Time, c_string, dumps, loads, raise_error, request, time_us
+from ._codec import Time, c_string, dumps, request, time_us
+from ._ops import _free_call
 from .errors import InvalidArgumentError
 
 __all__ = ["AuditMixin", "audit_keypair"]
@@ -35,15 +34,7 @@ def _checkpoint_bytes(checkpoint) -> bytes:
 def audit_keypair() -> dict:
     """A new Ed25519 key pair for audit checkpoints: {"private_key", "public_key"} (64 hex digits each). Keep the
     private key secret and apart from the store; give the public key to whoever checks checkpoints."""
-    out = c_void_p()
-    err = c_void_p()
-    rc = _ffi.convstore_audit_keypair(byref(out), byref(err))
-    if rc:
-        raise_error(rc, err)
-    try:
-        return loads(_ffi._string_at(out.value))
-    finally:
-        _ffi.convstore_free(out.value)
+    return _free_call(_ffi.convstore_audit_keypair)
 
 
 class AuditMixin:

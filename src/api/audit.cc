@@ -25,17 +25,7 @@ constexpr size_t kMaxAuditNameBytes = 128;
 thread_local std::unordered_map<uint64_t, AuditActor> t_audit_actors;
 
 Status CheckName(std::string_view value, std::string_view what, bool required) {
-  if (value.empty()) return required ? Status::InvalidArgument(fmt::format("{} is required", what)) : Status::OK();
-  if (value.size() > kMaxAuditNameBytes)
-    return Status::TooLarge(fmt::format("{} is longer than {} bytes", what, kMaxAuditNameBytes));
-  for (char c : value) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == ':' || c == '/' || c == '-';
-    if (!ok)
-      return Status::InvalidArgument(
-          fmt::format("{} may hold only letters, digits and . _ : / - (got '{}')", what, value));
-  }
-  return Status::OK();
+  return util::CheckName(value, what, kMaxAuditNameBytes, required);
 }
 
 Status CheckIp(std::string_view ip) {

@@ -87,10 +87,11 @@ Result<AuditHead> ReadAuditHead(sqlite::Connection& conn) {
   if (!state.ok()) return state.status();
   if (!*state || head.log_id.size() != kAuditLogIdBytes)
     return Status::Corruption("audit: the audit_state row is missing or damaged");
-  auto last = conn.QueryRow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", "audit: read the head",
+  auto last = conn.QueryRow("SELECT seq, at, hash FROM audit_log ORDER BY seq DESC LIMIT 1", "audit: read the head",
                             [&](const sqlite::Stmt& st) {
                               head.seq = st.Int(0);
-                              head.hash = std::string(st.Blob(1));
+                              head.at = st.Int(1);
+                              head.hash = std::string(st.Blob(2));
                               return true;
                             });
   if (!last.ok()) return last.status();
@@ -98,35 +99,19 @@ Result<AuditHead> ReadAuditHead(sqlite::Connection& conn) {
     head.seq = head.pruned_through_seq;
     head.hash = head.pruned_through_hash;
   }
+  if (head.seq == 0) head.hash.assign(kAuditHashBytes, '\0');
+  if (head.hash.size() != kAuditHashBytes)
+    return Status::Corruption(fmt::format("audit: entry {} has a damaged hash", head.seq));
   return head;
 }
 
 Result<AuditEntry> AppendAudit(sqlite::Connection& conn, const AuditRecord& r, int64_t now) {
-  int64_t prev_seq = 0, prev_at = 0;
-  std::string prev_hash;
-  auto last = conn.QueryRow("SELECT seq, at, hash FROM audit_log ORDER BY seq DESC LIMIT 1", "audit: read the head",
-                            [&](const sqlite::Stmt& st) {
-                              prev_seq = st.Int(0);
-                              prev_at = st.Int(1);
-                              prev_hash = std::string(st.Blob(2));
-                              return true;
-                            });
-  if (!last.ok()) return last.status();
-  if (!*last) {
-    auto cut = conn.QueryRow("SELECT pruned_through_seq, pruned_through_hash FROM audit_state WHERE id = 1",
-                             "audit: read the state", [&](const sqlite::Stmt& st) {
-                               prev_seq = st.Int(0);
-                               prev_hash = std::string(st.Blob(1));
-                               return true;
-                             });
-    if (!cut.ok()) return cut.status();
-    if (!*cut) return Status::Corruption("audit: the audit_state row is missing");
-  }
-  if (prev_seq == 0) prev_hash.assign(kAuditHashBytes, '\0');
-  if (prev_hash.size() != kAuditHashBytes)
-    return Status::Corruption(fmt::format("audit: entry {} has a damaged hash", prev_seq));
+  auto head = ReadAuditHead(conn);
+  if (!head.ok()) return head.status();
+  const std::string& prev_hash = head->hash;
 
-  AuditHasher hasher;
+  // One per thread: a hasher fetches OpenSSL's SHA-256 implementation once, not on every entry.
+  thread_local AuditHasher hasher;
   std::optional<std::string> salt, personal_hash;
   if (r.ip_address || r.user_agent || r.personal) {
     auto random = util::RandomBytes(kAuditSaltBytes);
@@ -135,9 +120,9 @@ Result<AuditEntry> AppendAudit(sqlite::Connection& conn, const AuditRecord& r, i
     personal_hash = hasher.PersonalHash({*salt, View(r.ip_address), View(r.user_agent), View(r.personal)});
   }
   AuditChainFields f;
-  f.seq = prev_seq + 1;
+  f.seq = head->seq + 1;
   f.prev_hash = prev_hash;
-  f.at = std::max(now, prev_at);
+  f.at = std::max(now, head->at);
   f.actor = r.actor;
   f.actor_user = View(r.actor_user);
   f.subject_user = View(r.subject_user);

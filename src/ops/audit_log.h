@@ -46,7 +46,8 @@ Result<AuditVerification> VerifyAuditChain(sqlite::Connection& conn);
 struct AuditHead {
   std::string log_id;
   int64_t seq = 0;
-  std::string hash;               // 32 bytes
+  std::string hash;               // 32 bytes (zeros for an empty log)
+  int64_t at = 0;                 // the newest entry's time (0 when retention removed every entry)
   int64_t pruned_through_seq = 0; // entries up to this one were removed by retention
   std::string pruned_through_hash;
 };

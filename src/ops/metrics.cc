@@ -22,20 +22,12 @@ constexpr size_t kMaxLabels = 32;
 constexpr int64_t kMaxQueryDays = 3660;
 constexpr int64_t kDayUs = 86'400'000'000;
 
-Status CheckName(std::string_view value, const std::string& what) {
-  if (value.empty()) return Status::InvalidArgument(what + " is required");
-  if (value.size() > kMaxNameBytes)
-    return Status::TooLarge(fmt::format("{} is longer than {} bytes", what, kMaxNameBytes));
-  for (char c : value) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == ':' || c == '/' || c == '-';
-    if (!ok) return Status::InvalidArgument(fmt::format("{} may hold only letters, digits and . _ : / -", what));
-  }
-  return Status::OK();
+Status CheckName(std::string_view value, std::string_view what) {
+  return util::CheckName(value, what, kMaxNameBytes, /*required=*/true);
 }
 
 // A flat JSON object of scalars, in stored form.
-Result<std::string> CheckLabels(std::string_view text, const std::string& what) {
+Result<std::string> CheckLabels(std::string_view text, std::string_view what) {
   auto normalized = util::NormalizeJson(text, what, kMaxLabelsBytes, /*require_object=*/true);
   if (!normalized.ok()) return normalized.status();
   const nlohmann::json j = nlohmann::json::parse(*normalized, nullptr, false);
@@ -47,7 +39,11 @@ Result<std::string> CheckLabels(std::string_view text, const std::string& what) 
   return normalized;
 }
 
-std::string Where(int64_t index) { return index < 0 ? "" : fmt::format("point {}: ", index); }
+// A batch's error names its point; the prefix is built only for an error.
+Status AtPoint(Status s, int64_t index) {
+  if (s.ok() || index < 0) return s;
+  return Status(s.code(), fmt::format("point {}: {}", index, s.message()));
+}
 
 int64_t BucketUs(MetricBucket b) {
   switch (b) {
@@ -101,24 +97,34 @@ bool Holds(const std::string& labels, const nlohmann::json& wanted) {
 
 }  // namespace
 
-Status CheckMetric(const MetricPoint& p, int64_t index, int64_t now, CheckedLabels& checked, StoredMetric* out) {
-  const std::string at = Where(index);
-  CONVSTORE_RETURN_IF_ERROR(CheckName(p.type, at + "type"));
-  CONVSTORE_RETURN_IF_ERROR(CheckName(p.name, at + "name"));
-  if (!std::isfinite(p.value)) return Status::InvalidArgument(at + "value must be a finite number");
-  CONVSTORE_RETURN_IF_ERROR(util::CheckText(p.unit, at + "unit", kMaxUnitBytes));
-  if (p.unit.find('\0') != std::string::npos) return Status::InvalidArgument(at + "unit holds a NUL byte");
-  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(p.at, at + "at"));
+namespace {
+
+Status CheckPoint(const MetricPoint& p, CheckedLabels& checked, const std::string** labels) {
+  CONVSTORE_RETURN_IF_ERROR(CheckName(p.type, "type"));
+  CONVSTORE_RETURN_IF_ERROR(CheckName(p.name, "name"));
+  if (!std::isfinite(p.value)) return Status::InvalidArgument("value must be a finite number");
+  CONVSTORE_RETURN_IF_ERROR(util::CheckText(p.unit, "unit", kMaxUnitBytes));
+  if (p.unit.find('\0') != std::string::npos) return Status::InvalidArgument("unit holds a NUL byte");
+  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(p.at, "at"));
   auto known = checked.find(p.labels_json);
   if (known == checked.end()) {
-    auto labels = CheckLabels(p.labels_json, at + "labels");
-    if (!labels.ok()) return labels.status();
-    known = checked.emplace(p.labels_json, std::move(*labels)).first;
+    auto normalized = CheckLabels(p.labels_json, "labels");
+    if (!normalized.ok()) return normalized.status();
+    known = checked.emplace(p.labels_json, std::move(*normalized)).first;
   }
+  *labels = &known->second;
+  return Status::OK();
+}
+
+}  // namespace
+
+Status CheckMetric(const MetricPoint& p, int64_t index, int64_t now, CheckedLabels& checked, StoredMetric* out) {
+  const std::string* labels = nullptr;
+  CONVSTORE_RETURN_IF_ERROR(AtPoint(CheckPoint(p, checked, &labels), index));
   out->type = p.type;
   out->name = p.name;
   out->unit = p.unit;
-  out->labels = known->second;
+  out->labels = *labels;
   out->value = p.value;
   out->at = p.at.value_or(now);
   return Status::OK();

@@ -25,6 +25,17 @@ Status CheckText(std::string_view value, std::string_view what, size_t max_bytes
   return Status::OK();
 }
 
+Status CheckName(std::string_view value, std::string_view what, size_t max_bytes, bool required) {
+  if (value.empty()) return required ? Status::InvalidArgument(fmt::format("{} is required", what)) : Status::OK();
+  if (value.size() > max_bytes) return Status::TooLarge(fmt::format("{} is longer than {} bytes", what, max_bytes));
+  for (char c : value) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == ':' || c == '/' || c == '-';
+    if (!ok) return Status::InvalidArgument(fmt::format("{} may hold only letters, digits and . _ : / -", what));
+  }
+  return Status::OK();
+}
+
 Status CheckRange(int64_t value, int64_t lo, int64_t hi, std::string_view what) {
   if (value < lo || value > hi)
     return Status::InvalidArgument(fmt::format("{} is {}; it must be between {} and {}", what, value, lo, hi));

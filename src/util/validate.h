@@ -13,6 +13,9 @@ namespace convstore::util {
 Status CheckKey(std::string_view value, std::string_view what);
 // Free text: valid UTF-8 of at most `max_bytes` (kTooLarge beyond).
 Status CheckText(std::string_view value, std::string_view what, size_t max_bytes);
+// A name of a kind of thing (an audit action, a metric's type or name): 1..max_bytes (0..max_bytes when not
+// required) of ASCII letters, digits and . _ : / -.
+Status CheckName(std::string_view value, std::string_view what, size_t max_bytes, bool required);
 // lo <= value <= hi.
 Status CheckRange(int64_t value, int64_t lo, int64_t hi, std::string_view what);
 Status CheckRange(const std::optional<int64_t>& value, int64_t lo, int64_t hi, std::string_view what);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   convstore::cli::AddGlobalBudgetCommand(app, run);
   convstore::cli::AddAuditCommand(app, run);
   convstore::cli::AddMetricsCommand(app, run);
+  convstore::cli::AddRetentionCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

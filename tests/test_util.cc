@@ -52,10 +52,14 @@ TempDb::~TempDb() {
 }
 
 std::string DowngradeSchemaSql(int version) {
-  if (version < 2 || version > 7) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 7");
-  // Metrics (version 8), the audit log (version 7), then the journal: their triggers would fire on the statements
-  // below.
+  if (version < 2 || version > 8) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 8");
+  // Retained cost (version 9), metrics (version 8), the audit log (version 7), then the journal: their triggers
+  // would fire on the statements below.
   std::string sql;
+  for (const char* op : {"INSERT", "UPDATE", "DELETE"})
+    sql += std::string("DROP TRIGGER journal_foreign_cost_retained_") + op + ";";
+  sql += "DROP TABLE cost_retained; DROP INDEX api_usage_conversation;";
+  if (version == 8) return sql + "DELETE FROM schema_migrations WHERE version > 8; PRAGMA user_version = 8;";
   for (const char* op : {"INSERT", "UPDATE", "DELETE"}) sql += std::string("DROP TRIGGER journal_foreign_metrics_") + op + ";";
   sql += "DROP TABLE metrics;";
   if (version == 7) return sql + "DELETE FROM schema_migrations WHERE version > 7; PRAGMA user_version = 7;";

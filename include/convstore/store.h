@@ -14,9 +14,10 @@
 // calls); each further capability keeps its entry points in its own header, in a non-virtual base class
 // of ConversationStore without data — convstore/cost.h (Costs: prices, API usage, cost summaries, budgets) and
 // convstore/metadata.h (MetadataSearch), convstore/ops.h (Operations: the change journal, backups, the archive),
-// convstore/sync.h (Sync: PostgreSQL), convstore/audit.h (Audit: the audit log) and convstore/monitoring.h
-// (Monitoring: metrics). The class is a pointer to a private implementation: adding an entry point
-// to it or to a capability never changes its size or layout (docs/architecture.md, "ABI").
+// convstore/sync.h (Sync: PostgreSQL), convstore/audit.h (Audit: the audit log), convstore/monitoring.h
+// (Monitoring: metrics) and convstore/retention.h (Retention: how long data is kept). The class is a pointer to a
+// private implementation: adding an entry point to it or to a capability never changes its size or layout
+// (docs/architecture.md, "ABI").
 #ifndef CONVSTORE_STORE_H_
 #define CONVSTORE_STORE_H_
 
@@ -33,6 +34,7 @@
 #include "convstore/monitoring.h"
 #include "convstore/ops.h"
 #include "convstore/options.h"
+#include "convstore/retention.h"
 #include "convstore/status.h"
 #include "convstore/sessions.h"
 #include "convstore/sync.h"
@@ -45,7 +47,7 @@ class StoreImpl;
 }  // namespace api
 
 class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSearch, public Operations,
-                                                   public Sync, public Audit, public Monitoring {
+                                                   public Sync, public Audit, public Monitoring, public Retention {
  public:
   // Path of an in-memory store: private to the handle, gone when it closes.
   static constexpr const char* kInMemory = ":memory:";
@@ -137,6 +139,7 @@ class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSe
   friend class Sync;
   friend class Audit;
   friend class Monitoring;
+  friend class Retention;
   explicit ConversationStore(std::unique_ptr<api::StoreImpl> impl);
   std::unique_ptr<api::StoreImpl> impl_;  // the one data member: see "ABI" in docs/architecture.md
 };

@@ -254,4 +254,23 @@ Result<MetricSeries> Monitoring::QueryMetrics(const MetricQuery& query) {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoQueryMetrics, query);
 }
 
+Status Retention::SetRetentionPolicy(const RetentionPolicy& policy) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoSetRetentionPolicy, policy);
+}
+Result<RetentionPolicy> Retention::GetRetentionPolicy() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoGetRetentionPolicy);
+}
+Result<RetentionReport> Retention::ApplyRetention(const RetentionOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoApplyRetention, options);
+}
+Status Retention::StartRetention(Micros interval_us) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoStartRetention, interval_us);
+}
+Result<RetentionStatus> Retention::StopRetention() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoStopRetention);
+}
+Result<RetentionStatus> Retention::GetRetentionStatus() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoGetRetentionStatus);
+}
+
 }  // namespace convstore

@@ -1,6 +1,8 @@
 // The change journal's entry points (convstore/ops.h).
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "api/store_impl.h"
 #include "ops/journal.h"
 #include "ops/journal_words.h"
@@ -93,21 +95,25 @@ Status StoreImpl::DoSetJournalRetention(const JournalRetention& retention) {
   });
 }
 
-Result<JournalPruneReport> StoreImpl::DoPruneJournal() {
+Result<JournalPruneReport> StoreImpl::DoPruneJournal() { return PruneJournalBatches(nullptr, kPruneBatch, {}); }
+
+Result<JournalPruneReport> StoreImpl::PruneJournalBatches(const JournalRetention* retention, int64_t batch_entries,
+                                                          const std::function<void(int64_t removed, Micros took_us)>& after_batch) {
   // The horizon is found once (it reads the whole journal); each batch then only deletes.
   auto upto = Read("prune_journal", [&](sqlite::Connection& conn) -> Result<int64_t> {
     auto txn = sqlite::ReadTransaction::Begin(conn);
     if (!txn.ok()) return txn.status();
-    return ops::PruneHorizon(conn, Now());
+    return ops::PruneHorizon(conn, Now(), retention);
   });
   if (!upto.ok()) return upto.status();
   JournalPruneReport report;
   const AuditActor who = CurrentAuditActor();
   for (bool more = true; more;) {
     JournalPruneReport batch;
+    const auto started = std::chrono::steady_clock::now();
     auto result = Write("prune_journal", [&](sqlite::Connection& conn) -> Result<bool> {
       batch = JournalPruneReport{};  // a group commit may run the body again
-      auto again = ops::PruneUpTo(conn, *upto, kPruneBatch, &batch);
+      auto again = ops::PruneUpTo(conn, *upto, batch_entries, &batch);
       if (!again.ok() || batch.removed == 0) return again;
       const std::string details = util::JsonWriter().BeginObject().Key("removed").Int(batch.removed)
           .Key("bytes_removed").Int(batch.bytes_removed).Key("first_kept_seq").Int(batch.first_seq).EndObject().Take();
@@ -119,6 +125,9 @@ Result<JournalPruneReport> StoreImpl::DoPruneJournal() {
     report.removed += batch.removed;
     report.bytes_removed += batch.bytes_removed;
     report.first_seq = batch.first_seq;
+    if (after_batch)
+      after_batch(batch.removed, std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - started).count());
   }
   return report;
 }

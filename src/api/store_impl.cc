@@ -46,6 +46,7 @@ Status StoreImpl::Close() {
   if (!already_closed) {
     StopArchiver();  // its round in progress ends (its calls now fail with kClosed)
     StopSyncer();
+    StopRetentionTask();
   }
   std::unique_lock life(lifecycle_, std::defer_lock);  // waits for calls in progress, or for a concurrent Close
   util::LockParked(life);

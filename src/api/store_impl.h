@@ -23,6 +23,7 @@
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
 #include "api/archive_session.h"
+#include "api/periodic_task.h"
 #include "api/global_budget_session.h"
 #include "api/sync_session.h"
 #include "api/open_files.h"
@@ -153,6 +154,12 @@ class StoreImpl final {
   Status DoRecordMetric(const MetricPoint& point);
   Result<int64_t> DoRecordMetrics(const std::vector<MetricPoint>& points);
   Result<MetricSeries> DoQueryMetrics(const MetricQuery& query);
+  Status DoSetRetentionPolicy(const RetentionPolicy& policy);
+  Result<RetentionPolicy> DoGetRetentionPolicy();
+  Result<RetentionReport> DoApplyRetention(const RetentionOptions& options);
+  Status DoStartRetention(Micros interval_us);
+  Result<RetentionStatus> DoStopRetention();
+  Result<RetentionStatus> DoGetRetentionStatus();
 
  private:
   // The audit log (src/api/audit.cc): the calling thread's actor on this handle (read on the calling thread, before
@@ -177,6 +184,13 @@ class StoreImpl final {
   Status EndForeignRun();  // appends an empty entry after a foreign-write marker ending the journal
   // Stops in-process sync without a last round (Close).
   void StopSyncer();
+
+  // The journal's retention in batches of `batch_entries`, each its own write transaction with a "journal.pruned"
+  // audit entry; `retention` instead of the stored one when given. after_batch(removed, took_us) after each.
+  Result<JournalPruneReport> PruneJournalBatches(const JournalRetention* retention, int64_t batch_entries,
+                                                 const std::function<void(int64_t removed, Micros took_us)>& after_batch);
+  // Stops in-process retention (Close).
+  void StopRetentionTask();
 
   // Parts of global budgets (src/api/global_budgets.cc), under global_mu_ where they take a session.
   Status ConnectGlobal(GlobalBudgetSession& session);
@@ -311,6 +325,12 @@ class StoreImpl final {
   std::mutex syncer_mu_;
   std::unique_ptr<SyncSession> sync_session_;
   std::unique_ptr<BackgroundSyncer> syncer_;  // declared after the session it uses: stopped first
+  // Retention (src/api/retention.cc): one run at a time per handle; the schedule's thread and what it reports.
+  std::mutex retention_run_mu_;
+  std::mutex retention_mu_;
+  std::unique_ptr<PeriodicTask> retention_task_;
+  std::mutex retention_status_mu_;
+  RetentionStatus retention_status_;
   // Global budgets (UseGlobalBudgets): the PostgreSQL session Reserve, Settle and Release go through.
   std::mutex global_mu_;
   std::unique_ptr<GlobalBudgetSession> global_;

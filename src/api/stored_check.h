@@ -16,6 +16,7 @@
 #include "convstore/metadata.h"
 #include "convstore/monitoring.h"
 #include "convstore/ops.h"
+#include "convstore/retention.h"
 #include "convstore/sessions.h"
 #include "convstore/status.h"
 #include "convstore/sync.h"
@@ -48,7 +49,7 @@ inline Status CheckStored(int64_t) { return Status::OK(); }
 inline Status CheckStored(const ImportReport&) { return Status::OK(); }  // counts only
 inline Status CheckStored(const JournalPruneReport&) { return Status::OK(); }  // counts only
 inline Status CheckStored(const BackupReport&) { return Status::OK(); }
-inline Status CheckStored(const OptimizeReport&) { return Status::OK(); }  // sizes and counts it read  // facts the backup computed itself
+inline Status CheckStored(const OptimizeReport&) { return Status::OK(); }  // sizes and counts it read
 inline Status CheckStored(const ArchiveReport&) { return Status::OK(); }  // counts and positions the archiver made
 inline Status CheckStored(const ArchivingStatus&) { return Status::OK(); }
 inline Status CheckStored(const SyncReport&) { return Status::OK(); }  // counts and positions the sync made
@@ -66,6 +67,9 @@ Status CheckStored(const AuditPage& v);
 Status CheckStored(const MetricSeries& v);
 inline Status CheckStored(const AuditVerification&) { return Status::OK(); }  // counts and hashes it computed
 inline Status CheckStored(const AuditCheckpoint&) { return Status::OK(); }    // hex it made
+inline Status CheckStored(const RetentionPolicy&) { return Status::OK(); }    // ages LoadPolicy range-checked
+inline Status CheckStored(const RetentionReport&) { return Status::OK(); }    // counts and times of the run
+inline Status CheckStored(const RetentionStatus&) { return Status::OK(); }    // a Status's text is ours
 
 template <typename T>
 Status CheckStored(const std::optional<T>& item) {

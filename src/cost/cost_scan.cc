@@ -4,6 +4,7 @@
 
 #include "convstore/limits.h"
 #include "cost/cost_rows.h"
+#include "cost/retained.h"
 #include "records/lookups.h"
 #include "util/validate.h"
 
@@ -270,7 +271,23 @@ Status VisitRawRows(sqlite::Connection& conn, const ResolvedFilter& f,
       if (RawMatches(f, r)) VisitRaw(r, visit);
     }
   }
-  return Status::OK();
+  // Rows removed by retention are counted at the start of their hour; a removed conversation's rows have no
+  // conversation to filter by.
+  if (by_conversation) return Status::OK();
+  return VisitRetained(conn, f.from, f.to, [&](const CostRow& key, const Measures& m) {
+    if (!SourceIn(key.source, f.source_mask) || !RawMatches(f, key)) return;
+    CostRecord rec;
+    rec.at = key.at;
+    rec.user_id = key.user_id;
+    rec.team_id = key.team_id;
+    rec.model = key.model;
+    rec.role = key.role;
+    rec.endpoint = key.endpoint;
+    rec.status = key.status;
+    rec.source = key.source;
+    rec.measures = &m;
+    visit(rec);
+  });
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "cost/rollup_check.h"
 
+#include "cost/retained.h"
 #include <fmt/format.h>
 
 #include <map>
@@ -8,6 +9,7 @@
 
 #include "cost/cost_rows.h"
 #include "cost/price_lookup.h"
+#include "cost/retained.h"
 #include "util/validate.h"
 #include "util/utf8.h"
 
@@ -121,6 +123,20 @@ Result<WideDelta> RecomputeFromRaw(sqlite::Connection& conn, int64_t* raw_rows) 
     d.Add(r, +1);
     ++n;
   }));
+  // What retention removed stays counted (cost_retained, from migration 9).
+  auto retained = conn.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'cost_retained'",
+                                "find the retained cost table");
+  if (!retained.ok()) return retained.status();
+  if (retained->value_or(0) != 0) {
+    CONVSTORE_RETURN_IF_ERROR(VisitRetained(conn, INT64_MIN, INT64_MAX, [&](const CostRow& key, const Measures& m) {
+      d.fine[FineKeyOf(key)].Merge(m);
+      Measures no_latency = m;  // the scope totals keep no latencies
+      no_latency.latency_count = no_latency.latency_sum = 0;
+      no_latency.hist = LatencyHistogram();
+      TotalKey keys[2];
+      for (int i = 0, keys_n = TotalKeysOf(key, keys); i < keys_n; ++i) d.totals[keys[i]].Merge(no_latency);
+    }));
+  }
   for (auto it = d.fine.begin(); it != d.fine.end();) it = it->second.zero() ? d.fine.erase(it) : std::next(it);
   for (auto it = d.totals.begin(); it != d.totals.end();)
     it = it->second.zero() ? d.totals.erase(it) : std::next(it);

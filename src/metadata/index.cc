@@ -373,15 +373,20 @@ Status AfterMessageUpdate(sqlite::Connection& conn, int64_t row_id, int64_t at, 
   return AfterDocumentUpdate(conn, MetadataTarget::kMessages, row_id, at, old_doc);
 }
 
-Status BeforeMessagesDelete(sqlite::Connection& conn, const std::vector<int64_t>& row_ids) {
-  auto mark = IndexedUpTo(conn, MetadataTarget::kMessages);
+Status BeforeRowsDelete(sqlite::Connection& conn, MetadataTarget target, const std::vector<int64_t>& row_ids) {
+  if (row_ids.empty()) return Status::OK();
+  auto mark = IndexedUpTo(conn, target);
   if (!mark.ok()) return mark.status();
   auto excluded = LoadExcludedPaths(conn);
   if (!excluded.ok()) return excluded.status();
   ListChanges changes;
   for (int64_t id : row_ids)  // rows in the tail have no postings yet
-    if (id <= *mark) CONVSTORE_RETURN_IF_ERROR(CollectRow(conn, MetadataTarget::kMessages, id, *excluded, -1, changes));
-  return Apply(conn, KindOf(MetadataTarget::kMessages), changes, -1);
+    if (id <= *mark) CONVSTORE_RETURN_IF_ERROR(CollectRow(conn, target, id, *excluded, -1, changes));
+  return Apply(conn, KindOf(target), changes, -1);
+}
+
+Status BeforeMessagesDelete(sqlite::Connection& conn, const std::vector<int64_t>& row_ids) {
+  return BeforeRowsDelete(conn, MetadataTarget::kMessages, row_ids);
 }
 
 Status Rebuild(sqlite::Connection& conn, const std::vector<std::string>& excluded, const ProgressFn& progress,

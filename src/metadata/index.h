@@ -73,6 +73,9 @@ Status AfterConversationUpdate(sqlite::Connection& conn, int64_t row_id, int64_t
 Status AfterMessageUpdate(sqlite::Connection& conn, int64_t row_id, int64_t at, std::string_view old_doc);
 // Before deleting messages (row ids): removes their postings and oversized-document entries.
 Status BeforeMessagesDelete(sqlite::Connection& conn, const std::vector<int64_t>& row_ids);
+// Before deleting rows of a target (row ids; for conversations, their messages need BeforeConversationDelete):
+// removes their postings and oversized-document entries.
+Status BeforeRowsDelete(sqlite::Connection& conn, MetadataTarget target, const std::vector<int64_t>& row_ids);
 
 // Progress of a rebuild or backfill: documents done of total.
 using ProgressFn = std::function<void(int64_t done, int64_t total)>;

@@ -284,9 +284,10 @@ Status SetRetention(sqlite::Connection& conn, const JournalRetention& retention)
                   "journal: set retention", retention.max_age_us, retention.max_bytes);
 }
 
-Result<int64_t> PruneHorizon(sqlite::Connection& conn, Micros now) {
+Result<int64_t> PruneHorizon(sqlite::Connection& conn, Micros now, const JournalRetention* retention) {
   auto status = ReadStatus(conn);
   if (!status.ok()) return status.status();
+  if (retention) status->retention = *retention;
   int64_t upto = 0;  // remove entries with seq <= upto
   if (status->retention.max_age_us) {
     auto aged = conn.QueryInt("SELECT coalesce(max(seq), 0) FROM change_journal WHERE committed_at < ?1",

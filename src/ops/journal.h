@@ -58,8 +58,9 @@ Result<JournalStatus> ReadStatus(sqlite::Connection& conn);
 Result<bool> SetEnabled(sqlite::Connection& conn, bool enabled, Micros now, int schema_version);
 Status SetRetention(sqlite::Connection& conn, const JournalRetention& retention);
 
-// The last entry the retention removes at `now` (0 for none), before the limits PruneUpTo applies.
-Result<int64_t> PruneHorizon(sqlite::Connection& conn, Micros now);
+// The last entry the retention removes at `now` (0 for none), before the limits PruneUpTo applies: the stored
+// retention's, or `retention`'s when given.
+Result<int64_t> PruneHorizon(sqlite::Connection& conn, Micros now, const JournalRetention* retention = nullptr);
 // Removes up to `batch` of the oldest entries with seq <= upto, never one after a consumer's position nor the
 // newest entry. Adds what it removed to *report; returns whether more remain to remove.
 Result<bool> PruneUpTo(sqlite::Connection& conn, int64_t upto, int64_t batch, JournalPruneReport* report);

@@ -212,6 +212,12 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_record_metric": ([convstore_p, c_char_p, _out], c_int),
         "convstore_record_metrics": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_query_metrics": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_set_retention_policy": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_get_retention_policy": ([convstore_p, _out, _out], c_int),
+        "convstore_apply_retention": ([convstore_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out], c_int),
+        "convstore_start_retention": ([convstore_p, c_int64, _out], c_int),
+        "convstore_stop_retention": ([convstore_p, _out, _out], c_int),
+        "convstore_retention_status": ([convstore_p, _out, _out], c_int),
         "convstore_restore_to_point": ([c_char_p, c_char_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out],
                                        c_int),
         # options handle

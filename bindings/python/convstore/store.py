@@ -31,6 +31,7 @@ from ._cost import CostMixin
 from ._metadata import MetadataMixin
 from ._monitoring import MonitoringMixin
 from ._ops import OpsMixin
+from ._retention import RetentionMixin
 from ._sync import SyncMixin
 from .errors import ClosedError, InvalidArgumentError
 
@@ -52,7 +53,7 @@ def _closed():
     raise ClosedError("store is closed")
 
 
-class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, MonitoringMixin):
+class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, MonitoringMixin, RetentionMixin):
     """An open convstore database. See the module docstring for conventions.
 
     Every option left as None takes the library's default (docs/c-api.md, "Open and close"); the defaults are

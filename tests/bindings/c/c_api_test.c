@@ -657,6 +657,39 @@ static void metrics_flow(void) {
   convstore_close(db);
 }
 
+static void retention_flow(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_record_metric(db, "{\"type\":\"t\",\"name\":\"n\",\"value\":1,"
+                                          "\"at\":\"2020-01-01T00:00:00Z\"}", &err_),
+              CONVSTORE_OK);
+  EXPECT_CODE(convstore_set_retention_policy(db, "{\"metrics_us\":86400000000,\"journal_us\":null}", &err_),
+              CONVSTORE_OK);
+  EXPECT_CODE(convstore_get_retention_policy(db, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"metrics_us\":86400000000") != NULL &&
+        strstr(out, "\"audit_us\":null") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_apply_retention(db, "{\"batch_rows\":10}", NULL, NULL, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"metrics\":1") != NULL && strstr(out, "\"batches\":1") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_apply_retention(db, NULL, NULL, NULL, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"metrics\":0") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_start_retention(db, 3600000000, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_start_retention(db, 3600000000, &err_), CONVSTORE_CONFLICT);
+  EXPECT_CODE(convstore_stop_retention(db, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"running\":false") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_retention_status(db, &out, &err_), CONVSTORE_OK);
+  convstore_free(out);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "c_api_test.db";
   convstore_t* db = NULL;
@@ -691,7 +724,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "open failed: %s\n", err ? err : "?");
     return 1;
   }
-  CHECK(convstore_schema_version(db) == 8);
+  CHECK(convstore_schema_version(db) == 9);
 
   /* the chapter's V1 flow */
   rc = convstore_create_conversation(
@@ -832,6 +865,7 @@ int main(int argc, char** argv) {
   log_flow();
   audit_flow();
   metrics_flow();
+  retention_flow();
 
   CHECK(convstore_open(":memory:", NULL, &closed_at_exit, NULL) == CONVSTORE_OK);
   printf("%d passed, %d failed\n", passed, failed);

@@ -551,6 +551,33 @@ CONVSTORE_API int convstore_record_metrics(convstore_t* db, const char* points_j
  * "p50", "p95", "p99"}]} in time order, buckets without points left out. */
 CONVSTORE_API int convstore_query_metrics(convstore_t* db, const char* query_json, char** out_json, char** errmsg);
 
+/* ---- retention (docs/operations.md, "Retention") ----
+ * A policy: {"conversations_idle_us"?, "api_usage_us"?, "metrics_us"?, "audit_us"?, "journal_us"?}, integer
+ * microseconds from one second to 100 years; absent or null keeps forever. conversations_idle_us: whole
+ * conversations not updated for that long (messages, tool calls, tombstones); journal_us is the change journal's
+ * age limit (as convstore_set_journal_retention's max_age_us). What removed rows spent stays in every cost summary,
+ * budget and convstore_verify_rollups. */
+CONVSTORE_API int convstore_set_retention_policy(convstore_t* db, const char* policy_json, char** errmsg);
+/* *out_json: the stored policy, every field present (null: kept forever). */
+CONVSTORE_API int convstore_get_retention_policy(convstore_t* db, char** out_json, char** errmsg);
+/* Applies the policy now in write transactions of at most batch_rows rows. options_json (NULL: defaults)
+ * {"batch_rows"?: 1..100000 (default 1000), "policy"?: a policy applied instead of the stored one}. progress
+ * (may be NULL) is called after each batch on the calling thread, outside any transaction, with the kind
+ * ("conversations", "api_usage", "metrics", "audit", "journal"), the rows removed so far and total -1 (unknown).
+ * *out_json: {"started_at", "started_at_us", "conversations", "messages", "tool_calls", "tombstones", "api_usage",
+ * "metrics", "audit_entries", "journal_entries", "batches", "longest_batch_us", "duration_us"}. */
+CONVSTORE_API int convstore_apply_retention(convstore_t* db, const char* options_json, convstore_progress_fn progress,
+                                            void* user_data, char** out_json, char** errmsg);
+/* Applies the stored policy every interval_us (>= 1 second) on a background thread, the first run at once, until
+ * convstore_stop_retention or close. CONVSTORE_CONFLICT when already started on this handle. */
+CONVSTORE_API int convstore_start_retention(convstore_t* db, int64_t interval_us, char** errmsg);
+/* Stops it (waiting for a run in progress); *out_json as convstore_retention_status. CONVSTORE_NOT_FOUND when not
+ * started. */
+CONVSTORE_API int convstore_stop_retention(convstore_t* db, char** out_json, char** errmsg);
+/* *out_json: {"running", "interval_us", "runs", "failed_runs", "last": report of the last successful run or null,
+ * "last_error"}. */
+CONVSTORE_API int convstore_retention_status(convstore_t* db, char** out_json, char** errmsg);
+
 #ifdef __cplusplus
 }
 #endif

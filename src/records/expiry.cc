@@ -1,0 +1,132 @@
+#include "records/expiry.h"
+
+#include "util/status_macros.h"
+
+namespace convstore::records {
+
+namespace {
+
+IdleConversation ReadIdle(const sqlite::Stmt& st) {
+  return IdleConversation{st.Int(0), st.String(1), st.Int(2), st.Int(3)};
+}
+
+}  // namespace
+
+Result<std::vector<IdleConversation>> FindIdleConversations(sqlite::Connection& conn, int64_t after_row,
+                                                            Micros before, int64_t limit) {
+  std::vector<IdleConversation> out;
+  auto walked = conn.ForEachRow(
+      "SELECT id, uid, user_id, message_count FROM conversations WHERE id > ?1 AND updated_at < ?2"
+      " ORDER BY id LIMIT ?3",
+      "find idle conversations",
+      [&](const sqlite::Stmt& st) {
+        out.push_back(ReadIdle(st));
+        return true;
+      },
+      after_row, before, limit);
+  if (!walked.ok()) return walked.status();
+  return out;
+}
+
+Result<std::optional<IdleConversation>> RecheckIdle(sqlite::Connection& conn, int64_t row_id, Micros before) {
+  return conn.QueryRow(
+      "SELECT id, uid, user_id, message_count FROM conversations WHERE id = ?1 AND updated_at < ?2",
+      "recheck an idle conversation", ReadIdle, row_id, before);
+}
+
+Result<std::vector<int64_t>> OldestMessageIds(sqlite::Connection& conn, int64_t conversation_row, int64_t limit) {
+  std::vector<int64_t> ids;
+  auto walked = conn.ForEachRow(
+      "SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY position LIMIT ?2", "find the oldest messages",
+      [&](const sqlite::Stmt& st) {
+        ids.push_back(st.Int(0));
+        return true;
+      },
+      conversation_row, limit);
+  if (!walked.ok()) return walked.status();
+  return ids;
+}
+
+Result<int64_t> CountToolCallsOfMessages(sqlite::Connection& conn, const std::vector<int64_t>& message_ids) {
+  auto st = conn.Prepare("SELECT count(*) FROM tool_calls WHERE message_id = ?1");
+  if (!st.ok()) return st.status();
+  int64_t n = 0;
+  for (int64_t id : message_ids) {
+    st->Bind(1, id);
+    auto row = st->Step("count tool calls");
+    if (!row.ok()) return row.status();
+    if (*row) n += st->Int(0);
+    st->Reset();
+  }
+  return n;
+}
+
+Result<int64_t> CountToolCallsOfConversation(sqlite::Connection& conn, int64_t conversation_row) {
+  auto n = conn.QueryInt(
+      "SELECT count(*) FROM tool_calls t JOIN messages m ON m.id = t.message_id WHERE m.conversation_id = ?1",
+      "count a conversation's tool calls", conversation_row);
+  if (!n.ok()) return n.status();
+  return n->value_or(0);
+}
+
+Result<int64_t> CountTombstones(sqlite::Connection& conn, int64_t conversation_row) {
+  auto n = conn.QueryInt("SELECT count(*) FROM message_tombstones WHERE conversation_id = ?1",
+                         "count a conversation's tombstones", conversation_row);
+  if (!n.ok()) return n.status();
+  return n->value_or(0);
+}
+
+Status DropMessages(sqlite::Connection& conn, int64_t conversation_row, const std::vector<int64_t>& message_ids) {
+  if (message_ids.empty()) return Status::OK();
+  auto drop = conn.Prepare("DELETE FROM messages WHERE id = ?1 AND conversation_id = ?2");
+  if (!drop.ok()) return drop.status();
+  int64_t dropped = 0;
+  for (int64_t id : message_ids) {
+    drop->Bind(1, id).Bind(2, conversation_row);
+    CONVSTORE_RETURN_IF_ERROR(drop->Run("delete an expired message"));
+    dropped += conn.changes();
+  }
+  return conn.Run("UPDATE conversations SET message_count = message_count - ?2 WHERE id = ?1",
+                  "update conversation counters", conversation_row, dropped);
+}
+
+Result<std::vector<int64_t>> FindOldApiUsage(sqlite::Connection& conn, int64_t after_row, Micros before,
+                                             int64_t limit) {
+  std::vector<int64_t> ids;
+  auto walked = conn.ForEachRow(
+      "SELECT id FROM api_usage WHERE id > ?1 AND recorded_at < ?2 ORDER BY id LIMIT ?3", "find old api usage",
+      [&](const sqlite::Stmt& st) {
+        ids.push_back(st.Int(0));
+        return true;
+      },
+      after_row, before, limit);
+  if (!walked.ok()) return walked.status();
+  return ids;
+}
+
+Result<std::vector<int64_t>> RecheckOldApiUsage(sqlite::Connection& conn, const std::vector<int64_t>& row_ids,
+                                                Micros before) {
+  auto st = conn.Prepare("SELECT 1 FROM api_usage WHERE id = ?1 AND recorded_at < ?2");
+  if (!st.ok()) return st.status();
+  std::vector<int64_t> kept;
+  for (int64_t id : row_ids) {
+    st->Bind(1, id).Bind(2, before);
+    auto row = st->Step("recheck old api usage");
+    if (!row.ok()) return row.status();
+    if (*row) kept.push_back(id);
+    st->Reset();
+  }
+  return kept;
+}
+
+Status DeleteApiUsageRows(sqlite::Connection& conn, const std::vector<int64_t>& row_ids) {
+  auto st = conn.Prepare("DELETE FROM api_usage WHERE id = ?1");
+  if (!st.ok()) return st.status();
+  for (int64_t id : row_ids) {
+    st->Bind(1, id);
+    CONVSTORE_RETURN_IF_ERROR(st->Run("delete expired api usage"));
+  }
+  return Status::OK();
+}
+
+}  // namespace convstore::records

@@ -78,16 +78,28 @@ Result<int64_t> CountTombstones(sqlite::Connection& conn, int64_t conversation_r
 
 Status DropMessages(sqlite::Connection& conn, int64_t conversation_row, const std::vector<int64_t>& message_ids) {
   if (message_ids.empty()) return Status::OK();
-  auto drop = conn.Prepare("DELETE FROM messages WHERE id = ?1 AND conversation_id = ?2");
+  // RETURNING: what each message counted in the conversation's totals, taken out with it.
+  auto drop = conn.Prepare(
+      "DELETE FROM messages WHERE id = ?1 AND conversation_id = ?2 RETURNING coalesce(tokens_input, 0),"
+      " coalesce(tokens_output, 0), coalesce(tokens_cached_input, 0), coalesce(tokens_reasoning, 0),"
+      " coalesce(cost_nanousd, 0)");
   if (!drop.ok()) return drop.status();
-  int64_t dropped = 0;
+  int64_t dropped = 0, sums[5] = {0, 0, 0, 0, 0};
   for (int64_t id : message_ids) {
     drop->Bind(1, id).Bind(2, conversation_row);
+    auto row = drop->Step("delete an expired message");
+    if (!row.ok()) return row.status();
+    if (*row) {
+      ++dropped;
+      for (int i = 0; i < 5; ++i) sums[i] += drop->Int(i);
+    }
     CONVSTORE_RETURN_IF_ERROR(drop->Run("delete an expired message"));
-    dropped += conn.changes();
   }
-  return conn.Run("UPDATE conversations SET message_count = message_count - ?2 WHERE id = ?1",
-                  "update conversation counters", conversation_row, dropped);
+  return conn.Run(
+      "UPDATE conversations SET message_count = message_count - ?2, tokens_input = tokens_input - ?3,"
+      " tokens_output = tokens_output - ?4, tokens_cached_input = tokens_cached_input - ?5,"
+      " tokens_reasoning = tokens_reasoning - ?6, cost_nanousd = cost_nanousd - ?7 WHERE id = ?1",
+      "update conversation counters", conversation_row, dropped, sums[0], sums[1], sums[2], sums[3], sums[4]);
 }
 
 Result<std::vector<int64_t>> FindOldApiUsage(sqlite::Connection& conn, int64_t after_row, Micros before,

@@ -38,8 +38,9 @@ Result<int64_t> CountToolCallsOfMessages(sqlite::Connection& conn, const std::ve
 Result<int64_t> CountToolCallsOfConversation(sqlite::Connection& conn, int64_t conversation_row);
 Result<int64_t> CountTombstones(sqlite::Connection& conn, int64_t conversation_row);
 
-// Deletes messages of one conversation (their tool calls go with them) without tombstones, and lowers the
-// conversation's message_count; its token and cost counters keep what was spent, as they do for tombstones.
+// Deletes messages of one conversation (their tool calls go with them) without tombstones, and takes them out of
+// the conversation's counters (count, tokens, cost): what they spent now lives in the retained cost, which names
+// no conversation.
 Status DropMessages(sqlite::Connection& conn, int64_t conversation_row, const std::vector<int64_t>& message_ids);
 
 // Up to `limit` API usage row ids with id > after_row and recorded_at < before, in row-id order.

@@ -103,21 +103,23 @@ std::vector<std::string> CheckInvariants(RawDb& db) {
     for (const auto& row : db.Column(kPositions)) problems.push_back("positions are duplicated: " + row);
 
     // Cost rollups (plus rows pending) count every message (stored or tombstoned) and API-usage row, and their
-    // cost, exactly once.
+    // cost, exactly once — with what retention removed, kept in cost_retained.
     const char* kRollups =
         "WITH raw AS (SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM message_tombstones)"
         "   + (SELECT count(*) FROM api_usage) AS n,"
         "   (SELECT coalesce(sum(cost_nanousd), 0) FROM messages) + (SELECT coalesce(sum(cost_nanousd), 0)"
         "   FROM message_tombstones) + (SELECT coalesce(sum(cost_nanousd), 0) FROM api_usage) AS cost),"
+        " retained AS (SELECT coalesce(sum(count), 0) AS n, coalesce(sum(cost_nanousd), 0) AS cost"
+        "   FROM cost_retained),"
         " pending AS (SELECT count(*) AS n, coalesce(sum(cost_nanousd), 0) AS cost FROM cost_pending),"
         " totals AS (SELECT coalesce(sum(count), 0) AS n, coalesce(sum(cost_nanousd), 0) AS cost FROM cost_totals"
         "   WHERE scope = 0),"
         " fine AS (SELECT coalesce(sum(count), 0) AS n, coalesce(sum(cost_nanousd), 0) AS cost FROM cost_rollups)"
-        " SELECT 'raw ' || raw.n || '/' || raw.cost || ', totals+pending ' || (totals.n + pending.n) || '/' ||"
-        "   (totals.cost + pending.cost) || ', rollups+pending ' || (fine.n + pending.n) || '/' ||"
-        "   (fine.cost + pending.cost) FROM raw, pending, totals, fine"
-        " WHERE totals.n + pending.n != raw.n OR totals.cost + pending.cost != raw.cost"
-        "    OR fine.n + pending.n != raw.n OR fine.cost + pending.cost != raw.cost";
+        " SELECT 'raw+retained ' || (raw.n + retained.n) || '/' || (raw.cost + retained.cost) || ', totals+pending '"
+        "   || (totals.n + pending.n) || '/' || (totals.cost + pending.cost) || ', rollups+pending '"
+        "   || (fine.n + pending.n) || '/' || (fine.cost + pending.cost) FROM raw, retained, pending, totals, fine"
+        " WHERE totals.n + pending.n != raw.n + retained.n OR totals.cost + pending.cost != raw.cost + retained.cost"
+        "    OR fine.n + pending.n != raw.n + retained.n OR fine.cost + pending.cost != raw.cost + retained.cost";
     for (const auto& row : db.Column(kRollups)) problems.push_back("cost rollups differ from the raw rows: " + row);
 
     // The audit chain: consecutive sequence numbers, each entry linked to the one before (VerifyAudit recomputes

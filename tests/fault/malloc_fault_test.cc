@@ -16,7 +16,8 @@
 //     acknowledged messages are there, and a new write and read succeed;
 //   - nothing leaks: SQLite's own count of outstanding memory returns to its starting value (and the whole suite is
 //     clean under AddressSanitizer/LeakSanitizer).
-// A focused test fails each allocation of a reader's first multi-statement read in turn.
+// A focused test fails each allocation of a reader's first multi-statement read in turn; another each allocation of
+// a retention run.
 // C++ allocations (operator new) are not covered by SQLITE_CONFIG_MALLOC; the library turns std::bad_alloc into
 // kInternal anyway.
 //
@@ -530,6 +531,82 @@ TEST(MallocFaultFocused, AFailedFirstReadLeavesNoReadTransactionOpen) {
     if (::testing::Test::HasFailure()) break;  // one detailed failure is enough
   }
   EXPECT_GT(allocations, 0u);
+}
+
+// Focused: a retention run (idle conversations, one cut in pieces, with metadata, a tool call and a tombstone; old
+// API usage) with its Nth allocation failing, for every N (every CONVSTORE_MALLOC_FAULT_STRIDE-th). The run returns
+// OK or kInternal; either way the rollups verify with the spend unchanged, and a healthy run then finishes the work
+// with the metadata index and the audit chain verifying.
+TEST(MallocFaultFocused, ARetentionRunFailsCleanlyOrCompletes) {
+  uint64_t stride = 1;
+  if (const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_STRIDE"); env != nullptr && std::atoll(env) > 0)
+    stride = static_cast<uint64_t>(std::atoll(env));
+  constexpr Micros kDay = 86'400'000'000;
+  const Micros now = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  const Micros old = now - 200 * kDay;
+  const CostFilter everything{.from = old - kDay, .to = now + kDay};
+  RetentionOptions options;
+  options.batch_rows = 10;
+  options.policy = RetentionPolicy{.conversations_idle_us = 90 * kDay, .api_usage_us = 90 * kDay};
+  uint64_t allocations = 0, runs = 0;
+  for (uint64_t n = 0; n == 0 || n <= allocations; n += (n == 0 ? 1 : stride)) {
+    SCOPED_TRACE("allocation " + std::to_string(n) + " of a retention run");
+    std::atomic<Micros> clock{old};
+    convstore::testing::ClockEnv env([&] { return clock.load(); });
+    Options o = Workload::StoreOptions();
+    o.env = &env;
+    auto opened = ConversationStore::Open(ConversationStore::kInMemory, o);
+    ASSERT_OK(opened);
+    auto& store = *opened;
+    for (int c = 0; c < 3; ++c) {
+      auto conv = store->CreateConversation({.user_key = kUser, .metadata_json = R"({"k":"v"})"});
+      ASSERT_OK(conv);
+      std::vector<NewMessage> batch(c == 0 ? 25 : 3);
+      for (auto& m : batch) {
+        m.content = "old";
+        m.cost_nanousd = 11;
+        m.metadata_json = R"({"kind":"probe"})";
+      }
+      auto added = store->AddMessages(conv->id, batch);
+      ASSERT_OK(added);
+      ASSERT_OK(store->AddToolCall((*added)[0].id, {.tool_name = "t"}));
+      ASSERT_OK(store->DeleteMessage((*added)[1].id));
+      ASSERT_OK(store->RecordApiUsage({.user_key = kUser, .conversation_id = conv->id, .model = "m",
+                                       .cost_nanousd = 5}));
+    }
+    clock = now;
+    auto live = store->CreateConversation({.user_key = kUser});
+    ASSERT_OK(live);
+    const NanoUsd spent = store->GetCostSummary(everything)->total_cost_nanousd;
+    Arm(n, false);
+    auto r = store->ApplyRetention(options);
+    if (n == 0) allocations = g_since_arm.load();
+    Disarm();
+    ++runs;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Code::kInternal) << r.status().ToString();
+    }
+    auto rollups = store->VerifyRollups();
+    ASSERT_OK(rollups);
+    EXPECT_EQ(rollups->differences, 0);
+    EXPECT_EQ(store->GetCostSummary(everything)->total_cost_nanousd, spent);
+    auto healthy = store->ApplyRetention(options);
+    ASSERT_OK(healthy);
+    auto info = store->GetConversationInfo(live->id);
+    ASSERT_OK(info);
+    auto index = store->VerifyMetadataIndex();
+    ASSERT_OK(index);
+    EXPECT_TRUE(index->consistent());
+    auto audit = store->VerifyAudit();
+    ASSERT_OK(audit);
+    EXPECT_TRUE(audit->ok) << audit->problem;
+    ASSERT_OK(store->Close());
+    if (::testing::Test::HasFailure()) break;
+  }
+  EXPECT_GT(allocations, 0u);
+  std::printf("retention malloc sweep: %llu allocations, %llu runs\n", static_cast<unsigned long long>(allocations),
+              static_cast<unsigned long long>(runs));
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// I/O fault sweeps over the operations on whole store files: backup, restore, an archive's first round and a
-// later one, and a point-in-time restore. Each operation runs once per possible fault: the Nth call of one kind fails, for every N
+// I/O fault sweeps over the operations on whole store files — backup, restore, an archive's first round and a
+// later one, a point-in-time restore — and over a retention run. Each operation runs once per possible fault: the Nth call of one kind fails, for every N
 // the healthy run makes, through two doors — SQLite's I/O through the fault VFS (write, sync, open, disk full) and
 // convstore's own file I/O (create, write, sync, rename) through util/io_faults.h. After each faulted run:
 //  - the operation returned an error, or it succeeded and what it made verifies;
@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "convstore/convstore.hpp"
+#include "fault_checks.h"
 #include "fault_vfs.h"
 #include "test_util.h"
 #include "util/directory.h"
@@ -263,6 +265,74 @@ std::string PointInTimeRun(const Source& source, uint64_t nth) {
   return TargetProblems(r.status(), target, dir.path(), /*check_integrity=*/false);
 }
 
+// Retention in batches under the fault, over a store whose old rows (idle conversations, one larger than a batch,
+// with tool calls, metadata and a tombstone; old API usage) it removes. Whatever the fault, the file keeps every
+// invariant (counters, rollups plus retained cost against the raw rows, foreign keys), the spend reported stays the
+// same, and the next healthy run finishes the work.
+std::string RetentionRun(const Source& source, uint64_t nth) {
+  TempDir dir;
+  const std::string db = dir / "live.db";
+  const Micros old = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count() - 200 * 86'400'000'000LL;
+  // Written 200 days ago (deleting a message is a write to its conversation: it must be old too).
+  testing::ClockEnv then([old] { return old; });
+  Options at_then;
+  at_then.env = &then;
+  auto store = testing::OpenOrDie(db, at_then);
+  for (int c = 0; c < 4; ++c) {
+    auto conv = store->CreateConversation({.user_key = "ana@example.com", .metadata_json = R"({"k":"v"})",
+                                           .created_at = old});
+    EXPECT_TRUE(conv.ok());
+    std::vector<NewMessage> batch;
+    for (int i = 0; i < (c == 0 ? 45 : 6); ++i) {
+      NewMessage m = Msg(i);
+      m.cost_nanousd = 100 + i;
+      m.created_at = old + i;
+      m.metadata_json = R"({"kind":"probe"})";
+      batch.push_back(m);
+    }
+    auto added = store->AddMessages(conv->id, batch);
+    EXPECT_TRUE(added.ok());
+    EXPECT_TRUE(store->AddToolCall((*added)[0].id, {.tool_name = "lookup"}).ok());
+    EXPECT_TRUE(store->DeleteMessage((*added)[1].id).ok());
+    EXPECT_TRUE(store->RecordApiUsage({.user_key = "ana@example.com", .conversation_id = conv->id, .model = "gpt-4o",
+                                       .cost_nanousd = 1000, .recorded_at = old}).ok());
+  }
+  if (!store->Close().ok()) return " setup: close failed";
+  store = testing::OpenOrDie(db);
+  auto live = store->CreateConversation({.user_key = "bo@example.com"});
+  EXPECT_TRUE(live.ok() && store->AddMessage(live->id, Msg(0)).ok());
+  const CostFilter everything{.from = old - 86'400'000'000LL, .to = old + 400 * 86'400'000'000LL};
+  const NanoUsd spent = store->GetCostSummary(everything)->total_cost_nanousd;
+  RetentionOptions options;
+  options.batch_rows = 20;
+  options.policy = RetentionPolicy{.conversations_idle_us = 90 * 86'400'000'000LL, .api_usage_us = 90 * 86'400'000'000LL};
+  Arm(source, nth);
+  auto r = store->ApplyRetention(options);
+  Disarm(source);
+  g_operation_ok = r.ok();
+  std::string problems;
+  {
+    fault_check::RawDb raw(db);
+    if (fault_check::IntegrityCheck(raw) != "ok") problems += " integrity_check fails;";
+    for (const auto& p : fault_check::CheckInvariants(raw)) problems += " " + p + ";";
+  }
+  auto rollups = store->VerifyRollups();
+  if (!rollups.ok() || rollups->differences != 0) problems += " the rollups do not verify;";
+  auto after = store->GetCostSummary(everything);
+  if (!after.ok() || after->total_cost_nanousd != spent) problems += " the reported spend changed;";
+  auto healthy = store->ApplyRetention(options);
+  if (!healthy.ok()) return problems + " the run after the fault fails: " + healthy.status().ToString();
+  if (QueryInt(db, "SELECT count(*) FROM conversations") != 1 || QueryInt(db, "SELECT count(*) FROM api_usage") != 0)
+    problems += " the run after the fault left old rows;";
+  auto index = store->VerifyMetadataIndex();
+  if (!index.ok() || !index->consistent()) problems += " the metadata index does not verify;";
+  auto audit = store->VerifyAudit();
+  if (!audit.ok() || !audit->ok) problems += " the audit chain does not verify;";
+  ExpectLiveStoreWhole(*store, db, 1, &problems);
+  return problems;
+}
+
 struct OpsParam {
   const char* operation;
   Scenario run;
@@ -320,7 +390,8 @@ INSTANTIATE_TEST_SUITE_P(Operations, OpsFaultSweep,
                          ::testing::Values(OpsParam{"backup", BackupRun}, OpsParam{"restore", RestoreRun},
                                            OpsParam{"archive_first_round", ArchiveFirstRun},
                                            OpsParam{"archive", ArchiveRun},
-                                           OpsParam{"point_in_time", PointInTimeRun}),
+                                           OpsParam{"point_in_time", PointInTimeRun},
+                                           OpsParam{"retention", RetentionRun}),
                          [](const ::testing::TestParamInfo<OpsParam>& p) { return std::string(p.param.operation); });
 
 }  // namespace

@@ -91,4 +91,11 @@ Result<int64_t> CheckpointWal(sqlite::Connection& conn, bool* truncated) {
   return int64_t{std::max(copied, 0)};
 }
 
+Result<int64_t> CheckpointPassive(sqlite::Connection& conn) {
+  int log = 0, copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(conn.raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return sqlite::FromSqlite(rc, conn.raw(), "checkpoint the WAL");
+  return int64_t{std::max(copied, 0)};
+}
+
 }  // namespace convstore::ops

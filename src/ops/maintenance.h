@@ -37,5 +37,9 @@ Status AnalyzeForPlanner(sqlite::Connection& conn);
 // Checkpoints the WAL into the database and, when no reader needs its frames, empties it. The frames copied; *
 // truncated: whether the WAL is now empty (false while a reader in another process pins it).
 Result<int64_t> CheckpointWal(sqlite::Connection& conn, bool* truncated);
+// Copies what it can of the WAL into the database without waiting for anyone (a passive checkpoint: writers go on
+// meanwhile); the frames copied. A long batched job runs it between its transactions on a connection of its own, so
+// the copying and its fsync happen there instead of inside some writer's commit (SQLite's automatic checkpoint).
+Result<int64_t> CheckpointPassive(sqlite::Connection& conn);
 
 }  // namespace convstore::ops

@@ -36,18 +36,26 @@ struct RetentionArgs {
 
 constexpr double kMicrosPerDay = 86'400'000'000.0;
 
-// A days argument as the JSON value of its field: "forever" -> null, N (fractional allowed) -> µs. nullopt (the
-// problem printed) otherwise.
-std::optional<std::string> AgeJson(const Kind& k, const char* command) {
-  if (k.value == "forever") return std::string("null");
-  char* end = nullptr;
-  const double days = std::strtod(k.value.c_str(), &end);
-  if (k.value.empty() || *end != '\0' || !std::isfinite(days) || days <= 0 || days > 36'525) {
-    std::fprintf(stderr, "convstore %s: %s must be a number of days (0 < N <= 36525) or \"forever\"\n", command,
-                 k.option);
-    return std::nullopt;
+// The kinds given on the command line as a policy object: "forever" -> null, N days (fractions allowed) -> µs.
+// nullopt (the problem printed) for an argument that is neither.
+std::optional<nlohmann::json> AgesGiven(const RetentionArgs& a, const char* command) {
+  nlohmann::json ages = nlohmann::json::object();
+  for (const Kind& k : a.kinds) {
+    if (k.value.empty()) continue;
+    if (k.value == "forever") {
+      ages[k.field] = nullptr;
+      continue;
+    }
+    char* end = nullptr;
+    const double days = std::strtod(k.value.c_str(), &end);
+    if (*end != '\0' || !std::isfinite(days) || days <= 0 || days > 36'525) {
+      std::fprintf(stderr, "convstore %s: %s must be a number of days (0 < N <= 36525) or \"forever\"\n", command,
+                   k.option);
+      return std::nullopt;
+    }
+    ages[k.field] = static_cast<int64_t>(std::llround(days * kMicrosPerDay));
   }
-  return std::to_string(static_cast<int64_t>(std::llround(days * kMicrosPerDay)));
+  return ages;
 }
 
 std::string Days(const nlohmann::json& v) {
@@ -92,14 +100,9 @@ int Show(const RetentionArgs& a) {
 // Changes the kinds given and keeps the others as stored.
 int Set(const RetentionArgs& a) {
   const char* command = "retention set";
-  nlohmann::json changes = nlohmann::json::object();
-  for (const Kind& k : a.kinds) {
-    if (k.value.empty()) continue;
-    auto age = AgeJson(k, command);
-    if (!age) return 2;
-    changes[k.field] = *age == "null" ? nlohmann::json() : nlohmann::json(std::stoll(*age));
-  }
-  if (changes.empty()) {
+  const auto changes = AgesGiven(a, command);
+  if (!changes) return 2;
+  if (changes->empty()) {
     std::fprintf(stderr, "convstore %s: give at least one of the --*-days options\n", command);
     return 2;
   }
@@ -112,7 +115,7 @@ int Set(const RetentionArgs& a) {
     nlohmann::json policy = nlohmann::json::parse(out);
     convstore_free(out);
     out = nullptr;
-    policy.update(changes);
+    policy.update(*changes);
     rc = convstore_set_retention_policy(db, policy.dump().c_str(), &err);
     if (rc == CONVSTORE_OK) rc = convstore_get_retention_policy(db, &out, &err);
   }
@@ -136,21 +139,15 @@ void ShowProgress(void*, const char* kind, int64_t done, int64_t) {
 
 int Apply(const RetentionArgs& a) {
   const char* command = "retention apply";
-  std::string options = "{\"batch_rows\":" + std::to_string(a.batch_rows);
-  std::string policy;
-  for (const Kind& k : a.kinds) {
-    if (k.value.empty()) continue;
-    auto age = AgeJson(k, command);
-    if (!age) return 2;
-    policy += std::string(policy.empty() ? "" : ",") + "\"" + k.field + "\":" + *age;
-  }
-  if (!policy.empty()) options += ",\"policy\":{" + policy + "}";
-  options += "}";
+  const auto policy = AgesGiven(a, command);
+  if (!policy) return 2;
+  nlohmann::json options = {{"batch_rows", a.batch_rows}};
+  if (!policy->empty()) options["policy"] = *policy;
   convstore_t* db = nullptr;
   if (int rc = Open(a, false, command, &db)) return rc;
   char* out = nullptr;
   char* err = nullptr;
-  const int rc = convstore_apply_retention(db, options.c_str(), ShowProgress, nullptr, &out, &err);
+  const int rc = convstore_apply_retention(db, options.dump().c_str(), ShowProgress, nullptr, &out, &err);
   if (isatty(2) == 1) std::fprintf(stderr, "\n");
   convstore_close(db);
   if (rc != CONVSTORE_OK) return Failed(command, rc, err);

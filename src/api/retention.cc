@@ -50,18 +50,26 @@ Status CheckPolicy(const RetentionPolicy& policy) {
   return util::CheckRange(policy.journal_us, kMinAge, kMaxAge, "journal_us");
 }
 
-// The stored form: the four ages the policy keeps itself (the journal's lives in journal_state).
-std::string StoredPolicy(const RetentionPolicy& policy) {
+// The policy as JSON: the four ages it keeps itself (its stored form in meta; the journal's age lives in
+// journal_state), and with `with_journal` that one too (the audit entry's details).
+std::string PolicyJson(const RetentionPolicy& policy, bool with_journal) {
   util::JsonWriter w;
   w.BeginObject();
   for (const Field& f : kStoredFields)
     if (policy.*f.member) w.Key(f.name).Int(*(policy.*f.member));
+  if (with_journal && policy.journal_us) w.Key("journal_us").Int(*policy.journal_us);
   w.EndObject();
   return w.Take();
 }
 
-Result<RetentionPolicy> LoadPolicy(sqlite::Connection& conn) {
+// What the file holds: the policy (its journal age from the journal's retention) and the journal's retention.
+struct StoredRetention {
   RetentionPolicy policy;
+  JournalRetention journal;
+};
+
+Result<StoredRetention> LoadRetention(sqlite::Connection& conn) {
+  StoredRetention stored;
   auto text = conn.QueryRow("SELECT value FROM meta WHERE key = ?1", "read the retention policy",
                             [](const sqlite::Stmt& st) { return st.String(0); }, std::string_view(kPolicyKey));
   if (!text.ok()) return text.status();
@@ -71,15 +79,22 @@ Result<RetentionPolicy> LoadPolicy(sqlite::Connection& conn) {
     for (const Field& f : kStoredFields) {
       auto it = doc.find(f.name);
       if (it == doc.end()) continue;
-      if (!it->is_number_integer() || it->get<int64_t>() < kMinAge || it->get<int64_t>() > kMaxAge)
+      if (!it->is_number_integer() || !util::CheckRange(it->get<int64_t>(), kMinAge, kMaxAge, f.name).ok())
         return Status::Corruption(fmt::format("the stored retention policy's {} is not an age convstore writes", f.name));
-      policy.*f.member = it->get<int64_t>();
+      stored.policy.*f.member = it->get<int64_t>();
     }
   }
-  auto journal = ops::ReadStatus(conn);
+  auto journal = ops::ReadRetention(conn);
   if (!journal.ok()) return journal.status();
-  policy.journal_us = journal->retention.max_age_us;
-  return policy;
+  stored.journal = *journal;
+  stored.policy.journal_us = journal->max_age_us;
+  return stored;
+}
+
+Result<StoredRetention> ReadStoredRetention(sqlite::Connection& conn) {
+  auto txn = sqlite::ReadTransaction::Begin(conn);  // the meta row and journal_state from one snapshot
+  if (!txn.ok()) return txn.status();
+  return LoadRetention(conn);
 }
 
 // Deleted so far, by kind, in one batch (reset when a group commit runs the body again).
@@ -105,45 +120,32 @@ Status StoreImpl::DoSetRetentionPolicy(const RetentionPolicy& policy) {
   CONVSTORE_RETURN_IF_ERROR(CheckPolicy(policy));
   const AuditActor who = CurrentAuditActor();
   return Write("set_retention_policy", [&](sqlite::Connection& conn) -> Status {
-    const std::string stored = StoredPolicy(policy);
     CONVSTORE_RETURN_IF_ERROR(conn.Run(
         "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        "store the retention policy", std::string_view(kPolicyKey), stored));
-    auto journal = ops::ReadStatus(conn);
+        "store the retention policy", std::string_view(kPolicyKey), PolicyJson(policy, /*with_journal=*/false)));
+    auto journal = ops::ReadRetention(conn);
     if (!journal.ok()) return journal.status();
-    JournalRetention kept = journal->retention;
+    JournalRetention kept = *journal;  // its size limit stays
     kept.max_age_us = policy.journal_us;
     CONVSTORE_RETURN_IF_ERROR(ops::SetRetention(conn, kept));
-    util::JsonWriter w;
-    w.BeginObject();
-    for (const Field& f : kStoredFields)
-      if (policy.*f.member) w.Key(f.name).Int(*(policy.*f.member));
-    if (policy.journal_us) w.Key("journal_us").Int(*policy.journal_us);
-    w.EndObject();
-    return Audited(conn, who, {"retention.policy_set", "store", "", std::nullopt, w.Take()});
+    return Audited(conn, who, {"retention.policy_set", "store", "", std::nullopt,
+                               PolicyJson(policy, /*with_journal=*/true)});
   });
 }
 
 Result<RetentionPolicy> StoreImpl::DoGetRetentionPolicy() {
-  return Read("get_retention_policy", [&](sqlite::Connection& conn) -> Result<RetentionPolicy> {
-    auto txn = sqlite::ReadTransaction::Begin(conn);
-    if (!txn.ok()) return txn.status();
-    return LoadPolicy(conn);
-  });
+  auto stored = Read("get_retention_policy", ReadStoredRetention);
+  if (!stored.ok()) return stored.status();
+  return stored->policy;
 }
 
 Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& options) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckRange(options.batch_rows, 1, kMaxBatchRows, "batch_rows"));
   if (options.policy) CONVSTORE_RETURN_IF_ERROR(CheckPolicy(*options.policy));
   if (options_.read_only) return Status::ReadOnly("apply_retention: the store was opened read-only");
-  RetentionPolicy policy;
-  if (options.policy) {
-    policy = *options.policy;
-  } else {
-    auto stored = DoGetRetentionPolicy();
-    if (!stored.ok()) return stored.status();
-    policy = *stored;
-  }
+  auto stored = Read("apply_retention", ReadStoredRetention);
+  if (!stored.ok()) return stored.status();
+  const RetentionPolicy policy = options.policy.value_or(stored->policy);
   std::unique_lock one_run(retention_run_mu_, std::defer_lock);  // runs on one handle take turns
   util::LockParked(one_run);
   const auto run_started = std::chrono::steady_clock::now();
@@ -201,8 +203,7 @@ Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& opti
           if (!*now) continue;
           auto tools = records::CountToolCallsOfConversation(conn, candidate.row_id);
           if (!tools.ok()) return tools.status();
-          auto tombstones = records::CountTombstones(conn, candidate.row_id);
-          if (!tombstones.ok()) return tombstones.status();
+          // The cost rows are its stored messages' and its tombstones': the tombstones are the rest.
           std::vector<cost::CostRow> spent;
           CONVSTORE_RETURN_IF_ERROR(cost::ConversationCostRows(conn, candidate.row_id, spent));
           CONVSTORE_RETURN_IF_ERROR(cost::RetainCostRows(conn, spent));
@@ -211,7 +212,7 @@ Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& opti
           ++counts.conversations;
           counts.messages += (*now)->messages;
           counts.tool_calls += *tools;
-          counts.tombstones += *tombstones;
+          counts.tombstones += static_cast<int64_t>(spent.size()) - (*now)->messages;
         }
         if (counts.conversations == 0) return Status::OK();
         return Audited(conn, who, {"retention.applied", "conversations", "", std::nullopt,
@@ -322,56 +323,59 @@ Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& opti
     }
   }
 
-  // Metric points measured before the horizon: a range delete on the time index.
-  if (policy.metrics_us) {
-    const Micros before = report.started_at - *policy.metrics_us;
+  // Removes `prune(conn, before)`'s rows batch by batch until a batch comes back short; the count.
+  auto prune_in_batches = [&](const char* kind, Micros before,
+                              const std::function<Result<int64_t>(sqlite::Connection&, Micros)>& prune)
+      -> Result<int64_t> {
+    int64_t total = 0;
     for (int64_t removed = batch_rows; removed == batch_rows;) {
-      auto done = batch("apply_retention", [&](sqlite::Connection& conn) -> Result<int64_t> {
-        auto n = ops::PruneMetrics(conn, before, batch_rows);
-        if (!n.ok() || *n == 0) return n;
-        const std::string details = util::JsonWriter().BeginObject().Key("kind").String("metrics").Key("before")
-            .Int(before).Key("metrics").Int(*n).EndObject().Take();
-        CONVSTORE_RETURN_IF_ERROR(Audited(conn, who, {"retention.applied", "metrics", "", std::nullopt, details}));
-        return n;
-      });
+      auto done = batch("apply_retention", [&](sqlite::Connection& conn) { return prune(conn, before); });
       if (!done.ok()) return done.status();
       removed = *done;
-      report.metrics += removed;
-      if (removed > 0) progress("metrics", removed);
+      total += removed;
+      if (removed > 0) progress(kind, removed);
     }
+    return total;
+  };
+
+  // Metric points measured before the horizon: a range delete on the time index.
+  if (policy.metrics_us) {
+    auto removed = prune_in_batches("metrics", report.started_at - *policy.metrics_us,
+                                    [&](sqlite::Connection& conn, Micros before) -> Result<int64_t> {
+      auto n = ops::PruneMetrics(conn, before, batch_rows);
+      if (!n.ok() || *n == 0) return n;
+      const std::string details = util::JsonWriter().BeginObject().Key("kind").String("metrics").Key("before")
+          .Int(before).Key("metrics").Int(*n).EndObject().Take();
+      CONVSTORE_RETURN_IF_ERROR(Audited(conn, who, {"retention.applied", "metrics", "", std::nullopt, details}));
+      return n;
+    });
+    if (!removed.ok()) return removed.status();
+    report.metrics = *removed;
   }
 
   // Audit entries written before the horizon (the prune records the cut in an "audit.pruned" entry).
   if (policy.audit_us) {
-    const Micros before = report.started_at - *policy.audit_us;
-    for (int64_t removed = batch_rows; removed == batch_rows;) {
-      auto done = batch("apply_retention", [&](sqlite::Connection& conn) -> Result<int64_t> {
-        auto pruned = ops::PruneAudit(conn, before, batch_rows, who.actor, Now());
-        if (!pruned.ok()) return pruned.status();
-        return pruned->removed;
-      });
-      if (!done.ok()) return done.status();
-      removed = *done;
-      report.audit_entries += removed;
-      if (removed > 0) progress("audit", removed);
-    }
+    auto removed = prune_in_batches("audit", report.started_at - *policy.audit_us,
+                                    [&](sqlite::Connection& conn, Micros before) -> Result<int64_t> {
+      auto pruned = ops::PruneAudit(conn, before, batch_rows, who.actor, Now());
+      if (!pruned.ok()) return pruned.status();
+      return pruned->removed;
+    });
+    if (!removed.ok()) return removed.status();
+    report.audit_entries = *removed;
   }
 
   // The change journal: its age limit is the policy's, its size limit the stored one.
-  {
-    auto journal = Read("apply_retention", [&](sqlite::Connection& conn) { return ops::ReadStatus(conn); });
-    if (!journal.ok()) return journal.status();
-    JournalRetention retention = journal->retention;
-    retention.max_age_us = policy.journal_us;
-    if (retention.max_age_us || retention.max_bytes) {
-      auto pruned = PruneJournalBatches(&retention, batch_rows, [&](int64_t removed, Micros took) {
-        ++report.batches;
-        report.longest_batch_us = std::max(report.longest_batch_us, took);
-        if (removed > 0) progress("journal", removed);
-      });
-      if (!pruned.ok()) return pruned.status();
-      report.journal_entries = pruned->removed;
-    }
+  JournalRetention journal = stored->journal;
+  journal.max_age_us = policy.journal_us;
+  if (journal.max_age_us || journal.max_bytes) {
+    auto pruned = PruneJournalBatches(&journal, batch_rows, [&](int64_t removed, Micros took) {
+      ++report.batches;
+      report.longest_batch_us = std::max(report.longest_batch_us, took);
+      if (removed > 0) progress("journal", removed);
+    });
+    if (!pruned.ok()) return pruned.status();
+    report.journal_entries = pruned->removed;
   }
 
   report.duration_us =

@@ -218,20 +218,25 @@ bool RawMatches(const ResolvedFilter& f, const CostRow& r) {
   return f.model.empty() || r.model == f.model;
 }
 
+// Visits the dimensions of `dims` (its time, user, team, model, source, role, endpoint, status) with `m`.
+void VisitRecord(const CostRow& dims, const Measures& m, const std::function<void(const CostRecord&)>& visit) {
+  CostRecord rec;
+  rec.at = dims.at;
+  rec.user_id = dims.user_id;
+  rec.team_id = dims.team_id;
+  rec.model = dims.model;
+  rec.role = dims.role;
+  rec.endpoint = dims.endpoint;
+  rec.status = dims.status;
+  rec.source = dims.source;
+  rec.measures = &m;
+  visit(rec);
+}
+
 void VisitRaw(const CostRow& r, const std::function<void(const CostRecord&)>& visit) {
   Measures m;
   m.Add(r, +1);
-  CostRecord rec;
-  rec.at = r.at;
-  rec.user_id = r.user_id;
-  rec.team_id = r.team_id;
-  rec.model = r.model;
-  rec.role = r.role;
-  rec.endpoint = r.endpoint;
-  rec.status = r.status;
-  rec.source = r.source;
-  rec.measures = &m;
-  visit(rec);
+  VisitRecord(r, m, visit);
 }
 
 Status VisitRawRows(sqlite::Connection& conn, const ResolvedFilter& f,
@@ -275,18 +280,7 @@ Status VisitRawRows(sqlite::Connection& conn, const ResolvedFilter& f,
   // conversation to filter by.
   if (by_conversation) return Status::OK();
   return VisitRetained(conn, f.from, f.to, [&](const CostRow& key, const Measures& m) {
-    if (!SourceIn(key.source, f.source_mask) || !RawMatches(f, key)) return;
-    CostRecord rec;
-    rec.at = key.at;
-    rec.user_id = key.user_id;
-    rec.team_id = key.team_id;
-    rec.model = key.model;
-    rec.role = key.role;
-    rec.endpoint = key.endpoint;
-    rec.status = key.status;
-    rec.source = key.source;
-    rec.measures = &m;
-    visit(rec);
+    if (SourceIn(key.source, f.source_mask) && RawMatches(f, key)) VisitRecord(key, m, visit);
   });
 }
 

@@ -46,20 +46,7 @@ Status RetainCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows
       " latency_count, latency_sum_us, latency_hist)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
       " ON CONFLICT (day, hour, user_id, team_id, model, source, role, endpoint, status) DO UPDATE SET"
-      " count = count + excluded.count, errors = errors + excluded.errors,"
-      " tokens_input = tokens_input + excluded.tokens_input, tokens_output = tokens_output + excluded.tokens_output,"
-      " tokens_cached_input = tokens_cached_input + excluded.tokens_cached_input,"
-      " tokens_cache_write = tokens_cache_write + excluded.tokens_cache_write,"
-      " tokens_reasoning = tokens_reasoning + excluded.tokens_reasoning,"
-      " cost_nanousd = cost_nanousd + excluded.cost_nanousd, latency_count = latency_count + excluded.latency_count,"
-      " latency_sum_us = latency_sum_us + excluded.latency_sum_us,"
-      " latency_hist = CASE WHEN excluded.latency_hist IS NULL THEN latency_hist"
-      " WHEN latency_hist IS NULL THEN excluded.latency_hist"
-      " ELSE convstore_hist_merge(latency_hist, excluded.latency_hist) END"
-      // SQLite turns an overflowing integer sum into a REAL: refuse the write instead.
-      " RETURNING typeof(count) || typeof(cost_nanousd) || typeof(tokens_input) || typeof(tokens_output) ||"
-      " typeof(tokens_cached_input) || typeof(tokens_cache_write) || typeof(tokens_reasoning) ||"
-      " typeof(latency_sum_us) = 'integerintegerintegerintegerintegerintegerintegerinteger'");
+      CONVSTORE_MEASURES_ADD_EXCLUDED " RETURNING" CONVSTORE_MEASURES_STILL_INTEGER);
   if (!st.ok()) return st.status();
   const Status too_large = Status::TooLarge("a retained cost or token sum would leave the 64-bit integer range");
   for (const auto& [k, m] : sums) {

@@ -1,6 +1,5 @@
 #include "cost/rollup_check.h"
 
-#include "cost/retained.h"
 #include <fmt/format.h>
 
 #include <map>

@@ -102,24 +102,14 @@ Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
       " latency_count, latency_sum_us, latency_hist)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
       " ON CONFLICT (day, user_id, team_id, model, source, role, endpoint, status) DO UPDATE SET"
-      " count = count + excluded.count, errors = errors + excluded.errors,"
-      " tokens_input = tokens_input + excluded.tokens_input, tokens_output = tokens_output + excluded.tokens_output,"
-      " tokens_cached_input = tokens_cached_input + excluded.tokens_cached_input,"
-      " tokens_cache_write = tokens_cache_write + excluded.tokens_cache_write,"
-      " tokens_reasoning = tokens_reasoning + excluded.tokens_reasoning,"
-      " cost_nanousd = cost_nanousd + excluded.cost_nanousd, latency_count = latency_count + excluded.latency_count,"
-      " latency_sum_us = latency_sum_us + excluded.latency_sum_us,"
-      " latency_hist = CASE WHEN excluded.latency_hist IS NULL THEN latency_hist"
-      " ELSE convstore_hist_merge(latency_hist, excluded.latency_hist) END"
+      CONVSTORE_MEASURES_ADD_EXCLUDED
       " RETURNING count = 0 AND errors = 0 AND cost_nanousd = 0 AND tokens_input = 0 AND tokens_output = 0"
       " AND tokens_cached_input = 0 AND tokens_cache_write = 0 AND tokens_reasoning = 0 AND latency_count = 0"
       // typeof(): SQLite 3.40 answers "latency_hist IS NULL" wrongly (false) in RETURNING of an upsert into a
       // WITHOUT ROWID table, which left emptied rows behind.
       " AND latency_sum_us = 0 AND typeof(latency_hist) = 'null',"
       // SQLite turns an overflowing integer sum into a REAL: refuse the write instead.
-      " typeof(count) || typeof(cost_nanousd) || typeof(tokens_input) || typeof(tokens_output) ||"
-      " typeof(tokens_cached_input) || typeof(tokens_cache_write) || typeof(tokens_reasoning) ||"
-      " typeof(latency_sum_us) = 'integerintegerintegerintegerintegerintegerintegerinteger'");
+      CONVSTORE_MEASURES_STILL_INTEGER);
   if (!fine.ok()) return fine.status();
   auto fine_gc = conn.Prepare(
       "DELETE FROM cost_rollups WHERE day = ?1 AND user_id = ?2 AND team_id = ?3 AND model = ?4 AND source = ?5"

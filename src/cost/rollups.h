@@ -125,6 +125,23 @@ void ReadMeasures(const sqlite::Stmt& st, int first, Measures& m);
 bool Plausible(const Measures& m);
 Status CheckStoredRow(const Measures& m, const char* table, Micros day);
 
+// The SET list of an upsert adding a row's measures (with latencies) to a stored row of cost_rollups' columns, and
+// the check, for RETURNING, that no sum was turned into a REAL by overflowing (SQLite does that instead of failing).
+#define CONVSTORE_MEASURES_ADD_EXCLUDED                                                                              \
+  " count = count + excluded.count, errors = errors + excluded.errors,"                                             \
+  " tokens_input = tokens_input + excluded.tokens_input, tokens_output = tokens_output + excluded.tokens_output,"    \
+  " tokens_cached_input = tokens_cached_input + excluded.tokens_cached_input,"                                      \
+  " tokens_cache_write = tokens_cache_write + excluded.tokens_cache_write,"                                         \
+  " tokens_reasoning = tokens_reasoning + excluded.tokens_reasoning,"                                               \
+  " cost_nanousd = cost_nanousd + excluded.cost_nanousd, latency_count = latency_count + excluded.latency_count,"   \
+  " latency_sum_us = latency_sum_us + excluded.latency_sum_us,"                                                     \
+  " latency_hist = CASE WHEN excluded.latency_hist IS NULL THEN latency_hist"                                       \
+  " ELSE convstore_hist_merge(latency_hist, excluded.latency_hist) END"
+#define CONVSTORE_MEASURES_STILL_INTEGER                                                                             \
+  " typeof(count) || typeof(cost_nanousd) || typeof(tokens_input) || typeof(tokens_output) ||"                      \
+  " typeof(tokens_cached_input) || typeof(tokens_cache_write) || typeof(tokens_reasoning) ||"                       \
+  " typeof(latency_sum_us) = 'integerintegerintegerintegerintegerintegerintegerinteger'"
+
 // Applies the delta to cost_rollups and cost_totals (rows that fall to zero are removed).
 Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta);
 

@@ -223,18 +223,32 @@ Result<std::optional<Micros>> CommitTimeOf(sqlite::Connection& conn, int64_t seq
   return *at;
 }
 
+namespace {
+
+Result<std::optional<std::pair<bool, JournalRetention>>> ReadState(sqlite::Connection& conn) {
+  return conn.QueryRow("SELECT enabled, max_age_us, max_bytes FROM journal_state WHERE id = 1",
+                       "journal: read its state", [](const sqlite::Stmt& st) {
+                         return std::pair<bool, JournalRetention>(st.Int(0) != 0,
+                                                                  JournalRetention{st.OptInt(1), st.OptInt(2)});
+                       });
+}
+
+}  // namespace
+
+Result<JournalRetention> ReadRetention(sqlite::Connection& conn) {
+  auto state = ReadState(conn);
+  if (!state.ok()) return state.status();
+  return *state ? (*state)->second : JournalRetention{};
+}
+
 Result<JournalStatus> ReadStatus(sqlite::Connection& conn) {
   JournalStatus s;
-  auto state = conn.QueryRow("SELECT enabled, max_age_us, max_bytes FROM journal_state WHERE id = 1",
-                             "journal: read its state", [](const sqlite::Stmt& st) {
-                               JournalStatus j;
-                               j.enabled = st.Int(0) != 0;
-                               j.retention.max_age_us = st.OptInt(1);
-                               j.retention.max_bytes = st.OptInt(2);
-                               return j;
-                             });
+  auto state = ReadState(conn);
   if (!state.ok()) return state.status();
-  if (*state) s = **state;
+  if (*state) {
+    s.enabled = (*state)->first;
+    s.retention = (*state)->second;
+  }
   auto totals = conn.QueryRow(
       "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0), coalesce(sum(length(changes)), 0) "
       "FROM change_journal",

@@ -57,6 +57,8 @@ Result<JournalStatus> ReadStatus(sqlite::Connection& conn);
 // Switches the journal; appends a kJournalOff / kJournalOn marker when the state changes. Returns whether it did.
 Result<bool> SetEnabled(sqlite::Connection& conn, bool enabled, Micros now, int schema_version);
 Status SetRetention(sqlite::Connection& conn, const JournalRetention& retention);
+// The stored retention alone (ReadStatus also counts the whole journal).
+Result<JournalRetention> ReadRetention(sqlite::Connection& conn);
 
 // The last entry the retention removes at `now` (0 for none), before the limits PruneUpTo applies: the stored
 // retention's, or `retention`'s when given.

@@ -79,16 +79,15 @@ Status AnalyzeForPlanner(sqlite::Connection& conn) {
 
 Result<int64_t> CheckpointWal(sqlite::Connection& conn, bool* truncated) {
   *truncated = false;
-  int log = 0, copied = 0;
   // First what can be copied without waiting (the count of frames), then an attempt to empty the WAL, which needs
   // every reader to be past it.
-  int rc = sqlite3_wal_checkpoint_v2(conn.raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return sqlite::FromSqlite(rc, conn.raw(), "checkpoint the WAL");
+  auto copied = CheckpointPassive(conn);
+  if (!copied.ok()) return copied.status();
   int after_log = 0, after_copied = 0;
-  rc = sqlite3_wal_checkpoint_v2(conn.raw(), "main", SQLITE_CHECKPOINT_TRUNCATE, &after_log, &after_copied);
+  const int rc = sqlite3_wal_checkpoint_v2(conn.raw(), "main", SQLITE_CHECKPOINT_TRUNCATE, &after_log, &after_copied);
   if (rc == SQLITE_OK) *truncated = after_log == 0;
   else if (rc != SQLITE_BUSY) return sqlite::FromSqlite(rc, conn.raw(), "truncate the WAL");
-  return int64_t{std::max(copied, 0)};
+  return copied;
 }
 
 Result<int64_t> CheckpointPassive(sqlite::Connection& conn) {

@@ -10,6 +10,22 @@ IdleConversation ReadIdle(const sqlite::Stmt& st) {
   return IdleConversation{st.Int(0), st.String(1), st.Int(2), st.Int(3)};
 }
 
+// The first column of every row of `sql`, as integers.
+template <typename... Args>
+Result<std::vector<int64_t>> Ids(sqlite::Connection& conn, const char* sql, std::string_view context,
+                                 const Args&... args) {
+  std::vector<int64_t> ids;
+  auto walked = conn.ForEachRow(
+      sql, context,
+      [&](const sqlite::Stmt& st) {
+        ids.push_back(st.Int(0));
+        return true;
+      },
+      args...);
+  if (!walked.ok()) return walked.status();
+  return ids;
+}
+
 }  // namespace
 
 Result<std::vector<IdleConversation>> FindIdleConversations(sqlite::Connection& conn, int64_t after_row,
@@ -35,16 +51,8 @@ Result<std::optional<IdleConversation>> RecheckIdle(sqlite::Connection& conn, in
 }
 
 Result<std::vector<int64_t>> OldestMessageIds(sqlite::Connection& conn, int64_t conversation_row, int64_t limit) {
-  std::vector<int64_t> ids;
-  auto walked = conn.ForEachRow(
-      "SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY position LIMIT ?2", "find the oldest messages",
-      [&](const sqlite::Stmt& st) {
-        ids.push_back(st.Int(0));
-        return true;
-      },
-      conversation_row, limit);
-  if (!walked.ok()) return walked.status();
-  return ids;
+  return Ids(conn, "SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY position LIMIT ?2",
+             "find the oldest messages", conversation_row, limit);
 }
 
 Result<int64_t> CountToolCallsOfMessages(sqlite::Connection& conn, const std::vector<int64_t>& message_ids) {
@@ -65,13 +73,6 @@ Result<int64_t> CountToolCallsOfConversation(sqlite::Connection& conn, int64_t c
   auto n = conn.QueryInt(
       "SELECT count(*) FROM tool_calls t JOIN messages m ON m.id = t.message_id WHERE m.conversation_id = ?1",
       "count a conversation's tool calls", conversation_row);
-  if (!n.ok()) return n.status();
-  return n->value_or(0);
-}
-
-Result<int64_t> CountTombstones(sqlite::Connection& conn, int64_t conversation_row) {
-  auto n = conn.QueryInt("SELECT count(*) FROM message_tombstones WHERE conversation_id = ?1",
-                         "count a conversation's tombstones", conversation_row);
   if (!n.ok()) return n.status();
   return n->value_or(0);
 }
@@ -104,16 +105,8 @@ Status DropMessages(sqlite::Connection& conn, int64_t conversation_row, const st
 
 Result<std::vector<int64_t>> FindOldApiUsage(sqlite::Connection& conn, int64_t after_row, Micros before,
                                              int64_t limit) {
-  std::vector<int64_t> ids;
-  auto walked = conn.ForEachRow(
-      "SELECT id FROM api_usage WHERE id > ?1 AND recorded_at < ?2 ORDER BY id LIMIT ?3", "find old api usage",
-      [&](const sqlite::Stmt& st) {
-        ids.push_back(st.Int(0));
-        return true;
-      },
-      after_row, before, limit);
-  if (!walked.ok()) return walked.status();
-  return ids;
+  return Ids(conn, "SELECT id FROM api_usage WHERE id > ?1 AND recorded_at < ?2 ORDER BY id LIMIT ?3",
+             "find old api usage", after_row, before, limit);
 }
 
 Result<std::vector<int64_t>> RecheckOldApiUsage(sqlite::Connection& conn, const std::vector<int64_t>& row_ids,

@@ -33,10 +33,9 @@ Result<std::optional<IdleConversation>> RecheckIdle(sqlite::Connection& conn, in
 // The row ids of up to `limit` of a conversation's messages, oldest (lowest position) first.
 Result<std::vector<int64_t>> OldestMessageIds(sqlite::Connection& conn, int64_t conversation_row, int64_t limit);
 
-// What deleting rows takes with it (tool calls of messages; tombstones of a conversation).
+// The tool calls deleting these messages (or this conversation) takes with it.
 Result<int64_t> CountToolCallsOfMessages(sqlite::Connection& conn, const std::vector<int64_t>& message_ids);
 Result<int64_t> CountToolCallsOfConversation(sqlite::Connection& conn, int64_t conversation_row);
-Result<int64_t> CountTombstones(sqlite::Connection& conn, int64_t conversation_row);
 
 // Deletes messages of one conversation (their tool calls go with them) without tombstones, and takes them out of
 // the conversation's counters (count, tokens, cost): what they spent now lives in the retained cost, which names

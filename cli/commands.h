@@ -27,5 +27,7 @@ void AddAuditCommand(CLI::App& app, std::function<int()>& run);
 void AddMetricsCommand(CLI::App& app, std::function<int()>& run);
 // Registers `retention` (show, set, apply).
 void AddRetentionCommand(CLI::App& app, std::function<int()>& run);
+// Registers `erase` and `erasures`.
+void AddEraseCommands(CLI::App& app, std::function<int()>& run);
 
 }  // namespace convstore::cli

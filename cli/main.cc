@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   convstore::cli::AddAuditCommand(app, run);
   convstore::cli::AddMetricsCommand(app, run);
   convstore::cli::AddRetentionCommand(app, run);
+  convstore::cli::AddEraseCommands(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -56,9 +56,10 @@ std::string DowngradeSchemaSql(int version) {
   // Retained cost (version 9), metrics (version 8), the audit log (version 7), then the journal: their triggers
   // would fire on the statements below.
   std::string sql;
-  for (const char* op : {"INSERT", "UPDATE", "DELETE"})
-    sql += std::string("DROP TRIGGER journal_foreign_cost_retained_") + op + ";";
-  sql += "DROP TABLE cost_retained; DROP INDEX api_usage_conversation;";
+  for (const char* table : {"cost_retained", "erasures"})
+    for (const char* op : {"INSERT", "UPDATE", "DELETE"})
+      sql += std::string("DROP TRIGGER journal_foreign_") + table + "_" + op + ";";
+  sql += "DROP TABLE cost_retained; DROP TABLE erasures; DROP INDEX api_usage_conversation;";
   if (version == 8) return sql + "DELETE FROM schema_migrations WHERE version > 8; PRAGMA user_version = 8;";
   for (const char* op : {"INSERT", "UPDATE", "DELETE"}) sql += std::string("DROP TRIGGER journal_foreign_metrics_") + op + ";";
   sql += "DROP TABLE metrics;";

@@ -23,6 +23,7 @@ const char* JournalEntryKindName(JournalEntryKind kind) {
     case JournalEntryKind::kJournalOff: return "journal_off";
     case JournalEntryKind::kJournalOn: return "journal_on";
     case JournalEntryKind::kSchemaMigration: return "schema_migration";
+    case JournalEntryKind::kErasure: return "erasure";
     default: return "restored";
   }
 }

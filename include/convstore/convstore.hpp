@@ -1,6 +1,6 @@
 // Umbrella header of the convstore C++ API: the store (store.h) with its capabilities (cost.h: Costs;
 // metadata.h: MetadataSearch; ops.h: Operations; sync.h: Sync; audit.h: Audit; monitoring.h: Monitoring;
-// retention.h: Retention), its options and environment (options.h, env.h), results (status.h) and records.
+// retention.h: Retention; privacy.h: Privacy), its options and environment (options.h, env.h), results (status.h) and records.
 #ifndef CONVSTORE_CONVSTORE_HPP_
 #define CONVSTORE_CONVSTORE_HPP_
 
@@ -12,6 +12,7 @@
 #include "convstore/monitoring.h"
 #include "convstore/ops.h"
 #include "convstore/options.h"
+#include "convstore/privacy.h"
 #include "convstore/retention.h"
 #include "convstore/status.h"
 #include "convstore/store.h"

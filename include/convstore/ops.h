@@ -35,6 +35,9 @@ enum class JournalEntryKind {
   kJournalOn = 3,        // the journal was turned on again
   kSchemaMigration = 4,  // the schema was migrated to schema_version
   kRestored = 5,         // the store was restored from a backup or to a point in time
+  // A user was erased (EraseUser): the transaction's changes, with what they removed withheld (old values NULL).
+  // Like the other markers, a replay stops here and an archive starts a new generation.
+  kErasure = 6,
 };
 
 enum class ChangeOp { kInsert = 0, kUpdate = 1, kDelete = 2 };

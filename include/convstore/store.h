@@ -15,9 +15,9 @@
 // of ConversationStore without data — convstore/cost.h (Costs: prices, API usage, cost summaries, budgets) and
 // convstore/metadata.h (MetadataSearch), convstore/ops.h (Operations: the change journal, backups, the archive),
 // convstore/sync.h (Sync: PostgreSQL), convstore/audit.h (Audit: the audit log), convstore/monitoring.h
-// (Monitoring: metrics) and convstore/retention.h (Retention: how long data is kept). The class is a pointer to a
-// private implementation: adding an entry point to it or to a capability never changes its size or layout
-// (docs/architecture.md, "ABI").
+// (Monitoring: metrics), convstore/retention.h (Retention: how long data is kept) and convstore/privacy.h
+// (Privacy: erasing a person). The class is a pointer to a private implementation: adding an entry point to it or
+// to a capability never changes its size or layout (docs/architecture.md, "ABI").
 #ifndef CONVSTORE_STORE_H_
 #define CONVSTORE_STORE_H_
 
@@ -34,6 +34,7 @@
 #include "convstore/monitoring.h"
 #include "convstore/ops.h"
 #include "convstore/options.h"
+#include "convstore/privacy.h"
 #include "convstore/retention.h"
 #include "convstore/status.h"
 #include "convstore/sessions.h"
@@ -47,7 +48,8 @@ class StoreImpl;
 }  // namespace api
 
 class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSearch, public Operations,
-                                                   public Sync, public Audit, public Monitoring, public Retention {
+                                                   public Sync, public Audit, public Monitoring, public Retention,
+                                                   public Privacy {
  public:
   // Path of an in-memory store: private to the handle, gone when it closes.
   static constexpr const char* kInMemory = ":memory:";
@@ -140,6 +142,7 @@ class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSe
   friend class Audit;
   friend class Monitoring;
   friend class Retention;
+  friend class Privacy;
   explicit ConversationStore(std::unique_ptr<api::StoreImpl> impl);
   std::unique_ptr<api::StoreImpl> impl_;  // the one data member: see "ABI" in docs/architecture.md
 };

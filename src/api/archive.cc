@@ -151,9 +151,17 @@ Result<ArchiveReport> StoreImpl::DoArchiveRound(ArchiveSession& session) {
     if (changes < entries->size()) {
       // A marker: the journal does not continue across it, so a new generation starts from a base backup taken
       // after it.
+      const ops::StoredEntry& marker = (*entries)[changes];
       util::Logger().info("archive '{}': journal entry {} is a marker (kind {}): starting a new generation",
-                          session.directory, (*entries)[changes].seq, static_cast<int>((*entries)[changes].kind));
+                          session.directory, marker.seq, static_cast<int>(marker.kind));
       CONVSTORE_RETURN_IF_ERROR(StartGeneration(session, &report, &g));
+      if (marker.kind == JournalEntryKind::kErasure) {
+        // The earlier generations hold what the erasure removed: they go (the new one starts after it).
+        auto removed = ops::RemoveGenerationsBefore(session.directory, marker.seq + 1);
+        if (!removed.ok()) return removed.status();
+        report.files_removed += *removed;
+        CONVSTORE_RETURN_IF_ERROR(ArchiveCutForErasures(session.directory, marker.seq));
+      }
       continue;
     }
     if (static_cast<int64_t>(entries->size()) < ops::kSegmentMaxEntries) break;

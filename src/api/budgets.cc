@@ -9,7 +9,9 @@ namespace convstore::api {
 namespace {
 
 // The audit entry of a budget change: its definition as stored, with a user-scoped budget's person named by
-// their pseudonymous id (the entry's subject) rather than their key. nullopt when there is no such budget.
+// their pseudonymous id (the entry's subject) rather than their key, and its name — which often names the person —
+// kept in the entry's erasable personal details rather than as the resource id. nullopt when there is no such
+// budget.
 Result<std::optional<AuditNote>> BudgetNote(sqlite::Connection& conn, const char* action, std::string_view name) {
   return conn.QueryRow(
       "SELECT b.scope, b.scope_id, b.period, b.window_hours, b.hard_limit_nanousd, b.soft_limit_nanousd, t.key "
@@ -27,7 +29,11 @@ Result<std::optional<AuditNote>> BudgetNote(sqlite::Connection& conn, const char
         if (!st.IsNull(5)) w.Key("soft_limit_nanousd").Int(st.Int(5));
         w.EndObject();
         AuditNote note{action, "budget", std::string(name)};
-        if (scope == 2) note.subject_user_id = st.Int(1);
+        if (scope == 2) {
+          note.subject_user_id = st.Int(1);
+          note.resource_id.clear();
+          note.personal = util::JsonWriter().BeginObject().Key("name").String(name).EndObject().Take();
+        }
         note.details = w.Take();
         return note;
       },

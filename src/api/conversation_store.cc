@@ -273,4 +273,14 @@ Result<RetentionStatus> Retention::GetRetentionStatus() {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoGetRetentionStatus);
 }
 
+Result<EraseReport> Privacy::EraseUser(std::string_view user_key) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoEraseUser, user_key);
+}
+Result<std::vector<ErasureStatus>> Privacy::ListErasures() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoListErasures);
+}
+Result<std::vector<ErasureStatus>> Privacy::FinishErasures() {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoFinishErasures);
+}
+
 }  // namespace convstore

@@ -194,6 +194,9 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
       api::RemoveCreated(path, created);  // leave nothing behind
       return impl.status();
     }
+    // An erasure whose WAL or archive steps were left pending is finished when it can be (best effort: the
+    // store opens whatever happens; ListErasures shows what is still pending).
+    if (!options.read_only) (*impl)->FinishErasuresOnOpen();
     return std::unique_ptr<ConversationStore>(new ConversationStore(std::move(*impl)));
   } catch (const std::bad_alloc&) {
     return Status::Internal("out of memory while opening the store");

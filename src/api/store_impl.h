@@ -160,6 +160,11 @@ class StoreImpl final {
   Status DoStartRetention(Micros interval_us);
   Result<RetentionStatus> DoStopRetention();
   Result<RetentionStatus> DoGetRetentionStatus();
+  Result<EraseReport> DoEraseUser(std::string_view user_key);
+  Result<std::vector<ErasureStatus>> DoListErasures();
+  Result<std::vector<ErasureStatus>> DoFinishErasures();
+  // At open: finishes pending erasures when there are any (errors logged, never returned).
+  void FinishErasuresOnOpen();
 
  private:
   // The audit log (src/api/audit.cc): the calling thread's actor on this handle (read on the calling thread, before
@@ -191,6 +196,12 @@ class StoreImpl final {
                                                  const std::function<void(int64_t removed, Micros took_us)>& after_batch);
   // Stops in-process retention (Close).
   void StopRetentionTask();
+
+  // Erasure (src/api/erase.cc): the pending steps of unfinished erasures (the WAL emptied, archives' earlier
+  // generations removed), tried again; returns those still unfinished.
+  Result<std::vector<ErasureStatus>> FinishPendingErasures(int64_t* archive_files_removed);
+  // Records that archive `dir` no longer holds data from before the erasures up to journal entry `seq`.
+  Status ArchiveCutForErasures(const std::string& dir, int64_t seq);
 
   // Parts of global budgets (src/api/global_budgets.cc), under global_mu_ where they take a session.
   Status ConnectGlobal(GlobalBudgetSession& session);
@@ -234,6 +245,15 @@ class StoreImpl final {
   // write queue's group commit); returns its result once committed, or the error.
   template <typename F>
   auto Write(const char* op, F&& fn) -> std::invoke_result_t<F, sqlite::Connection&> {
+    return WriteIn(op, /*alone=*/false, std::forward<F>(fn));
+  }
+  // Write in a transaction of its own, never grouped with other writes.
+  template <typename F>
+  auto WriteAlone(const char* op, F&& fn) -> std::invoke_result_t<F, sqlite::Connection&> {
+    return WriteIn(op, /*alone=*/true, std::forward<F>(fn));
+  }
+  template <typename F>
+  auto WriteIn(const char* op, bool alone, F&& fn) -> std::invoke_result_t<F, sqlite::Connection&> {
     using R = std::invoke_result_t<F, sqlite::Connection&>;
     std::shared_lock life(lifecycle_, std::defer_lock);
     util::LockParked(life);
@@ -242,6 +262,7 @@ class StoreImpl final {
     auto start = std::chrono::steady_clock::now();
     std::optional<R> result;
     sqlite::PendingWrite w;
+    w.alone = alone;
     w.body = [&](sqlite::Connection& conn) -> Status {
       try {
         result.emplace(fn(conn));

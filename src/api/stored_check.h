@@ -16,6 +16,7 @@
 #include "convstore/metadata.h"
 #include "convstore/monitoring.h"
 #include "convstore/ops.h"
+#include "convstore/privacy.h"
 #include "convstore/retention.h"
 #include "convstore/sessions.h"
 #include "convstore/status.h"
@@ -70,6 +71,8 @@ inline Status CheckStored(const AuditCheckpoint&) { return Status::OK(); }    //
 inline Status CheckStored(const RetentionPolicy&) { return Status::OK(); }    // ages LoadPolicy range-checked
 inline Status CheckStored(const RetentionReport&) { return Status::OK(); }    // counts and times of the run
 inline Status CheckStored(const RetentionStatus&) { return Status::OK(); }    // a Status's text is ours
+inline Status CheckStored(const EraseReport&) { return Status::OK(); }        // counts, a pseudonym it minted
+inline Status CheckStored(const std::vector<ErasureStatus>&) { return Status::OK(); }  // pseudonyms, our sentences
 
 template <typename T>
 Status CheckStored(const std::optional<T>& item) {

@@ -30,6 +30,7 @@ const char* MarkerName(ops::EntryKind kind) {
     case ops::EntryKind::kJournalOn: return "the journal switched on";
     case ops::EntryKind::kSchemaMigration: return "a schema migration";
     case ops::EntryKind::kRestored: return "a restore";
+    case ops::EntryKind::kErasure: return "an erasure";
     default: return "changes";
   }
 }
@@ -278,7 +279,7 @@ Result<SyncReport> StoreImpl::DoSyncRound(SyncSession& s, bool to_the_end) {
       for (const ops::StoredEntry& e : *stored) {
         // A gap inside the batch (entries removed by another program): apply up to it; the next batch reloads.
         if (!entries.empty() && e.seq != entries.back().seq + 1) break;
-        if (e.kind != ops::EntryKind::kChanges) {
+        if (!ops::CarriesChanges(e.kind)) {
           if (entries.empty() && load_reason.empty())
             load_reason = fmt::format("journal entry {} is {}", e.seq, MarkerName(e.kind));
           break;

@@ -290,6 +290,23 @@ Status DeleteBudget(sqlite::Connection& conn, std::string_view name) {
   return Status::OK();
 }
 
+Result<UserBudgetRows> DeleteUserBudgets(sqlite::Connection& conn, int64_t user_id) {
+  UserBudgetRows rows;
+  auto collect = [](std::vector<int64_t>& into) {
+    return [&into](const sqlite::Stmt& st) {
+      into.push_back(st.Int(0));
+      return true;
+    };
+  };
+  auto budgets = conn.ForEachRow("DELETE FROM budgets WHERE scope = ?1 AND scope_id = ?2 RETURNING id",
+                                 "delete a user's budgets", collect(rows.budgets), int64_t{kScopeUser}, user_id);
+  if (!budgets.ok()) return budgets.status();
+  auto reservations = conn.ForEachRow("DELETE FROM budget_reservations WHERE user_id = ?1 RETURNING id",
+                                      "delete a user's reservations", collect(rows.reservations), user_id);
+  if (!reservations.ok()) return reservations.status();
+  return rows;
+}
+
 Result<std::vector<BudgetState>> BudgetStates(sqlite::Connection& conn, double min_used_fraction, Micros now) {
   auto st = conn.Prepare(CONVSTORE_BUDGET_SELECT " ORDER BY b.name");
   if (!st.ok()) return st.status();

@@ -47,6 +47,12 @@ Result<int> ValidateBudget(const BudgetInput& budget);
 Result<BudgetState> SetBudget(sqlite::Connection& conn, const BudgetInput& budget, int scope, Micros now);
 // kNotFound when there is no budget of that name.
 Status DeleteBudget(sqlite::Connection& conn, std::string_view name);
+// Deletes the budgets of one user (scope user) and every reservation the user made, open or closed (an open one's
+// amount stops counting against the budgets it held); the row ids removed.
+struct UserBudgetRows {
+  std::vector<int64_t> budgets, reservations;
+};
+Result<UserBudgetRows> DeleteUserBudgets(sqlite::Connection& conn, int64_t user_id);
 // Every budget's state (by name), leaving out those used less than min_used_fraction. Run it inside a read
 // transaction (one snapshot).
 Result<std::vector<BudgetState>> BudgetStates(sqlite::Connection& conn, double min_used_fraction, Micros now);

@@ -383,4 +383,17 @@ Result<int64_t> PruneArchive(const std::string& dir, Micros horizon) {
   return removed;
 }
 
+Result<int64_t> RemoveGenerationsBefore(const std::string& dir, int64_t seq) {
+  auto generations = ListGenerations(dir);
+  if (!generations.ok()) return generations.status();
+  int64_t removed = 0;
+  for (const GenerationFiles& g : *generations) {
+    const auto& bases = g.info.base_backups;
+    if (!bases.empty() && bases.front().journal_seq >= seq) continue;
+    CONVSTORE_RETURN_IF_ERROR(RemoveGeneration(g, &removed));
+  }
+  if (removed > 0) CONVSTORE_RETURN_IF_ERROR(util::SyncDirectory(GenerationsDir(dir)));
+  return removed;
+}
+
 }  // namespace convstore::ops

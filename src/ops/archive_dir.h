@@ -100,4 +100,9 @@ Result<int64_t> RemoveLeftovers(const std::string& dir);
 // Returns the number of files removed.
 Result<int64_t> PruneArchive(const std::string& dir, Micros horizon);
 
+// Removes every generation that could hold data from before journal entry `seq` (an erasure's): those whose
+// oldest base backup holds the store as of an earlier entry, or that have none. Only while holding the lock.
+// Returns the number of files removed.
+Result<int64_t> RemoveGenerationsBefore(const std::string& dir, int64_t seq);
+
 }  // namespace convstore::ops

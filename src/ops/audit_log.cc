@@ -364,4 +364,19 @@ Result<AuditVerification> VerifyAuditChain(sqlite::Connection& conn) {
   return v;
 }
 
+Result<std::vector<int64_t>> StripAuditPersonal(sqlite::Connection& conn, std::string_view pseudonym) {
+  std::vector<int64_t> seqs;
+  auto walked = conn.ForEachRow(
+      "UPDATE audit_log SET ip_address = NULL, user_agent = NULL, personal = NULL, personal_salt = NULL"
+      " WHERE (actor_user = ?1 OR subject_user = ?1) AND personal_salt IS NOT NULL RETURNING seq",
+      "audit: remove a person's personal fields",
+      [&](const sqlite::Stmt& st) {
+        seqs.push_back(st.Int(0));
+        return true;
+      },
+      pseudonym);
+  if (!walked.ok()) return walked.status();
+  return seqs;
+}
+
 }  // namespace convstore::ops

@@ -65,6 +65,11 @@ struct AuditPruneReport {
 Result<AuditPruneReport> PruneAudit(sqlite::Connection& conn, int64_t before_at, int64_t max_entries,
                                     const std::string& actor, int64_t now);
 
+// Erasure: removes the personal fields (IP address, user agent, personal details and their salt) of every entry by
+// or about `pseudonym`, keeping their hash, so each entry still verifies (VerifyAuditChain counts them as
+// personal_erased). Returns the sequence numbers of the entries changed.
+Result<std::vector<int64_t>> StripAuditPersonal(sqlite::Connection& conn, std::string_view pseudonym);
+
 // The stored hash of entry `seq` (32 bytes), nullopt when the log holds no such entry.
 Result<std::optional<std::string>> AuditEntryHash(sqlite::Connection& conn, int64_t seq);
 

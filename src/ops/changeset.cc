@@ -81,21 +81,30 @@ void ChangesetWriter::Insert(const std::vector<Value>& row) {
   Record(row);
 }
 
-void ChangesetWriter::Delete(const std::vector<Value>& row) {
+void ChangesetWriter::Delete(const std::vector<Value>& row, const std::vector<bool>& pk, bool withhold) {
   out_.push_back(static_cast<char>(SQLITE_DELETE));
   out_.push_back(0);
-  Record(row);
+  if (!withhold) {
+    Record(row);
+    return;
+  }
+  Value null;
+  null.type = Value::kNull;
+  for (size_t c = 0; c < row.size(); ++c) Field(pk[c] ? row[c] : null);
 }
 
 bool ChangesetWriter::Update(const std::vector<Value>& before, const std::vector<Value>& after,
-                             const std::vector<bool>& pk) {
+                             const std::vector<bool>& pk, bool withhold) {
   bool any = false;
   for (size_t c = 0; c < before.size(); ++c) any = any || (!pk[c] && !(before[c] == after[c]));
   if (!any) return false;
   out_.push_back(static_cast<char>(SQLITE_UPDATE));
   out_.push_back(0);
   static const Value kUndefined{};
-  for (size_t c = 0; c < before.size(); ++c) Field(pk[c] || !(before[c] == after[c]) ? before[c] : kUndefined);
+  Value null;
+  null.type = Value::kNull;
+  for (size_t c = 0; c < before.size(); ++c)
+    Field(pk[c] ? before[c] : before[c] == after[c] ? kUndefined : withhold ? null : before[c]);
   for (size_t c = 0; c < after.size(); ++c) Field(!pk[c] && !(before[c] == after[c]) ? after[c] : kUndefined);
   return true;
 }

@@ -33,10 +33,14 @@ class ChangesetWriter {
   // Starts the changes of a table; `pk` has one flag per column.
   void BeginTable(std::string_view name, const std::vector<bool>& pk);
   void Insert(const std::vector<Value>& row);
-  void Delete(const std::vector<Value>& row);
+  // `withhold`: the old record keeps its primary-key fields and holds NULL for every other column (an erasure's
+  // entry: what it removed is not written again).
+  void Delete(const std::vector<Value>& row, const std::vector<bool>& pk, bool withhold = false);
   // `before` and `after` are whole rows; fields equal in both are written undefined (primary-key fields of the
-  // old record excepted). Returns false, writing nothing, when no column differs.
-  bool Update(const std::vector<Value>& before, const std::vector<Value>& after, const std::vector<bool>& pk);
+  // old record excepted); `withhold` writes the changed columns' old values as NULL. Returns false, writing
+  // nothing, when no column differs.
+  bool Update(const std::vector<Value>& before, const std::vector<Value>& after, const std::vector<bool>& pk,
+              bool withhold = false);
   bool empty() const { return out_.empty(); }
   void Truncate(size_t size) { out_.resize(size); }
   size_t size() const { return out_.size(); }

@@ -80,7 +80,7 @@ struct Header {
 
 Result<Header> HeaderOf(const sqlite::Stmt& st) {
   const int64_t kind = st.Int(2);
-  if (kind < 0 || kind > static_cast<int64_t>(EntryKind::kRestored))
+  if (kind < 0 || kind > static_cast<int64_t>(EntryKind::kErasure))
     return Status::Corruption(fmt::format("journal: entry {} has an unknown kind {}", st.Int(0), kind));
   return Header{st.Int(0), st.Int(1), static_cast<EntryKind>(kind), static_cast<int>(st.Int(3))};
 }
@@ -92,7 +92,7 @@ Status Insert(sqlite::Connection& conn, int64_t seq, Micros committed_at, EntryK
   if (!st.ok()) return st.status();
   st->Bind(1, seq).Bind(2, committed_at).Bind(3, static_cast<int64_t>(kind));
   st->Bind(4, static_cast<int64_t>(schema_version));
-  if (kind == EntryKind::kChanges) st->BindBlob(5, changes);
+  if (CarriesChanges(kind)) st->BindBlob(5, changes);
   else st->BindNull(5);
   return st->Run("journal: append an entry");
 }
@@ -171,7 +171,7 @@ Result<std::vector<JournalEntry>> ReadEntries(sqlite::Connection& conn, const Jo
         e.kind = header->kind;
         e.schema_version = header->schema_version;
         e.bytes = st.Int(5);
-        if (query.decode && e.kind == EntryKind::kChanges) {
+        if (query.decode && CarriesChanges(e.kind)) {
           if (Status s = DecodeChanges(conn, st.Blob(4), &e.changes); !s.ok()) {
             failed = Status(s.code(), fmt::format("{} (entry {})", s.message(), e.seq));
             return false;

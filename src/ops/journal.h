@@ -19,6 +19,9 @@ namespace convstore::ops {
 
 using EntryKind = JournalEntryKind;
 
+// Whether entries of this kind hold row changes (the others are markers without any).
+inline bool CarriesChanges(EntryKind kind) { return kind == EntryKind::kChanges || kind == EntryKind::kErasure; }
+
 // Version of the entries' encoding (SQLite changesets of the journaled tables), kept in journal_state.
 inline constexpr int kJournalFormat = 1;
 

@@ -221,9 +221,9 @@ Status JournalCapture::WriteChanges(ChangesetWriter& out) {
         for (int c = 0; c < static_cast<int>(t.pk.size()); ++c) after.push_back(Value::FromColumn(t.select, c));
       }
       sqlite3_reset(t.select);
-      if (row.existed && exists) out.Update(row.before, after, t.pk);
+      if (row.existed && exists) out.Update(row.before, after, t.pk, withhold_);
       else if (exists) out.Insert(after);
-      else if (row.existed) out.Delete(row.before);
+      else if (row.existed) out.Delete(row.before, t.pk, withhold_);
     }
     sqlite3_clear_bindings(t.select);
     if (out.size() == changes_at) out.Truncate(header_at);  // nothing changed in this table after all
@@ -238,11 +238,13 @@ Status JournalCapture::BeforeCommit(sqlite::Connection& conn) {
   CONVSTORE_RETURN_IF_ERROR(WriteChanges(out));
   if (out.empty()) return Status::OK();  // only derived tables changed, or rows were put back as they were
   const std::string changes = out.Take();
-  return AppendEntry(conn, EntryKind::kChanges, now_(), static_cast<int>(schema_version_), changes);
+  return AppendEntry(conn, withhold_ ? EntryKind::kErasure : EntryKind::kChanges, now_(),
+                     static_cast<int>(schema_version_), changes);
 }
 
 void JournalCapture::End() noexcept {
   active_ = false;
+  withhold_ = false;
   if (!touched_any_) return;
   touched_any_ = false;
   for (Table& t : tables_) {

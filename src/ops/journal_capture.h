@@ -47,6 +47,10 @@ class JournalCapture final : public sqlite::TransactionObserver {
   // Records nothing of the current transaction: it switched the journal off (its journal_off marker is the
   // entry that ends the journal, and what it writes after the marker belongs to the unjournaled stretch).
   void SkipThisTransaction() noexcept { active_ = false; }
+  // Records the current transaction as an erasure (EntryKind::kErasure) whose entry withholds what it removed: a
+  // deleted row's columns other than its key, and an updated row's previous values, are written as NULL. The
+  // transaction must be one write alone (never a group: the others' entries would be withheld too).
+  void WithholdThisTransaction() noexcept { withhold_ = true; }
 
   Status Begin(sqlite::Connection& conn) override;
   Status BeforeCommit(sqlite::Connection& conn) override;
@@ -83,6 +87,7 @@ class JournalCapture final : public sqlite::TransactionObserver {
   int64_t schema_cookie_ = -1;  // PRAGMA schema_version when tables_ was loaded
   int64_t schema_version_ = 0;  // convstore's schema version then
   bool active_ = false;         // inside a transaction, with the journal enabled
+  bool withhold_ = false;       // this transaction is an erasure: its entry withholds what it removed
   bool touched_any_ = false;
   Status hook_error_;           // the hook cannot return errors (no memory): the commit does
 };

@@ -8,7 +8,7 @@ const std::vector<std::string_view>& JournaledTables() {
   static const std::vector<std::string_view> kTables = {
       "schema_migrations", "meta",    "teams",   "users",       "conversations",      "messages",
       "tool_calls",        "message_tombstones", "prices", "api_usage", "budgets", "budget_reservations",
-      "user_pseudonyms",   "audit_log",     "audit_state",        "metrics",     "cost_retained"};
+      "user_pseudonyms",   "audit_log",     "audit_state",        "metrics",     "cost_retained", "erasures"};
   return kTables;
 }
 

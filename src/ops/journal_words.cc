@@ -90,6 +90,7 @@ const char* MarkerSentence(JournalEntryKind kind) {
     case JournalEntryKind::kJournalOn: return "the journal was turned on again";
     case JournalEntryKind::kSchemaMigration: return "the schema was migrated";
     case JournalEntryKind::kRestored: return "the store was restored (a new history starts here)";
+    case JournalEntryKind::kErasure: return "a user was erased (what was removed is withheld from this entry)";
     default: return "";
   }
 }

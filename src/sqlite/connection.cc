@@ -86,8 +86,12 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   // writes made by other programs (src/schema/schema_v6.cc); convstore's own writes are journaled by the writer.
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr);
 
+  // secure_delete=ON: deleted and overwritten content is zeroed, in its page and in freed pages, so no stale copy
+  // of a deleted row lingers in the file (what an erasure relies on). Debian's SQLite is built with it on by
+  // default; set here so every build behaves the same.
   std::string pragmas = fmt::format(
-      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{}; PRAGMA synchronous={};",
+      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{}; PRAGMA synchronous={};"
+      " PRAGMA secure_delete=ON;",
       config.cache_kib, config.full_sync ? "FULL" : "NORMAL");
   if (config.mmap_bytes > 0) pragmas += fmt::format("PRAGMA mmap_size={};", config.mmap_bytes);
   if (config.read_only) pragmas += "PRAGMA query_only=ON;";

@@ -29,7 +29,11 @@ Status WriteQueue::Submit(PendingWrite& w) {
   if (w.done) return w.status;  // a leader ran it
 
   // Leader: take the writes queued so far (always the first group.size() entries of the queue).
-  for (auto it = queue_.begin(); it != queue_.end() && group.size() < kMaxGroup; ++it) group.push_back(*it);
+  for (auto it = queue_.begin(); it != queue_.end() && group.size() < kMaxGroup; ++it) {
+    if ((*it)->alone && !group.empty()) break;
+    group.push_back(*it);
+    if ((*it)->alone) break;
+  }
   lock.unlock();
   {
     std::unique_lock conn_lock(*conn_mu_, std::defer_lock);

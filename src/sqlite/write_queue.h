@@ -22,6 +22,9 @@ namespace convstore::sqlite {
 struct PendingWrite {
   // Runs inside the transaction. A non-OK status means "roll my changes back" (the others still commit).
   std::function<Status(sqlite::Connection&)> body;
+  // Runs in a transaction of its own: a group ends before it (for a write whose transaction is marked as a whole,
+  // such as an erasure's redacted journal entry).
+  bool alone = false;
   // Set by the leader: the body's error, or the outcome of the commit.
   Status status;
   bool done = false;

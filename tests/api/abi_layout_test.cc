@@ -23,6 +23,7 @@ static_assert(std::is_empty_v<Sync> && !std::is_polymorphic_v<Sync>);
 static_assert(std::is_empty_v<Audit> && !std::is_polymorphic_v<Audit>);
 static_assert(std::is_empty_v<Monitoring> && !std::is_polymorphic_v<Monitoring>);
 static_assert(std::is_empty_v<Retention> && !std::is_polymorphic_v<Retention>);
+static_assert(std::is_empty_v<Privacy> && !std::is_polymorphic_v<Privacy>);
 static_assert(std::is_base_of_v<Costs, ConversationStore> && std::is_base_of_v<MetadataSearch, ConversationStore>);
 static_assert(std::is_base_of_v<Operations, ConversationStore> && std::is_base_of_v<Sync, ConversationStore> &&
               std::is_base_of_v<Audit, ConversationStore>);

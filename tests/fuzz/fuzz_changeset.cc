@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       table = c.table;
     }
     if (c.op == 0x12) again.Insert(c.after);
-    else if (c.op == 0x09) again.Delete(c.before);
+    else if (c.op == 0x09) again.Delete(c.before, *c.pk);
     return true;
   });
   if (!ok && error.empty()) Die("refused without a reason");

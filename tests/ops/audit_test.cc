@@ -97,6 +97,9 @@ TEST_F(AuditTest, DestructiveOperationsAreAuditedInTheirTransaction) {
   EXPECT_EQ(entries[0].resource_id, m1->id);
   EXPECT_EQ(entries[0].details_json, R"({"conversation":")" + conversation_ + R"(","fields":["content"]})");
   EXPECT_EQ(entries[7].details_json, R"({"messages":1,"cost_nanousd":0})");
+  // A user budget's name (which may name the person) is an erasable personal detail, not the resource id.
+  EXPECT_EQ(entries[2].resource_id, "");
+  EXPECT_EQ(entries[2].personal_json, R"({"name":"ana-daily"})");
   // A user's entries are found by key too.
   EXPECT_EQ(All(*store_, {.user_key = "ana@example.com"}).size(), 5u);
   EXPECT_TRUE(All(*store_, {.user_key = "nobody@example.com"}).empty());

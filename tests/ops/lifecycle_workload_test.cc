@@ -1,6 +1,6 @@
 // A random workload over simulated months — conversations, messages (single and batched, with metadata and tool
 // calls), API usage, message deletes and edits, conversation deletes, metrics and application audit events — with
-// retention runs of random policies and batch sizes interleaved. After every run each verification is clean (cost
+// retention runs of random policies and batch sizes, and erasures of users, interleaved. After every run each verification is clean (cost
 // rollups against the raw rows plus the retained cost, the metadata index, the audit chain), the total spend equals
 // a model kept here (what was written, less what deleting conversations gave back; retention gives nothing back),
 // and nothing that retention should have removed is left.
@@ -34,7 +34,7 @@ int Steps() {
   return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 3000;
 }
 
-TEST(LifecycleWorkload, RetentionInterleavedKeepsEveryVerificationClean) {
+TEST(LifecycleWorkload, RetentionAndErasuresInterleavedKeepEveryVerificationClean) {
   TempDb db;
   std::atomic<Micros> now{kT0};
   ClockEnv env([&] { return now.fetch_add(1); });
@@ -44,13 +44,13 @@ TEST(LifecycleWorkload, RetentionInterleavedKeepsEveryVerificationClean) {
   ASSERT_OK(opened);
   auto& s = *opened;
   std::mt19937_64 rng(20261201);
-  const std::vector<std::string> users = {"ana@example.com", "bo@example.com", "cy@example.com"};
+  std::vector<std::string> users = {"ana@example.com", "bo@example.com", "cy@example.com"};
   ASSERT_OK(s->UpsertTeam({.key = "netops"}));
   ASSERT_OK(s->UpsertUser({.key = users[0], .team_key = "netops"}));
   std::vector<std::string> conversations;
   std::vector<std::string> messages;
   NanoUsd spent = 0;  // the model: everything written, less what conversation deletes gave back
-  int runs = 0;
+  int runs = 0, erasures = 0;
   int64_t removed_conversations = 0, removed_messages = 0, removed_usage = 0, removed_metrics = 0;
   const int steps = Steps();
   for (int step = 0; step < steps; ++step) {
@@ -113,6 +113,26 @@ TEST(LifecycleWorkload, RetentionInterleavedKeepsEveryVerificationClean) {
         ASSERT_OK(s->DeleteConversation(conv));
         spent -= info->cost_nanousd;  // a delete gives its messages' spend back
       }
+    } else if (op < 78 && users.size() > 1) {
+      // Erase a user: their rows go, their spend stays; a new user takes their place in the workload.
+      const size_t i = rng() % users.size();
+      auto erased = s->EraseUser(users[i]);
+      if (erased.ok()) {
+        ++erasures;
+        SCOPED_TRACE("erasure at step " + std::to_string(step));
+        auto rollups = s->VerifyRollups();
+        ASSERT_OK(rollups);
+        ASSERT_EQ(rollups->differences, 0) << (rollups->samples.empty() ? "" : rollups->samples[0]);
+        auto audit = s->VerifyAudit();
+        ASSERT_OK(audit);
+        ASSERT_TRUE(audit->ok) << audit->problem;
+        auto total = s->GetCostSummary({.from = kT0 - kDay, .to = now.load() + kDay});
+        ASSERT_OK(total);
+        ASSERT_EQ(total->total_cost_nanousd, spent);
+      } else {
+        ASSERT_EQ(erased.status().code(), Code::kNotFound);  // a key the workload never wrote with
+      }
+      users[i] = "user" + std::to_string(step) + "@example.com";
     } else if (op < 86) {
       ASSERT_OK(s->RecordMetric({.type = "latency", .name = "api.ms", .value = static_cast<double>(rng() % 1000)}));
     } else if (op < 90) {
@@ -163,11 +183,13 @@ TEST(LifecycleWorkload, RetentionInterleavedKeepsEveryVerificationClean) {
       }
     }
   }
+  std::printf("lifecycle workload: %d erasures; ", erasures);
   std::printf("lifecycle workload: %d steps, %d retention runs removed %lld conversations, %lld messages, %lld API "
               "usage rows, %lld metric points\n",
               steps, runs, static_cast<long long>(removed_conversations), static_cast<long long>(removed_messages),
               static_cast<long long>(removed_usage), static_cast<long long>(removed_metrics));
   EXPECT_GT(runs, 10);
+  EXPECT_GT(erasures, 5);
   EXPECT_GT(removed_conversations, 0);
   EXPECT_GT(removed_messages, 0);
   auto rebuilt = s->RebuildRollups();

@@ -238,6 +238,35 @@ TEST_F(SyncTest, InsertsUpdatesAndDeletesFollowAndMatchAFreshLoad) {
   ExpectSameAsFreshLoad({store.get()});
 }
 
+// An erasure (its entry withholds what it removed) and a retention run reach PostgreSQL as the deletes and updates
+// they are: the person's rows are gone there, their user row is stripped, and PostgreSQL equals a fresh load.
+TEST_F(SyncTest, AnErasureAndRetentionPropagate) {
+  TempDb file;
+  auto store = Open(file.path());
+  Populate(*store);
+  auto bo = store->CreateConversation({.user_key = "bo@example.com", .title = "kept"});
+  ASSERT_TRUE(bo.ok());
+  ASSERT_TRUE(store->AddMessage(bo->id, {.content = "stays", .cost_nanousd = 5}).ok());
+  ASSERT_TRUE(store->SyncToPostgres(Options()).ok());
+  EXPECT_EQ(Count("conversations"), "2");
+
+  auto erased = store->EraseUser("ana@example.com");
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  auto retained = store->ApplyRetention({.policy = RetentionPolicy{.api_usage_us = 1'000'000}});
+  ASSERT_TRUE(retained.ok()) << retained.status().ToString();
+  auto r = store->SyncToPostgres(Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->loaded) << "an erasure is applied as changes, not by reloading the store";
+  EXPECT_EQ(r->dead_letters, 0);
+  EXPECT_EQ(session_->Value("SELECT count(*) FROM users WHERE key = 'ana@example.com' OR email = 'ana@example.com'"),
+            "0");
+  EXPECT_EQ(session_->Value("SELECT count(*) FROM users WHERE key = '" + erased->user_key + "'"), "1");
+  EXPECT_EQ(Count("conversations"), "1");  // bo's: each Populate made one
+  EXPECT_EQ(Count("api_usage"), "0");
+  EXPECT_NE(session_->Value("SELECT count(*) FROM messages"), "0");  // bo's stay
+  ExpectSameAsFreshLoad({store.get()});
+}
+
 TEST_F(SyncTest, ManyStoresShareOneDatabase) {
   TempDb a, b, c;
   auto sa = Open(a.path()), sb = Open(b.path()), sc = Open(c.path());

@@ -218,6 +218,9 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_start_retention": ([convstore_p, c_int64, _out], c_int),
         "convstore_stop_retention": ([convstore_p, _out, _out], c_int),
         "convstore_retention_status": ([convstore_p, _out, _out], c_int),
+        "convstore_erase_user": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_list_erasures": ([convstore_p, _out, _out], c_int),
+        "convstore_finish_erasures": ([convstore_p, _out, _out], c_int),
         "convstore_restore_to_point": ([c_char_p, c_char_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out],
                                        c_int),
         # options handle

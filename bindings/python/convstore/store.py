@@ -31,6 +31,7 @@ from ._cost import CostMixin
 from ._metadata import MetadataMixin
 from ._monitoring import MonitoringMixin
 from ._ops import OpsMixin
+from ._privacy import PrivacyMixin
 from ._retention import RetentionMixin
 from ._sync import SyncMixin
 from .errors import ClosedError, InvalidArgumentError
@@ -53,7 +54,8 @@ def _closed():
     raise ClosedError("store is closed")
 
 
-class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, MonitoringMixin, RetentionMixin):
+class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, MonitoringMixin, RetentionMixin,
+            PrivacyMixin):
     """An open convstore database. See the module docstring for conventions.
 
     Every option left as None takes the library's default (docs/c-api.md, "Open and close"); the defaults are

@@ -690,6 +690,32 @@ static void retention_flow(void) {
   convstore_close(db);
 }
 
+static void erase_flow(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_create_conversation(db, "{\"user\":\"gone@example.com\",\"title\":\"t\"}", &out, &err_),
+              CONVSTORE_OK);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_erase_user(db, "gone@example.com", &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"conversations\":1") != NULL && strstr(out, "\"user_key\":\"erased:") != NULL &&
+        strstr(out, "\"pending\":[]") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_list_erasures(db, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"finished_at\":\"") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_finish_erasures(db, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strcmp(out, "{\"erasures\":[]}") == 0);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_erase_user(db, "gone@example.com", &out, &err_), CONVSTORE_NOT_FOUND);
+  CHECK(out == NULL);
+  convstore_close(db);
+}
+
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "c_api_test.db";
   convstore_t* db = NULL;
@@ -866,6 +892,7 @@ int main(int argc, char** argv) {
   audit_flow();
   metrics_flow();
   retention_flow();
+  erase_flow();
 
   CHECK(convstore_open(":memory:", NULL, &closed_at_exit, NULL) == CONVSTORE_OK);
   printf("%d passed, %d failed\n", passed, failed);

@@ -372,7 +372,7 @@ CONVSTORE_API int convstore_set_metadata_excluded_paths(convstore_t* db, const c
  * threads and processes) and the commit time (never before the previous entry's). */
 /* query_json (NULL for the defaults): {"after_seq"?: int (0), "since"?: time, "until"?: time, "limit"?: 1..10000
  * (100), "decode"?: bool (true)}. *out_json: [{"seq", "committed_at", "committed_at_us", "kind": "changes" |
- * "foreign_write" | "journal_off" | "journal_on" | "schema_migration" | "restored", "schema_version", "bytes",
+ * "foreign_write" | "journal_off" | "journal_on" | "schema_migration" | "restored" | "erasure", "schema_version", "bytes",
  * "changes": [{"table", "op": "insert" | "update" | "delete", "key": {col: value}, "old": {col: value} | null,
  * "new": {col: value} | null}]}] in sequence order. Values: numbers, strings, null, {"$blob": hex}. */
 CONVSTORE_API int convstore_read_journal(convstore_t* db, const char* query_json, char** out_json, char** errmsg);
@@ -577,6 +577,23 @@ CONVSTORE_API int convstore_stop_retention(convstore_t* db, char** out_json, cha
 /* *out_json: {"running", "interval_us", "runs", "failed_runs", "last": report of the last successful run or null,
  * "last_error"}. */
 CONVSTORE_API int convstore_retention_status(convstore_t* db, char** out_json, char** errmsg);
+
+/* ---- erasing a person (docs/privacy.md) ----
+ * Erases the user with this key: their conversations (messages, tool calls, tombstones), API usage, budgets and
+ * reservations and metadata postings go; their spend stays under the user row, now keyed "erased:<pseudonym>";
+ * the audit entries about them lose their personal fields; the journal's earlier entries are rewritten without
+ * them; then the WAL is emptied and the archive's earlier generations removed. *out_json: {"pseudonym",
+ * "user_key", "conversations", "messages", "tool_calls", "tombstones", "api_usage", "budgets", "reservations",
+ * "audit_entries_stripped", "journal_entries_rewritten", "archive_files_removed", "pending": [sentences: what
+ * could not be done yet, e.g. a WAL a reader in another process still uses], "duration_us"}.
+ * CONVSTORE_NOT_FOUND for an unknown key; CONVSTORE_INVALID_ARGUMENT for an erased user's key. */
+CONVSTORE_API int convstore_erase_user(convstore_t* db, const char* user_key, char** out_json, char** errmsg);
+/* *out_json: {"erasures": [{"id", "pseudonym", "erased_at", "erased_at_us", "finished_at" (null while pending),
+ * "pending": [sentences]}]}, oldest first. */
+CONVSTORE_API int convstore_list_erasures(convstore_t* db, char** out_json, char** errmsg);
+/* Tries the pending steps again (also done at every open); *out_json as convstore_list_erasures, with the erasures
+ * still unfinished. */
+CONVSTORE_API int convstore_finish_erasures(convstore_t* db, char** out_json, char** errmsg);
 
 #ifdef __cplusplus
 }

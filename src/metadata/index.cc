@@ -25,7 +25,7 @@ struct TargetSql {
   const char* count;     // rows
 };
 
-const TargetSql kSql[] = {
+const TargetSql kTargetSql[] = {
     {"SELECT created_at, metadata FROM conversations WHERE id = ?1",
      "SELECT id, created_at, metadata FROM conversations WHERE id > ?1 ORDER BY id",
      "SELECT id, created_at, metadata FROM conversations WHERE id > ?1 ORDER BY id LIMIT ?2",
@@ -40,7 +40,7 @@ const TargetSql kSql[] = {
      "SELECT coalesce(max(id), 0) FROM api_usage", "SELECT count(*) FROM api_usage"},
 };
 
-const TargetSql& SqlOf(MetadataTarget t) { return kSql[static_cast<int>(t)]; }
+const TargetSql& SqlOf(MetadataTarget t) { return kTargetSql[static_cast<int>(t)]; }
 // The stored `kind` column: the target's value. SQL below spells the kinds out (CASE ?1 WHEN 0 ... WHEN 1 ...).
 int KindOf(MetadataTarget t) { return static_cast<int>(t); }
 static_assert(static_cast<int>(MetadataTarget::kConversations) == 0 && static_cast<int>(MetadataTarget::kMessages) == 1 &&

@@ -16,11 +16,11 @@ namespace {
 constexpr const char* kTargetNames[] = {"conversations", "messages", "api_usage"};
 
 // Per target: the largest row id, and the oversized-document entries that do not match a row.
-struct TargetSql {
+struct InvariantSql {
   const char* max_id;
   const char* stray_unindexed;
 };
-const TargetSql kSql[] = {
+const InvariantSql kInvariantSql[] = {
     {"SELECT coalesce(max(id), 0) FROM conversations",
      "SELECT count(*) FROM metadata_unindexed u WHERE u.kind = 0 AND NOT EXISTS (SELECT 1 FROM conversations c"
      " WHERE c.id = u.obj AND c.created_at = u.at AND c.user_id IS u.user_id AND u.conversation_id IS c.id)"},
@@ -65,12 +65,12 @@ Status CheckIndexInvariants(sqlite::Connection& conn) {
                                      bad_lists, name, first_bad));
     auto mark = IndexedUpTo(conn, t);
     if (!mark.ok()) return mark.status();
-    auto highest = One(conn, kSql[kind].max_id);
+    auto highest = One(conn, kInvariantSql[kind].max_id);
     if (!highest.ok()) return highest.status();
     if (*highest - *mark >= kFoldEvery)
       problems.push_back(fmt::format("the unfolded tail of {} spans {} rows (at most {} after a commit)", name,
                                      *highest - *mark, kFoldEvery - 1));
-    auto stray = One(conn, kSql[kind].stray_unindexed);
+    auto stray = One(conn, kInvariantSql[kind].stray_unindexed);
     if (!stray.ok()) return stray.status();
     if (*stray > 0)
       problems.push_back(fmt::format("{} oversized-document entries of {} name no such row, user or conversation",

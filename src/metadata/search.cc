@@ -64,7 +64,7 @@ struct SearchSql {
 #define CONVSTORE_USAGE_DOC                                                                               \
   "SELECT a.metadata, a.user_id, c.archived, a.conversation_id, a.id, a.recorded_at FROM api_usage a "   \
   "LEFT JOIN conversations c ON c.id = a.conversation_id WHERE "
-const SearchSql kSql[] = {
+const SearchSql kSearchSql[] = {
     {CONVSTORE_CONVERSATION_DOC "id = ?1", CONVSTORE_CONVERSATION_DOC "id > ?1",
      CONVSTORE_CONVERSATION_DOC "id > ?1 AND +user_id = ?2", CONVSTORE_CONVERSATION_DOC "id > ?1 AND id = ?2"},
     {CONVSTORE_MESSAGE_DOC "m.id = ?1", CONVSTORE_MESSAGE_DOC "m.id > ?1",
@@ -87,7 +87,7 @@ struct List {
 class Searcher {
  public:
   Searcher(sqlite::Connection& conn, const MetadataQuery& q, const CompiledFilter& f)
-      : conn_(conn), q_(q), f_(f), kind_(static_cast<int>(q.target)), sql_(kSql[kind_]) {}
+      : conn_(conn), q_(q), f_(f), kind_(static_cast<int>(q.target)), sql_(kSearchSql[kind_]) {}
 
   Result<MetadataSearchResult> Run() {
     MetadataSearchResult out;

@@ -12,7 +12,7 @@ namespace convstore::ops {
 
 namespace {
 
-constexpr char kMagic[8] = {'C', 'S', 'T', 'R', 'S', 'E', 'G', '1'};
+constexpr char kSegmentMagic[8] = {'C', 'S', 'T', 'R', 'S', 'E', 'G', '1'};
 constexpr size_t kDigest = 64;
 constexpr size_t kEntryHeader = 8 + 8 + 4 + 4 + 8;
 // A decompressed segment never exceeds this (the limits above plus headers): a frame claiming more is refused
@@ -33,7 +33,7 @@ uint64_t Get(const char* p, int bytes) {
 
 Result<std::string> EncodeSegment(const std::vector<StoredEntry>& entries, const std::optional<CipherKey>& key) {
   if (entries.empty()) return Status::InvalidArgument("a segment holds at least one entry");
-  std::string payload(kMagic, sizeof kMagic);
+  std::string payload(kSegmentMagic, sizeof kSegmentMagic);
   Put(&payload, kSegmentFormat, 4);
   Put(&payload, entries.size(), 4);
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -72,7 +72,7 @@ Result<std::vector<StoredEntry>> DecodeSegment(std::string_view file, const std:
     return payload.status();
   }
   const std::string& p = *payload;
-  if (p.size() < sizeof kMagic + 8 + kDigest || std::memcmp(p.data(), kMagic, sizeof kMagic) != 0)
+  if (p.size() < sizeof kSegmentMagic + 8 + kDigest || std::memcmp(p.data(), kSegmentMagic, sizeof kSegmentMagic) != 0)
     return Status::Corruption("not a convstore archive segment");
   const size_t body = p.size() - kDigest;
   if (Sha256Hex(std::string_view(p).substr(0, body)) != std::string_view(p).substr(body))

@@ -20,7 +20,7 @@ namespace convstore::ops {
 
 namespace {
 
-constexpr char kMagic[8] = {'C', 'S', 'T', 'R', 'E', 'N', 'C', '1'};
+constexpr char kCipherMagic[8] = {'C', 'S', 'T', 'R', 'E', 'N', 'C', '1'};
 constexpr uint32_t kVersion = 1;
 constexpr uint32_t kChunk = 1u << 20;
 constexpr size_t kHeader = 44;
@@ -120,7 +120,7 @@ Result<size_t> ReadFull(const ReadFn& read, char* buf, size_t n) {
 Status Seal(int64_t plain_size, const ReadFn& read, const WriteFn& write, const CipherKey& key,
             const std::function<void(int64_t)>& progress) {
   unsigned char header[kHeader];
-  std::memcpy(header, kMagic, 8);
+  std::memcpy(header, kCipherMagic, 8);
   PutLe32(header + 8, kVersion);
   PutLe32(header + 12, kChunk);
   if (RAND_bytes(header + 16, 12) != 1) return Status::Internal("no random bytes for a nonce");
@@ -152,7 +152,7 @@ Status Unseal(int64_t sealed_size, const ReadFn& read, const WriteFn& write, con
   unsigned char header[kHeader];
   auto got = ReadFull(read, reinterpret_cast<char*>(header), kHeader);
   if (!got.ok()) return got.status();
-  if (*got < kHeader || std::memcmp(header, kMagic, 8) != 0)
+  if (*got < kHeader || std::memcmp(header, kCipherMagic, 8) != 0)
     return Status::Corruption("not an encrypted convstore file (no CSTRENC1 header)");
   if (GetLe32(header + 8) != kVersion)
     return Status::Corruption(fmt::format("encrypted file format {} is not known to this build", GetLe32(header + 8)));
@@ -268,7 +268,7 @@ Result<bool> IsEncryptedFile(const std::string& path) {
   char magic[8];
   const ssize_t n = ::read(fd, magic, sizeof magic);
   ::close(fd);
-  return n == 8 && std::memcmp(magic, kMagic, 8) == 0;
+  return n == 8 && std::memcmp(magic, kCipherMagic, 8) == 0;
 }
 
 Status EncryptFile(const std::string& plain, const std::string& out, const CipherKey& key,

@@ -6,25 +6,6 @@
 
 namespace convstore::records {
 
-namespace {
-
-template <typename... Args>
-Result<std::vector<int64_t>> Ids(sqlite::Connection& conn, const char* sql, std::string_view context,
-                                 const Args&... args) {
-  std::vector<int64_t> ids;
-  auto walked = conn.ForEachRow(
-      sql, context,
-      [&](const sqlite::Stmt& st) {
-        ids.push_back(st.Int(0));
-        return true;
-      },
-      args...);
-  if (!walked.ok()) return walked.status();
-  return ids;
-}
-
-}  // namespace
-
 Result<UserRow> FindUserRow(sqlite::Connection& conn, std::string_view key) {
   auto row = conn.QueryRow("SELECT id, created_at, key FROM users WHERE key = ?1", "find a user",
                            [](const sqlite::Stmt& st) {
@@ -37,28 +18,28 @@ Result<UserRow> FindUserRow(sqlite::Connection& conn, std::string_view key) {
 }
 
 Result<std::vector<int64_t>> ConversationRowsOfUser(sqlite::Connection& conn, int64_t user_id) {
-  return Ids(conn, "SELECT id FROM conversations WHERE user_id = ?1 ORDER BY id", "find a user's conversations",
+  return conn.QueryInts("SELECT id FROM conversations WHERE user_id = ?1 ORDER BY id", "find a user's conversations",
              user_id);
 }
 
 Result<std::vector<int64_t>> MessageRowsOf(sqlite::Connection& conn, int64_t conversation_row) {
-  return Ids(conn, "SELECT id FROM messages WHERE conversation_id = ?1", "find a conversation's messages",
+  return conn.QueryInts("SELECT id FROM messages WHERE conversation_id = ?1", "find a conversation's messages",
              conversation_row);
 }
 
 Result<std::vector<int64_t>> ToolCallRowsOf(sqlite::Connection& conn, int64_t conversation_row) {
-  return Ids(conn,
+  return conn.QueryInts(
              "SELECT t.id FROM tool_calls t JOIN messages m ON m.id = t.message_id WHERE m.conversation_id = ?1",
              "find a conversation's tool calls", conversation_row);
 }
 
 Result<std::vector<int64_t>> TombstoneRowsOf(sqlite::Connection& conn, int64_t conversation_row) {
-  return Ids(conn, "SELECT id FROM message_tombstones WHERE conversation_id = ?1", "find a conversation's tombstones",
+  return conn.QueryInts("SELECT id FROM message_tombstones WHERE conversation_id = ?1", "find a conversation's tombstones",
              conversation_row);
 }
 
 Result<std::vector<int64_t>> ApiUsageRowsOfUser(sqlite::Connection& conn, int64_t user_id) {
-  return Ids(conn, "SELECT id FROM api_usage WHERE user_id = ?1 ORDER BY id", "find a user's api usage", user_id);
+  return conn.QueryInts("SELECT id FROM api_usage WHERE user_id = ?1 ORDER BY id", "find a user's api usage", user_id);
 }
 
 Status StripUser(sqlite::Connection& conn, int64_t user_id, std::string_view pseudonym, Micros now) {

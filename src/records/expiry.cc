@@ -10,22 +10,6 @@ IdleConversation ReadIdle(const sqlite::Stmt& st) {
   return IdleConversation{st.Int(0), st.String(1), st.Int(2), st.Int(3)};
 }
 
-// The first column of every row of `sql`, as integers.
-template <typename... Args>
-Result<std::vector<int64_t>> Ids(sqlite::Connection& conn, const char* sql, std::string_view context,
-                                 const Args&... args) {
-  std::vector<int64_t> ids;
-  auto walked = conn.ForEachRow(
-      sql, context,
-      [&](const sqlite::Stmt& st) {
-        ids.push_back(st.Int(0));
-        return true;
-      },
-      args...);
-  if (!walked.ok()) return walked.status();
-  return ids;
-}
-
 }  // namespace
 
 Result<std::vector<IdleConversation>> FindIdleConversations(sqlite::Connection& conn, int64_t after_row,
@@ -51,7 +35,7 @@ Result<std::optional<IdleConversation>> RecheckIdle(sqlite::Connection& conn, in
 }
 
 Result<std::vector<int64_t>> OldestMessageIds(sqlite::Connection& conn, int64_t conversation_row, int64_t limit) {
-  return Ids(conn, "SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY position LIMIT ?2",
+  return conn.QueryInts("SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY position LIMIT ?2",
              "find the oldest messages", conversation_row, limit);
 }
 
@@ -105,7 +89,7 @@ Status DropMessages(sqlite::Connection& conn, int64_t conversation_row, const st
 
 Result<std::vector<int64_t>> FindOldApiUsage(sqlite::Connection& conn, int64_t after_row, Micros before,
                                              int64_t limit) {
-  return Ids(conn, "SELECT id FROM api_usage WHERE id > ?1 AND recorded_at < ?2 ORDER BY id LIMIT ?3",
+  return conn.QueryInts("SELECT id FROM api_usage WHERE id > ?1 AND recorded_at < ?2 ORDER BY id LIMIT ?3",
              "find old api usage", after_row, before, limit);
 }
 

@@ -69,6 +69,20 @@ class Connection {
     if (!row.ok()) return row.status();
     return *row ? std::optional<int64_t>(st->Int(0)) : std::nullopt;
   }
+  // The first column of every row as integers (ids, typically).
+  template <typename... Args>
+  Result<std::vector<int64_t>> QueryInts(const char* sql, std::string_view context, const Args&... args) {
+    auto st = Prepare(sql);
+    if (!st.ok()) return st.status();
+    BindAll(*st, args...);
+    std::vector<int64_t> values;
+    for (;;) {
+      auto row = st->Step(context);
+      if (!row.ok()) return row.status();
+      if (!*row) return values;
+      values.push_back(st->Int(0));
+    }
+  }
   // The first row, read by read(const Stmt&) -> T; nullopt when there is no row.
   template <typename Read, typename... Args>
   auto QueryRow(const char* sql, std::string_view context, Read&& read, const Args&... args)

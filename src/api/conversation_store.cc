@@ -282,5 +282,11 @@ Result<std::vector<ErasureStatus>> Privacy::ListErasures() {
 Result<std::vector<ErasureStatus>> Privacy::FinishErasures() {
   return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoFinishErasures);
 }
+Result<UserExportReport> Privacy::ExportUser(std::string_view user_key, const UserExportOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoExportUser, user_key, options);
+}
+Result<UserImportReport> Privacy::ImportUser(const UserImportOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call(&api::StoreImpl::DoImportUser, options);
+}
 
 }  // namespace convstore

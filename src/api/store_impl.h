@@ -163,6 +163,8 @@ class StoreImpl final {
   Result<EraseReport> DoEraseUser(std::string_view user_key);
   Result<std::vector<ErasureStatus>> DoListErasures();
   Result<std::vector<ErasureStatus>> DoFinishErasures();
+  Result<UserExportReport> DoExportUser(std::string_view user_key, const UserExportOptions& options);
+  Result<UserImportReport> DoImportUser(const UserImportOptions& options);
   // At open: finishes pending erasures when there are any (errors logged, never returned).
   void FinishErasuresOnOpen();
 

@@ -73,6 +73,9 @@ inline Status CheckStored(const RetentionReport&) { return Status::OK(); }    //
 inline Status CheckStored(const RetentionStatus&) { return Status::OK(); }    // a Status's text is ours
 inline Status CheckStored(const EraseReport&) { return Status::OK(); }        // counts, a pseudonym it minted
 inline Status CheckStored(const std::vector<ErasureStatus>&) { return Status::OK(); }  // pseudonyms, our sentences
+// The caller's key and counts; the pseudonym was minted by convstore (or checked as a key by the import).
+inline Status CheckStored(const UserExportReport&) { return Status::OK(); }
+inline Status CheckStored(const UserImportReport&) { return Status::OK(); }
 
 template <typename T>
 Status CheckStored(const std::optional<T>& item) {

@@ -26,6 +26,11 @@ class LatencyHistogram {
   void AddBucket(int bucket, int64_t count);
   void Merge(const LatencyHistogram& other);
   bool empty() const { return counts_.empty(); }
+  bool any_negative() const {  // after subtracting more than was added
+    for (const auto& [bucket, count] : counts_)
+      if (count < 0) return true;
+    return false;
+  }
   int64_t total() const;
   // Nearest-rank percentile (q in (0, 1]); 0 when empty.
   int64_t Percentile(double q) const;

@@ -69,6 +69,75 @@ Status RetainCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows
   return Status::OK();
 }
 
+Result<NanoUsd> ReleaseRetainedCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows,
+                                        std::vector<CostRow>& not_retained) {
+  std::map<RetainedKey, std::vector<const CostRow*>> groups;
+  for (const CostRow& r : rows) {
+    FineKey k = FineKeyOf(r);
+    const int hour = HourOf(r.at, k.day);
+    groups[RetainedKey{std::move(k), hour}].push_back(&r);
+  }
+  auto read = conn.Prepare(
+      "SELECT count, errors, tokens_input, tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning,"
+      " cost_nanousd, latency_count, latency_sum_us, latency_hist FROM cost_retained WHERE day = ?1 AND hour = ?2"
+      " AND user_id = ?3 AND team_id = ?4 AND model = ?5 AND source = ?6 AND role = ?7 AND endpoint = ?8"
+      " AND status = ?9");
+  if (!read.ok()) return read.status();
+  NanoUsd released = 0;
+  for (const auto& [k, group] : groups) {
+    auto bind_key = [&k = k](sqlite::Stmt& st) {
+      st.Bind(1, k.fine.day).Bind(2, int64_t{k.hour}).Bind(3, k.fine.user_id).Bind(4, k.fine.team_id);
+      st.Bind(5, k.fine.model).Bind(6, int64_t{k.fine.source}).Bind(7, k.fine.role).Bind(8, k.fine.endpoint);
+      st.Bind(9, k.fine.status);
+    };
+    bind_key(*read);
+    auto row = read->Step("read retained cost");
+    if (!row.ok()) return row.status();
+    Measures left;
+    const bool found = *row;
+    if (found) CONVSTORE_RETURN_IF_ERROR(ReadRetainedMeasures(*read, 0, left));
+    read->Reset();
+    Measures taken;
+    for (const CostRow* r : group) taken.Add(*r, +1);
+    for (const CostRow* r : group) left.Add(*r, -1);
+    bool enough = found && !left.overflow && left.count >= 0 && left.errors >= 0 && left.cost >= 0 &&
+                  left.latency_count >= 0 && left.latency_sum >= 0 && !left.hist.any_negative();
+    for (int64_t t : left.tokens) enough = enough && t >= 0;
+    if (!enough) {
+      for (const CostRow* r : group) not_retained.push_back(*r);
+      continue;
+    }
+    if (left.zero()) {
+      auto del = conn.Prepare(
+          "DELETE FROM cost_retained WHERE day = ?1 AND hour = ?2 AND user_id = ?3 AND team_id = ?4 AND model = ?5"
+          " AND source = ?6 AND role = ?7 AND endpoint = ?8 AND status = ?9");
+      if (!del.ok()) return del.status();
+      bind_key(*del);
+      CONVSTORE_RETURN_IF_ERROR(del->Run("release retained cost"));
+    } else {
+      auto upd = conn.Prepare(
+          "UPDATE cost_retained SET count = ?10, errors = ?11, tokens_input = ?12, tokens_output = ?13,"
+          " tokens_cached_input = ?14, tokens_cache_write = ?15, tokens_reasoning = ?16, cost_nanousd = ?17,"
+          " latency_count = ?18, latency_sum_us = ?19, latency_hist = ?20 WHERE day = ?1 AND hour = ?2"
+          " AND user_id = ?3 AND team_id = ?4 AND model = ?5 AND source = ?6 AND role = ?7 AND endpoint = ?8"
+          " AND status = ?9");
+      if (!upd.ok()) return upd.status();
+      bind_key(*upd);
+      upd->Bind(10, left.count).Bind(11, left.errors);
+      for (int i = 0; i < 5; ++i) upd->Bind(12 + i, left.tokens[i]);
+      upd->Bind(17, left.cost).Bind(18, left.latency_count).Bind(19, left.latency_sum);
+      const std::string hist = left.hist.Encode();
+      if (hist.empty())
+        upd->BindNull(20);
+      else
+        upd->BindBlob(20, hist);
+      CONVSTORE_RETURN_IF_ERROR(upd->Run("release retained cost"));
+    }
+    released += taken.cost;
+  }
+  return released;
+}
+
 Status VisitRetained(sqlite::Connection& conn, Micros from, Micros to,
                      const std::function<void(const CostRow& key, const Measures& measures)>& visit) {
   // Days overlapping [from, to); hours outside it are skipped below.

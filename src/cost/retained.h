@@ -23,6 +23,13 @@ namespace convstore::cost {
 // range (it cannot, for rows the rollups already hold: their day's sums fit).
 Status RetainCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows);
 
+// Takes `rows` (raw rows being written again: a user's rows imported after their erasure) back out of
+// cost_retained, leaving the rollups as they are, so the spend is counted once. Returns how much of the rows' cost
+// was found retained; rows whose hour and dimensions hold less than they need are not taken out (their spend is
+// added to the rollups by the caller instead) and are appended to `not_retained`.
+Result<NanoUsd> ReleaseRetainedCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows,
+                                        std::vector<CostRow>& not_retained);
+
 // The retained rows whose hour starts in [from, to), as (dimensions, measures): `key` carries the dimensions and
 // at = the start of its hour; its token, cost and latency fields are unset (the measures hold them).
 Status VisitRetained(sqlite::Connection& conn, Micros from, Micros to,

@@ -168,6 +168,15 @@ Result<AuditEntry> AppendAudit(sqlite::Connection& conn, const AuditRecord& r, i
   return e;
 }
 
+Result<int64_t> CountAuditAbout(sqlite::Connection& conn, std::string_view pseudonym) {
+  auto n = conn.QueryInt(
+      "SELECT count(*) FROM (SELECT seq FROM audit_log WHERE actor_user = ?1"
+      " UNION SELECT seq FROM audit_log WHERE subject_user = ?1)",
+      "count audit entries about a user", pseudonym);
+  if (!n.ok()) return n.status();
+  return n->value_or(0);
+}
+
 Result<AuditPage> ReadAudit(sqlite::Connection& conn, const AuditQuery& q,
                             const std::optional<std::string>& pseudonym) {
   // Times never decrease along the sequence, so a time range is a range of sequence numbers: found through the

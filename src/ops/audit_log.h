@@ -39,6 +39,9 @@ Result<AuditEntry> AppendAudit(sqlite::Connection& conn, const AuditRecord& reco
 Result<AuditPage> ReadAudit(sqlite::Connection& conn, const AuditQuery& query,
                             const std::optional<std::string>& pseudonym);
 
+// How many entries are by or about this pseudonymous id.
+Result<int64_t> CountAuditAbout(sqlite::Connection& conn, std::string_view pseudonym);
+
 // Recomputes the chain from where retention left it to the head.
 Result<AuditVerification> VerifyAuditChain(sqlite::Connection& conn);
 

@@ -1,0 +1,208 @@
+// Exporting a person (convstore/privacy.h, docs/privacy.md): everything about one user, read from one snapshot and
+// written as JSON Lines in bounded memory — to a sink, or to a file that appears whole or not at all.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <fmt/format.h>
+
+#include "api/store_impl.h"
+#include "ops/audit_log.h"
+#include "portability/user_rows.h"
+#include "records/erasure.h"
+#include "records/pseudonyms.h"
+#include "util/durable_file.h"
+#include "util/json_writer.h"
+#include "util/validate.h"
+
+namespace convstore::api {
+
+namespace {
+
+constexpr size_t kFlushBytes = 256 << 10;  // lines are handed on in pieces of about this size
+constexpr int64_t kAuditPage = 1000;
+
+// The export file: written under a temporary name beside the target, then synced and renamed into place.
+class ExportFile {
+ public:
+  explicit ExportFile(std::string path) : path_(std::move(path)), tmp_(util::TempPathBeside(path_)) {}
+  ~ExportFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!done_) (void)util::RemoveIfExists(tmp_);
+  }
+  Status Open() {
+    if (::access(path_.c_str(), F_OK) == 0)
+      return Status::Conflict(fmt::format("'{}' exists: an export never overwrites", path_));
+    auto fd = util::CreateOwnerOnlyExclusive(tmp_);
+    if (!fd.ok()) return fd.status();
+    fd_ = *fd;
+    return Status::OK();
+  }
+  Status Write(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = util::WriteSome(fd_, bytes.data(), bytes.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return util::StatusFromErrno(fmt::format("write '{}'", tmp_), errno);
+      }
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::OK();
+  }
+  Status Finish() {
+    CONVSTORE_RETURN_IF_ERROR(util::SyncDescriptor(fd_, tmp_));
+    ::close(fd_);
+    fd_ = -1;
+    if (::access(path_.c_str(), F_OK) == 0)
+      return Status::Conflict(fmt::format("'{}' appeared while exporting: an export never overwrites", path_));
+    CONVSTORE_RETURN_IF_ERROR(util::ReplaceFile(tmp_, path_));
+    done_ = true;
+    return Status::OK();
+  }
+
+ private:
+  std::string path_;
+  std::string tmp_;
+  int fd_ = -1;
+  bool done_ = false;
+};
+
+void WriteCounts(util::JsonWriter& w, const UserDataCounts& c) {
+  w.BeginObject().Key("conversations").Int(c.conversations).Key("messages").Int(c.messages).Key("tool_calls")
+      .Int(c.tool_calls).Key("deleted_messages").Int(c.deleted_messages).Key("api_usage").Int(c.api_usage)
+      .Key("budgets").Int(c.budgets).Key("audit_entries").Int(c.audit_entries).EndObject();
+}
+
+void OptionalString(util::JsonWriter& w, const char* key, const std::string& value) {
+  w.Key(key);
+  if (value.empty())
+    w.Null();
+  else
+    w.String(value);
+}
+
+std::string AuditRecordLine(const AuditEntry& e) {
+  util::JsonWriter w;
+  w.BeginObject().Key("type").String("audit_entry").Key("seq").Int(e.seq).Key("at_us").Int(e.at);
+  w.Key("actor").String(e.actor);
+  OptionalString(w, "actor_user", e.actor_user);
+  OptionalString(w, "subject_user", e.subject_user);
+  w.Key("action").String(e.action).Key("resource_type").String(e.resource_type).Key("resource_id").String(
+      e.resource_id);
+  w.Key("details").Raw(e.details_json.empty() ? std::string_view("{}") : std::string_view(e.details_json));
+  w.Key("personal");
+  if (e.personal_json.empty())
+    w.Null();
+  else
+    w.Raw(e.personal_json);
+  OptionalString(w, "ip_address", e.ip_address);
+  OptionalString(w, "user_agent", e.user_agent);
+  w.Key("personal_erased").Bool(e.personal_erased).Key("hash").String(e.hash).Key("prev_hash").String(e.prev_hash);
+  w.EndObject();
+  return w.Take();
+}
+
+}  // namespace
+
+Result<UserExportReport> StoreImpl::DoExportUser(std::string_view user_key, const UserExportOptions& options) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(user_key, "user key"));
+  if (options.path.empty() == !options.sink)
+    return Status::InvalidArgument("export_user: give either a path or a sink (exactly one)");
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<ExportFile> file;
+  if (!options.path.empty()) {
+    file.emplace(options.path);
+    CONVSTORE_RETURN_IF_ERROR(file->Open());
+  }
+  UserExportReport report;
+  report.path = options.path;
+  report.user_key = std::string(user_key);
+  std::string pending;
+  Progress progress{"export user", 0, 0};
+  auto flush = [&]() -> Status {
+    if (pending.empty()) return Status::OK();
+    report.bytes += static_cast<int64_t>(pending.size());
+    Status s = file ? file->Write(pending) : options.sink(pending);
+    pending.clear();
+    if (options.on_progress) options.on_progress(progress);
+    return s;
+  };
+  auto line = [&](std::string_view record) -> Status {
+    pending.append(record).push_back('\n');
+    return pending.size() >= kFlushBytes ? flush() : Status::OK();
+  };
+  const Status read = Read("export_user", [&](sqlite::Connection& conn) -> Status {
+    auto txn = sqlite::ReadTransaction::Begin(conn);
+    if (!txn.ok()) return txn.status();
+    auto user = records::FindUserRow(conn, user_key);
+    if (!user.ok()) return user.status();
+    auto user_object = portability::UserObject(conn, user->id);
+    if (!user_object.ok()) return user_object.status();
+    auto totals = portability::CountRowsOfUser(conn, user->id);
+    if (!totals.ok()) return totals.status();
+    auto pseudonym = records::FindPseudonymOfKey(conn, user_key);
+    if (!pseudonym.ok()) return pseudonym.status();
+    UserDataCounts counts = totals->counts;
+    if (*pseudonym) {
+      auto audited = ops::CountAuditAbout(conn, **pseudonym);
+      if (!audited.ok()) return audited.status();
+      counts.audit_entries = *audited;
+      report.pseudonym = **pseudonym;
+    }
+    progress.total = counts.conversations + counts.messages + counts.tool_calls + counts.deleted_messages +
+                     counts.api_usage + counts.budgets + counts.audit_entries;
+
+    util::JsonWriter header;
+    header.BeginObject().Key("type").String("header").Key("format").String(kUserExportFormat);
+    header.Key("exported_at_us").Int(Now()).Key("convstore_version").String(Version());
+    header.Key("user").Raw(*user_object).Key("counts");
+    WriteCounts(header, counts);
+    header.Key("cost_nanousd").Int(totals->cost_nanousd).EndObject();
+    CONVSTORE_RETURN_IF_ERROR(line(header.str()));
+
+    UserDataCounts& seen = report.counts;
+    CONVSTORE_RETURN_IF_ERROR(portability::RowsOfUser(
+        conn, user->id, [&](portability::RowKind kind, std::string&& record, int64_t) -> Status {
+          switch (kind) {
+            case portability::RowKind::kConversation: ++seen.conversations; break;
+            case portability::RowKind::kMessage: ++seen.messages; break;
+            case portability::RowKind::kToolCall: ++seen.tool_calls; break;
+            case portability::RowKind::kDeletedMessage: ++seen.deleted_messages; break;
+            case portability::RowKind::kApiUsage: ++seen.api_usage; break;
+            case portability::RowKind::kBudget: ++seen.budgets; break;
+          }
+          ++progress.done;
+          return line(record);
+        }));
+    if (*pseudonym) {
+      AuditQuery query;
+      query.limit = kAuditPage;
+      for (;;) {
+        auto page = ops::ReadAudit(conn, query, *pseudonym);
+        if (!page.ok()) return page.status();
+        for (const AuditEntry& e : page->entries) {
+          ++seen.audit_entries;
+          ++progress.done;
+          CONVSTORE_RETURN_IF_ERROR(line(AuditRecordLine(e)));
+        }
+        if (page->next_after_seq == 0) break;
+        query.after_seq = page->next_after_seq;
+      }
+    }
+    report.cost_nanousd = totals->cost_nanousd;
+    util::JsonWriter end;
+    end.BeginObject().Key("type").String("end").Key("counts");
+    WriteCounts(end, seen);
+    end.Key("cost_nanousd").Int(totals->cost_nanousd).EndObject();
+    CONVSTORE_RETURN_IF_ERROR(line(end.str()));
+    return flush();
+  });
+  CONVSTORE_RETURN_IF_ERROR(read);
+  if (file) CONVSTORE_RETURN_IF_ERROR(file->Finish());
+  report.duration_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace convstore::api

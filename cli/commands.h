@@ -29,5 +29,7 @@ void AddMetricsCommand(CLI::App& app, std::function<int()>& run);
 void AddRetentionCommand(CLI::App& app, std::function<int()>& run);
 // Registers `erase` and `erasures`.
 void AddEraseCommands(CLI::App& app, std::function<int()>& run);
+// Registers `export-user` and `import-user`.
+void AddUserExportCommands(CLI::App& app, std::function<int()>& run);
 
 }  // namespace convstore::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   convstore::cli::AddMetricsCommand(app, run);
   convstore::cli::AddRetentionCommand(app, run);
   convstore::cli::AddEraseCommands(app, run);
+  convstore::cli::AddUserExportCommands(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -49,6 +49,12 @@ TempDir::~TempDir() {
 
 TempDb::~TempDb() {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
+  // And what convstore wrote beside it (the backup an upgrade takes: "<name>.before-schema-<v>-<time>.db", its
+  // manifest), so the scratch directory is left empty.
+  const std::string prefix = std::filesystem::path(path_).filename().string() + ".";
+  std::error_code ignored;
+  for (const auto& e : std::filesystem::directory_iterator(ScratchDir(), ignored))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) std::filesystem::remove(e.path(), ignored);
 }
 
 std::string DowngradeSchemaSql(int version) {

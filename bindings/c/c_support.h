@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <new>
 #include <string>
@@ -55,6 +56,12 @@ int Guard(char** out_json, char** errmsg, F&& body) noexcept {
   // Out of memory: no allocation here but the message copy, which may fail (errmsg then stays NULL).
   if (errmsg != nullptr) *errmsg = CopyString("out of memory");
   return static_cast<int>(convstore::Code::kInternal);
+}
+
+// A C progress callback as the C++ options' on_progress (empty for NULL).
+inline std::function<void(const Progress&)> ProgressOf(convstore_progress_fn fn, void* user_data) {
+  if (fn == nullptr) return nullptr;
+  return [fn, user_data](const Progress& p) { fn(user_data, p.operation.c_str(), p.done, p.total); };
 }
 
 inline Status NullArg(const char* what) { return Status::InvalidArgument(std::string(what) + " is NULL"); }

@@ -14,11 +14,6 @@ namespace {
 
 std::string EncodeRemoved(int64_t removed) { return "{\"removed\":" + std::to_string(removed) + "}"; }
 
-std::function<void(const convstore::Progress&)> ProgressOf(convstore_progress_fn fn, void* user_data) {
-  if (fn == nullptr) return nullptr;
-  return [fn, user_data](const convstore::Progress& p) { fn(user_data, p.operation.c_str(), p.done, p.total); };
-}
-
 }  // namespace
 
 extern "C" {

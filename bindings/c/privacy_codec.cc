@@ -12,7 +12,39 @@ void WritePending(JsonWriter& w, const std::vector<std::string>& pending) {
   w.EndArray();
 }
 
+void WriteCounts(JsonWriter& w, const UserDataCounts& c) {
+  w.Key("counts").BeginObject();
+  w.Key("conversations").Int(c.conversations).Key("messages").Int(c.messages).Key("tool_calls").Int(c.tool_calls);
+  w.Key("deleted_messages").Int(c.deleted_messages).Key("api_usage").Int(c.api_usage).Key("budgets").Int(c.budgets);
+  w.Key("audit_entries").Int(c.audit_entries);
+  w.EndObject();
+}
+
 }  // namespace
+
+std::string EncodeUserExportReport(const UserExportReport& r) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("path").String(r.path).Key("user_key").String(r.user_key).Key("pseudonym").String(r.pseudonym);
+  WriteCounts(w, r.counts);
+  WriteMoney(w, "cost", r.cost_nanousd);
+  w.Key("bytes").Int(r.bytes).Key("duration_us").Int(r.duration_us);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string EncodeUserImportReport(const UserImportReport& r) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("user_key").String(r.user_key).Key("pseudonym").String(r.pseudonym);
+  w.Key("restored_erased_user").Bool(r.restored_erased_user);
+  WriteCounts(w, r.counts);
+  WriteMoney(w, "cost", r.cost_nanousd);
+  WriteMoney(w, "cost_from_retained", r.cost_from_retained);
+  w.Key("duration_us").Int(r.duration_us);
+  w.EndObject();
+  return w.Take();
+}
 
 std::string EncodeEraseReport(const EraseReport& r) {
   JsonWriter w;

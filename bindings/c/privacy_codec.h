@@ -10,5 +10,7 @@ namespace convstore::capi {
 
 std::string EncodeEraseReport(const EraseReport& report);
 std::string EncodeErasures(const std::vector<ErasureStatus>& erasures);
+std::string EncodeUserExportReport(const UserExportReport& report);
+std::string EncodeUserImportReport(const UserImportReport& report);
 
 }  // namespace convstore::capi

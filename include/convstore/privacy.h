@@ -138,7 +138,9 @@ class CONVSTORE_EXPORT Privacy {
 
   // Exports everything about the user with this key (an erased user's key exports what is left: nothing but the
   // user row and the audit entries about them). kNotFound for an unknown key; kConflict when the file exists;
-  // kInvalidArgument without a path or sink; a sink's error as returned by it. Nothing in the store changes.
+  // kInvalidArgument without a path or sink; a sink's error as returned by it. Nothing in the store changes but
+  // the user's pseudonymous id, minted when they have none yet (so that an import after their erasure finds the
+  // row their spend was kept under; a store opened read-only exports without one).
   Result<UserExportReport> ExportUser(std::string_view user_key, const UserExportOptions& options);
   // Imports an export into this store, in one write transaction: all of it or nothing. The user's key must not be
   // in use (kConflict), unless it is held by the erased row of the same person (the export's pseudonym), which

@@ -56,7 +56,12 @@ class ExportFile {
     fd_ = -1;
     if (::access(path_.c_str(), F_OK) == 0)
       return Status::Conflict(fmt::format("'{}' appeared while exporting: an export never overwrites", path_));
-    CONVSTORE_RETURN_IF_ERROR(util::ReplaceFile(tmp_, path_));
+    const Status replaced = util::ReplaceFile(tmp_, path_);
+    if (!replaced.ok()) {
+      // Renamed, but the directory could not be synced: a failed export leaves no file.
+      if (::access(tmp_.c_str(), F_OK) != 0) (void)util::RemoveIfExists(path_);
+      return replaced;
+    }
     done_ = true;
     return Status::OK();
   }
@@ -114,6 +119,15 @@ Result<UserExportReport> StoreImpl::DoExportUser(std::string_view user_key, cons
   if (!options.path.empty()) {
     file.emplace(options.path);
     CONVSTORE_RETURN_IF_ERROR(file->Open());
+  }
+  // The user's pseudonymous id goes into the export, so that an import after their erasure finds the row the
+  // erasure kept their spend under: minted now if they have none yet (a store opened read-only exports without).
+  if (!options_.read_only) {
+    CONVSTORE_RETURN_IF_ERROR(Write("export_user", [&](sqlite::Connection& conn) -> Status {
+      auto user = records::FindUserRow(conn, user_key);
+      if (!user.ok()) return user.status();
+      return records::PseudonymOf(conn, user->id, Now()).status();
+    }));
   }
   UserExportReport report;
   report.path = options.path;

@@ -174,7 +174,7 @@ const std::array<Spec, 6>& Specs() {
         Time("created_at_us"),
         Time("deleted_at_us")}},
       {RowKind::kApiUsage, "api_usage",
-       "SELECT X.id, X.uid, (SELECT uid FROM conversations WHERE id = X.conversation_id),"
+       "SELECT X.id, X.uid, (SELECT uid FROM conversations WHERE id = X.conversation_id AND user_id = X.user_id),"
        " (SELECT key FROM teams WHERE id = X.team_id), X.model, X.endpoint, X.tokens_input, X.tokens_output,"
        " X.tokens_cached_input, X.tokens_cache_write, X.tokens_reasoning, X.cost_nanousd, "
        CONVSTORE_PRICE_IDENTITY("X.price_id") ", X.latency_us, X.status, X.error_code, X.error_message, X.metadata,"

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <map>
+
 #include "sync/pg_schema.h"
 #include "sync/table_map.h"
 #include "util/json_writer.h"
@@ -108,7 +110,7 @@ Applier::Applier(PgConnection& pg, std::string schema, std::string store_id)
     : pg_(pg), schema_(std::move(schema)), q_(QuoteIdentifier(schema_)), store_id_(std::move(store_id)) {}
 
 Status Applier::EnsurePartitions(const SourceColumns& columns, const std::vector<SourceEntry>& entries) {
-  std::set<int64_t> wanted;
+  std::map<std::string_view, std::set<int64_t>> wanted;
   for (const SourceEntry& e : entries) {
     for (const RowChange& c : e.changes) {
       const TableMap* t = FindSyncedTable(c.table);
@@ -118,25 +120,26 @@ Status Applier::EnsurePartitions(const SourceColumns& columns, const std::vector
       const sqlite::Value* v = Field(c.after, names->second, t->month_column);
       if (v != nullptr && v->type == sqlite::Value::kInteger) {
         const int64_t month = util::MonthStartMicros(v->i);
-        if (!months_.count(month)) wanted.insert(month);
+        if (!months_.count({std::string(t->target), month})) wanted[t->target].insert(month);
       }
     }
   }
-  return EnsureMonths(wanted);
+  for (const auto& [table, months] : wanted) CONVSTORE_RETURN_IF_ERROR(EnsureMonths(table, months));
+  return Status::OK();
 }
 
-Status Applier::EnsureMonths(const std::set<int64_t>& wanted) {
+Status Applier::EnsureMonths(std::string_view table, const std::set<int64_t>& wanted) {
   for (int64_t month : wanted) {
-    if (months_.count(month)) continue;
+    if (months_.count({std::string(table), month})) continue;
     // Its own short transaction: the partition lock is not held through a batch.
     CONVSTORE_RETURN_IF_ERROR(pg_.Exec("BEGIN"));
-    Status s = EnsureMonthPartition(pg_, schema_, "api_usage", month);
+    Status s = EnsureMonthPartition(pg_, schema_, std::string(table), month);
     if (s.ok()) s = pg_.Exec("COMMIT");
     if (!s.ok()) {
       (void)pg_.Exec("ROLLBACK");
       return s;
     }
-    months_.insert(month);
+    months_.insert({std::string(table), month});
   }
   return Status::OK();
 }
@@ -147,7 +150,7 @@ Result<Applier::Outcome> Applier::ApplyChange(const std::vector<std::string>& na
   if (t == nullptr) return outcome;  // not a synced table (meta, schema_migrations)
   const std::string table = q_ + "." + QuoteIdentifier(t->target);
   const std::vector<sqlite::Value>& key_row = change.op == kOpInsert ? change.after : change.before;
-  const sqlite::Value* key = Field(key_row, names, "id");
+  const sqlite::Value* key = Field(key_row, names, t->key);
   if (key == nullptr || key->type != sqlite::Value::kInteger) {
     outcome.dead = true;
     outcome.reason = "the change has no integer row id";
@@ -221,10 +224,10 @@ Result<Applier::Outcome> Applier::ApplyChange(const std::vector<std::string>& na
 Status Applier::RecordDeadLetter(const SourceEntry& entry, const RowChange& change,
                                  const std::vector<std::string>& names, const Outcome& outcome) {
   const std::vector<sqlite::Value>& key_row = change.op == kOpInsert ? change.after : change.before;
-  const sqlite::Value* key = Field(key_row, names, "id");
+  const TableMap* t = FindSyncedTable(change.table);
+  const sqlite::Value* key = Field(key_row, names, t ? t->key : std::string_view("id"));
   std::optional<std::string> src;
   if (key != nullptr && key->type == sqlite::Value::kInteger) src = std::to_string(key->i);
-  const TableMap* t = FindSyncedTable(change.table);
   const std::string sql = "INSERT INTO " + q_ +
                           ".convstore_dead_letters (store_id, seq, source_table, op, src_id, change, sqlstate, reason) "
                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";

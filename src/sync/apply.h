@@ -64,9 +64,9 @@ class Applier {
   // rows need must exist (EnsureMonths).
   Result<ApplyCounts> ApplyInTransaction(const SourceColumns& columns, const SourceEntry& entry);
 
-  // Creates the api_usage partitions of these months (month starts, µs) that do not exist, each in its own short
-  // transaction (not inside another).
-  Status EnsureMonths(const std::set<int64_t>& month_starts);
+  // Creates the partitions of PostgreSQL table `table` (api_usage, metrics) for these months (month starts, µs)
+  // that do not exist, each in its own short transaction (not inside another).
+  Status EnsureMonths(std::string_view table, const std::set<int64_t>& month_starts);
 
  private:
   struct Outcome {
@@ -86,7 +86,7 @@ class Applier {
   const std::string schema_;     // the schema's name
   const std::string q_;          // ... quoted
   const std::string store_id_;
-  std::set<int64_t> months_;     // api_usage partitions known to exist (month starts)
+  std::set<std::pair<std::string, int64_t>> months_;  // partitions known to exist (table, month start)
 };
 
 // Whether a failed statement's SQLSTATE means PostgreSQL refuses the row (classes 22, 23, 44 and P0).

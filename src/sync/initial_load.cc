@@ -46,7 +46,7 @@ std::string SelectFor(const TableMap& t) {
     else
       sql += "t." + SqliteName(c.source);
   }
-  return sql + " FROM " + SqliteName(t.source) + " AS t ORDER BY t.id";
+  return sql + " FROM " + SqliteName(t.source) + " AS t ORDER BY t." + SqliteName(t.key);
 }
 
 // COPY's text format: backslash, newline, carriage return and tab escaped; \N for NULL.
@@ -73,17 +73,18 @@ Result<int64_t> CountRows(sqlite3* db, std::string_view table) {
   return static_cast<int64_t>(sqlite3_column_int64(st.get(), 0));
 }
 
-// The months api_usage rows fall in.
-Result<std::set<int64_t>> UsageMonths(sqlite3* db) {
+// The months the rows of a partitioned table fall in (by its month column).
+Result<std::set<int64_t>> MonthsOf(sqlite3* db, const TableMap& t) {
   OwnedStmt st;
+  const std::string column = SqliteName(t.month_column);
   // Whole days since the epoch, rounded down (SQLite's integer division rounds toward zero).
-  CONVSTORE_RETURN_IF_ERROR(st.Prepare(
-      db, "SELECT DISTINCT recorded_at / 86400000000 - (recorded_at % 86400000000 < 0) FROM api_usage"));
+  CONVSTORE_RETURN_IF_ERROR(st.Prepare(db, "SELECT DISTINCT " + column + " / 86400000000 - (" + column +
+                                               " % 86400000000 < 0) FROM " + SqliteName(t.source)));
   std::set<int64_t> months;
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
     months.insert(util::MonthStartMicros(sqlite3_column_int64(st.get(), 0) * 86'400'000'000));
-  if (rc != SQLITE_DONE) return Status::IoError("reading the months of api_usage");
+  if (rc != SQLITE_DONE) return Status::IoError("reading the months of " + std::string(t.source));
   return months;
 }
 
@@ -162,7 +163,7 @@ Status InsertTable(sqlite3* db, Applier& applier, const SourceColumns& columns, 
   auto total = CountRows(db, t.source);
   if (!total.ok()) return total.status();
   OwnedStmt st;
-  CONVSTORE_RETURN_IF_ERROR(st.Prepare(db, "SELECT * FROM " + SqliteName(t.source) + " ORDER BY id"));
+  CONVSTORE_RETURN_IF_ERROR(st.Prepare(db, "SELECT * FROM " + SqliteName(t.source) + " ORDER BY " + SqliteName(t.key)));
   SourceEntry batch;
   batch.seq = seq;
   int64_t done = 0;
@@ -251,9 +252,12 @@ Status LoadInTransaction(sqlite::Connection& source, PgConnection& pg, Applier& 
 Result<LoadReport> LoadStore(sqlite::Connection& source, PgConnection& pg, Applier& applier, const std::string& schema,
                              const std::string& store_id, const std::string& label, const LoadPosition& position,
                              const LoadProgress& progress, const std::function<bool()>& cancelled) {
-  auto months = UsageMonths(source.raw());
-  if (!months.ok()) return months.status();
-  CONVSTORE_RETURN_IF_ERROR(applier.EnsureMonths(*months));
+  for (const TableMap& t : SyncedTables()) {
+    if (t.month_column.empty()) continue;
+    auto months = MonthsOf(source.raw(), t);
+    if (!months.ok()) return months.status();
+    CONVSTORE_RETURN_IF_ERROR(applier.EnsureMonths(t.target, *months));
+  }
   const std::string q = QuoteIdentifier(schema);
   LoadReport report;
   Status s = LoadInTransaction(source, pg, applier, q, store_id, label, position, progress, cancelled, false, &report);

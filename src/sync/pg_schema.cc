@@ -393,8 +393,20 @@ CREATE TRIGGER convstore_global_settled_track AFTER INSERT OR UPDATE OR DELETE O
   FOR EACH ROW EXECUTE FUNCTION @.convstore_global_settled_track();
 )sql";
 
+// Version 3: the audit log and metrics synced — the audit entries' actor, the pseudonymous ids of the people they
+// are by and about, and their personal details (an erasure removes them here too); the NUL map both tables' rows
+// may need; metrics found by source row.
+constexpr std::string_view kSchemaV3 = R"sql(
+ALTER TABLE @.audit_log ADD COLUMN actor text, ADD COLUMN actor_user text, ADD COLUMN subject_user text,
+  ADD COLUMN personal jsonb, ADD COLUMN convstore_nul jsonb;
+CREATE INDEX audit_log_actor_user ON @.audit_log (actor_user, created_at DESC) WHERE actor_user IS NOT NULL;
+CREATE INDEX audit_log_subject_user ON @.audit_log (subject_user, created_at DESC) WHERE subject_user IS NOT NULL;
+ALTER TABLE @.metrics ADD COLUMN convstore_nul jsonb;
+CREATE INDEX metrics_source_row ON @.metrics (store_id, src_id);
+)sql";
+
 // kSchemaV<n> for n in 2..kPgSchemaVersion: what upgrades version n-1 to n.
-constexpr std::string_view kUpgrades[] = {kSchemaV2};
+constexpr std::string_view kUpgrades[] = {kSchemaV2, kSchemaV3};
 static_assert(std::size(kUpgrades) == kPgSchemaVersion - 1);
 
 // The tables of every version: a schema that has one of them without convstore_schema is someone else's.

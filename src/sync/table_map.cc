@@ -91,6 +91,18 @@ std::vector<TableMap> MakeTables() {
       Id(), Same("request_id", K::kText), Col("user_id", "user_src", K::kInt), Col("team_id", "team_src", K::kInt),
       Same("amount_nanousd", K::kInt), Enum("state", "state", {"open", "settled", "released"}),
       Same("created_at", K::kTime), Same("expires_at", K::kTime), Col("usage_id", "usage_src", K::kInt)}});
+  // The audit log as the seed's audit_logs (changes = details), people named by their pseudonymous ids; the hash
+  // chain stays in the store (verify_audit checks it there).
+  t.push_back({"audit_log", "audit_log", {}, {
+      Col("seq", "src_id", K::kInt), Col("at", "created_at", K::kTime), Same("actor", K::kText),
+      Same("actor_user", K::kText), Same("subject_user", K::kText), Same("action", K::kText),
+      Same("resource_type", K::kText), Same("resource_id", K::kText), Col("details", "changes", K::kJson),
+      Same("ip_address", K::kText), Same("user_agent", K::kText), Same("personal", K::kJson)},
+      "seq"});
+  t.push_back({"metrics", "metrics", "at", {
+      Id(), Col("at", "recorded_at", K::kTime), Col("type", "metric_type", K::kText),
+      Col("name", "metric_name", K::kText), Same("value", K::kReal), Same("unit", K::kText),
+      Same("labels", K::kJson)}});
   return t;
 }
 

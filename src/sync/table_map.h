@@ -53,7 +53,8 @@ struct TableMap {
   std::string_view source;            // the SQLite table
   std::string_view target;            // the PostgreSQL table
   std::string_view month_column{};    // partitioned by month on this source column (a kTime column)
-  std::vector<ColumnMap> columns;     // the first maps "id" to "src_id"
+  std::vector<ColumnMap> columns;     // the first maps the row id (`key`) to "src_id"
+  std::string_view key = "id";        // the SQLite table's integer row id ("seq" for audit_log)
 };
 
 // The synced tables in load order (a table after those its rows refer to).

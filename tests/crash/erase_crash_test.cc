@@ -5,7 +5,9 @@
 // its shared-memory file — the rollups verify with the spend unchanged, the audit chain and the metadata index
 // verify, and the other user's acknowledged messages are there. Each kill starts from a fresh copy of one store.
 //
-// CONVSTORE_ERASE_KILLS sets the number of kills (default 30).
+// The same for an import of the user's export after their erasure: they are back whole or not at all.
+//
+// CONVSTORE_ERASE_KILLS sets the number of kills of each (default 30).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -138,6 +140,96 @@ TEST(EraseCrash, AKilledErasureLeavesTheUserWholeOrGoneFromEveryFile) {
     if (::testing::Test::HasFailure()) break;
   }
   std::printf("erase crash test: %d kills: %d erasures had committed, %d had not\n", kills, erased, whole);
+}
+
+[[noreturn]] void RunImportChild(const std::string& db, const std::string& live, const std::string& file, int fd) {
+  auto opened = ConversationStore::Open(db);
+  if (!opened.ok()) ::_exit(3);
+  auto& store = *opened;
+  std::thread writer([&] {
+    for (int k = 0;; ++k) {
+      const std::string id = "live-" + std::to_string(::getpid()) + "-" + std::to_string(k);
+      if (!store->AddMessage(live, {.content = "kept", .cost_nanousd = 10, .request_id = id}).ok()) ::_exit(4);
+      const std::string line = id + "\n";
+      if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) ::_exit(6);
+    }
+  });
+  if (!store->ImportUser({.path = file}).ok()) ::_exit(5);
+  for (;;) ::pause();  // imported: wait for the kill
+}
+
+// The same user exported, erased, then imported back by a process killed at a random moment: they are back whole
+// (2,000 messages, the spend moved back from the retained cost) or not at all, and everything verifies.
+TEST(EraseCrash, AKilledImportLeavesTheUserBackWholeOrNotAtAll) {
+  TempDir dir;
+  const std::string original = dir / "original.db";
+  const std::string file = dir / "user.jsonl";
+  std::string live;
+  NanoUsd spent_before = 0;
+  {
+    auto store = OpenOrDie(original);
+    for (int c = 0; c < 40; ++c) {
+      auto conv = store->CreateConversation({.user_key = kUser, .metadata_json = R"({"topic":"bgp"})"});
+      ASSERT_OK(conv);
+      std::vector<NewMessage> batch;
+      for (int i = 0; i < 50; ++i)
+        batch.push_back({.content = "content " + std::to_string(i), .cost_nanousd = 7,
+                         .metadata_json = R"({"tag":"x"})"});
+      ASSERT_OK(store->AddMessages(conv->id, batch));
+    }
+    auto other = store->CreateConversation({.user_key = "other@example.com", .title = "kept"});
+    ASSERT_OK(other);
+    live = other->id;
+    ASSERT_OK(store->ExportUser(kUser, {.path = file}));
+    ASSERT_OK(store->EraseUser(kUser));
+    spent_before = store->GetCostSummary({.days = 30})->total_cost_nanousd;
+  }
+  std::mt19937 rng(4712);
+  int back = 0, absent = 0;
+  const int kills = Kills();
+  for (int k = 0; k < kills; ++k) {
+    SCOPED_TRACE("kill " + std::to_string(k));
+    const std::string db = dir / ("import-" + std::to_string(k) + ".db");
+    std::filesystem::copy_file(original, db);
+    const std::string reports = testing::RunAndKill([&](int fd) { RunImportChild(db, live, file, fd); },
+                                                    static_cast<useconds_t>(2000 + rng() % 150000));
+    if (::testing::Test::HasFailure()) break;
+    std::set<std::string> acknowledged;
+    std::istringstream in(reports);
+    for (std::string id; in >> id;) acknowledged.insert(id);
+
+    auto store = OpenOrDie(db);
+    const int64_t theirs = QueryInt(db, "SELECT count(*) FROM messages WHERE content LIKE 'content %'");
+    if (store->GetUser(kUser).ok()) {
+      ++back;
+      EXPECT_EQ(theirs, 2000);
+      EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM cost_retained"), 0);
+    } else {
+      ++absent;
+      EXPECT_EQ(theirs, 0);
+    }
+    auto rollups = store->VerifyRollups();
+    ASSERT_OK(rollups);
+    EXPECT_EQ(rollups->differences, 0);
+    const int64_t live_messages =
+        QueryInt(db, "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                     " WHERE c.title = 'kept'");
+    EXPECT_EQ(store->GetCostSummary({.days = 30})->total_cost_nanousd, spent_before + 10 * live_messages);
+    auto audit = store->VerifyAudit();
+    ASSERT_OK(audit);
+    EXPECT_TRUE(audit->ok) << audit->problem;
+    auto index = store->VerifyMetadataIndex();
+    ASSERT_OK(index);
+    EXPECT_TRUE(index->consistent());
+    for (const std::string& id : acknowledged)
+      EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM messages WHERE request_id = '" + id + "'"), 1) << id;
+    ASSERT_OK(store->Close());
+    std::filesystem::remove(db);
+    std::filesystem::remove(db + "-wal");
+    std::filesystem::remove(db + "-shm");
+    if (::testing::Test::HasFailure()) break;
+  }
+  std::printf("import crash test: %d kills: %d imports had committed, %d had not\n", kills, back, absent);
 }
 
 }  // namespace

@@ -26,10 +26,12 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
@@ -606,6 +608,76 @@ TEST(MallocFaultFocused, ARetentionRunFailsCleanlyOrCompletes) {
   }
   EXPECT_GT(allocations, 0u);
   std::printf("retention malloc sweep: %llu allocations, %llu runs\n", static_cast<unsigned long long>(allocations),
+              static_cast<unsigned long long>(runs));
+}
+
+TEST(MallocFaultFocused, AnImportFailsCleanlyOrCompletes) {
+  uint64_t stride = 1;
+  if (const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_STRIDE"); env != nullptr && std::atoll(env) > 0)
+    stride = static_cast<uint64_t>(std::atoll(env));
+  const CostFilter everything{.days = 30};
+  uint64_t allocations = 0, runs = 0;
+  for (uint64_t n = 0; n == 0 || n <= allocations; n += (n == 0 ? 1 : stride)) {
+    SCOPED_TRACE("allocation " + std::to_string(n) + " of an import");
+    auto opened = ConversationStore::Open(ConversationStore::kInMemory, Workload::StoreOptions());
+    ASSERT_OK(opened);
+    auto& store = *opened;
+    auto conv = store->CreateConversation({.user_key = kUser, .metadata_json = R"({"k":"v"})"});
+    ASSERT_OK(conv);
+    std::vector<NewMessage> batch(3);
+    for (auto& m : batch) {
+      m.content = "hello";
+      m.cost_nanousd = 11;
+      m.metadata_json = R"({"kind":"probe"})";
+    }
+    auto added = store->AddMessages(conv->id, batch);
+    ASSERT_OK(added);
+    ASSERT_OK(store->AddToolCall((*added)[0].id, {.tool_name = "t"}));
+    ASSERT_OK(store->DeleteMessage((*added)[1].id));
+    ASSERT_OK(store->RecordApiUsage({.user_key = kUser, .conversation_id = conv->id, .model = "m", .cost_nanousd = 5}));
+    std::string exported;
+    ASSERT_OK(store->ExportUser(kUser, {.sink = [&](std::string_view chunk) {
+                                          exported.append(chunk);
+                                          return Status::OK();
+                                        }}));
+    ASSERT_OK(store->EraseUser(kUser));
+    const NanoUsd spent = store->GetCostSummary(everything)->total_cost_nanousd;
+    size_t offset = 0;
+    const UserImportOptions from_string{.source = [&](char* buf, size_t cap) -> Result<size_t> {
+      const size_t k = std::min(cap, exported.size() - offset);
+      std::memcpy(buf, exported.data() + offset, k);
+      offset += k;
+      return k;
+    }};
+    Arm(n, false);
+    auto r = store->ImportUser(from_string);
+    if (n == 0) allocations = g_since_arm.load();
+    Disarm();
+    ++runs;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Code::kInternal) << r.status().ToString();
+      EXPECT_CODE(store->GetUser(kUser), Code::kNotFound);  // nothing of it was written
+      offset = 0;
+      ASSERT_OK(store->ImportUser(from_string));  // a healthy import afterwards
+    }
+    auto rollups = store->VerifyRollups();
+    ASSERT_OK(rollups);
+    EXPECT_EQ(rollups->differences, 0);
+    EXPECT_EQ(store->GetCostSummary(everything)->total_cost_nanousd, spent);
+    auto info = store->GetConversationInfo(conv->id);
+    ASSERT_OK(info);
+    EXPECT_EQ(info->message_count, 2);
+    auto index = store->VerifyMetadataIndex();
+    ASSERT_OK(index);
+    EXPECT_TRUE(index->consistent());
+    auto audit = store->VerifyAudit();
+    ASSERT_OK(audit);
+    EXPECT_TRUE(audit->ok) << audit->problem;
+    ASSERT_OK(store->Close());
+    if (::testing::Test::HasFailure()) break;
+  }
+  EXPECT_GT(allocations, 0u);
+  std::printf("import malloc sweep: %llu allocations, %llu runs\n", static_cast<unsigned long long>(allocations),
               static_cast<unsigned long long>(runs));
 }
 

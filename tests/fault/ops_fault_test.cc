@@ -1,5 +1,5 @@
 // I/O fault sweeps over the operations on whole store files — backup, restore, an archive's first round and a
-// later one, a point-in-time restore — and over a retention run. Each operation runs once per possible fault: the Nth call of one kind fails, for every N
+// later one, a point-in-time restore — and over a retention run and a user's export and import. Each operation runs once per possible fault: the Nth call of one kind fails, for every N
 // the healthy run makes, through two doors — SQLite's I/O through the fault VFS (write, sync, open, disk full) and
 // convstore's own file I/O (create, write, sync, rename) through util/io_faults.h. After each faulted run:
 //  - the operation returned an error, or it succeeded and what it made verifies;
@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -333,6 +335,136 @@ std::string RetentionRun(const Source& source, uint64_t nth) {
   return problems;
 }
 
+// The store the export and import runs start from (built once, copied per run): bo with conversations, and ana
+// erased after her export was written beside it.
+struct PortabilityTemplate {
+  TempDir dir;
+  std::string db = dir / "template.db";
+  std::string ana_export = dir / "ana.jsonl";
+  NanoUsd spent = 0;
+  int64_t messages = 0;
+};
+
+const PortabilityTemplate& Portability() {
+  static PortabilityTemplate t;  // its directory is removed at exit
+  static const bool built = [] {
+    PortabilityTemplate* p = &t;
+    auto store = testing::OpenOrDie(p->db);
+    for (const char* user : {"ana@example.com", "bo@example.com"}) {
+      for (int c = 0; c < 3; ++c) {
+        auto conv = store->CreateConversation({.user_key = user, .metadata_json = R"({"k":"v"})"});
+        EXPECT_TRUE(conv.ok());
+        std::vector<NewMessage> batch;
+        for (int i = 0; i < 8; ++i) {
+          NewMessage m = Msg(i);
+          m.cost_nanousd = 100 + i;
+          m.metadata_json = R"({"kind":"probe"})";
+          batch.push_back(m);
+        }
+        auto added = store->AddMessages(conv->id, batch);
+        EXPECT_TRUE(added.ok());
+        EXPECT_TRUE(store->AddToolCall((*added)[0].id, {.tool_name = "lookup"}).ok());
+        EXPECT_TRUE(store->DeleteMessage((*added)[1].id).ok());
+        EXPECT_TRUE(store->RecordApiUsage({.user_key = user, .conversation_id = conv->id, .model = "gpt-4o",
+                                           .cost_nanousd = 1000}).ok());
+      }
+    }
+    EXPECT_TRUE(store->ExportUser("ana@example.com", {.path = p->ana_export}).ok());
+    EXPECT_TRUE(store->EraseUser("ana@example.com").ok());
+    p->spent = store->GetCostSummary({.days = 30})->total_cost_nanousd;
+    EXPECT_TRUE(store->Close().ok());
+    p->messages = QueryInt(p->db, "SELECT count(*) FROM messages");
+    return true;
+  }();
+  (void)built;
+  return t;
+}
+
+// A copy of the template at `db`, opened.
+std::unique_ptr<ConversationStore> PortabilityCopy(const std::string& db) {
+  std::filesystem::copy_file(Portability().db, db);
+  return testing::OpenOrDie(db);
+}
+
+// Files in `dir` other than the store's own.
+std::vector<std::string> StrayFiles(const std::string& dir, const std::string& db) {
+  std::vector<std::string> stray;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string p = e.path().string();
+    if (p != db && p != db + "-wal" && p != db + "-shm") stray.push_back(e.path().filename().string());
+  }
+  return stray;
+}
+
+// An export of bo to a file under the fault: it succeeds with a complete file, or fails leaving no file (and no
+// temporary one); the store is untouched either way.
+std::string ExportRun(const Source& source, uint64_t nth) {
+  TempDir dir;
+  const std::string db = dir / "live.db";
+  auto store = PortabilityCopy(db);
+  const std::string out = dir / "bo.jsonl";
+  Arm(source, nth);
+  auto r = store->ExportUser("bo@example.com", {.path = out});
+  Disarm(source);
+  g_operation_ok = r.ok();
+  std::string problems;
+  if (r.ok()) {
+    std::ifstream in(out);
+    std::string line, last;
+    int64_t lines = 0;
+    while (std::getline(in, line)) {
+      last = line;
+      ++lines;
+    }
+    if (lines < 3 || last.rfind("{\"type\":\"end\"", 0) != 0) problems += " the export file is incomplete;";
+  } else {
+    for (const std::string& f : StrayFiles(dir.path(), db)) problems += " a failed export left " + f + ";";
+  }
+  {
+    fault_check::RawDb raw(db);
+    if (fault_check::IntegrityCheck(raw) != "ok") problems += " integrity_check fails;";
+  }
+  ExpectLiveStoreWhole(*store, db, Portability().messages, &problems);
+  return problems;
+}
+
+// An import of ana's export (after her erasure) under the fault: she is back whole — her rows, her spend moved
+// back from the retained cost — or not at all; either way every invariant holds, the spend is unchanged, and a
+// healthy import afterwards brings her back.
+std::string ImportRun(const Source& source, uint64_t nth) {
+  TempDir dir;
+  const std::string db = dir / "live.db";
+  auto store = PortabilityCopy(db);
+  Arm(source, nth);
+  auto r = store->ImportUser({.path = Portability().ana_export});
+  Disarm(source);
+  g_operation_ok = r.ok();
+  std::string problems;
+  const int64_t messages = QueryInt(db, "SELECT count(*) FROM messages");
+  const int64_t back = QueryInt(db, "SELECT count(*) FROM users WHERE key = 'ana@example.com'");
+  if (r.ok() != (back == 1)) problems += " the user's row does not match the import's result;";
+  if (messages != (back == 1 ? 2 : 1) * Portability().messages) problems += " the messages are partly imported;";
+  {
+    fault_check::RawDb raw(db);
+    if (fault_check::IntegrityCheck(raw) != "ok") problems += " integrity_check fails;";
+    for (const auto& p : fault_check::CheckInvariants(raw)) problems += " " + p + ";";
+  }
+  auto rollups = store->VerifyRollups();
+  if (!rollups.ok() || rollups->differences != 0) problems += " the rollups do not verify;";
+  auto after = store->GetCostSummary({.days = 30});
+  if (!after.ok() || after->total_cost_nanousd != Portability().spent) problems += " the reported spend changed;";
+  if (!r.ok()) {
+    auto healthy = store->ImportUser({.path = Portability().ana_export});
+    if (!healthy.ok()) return problems + " the import after the fault fails: " + healthy.status().ToString();
+  }
+  auto index = store->VerifyMetadataIndex();
+  if (!index.ok() || !index->consistent()) problems += " the metadata index does not verify;";
+  auto audit = store->VerifyAudit();
+  if (!audit.ok() || !audit->ok) problems += " the audit chain does not verify;";
+  ExpectLiveStoreWhole(*store, db, 2 * Portability().messages, &problems);
+  return problems;
+}
+
 struct OpsParam {
   const char* operation;
   Scenario run;
@@ -391,7 +523,8 @@ INSTANTIATE_TEST_SUITE_P(Operations, OpsFaultSweep,
                                            OpsParam{"archive_first_round", ArchiveFirstRun},
                                            OpsParam{"archive", ArchiveRun},
                                            OpsParam{"point_in_time", PointInTimeRun},
-                                           OpsParam{"retention", RetentionRun}),
+                                           OpsParam{"retention", RetentionRun},
+                                           OpsParam{"export_user", ExportRun}, OpsParam{"import_user", ImportRun}),
                          [](const ::testing::TestParamInfo<OpsParam>& p) { return std::string(p.param.operation); });
 
 }  // namespace

@@ -9,11 +9,20 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace convstore_fuzz;
-  static const std::string dir = [] {
-    char tmpl[] = "/tmp/convstore-fuzz-pitr-XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    return std::string(made ? made : "/tmp");
-  }();
+  // A scratch directory of this process, removed at exit (a refused restore leaves nothing in it).
+  struct Scratch {
+    std::string path;
+    Scratch() {
+      char tmpl[] = "/tmp/convstore-fuzz-pitr-XXXXXX";
+      const char* made = ::mkdtemp(tmpl);
+      path = made ? made : "/tmp";
+    }
+    ~Scratch() {
+      if (path != "/tmp") ::rmdir(path.c_str());
+    }
+  };
+  static const Scratch scratch;
+  static const std::string& dir = scratch.path;
   static const std::string archive = dir + "/no-archive";
   static const std::string target = dir + "/target.db";
   return FuzzStoreCall(

@@ -1,6 +1,7 @@
 // A random workload over simulated months — conversations, messages (single and batched, with metadata and tool
 // calls), API usage, message deletes and edits, conversation deletes, metrics and application audit events — with
-// retention runs of random policies and batch sizes, and erasures of users, interleaved. After every run each verification is clean (cost
+// retention runs of random policies and batch sizes, and erasures of users (half of them exported first and imported
+// back after), interleaved. After every run each verification is clean (cost
 // rollups against the raw rows plus the retained cost, the metadata index, the audit chain), the total spend equals
 // a model kept here (what was written, less what deleting conversations gave back; retention gives nothing back),
 // and nothing that retention should have removed is left.
@@ -8,9 +9,11 @@
 // CONVSTORE_LIFECYCLE_STEPS sets the number of operations (default 3000).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -50,7 +53,7 @@ TEST(LifecycleWorkload, RetentionAndErasuresInterleavedKeepEveryVerificationClea
   std::vector<std::string> conversations;
   std::vector<std::string> messages;
   NanoUsd spent = 0;  // the model: everything written, less what conversation deletes gave back
-  int runs = 0, erasures = 0;
+  int runs = 0, erasures = 0, imports = 0;
   int64_t removed_conversations = 0, removed_messages = 0, removed_usage = 0, removed_metrics = 0;
   const int steps = Steps();
   for (int step = 0; step < steps; ++step) {
@@ -114,9 +117,37 @@ TEST(LifecycleWorkload, RetentionAndErasuresInterleavedKeepEveryVerificationClea
         spent -= info->cost_nanousd;  // a delete gives its messages' spend back
       }
     } else if (op < 78 && users.size() > 1) {
-      // Erase a user: their rows go, their spend stays; a new user takes their place in the workload.
+      // Erase a user: their rows go, their spend stays; a new user takes their place in the workload. Half the
+      // time the user was exported first and comes back by an import: their rows return, the spend counted once.
       const size_t i = rng() % users.size();
+      const bool round_trip = rng() % 2 == 0;
+      std::string exported;
+      if (round_trip) {
+        auto e = s->ExportUser(users[i], {.sink = [&](std::string_view chunk) {
+                                           exported.append(chunk);
+                                           return Status::OK();
+                                         }});
+        if (!e.ok()) {
+          ASSERT_EQ(e.status().code(), Code::kNotFound);
+          exported.clear();
+        }
+      }
       auto erased = s->EraseUser(users[i]);
+      if (erased.ok() && !exported.empty()) {
+        size_t offset = 0;
+        auto imported = s->ImportUser({.source = [&](char* buf, size_t cap) -> Result<size_t> {
+          const size_t n = std::min(cap, exported.size() - offset);
+          std::memcpy(buf, exported.data() + offset, n);
+          offset += n;
+          return n;
+        }});
+        ASSERT_OK(imported);
+        ASSERT_TRUE(imported->restored_erased_user);
+        ++imports;
+        auto index = s->VerifyMetadataIndex();
+        ASSERT_OK(index);
+        ASSERT_TRUE(index->consistent());
+      }
       if (erased.ok()) {
         ++erasures;
         SCOPED_TRACE("erasure at step " + std::to_string(step));
@@ -132,7 +163,7 @@ TEST(LifecycleWorkload, RetentionAndErasuresInterleavedKeepEveryVerificationClea
       } else {
         ASSERT_EQ(erased.status().code(), Code::kNotFound);  // a key the workload never wrote with
       }
-      users[i] = "user" + std::to_string(step) + "@example.com";
+      if (exported.empty() || !erased.ok()) users[i] = "user" + std::to_string(step) + "@example.com";
     } else if (op < 86) {
       ASSERT_OK(s->RecordMetric({.type = "latency", .name = "api.ms", .value = static_cast<double>(rng() % 1000)}));
     } else if (op < 90) {
@@ -183,7 +214,8 @@ TEST(LifecycleWorkload, RetentionAndErasuresInterleavedKeepEveryVerificationClea
       }
     }
   }
-  std::printf("lifecycle workload: %d erasures; ", erasures);
+  std::printf("lifecycle workload: %d erasures (%d imported back); ", erasures, imports);
+  EXPECT_GT(imports, 0);
   std::printf("lifecycle workload: %d steps, %d retention runs removed %lld conversations, %lld messages, %lld API "
               "usage rows, %lld metric points\n",
               steps, runs, static_cast<long long>(removed_conversations), static_cast<long long>(removed_messages),

@@ -66,7 +66,15 @@ class Cluster:
 
 
 SYNCED_TABLES = ["teams", "users", "convstore_prices", "conversations", "messages", "tool_calls",
-                 "convstore_message_tombstones", "api_usage", "convstore_budgets", "convstore_budget_reservations"]
+                 "convstore_message_tombstones", "api_usage", "convstore_budgets", "convstore_budget_reservations",
+                 "audit_log", "metrics"]
+
+# The compared columns of tables whose seed-shaped "id" is a serial PostgreSQL assigns (differs between loads).
+COMPARED_COLUMNS = {
+    "audit_log": "user_id, action, resource_type, resource_id, changes, ip_address, user_agent, created_at, store_id, "
+                 "src_id, actor, actor_user, subject_user, personal, convstore_nul",
+    "metrics": "metric_type, metric_name, value, unit, labels, recorded_at, store_id, src_id, convstore_nul",
+}
 
 
 def table_differences(cur, a, b):
@@ -74,7 +82,8 @@ def table_differences(cur, a, b):
     out = []
     for table in SYNCED_TABLES:
         for x, y in ((a, b), (b, a)):
-            cur.execute(f"SELECT count(*) FROM (SELECT * FROM {x}.{table} EXCEPT ALL SELECT * FROM {y}.{table}) d")
+            cols = COMPARED_COLUMNS.get(table, "*")
+            cur.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {x}.{table} EXCEPT ALL SELECT {cols} FROM {y}.{table}) d")
             n = cur.fetchone()[0]
             if n:
                 out.append((table, n, x, y))

@@ -84,6 +84,14 @@ def workload(stores, ops, rng, now_us):
                                   metadata={"source": rng.choice(sources), "team": "netops"})
         elif op < 0.88:
             s.archive(rng.choice(st["convs"]))
+        elif op < 0.90:
+            if rng.random() < 0.5:
+                s.log_event("support.viewed", resource_type="conversation", resource_id=rng.choice(st["convs"]),
+                            subject_user_key=rng.choice(users), details={"n": rng.randrange(100)},
+                            personal={"note": f"note {rng.randrange(1000)}"}, ip_address="192.0.2.7")
+            else:
+                s.record_metric("latency", "api.ms", rng.randrange(10_000) / 8, unit="ms",
+                                labels={"model": "gpt-4o"}, at=tick())
         elif op < 0.92 and len(st["convs"]) > 2:
             conv = st["convs"].pop(rng.randrange(len(st["convs"])))
             gone = {m["id"] for m in s.get_conversation(conv)["messages"]}
@@ -95,12 +103,11 @@ def workload(stores, ops, rng, now_us):
 
 
 def synced_tables(cur):
-    """The tables holding synced rows: all but the sync's bookkeeping, the tables kept for the PostgreSQL side's
-    own writers (audit_log, metrics) and the global budgets' tables."""
+    """The tables holding synced rows: all but the sync's bookkeeping and the global budgets' tables."""
     cur.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
-                "AND c.relname NOT IN ('convstore_schema', 'convstore_stores', 'convstore_dead_letters', "
-                "'audit_log', 'metrics') AND c.relname NOT LIKE 'convstore\\_global\\_%'")
+                "AND c.relname NOT IN ('convstore_schema', 'convstore_stores', 'convstore_dead_letters') "
+                "AND c.relname NOT LIKE 'convstore\\_global\\_%'")
     return [r[0] for r in cur.fetchall()]
 
 

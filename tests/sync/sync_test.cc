@@ -53,14 +53,28 @@ class SyncTest : public testing::PgDatabaseTest {
     }
     for (const sync::TableMap& t : sync::SyncedTables()) {
       const std::string a = schema + "." + std::string(t.target), b = fresh + "." + std::string(t.target);
-      EXPECT_EQ(session_->Value("SELECT count(*) FROM (SELECT * FROM " + a + " EXCEPT ALL SELECT * FROM " + b + ") x"), "0")
+      const std::string cols = ComparedColumns(t.target);
+      EXPECT_EQ(session_->Value("SELECT count(*) FROM (SELECT " + cols + " FROM " + a + " EXCEPT ALL SELECT " + cols +
+                                " FROM " + b + ") x"),
+                "0")
           << t.target << ": rows synced that a fresh load does not have";
-      EXPECT_EQ(session_->Value("SELECT count(*) FROM (SELECT * FROM " + b + " EXCEPT ALL SELECT * FROM " + a + ") x"), "0")
+      EXPECT_EQ(session_->Value("SELECT count(*) FROM (SELECT " + cols + " FROM " + b + " EXCEPT ALL SELECT " + cols +
+                                " FROM " + a + ") x"),
+                "0")
           << t.target << ": rows a fresh load has that the sync lacks";
     }
   }
 
   std::string Count(const std::string& table) { return session_->Value("SELECT count(*) FROM " + table); }
+
+  // The columns compared between two loads: all, but the seed-shaped serial "id" PostgreSQL assigns.
+  static std::string ComparedColumns(std::string_view table) {
+    if (table == "audit_log")
+      return "user_id, action, resource_type, resource_id, changes, ip_address, user_agent, created_at, store_id, "
+             "src_id, actor, actor_user, subject_user, personal, convstore_nul";
+    if (table == "metrics") return "metric_type, metric_name, value, unit, labels, recorded_at, store_id, src_id, convstore_nul";
+    return "*";
+  }
 
 };
 
@@ -97,6 +111,13 @@ std::string Populate(ConversationStore& s, const std::string& user = "ana@exampl
                            .hard_limit_nanousd = 900'000'000'000})
                   .ok());
   EXPECT_TRUE(s.Reserve({.request_id = "res-1", .user_key = user, .estimated_cost_nanousd = 5'000}).ok());
+  EXPECT_TRUE(s.LogEvent({.action = "support.viewed", .resource_type = "conversation", .resource_id = c->id,
+                          .subject_user_key = user, .details_json = R"({"ticket":42})",
+                          .personal_json = R"({"reason":"asked by Ana"})"})
+                  .ok());
+  EXPECT_TRUE(s.RecordMetric({.type = "latency", .name = "api.ms", .value = 12.5, .unit = "ms",
+                              .labels_json = R"({"model":"gpt-4o"})", .at = kJan + 7})
+                  .ok());
   return c->id;
 }
 
@@ -249,10 +270,16 @@ TEST_F(SyncTest, AnErasureAndRetentionPropagate) {
   ASSERT_TRUE(store->AddMessage(bo->id, {.content = "stays", .cost_nanousd = 5}).ok());
   ASSERT_TRUE(store->SyncToPostgres(Options()).ok());
   EXPECT_EQ(Count("conversations"), "2");
+  // The audit entry about Ana and the metric point are there, her personal details with them.
+  EXPECT_EQ(session_->Value("SELECT count(*) FROM audit_log WHERE action = 'support.viewed' AND "
+                            "personal->>'reason' = 'asked by Ana' AND subject_user IS NOT NULL"),
+            "1");
+  EXPECT_EQ(session_->Value("SELECT value::text || ' ' || unit || ' ' || (labels->>'model') FROM metrics"),
+            "12.5 ms gpt-4o");
 
   auto erased = store->EraseUser("ana@example.com");
   ASSERT_TRUE(erased.ok()) << erased.status().ToString();
-  auto retained = store->ApplyRetention({.policy = RetentionPolicy{.api_usage_us = 1'000'000}});
+  auto retained = store->ApplyRetention({.policy = RetentionPolicy{.api_usage_us = 1'000'000, .metrics_us = 1'000'000}});
   ASSERT_TRUE(retained.ok()) << retained.status().ToString();
   auto r = store->SyncToPostgres(Options());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -263,7 +290,12 @@ TEST_F(SyncTest, AnErasureAndRetentionPropagate) {
   EXPECT_EQ(session_->Value("SELECT count(*) FROM users WHERE key = '" + erased->user_key + "'"), "1");
   EXPECT_EQ(Count("conversations"), "1");  // bo's: each Populate made one
   EXPECT_EQ(Count("api_usage"), "0");
+  EXPECT_EQ(Count("metrics"), "0");  // retention's deletes propagate
   EXPECT_NE(session_->Value("SELECT count(*) FROM messages"), "0");  // bo's stay
+  // The audit entries stay, stripped of what named her; the erasure's own entry is there.
+  EXPECT_EQ(session_->Value("SELECT count(*) FROM audit_log WHERE personal IS NOT NULL OR ip_address IS NOT NULL"), "0");
+  EXPECT_EQ(session_->Value("SELECT count(*) FROM audit_log WHERE action = 'support.viewed'"), "1");
+  EXPECT_EQ(session_->Value("SELECT count(*) FROM audit_log WHERE action = 'user.erased'"), "1");
   ExpectSameAsFreshLoad({store.get()});
 }
 

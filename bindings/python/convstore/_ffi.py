@@ -20,7 +20,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
-from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_void_p
+from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
 
 ABI_VERSION = 5
 _PACKAGE_VERSION = "0.1.0"  # the library version this package was written with (convstore.__version__)
@@ -52,6 +52,10 @@ convstore_log_fn = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
 convstore_budget_alert_fn = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
 # void (*convstore_progress_fn)(void* user_data, const char* operation, int64_t done, int64_t total)
 convstore_progress_fn = ctypes.CFUNCTYPE(None, c_void_p, c_char_p, c_int64, c_int64)
+# int (*convstore_write_fn)(void* user_data, const char* data, size_t size)
+convstore_write_fn = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
+# int64_t (*convstore_read_fn)(void* user_data, char* buffer, size_t capacity)
+convstore_read_fn = ctypes.CFUNCTYPE(c_int64, c_void_p, c_void_p, c_size_t)
 
 
 class convstore_t(ctypes.Structure):
@@ -221,6 +225,10 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_erase_user": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_list_erasures": ([convstore_p, _out, _out], c_int),
         "convstore_finish_erasures": ([convstore_p, _out, _out], c_int),
+        "convstore_export_user": ([convstore_p, c_char_p, c_char_p, convstore_write_fn, convstore_progress_fn, c_void_p,
+                                   _out, _out], c_int),
+        "convstore_import_user": ([convstore_p, c_char_p, convstore_read_fn, convstore_progress_fn, c_void_p, _out, _out],
+                                  c_int),
         "convstore_restore_to_point": ([c_char_p, c_char_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out],
                                        c_int),
         # options handle

@@ -83,3 +83,81 @@ def test_bad_input_writes_nothing(db_path):
         with pytest.raises(convstore.InvalidArgumentError):
             s.erase_user(report["user_key"])
         assert len(s.erasures()) == 1
+
+
+def _data_lines(text):
+    """The user's data in an export: every record but the header, the audit entries and the end line."""
+    import json
+    records = [json.loads(line) for line in text.splitlines()]
+    return [r for r in records if r["type"] not in ("header", "audit_entry", "end")]
+
+
+def test_export_erase_import_export_round_trip(db_path, tmp_path):
+    import io
+    with convstore.Store(db_path) as s:
+        _write(s, "ana@example.com", "ana")
+        _write(s, "bo@example.com", "bo")
+        total = s.cost_summary(days=7)["total_cost_nanousd"]
+        seen = []
+        first = io.StringIO()
+        report = s.export_user("ana@example.com", first, progress=lambda *a: seen.append(a))
+        assert report["counts"]["messages"] == 3 and report["counts"]["api_usage"] == 1
+        assert report["cost_nanousd"] == 100 + 101 + 102 + 77 and report["bytes"] == len(first.getvalue().encode())
+        assert seen and seen[-1][1] == seen[-1][2]
+        assert "bo@example.com" not in first.getvalue()
+        s.export_user("ana@example.com", tmp_path / "ana.jsonl")  # a path; never overwritten
+        with pytest.raises(convstore.ConflictError):
+            s.export_user("ana@example.com", tmp_path / "ana.jsonl")
+        assert (os.stat(tmp_path / "ana.jsonl").st_mode & 0o777) == 0o600
+
+        s.erase_user("ana@example.com")
+        imported = s.import_user(io.BytesIO(first.getvalue().encode()))
+        assert imported["restored_erased_user"] and imported["user_key"] == "ana@example.com"
+        assert imported["cost_from_retained_nanousd"] == report["cost_nanousd"]
+        assert s.cost_summary(days=7)["total_cost_nanousd"] == total
+        assert s.verify_rollups()["differences"] == 0 and s.verify_audit()["ok"]
+        second = io.BytesIO()
+        s.export_user("ana@example.com", second)
+        assert _data_lines(second.getvalue().decode()) == _data_lines(first.getvalue())
+
+    with convstore.Store(str(tmp_path / "other.db")) as other:  # from the file, into another store
+        imported = other.import_user(tmp_path / "ana.jsonl")
+        assert not imported["restored_erased_user"] and imported["counts"]["messages"] == 3
+        assert other.cost_summary(days=7)["total_cost_nanousd"] == report["cost_nanousd"]
+
+
+def test_export_and_import_bad_input_writes_nothing(db_path, tmp_path):
+    import io
+    with convstore.Store(db_path) as s:
+        _write(s, "ana@example.com", "ana")
+        good = io.StringIO()
+        s.export_user("ana@example.com", good)
+        lines = good.getvalue().splitlines(keepends=True)
+        with pytest.raises(convstore.NotFoundError):
+            s.export_user("nobody@example.com", io.StringIO())
+        with pytest.raises(convstore.InvalidArgumentError):
+            s.export_user("ana@example.com", 42)
+        with pytest.raises(convstore.InvalidArgumentError):
+            s.export_user("", io.StringIO())
+
+        class Broken(io.RawIOBase):
+            def write(self, b):
+                raise OSError("the disk is full")
+
+        with pytest.raises(OSError, match="the disk is full"):
+            s.export_user("ana@example.com", Broken())
+
+    with convstore.Store(str(tmp_path / "target.db")) as t:
+        for bad in ["", "not json\n", "".join(lines[:-1]), lines[0].replace("convstore-user-export/1", "other/9")]:
+            with pytest.raises(convstore.InvalidArgumentError):
+                t.import_user(io.StringIO(bad))
+        with pytest.raises(convstore.NotFoundError):
+            t.import_user(tmp_path / "missing.jsonl")
+        with pytest.raises(convstore.InvalidArgumentError):
+            t.import_user(3.5)
+        with pytest.raises(convstore.NotFoundError):
+            t.get_user("ana@example.com")
+        assert t.cost_summary(days=7)["total_cost_nanousd"] == 0
+        t.import_user(io.StringIO(good.getvalue()))
+        with pytest.raises(convstore.ConflictError):
+            t.import_user(io.StringIO(good.getvalue()))

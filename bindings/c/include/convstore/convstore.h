@@ -21,6 +21,7 @@
 #ifndef CONVSTORE_C_H_
 #define CONVSTORE_C_H_
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "convstore/version.h"
@@ -594,6 +595,34 @@ CONVSTORE_API int convstore_list_erasures(convstore_t* db, char** out_json, char
 /* Tries the pending steps again (also done at every open); *out_json as convstore_list_erasures, with the erasures
  * still unfinished. */
 CONVSTORE_API int convstore_finish_erasures(convstore_t* db, char** out_json, char** errmsg);
+
+/* ---- exporting and importing a person (docs/privacy.md, "Export and import") ----
+ * Receives the next piece of a user export (whole lines of UTF-8 JSON); returns 0 to go on, anything else to stop
+ * the export (which then fails with CONVSTORE_IO_ERROR). */
+typedef int (*convstore_write_fn)(void* user_data, const char* data, size_t size);
+/* Fills buffer with up to capacity bytes of a user export; returns how many (0 at the end), or a negative number to
+ * stop the import (CONVSTORE_IO_ERROR; nothing is written). */
+typedef int64_t (*convstore_read_fn)(void* user_data, char* buffer, size_t capacity);
+/* Exports everything about the user with this key as JSON Lines ("convstore-user-export/1"), read from one
+ * snapshot. options_json: {"path"?: str} — the file to create (must not exist: CONVSTORE_CONFLICT; 0600, written
+ * whole or not at all); without a path, write (then required) receives the export, on the calling thread. progress
+ * (may be NULL) hears ("export user", rows done, rows in all); user_data goes to write and progress. *out_json:
+ * {"path", "user_key", "pseudonym", "counts": {"conversations", "messages", "tool_calls", "deleted_messages",
+ * "api_usage", "budgets", "audit_entries"}, "cost_usd", "cost_nanousd", "bytes", "duration_us"}.
+ * CONVSTORE_NOT_FOUND for an unknown key. */
+CONVSTORE_API int convstore_export_user(convstore_t* db, const char* user_key, const char* options_json,
+                                        convstore_write_fn write, convstore_progress_fn progress, void* user_data,
+                                        char** out_json, char** errmsg);
+/* Imports a user export in one write transaction: all of it or nothing. options_json: {"path"?: str} — the export
+ * file; without a path, read (then required) supplies it. An erased user's row of the same person is taken up
+ * again and the spend it kept moves back to the imported rows (counted once); audit entries in the export are not
+ * replayed (one "user.imported" entry is written). *out_json: {"user_key", "pseudonym", "restored_erased_user",
+ * "counts": {... as convstore_export_user}, "cost_usd", "cost_nanousd", "cost_from_retained_usd",
+ * "cost_from_retained_nanousd", "duration_us"}. CONVSTORE_CONFLICT when the user's key, an id, a request id or a
+ * budget name is in use; CONVSTORE_INVALID_ARGUMENT (naming the line) for a damaged or truncated export. */
+CONVSTORE_API int convstore_import_user(convstore_t* db, const char* options_json, convstore_read_fn read,
+                                        convstore_progress_fn progress, void* user_data, char** out_json,
+                                        char** errmsg);
 
 #ifdef __cplusplus
 }

@@ -397,12 +397,15 @@ CREATE TRIGGER convstore_global_settled_track AFTER INSERT OR UPDATE OR DELETE O
 // are by and about, and their personal details (an erasure removes them here too); the NUL map both tables' rows
 // may need; metrics found by source row.
 constexpr std::string_view kSchemaV3 = R"sql(
-ALTER TABLE @.audit_log ADD COLUMN actor text, ADD COLUMN actor_user text, ADD COLUMN subject_user text,
-  ADD COLUMN personal jsonb, ADD COLUMN convstore_nul jsonb;
-CREATE INDEX audit_log_actor_user ON @.audit_log (actor_user, created_at DESC) WHERE actor_user IS NOT NULL;
-CREATE INDEX audit_log_subject_user ON @.audit_log (subject_user, created_at DESC) WHERE subject_user IS NOT NULL;
-ALTER TABLE @.metrics ADD COLUMN convstore_nul jsonb;
-CREATE INDEX metrics_source_row ON @.metrics (store_id, src_id);
+ALTER TABLE @.audit_log ADD COLUMN IF NOT EXISTS actor text, ADD COLUMN IF NOT EXISTS actor_user text,
+  ADD COLUMN IF NOT EXISTS subject_user text, ADD COLUMN IF NOT EXISTS personal jsonb,
+  ADD COLUMN IF NOT EXISTS convstore_nul jsonb;
+CREATE INDEX IF NOT EXISTS audit_log_actor_user ON @.audit_log (actor_user, created_at DESC)
+  WHERE actor_user IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_log_subject_user ON @.audit_log (subject_user, created_at DESC)
+  WHERE subject_user IS NOT NULL;
+ALTER TABLE @.metrics ADD COLUMN IF NOT EXISTS convstore_nul jsonb;
+CREATE INDEX IF NOT EXISTS metrics_source_row ON @.metrics (store_id, src_id);
 )sql";
 
 // kSchemaV<n> for n in 2..kPgSchemaVersion: what upgrades version n-1 to n.

@@ -399,10 +399,12 @@ Result<int64_t> ImportUserObject(sqlite::Connection& conn, const nlohmann::json&
   if (!user.is_object()) return Status::InvalidArgument("\"user\" must be a JSON object");
   static const char* const kFields[] = {"key", "email", "name", "role", "active", "team",
                                         "created_at_us", "updated_at_us", "pseudonym"};
-  for (const auto& [key, value] : user.items())
-    if (std::find_if(std::begin(kFields), std::end(kFields), [&](const char* f) { return key == f; }) ==
+  for (auto it = user.begin(); it != user.end(); ++it) {
+    const std::string& field = it.key();
+    if (std::find_if(std::begin(kFields), std::end(kFields), [&](const char* f) { return field == f; }) ==
         std::end(kFields))
-      return Status::InvalidArgument(fmt::format("\"user\" has no field \"{}\"", key));
+      return Status::InvalidArgument(fmt::format("\"user\" has no field \"{}\"", field));
+  }
   auto text = [&](const char* name, bool nullable, size_t max, std::optional<std::string>& out) -> Status {
     auto it = user.find(name);
     if (it == user.end() || it->is_null()) {

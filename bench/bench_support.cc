@@ -1,5 +1,7 @@
 #include "bench_support.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -87,6 +89,26 @@ std::string ScratchPath(const std::string& name) {
   std::string p = DataDir() + "/scratch-" + std::to_string(::getpid()) + "-" + name + ".db";
   RemoveDb(p);
   return p;
+}
+
+std::string BuiltOnce(const std::string& name, const std::function<void(const std::string& path)>& build) {
+  const std::string p = DataDir() + "/" + name;
+  struct stat st {};
+  if (::stat(p.c_str(), &st) == 0) return p;
+  const std::string building = p + ".building";
+  RemoveDb(building);
+  build(building);
+  std::filesystem::rename(building, p);
+  return p;
+}
+
+std::string FreshCopyOf(const std::string& source, const std::string& name) {
+  const std::string copy = ScratchPath(name);
+  std::filesystem::copy_file(source, copy, std::filesystem::copy_options::overwrite_existing);
+  const int fd = ::open(copy.c_str(), O_RDONLY);
+  if (fd < 0 || ::fsync(fd) != 0) throw std::runtime_error("could not write out the copy " + copy);
+  ::close(fd);
+  return copy;
 }
 
 void RemoveDb(const std::string& path) {

@@ -6,6 +6,7 @@
 #include <convstore/store.h>
 #include <sqlite3.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -18,6 +19,12 @@ namespace bench {
 // A fresh file path under the bench data directory (removed, with -wal/-shm, by RemoveDb).
 std::string ScratchPath(const std::string& name);
 void RemoveDb(const std::string& path);
+// The store file "<DataDir()>/<name>", made by build(path) the first time (under "<name>.building", renamed when
+// complete: an interrupted build is never taken for it) and reused by later runs.
+std::string BuiltOnce(const std::string& name, const std::function<void(const std::string& path)>& build);
+// A scratch copy of `source` (ScratchPath(name)), written out to disk before it is used: otherwise the first fsync
+// inside a timed run waits for the kernel to write the whole fresh copy, which is the copy's cost, not the run's.
+std::string FreshCopyOf(const std::string& source, const std::string& name);
 // Directory for reusable data sets (CONVSTORE_BENCH_DIR overrides the build's bench-data/).
 std::string DataDir();
 

@@ -10,13 +10,9 @@
 //
 // The store is built once through the API and kept under the bench data directory; each repetition works on a
 // fresh copy, written out to disk first.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -32,15 +28,8 @@ constexpr int kUsagePerUser = 1000;
 
 std::string UserKey(int u) { return "user-" + std::to_string(u) + "@example.com"; }
 
-std::string TemplatePath() { return bench::DataDir() + "/erase-200k.db"; }
-
 const std::string& Template() {
-  static const std::string path = [] {
-    const std::string p = TemplatePath();
-    struct stat st {};
-    if (::stat(p.c_str(), &st) == 0) return p;
-    const std::string building = p + ".building";
-    bench::RemoveDb(building);
+  static const std::string path = bench::BuiltOnce("erase-200k.db", [](const std::string& building) {
     auto store = bench::Open(building);
     std::vector<convstore::NewMessage> batch;
     for (int u = 0; u < kUsers; ++u) {
@@ -62,26 +51,15 @@ const std::string& Template() {
                     "record api usage");
     }
     bench::Must(store->Close(), "close the template");
-    std::filesystem::rename(building, p);
-    return p;
-  }();
+  });
   return path;
-}
-
-std::string FreshCopy(const char* name) {
-  const std::string copy = bench::ScratchPath(name);
-  std::filesystem::copy_file(Template(), copy, std::filesystem::copy_options::overwrite_existing);
-  const int fd = ::open(copy.c_str(), O_RDONLY);
-  if (fd < 0 || ::fsync(fd) != 0) throw std::runtime_error("could not write out the copy");
-  ::close(fd);
-  return copy;
 }
 
 void BM_EraseUser10k(benchmark::State& state) {
   int next = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    const std::string path = FreshCopy("erase-run");
+    const std::string path = bench::FreshCopyOf(Template(), "erase-run");
     auto store = bench::Open(path);
     state.ResumeTiming();
     auto report = bench::Must(store->EraseUser(UserKey(next++ % kUsers)), "erase");
@@ -100,7 +78,7 @@ void BM_RawDeleteUser10k(benchmark::State& state) {
   int next = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    const std::string path = FreshCopy("erase-raw");
+    const std::string path = bench::FreshCopyOf(Template(), "erase-raw");
     sqlite3* db = bench::OpenRaw(path);
     bench::Exec(db, "PRAGMA foreign_keys=OFF");
     const std::string key = UserKey(next++ % kUsers);
@@ -200,7 +178,7 @@ void BM_ImportUser10k(benchmark::State& state) {
   const std::string& text = TemplateExport();
   for (auto _ : state) {
     state.PauseTiming();
-    const std::string path = FreshCopy("import-run");
+    const std::string path = bench::FreshCopyOf(Template(), "import-run");
     auto store = bench::Open(path);
     bench::Must(store->EraseUser(UserKey(0)), "erase");
     size_t offset = 0;
@@ -226,7 +204,7 @@ void BM_RawImportUser10k(benchmark::State& state) {
   const std::string& text = TemplateExport();
   for (auto _ : state) {
     state.PauseTiming();
-    const std::string path = FreshCopy("import-raw");
+    const std::string path = bench::FreshCopyOf(Template(), "import-raw");
     sqlite3* db = bench::OpenRaw(path);
     bench::Exec(db, "PRAGMA foreign_keys=OFF");
     bench::Exec(db, "DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE user_id = 1)");

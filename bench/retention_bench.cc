@@ -7,14 +7,9 @@
 //
 // The 1M-message store is built once through the API (its clock set 200 days back) and kept under the bench data
 // directory; each repetition works on a fresh copy.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -42,16 +37,8 @@ class FixedClock final : public convstore::Env {
   std::atomic<int64_t> at_;
 };
 
-std::string TemplatePath() { return bench::DataDir() + "/retention-1m.db"; }
-
 const std::string& Template() {
-  static const std::string path = [] {
-    const std::string p = TemplatePath();
-    struct stat st {};
-    if (::stat(p.c_str(), &st) == 0) return p;
-    // Built under another name and renamed when complete: an interrupted build is never taken for the template.
-    const std::string building = p + ".building";
-    bench::RemoveDb(building);
+  static const std::string path = bench::BuiltOnce("retention-1m.db", [](const std::string& building) {
     FixedClock clock(NowUs() - 200 * kDay);
     convstore::Options o;
     o.env = &clock;
@@ -64,21 +51,8 @@ const std::string& Template() {
       bench::Must(store->AddMessages(conversations[static_cast<size_t>(c)], batch), "add messages");
     }
     bench::Must(store->Close(), "close the template");
-    std::filesystem::rename(building, p);
-    return p;
-  }();
+  });
   return path;
-}
-
-std::string FreshCopy(const char* name) {
-  const std::string copy = bench::ScratchPath(name);
-  std::filesystem::copy_file(Template(), copy, std::filesystem::copy_options::overwrite_existing);
-  // Written out before the run: otherwise the first fsync inside the run (a checkpoint's) waits for the kernel to
-  // write the whole fresh copy (about 700 MB, half a second here), which is the copy's cost, not the run's.
-  const int fd = ::open(copy.c_str(), O_RDONLY);
-  if (fd < 0 || ::fsync(fd) != 0) throw std::runtime_error("could not write out the copy");
-  ::close(fd);
-  return copy;
 }
 
 // Latencies a writer thread saw, in µs.
@@ -106,7 +80,7 @@ void RunWriter(std::atomic<bool>& stop, WriterTimes& times, Write write) {
 void BM_Retention1M(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
-    const std::string path = FreshCopy("retention-run");
+    const std::string path = bench::FreshCopyOf(Template(), "retention-run");
     auto store = bench::Open(path);
     auto live = bench::Must(store->CreateConversation({.user_key = "live@example.com"}), "live conversation");
     std::atomic<bool> stop{false};
@@ -157,7 +131,7 @@ BENCHMARK(BM_Retention1M)->Iterations(1)->Repetitions(3)->UseRealTime()->Unit(be
 void BM_RawBatchDelete1M(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
-    const std::string path = FreshCopy("retention-raw");
+    const std::string path = bench::FreshCopyOf(Template(), "retention-raw");
     sqlite3* db = bench::OpenRaw(path);
     bench::Exec(db, "PRAGMA foreign_keys=OFF");  // the raw floor removes the rows alone
     sqlite3* other = bench::OpenRaw(path);

@@ -3,10 +3,13 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 
 namespace convstore::testing {
@@ -131,6 +134,17 @@ std::unique_ptr<ConversationStore> OpenOrDie(const std::string& path, Options op
   auto s = ConversationStore::Open(path, options);
   if (!s.ok()) throw std::runtime_error("open failed: " + s.status().ToString());
   return std::move(*s);
+}
+
+UserImportOptions ImportFromString(std::string text) {
+  auto data = std::make_shared<const std::string>(std::move(text));
+  auto offset = std::make_shared<size_t>(0);
+  return {.source = [data, offset](char* buf, size_t cap) -> Result<size_t> {
+    const size_t n = std::min(cap, data->size() - *offset);
+    std::memcpy(buf, data->data() + *offset, n);
+    *offset += n;
+    return n;
+  }};
 }
 
 }  // namespace convstore::testing

@@ -60,6 +60,9 @@ std::string DowngradeSchemaSql(int version);
 
 std::unique_ptr<ConversationStore> OpenOrDie(const std::string& path, Options options = {});
 
+// Import options reading `text` (a user export) through the source callback, once: make new ones for each import.
+UserImportOptions ImportFromString(std::string text);
+
 }  // namespace convstore::testing
 
 #define ASSERT_OK(expr)                                        \

@@ -56,16 +56,12 @@ int convstore_export_user(convstore_t* db, const char* user_key, const char* opt
     if (!path.ok()) return path.status();
     convstore::UserExportOptions options;
     options.path = *path;
-    if (options.path.empty()) {
-      if (write == nullptr) return Status::InvalidArgument("export_user: give a \"path\" or a write callback");
+    if (write != nullptr)  // the store refuses a path and a callback together, or neither
       options.sink = [write, user_data](std::string_view chunk) -> Status {
         if (write(user_data, chunk.data(), chunk.size()) != 0)
           return Status::IoError("export_user: the write callback stopped the export");
         return Status::OK();
       };
-    } else if (write != nullptr) {
-      return Status::InvalidArgument("export_user: give a \"path\" or a write callback, not both");
-    }
     options.on_progress = ProgressOf(progress, user_data);
     return Emit(db->store->ExportUser(user_key, options), out_json, EncodeUserExportReport);
   });
@@ -80,18 +76,12 @@ int convstore_import_user(convstore_t* db, const char* options_json, convstore_r
     if (!path.ok()) return path.status();
     convstore::UserImportOptions options;
     options.path = *path;
-    if (options.path.empty()) {
-      if (read == nullptr) return Status::InvalidArgument("import_user: give a \"path\" or a read callback");
+    if (read != nullptr)  // the store refuses a path and a callback together, or neither, and an overlong count
       options.source = [read, user_data](char* buffer, size_t capacity) -> convstore::Result<size_t> {
         const int64_t n = read(user_data, buffer, capacity);
         if (n < 0) return Status::IoError("import_user: the read callback stopped the import");
-        if (static_cast<uint64_t>(n) > capacity)
-          return Status::InvalidArgument("import_user: the read callback returned more bytes than asked for");
         return static_cast<size_t>(n);
       };
-    } else if (read != nullptr) {
-      return Status::InvalidArgument("import_user: give a \"path\" or a read callback, not both");
-    }
     options.on_progress = ProgressOf(progress, user_data);
     return Emit(db->store->ImportUser(options), out_json, EncodeUserImportReport);
   });

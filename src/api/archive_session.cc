@@ -36,10 +36,24 @@ Result<std::unique_ptr<ArchiveSession>> ArchiveSession::Open(const ArchiveOption
   if (!lock.ok()) return lock.status();
   auto session = std::unique_ptr<ArchiveSession>(
       new ArchiveSession{options, *absolute, *key, std::move(*lock), "", false, std::nullopt, std::nullopt});
-  // Consumer names are at most 256 bytes: a long path is named by its digest.
-  session->consumer = "archive:" + *absolute;
-  if (session->consumer.size() > 256) session->consumer = "archive:sha256:" + ops::Sha256Hex(*absolute);
+  session->consumer = ArchiveConsumerName(*absolute);
   return session;
+}
+
+namespace {
+constexpr std::string_view kConsumerPrefix = "archive:";
+constexpr std::string_view kDigestPrefix = "archive:sha256:";
+}  // namespace
+
+std::string ArchiveConsumerName(const std::string& absolute_directory) {
+  std::string name = std::string(kConsumerPrefix) + absolute_directory;
+  if (name.size() > 256) name = std::string(kDigestPrefix) + ops::Sha256Hex(absolute_directory);
+  return name;
+}
+
+std::optional<std::string> ArchiveDirectoryOf(std::string_view consumer) {
+  if (consumer.rfind(kConsumerPrefix, 0) != 0 || consumer.rfind(kDigestPrefix, 0) == 0) return std::nullopt;
+  return std::string(consumer.substr(kConsumerPrefix.size()));
 }
 
 void AddRound(const ArchiveReport& r, ArchiveReport* t) {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "convstore/ops.h"
@@ -19,6 +20,12 @@
 #include "util/directory.h"
 
 namespace convstore::api {
+
+// The journal consumer an archive ships through: "archive:" + its absolute directory, or "archive:sha256:" + the
+// directory's digest when that would pass 256 bytes (consumer names' limit).
+std::string ArchiveConsumerName(const std::string& absolute_directory);
+// The directory a consumer name is for; nullopt for another consumer, or one named by a digest.
+std::optional<std::string> ArchiveDirectoryOf(std::string_view consumer);
 
 struct ArchiveSession {
   ArchiveOptions options;

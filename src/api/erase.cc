@@ -8,6 +8,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "api/archive_session.h"
 #include "api/store_impl.h"
 #include "cost/budgets.h"
 #include "cost/retained.h"
@@ -31,27 +32,14 @@ namespace convstore::api {
 
 namespace {
 
-constexpr const char* kArchiveConsumerPrefix = "archive:";
-
-ops::Value Text(std::string_view s) {
-  ops::Value v;
-  v.type = ops::Value::kText;
-  v.bytes = std::string(s);
-  return v;
-}
-
-ops::Value Null() {
-  ops::Value v;
-  v.type = ops::Value::kNull;
-  return v;
-}
-
 // The directories of the archives this store ships to (their journal consumers).
 Result<std::vector<std::string>> ArchiveDirectories(sqlite::Connection& conn) {
   std::vector<std::string> dirs;
   auto walked = conn.ForEachRow("SELECT name FROM journal_consumers WHERE name LIKE 'archive:%' ORDER BY name",
                                 "find the archives", [&](const sqlite::Stmt& st) {
-                                  dirs.push_back(st.String(0).substr(std::string_view(kArchiveConsumerPrefix).size()));
+                                  // An archive named by its path's digest cannot be found from here: its own
+                                  // archiver removes the earlier generations when it passes the erasure.
+                                  if (auto dir = ArchiveDirectoryOf(st.Text(0))) dirs.push_back(std::move(*dir));
                                   return true;
                                 });
   if (!walked.ok()) return walked.status();
@@ -188,13 +176,10 @@ Result<EraseReport> StoreImpl::DoEraseUser(std::string_view user_key) {
 
     // What stays, stripped: the user row (the spend is counted under it) and the audit entries about them.
     CONVSTORE_RETURN_IF_ERROR(records::StripUser(conn, user->id, *pseudonym, now));
-    redaction.replaced["users"][user->id] = {
-        {"key", Text(report.user_key)}, {"email", Text("")}, {"name", Text("")}, {"role", Text("")}};
+    redaction.replaced["users"][user->id] = records::StrippedUserValues(*pseudonym);
     auto stripped = ops::StripAuditPersonal(conn, *pseudonym);
     if (!stripped.ok()) return stripped.status();
-    for (int64_t seq : *stripped)
-      redaction.replaced["audit_log"][seq] = {
-          {"ip_address", Null()}, {"user_agent", Null()}, {"personal", Null()}, {"personal_salt", Null()}};
+    for (int64_t seq : *stripped) redaction.replaced["audit_log"][seq] = ops::AuditStrippedValues();
     report.audit_entries_stripped = static_cast<int64_t>(stripped->size());
 
     // The journal's earlier entries (none can mention the user before their row was created; a day's margin for
@@ -208,9 +193,8 @@ Result<EraseReport> StoreImpl::DoEraseUser(std::string_view user_key) {
                        {"budgets", "scope_id", "users", "scope", int64_t{cost::kScopeUser}}};
     redaction.personal_table = "audit_log";
     redaction.personal_of = *pseudonym;
-    redaction.personal_by = {"actor_user", "subject_user"};
-    redaction.personal_values = {
-        {"ip_address", Null()}, {"user_agent", Null()}, {"personal", Null()}, {"personal_salt", Null()}};
+    redaction.personal_by.assign(std::begin(ops::kAuditPersonColumns), std::end(ops::kAuditPersonColumns));
+    redaction.personal_values = ops::AuditStrippedValues();
     auto redacted = ops::RedactJournal(conn, redaction, user->created_at - cost::kMicrosPerDay);
     if (!redacted.ok()) return redacted.status();
     report.journal_entries_rewritten = redacted->entries_rewritten;

@@ -1,10 +1,7 @@
 // Exporting a person (convstore/privacy.h, docs/privacy.md): everything about one user, read from one snapshot and
 // written as JSON Lines in bounded memory — to a sink, or to a file that appears whole or not at all.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
+#include <optional>
 #include <fmt/format.h>
 
 #include "api/store_impl.h"
@@ -22,56 +19,6 @@ namespace {
 
 constexpr size_t kFlushBytes = 256 << 10;  // lines are handed on in pieces of about this size
 constexpr int64_t kAuditPage = 1000;
-
-// The export file: written under a temporary name beside the target, then synced and renamed into place.
-class ExportFile {
- public:
-  explicit ExportFile(std::string path) : path_(std::move(path)), tmp_(util::TempPathBeside(path_)) {}
-  ~ExportFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!done_) (void)util::RemoveIfExists(tmp_);
-  }
-  Status Open() {
-    if (::access(path_.c_str(), F_OK) == 0)
-      return Status::Conflict(fmt::format("'{}' exists: an export never overwrites", path_));
-    auto fd = util::CreateOwnerOnlyExclusive(tmp_);
-    if (!fd.ok()) return fd.status();
-    fd_ = *fd;
-    return Status::OK();
-  }
-  Status Write(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = util::WriteSome(fd_, bytes.data(), bytes.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return util::StatusFromErrno(fmt::format("write '{}'", tmp_), errno);
-      }
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return Status::OK();
-  }
-  Status Finish() {
-    CONVSTORE_RETURN_IF_ERROR(util::SyncDescriptor(fd_, tmp_));
-    ::close(fd_);
-    fd_ = -1;
-    if (::access(path_.c_str(), F_OK) == 0)
-      return Status::Conflict(fmt::format("'{}' appeared while exporting: an export never overwrites", path_));
-    const Status replaced = util::ReplaceFile(tmp_, path_);
-    if (!replaced.ok()) {
-      // Renamed, but the directory could not be synced: a failed export leaves no file.
-      if (::access(tmp_.c_str(), F_OK) != 0) (void)util::RemoveIfExists(path_);
-      return replaced;
-    }
-    done_ = true;
-    return Status::OK();
-  }
-
- private:
-  std::string path_;
-  std::string tmp_;
-  int fd_ = -1;
-  bool done_ = false;
-};
 
 void WriteCounts(util::JsonWriter& w, const UserDataCounts& c) {
   w.BeginObject().Key("conversations").Int(c.conversations).Key("messages").Int(c.messages).Key("tool_calls")
@@ -115,9 +62,9 @@ Result<UserExportReport> StoreImpl::DoExportUser(std::string_view user_key, cons
   if (options.path.empty() == !options.sink)
     return Status::InvalidArgument("export_user: give either a path or a sink (exactly one)");
   const auto started = std::chrono::steady_clock::now();
-  std::optional<ExportFile> file;
+  std::optional<util::AtomicFileWriter> file;
   if (!options.path.empty()) {
-    file.emplace(options.path);
+    file.emplace(options.path, /*exclusive=*/true);
     CONVSTORE_RETURN_IF_ERROR(file->Open());
   }
   // The user's pseudonymous id goes into the export, so that an import after their erasure finds the row the
@@ -213,7 +160,7 @@ Result<UserExportReport> StoreImpl::DoExportUser(std::string_view user_key, cons
     return flush();
   });
   CONVSTORE_RETURN_IF_ERROR(read);
-  if (file) CONVSTORE_RETURN_IF_ERROR(file->Finish());
+  if (file) CONVSTORE_RETURN_IF_ERROR(file->Commit());
   report.duration_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
   return report;

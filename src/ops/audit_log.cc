@@ -373,6 +373,14 @@ Result<AuditVerification> VerifyAuditChain(sqlite::Connection& conn) {
   return v;
 }
 
+const std::map<std::string, sqlite::Value>& AuditStrippedValues() {
+  static const std::map<std::string, sqlite::Value> values = {{"ip_address", sqlite::Value::Null()},
+                                                              {"user_agent", sqlite::Value::Null()},
+                                                              {"personal", sqlite::Value::Null()},
+                                                              {"personal_salt", sqlite::Value::Null()}};
+  return values;
+}
+
 Result<std::vector<int64_t>> StripAuditPersonal(sqlite::Connection& conn, std::string_view pseudonym) {
   std::vector<int64_t> seqs;
   auto walked = conn.ForEachRow(

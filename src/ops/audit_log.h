@@ -9,12 +9,14 @@
 // Stateless functions over a connection: thread-safe as the connection is (one thread at a time).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
 #include "convstore/audit.h"
 #include "convstore/status.h"
 #include "sqlite/connection.h"
+#include "sqlite/value.h"
 
 namespace convstore::ops {
 
@@ -72,6 +74,11 @@ Result<AuditPruneReport> PruneAudit(sqlite::Connection& conn, int64_t before_at,
 // or about `pseudonym`, keeping their hash, so each entry still verifies (VerifyAuditChain counts them as
 // personal_erased). Returns the sequence numbers of the entries changed.
 Result<std::vector<int64_t>> StripAuditPersonal(sqlite::Connection& conn, std::string_view pseudonym);
+// The columns StripAuditPersonal empties, with the value each holds afterwards (NULL): what a journal redaction
+// writes into earlier changes of those entries.
+const std::map<std::string, sqlite::Value>& AuditStrippedValues();
+// The columns naming the people an entry is by and about (pseudonymous ids).
+inline constexpr const char* kAuditPersonColumns[] = {"actor_user", "subject_user"};
 
 // The stored hash of entry `seq` (32 bytes), nullopt when the log holds no such entry.
 Result<std::optional<std::string>> AuditEntryHash(sqlite::Connection& conn, int64_t seq);

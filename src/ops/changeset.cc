@@ -81,6 +81,10 @@ void ChangesetWriter::Insert(const std::vector<Value>& row) {
   Record(row);
 }
 
+namespace {
+const Value kWithheld = Value::Null();  // what a withheld old value is recorded as
+}  // namespace
+
 void ChangesetWriter::Delete(const std::vector<Value>& row, const std::vector<bool>& pk, bool withhold) {
   out_.push_back(static_cast<char>(SQLITE_DELETE));
   out_.push_back(0);
@@ -88,9 +92,7 @@ void ChangesetWriter::Delete(const std::vector<Value>& row, const std::vector<bo
     Record(row);
     return;
   }
-  Value null;
-  null.type = Value::kNull;
-  for (size_t c = 0; c < row.size(); ++c) Field(pk[c] ? row[c] : null);
+  for (size_t c = 0; c < row.size(); ++c) Field(pk[c] ? row[c] : kWithheld);
 }
 
 bool ChangesetWriter::Update(const std::vector<Value>& before, const std::vector<Value>& after,
@@ -101,10 +103,8 @@ bool ChangesetWriter::Update(const std::vector<Value>& before, const std::vector
   out_.push_back(static_cast<char>(SQLITE_UPDATE));
   out_.push_back(0);
   static const Value kUndefined{};
-  Value null;
-  null.type = Value::kNull;
   for (size_t c = 0; c < before.size(); ++c)
-    Field(pk[c] ? before[c] : before[c] == after[c] ? kUndefined : withhold ? null : before[c]);
+    Field(pk[c] ? before[c] : before[c] == after[c] ? kUndefined : withhold ? kWithheld : before[c]);
   for (size_t c = 0; c < after.size(); ++c) Field(!pk[c] && !(before[c] == after[c]) ? after[c] : kUndefined);
   return true;
 }

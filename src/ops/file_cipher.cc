@@ -217,15 +217,7 @@ Status FileToFile(const std::string& in, const std::string& out,
       return static_cast<size_t>(r);
     }
   };
-  WriteFn write = [&](std::string_view bytes) -> Status {
-    for (size_t done = 0; done < bytes.size();) {
-      const ssize_t w = util::WriteSome(*dst, bytes.data() + done, bytes.size() - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return Errno(fmt::format("cannot write '{}'", out));
-      done += static_cast<size_t>(w);
-    }
-    return Status::OK();
-  };
+  WriteFn write = [&](std::string_view bytes) { return util::WriteAll(*dst, bytes, out); };
   Status s;
   try {
     s = fn(static_cast<int64_t>(st.st_size), read, write);

@@ -1,4 +1,5 @@
 #include "ops/journal.h"
+#include "ops/journal_tables.h"
 
 #include <sqlite3.h>
 
@@ -52,23 +53,6 @@ void WriteValue(util::JsonWriter& w, const Value& v) {
   }
 }
 
-using ColumnNames = std::map<std::string, std::vector<std::string>, std::less<>>;
-
-Result<const std::vector<std::string>*> NamesOf(sqlite::Connection& conn, ColumnNames& cache,
-                                               std::string_view table) {
-  auto it = cache.find(table);
-  if (it != cache.end()) return &it->second;
-  std::vector<std::string> names;
-  auto rows = conn.ForEachRow("SELECT name FROM pragma_table_info(?1)", "journal: read column names",
-                              [&](const sqlite::Stmt& st) {
-                                names.push_back(st.String(0));
-                                return true;
-                              },
-                              table);
-  if (!rows.ok()) return rows.status();
-  return &cache.emplace(std::string(table), std::move(names)).first->second;
-}
-
 // Columns 0..3 of a change_journal row (seq, committed_at, kind, schema_version); kCorruption for a kind this build
 // does not know.
 struct Header {
@@ -117,11 +101,11 @@ Status AppendEntry(sqlite::Connection& conn, EntryKind kind, Micros now, int sch
 }
 
 Status DecodeChanges(sqlite::Connection& conn, std::string_view changes, std::vector<JournalChange>* out) {
-  ColumnNames names_cache;
+  TableColumns columns(conn);
   Status failed;
   std::string error;
   const bool ok = ReadChangeset(changes, &error, [&](const Change& c) {
-    auto names = NamesOf(conn, names_cache, c.table);
+    auto names = columns.Of(c.table);
     if (!names.ok()) {
       failed = names.status();
       return false;

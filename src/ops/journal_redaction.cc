@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "ops/journal_tables.h"
 #include "util/status_macros.h"
 
 namespace convstore::ops {
@@ -15,9 +16,18 @@ namespace {
 // Column index -> value, for the rows of one table whose columns an erasure rewrote.
 using ColumnValues = std::map<int, Value>;
 
+// The (last) integer primary-key column of the row a change is about; nullopt when it has none.
+std::optional<int64_t> IntegerKey(const Change& c) {
+  const std::vector<Value>& row = c.op == SQLITE_INSERT ? c.after : c.before;
+  std::optional<int64_t> key;
+  for (size_t i = 0; i < c.pk->size(); ++i)
+    if ((*c.pk)[i] && row[i].type == Value::kInteger) key = row[i].i;
+  return key;
+}
+
 class Redactor {
  public:
-  Redactor(sqlite::Connection& conn, JournalRedaction& r) : conn_(conn), r_(r) {}
+  Redactor(sqlite::Connection& conn, JournalRedaction& r) : r_(r), columns_(conn) {}
 
   // Adds to r_.dropped (and r_.replaced) the rows this changeset shows to be about the person; true when any.
   Result<bool> FindOwned(int64_t seq, std::string_view bytes) {
@@ -28,12 +38,10 @@ class Redactor {
       if (c.op == SQLITE_UPDATE) return true;  // only full images name their owners
       const std::vector<Value>& row = c.op == SQLITE_INSERT ? c.after : c.before;
       const std::string table(c.table);
-      std::optional<int64_t> key;
-      for (size_t i = 0; i < c.pk->size(); ++i)
-        if ((*c.pk)[i] && row[i].type == Value::kInteger) key = row[i].i;
+      const std::optional<int64_t> key = IntegerKey(c);
       if (!key) return true;
       auto integer = [&](const std::string& column) -> std::optional<int64_t> {
-        auto index = Index(table, column);
+        auto index = columns_.IndexOf(table, column);
         if (!index.ok()) {
           failed = index.status();
           return std::nullopt;
@@ -43,7 +51,7 @@ class Redactor {
         return row[*index].i;
       };
       auto text = [&](const std::string& column) -> std::optional<std::string> {
-        auto index = Index(table, column);
+        auto index = columns_.IndexOf(table, column);
         if (!index.ok() || *index < 0 || static_cast<size_t>(*index) >= row.size() ||
             row[*index].type != Value::kText)
           return std::nullopt;
@@ -96,10 +104,7 @@ class Redactor {
         out.BeginTable(c.table, *c.pk);
         changes_at = out.size();
       }
-      const std::vector<Value>& key_row = c.op == SQLITE_INSERT ? c.after : c.before;
-      std::optional<int64_t> key;
-      for (size_t i = 0; i < c.pk->size(); ++i)
-        if ((*c.pk)[i] && key_row[i].type == Value::kInteger) key = key_row[i].i;
+      const std::optional<int64_t> key = IntegerKey(c);
       const std::string name(c.table);
       if (key) {
         if (auto d = r_.dropped.find(name); d != r_.dropped.end() && d->second.count(*key)) {
@@ -146,59 +151,23 @@ class Redactor {
   // The replacement values of a row by column index, for a change recorded with `width` columns: the indexes of
   // the table as it is now, which is the width of every version convstore wrote of the tables it rewrites.
   Result<ColumnValues> Columns(const std::string& table, const std::map<std::string, Value>& by_name, size_t width) {
-    auto names = names_.find(table);
-    if (names == names_.end()) {
-      std::vector<std::string> list;
-      auto walked = conn_.ForEachRow("SELECT name FROM pragma_table_info(?1) ORDER BY cid", "journal: read columns",
-                                     [&](const sqlite::Stmt& st) {
-                                       list.push_back(st.String(0));
-                                       return true;
-                                     },
-                                     std::string_view(table));
-      if (!walked.ok()) return walked.status();
-      names = names_.emplace(table, std::move(list)).first;
-    }
-    if (names->second.size() != width)
+    auto names = columns_.Of(table);
+    if (!names.ok()) return names.status();
+    if ((*names)->size() != width)
       return Status::Corruption(fmt::format("journal: a change of {} has {} columns, the table {}", table, width,
-                                            names->second.size()));
+                                            (*names)->size()));
     ColumnValues out;
     for (const auto& [column, value] : by_name) {
-      size_t i = 0;
-      while (i < names->second.size() && names->second[i] != column) ++i;
-      if (i == names->second.size()) return Status::Internal(fmt::format("journal: {} has no column {}", table, column));
-      out[static_cast<int>(i)] = value;
+      auto index = columns_.IndexOf(table, column);
+      if (!index.ok()) return index.status();
+      if (*index < 0) return Status::Internal(fmt::format("journal: {} has no column {}", table, column));
+      out[*index] = value;
     }
     return out;
   }
 
-  // The index of `column` in `table` as it is now (-1 when it has none).
-  Result<int> Index(const std::string& table, const std::string& column) {
-    auto names = Names(table);
-    if (!names.ok()) return names.status();
-    for (size_t i = 0; i < (*names)->size(); ++i)
-      if ((**names)[i] == column) return static_cast<int>(i);
-    return -1;
-  }
-
-  Result<const std::vector<std::string>*> Names(const std::string& table) {
-    auto names = names_.find(table);
-    if (names == names_.end()) {
-      std::vector<std::string> list;
-      auto walked = conn_.ForEachRow("SELECT name FROM pragma_table_info(?1) ORDER BY cid", "journal: read columns",
-                                     [&](const sqlite::Stmt& st) {
-                                       list.push_back(st.String(0));
-                                       return true;
-                                     },
-                                     std::string_view(table));
-      if (!walked.ok()) return walked.status();
-      names = names_.emplace(table, std::move(list)).first;
-    }
-    return &names->second;
-  }
-
-  sqlite::Connection& conn_;
   JournalRedaction& r_;
-  std::map<std::string, std::vector<std::string>> names_;
+  TableColumns columns_;
 };
 
 // The first entry committed at or after `since` (0 when none): committed_at never decreases along seq, so a

@@ -8,15 +8,34 @@
 // journal entry to the rows a caller changed: one message is one row plus its conversation's counters, not the
 // dozen index and rollup rows it also touches). Nor are the journal's own tables.
 //
-// Thread-safe (constants).
+// Thread-safe (constants), but for TableColumns.
 #pragma once
+#include <map>
+#include <string>
 #include <string_view>
 #include <vector>
+
+#include "convstore/status.h"
+#include "sqlite/connection.h"
 
 namespace convstore::ops {
 
 // The journaled tables, in the order a replay-compatible schema has them.
 const std::vector<std::string_view>& JournaledTables();
 bool IsJournaled(std::string_view table);
+
+// The column names of tables as they are now (in column order), each table read once. Works on the connection it
+// was made with; not thread-safe.
+class TableColumns {
+ public:
+  explicit TableColumns(sqlite::Connection& conn) : conn_(conn) {}
+  Result<const std::vector<std::string>*> Of(std::string_view table);
+  // The index of `column` in `table` (-1 when it has none).
+  Result<int> IndexOf(std::string_view table, std::string_view column);
+
+ private:
+  sqlite::Connection& conn_;
+  std::map<std::string, std::vector<std::string>, std::less<>> names_;
+};
 
 }  // namespace convstore::ops

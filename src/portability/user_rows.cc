@@ -38,7 +38,8 @@ enum class F {
 };
 
 struct Field {
-  const char* name;
+  const char* name;    // in the record
+  const char* column;  // in the table
   F type;
   bool nullable = false;
   int64_t lo = 0;
@@ -46,186 +47,134 @@ struct Field {
   size_t max_bytes = limits::kMaxNameBytes;
 };
 
-constexpr int64_t kTokens = limits::kMaxTokenCount;
+constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
 
-Field Tokens(const char* name) { return {name, F::kInt, true, 0, kTokens}; }
-Field Text(const char* name, size_t max = limits::kMaxNameBytes) { return {name, F::kText, false, 0, 0, max}; }
-Field OptText(const char* name, size_t max = limits::kMaxKeyBytes) { return {name, F::kText, true, 0, 0, max}; }
-Field Count(const char* name) { return {name, F::kInt, false, 0, std::numeric_limits<int64_t>::max()}; }
-Field Time(const char* name, bool nullable = false) { return {name, F::kTime, nullable}; }
+Field Uid() { return {"id", "uid", F::kId}; }
+Field Text(const char* name, size_t max = limits::kMaxNameBytes) { return {name, name, F::kText, false, 0, 0, max}; }
+Field OptText(const char* name) { return {name, name, F::kText, true, 0, 0, limits::kMaxKeyBytes}; }
+Field Count(const char* name) { return {name, name, F::kInt, false, 0, kMaxInt}; }
+Field Int(const char* name, bool nullable, int64_t hi) { return {name, name, F::kInt, nullable, 0, hi}; }
+Field Object(const char* name) { return {name, name, F::kObject, false, 0, 0, limits::kMaxMetadataBytes}; }
+// "created_at_us" is the column created_at.
+Field Time(const char* name, const char* column, bool nullable = false) { return {name, column, F::kTime, nullable}; }
+Field Team() { return {"team", "team_id", F::kTeam, true}; }
+Field Price() { return {"price", "price_id", F::kPrice, true}; }
+Field Ref(const char* name, F type, bool nullable = false) { return {name, name, type, nullable}; }
+
+// The five token counts, the cost and the latency of a message, deleted message or API usage row.
+std::vector<Field> Tokens() {
+  std::vector<Field> out;
+  for (const char* t : {"tokens_input", "tokens_output", "tokens_cached_input", "tokens_cache_write", "tokens_reasoning"})
+    out.push_back(Int(t, true, limits::kMaxTokenCount));
+  return out;
+}
+Field Cost() { return Int("cost_nanousd", true, limits::kMaxCostNanoUsd); }
+Field Latency() { return Int("latency_us", true, limits::kMaxLatencyUs); }
+
+std::vector<Field> Join(std::initializer_list<std::vector<Field>> parts) {
+  std::vector<Field> out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+// The expression a field is read by, on the table's row X: its column, or what names the row it refers to.
+std::string SelectExpression(const Field& f) {
+  const std::string c = std::string("X.") + f.column;
+  switch (f.type) {
+    case F::kConversation: return "(SELECT uid FROM conversations WHERE id = " + c + ")";
+    case F::kAnyConversation:  // only the user's own: nothing names another person
+      return "(SELECT uid FROM conversations WHERE id = " + c + " AND user_id = X.user_id)";
+    case F::kMessage: return "(SELECT uid FROM messages WHERE id = " + c + ")";
+    case F::kTeam: return "(SELECT key FROM teams WHERE id = " + c + ")";
+    case F::kPrice:
+      return "(SELECT json_object('model', model, 'pattern', json(CASE is_pattern WHEN 1 THEN 'true' ELSE 'false'"
+             " END), 'origin', origin, 'effective_from_us', effective_from) FROM prices WHERE id = " + c + ")";
+    default: return c;
+  }
+}
 
 struct Spec {
   RowKind kind;
   const char* type;
-  // SELECT row id, then the fields in order; ?1 = the user (conversations, API usage, budgets) or the
-  // conversation (the rest).
-  const char* select_sql;
-  // The fields bound as ?1..?n in order; ?(n+1) = the user where the table has one.
-  const char* insert_sql;
+  const char* table;
+  // What follows "FROM <table> X": joins, the owner's condition (?1: the user, or a conversation) and the order.
+  const char* from;
+  // Columns inserted after the fields' and their values, "?" standing for the user's id (bound after the fields);
+  // "" when the row belongs to its parent row rather than to the user.
+  const char* owner_columns;
+  const char* owner_values;
   std::vector<Field> fields;
+  std::string select_sql{};  // made from the above
+  std::string insert_sql{};
 };
 
-#define CONVSTORE_PRICE_IDENTITY(column)                                                                        \
-  "(SELECT json_object('model', model, 'pattern', json(CASE is_pattern WHEN 1 THEN 'true' ELSE 'false' END)," \
-  " 'origin', origin, 'effective_from_us', effective_from) FROM prices WHERE id = " column ")"
+Spec Make(Spec spec) {
+  spec.select_sql = "SELECT X.id";
+  std::string columns, values;
+  for (size_t i = 0; i < spec.fields.size(); ++i) {
+    spec.select_sql += ", " + SelectExpression(spec.fields[i]);
+    columns += (i ? ", " : "") + std::string(spec.fields[i].column);
+    values += (i ? ", ?" : "?") + std::to_string(i + 1);
+  }
+  spec.select_sql += std::string(" FROM ") + spec.table + " X " + spec.from;
+  if (*spec.owner_columns != '\0') {
+    columns += std::string(", ") + spec.owner_columns;
+    std::string owner = spec.owner_values;
+    owner.replace(owner.find('?'), 1, "?" + std::to_string(spec.fields.size() + 1));
+    values += ", " + owner;
+  }
+  spec.insert_sql = std::string("INSERT INTO ") + spec.table + "(" + columns + ") VALUES (" + values + ")";
+  return spec;
+}
 
 const std::array<Spec, 6>& Specs() {
-  static const std::array<Spec, 6> specs = {{
-      {RowKind::kConversation, "conversation",
-       "SELECT X.id, X.uid, X.title, X.system_prompt, X.model, X.temperature, X.max_tokens, X.archived, X.metadata,"
-       " X.external_id, X.next_position, X.message_count, X.tokens_input, X.tokens_output, X.tokens_cached_input,"
-       " X.tokens_cache_write, X.tokens_reasoning, X.cost_nanousd, X.created_at, X.updated_at"
-       " FROM conversations X WHERE X.user_id = ?1 ORDER BY X.id",
-       "INSERT INTO conversations(uid, title, system_prompt, model, temperature, max_tokens, archived, metadata,"
-       " external_id, next_position, message_count, tokens_input, tokens_output, tokens_cached_input,"
-       " tokens_cache_write, tokens_reasoning, cost_nanousd, created_at, updated_at, user_id)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-       {{"id", F::kId},
-        Text("title", limits::kMaxTitleBytes),
-        Text("system_prompt", limits::kMaxSystemPromptBytes),
-        Text("model"),
-        {"temperature", F::kReal, true},
-        {"max_tokens", F::kInt, true, 0, limits::kMaxMaxTokens},
-        {"archived", F::kBool},
-        {"metadata", F::kObject, false, 0, 0, limits::kMaxMetadataBytes},
-        OptText("external_id"),
-        Count("next_position"),
-        Count("message_count"),
-        Count("tokens_input"),
-        Count("tokens_output"),
-        Count("tokens_cached_input"),
-        Count("tokens_cache_write"),
-        Count("tokens_reasoning"),
-        Count("cost_nanousd"),
-        Time("created_at_us"),
-        Time("updated_at_us")}},
-      {RowKind::kMessage, "message",
-       "SELECT X.id, X.uid, (SELECT uid FROM conversations WHERE id = X.conversation_id), X.position, X.role,"
-       " X.content, X.model, X.model_version, X.tokens_input, X.tokens_output, X.tokens_cached_input,"
-       " X.tokens_cache_write, X.tokens_reasoning, X.cost_nanousd, X.latency_us, X.metadata, X.request_id,"
-       " X.tool_call_id, X.raw, (SELECT key FROM teams WHERE id = X.team_id), " CONVSTORE_PRICE_IDENTITY("X.price_id")
-       ", X.created_at FROM messages X WHERE X.conversation_id = ?1 ORDER BY X.position",
-       "INSERT INTO messages(uid, conversation_id, position, role, content, model, model_version, tokens_input,"
-       " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us, metadata,"
-       " request_id, tool_call_id, raw, team_id, price_id, created_at)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-       {{"id", F::kId},
-        {"conversation_id", F::kConversation},
-        Count("position"),
-        Text("role"),
-        Text("content", limits::kMaxContentBytes),
-        Text("model"),
-        Text("model_version"),
-        Tokens("tokens_input"),
-        Tokens("tokens_output"),
-        Tokens("tokens_cached_input"),
-        Tokens("tokens_cache_write"),
-        Tokens("tokens_reasoning"),
-        {"cost_nanousd", F::kInt, true, 0, limits::kMaxCostNanoUsd},
-        {"latency_us", F::kInt, true, 0, limits::kMaxLatencyUs},
-        {"metadata", F::kObject, false, 0, 0, limits::kMaxMetadataBytes},
-        OptText("request_id"),
-        OptText("tool_call_id"),
-        {"raw", F::kVerbatim, true, 0, 0, limits::kMaxContentBytes},
-        {"team", F::kTeam, true},
-        {"price", F::kPrice, true},
-        Time("created_at_us")}},
-      {RowKind::kToolCall, "tool_call",
-       "SELECT X.id, X.uid, (SELECT uid FROM messages WHERE id = X.message_id), X.call_id, X.tool_name, X.input,"
-       " X.output, X.duration_us, X.status, X.error_message, X.created_at, X.updated_at"
-       " FROM tool_calls X JOIN messages m ON m.id = X.message_id WHERE m.conversation_id = ?1 ORDER BY X.id",
-       "INSERT INTO tool_calls(uid, message_id, call_id, tool_name, input, output, duration_us, status,"
-       " error_message, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-       {{"id", F::kId},
-        {"message_id", F::kMessage},
-        OptText("call_id"),
-        Text("tool_name"),
-        {"input", F::kDocument, false, 0, 0, limits::kMaxToolPayloadBytes},
-        {"output", F::kDocument, true, 0, 0, limits::kMaxToolPayloadBytes},
-        {"duration_us", F::kInt, true, 0, std::numeric_limits<int64_t>::max()},
-        Text("status"),
-        Text("error_message", limits::kMaxContentBytes),
-        Time("created_at_us"),
-        Time("updated_at_us", true)}},
-      {RowKind::kDeletedMessage, "deleted_message",
-       "SELECT X.id, (SELECT uid FROM conversations WHERE id = X.conversation_id), X.message_uid, X.position,"
-       " X.role, X.model, (SELECT key FROM teams WHERE id = X.team_id), X.tokens_input, X.tokens_output,"
-       " X.tokens_cached_input, X.tokens_cache_write, X.tokens_reasoning, X.cost_nanousd, X.latency_us,"
-       " X.request_id, X.created_at, X.deleted_at FROM message_tombstones X WHERE X.conversation_id = ?1"
-       " ORDER BY X.position",
-       "INSERT INTO message_tombstones(conversation_id, message_uid, position, role, model, team_id, tokens_input,"
-       " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us,"
-       " request_id, created_at, deleted_at)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-       {{"conversation_id", F::kConversation},
-        {"message_id", F::kId},
-        Count("position"),
-        Text("role"),
-        Text("model"),
-        {"team", F::kTeam, true},
-        Tokens("tokens_input"),
-        Tokens("tokens_output"),
-        Tokens("tokens_cached_input"),
-        Tokens("tokens_cache_write"),
-        Tokens("tokens_reasoning"),
-        {"cost_nanousd", F::kInt, true, 0, limits::kMaxCostNanoUsd},
-        {"latency_us", F::kInt, true, 0, limits::kMaxLatencyUs},
-        OptText("request_id"),
-        Time("created_at_us"),
-        Time("deleted_at_us")}},
-      {RowKind::kApiUsage, "api_usage",
-       "SELECT X.id, X.uid, (SELECT uid FROM conversations WHERE id = X.conversation_id AND user_id = X.user_id),"
-       " (SELECT key FROM teams WHERE id = X.team_id), X.model, X.endpoint, X.tokens_input, X.tokens_output,"
-       " X.tokens_cached_input, X.tokens_cache_write, X.tokens_reasoning, X.cost_nanousd, "
-       CONVSTORE_PRICE_IDENTITY("X.price_id") ", X.latency_us, X.status, X.error_code, X.error_message, X.metadata,"
-       " X.request_id, X.recorded_at FROM api_usage X WHERE X.user_id = ?1 ORDER BY X.id",
-       "INSERT INTO api_usage(uid, conversation_id, team_id, model, endpoint, tokens_input, tokens_output,"
-       " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, price_id, latency_us, status,"
-       " error_code, error_message, metadata, request_id, recorded_at, user_id)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-       {{"id", F::kId},
-        {"conversation_id", F::kAnyConversation, true},
-        {"team", F::kTeam, true},
-        Text("model"),
-        Text("endpoint"),
-        Tokens("tokens_input"),
-        Tokens("tokens_output"),
-        Tokens("tokens_cached_input"),
-        Tokens("tokens_cache_write"),
-        Tokens("tokens_reasoning"),
-        {"cost_nanousd", F::kInt, true, 0, limits::kMaxCostNanoUsd},
-        {"price", F::kPrice, true},
-        {"latency_us", F::kInt, true, 0, limits::kMaxLatencyUs},
-        Text("status"),
-        Text("error_code"),
-        Text("error_message", limits::kMaxContentBytes),
-        {"metadata", F::kObject, false, 0, 0, limits::kMaxMetadataBytes},
-        OptText("request_id"),
-        Time("recorded_at_us")}},
-      {RowKind::kBudget, "budget",
-       "SELECT X.id, X.name, X.period, X.window_hours, X.hard_limit_nanousd, X.soft_limit_nanousd, X.created_at,"
-       " X.updated_at FROM budgets X WHERE X.scope = 2 AND X.scope_id = ?1 ORDER BY X.id",
-       "INSERT INTO budgets(name, period, window_hours, hard_limit_nanousd, soft_limit_nanousd, created_at,"
-       " updated_at, scope, scope_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 2, ?8)",
-       {{"name", F::kId},
-        Text("period"),
-        {"window_hours", F::kInt, false, 0, 24 * 366},
-        {"hard_limit_nanousd", F::kInt, true, 0, limits::kMaxTeamBudgetNanoUsd},
-        {"soft_limit_nanousd", F::kInt, true, 0, limits::kMaxTeamBudgetNanoUsd},
-        Time("created_at_us"),
-        Time("updated_at_us")}},
-  }};
+  static const std::array<Spec, 6> specs = {
+      Make({RowKind::kConversation, "conversation", "conversations", "WHERE X.user_id = ?1 ORDER BY X.id", "user_id",
+            "?",
+            {Uid(), Text("title", limits::kMaxTitleBytes), Text("system_prompt", limits::kMaxSystemPromptBytes),
+             Text("model"), Ref("temperature", F::kReal, true), Int("max_tokens", true, limits::kMaxMaxTokens),
+             Ref("archived", F::kBool), Object("metadata"), OptText("external_id"), Count("next_position"),
+             Count("message_count"), Count("tokens_input"), Count("tokens_output"), Count("tokens_cached_input"),
+             Count("tokens_cache_write"), Count("tokens_reasoning"), Count("cost_nanousd"),
+             Time("created_at_us", "created_at"), Time("updated_at_us", "updated_at")}}),
+      Make({RowKind::kMessage, "message", "messages", "WHERE X.conversation_id = ?1 ORDER BY X.position", "", "",
+            Join({{Uid(), Ref("conversation_id", F::kConversation), Count("position"), Text("role"),
+                   Text("content", limits::kMaxContentBytes), Text("model"), Text("model_version")},
+                  Tokens(),
+                  {Cost(), Latency(), Object("metadata"), OptText("request_id"), OptText("tool_call_id"),
+                   {"raw", "raw", F::kVerbatim, true, 0, 0, limits::kMaxContentBytes}, Team(), Price(),
+                   Time("created_at_us", "created_at")}})}),
+      Make({RowKind::kToolCall, "tool_call", "tool_calls",
+            "JOIN messages m ON m.id = X.message_id WHERE m.conversation_id = ?1 ORDER BY X.id", "", "",
+            {Uid(), Ref("message_id", F::kMessage), OptText("call_id"), Text("tool_name"),
+             {"input", "input", F::kDocument, false, 0, 0, limits::kMaxToolPayloadBytes},
+             {"output", "output", F::kDocument, true, 0, 0, limits::kMaxToolPayloadBytes},
+             Int("duration_us", true, kMaxInt), Text("status"), Text("error_message", limits::kMaxContentBytes),
+             Time("created_at_us", "created_at"), Time("updated_at_us", "updated_at", true)}}),
+      Make({RowKind::kDeletedMessage, "deleted_message", "message_tombstones",
+            "WHERE X.conversation_id = ?1 ORDER BY X.position", "", "",
+            Join({{Ref("conversation_id", F::kConversation), {"message_id", "message_uid", F::kId}, Count("position"),
+                   Text("role"), Text("model"), Team()},
+                  Tokens(),
+                  {Cost(), Latency(), OptText("request_id"), Time("created_at_us", "created_at"),
+                   Time("deleted_at_us", "deleted_at")}})}),
+      Make({RowKind::kApiUsage, "api_usage", "api_usage", "WHERE X.user_id = ?1 ORDER BY X.id", "user_id", "?",
+            Join({{Uid(), Ref("conversation_id", F::kAnyConversation, true), Team(), Text("model"), Text("endpoint")},
+                  Tokens(),
+                  {Cost(), Price(), Latency(), Text("status"), Text("error_code"),
+                   Text("error_message", limits::kMaxContentBytes), Object("metadata"), OptText("request_id"),
+                   Time("recorded_at_us", "recorded_at")}})}),
+      Make({RowKind::kBudget, "budget", "budgets", "WHERE X.scope = 2 AND X.scope_id = ?1 ORDER BY X.id",
+            "scope, scope_id", "2, ?",
+            {{"name", "name", F::kId}, Text("period"), Int("window_hours", false, 24 * 366),
+             Int("hard_limit_nanousd", true, limits::kMaxTeamBudgetNanoUsd),
+             Int("soft_limit_nanousd", true, limits::kMaxTeamBudgetNanoUsd), Time("created_at_us", "created_at"),
+             Time("updated_at_us", "updated_at")}}),
+  };
   return specs;
 }
 
-#undef CONVSTORE_PRICE_IDENTITY
-
 const Spec& SpecOf(RowKind kind) { return Specs()[static_cast<size_t>(kind)]; }
-
-// Kinds with the user as their owner (bound after the fields), and the kinds read per conversation.
-bool OwnedByUser(RowKind kind) {
-  return kind == RowKind::kConversation || kind == RowKind::kApiUsage || kind == RowKind::kBudget;
-}
 
 // Writes column `c` of `st` as the value of `field`.
 Status WriteField(util::JsonWriter& w, const Field& field, const sqlite::Stmt& st, int c) {
@@ -310,7 +259,7 @@ Status RowsOfUser(sqlite::Connection& conn, int64_t user_id,
     const Spec& spec = SpecOf(kind);
     Status failed;
     auto walked = conn.ForEachRow(
-        spec.select_sql, "read a user's rows",
+        spec.select_sql.c_str(), "read a user's rows",
         [&](const sqlite::Stmt& st) {
           util::JsonWriter w;
           w.BeginObject().Key("type").String(spec.type);
@@ -481,7 +430,7 @@ Result<int64_t> RowImporter::Insert(RowKind kind, const nlohmann::json& record) 
     for (const Field& f : spec.fields) known = known || key == f.name;
     if (!known) return Status::InvalidArgument(fmt::format("a {} has no field \"{}\"", spec.type, key));
   }
-  auto st = conn_.Prepare(spec.insert_sql);
+  auto st = conn_.Prepare(spec.insert_sql.c_str());
   if (!st.ok()) return st.status();
   std::vector<std::string> texts;  // bound without copy: kept until the insert ran
   texts.reserve(spec.fields.size());
@@ -602,7 +551,7 @@ Result<int64_t> RowImporter::Insert(RowKind kind, const nlohmann::json& record) 
       }
     }
   }
-  if (OwnedByUser(kind)) st->Bind(static_cast<int>(spec.fields.size()) + 1, user_id_);
+  if (*spec.owner_columns != '\0') st->Bind(static_cast<int>(spec.fields.size()) + 1, user_id_);
   Status ran = st->Run(fmt::format("import a {}", spec.type));
   if (!ran.ok()) {
     if (ran.code() != Code::kConflict) return ran;

@@ -42,6 +42,13 @@ Result<std::vector<int64_t>> ApiUsageRowsOfUser(sqlite::Connection& conn, int64_
   return conn.QueryInts("SELECT id FROM api_usage WHERE user_id = ?1 ORDER BY id", "find a user's api usage", user_id);
 }
 
+std::map<std::string, sqlite::Value> StrippedUserValues(std::string_view pseudonym) {
+  return {{"key", sqlite::Value::Text(std::string(kErasedKeyPrefix) + std::string(pseudonym))},
+          {"email", sqlite::Value::Text("")},
+          {"name", sqlite::Value::Text("")},
+          {"role", sqlite::Value::Text("")}};
+}
+
 Status StripUser(sqlite::Connection& conn, int64_t user_id, std::string_view pseudonym, Micros now) {
   const std::string key = std::string(kErasedKeyPrefix) + std::string(pseudonym);
   return conn.Run(

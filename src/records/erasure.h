@@ -6,12 +6,14 @@
 // retained cost, metadata index): the caller keeps those in step.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "convstore/status.h"
 #include "convstore/types.h"
 #include "sqlite/connection.h"
+#include "sqlite/value.h"
 
 namespace convstore::records {
 
@@ -37,5 +39,8 @@ Result<std::vector<int64_t>> ApiUsageRowsOfUser(sqlite::Connection& conn, int64_
 // Strips the user row: key "erased:<pseudonym>", email, name and role emptied, inactive. Its id (which the cost
 // rollups and retained cost count under) and team stay.
 Status StripUser(sqlite::Connection& conn, int64_t user_id, std::string_view pseudonym, Micros now);
+// The personal columns StripUser rewrites, with the values they hold afterwards (what a journal redaction writes
+// into earlier changes of the row).
+std::map<std::string, sqlite::Value> StrippedUserValues(std::string_view pseudonym);
 
 }  // namespace convstore::records

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 struct sqlite3_value;
 struct sqlite3_stmt;
@@ -16,6 +17,8 @@ struct Value {
   double f = 0;
   std::string bytes;  // text or blob
 
+  static Value Null() { return Value{kNull}; }
+  static Value Text(std::string_view text) { return Value{kText, 0, 0, std::string(text)}; }
   static Value From(sqlite3_value* v);            // a copy of an SQLite value (NULL pointer: undefined)
   static Value FromColumn(sqlite3_stmt* st, int col);
   bool operator==(const Value& o) const;

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "util/io_faults.h"
+#include "util/status_macros.h"
 
 namespace convstore::util {
 
@@ -99,22 +100,57 @@ Status ReplaceFile(const std::string& from, const std::string& to) {
   return SyncDirectoryOf(to);
 }
 
-Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
-  const std::string tmp = TempPathBeside(path);
-  auto fd = CreateOwnerOnlyExclusive(tmp);
-  if (!fd.ok()) return fd.status();
-  Status s;
-  for (size_t done = 0; done < bytes.size() && s.ok();) {
-    const ssize_t n = WriteSome(*fd, bytes.data() + done, bytes.size() - done);
+Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
+  while (!bytes.empty()) {
+    const ssize_t n = WriteSome(fd, bytes.data(), bytes.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) s = StatusFromErrno(fmt::format("cannot write '{}'", tmp), errno);
-    else done += static_cast<size_t>(n);
+    if (n < 0) return StatusFromErrno(fmt::format("cannot write '{}'", path), errno);
+    bytes.remove_prefix(static_cast<size_t>(n));
   }
-  if (s.ok()) s = SyncDescriptor(*fd, fmt::format("'{}'", tmp));
-  if (::close(*fd) != 0 && s.ok()) s = StatusFromErrno(fmt::format("cannot close '{}'", tmp), errno);
-  if (s.ok()) s = ReplaceFile(tmp, path);
-  if (!s.ok()) ::unlink(tmp.c_str());
-  return s;
+  return Status::OK();
+}
+
+AtomicFileWriter::AtomicFileWriter(std::string path, bool exclusive)
+    : path_(std::move(path)), tmp_(TempPathBeside(path_)), exclusive_(exclusive) {}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(tmp_.c_str());
+}
+
+Status AtomicFileWriter::Open() {
+  if (exclusive_ && ::access(path_.c_str(), F_OK) == 0)
+    return Status::Conflict(fmt::format("'{}' exists: it is never overwritten", path_));
+  auto fd = CreateOwnerOnlyExclusive(tmp_);
+  if (!fd.ok()) return fd.status();
+  fd_ = *fd;
+  return Status::OK();
+}
+
+Status AtomicFileWriter::Write(std::string_view bytes) { return WriteAll(fd_, bytes, tmp_); }
+
+Status AtomicFileWriter::Commit() {
+  Status s = SyncDescriptor(fd_, fmt::format("'{}'", tmp_));
+  if (::close(fd_) != 0 && s.ok()) s = StatusFromErrno(fmt::format("cannot close '{}'", tmp_), errno);
+  fd_ = -1;
+  if (!s.ok()) return s;
+  if (exclusive_ && ::access(path_.c_str(), F_OK) == 0)
+    return Status::Conflict(fmt::format("'{}' appeared meanwhile: it is never overwritten", path_));
+  s = ReplaceFile(tmp_, path_);
+  if (!s.ok()) {
+    // Renamed, but the directory could not be synced: a new file that failed is not left behind.
+    if (exclusive_ && ::access(tmp_.c_str(), F_OK) != 0) ::unlink(path_.c_str());
+    return s;
+  }
+  committed_ = true;
+  return Status::OK();
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+  AtomicFileWriter file(path, /*exclusive=*/false);
+  CONVSTORE_RETURN_IF_ERROR(file.Open());
+  CONVSTORE_RETURN_IF_ERROR(file.Write(bytes));
+  return file.Commit();
 }
 
 Status CopyToNewFile(const std::string& from, const std::string& to, const std::function<void(int64_t)>& progress) {
@@ -136,12 +172,7 @@ Status CopyToNewFile(const std::string& from, const std::string& to, const std::
       break;
     }
     if (n == 0) break;
-    for (ssize_t w = 0; w < n && s.ok();) {
-      const ssize_t k = WriteSome(*dst, buf.data() + w, static_cast<size_t>(n - w));
-      if (k < 0 && errno == EINTR) continue;
-      if (k < 0) s = StatusFromErrno(fmt::format("cannot write '{}'", to), errno);
-      else w += k;
-    }
+    s = WriteAll(*dst, std::string_view(buf.data(), static_cast<size_t>(n)), to);
     done += n;
     if (s.ok() && progress) progress(done);
   }

@@ -36,8 +36,34 @@ Status SyncDirectoryOf(const std::string& path);
 // Renames `from` over `to` (atomic on POSIX file systems), then syncs the directory.
 Status ReplaceFile(const std::string& from, const std::string& to);
 
-// Writes `bytes` to `path` through a synced temporary file and ReplaceFile: readers see the old file or all of
-// the new one.
+// Writes all of `bytes` to `fd` (retrying short writes and EINTR); the error names `path`.
+Status WriteAll(int fd, std::string_view bytes, const std::string& path);
+
+// A file written in pieces that appears whole or not at all: created 0600 under a temporary name beside `path`,
+// then synced and renamed into place by Commit. Destroyed uncommitted, it removes the temporary file. With
+// `exclusive` the target must be new: Open and Commit refuse an existing one (kConflict), and a Commit that renamed
+// but could not sync the directory removes the file again, so a failure leaves nothing. Not thread-safe.
+class AtomicFileWriter {
+ public:
+  AtomicFileWriter(std::string path, bool exclusive);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  Status Open();
+  Status Write(std::string_view bytes);
+  Status Commit();
+
+ private:
+  std::string path_;
+  std::string tmp_;
+  bool exclusive_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+// Writes `bytes` to `path` through an AtomicFileWriter (replacing what is there): readers see the old file or all
+// of the new one.
 Status WriteFileAtomically(const std::string& path, std::string_view bytes);
 
 // Copies `from` into a new file `to` (created 0600, exclusive; fsync'ed; removed on failure), calling

@@ -16,6 +16,7 @@
 namespace convstore {
 namespace {
 
+using testing::ImportFromString;
 using testing::OpenOrDie;
 using testing::QueryInt;
 using testing::TempDir;
@@ -85,16 +86,6 @@ std::vector<std::string> UserData(const std::string& text) {
   return out;
 }
 
-UserImportOptions FromString(const std::string& text) {
-  auto offset = std::make_shared<size_t>(0);
-  return {.source = [text, offset](char* buf, size_t cap) -> Result<size_t> {
-    const size_t n = std::min(cap, text.size() - *offset);
-    std::memcpy(buf, text.data() + *offset, n);
-    *offset += n;
-    return n;
-  }};
-}
-
 void ExpectClean(ConversationStore& store) {
   auto rollups = store.VerifyRollups();
   ASSERT_OK(rollups);
@@ -145,7 +136,7 @@ TEST(UserExport, ExportEraseImportExportGivesTheSameDataAndCountsTheSpendOnce) {
   ASSERT_OK(erased);
   EXPECT_EQ(Spend(*store), total);
 
-  auto imported = store->ImportUser(FromString(first));
+  auto imported = store->ImportUser(ImportFromString(first));
   ASSERT_OK(imported);
   EXPECT_TRUE(imported->restored_erased_user);
   EXPECT_EQ(imported->user_key, kAna);
@@ -184,7 +175,7 @@ TEST(UserExport, AnImportIntoAnotherStoreCountsTheSpendThere) {
     text = ExportToString(*source, kAna);
   }
   auto target = OpenOrDie(dir / "target.db");
-  auto imported = target->ImportUser(FromString(text));
+  auto imported = target->ImportUser(ImportFromString(text));
   ASSERT_OK(imported);
   EXPECT_FALSE(imported->restored_erased_user);
   EXPECT_EQ(imported->cost_from_retained, 0);
@@ -195,7 +186,7 @@ TEST(UserExport, AnImportIntoAnotherStoreCountsTheSpendThere) {
   ExpectClean(*target);
   EXPECT_EQ(UserData(ExportToString(*target, kAna)), UserData(text));
   // The same export again: every id is taken now.
-  EXPECT_CODE(target->ImportUser(FromString(text)), Code::kConflict);
+  EXPECT_CODE(target->ImportUser(ImportFromString(text)), Code::kConflict);
   EXPECT_EQ(Spend(*target), ana);
 }
 
@@ -302,7 +293,7 @@ TEST(UserExport, BadInputIsRefusedAndWritesNothing) {
       {good + good.substr(good.rfind('\n', good.size() - 2) + 1), Code::kInvalidArgument, "a record after the end"},
   };
   for (const auto& b : bad) {
-    EXPECT_CODE(target->ImportUser(FromString(b.text)), b.code);
+    EXPECT_CODE(target->ImportUser(ImportFromString(b.text)), b.code);
     EXPECT_EQ(rows(), before) << b.what << " wrote something";
   }
   EXPECT_CODE(target->ImportUser({}), Code::kInvalidArgument);
@@ -312,14 +303,14 @@ TEST(UserExport, BadInputIsRefusedAndWritesNothing) {
   // The user's key in use: nothing written.
   ASSERT_OK(target->UpsertUser({.key = kAna}));
   const int64_t with_user = rows();
-  EXPECT_CODE(target->ImportUser(FromString(good)), Code::kConflict);
+  EXPECT_CODE(target->ImportUser(ImportFromString(good)), Code::kConflict);
   EXPECT_EQ(rows(), with_user);
   // A read-only store.
   target.reset();
   Options ro;
   ro.read_only = true;
   auto read_only = OpenOrDie(dir / "target.db", ro);
-  EXPECT_CODE(read_only->ImportUser(FromString(good)), Code::kReadOnly);
+  EXPECT_CODE(read_only->ImportUser(ImportFromString(good)), Code::kReadOnly);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <set>
@@ -49,7 +50,10 @@ std::string FileBytes(const std::string& db) {
   return all;
 }
 
-[[noreturn]] void RunChild(const std::string& db, const std::string& live, int fd) {
+// The child: a thread adds acknowledged messages to the other user's live conversation (each reported through `fd`)
+// while `act` runs (an erasure or an import); then it waits for the kill.
+[[noreturn]] void RunChild(const std::string& db, const std::string& live, int fd,
+                           const std::function<bool(ConversationStore&)>& act) {
   auto opened = ConversationStore::Open(db);
   if (!opened.ok()) ::_exit(3);
   auto& store = *opened;
@@ -61,9 +65,41 @@ std::string FileBytes(const std::string& db) {
       if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) ::_exit(6);
     }
   });
-  auto erased = store->EraseUser(kUser);
-  if (!erased.ok()) ::_exit(5);
-  for (;;) ::pause();  // erased: wait for the kill
+  if (!act(*store)) ::_exit(5);
+  for (;;) ::pause();  // done: wait for the kill
+}
+
+std::set<std::string> Acknowledged(const std::string& reports) {
+  std::set<std::string> ids;
+  std::istringstream in(reports);
+  for (std::string id; in >> id;) ids.insert(id);
+  return ids;
+}
+
+// What holds after every kill, whatever the child was doing: the rollups verify, the spend is what was there plus
+// the live messages written since, the audit chain and the metadata index verify, and every acknowledged live
+// message is there.
+void ExpectConsistent(ConversationStore& store, const std::string& db, NanoUsd spent_before,
+                      const std::set<std::string>& acknowledged) {
+  auto rollups = store.VerifyRollups();
+  ASSERT_OK(rollups);
+  EXPECT_EQ(rollups->differences, 0);
+  const int64_t live_messages =
+      QueryInt(db, "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                   " WHERE c.title = 'kept'");
+  EXPECT_EQ(store.GetCostSummary({.days = 30})->total_cost_nanousd, spent_before + 10 * live_messages);
+  auto audit = store.VerifyAudit();
+  ASSERT_OK(audit);
+  EXPECT_TRUE(audit->ok) << audit->problem;
+  auto index = store.VerifyMetadataIndex();
+  ASSERT_OK(index);
+  EXPECT_TRUE(index->consistent());
+  for (const std::string& id : acknowledged)
+    EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM messages WHERE request_id = '" + id + "'"), 1) << id;
+}
+
+void RemoveDb(const std::string& db) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
 }
 
 TEST(EraseCrash, AKilledErasureLeavesTheUserWholeOrGoneFromEveryFile) {
@@ -95,12 +131,10 @@ TEST(EraseCrash, AKilledErasureLeavesTheUserWholeOrGoneFromEveryFile) {
     SCOPED_TRACE("kill " + std::to_string(k));
     const std::string db = dir / ("run-" + std::to_string(k) + ".db");
     std::filesystem::copy_file(original, db);
-    const std::string reports = testing::RunAndKill([&](int fd) { RunChild(db, live, fd); },
-                                                    static_cast<useconds_t>(2000 + rng() % 150000));
+    const std::string reports = testing::RunAndKill(
+        [&](int fd) { RunChild(db, live, fd, [](ConversationStore& s) { return s.EraseUser(kUser).ok(); }); },
+        static_cast<useconds_t>(2000 + rng() % 150000));
     if (::testing::Test::HasFailure()) break;
-    std::set<std::string> acknowledged;
-    std::istringstream in(reports);
-    for (std::string id; in >> id;) acknowledged.insert(id);
 
     auto store = OpenOrDie(db);  // finishes a pending erasure
     const bool gone = !store->GetUser(kUser).ok();
@@ -115,47 +149,15 @@ TEST(EraseCrash, AKilledErasureLeavesTheUserWholeOrGoneFromEveryFile) {
       ++whole;
       EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM messages WHERE content LIKE '%ZQXkill%'"), 2000);
     }
-    auto rollups = store->VerifyRollups();
-    ASSERT_OK(rollups);
-    EXPECT_EQ(rollups->differences, 0);
-    const int64_t live_messages =
-        QueryInt(db, "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-                     " WHERE c.title = 'kept'");
-    EXPECT_EQ(store->GetCostSummary({.days = 30})->total_cost_nanousd, spent_before + 10 * live_messages);
-    auto audit = store->VerifyAudit();
-    ASSERT_OK(audit);
-    EXPECT_TRUE(audit->ok) << audit->problem;
-    auto index = store->VerifyMetadataIndex();
-    ASSERT_OK(index);
-    EXPECT_TRUE(index->consistent());
-    for (const std::string& id : acknowledged)
-      EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM messages WHERE request_id = '" + id + "'"), 1) << id;
+    ExpectConsistent(*store, db, spent_before, Acknowledged(reports));
     ASSERT_OK(store->Close());
     if (gone) {
       EXPECT_EQ(FileBytes(db).find(kMarker), std::string::npos) << "a byte of the erased user is left";
     }
-    std::filesystem::remove(db);
-    std::filesystem::remove(db + "-wal");
-    std::filesystem::remove(db + "-shm");
+    RemoveDb(db);
     if (::testing::Test::HasFailure()) break;
   }
   std::printf("erase crash test: %d kills: %d erasures had committed, %d had not\n", kills, erased, whole);
-}
-
-[[noreturn]] void RunImportChild(const std::string& db, const std::string& live, const std::string& file, int fd) {
-  auto opened = ConversationStore::Open(db);
-  if (!opened.ok()) ::_exit(3);
-  auto& store = *opened;
-  std::thread writer([&] {
-    for (int k = 0;; ++k) {
-      const std::string id = "live-" + std::to_string(::getpid()) + "-" + std::to_string(k);
-      if (!store->AddMessage(live, {.content = "kept", .cost_nanousd = 10, .request_id = id}).ok()) ::_exit(4);
-      const std::string line = id + "\n";
-      if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) ::_exit(6);
-    }
-  });
-  if (!store->ImportUser({.path = file}).ok()) ::_exit(5);
-  for (;;) ::pause();  // imported: wait for the kill
 }
 
 // The same user exported, erased, then imported back by a process killed at a random moment: they are back whole
@@ -191,12 +193,12 @@ TEST(EraseCrash, AKilledImportLeavesTheUserBackWholeOrNotAtAll) {
     SCOPED_TRACE("kill " + std::to_string(k));
     const std::string db = dir / ("import-" + std::to_string(k) + ".db");
     std::filesystem::copy_file(original, db);
-    const std::string reports = testing::RunAndKill([&](int fd) { RunImportChild(db, live, file, fd); },
-                                                    static_cast<useconds_t>(2000 + rng() % 150000));
+    const std::string reports = testing::RunAndKill(
+        [&](int fd) {
+          RunChild(db, live, fd, [&](ConversationStore& s) { return s.ImportUser({.path = file}).ok(); });
+        },
+        static_cast<useconds_t>(2000 + rng() % 150000));
     if (::testing::Test::HasFailure()) break;
-    std::set<std::string> acknowledged;
-    std::istringstream in(reports);
-    for (std::string id; in >> id;) acknowledged.insert(id);
 
     auto store = OpenOrDie(db);
     const int64_t theirs = QueryInt(db, "SELECT count(*) FROM messages WHERE content LIKE 'content %'");
@@ -208,25 +210,9 @@ TEST(EraseCrash, AKilledImportLeavesTheUserBackWholeOrNotAtAll) {
       ++absent;
       EXPECT_EQ(theirs, 0);
     }
-    auto rollups = store->VerifyRollups();
-    ASSERT_OK(rollups);
-    EXPECT_EQ(rollups->differences, 0);
-    const int64_t live_messages =
-        QueryInt(db, "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-                     " WHERE c.title = 'kept'");
-    EXPECT_EQ(store->GetCostSummary({.days = 30})->total_cost_nanousd, spent_before + 10 * live_messages);
-    auto audit = store->VerifyAudit();
-    ASSERT_OK(audit);
-    EXPECT_TRUE(audit->ok) << audit->problem;
-    auto index = store->VerifyMetadataIndex();
-    ASSERT_OK(index);
-    EXPECT_TRUE(index->consistent());
-    for (const std::string& id : acknowledged)
-      EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM messages WHERE request_id = '" + id + "'"), 1) << id;
+    ExpectConsistent(*store, db, spent_before, Acknowledged(reports));
     ASSERT_OK(store->Close());
-    std::filesystem::remove(db);
-    std::filesystem::remove(db + "-wal");
-    std::filesystem::remove(db + "-shm");
+    RemoveDb(db);
     if (::testing::Test::HasFailure()) break;
   }
   std::printf("import crash test: %d kills: %d imports had committed, %d had not\n", kills, back, absent);

@@ -31,7 +31,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
@@ -535,14 +534,36 @@ TEST(MallocFaultFocused, AFailedFirstReadLeavesNoReadTransactionOpen) {
   EXPECT_GT(allocations, 0u);
 }
 
+// The focused sweeps fail every allocation, or every CONVSTORE_MALLOC_FAULT_STRIDE-th.
+uint64_t FocusedStride() {
+  const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_STRIDE");
+  return env != nullptr && std::atoll(env) > 0 ? static_cast<uint64_t>(std::atoll(env)) : 1;
+}
+
+// After a focused run, failed or not: the rollups verify and the spend over `everything` is `spent`.
+void ExpectSpendKept(ConversationStore& store, const CostFilter& everything, NanoUsd spent) {
+  auto rollups = store.VerifyRollups();
+  ASSERT_OK(rollups);
+  EXPECT_EQ(rollups->differences, 0);
+  EXPECT_EQ(store.GetCostSummary(everything)->total_cost_nanousd, spent);
+}
+
+// ... and, once the work is done, the metadata index and the audit chain verify.
+void ExpectIndexAndAuditVerify(ConversationStore& store) {
+  auto index = store.VerifyMetadataIndex();
+  ASSERT_OK(index);
+  EXPECT_TRUE(index->consistent());
+  auto audit = store.VerifyAudit();
+  ASSERT_OK(audit);
+  EXPECT_TRUE(audit->ok) << audit->problem;
+}
+
 // Focused: a retention run (idle conversations, one cut in pieces, with metadata, a tool call and a tombstone; old
 // API usage) with its Nth allocation failing, for every N (every CONVSTORE_MALLOC_FAULT_STRIDE-th). The run returns
 // OK or kInternal; either way the rollups verify with the spend unchanged, and a healthy run then finishes the work
 // with the metadata index and the audit chain verifying.
 TEST(MallocFaultFocused, ARetentionRunFailsCleanlyOrCompletes) {
-  uint64_t stride = 1;
-  if (const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_STRIDE"); env != nullptr && std::atoll(env) > 0)
-    stride = static_cast<uint64_t>(std::atoll(env));
+  const uint64_t stride = FocusedStride();
   constexpr Micros kDay = 86'400'000'000;
   const Micros now = std::chrono::duration_cast<std::chrono::microseconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
@@ -589,20 +610,12 @@ TEST(MallocFaultFocused, ARetentionRunFailsCleanlyOrCompletes) {
     if (!r.ok()) {
       EXPECT_EQ(r.status().code(), Code::kInternal) << r.status().ToString();
     }
-    auto rollups = store->VerifyRollups();
-    ASSERT_OK(rollups);
-    EXPECT_EQ(rollups->differences, 0);
-    EXPECT_EQ(store->GetCostSummary(everything)->total_cost_nanousd, spent);
+    ExpectSpendKept(*store, everything, spent);
     auto healthy = store->ApplyRetention(options);
     ASSERT_OK(healthy);
     auto info = store->GetConversationInfo(live->id);
     ASSERT_OK(info);
-    auto index = store->VerifyMetadataIndex();
-    ASSERT_OK(index);
-    EXPECT_TRUE(index->consistent());
-    auto audit = store->VerifyAudit();
-    ASSERT_OK(audit);
-    EXPECT_TRUE(audit->ok) << audit->problem;
+    ExpectIndexAndAuditVerify(*store);
     ASSERT_OK(store->Close());
     if (::testing::Test::HasFailure()) break;
   }
@@ -612,9 +625,7 @@ TEST(MallocFaultFocused, ARetentionRunFailsCleanlyOrCompletes) {
 }
 
 TEST(MallocFaultFocused, AnImportFailsCleanlyOrCompletes) {
-  uint64_t stride = 1;
-  if (const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_STRIDE"); env != nullptr && std::atoll(env) > 0)
-    stride = static_cast<uint64_t>(std::atoll(env));
+  const uint64_t stride = FocusedStride();
   const CostFilter everything{.days = 30};
   uint64_t allocations = 0, runs = 0;
   for (uint64_t n = 0; n == 0 || n <= allocations; n += (n == 0 ? 1 : stride)) {
@@ -642,13 +653,7 @@ TEST(MallocFaultFocused, AnImportFailsCleanlyOrCompletes) {
                                         }}));
     ASSERT_OK(store->EraseUser(kUser));
     const NanoUsd spent = store->GetCostSummary(everything)->total_cost_nanousd;
-    size_t offset = 0;
-    const UserImportOptions from_string{.source = [&](char* buf, size_t cap) -> Result<size_t> {
-      const size_t k = std::min(cap, exported.size() - offset);
-      std::memcpy(buf, exported.data() + offset, k);
-      offset += k;
-      return k;
-    }};
+    const UserImportOptions from_string = convstore::testing::ImportFromString(exported);
     Arm(n, false);
     auto r = store->ImportUser(from_string);
     if (n == 0) allocations = g_since_arm.load();
@@ -657,22 +662,13 @@ TEST(MallocFaultFocused, AnImportFailsCleanlyOrCompletes) {
     if (!r.ok()) {
       EXPECT_EQ(r.status().code(), Code::kInternal) << r.status().ToString();
       EXPECT_CODE(store->GetUser(kUser), Code::kNotFound);  // nothing of it was written
-      offset = 0;
-      ASSERT_OK(store->ImportUser(from_string));  // a healthy import afterwards
+      ASSERT_OK(store->ImportUser(convstore::testing::ImportFromString(exported)));  // a healthy import afterwards
     }
-    auto rollups = store->VerifyRollups();
-    ASSERT_OK(rollups);
-    EXPECT_EQ(rollups->differences, 0);
-    EXPECT_EQ(store->GetCostSummary(everything)->total_cost_nanousd, spent);
+    ExpectSpendKept(*store, everything, spent);
     auto info = store->GetConversationInfo(conv->id);
     ASSERT_OK(info);
     EXPECT_EQ(info->message_count, 2);
-    auto index = store->VerifyMetadataIndex();
-    ASSERT_OK(index);
-    EXPECT_TRUE(index->consistent());
-    auto audit = store->VerifyAudit();
-    ASSERT_OK(audit);
-    EXPECT_TRUE(audit->ok) << audit->problem;
+    ExpectIndexAndAuditVerify(*store);
     ASSERT_OK(store->Close());
     if (::testing::Test::HasFailure()) break;
   }

@@ -267,6 +267,33 @@ std::string PointInTimeRun(const Source& source, uint64_t nth) {
   return TargetProblems(r.status(), target, dir.path(), /*check_integrity=*/false);
 }
 
+// After a faulted run that must leave the file consistent: integrity, every invariant, the rollups against the raw
+// rows plus the retained cost, and the spend reported over `everything`; the problems found.
+std::string SpendKeptProblems(ConversationStore& store, const std::string& db, const CostFilter& everything,
+                              NanoUsd spent) {
+  std::string problems;
+  {
+    fault_check::RawDb raw(db);
+    if (fault_check::IntegrityCheck(raw) != "ok") problems += " integrity_check fails;";
+    for (const auto& p : fault_check::CheckInvariants(raw)) problems += " " + p + ";";
+  }
+  auto rollups = store.VerifyRollups();
+  if (!rollups.ok() || rollups->differences != 0) problems += " the rollups do not verify;";
+  auto after = store.GetCostSummary(everything);
+  if (!after.ok() || after->total_cost_nanousd != spent) problems += " the reported spend changed;";
+  return problems;
+}
+
+// Once the work is done again without faults: the metadata index and the audit chain verify.
+std::string IndexAndAuditProblems(ConversationStore& store) {
+  std::string problems;
+  auto index = store.VerifyMetadataIndex();
+  if (!index.ok() || !index->consistent()) problems += " the metadata index does not verify;";
+  auto audit = store.VerifyAudit();
+  if (!audit.ok() || !audit->ok) problems += " the audit chain does not verify;";
+  return problems;
+}
+
 // Retention in batches under the fault, over a store whose old rows (idle conversations, one larger than a batch,
 // with tool calls, metadata and a tombstone; old API usage) it removes. Whatever the fault, the file keeps every
 // invariant (counters, rollups plus retained cost against the raw rows, foreign keys), the spend reported stays the
@@ -313,24 +340,12 @@ std::string RetentionRun(const Source& source, uint64_t nth) {
   auto r = store->ApplyRetention(options);
   Disarm(source);
   g_operation_ok = r.ok();
-  std::string problems;
-  {
-    fault_check::RawDb raw(db);
-    if (fault_check::IntegrityCheck(raw) != "ok") problems += " integrity_check fails;";
-    for (const auto& p : fault_check::CheckInvariants(raw)) problems += " " + p + ";";
-  }
-  auto rollups = store->VerifyRollups();
-  if (!rollups.ok() || rollups->differences != 0) problems += " the rollups do not verify;";
-  auto after = store->GetCostSummary(everything);
-  if (!after.ok() || after->total_cost_nanousd != spent) problems += " the reported spend changed;";
+  std::string problems = SpendKeptProblems(*store, db, everything, spent);
   auto healthy = store->ApplyRetention(options);
   if (!healthy.ok()) return problems + " the run after the fault fails: " + healthy.status().ToString();
   if (QueryInt(db, "SELECT count(*) FROM conversations") != 1 || QueryInt(db, "SELECT count(*) FROM api_usage") != 0)
     problems += " the run after the fault left old rows;";
-  auto index = store->VerifyMetadataIndex();
-  if (!index.ok() || !index->consistent()) problems += " the metadata index does not verify;";
-  auto audit = store->VerifyAudit();
-  if (!audit.ok() || !audit->ok) problems += " the audit chain does not verify;";
+  problems += IndexAndAuditProblems(*store);
   ExpectLiveStoreWhole(*store, db, 1, &problems);
   return problems;
 }
@@ -444,23 +459,12 @@ std::string ImportRun(const Source& source, uint64_t nth) {
   const int64_t back = QueryInt(db, "SELECT count(*) FROM users WHERE key = 'ana@example.com'");
   if (r.ok() != (back == 1)) problems += " the user's row does not match the import's result;";
   if (messages != (back == 1 ? 2 : 1) * Portability().messages) problems += " the messages are partly imported;";
-  {
-    fault_check::RawDb raw(db);
-    if (fault_check::IntegrityCheck(raw) != "ok") problems += " integrity_check fails;";
-    for (const auto& p : fault_check::CheckInvariants(raw)) problems += " " + p + ";";
-  }
-  auto rollups = store->VerifyRollups();
-  if (!rollups.ok() || rollups->differences != 0) problems += " the rollups do not verify;";
-  auto after = store->GetCostSummary({.days = 30});
-  if (!after.ok() || after->total_cost_nanousd != Portability().spent) problems += " the reported spend changed;";
+  problems += SpendKeptProblems(*store, db, {.days = 30}, Portability().spent);
   if (!r.ok()) {
     auto healthy = store->ImportUser({.path = Portability().ana_export});
     if (!healthy.ok()) return problems + " the import after the fault fails: " + healthy.status().ToString();
   }
-  auto index = store->VerifyMetadataIndex();
-  if (!index.ok() || !index->consistent()) problems += " the metadata index does not verify;";
-  auto audit = store->VerifyAudit();
-  if (!audit.ok() || !audit->ok) problems += " the audit chain does not verify;";
+  problems += IndexAndAuditProblems(*store);
   ExpectLiveStoreWhole(*store, db, 2 * Portability().messages, &problems);
   return problems;
 }

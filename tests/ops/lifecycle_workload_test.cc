@@ -9,11 +9,9 @@
 // CONVSTORE_LIFECYCLE_STEPS sets the number of operations (default 3000).
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -35,6 +33,23 @@ constexpr Micros kDay = 24 * kHour;
 int Steps() {
   const char* env = std::getenv("CONVSTORE_LIFECYCLE_STEPS");
   return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 3000;
+}
+
+// The rollups (against the raw rows plus the retained cost), the metadata index and the audit chain verify, and
+// the spend over `range` is the model's.
+void ExpectEverythingVerifies(ConversationStore& s, const CostFilter& range, NanoUsd spent) {
+  auto rollups = s.VerifyRollups();
+  ASSERT_OK(rollups);
+  ASSERT_EQ(rollups->differences, 0) << (rollups->samples.empty() ? "" : rollups->samples[0]);
+  auto index = s.VerifyMetadataIndex();
+  ASSERT_OK(index);
+  ASSERT_TRUE(index->consistent());
+  auto audit = s.VerifyAudit();
+  ASSERT_OK(audit);
+  ASSERT_TRUE(audit->ok) << audit->problem;
+  auto total = s.GetCostSummary(range);
+  ASSERT_OK(total);
+  ASSERT_EQ(total->total_cost_nanousd, spent);
 }
 
 TEST(LifecycleWorkload, RetentionAndErasuresInterleavedKeepEveryVerificationClean) {
@@ -134,32 +149,16 @@ TEST(LifecycleWorkload, RetentionAndErasuresInterleavedKeepEveryVerificationClea
       }
       auto erased = s->EraseUser(users[i]);
       if (erased.ok() && !exported.empty()) {
-        size_t offset = 0;
-        auto imported = s->ImportUser({.source = [&](char* buf, size_t cap) -> Result<size_t> {
-          const size_t n = std::min(cap, exported.size() - offset);
-          std::memcpy(buf, exported.data() + offset, n);
-          offset += n;
-          return n;
-        }});
+        auto imported = s->ImportUser(testing::ImportFromString(exported));
         ASSERT_OK(imported);
         ASSERT_TRUE(imported->restored_erased_user);
         ++imports;
-        auto index = s->VerifyMetadataIndex();
-        ASSERT_OK(index);
-        ASSERT_TRUE(index->consistent());
       }
       if (erased.ok()) {
         ++erasures;
         SCOPED_TRACE("erasure at step " + std::to_string(step));
-        auto rollups = s->VerifyRollups();
-        ASSERT_OK(rollups);
-        ASSERT_EQ(rollups->differences, 0) << (rollups->samples.empty() ? "" : rollups->samples[0]);
-        auto audit = s->VerifyAudit();
-        ASSERT_OK(audit);
-        ASSERT_TRUE(audit->ok) << audit->problem;
-        auto total = s->GetCostSummary({.from = kT0 - kDay, .to = now.load() + kDay});
-        ASSERT_OK(total);
-        ASSERT_EQ(total->total_cost_nanousd, spent);
+        ExpectEverythingVerifies(*s, {.from = kT0 - kDay, .to = now.load() + kDay}, spent);
+        if (::testing::Test::HasFatalFailure()) return;
       } else {
         ASSERT_EQ(erased.status().code(), Code::kNotFound);  // a key the workload never wrote with
       }
@@ -184,18 +183,8 @@ TEST(LifecycleWorkload, RetentionAndErasuresInterleavedKeepEveryVerificationClea
       removed_usage += report->api_usage;
       removed_metrics += report->metrics;
       SCOPED_TRACE("retention run " + std::to_string(runs) + " at step " + std::to_string(step));
-      auto rollups = s->VerifyRollups();
-      ASSERT_OK(rollups);
-      ASSERT_EQ(rollups->differences, 0) << (rollups->samples.empty() ? "" : rollups->samples[0]);
-      auto index = s->VerifyMetadataIndex();
-      ASSERT_OK(index);
-      ASSERT_TRUE(index->consistent());
-      auto audit = s->VerifyAudit();
-      ASSERT_OK(audit);
-      ASSERT_TRUE(audit->ok) << audit->problem;
-      auto total = s->GetCostSummary({.from = kT0 - kDay, .to = now.load() + kDay});
-      ASSERT_OK(total);
-      ASSERT_EQ(total->total_cost_nanousd, spent);
+      ExpectEverythingVerifies(*s, {.from = kT0 - kDay, .to = now.load() + kDay}, spent);
+      if (::testing::Test::HasFatalFailure()) return;
       const Micros at = report->started_at;
       if (policy.conversations_idle_us) {
         ASSERT_EQ(QueryInt(db.path(), "SELECT count(*) FROM conversations WHERE updated_at < " +

@@ -55,24 +55,14 @@ class PrivacyMixin:
         if not callable(write):
             raise InvalidArgumentError("dest must be a path or a file object with write()")
         text = isinstance(dest, io.TextIOBase)
-        failure = []
 
-        def sink(_user_data, data, size):
-            try:
-                chunk = ctypes.string_at(data, size)
-                write(chunk.decode("utf-8") if text else chunk)
-                return 0
-            except BaseException as e:  # noqa: BLE001 - raised again after the C call returns
-                failure.append(e)
-                return 1
+        def sink(data, size):
+            chunk = ctypes.string_at(data, size)
+            write(chunk.decode("utf-8") if text else chunk)
+            return 0
 
-        callback = _ffi.convstore_write_fn(sink)
-        try:
-            return self._call(_ffi.convstore_export_user, key, b"{}", callback, _progress_callback(progress), None)
-        except Exception:
-            if failure:
-                raise failure[0] from None
-            raise
+        return self._call_with_callback(_ffi.convstore_export_user, _ffi.convstore_write_fn, sink, 1, key, b"{}",
+                                        progress=progress)
 
     def import_user(self, src, *, progress=None) -> dict:
         """Imports a user export (a path, or a file object opened for reading, binary or text) in one transaction:
@@ -89,27 +79,37 @@ class PrivacyMixin:
         if not callable(read):
             raise InvalidArgumentError("src must be a path or a file object with read()")
         text = isinstance(src, io.TextIOBase)
-        failure = []
         pending = bytearray()
 
-        def source(_user_data, buffer, capacity):
+        def source(buffer, capacity):
+            while not pending:
+                chunk = read(max(1, capacity // 4) if text else capacity)
+                if not chunk:
+                    return 0
+                pending.extend(chunk.encode("utf-8") if text else chunk)
+            n = min(capacity, len(pending))
+            ctypes.memmove(buffer, bytes(pending[:n]), n)
+            del pending[:n]
+            return n
+
+        return self._call_with_callback(_ffi.convstore_import_user, _ffi.convstore_read_fn, source, -1, b"{}",
+                                        progress=progress)
+
+    def _call_with_callback(self, fn, callback_type, body, stop, *args_before, progress):
+        """fn(handle, *args_before, callback, progress, NULL, &out, &err) where the C callback runs body(...) and
+        returns `stop` when body raises; the exception is raised again once the C call returns."""
+        failure = []
+
+        def callback(_user_data, *args):
             try:
-                while not pending:
-                    chunk = read(max(1, capacity // 4) if text else capacity)
-                    if not chunk:
-                        return 0
-                    pending.extend(chunk.encode("utf-8") if text else chunk)
-                n = min(capacity, len(pending))
-                ctypes.memmove(buffer, bytes(pending[:n]), n)
-                del pending[:n]
-                return n
+                return body(*args)
             except BaseException as e:  # noqa: BLE001 - raised again after the C call returns
                 failure.append(e)
-                return -1
+                return stop
 
-        callback = _ffi.convstore_read_fn(source)
+        c_callback = callback_type(callback)
         try:
-            return self._call(_ffi.convstore_import_user, b"{}", callback, _progress_callback(progress), None)
+            return self._call(fn, *args_before, c_callback, _progress_callback(progress), None)
         except Exception:
             if failure:
                 raise failure[0] from None

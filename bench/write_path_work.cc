@@ -7,7 +7,8 @@
 //
 // Modes: cpp (a message without metadata, C++ API), cpp-metadata (with an agent's metadata document in stored
 // form, C++ API), c-metadata (convstore_add_message with the request text a binding sends, metadata as Python's
-// json.dumps writes it). Uses only the public headers, so it builds against any version of the library.
+// json.dumps writes it), cpp-nostats and cpp-metadata-nostats (the same with the store's statistics turned off:
+// the difference is what counting an operation costs). Uses only the public headers, so it builds against any version of the library.
 #include <convstore/convstore.h>
 #include <convstore/store.h>
 
@@ -34,9 +35,10 @@ int Fail(const std::string& what) {
   return 1;
 }
 
-int RunCpp(int n, bool metadata) {
+int RunCpp(int n, bool metadata, bool stats = true) {
   auto store = convstore::ConversationStore::Open(convstore::ConversationStore::kInMemory);
   if (!store.ok()) return Fail(store.status().ToString());
+  if (!stats && !(*store)->SetStatsEnabled(false).ok()) return Fail("statistics off");
   std::vector<std::string> convs;
   for (int i = 0; i < 100; ++i) {
     convstore::NewConversation c;
@@ -90,10 +92,13 @@ int RunC(int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) return Fail("usage: convstore_write_path_work cpp|cpp-metadata|c-metadata N");
+  if (argc != 3)
+    return Fail("usage: convstore_write_path_work cpp|cpp-metadata|c-metadata|cpp-nostats|cpp-metadata-nostats N");
   int n = std::atoi(argv[2]);
   if (std::strcmp(argv[1], "cpp") == 0) return RunCpp(n, false);
   if (std::strcmp(argv[1], "cpp-metadata") == 0) return RunCpp(n, true);
   if (std::strcmp(argv[1], "c-metadata") == 0) return RunC(n);
+  if (std::strcmp(argv[1], "cpp-nostats") == 0) return RunCpp(n, false, false);
+  if (std::strcmp(argv[1], "cpp-metadata-nostats") == 0) return RunCpp(n, true, false);
   return Fail(std::string("unknown mode ") + argv[1]);
 }

@@ -25,6 +25,8 @@ void AddGlobalBudgetCommand(CLI::App& app, std::function<int()>& run);
 void AddAuditCommand(CLI::App& app, std::function<int()>& run);
 // Registers `metrics` (record, query).
 void AddMetricsCommand(CLI::App& app, std::function<int()>& run);
+// Registers `stats`.
+void AddStatsCommand(CLI::App& app, std::function<int()>& run);
 // Registers `retention` (show, set, apply).
 void AddRetentionCommand(CLI::App& app, std::function<int()>& run);
 // Registers `erase` and `erasures`.

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   convstore::cli::AddGlobalBudgetCommand(app, run);
   convstore::cli::AddAuditCommand(app, run);
   convstore::cli::AddMetricsCommand(app, run);
+  convstore::cli::AddStatsCommand(app, run);
   convstore::cli::AddRetentionCommand(app, run);
   convstore::cli::AddEraseCommands(app, run);
   convstore::cli::AddUserExportCommands(app, run);

@@ -61,10 +61,11 @@ TempDb::~TempDb() {
 }
 
 std::string DowngradeSchemaSql(int version) {
-  if (version < 2 || version > 8) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 8");
-  // Retained cost (version 9), metrics (version 8), the audit log (version 7), then the journal: their triggers
-  // would fire on the statements below.
-  std::string sql;
+  if (version < 2 || version > 9) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 9");
+  // The saved statistics (version 10); retained cost (version 9), metrics (version 8), the audit log (version 7),
+  // then the journal: their triggers would fire on the statements below.
+  std::string sql = "DROP TABLE operation_stats; DROP TABLE stats_counters;";
+  if (version == 9) return sql + "DELETE FROM schema_migrations WHERE version > 9; PRAGMA user_version = 9;";
   for (const char* table : {"cost_retained", "erasures"})
     for (const char* op : {"INSERT", "UPDATE", "DELETE"})
       sql += std::string("DROP TRIGGER journal_foreign_") + table + "_" + op + ";";

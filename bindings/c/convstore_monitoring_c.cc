@@ -1,4 +1,4 @@
-// The C ABI of metrics (convstore/monitoring.h); declarations in convstore.h.
+// The C ABI of metrics and statistics (convstore/monitoring.h); declarations in convstore.h.
 #include <string>
 
 #include "c_support.h"
@@ -39,5 +39,29 @@ int convstore_query_metrics(convstore_t* db, const char* query_json, char** out_
     auto query = DecodeMetricQuery(query_json);
     if (!query.ok()) return query.status();
     return Emit(db->store->QueryMetrics(*query), out_json, EncodeMetricSeries);
+  });
+}
+
+int convstore_stats(convstore_t* db, const char* options_json, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    auto options = DecodeStatsOptions(options_json != nullptr ? options_json : "{}");
+    if (!options.ok()) return options.status();
+    return Emit(db->store->Stats(*options), out_json, EncodeStoreStats);
+  });
+}
+
+int convstore_set_stats_enabled(convstore_t* db, int enabled, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    if (enabled != 0 && enabled != 1) return Status::InvalidArgument("enabled must be 0 or 1");
+    return db->store->SetStatsEnabled(enabled == 1);
+  });
+}
+
+int convstore_reset_stats(convstore_t* db, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    return db->store->ResetStats();
   });
 }

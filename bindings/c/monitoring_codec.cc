@@ -87,4 +87,42 @@ std::string EncodeMetricSeries(const MetricSeries& s) {
   return w.Take();
 }
 
+Result<StatsOptions> DecodeStatsOptions(std::string_view text) {
+  return DecodeObject<StatsOptions>(text, "stats options", [](Fields& f, StatsOptions& o) -> Status {
+    std::optional<bool> saved;
+    CONVSTORE_RETURN_IF_ERROR(f.Bool("saved", saved));
+    o.saved = saved.value_or(true);
+    return Status::OK();
+  });
+}
+
+std::string EncodeStoreStats(const StoreStats& s) {
+  JsonWriter w;
+  w.BeginObject();
+  WriteTime(w, "since", s.since);
+  w.Key("operations").BeginArray();
+  for (const OperationStats& o : s.operations) {
+    w.BeginObject();
+    w.Key("name").String(o.name);
+    w.Key("calls").Int(o.calls);
+    w.Key("errors").Int(o.errors);
+    w.Key("rows").Int(o.rows);
+    w.Key("total_us").Double(o.total_us);
+    w.Key("mean_us").Double(o.mean_us);
+    w.Key("min_us").Double(o.min_us);
+    w.Key("max_us").Double(o.max_us);
+    w.Key("stddev_us").Double(o.stddev_us);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("cache_hits").Int(s.cache_hits);
+  w.Key("cache_misses").Int(s.cache_misses);
+  w.Key("cache_writes").Int(s.cache_writes);
+  w.Key("wal_bytes").Int(s.wal_bytes);
+  w.Key("checkpoints").Int(s.checkpoints);
+  w.Key("checkpointed_frames").Int(s.checkpointed_frames);
+  w.EndObject();
+  return w.Take();
+}
+
 }  // namespace convstore::capi

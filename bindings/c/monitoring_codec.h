@@ -17,5 +17,8 @@ Result<std::vector<MetricPoint>> DecodeMetricPoints(std::string_view text);
 // {"name": str, "type"?: str, "from": time, "to": time, "labels"?: object, "bucket"?: "none"|"minute"|"hour"|"day"}.
 Result<MetricQuery> DecodeMetricQuery(std::string_view text);
 std::string EncodeMetricSeries(const MetricSeries& series);
+// {"saved"?: bool (default true)}.
+Result<StatsOptions> DecodeStatsOptions(std::string_view text);
+std::string EncodeStoreStats(const StoreStats& stats);
 
 }  // namespace convstore::capi

@@ -1,6 +1,8 @@
 // convstore/monitoring.h: the store's metrics time series — the seed schema's `metrics` table (type, name, value,
 // unit, labels, time) — recorded one at a time or in batches and queried by time range and labels in minute, hour or
-// day buckets with count, sum, min, max, mean and exact percentiles. docs/monitoring.md.
+// day buckets with count, sum, min, max, mean and exact percentiles; and the store's statistics, like PostgreSQL's
+// pg_stat_statements: per public operation, calls, errors, rows and time, with SQLite's page-cache use, the WAL's
+// size and the checkpoints run. docs/monitoring.md.
 //
 // Thread-safe as the store is.
 #ifndef CONVSTORE_MONITORING_H_
@@ -53,6 +55,34 @@ struct MetricSeries {
   int64_t points = 0;          // points matched
 };
 
+// One public operation's counters ("add_message", "get_conversation": the C++ method's name in snake_case, which is
+// also the C function's and the Python method's). Times are wall-clock durations of whole calls, in microseconds.
+struct OperationStats {
+  std::string name{};
+  int64_t calls = 0;
+  int64_t errors = 0;   // calls that returned an error (counted in calls, and in the times)
+  int64_t rows = 0;     // records returned or written by successful calls (a list's length, a count returned, 1 for a
+                        // record, 0 for a call that returns only a status)
+  double total_us = 0, mean_us = 0, min_us = 0, max_us = 0;
+  double stddev_us = 0;  // population standard deviation
+};
+
+struct StatsOptions {
+  // Include what handles closed earlier saved in the file (a read-write handle on a file adds its counters to the
+  // file when it closes, as PostgreSQL saves pg_stat_statements at shutdown). false: this handle's counters only.
+  bool saved = true;
+};
+
+struct StoreStats {
+  Micros since = 0;  // when counting began: the last ResetStats, or else the first save or this handle's opening
+  std::vector<OperationStats> operations{};  // those called at least once, by total time, largest first
+  // SQLite's page cache (sqlite3_db_status): pages found in the cache, read from the file, and written to it.
+  int64_t cache_hits = 0, cache_misses = 0, cache_writes = 0;
+  int64_t wal_bytes = 0;          // the WAL file's size now (0 for an in-memory store)
+  int64_t checkpoints = 0;        // WAL checkpoints run (automatic ones after commits, and optimize's, erase's,
+  int64_t checkpointed_frames = 0;  // retention's), and the frames they copied into the database
+};
+
 // The metrics capability of a ConversationStore (a base of it: call these on the store). Non-virtual and without
 // data: entry points added here never change the layout of ConversationStore.
 class CONVSTORE_EXPORT Monitoring {
@@ -63,6 +93,17 @@ class CONVSTORE_EXPORT Monitoring {
   Result<int64_t> RecordMetrics(const std::vector<MetricPoint>& points);
   // Statistics of one metric over a time range, in buckets. An unknown name is an empty series.
   Result<MetricSeries> QueryMetrics(const MetricQuery& query);
+
+  // The store's statistics. Counting costs every call two clock reads and a few relaxed atomic additions; the
+  // counters are this handle's, in memory, plus (options.saved) those saved in the file. Counters of handles still
+  // open elsewhere, and of a process that was killed, are not in the file.
+  Result<StoreStats> Stats(const StatsOptions& options = {});
+  // Zeroes this handle's counters and deletes the saved ones (a write: a read-only store zeroes its own only). A
+  // call that finishes while the reset runs may be counted in part.
+  Status ResetStats();
+  // Turns this handle's counting of operations on (the default) or off, at once; what was counted stays. The page
+  // cache, WAL and checkpoint counters are SQLite's and always kept.
+  Status SetStatsEnabled(bool enabled);
 
  protected:
   Monitoring() = default;

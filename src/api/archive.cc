@@ -209,7 +209,7 @@ Status StoreImpl::DoStartArchiving(const ArchiveOptions& options) {
   archive_session_ = std::move(*session);
   ArchiveSession* s = archive_session_.get();
   archiver_ = std::make_unique<BackgroundArchiver>(s->directory, options.interval_us,
-                                                   [this, s] { return Call(&StoreImpl::DoArchiveRound, *s); });
+                                                   [this, s] { return Call<&StoreImpl::DoArchiveRound>(*s); });
   util::Logger().info("archiving '{}' into '{}' every {} ms", path_, s->directory, options.interval_us / 1000);
   return Status::OK();
 }

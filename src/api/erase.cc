@@ -253,12 +253,11 @@ Result<std::vector<ErasureStatus>> StoreImpl::FinishPendingErasures(int64_t* arc
     if (!wal_clean) {
       (void)ops::IncrementalVacuum(*writer_);  // free pages (zeroed already) given back first
       // A reader in another process that pins the WAL is not waited for long: the step stays pending.
-      CONVSTORE_RETURN_IF_ERROR(writer_->Exec("PRAGMA busy_timeout = 100", "erase: wait briefly for readers"));
+      writer_->SetBusyTimeout(100);
       auto frames = ops::CheckpointWal(*writer_, &wal_clean);
-      const Status restored = writer_->Exec(fmt::format("PRAGMA busy_timeout = {}", options_.busy_timeout_ms),
-                                            "erase: restore the busy timeout");
+      writer_->SetBusyTimeout(options_.busy_timeout_ms);
       if (!frames.ok()) return frames.status();
-      CONVSTORE_RETURN_IF_ERROR(restored);
+      CountCheckpoint(*frames);
     }
   }
   // The archives: generations from before an erasure go, when no other process archives into the directory.

@@ -184,7 +184,8 @@ Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& opti
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
     ++report.batches;
     report.longest_batch_us = std::max(report.longest_batch_us, took);
-    if (checkpointer) (void)ops::CheckpointPassive(*checkpointer);
+    if (checkpointer)
+      if (auto frames = ops::CheckpointPassive(*checkpointer); frames.ok()) CountCheckpoint(*frames);
     return result;
   };
 

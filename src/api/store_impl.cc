@@ -28,6 +28,10 @@ StoreImpl::StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::
       readers_(std::move(readers)),
       writes_(std::make_unique<sqlite::WriteQueue>(writer_.get(), &write_mu_)) {
   if (path_ != ConversationStore::kInMemory) registration_ = std::make_unique<OpenFileRegistration>(path_);
+  try {
+    counting_since_.store(Now(), std::memory_order_relaxed);
+  } catch (...) {  // an injected clock that throws: the statistics' start is then unknown (0)
+  }
 }
 
 StoreImpl::~StoreImpl() { (void)Close(); }
@@ -62,6 +66,7 @@ Status StoreImpl::Close() {
     (void)writer_.release();
     return Status::OK();
   }
+  SaveStats();  // every call has left; the writer is still open
   readers_.reset();
   writes_.reset();
   journal_.reset();  // detaches from the writer, which must still be open

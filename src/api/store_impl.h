@@ -27,6 +27,7 @@
 #include "api/global_budget_session.h"
 #include "api/sync_session.h"
 #include "api/open_files.h"
+#include "api/operation_stats.h"
 #include "api/stored_check.h"
 #include "sqlite/write_queue.h"
 #include "util/fork.h"
@@ -66,11 +67,18 @@ class StoreImpl final {
   bool closed() const { return closed_.load(std::memory_order_acquire); }
   int schema_version() const { return schema_version_; }
 
-  // Runs one entry point under Guarded (nothing throws out of the C++ API): the public classes call
-  // impl->Call(&StoreImpl::DoX, args...).
-  template <typename R, typename... P, typename... A>
-  R Call(R (StoreImpl::*entry)(P...), A&&... args) {
-    return Guarded([&] { return (this->*entry)(std::forward<A>(args)...); });
+  // Runs one entry point under Guarded (nothing throws out of the C++ API) and counts it in the statistics: the
+  // public classes call impl->Call<&StoreImpl::DoX>(args...).
+  template <auto Entry, typename... A>
+  auto Call(A&&... args) {
+    if (!counting_.load(std::memory_order_relaxed))
+      return Guarded([&] { return (this->*Entry)(std::forward<A>(args)...); });
+    const int id = OperationId<Entry>();
+    const auto start = std::chrono::steady_clock::now();
+    auto result = Guarded([&] { return (this->*Entry)(std::forward<A>(args)...); });
+    const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
+    operations_.Record(id, result.ok(), RowsOf(result), took.count());
+    return result;
   }
 
   // The entry points, one file per capability in src/api/. Call them through Call.
@@ -165,6 +173,9 @@ class StoreImpl final {
   Result<std::vector<ErasureStatus>> DoFinishErasures();
   Result<UserExportReport> DoExportUser(std::string_view user_key, const UserExportOptions& options);
   Result<UserImportReport> DoImportUser(const UserImportOptions& options);
+  Result<StoreStats> DoStats(const StatsOptions& options);
+  Status DoResetStats();
+  Status DoSetStatsEnabled(bool enabled);
   // At open: finishes pending erasures when there are any (errors logged, never returned).
   void FinishErasuresOnOpen();
 
@@ -213,6 +224,19 @@ class StoreImpl final {
   Status AdmitGlobally(const Reservation& local);
   // After a local settle or release: records it in the ledger (kept for later when PostgreSQL is unreachable).
   void RecordGlobally(const std::string& request_id, bool settled, NanoUsd cost_nanousd);
+
+  // Statistics (src/api/statistics.cc). The page-cache use and automatic checkpoints of the connections gathered
+  // into this handle's counters (the writer's under write_mu_).
+  void GatherConnectionCounters();
+  // Adds this handle's counters to those saved in the file, in one write transaction on the writer (Close, after
+  // every call has left); errors are logged, and the counters then lost.
+  void SaveStats() noexcept;
+  void SaveStatsOrThrow();
+  // A checkpoint run outside the automatic policy (optimize, erase, retention).
+  void CountCheckpoint(int64_t frames) noexcept {
+    checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    checkpointed_frames_.fetch_add(frames, std::memory_order_relaxed);
+  }
 
   // Runs the budget-alert callback for budgets whose spend crossed a limit with a committed write.
   void NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const;
@@ -357,6 +381,12 @@ class StoreImpl final {
   // Global budgets (UseGlobalBudgets): the PostgreSQL session Reserve, Settle and Release go through.
   std::mutex global_mu_;
   std::unique_ptr<GlobalBudgetSession> global_;
+  // Statistics: the operations' counters and the connections' (gathered); when counting began.
+  OperationCounters operations_;
+  std::atomic<int64_t> cache_hits_{0}, cache_misses_{0}, cache_writes_{0};
+  std::atomic<int64_t> checkpoints_{0}, checkpointed_frames_{0};
+  std::atomic<int64_t> counting_since_{0};
+  std::atomic<bool> counting_{true};  // SetStatsEnabled
 };
 
 }  // namespace convstore::api

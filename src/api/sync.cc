@@ -359,7 +359,7 @@ Status StoreImpl::DoStartSync(const SyncOptions& options) {
   SyncSession* s = sync_session_.get();
   std::string where = "PostgreSQL (" + options.schema + ")";
   syncer_ = std::make_unique<BackgroundSyncer>(
-      where, options.interval_us, [this, s] { return Call(&StoreImpl::DoSyncRound, *s, false); },
+      where, options.interval_us, [this, s] { return Call<&StoreImpl::DoSyncRound>(*s, false); },
       [this] { return Now(); });
   util::Logger().info("syncing '{}' into PostgreSQL every {} ms", path_, options.interval_us / 1000);
   return Status::OK();

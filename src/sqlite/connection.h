@@ -2,6 +2,8 @@
 // Not thread-safe: a connection is used by one thread at a time (the writer under the store's write mutex, a
 // reader while leased from the pool).
 #pragma once
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +33,17 @@ struct ConnectionConfig {
   int busy_timeout_ms = 5000;
   int cache_kib = 8192;
   int64_t mmap_bytes = 0;
+};
+
+// Pages of SQLite's page cache used since the last TakeCacheUse (sqlite3_db_status CACHE_HIT, CACHE_MISS,
+// CACHE_WRITE): found in the cache, read from the file, written to it.
+struct CacheUse {
+  int64_t hits = 0, misses = 0, writes = 0;
+};
+
+// WAL checkpoints and the frames they copied into the database.
+struct CheckpointCount {
+  int64_t checkpoints = 0, frames = 0;
 };
 
 class Connection {
@@ -114,14 +127,26 @@ class Connection {
   // QueryInt for SQL built at run time (prepared, run and finalized each call: not for hot paths).
   Result<std::optional<int64_t>> QueryIntUncached(const std::string& sql, std::string_view context);
 
+  // How long a statement waits for another connection's lock before failing with SQLITE_BUSY (the connection's
+  // own busy handler: never PRAGMA busy_timeout, which would replace it).
+  void SetBusyTimeout(int ms) noexcept { busy_timeout_ms_ = ms; }
   int64_t changes() const noexcept;
   // Whether SQLite opened the main database read-only (it does so silently when the file is not writable).
   bool ReadOnlyFile() const noexcept;
   int64_t last_insert_rowid() const noexcept;
   // Rolls back a transaction left open by a failure (out of memory while ending it); no-op otherwise.
   void EndStrayTransaction() noexcept;
-  // Switches the database to WAL (persistent in the file) and sets the checkpoint policy.
+  // Switches the database to WAL (persistent in the file) and sets the checkpoint policy: a passive checkpoint after
+  // a commit leaves kAutoCheckpointFrames or more frames in the WAL, run and counted by this connection.
   Status EnableWal();
+  static constexpr int kAutoCheckpointFrames = 4000;
+  // The page-cache use since the last call (then zeroed). Same thread rules as any other use of the connection.
+  CacheUse TakeCacheUse() noexcept;
+  // The automatic checkpoints EnableWal's policy ran since the last call (then zeroed). Any thread.
+  CheckpointCount TakeAutoCheckpoints() noexcept {
+    return {auto_checkpoints_.exchange(0, std::memory_order_relaxed),
+            auto_checkpointed_frames_.exchange(0, std::memory_order_relaxed)};
+  }
   // Work run inside every WriteTransaction on this connection (transaction_observer.h); nullptr for none. Not owned.
   void SetObserver(TransactionObserver* observer) noexcept { observer_ = observer; }
   TransactionObserver* observer() const noexcept { return observer_; }
@@ -137,7 +162,9 @@ class Connection {
   }
 
   explicit Connection(sqlite3* db) : db_(db) {}
+  static int AfterWalCommit(void* self, sqlite3* db, const char* schema, int frames);
   sqlite3* db_;
+  std::atomic<int64_t> auto_checkpoints_{0}, auto_checkpointed_frames_{0};
   int busy_timeout_ms_ = 0;  // read by the busy handler
   TransactionObserver* observer_ = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;

@@ -1,5 +1,7 @@
 -- Rewrites a current store file as schema version 3 wrote it (as DowngradeSchemaSql(3) in tests/test_util.cc),
 -- for the Python and CLI tests of opening an older file.
+DROP TABLE operation_stats;
+DROP TABLE stats_counters;
 DROP TRIGGER journal_foreign_cost_retained_INSERT;
 DROP TRIGGER journal_foreign_cost_retained_UPDATE;
 DROP TRIGGER journal_foreign_cost_retained_DELETE;

@@ -1,4 +1,5 @@
-"""The metrics methods of Store: a time series of measurements in the store (docs/monitoring.md).
+"""The metrics and statistics methods of Store: a time series of measurements in the store, and the store's own
+statistics of its operations (docs/monitoring.md).
 
 A mixin (kept apart from store.py so each file has one concern); every method is one C call around the records
 documented in docs/monitoring.md.
@@ -33,7 +34,7 @@ def _point(type, name, value, unit, labels, at) -> dict:
 
 
 class MonitoringMixin:
-    """Metrics methods; mixed into Store (which provides _call and _do)."""
+    """Metrics and statistics methods; mixed into Store (which provides _call and _do)."""
 
     def record_metric(self, type: str, name: str, value: float, *, unit: str | None = None,
                       labels: dict | None = None, at: Time | None = None) -> None:
@@ -72,3 +73,23 @@ class MonitoringMixin:
         if labels is not None:
             q["labels"] = labels
         return self._call(_ffi.convstore_query_metrics, dumps(q))
+
+    def stats(self, *, saved: bool = True) -> dict:
+        """The store's statistics, like PostgreSQL's pg_stat_statements: {"since", "operations": [{"name", "calls",
+        "errors", "rows", "total_us", "mean_us", "min_us", "max_us", "stddev_us"}] (largest total first),
+        "cache_hits", "cache_misses", "cache_writes", "wal_bytes", "checkpoints", "checkpointed_frames"}. Operation
+        names are the C++ methods' in snake_case ("add_message"); this Store's calls count once each. saved=True adds
+        what handles closed earlier saved in the file (a read-write handle saves its counters when it closes)."""
+        if not isinstance(saved, bool):
+            raise InvalidArgumentError("saved must be a bool")
+        return self._call(_ffi.convstore_stats, dumps({"saved": saved}))
+
+    def set_stats_enabled(self, enabled: bool) -> None:
+        """Turns the counting of this handle's operations on (the default) or off; what was counted stays."""
+        if not isinstance(enabled, bool):
+            raise InvalidArgumentError("enabled must be a bool")
+        self._do(_ffi.convstore_set_stats_enabled, 1 if enabled else 0)
+
+    def reset_stats(self) -> None:
+        """Zeroes this handle's counters and those saved in the file (a read-only store: its own only)."""
+        self._do(_ffi.convstore_reset_stats)

@@ -70,6 +70,8 @@ def results():
         "journal change": [ch for e in s.read_journal(0, limit=5) for ch in e["changes"]],
         "`journal_status`": [s.journal_status()],
         "`prune_journal`": [s.prune_journal()],
+        "`stats`": [s.stats(), s.stats(saved=False)],
+        "`stats` operations item": [s.stats()["operations"][0]],
     }
     s.set_journal_consumer("reader", 1)
     out["`journal_status` consumers item"] = [s.journal_status()["consumers"][0]]

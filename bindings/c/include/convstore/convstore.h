@@ -552,6 +552,18 @@ CONVSTORE_API int convstore_record_metrics(convstore_t* db, const char* points_j
  * "p50", "p95", "p99"}]} in time order, buckets without points left out. */
 CONVSTORE_API int convstore_query_metrics(convstore_t* db, const char* query_json, char** out_json, char** errmsg);
 
+/* ---- statistics (docs/monitoring.md, "Statistics") ----
+ * options_json: {"saved"?: bool} or NULL; saved (default true) adds the counters handles closed earlier saved in the
+ * file to this handle's. *out_json: {"since", "since_us", "operations": [{"name", "calls", "errors", "rows",
+ * "total_us", "mean_us", "min_us", "max_us", "stddev_us"}] (largest total first), "cache_hits", "cache_misses",
+ * "cache_writes", "wal_bytes", "checkpoints", "checkpointed_frames"}. Operation names are the C++ methods' in snake_case
+ * ("add_message", "get_conversation": mostly the C function's name without its prefix). */
+CONVSTORE_API int convstore_stats(convstore_t* db, const char* options_json, char** out_json, char** errmsg);
+/* Zeroes this handle's counters and the saved ones (a read-only store: its own only). */
+CONVSTORE_API int convstore_reset_stats(convstore_t* db, char** errmsg);
+/* enabled: 1 counts this handle's operations (the default), 0 stops counting them; anything else is refused. */
+CONVSTORE_API int convstore_set_stats_enabled(convstore_t* db, int enabled, char** errmsg);
+
 /* ---- retention (docs/operations.md, "Retention") ----
  * A policy: {"conversations_idle_us"?, "api_usage_us"?, "metrics_us"?, "audit_us"?, "journal_us"?}, integer
  * microseconds from one second to 100 years; absent or null keeps forever. conversations_idle_us: whole

@@ -1,0 +1,230 @@
+// The store's statistics (Monitoring::Stats, ResetStats): this handle's counters merged with those saved in the
+// file by handles closed earlier (schema version 10's operation_stats and stats_counters), and the save at Close.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "api/store_impl.h"
+
+namespace convstore::api {
+
+namespace {
+
+constexpr int kStatsSchemaVersion = 10;  // the first with the saved statistics' tables
+
+// The store-wide counters by their saved names.
+struct StoreCounters {
+  int64_t cache_hits = 0, cache_misses = 0, cache_writes = 0, checkpoints = 0, checkpointed_frames = 0;
+  std::optional<int64_t> since;
+
+  template <typename F>
+  void ForEach(F&& f) {
+    f("cache_hits", cache_hits);
+    f("cache_misses", cache_misses);
+    f("cache_writes", cache_writes);
+    f("checkpoints", checkpoints);
+    f("checkpointed_frames", checkpointed_frames);
+  }
+};
+
+void Merge(OperationCounters::Totals& into, const OperationCounters::Totals& t) {
+  if (into.calls == 0) {
+    into = t;
+    return;
+  }
+  into.calls += t.calls;
+  into.errors += t.errors;
+  into.rows += t.rows;
+  into.total_ns += t.total_ns;
+  into.min_ns = std::min(into.min_ns, t.min_ns);
+  into.max_ns = std::max(into.max_ns, t.max_ns);
+  into.sum_squares_us += t.sum_squares_us;
+}
+
+OperationStats Finished(const OperationCounters::Totals& t) {
+  OperationStats o;
+  o.name = t.name;
+  o.calls = t.calls;
+  o.errors = t.errors;
+  o.rows = t.rows;
+  o.total_us = static_cast<double>(t.total_ns) / 1000.0;
+  o.min_us = static_cast<double>(t.min_ns) / 1000.0;
+  o.max_us = static_cast<double>(t.max_ns) / 1000.0;
+  if (t.calls > 0) {
+    const double n = static_cast<double>(t.calls);
+    o.mean_us = o.total_us / n;
+    o.stddev_us = std::sqrt(std::max(0.0, t.sum_squares_us / n - o.mean_us * o.mean_us));
+  }
+  return o;
+}
+
+Status ReadSaved(sqlite::Connection& conn, std::map<std::string, OperationCounters::Totals>* operations,
+                 StoreCounters* counters) {
+  auto txn = sqlite::ReadTransaction::Begin(conn);  // both tables from one snapshot
+  if (!txn.ok()) return txn.status();
+  auto rows = conn.ForEachRow(
+      "SELECT name, calls, errors, rows, total_ns, min_ns, max_ns, sum_squares_us FROM operation_stats",
+      "stats: read the saved counters", [&](const sqlite::Stmt& st) {
+        OperationCounters::Totals t;
+        t.name = st.String(0);
+        t.calls = st.Int(1);
+        t.errors = st.Int(2);
+        t.rows = st.Int(3);
+        t.total_ns = st.Int(4);
+        t.min_ns = st.Int(5);
+        t.max_ns = st.Int(6);
+        t.sum_squares_us = st.Double(7);
+        Merge((*operations)[t.name], t);
+        return true;
+      });
+  if (!rows.ok()) return rows.status();
+  std::map<std::string, int64_t> saved;
+  rows = conn.ForEachRow("SELECT name, value FROM stats_counters", "stats: read the saved store counters",
+                         [&](const sqlite::Stmt& st) {
+                           saved[st.String(0)] = st.Int(1);
+                           return true;
+                         });
+  if (!rows.ok()) return rows.status();
+  counters->ForEach([&](const char* name, int64_t& value) {
+    if (auto it = saved.find(name); it != saved.end()) value += it->second;
+  });
+  if (auto it = saved.find("since"); it != saved.end()) counters->since = it->second;
+  return Status::OK();
+}
+
+int64_t WalBytes(const std::string& path) {
+  struct stat st {};
+  return ::stat((path + "-wal").c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+}
+
+}  // namespace
+
+void StoreImpl::GatherConnectionCounters() {
+  auto add = [this](const sqlite::CacheUse& use) {
+    cache_hits_.fetch_add(use.hits, std::memory_order_relaxed);
+    cache_misses_.fetch_add(use.misses, std::memory_order_relaxed);
+    cache_writes_.fetch_add(use.writes, std::memory_order_relaxed);
+  };
+  if (readers_) add(readers_->TakeCacheUse());
+  {
+    std::unique_lock lock(write_mu_, std::defer_lock);
+    util::LockParked(lock);
+    add(writer_->TakeCacheUse());
+  }
+  const sqlite::CheckpointCount automatic = writer_->TakeAutoCheckpoints();
+  checkpoints_.fetch_add(automatic.checkpoints, std::memory_order_relaxed);
+  checkpointed_frames_.fetch_add(automatic.frames, std::memory_order_relaxed);
+}
+
+Result<StoreStats> StoreImpl::DoStats(const StatsOptions& options) {
+  {
+    std::shared_lock life(lifecycle_, std::defer_lock);
+    util::LockParked(life);
+    CONVSTORE_RETURN_IF_ERROR(CheckUsable());
+    GatherConnectionCounters();
+  }
+  std::map<std::string, OperationCounters::Totals> operations;
+  StoreCounters counters;
+  const bool file = path_ != ConversationStore::kInMemory;
+  if (options.saved && file && schema_version_ >= kStatsSchemaVersion) {
+    auto saved = Read("stats", [&](sqlite::Connection& conn) { return ReadSaved(conn, &operations, &counters); });
+    CONVSTORE_RETURN_IF_ERROR(saved);
+  }
+  for (const OperationCounters::Totals& t : operations_.Snapshot()) Merge(operations[t.name], t);
+  StoreStats stats;
+  stats.since = counters.since.value_or(counting_since_.load(std::memory_order_relaxed));
+  for (const auto& [name, t] : operations) stats.operations.push_back(Finished(t));
+  std::stable_sort(stats.operations.begin(), stats.operations.end(),
+                   [](const OperationStats& a, const OperationStats& b) { return a.total_us > b.total_us; });
+  stats.cache_hits = counters.cache_hits + cache_hits_.load(std::memory_order_relaxed);
+  stats.cache_misses = counters.cache_misses + cache_misses_.load(std::memory_order_relaxed);
+  stats.cache_writes = counters.cache_writes + cache_writes_.load(std::memory_order_relaxed);
+  stats.checkpoints = counters.checkpoints + checkpoints_.load(std::memory_order_relaxed);
+  stats.checkpointed_frames = counters.checkpointed_frames + checkpointed_frames_.load(std::memory_order_relaxed);
+  stats.wal_bytes = file ? WalBytes(path_) : 0;
+  return stats;
+}
+
+Status StoreImpl::DoResetStats() {
+  const int64_t now = Now();
+  if (path_ != ConversationStore::kInMemory && !options_.read_only && schema_version_ >= kStatsSchemaVersion) {
+    Status reset = Write("reset_stats", [&](sqlite::Connection& conn) -> Status {
+      CONVSTORE_RETURN_IF_ERROR(conn.Run("DELETE FROM operation_stats", "reset_stats: delete the saved counters"));
+      CONVSTORE_RETURN_IF_ERROR(conn.Run("DELETE FROM stats_counters", "reset_stats: delete the saved counters"));
+      return conn.Run("INSERT INTO stats_counters(name, value) VALUES ('since', ?1)", "reset_stats: note the time",
+                      now);
+    });
+    if (!reset.ok()) return reset;
+  }
+  {
+    std::shared_lock life(lifecycle_, std::defer_lock);
+    util::LockParked(life);
+    CONVSTORE_RETURN_IF_ERROR(CheckUsable());
+    GatherConnectionCounters();  // and dropped with the rest
+  }
+  operations_.Reset();
+  for (auto* counter : {&cache_hits_, &cache_misses_, &cache_writes_, &checkpoints_, &checkpointed_frames_})
+    counter->store(0, std::memory_order_relaxed);
+  counting_since_.store(now, std::memory_order_relaxed);
+  return Status::OK();
+}
+
+Status StoreImpl::DoSetStatsEnabled(bool enabled) {
+  counting_.store(enabled, std::memory_order_relaxed);
+  return Status::OK();
+}
+
+void StoreImpl::SaveStats() noexcept {
+  if (path_ == ConversationStore::kInMemory || options_.read_only || schema_version_ < kStatsSchemaVersion) return;
+  try {
+    SaveStatsOrThrow();
+  } catch (const std::exception& e) {  // out of memory, mostly: the counters are lost, the close goes on
+    try {
+      util::Logger().warn("could not save the statistics of '{}' when closing: {}", path_, e.what());
+    } catch (...) {
+    }
+  }
+}
+
+void StoreImpl::SaveStatsOrThrow() {
+  GatherConnectionCounters();
+  const std::vector<OperationCounters::Totals> operations = operations_.Snapshot();
+  StoreCounters counters;
+  counters.cache_hits = cache_hits_.load(std::memory_order_relaxed);
+  counters.cache_misses = cache_misses_.load(std::memory_order_relaxed);
+  counters.cache_writes = cache_writes_.load(std::memory_order_relaxed);
+  counters.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  counters.checkpointed_frames = checkpointed_frames_.load(std::memory_order_relaxed);
+  if (operations.empty()) return;  // opened and closed without a call: nothing worth a write
+  const int64_t since = counting_since_.load(std::memory_order_relaxed);
+  sqlite::PendingWrite w;
+  w.body = [&](sqlite::Connection& conn) -> Status {
+    for (const OperationCounters::Totals& t : operations)
+      CONVSTORE_RETURN_IF_ERROR(conn.Run(
+          "INSERT INTO operation_stats(name, calls, errors, rows, total_ns, min_ns, max_ns, sum_squares_us)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(name) DO UPDATE SET calls = calls + excluded.calls,"
+          " errors = errors + excluded.errors, rows = rows + excluded.rows, total_ns = total_ns + excluded.total_ns,"
+          " min_ns = min(min_ns, excluded.min_ns), max_ns = max(max_ns, excluded.max_ns),"
+          " sum_squares_us = sum_squares_us + excluded.sum_squares_us",
+          "save the statistics", t.name, t.calls, t.errors, t.rows, t.total_ns, t.min_ns, t.max_ns,
+          t.sum_squares_us));
+    Status s = Status::OK();
+    counters.ForEach([&](const char* name, int64_t& value) {
+      if (s.ok() && value != 0)
+        s = conn.Run("INSERT INTO stats_counters(name, value) VALUES (?1, ?2)"
+                     " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                     "save the statistics", std::string_view(name), value);
+    });
+    CONVSTORE_RETURN_IF_ERROR(s);
+    return conn.Run("INSERT OR IGNORE INTO stats_counters(name, value) VALUES ('since', ?1)", "save the statistics",
+                    since);
+  };
+  // A close does not wait long for another process's write lock: the counters are worth less than that.
+  writer_->SetBusyTimeout(std::min(options_.busy_timeout_ms, 250));
+  if (Status s = writes_->Submit(w); !s.ok())
+    util::Logger().warn("could not save the statistics of '{}' when closing: {}", path_, s.ToString());
+}
+
+}  // namespace convstore::api

@@ -120,7 +120,6 @@ std::string EncodeStoreStats(const StoreStats& s) {
   w.Key("cache_writes").Int(s.cache_writes);
   w.Key("wal_bytes").Int(s.wal_bytes);
   w.Key("checkpoints").Int(s.checkpoints);
-  w.Key("checkpointed_frames").Int(s.checkpointed_frames);
   w.EndObject();
   return w.Take();
 }

@@ -55,8 +55,9 @@ struct MetricSeries {
   int64_t points = 0;          // points matched
 };
 
-// One public operation's counters ("add_message", "get_conversation": the C++ method's name in snake_case, which is
-// also the C function's and the Python method's). Times are wall-clock durations of whole calls, in microseconds.
+// One public operation's counters ("add_message", "get_conversation": the C++ method's name in snake_case, mostly
+// also the C function's and the Python method's; the in-process archive, sync and retention schedules' runs count as
+// "archive_round", "sync_round" and "apply_retention"). Times are wall-clock durations of whole calls, in µs.
 struct OperationStats {
   std::string name{};
   int64_t calls = 0;
@@ -74,13 +75,15 @@ struct StatsOptions {
 };
 
 struct StoreStats {
-  Micros since = 0;  // when counting began: the last ResetStats, or else the first save or this handle's opening
+  Micros since = 0;  // when counting began: the last ResetStats, else the opening of the first handle that saved,
+                     // else this handle's opening
   std::vector<OperationStats> operations{};  // those called at least once, by total time, largest first
   // SQLite's page cache (sqlite3_db_status): pages found in the cache, read from the file, and written to it.
   int64_t cache_hits = 0, cache_misses = 0, cache_writes = 0;
   int64_t wal_bytes = 0;          // the WAL file's size now (0 for an in-memory store)
-  int64_t checkpoints = 0;        // WAL checkpoints run (automatic ones after commits, and optimize's, erase's,
-  int64_t checkpointed_frames = 0;  // retention's), and the frames they copied into the database
+  // WAL checkpoints run: the automatic one after a commit that leaves 4,000 frames or more in the WAL (tried after
+  // every such commit while a reader pins the WAL), and optimize's, an erasure's and retention's.
+  int64_t checkpoints = 0;
 };
 
 // The metrics capability of a ConversationStore (a base of it: call these on the store). Non-virtual and without
@@ -98,8 +101,9 @@ class CONVSTORE_EXPORT Monitoring {
   // counters are this handle's, in memory, plus (options.saved) those saved in the file. Counters of handles still
   // open elsewhere, and of a process that was killed, are not in the file.
   Result<StoreStats> Stats(const StatsOptions& options = {});
-  // Zeroes this handle's counters and deletes the saved ones (a write: a read-only store zeroes its own only). A
-  // call that finishes while the reset runs may be counted in part.
+  // Zeroes this handle's counters and deletes the saved ones (a write: a read-only store zeroes its own only).
+  // Other handles open meanwhile keep theirs and add them when they close. A call that finishes while the reset runs
+  // may be counted in part.
   Status ResetStats();
   // Turns this handle's counting of operations on (the default) or off, at once; what was counted stays. The page
   // cache, WAL and checkpoint counters are SQLite's and always kept.

@@ -112,8 +112,8 @@ Result<std::vector<UsageStat>> Costs::GetUsageStats(const CostFilter& filter) {
 Result<TeamSpend> Costs::GetTeamSpend(std::string_view team_key, int lookback_days) {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoGetTeamSpend>(team_key, lookback_days);
 }
-Result<RollupReport> Costs::VerifyRollups() { return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoCheckRollups>(false); }
-Result<RollupReport> Costs::RebuildRollups() { return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoCheckRollups>(true); }
+Result<RollupReport> Costs::VerifyRollups() { return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoVerifyRollups>(); }
+Result<RollupReport> Costs::RebuildRollups() { return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoRebuildRollups>(); }
 Result<BudgetState> Costs::SetBudget(const BudgetInput& budget) {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSetBudget>(budget);
 }
@@ -147,7 +147,7 @@ Result<MetadataIndexReport> MetadataSearch::RebuildMetadataIndex() {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoRebuildMetadataIndex>(nullptr);
 }
 Result<MetadataIndexReport> MetadataSearch::SetMetadataExcludedPaths(const std::vector<std::string>& paths) {
-  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoRebuildMetadataIndex>(&paths);
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSetMetadataExcludedPaths>(paths);
 }
 
 }  // namespace convstore

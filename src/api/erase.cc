@@ -248,6 +248,10 @@ Result<std::vector<ErasureStatus>> StoreImpl::FinishPendingErasures(int64_t* arc
   // The WAL: checkpointed and emptied while no write of this handle runs (an in-memory store has none).
   bool wal_clean = path_ == ConversationStore::kInMemory;
   {
+    // As a write: a concurrent Close waits for it, and it does not start on a closed store.
+    std::shared_lock life(lifecycle_, std::defer_lock);
+    util::LockParked(life);
+    CONVSTORE_RETURN_IF_ERROR(CheckUsable());
     std::unique_lock lock(write_mu_, std::defer_lock);
     util::LockParked(lock);
     if (!wal_clean) {
@@ -257,7 +261,7 @@ Result<std::vector<ErasureStatus>> StoreImpl::FinishPendingErasures(int64_t* arc
       auto frames = ops::CheckpointWal(*writer_, &wal_clean);
       writer_->SetBusyTimeout(options_.busy_timeout_ms);
       if (!frames.ok()) return frames.status();
-      CountCheckpoint(*frames);
+      CountCheckpoint();
     }
   }
   // The archives: generations from before an erasure go, when no other process archives into the directory.

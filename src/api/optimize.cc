@@ -60,7 +60,7 @@ Result<OptimizeReport> StoreImpl::DoOptimize(const OptimizeOptions& options) {
   auto frames = ops::CheckpointWal(**conn, &report.wal_truncated);
   if (!frames.ok()) return frames.status();
   report.wal_frames_checkpointed = *frames;
-  CountCheckpoint(*frames);
+  CountCheckpoint();
   auto after = ops::ReadFileFacts(**conn);
   if (!after.ok()) return after.status();
   report.free_pages_after = after->free_pages;

@@ -185,7 +185,7 @@ Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& opti
     ++report.batches;
     report.longest_batch_us = std::max(report.longest_batch_us, took);
     if (checkpointer)
-      if (auto frames = ops::CheckpointPassive(*checkpointer); frames.ok()) CountCheckpoint(*frames);
+      if (ops::CheckpointPassive(*checkpointer).ok()) CountCheckpoint();
     return result;
   };
 
@@ -394,7 +394,7 @@ Status StoreImpl::DoStartRetention(Micros interval_us) {
   retention_status_.running = true;
   retention_status_.interval_us = interval_us;
   retention_task_ = std::make_unique<PeriodicTask>(interval_us, [this] {
-    auto run = Guarded([&] { return DoApplyRetention(RetentionOptions{}); });
+    auto run = Call<&StoreImpl::DoApplyRetention>(RetentionOptions{});
     if (!run.ok() && run.status().code() != Code::kClosed)
       util::Logger().error("retention run failed (next try in the next interval): {}", run.status().ToString());
     std::lock_guard status_lock(retention_status_mu_);

@@ -3,8 +3,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cmath>
 #include <map>
+#include <thread>
+
+#include <fmt/format.h>
 
 #include "api/store_impl.h"
 
@@ -16,7 +21,7 @@ constexpr int kStatsSchemaVersion = 10;  // the first with the saved statistics'
 
 // The store-wide counters by their saved names.
 struct StoreCounters {
-  int64_t cache_hits = 0, cache_misses = 0, cache_writes = 0, checkpoints = 0, checkpointed_frames = 0;
+  int64_t cache_hits = 0, cache_misses = 0, cache_writes = 0, checkpoints = 0;
   std::optional<int64_t> since;
 
   template <typename F>
@@ -25,22 +30,28 @@ struct StoreCounters {
     f("cache_misses", cache_misses);
     f("cache_writes", cache_writes);
     f("checkpoints", checkpoints);
-    f("checkpointed_frames", checkpointed_frames);
   }
 };
 
-void Merge(OperationCounters::Totals& into, const OperationCounters::Totals& t) {
+Status SavedCountersDamaged(std::string_view what) {
+  return Status::Corruption(fmt::format("the saved statistics hold {}: the file was changed by another program", what));
+}
+
+// Adds t's counters to into's; false when a sum would overflow (saved counters made huge by another program).
+bool Merge(OperationCounters::Totals& into, const OperationCounters::Totals& t) {
   if (into.calls == 0) {
     into = t;
-    return;
+    return true;
   }
-  into.calls += t.calls;
-  into.errors += t.errors;
-  into.rows += t.rows;
-  into.total_ns += t.total_ns;
+  if (__builtin_add_overflow(into.calls, t.calls, &into.calls) ||
+      __builtin_add_overflow(into.errors, t.errors, &into.errors) ||
+      __builtin_add_overflow(into.rows, t.rows, &into.rows) ||
+      __builtin_add_overflow(into.total_ns, t.total_ns, &into.total_ns))
+    return false;
   into.min_ns = std::min(into.min_ns, t.min_ns);
   into.max_ns = std::max(into.max_ns, t.max_ns);
   into.sum_squares_us += t.sum_squares_us;
+  return true;
 }
 
 OperationStats Finished(const OperationCounters::Totals& t) {
@@ -64,6 +75,7 @@ Status ReadSaved(sqlite::Connection& conn, std::map<std::string, OperationCounte
                  StoreCounters* counters) {
   auto txn = sqlite::ReadTransaction::Begin(conn);  // both tables from one snapshot
   if (!txn.ok()) return txn.status();
+  Status damaged = Status::OK();
   auto rows = conn.ForEachRow(
       "SELECT name, calls, errors, rows, total_ns, min_ns, max_ns, sum_squares_us FROM operation_stats",
       "stats: read the saved counters", [&](const sqlite::Stmt& st) {
@@ -76,10 +88,17 @@ Status ReadSaved(sqlite::Connection& conn, std::map<std::string, OperationCounte
         t.min_ns = st.Int(5);
         t.max_ns = st.Int(6);
         t.sum_squares_us = st.Double(7);
-        Merge((*operations)[t.name], t);
-        return true;
+        // What a save writes: at least one call, errors among them, times ordered. (The name is checked with the
+        // result, CheckStored.)
+        if (t.calls < 1 || t.errors < 0 || t.errors > t.calls || t.rows < 0 || t.total_ns < 0 || t.min_ns < 0 ||
+            t.min_ns > t.max_ns || !(t.sum_squares_us >= 0) || !std::isfinite(t.sum_squares_us))
+          damaged = SavedCountersDamaged(fmt::format("impossible counters for '{}'", t.name));
+        else if (!Merge((*operations)[t.name], t))
+          damaged = SavedCountersDamaged(fmt::format("counters for '{}' too large to add up", t.name));
+        return damaged.ok();
       });
   if (!rows.ok()) return rows.status();
+  CONVSTORE_RETURN_IF_ERROR(damaged);
   std::map<std::string, int64_t> saved;
   rows = conn.ForEachRow("SELECT name, value FROM stats_counters", "stats: read the saved store counters",
                          [&](const sqlite::Stmt& st) {
@@ -87,9 +106,12 @@ Status ReadSaved(sqlite::Connection& conn, std::map<std::string, OperationCounte
                            return true;
                          });
   if (!rows.ok()) return rows.status();
+  bool overflow = false;
   counters->ForEach([&](const char* name, int64_t& value) {
-    if (auto it = saved.find(name); it != saved.end()) value += it->second;
+    if (auto it = saved.find(name); it != saved.end())
+      overflow = overflow || it->second < 0 || __builtin_add_overflow(value, it->second, &value);
   });
+  if (overflow) return SavedCountersDamaged("a store counter that is negative or too large");
   if (auto it = saved.find("since"); it != saved.end()) counters->since = it->second;
   return Status::OK();
 }
@@ -101,21 +123,43 @@ int64_t WalBytes(const std::string& path) {
 
 }  // namespace
 
-void StoreImpl::GatherConnectionCounters() {
-  auto add = [this](const sqlite::CacheUse& use) {
-    cache_hits_.fetch_add(use.hits, std::memory_order_relaxed);
-    cache_misses_.fetch_add(use.misses, std::memory_order_relaxed);
-    cache_writes_.fetch_add(use.writes, std::memory_order_relaxed);
+int64_t& StoreImpl::CountedCall::OnThisThread(const StoreImpl* store) noexcept {
+  struct Slot {
+    const StoreImpl* store = nullptr;
+    int64_t depth = 0;
   };
-  if (readers_) add(readers_->TakeCacheUse());
+  thread_local std::array<Slot, 8> slots;
+  thread_local int64_t untracked = 0;  // a thread inside calls of more than 8 stores at once (callbacks nesting)
+  Slot* free_slot = nullptr;
+  for (Slot& s : slots) {
+    if (s.store == store) return s.depth;
+    if (s.depth == 0 && free_slot == nullptr) free_slot = &s;
+  }
+  if (free_slot == nullptr) return untracked;
+  free_slot->store = store;
+  return free_slot->depth;
+}
+
+void StoreImpl::WaitForCountedCalls() noexcept {
+  // Calls finishing their count take microseconds; one blocked in a callback of the caller's (a budget alert) is not
+  // waited for long: its count may then miss the save.
+  const int64_t own = CountedCall::OnThisThread(this);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (counted_calls_.load(std::memory_order_acquire) > own) {
+    if (std::chrono::steady_clock::now() > give_up) return;
+    std::this_thread::yield();
+  }
+}
+
+void StoreImpl::GatherConnectionCounters() {
+  if (readers_) AddCacheUse(readers_->TakeCacheUse());
+  if (writes_) AddCacheUse(writes_->TakeCacheUse());
   {
     std::unique_lock lock(write_mu_, std::defer_lock);
     util::LockParked(lock);
-    add(writer_->TakeCacheUse());
+    AddCacheUse(writer_->TakeCacheUse());  // what ran on it outside a write group (maintenance, erasure steps)
   }
-  const sqlite::CheckpointCount automatic = writer_->TakeAutoCheckpoints();
-  checkpoints_.fetch_add(automatic.checkpoints, std::memory_order_relaxed);
-  checkpointed_frames_.fetch_add(automatic.frames, std::memory_order_relaxed);
+  checkpoints_.fetch_add(writer_->TakeAutoCheckpoints(), std::memory_order_relaxed);
 }
 
 Result<StoreStats> StoreImpl::DoStats(const StatsOptions& options) {
@@ -132,17 +176,18 @@ Result<StoreStats> StoreImpl::DoStats(const StatsOptions& options) {
     auto saved = Read("stats", [&](sqlite::Connection& conn) { return ReadSaved(conn, &operations, &counters); });
     CONVSTORE_RETURN_IF_ERROR(saved);
   }
-  for (const OperationCounters::Totals& t : operations_.Snapshot()) Merge(operations[t.name], t);
+  for (const OperationCounters::Totals& t : operations_.Snapshot())
+    if (!Merge(operations[t.name], t)) return SavedCountersDamaged(fmt::format("counters for '{}' too large to add up", t.name));
   StoreStats stats;
   stats.since = counters.since.value_or(counting_since_.load(std::memory_order_relaxed));
   for (const auto& [name, t] : operations) stats.operations.push_back(Finished(t));
   std::stable_sort(stats.operations.begin(), stats.operations.end(),
                    [](const OperationStats& a, const OperationStats& b) { return a.total_us > b.total_us; });
-  stats.cache_hits = counters.cache_hits + cache_hits_.load(std::memory_order_relaxed);
-  stats.cache_misses = counters.cache_misses + cache_misses_.load(std::memory_order_relaxed);
-  stats.cache_writes = counters.cache_writes + cache_writes_.load(std::memory_order_relaxed);
-  stats.checkpoints = counters.checkpoints + checkpoints_.load(std::memory_order_relaxed);
-  stats.checkpointed_frames = counters.checkpointed_frames + checkpointed_frames_.load(std::memory_order_relaxed);
+  if (__builtin_add_overflow(counters.cache_hits, cache_hits_.load(std::memory_order_relaxed), &stats.cache_hits) ||
+      __builtin_add_overflow(counters.cache_misses, cache_misses_.load(std::memory_order_relaxed), &stats.cache_misses) ||
+      __builtin_add_overflow(counters.cache_writes, cache_writes_.load(std::memory_order_relaxed), &stats.cache_writes) ||
+      __builtin_add_overflow(counters.checkpoints, checkpoints_.load(std::memory_order_relaxed), &stats.checkpoints))
+    return SavedCountersDamaged("a store counter too large to add up");
   stats.wal_bytes = file ? WalBytes(path_) : 0;
   return stats;
 }
@@ -165,7 +210,7 @@ Status StoreImpl::DoResetStats() {
     GatherConnectionCounters();  // and dropped with the rest
   }
   operations_.Reset();
-  for (auto* counter : {&cache_hits_, &cache_misses_, &cache_writes_, &checkpoints_, &checkpointed_frames_})
+  for (auto* counter : {&cache_hits_, &cache_misses_, &cache_writes_, &checkpoints_})
     counter->store(0, std::memory_order_relaxed);
   counting_since_.store(now, std::memory_order_relaxed);
   return Status::OK();
@@ -185,6 +230,7 @@ void StoreImpl::SaveStats() noexcept {
       util::Logger().warn("could not save the statistics of '{}' when closing: {}", path_, e.what());
     } catch (...) {
     }
+  } catch (...) {
   }
 }
 
@@ -196,7 +242,6 @@ void StoreImpl::SaveStatsOrThrow() {
   counters.cache_misses = cache_misses_.load(std::memory_order_relaxed);
   counters.cache_writes = cache_writes_.load(std::memory_order_relaxed);
   counters.checkpoints = checkpoints_.load(std::memory_order_relaxed);
-  counters.checkpointed_frames = checkpointed_frames_.load(std::memory_order_relaxed);
   if (operations.empty()) return;  // opened and closed without a call: nothing worth a write
   const int64_t since = counting_since_.load(std::memory_order_relaxed);
   sqlite::PendingWrite w;

@@ -46,11 +46,16 @@ Status StoreImpl::CheckUsable() const {
 Status StoreImpl::Close() {
   util::CallScope in_call;
   // Refuse new calls first, so a steady stream of them cannot starve Close of the exclusive lock.
-  const bool already_closed = closed_.exchange(true, std::memory_order_acq_rel);
+  // Sequentially consistent: a counted call that starts after WaitForCountedCalls has looked must see it (Call).
+  const bool already_closed = closed_.exchange(true);
   if (!already_closed) {
     StopArchiver();  // its round in progress ends (its calls now fail with kClosed)
     StopSyncer();
     StopRetentionTask();
+    // Counted calls registered before closed_ was set finish (they record their count) before the exclusive lock
+    // below could hold up one still on its way to the lifecycle lock. (Not in a forked child: the count it
+    // inherited includes the parent's other threads.)
+    if (util::ForkGeneration() == fork_generation_) WaitForCountedCalls();
   }
   std::unique_lock life(lifecycle_, std::defer_lock);  // waits for calls in progress, or for a concurrent Close
   util::LockParked(life);
@@ -66,7 +71,8 @@ Status StoreImpl::Close() {
     (void)writer_.release();
     return Status::OK();
   }
-  SaveStats();  // every call has left; the writer is still open
+  WaitForCountedCalls();  // those that left the store's state while Close waited for the lock finish counting
+  SaveStats();  // the writer is still open
   readers_.reset();
   writes_.reset();
   journal_.reset();  // detaches from the writer, which must still be open

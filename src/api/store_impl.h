@@ -69,15 +69,27 @@ class StoreImpl final {
 
   // Runs one entry point under Guarded (nothing throws out of the C++ API) and counts it in the statistics: the
   // public classes call impl->Call<&StoreImpl::DoX>(args...).
+  //
+  // A counted call is registered in counted_calls_ from before it looks at closed_ until it has recorded, so Close
+  // can wait for the calls in progress to finish counting before it saves the counters (and before the caller may
+  // destroy the store); a call that starts after Close has looked sees closed_ set (both sides sequentially
+  // consistent) and records nothing.
   template <auto Entry, typename... A>
   auto Call(A&&... args) {
     if (!counting_.load(std::memory_order_relaxed))
       return Guarded([&] { return (this->*Entry)(std::forward<A>(args)...); });
-    const int id = OperationId<Entry>();
+    CountedCall counted(this);
+    int id = -1;
     const auto start = std::chrono::steady_clock::now();
-    auto result = Guarded([&] { return (this->*Entry)(std::forward<A>(args)...); });
-    const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
-    operations_.Record(id, result.ok(), RowsOf(result), took.count());
+    auto result = Guarded([&]() -> decltype((this->*Entry)(std::forward<A>(args)...)) {
+      if (closed_.load()) return Status::Closed();
+      id = OperationId<Entry>();  // inside Guarded: its first use allocates, and a fork waits for it
+      return (this->*Entry)(std::forward<A>(args)...);
+    });
+    if (id >= 0) {
+      const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
+      operations_.Record(id, result.ok(), RowsOf(result), took.count());
+    }
     return result;
   }
 
@@ -117,11 +129,17 @@ class StoreImpl final {
   Result<std::vector<UsageStat>> DoGetUsageStats(const CostFilter& filter);
   Result<TeamSpend> DoGetTeamSpend(std::string_view team_key, int lookback_days);
   Result<RollupReport> DoCheckRollups(bool repair);
+  // One entry point per public method, so the statistics name each (operation_stats.h).
+  Result<RollupReport> DoVerifyRollups() { return DoCheckRollups(false); }
+  Result<RollupReport> DoRebuildRollups() { return DoCheckRollups(true); }
   Result<MetadataSearchResult> DoSearchMetadata(const MetadataQuery& query);
   Result<MetadataPlan> DoExplainMetadata(const MetadataQuery& query);
   Result<MetadataIndexReport> DoVerifyMetadataIndex();
   // Rebuilds with the stored exclusions, or with `paths` when given.
   Result<MetadataIndexReport> DoRebuildMetadataIndex(const std::vector<std::string>* paths);
+  Result<MetadataIndexReport> DoSetMetadataExcludedPaths(const std::vector<std::string>& paths) {
+    return DoRebuildMetadataIndex(&paths);
+  }
   Result<BudgetState> DoSetBudget(const BudgetInput& budget);
   Status DoDeleteBudget(std::string_view name);
   Result<std::vector<BudgetState>> DoGetBudgets(double min_used_fraction);
@@ -232,11 +250,35 @@ class StoreImpl final {
   // every call has left); errors are logged, and the counters then lost.
   void SaveStats() noexcept;
   void SaveStatsOrThrow();
-  // A checkpoint run outside the automatic policy (optimize, erase, retention).
-  void CountCheckpoint(int64_t frames) noexcept {
-    checkpoints_.fetch_add(1, std::memory_order_relaxed);
-    checkpointed_frames_.fetch_add(frames, std::memory_order_relaxed);
+  void AddCacheUse(const sqlite::CacheUse& use) noexcept {
+    cache_hits_.fetch_add(use.hits, std::memory_order_relaxed);
+    cache_misses_.fetch_add(use.misses, std::memory_order_relaxed);
+    cache_writes_.fetch_add(use.writes, std::memory_order_relaxed);
   }
+  // A checkpoint run outside the automatic policy (optimize, erase, retention).
+  void CountCheckpoint() noexcept { checkpoints_.fetch_add(1, std::memory_order_relaxed); }
+  // Registers a counted call (Call) for its lifetime in counted_calls_, and on this thread, so that a Close run on
+  // the same thread (from a callback inside a call) does not wait for the call it is part of.
+  class CountedCall {
+   public:
+    explicit CountedCall(StoreImpl* store) noexcept : store_(store) {
+      store_->counted_calls_.fetch_add(1);
+      ++OnThisThread(store_);
+    }
+    ~CountedCall() {
+      --OnThisThread(store_);
+      store_->counted_calls_.fetch_sub(1, std::memory_order_release);
+    }
+    CountedCall(const CountedCall&) = delete;
+    CountedCall& operator=(const CountedCall&) = delete;
+    // This thread's counted calls of `store` in progress (its innermost stores; others are not tracked).
+    static int64_t& OnThisThread(const StoreImpl* store) noexcept;
+
+   private:
+    StoreImpl* store_;
+  };
+  // Close: waits until the counted calls in progress are those of this thread.
+  void WaitForCountedCalls() noexcept;
 
   // Runs the budget-alert callback for budgets whose spend crossed a limit with a committed write.
   void NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const;
@@ -336,6 +378,7 @@ class StoreImpl final {
       std::unique_lock lock(write_mu_, std::defer_lock);
       util::LockParked(lock);
       auto result = fn(*writer_);
+      AddCacheUse(writer_->TakeCacheUse());  // SQLite's counters are ints: gathered after every read
       LogIfSlow(op, start);
       return result;
     } catch (const std::exception& e) {
@@ -384,9 +427,10 @@ class StoreImpl final {
   // Statistics: the operations' counters and the connections' (gathered); when counting began.
   OperationCounters operations_;
   std::atomic<int64_t> cache_hits_{0}, cache_misses_{0}, cache_writes_{0};
-  std::atomic<int64_t> checkpoints_{0}, checkpointed_frames_{0};
+  std::atomic<int64_t> checkpoints_{0};
   std::atomic<int64_t> counting_since_{0};
   std::atomic<bool> counting_{true};  // SetStatsEnabled
+  std::atomic<int64_t> counted_calls_{0};  // CountedCall
 };
 
 }  // namespace convstore::api

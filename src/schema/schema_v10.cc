@@ -21,8 +21,8 @@ CREATE TABLE operation_stats (
   max_ns INTEGER NOT NULL,
   sum_squares_us REAL NOT NULL
 ) WITHOUT ROWID;
--- The store-wide counters (cache_hits, cache_misses, cache_writes, checkpoints, checkpointed_frames) merged by
--- addition, and 'since': when counting began (the last reset, or the first save).
+-- The store-wide counters (cache_hits, cache_misses, cache_writes, checkpoints) merged by addition, and 'since':
+-- when counting began (the last reset, or the opening of the first handle that saved).
 CREATE TABLE stats_counters (
   name TEXT PRIMARY KEY,
   value INTEGER NOT NULL

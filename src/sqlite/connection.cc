@@ -108,7 +108,8 @@ Status Connection::EnableWal() {
   if (!*row || st->Text(0) != "wal") return Status::IoError("could not switch the database to WAL journal mode");
   // Checkpoint every ~16 MiB of WAL instead of SQLite's 4 MiB: fewer, larger checkpoints (each one syncs). The hook
   // replaces SQLite's own automatic checkpoint (sqlite3_wal_autocheckpoint installs the same kind of hook), doing
-  // what it does and counting it.
+  // what it does and counting it. Nothing may run PRAGMA wal_autocheckpoint on this connection afterwards: that
+  // would install SQLite's hook in place of this one.
   CONVSTORE_RETURN_IF_ERROR(Exec("PRAGMA journal_size_limit=67108864;", "configure WAL"));
   sqlite3_wal_hook(db_, &Connection::AfterWalCommit, this);
   return Status::OK();
@@ -116,13 +117,10 @@ Status Connection::EnableWal() {
 
 int Connection::AfterWalCommit(void* self, sqlite3* db, const char* schema, int frames) {
   if (frames < kAutoCheckpointFrames) return SQLITE_OK;
-  auto* conn = static_cast<Connection*>(self);
-  int log = 0, copied = 0;
-  // As SQLite's own hook: passive, and its result ignored (a busy or failed checkpoint is tried after the next
-  // commit).
-  (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-  conn->auto_checkpoints_.fetch_add(1, std::memory_order_relaxed);
-  if (copied > 0) conn->auto_checkpointed_frames_.fetch_add(copied, std::memory_order_relaxed);
+  // As SQLite's own hook (sqlite3WalDefaultHook): passive, and its result ignored (a busy or failed checkpoint is
+  // tried again after the next commit).
+  (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  static_cast<Connection*>(self)->auto_checkpoints_.fetch_add(1, std::memory_order_relaxed);
   return SQLITE_OK;
 }
 

@@ -41,11 +41,6 @@ struct CacheUse {
   int64_t hits = 0, misses = 0, writes = 0;
 };
 
-// WAL checkpoints and the frames they copied into the database.
-struct CheckpointCount {
-  int64_t checkpoints = 0, frames = 0;
-};
-
 class Connection {
  public:
   // `path` is a file path or ":memory:", never a URI: a relative path is given to SQLite as "./path", so a name
@@ -142,11 +137,9 @@ class Connection {
   static constexpr int kAutoCheckpointFrames = 4000;
   // The page-cache use since the last call (then zeroed). Same thread rules as any other use of the connection.
   CacheUse TakeCacheUse() noexcept;
-  // The automatic checkpoints EnableWal's policy ran since the last call (then zeroed). Any thread.
-  CheckpointCount TakeAutoCheckpoints() noexcept {
-    return {auto_checkpoints_.exchange(0, std::memory_order_relaxed),
-            auto_checkpointed_frames_.exchange(0, std::memory_order_relaxed)};
-  }
+  // The automatic checkpoints EnableWal's policy ran since the last call (then zeroed), whatever they could copy: a
+  // reader that pins the WAL makes every commit past the threshold try again. Any thread.
+  int64_t TakeAutoCheckpoints() noexcept { return auto_checkpoints_.exchange(0, std::memory_order_relaxed); }
   // Work run inside every WriteTransaction on this connection (transaction_observer.h); nullptr for none. Not owned.
   void SetObserver(TransactionObserver* observer) noexcept { observer_ = observer; }
   TransactionObserver* observer() const noexcept { return observer_; }
@@ -164,7 +157,7 @@ class Connection {
   explicit Connection(sqlite3* db) : db_(db) {}
   static int AfterWalCommit(void* self, sqlite3* db, const char* schema, int frames);
   sqlite3* db_;
-  std::atomic<int64_t> auto_checkpoints_{0}, auto_checkpointed_frames_{0};
+  std::atomic<int64_t> auto_checkpoints_{0};
   int busy_timeout_ms_ = 0;  // read by the busy handler
   TransactionObserver* observer_ = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;

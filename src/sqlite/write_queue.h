@@ -8,6 +8,7 @@
 //
 // Thread-safe.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -44,14 +45,18 @@ class WriteQueue {
   // Runs `group` in one transaction now and sets each member's status. The caller holds `conn_mu`.
   // (Submit's leader calls it; public so tests can form a group deterministically.)
   void RunGroup(const std::vector<PendingWrite*>& group);
+  // The writer's page-cache use in the groups run since the last call (then zeroed). Any thread.
+  CacheUse TakeCacheUse() noexcept;
 
  private:
+  void RunGroupOnce(const std::vector<PendingWrite*>& group);
   Status Exec(const char* sql, const char* context);
 
   sqlite::Connection* conn_;
   std::mutex* conn_mu_;
   std::mutex mu_;
   std::deque<PendingWrite*> queue_;
+  std::atomic<int64_t> cache_hits_{0}, cache_misses_{0}, cache_writes_{0};
 };
 
 }  // namespace convstore::sqlite

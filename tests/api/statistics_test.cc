@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,6 +79,23 @@ TEST(StatisticsTest, CountsCallsErrorsRowsAndTimes) {
   EXPECT_GT(stats->cache_writes + stats->wal_bytes, 0);
   EXPECT_GT(stats->wal_bytes, 0);
   EXPECT_GT(stats->since, 0);
+}
+
+TEST(StatisticsTest, OperationsAreNamedByThePublicMethods) {
+  TempDb db;
+  auto store = OpenOrDie(db.path());
+  ASSERT_OK(store->VerifyRollups());
+  ASSERT_OK(store->RebuildRollups());
+  ASSERT_OK(store->GetCostSummary({}));
+  ASSERT_OK(store->SetMetadataExcludedPaths({"secret"}));
+  ASSERT_OK(store->RebuildMetadataIndex());
+  auto stats = store->Stats({.saved = false});
+  ASSERT_OK(stats);
+  std::vector<std::string> names;
+  for (const OperationStats& o : stats->operations) names.push_back(o.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"get_cost_summary", "rebuild_metadata_index", "rebuild_rollups",
+                                             "set_metadata_excluded_paths", "verify_rollups"}));
 }
 
 TEST(StatisticsTest, StandardDeviationIsThePopulations) {
@@ -172,7 +191,6 @@ TEST(StatisticsTest, CountsAutomaticAndExplicitCheckpoints) {
   auto stats = store->Stats({.saved = false});
   ASSERT_OK(stats);
   EXPECT_GE(stats->checkpoints, 1);
-  EXPECT_GT(stats->checkpointed_frames, 0);
   const int64_t automatic = stats->checkpoints;
   ASSERT_OK(store->Optimize({}));
   stats = store->Stats({.saved = false});
@@ -202,6 +220,45 @@ TEST(StatisticsTest, ManyThreadsCountEveryCall) {
   EXPECT_EQ(Find(*stats, "add_message")->rows, 200);
 }
 
+TEST(StatisticsTest, CallsRacingWithCloseAreSavedExactly) {
+  TempDb db;
+  int64_t succeeded = 0;
+  {
+    auto store = OpenOrDie(db.path());
+    const std::string id = AddMessages(*store, 1);
+    ASSERT_OK(store->ResetStats());
+    std::atomic<int64_t> ok{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&] {
+        while (!go.load()) std::this_thread::yield();
+        for (;;) {
+          auto r = store->AddMessage(id, {.role = Role::kUser, .content = "racing"});
+          if (!r.ok()) {
+            EXPECT_EQ(r.status().code(), Code::kClosed) << r.status().ToString();
+            return;
+          }
+          ++ok;
+        }
+      });
+    go = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ASSERT_OK(store->Close());
+    for (auto& t : threads) t.join();
+    succeeded = ok.load();
+  }
+  ASSERT_GT(succeeded, 0);
+  auto store = OpenOrDie(db.path());
+  auto stats = store->Stats();
+  ASSERT_OK(stats);
+  const OperationStats* add = Find(*stats, "add_message");
+  ASSERT_NE(add, nullptr);
+  // Every call that succeeded was counted and saved; calls the close refused count as errors or not at all.
+  EXPECT_EQ(add->calls - add->errors, succeeded);
+  EXPECT_EQ(add->rows, succeeded);
+}
+
 TEST(StatisticsTest, SavedCountersChangedByAnotherProgramAreRefused) {
   TempDb db;
   {
@@ -215,6 +272,13 @@ TEST(StatisticsTest, SavedCountersChangedByAnotherProgramAreRefused) {
   ASSERT_OK(store->Stats({.saved = false}));
   Edit(db.path(), "UPDATE operation_stats SET calls = 1, name = 'Robert''); DROP' WHERE name = 'add_message'");
   EXPECT_EQ(store->Stats().status().code(), Code::kCorruption);
+  Edit(db.path(), "UPDATE operation_stats SET name = 'add_message', errors = 2 WHERE name LIKE 'Robert%'");  // more errors than calls
+  EXPECT_EQ(store->Stats().status().code(), Code::kCorruption);
+  Edit(db.path(), "UPDATE operation_stats SET errors = 0, calls = 9223372036854775807 WHERE name = 'add_message'");  // would overflow a sum
+  AddMessages(*store, 1);  // this handle's add_message added to the saved one's
+  EXPECT_EQ(store->Stats().status().code(), Code::kCorruption);
+  ASSERT_OK(store->ResetStats());
+  ASSERT_OK(store->Stats());
 }
 
 TEST(StatisticsTest, CountingTurnedOffCountsNothingAndKeepsWhatWasCounted) {

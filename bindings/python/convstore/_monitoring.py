@@ -77,7 +77,7 @@ class MonitoringMixin:
     def stats(self, *, saved: bool = True) -> dict:
         """The store's statistics, like PostgreSQL's pg_stat_statements: {"since", "operations": [{"name", "calls",
         "errors", "rows", "total_us", "mean_us", "min_us", "max_us", "stddev_us"}] (largest total first),
-        "cache_hits", "cache_misses", "cache_writes", "wal_bytes", "checkpoints", "checkpointed_frames"}. Operation
+        "cache_hits", "cache_misses", "cache_writes", "wal_bytes", "checkpoints"}. Operation
         names are the C++ methods' in snake_case ("add_message"); this Store's calls count once each. saved=True adds
         what handles closed earlier saved in the file (a read-write handle saves its counters when it closes)."""
         if not isinstance(saved, bool):

@@ -556,7 +556,7 @@ CONVSTORE_API int convstore_query_metrics(convstore_t* db, const char* query_jso
  * options_json: {"saved"?: bool} or NULL; saved (default true) adds the counters handles closed earlier saved in the
  * file to this handle's. *out_json: {"since", "since_us", "operations": [{"name", "calls", "errors", "rows",
  * "total_us", "mean_us", "min_us", "max_us", "stddev_us"}] (largest total first), "cache_hits", "cache_misses",
- * "cache_writes", "wal_bytes", "checkpoints", "checkpointed_frames"}. Operation names are the C++ methods' in snake_case
+ * "cache_writes", "wal_bytes", "checkpoints"}. Operation names are the C++ methods' in snake_case
  * ("add_message", "get_conversation": mostly the C function's name without its prefix). */
 CONVSTORE_API int convstore_stats(convstore_t* db, const char* options_json, char** out_json, char** errmsg);
 /* Zeroes this handle's counters and the saved ones (a read-only store: its own only). */

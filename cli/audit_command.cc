@@ -32,14 +32,7 @@ struct AuditArgs {
 
 convstore_t* OpenStore(const AuditArgs& a, const char* command, bool read_only) {
   convstore_t* db = nullptr;
-  char* err = nullptr;
-  const char* options = read_only ? R"({"create_if_missing":false,"read_only":true})" : R"({"create_if_missing":false})";
-  const int rc = convstore_open(a.store.c_str(), options, &db, &err);
-  if (rc != CONVSTORE_OK) {
-    Failed(command, rc, err);
-    return nullptr;
-  }
-  return db;
+  return OpenExisting(a.store, read_only, command, &db) == 0 ? db : nullptr;
 }
 
 void AddText(std::string& json, const char* key, const std::string& value) {

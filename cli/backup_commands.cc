@@ -24,8 +24,8 @@ int RunBackup(const BackupArgs& a) {
   if (!ReadKey(a.key_file, &key, "backup")) return 1;
   convstore_t* db = nullptr;
   char* err = nullptr;
-  int rc = convstore_open(a.store.c_str(), R"({"create_if_missing":false})", &db, &err);
-  if (rc != CONVSTORE_OK) return Failed("backup", rc, err);
+  int rc = OpenExisting(a.store, /*read_only=*/false, "backup", &db);
+  if (rc != 0) return rc;
   std::string options = "{\"path\":" + JsonString(a.backup);
   if (!key.empty()) options += ",\"encryption_key\":" + JsonString(key);
   options += "}";

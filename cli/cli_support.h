@@ -35,6 +35,15 @@ inline int Failed(const char* command, int rc, char* err) {
   return 1;
 }
 
+// Opens an existing store, read-only when the command only looks (then it writes nothing to the file); returns 0,
+// or the exit code of the failure, printed.
+inline int OpenExisting(const std::string& store, bool read_only, const char* command, convstore_t** db) {
+  char* err = nullptr;
+  const char* options = read_only ? R"({"create_if_missing":false,"read_only":true})" : R"({"create_if_missing":false})";
+  const int rc = convstore_open(store.c_str(), options, db, &err);
+  return rc == CONVSTORE_OK ? 0 : Failed(command, rc, err);
+}
+
 inline std::string JsonString(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {

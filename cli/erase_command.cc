@@ -25,8 +25,8 @@ void PrintPending(const nlohmann::json& pending) {
 int Erase(const EraseArgs& a) {
   convstore_t* db = nullptr;
   char* err = nullptr;
-  int rc = convstore_open(a.store.c_str(), R"({"create_if_missing":false})", &db, &err);
-  if (rc != CONVSTORE_OK) return Failed("erase", rc, err);
+  int rc = OpenExisting(a.store, /*read_only=*/false, "erase", &db);
+  if (rc != 0) return rc;
   char* out = nullptr;
   rc = convstore_erase_user(db, a.user.c_str(), &out, &err);
   convstore_close(db);
@@ -53,10 +53,9 @@ int Erase(const EraseArgs& a) {
 
 int Erasures(const EraseArgs& a) {
   convstore_t* db = nullptr;
+  int rc = OpenExisting(a.store, /*read_only=*/!a.finish, "erasures", &db);
+  if (rc != 0) return rc;
   char* err = nullptr;
-  const char* options = a.finish ? R"({"create_if_missing":false})" : R"({"create_if_missing":false,"read_only":true})";
-  int rc = convstore_open(a.store.c_str(), options, &db, &err);
-  if (rc != CONVSTORE_OK) return Failed("erasures", rc, err);
   char* out = nullptr;
   rc = a.finish ? convstore_finish_erasures(db, &out, &err) : convstore_list_erasures(db, &out, &err);
   convstore_close(db);

@@ -42,10 +42,9 @@ int Run(const MetricsArgs& a, bool record) {
     }
   }
   convstore_t* db = nullptr;
+  int rc = OpenExisting(a.store, /*read_only=*/!record, command, &db);
+  if (rc != 0) return rc;
   char* err = nullptr;
-  const char* options = record ? R"({"create_if_missing":false})" : R"({"create_if_missing":false,"read_only":true})";
-  int rc = convstore_open(a.store.c_str(), options, &db, &err);
-  if (rc != CONVSTORE_OK) return Failed(command, rc, err);
   char* out = nullptr;
   if (record) {
     // The value goes into the JSON as given: a number the parser checks (a word is refused there).

@@ -66,10 +66,7 @@ std::string Days(const nlohmann::json& v) {
 }
 
 int Open(const RetentionArgs& a, bool read_only, const char* command, convstore_t** db) {
-  char* err = nullptr;
-  const char* options = read_only ? R"({"create_if_missing":false,"read_only":true})" : R"({"create_if_missing":false})";
-  const int rc = convstore_open(a.store.c_str(), options, db, &err);
-  return rc == CONVSTORE_OK ? 0 : Failed(command, rc, err);
+  return OpenExisting(a.store, read_only, command, db);
 }
 
 void PrintPolicy(const char* text) {

@@ -43,11 +43,10 @@ void PrintTable(const JsonView& s) {
 
 int Run(const StatsArgs& a) {
   convstore_t* db = nullptr;
-  char* err = nullptr;
   // Read-only for a look: this command's own handle then saves nothing into the file.
-  const char* options = a.reset ? R"({"create_if_missing":false})" : R"({"create_if_missing":false,"read_only":true})";
-  int rc = convstore_open(a.store.c_str(), options, &db, &err);
-  if (rc != CONVSTORE_OK) return Failed("stats", rc, err);
+  int rc = OpenExisting(a.store, /*read_only=*/!a.reset, "stats", &db);
+  if (rc != 0) return rc;
+  char* err = nullptr;
   char* out = nullptr;
   rc = a.reset ? convstore_reset_stats(db, &err) : convstore_stats(db, nullptr, &out, &err);
   convstore_close(db);

@@ -278,8 +278,8 @@ int RunBackups(const StoreArgs& a) {
 int RunOptimize(const StoreArgs& a) {
   convstore_t* db = nullptr;
   char* err = nullptr;
-  int rc = convstore_open(a.store.c_str(), R"({"create_if_missing":false})", &db, &err);
-  if (rc != CONVSTORE_OK) return Failed("optimize", rc, err);
+  int rc = OpenExisting(a.store, /*read_only=*/false, "optimize", &db);
+  if (rc != 0) return rc;
   ProgressBar bar;
   char* out = nullptr;
   rc = convstore_optimize(db, a.vacuum ? R"({"vacuum":true})" : "{}", &ProgressBar::Callback, &bar, &out, &err);

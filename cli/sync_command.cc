@@ -80,8 +80,8 @@ int RunSync(const SyncArgs& a) {
   if (!a.once) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   convstore_t* db = nullptr;
   char* err = nullptr;
-  int rc = convstore_open(a.store.c_str(), R"({"create_if_missing":false})", &db, &err);
-  if (rc != CONVSTORE_OK) return Failed("sync", rc, err);
+  int rc = OpenExisting(a.store, /*read_only=*/false, "sync", &db);
+  if (rc != 0) return rc;
   char* out = nullptr;
   if (a.once) {
     rc = convstore_sync_to_postgres(db, options.c_str(), &out, &err);

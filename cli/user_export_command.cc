@@ -55,8 +55,8 @@ int ExportUser(const UserFileArgs& a) {
   char* err = nullptr;
   // Read-write: the export mints the user's pseudonymous id when they have none yet (an import after their
   // erasure finds their row by it).
-  int rc = convstore_open(a.store.c_str(), R"({"create_if_missing":false})", &db, &err);
-  if (rc != CONVSTORE_OK) return Failed("export-user", rc, err);
+  int rc = OpenExisting(a.store, /*read_only=*/false, "export-user", &db);
+  if (rc != 0) return rc;
   const bool to_stdout = a.file == "-";
   Stream stream;
   stream.file = stdout;
@@ -88,8 +88,8 @@ int ExportUser(const UserFileArgs& a) {
 int ImportUser(const UserFileArgs& a) {
   convstore_t* db = nullptr;
   char* err = nullptr;
-  int rc = convstore_open(a.store.c_str(), R"({"create_if_missing":false})", &db, &err);
-  if (rc != CONVSTORE_OK) return Failed("import-user", rc, err);
+  int rc = OpenExisting(a.store, /*read_only=*/false, "import-user", &db);
+  if (rc != 0) return rc;
   const bool from_stdin = a.file == "-";
   Stream stream;
   stream.file = stdin;

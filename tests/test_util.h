@@ -39,6 +39,9 @@ class TempDir {
 
 // Runs a single-value query on the file with a separate raw SQLite connection (NULL reads as -1).
 int64_t QueryInt(const std::string& path, const std::string& sql);
+// Runs SQL on the file through a plain SQLite connection of its own, as another program would (no convstore check in
+// the way); throws std::runtime_error with SQLite's message when it fails.
+void ExecOnFile(const std::string& path, const std::string& sql);
 
 // A fixed, advancing clock for deterministic timestamps: starts at 2026-02-11T09:00:00Z, +1 ms per call.
 std::function<int64_t()> FakeClock();

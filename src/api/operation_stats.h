@@ -12,6 +12,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,12 +57,8 @@ class OperationCounters {
     s.total_ns.fetch_add(nanos, std::memory_order_relaxed);
     const double us = static_cast<double>(nanos) / 1000.0;
     s.sum_squares_us.fetch_add(us * us, std::memory_order_relaxed);
-    for (int64_t m = s.min_ns.load(std::memory_order_relaxed);
-         nanos < m && !s.min_ns.compare_exchange_weak(m, nanos, std::memory_order_relaxed);) {
-    }
-    for (int64_t m = s.max_ns.load(std::memory_order_relaxed);
-         nanos > m && !s.max_ns.compare_exchange_weak(m, nanos, std::memory_order_relaxed);) {
-    }
+    Replace(s.min_ns, nanos, std::less<>());
+    Replace(s.max_ns, nanos, std::greater<>());
   }
 
   // What a slot holds, in the form the file saves (src/api/statistics.cc).
@@ -75,6 +72,14 @@ class OperationCounters {
   void Reset() noexcept;
 
  private:
+  // Stores v in `slot` when better(v, what it holds) (a running minimum or maximum).
+  template <typename Better>
+  static void Replace(std::atomic<int64_t>& slot, int64_t v, Better better) noexcept {
+    for (int64_t held = slot.load(std::memory_order_relaxed);
+         better(v, held) && !slot.compare_exchange_weak(held, v, std::memory_order_relaxed);) {
+    }
+  }
+
   struct alignas(64) Slot {
     std::atomic<int64_t> calls{0}, errors{0}, rows{0}, total_ns{0};
     std::atomic<int64_t> min_ns{INT64_MAX}, max_ns{0};

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -19,22 +21,36 @@ namespace {
 
 constexpr int kStatsSchemaVersion = 10;  // the first with the saved statistics' tables
 
-// The store-wide counters by their saved names.
+// The store-wide counters, saved in stats_counters under their field's name.
 struct StoreCounters {
   int64_t cache_hits = 0, cache_misses = 0, cache_writes = 0, checkpoints = 0;
-  std::optional<int64_t> since;
-
-  template <typename F>
-  void ForEach(F&& f) {
-    f("cache_hits", cache_hits);
-    f("cache_misses", cache_misses);
-    f("cache_writes", cache_writes);
-    f("checkpoints", checkpoints);
-  }
 };
+constexpr std::pair<const char*, int64_t StoreCounters::*> kStoreCounters[] = {
+    {"cache_hits", &StoreCounters::cache_hits},
+    {"cache_misses", &StoreCounters::cache_misses},
+    {"cache_writes", &StoreCounters::cache_writes},
+    {"checkpoints", &StoreCounters::checkpoints}};
+
+StoreCounters Of(const sqlite::CacheUse& cache, int64_t checkpoints) {
+  return {cache.hits, cache.misses, cache.writes, checkpoints};
+}
 
 Status SavedCountersDamaged(std::string_view what) {
   return Status::Corruption(fmt::format("the saved statistics hold {}: the file was changed by another program", what));
+}
+
+// Adds `more` to `into`; false when a sum would overflow (saved counters made huge by another program).
+bool Add(StoreCounters& into, const StoreCounters& more) {
+  for (const auto& [name, field] : kStoreCounters)
+    if (__builtin_add_overflow(into.*field, more.*field, &(into.*field))) return false;
+  return true;
+}
+
+// An operation's name as convstore writes it (OperationNameFromSignature): 1-64 of a-z, 0-9 and _.
+bool IsOperationName(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
 }
 
 // Adds t's counters to into's; false when a sum would overflow (saved counters made huge by another program).
@@ -71,8 +87,9 @@ OperationStats Finished(const OperationCounters::Totals& t) {
   return o;
 }
 
+// The saved counters, checked: what a save writes, or kCorruption.
 Status ReadSaved(sqlite::Connection& conn, std::map<std::string, OperationCounters::Totals>* operations,
-                 StoreCounters* counters) {
+                 StoreCounters* counters, std::optional<int64_t>* since) {
   auto txn = sqlite::ReadTransaction::Begin(conn);  // both tables from one snapshot
   if (!txn.ok()) return txn.status();
   Status damaged = Status::OK();
@@ -88,9 +105,10 @@ Status ReadSaved(sqlite::Connection& conn, std::map<std::string, OperationCounte
         t.min_ns = st.Int(5);
         t.max_ns = st.Int(6);
         t.sum_squares_us = st.Double(7);
-        // What a save writes: at least one call, errors among them, times ordered. (The name is checked with the
-        // result, CheckStored.)
-        if (t.calls < 1 || t.errors < 0 || t.errors > t.calls || t.rows < 0 || t.total_ns < 0 || t.min_ns < 0 ||
+        // What a save writes: an operation's name, at least one call, errors among them, times ordered.
+        if (!IsOperationName(t.name))
+          damaged = SavedCountersDamaged("an operation name that is not one");
+        else if (t.calls < 1 || t.errors < 0 || t.errors > t.calls || t.rows < 0 || t.total_ns < 0 || t.min_ns < 0 ||
             t.min_ns > t.max_ns || !(t.sum_squares_us >= 0) || !std::isfinite(t.sum_squares_us))
           damaged = SavedCountersDamaged(fmt::format("impossible counters for '{}'", t.name));
         else if (!Merge((*operations)[t.name], t))
@@ -106,13 +124,12 @@ Status ReadSaved(sqlite::Connection& conn, std::map<std::string, OperationCounte
                            return true;
                          });
   if (!rows.ok()) return rows.status();
-  bool overflow = false;
-  counters->ForEach([&](const char* name, int64_t& value) {
-    if (auto it = saved.find(name); it != saved.end())
-      overflow = overflow || it->second < 0 || __builtin_add_overflow(value, it->second, &value);
-  });
-  if (overflow) return SavedCountersDamaged("a store counter that is negative or too large");
-  if (auto it = saved.find("since"); it != saved.end()) counters->since = it->second;
+  for (const auto& [name, field] : kStoreCounters)
+    if (auto it = saved.find(name); it != saved.end()) {
+      if (it->second < 0) return SavedCountersDamaged(fmt::format("a negative {}", name));
+      (*counters).*field = it->second;
+    }
+  if (auto it = saved.find("since"); it != saved.end()) *since = it->second;
   return Status::OK();
 }
 
@@ -152,12 +169,12 @@ void StoreImpl::WaitForCountedCalls() noexcept {
 }
 
 void StoreImpl::GatherConnectionCounters() {
-  if (readers_) AddCacheUse(readers_->TakeCacheUse());
-  if (writes_) AddCacheUse(writes_->TakeCacheUse());
+  if (readers_) cache_.Add(readers_->TakeCacheUse());
+  if (writes_) cache_.Add(writes_->TakeCacheUse());
   {
     std::unique_lock lock(write_mu_, std::defer_lock);
     util::LockParked(lock);
-    AddCacheUse(writer_->TakeCacheUse());  // what ran on it outside a write group (maintenance, erasure steps)
+    cache_.Add(writer_->TakeCacheUse());  // what ran on it outside a write group (maintenance, erasure steps)
   }
   checkpoints_.fetch_add(writer_->TakeAutoCheckpoints(), std::memory_order_relaxed);
 }
@@ -171,23 +188,27 @@ Result<StoreStats> StoreImpl::DoStats(const StatsOptions& options) {
   }
   std::map<std::string, OperationCounters::Totals> operations;
   StoreCounters counters;
+  std::optional<int64_t> since;
   const bool file = path_ != ConversationStore::kInMemory;
   if (options.saved && file && schema_version_ >= kStatsSchemaVersion) {
-    auto saved = Read("stats", [&](sqlite::Connection& conn) { return ReadSaved(conn, &operations, &counters); });
+    auto saved =
+        Read("stats", [&](sqlite::Connection& conn) { return ReadSaved(conn, &operations, &counters, &since); });
     CONVSTORE_RETURN_IF_ERROR(saved);
   }
   for (const OperationCounters::Totals& t : operations_.Snapshot())
-    if (!Merge(operations[t.name], t)) return SavedCountersDamaged(fmt::format("counters for '{}' too large to add up", t.name));
+    if (!Merge(operations[t.name], t))
+      return SavedCountersDamaged(fmt::format("counters for '{}' too large to add up", t.name));
+  if (!Add(counters, Of(cache_.Peek(), checkpoints_.load(std::memory_order_relaxed))))
+    return SavedCountersDamaged("a store counter too large to add up");
   StoreStats stats;
-  stats.since = counters.since.value_or(counting_since_.load(std::memory_order_relaxed));
+  stats.since = since.value_or(counting_since_.load(std::memory_order_relaxed));
   for (const auto& [name, t] : operations) stats.operations.push_back(Finished(t));
   std::stable_sort(stats.operations.begin(), stats.operations.end(),
                    [](const OperationStats& a, const OperationStats& b) { return a.total_us > b.total_us; });
-  if (__builtin_add_overflow(counters.cache_hits, cache_hits_.load(std::memory_order_relaxed), &stats.cache_hits) ||
-      __builtin_add_overflow(counters.cache_misses, cache_misses_.load(std::memory_order_relaxed), &stats.cache_misses) ||
-      __builtin_add_overflow(counters.cache_writes, cache_writes_.load(std::memory_order_relaxed), &stats.cache_writes) ||
-      __builtin_add_overflow(counters.checkpoints, checkpoints_.load(std::memory_order_relaxed), &stats.checkpoints))
-    return SavedCountersDamaged("a store counter too large to add up");
+  stats.cache_hits = counters.cache_hits;
+  stats.cache_misses = counters.cache_misses;
+  stats.cache_writes = counters.cache_writes;
+  stats.checkpoints = counters.checkpoints;
   stats.wal_bytes = file ? WalBytes(path_) : 0;
   return stats;
 }
@@ -210,8 +231,8 @@ Status StoreImpl::DoResetStats() {
     GatherConnectionCounters();  // and dropped with the rest
   }
   operations_.Reset();
-  for (auto* counter : {&cache_hits_, &cache_misses_, &cache_writes_, &checkpoints_})
-    counter->store(0, std::memory_order_relaxed);
+  (void)cache_.Take();
+  checkpoints_.store(0, std::memory_order_relaxed);
   counting_since_.store(now, std::memory_order_relaxed);
   return Status::OK();
 }
@@ -237,12 +258,8 @@ void StoreImpl::SaveStats() noexcept {
 void StoreImpl::SaveStatsOrThrow() {
   GatherConnectionCounters();
   const std::vector<OperationCounters::Totals> operations = operations_.Snapshot();
-  StoreCounters counters;
-  counters.cache_hits = cache_hits_.load(std::memory_order_relaxed);
-  counters.cache_misses = cache_misses_.load(std::memory_order_relaxed);
-  counters.cache_writes = cache_writes_.load(std::memory_order_relaxed);
-  counters.checkpoints = checkpoints_.load(std::memory_order_relaxed);
   if (operations.empty()) return;  // opened and closed without a call: nothing worth a write
+  const StoreCounters counters = Of(cache_.Peek(), checkpoints_.load(std::memory_order_relaxed));
   const int64_t since = counting_since_.load(std::memory_order_relaxed);
   sqlite::PendingWrite w;
   w.body = [&](sqlite::Connection& conn) -> Status {
@@ -255,14 +272,11 @@ void StoreImpl::SaveStatsOrThrow() {
           " sum_squares_us = sum_squares_us + excluded.sum_squares_us",
           "save the statistics", t.name, t.calls, t.errors, t.rows, t.total_ns, t.min_ns, t.max_ns,
           t.sum_squares_us));
-    Status s = Status::OK();
-    counters.ForEach([&](const char* name, int64_t& value) {
-      if (s.ok() && value != 0)
-        s = conn.Run("INSERT INTO stats_counters(name, value) VALUES (?1, ?2)"
-                     " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-                     "save the statistics", std::string_view(name), value);
-    });
-    CONVSTORE_RETURN_IF_ERROR(s);
+    for (const auto& [name, field] : kStoreCounters)
+      if (counters.*field != 0)
+        CONVSTORE_RETURN_IF_ERROR(conn.Run("INSERT INTO stats_counters(name, value) VALUES (?1, ?2)"
+                                           " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                                           "save the statistics", std::string_view(name), counters.*field));
     return conn.Run("INSERT OR IGNORE INTO stats_counters(name, value) VALUES ('since', ?1)", "save the statistics",
                     since);
   };

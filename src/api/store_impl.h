@@ -246,15 +246,10 @@ class StoreImpl final {
   // Statistics (src/api/statistics.cc). The page-cache use and automatic checkpoints of the connections gathered
   // into this handle's counters (the writer's under write_mu_).
   void GatherConnectionCounters();
-  // Adds this handle's counters to those saved in the file, in one write transaction on the writer (Close, after
-  // every call has left); errors are logged, and the counters then lost.
+  // Adds this handle's counters to those saved in the file, in one write transaction on the writer (Close, once the
+  // counted calls have finished counting); errors are logged, and the counters then lost.
   void SaveStats() noexcept;
   void SaveStatsOrThrow();
-  void AddCacheUse(const sqlite::CacheUse& use) noexcept {
-    cache_hits_.fetch_add(use.hits, std::memory_order_relaxed);
-    cache_misses_.fetch_add(use.misses, std::memory_order_relaxed);
-    cache_writes_.fetch_add(use.writes, std::memory_order_relaxed);
-  }
   // A checkpoint run outside the automatic policy (optimize, erase, retention).
   void CountCheckpoint() noexcept { checkpoints_.fetch_add(1, std::memory_order_relaxed); }
   // Registers a counted call (Call) for its lifetime in counted_calls_, and on this thread, so that a Close run on
@@ -378,7 +373,7 @@ class StoreImpl final {
       std::unique_lock lock(write_mu_, std::defer_lock);
       util::LockParked(lock);
       auto result = fn(*writer_);
-      AddCacheUse(writer_->TakeCacheUse());  // SQLite's counters are ints: gathered after every read
+      cache_.Add(writer_->TakeCacheUse());  // SQLite's counters are ints: gathered after every read
       LogIfSlow(op, start);
       return result;
     } catch (const std::exception& e) {
@@ -426,7 +421,7 @@ class StoreImpl final {
   std::unique_ptr<GlobalBudgetSession> global_;
   // Statistics: the operations' counters and the connections' (gathered); when counting began.
   OperationCounters operations_;
-  std::atomic<int64_t> cache_hits_{0}, cache_misses_{0}, cache_writes_{0};
+  sqlite::CacheCounters cache_;
   std::atomic<int64_t> checkpoints_{0};
   std::atomic<int64_t> counting_since_{0};
   std::atomic<bool> counting_{true};  // SetStatsEnabled

@@ -1,8 +1,5 @@
 #include "api/stored_check.h"
 
-#include <algorithm>
-#include <cmath>
-
 #include <fmt/format.h>
 
 #include <initializer_list>
@@ -188,22 +185,5 @@ Status CheckStored(const AuditEntry& v) {
 Status CheckStored(const AuditPage& v) { return CheckStored(v.entries); }
 
 Status CheckStored(const MetricSeries& v) { return Texts("metric", v.name, {{"unit", &v.unit}}); }
-
-Status CheckStored(const StoreStats& v) {
-  auto bad = [](std::string_view what) {
-    return Status::Corruption(fmt::format("the saved statistics hold {}: the file was changed by another program", what));
-  };
-  for (const OperationStats& o : v.operations) {
-    if (o.name.empty() || o.name.size() > 64 ||
-        !std::all_of(o.name.begin(), o.name.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }))
-      return bad("an operation name that is not one");
-    if (o.calls < 0 || o.errors < 0 || o.rows < 0 || !(o.total_us >= 0) || !(o.min_us >= 0) ||
-        !(o.max_us >= 0) || !(o.stddev_us >= 0) || !std::isfinite(o.total_us) || !std::isfinite(o.max_us) || !std::isfinite(o.stddev_us))
-      return bad(fmt::format("impossible counters for '{}'", o.name));
-  }
-  if (v.cache_hits < 0 || v.cache_misses < 0 || v.cache_writes < 0 || v.checkpoints < 0)
-    return bad("a negative counter");
-  return Status::OK();
-}
 
 }  // namespace convstore::api

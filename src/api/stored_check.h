@@ -76,9 +76,8 @@ inline Status CheckStored(const std::vector<ErasureStatus>&) { return Status::OK
 // The caller's key and counts; the pseudonym was minted by convstore (or checked as a key by the import).
 inline Status CheckStored(const UserExportReport&) { return Status::OK(); }
 inline Status CheckStored(const UserImportReport&) { return Status::OK(); }
-// Saved statistics are read from the file: operation names of lowercase letters, digits and underscores, counts
-// and times not negative.
-Status CheckStored(const StoreStats& v);
+// Saved statistics are checked as they are read from the file (src/api/statistics.cc, ReadSaved).
+inline Status CheckStored(const StoreStats&) { return Status::OK(); }
 
 template <typename T>
 Status CheckStored(const std::optional<T>& item) {

@@ -41,6 +41,29 @@ struct CacheUse {
   int64_t hits = 0, misses = 0, writes = 0;
 };
 
+// CacheUse added up across connections and calls (the reader pool's, the write queue's, a store's). Thread-safe:
+// relaxed atomics, each counter exact, the three not one snapshot.
+class CacheCounters {
+ public:
+  void Add(const CacheUse& use) noexcept {
+    hits_.fetch_add(use.hits, std::memory_order_relaxed);
+    misses_.fetch_add(use.misses, std::memory_order_relaxed);
+    writes_.fetch_add(use.writes, std::memory_order_relaxed);
+  }
+  CacheUse Peek() const noexcept {
+    return {hits_.load(std::memory_order_relaxed), misses_.load(std::memory_order_relaxed),
+            writes_.load(std::memory_order_relaxed)};
+  }
+  // The counts, then zeroed.
+  CacheUse Take() noexcept {
+    return {hits_.exchange(0, std::memory_order_relaxed), misses_.exchange(0, std::memory_order_relaxed),
+            writes_.exchange(0, std::memory_order_relaxed)};
+  }
+
+ private:
+  std::atomic<int64_t> hits_{0}, misses_{0}, writes_{0};
+};
+
 class Connection {
  public:
   // `path` is a file path or ":memory:", never a URI: a relative path is given to SQLite as "./path", so a name

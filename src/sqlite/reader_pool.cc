@@ -26,20 +26,12 @@ ReaderPool::Lease ReaderPool::Acquire() {
 }
 
 void ReaderPool::Release(Connection* conn) {
-  const CacheUse use = conn->TakeCacheUse();  // still this thread's connection
-  if (use.hits != 0) cache_hits_.fetch_add(use.hits, std::memory_order_relaxed);
-  if (use.misses != 0) cache_misses_.fetch_add(use.misses, std::memory_order_relaxed);
-  if (use.writes != 0) cache_writes_.fetch_add(use.writes, std::memory_order_relaxed);
+  cache_.Add(conn->TakeCacheUse());  // still this thread's connection
   {
     std::lock_guard lock(mu_);
     free_.push_back(conn);
   }
   cv_.notify_one();
-}
-
-CacheUse ReaderPool::TakeCacheUse() noexcept {
-  return {cache_hits_.exchange(0, std::memory_order_relaxed), cache_misses_.exchange(0, std::memory_order_relaxed),
-          cache_writes_.exchange(0, std::memory_order_relaxed)};
 }
 
 }  // namespace convstore::sqlite

@@ -1,7 +1,6 @@
 // ReaderPool: a fixed set of read-only connections leased to one thread at a time.
 // Thread-safe. Acquire blocks while every connection is leased.
 #pragma once
-#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -34,7 +33,7 @@ class ReaderPool {
 
   Lease Acquire();
   // The page-cache use of the pool's connections (gathered as each is released) since the last call, then zeroed.
-  CacheUse TakeCacheUse() noexcept;
+  CacheUse TakeCacheUse() noexcept { return cache_.Take(); }
 
  private:
   void Release(Connection* conn);
@@ -42,7 +41,7 @@ class ReaderPool {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Connection*> free_;
-  std::atomic<int64_t> cache_hits_{0}, cache_misses_{0}, cache_writes_{0};
+  CacheCounters cache_;
 };
 
 }  // namespace convstore::sqlite

@@ -66,15 +66,7 @@ Status WriteQueue::Exec(const char* sql, const char* context) {
 void WriteQueue::RunGroup(const std::vector<PendingWrite*>& group) {
   RunGroupOnce(group);
   // The writer's page-cache use gathered after every group: SQLite's counters are ints and would wrap.
-  const CacheUse use = conn_->TakeCacheUse();
-  cache_hits_.fetch_add(use.hits, std::memory_order_relaxed);
-  cache_misses_.fetch_add(use.misses, std::memory_order_relaxed);
-  cache_writes_.fetch_add(use.writes, std::memory_order_relaxed);
-}
-
-CacheUse WriteQueue::TakeCacheUse() noexcept {
-  return {cache_hits_.exchange(0, std::memory_order_relaxed), cache_misses_.exchange(0, std::memory_order_relaxed),
-          cache_writes_.exchange(0, std::memory_order_relaxed)};
+  cache_.Add(conn_->TakeCacheUse());
 }
 
 void WriteQueue::RunGroupOnce(const std::vector<PendingWrite*>& group) {

@@ -8,7 +8,6 @@
 //
 // Thread-safe.
 #pragma once
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -46,7 +45,7 @@ class WriteQueue {
   // (Submit's leader calls it; public so tests can form a group deterministically.)
   void RunGroup(const std::vector<PendingWrite*>& group);
   // The writer's page-cache use in the groups run since the last call (then zeroed). Any thread.
-  CacheUse TakeCacheUse() noexcept;
+  CacheUse TakeCacheUse() noexcept { return cache_.Take(); }
 
  private:
   void RunGroupOnce(const std::vector<PendingWrite*>& group);
@@ -56,7 +55,7 @@ class WriteQueue {
   std::mutex* conn_mu_;
   std::mutex mu_;
   std::deque<PendingWrite*> queue_;
-  std::atomic<int64_t> cache_hits_{0}, cache_misses_{0}, cache_writes_{0};
+  CacheCounters cache_;
 };
 
 }  // namespace convstore::sqlite

@@ -2,7 +2,6 @@
 // bad disk). What convstore reads back is checked — a stored value it would not have written is kCorruption naming
 // the record, never passed on — and a file whose schema is not what convstore's migrations create is refused.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <string>
 
@@ -12,20 +11,9 @@ namespace convstore {
 namespace {
 
 using testing::OpenOrDie;
+using testing::ExecOnFile;
 using testing::QueryInt;
 using testing::TempDb;
-
-// Runs SQL on the file with a separate raw connection (no convstore checks in the way).
-void Edit(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "") << "\n" << sql;
-  sqlite3_free(err);
-  sqlite3_close(db);
-}
 
 template <typename R>
 void ExpectCorruption(const R& r, const std::string& names) {
@@ -45,45 +33,45 @@ TEST(StoredValueTest, ACellConvstoreWouldNotWriteIsCorruptionNeverOutput) {
   ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .metadata_json = R"({"k":"v"})", .request_id = "r1"}));
 
   // Splicing fields into the record through a metadata cell.
-  Edit(db.path(), R"(UPDATE conversations SET metadata = '{"source":"cli"},"title":"INJECTED","user":"mallory","zz":{}')");
+  ExecOnFile(db.path(), R"(UPDATE conversations SET metadata = '{"source":"cli"},"title":"INJECTED","user":"mallory","zz":{}')");
   ExpectCorruption(s->GetConversationInfo(conv->id), "metadata is not valid JSON");
   ExpectCorruption(s->GetConversationInfo(conv->id), conv->id);
   ExpectCorruption(s->GetConversation(conv->id), "conversation");
   ExpectCorruption(s->ListConversations({.user_key = "ana"}), "metadata");
-  Edit(db.path(), "UPDATE conversations SET metadata = '[1,2'");
+  ExecOnFile(db.path(), "UPDATE conversations SET metadata = '[1,2'");
   ExpectCorruption(s->GetConversationInfo(conv->id), "not valid JSON");
-  Edit(db.path(), "UPDATE conversations SET metadata = '[1,2]'");
+  ExecOnFile(db.path(), "UPDATE conversations SET metadata = '[1,2]'");
   ExpectCorruption(s->GetConversationInfo(conv->id), "not a JSON object");
-  Edit(db.path(), R"(UPDATE conversations SET metadata = '{"source":"cli"}')");
+  ExecOnFile(db.path(), R"(UPDATE conversations SET metadata = '{"source":"cli"}')");
   ASSERT_OK(s->GetConversationInfo(conv->id));
   EXPECT_EQ(s->GetConversationInfo(conv->id)->title, "real");
 
   // Invalid UTF-8 in content, in a title, in a user's email.
-  Edit(db.path(), "UPDATE messages SET content = CAST(X'68ff69' AS TEXT)");
+  ExecOnFile(db.path(), "UPDATE messages SET content = CAST(X'68ff69' AS TEXT)");
   ExpectCorruption(s->GetConversation(conv->id), "content is not valid UTF-8");
   ExpectCorruption(s->GetContext(conv->id, 1000), msg->id);
-  Edit(db.path(), "UPDATE messages SET content = 'hello'");
+  ExecOnFile(db.path(), "UPDATE messages SET content = 'hello'");
   ASSERT_OK(s->GetConversation(conv->id));
-  Edit(db.path(), "UPDATE conversations SET title = CAST(X'c0af' AS TEXT)");
+  ExecOnFile(db.path(), "UPDATE conversations SET title = CAST(X'c0af' AS TEXT)");
   ExpectCorruption(s->GetConversationInfo(conv->id), "title is not valid UTF-8");
-  Edit(db.path(), "UPDATE conversations SET title = 'real'");
-  Edit(db.path(), "UPDATE users SET email = CAST(X'eda080' AS TEXT)");
+  ExecOnFile(db.path(), "UPDATE conversations SET title = 'real'");
+  ExecOnFile(db.path(), "UPDATE users SET email = CAST(X'eda080' AS TEXT)");
   ExpectCorruption(s->GetUser("ana"), "email");
-  Edit(db.path(), "UPDATE users SET email = ''");
+  ExecOnFile(db.path(), "UPDATE users SET email = ''");
 
   // Message metadata, tool input and output, API-usage metadata.
-  Edit(db.path(), R"(UPDATE messages SET metadata = '{"n":1}}')");
+  ExecOnFile(db.path(), R"(UPDATE messages SET metadata = '{"n":1}}')");
   ExpectCorruption(s->GetConversation(conv->id), "message");
-  Edit(db.path(), R"(UPDATE messages SET metadata = '{"n":1}')");
-  Edit(db.path(), R"(UPDATE tool_calls SET input = '{"q":')");
+  ExecOnFile(db.path(), R"(UPDATE messages SET metadata = '{"n":1}')");
+  ExecOnFile(db.path(), R"(UPDATE tool_calls SET input = '{"q":')");
   ExpectCorruption(s->ListToolCalls(msg->id), "input is not valid JSON");
-  Edit(db.path(), R"(UPDATE tool_calls SET input = '{"q":"x"}', output = '"unterminated')");
+  ExecOnFile(db.path(), R"(UPDATE tool_calls SET input = '{"q":"x"}', output = '"unterminated')");
   ExpectCorruption(s->ListToolCalls(msg->id), "output is not valid JSON");
-  Edit(db.path(), "UPDATE tool_calls SET output = NULL");
+  ExecOnFile(db.path(), "UPDATE tool_calls SET output = NULL");
   ASSERT_OK(s->ListToolCalls(msg->id));
-  Edit(db.path(), "UPDATE api_usage SET metadata = 'null'");
+  ExecOnFile(db.path(), "UPDATE api_usage SET metadata = 'null'");
   ExpectCorruption(s->RecordApiUsage({.user_key = "ana", .model = "m", .request_id = "r1"}), "api usage");
-  Edit(db.path(), R"(UPDATE api_usage SET metadata = '{"k":"v"}')");
+  ExecOnFile(db.path(), R"(UPDATE api_usage SET metadata = '{"k":"v"}')");
   ASSERT_OK(s->RecordApiUsage({.user_key = "ana", .model = "m", .request_id = "r1"}));
 }
 
@@ -123,7 +111,7 @@ TEST(HostileSchemaTest, ForeignObjectsOnConvstoreTablesAndDamagedSchemasAreRefus
     SCOPED_TRACE(h.what);
     TempDb db;
     Populate(db.path());
-    Edit(db.path(), h.sql);
+    ExecOnFile(db.path(), h.sql);
     const int64_t size_before = QueryInt(db.path(), "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size");
     for (bool read_only : {false, true}) {
       Options o;
@@ -139,7 +127,7 @@ TEST(HostileSchemaTest, ForeignObjectsOnConvstoreTablesAndDamagedSchemasAreRefus
 TEST(HostileSchemaTest, AnApplicationsOwnTablesIndexesTriggersAndViewsAreAllowed) {
   TempDb db;
   Populate(db.path());
-  Edit(db.path(), "CREATE TABLE app_notes(id INTEGER PRIMARY KEY, note TEXT);"
+  ExecOnFile(db.path(), "CREATE TABLE app_notes(id INTEGER PRIMARY KEY, note TEXT);"
                   "CREATE INDEX app_notes_note ON app_notes(note);"
                   "CREATE TABLE app_log(note TEXT);"
                   "CREATE TRIGGER app_notes_log AFTER INSERT ON app_notes BEGIN INSERT INTO app_log VALUES (new.note); END;"
@@ -150,7 +138,7 @@ TEST(HostileSchemaTest, AnApplicationsOwnTablesIndexesTriggersAndViewsAreAllowed
   auto conv = s->CreateConversation({.user_key = "bob"});
   ASSERT_OK(conv);
   ASSERT_OK(s->AddMessage(conv->id, {.content = "fine"}));
-  Edit(db.path(), "INSERT INTO app_notes(note) VALUES ('mine')");
+  ExecOnFile(db.path(), "INSERT INTO app_notes(note) VALUES ('mine')");
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM app_log"), 1);
 }
 
@@ -161,7 +149,7 @@ TEST(HostileSchemaTest, AResetNextPositionIsCorruptionNotAConflict) {
   auto list = s->ListConversations({.user_key = "ana"});
   ASSERT_OK(list);
   const std::string conv = list->items.at(0).id;
-  Edit(db.path(), "UPDATE conversations SET next_position = 0");
+  ExecOnFile(db.path(), "UPDATE conversations SET next_position = 0");
   auto r = s->AddMessage(conv, {.content = "next"});
   ExpectCorruption(r, "next_position");
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), 1);
@@ -200,10 +188,10 @@ TEST(HostileDerivedTest, ZeroedTotalsAreCaughtAtOpenAndNoBudgetRestsOnThem) {
     EXPECT_CODE(s->Reserve({.request_id = "r", .user_key = "ana", .estimated_cost_nanousd = 900 * kUsd}),
                 Code::kBudgetExceeded);
   }
-  Edit(db.path(), "UPDATE cost_totals SET count = 1, cost_nanousd = 0, tokens_input = 0, tokens_output = 0");
+  ExecOnFile(db.path(), "UPDATE cost_totals SET count = 1, cost_nanousd = 0, tokens_input = 0, tokens_output = 0");
   ExpectCorruption(ConversationStore::Open(db.path(), Checked()), "totals differ from the sum of their rollups");
   // The checked open refused the file; so does a reservation's own check of a value that cannot be: negative.
-  Edit(db.path(), "UPDATE cost_totals SET count = 1, cost_nanousd = -600000000000");
+  ExecOnFile(db.path(), "UPDATE cost_totals SET count = 1, cost_nanousd = -600000000000");
   auto s = OpenOrDie(db.path());
   ExpectCorruption(s->Reserve({.request_id = "r", .user_key = "ana", .estimated_cost_nanousd = 900 * kUsd}),
                    "cost_totals");
@@ -214,7 +202,7 @@ TEST(HostileDerivedTest, ZeroedTotalsAreCaughtAtOpenAndNoBudgetRestsOnThem) {
 TEST(HostileDerivedTest, NegatedRollupsAreCorruptionNotANegativeSummary) {
   TempDb db;
   SpendSixHundred(db.path());
-  Edit(db.path(), "UPDATE cost_rollups SET cost_nanousd = -cost_nanousd");
+  ExecOnFile(db.path(), "UPDATE cost_rollups SET cost_nanousd = -cost_nanousd");
   {
     auto s = OpenOrDie(db.path());
     ExpectCorruption(s->GetCostSummary({.days = 1, .user_key = "ana"}), "cost_rollups");
@@ -239,7 +227,7 @@ TEST(HostileDerivedTest, PendingRowsThatConvstoreNeverWritesAreRefused) {
   TempDb db;
   SpendSixHundred(db.path());
   // A negative pending row would lower the spend a budget sees.
-  Edit(db.path(), "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
+  ExecOnFile(db.path(), "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
                   " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd)"
                   " SELECT at, user_id, team_id, model, source, role, endpoint, status, 0, 0, 0, 0, 0,"
                   " -500000000000 FROM cost_pending LIMIT 1");
@@ -249,10 +237,10 @@ TEST(HostileDerivedTest, PendingRowsThatConvstoreNeverWritesAreRefused) {
                      "cost_pending");
     ExpectCorruption(s->GetCostSummary({.days = 1}), "cost_pending");
   }
-  Edit(db.path(), "DELETE FROM cost_pending WHERE cost_nanousd < 0");
+  ExecOnFile(db.path(), "DELETE FROM cost_pending WHERE cost_nanousd < 0");
   ASSERT_OK(ConversationStore::Open(db.path(), Checked()));
   // More pending rows than the fold size allows.
-  Edit(db.path(), "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
+  ExecOnFile(db.path(), "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
                   " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd)"
                   " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)"
                   " SELECT p.at, p.user_id, p.team_id, p.model, p.source, p.role, p.endpoint, p.status, 0, 0, 0, 0, 0, 0"
@@ -274,7 +262,7 @@ TEST(HostileDerivedTest, ACutPostingBlockOrCountIsCorruptionNotFewerResults) {
     EXPECT_EQ(all->messages.size(), 300u);
   }
   // Cut a sealed block of the list short.
-  Edit(db.path(), "UPDATE metadata_postings SET entries = substr(entries, 1, 160) WHERE (kind, term, at, obj) ="
+  ExecOnFile(db.path(), "UPDATE metadata_postings SET entries = substr(entries, 1, 160) WHERE (kind, term, at, obj) ="
                   " (SELECT kind, term, at, obj FROM metadata_postings WHERE kind = 1 AND at < 9223372036854775807"
                   " AND term LIKE '%call%' LIMIT 1)");
   {
@@ -290,7 +278,7 @@ TEST(HostileDerivedTest, ACutPostingBlockOrCountIsCorruptionNotFewerResults) {
     EXPECT_EQ(all->messages.size(), 300u);
   }
   // A count that says more than the list holds (a whole block dropped).
-  Edit(db.path(), "DELETE FROM metadata_postings WHERE kind = 1 AND at < 9223372036854775807 AND term LIKE '%call%'"
+  ExecOnFile(db.path(), "DELETE FROM metadata_postings WHERE kind = 1 AND at < 9223372036854775807 AND term LIKE '%call%'"
                   " AND at = (SELECT min(at) FROM metadata_postings WHERE kind = 1 AND term LIKE '%call%')");
   auto s = OpenOrDie(db.path());
   ExpectCorruption(s->SearchMetadata(q), "its count says");

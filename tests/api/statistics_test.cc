@@ -2,7 +2,6 @@
 // a handle closes and merged with the next handle's; reset; the page cache, WAL and checkpoint counters; a saved
 // table changed by another program is refused, not reported.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,18 +16,10 @@
 namespace convstore {
 namespace {
 
+using testing::ExecOnFile;
 using testing::OpenOrDie;
 using testing::QueryInt;
 using testing::TempDb;
-
-// Runs SQL on the file with a separate raw connection, as another program would.
-void Edit(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
-  sqlite3_close(db);
-}
 
 const OperationStats* Find(const StoreStats& stats, const std::string& name) {
   for (const OperationStats& o : stats.operations)
@@ -265,16 +256,16 @@ TEST(StatisticsTest, SavedCountersChangedByAnotherProgramAreRefused) {
     auto store = OpenOrDie(db.path());
     AddMessages(*store, 1);
   }
-  Edit(db.path(), "UPDATE operation_stats SET calls = -5 WHERE name = 'add_message'");
+  ExecOnFile(db.path(), "UPDATE operation_stats SET calls = -5 WHERE name = 'add_message'");
   auto store = OpenOrDie(db.path());
   auto stats = store->Stats();
   EXPECT_EQ(stats.status().code(), Code::kCorruption) << stats.status().ToString();
   ASSERT_OK(store->Stats({.saved = false}));
-  Edit(db.path(), "UPDATE operation_stats SET calls = 1, name = 'Robert''); DROP' WHERE name = 'add_message'");
+  ExecOnFile(db.path(), "UPDATE operation_stats SET calls = 1, name = 'Robert''); DROP' WHERE name = 'add_message'");
   EXPECT_EQ(store->Stats().status().code(), Code::kCorruption);
-  Edit(db.path(), "UPDATE operation_stats SET name = 'add_message', errors = 2 WHERE name LIKE 'Robert%'");  // more errors than calls
+  ExecOnFile(db.path(), "UPDATE operation_stats SET name = 'add_message', errors = 2 WHERE name LIKE 'Robert%'");  // more errors than calls
   EXPECT_EQ(store->Stats().status().code(), Code::kCorruption);
-  Edit(db.path(), "UPDATE operation_stats SET errors = 0, calls = 9223372036854775807 WHERE name = 'add_message'");  // would overflow a sum
+  ExecOnFile(db.path(), "UPDATE operation_stats SET errors = 0, calls = 9223372036854775807 WHERE name = 'add_message'");  // would overflow a sum
   AddMessages(*store, 1);  // this handle's add_message added to the saved one's
   EXPECT_EQ(store->Stats().status().code(), Code::kCorruption);
   ASSERT_OK(store->ResetStats());

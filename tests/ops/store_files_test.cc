@@ -2,7 +2,6 @@
 // its journal in words (DescribeJournal), and the backups kept in a directory (ListBackups, PruneBackups,
 // PruneArchive).
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 namespace convstore {
 namespace {
 
+using testing::ExecOnFile;
 using testing::OpenOrDie;
 using testing::TempDb;
 using testing::TempDir;
@@ -25,15 +25,6 @@ using testing::TempDir;
 bool Exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
-}
-
-void Exec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(db);
 }
 
 NewMessage Msg(std::string content) {
@@ -72,7 +63,7 @@ TEST(StoreFiles, InspectReadsTheFactsWithoutChangingTheFile) {
   // An older file: what opening it would do, and nothing done by looking.
   TempDb old;
   { auto s = OpenOrDie(old.path()); }
-  Exec(old.path(), testing::DowngradeSchemaSql(3));
+  ExecOnFile(old.path(), testing::DowngradeSchemaSql(3));
   info = InspectStore(old.path());
   ASSERT_OK(info);
   EXPECT_EQ(info->schema_version, 3);
@@ -84,7 +75,7 @@ TEST(StoreFiles, InspectReadsTheFactsWithoutChangingTheFile) {
   EXPECT_CODE(InspectStore(db.path() + ".missing"), Code::kNotFound);
   EXPECT_CODE(InspectStore(""), Code::kInvalidArgument);
   TempDir dir;
-  Exec(dir / "other.db", "CREATE TABLE t(x); INSERT INTO t VALUES (1)");
+  ExecOnFile(dir / "other.db", "CREATE TABLE t(x); INSERT INTO t VALUES (1)");
   EXPECT_CODE(InspectStore(dir / "other.db"), Code::kInvalidArgument);
 }
 
@@ -98,7 +89,7 @@ TEST(StoreFiles, CheckFindsDamageInDerivedTablesAndPassesAHealthyStore) {
   EXPECT_TRUE(check->ok) << (check->problems.empty() ? "" : check->problems[0]);
   EXPECT_EQ(check->schema_version, testing::kSchemaVersion);
   ASSERT_OK(store->Close());
-  Exec(db.path(), "UPDATE cost_pending SET cost_nanousd = cost_nanousd + 1");
+  ExecOnFile(db.path(), "UPDATE cost_pending SET cost_nanousd = cost_nanousd + 1");
   check = CheckStore(db.path());
   ASSERT_OK(check);
   EXPECT_FALSE(check->ok);

@@ -3,7 +3,6 @@
 // (every table, row by row, with EXCEPT ALL both ways), many stores in one database, reloads, dead letters,
 // in-process sync across a PostgreSQL restart, and the errors a caller sees.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <memory>
@@ -119,16 +118,6 @@ std::string Populate(ConversationStore& s, const std::string& user = "ana@exampl
                               .labels_json = R"({"model":"gpt-4o"})", .at = kJan + 7})
                   .ok());
   return c->id;
-}
-
-// Runs SQL on the store's file with a plain SQLite connection: another program writing it.
-void ForeignWrite(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(db);
 }
 
 TEST_F(SyncTest, FirstSyncLoadsTheStoreExactly) {
@@ -425,14 +414,14 @@ TEST_F(SyncTest, WritesByAnotherProgramAfterAReloadStillArrive) {
   auto conv = store->CreateConversation({.user_key = "u", .title = "t0"});
   ASSERT_TRUE(conv.ok());
   ASSERT_TRUE(store->SyncToPostgres(Options()).ok());
-  ForeignWrite(file.path(), "UPDATE conversations SET title = 't1'");  // leaves a foreign-write marker
+  testing::ExecOnFile(file.path(), "UPDATE conversations SET title = 't1'");  // leaves a foreign-write marker
   auto r = store->SyncToPostgres(Options());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->loaded);
   EXPECT_NE(r->load_reason.find("another program"), std::string::npos) << r->load_reason;
   EXPECT_EQ(session_->Value("SELECT title FROM conversations"), "t1");
   // The same program writes again: it must not pass unseen behind the marker the load already passed.
-  ForeignWrite(file.path(), "UPDATE conversations SET title = 't2'");
+  testing::ExecOnFile(file.path(), "UPDATE conversations SET title = 't2'");
   ASSERT_TRUE(store->AddMessage(conv->id, {.content = "after"}).ok());
   r = store->SyncToPostgres(Options());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -483,7 +472,7 @@ TEST_F(SyncTest, ARowThatIsNotUtf8BecomesADeadLetter) {
   ASSERT_TRUE(conv.ok());
   ASSERT_TRUE(store->AddMessage(conv->id, {.content = "fine"}).ok());
   // Bytes that are not UTF-8, written by another program: PostgreSQL refuses the row, the rest loads.
-  ForeignWrite(file.path(), "UPDATE messages SET content = CAST(x'c328' AS TEXT)");
+  testing::ExecOnFile(file.path(), "UPDATE messages SET content = CAST(x'c328' AS TEXT)");
   ASSERT_TRUE(store->AddMessage(conv->id, {.content = "also fine"}).ok());
   auto r = store->SyncToPostgres(Options());
   ASSERT_TRUE(r.ok()) << r.status().ToString();

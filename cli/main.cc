@@ -1,8 +1,10 @@
 // convstore: operator tasks on a store file from a shell. Exit codes: 0 success; 1 the library refused the
 // operation (the error on stderr); 2 a command line that does not parse (usage on stderr); 3 `verify` found a
-// backup damaged or `check` found problems.
+// backup damaged or `check` found problems. `health` exits as a Nagios plugin: 0 ok, 1 warn, 2 fail, 3 unknown
+// (its usage errors included).
 #include <cstdio>
 #include <functional>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -23,6 +25,7 @@ int main(int argc, char** argv) {
   convstore::cli::AddAuditCommand(app, run);
   convstore::cli::AddMetricsCommand(app, run);
   convstore::cli::AddStatsCommand(app, run);
+  convstore::cli::AddHealthCommand(app, run);
   convstore::cli::AddRetentionCommand(app, run);
   convstore::cli::AddEraseCommands(app, run);
   convstore::cli::AddUserExportCommands(app, run);
@@ -30,7 +33,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);  // prints help, the version, or the usage error
-    return code == 0 ? 0 : 2;
+    const bool health = argc > 1 && std::string_view(argv[1]) == "health";  // 2 means "fail" there
+    return code == 0 ? 0 : health ? 3 : 2;
   }
   return run ? run() : 2;
 }

@@ -65,3 +65,12 @@ int convstore_reset_stats(convstore_t* db, char** errmsg) {
     return db->store->ResetStats();
   });
 }
+
+int convstore_check_health(convstore_t* db, const char* options_json, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    auto options = DecodeHealthOptions(options_json != nullptr ? options_json : "{}");
+    if (!options.ok()) return options.status();
+    return Emit(db->store->CheckHealth(*options), out_json, EncodeHealthReport);
+  });
+}

@@ -124,4 +124,79 @@ std::string EncodeStoreStats(const StoreStats& s) {
   return w.Take();
 }
 
+namespace {
+
+// The thresholds by their JSON names (the C++ fields' names).
+struct IntThreshold {
+  const char* name;
+  int64_t HealthThresholds::*field;
+};
+constexpr IntThreshold kIntThresholds[] = {
+    {"wal_warn_bytes", &HealthThresholds::wal_warn_bytes},
+    {"wal_fail_bytes", &HealthThresholds::wal_fail_bytes},
+    {"journal_lag_warn_entries", &HealthThresholds::journal_lag_warn_entries},
+    {"journal_lag_fail_entries", &HealthThresholds::journal_lag_fail_entries},
+    {"archive_lag_warn_us", &HealthThresholds::archive_lag_warn_us},
+    {"archive_lag_fail_us", &HealthThresholds::archive_lag_fail_us},
+    {"sync_lag_warn_us", &HealthThresholds::sync_lag_warn_us},
+    {"sync_lag_fail_us", &HealthThresholds::sync_lag_fail_us},
+    {"disk_free_warn_bytes", &HealthThresholds::disk_free_warn_bytes},
+    {"disk_free_fail_bytes", &HealthThresholds::disk_free_fail_bytes},
+};
+struct FractionThreshold {
+  const char* name;
+  double HealthThresholds::*field;
+};
+constexpr FractionThreshold kFractionThresholds[] = {
+    {"free_pages_warn_fraction", &HealthThresholds::free_pages_warn_fraction},
+    {"budget_warn_fraction", &HealthThresholds::budget_warn_fraction},
+};
+
+}  // namespace
+
+Result<HealthOptions> DecodeHealthOptions(std::string_view text) {
+  return DecodeObject<HealthOptions>(text, "health options", [](Fields& f, HealthOptions& o) -> Status {
+    std::optional<bool> quick_check;
+    CONVSTORE_RETURN_IF_ERROR(f.Bool("quick_check", quick_check));
+    o.quick_check = quick_check.value_or(true);
+    for (const IntThreshold& t : kIntThresholds) {
+      std::optional<int64_t> v;
+      CONVSTORE_RETURN_IF_ERROR(f.Int(t.name, v));
+      if (v) o.thresholds.*t.field = *v;
+    }
+    for (const FractionThreshold& t : kFractionThresholds) {
+      std::optional<double> v;
+      CONVSTORE_RETURN_IF_ERROR(f.Double(t.name, v));
+      if (v) o.thresholds.*t.field = *v;
+    }
+    return Status::OK();
+  });
+}
+
+std::string EncodeHealthReport(const HealthReport& r) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("level").String(HealthLevelName(r.level));
+  WriteTime(w, "checked_at", r.checked_at);
+  w.Key("checks").BeginArray();
+  for (const HealthCheck& c : r.checks) {
+    w.BeginObject();
+    w.Key("name").String(c.name);
+    w.Key("level").String(HealthLevelName(c.level));
+    w.Key("message").String(c.message);
+    w.Key("value").Double(c.value);
+    w.Key("unit").String(c.unit);
+    w.Key("warn_at");
+    if (c.warn_at) w.Double(*c.warn_at);
+    else w.Null();
+    w.Key("fail_at");
+    if (c.fail_at) w.Double(*c.fail_at);
+    else w.Null();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return w.Take();
+}
+
 }  // namespace convstore::capi

@@ -20,5 +20,9 @@ std::string EncodeMetricSeries(const MetricSeries& series);
 // {"saved"?: bool (default true)}.
 Result<StatsOptions> DecodeStatsOptions(std::string_view text);
 std::string EncodeStoreStats(const StoreStats& stats);
+// {"quick_check"?: bool, and any HealthThresholds field by name ("wal_warn_bytes": int, "budget_warn_fraction":
+// number, ...)}.
+Result<HealthOptions> DecodeHealthOptions(std::string_view text);
+std::string EncodeHealthReport(const HealthReport& report);
 
 }  // namespace convstore::capi

@@ -2,7 +2,8 @@
 // unit, labels, time) — recorded one at a time or in batches and queried by time range and labels in minute, hour or
 // day buckets with count, sum, min, max, mean and exact percentiles; and the store's statistics, like PostgreSQL's
 // pg_stat_statements: per public operation, calls, errors, rows and time, with SQLite's page-cache use, the WAL's
-// size and the checkpoints run. docs/monitoring.md.
+// size and the checkpoints run; and the store's health: named checks, each ok, warn or fail with the number behind
+// it, against thresholds the caller may change. docs/monitoring.md.
 //
 // Thread-safe as the store is.
 #ifndef CONVSTORE_MONITORING_H_
@@ -86,6 +87,63 @@ struct StoreStats {
   int64_t checkpoints = 0;
 };
 
+// ---- health ----
+
+enum class HealthLevel { kOk = 0, kWarn = 1, kFail = 2 };
+
+// Where a check turns to warn or fail. A check whose number is at or past its warn threshold warns; at or past its
+// fail threshold, fails (for disk_free: at or below). Every threshold is >= 0 and a warn threshold never lies past its
+// fail threshold; kInvalidArgument otherwise.
+struct HealthThresholds {
+  int64_t wal_warn_bytes = int64_t{64} << 20;   // the WAL's size (a reader in another process can pin it)
+  int64_t wal_fail_bytes = int64_t{1} << 30;
+  // Free pages as a fraction of the file's pages (Optimize gives them back); files under 1 MiB never warn. Free
+  // pages never fail a store.
+  double free_pages_warn_fraction = 0.25;
+  // Journal entries the slowest consumer has not read yet (retention keeps them for it).
+  int64_t journal_lag_warn_entries = 100'000;
+  int64_t journal_lag_fail_entries = 10'000'000;
+  // Age of the oldest journal entry an archive (archive_lag) or a PostgreSQL sync (sync_lag) has not taken yet, µs.
+  int64_t archive_lag_warn_us = 300'000'000;     // 5 minutes
+  int64_t archive_lag_fail_us = 3'600'000'000;   // 1 hour
+  int64_t sync_lag_warn_us = 300'000'000;
+  int64_t sync_lag_fail_us = 3'600'000'000;
+  // Space left on the file system holding the store (for a non-root user).
+  int64_t disk_free_warn_bytes = int64_t{1} << 30;
+  int64_t disk_free_fail_bytes = int64_t{100} << 20;
+  // A budget warns when (spent + reserved) reaches this fraction of its limit, or passes its soft limit; it fails
+  // when it reaches its hard limit.
+  double budget_warn_fraction = 0.8;
+};
+
+struct HealthOptions {
+  HealthThresholds thresholds{};
+  // Run SQLite's quick_check (reads every page of the file: about a second per GiB here). false: the check is
+  // reported ok with the message "skipped".
+  bool quick_check = true;
+};
+
+// One check. Names, in the order reported: quick_check (problems found), wal_size (bytes), free_pages (fraction of
+// the file), journal_lag (entries), archive_lag and sync_lag (µs), disk_free (bytes), budgets (the largest used
+// fraction), erasures (erasures not yet finished: the WAL or an archive still holds erased data).
+struct HealthCheck {
+  std::string name{};
+  HealthLevel level = HealthLevel::kOk;
+  std::string message{};       // the finding in words, naming what is behind it ("budget 'netops-monthly' ...")
+  double value = 0;            // the number checked, in `unit`
+  std::string unit{};          // "problems", "bytes", "fraction", "entries", "us", "erasures"
+  std::optional<double> warn_at{}, fail_at{};  // the thresholds applied (none for a check without them)
+};
+
+struct HealthReport {
+  HealthLevel level = HealthLevel::kOk;  // the worst of the checks
+  Micros checked_at = 0;
+  std::vector<HealthCheck> checks{};
+};
+
+// "ok", "warn" or "fail".
+CONVSTORE_EXPORT const char* HealthLevelName(HealthLevel level);
+
 // The metrics capability of a ConversationStore (a base of it: call these on the store). Non-virtual and without
 // data: entry points added here never change the layout of ConversationStore.
 class CONVSTORE_EXPORT Monitoring {
@@ -108,6 +166,11 @@ class CONVSTORE_EXPORT Monitoring {
   // Turns this handle's counting of operations on (the default) or off, at once; what was counted stays. The page
   // cache, WAL and checkpoint counters are SQLite's and always kept.
   Status SetStatsEnabled(bool enabled);
+
+  // The store's health, for monitoring: every check above, each from its own read snapshot (writers go on). Works on
+  // a read-only store. An in-memory store reports its WAL, free pages and disk as ok ("in memory").
+  // kInvalidArgument for bad thresholds.
+  Result<HealthReport> CheckHealth(const HealthOptions& options = {});
 
  protected:
   Monitoring() = default;

@@ -56,6 +56,8 @@ std::optional<std::string> ArchiveDirectoryOf(std::string_view consumer) {
   return std::string(consumer.substr(kConsumerPrefix.size()));
 }
 
+bool IsArchiveConsumer(std::string_view consumer) { return consumer.rfind(kConsumerPrefix, 0) == 0; }
+
 void AddRound(const ArchiveReport& r, ArchiveReport* t) {
   t->generation = r.generation;
   t->new_generation = t->new_generation || r.new_generation;

@@ -26,6 +26,8 @@ namespace convstore::api {
 std::string ArchiveConsumerName(const std::string& absolute_directory);
 // The directory a consumer name is for; nullopt for another consumer, or one named by a digest.
 std::optional<std::string> ArchiveDirectoryOf(std::string_view consumer);
+// Whether a consumer name is an archive's (either form).
+bool IsArchiveConsumer(std::string_view consumer);
 
 struct ArchiveSession {
   ArchiveOptions options;

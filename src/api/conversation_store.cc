@@ -257,6 +257,9 @@ Status Monitoring::SetStatsEnabled(bool enabled) {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSetStatsEnabled>(enabled);
 }
 Status Monitoring::ResetStats() { return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoResetStats>(); }
+Result<HealthReport> Monitoring::CheckHealth(const HealthOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoCheckHealth>(options);
+}
 Result<MetricSeries> Monitoring::QueryMetrics(const MetricQuery& query) {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoQueryMetrics>(query);
 }

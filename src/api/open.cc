@@ -5,6 +5,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cost/histogram.h"
 #include "cost/price_lookup.h"
@@ -15,6 +16,7 @@
 #include "api/migration_guard.h"
 #include "api/store_impl.h"
 #include "ops/journal_capture.h"
+#include "ops/maintenance.h"
 #include "util/directory.h"
 #include "util/fork.h"
 #include "util/logging.h"
@@ -25,20 +27,12 @@ namespace convstore {
 
 namespace {
 
-// PRAGMA quick_check: "ok", or one row per problem found.
+// PRAGMA quick_check: damage is kCorruption.
 Status QuickCheck(sqlite::Connection& conn) {
-  auto st = conn.Prepare("PRAGMA quick_check(5)");
-  if (!st.ok()) return st.status();
-  std::string problems;
-  for (;;) {
-    auto row = st->Step("quick_check");
-    if (!row.ok()) return Status::Corruption("quick_check could not read the file: " + row.status().message());
-    if (!*row) break;
-    if (st->Text(0) == "ok") continue;
-    if (!problems.empty()) problems += "; ";
-    problems += st->Text(0);
-  }
-  if (!problems.empty()) return Status::Corruption("quick_check found damage: " + problems);
+  auto problems = ops::QuickCheckProblems(conn);
+  if (!problems.ok()) return problems.status();
+  if (!problems->empty())
+    return Status::Corruption(fmt::format("quick_check found damage: {}", fmt::join(*problems, "; ")));
   return Status::OK();
 }
 

@@ -102,5 +102,6 @@ int64_t RowsOf(const AuditPage& page) { return static_cast<int64_t>(page.entries
 int64_t RowsOf(const MetricSeries& series) { return series.points; }
 int64_t RowsOf(const CostGroupResult& groups) { return static_cast<int64_t>(groups.groups.size()); }
 int64_t RowsOf(const StoreStats& stats) { return static_cast<int64_t>(stats.operations.size()); }
+int64_t RowsOf(const HealthReport& report) { return static_cast<int64_t>(report.checks.size()); }
 
 }  // namespace convstore::api

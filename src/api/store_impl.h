@@ -194,6 +194,7 @@ class StoreImpl final {
   Result<StoreStats> DoStats(const StatsOptions& options);
   Status DoResetStats();
   Status DoSetStatsEnabled(bool enabled);
+  Result<HealthReport> DoCheckHealth(const HealthOptions& options);
   // At open: finishes pending erasures when there are any (errors logged, never returned).
   void FinishErasuresOnOpen();
 

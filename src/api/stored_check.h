@@ -78,6 +78,8 @@ inline Status CheckStored(const UserExportReport&) { return Status::OK(); }
 inline Status CheckStored(const UserImportReport&) { return Status::OK(); }
 // Saved statistics are checked as they are read from the file (src/api/statistics.cc, ReadSaved).
 inline Status CheckStored(const StoreStats&) { return Status::OK(); }
+// Built from facts read through checked paths (the budgets are checked as they are read: DoCheckHealth).
+inline Status CheckStored(const HealthReport&) { return Status::OK(); }
 
 template <typename T>
 Status CheckStored(const std::optional<T>& item) {

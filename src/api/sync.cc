@@ -123,9 +123,7 @@ Status StoreImpl::ConnectSync(SyncSession& s) {
   if (locked->Get(0, 0) != "t")
     return Status::Busy(fmt::format("sync: another process is syncing store {} into {}", s.store_id,
                                     (*pg)->describe()));
-  s.consumer = "postgres:" + (*pg)->describe() + ":" + s.options.schema;
-  if (s.consumer.size() > 256) s.consumer.resize(256);  // a consumer name is a key (UTF-8 kept whole below)
-  while (!util::IsValidUtf8(s.consumer)) s.consumer.pop_back();
+  s.consumer = SyncConsumerName((*pg)->describe(), s.options.schema);
   s.applier = std::make_unique<sync::Applier>(**pg, s.options.schema, s.store_id);
   s.pg = std::move(*pg);
   return Status::OK();

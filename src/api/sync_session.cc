@@ -31,6 +31,19 @@ void SyncSession::Disconnect() {
   pg.reset();
 }
 
+namespace {
+constexpr std::string_view kSyncConsumerPrefix = "postgres:";
+}  // namespace
+
+std::string SyncConsumerName(const std::string& described_server, const std::string& schema) {
+  std::string name = std::string(kSyncConsumerPrefix) + described_server + ":" + schema;
+  if (name.size() > 256) name.resize(256);  // a consumer name is a key (UTF-8 kept whole below)
+  while (!util::IsValidUtf8(name)) name.pop_back();
+  return name;
+}
+
+bool IsSyncConsumer(std::string_view consumer) { return consumer.rfind(kSyncConsumerPrefix, 0) == 0; }
+
 void AddRound(const SyncReport& round, SyncReport* totals) {
   totals->store_id = round.store_id;
   if (round.loaded) {

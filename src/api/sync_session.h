@@ -38,6 +38,11 @@ struct SyncSession {
 // Adds `round` to `totals` (counts summed, the position and lag taken from the round).
 void AddRound(const SyncReport& round, SyncReport* totals);
 
+// The journal consumer a sync keeps its position in: "postgres:" + the server and database + ":" + the schema (cut to
+// 256 bytes). It is stored one entry behind the last entry applied (the next round re-reads that entry's time).
+std::string SyncConsumerName(const std::string& described_server, const std::string& schema);
+bool IsSyncConsumer(std::string_view consumer);
+
 class BackgroundSyncer {
  public:
   // Calls round() on its own thread until Stop: every interval while rounds succeed; after n consecutive

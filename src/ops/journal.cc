@@ -207,6 +207,13 @@ Result<std::optional<Micros>> CommitTimeOf(sqlite::Connection& conn, int64_t seq
   return *at;
 }
 
+Result<std::optional<Micros>> FirstCommitAfter(sqlite::Connection& conn, int64_t seq) {
+  auto at = conn.QueryInt("SELECT committed_at FROM change_journal WHERE seq > ?1 ORDER BY seq LIMIT 1",
+                          "journal: read a commit time", seq);
+  if (!at.ok()) return at.status();
+  return *at;
+}
+
 namespace {
 
 Result<std::optional<std::pair<bool, JournalRetention>>> ReadState(sqlite::Connection& conn) {

@@ -54,6 +54,8 @@ Result<std::vector<StoredEntry>> ReadStoredEntries(sqlite::Connection& conn, int
 Status InsertStoredEntry(sqlite::Connection& conn, const StoredEntry& entry);
 // The commit time of entry `seq`; nullopt when the journal no longer has it.
 Result<std::optional<Micros>> CommitTimeOf(sqlite::Connection& conn, int64_t seq);
+// The commit time of the first entry after `seq`; nullopt when there is none.
+Result<std::optional<Micros>> FirstCommitAfter(sqlite::Connection& conn, int64_t seq);
 
 Result<JournalStatus> ReadStatus(sqlite::Connection& conn);
 

@@ -48,6 +48,20 @@ Result<FileFacts> ReadFileFacts(sqlite::Connection& conn) {
   return f;
 }
 
+Result<std::vector<std::string>> QuickCheckProblems(sqlite::Connection& conn) {
+  auto st = conn.Prepare("PRAGMA quick_check(10)");
+  if (!st.ok()) return st.status();
+  std::vector<std::string> problems;
+  for (;;) {
+    auto row = st->Step("quick_check");
+    if (!row.ok() && row.status().code() != Code::kCorruption) return row.status();  // out of memory, I/O, busy
+    if (!row.ok()) return Status::Corruption("quick_check could not read the file: " + row.status().message());
+    if (!*row) break;
+    if (st->Text(0) != "ok") problems.emplace_back(st->Text(0));
+  }
+  return problems;
+}
+
 Result<int64_t> IncrementalVacuum(sqlite::Connection& conn) {
   auto before = ReadFileFacts(conn);
   if (!before.ok()) return before.status();

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "convstore/status.h"
 #include "sqlite/connection.h"
@@ -30,6 +31,10 @@ Result<int64_t> IncrementalVacuum(sqlite::Connection& conn);
 // as it goes, in units of SQLite virtual-machine steps estimated from the file's size (total is an estimate; done
 // never passes it before the end, and the last call is done == total).
 Status FullVacuum(sqlite::Connection& conn, const std::function<void(int64_t, int64_t)>& progress);
+
+// PRAGMA quick_check: the problems it reports (at most 10), none for a sound file. kCorruption when the file cannot
+// even be read; other failures (memory, I/O, a lock) as they came.
+Result<std::vector<std::string>> QuickCheckProblems(sqlite::Connection& conn);
 
 // PRAGMA optimize (ANALYZE where the planner would gain from it).
 Status AnalyzeForPlanner(sqlite::Connection& conn);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,6 +63,16 @@ Result<std::string> AbsolutePath(const std::string& path) {
   char buf[PATH_MAX];
   if (::realpath(path.c_str(), buf) == nullptr) return StatusFromErrno(fmt::format("cannot resolve '{}'", path), errno);
   return std::string(buf);
+}
+
+Result<FileSystemSpace> SpaceOf(const std::string& path) {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0)
+    return StatusFromErrno(fmt::format("cannot read the free space of '{}'", path), errno);
+  FileSystemSpace space;
+  space.free_bytes = static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
+  space.total_bytes = static_cast<int64_t>(st.f_blocks) * static_cast<int64_t>(st.f_frsize);
+  return space;
 }
 
 Result<DirectoryLock> DirectoryLock::TryAcquire(const std::string& lock_path) {

@@ -4,6 +4,7 @@
 // Stateless functions; thread-safe. A DirectoryLock is owned by one object and released when it is destroyed
 // (or when the process dies: the kernel drops flock locks with the descriptor).
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,13 @@ Status RemoveDirectory(const std::string& path);
 
 // The absolute form of an existing path (symbolic links resolved).
 Result<std::string> AbsolutePath(const std::string& path);
+
+// Space on the file system holding `path`: bytes free for an unprivileged user, and its size (statvfs).
+struct FileSystemSpace {
+  int64_t free_bytes = 0;
+  int64_t total_bytes = 0;
+};
+Result<FileSystemSpace> SpaceOf(const std::string& path);
 
 class DirectoryLock {
  public:

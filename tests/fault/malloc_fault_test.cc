@@ -624,6 +624,48 @@ TEST(MallocFaultFocused, ARetentionRunFailsCleanlyOrCompletes) {
               static_cast<unsigned long long>(runs));
 }
 
+// Focused: a health check of a file store (a journal consumer behind, a budget near its limit) with its Nth
+// allocation failing, for every N (every CONVSTORE_MALLOC_FAULT_STRIDE-th). It returns the whole report or kInternal,
+// never a check turned to fail by the missing memory; the next check reports the same as before.
+TEST(MallocFaultFocused, AHealthCheckReportsWholeOrFails) {
+  const uint64_t stride = FocusedStride();
+  convstore::testing::TempDb db;
+  auto opened = ConversationStore::Open(db.path(), Workload::StoreOptions());
+  ASSERT_OK(opened);
+  auto& store = *opened;
+  ASSERT_OK(store->SetBudget({.name = "day", .scope = "global", .period = "day", .hard_limit_nanousd = 100}));
+  auto conv = store->CreateConversation({.user_key = kUser});
+  ASSERT_OK(conv);
+  ASSERT_OK(store->AddMessage(conv->id, {.content = "x", .cost_nanousd = 90}));
+  ASSERT_OK(store->SetJournalConsumer("reader", 1));
+  auto expected = store->CheckHealth({});
+  ASSERT_OK(expected);
+  auto levels = [](const HealthReport& r) {
+    std::string s;
+    for (const HealthCheck& c : r.checks) s += c.name + "=" + HealthLevelName(c.level) + " ";
+    return s;
+  };
+  uint64_t allocations = 0, runs = 0;
+  for (uint64_t n = 0; n == 0 || n <= allocations; n += (n == 0 ? 1 : stride)) {
+    SCOPED_TRACE("allocation " + std::to_string(n) + " of a health check");
+    Arm(n, false);
+    auto r = store->CheckHealth({});
+    if (n == 0) allocations = g_since_arm.load();
+    Disarm();
+    ++runs;
+    if (r.ok()) EXPECT_EQ(levels(*r), levels(*expected));
+    else EXPECT_EQ(r.status().code(), Code::kInternal) << r.status().ToString();
+    auto again = store->CheckHealth({});
+    ASSERT_OK(again);
+    EXPECT_EQ(levels(*again), levels(*expected));
+    if (::testing::Test::HasFailure()) break;
+  }
+  ASSERT_OK(store->Close());
+  EXPECT_GT(allocations, 0u);
+  std::printf("health malloc sweep: %llu allocations, %llu runs\n", static_cast<unsigned long long>(allocations),
+              static_cast<unsigned long long>(runs));
+}
+
 TEST(MallocFaultFocused, AnImportFailsCleanlyOrCompletes) {
   const uint64_t stride = FocusedStride();
   const CostFilter everything{.days = 30};

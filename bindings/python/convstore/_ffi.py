@@ -219,6 +219,7 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_stats": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_reset_stats": ([convstore_p, _out], c_int),
         "convstore_set_stats_enabled": ([convstore_p, c_int, _out], c_int),
+        "convstore_check_health": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_set_retention_policy": ([convstore_p, c_char_p, _out], c_int),
         "convstore_get_retention_policy": ([convstore_p, _out, _out], c_int),
         "convstore_apply_retention": ([convstore_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out], c_int),

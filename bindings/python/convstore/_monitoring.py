@@ -1,5 +1,5 @@
-"""The metrics and statistics methods of Store: a time series of measurements in the store, and the store's own
-statistics of its operations (docs/monitoring.md).
+"""The metrics, statistics and health methods of Store: a time series of measurements in the store, the store's
+own statistics of its operations, and its health checks (docs/monitoring.md).
 
 A mixin (kept apart from store.py so each file has one concern); every method is one C call around the records
 documented in docs/monitoring.md.
@@ -93,3 +93,14 @@ class MonitoringMixin:
     def reset_stats(self) -> None:
         """Zeroes this handle's counters and those saved in the file (a read-only store: its own only)."""
         self._do(_ffi.convstore_reset_stats)
+
+    def check_health(self, *, quick_check: bool = True, **thresholds) -> dict:
+        """The store's health for monitoring: {"level": "ok" | "warn" | "fail" (the worst check), "checked_at",
+        "checks": [{"name", "level", "message", "value", "unit", "warn_at", "fail_at"}]} with the checks
+        quick_check, wal_size, free_pages, journal_lag, archive_lag, sync_lag, disk_free, budgets and erasures.
+        Thresholds are keyword arguments named as in docs/monitoring.md (wal_warn_bytes=..., budget_warn_fraction=...);
+        an unknown name or a bad value raises InvalidArgumentError. quick_check=False skips SQLite's quick_check,
+        which reads every page of the file. A store in trouble is a report with level "fail", not an exception."""
+        if not isinstance(quick_check, bool):
+            raise InvalidArgumentError("quick_check must be a bool")
+        return self._call(_ffi.convstore_check_health, dumps({"quick_check": quick_check, **thresholds}))

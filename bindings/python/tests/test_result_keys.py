@@ -72,6 +72,8 @@ def results():
         "`prune_journal`": [s.prune_journal()],
         "`stats`": [s.stats(), s.stats(saved=False)],
         "`stats` operations item": [s.stats()["operations"][0]],
+        "`check_health`": [s.check_health(), s.check_health(quick_check=False)],
+        "`check_health` checks item": s.check_health()["checks"],
     }
     s.set_journal_consumer("reader", 1)
     out["`journal_status` consumers item"] = [s.journal_status()["consumers"][0]]

@@ -683,6 +683,37 @@ static void stats_flow(void) {
   convstore_close(db);
 }
 
+static void health_flow(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_check_health(db, NULL, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strncmp(out, "{\"level\":\"ok\",", 14) == 0);
+  CHECK(out != NULL && strstr(out, "{\"name\":\"wal_size\",\"level\":\"ok\",\"message\":\"in memory: no WAL\"") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_set_budget(db, "{\"name\":\"g\",\"scope\":\"global\",\"period\":\"day\","
+                                       "\"hard_limit_usd\":10}", &out, &err_), CONVSTORE_OK);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_record_api_usage(db, "{\"user\":\"u\",\"model\":\"m\",\"cost_usd\":9}", &out, &err_),
+              CONVSTORE_OK);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_check_health(db, "{\"quick_check\":false,\"budget_warn_fraction\":0.95}", &out, &err_),
+              CONVSTORE_OK);
+  CHECK(out != NULL && strncmp(out, "{\"level\":\"ok\",", 14) == 0);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_check_health(db, "{\"quick_check\":false}", &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strncmp(out, "{\"level\":\"warn\",", 16) == 0 && strstr(out, "'g' 90%") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_check_health(db, "{\"wal_warn_bytes\":-1}", &out, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(out == NULL);
+  convstore_close(db);
+}
+
 static void retention_flow(void) {
   convstore_t* db = NULL;
   char* out = NULL;
@@ -977,6 +1008,7 @@ int main(int argc, char** argv) {
   audit_flow();
   metrics_flow();
   stats_flow();
+  health_flow();
   retention_flow();
   erase_flow();
   export_import_flow();

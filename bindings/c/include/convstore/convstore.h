@@ -564,6 +564,17 @@ CONVSTORE_API int convstore_reset_stats(convstore_t* db, char** errmsg);
 /* enabled: 1 counts this handle's operations (the default), 0 stops counting them; anything else is refused. */
 CONVSTORE_API int convstore_set_stats_enabled(convstore_t* db, int enabled, char** errmsg);
 
+/* ---- health (docs/monitoring.md, "Health") ----
+ * options_json: NULL or {"quick_check"?: bool (default true: reads every page), and thresholds by name:
+ * "wal_warn_bytes", "wal_fail_bytes", "free_pages_warn_fraction", "journal_lag_warn_entries",
+ * "journal_lag_fail_entries", "archive_lag_warn_us", "archive_lag_fail_us", "sync_lag_warn_us", "sync_lag_fail_us",
+ * "disk_free_warn_bytes", "disk_free_fail_bytes", "budget_warn_fraction"}; each >= 0, a warn never past its fail.
+ * *out_json: {"level": "ok"|"warn"|"fail" (the worst check), "checked_at", "checked_at_us", "checks": [{"name",
+ * "level", "message", "value", "unit", "warn_at", "fail_at" (numbers or null)}]} with the checks quick_check,
+ * wal_size, free_pages, journal_lag, archive_lag, sync_lag, disk_free, budgets, erasures in that order. A store in
+ * trouble is a successful call reporting "fail"; an error return means the checks could not be made. */
+CONVSTORE_API int convstore_check_health(convstore_t* db, const char* options_json, char** out_json, char** errmsg);
+
 /* ---- retention (docs/operations.md, "Retention") ----
  * A policy: {"conversations_idle_us"?, "api_usage_us"?, "metrics_us"?, "audit_us"?, "journal_us"?}, integer
  * microseconds from one second to 100 years; absent or null keeps forever. conversations_idle_us: whole

@@ -27,6 +27,8 @@ void AddAuditCommand(CLI::App& app, std::function<int()>& run);
 void AddMetricsCommand(CLI::App& app, std::function<int()>& run);
 // Registers `stats`.
 void AddStatsCommand(CLI::App& app, std::function<int()>& run);
+// Registers `costs` and `report`.
+void AddCostReportCommands(CLI::App& app, std::function<int()>& run);
 // Registers `health`.
 void AddHealthCommand(CLI::App& app, std::function<int()>& run);
 // Registers `retention` (show, set, apply).

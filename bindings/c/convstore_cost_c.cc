@@ -91,6 +91,16 @@ int convstore_team_spend(convstore_t* db, const char* team_key, int lookback_day
   });
 }
 
+int convstore_cost_report(convstore_t* db, const char* options_json, char** out_json, char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(options_json);
+    auto in = capi::DecodeCostReportOptions(options_json);
+    if (!in.ok()) return in.status();
+    return Emit(db->store->GetCostReport(*in), out_json, capi::EncodeCostReport);
+  });
+}
+
 int convstore_verify_rollups(convstore_t* db, char** out_json, char** errmsg) {
   return Guard(out_json, errmsg, [&]() -> Status {
     CHECK_HANDLE(db);

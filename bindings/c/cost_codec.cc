@@ -1,5 +1,7 @@
 #include "cost_codec.h"
 
+#include <tuple>
+
 #include "json_fields.h"
 
 namespace convstore::capi {
@@ -247,6 +249,28 @@ std::string EncodeCostSummary(const CostSummary& s) {
   return w.Take();
 }
 
+namespace {
+
+void WriteCostGroup(JsonWriter& w, const std::vector<std::string>& group_by, const CostGroup& c) {
+  w.BeginObject();
+  w.Key("keys").BeginObject();
+  for (size_t i = 0; i < group_by.size() && i < c.keys.size(); ++i) w.Key(group_by[i]).String(c.keys[i]);
+  w.EndObject();
+  w.Key("count").Int(c.count);
+  w.Key("errors").Int(c.errors);
+  w.Key("tokens_input").Int(c.tokens_input);
+  w.Key("tokens_output").Int(c.tokens_output);
+  w.Key("tokens_cached_input").Int(c.tokens_cached_input);
+  w.Key("tokens_cache_write").Int(c.tokens_cache_write);
+  w.Key("tokens_reasoning").Int(c.tokens_reasoning);
+  WriteMoney(w, "cost", c.cost_nanousd);
+  w.Key("latency_count").Int(c.latency_count);
+  w.Key("latency_sum_us").Int(c.latency_sum_us);
+  w.EndObject();
+}
+
+}  // namespace
+
 std::string EncodeCostGroups(const CostGroupResult& g) {
   JsonWriter w;
   w.BeginObject();
@@ -254,23 +278,7 @@ std::string EncodeCostGroups(const CostGroupResult& g) {
   for (const std::string& d : g.group_by) w.String(d);
   w.EndArray();
   w.Key("groups").BeginArray();
-  for (const CostGroup& c : g.groups) {
-    w.BeginObject();
-    w.Key("keys").BeginObject();
-    for (size_t i = 0; i < g.group_by.size() && i < c.keys.size(); ++i) w.Key(g.group_by[i]).String(c.keys[i]);
-    w.EndObject();
-    w.Key("count").Int(c.count);
-    w.Key("errors").Int(c.errors);
-    w.Key("tokens_input").Int(c.tokens_input);
-    w.Key("tokens_output").Int(c.tokens_output);
-    w.Key("tokens_cached_input").Int(c.tokens_cached_input);
-    w.Key("tokens_cache_write").Int(c.tokens_cache_write);
-    w.Key("tokens_reasoning").Int(c.tokens_reasoning);
-    WriteMoney(w, "cost", c.cost_nanousd);
-    w.Key("latency_count").Int(c.latency_count);
-    w.Key("latency_sum_us").Int(c.latency_sum_us);
-    w.EndObject();
-  }
+  for (const CostGroup& c : g.groups) WriteCostGroup(w, g.group_by, c);
   w.EndArray();
   w.Key("plan").String(g.plan);
   w.EndObject();
@@ -314,6 +322,52 @@ std::string EncodeTeamSpend(const TeamSpend& t) {
   WriteMoney(w, "daily_average", t.daily_average_nanousd);
   WriteMoney(w, "monthly_projection", t.monthly_projection_nanousd);
   WriteMoney(w, "annual_projection", t.annual_projection_nanousd);
+  w.EndObject();
+  return w.Take();
+}
+
+Result<CostReportOptions> DecodeCostReportOptions(std::string_view text) {
+  return DecodeObject<CostReportOptions>(text, "cost report options", [](Fields& f, CostReportOptions& o) -> Status {
+    CONVSTORE_RETURN_IF_ERROR(f.Int("top", o.top));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("lookback_days", o.lookback_days));
+    return ReadFilter(f, o.filter);
+  });
+}
+
+std::string EncodeCostReport(const CostReport& r) {
+  JsonWriter w;
+  w.BeginObject();
+  WriteTime(w, "generated_at", r.generated_at);
+  w.Key("summary").Raw(EncodeCostSummary(r.summary));
+  w.Key("daily_by_model").Raw(EncodeCostGroups(r.daily_by_model));
+  w.Key("models").BeginArray();
+  for (const std::string& m : r.models) w.String(m);
+  w.EndArray();
+  for (auto [key, dim, groups] : {std::tuple{"top_users", "user", &r.top_users},
+                                  std::tuple{"top_teams", "team", &r.top_teams}}) {
+    const std::vector<std::string> group_by{dim};
+    w.Key(key).BeginArray();
+    for (const CostGroup& g : *groups) WriteCostGroup(w, group_by, g);
+    w.EndArray();
+  }
+  w.Key("users_with_spend").Int(r.users_with_spend);
+  w.Key("teams_with_spend").Int(r.teams_with_spend);
+  w.Key("team_budgets").BeginArray();
+  for (const TeamSpend& t : r.team_budgets) w.Raw(EncodeTeamSpend(t));
+  w.EndArray();
+  w.Key("latency_by_model").BeginArray();
+  for (const ModelLatency& l : r.latency_by_model) {
+    w.BeginObject();
+    w.Key("model").String(l.model);
+    w.Key("calls").Int(l.calls);
+    w.Key("latency_count").Int(l.latency_count);
+    w.Key("avg_latency_us").Int(l.avg_latency_us);
+    w.Key("p50_latency_us").Int(l.p50_latency_us);
+    w.Key("p95_latency_us").Int(l.p95_latency_us);
+    w.Key("p99_latency_us").Int(l.p99_latency_us);
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   return w.Take();
 }

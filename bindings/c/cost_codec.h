@@ -26,6 +26,9 @@ std::string EncodeCostSummary(const CostSummary& s);
 std::string EncodeCostGroups(const CostGroupResult& g);
 std::string EncodeUsageStats(const std::vector<UsageStat>& stats);
 std::string EncodeTeamSpend(const TeamSpend& t);
+// A cost filter's members plus "top"?: int and "lookback_days"?: int.
+Result<CostReportOptions> DecodeCostReportOptions(std::string_view json);
+std::string EncodeCostReport(const CostReport& r);
 std::string EncodeRollupReport(const RollupReport& r);
 std::string EncodeRepriceReport(const RepriceReport& r);
 std::string EncodeBudgetState(const BudgetState& b);

@@ -189,6 +189,45 @@ struct TeamSpend {
   NanoUsd annual_projection_nanousd = 0;    // monthly_projection * 12
 };
 
+// ---- the cost report ------------------------------------------------------------------------------------
+// What `convstore report` draws and `convstore costs` prints, read from one snapshot by the same code as
+// GetCostSummary, GroupCosts, GetTeamSpend and GetUsageStats: each number equals what those return for the same
+// filter at the same instant.
+
+struct CostReportOptions {
+  // The range and the rows reported (as for GetCostSummary), except that without `from` the range is the last
+  // `days` whole days in the filter's offset, today included: so the summary's hourly totals and the daily groups
+  // count the same rows. A range given with `from` off a midnight is counted by the hour in the summary and by the
+  // whole day in the daily groups (they come from the daily rollups).
+  CostFilter filter{};
+  int top = 10;            // 1..1000: users and teams listed
+  int lookback_days = 30;  // 1..366: the teams' run-rate projections (as GetTeamSpend)
+};
+
+// Latency per model over the filter's rows: the histograms of GetUsageStats merged over users (each percentile
+// within 1% of the exact nearest-rank value).
+struct ModelLatency {
+  std::string model{};
+  int64_t calls = 0;
+  int64_t latency_count = 0;  // calls that recorded a latency
+  int64_t avg_latency_us = 0;
+  int64_t p50_latency_us = 0, p95_latency_us = 0, p99_latency_us = 0;
+};
+
+struct CostReport {
+  CostSummary summary{};                 // GetCostSummary(filter)
+  CostGroupResult daily_by_model{};      // GroupCosts(filter, {"day", "model"})
+  std::vector<std::string> models{};     // the models with spend in the range, largest total first
+  std::vector<CostGroup> top_users{};    // GroupCosts(filter, {"user"}), largest cost first (then key), at most top
+  std::vector<CostGroup> top_teams{};    // the same for {"team"}; key "" is spend of users without a team
+  int64_t users_with_spend = 0, teams_with_spend = 0;  // before the cut to `top`
+  // GetTeamSpend(team, lookback_days) of every team with a monthly budget or spend this month (UTC, whatever the
+  // filter's range), largest month-to-date first (then key).
+  std::vector<TeamSpend> team_budgets{};
+  std::vector<ModelLatency> latency_by_model{};  // models in name order
+  Micros generated_at = 0;
+};
+
 // ---- rollup checks and repricing ------------------------------------------------------------------------
 
 struct RollupReport {
@@ -289,6 +328,8 @@ class CONVSTORE_EXPORT Costs {
   Result<std::vector<UsageStat>> GetUsageStats(const CostFilter& filter);
   // Month-to-date spend (all sources) of a team against its monthly budget, with projections. lookback_days 1..366.
   Result<TeamSpend> GetTeamSpend(std::string_view team_key, int lookback_days);
+  // Everything a cost report shows, from one snapshot (above). kInvalidArgument for a bad filter, top or lookback.
+  Result<CostReport> GetCostReport(const CostReportOptions& options);
   // Recomputes the rollups from the raw rows and reports differences (read-only; O(rows)).
   Result<RollupReport> VerifyRollups();
   // Recomputes the rollups from the raw rows and replaces them, in one transaction.

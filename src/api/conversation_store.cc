@@ -109,6 +109,9 @@ Result<CostGroupResult> Costs::GroupCosts(const CostFilter& filter, const std::v
 Result<std::vector<UsageStat>> Costs::GetUsageStats(const CostFilter& filter) {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoGetUsageStats>(filter);
 }
+Result<CostReport> Costs::GetCostReport(const CostReportOptions& options) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoGetCostReport>(options);
+}
 Result<TeamSpend> Costs::GetTeamSpend(std::string_view team_key, int lookback_days) {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoGetTeamSpend>(team_key, lookback_days);
 }

@@ -1,4 +1,7 @@
 // Cost reports: the summary, group-bys, usage statistics, a team's spend, and the rollup verify / rebuild.
+#include <algorithm>
+#include <tuple>
+
 #include "api/store_impl.h"
 #include "cost/cost_scan.h"
 #include "cost/reports.h"
@@ -48,6 +51,75 @@ Result<TeamSpend> StoreImpl::DoGetTeamSpend(std::string_view team_key, int lookb
   int64_t now = Now();
   return Read("get_team_spend", [&](sqlite::Connection& conn) {
     return InSnapshot(conn, [&] { return cost::TeamSpendOf(conn, team_key, lookback_days, now); });
+  });
+}
+
+namespace {
+
+// The groups largest cost first (then key), at most `top`.
+std::vector<CostGroup> Largest(std::vector<CostGroup> groups, int top) {
+  std::stable_sort(groups.begin(), groups.end(), [](const CostGroup& a, const CostGroup& b) {
+    return a.cost_nanousd != b.cost_nanousd ? a.cost_nanousd > b.cost_nanousd : a.keys < b.keys;
+  });
+  if (groups.size() > static_cast<size_t>(top)) groups.resize(static_cast<size_t>(top));
+  return groups;
+}
+
+Result<CostReport> ReportOf(sqlite::Connection& conn, const CostReportOptions& o, Micros now) {
+  CostReport r;
+  r.generated_at = now;
+  auto summary = cost::SummarizeCosts(conn, o.filter, now);
+  if (!summary.ok()) return summary.status();
+  r.summary = std::move(*summary);
+  auto daily = cost::GroupCosts(conn, o.filter, {"day", "model"}, now);
+  if (!daily.ok()) return daily.status();
+  r.daily_by_model = std::move(*daily);
+  auto models = cost::GroupCosts(conn, o.filter, {"model"}, now);
+  if (!models.ok()) return models.status();
+  for (const CostGroup& g : Largest(std::move(models->groups), INT32_MAX)) r.models.push_back(g.keys.front());
+  for (auto [dim, out, count] : {std::tuple{"user", &r.top_users, &r.users_with_spend},
+                                 std::tuple{"team", &r.top_teams, &r.teams_with_spend}}) {
+    auto groups = cost::GroupCosts(conn, o.filter, {dim}, now);
+    if (!groups.ok()) return groups.status();
+    *count = static_cast<int64_t>(groups->groups.size());
+    *out = Largest(std::move(groups->groups), o.top);
+  }
+  auto teams = cost::TeamKeys(conn);
+  if (!teams.ok()) return teams.status();
+  for (const std::string& team : *teams) {
+    auto spend = cost::TeamSpendOf(conn, team, o.lookback_days, now);
+    if (!spend.ok()) return spend.status();
+    if (spend->monthly_budget_nanousd || spend->month_to_date_nanousd != 0) r.team_budgets.push_back(std::move(*spend));
+  }
+  std::stable_sort(r.team_budgets.begin(), r.team_budgets.end(), [](const TeamSpend& a, const TeamSpend& b) {
+    return a.month_to_date_nanousd > b.month_to_date_nanousd;  // ties keep key order
+  });
+  auto latency = cost::LatencyByModel(conn, o.filter, now);
+  if (!latency.ok()) return latency.status();
+  r.latency_by_model = std::move(*latency);
+  return r;
+}
+
+}  // namespace
+
+Result<CostReport> StoreImpl::DoGetCostReport(const CostReportOptions& options) {
+  CONVSTORE_RETURN_IF_ERROR(cost::ValidateFilter(options.filter));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(options.top, 1, 1000, "top"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(options.lookback_days, 1, 366, "lookback_days"));
+  // The summary, the groups and the teams' months all as of one instant.
+  const int64_t now = Now();
+  CostReportOptions o = options;
+  if (!o.filter.from) {
+    // The last `days` days as whole days (today included), so the hourly totals and the daily groups cover the
+    // same rows.
+    constexpr Micros kDay = 86'400'000'000;
+    const Micros offset = int64_t{o.filter.utc_offset_minutes} * 60'000'000;
+    const Micros local_end = o.filter.to.value_or(now + 1) - 1 + offset;
+    const Micros day_start = (local_end / kDay - (local_end % kDay < 0 ? 1 : 0)) * kDay - offset;
+    o.filter.from = day_start - int64_t{o.filter.days - 1} * kDay;
+  }
+  return Read("get_cost_report", [&](sqlite::Connection& conn) {
+    return InSnapshot(conn, [&] { return ReportOf(conn, o, now); });
   });
 }
 

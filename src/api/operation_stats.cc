@@ -103,5 +103,6 @@ int64_t RowsOf(const MetricSeries& series) { return series.points; }
 int64_t RowsOf(const CostGroupResult& groups) { return static_cast<int64_t>(groups.groups.size()); }
 int64_t RowsOf(const StoreStats& stats) { return static_cast<int64_t>(stats.operations.size()); }
 int64_t RowsOf(const HealthReport& report) { return static_cast<int64_t>(report.checks.size()); }
+int64_t RowsOf(const CostReport& report) { return static_cast<int64_t>(report.daily_by_model.groups.size()); }
 
 }  // namespace convstore::api

@@ -107,6 +107,7 @@ int64_t RowsOf(const MetricSeries& series);
 int64_t RowsOf(const CostGroupResult& groups);
 int64_t RowsOf(const StoreStats& stats);
 int64_t RowsOf(const HealthReport& report);
+int64_t RowsOf(const CostReport& report);
 template <typename T>
 int64_t RowsOf(const T&) {
   return 1;

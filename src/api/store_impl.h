@@ -128,6 +128,7 @@ class StoreImpl final {
   Result<CostGroupResult> DoGroupCosts(const CostFilter& filter, const std::vector<std::string>& group_by);
   Result<std::vector<UsageStat>> DoGetUsageStats(const CostFilter& filter);
   Result<TeamSpend> DoGetTeamSpend(std::string_view team_key, int lookback_days);
+  Result<CostReport> DoGetCostReport(const CostReportOptions& options);
   Result<RollupReport> DoCheckRollups(bool repair);
   // One entry point per public method, so the statistics name each (operation_stats.h).
   Result<RollupReport> DoVerifyRollups() { return DoCheckRollups(false); }

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "util/json_check.h"
+#include "util/status_macros.h"
 #include "util/utf8.h"
 
 namespace convstore::api {
@@ -125,6 +126,17 @@ Status CheckStored(const UsageStat& v) {
 }
 
 Status CheckStored(const TeamSpend& v) { return Texts("team", v.team_key, {}); }
+
+Status CheckStored(const CostReport& v) {
+  CONVSTORE_RETURN_IF_ERROR(CheckStored(v.daily_by_model));
+  CONVSTORE_RETURN_IF_ERROR(AllUtf8("cost report model", v.models));
+  for (const auto* groups : {&v.top_users, &v.top_teams})
+    for (const CostGroup& g : *groups) CONVSTORE_RETURN_IF_ERROR(AllUtf8("cost group", g.keys));
+  for (const TeamSpend& t : v.team_budgets) CONVSTORE_RETURN_IF_ERROR(CheckStored(t));
+  for (const ModelLatency& l : v.latency_by_model)
+    CONVSTORE_RETURN_IF_ERROR(Texts("latency of model", l.model, {}));
+  return Status::OK();
+}
 
 Status CheckStored(const RollupReport& v) { return AllUtf8("rollup report sample", v.samples); }
 

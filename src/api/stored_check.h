@@ -39,6 +39,7 @@ Status CheckStored(const CostSummary& v);
 Status CheckStored(const CostGroupResult& v);
 Status CheckStored(const UsageStat& v);
 Status CheckStored(const TeamSpend& v);
+Status CheckStored(const CostReport& v);
 Status CheckStored(const RollupReport& v);
 Status CheckStored(const MetadataSearchResult& v);
 Status CheckStored(const MetadataPlan& v);

@@ -1,5 +1,7 @@
 #include "cost/cost_scan.h"
 
+#include <cstdint>
+
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
@@ -59,7 +61,8 @@ Result<ResolvedFilter> ResolveFilter(sqlite::Connection& conn, const CostFilter&
   if (!f.team_key.empty()) {
     auto id = records::RowOrNone(records::FindTeamId(conn, f.team_key));
     if (!id.ok()) return id.status();
-    r.team_id = *id;
+    // kNoSuchRow is -1, which team_id reads as "any team": an id no row has instead.
+    r.team_id = *id == records::kNoSuchRow ? INT64_MAX : *id;
   }
   if (!f.conversation_id.empty()) {
     auto id = records::RowOrNone(records::FindConversationRow(conn, f.conversation_id));

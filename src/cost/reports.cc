@@ -201,6 +201,41 @@ Result<std::vector<UsageStat>> UsageStats(sqlite::Connection& conn, const CostFi
   return out;
 }
 
+Result<std::vector<ModelLatency>> LatencyByModel(sqlite::Connection& conn, const CostFilter& filter, Micros now) {
+  auto f = ResolveFilter(conn, filter, now, true);
+  if (!f.ok()) return f.status();
+  std::map<std::string, Measures> groups;
+  Status s = VisitCosts(conn, *f, true, [&](const CostRecord& rec) { groups[std::string(rec.model)].Merge(*rec.measures); });
+  if (!s.ok()) return s;
+  std::vector<ModelLatency> out;
+  for (auto& [model, m] : groups) {
+    if (m.overflow) return TotalsTooLarge();
+    if (m.count == 0) continue;
+    ModelLatency& l = out.emplace_back();
+    l.model = model;
+    l.calls = m.count;
+    l.latency_count = m.latency_count;
+    l.avg_latency_us = m.latency_count > 0 ? DivRound(m.latency_sum, m.latency_count) : 0;
+    l.p50_latency_us = m.hist.Percentile(0.50);
+    l.p95_latency_us = m.hist.Percentile(0.95);
+    l.p99_latency_us = m.hist.Percentile(0.99);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> TeamKeys(sqlite::Connection& conn) {
+  auto st = conn.Prepare("SELECT key FROM teams ORDER BY key");
+  if (!st.ok()) return st.status();
+  std::vector<std::string> keys;
+  for (;;) {
+    auto row = st->Step("list teams");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    keys.emplace_back(st->Text(0));
+  }
+  return keys;
+}
+
 Result<TeamSpend> TeamSpendOf(sqlite::Connection& conn, std::string_view team_key, int lookback_days, Micros now) {
   auto st = conn.Prepare("SELECT id, monthly_budget_nanousd FROM teams WHERE key = ?1");
   if (!st.ok()) return st.status();

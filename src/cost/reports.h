@@ -21,6 +21,12 @@ Result<CostGroupResult> GroupCosts(sqlite::Connection& conn, const CostFilter& f
 
 Result<std::vector<UsageStat>> UsageStats(sqlite::Connection& conn, const CostFilter& filter, Micros now);
 
+// Latency per model (the same histograms as UsageStats, merged over users), models in name order.
+Result<std::vector<ModelLatency>> LatencyByModel(sqlite::Connection& conn, const CostFilter& filter, Micros now);
+
+// Every team's key, in key order.
+Result<std::vector<std::string>> TeamKeys(sqlite::Connection& conn);
+
 // kNotFound for an unknown team.
 Result<TeamSpend> TeamSpendOf(sqlite::Connection& conn, std::string_view team_key, int lookback_days, Micros now);
 

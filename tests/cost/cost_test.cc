@@ -986,6 +986,14 @@ TEST(CostBadInputTest, EveryEntryPointRefusesBadInputAndWritesNothing) {
   auto nobody = s->GetCostSummary({.user_key = "nobody"});  // an unknown key selects nothing
   ASSERT_OK(nobody);
   EXPECT_EQ(nobody->total_cost_nanousd, 0);
+  // ... a team's too, whichever plan serves it.
+  auto no_team_summary = s->GetCostSummary({.team_key = "nobody"});
+  ASSERT_OK(no_team_summary);
+  EXPECT_EQ(no_team_summary->total_cost_nanousd, 0);
+  EXPECT_EQ(no_team_summary->total_messages, 0);
+  auto no_team_groups = s->GroupCosts({.team_key = "nobody"}, {"user"});
+  ASSERT_OK(no_team_groups);
+  EXPECT_TRUE(no_team_groups->groups.empty());
   EXPECT_CODE(s->GroupCosts({}, {}), Code::kInvalidArgument);
   EXPECT_CODE(s->GroupCosts({}, {"day", "day"}), Code::kInvalidArgument);
   auto no_team = s->GetUsageStats({.team_key = "nobody"});

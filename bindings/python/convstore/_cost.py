@@ -129,6 +129,23 @@ class CostMixin:
             raise InvalidArgumentError("lookback_days must be an integer")
         return fix_money(self._call(_ffi.convstore_team_spend, self._arg(team), lookback_days))
 
+    def cost_report(self, *, top: int = 10, lookback_days: int = 30, days: int = 7, from_: Time | None = None,
+                    to: Time | None = None, user: str | None = None, team: str | None = None,
+                    model: str | None = None, source: str | None = None,
+                    utc_offset_minutes: int | None = None) -> dict:
+        """Everything a cost report shows, from one snapshot (docs/costs.md, "Cost report"): "summary" (as
+        cost_summary), "daily_by_model" (as group_costs(["day", "model"])), "models" (largest total first),
+        "top_users" and "top_teams" (the largest `top` groups by cost), "users_with_spend", "teams_with_spend",
+        "team_budgets" (as team_spend, for every team with a monthly budget or spend this month) and
+        "latency_by_model" (calls, avg and p50/p95/p99 latency in µs per model)."""
+        f = _filter(days, from_, to, user, team, model, None, source, utc_offset_minutes)
+        for name, value in (("top", top), ("lookback_days", lookback_days)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidArgumentError(f"{name} must be an integer")
+        f["top"] = top
+        f["lookback_days"] = lookback_days
+        return fix_money(self._call(_ffi.convstore_cost_report, dumps(f)))
+
     def verify_rollups(self) -> dict:
         """Recomputes the rollups from the raw rows and reports differences (nothing is changed)."""
         return self._call(_ffi.convstore_verify_rollups)

@@ -161,6 +161,7 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_cost_summary": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_group_costs": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_usage_stats": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_cost_report": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_team_spend": ([convstore_p, c_char_p, c_int, _out, _out], c_int),
         "convstore_verify_rollups": ([convstore_p, _out, _out], c_int),
         "convstore_rebuild_rollups": ([convstore_p, _out, _out], c_int),

@@ -72,6 +72,8 @@ def results():
         "`prune_journal`": [s.prune_journal()],
         "`stats`": [s.stats(), s.stats(saved=False)],
         "`stats` operations item": [s.stats()["operations"][0]],
+        "`cost_report`": [s.cost_report(), s.cost_report(days=30, top=1)],
+        "`cost_report` latency_by_model item": s.cost_report()["latency_by_model"],
         "`check_health`": [s.check_health(), s.check_health(quick_check=False)],
         "`check_health` checks item": s.check_health()["checks"],
     }

@@ -714,6 +714,32 @@ static void health_flow(void) {
   convstore_close(db);
 }
 
+static void cost_report_flow(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_record_api_usage(db, "{\"user\":\"ana\",\"model\":\"m1\",\"cost_usd\":2,\"latency_us\":4000}",
+                                         &out, &err_), CONVSTORE_OK);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_record_api_usage(db, "{\"user\":\"bo\",\"model\":\"m2\",\"cost_usd\":1,\"latency_us\":2000}",
+                                         &out, &err_), CONVSTORE_OK);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_cost_report(db, "{\"days\":7,\"top\":1}", &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"models\":[\"m1\",\"m2\"]") != NULL);
+  CHECK(out != NULL && strstr(out, "\"top_users\":[{\"keys\":{\"user\":\"ana\"}") != NULL);
+  CHECK(out != NULL && strstr(out, "\"users_with_spend\":2") != NULL);
+  CHECK(out != NULL && strstr(out, "\"total_cost_nanousd\":3000000000") != NULL);
+  CHECK(out != NULL && strstr(out, "{\"model\":\"m1\",\"calls\":1,\"latency_count\":1,") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_cost_report(db, "{\"top\":0}", &out, &err_), CONVSTORE_INVALID_ARGUMENT);
+  CHECK(out == NULL);
+  EXPECT_CODE(convstore_cost_report(db, NULL, &out, &err_), CONVSTORE_INVALID_ARGUMENT);
+  convstore_close(db);
+}
+
 static void retention_flow(void) {
   convstore_t* db = NULL;
   char* out = NULL;
@@ -1009,6 +1035,7 @@ int main(int argc, char** argv) {
   metrics_flow();
   stats_flow();
   health_flow();
+  cost_report_flow();
   retention_flow();
   erase_flow();
   export_import_flow();

@@ -322,6 +322,14 @@ CONVSTORE_API int convstore_usage_stats(convstore_t* db, const char* filter_json
 /* Month-to-date spend of a team against its monthly budget, with projections; lookback_days 1..366. */
 CONVSTORE_API int convstore_team_spend(convstore_t* db, const char* team_key, int lookback_days, char** out_json,
                                        char** errmsg);
+/* Everything a cost report shows, from one snapshot (docs/costs.md, "Cost report"). options_json: a filter plus
+ * "top"? (1..1000, default 10) and "lookback_days"? (1..366, default 30). *out_json: {"generated_at",
+ * "generated_at_us", "summary" (as convstore_cost_summary), "daily_by_model" (as convstore_group_costs by day and
+ * model), "models" (largest total first), "top_users", "top_teams" (groups as convstore_group_costs', largest cost
+ * first), "users_with_spend", "teams_with_spend", "team_budgets" (as convstore_team_spend, every team with a monthly
+ * budget or spend this month), "latency_by_model": [{"model", "calls", "latency_count", "avg_latency_us",
+ * "p50_latency_us", "p95_latency_us", "p99_latency_us"}]}. */
+CONVSTORE_API int convstore_cost_report(convstore_t* db, const char* options_json, char** out_json, char** errmsg);
 /* Recompute the rollups from the raw rows: verify reports, rebuild also repairs. *out_json: {"raw_rows",
  * "rollup_rows", "total_rows", "differences", "samples": [str], "repaired"}. */
 CONVSTORE_API int convstore_verify_rollups(convstore_t* db, char** out_json, char** errmsg);

@@ -111,8 +111,8 @@ struct HealthThresholds {
   // Space left on the file system holding the store (for a non-root user).
   int64_t disk_free_warn_bytes = int64_t{1} << 30;
   int64_t disk_free_fail_bytes = int64_t{100} << 20;
-  // A budget warns when (spent + reserved) reaches this fraction of its limit, or passes its soft limit; it fails
-  // when it reaches its hard limit.
+  // A budget warns when (spent + reserved) reaches this fraction (0..1) of its limit, or passes its soft limit; it
+  // fails when it reaches its hard limit.
   double budget_warn_fraction = 0.8;
 };
 

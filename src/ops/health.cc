@@ -207,8 +207,10 @@ Status ValidateThresholds(const HealthThresholds& t) {
   };
   for (const Pair& p : pairs)
     if (Status s = CheckPair(p.warn_name, p.warn, p.fail_name, p.fail, p.lower_is_worse); !s.ok()) return s;
-  if (t.free_pages_warn_fraction > 1)
-    return Status::InvalidArgument("health threshold free_pages_warn_fraction must be at most 1");
+  // Fractions of a whole: free pages of the file; a budget's spend of its limit, where 1 already fails.
+  for (auto [name, v] : {std::pair{"free_pages_warn_fraction", t.free_pages_warn_fraction},
+                         std::pair{"budget_warn_fraction", t.budget_warn_fraction}})
+    if (v > 1) return Status::InvalidArgument(fmt::format("health threshold {} must be at most 1", name));
   return Status::OK();
 }
 

@@ -266,6 +266,9 @@ TEST(HealthTest, BadThresholdsAreRefusedByName) {
   t.free_pages_warn_fraction = 1.5;
   refused(t, "free_pages_warn_fraction must be at most 1");
   t = {};
+  t.budget_warn_fraction = 1.5;  // past the hard limit, which fails at 1
+  refused(t, "budget_warn_fraction must be at most 1");
+  t = {};
   t.budget_warn_fraction = std::nan("");
   refused(t, "budget_warn_fraction must be a number >= 0");
   t = {};

@@ -97,6 +97,13 @@ double NiceTop(double v) {
   return 10 * p;
 }
 
+// A chart's opening tag: drawn at `width` x `height` and scaled down with the page.
+std::string SvgOpen(const std::string& id, const std::string& label, int width, int height) {
+  return "<svg id=\"" + id + "\" role=\"img\" aria-label=\"" + Escape(label) + "\" viewBox=\"0 0 " +
+         std::to_string(width) + " " + std::to_string(height) + "\" width=\"" + std::to_string(width) +
+         "\" height=\"" + std::to_string(height) + "\">";
+}
+
 std::string Css() {
   return R"(body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:24px auto;max-width:1100px;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
@@ -135,9 +142,7 @@ std::string DailyChart(const json& r, const std::vector<std::string>& models,
   const int width = 1000, height = 320, left = 70, bottom = 40, plot_w = width - left - 10, plot_h = height - bottom - 10;
   const double slot = static_cast<double>(plot_w) / static_cast<double>(days.size());
   const double bar = std::max(1.0, slot * 0.8);
-  std::string svg = "<svg id=\"daily-chart\" role=\"img\" aria-label=\"Daily spend by model\" viewBox=\"0 0 " +
-                    std::to_string(width) + " " + std::to_string(height) + "\" width=\"" + std::to_string(width) +
-                    "\" height=\"" + std::to_string(height) + "\">";
+  std::string svg = SvgOpen("daily-chart", "Daily spend by model", width, height);
   for (int i = 0; i <= 4; ++i) {
     const double y = 10 + plot_h - plot_h * i / 4.0;
     svg += "<line x1=\"" + std::to_string(left) + "\" x2=\"" + std::to_string(width - 10) + "\" y1=\"" + Num(y) +
@@ -194,22 +199,20 @@ struct Bar {
   std::string label, value_text, colour, data;
   double value = 0;
 };
-std::string BarChart(const std::string& id, const std::vector<Bar>& bars) {
+std::string BarChart(const std::string& id, const std::string& label, const std::vector<Bar>& bars) {
   if (bars.empty()) return "<p class=\"empty\">Nothing to show.</p>";
   double max = 0;
   for (const Bar& b : bars) max = std::max(max, b.value);
   const int width = 1000, row = 24, left = 240, right = 130;
   const int height = static_cast<int>(bars.size()) * row + 8;
-  std::string svg = "<svg id=\"" + id + "\" role=\"img\" viewBox=\"0 0 " + std::to_string(width) + " " +
-                    std::to_string(height) + "\" width=\"" + std::to_string(width) + "\" height=\"" +
-                    std::to_string(height) + "\">";
+  std::string svg = SvgOpen(id, label, width, height);
   for (size_t i = 0; i < bars.size(); ++i) {
     const Bar& b = bars[i];
     const double y = 4 + static_cast<double>(i) * row;
     const double w = max > 0 ? (width - left - right) * b.value / max : 0;
-    std::string label = b.label.size() > 34 ? b.label.substr(0, 33) + "…" : b.label;
+    const std::string shown = b.label.size() > 34 ? b.label.substr(0, 33) + "…" : b.label;
     svg += "<text x=\"" + std::to_string(left - 8) + "\" y=\"" + Num(y + 16) +
-           "\" text-anchor=\"end\" font-size=\"12\">" + Escape(label) + "</text>";
+           "\" text-anchor=\"end\" font-size=\"12\">" + Escape(shown) + "</text>";
     svg += "<rect class=\"bar\" x=\"" + std::to_string(left) + "\" y=\"" + Num(y + 3) + "\" width=\"" +
            Num(std::max(w, b.value > 0 ? 1.0 : 0.0), "%.2f") + "\" height=\"" + std::to_string(row - 6) +
            "\" fill=\"" + b.colour + "\" " + b.data + "><title>" + Escape(b.label) + ": " + Escape(b.value_text) +
@@ -243,7 +246,7 @@ std::string TopSection(const json& r, const char* key, const char* dim, const ch
   const int64_t all = I(r, count_key);
   std::string note = "<p class=\"meta\">" + Count(static_cast<int64_t>(A(r, key).size())) + " of " + Count(all) +
                      " " + noun + "s with spend in the range.</p>";
-  return BarChart(id, bars) + note + table;
+  return BarChart(id, std::string("Top ") + noun + "s by cost", bars) + note + table;
 }
 
 std::string BudgetSection(const json& r) {
@@ -255,9 +258,7 @@ std::string BudgetSection(const json& r) {
       max = std::max(max, static_cast<double>(I(t, k)));
   const int width = 1000, row = 30, left = 240, right = 190;
   const int height = static_cast<int>(teams.size()) * row + 8;
-  std::string svg = "<svg id=\"budget-chart\" role=\"img\" viewBox=\"0 0 " + std::to_string(width) + " " +
-                    std::to_string(height) + "\" width=\"" + std::to_string(width) + "\" height=\"" +
-                    std::to_string(height) + "\">";
+  std::string svg = SvgOpen("budget-chart", "Team budgets, month to date", width, height);
   std::string table = "<table id=\"budget-table\"><tr><th>team</th><th>month</th><th>month to date</th><th>budget</th>"
                       "<th>used</th><th>projected month end</th><th>daily average</th></tr>";
   auto x_of = [&](int64_t v) { return max > 0 ? left + (width - left - right) * static_cast<double>(v) / max : left; };
@@ -320,7 +321,7 @@ std::string LatencySection(const json& r, const std::map<std::string, size_t>& c
                     "data-model=\"" + Escape(model) + "\" data-us=\"" + std::to_string(p95) + "\"",
                     static_cast<double>(p95)});
   }
-  return BarChart("latency-chart", bars) + table + "</table>";
+  return BarChart("latency-chart", "p95 latency by model", bars) + table + "</table>";
 }
 
 }  // namespace

@@ -152,6 +152,16 @@ std::unique_ptr<ConversationStore> OpenOrDie(const std::string& path, Options op
   return std::move(*s);
 }
 
+std::string AddMessages(ConversationStore& store, int n, const std::string& content) {
+  auto conv = store.CreateConversation({.user_key = "ana", .title = "t"});
+  if (!conv.ok()) throw std::runtime_error("create_conversation failed: " + conv.status().ToString());
+  for (int i = 0; i < n; ++i) {
+    auto added = store.AddMessage(conv->id, {.role = Role::kUser, .content = content});
+    if (!added.ok()) throw std::runtime_error("add_message failed: " + added.status().ToString());
+  }
+  return conv->id;
+}
+
 UserImportOptions ImportFromString(std::string text) {
   auto data = std::make_shared<const std::string>(std::move(text));
   auto offset = std::make_shared<size_t>(0);

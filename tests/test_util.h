@@ -63,6 +63,10 @@ std::string DowngradeSchemaSql(int version);
 
 std::unique_ptr<ConversationStore> OpenOrDie(const std::string& path, Options options = {});
 
+// A new conversation of user "ana" with `n` user messages of `content` added one call each; its id. Throws
+// std::runtime_error when a call fails.
+std::string AddMessages(ConversationStore& store, int n, const std::string& content = "hello");
+
 // Import options reading `text` (a user export) through the source callback, once: make new ones for each import.
 UserImportOptions ImportFromString(std::string text);
 

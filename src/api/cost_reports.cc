@@ -1,10 +1,12 @@
 // Cost reports: the summary, group-bys, usage statistics, a team's spend, and the rollup verify / rebuild.
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 #include "api/store_impl.h"
 #include "cost/cost_scan.h"
 #include "cost/reports.h"
+#include "util/int128.h"
 
 namespace convstore::api {
 
@@ -65,6 +67,18 @@ std::vector<CostGroup> Largest(std::vector<CostGroup> groups, int top) {
   return groups;
 }
 
+// The models of the day-by-model groups, largest total first (then name). The totals are only compared, in 128
+// bits: no sum of 64-bit costs can pass that.
+std::vector<std::string> ModelsByTotal(const CostGroupResult& daily_by_model) {
+  std::map<std::string, util::Int128> totals;
+  for (const CostGroup& g : daily_by_model.groups) totals[g.keys[1]] += g.cost_nanousd;
+  std::vector<std::pair<std::string, util::Int128>> ordered(totals.begin(), totals.end());
+  std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::vector<std::string> models;
+  for (auto& [model, total] : ordered) models.push_back(std::move(model));
+  return models;
+}
+
 Result<CostReport> ReportOf(sqlite::Connection& conn, const CostReportOptions& o, Micros now) {
   CostReport r;
   r.generated_at = now;
@@ -74,9 +88,7 @@ Result<CostReport> ReportOf(sqlite::Connection& conn, const CostReportOptions& o
   auto daily = cost::GroupCosts(conn, o.filter, {"day", "model"}, now);
   if (!daily.ok()) return daily.status();
   r.daily_by_model = std::move(*daily);
-  auto models = cost::GroupCosts(conn, o.filter, {"model"}, now);
-  if (!models.ok()) return models.status();
-  for (const CostGroup& g : Largest(std::move(models->groups), INT32_MAX)) r.models.push_back(g.keys.front());
+  r.models = ModelsByTotal(r.daily_by_model);
   for (auto [dim, out, count] : {std::tuple{"user", &r.top_users, &r.users_with_spend},
                                  std::tuple{"team", &r.top_teams, &r.teams_with_spend}}) {
     auto groups = cost::GroupCosts(conn, o.filter, {dim}, now);

@@ -28,20 +28,14 @@ namespace {
 constexpr int kJournalSchemaVersion = 6;   // the first with the change journal
 constexpr int kErasureSchemaVersion = 9;   // ... with erasures
 
-// The directory holding the store (statvfs wants an existing path; the file itself may be replaced meanwhile).
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// How far each journal consumer is behind, from one snapshot.
+// How far each journal consumer is behind (inside the caller's read transaction).
 Status ReadConsumerLags(sqlite::Connection& conn, std::vector<ops::ConsumerLag>* out) {
-  auto txn = sqlite::ReadTransaction::Begin(conn);
-  if (!txn.ok()) return txn.status();
-  auto status = ops::ReadStatus(conn);
-  if (!status.ok()) return status.status();
-  for (const JournalConsumer& c : status->consumers) {
+  auto last = ops::LastSeq(conn);
+  if (!last.ok()) return last.status();
+  auto consumers = ops::ReadConsumers(conn);
+  if (!consumers.ok()) return consumers.status();
+  const int64_t last_seq = *last;
+  for (const JournalConsumer& c : *consumers) {
     ops::ConsumerLag lag;
     lag.name = c.name;
     lag.kind = IsArchiveConsumer(c.name) ? ops::ConsumerLag::Kind::kArchive
@@ -49,9 +43,9 @@ Status ReadConsumerLags(sqlite::Connection& conn, std::vector<ops::ConsumerLag>*
                                          : ops::ConsumerLag::Kind::kOther;
     // A sync keeps its position one entry behind what it applied (SyncConsumerName).
     const int64_t taken = lag.kind == ops::ConsumerLag::Kind::kSync && c.seq > 0
-                              ? std::min(c.seq + 1, status->last_seq)
+                              ? std::min(c.seq + 1, last_seq)
                               : c.seq;
-    lag.behind = std::max<int64_t>(0, status->last_seq - taken);
+    lag.behind = std::max<int64_t>(0, last_seq - taken);
     if (lag.behind > 0) {
       auto at = ops::FirstCommitAfter(conn, taken);
       if (!at.ok()) return at.status();
@@ -68,10 +62,11 @@ Result<HealthReport> StoreImpl::DoCheckHealth(const HealthOptions& options) {
   CONVSTORE_RETURN_IF_ERROR(ops::ValidateThresholds(options.thresholds));
   ops::HealthFacts facts;
   facts.in_memory = path_ == ConversationStore::kInMemory;
+  facts.has_journal = schema_version_ >= kJournalSchemaVersion;
   if (!facts.in_memory) {
     auto wal = util::FileSize(path_ + "-wal");
     facts.wal_bytes = wal.ok() ? *wal : 0;  // no WAL file: nothing in it
-    auto space = util::SpaceOf(DirectoryOf(path_));
+    auto space = util::SpaceOf(util::DirectoryOf(path_));
     if (space.ok()) {
       facts.disk_free_bytes = space->free_bytes;
       facts.disk_total_bytes = space->total_bytes;
@@ -94,12 +89,8 @@ Result<HealthReport> StoreImpl::DoCheckHealth(const HealthOptions& options) {
     facts.page_size = file->page_size;
     facts.page_count = file->page_count;
     facts.free_pages = file->free_pages;
-    return Status::OK();
+    return facts.has_journal ? ReadConsumerLags(conn, &facts.consumers) : Status::OK();
   }));
-  facts.has_journal = schema_version_ >= kJournalSchemaVersion;
-  if (facts.has_journal)
-    CONVSTORE_RETURN_IF_ERROR(
-        Read("check_health", [&](sqlite::Connection& conn) { return ReadConsumerLags(conn, &facts.consumers); }));
   auto budgets = DoGetBudgets(0);
   if (!budgets.ok()) return budgets.status();
   CONVSTORE_RETURN_IF_ERROR(CheckStored(*budgets));

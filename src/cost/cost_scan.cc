@@ -1,7 +1,5 @@
 #include "cost/cost_scan.h"
 
-#include <cstdint>
-
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
@@ -61,8 +59,7 @@ Result<ResolvedFilter> ResolveFilter(sqlite::Connection& conn, const CostFilter&
   if (!f.team_key.empty()) {
     auto id = records::RowOrNone(records::FindTeamId(conn, f.team_key));
     if (!id.ok()) return id.status();
-    // kNoSuchRow is -1, which team_id reads as "any team": an id no row has instead.
-    r.team_id = *id == records::kNoSuchRow ? INT64_MAX : *id;
+    r.team_id = *id;
   }
   if (!f.conversation_id.empty()) {
     auto id = records::RowOrNone(records::FindConversationRow(conn, f.conversation_id));
@@ -175,7 +172,7 @@ Status VisitRollups(sqlite::Connection& conn, const ResolvedFilter& f, bool need
     rec.user_id = st->Int(1);
     rec.team_id = st->Int(2);
     if (f.user_id != 0 && rec.user_id != f.user_id) continue;
-    if (f.team_id >= 0 && rec.team_id != f.team_id) continue;
+    if (f.team_id && rec.team_id != *f.team_id) continue;
     rec.model = st->Text(3);
     if (!f.model.empty() && rec.model != f.model) continue;
     rec.role = st->Text(5);
@@ -196,7 +193,7 @@ Status VisitRollups(sqlite::Connection& conn, const ResolvedFilter& f, bool need
   return VisitPendingRows(conn, [&](const CostRow& r) {
     const Micros at = FloorDiv(r.at, kMicrosPerDay) * kMicrosPerDay;
     if (at < f.from || at >= f.to || !SourceIn(r.source, f.source_mask)) return;
-    if ((f.user_id != 0 && r.user_id != f.user_id) || (f.team_id >= 0 && r.team_id != f.team_id)) return;
+    if ((f.user_id != 0 && r.user_id != f.user_id) || (f.team_id && r.team_id != *f.team_id)) return;
     if (!f.model.empty() && r.model != f.model) return;
     Measures pending;
     pending.Add(r, +1);
@@ -217,7 +214,7 @@ Status VisitRollups(sqlite::Connection& conn, const ResolvedFilter& f, bool need
 bool RawMatches(const ResolvedFilter& f, const CostRow& r) {
   if (r.at < f.from || r.at >= f.to) return false;
   if (f.user_id != 0 && r.user_id != f.user_id) return false;
-  if (f.team_id >= 0 && r.team_id != f.team_id) return false;
+  if (f.team_id && r.team_id != *f.team_id) return false;
   return f.model.empty() || r.model == f.model;
 }
 
@@ -293,8 +290,8 @@ Status VisitCosts(sqlite::Connection& conn, const ResolvedFilter& f, bool need_h
                   const std::function<void(const CostRecord&)>& visit) {
   switch (f.plan) {
     case Plan::kTotals: {
-      int scope = f.team_id >= 0 ? kScopeTeam : kScopeAll;
-      int64_t id = f.team_id >= 0 ? f.team_id : 0;
+      int scope = f.team_id ? kScopeTeam : kScopeAll;
+      int64_t id = f.team_id.value_or(0);
       return VisitTotals(conn, scope, id, f.from, f.to, f.source_mask, visit);
     }
     case Plan::kRollups: return VisitRollups(conn, f, need_hist, visit);

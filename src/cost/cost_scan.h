@@ -3,6 +3,7 @@
 // measures) records for summaries, group-bys and usage statistics to aggregate.
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "convstore/cost.h"
@@ -17,7 +18,7 @@ const char* PlanName(Plan plan);
 struct ResolvedFilter {
   Micros from = 0, to = 0;         // the range used: hour-aligned for rollup plans
   int64_t user_id = 0;             // 0: any
-  int64_t team_id = -1;            // -1: any
+  std::optional<int64_t> team_id;  // none: any (an unknown team: records::kNoSuchRow, which no row has)
   int64_t conversation_row = 0;    // 0: any
   std::string model;               // "": any
   int source_mask = 1;             // 1 messages, 2 API usage, 3 both

@@ -166,6 +166,20 @@ Result<CostGroupResult> GroupCosts(sqlite::Connection& conn, const CostFilter& f
   }
 }
 
+namespace {
+
+// The latency fields UsageStat and ModelLatency share, from one group's measures.
+template <typename Latency>
+void FillLatency(const Measures& m, Latency* out) {
+  out->latency_count = m.latency_count;
+  out->avg_latency_us = m.latency_count > 0 ? DivRound(m.latency_sum, m.latency_count) : 0;
+  out->p50_latency_us = m.hist.Percentile(0.50);
+  out->p95_latency_us = m.hist.Percentile(0.95);
+  out->p99_latency_us = m.hist.Percentile(0.99);
+}
+
+}  // namespace
+
 Result<std::vector<UsageStat>> UsageStats(sqlite::Connection& conn, const CostFilter& filter, Micros now) {
   auto f = ResolveFilter(conn, filter, now, true);
   if (!f.ok()) return f.status();
@@ -189,11 +203,7 @@ Result<std::vector<UsageStat>> UsageStats(sqlite::Connection& conn, const CostFi
     u.tokens_input = m.tokens[0];
     u.tokens_output = m.tokens[1];
     u.cost_nanousd = m.cost;
-    u.latency_count = m.latency_count;
-    u.avg_latency_us = m.latency_count > 0 ? DivRound(m.latency_sum, m.latency_count) : 0;
-    u.p50_latency_us = m.hist.Percentile(0.50);
-    u.p95_latency_us = m.hist.Percentile(0.95);
-    u.p99_latency_us = m.hist.Percentile(0.99);
+    FillLatency(m, &u);
   }
   std::sort(out.begin(), out.end(), [](const UsageStat& a, const UsageStat& b) {
     return std::tie(a.user_key, a.model) < std::tie(b.user_key, b.model);
@@ -205,7 +215,8 @@ Result<std::vector<ModelLatency>> LatencyByModel(sqlite::Connection& conn, const
   auto f = ResolveFilter(conn, filter, now, true);
   if (!f.ok()) return f.status();
   std::map<std::string, Measures> groups;
-  Status s = VisitCosts(conn, *f, true, [&](const CostRecord& rec) { groups[std::string(rec.model)].Merge(*rec.measures); });
+  Status s = VisitCosts(conn, *f, true,
+                        [&](const CostRecord& rec) { groups[std::string(rec.model)].Merge(*rec.measures); });
   if (!s.ok()) return s;
   std::vector<ModelLatency> out;
   for (auto& [model, m] : groups) {
@@ -214,11 +225,7 @@ Result<std::vector<ModelLatency>> LatencyByModel(sqlite::Connection& conn, const
     ModelLatency& l = out.emplace_back();
     l.model = model;
     l.calls = m.count;
-    l.latency_count = m.latency_count;
-    l.avg_latency_us = m.latency_count > 0 ? DivRound(m.latency_sum, m.latency_count) : 0;
-    l.p50_latency_us = m.hist.Percentile(0.50);
-    l.p95_latency_us = m.hist.Percentile(0.95);
-    l.p99_latency_us = m.hist.Percentile(0.99);
+    FillLatency(m, &l);
   }
   return out;
 }

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "util/status_macros.h"
+
 namespace convstore::ops {
 
 namespace {
@@ -172,13 +174,9 @@ HealthCheck Erasures(const HealthFacts& f) {
               double(f.unfinished_erasures), "erasures", 1);
 }
 
-Status CheckPair(const char* warn_name, double warn, const char* fail_name, double fail, bool lower_is_worse) {
-  for (auto [name, v] : {std::pair{warn_name, warn}, std::pair{fail_name, fail}})
-    if (!std::isfinite(v) || v < 0)
-      return Status::InvalidArgument(fmt::format("health threshold {} must be a number >= 0", name));
-  if (lower_is_worse ? warn < fail : warn > fail)
-    return Status::InvalidArgument(fmt::format("health threshold {} must be {} {}", warn_name,
-                                               lower_is_worse ? "at least" : "at most", fail_name));
+Status CheckNumber(const char* name, double v) {
+  if (!std::isfinite(v) || v < 0)
+    return Status::InvalidArgument(fmt::format("health threshold {} must be a number >= 0", name));
   return Status::OK();
 }
 
@@ -187,30 +185,32 @@ Status CheckPair(const char* warn_name, double warn, const char* fail_name, doub
 Status ValidateThresholds(const HealthThresholds& t) {
   struct Pair {
     const char* warn_name;
-    double warn;
+    int64_t warn;
     const char* fail_name;
-    double fail;
-    bool lower_is_worse;
+    int64_t fail;
+    bool lower_is_worse;  // disk_free: less is worse, so the warning comes at more
   };
   const Pair pairs[] = {
-      {"wal_warn_bytes", double(t.wal_warn_bytes), "wal_fail_bytes", double(t.wal_fail_bytes), false},
-      {"journal_lag_warn_entries", double(t.journal_lag_warn_entries), "journal_lag_fail_entries",
-       double(t.journal_lag_fail_entries), false},
-      {"archive_lag_warn_us", double(t.archive_lag_warn_us), "archive_lag_fail_us", double(t.archive_lag_fail_us),
+      {"wal_warn_bytes", t.wal_warn_bytes, "wal_fail_bytes", t.wal_fail_bytes, false},
+      {"journal_lag_warn_entries", t.journal_lag_warn_entries, "journal_lag_fail_entries", t.journal_lag_fail_entries,
        false},
-      {"sync_lag_warn_us", double(t.sync_lag_warn_us), "sync_lag_fail_us", double(t.sync_lag_fail_us), false},
-      {"disk_free_warn_bytes", double(t.disk_free_warn_bytes), "disk_free_fail_bytes",
-       double(t.disk_free_fail_bytes), true},
-      {"free_pages_warn_fraction", t.free_pages_warn_fraction, "free_pages_warn_fraction",
-       t.free_pages_warn_fraction, false},
-      {"budget_warn_fraction", t.budget_warn_fraction, "budget_warn_fraction", t.budget_warn_fraction, false},
+      {"archive_lag_warn_us", t.archive_lag_warn_us, "archive_lag_fail_us", t.archive_lag_fail_us, false},
+      {"sync_lag_warn_us", t.sync_lag_warn_us, "sync_lag_fail_us", t.sync_lag_fail_us, false},
+      {"disk_free_warn_bytes", t.disk_free_warn_bytes, "disk_free_fail_bytes", t.disk_free_fail_bytes, true},
   };
-  for (const Pair& p : pairs)
-    if (Status s = CheckPair(p.warn_name, p.warn, p.fail_name, p.fail, p.lower_is_worse); !s.ok()) return s;
+  for (const Pair& p : pairs) {
+    CONVSTORE_RETURN_IF_ERROR(CheckNumber(p.warn_name, static_cast<double>(p.warn)));
+    CONVSTORE_RETURN_IF_ERROR(CheckNumber(p.fail_name, static_cast<double>(p.fail)));
+    if (p.lower_is_worse ? p.warn < p.fail : p.warn > p.fail)
+      return Status::InvalidArgument(fmt::format("health threshold {} must be {} {}", p.warn_name,
+                                                 p.lower_is_worse ? "at least" : "at most", p.fail_name));
+  }
   // Fractions of a whole: free pages of the file; a budget's spend of its limit, where 1 already fails.
   for (auto [name, v] : {std::pair{"free_pages_warn_fraction", t.free_pages_warn_fraction},
-                         std::pair{"budget_warn_fraction", t.budget_warn_fraction}})
+                         std::pair{"budget_warn_fraction", t.budget_warn_fraction}}) {
+    CONVSTORE_RETURN_IF_ERROR(CheckNumber(name, v));
     if (v > 1) return Status::InvalidArgument(fmt::format("health threshold {} must be at most 1", name));
+  }
   return Status::OK();
 }
 

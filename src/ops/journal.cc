@@ -264,13 +264,21 @@ Result<JournalStatus> ReadStatus(sqlite::Connection& conn) {
         return 0;
       });
   if (!times.ok()) return times.status();
-  auto consumers = conn.ForEachRow("SELECT name, seq, updated_at FROM journal_consumers ORDER BY name",
-                                   "journal: read consumers", [&](const sqlite::Stmt& st) {
-                                     s.consumers.push_back({st.String(0), st.Int(1), st.Int(2)});
-                                     return true;
-                                   });
+  auto consumers = ReadConsumers(conn);
   if (!consumers.ok()) return consumers.status();
+  s.consumers = std::move(*consumers);
   return s;
+}
+
+Result<std::vector<JournalConsumer>> ReadConsumers(sqlite::Connection& conn) {
+  std::vector<JournalConsumer> out;
+  auto read = conn.ForEachRow("SELECT name, seq, updated_at FROM journal_consumers ORDER BY name",
+                              "journal: read consumers", [&](const sqlite::Stmt& st) {
+                                out.push_back({st.String(0), st.Int(1), st.Int(2)});
+                                return true;
+                              });
+  if (!read.ok()) return read.status();
+  return out;
 }
 
 Result<bool> SetEnabled(sqlite::Connection& conn, bool enabled, Micros now, int schema_version) {

@@ -58,6 +58,8 @@ Result<std::optional<Micros>> CommitTimeOf(sqlite::Connection& conn, int64_t seq
 Result<std::optional<Micros>> FirstCommitAfter(sqlite::Connection& conn, int64_t seq);
 
 Result<JournalStatus> ReadStatus(sqlite::Connection& conn);
+// The consumers alone, by name (ReadStatus also sums the whole journal's size).
+Result<std::vector<JournalConsumer>> ReadConsumers(sqlite::Connection& conn);
 
 // Switches the journal; appends a kJournalOff / kJournalOn marker when the state changes. Returns whether it did.
 Result<bool> SetEnabled(sqlite::Connection& conn, bool enabled, Micros now, int schema_version);

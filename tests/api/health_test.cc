@@ -15,6 +15,7 @@
 namespace convstore {
 namespace {
 
+using testing::AddMessages;
 using testing::ExecOnFile;
 using testing::OpenOrDie;
 using testing::QueryInt;
@@ -36,13 +37,6 @@ HealthReport Health(ConversationStore& store, HealthThresholds thresholds = {}, 
   auto r = store.CheckHealth({.thresholds = thresholds, .quick_check = quick_check});
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : HealthReport{};
-}
-
-std::string AddMessages(ConversationStore& store, int n, const std::string& content = "hello") {
-  auto conv = store.CreateConversation({.user_key = "ana", .title = "t"});
-  EXPECT_TRUE(conv.ok());
-  for (int i = 0; i < n; ++i) EXPECT_TRUE(store.AddMessage(conv->id, {.role = Role::kUser, .content = content}).ok());
-  return conv->id;
 }
 
 TEST(HealthTest, AFreshStoreIsOkInEveryCheckInTheDocumentedOrder) {

@@ -16,6 +16,7 @@
 namespace convstore {
 namespace {
 
+using testing::AddMessages;
 using testing::ExecOnFile;
 using testing::OpenOrDie;
 using testing::QueryInt;
@@ -25,14 +26,6 @@ const OperationStats* Find(const StoreStats& stats, const std::string& name) {
   for (const OperationStats& o : stats.operations)
     if (o.name == name) return &o;
   return nullptr;
-}
-
-// A conversation with `n` messages added one at a time.
-std::string AddMessages(ConversationStore& store, int n) {
-  auto conv = store.CreateConversation({.user_key = "ana", .title = "t"});
-  EXPECT_TRUE(conv.ok());
-  for (int i = 0; i < n; ++i) EXPECT_TRUE(store.AddMessage(conv->id, {.role = Role::kUser, .content = "hello"}).ok());
-  return conv->id;
 }
 
 TEST(StatisticsTest, CountsCallsErrorsRowsAndTimes) {

@@ -12,6 +12,7 @@ The layers, bottom to top (docs/architecture.md draws them):
   ops         the change journal, backups, restores, the archive
   sync        PostgreSQL: its schema, the initial load, applying journal entries
   portability a user's rows as the records of a user export, and back
+  search      the full-text index, its queries and ranking
   schema      each schema version's SQL and C++ step, the migration runner, the schema check
   api         the store implementation: every public entry point
   bindings/c  the C ABI over the public C++ API
@@ -34,6 +35,7 @@ LAYERS = {
     "src/ops": 3,
     "src/sync": 3,
     "src/portability": 3,
+    "src/search": 3,
     "src/schema": 4,
     "src/api": 5,
     "bindings/c": 6,
@@ -41,7 +43,7 @@ LAYERS = {
 # Include prefixes of each folder as written in #include "..." lines.
 PREFIX = {
     "util/": "src/util", "sqlite/": "src/sqlite", "records/": "src/records", "cost/": "src/cost",
-    "metadata/": "src/metadata", "sessions/": "src/sessions", "ops/": "src/ops", "sync/": "src/sync", "portability/": "src/portability", "schema/": "src/schema", "api/": "src/api",
+    "metadata/": "src/metadata", "sessions/": "src/sessions", "ops/": "src/ops", "sync/": "src/sync", "portability/": "src/portability", "search/": "src/search", "schema/": "src/schema", "api/": "src/api",
 }
 # The C binding reaches the library only through the public C++ API (plus util's helpers).
 ONLY = {"bindings/c": {"src/util"}}

@@ -61,10 +61,15 @@ TempDb::~TempDb() {
 }
 
 std::string DowngradeSchemaSql(int version) {
-  if (version < 2 || version > 9) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 9");
-  // The saved statistics (version 10); retained cost (version 9), metrics (version 8), the audit log (version 7),
-  // then the journal: their triggers would fire on the statements below.
-  std::string sql = "DROP TABLE operation_stats; DROP TABLE stats_counters;";
+  if (version < 2 || version > 10) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 10");
+  // The full-text index (version 11), the saved statistics (version 10); retained cost (version 9), metrics
+  // (version 8), the audit log (version 7), then the journal: their triggers would fire on the statements below.
+  std::string sql =
+      "DROP TABLE message_words; DROP TABLE message_trigrams; DROP TABLE conversation_words;"
+      "DROP TABLE conversation_trigrams; DROP VIEW message_text_source; DROP VIEW conversation_text_source;"
+      "DROP TABLE search_state; DELETE FROM meta WHERE key = 'text_tokenizer';";
+  if (version == 10) return sql + "DELETE FROM schema_migrations WHERE version > 10; PRAGMA user_version = 10;";
+  sql += "DROP TABLE operation_stats; DROP TABLE stats_counters;";
   if (version == 9) return sql + "DELETE FROM schema_migrations WHERE version > 9; PRAGMA user_version = 9;";
   for (const char* table : {"cost_retained", "erasures"})
     for (const char* op : {"INSERT", "UPDATE", "DELETE"})

@@ -10,7 +10,7 @@
 namespace convstore::testing {
 
 // The schema version this build creates and migrates to.
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 11;
 
 // A fresh path in this process's private temp directory (mkdtemp); the file and its -wal/-shm are removed on
 // destruction.
@@ -56,7 +56,7 @@ class ClockEnv final : public Env {
   std::function<int64_t()> now_;
 };
 
-// SQL that takes a file this build wrote back to schema `version` (2 to 9), as the older build would have left
+// SQL that takes a file this build wrote back to schema `version` (2 to 10), as the older build would have left
 // it: each later migration's tables, columns and indexes removed and its schema_migrations row deleted. Rows in
 // dropped tables or columns are lost, as they would never have existed.
 std::string DowngradeSchemaSql(int version);

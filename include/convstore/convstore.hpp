@@ -14,6 +14,7 @@
 #include "convstore/options.h"
 #include "convstore/privacy.h"
 #include "convstore/retention.h"
+#include "convstore/search.h"
 #include "convstore/status.h"
 #include "convstore/store.h"
 #include "convstore/sync.h"

@@ -1,6 +1,7 @@
 // The public classes over the store implementation: ConversationStore and its capability bases forward each call
 // to its api::StoreImpl entry point through StoreImpl::Call, which guards it (nothing throws). Forwarding only.
 #include "api/store_impl.h"
+#include "util/utf8.h"
 #include "convstore/store.h"
 
 namespace convstore {
@@ -300,6 +301,45 @@ Result<UserExportReport> Privacy::ExportUser(std::string_view user_key, const Us
 }
 Result<UserImportReport> Privacy::ImportUser(const UserImportOptions& options) {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoImportUser>(options);
+}
+
+Result<TextSearchResult> Search::SearchText(const TextSearchQuery& query) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSearchText>(query);
+}
+Result<SearchIndexStatus> Search::GetSearchStatus() {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoGetSearchStatus>();
+}
+Result<SearchIndexReport> Search::CatchUpSearchIndex() {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoCatchUpSearchIndex>();
+}
+Result<SearchIndexReport> Search::PurgeSearchIndex() {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoPurgeSearchIndex>();
+}
+Result<SearchIndexReport> Search::RebuildSearchIndex() {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoRebuildSearchIndex>();
+}
+Result<SearchIndexReport> Search::VerifySearchIndex() {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoVerifySearchIndex>();
+}
+Result<SearchIndexReport> Search::SetTextTokenizer(TextTokenizer tokenizer) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSetTextTokenizer>(tokenizer);
+}
+
+const char* TextTokenizerName(TextTokenizer tokenizer) {
+  switch (tokenizer) {
+    case TextTokenizer::kWords: return "words";
+    case TextTokenizer::kTrigram: return "trigram";
+    case TextTokenizer::kNone: return "none";
+  }
+  return "unknown";
+}
+
+Result<TextTokenizer> ParseTextTokenizer(std::string_view name) {
+  for (TextTokenizer t : {TextTokenizer::kWords, TextTokenizer::kTrigram, TextTokenizer::kNone})
+    if (name == TextTokenizerName(t)) return t;
+  if (name.size() > 32 || !util::IsValidUtf8(name))
+    return Status::InvalidArgument("unknown tokenizer: words, trigram or none");
+  return Status::InvalidArgument(fmt::format("unknown tokenizer '{}': words, trigram or none", name));
 }
 
 }  // namespace convstore

@@ -3,6 +3,7 @@
 #include "convstore/limits.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
+#include "search/text_index.h"
 #include "records/conversations.h"
 #include "records/lookups.h"
 #include "util/json_writer.h"
@@ -25,6 +26,7 @@ Result<Conversation> StoreImpl::DoCreateConversation(const NewConversation& in) 
     auto row_id = records::InsertConversation(conn, *c, *user_id);
     if (!row_id.ok()) return row_id.status();
     CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kConversations, {*row_id}));
+    CONVSTORE_RETURN_IF_ERROR(search::AfterInsert(conn, TextSearchTarget::kConversations, {*row_id}));
     return *c;
   });
 }
@@ -60,9 +62,19 @@ Result<Conversation> StoreImpl::DoUpdateConversation(std::string_view id, const 
       if (!doc.ok()) return doc.status();
       old = std::move(*doc);
     }
+    // The full-text index removes the old title before it changes, and indexes the new one after.
+    std::optional<int64_t> retitled;
+    if (update.title) {
+      auto row = records::FindConversationRow(conn, id);
+      if (!row.ok()) return row.status();
+      retitled = *row;
+      CONVSTORE_RETURN_IF_ERROR(search::BeforeRowsChange(conn, TextSearchTarget::kConversations, {*retitled}));
+    }
     CONVSTORE_RETURN_IF_ERROR(records::UpdateConversation(conn, id, update.title, *metadata, now));
     if (old)
       CONVSTORE_RETURN_IF_ERROR(metadata::AfterConversationUpdate(conn, old->row_id, old->created_at, old->metadata));
+    if (retitled)
+      CONVSTORE_RETURN_IF_ERROR(search::AfterRowsChange(conn, TextSearchTarget::kConversations, {*retitled}));
     return records::SelectConversation(conn, id);
   });
 }
@@ -99,6 +111,7 @@ Status StoreImpl::DoDeleteConversation(std::string_view id) {
     CONVSTORE_RETURN_IF_ERROR(cost::ApplyDelta(conn, rollups));
     CONVSTORE_RETURN_IF_ERROR(cost::FoldIfDue(conn));
     CONVSTORE_RETURN_IF_ERROR(metadata::BeforeConversationDelete(conn, *row_id));
+    CONVSTORE_RETURN_IF_ERROR(search::BeforeConversationDelete(conn, *row_id));
     return records::DeleteConversationRow(conn, *row_id);
   });
 }

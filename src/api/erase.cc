@@ -14,6 +14,7 @@
 #include "cost/retained.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
+#include "search/text_index.h"
 #include "ops/archive_dir.h"
 #include "ops/audit_log.h"
 #include "ops/journal.h"
@@ -145,6 +146,7 @@ Result<EraseReport> StoreImpl::DoEraseUser(std::string_view user_key) {
       CONVSTORE_RETURN_IF_ERROR(cost::ConversationCostRows(conn, conversation, spent));
       CONVSTORE_RETURN_IF_ERROR(cost::RetainCostRows(conn, spent));
       CONVSTORE_RETURN_IF_ERROR(metadata::BeforeConversationDelete(conn, conversation));
+      CONVSTORE_RETURN_IF_ERROR(search::BeforeConversationDelete(conn, conversation));
       CONVSTORE_RETURN_IF_ERROR(records::DeleteConversationRow(conn, conversation));
       redaction.dropped["conversations"].insert(conversation);
       redaction.dropped["messages"].insert(messages->begin(), messages->end());
@@ -245,6 +247,12 @@ Result<std::vector<ErasureStatus>> StoreImpl::FinishPendingErasures(int64_t* arc
   auto pending = Read("finish_erasures", [&](sqlite::Connection& conn) { return ReadErasures(conn, true); });
   if (!pending.ok()) return pending.status();
   if (pending->empty()) return std::vector<ErasureStatus>();
+  // The full-text index: the erased text's tokens merged out of its older pages, before the WAL is emptied (the
+  // merge writes pages of its own).
+  if (!options_.read_only) {
+    auto purged = PurgeText("finish_erasures", /*only_if_pending=*/true);
+    if (!purged.ok()) return purged.status();
+  }
   // The WAL: checkpointed and emptied while no write of this handle runs (an in-memory store has none).
   bool wal_clean = path_ == ConversationStore::kInMemory;
   {

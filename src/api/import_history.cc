@@ -4,6 +4,7 @@
 #include "api/message_insert.h"
 #include "api/store_impl.h"
 #include "metadata/index.h"
+#include "search/text_index.h"
 #include "records/conversations.h"
 #include "records/lookups.h"
 #include "sessions/history_sources.h"
@@ -61,6 +62,7 @@ Result<ImportReport> StoreImpl::DoImportHistory(const ImportOptions& options) {
           auto row_id = records::InsertConversation(conn, *conv, *user_id);
           if (!row_id.ok()) return row_id.status();
           CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kConversations, {*row_id}));
+          CONVSTORE_RETURN_IF_ERROR(search::AfterInsert(conn, TextSearchTarget::kConversations, {*row_id}));
           if (c.archived) CONVSTORE_RETURN_IF_ERROR(records::SetArchived(conn, conv->id, true));
           if (valid.empty()) return Status::OK();
           std::vector<Message> out;

@@ -5,6 +5,7 @@
 
 #include "api/store_impl.h"
 #include "metadata/index.h"
+#include "search/text_index.h"
 #include "records/lookups.h"
 #include "records/messages.h"
 #include "util/json_writer.h"
@@ -31,6 +32,7 @@ Status RemoveMessages(sqlite::Connection& conn, const std::vector<records::Store
   ids.reserve(gone.size());
   for (const records::StoredMessage& m : gone) ids.push_back(m.row_id);
   CONVSTORE_RETURN_IF_ERROR(metadata::BeforeMessagesDelete(conn, ids));
+  CONVSTORE_RETURN_IF_ERROR(search::BeforeRowsChange(conn, TextSearchTarget::kMessages, ids));
   return records::TombstoneMessages(conn, gone.front().conversation_row, ids, now);
 }
 
@@ -93,7 +95,12 @@ Result<Message> StoreImpl::DoEditMessage(std::string_view message_id, const Mess
     if (!found.ok()) return found.status();
     Message& m = found->message;
     const std::string old_metadata = m.metadata_json;
+    // The full-text index removes the old content before it changes, and indexes the new content after.
+    if (valid.content)
+      CONVSTORE_RETURN_IF_ERROR(search::BeforeRowsChange(conn, TextSearchTarget::kMessages, {found->row_id}));
     CONVSTORE_RETURN_IF_ERROR(records::EditMessageRow(conn, found->row_id, valid, m));
+    if (valid.content)
+      CONVSTORE_RETURN_IF_ERROR(search::AfterRowsChange(conn, TextSearchTarget::kMessages, {found->row_id}));
     auto owner = records::ConversationUserId(conn, found->conversation_row);
     if (!owner.ok()) return owner.status();
     util::JsonWriter fields;

@@ -7,6 +7,7 @@
 #include "cost/price_lookup.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
+#include "search/text_index.h"
 #include "api/message_insert.h"
 #include "records/messages.h"
 
@@ -56,6 +57,7 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
   if (k.message_count == before_count) return Status::OK();  // every message was a retry
   CONVSTORE_RETURN_IF_ERROR(records::StoreCounters(conn, k));
   CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kMessages, inserted));
+  CONVSTORE_RETURN_IF_ERROR(search::AfterInsert(conn, TextSearchTarget::kMessages, inserted));
   return cost::RecordCostRows(conn, cost_rows);
 }
 

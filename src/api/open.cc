@@ -12,6 +12,7 @@
 #include "cost/rollup_check.h"
 #include "metadata/index.h"
 #include "schema/migrations.h"
+#include "search/text_rank.h"
 #include "api/file_path.h"
 #include "api/migration_guard.h"
 #include "api/store_impl.h"
@@ -75,6 +76,7 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
 
   if (int rc = cost::RegisterHistogramFunctions((*writer)->raw()); rc != 0)
     return Status::Internal(fmt::format("registering SQL functions failed (sqlite code {})", rc));
+  CONVSTORE_RETURN_IF_ERROR(search::RegisterRankFunction(**writer));
   int64_t now = (options.env ? options.env : Env::Default())->NowMicros();
   if (options.quick_check_on_open && !in_memory) CONVSTORE_RETURN_IF_ERROR(QuickCheck(**writer));
   Result<int> version = 0;
@@ -131,6 +133,7 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
     for (int i = 0; i < options.reader_pool_size; ++i) {
       auto c = sqlite::Connection::Open(path, rc);
       if (!c.ok()) return c.status();
+      CONVSTORE_RETURN_IF_ERROR(search::RegisterRankFunction(**c));
       conns.push_back(std::move(*c));
     }
     readers = std::make_unique<sqlite::ReaderPool>(std::move(conns));
@@ -191,6 +194,7 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
     // An erasure whose WAL or archive steps were left pending is finished when it can be (best effort: the
     // store opens whatever happens; ListErasures shows what is still pending).
     if (!options.read_only) (*impl)->FinishErasuresOnOpen();
+    if (!options.read_only) (*impl)->StartTextIndexer();
     return std::unique_ptr<ConversationStore>(new ConversationStore(std::move(*impl)));
   } catch (const std::bad_alloc&) {
     return Status::Internal("out of memory while opening the store");

@@ -22,6 +22,7 @@
 #include "convstore/cost.h"
 #include "convstore/metadata.h"
 #include "convstore/monitoring.h"
+#include "convstore/search.h"
 #include "convstore/types.h"
 
 namespace convstore::api {
@@ -108,6 +109,7 @@ int64_t RowsOf(const CostGroupResult& groups);
 int64_t RowsOf(const StoreStats& stats);
 int64_t RowsOf(const HealthReport& report);
 int64_t RowsOf(const CostReport& report);
+int64_t RowsOf(const TextSearchResult& result);
 template <typename T>
 int64_t RowsOf(const T&) {
   return 1;

@@ -15,6 +15,7 @@
 #include "cost/retained.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
+#include "search/text_index.h"
 #include "ops/audit_log.h"
 #include "ops/journal.h"
 #include "ops/maintenance.h"
@@ -209,6 +210,7 @@ Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& opti
           CONVSTORE_RETURN_IF_ERROR(cost::ConversationCostRows(conn, candidate.row_id, spent));
           CONVSTORE_RETURN_IF_ERROR(cost::RetainCostRows(conn, spent));
           CONVSTORE_RETURN_IF_ERROR(metadata::BeforeConversationDelete(conn, candidate.row_id));
+          CONVSTORE_RETURN_IF_ERROR(search::BeforeConversationDelete(conn, candidate.row_id));
           CONVSTORE_RETURN_IF_ERROR(records::DeleteConversationRow(conn, candidate.row_id));
           ++counts.conversations;
           counts.messages += (*now)->messages;
@@ -248,6 +250,7 @@ Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& opti
           CONVSTORE_RETURN_IF_ERROR(cost::MessageCostRows(conn, *ids, spent));
           CONVSTORE_RETURN_IF_ERROR(cost::RetainCostRows(conn, spent));
           CONVSTORE_RETURN_IF_ERROR(metadata::BeforeMessagesDelete(conn, *ids));
+          CONVSTORE_RETURN_IF_ERROR(search::BeforeRowsChange(conn, TextSearchTarget::kMessages, *ids));
           CONVSTORE_RETURN_IF_ERROR(records::DropMessages(conn, candidate.row_id, *ids));
           counts.messages = static_cast<int64_t>(ids->size());
           counts.tool_calls = *tools;
@@ -377,6 +380,12 @@ Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& opti
     });
     if (!pruned.ok()) return pruned.status();
     report.journal_entries = pruned->removed;
+  }
+
+  // The deleted text's tokens merged out of the full-text index's older pages, step by step.
+  if (report.conversations > 0 || report.messages > 0) {
+    auto purged = PurgeText("apply_retention", /*only_if_pending=*/true);
+    if (!purged.ok()) return purged.status();
   }
 
   report.duration_us =

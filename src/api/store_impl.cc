@@ -52,6 +52,7 @@ Status StoreImpl::Close() {
     StopArchiver();  // its round in progress ends (its calls now fail with kClosed)
     StopSyncer();
     StopRetentionTask();
+    StopTextIndexer();
     // Counted calls registered before closed_ was set finish (they record their count) before the exclusive lock
     // below could hold up one still on its way to the lifecycle lock. (Not in a forked child: the count it
     // inherited includes the parent's other threads.)

@@ -18,6 +18,7 @@
 #include "convstore/audit.h"
 #include "convstore/monitoring.h"
 #include "convstore/ops.h"
+#include "convstore/search.h"
 #include "convstore/store.h"
 #include "ops/journal_capture.h"
 #include "sqlite/connection.h"
@@ -196,6 +197,15 @@ class StoreImpl final {
   Status DoResetStats();
   Status DoSetStatsEnabled(bool enabled);
   Result<HealthReport> DoCheckHealth(const HealthOptions& options);
+  Result<TextSearchResult> DoSearchText(const TextSearchQuery& query);
+  Result<SearchIndexStatus> DoGetSearchStatus();
+  Result<SearchIndexReport> DoCatchUpSearchIndex();
+  Result<SearchIndexReport> DoPurgeSearchIndex();
+  Result<SearchIndexReport> DoRebuildSearchIndex();
+  Result<SearchIndexReport> DoVerifySearchIndex();
+  Result<SearchIndexReport> DoSetTextTokenizer(TextTokenizer tokenizer);
+  // At open of a read-write handle: starts the background full-text indexer (src/api/search.cc).
+  void StartTextIndexer();
   // At open: finishes pending erasures when there are any (errors logged, never returned).
   void FinishErasuresOnOpen();
 
@@ -229,6 +239,19 @@ class StoreImpl final {
                                                  const std::function<void(int64_t removed, Micros took_us)>& after_batch);
   // Stops in-process retention (Close).
   void StopRetentionTask();
+
+  // Full-text search (src/api/search.cc). Indexes the tail of every target in write transactions of `step_rows`
+  // rows until none is left, reporting progress when given (its done counted here); returns the rows indexed.
+  Result<int64_t> IndexTextTail(int64_t step_rows, const char* operation, const Progress* progress);
+  // Runs purge steps (each its own write transaction) until the index holds no removed text; with
+  // `only_if_pending`, only for targets that owe a purge. Returns the steps run.
+  Result<int64_t> PurgeText(const char* operation, bool only_if_pending);
+  // Empties the index (with `tokenizer`, or the store's) and indexes every row again, audited.
+  Result<SearchIndexReport> ResetSearchIndex(std::optional<TextTokenizer> tokenizer, const char* operation);
+  // `report` with the index's status now.
+  Result<SearchIndexReport> SearchReport(SearchIndexReport report);
+  // Stops the background indexer (Close).
+  void StopTextIndexer();
 
   // Erasure (src/api/erase.cc): the pending steps of unfinished erasures (the WAL emptied, archives' earlier
   // generations removed), tried again; returns those still unfinished.
@@ -418,6 +441,9 @@ class StoreImpl final {
   std::unique_ptr<PeriodicTask> retention_task_;
   std::mutex retention_status_mu_;
   RetentionStatus retention_status_;
+  // The background full-text indexer (StartTextIndexer).
+  std::mutex indexer_mu_;
+  std::unique_ptr<PeriodicTask> text_indexer_;
   // Global budgets (UseGlobalBudgets): the PostgreSQL session Reserve, Settle and Release go through.
   std::mutex global_mu_;
   std::unique_ptr<GlobalBudgetSession> global_;

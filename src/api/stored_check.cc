@@ -154,6 +154,20 @@ Status CheckStored(const MetadataPlan& v) {
   return AllUtf8("metadata plan note", v.notes);
 }
 
+Status CheckStored(const TextSearchResult& v) {
+  for (const TextSearchHit& h : v.hits) {
+    const std::string& id = h.message_id.empty() ? h.conversation_id : h.message_id;
+    if (Status s = Texts("search hit", id,
+                         {{"conversation", &h.conversation_id}, {"title", &h.conversation_title}, {"user", &h.user_key},
+                          {"role", &h.role}, {"model", &h.model}, {"content", &h.content}, {"snippet", &h.snippet}});
+        !s.ok())
+      return s;
+  }
+  return Status::OK();
+}
+
+Status CheckStored(const SearchIndexReport& v) { return AllUtf8("search index problem", v.problems); }
+
 Status CheckStored(const MetadataIndexReport& v) { return AllUtf8("excluded metadata path", v.excluded_paths); }
 
 Status CheckStored(const BudgetState& v) {

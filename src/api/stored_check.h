@@ -18,6 +18,7 @@
 #include "convstore/ops.h"
 #include "convstore/privacy.h"
 #include "convstore/retention.h"
+#include "convstore/search.h"
 #include "convstore/sessions.h"
 #include "convstore/status.h"
 #include "convstore/sync.h"
@@ -46,6 +47,10 @@ Status CheckStored(const MetadataPlan& v);
 Status CheckStored(const MetadataIndexReport& v);
 Status CheckStored(const BudgetState& v);
 Status CheckStored(const Reservation& v);
+// Search hits carry text read from the file (content, title, keys, snippets): valid UTF-8 only.
+Status CheckStored(const TextSearchResult& v);
+inline Status CheckStored(const SearchIndexStatus&) { return Status::OK(); }  // counts it read
+Status CheckStored(const SearchIndexReport& v);
 
 inline Status CheckStored(int64_t) { return Status::OK(); }
 inline Status CheckStored(const ImportReport&) { return Status::OK(); }  // counts only

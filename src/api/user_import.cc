@@ -16,6 +16,7 @@
 #include "cost/retained.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
+#include "search/text_index.h"
 #include "portability/user_rows.h"
 #include "records/erasure.h"
 #include "util/durable_file.h"
@@ -232,6 +233,8 @@ Result<UserImportReport> StoreImpl::DoImportUser(const UserImportOptions& option
     CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kConversations, conversations));
     CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kMessages, messages));
     CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kApiUsage, usage));
+    CONVSTORE_RETURN_IF_ERROR(search::AfterInsert(conn, TextSearchTarget::kConversations, conversations));
+    CONVSTORE_RETURN_IF_ERROR(search::AfterInsert(conn, TextSearchTarget::kMessages, messages));
     std::vector<cost::CostRow> spent;
     for (int64_t c : conversations) CONVSTORE_RETURN_IF_ERROR(cost::ConversationCostRows(conn, c, spent));
     CONVSTORE_RETURN_IF_ERROR(cost::ApiUsageCostRows(conn, usage, spent));

@@ -26,6 +26,8 @@ struct Migration {
   const char* sql;   // statements run as one script
   // Optional work in C++ after the script, in the same transaction (e.g. backfilling derived tables).
   Status (*after)(sqlite::Connection& conn, const MigrationContext& context) = nullptr;
+  // The C++ step only fills tables this migration creates (it cannot change a row that was there before).
+  bool fills_new_tables_only = false;
 };
 
 // PRAGMA application_id of convstore files ("CSTR").
@@ -44,9 +46,11 @@ Result<int> Migrate(sqlite::Connection& conn, const std::vector<Migration>& migr
 // What opening a file read-write would do to it: migrate from version `from` to `to` (equal: nothing), and whether
 // any of those steps rewrites data (a C++ step that backfills or rewrites rows; from 0, a new file, rewrites
 // nothing). Reads only; refuses foreign, too-new and damaged files (CheckSchema) as Migrate does.
-// Whether migration `m`, run on a file at version `from`, rewrites data: it has a C++ step (a backfill) and the
-// file has rows (a new file, version 0, has none).
-inline bool RewritesData(const Migration& m, int from) { return m.after != nullptr && from > 0; }
+// Whether migration `m`, run on a file at version `from`, rewrites data: it has a C++ step (a backfill) that may
+// change rows already there, and the file has rows (a new file, version 0, has none).
+inline bool RewritesData(const Migration& m, int from) {
+  return m.after != nullptr && !m.fills_new_tables_only && from > 0;
+}
 
 struct MigrationPlan {
   int from = 0;

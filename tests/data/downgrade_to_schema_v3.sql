@@ -1,5 +1,13 @@
 -- Rewrites a current store file as schema version 3 wrote it (as DowngradeSchemaSql(3) in tests/test_util.cc),
 -- for the Python and CLI tests of opening an older file.
+DROP TABLE message_words;
+DROP TABLE message_trigrams;
+DROP TABLE conversation_words;
+DROP TABLE conversation_trigrams;
+DROP VIEW message_text_source;
+DROP VIEW conversation_text_source;
+DROP TABLE search_state;
+DELETE FROM meta WHERE key = 'text_tokenizer';
 DROP TABLE operation_stats;
 DROP TABLE stats_counters;
 DROP TRIGGER journal_foreign_cost_retained_INSERT;

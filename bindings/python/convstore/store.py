@@ -33,6 +33,7 @@ from ._monitoring import MonitoringMixin
 from ._ops import OpsMixin
 from ._privacy import PrivacyMixin
 from ._retention import RetentionMixin
+from ._search import SearchMixin
 from ._sync import SyncMixin
 from .errors import ClosedError, InvalidArgumentError
 
@@ -55,7 +56,7 @@ def _closed():
 
 
 class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, MonitoringMixin, RetentionMixin,
-            PrivacyMixin):
+            PrivacyMixin, SearchMixin):
     """An open convstore database. See the module docstring for conventions.
 
     Every option left as None takes the library's default (docs/c-api.md, "Open and close"); the defaults are

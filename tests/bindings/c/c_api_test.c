@@ -714,6 +714,51 @@ static void health_flow(void) {
   convstore_close(db);
 }
 
+static void search_flow(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_create_conversation(db, "{\"user\":\"ana\",\"title\":\"BGP flaps\"}", &out, &err_),
+              CONVSTORE_OK);
+  char conv[64] = {0};
+  const char* id = out ? strstr(out, "\"id\":\"") : NULL;
+  CHECK(id != NULL);
+  if (id) memcpy(conv, id + 6, 36);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"assistant\",\"content\":\"the hold timer expired\"}",
+                                    &out, &err_), CONVSTORE_OK);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_search_text(db, "{\"text\":\"hold timer\",\"user\":\"ana\",\"role\":\"assistant\"}",
+                                    &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"snippet\":\"the [hold] [timer] expired\"") != NULL &&
+        strstr(out, "\"unindexed\":0") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_search_text(db, "{\"text\":\"flaps\",\"target\":\"conversations\"}", &out, &err_),
+              CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"message_id\":null") != NULL && strstr(out, "\"content\":\"BGP flaps\"") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_search_text(db, "{\"text\":\"hold AND\",\"syntax\":\"query\"}", &out, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  CHECK(out == NULL);
+  EXPECT_CODE(convstore_set_text_tokenizer(db, "trigram", &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"tokenizer\":\"trigram\"") != NULL && strstr(out, "\"rows_indexed\":2") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_verify_search_index(db, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"ok\":true") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_search_status(db, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"messages_indexed\":1") != NULL);
+  convstore_free(out);
+  out = NULL;
+  convstore_close(db);
+}
+
 static void cost_report_flow(void) {
   convstore_t* db = NULL;
   char* out = NULL;
@@ -892,7 +937,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "open failed: %s\n", err ? err : "?");
     return 1;
   }
-  CHECK(convstore_schema_version(db) == 10);
+  CHECK(convstore_schema_version(db) == 11);
 
   /* the chapter's V1 flow */
   rc = convstore_create_conversation(
@@ -1035,6 +1080,7 @@ int main(int argc, char** argv) {
   metrics_flow();
   stats_flow();
   health_flow();
+  search_flow();
   cost_report_flow();
   retention_flow();
   erase_flow();

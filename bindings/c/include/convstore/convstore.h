@@ -583,6 +583,33 @@ CONVSTORE_API int convstore_set_stats_enabled(convstore_t* db, int enabled, char
  * trouble is a successful call reporting "fail"; an error return means the checks could not be made. */
 CONVSTORE_API int convstore_check_health(convstore_t* db, const char* options_json, char** out_json, char** errmsg);
 
+/* ---- full-text search (docs/search.md) ----
+ * query_json: {"text": str (1 byte..4 KiB), "syntax"?: "plain" (default: any text, every word must appear) |
+ *   "query" (FTS5 syntax: "phrases", prefix*, AND/OR/NOT, NEAR(...); malformed: CONVSTORE_INVALID_ARGUMENT),
+ *   "target"?: "messages" (default) | "conversations" (titles), filters "user", "team", "conversation_id",
+ *   "role" (messages), "model", "from", "to" (created_at; ISO-8601 or µs), "metadata_contains" (any JSON),
+ *   "metadata_where" ({path: condition}, as convstore_search_metadata's "where"), "limit" (1..1000, default 10),
+ *   "snippet_tokens" (1..64, default 16), "highlight_start" / "highlight_end" (default "[" / "]"), "ellipsis"
+ *   (default "…"), "wait_for_index" (default true: a read-write handle indexes what is pending first)}.
+ * *out_json: {"hits": [{"message_id" (null for a conversation), "conversation_id", "conversation_title", "user",
+ *   "role" (null for a conversation), "model", "content", "snippet", "score" (bm25, higher is better), "created_at",
+ *   "created_at_us"}], best first, "unindexed": rows not yet searchable}. Filters apply before the limit; an unknown
+ *   user, team or conversation matches nothing. */
+CONVSTORE_API int convstore_search_text(convstore_t* db, const char* query_json, char** out_json, char** errmsg);
+/* *out_json: {"tokenizer": "words"|"trigram"|"none", "messages_indexed", "messages_pending",
+ * "conversations_indexed", "conversations_pending", "purge_pending": bool, "index_bytes"}. */
+CONVSTORE_API int convstore_search_status(convstore_t* db, char** out_json, char** errmsg);
+/* The index's administration; each *out_json: {"status": {as convstore_search_status}, "rows_indexed",
+ * "purge_steps", "ok": bool, "problems": [str]}. catch_up indexes every pending row now; purge merges the index
+ * until no removed text is left in it; rebuild empties and refills it from the rows; verify compares it with the
+ * rows (a read-write handle); set_text_tokenizer ("words", "trigram" or "none") chooses the tokenizer and rebuilds. */
+CONVSTORE_API int convstore_catch_up_search_index(convstore_t* db, char** out_json, char** errmsg);
+CONVSTORE_API int convstore_purge_search_index(convstore_t* db, char** out_json, char** errmsg);
+CONVSTORE_API int convstore_rebuild_search_index(convstore_t* db, char** out_json, char** errmsg);
+CONVSTORE_API int convstore_verify_search_index(convstore_t* db, char** out_json, char** errmsg);
+CONVSTORE_API int convstore_set_text_tokenizer(convstore_t* db, const char* tokenizer, char** out_json,
+                                               char** errmsg);
+
 /* ---- retention (docs/operations.md, "Retention") ----
  * A policy: {"conversations_idle_us"?, "api_usage_us"?, "metrics_us"?, "audit_us"?, "journal_us"?}, integer
  * microseconds from one second to 100 years; absent or null keeps forever. conversations_idle_us: whole

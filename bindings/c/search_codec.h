@@ -1,0 +1,21 @@
+// JSON <-> C++ records of full-text search (convstore/search.h) for the C ABI. Internal to bindings/c; pure
+// functions, thread-safe.
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "convstore/search.h"
+#include "convstore/status.h"
+
+namespace convstore::capi {
+
+// {"text": str, "syntax"?: "plain"|"query", "target"?: "messages"|"conversations", "user"?, "team"?,
+// "conversation_id"?, "role"?, "model"?, "from"?, "to"? (time), "metadata_contains"?: any JSON,
+// "metadata_where"?: object, "limit"?, "snippet_tokens"?, "highlight_start"?, "highlight_end"?, "ellipsis"?,
+// "wait_for_index"?: bool}.
+Result<TextSearchQuery> DecodeTextSearchQuery(std::string_view text);
+std::string EncodeTextSearchResult(const TextSearchResult& result);
+std::string EncodeSearchIndexStatus(const SearchIndexStatus& status);
+std::string EncodeSearchIndexReport(const SearchIndexReport& report);
+
+}  // namespace convstore::capi

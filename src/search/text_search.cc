@@ -1,0 +1,234 @@
+#include "search/text_search.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "convstore/limits.h"
+#include "records/lookups.h"
+#include "search/text_index.h"
+#include "search/text_query.h"
+#include "util/status_macros.h"
+#include "util/validate.h"
+
+namespace convstore::search {
+
+namespace {
+
+// The statements of one FTS5 table (built once: the statement cache is keyed by the text's address).
+struct SearchSql {
+  // The ranked candidates: rowid, rank, and the metadata when ?8 is 1. ?1 MATCH, ?2 scope phrases, ?3 limit (-1
+  // none), ?4 role, ?5 model, ?6 from, ?7 to, ?9 team now (conversations), ?10 conversation row (conversations).
+  std::string candidates;
+  // Without any row filter: no join.
+  std::string candidates_bare;
+  // A hit's snippet: ?1 MATCH, ?2 rowid, ?3 start, ?4 end, ?5 ellipsis, ?6 tokens.
+  std::string snippet;
+};
+
+SearchSql MakeSql(const char* table, TextSearchTarget target) {
+  SearchSql s;
+  // FTS5's auxiliary functions take the table's hidden column, named as the table: no alias.
+  if (target == TextSearchTarget::kMessages) {
+    s.candidates = fmt::format(
+        "SELECT {0}.rowid, convstore_rank({0}, ?2) AS r, CASE WHEN ?8 THEN m.metadata END FROM {0}"
+        " JOIN messages m ON m.id = {0}.rowid WHERE {0} MATCH ?1 AND (?4 IS NULL OR m.role = ?4)"
+        " AND (?5 IS NULL OR m.model = ?5) AND (?6 IS NULL OR m.created_at >= ?6) AND (?7 IS NULL OR m.created_at < ?7)"
+        " AND ?9 IS NULL AND ?10 IS NULL ORDER BY r, {0}.rowid DESC LIMIT ?3",
+        table);
+  } else {
+    s.candidates = fmt::format(
+        "SELECT {0}.rowid, convstore_rank({0}, ?2) AS r, CASE WHEN ?8 THEN c.metadata END FROM {0}"
+        " JOIN conversations c ON c.id = {0}.rowid WHERE {0} MATCH ?1 AND ?4 IS NULL"
+        " AND (?5 IS NULL OR c.model = ?5) AND (?6 IS NULL OR c.created_at >= ?6) AND (?7 IS NULL OR c.created_at < ?7)"
+        " AND (?9 IS NULL OR (SELECT ifnull(u.team_id, 0) FROM users u WHERE u.id = c.user_id) = ?9)"
+        " AND (?10 IS NULL OR c.id = ?10) ORDER BY r, {0}.rowid DESC LIMIT ?3",
+        table);
+  }
+  s.candidates_bare = fmt::format(
+      "SELECT rowid, convstore_rank({0}, ?2) AS r FROM {0} WHERE {0} MATCH ?1 ORDER BY r, rowid DESC LIMIT ?3", table);
+  s.snippet = fmt::format("SELECT snippet({0}, 0, ?3, ?4, ?5, ?6) FROM {0} WHERE {0} MATCH ?1 AND rowid = ?2", table);
+  return s;
+}
+
+const SearchSql& SqlOf(TextSearchTarget target, TextTokenizer tokenizer) {
+  static const std::array<std::array<SearchSql, 2>, 2> kSql = {{
+      {MakeSql("conversation_words", TextSearchTarget::kConversations),
+       MakeSql("conversation_trigrams", TextSearchTarget::kConversations)},
+      {MakeSql("message_words", TextSearchTarget::kMessages),
+       MakeSql("message_trigrams", TextSearchTarget::kMessages)},
+  }};
+  return kSql[target == TextSearchTarget::kMessages ? 1 : 0][tokenizer == TextTokenizer::kTrigram ? 1 : 0];
+}
+
+struct Candidate {
+  int64_t row = 0;
+  double rank = 0;
+};
+
+// FTS5 reports a malformed expression as an SQL error whose message starts "fts5:".
+Status QueryError(const Status& s) {
+  if (s.message().find("fts5: ") != std::string::npos || s.message().find("no such column") != std::string::npos)
+    return Status::InvalidArgument("malformed full-text query: " + s.message());
+  return s;
+}
+
+Status ReadHit(sqlite::Connection& conn, TextSearchTarget target, int64_t row, TextSearchHit& hit) {
+  if (target == TextSearchTarget::kMessages) {
+    auto found = conn.ForEachRow(
+        "SELECT m.uid, c.uid, c.title, u.key, m.role, m.model, m.content, m.created_at FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id JOIN users u ON u.id = c.user_id WHERE m.id = ?1",
+        "read a search hit",
+        [&](const sqlite::Stmt& st) {
+          hit.message_id = st.String(0);
+          hit.conversation_id = st.String(1);
+          hit.conversation_title = st.String(2);
+          hit.user_key = st.String(3);
+          hit.role = st.String(4);
+          hit.model = st.String(5);
+          hit.content = st.String(6);
+          hit.created_at = st.Int(7);
+          return false;
+        },
+        row);
+    if (!found.ok()) return found.status();
+    if (!*found) return Status::Corruption(fmt::format("the full-text index names message row {}, which is gone", row));
+    return Status::OK();
+  }
+  auto found = conn.ForEachRow(
+      "SELECT c.uid, c.title, u.key, c.model, c.created_at FROM conversations c JOIN users u ON u.id = c.user_id"
+      " WHERE c.id = ?1",
+      "read a search hit",
+      [&](const sqlite::Stmt& st) {
+        hit.conversation_id = st.String(0);
+        hit.conversation_title = st.String(1);
+        hit.user_key = st.String(2);
+        hit.model = st.String(3);
+        hit.content = hit.conversation_title;
+        hit.created_at = st.Int(4);
+        return false;
+      },
+      row);
+  if (!found.ok()) return found.status();
+  if (!*found)
+    return Status::Corruption(fmt::format("the full-text index names conversation row {}, which is gone", row));
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ValidateQuery(const TextSearchQuery& q) {
+  if (q.target != TextSearchTarget::kMessages && q.target != TextSearchTarget::kConversations)
+    return Status::InvalidArgument("unknown search target");
+  auto match = BuildMatch(q.text, q.syntax, q.target, {});
+  if (!match.ok()) return match.status();
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(q.limit, 1, kMaxHits, "limit"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(q.snippet_tokens, 1, kMaxSnippetTokens, "snippet_tokens"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckText(q.highlight_start, "highlight_start", kMaxMarkerBytes));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckText(q.highlight_end, "highlight_end", kMaxMarkerBytes));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckText(q.ellipsis, "ellipsis", kMaxMarkerBytes));
+  for (const std::string* marker : {&q.highlight_start, &q.highlight_end, &q.ellipsis})
+    if (marker->find('\0') != std::string::npos) return Status::InvalidArgument("a snippet marker contains a NUL byte");
+  const SearchFilter& f = q.filter;
+  if (!f.user_key.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(f.user_key, "filter.user_key"));
+  if (!f.team_key.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(f.team_key, "filter.team_key"));
+  if (!f.conversation_id.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(f.conversation_id, "filter.conversation_id"));
+  if (!f.role.empty()) {
+    if (q.target != TextSearchTarget::kMessages)
+      return Status::InvalidArgument("filter.role applies to messages only");
+    if (f.role != "user" && f.role != "assistant" && f.role != "system" && f.role != "tool")
+      return Status::InvalidArgument("filter.role must be user, assistant, system or tool");
+  }
+  if (!f.model.empty()) {
+    CONVSTORE_RETURN_IF_ERROR(util::CheckText(f.model, "filter.model", limits::kMaxNameBytes));
+    if (f.model.find('\0') != std::string::npos) return Status::InvalidArgument("filter.model contains a NUL byte");
+  }
+  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(f.from, "filter.from"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(f.to, "filter.to"));
+  if (f.from && f.to && *f.from > *f.to) return Status::InvalidArgument("filter.from is after filter.to");
+  return Status::OK();
+}
+
+Result<TextSearchResult> SearchText(sqlite::Connection& conn, const TextSearchQuery& q,
+                                    const MetadataPredicate& metadata) {
+  auto tokenizer = LoadTokenizer(conn);
+  if (!tokenizer.ok()) return tokenizer.status();
+  if (*tokenizer == TextTokenizer::kNone)
+    return Status::InvalidArgument("full-text search is off in this store (its tokenizer is 'none')");
+  TextSearchResult result;
+  auto pending = Pending(conn, q.target);
+  if (!pending.ok()) return pending.status();
+  result.unindexed = *pending;
+
+  // Keys to row ids: an unknown one selects nothing.
+  const SearchFilter& f = q.filter;
+  ScopeIds scope;
+  std::optional<int64_t> team_now, conversation_row;
+  auto resolve = [&](const std::string& key, auto find) -> Result<std::optional<int64_t>> {
+    if (key.empty()) return std::optional<int64_t>();
+    auto id = records::RowOrNone(find(conn, key));
+    if (!id.ok()) return id.status();
+    return std::optional<int64_t>(*id);
+  };
+  auto user = resolve(f.user_key, records::FindUserId);
+  if (!user.ok()) return user.status();
+  auto team = resolve(f.team_key, records::FindTeamId);
+  if (!team.ok()) return team.status();
+  auto conversation = resolve(f.conversation_id, records::FindConversationRow);
+  if (!conversation.ok()) return conversation.status();
+  for (const auto* id : {&*user, &*team, &*conversation})
+    if (*id == records::kNoSuchRow) return result;
+  scope.user = *user;
+  if (q.target == TextSearchTarget::kMessages) {
+    scope.team = *team;
+    scope.conversation = *conversation;
+  } else {
+    team_now = *team;
+    conversation_row = *conversation;
+  }
+  auto match = BuildMatch(q.text, q.syntax, q.target, scope);
+  if (!match.ok()) return match.status();
+  if (match->no_words) return result;
+
+  // The ranked candidates, filtered before the limit.
+  const SearchSql& sql = SqlOf(q.target, *tokenizer);
+  const bool bare = f.role.empty() && f.model.empty() && !f.from && !f.to && !team_now && !conversation_row && !metadata;
+  auto st = conn.Prepare(bare ? sql.candidates_bare.c_str() : sql.candidates.c_str());
+  if (!st.ok()) return st.status();
+  st->Bind(1, match->text).Bind(2, int64_t{match->scope_phrases}).Bind(3, int64_t{metadata ? -1 : q.limit});
+  if (!bare) {
+    st->BindTextOrNull(4, f.role).BindTextOrNull(5, f.model).Bind(6, f.from).Bind(7, f.to);
+    st->Bind(8, int64_t{metadata ? 1 : 0}).Bind(9, team_now).Bind(10, conversation_row);
+  }
+  std::vector<Candidate> hits;
+  for (;;) {
+    auto row = st->Step("full-text search");
+    if (!row.ok()) return QueryError(row.status());
+    if (!*row) break;
+    if (metadata && !metadata(st->Text(2))) continue;
+    hits.push_back({st->Int(0), st->Double(1)});
+    if (hits.size() >= static_cast<size_t>(q.limit)) break;
+  }
+  st->Reset();
+
+  // The hits' rows and snippets.
+  for (const Candidate& c : hits) {
+    TextSearchHit hit;
+    CONVSTORE_RETURN_IF_ERROR(ReadHit(conn, q.target, c.row, hit));
+    hit.score = -c.rank;
+    auto snip = conn.Prepare(sql.snippet.c_str());
+    if (!snip.ok()) return snip.status();
+    snip->Bind(1, match->text).Bind(2, c.row).Bind(3, q.highlight_start).Bind(4, q.highlight_end);
+    snip->Bind(5, q.ellipsis).Bind(6, int64_t{q.snippet_tokens});
+    auto row = snip->Step("make a snippet");
+    if (!row.ok()) return QueryError(row.status());
+    if (*row) hit.snippet = snip->String(0);
+    snip->Reset();
+    result.hits.push_back(std::move(hit));
+  }
+  return result;
+}
+
+}  // namespace convstore::search

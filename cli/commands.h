@@ -35,6 +35,8 @@ void AddHealthCommand(CLI::App& app, std::function<int()>& run);
 void AddRetentionCommand(CLI::App& app, std::function<int()>& run);
 // Registers `erase` and `erasures`.
 void AddEraseCommands(CLI::App& app, std::function<int()>& run);
+// Registers `search` and `search-index`.
+void AddSearchCommands(CLI::App& app, std::function<int()>& run);
 // Registers `export-user` and `import-user`.
 void AddUserExportCommands(CLI::App& app, std::function<int()>& run);
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   convstore::cli::AddMetricsCommand(app, run);
   convstore::cli::AddStatsCommand(app, run);
   convstore::cli::AddHealthCommand(app, run);
+  convstore::cli::AddSearchCommands(app, run);
   convstore::cli::AddCostReportCommands(app, run);
   convstore::cli::AddRetentionCommand(app, run);
   convstore::cli::AddEraseCommands(app, run);

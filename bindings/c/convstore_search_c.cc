@@ -53,6 +53,14 @@ int convstore_verify_search_index(convstore_t* db, char** out_json, char** errms
   });
 }
 
+int convstore_set_background_indexing(convstore_t* db, int enabled, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    if (enabled != 0 && enabled != 1) return Status::InvalidArgument("enabled must be 0 or 1");
+    return db->store->SetBackgroundIndexing(enabled == 1);
+  });
+}
+
 int convstore_set_text_tokenizer(convstore_t* db, const char* tokenizer, char** out_json, char** errmsg) {
   return Guard(out_json, errmsg, [&]() -> Status {
     CHECK_HANDLE(db);

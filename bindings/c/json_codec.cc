@@ -172,7 +172,7 @@ Result<Options> DecodeOptions(std::string_view text) {
   Fields f(*obj, "options.");
   std::optional<std::string> durability, level;
   std::optional<int64_t> slow;
-  std::optional<bool> create, quick_check, read_only, backup_before_migration;
+  std::optional<bool> create, quick_check, read_only, backup_before_migration, background_indexing;
   CONVSTORE_RETURN_IF_ERROR(f.Str("durability", durability));
   CONVSTORE_RETURN_IF_ERROR(f.Int("busy_timeout_ms", o.busy_timeout_ms));
   CONVSTORE_RETURN_IF_ERROR(f.Int("reader_pool_size", o.reader_pool_size));
@@ -181,6 +181,7 @@ Result<Options> DecodeOptions(std::string_view text) {
   CONVSTORE_RETURN_IF_ERROR(f.Bool("create_if_missing", create));
   CONVSTORE_RETURN_IF_ERROR(f.Bool("quick_check_on_open", quick_check));
   CONVSTORE_RETURN_IF_ERROR(f.Bool("read_only", read_only));
+  CONVSTORE_RETURN_IF_ERROR(f.Bool("background_indexing", background_indexing));
   CONVSTORE_RETURN_IF_ERROR(f.Bool("backup_before_migration", backup_before_migration));
   CONVSTORE_RETURN_IF_ERROR(f.Str("migration_backup_directory", o.migration_backup_directory));
   CONVSTORE_RETURN_IF_ERROR(f.Finish());
@@ -206,6 +207,7 @@ Result<Options> DecodeOptions(std::string_view text) {
   if (create) o.create_if_missing = *create;
   if (quick_check) o.quick_check_on_open = *quick_check;
   if (read_only) o.read_only = *read_only;
+  if (background_indexing) o.background_indexing = *background_indexing;
   if (backup_before_migration) o.backup_before_migration = *backup_before_migration;
   return o;
 }

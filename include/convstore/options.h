@@ -54,6 +54,11 @@ struct Options {
   // valid and below the fold size; metadata index: blocks that decode, counts that match, a short tail). It reads
   // the whole file (O(size)), so it is off by default; turn it on where a slower open is worth the assurance.
   bool quick_check_on_open = false;
+  // Run the background full-text indexer on a read-write handle (convstore/search.h): rows written are indexed and
+  // removed tokens merged away behind the callers, within ~100 ms. When false, nothing indexes behind the callers:
+  // a search on this handle indexes what waits before it runs, and CatchUpSearchIndex / PurgeSearchIndex (or
+  // SetBackgroundIndexing(true)) do the rest. Default true.
+  bool background_indexing = true;
   // Where the store reads the time (convstore/env.h). Not owned: it must outlive the ConversationStore object.
   // Default (nullptr):
   // Env::Default(), the system clock.

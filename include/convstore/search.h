@@ -28,7 +28,7 @@ namespace convstore {
 enum class TextTokenizer {
   kWords = 0,    // words: Unicode letters and digits, case and diacritics folded ("cafe" finds "Café"); the default
   kTrigram = 1,  // every three characters: substring search, any script (CJK); queries need 3 characters or more
-  kNone = 2,     // no full-text index (nothing indexed, searches fail with kFailedPrecondition)
+  kNone = 2,     // no full-text index (nothing indexed, searches fail with kInvalidArgument saying so)
 };
 
 // How the query text is read.
@@ -120,7 +120,7 @@ struct SearchIndexReport {
 class CONVSTORE_EXPORT Search {
  public:
   // Full-text search (see TextSearchQuery). kInvalidArgument for bad input (a malformed query in kQuery syntax
-  // included), kFailedPrecondition when the store's tokenizer is kNone.
+  // included), and kInvalidArgument too when the store's tokenizer is kNone.
   Result<TextSearchResult> SearchText(const TextSearchQuery& query);
   Result<SearchIndexStatus> GetSearchStatus();
   // Indexes every row written and not yet indexed, now.
@@ -133,6 +133,11 @@ class CONVSTORE_EXPORT Search {
   Result<SearchIndexReport> VerifySearchIndex();
   // Chooses the tokenizer and rebuilds the index with it (kNone drops it).
   Result<SearchIndexReport> SetTextTokenizer(TextTokenizer tokenizer);
+  // Turns this handle's background indexer on (Options::background_indexing, true by default) or off. Off, nothing indexes or purges behind the
+  // caller's back: searches still index what is pending before they run (wait_for_index), CatchUpSearchIndex and
+  // PurgeSearchIndex do it on demand, retention and erasure still purge. For bulk loads that want every write
+  // transaction their own, and for tests that count a call's I/O.
+  Status SetBackgroundIndexing(bool enabled);
 
  protected:
   Search() = default;

@@ -321,6 +321,9 @@ Result<SearchIndexReport> Search::RebuildSearchIndex() {
 Result<SearchIndexReport> Search::VerifySearchIndex() {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoVerifySearchIndex>();
 }
+Status Search::SetBackgroundIndexing(bool enabled) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSetBackgroundIndexing>(enabled);
+}
 Result<SearchIndexReport> Search::SetTextTokenizer(TextTokenizer tokenizer) {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSetTextTokenizer>(tokenizer);
 }

@@ -1,5 +1,5 @@
-// PeriodicTask: runs a function on its own thread, at once and then every interval (measured from the start of
-// each run), until stopped.
+// PeriodicTask: runs a function on its own thread, at once (or, with start_at_once false, after one interval) and
+// then every interval (measured from the start of each run), until stopped.
 //
 // Thread-safe. Owns its thread: Stop (or the destructor) wakes it, waits for a run in progress and joins it.
 #pragma once
@@ -14,7 +14,8 @@ namespace convstore::api {
 
 class PeriodicTask {
  public:
-  PeriodicTask(int64_t interval_us, std::function<void()> run) : interval_(interval_us), run_(std::move(run)) {
+  PeriodicTask(int64_t interval_us, std::function<void()> run, bool start_at_once = true)
+      : interval_(interval_us), run_(std::move(run)), wait_first_(!start_at_once) {
     thread_ = std::thread([this] { Loop(); });
   }
   ~PeriodicTask() { Stop(); }
@@ -34,6 +35,7 @@ class PeriodicTask {
  private:
   void Loop() {
     std::unique_lock lock(mu_);
+    if (wait_first_) wake_.wait_for(lock, interval_, [this] { return stop_; });
     while (!stop_) {
       lock.unlock();
       const auto started = std::chrono::steady_clock::now();
@@ -45,6 +47,7 @@ class PeriodicTask {
 
   const std::chrono::microseconds interval_;
   const std::function<void()> run_;
+  const bool wait_first_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;

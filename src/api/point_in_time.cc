@@ -103,7 +103,7 @@ Status Replay(const std::string& tmp, const Start& start, const PointInTimeOptio
   return Status::OK();
 }
 
-// Derived tables (cost rollups, the metadata index) are not journaled: rebuilt from the replayed rows. Opening the
+// Derived tables (cost rollups, the metadata index, the full-text index) are not journaled: rebuilt from the replayed rows. Opening the
 // file as a store also brings an older base's schema up to date.
 Status RebuildDerived(const std::string& tmp) {
   Options options;
@@ -115,6 +115,8 @@ Status RebuildDerived(const std::string& tmp) {
   if (!rollups.ok()) return rollups.status();
   auto index = (*store)->RebuildMetadataIndex();
   if (!index.ok()) return index.status();
+  auto text = (*store)->RebuildSearchIndex();
+  if (!text.ok()) return text.status();
   return (*store)->Close();
 }
 

@@ -133,10 +133,12 @@ Result<SearchIndexReport> StoreImpl::ResetSearchIndex(std::optional<TextTokenize
       if (!n.ok()) return n.status();
       total += *n;
     }
+    // A rebuild changes no data (as a rollup or metadata index rebuild, it is not audited); choosing the tokenizer
+    // is the file's configuration, audited.
+    if (!tokenizer) return Status::OK();
     util::JsonWriter w;
     w.BeginObject().Key("tokenizer").String(TextTokenizerName(use)).EndObject();
-    return Audited(conn, who,
-                   {tokenizer ? "search.tokenizer_set" : "search.rebuilt", "search_index", "", std::nullopt, w.Take()});
+    return Audited(conn, who, {"search.tokenizer_set", "search_index", "", std::nullopt, w.Take()});
   });
   if (!reset.ok()) return reset;
   SearchIndexReport report;
@@ -172,10 +174,20 @@ Result<SearchIndexReport> StoreImpl::DoVerifySearchIndex() {
   return SearchReport(std::move(report));
 }
 
+Status StoreImpl::DoSetBackgroundIndexing(bool enabled) {
+  if (options_.read_only) return Status::ReadOnly("set_background_indexing: the store was opened read-only");
+  background_indexing_.store(enabled);
+  if (enabled) StartTextIndexer();
+  return Status::OK();
+}
+
 void StoreImpl::StartTextIndexer() {
-  if (options_.read_only) return;
+  if (options_.read_only || !background_indexing_.load()) return;
   std::lock_guard lock(indexer_mu_);
+  if (text_indexer_) return;
+  // The first run one interval after the open, so a caller may turn it off before it ever runs.
   text_indexer_ = std::make_unique<PeriodicTask>(kIndexerIntervalUs, [this] {
+    if (!background_indexing_.load()) return;
     auto ran = Guarded([&]() -> Status {
       auto indexed = IndexTextTail(search::kCatchUpStepRows, "text_indexer", nullptr);
       if (!indexed.ok()) return indexed.status();
@@ -184,7 +196,7 @@ void StoreImpl::StartTextIndexer() {
     });
     if (!ran.ok() && ran.code() != Code::kClosed && ran.code() != Code::kBusy)
       util::Logger().warn("the full-text indexer failed (it tries again): {}", ran.ToString());
-  });
+  }, /*start_at_once=*/false);
 }
 
 void StoreImpl::StopTextIndexer() {

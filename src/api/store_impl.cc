@@ -1,5 +1,6 @@
 #include "api/store_impl.h"
 
+#include "search/text_index.h"
 #include "util/fork.h"
 #include "util/time.h"
 
@@ -27,6 +28,8 @@ StoreImpl::StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::
       journal_(std::move(journal)),
       readers_(std::move(readers)),
       writes_(std::make_unique<sqlite::WriteQueue>(writer_.get(), &write_mu_)) {
+  background_indexing_.store(options_.background_indexing);
+  writes_->SetAfterFailure([](sqlite::Connection& conn) { return search::DiscardUnsavedState(conn); });
   if (path_ != ConversationStore::kInMemory) registration_ = std::make_unique<OpenFileRegistration>(path_);
   try {
     counting_since_.store(Now(), std::memory_order_relaxed);

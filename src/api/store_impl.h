@@ -204,6 +204,7 @@ class StoreImpl final {
   Result<SearchIndexReport> DoRebuildSearchIndex();
   Result<SearchIndexReport> DoVerifySearchIndex();
   Result<SearchIndexReport> DoSetTextTokenizer(TextTokenizer tokenizer);
+  Status DoSetBackgroundIndexing(bool enabled);
   // At open of a read-write handle: starts the background full-text indexer (src/api/search.cc).
   void StartTextIndexer();
   // At open: finishes pending erasures when there are any (errors logged, never returned).
@@ -444,6 +445,7 @@ class StoreImpl final {
   // The background full-text indexer (StartTextIndexer).
   std::mutex indexer_mu_;
   std::unique_ptr<PeriodicTask> text_indexer_;
+  std::atomic<bool> background_indexing_{true};  // Options::background_indexing, SetBackgroundIndexing
   // Global budgets (UseGlobalBudgets): the PostgreSQL session Reserve, Settle and Release go through.
   std::mutex global_mu_;
   std::unique_ptr<GlobalBudgetSession> global_;

@@ -53,7 +53,7 @@ const char* RowsOf(TextSearchTarget target) {
   return target == TextSearchTarget::kMessages ? "messages" : "conversations";
 }
 
-const TableSql& SqlOf(TextSearchTarget target, TextTokenizer tokenizer) {
+const TableSql& IndexSqlOf(TextSearchTarget target, TextTokenizer tokenizer) {
   static const std::array<std::array<TableSql, 2>, 2> kSql = {{
       {MakeSql("conversation_words", "conversation_text_source", "conversations"),
        MakeSql("conversation_trigrams", "conversation_text_source", "conversations")},
@@ -138,7 +138,7 @@ Status AfterInsert(sqlite::Connection& conn, TextSearchTarget target, const std:
   auto state = LoadState(conn, target);
   if (!state.ok()) return state.status();
   if (state->tokenizer == TextTokenizer::kNone) return Status::OK();
-  return RunEach(conn, SqlOf(target, state->tokenizer).insert_one, ids, state->indexed_upto,
+  return RunEach(conn, IndexSqlOf(target, state->tokenizer).insert_one, ids, state->indexed_upto,
                  "index a row reusing an indexed id");
 }
 
@@ -147,7 +147,7 @@ Status BeforeRowsChange(sqlite::Connection& conn, TextSearchTarget target, const
   if (!state.ok()) return state.status();
   if (state->tokenizer == TextTokenizer::kNone) return Status::OK();
   int64_t removed = 0;
-  CONVSTORE_RETURN_IF_ERROR(RunEach(conn, SqlOf(target, state->tokenizer).delete_one, ids, state->indexed_upto,
+  CONVSTORE_RETURN_IF_ERROR(RunEach(conn, IndexSqlOf(target, state->tokenizer).delete_one, ids, state->indexed_upto,
                                     "remove a row from the full-text index", &removed));
   return removed > 0 ? MarkPurgePending(conn, target) : Status::OK();
 }
@@ -161,7 +161,7 @@ Status BeforeConversationDelete(sqlite::Connection& conn, int64_t conversation_r
   auto state = LoadState(conn, TextSearchTarget::kMessages);
   if (!state.ok()) return state.status();
   if (state->tokenizer == TextTokenizer::kNone) return Status::OK();
-  auto st = conn.Prepare(SqlOf(TextSearchTarget::kMessages, state->tokenizer).delete_conversation_messages.c_str());
+  auto st = conn.Prepare(IndexSqlOf(TextSearchTarget::kMessages, state->tokenizer).delete_conversation_messages.c_str());
   if (!st.ok()) return st.status();
   st->Bind(1, conversation_row_id).Bind(2, state->indexed_upto);
   CONVSTORE_RETURN_IF_ERROR(st->Run("remove a conversation's messages from the full-text index"));
@@ -214,7 +214,7 @@ Result<int64_t> CatchUp(sqlite::Connection& conn, TextSearchTarget target, int64
       state->indexed_upto, max_rows);
   if (!walked.ok()) return walked.status();
   if (!upto) return int64_t{0};
-  auto st = conn.Prepare(SqlOf(target, state->tokenizer).insert_range.c_str());
+  auto st = conn.Prepare(IndexSqlOf(target, state->tokenizer).insert_range.c_str());
   if (!st.ok()) return st.status();
   st->Bind(1, state->indexed_upto).Bind(2, *upto);
   CONVSTORE_RETURN_IF_ERROR(st->Run("index new rows"));
@@ -236,7 +236,7 @@ Result<bool> PurgeStep(sqlite::Connection& conn, TextSearchTarget target) {
   if (state->tokenizer != TextTokenizer::kNone) {
     // FTS5's documented test: a 'merge' that changed fewer than two rows found nothing to merge.
     const int64_t before = sqlite3_total_changes64(conn.raw());
-    CONVSTORE_RETURN_IF_ERROR(conn.Exec(SqlOf(target, state->tokenizer).merge, "merge the full-text index"));
+    CONVSTORE_RETURN_IF_ERROR(conn.Exec(IndexSqlOf(target, state->tokenizer).merge, "merge the full-text index"));
     if (sqlite3_total_changes64(conn.raw()) - before >= 2) return false;
   }
   CONVSTORE_RETURN_IF_ERROR(conn.Run("UPDATE search_state SET purge_pending = 0 WHERE kind = ?1",
@@ -247,7 +247,7 @@ Result<bool> PurgeStep(sqlite::Connection& conn, TextSearchTarget target) {
 Status Reset(sqlite::Connection& conn, TextTokenizer tokenizer, bool index_now, const ProgressFn& progress) {
   for (TextSearchTarget target : kTargets)
     for (TextTokenizer t : {TextTokenizer::kWords, TextTokenizer::kTrigram})
-      CONVSTORE_RETURN_IF_ERROR(conn.Exec(SqlOf(target, t).delete_all, "empty the full-text index"));
+      CONVSTORE_RETURN_IF_ERROR(conn.Exec(IndexSqlOf(target, t).delete_all, "empty the full-text index"));
   CONVSTORE_RETURN_IF_ERROR(conn.Run("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
                                      "store the text tokenizer", std::string_view(kTokenizerKey),
                                      std::string_view(TextTokenizerName(tokenizer))));
@@ -280,7 +280,7 @@ Result<std::vector<std::string>> Verify(sqlite::Connection& conn) {
   if (!tokenizer.ok()) return tokenizer.status();
   for (TextSearchTarget target : kTargets) {
     for (TextTokenizer t : {TextTokenizer::kWords, TextTokenizer::kTrigram}) {
-      const TableSql& sql = SqlOf(target, t);
+      const TableSql& sql = IndexSqlOf(target, t);
       auto count = conn.QueryIntUncached(sql.count, "count the full-text index's rows");
       if (!count.ok()) return count.status();
       if (t != *tokenizer) {
@@ -319,7 +319,7 @@ Result<SearchIndexStatus> IndexStatus(sqlite::Connection& conn) {
     s.purge_pending = s.purge_pending || *purge;
     int64_t indexed = 0;
     if (*tokenizer != TextTokenizer::kNone) {
-      auto n = conn.QueryIntUncached(SqlOf(target, *tokenizer).count, "count the full-text index's rows");
+      auto n = conn.QueryIntUncached(IndexSqlOf(target, *tokenizer).count, "count the full-text index's rows");
       if (!n.ok()) return n.status();
       indexed = n->value_or(0);
     }
@@ -342,6 +342,19 @@ Result<SearchIndexStatus> IndexStatus(sqlite::Connection& conn) {
       s.index_bytes += bytes->value_or(0);
     }
   return s;
+}
+
+bool DiscardUnsavedState(sqlite::Connection& conn) {
+  // Setting 'automerge' writes only the table's configuration, which the rollback undoes; FTS5's rollback of the
+  // transaction discards its pending terms.
+  constexpr const char* kContext = "discard the full-text index's unsaved state";
+  if (!conn.Exec("BEGIN", kContext).ok()) return false;
+  bool touched = true;
+  for (const char* table : {"message_words", "message_trigrams", "conversation_words", "conversation_trigrams"})
+    touched = conn.Exec(fmt::format("INSERT INTO {0}({0}, rank) VALUES('automerge', 4)", table), kContext).ok() &&
+              touched;
+  const bool rolled_back = conn.Exec("ROLLBACK", kContext).ok();
+  return touched && rolled_back;
 }
 
 }  // namespace convstore::search

@@ -84,4 +84,11 @@ Result<std::vector<std::string>> Verify(sqlite::Connection& conn);
 // The index's counts and size.
 Result<SearchIndexStatus> IndexStatus(sqlite::Connection& conn);
 
+// After a write transaction on `conn` failed (outside any transaction): makes FTS5 drop what it holds in memory for
+// the index tables. When an allocation fails inside a statement FTS5 runs for itself while it indexes a row, SQLite
+// rolls the whole transaction back under it, and FTS5 (3.40) keeps that row's pending terms in memory; the next
+// transaction would write them into the index a second time. A transaction that touches each table and rolls back
+// makes FTS5 discard them. Returns whether it ran to the end (if not, call it again before the next write).
+bool DiscardUnsavedState(sqlite::Connection& conn);
+
 }  // namespace convstore::search

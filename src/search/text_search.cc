@@ -8,6 +8,7 @@
 
 #include "convstore/limits.h"
 #include "records/lookups.h"
+#include "search/row_filter.h"
 #include "search/text_index.h"
 #include "search/text_query.h"
 #include "util/status_macros.h"
@@ -53,7 +54,7 @@ SearchSql MakeSql(const char* table, TextSearchTarget target) {
   return s;
 }
 
-const SearchSql& SqlOf(TextSearchTarget target, TextTokenizer tokenizer) {
+const SearchSql& SearchSqlOf(TextSearchTarget target, TextTokenizer tokenizer) {
   static const std::array<std::array<SearchSql, 2>, 2> kSql = {{
       {MakeSql("conversation_words", TextSearchTarget::kConversations),
        MakeSql("conversation_trigrams", TextSearchTarget::kConversations)},
@@ -76,44 +77,20 @@ Status QueryError(const Status& s) {
 }
 
 Status ReadHit(sqlite::Connection& conn, TextSearchTarget target, int64_t row, TextSearchHit& hit) {
-  if (target == TextSearchTarget::kMessages) {
-    auto found = conn.ForEachRow(
-        "SELECT m.uid, c.uid, c.title, u.key, m.role, m.model, m.content, m.created_at FROM messages m"
-        " JOIN conversations c ON c.id = m.conversation_id JOIN users u ON u.id = c.user_id WHERE m.id = ?1",
-        "read a search hit",
-        [&](const sqlite::Stmt& st) {
-          hit.message_id = st.String(0);
-          hit.conversation_id = st.String(1);
-          hit.conversation_title = st.String(2);
-          hit.user_key = st.String(3);
-          hit.role = st.String(4);
-          hit.model = st.String(5);
-          hit.content = st.String(6);
-          hit.created_at = st.Int(7);
-          return false;
-        },
-        row);
-    if (!found.ok()) return found.status();
-    if (!*found) return Status::Corruption(fmt::format("the full-text index names message row {}, which is gone", row));
-    return Status::OK();
-  }
-  auto found = conn.ForEachRow(
-      "SELECT c.uid, c.title, u.key, c.model, c.created_at FROM conversations c JOIN users u ON u.id = c.user_id"
-      " WHERE c.id = ?1",
-      "read a search hit",
-      [&](const sqlite::Stmt& st) {
-        hit.conversation_id = st.String(0);
-        hit.conversation_title = st.String(1);
-        hit.user_key = st.String(2);
-        hit.model = st.String(3);
-        hit.content = hit.conversation_title;
-        hit.created_at = st.Int(4);
-        return false;
-      },
-      row);
+  HitRow r;
+  auto found = ReadHitRow(conn, target, row, r);
   if (!found.ok()) return found.status();
   if (!*found)
-    return Status::Corruption(fmt::format("the full-text index names conversation row {}, which is gone", row));
+    return Status::Corruption(fmt::format("the full-text index names {} row {}, which is gone",
+                                          target == TextSearchTarget::kMessages ? "message" : "conversation", row));
+  hit.message_id = std::move(r.message_id);
+  hit.conversation_id = std::move(r.conversation_id);
+  hit.conversation_title = std::move(r.conversation_title);
+  hit.user_key = std::move(r.user_key);
+  hit.role = std::move(r.role);
+  hit.model = std::move(r.model);
+  hit.content = std::move(r.content);
+  hit.created_at = r.created_at;
   return Status::OK();
 }
 
@@ -131,24 +108,7 @@ Status ValidateQuery(const TextSearchQuery& q) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckText(q.ellipsis, "ellipsis", kMaxMarkerBytes));
   for (const std::string* marker : {&q.highlight_start, &q.highlight_end, &q.ellipsis})
     if (marker->find('\0') != std::string::npos) return Status::InvalidArgument("a snippet marker contains a NUL byte");
-  const SearchFilter& f = q.filter;
-  if (!f.user_key.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(f.user_key, "filter.user_key"));
-  if (!f.team_key.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(f.team_key, "filter.team_key"));
-  if (!f.conversation_id.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(f.conversation_id, "filter.conversation_id"));
-  if (!f.role.empty()) {
-    if (q.target != TextSearchTarget::kMessages)
-      return Status::InvalidArgument("filter.role applies to messages only");
-    if (f.role != "user" && f.role != "assistant" && f.role != "system" && f.role != "tool")
-      return Status::InvalidArgument("filter.role must be user, assistant, system or tool");
-  }
-  if (!f.model.empty()) {
-    CONVSTORE_RETURN_IF_ERROR(util::CheckText(f.model, "filter.model", limits::kMaxNameBytes));
-    if (f.model.find('\0') != std::string::npos) return Status::InvalidArgument("filter.model contains a NUL byte");
-  }
-  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(f.from, "filter.from"));
-  CONVSTORE_RETURN_IF_ERROR(util::CheckTimestamp(f.to, "filter.to"));
-  if (f.from && f.to && *f.from > *f.to) return Status::InvalidArgument("filter.from is after filter.to");
-  return Status::OK();
+  return ValidateFilter(q.filter, q.target);
 }
 
 Result<TextSearchResult> SearchText(sqlite::Connection& conn, const TextSearchQuery& q,
@@ -193,7 +153,7 @@ Result<TextSearchResult> SearchText(sqlite::Connection& conn, const TextSearchQu
   if (match->no_words) return result;
 
   // The ranked candidates, filtered before the limit.
-  const SearchSql& sql = SqlOf(q.target, *tokenizer);
+  const SearchSql& sql = SearchSqlOf(q.target, *tokenizer);
   const bool bare = f.role.empty() && f.model.empty() && !f.from && !f.to && !team_now && !conversation_row && !metadata;
   auto st = conn.Prepare(bare ? sql.candidates_bare.c_str() : sql.candidates.c_str());
   if (!st.ok()) return st.status();

@@ -64,7 +64,15 @@ Status WriteQueue::Exec(const char* sql, const char* context) {
 }
 
 void WriteQueue::RunGroup(const std::vector<PendingWrite*>& group) {
+  if (after_failure_owed_) after_failure_owed_ = !after_failure_(*conn_);
   RunGroupOnce(group);
+  if (after_failure_ && sqlite3_get_autocommit(conn_->raw()) != 0) {
+    for (const PendingWrite* w : group) {
+      if (w->status.ok()) continue;
+      after_failure_owed_ = !after_failure_(*conn_);
+      break;
+    }
+  }
   // The writer's page-cache use gathered after every group: SQLite's counters are ints and would wrap.
   cache_.Add(conn_->TakeCacheUse());
 }

@@ -46,6 +46,11 @@ class WriteQueue {
   void RunGroup(const std::vector<PendingWrite*>& group);
   // The writer's page-cache use in the groups run since the last call (then zeroed). Any thread.
   CacheUse TakeCacheUse() noexcept { return cache_.Take(); }
+  // Called on the connection, outside any transaction, after a group in which a write failed (its changes rolled
+  // back): for state a virtual table keeps in memory beyond a rollback (src/search/text_index.h). It returns
+  // whether it succeeded; if not, it is called again before the next group. Set before the first Submit; must
+  // not throw.
+  void SetAfterFailure(std::function<bool(sqlite::Connection&)> fn) { after_failure_ = std::move(fn); }
 
  private:
   void RunGroupOnce(const std::vector<PendingWrite*>& group);
@@ -56,6 +61,8 @@ class WriteQueue {
   std::mutex mu_;
   std::deque<PendingWrite*> queue_;
   CacheCounters cache_;
+  std::function<bool(sqlite::Connection&)> after_failure_;
+  bool after_failure_owed_ = false;  // guarded by conn_mu
 };
 
 }  // namespace convstore::sqlite

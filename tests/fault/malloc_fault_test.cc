@@ -126,6 +126,7 @@ class Workload {
     o.log_level = LogLevel::kOff;
     o.reader_pool_size = 1;
     o.slow_operation_ms = 0;
+    o.background_indexing = false;  // its own thread would take numbered faults at moments the sweep does not choose
     return o;
   }
 
@@ -185,6 +186,9 @@ class Workload {
       }
       auto context = Retry("get_context", [&] { return store_->GetContext(r.conversation, 1'000'000); });
       if (context.ok()) CheckMessages("get_context", *context, -1);
+      // The full-text index: a search indexes what waits first, then finds exactly the acknowledged matches.
+      auto found = Retry("search_text", [&] { return store_->SearchText(BatchWords()); });
+      if (found.ok()) CheckSearch("search_text", *found);
 
       // A message added, edited and popped: none of the acknowledged ones above is touched. Pop only when the
       // add was acknowledged (so the newest message is this one); neither is retried.
@@ -202,6 +206,7 @@ class Workload {
         else if (!popped->has_value() || (*popped)->id != added_extra->id)
           r.problems.push_back("pop_message returned another message than the one just added");
       }
+      Note("purge_search_index", store_->PurgeSearchIndex(), false);  // the edit's and pop's removed tokens
     }
     if (close_at_end) {
       Status closed = store_->Close();
@@ -276,6 +281,12 @@ class Workload {
     auto tools = store_->ListToolCalls(added->id);
     if (must("list_tool_calls", tools) && !tools->empty())
       r.problems.push_back("after disarming, list_tool_calls: tool calls on a new message");
+    auto found = store_->SearchText(BatchWords());
+    if (must("search_text", found)) CheckSearch("after disarming, search_text", *found);
+    auto verified = store_->VerifySearchIndex();
+    if (must("verify_search_index", verified) && !verified->ok)
+      r.problems.push_back("after disarming, verify_search_index: " +
+                           (verified->problems.empty() ? std::string("not ok") : verified->problems.front()));
     must("close", store_->Close());
     store_.reset();
   }
@@ -308,6 +319,25 @@ class Workload {
     auto again = f();
     Note(step + " (retry)", again, true);
     return again;
+  }
+
+  // Messages with "batch message" in their content (the batch's, when it was acknowledged).
+  static TextSearchQuery BatchWords() {
+    TextSearchQuery q;
+    q.text = "batch message";
+    q.limit = 100;
+    return q;
+  }
+
+  // A successful search finds exactly the acknowledged messages whose content has the words.
+  void CheckSearch(const std::string& step, const TextSearchResult& found) {
+    std::set<std::string> want, got;
+    for (const auto& m : r.acked)
+      if (m.content.find("batch message") != std::string::npos) want.insert(m.id);
+    for (const auto& h : found.hits) got.insert(h.message_id);
+    if (want != got || found.unindexed != 0)
+      r.problems.push_back(step + ": " + std::to_string(got.size()) + " hits (" + std::to_string(found.unindexed) +
+                           " rows unindexed), " + std::to_string(want.size()) + " acknowledged matches");
   }
 
   // A successful read shows exactly the acknowledged messages (in this single-threaded workload a failed write

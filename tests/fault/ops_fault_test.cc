@@ -108,9 +108,17 @@ NewMessage Msg(int i) {
   return m;
 }
 
+// The options every store here opens with: no background full-text indexer, whose I/O on its own thread would
+// take the sweep's numbered faults at moments the sweep does not choose (the operations index what they need).
+Options Quiet() {
+  Options o;
+  o.background_indexing = false;
+  return o;
+}
+
 // A store with `messages` messages in one conversation.
 std::unique_ptr<ConversationStore> Filled(const std::string& path, int messages) {
-  auto store = testing::OpenOrDie(path);
+  auto store = testing::OpenOrDie(path, Quiet());
   auto conv = store->CreateConversation({.user_key = "ana@example.com"});
   EXPECT_TRUE(conv.ok());
   for (int i = 0; i < messages; ++i) EXPECT_TRUE(store->AddMessage(conv->id, Msg(i)).ok());
@@ -185,7 +193,7 @@ std::string TargetProblems(const Status& result, const std::string& target, cons
       QueryInt(target, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") != 1)
     problems += " the target fails integrity_check;";
   if (!Leftovers(dir).empty()) problems += " temporary files left: " + Leftovers(dir)[0] + " (" + result.ToString() + ");";
-  auto again = ConversationStore::Open(target);
+  auto again = ConversationStore::Open(target, Quiet());
   if (!again.ok()) problems += " the target does not open: " + again.status().ToString() + ";";
   return problems;
 }
@@ -305,7 +313,7 @@ std::string RetentionRun(const Source& source, uint64_t nth) {
                          std::chrono::system_clock::now().time_since_epoch()).count() - 200 * 86'400'000'000LL;
   // Written 200 days ago (deleting a message is a write to its conversation: it must be old too).
   testing::ClockEnv then([old] { return old; });
-  Options at_then;
+  Options at_then = Quiet();
   at_then.env = &then;
   auto store = testing::OpenOrDie(db, at_then);
   for (int c = 0; c < 4; ++c) {
@@ -328,7 +336,7 @@ std::string RetentionRun(const Source& source, uint64_t nth) {
                                        .cost_nanousd = 1000, .recorded_at = old}).ok());
   }
   if (!store->Close().ok()) return " setup: close failed";
-  store = testing::OpenOrDie(db);
+  store = testing::OpenOrDie(db, Quiet());
   auto live = store->CreateConversation({.user_key = "bo@example.com"});
   EXPECT_TRUE(live.ok() && store->AddMessage(live->id, Msg(0)).ok());
   const CostFilter everything{.from = old - 86'400'000'000LL, .to = old + 400 * 86'400'000'000LL};
@@ -364,7 +372,7 @@ const PortabilityTemplate& Portability() {
   static PortabilityTemplate t;  // its directory is removed at exit
   static const bool built = [] {
     PortabilityTemplate* p = &t;
-    auto store = testing::OpenOrDie(p->db);
+    auto store = testing::OpenOrDie(p->db, Quiet());
     for (const char* user : {"ana@example.com", "bo@example.com"}) {
       for (int c = 0; c < 3; ++c) {
         auto conv = store->CreateConversation({.user_key = user, .metadata_json = R"({"k":"v"})"});
@@ -398,7 +406,7 @@ const PortabilityTemplate& Portability() {
 // A copy of the template at `db`, opened.
 std::unique_ptr<ConversationStore> PortabilityCopy(const std::string& db) {
   std::filesystem::copy_file(Portability().db, db);
-  return testing::OpenOrDie(db);
+  return testing::OpenOrDie(db, Quiet());
 }
 
 // Files in `dir` other than the store's own.

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -349,11 +350,54 @@ TEST(TextSearch, TheTailIsSearchedAfterCatchingUpOrReported) {
   EXPECT_GE(static_cast<int64_t>(r->hits.size()) + r->unindexed, 51);
 }
 
+// The background indexer indexes the tail and purges removed text with no call asking it to; turned off, it does
+// neither.
+TEST(TextSearch, TheBackgroundIndexerIndexesAndPurges) {
+  TempDb db;
+  Options off;
+  off.background_indexing = false;
+  auto store = OpenOrDie(db.path(), off);
+  std::string conv = testing::AddMessages(*store, 20, "background words");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // three of the indexer's intervals, were it on
+  auto status = store->GetSearchStatus();
+  ASSERT_OK(status);
+  EXPECT_EQ(status->messages_pending, 20);
+
+  ASSERT_OK(store->SetBackgroundIndexing(true));
+  auto wait_until = [&](auto done) {
+    for (int i = 0; i < 600 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return done();
+  };
+  EXPECT_TRUE(wait_until([&] {
+    auto now = store->GetSearchStatus();
+    return now.ok() && now->messages_pending == 0;
+  }));
+  auto last = store->GetLastMessages(conv, 5);
+  ASSERT_OK(last);
+  for (const Message& m : *last) ASSERT_OK(store->DeleteMessage(m.id));
+  EXPECT_TRUE(wait_until([&] {
+    auto now = store->GetSearchStatus();
+    return now.ok() && !now->purge_pending;
+  }));
+  auto found = store->SearchText({.text = "background", .limit = 100, .wait_for_index = false});
+  ASSERT_OK(found);
+  EXPECT_EQ(found->hits.size(), 15u);
+  EXPECT_EQ(found->unindexed, 0);
+
+  Options ro;
+  ro.read_only = true;
+  auto reader = ConversationStore::Open(db.path(), ro);
+  ASSERT_OK(reader);
+  EXPECT_CODE((*reader)->SetBackgroundIndexing(true), Code::kReadOnly);
+}
+
 // Rows with the marker, removed in each way convstore removes text; the file must not hold it afterwards.
 class TextRemoval : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = OpenOrDie(db_.path());
+    Options o;
+    o.background_indexing = false;  // each removal path must purge by itself
+    store_ = OpenOrDie(db_.path(), o);
     ASSERT_OK(store_->SetJournalEnabled(false));  // the journal keeps history by design; erasure covers it
     conv_ = testing::AddMessages(*store_, 200, "ordinary filler text about routers");
   }

@@ -228,6 +228,7 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_rebuild_search_index": ([convstore_p, _out, _out], c_int),
         "convstore_verify_search_index": ([convstore_p, _out, _out], c_int),
         "convstore_set_text_tokenizer": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_set_background_indexing": ([convstore_p, c_int, _out], c_int),
         "convstore_set_retention_policy": ([convstore_p, c_char_p, _out], c_int),
         "convstore_get_retention_policy": ([convstore_p, _out, _out], c_int),
         "convstore_apply_retention": ([convstore_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out], c_int),

@@ -19,7 +19,7 @@ _TOKENIZERS = ("words", "trigram", "none")
 
 
 class SearchMixin:
-    """Full-text search methods; mixed into Store (which provides _call)."""
+    """Full-text search methods; mixed into Store (which provides _call and _do)."""
 
     def search_text(self, text: str, *, syntax: str = "plain", target: str = "messages", user: str | None = None,
                     team: str | None = None, conversation_id: str | None = None, role: str | None = None,
@@ -83,6 +83,13 @@ class SearchMixin:
     def verify_search_index(self) -> dict:
         """Compares the index with the rows: {"ok": bool, "problems": [str], ...}. A read-write store."""
         return self._call(_ffi.convstore_verify_search_index)
+
+    def set_background_indexing(self, enabled: bool) -> None:
+        """This handle's background indexer on (the default) or off; off, searches still index what is pending
+        before they run, and catch_up_search_index / purge_search_index do it on demand."""
+        if not isinstance(enabled, bool):
+            raise InvalidArgumentError("enabled must be a bool")
+        self._do(_ffi.convstore_set_background_indexing, 1 if enabled else 0)
 
     def set_text_tokenizer(self, tokenizer: str) -> dict:
         """"words" (the default: whole words, case and accents folded), "trigram" (substrings, any script) or

@@ -73,6 +73,8 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
         quick_check_on_open: run PRAGMA quick_check at open; a damaged file raises CorruptionError.
         read_only: never write the file (it must exist at this version); writes raise ReadOnlyError. A read-write
             open of a file or directory this process may not write raises ReadOnlyError at once.
+        background_indexing: run the background full-text indexer (default True); when False a search indexes
+            what waits before it runs, and catch_up_search_index / purge_search_index do the rest.
         backup_before_migration: before a migration that rewrites data (inspect_store's pending_migrations
             say which), write and verify a backup "<name>.before-schema-<version>-<UTC time>.db"; when it cannot
             be taken the open fails and nothing is migrated. Default True.
@@ -95,7 +97,8 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
                  busy_timeout_ms: int | None = None, reader_pool_size: int | None = None,
                  log_level: str | None = None, slow_operation_ms: int | None = None,
                  create_if_missing: bool | None = None, quick_check_on_open: bool | None = None,
-                 read_only: bool | None = None, backup_before_migration: bool | None = None,
+                 read_only: bool | None = None, background_indexing: bool | None = None,
+                 backup_before_migration: bool | None = None,
                  migration_backup_directory: str | os.PathLike | None = None,
                  on_budget_alert: Optional[Callable[[dict], None]] = None,
                  on_progress: Optional[Callable[[str, int, int], None]] = None):
@@ -107,6 +110,7 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
                                   ("create_if_missing", create_if_missing),
                                   ("quick_check_on_open", quick_check_on_open),
                                   ("read_only", read_only),
+                                  ("background_indexing", background_indexing),
                                   ("backup_before_migration", backup_before_migration),
                                   ("migration_backup_directory",
                                    None if migration_backup_directory is None

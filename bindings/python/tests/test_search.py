@@ -122,3 +122,19 @@ def test_erasure_leaves_no_token_in_the_file(db_path):
         assert s.search_status()["purge_pending"] is False
     data = open(db_path, "rb").read() + (open(db_path + "-wal", "rb").read() if os.path.exists(db_path + "-wal") else b"")
     assert marker.encode() not in data
+
+
+def test_background_indexing_switch(db_path):
+    with convstore.Store(db_path, background_indexing=False) as s:
+        c = s.create_conversation("ana")
+        s.add_message(c["id"], "user", "waiting in the tail")
+        assert s.search_status()["messages_pending"] == 1  # nothing indexes behind the caller
+        assert len(s.search_text("tail")["hits"]) == 1  # a search indexes what waits first
+        s.add_message(c["id"], "user", "another row")
+        assert s.search_text("another", wait_for_index=False) == {"hits": [], "unindexed": 1}
+        s.set_background_indexing(True)
+        assert s.catch_up_search_index()["status"]["messages_pending"] == 0
+        with pytest.raises(InvalidArgumentError):
+            s.set_background_indexing(1)
+    with pytest.raises(InvalidArgumentError):
+        convstore.Store(db_path, background_indexing="no")

@@ -756,7 +756,32 @@ static void search_flow(void) {
   CHECK(out != NULL && strstr(out, "\"messages_indexed\":1") != NULL);
   convstore_free(out);
   out = NULL;
+  EXPECT_CODE(convstore_set_background_indexing(db, 0, &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_set_background_indexing(db, 2, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_set_background_indexing(db, 1, &err_), CONVSTORE_OK);
   convstore_close(db);
+  /* Opened with the background indexer off: a message waits in the tail until a catch-up (or a search). */
+  CHECK(convstore_open(":memory:", "{\"background_indexing\":false}", &db, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, &err_), CONVSTORE_OK);
+  id = out ? strstr(out, "\"id\":\"") : NULL;
+  CHECK(id != NULL);
+  if (id) memcpy(conv, id + 6, 36);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"and the keepalive?\"}", &out, &err_),
+              CONVSTORE_OK);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_search_status(db, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"messages_pending\":1") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_catch_up_search_index(db, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"rows_indexed\":2") != NULL && strstr(out, "\"messages_pending\":0") != NULL);
+  convstore_free(out);
+  out = NULL;
+  convstore_close(db);
+  EXPECT_CODE(convstore_open(":memory:", "{\"background_indexing\":0}", &db, &err_), CONVSTORE_INVALID_ARGUMENT);
 }
 
 static void cost_report_flow(void) {

@@ -609,6 +609,9 @@ CONVSTORE_API int convstore_rebuild_search_index(convstore_t* db, char** out_jso
 CONVSTORE_API int convstore_verify_search_index(convstore_t* db, char** out_json, char** errmsg);
 CONVSTORE_API int convstore_set_text_tokenizer(convstore_t* db, const char* tokenizer, char** out_json,
                                                char** errmsg);
+/* This handle's background indexer on (1, the default) or off (0): off, searches index what is pending before they
+ * run and catch_up / purge do it on demand (docs/search.md). */
+CONVSTORE_API int convstore_set_background_indexing(convstore_t* db, int enabled, char** errmsg);
 
 /* ---- retention (docs/operations.md, "Retention") ----
  * A policy: {"conversations_idle_us"?, "api_usage_us"?, "metrics_us"?, "audit_us"?, "journal_us"?}, integer

@@ -1,0 +1,157 @@
+// convstore search: full-text search of a store's messages (or conversation titles) with filters; and
+// convstore search-index: the index's status, catch-up, purge, rebuild, verify and tokenizer (docs/search.md).
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli_support.h"
+#include "commands.h"
+
+namespace convstore::cli {
+
+namespace {
+
+struct SearchArgs {
+  std::string store, text;
+  bool query_syntax = false, titles = false, json = false;
+  std::string user, team, conversation, role, model, from, to, metadata;
+  int limit = 10;
+};
+
+struct IndexArgs {
+  std::string store, action, tokenizer;
+  bool json = false;
+};
+
+// A time as given: integer microseconds stay a number, anything else is ISO-8601 text for the library to parse.
+nlohmann::json TimeValue(const std::string& t) {
+  const nlohmann::json n = nlohmann::json::parse(t, nullptr, false);
+  return n.is_number_integer() ? n : nlohmann::json(t);
+}
+
+int RunSearch(const SearchArgs& a) {
+  nlohmann::json q = {{"text", a.text}, {"syntax", a.query_syntax ? "query" : "plain"},
+                      {"target", a.titles ? "conversations" : "messages"}, {"limit", a.limit}};
+  for (const auto& [key, value] : {std::pair{"user", &a.user}, {"team", &a.team}, {"conversation_id", &a.conversation},
+                                   {"role", &a.role}, {"model", &a.model}})
+    if (!value->empty()) q[key] = *value;
+  if (!a.from.empty()) q["from"] = TimeValue(a.from);
+  if (!a.to.empty()) q["to"] = TimeValue(a.to);
+  if (!a.metadata.empty()) {
+    const nlohmann::json doc = nlohmann::json::parse(a.metadata, nullptr, false);
+    if (doc.is_discarded()) {
+      std::fprintf(stderr, "convstore search: --metadata takes a JSON document, not '%s'\n", a.metadata.c_str());
+      return 2;
+    }
+    q["metadata_contains"] = doc;
+  }
+  convstore_t* db = nullptr;
+  if (OpenExisting(a.store, /*read_only=*/false, "search", &db) != 0) return 1;
+  char* err = nullptr;
+  char* out = nullptr;
+  const int rc = convstore_search_text(db, q.dump().c_str(), &out, &err);
+  convstore_close(db);
+  if (rc != CONVSTORE_OK) return Failed("search", rc, err);
+  if (a.json) {
+    std::printf("%s\n", out);
+  } else {
+    const JsonView result(out);
+    const auto& hits = result.json()["hits"];
+    std::printf("%zu hit%s\n", hits.size(), hits.size() == 1 ? "" : "s");
+    for (const auto& h : hits) {
+      const JsonView v(h);
+      const double score = h.value("score", 0.0);
+      if (a.titles)
+        std::printf("  %.3f  %s  %s  %s\n", score, v.Text("created_at").c_str(), v.Text("conversation_id").c_str(),
+                    v.Text("snippet").c_str());
+      else
+        std::printf("  %.3f  %s  %s  %-9s %s\n         in \"%s\" (%s), message %s\n", score,
+                    v.Text("created_at").c_str(), v.Text("user").c_str(), v.Text("role").c_str(),
+                    v.Text("snippet").c_str(), v.Text("conversation_title").c_str(),
+                    v.Text("conversation_id").c_str(), v.Text("message_id").c_str());
+    }
+  }
+  convstore_free(out);
+  return 0;
+}
+
+void PrintStatus(const nlohmann::json& s) {
+  std::printf("tokenizer %s; messages %lld indexed, %lld pending; conversations %lld indexed, %lld pending; "
+              "%s; %lld bytes\n",
+              s.value("tokenizer", "").c_str(), static_cast<long long>(s.value("messages_indexed", 0LL)),
+              static_cast<long long>(s.value("messages_pending", 0LL)),
+              static_cast<long long>(s.value("conversations_indexed", 0LL)),
+              static_cast<long long>(s.value("conversations_pending", 0LL)),
+              s.value("purge_pending", false) ? "a purge is pending" : "no purge pending",
+              static_cast<long long>(s.value("index_bytes", 0LL)));
+}
+
+int RunIndex(const IndexArgs& a) {
+  if (a.action == "tokenizer" && a.tokenizer.empty()) {
+    std::fprintf(stderr, "convstore search-index tokenizer: give words, trigram or none\n");
+    return 2;
+  }
+  convstore_t* db = nullptr;
+  if (OpenExisting(a.store, /*read_only=*/a.action == "status", "search-index", &db) != 0) return 1;
+  char* err = nullptr;
+  char* out = nullptr;
+  int rc = CONVSTORE_OK;
+  if (a.action == "status") rc = convstore_search_status(db, &out, &err);
+  else if (a.action == "catch-up") rc = convstore_catch_up_search_index(db, &out, &err);
+  else if (a.action == "purge") rc = convstore_purge_search_index(db, &out, &err);
+  else if (a.action == "rebuild") rc = convstore_rebuild_search_index(db, &out, &err);
+  else if (a.action == "verify") rc = convstore_verify_search_index(db, &out, &err);
+  else rc = convstore_set_text_tokenizer(db, a.tokenizer.c_str(), &out, &err);
+  convstore_close(db);
+  if (rc != CONVSTORE_OK) return Failed("search-index", rc, err);
+  const JsonView result(out);
+  if (a.json) std::printf("%s\n", out);
+  convstore_free(out);
+  if (a.action == "status") {
+    if (!a.json) PrintStatus(result.json());
+    return 0;
+  }
+  const bool ok = result.json().value("ok", true);
+  if (!a.json) {
+    std::printf("%s: %lld rows indexed, %lld purge steps\n", a.action.c_str(),
+                static_cast<long long>(result.Int("rows_indexed")), static_cast<long long>(result.Int("purge_steps")));
+    for (const auto& p : result.json()["problems"]) std::printf("  problem: %s\n", p.get<std::string>().c_str());
+    PrintStatus(result.json()["status"]);
+  }
+  return ok ? 0 : 3;
+}
+
+}  // namespace
+
+void AddSearchCommands(CLI::App& app, std::function<int()>& run) {
+  auto s = std::make_shared<SearchArgs>();
+  CLI::App* cmd = app.add_subcommand("search", "Full-text search of messages (or conversation titles), best first");
+  cmd->add_option("store", s->store, "the convstore file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("text", s->text, "what to find: every word must appear (with --query: FTS5's syntax)")->required();
+  cmd->add_flag("--query", s->query_syntax, "read the text as an FTS5 query: \"phrase\", prefix*, AND/OR/NOT, NEAR()");
+  cmd->add_flag("--titles", s->titles, "search conversation titles instead of messages");
+  cmd->add_option("--user", s->user, "only this user's conversations");
+  cmd->add_option("--team", s->team, "only messages attributed to this team");
+  cmd->add_option("--conversation", s->conversation, "only this conversation");
+  cmd->add_option("--role", s->role, "only messages of this role (user, assistant, system, tool)");
+  cmd->add_option("--model", s->model, "only this model");
+  cmd->add_option("--from", s->from, "created at or after (ISO-8601 with an offset, or µs)");
+  cmd->add_option("--to", s->to, "created before (ISO-8601 with an offset, or µs)");
+  cmd->add_option("--metadata", s->metadata, "only rows whose metadata contains this JSON document");
+  cmd->add_option("--limit", s->limit, "at most this many hits (1-1000, default 10)");
+  cmd->add_flag("--json", s->json, "print the C API's JSON");
+  cmd->callback([s, &run]() { run = [s]() { return RunSearch(*s); }; });
+
+  auto i = std::make_shared<IndexArgs>();
+  CLI::App* idx = app.add_subcommand(
+      "search-index", "The full-text index: status, catch-up, purge, rebuild, verify (exit 3 on problems), tokenizer");
+  idx->add_option("store", i->store, "the convstore file")->required()->check(CLI::ExistingFile);
+  idx->add_option("action", i->action, "status, catch-up, purge, rebuild, verify or tokenizer")
+      ->required()
+      ->check(CLI::IsMember({"status", "catch-up", "purge", "rebuild", "verify", "tokenizer"}));
+  idx->add_option("tokenizer", i->tokenizer, "with `tokenizer`: words, trigram or none");
+  idx->add_flag("--json", i->json, "print the C API's JSON");
+  idx->callback([i, &run]() { run = [i]() { return RunIndex(*i); }; });
+}
+
+}  // namespace convstore::cli

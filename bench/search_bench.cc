@@ -10,6 +10,7 @@
 #include <convstore/convstore.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -155,6 +156,34 @@ void BM_FtsBareBuild1M(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kConversations * kPerConversation);
 }
 BENCHMARK(BM_FtsBareBuild1M)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+// Deleting one user's 1,000 messages leaves their tokens in the index's older segments; PurgeSearchIndex merges
+// until none is left (bounded steps, each its own transaction). Timed: the purge alone, on a fresh copy.
+void BM_FtsPurgeAfterDelete1M(benchmark::State& state) {
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::string path = bench::FreshCopyOf(Store1M(), "search-purge.db");
+    convstore::Options o;
+    o.background_indexing = false;
+    auto store = bench::Must(ConversationStore::Open(path, o), "open");
+    auto listed = bench::Must(store->ListConversations({.user_key = UserKey(0), .limit = 100}), "list");
+    for (const auto& conv : listed.items) bench::Must(store->ClearMessages(conv.id), "clear");  // user 0's ten
+    state.ResumeTiming();
+    const auto started = std::chrono::steady_clock::now();
+    auto report = store->PurgeSearchIndex();
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!report.ok()) state.SkipWithError(report.status().ToString().c_str());
+    state.PauseTiming();
+    state.counters["steps"] = static_cast<double>(report.ok() ? report->purge_steps : 0);
+    state.counters["ms_per_step"] = report.ok() && report->purge_steps > 0 ? took * 1e3 / static_cast<double>(
+                                                                                 report->purge_steps)
+                                                                           : 0;
+    (void)store->Close();
+    bench::RemoveDb(path);
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_FtsPurgeAfterDelete1M)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
 // ---- top-10 at 1M messages -----------------------------------------------------------------------------------
 

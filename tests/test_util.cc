@@ -61,10 +61,18 @@ TempDb::~TempDb() {
 }
 
 std::string DowngradeSchemaSql(int version) {
-  if (version < 2 || version > 10) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 10");
-  // The full-text index (version 11), the saved statistics (version 10); retained cost (version 9), metrics
-  // (version 8), the audit log (version 7), then the journal: their triggers would fire on the statements below.
-  std::string sql =
+  if (version < 2 || version > 11) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 11");
+  // Embeddings (version 12), the full-text index (version 11), the saved statistics (version 10); retained cost
+  // (version 9), metrics (version 8), the audit log (version 7), then the journal: their triggers would fire on the
+  // statements below.
+  std::string sql;
+  for (const char* table : {"embedding_spaces", "message_embeddings", "conversation_embeddings"})
+    for (const char* op : {"INSERT", "UPDATE", "DELETE"})
+      sql += std::string("DROP TRIGGER journal_foreign_") + table + "_" + op + ";";
+  sql += "DROP TABLE message_embeddings; DROP TABLE conversation_embeddings; DROP TABLE embedding_spaces;"
+         "DELETE FROM sqlite_sequence WHERE name IN ('message_embeddings', 'conversation_embeddings');";
+  if (version == 11) return sql + "DELETE FROM schema_migrations WHERE version > 11; PRAGMA user_version = 11;";
+  sql +=
       "DROP TABLE message_words; DROP TABLE message_trigrams; DROP TABLE conversation_words;"
       "DROP TABLE conversation_trigrams; DROP VIEW message_text_source; DROP VIEW conversation_text_source;"
       "DROP TABLE search_state; DELETE FROM meta WHERE key = 'text_tokenizer';";

@@ -10,7 +10,7 @@
 namespace convstore::testing {
 
 // The schema version this build creates and migrates to.
-inline constexpr int kSchemaVersion = 11;
+inline constexpr int kSchemaVersion = 12;
 
 // A fresh path in this process's private temp directory (mkdtemp); the file and its -wal/-shm are removed on
 // destruction.

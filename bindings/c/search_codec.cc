@@ -19,38 +19,43 @@ void WriteStatus(JsonWriter& w, const SearchIndexStatus& s) {
 
 }  // namespace
 
+Status ReadSearchFilter(Fields& f, SearchFilter& s) {
+  CONVSTORE_RETURN_IF_ERROR(f.Str("user", s.user_key));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("team", s.team_key));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("conversation_id", s.conversation_id));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("role", s.role));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("model", s.model));
+  CONVSTORE_RETURN_IF_ERROR(f.Time("from", s.from));
+  CONVSTORE_RETURN_IF_ERROR(f.Time("to", s.to));
+  CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata_contains", s.metadata_contains_json, false));
+  return f.Doc("metadata_where", s.metadata_where_json, true);
+}
+
+Status ReadTextSearchQuery(Fields& f, TextSearchQuery& q) {
+  CONVSTORE_RETURN_IF_ERROR(f.Str("text", q.text));
+  std::string syntax, target;
+  CONVSTORE_RETURN_IF_ERROR(f.Str("syntax", syntax));
+  if (syntax.empty() || syntax == "plain") q.syntax = TextSyntax::kPlain;
+  else if (syntax == "query") q.syntax = TextSyntax::kQuery;
+  else return Status::InvalidArgument("'syntax' must be \"plain\" or \"query\"");
+  CONVSTORE_RETURN_IF_ERROR(f.Str("target", target));
+  if (target.empty() || target == "messages") q.target = TextSearchTarget::kMessages;
+  else if (target == "conversations") q.target = TextSearchTarget::kConversations;
+  else return Status::InvalidArgument("'target' must be \"messages\" or \"conversations\"");
+  CONVSTORE_RETURN_IF_ERROR(ReadSearchFilter(f, q.filter));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("limit", q.limit));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("snippet_tokens", q.snippet_tokens));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("highlight_start", q.highlight_start));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("highlight_end", q.highlight_end));
+  CONVSTORE_RETURN_IF_ERROR(f.Str("ellipsis", q.ellipsis));
+  std::optional<bool> wait;
+  CONVSTORE_RETURN_IF_ERROR(f.Bool("wait_for_index", wait));
+  q.wait_for_index = wait.value_or(true);
+  return Status::OK();
+}
+
 Result<TextSearchQuery> DecodeTextSearchQuery(std::string_view text) {
-  return DecodeObject<TextSearchQuery>(text, "search query", [](Fields& f, TextSearchQuery& q) -> Status {
-    CONVSTORE_RETURN_IF_ERROR(f.Str("text", q.text));
-    std::string syntax, target;
-    CONVSTORE_RETURN_IF_ERROR(f.Str("syntax", syntax));
-    if (syntax.empty() || syntax == "plain") q.syntax = TextSyntax::kPlain;
-    else if (syntax == "query") q.syntax = TextSyntax::kQuery;
-    else return Status::InvalidArgument("'syntax' must be \"plain\" or \"query\"");
-    CONVSTORE_RETURN_IF_ERROR(f.Str("target", target));
-    if (target.empty() || target == "messages") q.target = TextSearchTarget::kMessages;
-    else if (target == "conversations") q.target = TextSearchTarget::kConversations;
-    else return Status::InvalidArgument("'target' must be \"messages\" or \"conversations\"");
-    SearchFilter& s = q.filter;
-    CONVSTORE_RETURN_IF_ERROR(f.Str("user", s.user_key));
-    CONVSTORE_RETURN_IF_ERROR(f.Str("team", s.team_key));
-    CONVSTORE_RETURN_IF_ERROR(f.Str("conversation_id", s.conversation_id));
-    CONVSTORE_RETURN_IF_ERROR(f.Str("role", s.role));
-    CONVSTORE_RETURN_IF_ERROR(f.Str("model", s.model));
-    CONVSTORE_RETURN_IF_ERROR(f.Time("from", s.from));
-    CONVSTORE_RETURN_IF_ERROR(f.Time("to", s.to));
-    CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata_contains", s.metadata_contains_json, false));
-    CONVSTORE_RETURN_IF_ERROR(f.Doc("metadata_where", s.metadata_where_json, true));
-    CONVSTORE_RETURN_IF_ERROR(f.Int("limit", q.limit));
-    CONVSTORE_RETURN_IF_ERROR(f.Int("snippet_tokens", q.snippet_tokens));
-    CONVSTORE_RETURN_IF_ERROR(f.Str("highlight_start", q.highlight_start));
-    CONVSTORE_RETURN_IF_ERROR(f.Str("highlight_end", q.highlight_end));
-    CONVSTORE_RETURN_IF_ERROR(f.Str("ellipsis", q.ellipsis));
-    std::optional<bool> wait;
-    CONVSTORE_RETURN_IF_ERROR(f.Bool("wait_for_index", wait));
-    q.wait_for_index = wait.value_or(true);
-    return Status::OK();
-  });
+  return DecodeObject<TextSearchQuery>(text, "search query", ReadTextSearchQuery);
 }
 
 std::string EncodeTextSearchResult(const TextSearchResult& r) {

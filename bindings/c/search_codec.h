@@ -14,6 +14,11 @@ namespace convstore::capi {
 // "metadata_where"?: object, "limit"?, "snippet_tokens"?, "highlight_start"?, "highlight_end"?, "ellipsis"?,
 // "wait_for_index"?: bool}.
 Result<TextSearchQuery> DecodeTextSearchQuery(std::string_view text);
+class Fields;
+// The filter's fields ("user", "team", "conversation_id", "role", "model", "from", "to", "metadata_contains",
+// "metadata_where") and a whole text query's, from an object being decoded (json_fields.h).
+Status ReadSearchFilter(Fields& f, SearchFilter& filter);
+Status ReadTextSearchQuery(Fields& f, TextSearchQuery& query);
 std::string EncodeTextSearchResult(const TextSearchResult& result);
 std::string EncodeSearchIndexStatus(const SearchIndexStatus& status);
 std::string EncodeSearchIndexReport(const SearchIndexReport& report);

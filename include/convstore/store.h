@@ -16,7 +16,8 @@
 // convstore/metadata.h (MetadataSearch), convstore/ops.h (Operations: the change journal, backups, the archive),
 // convstore/sync.h (Sync: PostgreSQL), convstore/audit.h (Audit: the audit log), convstore/monitoring.h
 // (Monitoring: metrics), convstore/retention.h (Retention: how long data is kept) and convstore/privacy.h
-// (Privacy: erasing a person) and convstore/search.h (Search: full-text search). The class is a pointer to a private implementation: adding an entry point to it or
+// (Privacy: erasing a person), convstore/search.h (Search: full-text search) and convstore/vectors.h (VectorSearch:
+// embeddings, nearest neighbours, hybrid search). The class is a pointer to a private implementation: adding an entry point to it or
 // to a capability never changes its size or layout (docs/architecture.md, "ABI").
 #ifndef CONVSTORE_STORE_H_
 #define CONVSTORE_STORE_H_
@@ -37,6 +38,7 @@
 #include "convstore/privacy.h"
 #include "convstore/retention.h"
 #include "convstore/search.h"
+#include "convstore/vectors.h"
 #include "convstore/status.h"
 #include "convstore/sessions.h"
 #include "convstore/sync.h"
@@ -50,7 +52,8 @@ class StoreImpl;
 
 class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSearch, public Operations,
                                                    public Sync, public Audit, public Monitoring, public Retention,
-                                                   public Privacy, public Search {
+                                                   public Privacy, public Search,
+                                                   public VectorSearch {
  public:
   // Path of an in-memory store: private to the handle, gone when it closes.
   static constexpr const char* kInMemory = ":memory:";
@@ -145,6 +148,7 @@ class CONVSTORE_EXPORT ConversationStore final : public Costs, public MetadataSe
   friend class Retention;
   friend class Privacy;
   friend class Search;
+  friend class VectorSearch;
   explicit ConversationStore(std::unique_ptr<api::StoreImpl> impl);
   std::unique_ptr<api::StoreImpl> impl_;  // the one data member: see "ABI" in docs/architecture.md
 };

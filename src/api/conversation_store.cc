@@ -328,6 +328,67 @@ Result<SearchIndexReport> Search::SetTextTokenizer(TextTokenizer tokenizer) {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSetTextTokenizer>(tokenizer);
 }
 
+Result<EmbeddingSpace> VectorSearch::CreateEmbeddingSpace(const EmbeddingSpaceSpec& spec) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoCreateEmbeddingSpace>(spec);
+}
+Result<std::vector<EmbeddingSpace>> VectorSearch::ListEmbeddingSpaces() {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoListEmbeddingSpaces>();
+}
+Status VectorSearch::DropEmbeddingSpace(std::string_view name) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoDropEmbeddingSpace>(name);
+}
+Status VectorSearch::PutEmbeddings(std::string_view space, const std::vector<EmbeddingInput>& rows) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoPutEmbeddings>(space, rows);
+}
+Result<bool> VectorSearch::DeleteEmbedding(std::string_view space, std::string_view id) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoDeleteEmbedding>(space, id);
+}
+Result<std::optional<std::vector<float>>> VectorSearch::GetEmbedding(std::string_view space, std::string_view id) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoGetEmbedding>(space, id);
+}
+Result<VectorSearchResult> VectorSearch::SearchVectors(const VectorSearchQuery& query) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSearchVectors>(query);
+}
+Result<HybridSearchResult> VectorSearch::SearchHybrid(const HybridSearchQuery& query) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSearchHybrid>(query);
+}
+
+namespace {
+
+template <typename E, size_t N>
+Result<E> ParseName(std::string_view name, const char* const (&names)[N], const char* what) {
+  for (size_t i = 0; i < N; ++i)
+    if (name == names[i]) return static_cast<E>(i);
+  std::string all;
+  for (size_t i = 0; i < N; ++i) all += (i ? ", " : "") + std::string(names[i]);
+  return Status::InvalidArgument(std::string(what) + " must be one of " + all);
+}
+
+constexpr const char* kMetricNames[] = {"cosine", "dot", "l2"};
+constexpr const char* kQuantizationNames[] = {"none", "int8"};
+constexpr const char* kEmbeddingTargetNames[] = {"messages", "conversations"};
+
+template <typename E, size_t N>
+const char* NameOf(E value, const char* const (&names)[N]) {
+  const auto i = static_cast<size_t>(value);
+  return i < N ? names[i] : "unknown";
+}
+
+}  // namespace
+
+const char* VectorMetricName(VectorMetric metric) { return NameOf(metric, kMetricNames); }
+Result<VectorMetric> ParseVectorMetric(std::string_view name) {
+  return ParseName<VectorMetric>(name, kMetricNames, "metric");
+}
+const char* VectorQuantizationName(VectorQuantization q) { return NameOf(q, kQuantizationNames); }
+Result<VectorQuantization> ParseVectorQuantization(std::string_view name) {
+  return ParseName<VectorQuantization>(name, kQuantizationNames, "quantization");
+}
+const char* EmbeddingTargetName(EmbeddingTarget target) { return NameOf(target, kEmbeddingTargetNames); }
+Result<EmbeddingTarget> ParseEmbeddingTarget(std::string_view name) {
+  return ParseName<EmbeddingTarget>(name, kEmbeddingTargetNames, "target");
+}
+
 const char* TextTokenizerName(TextTokenizer tokenizer) {
   switch (tokenizer) {
     case TextTokenizer::kWords: return "words";

@@ -190,6 +190,8 @@ Result<EraseReport> StoreImpl::DoEraseUser(std::string_view user_key) {
                        {"messages", "conversation_id", "conversations"},
                        {"tool_calls", "message_id", "messages"},
                        {"message_tombstones", "conversation_id", "conversations"},
+                       {"message_embeddings", "message_id", "messages"},
+                       {"conversation_embeddings", "conversation_id", "conversations"},
                        {"api_usage", "user_id", "users"},
                        {"budget_reservations", "user_id", "users"},
                        {"budgets", "scope_id", "users", "scope", int64_t{cost::kScopeUser}}};

@@ -105,5 +105,7 @@ int64_t RowsOf(const StoreStats& stats) { return static_cast<int64_t>(stats.oper
 int64_t RowsOf(const HealthReport& report) { return static_cast<int64_t>(report.checks.size()); }
 int64_t RowsOf(const CostReport& report) { return static_cast<int64_t>(report.daily_by_model.groups.size()); }
 int64_t RowsOf(const TextSearchResult& result) { return static_cast<int64_t>(result.hits.size()); }
+int64_t RowsOf(const VectorSearchResult& result) { return static_cast<int64_t>(result.hits.size()); }
+int64_t RowsOf(const HybridSearchResult& result) { return static_cast<int64_t>(result.hits.size()); }
 
 }  // namespace convstore::api

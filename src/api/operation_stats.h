@@ -23,6 +23,7 @@
 #include "convstore/metadata.h"
 #include "convstore/monitoring.h"
 #include "convstore/search.h"
+#include "convstore/vectors.h"
 #include "convstore/types.h"
 
 namespace convstore::api {
@@ -110,6 +111,8 @@ int64_t RowsOf(const StoreStats& stats);
 int64_t RowsOf(const HealthReport& report);
 int64_t RowsOf(const CostReport& report);
 int64_t RowsOf(const TextSearchResult& result);
+int64_t RowsOf(const VectorSearchResult& result);
+int64_t RowsOf(const HybridSearchResult& result);
 template <typename T>
 int64_t RowsOf(const T&) {
   return 1;

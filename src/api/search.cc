@@ -33,12 +33,14 @@ Result<int64_t> StoreImpl::IndexTextTail(int64_t step_rows, const char* operatio
     for (;;) {
       auto step = WriteAlone(operation, [&](sqlite::Connection& conn) { return search::CatchUp(conn, target, step_rows); });
       if (!step.ok()) return step.status();
-      if (*step == 0) break;
       done += *step;
-      if (progress && options_.on_progress) {
+      if (*step > 0 && progress && options_.on_progress) {
         util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
         options_.on_progress(Progress{progress->operation, done, progress->total});
       }
+      // A step short of its size reached the end of the tail: rows committed since wait for the next call (were
+      // they chased, a writer adding one row at a time would meet an indexing transaction after each).
+      if (*step < step_rows) break;
     }
   }
   return done;

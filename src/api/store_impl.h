@@ -8,6 +8,7 @@
 #pragma once
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,7 +21,9 @@
 #include "convstore/ops.h"
 #include "convstore/search.h"
 #include "convstore/store.h"
+#include "convstore/vectors.h"
 #include "ops/journal_capture.h"
+#include "search/vector_memory.h"
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
 #include "api/archive_session.h"
@@ -205,6 +208,15 @@ class StoreImpl final {
   Result<SearchIndexReport> DoVerifySearchIndex();
   Result<SearchIndexReport> DoSetTextTokenizer(TextTokenizer tokenizer);
   Status DoSetBackgroundIndexing(bool enabled);
+  // Vector search (src/api/vectors.cc).
+  Result<EmbeddingSpace> DoCreateEmbeddingSpace(const EmbeddingSpaceSpec& spec);
+  Result<std::vector<EmbeddingSpace>> DoListEmbeddingSpaces();
+  Status DoDropEmbeddingSpace(std::string_view name);
+  Status DoPutEmbeddings(std::string_view space, const std::vector<EmbeddingInput>& rows);
+  Result<bool> DoDeleteEmbedding(std::string_view space, std::string_view id);
+  Result<std::optional<std::vector<float>>> DoGetEmbedding(std::string_view space, std::string_view id);
+  Result<VectorSearchResult> DoSearchVectors(const VectorSearchQuery& query);
+  Result<HybridSearchResult> DoSearchHybrid(const HybridSearchQuery& query);
   // At open of a read-write handle: starts the background full-text indexer (src/api/search.cc).
   void StartTextIndexer();
   // At open: finishes pending erasures when there are any (errors logged, never returned).
@@ -442,6 +454,15 @@ class StoreImpl final {
   std::unique_ptr<PeriodicTask> retention_task_;
   std::mutex retention_status_mu_;
   RetentionStatus retention_status_;
+  // This handle's in-memory copies of embedding spaces (src/api/vectors.cc), by space name; each under its own
+  // mutex (a search refreshes and scores its space's copy alone).
+  struct VectorSlot {
+    std::mutex mu;
+    std::unique_ptr<search::VectorCopy> copy;
+  };
+  std::mutex vectors_mu_;  // guards the map, not the copies
+  std::map<std::string, std::shared_ptr<VectorSlot>, std::less<>> vector_copies_;
+  std::shared_ptr<VectorSlot> VectorSlotOf(const std::string& space);
   // The background full-text indexer (StartTextIndexer).
   std::mutex indexer_mu_;
   std::unique_ptr<PeriodicTask> text_indexer_;

@@ -166,6 +166,30 @@ Status CheckStored(const TextSearchResult& v) {
   return Status::OK();
 }
 
+namespace {
+
+Status CheckVectorHit(const VectorHit& h) {
+  const std::string& id = h.message_id.empty() ? h.conversation_id : h.message_id;
+  return Texts("vector search hit", id,
+               {{"conversation", &h.conversation_id}, {"title", &h.conversation_title}, {"user", &h.user_key},
+                {"role", &h.role}, {"model", &h.model}, {"content", &h.content}});
+}
+
+}  // namespace
+
+Status CheckStored(const VectorSearchResult& v) {
+  for (const VectorHit& h : v.hits) CONVSTORE_RETURN_IF_ERROR(CheckVectorHit(h));
+  return Status::OK();
+}
+
+Status CheckStored(const HybridSearchResult& v) {
+  for (const HybridHit& h : v.hits) {
+    CONVSTORE_RETURN_IF_ERROR(CheckVectorHit(h.row));
+    CONVSTORE_RETURN_IF_ERROR(Texts("hybrid search hit", h.row.message_id, {{"snippet", &h.snippet}}));
+  }
+  return Status::OK();
+}
+
 Status CheckStored(const SearchIndexReport& v) { return AllUtf8("search index problem", v.problems); }
 
 Status CheckStored(const MetadataIndexReport& v) { return AllUtf8("excluded metadata path", v.excluded_paths); }

@@ -19,6 +19,7 @@
 #include "convstore/privacy.h"
 #include "convstore/retention.h"
 #include "convstore/search.h"
+#include "convstore/vectors.h"
 #include "convstore/sessions.h"
 #include "convstore/status.h"
 #include "convstore/sync.h"
@@ -50,6 +51,12 @@ Status CheckStored(const Reservation& v);
 // Search hits carry text read from the file (content, title, keys, snippets): valid UTF-8 only.
 Status CheckStored(const TextSearchResult& v);
 inline Status CheckStored(const SearchIndexStatus&) { return Status::OK(); }  // counts it read
+Status CheckStored(const VectorSearchResult& v);
+Status CheckStored(const HybridSearchResult& v);
+// A space's name and spec were checked as they were read (search/vector_rows.h); a vector's values too.
+inline Status CheckStored(const EmbeddingSpace&) { return Status::OK(); }
+inline Status CheckStored(const std::vector<float>&) { return Status::OK(); }
+inline Status CheckStored(bool) { return Status::OK(); }
 Status CheckStored(const SearchIndexReport& v);
 
 inline Status CheckStored(int64_t) { return Status::OK(); }

@@ -8,7 +8,8 @@ const std::vector<std::string_view>& JournaledTables() {
   static const std::vector<std::string_view> kTables = {
       "schema_migrations", "meta",    "teams",   "users",       "conversations",      "messages",
       "tool_calls",        "message_tombstones", "prices", "api_usage", "budgets", "budget_reservations",
-      "user_pseudonyms",   "audit_log",     "audit_state",        "metrics",     "cost_retained", "erasures"};
+      "user_pseudonyms",   "audit_log",     "audit_state",        "metrics",     "cost_retained", "erasures",
+      "embedding_spaces",  "message_embeddings", "conversation_embeddings"};
   return kTables;
 }
 

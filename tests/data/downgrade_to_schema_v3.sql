@@ -1,5 +1,18 @@
 -- Rewrites a current store file as schema version 3 wrote it (as DowngradeSchemaSql(3) in tests/test_util.cc),
 -- for the Python and CLI tests of opening an older file.
+DROP TRIGGER journal_foreign_embedding_spaces_INSERT;
+DROP TRIGGER journal_foreign_embedding_spaces_UPDATE;
+DROP TRIGGER journal_foreign_embedding_spaces_DELETE;
+DROP TRIGGER journal_foreign_message_embeddings_INSERT;
+DROP TRIGGER journal_foreign_message_embeddings_UPDATE;
+DROP TRIGGER journal_foreign_message_embeddings_DELETE;
+DROP TRIGGER journal_foreign_conversation_embeddings_INSERT;
+DROP TRIGGER journal_foreign_conversation_embeddings_UPDATE;
+DROP TRIGGER journal_foreign_conversation_embeddings_DELETE;
+DROP TABLE message_embeddings;
+DROP TABLE conversation_embeddings;
+DROP TABLE embedding_spaces;
+DELETE FROM sqlite_sequence WHERE name IN ('message_embeddings', 'conversation_embeddings');
 DROP TABLE message_words;
 DROP TABLE message_trigrams;
 DROP TABLE conversation_words;

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
-from ctypes import POINTER, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
+from ctypes import POINTER, c_char_p, c_double, c_float, c_int, c_int64, c_size_t, c_void_p
 
 ABI_VERSION = 5
 _PACKAGE_VERSION = "0.1.0"  # the library version this package was written with (convstore.__version__)
@@ -229,6 +229,15 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_verify_search_index": ([convstore_p, _out, _out], c_int),
         "convstore_set_text_tokenizer": ([convstore_p, c_char_p, _out, _out], c_int),
         "convstore_set_background_indexing": ([convstore_p, c_int, _out], c_int),
+        "convstore_create_embedding_space": ([convstore_p, c_char_p, _out, _out], c_int),
+        "convstore_list_embedding_spaces": ([convstore_p, _out, _out], c_int),
+        "convstore_drop_embedding_space": ([convstore_p, c_char_p, _out], c_int),
+        "convstore_put_embeddings": ([convstore_p, c_char_p, c_char_p, POINTER(c_float), c_int64, _out], c_int),
+        "convstore_delete_embedding": ([convstore_p, c_char_p, c_char_p, POINTER(c_int), _out], c_int),
+        "convstore_get_embedding": ([convstore_p, c_char_p, c_char_p, POINTER(c_void_p), POINTER(c_int64), _out],
+                                    c_int),
+        "convstore_search_vectors": ([convstore_p, c_char_p, POINTER(c_float), c_int64, _out, _out], c_int),
+        "convstore_search_hybrid": ([convstore_p, c_char_p, POINTER(c_float), c_int64, _out, _out], c_int),
         "convstore_set_retention_policy": ([convstore_p, c_char_p, _out], c_int),
         "convstore_get_retention_policy": ([convstore_p, _out, _out], c_int),
         "convstore_apply_retention": ([convstore_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out], c_int),

@@ -34,6 +34,7 @@ from ._ops import OpsMixin
 from ._privacy import PrivacyMixin
 from ._retention import RetentionMixin
 from ._search import SearchMixin
+from ._vectors import VectorMixin
 from ._sync import SyncMixin
 from .errors import ClosedError, InvalidArgumentError
 
@@ -56,7 +57,7 @@ def _closed():
 
 
 class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, MonitoringMixin, RetentionMixin,
-            PrivacyMixin, SearchMixin):
+            PrivacyMixin, SearchMixin, VectorMixin):
     """An open convstore database. See the module docstring for conventions.
 
     Every option left as None takes the library's default (docs/c-api.md, "Open and close"); the defaults are

@@ -784,6 +784,73 @@ static void search_flow(void) {
   EXPECT_CODE(convstore_open(":memory:", "{\"background_indexing\":0}", &db, &err_), CONVSTORE_INVALID_ARGUMENT);
 }
 
+static void vector_flow(void) {
+  convstore_t* db = NULL;
+  char* out = NULL;
+  char conv[64] = {0}, first[64] = {0}, second[64] = {0};
+  const char* id;
+  CHECK(convstore_open(":memory:", NULL, &db, NULL) == CONVSTORE_OK);
+  EXPECT_CODE(convstore_create_conversation(db, "{\"user\":\"ana\"}", &out, &err_), CONVSTORE_OK);
+  id = out ? strstr(out, "\"id\":\"") : NULL;
+  CHECK(id != NULL);
+  if (id) memcpy(conv, id + 6, 36);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"bgp flap\"}", &out, &err_),
+              CONVSTORE_OK);
+  id = out ? strstr(out, "\"id\":\"") : NULL;
+  if (id) memcpy(first, id + 6, 36);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_add_message(db, conv, "{\"role\":\"user\",\"content\":\"invoice\"}", &out, &err_),
+              CONVSTORE_OK);
+  id = out ? strstr(out, "\"id\":\"") : NULL;
+  if (id) memcpy(second, id + 6, 36);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_create_embedding_space(db, "{\"name\":\"e\",\"dimension\":3,\"metric\":\"l2\"}", &out,
+                                               &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"metric\":\"l2\"") != NULL && strstr(out, "\"vectors\":0") != NULL);
+  convstore_free(out);
+  out = NULL;
+  {
+    char ids[192];
+    const float vectors[6] = {1, 0, 0, 0, 1, 0};
+    const float query[3] = {0.9f, 0.1f, 0};
+    float* got = NULL;
+    int64_t dim = 0;
+    int deleted = 0;
+    snprintf(ids, sizeof ids, "[\"%s\",\"%s\"]", first, second);
+    EXPECT_CODE(convstore_put_embeddings(db, "e", ids, vectors, 3, &err_), CONVSTORE_OK);
+    EXPECT_CODE(convstore_search_vectors(db, "{\"space\":\"e\",\"k\":1}", query, 3, &out, &err_), CONVSTORE_OK);
+    CHECK(out != NULL && strstr(out, first) != NULL && strstr(out, second) == NULL &&
+          strstr(out, "\"plan\":\"exact\"") != NULL);
+    convstore_free(out);
+    out = NULL;
+    EXPECT_CODE(convstore_search_hybrid(db, "{\"text\":{\"text\":\"invoice\"},\"space\":\"e\"}", query, 3, &out,
+                                        &err_), CONVSTORE_OK);
+    CHECK(out != NULL && strstr(out, "\"snippet\":\"[invoice]\"") != NULL);
+    convstore_free(out);
+    out = NULL;
+    EXPECT_CODE(convstore_get_embedding(db, "e", second, &got, &dim, &err_), CONVSTORE_OK);
+    CHECK(got != NULL && dim == 3 && got[1] == 1.0f);
+    convstore_free(got);
+    EXPECT_CODE(convstore_delete_embedding(db, "e", second, &deleted, &err_), CONVSTORE_OK);
+    CHECK(deleted == 1);
+    EXPECT_CODE(convstore_get_embedding(db, "e", second, &got, &dim, &err_), CONVSTORE_OK);
+    CHECK(got == NULL && dim == 0);
+    EXPECT_CODE(convstore_search_vectors(db, "{\"space\":\"e\"}", query, 2, &out, &err_), CONVSTORE_INVALID_ARGUMENT);
+    CHECK(out == NULL);
+  }
+  EXPECT_CODE(convstore_list_embedding_spaces(db, &out, &err_), CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"vectors\":1") != NULL);
+  convstore_free(out);
+  out = NULL;
+  EXPECT_CODE(convstore_drop_embedding_space(db, "e", &err_), CONVSTORE_OK);
+  EXPECT_CODE(convstore_drop_embedding_space(db, "e", &err_), CONVSTORE_NOT_FOUND);
+  convstore_close(db);
+}
+
 static void cost_report_flow(void) {
   convstore_t* db = NULL;
   char* out = NULL;
@@ -962,7 +1029,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "open failed: %s\n", err ? err : "?");
     return 1;
   }
-  CHECK(convstore_schema_version(db) == 11);
+  CHECK(convstore_schema_version(db) == 12);
 
   /* the chapter's V1 flow */
   rc = convstore_create_conversation(
@@ -1106,6 +1173,7 @@ int main(int argc, char** argv) {
   stats_flow();
   health_flow();
   search_flow();
+  vector_flow();
   cost_report_flow();
   retention_flow();
   erase_flow();

@@ -613,6 +613,47 @@ CONVSTORE_API int convstore_set_text_tokenizer(convstore_t* db, const char* toke
  * run and catch_up / purge do it on demand (docs/search.md). */
 CONVSTORE_API int convstore_set_background_indexing(convstore_t* db, int enabled, char** errmsg);
 
+/* ---- vector search (docs/search.md, "Vectors") ----
+ * Embeddings the caller computed, in named spaces of a fixed dimension; vectors cross as arrays of float (host
+ * order, row-major), records as JSON. spec_json: {"name": 1..64 bytes of [A-Za-z0-9_.-], "target"?: "messages"
+ * (default) | "conversations", "dimension": 1..4096, "metric"?: "cosine" (default) | "dot" | "l2",
+ * "quantization"?: "none" (default) | "int8"}. A space's record: {"name", "target", "dimension", "metric",
+ * "quantization", "vectors", "created_at", "created_at_us", "memory_bytes"}. Creating an existing space with the
+ * same spec returns it; with another spec is CONVSTORE_CONFLICT. */
+CONVSTORE_API int convstore_create_embedding_space(convstore_t* db, const char* spec_json, char** out_json,
+                                                   char** errmsg);
+/* *out_json: {"spaces": [space records]}, by name. */
+CONVSTORE_API int convstore_list_embedding_spaces(convstore_t* db, char** out_json, char** errmsg);
+/* Drops the space and all its vectors (CONVSTORE_NOT_FOUND for an unknown name). */
+CONVSTORE_API int convstore_drop_embedding_space(convstore_t* db, const char* name, char** errmsg);
+/* Stores one vector per id (message ids, or conversation ids for a conversation space), replacing earlier ones, in
+ * one transaction: all or nothing. ids_json: a JSON array of n ids (no id twice); vectors: n * dimension floats,
+ * dimension the space's; every value finite, not all zero in a cosine space. */
+CONVSTORE_API int convstore_put_embeddings(convstore_t* db, const char* space, const char* ids_json,
+                                           const float* vectors, int64_t dimension, char** errmsg);
+/* Removes a row's vector; *deleted (may be NULL) is 1 when it had one. */
+CONVSTORE_API int convstore_delete_embedding(convstore_t* db, const char* space, const char* id, int* deleted,
+                                             char** errmsg);
+/* A row's vector: *out a malloc'ed array of *dimension floats (free with convstore_free), or NULL and 0 when the row
+ * has none. */
+CONVSTORE_API int convstore_get_embedding(convstore_t* db, const char* space, const char* id, float** out,
+                                          int64_t* dimension, char** errmsg);
+/* The exact k nearest neighbours of `vector` (dimension floats). query_json: {"space", "k"?: 1..1000 (default 10),
+ * "rescore_factor"?: 1..100 (int8 spaces, default 10), and the filters of convstore_search_text ("user", "team",
+ * "conversation_id", "role", "model", "from", "to", "metadata_contains", "metadata_where"), applied before
+ * ranking}. *out_json: {"hits": [{"message_id" (null for a conversation), "conversation_id", "conversation_title",
+ * "user", "role", "model", "content", "created_at", "created_at_us", "score" (higher is closer), "distance"}],
+ * "plan", "candidates"}. */
+CONVSTORE_API int convstore_search_vectors(convstore_t* db, const char* query_json, const float* vector,
+                                           int64_t dimension, char** out_json, char** errmsg);
+/* Full text and vectors fused by reciprocal rank fusion. query_json: {"text": a convstore_search_text query (its
+ * filters apply to both lists, its limit is ignored), "space", "rescore_factor"?, "limit"?: 1..1000 (default 10),
+ * "candidates"?: limit..1000 (default 100, per list), "text_weight"?, "vector_weight"? (>= 0, default 1, not both
+ * 0), "rrf_k"?: 1..10000 (default 60)}. *out_json: {"hits": [{the row's fields as above, "score" (fused),
+ * "text_rank", "vector_rank" (1-based or null), "snippet" (or null), "vector_score" (or null)}], "unindexed"}. */
+CONVSTORE_API int convstore_search_hybrid(convstore_t* db, const char* query_json, const float* vector,
+                                          int64_t dimension, char** out_json, char** errmsg);
+
 /* ---- retention (docs/operations.md, "Retention") ----
  * A policy: {"conversations_idle_us"?, "api_usage_us"?, "metrics_us"?, "audit_us"?, "journal_us"?}, integer
  * microseconds from one second to 100 years; absent or null keeps forever. conversations_idle_us: whole

@@ -1,0 +1,80 @@
+// VectorCopy: one embedding space's vectors in contiguous memory, what a search scores. Rows of float32 (normalised
+// in a cosine space, so every metric is a dot product), each row's squared norm (L2), and in an int8 space an int8
+// copy with one scale per row. It follows the table by ids: Refresh reads the rows whose id is above the largest it
+// has read (new vectors, and replaced ones, which get new ids), and a row found gone when a search checks its hits
+// is forgotten (Sweep forgets every gone row at once).
+//
+// Not thread-safe: the caller serialises use of one copy (the store keeps one per space and handle, under a mutex).
+// Refresh and Sweep read through the caller's connection, in its transaction.
+#pragma once
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "convstore/status.h"
+#include "search/vector_rows.h"
+#include "sqlite/connection.h"
+
+namespace convstore::search {
+
+class VectorCopy {
+ public:
+  // keep_float32: false keeps only the int8 copy of an int8 space (rescoring then reads the table).
+  VectorCopy(SpaceRow space, bool keep_float32);
+
+  const SpaceRow& space() const { return space_; }
+  size_t dimension() const { return dim_; }
+  // Slots ever used (live or forgotten).
+  size_t slots() const { return rows_.size(); }
+  size_t live() const { return live_count_; }
+  bool has_float32() const { return keep_float32_; }
+  bool has_int8() const { return space_.spec.quantization == VectorQuantization::kInt8; }
+  // Bytes held.
+  int64_t bytes() const;
+  // What a copy of `vectors` rows of `space` would hold (for the memory budget).
+  static int64_t BytesFor(const SpaceRow& space, int64_t vectors, bool keep_float32);
+
+  // Reads the rows written since the last refresh (every row the first time).
+  Status Refresh(sqlite::Connection& conn);
+  // Forgets every row whose id the table no longer has (among ids up to the table's largest as of this snapshot).
+  Status Sweep(sqlite::Connection& conn);
+  // Forgets one slot.
+  void Forget(uint32_t slot);
+
+  bool alive(uint32_t slot) const { return alive_[slot] != 0; }
+  int64_t row(uint32_t slot) const { return rows_[slot]; }
+  int64_t vector_id(uint32_t slot) const { return ids_[slot]; }
+  // The slot of a target row, or -1.
+  int64_t SlotOf(int64_t row) const;
+  // The largest vector id read.
+  int64_t read_upto() const { return read_upto_; }
+
+  // Row data (valid until the next Refresh): float32 rows (normalised for cosine), squared norms of the vectors as
+  // given (L2), int8 rows and their scales.
+  const float* float32() const { return f32_.data(); }
+  const float* squared_norms() const { return sq_norms_.data(); }
+  const int8_t* int8() const { return i8_.data(); }
+  const float* scales() const { return scales_.data(); }
+
+  // Prepares a query as rows are stored: normalised in a cosine space.
+  std::vector<float> PrepareQuery(const std::vector<float>& query) const;
+
+ private:
+  void Store(uint32_t slot, const float* v);
+
+  SpaceRow space_;
+  size_t dim_;
+  bool keep_float32_;
+  int64_t read_upto_ = 0;
+  size_t live_count_ = 0;
+  std::vector<int64_t> ids_;       // vector id (the table's rowid) per slot
+  std::vector<int64_t> rows_;      // target row per slot
+  std::vector<uint8_t> alive_;
+  std::vector<float> f32_;
+  std::vector<float> sq_norms_;
+  std::vector<int8_t> i8_;
+  std::vector<float> scales_;
+  std::unordered_map<int64_t, uint32_t> slot_of_row_;
+};
+
+}  // namespace convstore::search

@@ -1,0 +1,280 @@
+#include "search/vector_search.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "search/vector_kernels.h"
+#include "util/status_macros.h"
+#include "util/validate.h"
+
+namespace convstore::search {
+
+namespace {
+
+// Candidates kept beyond k, so that rows forgotten at the check (or near-ties that double precision orders
+// differently from float32) still leave k.
+constexpr size_t kMargin = 8;
+// Rows scored per call of a scoring loop.
+constexpr size_t kBlock = 1024;
+
+struct Candidate {
+  uint32_t slot = 0;
+  double score = 0;  // higher is closer
+  int64_t row = 0;
+};
+
+// Orders candidates best first: higher score, then the newer (larger) row.
+bool Better(const Candidate& a, const Candidate& b) {
+  if (a.score != b.score) return a.score > b.score;
+  return a.row > b.row;
+}
+
+// The best `want` of what is offered (a heap whose top is the worst kept).
+class TopK {
+ public:
+  explicit TopK(size_t want) : want_(want) { heap_.reserve(want + 1); }
+  void Offer(uint32_t slot, double score, int64_t row) {
+    Candidate c{slot, score, row};
+    if (heap_.size() < want_) {
+      heap_.push_back(c);
+      std::push_heap(heap_.begin(), heap_.end(), Better);
+    } else if (want_ > 0 && Better(c, heap_.front())) {
+      std::pop_heap(heap_.begin(), heap_.end(), Better);
+      heap_.back() = c;
+      std::push_heap(heap_.begin(), heap_.end(), Better);
+    }
+  }
+  // The score a row must beat to enter (−inf until full).
+  double Threshold() const { return heap_.size() < want_ ? -INFINITY : heap_.front().score; }
+  std::vector<Candidate> Take() {
+    std::sort(heap_.begin(), heap_.end(), Better);
+    return std::move(heap_);
+  }
+
+ private:
+  size_t want_;
+  std::vector<Candidate> heap_;
+};
+
+// The approximate score ranking uses: the dot product, or for L2 2·q·v − |v|² (−|q|² is the same for every row).
+double RankScore(VectorMetric metric, double dot, float squared_norm) {
+  return metric == VectorMetric::kL2 ? 2 * dot - squared_norm : dot;
+}
+
+// Scores every live slot (or the listed ones) with the float32 loops; the best `want`.
+std::vector<Candidate> ScanFloat32(const VectorCopy& copy, const std::vector<float>& q, size_t want,
+                                   const std::vector<uint32_t>* slots) {
+  const size_t dim = copy.dimension();
+  const VectorMetric metric = copy.space().spec.metric;
+  TopK top(want);
+  float out[kBlock];
+  const size_t n = slots ? slots->size() : copy.slots();
+  for (size_t start = 0; start < n; start += kBlock) {
+    const size_t count = std::min(kBlock, n - start);
+    if (slots)
+      DotF32Slots(q.data(), copy.float32(), dim, slots->data() + start, count, out);
+    else
+      DotF32(q.data(), copy.float32() + start * dim, dim, count, out);
+    for (size_t i = 0; i < count; ++i) {
+      const uint32_t slot = slots ? (*slots)[start + i] : static_cast<uint32_t>(start + i);
+      if (!copy.alive(slot)) continue;
+      const double score = RankScore(metric, out[i], copy.squared_norms()[slot]);
+      if (score >= top.Threshold()) top.Offer(slot, score, copy.row(slot));
+    }
+  }
+  return top.Take();
+}
+
+// The same over the int8 rows: the query quantised with one scale, products exact in int32.
+std::vector<Candidate> ScanInt8(const VectorCopy& copy, const std::vector<float>& q, size_t want,
+                                const std::vector<uint32_t>* slots) {
+  const size_t dim = copy.dimension();
+  const VectorMetric metric = copy.space().spec.metric;
+  float max_abs = 0;
+  for (float x : q) max_abs = std::max(max_abs, std::fabs(x));
+  const float q_scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
+  std::vector<int16_t> q16(dim);
+  for (size_t i = 0; i < dim; ++i)
+    q16[i] = static_cast<int16_t>(std::clamp(std::lround(q[i] / q_scale), -127L, 127L));
+  TopK top(want);
+  int32_t out[kBlock];
+  const size_t n = slots ? slots->size() : copy.slots();
+  for (size_t start = 0; start < n; start += kBlock) {
+    const size_t count = std::min(kBlock, n - start);
+    if (slots)
+      DotI8Slots(q16.data(), copy.int8(), dim, slots->data() + start, count, out);
+    else
+      DotI8(q16.data(), copy.int8() + start * dim, dim, count, out);
+    for (size_t i = 0; i < count; ++i) {
+      const uint32_t slot = slots ? (*slots)[start + i] : static_cast<uint32_t>(start + i);
+      if (!copy.alive(slot)) continue;
+      const double dot = static_cast<double>(out[i]) * q_scale * copy.scales()[slot];
+      const double score = RankScore(metric, dot, copy.squared_norms()[slot]);
+      if (score >= top.Threshold()) top.Offer(slot, score, copy.row(slot));
+    }
+  }
+  return top.Take();
+}
+
+// A row's exact score in double precision: `v` is the row as the copy keeps it (normalised for cosine).
+void ExactScore(VectorMetric metric, const std::vector<float>& q, const float* v, double& score, double& distance) {
+  double dot = 0, diff2 = 0;
+  for (size_t i = 0; i < q.size(); ++i) {
+    dot += static_cast<double>(q[i]) * v[i];
+    const double d = static_cast<double>(q[i]) - v[i];
+    diff2 += d * d;
+  }
+  switch (metric) {
+    case VectorMetric::kCosine:
+      score = dot;
+      distance = 1 - dot;
+      break;
+    case VectorMetric::kDot:
+      score = dot;
+      distance = -dot;
+      break;
+    case VectorMetric::kL2:
+      distance = std::sqrt(diff2);
+      score = -distance;
+      break;
+  }
+}
+
+const char* VectorIdSql(EmbeddingTarget target) {
+  return target == EmbeddingTarget::kMessages ? "SELECT 1 FROM message_embeddings WHERE id = ?1"
+                                              : "SELECT 1 FROM conversation_embeddings WHERE id = ?1";
+}
+
+}  // namespace
+
+TextSearchTarget TargetOf(EmbeddingTarget target) {
+  return target == EmbeddingTarget::kMessages ? TextSearchTarget::kMessages : TextSearchTarget::kConversations;
+}
+
+Status ValidateVectorQuery(const VectorSearchQuery& q) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(q.space, "space"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(q.k, 1, kMaxK, "k"));
+  CONVSTORE_RETURN_IF_ERROR(util::CheckRange(q.rescore_factor, 1, kMaxRescoreFactor, "rescore_factor"));
+  if (q.vector.empty()) return Status::InvalidArgument("the query vector is empty");
+  for (size_t i = 0; i < q.vector.size(); ++i)
+    if (!std::isfinite(q.vector[i])) return Status::InvalidArgument(fmt::format("vector[{}] is not a finite number", i));
+  // Roles exist for messages only: checked against the space's target once it is known.
+  return ValidateFilter(q.filter, TextSearchTarget::kMessages);
+}
+
+Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& copy, const VectorSearchQuery& q,
+                                       const RowPredicate& metadata) {
+  const SpaceRow& space = copy.space();
+  const VectorMetric metric = space.spec.metric;
+  CONVSTORE_RETURN_IF_ERROR(CheckVector(q.vector, space.spec, "the query vector"));
+  CONVSTORE_RETURN_IF_ERROR(ValidateFilter(q.filter, TargetOf(space.spec.target)));
+  CONVSTORE_RETURN_IF_ERROR(copy.Refresh(conn));
+  const std::vector<float> query = copy.PrepareQuery(q.vector);
+
+  VectorSearchResult result;
+  const bool int8 = copy.has_int8();
+  result.plan = int8 ? "exact int8 + rescore" : "exact";
+  std::vector<uint32_t> slots;
+  const bool filtered = Restricts(q.filter, metadata);
+  if (filtered) {
+    auto rows = RowsMatching(conn, TargetOf(space.spec.target), q.filter, metadata);
+    if (!rows.ok()) return rows.status();
+    for (int64_t row : *rows) {
+      const int64_t slot = copy.SlotOf(row);
+      if (slot >= 0) slots.push_back(static_cast<uint32_t>(slot));
+    }
+    std::sort(slots.begin(), slots.end());  // the copy's rows in memory order
+    result.candidates = static_cast<int64_t>(slots.size());
+  } else {
+    result.candidates = static_cast<int64_t>(copy.live());
+  }
+
+  const size_t want = static_cast<size_t>(q.k) + kMargin;
+  std::vector<float> stored(copy.dimension());
+  struct Scored {
+    Candidate c;
+    double score, distance;
+  };
+  std::vector<Scored> kept;
+  for (int round = 0;; ++round) {
+    std::vector<Candidate> found =
+        int8 ? ScanInt8(copy, query, want * static_cast<size_t>(q.rescore_factor), filtered ? &slots : nullptr)
+             : ScanFloat32(copy, query, want, filtered ? &slots : nullptr);
+    // Exact scores of the candidates, best first (an int8 scan's order is approximate).
+    std::vector<Scored> scored;
+    bool forgot = false;
+    for (const Candidate& c : found) {
+      const float* v = nullptr;
+      if (copy.has_float32()) {
+        v = copy.float32() + static_cast<size_t>(c.slot) * copy.dimension();
+      } else {
+        auto read = GetVector(conn, space, c.row);
+        if (!read.ok()) return read.status();
+        if (!*read) {
+          copy.Forget(c.slot);
+          forgot = true;
+          continue;
+        }
+        stored = copy.PrepareQuery(**read);  // normalised as the copy keeps rows
+        v = stored.data();
+      }
+      double score = 0, distance = 0;
+      ExactScore(metric, query, v, score, distance);
+      scored.push_back({c, score, distance});
+    }
+    std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
+      if (a.score != b.score) return a.score > b.score;
+      return a.c.row > b.c.row;
+    });
+    // The best k whose vector is still in this snapshot.
+    kept.clear();
+    for (const Scored& s : scored) {
+      if (kept.size() == static_cast<size_t>(q.k)) break;
+      auto present = conn.QueryInt(VectorIdSql(space.spec.target), "check a vector", copy.vector_id(s.c.slot));
+      if (!present.ok()) return present.status();
+      if (!*present) {
+        copy.Forget(s.c.slot);
+        forgot = true;
+        continue;
+      }
+      kept.push_back(s);
+    }
+    const size_t available = filtered ? slots.size() : copy.live();
+    if (!forgot || kept.size() >= std::min<size_t>(static_cast<size_t>(q.k), available) || round == 2) break;
+    // Rows were deleted since the copy read them: forget all of them at once, then score again.
+    if (round == 0) CONVSTORE_RETURN_IF_ERROR(copy.Sweep(conn));
+    if (filtered) {
+      std::vector<uint32_t> alive;
+      for (uint32_t s : slots)
+        if (copy.alive(s)) alive.push_back(s);
+      slots.swap(alive);
+    }
+  }
+
+  for (const Scored& s : kept) {
+    HitRow row;
+    auto found = ReadHitRow(conn, TargetOf(space.spec.target), s.c.row, row);
+    if (!found.ok()) return found.status();
+    if (!*found)
+      return Status::Corruption(fmt::format("a vector of space '{}' belongs to row {}, which is gone",
+                                            space.spec.name, s.c.row));
+    VectorHit hit;
+    hit.message_id = std::move(row.message_id);
+    hit.conversation_id = std::move(row.conversation_id);
+    hit.conversation_title = std::move(row.conversation_title);
+    hit.user_key = std::move(row.user_key);
+    hit.role = std::move(row.role);
+    hit.model = std::move(row.model);
+    hit.content = std::move(row.content);
+    hit.created_at = row.created_at;
+    hit.score = s.score;
+    hit.distance = s.distance;
+    result.hits.push_back(std::move(hit));
+  }
+  return result;
+}
+
+}  // namespace convstore::search

@@ -1,0 +1,36 @@
+// A vector search on the connection of the caller's read transaction (one snapshot), over the space's VectorCopy.
+//
+// The copy is brought up to the snapshot first. With a filter, the rows it selects (row_filter.h, every condition
+// applied in SQL and the metadata predicate on each row) are mapped to their slots and only those are scored, so k
+// hits come back whenever k rows with a vector match. Scoring runs the SIMD loops over the copy's contiguous rows
+// (vector_kernels.h) keeping the best k + a margin; an int8 space scans its int8 rows and rescores the best
+// k * rescore_factor exactly. Each candidate's vector id is then looked up in the snapshot: one that is gone (deleted
+// by this process or another, by erasure, by retention) is forgotten and the scan runs again, so a deleted vector is
+// never returned. Final scores are computed in double precision from the float32 rows; ties go to the newest row.
+//
+// Not thread-safe: one connection's transaction and one copy, both the caller's to serialise.
+#pragma once
+#include <vector>
+
+#include "convstore/status.h"
+#include "convstore/vectors.h"
+#include "search/row_filter.h"
+#include "search/vector_memory.h"
+#include "sqlite/connection.h"
+
+namespace convstore::search {
+
+inline constexpr int kMaxK = 1000;
+inline constexpr int kMaxRescoreFactor = 100;
+
+// Checks what SearchVectors checks before touching the file (k, rescore factor, ef, the filter's plain fields; the
+// vector against the space happens once the space is known).
+Status ValidateVectorQuery(const VectorSearchQuery& query);
+
+TextSearchTarget TargetOf(EmbeddingTarget target);
+
+// The exact k nearest neighbours of query.vector among the copy's live rows the filter selects.
+Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& copy, const VectorSearchQuery& query,
+                                       const RowPredicate& metadata);
+
+}  // namespace convstore::search

@@ -1,8 +1,13 @@
-// convstore search: full-text search of a store's messages (or conversation titles) with filters; and
-// convstore search-index: the index's status, catch-up, purge, rebuild, verify and tokenizer (docs/search.md).
+// convstore search: full-text search of a store's messages (or conversation titles), vector search with a vector
+// given on the command line, or both fused (hybrid), with filters; convstore search-index: the full-text index's
+// status, catch-up, purge, rebuild, verify and tokenizer; convstore embeddings: the embedding spaces (docs/search.md).
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli_support.h"
 #include "commands.h"
@@ -16,6 +21,14 @@ struct SearchArgs {
   bool query_syntax = false, titles = false, json = false;
   std::string user, team, conversation, role, model, from, to, metadata;
   int limit = 10;
+  std::string space, vector;  // vector search: a JSON array of numbers, or @FILE holding one
+  double text_weight = 1.0, vector_weight = 1.0;
+};
+
+struct SpaceArgs {
+  std::string store, action, name, metric = "cosine", target = "messages", quantization = "none";
+  int dimension = 0;
+  bool json = false;
 };
 
 struct IndexArgs {
@@ -29,7 +42,54 @@ nlohmann::json TimeValue(const std::string& t) {
   return n.is_number_integer() ? n : nlohmann::json(t);
 }
 
+// The vector of --vector: a JSON array of numbers, given inline or as @FILE. Exit code 2 (with a message) if not.
+int ReadVector(const std::string& given, std::vector<float>& out) {
+  std::string text = given;
+  if (!given.empty() && given[0] == '@') {
+    std::ifstream in(given.substr(1), std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "convstore search: cannot read the vector file '%s'\n", given.substr(1).c_str());
+      return 2;
+    }
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
+  if (!v.is_array() || v.empty()) {
+    std::fprintf(stderr, "convstore search: --vector takes a JSON array of numbers (or @FILE holding one)\n");
+    return 2;
+  }
+  for (const auto& x : v) {
+    if (!x.is_number()) {
+      std::fprintf(stderr, "convstore search: --vector holds something that is not a number\n");
+      return 2;
+    }
+    out.push_back(x.get<float>());
+  }
+  return 0;
+}
+
+void PrintRow(const JsonView& v, double score, bool titles) {
+  if (titles)
+    std::printf("  %.4f  %s  %s  %s\n", score, v.Text("created_at").c_str(), v.Text("conversation_id").c_str(),
+                v.Text("conversation_title").c_str());
+  else
+    std::printf("  %.4f  %s  %s  %-9s %s\n         in \"%s\" (%s), message %s\n", score, v.Text("created_at").c_str(),
+                v.Text("user").c_str(), v.Text("role").c_str(), v.Text("content").substr(0, 80).c_str(),
+                v.Text("conversation_title").c_str(), v.Text("conversation_id").c_str(), v.Text("message_id").c_str());
+}
+
 int RunSearch(const SearchArgs& a) {
+  if (a.text.empty() && a.vector.empty()) {
+    std::fprintf(stderr, "convstore search: give TEXT, --vector (with --space), or both\n");
+    return 2;
+  }
+  if (a.vector.empty() != a.space.empty()) {
+    std::fprintf(stderr, "convstore search: --vector and --space go together\n");
+    return 2;
+  }
+  std::vector<float> vector;
+  if (!a.vector.empty())
+    if (int rc = ReadVector(a.vector, vector); rc != 0) return rc;
   nlohmann::json q = {{"text", a.text}, {"syntax", a.query_syntax ? "query" : "plain"},
                       {"target", a.titles ? "conversations" : "messages"}, {"limit", a.limit}};
   for (const auto& [key, value] : {std::pair{"user", &a.user}, {"team", &a.team}, {"conversation_id", &a.conversation},
@@ -49,9 +109,42 @@ int RunSearch(const SearchArgs& a) {
   if (OpenExisting(a.store, /*read_only=*/false, "search", &db) != 0) return 1;
   char* err = nullptr;
   char* out = nullptr;
-  const int rc = convstore_search_text(db, q.dump().c_str(), &out, &err);
+  int rc;
+  if (vector.empty()) {
+    rc = convstore_search_text(db, q.dump().c_str(), &out, &err);
+  } else if (a.text.empty()) {
+    nlohmann::json v = q;
+    v.erase("text");
+    v.erase("syntax");
+    v.erase("target");
+    v.erase("limit");
+    v["space"] = a.space;
+    v["k"] = a.limit;
+    rc = convstore_search_vectors(db, v.dump().c_str(), vector.data(), static_cast<int64_t>(vector.size()), &out,
+                                  &err);
+  } else {
+    nlohmann::json text = q;
+    text.erase("limit");
+    const nlohmann::json h = {{"text", text},           {"space", a.space},
+                              {"limit", a.limit},       {"candidates", std::max(a.limit, 100)},
+                              {"text_weight", a.text_weight}, {"vector_weight", a.vector_weight}};
+    rc = convstore_search_hybrid(db, h.dump().c_str(), vector.data(), static_cast<int64_t>(vector.size()), &out,
+                                 &err);
+  }
   convstore_close(db);
   if (rc != CONVSTORE_OK) return Failed("search", rc, err);
+  if (!vector.empty()) {  // vector or hybrid hits: the row and its score
+    if (a.json) {
+      std::printf("%s\n", out);
+    } else {
+      const JsonView result(out);
+      const auto& hits = result.json()["hits"];
+      std::printf("%zu hit%s\n", hits.size(), hits.size() == 1 ? "" : "s");
+      for (const auto& h : hits) PrintRow(JsonView(h), h.value("score", 0.0), a.titles);
+    }
+    convstore_free(out);
+    return 0;
+  }
   if (a.json) {
     std::printf("%s\n", out);
   } else {
@@ -121,13 +214,58 @@ int RunIndex(const IndexArgs& a) {
   return ok ? 0 : 3;
 }
 
+int RunSpaces(const SpaceArgs& a) {
+  if (a.action != "list" && a.name.empty()) {
+    std::fprintf(stderr, "convstore embeddings %s: give the space's name\n", a.action.c_str());
+    return 2;
+  }
+  convstore_t* db = nullptr;
+  if (OpenExisting(a.store, /*read_only=*/a.action == "list", "embeddings", &db) != 0) return 1;
+  char* err = nullptr;
+  char* out = nullptr;
+  int rc;
+  if (a.action == "list") {
+    rc = convstore_list_embedding_spaces(db, &out, &err);
+  } else if (a.action == "drop") {
+    rc = convstore_drop_embedding_space(db, a.name.c_str(), &err);
+  } else {
+    const nlohmann::json spec = {{"name", a.name},     {"dimension", a.dimension}, {"metric", a.metric},
+                                 {"target", a.target}, {"quantization", a.quantization}};
+    rc = convstore_create_embedding_space(db, spec.dump().c_str(), &out, &err);
+  }
+  convstore_close(db);
+  if (rc != CONVSTORE_OK) return Failed("embeddings", rc, err);
+  if (a.action == "drop") {
+    if (!a.json) std::printf("dropped embedding space %s\n", a.name.c_str());
+    return 0;
+  }
+  if (a.json) std::printf("%s\n", out);
+  if (!a.json) {
+    const JsonView result(out);
+    const nlohmann::json spaces =
+        a.action == "list" ? result.json()["spaces"] : nlohmann::json::array({result.json()});
+    for (const auto& sp : spaces)
+      std::printf("%-24s %-13s dim %-5lld %-6s %-5s %lld vectors\n", sp.value("name", "").c_str(),
+                  sp.value("target", "").c_str(), static_cast<long long>(sp.value("dimension", 0LL)),
+                  sp.value("metric", "").c_str(), sp.value("quantization", "").c_str(),
+                  static_cast<long long>(sp.value("vectors", 0LL)));
+  }
+  convstore_free(out);
+  return 0;
+}
+
 }  // namespace
 
 void AddSearchCommands(CLI::App& app, std::function<int()>& run) {
   auto s = std::make_shared<SearchArgs>();
   CLI::App* cmd = app.add_subcommand("search", "Full-text search of messages (or conversation titles), best first");
   cmd->add_option("store", s->store, "the convstore file")->required()->check(CLI::ExistingFile);
-  cmd->add_option("text", s->text, "what to find: every word must appear (with --query: FTS5's syntax)")->required();
+  cmd->add_option("text", s->text, "what to find: every word must appear (with --query: FTS5's syntax)");
+  cmd->add_option("--space", s->space, "vector search in this embedding space (with --vector)");
+  cmd->add_option("--vector", s->vector, "the query vector: a JSON array of numbers, or @FILE holding one; "
+                                         "with TEXT too, full text and vectors are fused (hybrid)");
+  cmd->add_option("--text-weight", s->text_weight, "hybrid: the full-text list's weight (default 1)");
+  cmd->add_option("--vector-weight", s->vector_weight, "hybrid: the vector list's weight (default 1)");
   cmd->add_flag("--query", s->query_syntax, "read the text as an FTS5 query: \"phrase\", prefix*, AND/OR/NOT, NEAR()");
   cmd->add_flag("--titles", s->titles, "search conversation titles instead of messages");
   cmd->add_option("--user", s->user, "only this user's conversations");
@@ -152,6 +290,20 @@ void AddSearchCommands(CLI::App& app, std::function<int()>& run) {
   idx->add_option("tokenizer", i->tokenizer, "with `tokenizer`: words, trigram or none");
   idx->add_flag("--json", i->json, "print the C API's JSON");
   idx->callback([i, &run]() { run = [i]() { return RunIndex(*i); }; });
+
+  auto e = std::make_shared<SpaceArgs>();
+  CLI::App* sp = app.add_subcommand("embeddings", "The embedding spaces: list, create, drop");
+  sp->add_option("store", e->store, "the convstore file")->required()->check(CLI::ExistingFile);
+  sp->add_option("action", e->action, "list, create or drop")
+      ->required()
+      ->check(CLI::IsMember({"list", "create", "drop"}));
+  sp->add_option("name", e->name, "with create and drop: the space's name");
+  sp->add_option("--dimension", e->dimension, "create: floats per vector (1-4096)");
+  sp->add_option("--metric", e->metric, "create: cosine (default), dot or l2");
+  sp->add_option("--target", e->target, "create: messages (default) or conversations");
+  sp->add_option("--quantization", e->quantization, "create: none (default) or int8");
+  sp->add_flag("--json", e->json, "print the C API's JSON");
+  sp->callback([e, &run]() { run = [e]() { return RunSpaces(*e); }; });
 }
 
 }  // namespace convstore::cli

@@ -11,6 +11,7 @@
 #include "convstore/store.h"
 #include "c_support.h"
 #include "json_codec.h"
+#include "util/status_macros.h"
 #include "util/utf8.h"
 
 using namespace convstore::capi;  // NOLINT: Guard, Emit, NullArg, CHECK_* plumbing
@@ -85,13 +86,15 @@ int convstore_open(const char* path, const char* options_json, convstore_t** out
     CHECK_ARG(path);
     CHECK_ARG(out);
     convstore::Options options;  // NULL: the defaults
+    std::optional<int64_t> vector_budget;
     if (options_json != nullptr) {
-      auto decoded = convstore::capi::DecodeOptions(options_json);
+      auto decoded = convstore::capi::DecodeOptions(options_json, vector_budget);
       if (!decoded.ok()) return decoded.status();
       options = std::move(*decoded);
     }
     auto store = convstore::ConversationStore::Open(path, options);
     if (!store.ok()) return store.status();
+    if (vector_budget) CONVSTORE_RETURN_IF_ERROR((*store)->SetVectorMemoryBudget(*vector_budget));
     *out = new convstore_t{std::move(*store)};
     return Status::OK();
   });

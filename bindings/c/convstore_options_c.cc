@@ -1,4 +1,6 @@
 // The C ABI's options handle and the open that takes it (options_json settings plus callbacks).
+#include <optional>
+
 #include "c_support.h"
 #include "cost_codec.h"
 #include "json_codec.h"
@@ -10,27 +12,32 @@ using convstore::Status;
 
 struct convstore_options_t {
   convstore::Options options;
+  std::optional<int64_t> vector_budget;  // "vector_memory_budget_bytes", set on the handle once open
 };
 
 namespace {
 
 // Runs inside a Guard, after path and out were checked.
-Status Open(const char* path, const convstore::Options& options, convstore_t** out) {
+Status Open(const char* path, const convstore::Options& options, std::optional<int64_t> vector_budget,
+            convstore_t** out) {
   auto store = convstore::ConversationStore::Open(path, options);
   if (!store.ok()) return store.status();
+  if (vector_budget) CONVSTORE_RETURN_IF_ERROR((*store)->SetVectorMemoryBudget(*vector_budget));
   *out = new convstore_t{std::move(*store)};
   return Status::OK();
 }
 
 // Decodes options_json into `options`, keeping its callbacks; nothing changes on an error.
-Status SetJson(convstore::Options& options, const char* options_json) {
+Status SetJson(convstore::Options& options, std::optional<int64_t>& vector_budget, const char* options_json) {
   if (options_json == nullptr) return Status::OK();
-  auto decoded = capi::DecodeOptions(options_json);
+  std::optional<int64_t> budget;
+  auto decoded = capi::DecodeOptions(options_json, budget);
   if (!decoded.ok()) return decoded.status();
   decoded->on_budget_alert = std::move(options.on_budget_alert);
   decoded->on_progress = std::move(options.on_progress);
   decoded->env = options.env;
   options = std::move(*decoded);
+  vector_budget = budget;
   return Status::OK();
 }
 
@@ -56,7 +63,7 @@ void convstore_options_destroy(convstore_options_t* options) { delete options; }
 int convstore_options_set_json(convstore_options_t* options, const char* options_json, char** errmsg) {
   return capi::Guard(nullptr, errmsg, [&]() -> Status {
     CHECK_ARG(options);
-    return SetJson(options->options, options_json);
+    return SetJson(options->options, options->vector_budget, options_json);
   });
 }
 
@@ -91,7 +98,8 @@ int convstore_open_with_options(const char* path, const convstore_options_t* opt
   return capi::Guard(nullptr, errmsg, [&]() -> Status {
     CHECK_ARG(path);
     CHECK_ARG(out);
-    return Open(path, options != nullptr ? options->options : convstore::Options{}, out);
+    if (options == nullptr) return Open(path, convstore::Options{}, std::nullopt, out);
+    return Open(path, options->options, options->vector_budget, out);
   });
 }
 
@@ -102,9 +110,10 @@ int convstore_open_with_alerts(const char* path, const char* options_json, convs
     CHECK_ARG(path);
     CHECK_ARG(out);
     convstore::Options options;
-    CONVSTORE_RETURN_IF_ERROR(SetJson(options, options_json));
+    std::optional<int64_t> vector_budget;
+    CONVSTORE_RETURN_IF_ERROR(SetJson(options, vector_budget, options_json));
     SetBudgetAlert(options, on_alert, user_data);
-    return Open(path, options, out);
+    return Open(path, options, vector_budget, out);
   });
 }
 

@@ -127,3 +127,10 @@ int convstore_search_hybrid(convstore_t* db, const char* query_json, const float
     return Emit(db->store->SearchHybrid(*query), out_json, EncodeHybridSearchResult);
   });
 }
+
+int convstore_set_vector_memory_budget(convstore_t* db, int64_t bytes, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    return db->store->SetVectorMemoryBudget(bytes);
+  });
+}

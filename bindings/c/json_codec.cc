@@ -165,7 +165,7 @@ void WriteToolCall(JsonWriter& w, const ToolCall& t) {
 
 }  // namespace
 
-Result<Options> DecodeOptions(std::string_view text) {
+Result<Options> DecodeOptions(std::string_view text, std::optional<int64_t>& vector_budget) {
   Options o;
   auto obj = ParseObject(text, "options");
   if (!obj.ok()) return obj.status();
@@ -182,6 +182,7 @@ Result<Options> DecodeOptions(std::string_view text) {
   CONVSTORE_RETURN_IF_ERROR(f.Bool("quick_check_on_open", quick_check));
   CONVSTORE_RETURN_IF_ERROR(f.Bool("read_only", read_only));
   CONVSTORE_RETURN_IF_ERROR(f.Bool("background_indexing", background_indexing));
+  CONVSTORE_RETURN_IF_ERROR(f.Int("vector_memory_budget_bytes", vector_budget));
   CONVSTORE_RETURN_IF_ERROR(f.Bool("backup_before_migration", backup_before_migration));
   CONVSTORE_RETURN_IF_ERROR(f.Str("migration_backup_directory", o.migration_backup_directory));
   CONVSTORE_RETURN_IF_ERROR(f.Finish());
@@ -208,6 +209,8 @@ Result<Options> DecodeOptions(std::string_view text) {
   if (quick_check) o.quick_check_on_open = *quick_check;
   if (read_only) o.read_only = *read_only;
   if (background_indexing) o.background_indexing = *background_indexing;
+  if (vector_budget && *vector_budget < 0)
+    return Status::InvalidArgument("vector_memory_budget_bytes must be >= 0");
   if (backup_before_migration) o.backup_before_migration = *backup_before_migration;
   return o;
 }

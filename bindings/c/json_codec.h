@@ -1,6 +1,7 @@
 // JSON codec of the C ABI: request objects to C++ inputs, C++ records to JSON text.
 // Pure functions; thread-safe.
 #pragma once
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,7 +14,9 @@
 namespace convstore::capi {
 
 // Each decoder refuses unknown fields and wrong types with kInvalidArgument naming the field.
-Result<Options> DecodeOptions(std::string_view json);
+// Open options; "vector_memory_budget_bytes" (not a field of Options: it is set on the open handle) goes to
+// vector_budget.
+Result<Options> DecodeOptions(std::string_view json, std::optional<int64_t>& vector_budget);
 Result<TeamInput> DecodeTeam(std::string_view json);
 Result<UserInput> DecodeUser(std::string_view json);
 Result<NewConversation> DecodeNewConversation(std::string_view json);

@@ -135,11 +135,18 @@ class CONVSTORE_EXPORT VectorSearch {
   Result<std::optional<std::vector<float>>> GetEmbedding(std::string_view space, std::string_view id);
   Result<VectorSearchResult> SearchVectors(const VectorSearchQuery& query);
   Result<HybridSearchResult> SearchHybrid(const HybridSearchQuery& query);
+  // The most memory this handle's in-memory copies of embedding spaces may hold, in bytes (default 4 GiB). A
+  // search of a space whose copy would not fit beside the others reads the space's vectors from the file in blocks
+  // instead — exact, slower, holding only its best candidates; a copy that outgrows the budget is dropped after its
+  // search. 0: no copies. kInvalidArgument when negative.
+  Status SetVectorMemoryBudget(int64_t bytes);
 
  protected:
   VectorSearch() = default;
   ~VectorSearch() = default;
 };
+
+inline constexpr int64_t kDefaultVectorMemoryBudgetBytes = int64_t{4} << 30;
 
 // "cosine", "dot", "l2"; "none", "int8"; "messages", "conversations" — and back (kInvalidArgument for another
 // name).

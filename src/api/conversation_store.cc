@@ -352,6 +352,9 @@ Result<VectorSearchResult> VectorSearch::SearchVectors(const VectorSearchQuery& 
 Result<HybridSearchResult> VectorSearch::SearchHybrid(const HybridSearchQuery& query) {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSearchHybrid>(query);
 }
+Status VectorSearch::SetVectorMemoryBudget(int64_t bytes) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSetVectorMemoryBudget>(bytes);
+}
 
 namespace {
 

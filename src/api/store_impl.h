@@ -217,6 +217,7 @@ class StoreImpl final {
   Result<std::optional<std::vector<float>>> DoGetEmbedding(std::string_view space, std::string_view id);
   Result<VectorSearchResult> DoSearchVectors(const VectorSearchQuery& query);
   Result<HybridSearchResult> DoSearchHybrid(const HybridSearchQuery& query);
+  Status DoSetVectorMemoryBudget(int64_t bytes);
   // At open of a read-write handle: starts the background full-text indexer (src/api/search.cc).
   void StartTextIndexer();
   // At open: finishes pending erasures when there are any (errors logged, never returned).
@@ -459,8 +460,12 @@ class StoreImpl final {
   struct VectorSlot {
     std::mutex mu;
     std::unique_ptr<search::VectorCopy> copy;
+    std::atomic<int64_t> bytes{0};  // the copy's size after its last search (read without mu for the budget)
   };
+  // Bytes held by the copies of spaces other than `except`.
+  int64_t VectorBytesBesides(const VectorSlot* except);
   std::mutex vectors_mu_;  // guards the map, not the copies
+  std::atomic<int64_t> vector_budget_{kDefaultVectorMemoryBudgetBytes};  // SetVectorMemoryBudget
   std::map<std::string, std::shared_ptr<VectorSlot>, std::less<>> vector_copies_;
   std::shared_ptr<VectorSlot> VectorSlotOf(const std::string& space);
   // The background full-text indexer (StartTextIndexer).

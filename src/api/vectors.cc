@@ -56,6 +56,14 @@ std::shared_ptr<StoreImpl::VectorSlot> StoreImpl::VectorSlotOf(const std::string
   return slot;
 }
 
+int64_t StoreImpl::VectorBytesBesides(const VectorSlot* except) {
+  std::lock_guard lock(vectors_mu_);
+  int64_t total = 0;
+  for (const auto& [name, slot] : vector_copies_)
+    if (slot.get() != except) total += slot->bytes.load();
+  return total;
+}
+
 Result<EmbeddingSpace> StoreImpl::DoCreateEmbeddingSpace(const EmbeddingSpaceSpec& spec) {
   CONVSTORE_RETURN_IF_ERROR(search::ValidateSpec(spec));
   const AuditActor who = CurrentAuditActor();
@@ -101,8 +109,7 @@ Result<std::vector<EmbeddingSpace>> StoreImpl::DoListEmbeddingSpaces() {
       if (it != vector_copies_.end()) slot = it->second;
     }
     if (!slot) continue;
-    std::lock_guard lock(slot->mu);
-    if (slot->copy) s.memory_bytes = slot->copy->bytes();
+    s.memory_bytes = slot->bytes.load();
   }
   return spaces;
 }
@@ -188,15 +195,49 @@ Result<VectorSearchResult> StoreImpl::DoSearchVectors(const VectorSearchQuery& q
     if (!space.ok()) return space.status();
     std::shared_ptr<VectorSlot> slot = VectorSlotOf(query.space);
     std::lock_guard lock(slot->mu);
-    if (!slot->copy || !SameSpace(slot->copy->space(), *space) ||
-        slot->copy->slots() > 2 * slot->copy->live() + kCompactSlack)
+    if (slot->copy && (!SameSpace(slot->copy->space(), *space) ||
+                       slot->copy->slots() > 2 * slot->copy->live() + kCompactSlack)) {
+      slot->copy.reset();
+      slot->bytes = 0;
+    }
+    const int64_t budget = vector_budget_.load();
+    if (!slot->copy) {
+      auto n = search::CountVectors(conn, *space);
+      if (!n.ok()) return n.status();
+      if (search::VectorCopy::BytesFor(*space, *n, true) + VectorBytesBesides(slot.get()) > budget)
+        return search::SearchStreamed(conn, *space, query, predicate);  // over the budget: no copy
       slot->copy = std::make_unique<search::VectorCopy>(*space, /*keep_float32=*/true);
+    }
     auto result = search::SearchExact(conn, *slot->copy, query, predicate);
     // A refresh that failed part-way leaves the copy consistent (the rows read so far); a damaged row does not:
-    // read it all again next time.
-    if (!result.ok() && result.status().code() == Code::kCorruption) slot->copy.reset();
+    // read it all again next time. A copy that grew past the budget is dropped after its search.
+    if ((!result.ok() && result.status().code() == Code::kCorruption) ||
+        slot->copy->bytes() + VectorBytesBesides(slot.get()) > budget) {
+      slot->copy.reset();
+      slot->bytes = 0;
+    } else {
+      slot->bytes = slot->copy->bytes();
+    }
     return result;
   });
+}
+
+Status StoreImpl::DoSetVectorMemoryBudget(int64_t bytes) {
+  if (bytes < 0) return Status::InvalidArgument("the vector memory budget must be >= 0 bytes");
+  vector_budget_.store(bytes);
+  // Copies beyond the new budget go now (largest last searched first is not tracked: all that do not fit).
+  std::vector<std::shared_ptr<VectorSlot>> slots;
+  {
+    std::lock_guard lock(vectors_mu_);
+    for (const auto& [name, slot] : vector_copies_) slots.push_back(slot);
+  }
+  for (const auto& slot : slots) {
+    if (VectorBytesBesides(nullptr) <= bytes) break;
+    std::lock_guard lock(slot->mu);
+    slot->copy.reset();
+    slot->bytes = 0;
+  }
+  return Status::OK();
 }
 
 Result<HybridSearchResult> StoreImpl::DoSearchHybrid(const HybridSearchQuery& q) {

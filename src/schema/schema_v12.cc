@@ -3,7 +3,8 @@
 // values. Its row goes with the message or conversation it belongs to (ON DELETE CASCADE: deletes, retention and
 // erasure take it along) and with its space. Ids come from AUTOINCREMENT, so one is never used twice and a write
 // (a replace is a delete and an insert) always has an id larger than any before it: an in-memory copy that has read
-// up to id N finds every later write above N, and a vector whose id is gone is known to be gone. Journaled, with
+// up to id N finds every later write above N (one seek in the (space, id) index), and a vector whose id is gone is
+// known to be gone. Journaled, with
 // the foreign-write triggers of migration 6.
 #include <string>
 
@@ -32,6 +33,7 @@ CREATE TABLE message_embeddings (
   UNIQUE (space_id, message_id)
 );
 CREATE INDEX message_embeddings_message ON message_embeddings(message_id);
+CREATE INDEX message_embeddings_space ON message_embeddings(space_id, id);
 CREATE TABLE conversation_embeddings (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   space_id INTEGER NOT NULL REFERENCES embedding_spaces(id) ON DELETE CASCADE,
@@ -40,6 +42,7 @@ CREATE TABLE conversation_embeddings (
   UNIQUE (space_id, conversation_id)
 );
 CREATE INDEX conversation_embeddings_conversation ON conversation_embeddings(conversation_id);
+CREATE INDEX conversation_embeddings_space ON conversation_embeddings(space_id, id);
 )sql";
 
 }  // namespace

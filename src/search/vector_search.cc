@@ -148,6 +148,36 @@ const char* VectorIdSql(EmbeddingTarget target) {
                                               : "SELECT 1 FROM conversation_embeddings WHERE id = ?1";
 }
 
+// Reads a hit's row into result.hits.
+Status AppendHit(sqlite::Connection& conn, const SpaceRow& space, int64_t target_row, double score, double distance,
+                 VectorSearchResult& result) {
+  HitRow row;
+  auto found = ReadHitRow(conn, TargetOf(space.spec.target), target_row, row);
+  if (!found.ok()) return found.status();
+  if (!*found)
+    return Status::Corruption(fmt::format("a vector of space '{}' belongs to row {}, which is gone", space.spec.name,
+                                          target_row));
+  VectorHit hit;
+  hit.message_id = std::move(row.message_id);
+  hit.conversation_id = std::move(row.conversation_id);
+  hit.conversation_title = std::move(row.conversation_title);
+  hit.user_key = std::move(row.user_key);
+  hit.role = std::move(row.role);
+  hit.model = std::move(row.model);
+  hit.content = std::move(row.content);
+  hit.created_at = row.created_at;
+  hit.score = score;
+  hit.distance = distance;
+  result.hits.push_back(std::move(hit));
+  return Status::OK();
+}
+
+const char* StreamSql(EmbeddingTarget target) {
+  return target == EmbeddingTarget::kMessages
+             ? "SELECT message_id, vector FROM message_embeddings WHERE space_id = ?1 ORDER BY id"
+             : "SELECT conversation_id, vector FROM conversation_embeddings WHERE space_id = ?1 ORDER BY id";
+}
+
 }  // namespace
 
 TextSearchTarget TargetOf(EmbeddingTarget target) {
@@ -254,26 +284,100 @@ Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& cop
     }
   }
 
-  for (const Scored& s : kept) {
-    HitRow row;
-    auto found = ReadHitRow(conn, TargetOf(space.spec.target), s.c.row, row);
-    if (!found.ok()) return found.status();
-    if (!*found)
-      return Status::Corruption(fmt::format("a vector of space '{}' belongs to row {}, which is gone",
-                                            space.spec.name, s.c.row));
-    VectorHit hit;
-    hit.message_id = std::move(row.message_id);
-    hit.conversation_id = std::move(row.conversation_id);
-    hit.conversation_title = std::move(row.conversation_title);
-    hit.user_key = std::move(row.user_key);
-    hit.role = std::move(row.role);
-    hit.model = std::move(row.model);
-    hit.content = std::move(row.content);
-    hit.created_at = row.created_at;
-    hit.score = s.score;
-    hit.distance = s.distance;
-    result.hits.push_back(std::move(hit));
+  for (const Scored& s : kept) CONVSTORE_RETURN_IF_ERROR(AppendHit(conn, space, s.c.row, s.score, s.distance, result));
+  return result;
+}
+
+Result<VectorSearchResult> SearchStreamed(sqlite::Connection& conn, const SpaceRow& space, const VectorSearchQuery& q,
+                                          const RowPredicate& metadata) {
+  const VectorMetric metric = space.spec.metric;
+  const size_t dim = static_cast<size_t>(space.spec.dimension);
+  CONVSTORE_RETURN_IF_ERROR(CheckVector(q.vector, space.spec, "the query vector"));
+  CONVSTORE_RETURN_IF_ERROR(ValidateFilter(q.filter, TargetOf(space.spec.target)));
+  VectorCopy shape(space, /*keep_float32=*/true);  // empty: only its query preparation is used
+  const std::vector<float> query = shape.PrepareQuery(q.vector);
+  VectorSearchResult result;
+  result.plan = "exact (streamed)";
+  std::vector<int64_t> allowed;
+  const bool filtered = Restricts(q.filter, metadata);
+  if (filtered) {
+    auto rows = RowsMatching(conn, TargetOf(space.spec.target), q.filter, metadata);
+    if (!rows.ok()) return rows.status();
+    allowed = std::move(*rows);  // ascending
   }
+  // Blocks of rows read, normalised as a copy keeps them, scored; the best k (+ margin) kept with their vectors.
+  struct Kept {
+    double score;
+    int64_t row;
+    std::vector<float> v;
+  };
+  std::vector<Kept> best;
+  const size_t want = static_cast<size_t>(q.k) + kMargin;
+  auto worse = [](const Kept& a, const Kept& b) { return a.score != b.score ? a.score > b.score : a.row > b.row; };
+  std::vector<float> block(kBlock * dim), squared(kBlock);
+  std::vector<int64_t> block_rows(kBlock);
+  float out[kBlock];
+  auto flush = [&](size_t n) {
+    DotF32(query.data(), block.data(), dim, n, out);
+    for (size_t i = 0; i < n; ++i) {
+      const double score = RankScore(metric, out[i], squared[i]);
+      if (best.size() == want && !worse(Kept{score, block_rows[i], {}}, best.front())) continue;
+      best.push_back({score, block_rows[i], std::vector<float>(block.begin() + static_cast<std::ptrdiff_t>(i * dim),
+                                                               block.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim))});
+      std::push_heap(best.begin(), best.end(), worse);
+      if (best.size() > want) {
+        std::pop_heap(best.begin(), best.end(), worse);
+        best.pop_back();
+      }
+    }
+  };
+  auto st = conn.Prepare(StreamSql(space.spec.target));
+  if (!st.ok()) return st.status();
+  st->Bind(1, space.id);
+  size_t n = 0;
+  int64_t candidates = 0;
+  for (;;) {
+    auto row = st->Step("read a space's vectors");
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    const int64_t target_row = st->Int(0);
+    if (filtered && !std::binary_search(allowed.begin(), allowed.end(), target_row)) continue;
+    float* v = block.data() + n * dim;
+    if (!DecodeVector(st->Blob(1), dim, v)) {
+      st->Reset();
+      return Status::Corruption(fmt::format("a vector of space '{}' is not {} finite float32 values", space.spec.name,
+                                            dim));
+    }
+    double norm2 = 0;
+    for (size_t i = 0; i < dim; ++i) norm2 += double{v[i]} * v[i];
+    squared[n] = static_cast<float>(norm2);
+    if (metric == VectorMetric::kCosine && norm2 > 0)
+      for (size_t i = 0; i < dim; ++i) v[i] = static_cast<float>(v[i] / std::sqrt(norm2));
+    block_rows[n] = target_row;
+    ++candidates;
+    if (++n == kBlock) {
+      flush(n);
+      n = 0;
+    }
+  }
+  st->Reset();
+  if (n > 0) flush(n);
+  result.candidates = candidates;
+  std::vector<std::pair<double, std::pair<double, int64_t>>> scored;  // score, (distance, row)
+  for (const Kept& k : best) {
+    double score = 0, distance = 0;
+    ExactScore(metric, query, k.v.data(), score, distance);
+    scored.push_back({score, {distance, k.row}});
+  }
+  std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second.second > b.second.second;
+  });
+  if (scored.size() > static_cast<size_t>(q.k)) scored.resize(static_cast<size_t>(q.k));
+  for (const auto& [score, rest] : scored)
+    CONVSTORE_RETURN_IF_ERROR(AppendHit(conn, space, rest.second, score, rest.first, result));
   return result;
 }
 

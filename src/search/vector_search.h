@@ -33,4 +33,9 @@ TextSearchTarget TargetOf(EmbeddingTarget target);
 Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& copy, const VectorSearchQuery& query,
                                        const RowPredicate& metadata);
 
+// The same without a copy, for a space the memory budget leaves out: the space's vectors are read from the table
+// in blocks and scored as they come (float32, exact; an int8 space too), holding only the best k + a margin.
+Result<VectorSearchResult> SearchStreamed(sqlite::Connection& conn, const SpaceRow& space,
+                                          const VectorSearchQuery& query, const RowPredicate& metadata);
+
 }  // namespace convstore::search

@@ -87,4 +87,40 @@ with tempfile.TemporaryDirectory() as d:
     check(raw.execute("SELECT count(*) FROM audit_log").fetchone()[0] == before, "nothing bad was written")
     raw.close()
 
+# Embedding spaces and vector / hybrid search from a shell.
+with tempfile.TemporaryDirectory() as d:
+    db = os.path.join(d, "store.db")
+    with convstore.Store(db) as s:
+        c = s.create_conversation("ana@example.com", "vectors")
+        a = s.add_message(c["id"], "user", "bgp flap on the edge")["id"]
+        b = s.add_message(c["id"], "user", "invoice question")["id"]
+    r = run("embeddings", db, "create", "e", "--dimension", "3", "--metric", "l2", "--json")
+    check(r.returncode == 0 and json.loads(r.stdout)["metric"] == "l2", f"embeddings create: {r.stdout!r} {r.stderr!r}")
+    with convstore.Store(db) as s:
+        s.put_embeddings("e", [a, b], [[1, 0, 0], [0, 1, 0]])
+    r = run("embeddings", db, "list")
+    check(r.returncode == 0 and "e " in r.stdout and "2 vectors" in r.stdout, f"embeddings list: {r.stdout!r}")
+    r = run("search", db, "--space", "e", "--vector", "[0.9, 0.1, 0]", "--limit", "1", "--json")
+    hits = json.loads(r.stdout)["hits"] if r.returncode == 0 else []
+    check([h["message_id"] for h in hits] == [a], f"vector search: {r.stdout!r} {r.stderr!r}")
+    vec = os.path.join(d, "q.json")
+    with open(vec, "w") as f:
+        f.write("[0, 1, 0]")
+    r = run("search", db, "bgp", "--space", "e", "--vector", "@" + vec, "--json")
+    hits = json.loads(r.stdout)["hits"] if r.returncode == 0 else []
+    check(len(hits) == 2 and hits[0]["text_rank"] == 1 and hits[0]["vector_rank"] == 2, f"hybrid: {r.stdout!r} {r.stderr!r}")
+    r = run("search", db, "--space", "e", "--vector", "[1, 2]")
+    check(r.returncode == 1 and "dimension" in r.stderr, f"wrong dimension: {r.returncode} {r.stderr!r}")
+    for args in (["search", db], ["search", db, "--vector", "[1,2,3]"], ["search", db, "--space", "e", "--vector", "x"],
+                 ["search", db, "--space", "e", "--vector", "@" + os.path.join(d, "missing")],
+                 ["embeddings", db, "drop"], ["embeddings", db, "explode"]):
+        r = run(*args)
+        check(r.returncode == 2 and r.stderr, f"{args}: {r.returncode} {r.stderr!r}")
+    r = run("embeddings", db, "create", "e", "--dimension", "4")
+    check(r.returncode == 1 and "conflict" in r.stderr, f"create a conflicting space: {r.returncode} {r.stderr!r}")
+    r = run("embeddings", db, "drop", "e")
+    check(r.returncode == 0 and "dropped" in r.stdout, f"embeddings drop: {r.stdout!r} {r.stderr!r}")
+    r = run("embeddings", db, "drop", "e")
+    check(r.returncode == 1 and "not_found" in r.stderr, f"drop again: {r.returncode} {r.stderr!r}")
+
 finish("cli search test")

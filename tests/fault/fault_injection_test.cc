@@ -68,6 +68,8 @@ struct Outcome {
     bool acked = false;
   };
   std::vector<std::string> problems;  // broken expectations noticed while running
+  int64_t vectors_tried = 0;  // vectors of the one put_embeddings call (all or nothing)
+  int64_t vectors_put = 0;    // ... when it was acknowledged
   uint64_t errors = 0;
   uint64_t acked_writes = 0;
   uint64_t grouped = 0;  // acknowledged writes of the concurrent phase beyond the WAL commits it made
@@ -378,6 +380,24 @@ class Workload {
     if (found.ok() && found->unindexed != 0)
       out.problems.push_back("search_text left " + std::to_string(found->unindexed) + " rows unindexed");
     (void)Retry("purge_search_index", [&] { return store_->PurgeSearchIndex(); });
+    // Vectors for every acknowledged message, then a search over them.
+    auto space = Retry("create_embedding_space", [&] {
+      return store_->CreateEmbeddingSpace({.name = "fault", .dimension = 3, .metric = VectorMetric::kL2});
+    });
+    if (!space.ok() || out.messages.empty()) return;
+    std::vector<EmbeddingInput> vectors;
+    for (size_t k = 0; k < out.messages.size(); ++k)
+      if (!out.deleted.count(out.messages[k].conversation))
+        vectors.push_back({out.messages[k].id, {1, 2, static_cast<float>(k)}});
+    out.vectors_tried = static_cast<int64_t>(vectors.size());
+    if (Retry("put_embeddings", [&] { return store_->PutEmbeddings("fault", vectors); }).ok()) {
+      out.vectors_put = static_cast<int64_t>(vectors.size());
+      auto near = Retry("search_vectors",
+                        [&] { return store_->SearchVectors({.space = "fault", .vector = {1, 2, 0}, .k = 1000}); });
+      if (near.ok() && static_cast<int64_t>(near->hits.size()) != out.vectors_put)
+        out.problems.push_back("search_vectors found " + std::to_string(near->hits.size()) + " of " +
+                               std::to_string(out.vectors_put) + " vectors");
+    }
   }
 
   std::string FirstMessageOf(const std::string& conv) const {
@@ -581,6 +601,17 @@ std::vector<std::string> VerifyAfterReopen(const std::string& path, const Outcom
     }
     if (r->conversation.message_count != static_cast<int64_t>(r->messages.size()))
       problems.push_back("get_conversation after reopen: message_count disagrees with the messages");
+  }
+
+  // The vectors: all of the one put or none, and all of them when it was acknowledged.
+  {
+    const int64_t stored = testing::QueryInt(path, "SELECT count(*) FROM message_embeddings");
+    if (stored != 0 && stored != out.vectors_tried)
+      problems.push_back("a partial put_embeddings: " + std::to_string(stored) + " of " +
+                         std::to_string(out.vectors_tried) + " vectors");
+    if (out.vectors_put > 0 && stored != out.vectors_put)
+      problems.push_back("acknowledged vectors are missing: " + std::to_string(stored) + " of " +
+                         std::to_string(out.vectors_put));
   }
 
   // The full-text index equals what the rows imply (what a fault left unindexed is caught up first).

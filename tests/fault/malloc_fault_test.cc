@@ -115,6 +115,7 @@ struct Run {
   std::vector<Message> acked;           // acknowledged messages, in order
   std::set<std::string> failed_batches; // tags of batches whose call failed
   std::string unsure_pop;               // a message whose pop failed: it may still be there
+  std::set<std::string> with_vectors;   // acknowledged messages whose vectors were stored (space "oom")
 };
 
 class Workload {
@@ -189,6 +190,19 @@ class Workload {
       // The full-text index: a search indexes what waits first, then finds exactly the acknowledged matches.
       auto found = Retry("search_text", [&] { return store_->SearchText(BatchWords()); });
       if (found.ok()) CheckSearch("search_text", *found);
+      // Vectors: a space, the acknowledged messages' vectors, a search over its in-memory copy.
+      auto space = Retry("create_embedding_space", [&] {
+        return store_->CreateEmbeddingSpace({.name = "oom", .dimension = 4, .metric = VectorMetric::kL2});
+      });
+      if (space.ok() && !r.acked.empty()) {
+        std::vector<EmbeddingInput> vectors;
+        for (size_t k = 0; k < r.acked.size(); ++k)
+          vectors.push_back({r.acked[k].id, {1, 2, 3, static_cast<float>(k)}});
+        if (Retry("put_embeddings", [&] { return store_->PutEmbeddings("oom", vectors); }).ok())
+          for (const Message& acked : r.acked) r.with_vectors.insert(acked.id);
+        auto near = Retry("search_vectors", [&] { return store_->SearchVectors(AllVectors()); });
+        if (near.ok()) CheckVectors("search_vectors", *near);
+      }
 
       // A message added, edited and popped: none of the acknowledged ones above is touched. Pop only when the
       // add was acknowledged (so the newest message is this one); neither is retried.
@@ -283,6 +297,10 @@ class Workload {
       r.problems.push_back("after disarming, list_tool_calls: tool calls on a new message");
     auto found = store_->SearchText(BatchWords());
     if (must("search_text", found)) CheckSearch("after disarming, search_text", *found);
+    if (!r.with_vectors.empty()) {
+      auto near = store_->SearchVectors(AllVectors());
+      if (must("search_vectors", near)) CheckVectors("after disarming, search_vectors", *near);
+    }
     auto verified = store_->VerifySearchIndex();
     if (must("verify_search_index", verified) && !verified->ok)
       r.problems.push_back("after disarming, verify_search_index: " +
@@ -327,6 +345,17 @@ class Workload {
     q.text = "batch message";
     q.limit = 100;
     return q;
+  }
+
+  static VectorSearchQuery AllVectors() { return {.space = "oom", .vector = {1, 2, 3, 0}, .k = 100}; }
+
+  // A successful vector search finds exactly the messages whose vectors were stored.
+  void CheckVectors(const std::string& step, const VectorSearchResult& near) {
+    std::set<std::string> got;
+    for (const VectorHit& h : near.hits) got.insert(h.message_id);
+    if (got != r.with_vectors)
+      r.problems.push_back(step + ": " + std::to_string(got.size()) + " hits, " +
+                           std::to_string(r.with_vectors.size()) + " vectors stored");
   }
 
   // A successful search finds exactly the acknowledged messages whose content has the words.

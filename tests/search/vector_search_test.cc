@@ -383,6 +383,42 @@ TEST_F(VectorCorpus, HybridFusesTheRanksOfBothLists) {
   EXPECT_CODE(store_->SearchHybrid(q), Code::kInvalidArgument);  // the space holds messages
 }
 
+TEST_F(VectorCorpus, BeyondTheMemoryBudgetSearchesReadTheFileWithTheSameResults) {
+  Fill(300, "m", VectorMetric::kL2);
+  auto streamed = OpenOrDie(db_.path());
+  ASSERT_OK(streamed->SetVectorMemoryBudget(0));  // no copies
+  auto some = OpenOrDie(db_.path());
+  ASSERT_OK(some->SetVectorMemoryBudget(200 * (kDim * 4 + 45)));  // fits 200 of the 300 vectors: still none
+  for (int t = 0; t < 5; ++t) {
+    const std::vector<float> q = Vector();
+    for (const SearchFilter& f : {SearchFilter{}, SearchFilter{.user_key = "user4"}}) {
+      auto in_memory = store_->SearchVectors({.space = "m", .vector = q, .k = 15, .filter = f});
+      auto from_file = streamed->SearchVectors({.space = "m", .vector = q, .k = 15, .filter = f});
+      auto from_small = some->SearchVectors({.space = "m", .vector = q, .k = 15, .filter = f});
+      ASSERT_OK(in_memory);
+      ASSERT_OK(from_file);
+      ASSERT_OK(from_small);
+      EXPECT_EQ(in_memory->plan, "exact");
+      EXPECT_EQ(from_file->plan, "exact (streamed)");
+      EXPECT_EQ(from_small->plan, "exact (streamed)");
+      EXPECT_EQ(Ids(*from_file), Ids(*in_memory));
+      EXPECT_EQ(Ids(*from_small), Ids(*in_memory));
+      EXPECT_EQ(from_file->candidates, in_memory->candidates);
+      for (size_t i = 0; i < in_memory->hits.size(); ++i)
+        EXPECT_NEAR(from_file->hits[i].distance, in_memory->hits[i].distance, 1e-9);
+    }
+  }
+  auto spaces = some->ListEmbeddingSpaces();
+  ASSERT_OK(spaces);
+  EXPECT_EQ((*spaces)[0].memory_bytes, 0);
+  EXPECT_CODE(some->SetVectorMemoryBudget(-1), Code::kInvalidArgument);
+  // Lowering the budget drops the copies that no longer fit.
+  ASSERT_OK(store_->SearchVectors({.space = "m", .vector = Vector()}));
+  EXPECT_GT((*store_->ListEmbeddingSpaces())[0].memory_bytes, 0);
+  ASSERT_OK(store_->SetVectorMemoryBudget(1000));
+  EXPECT_EQ((*store_->ListEmbeddingSpaces())[0].memory_bytes, 0);
+}
+
 TEST(VectorSearch, AFileOfThePreviousVersionGainsTheTables) {
   TempDb db;
   { auto store = OpenOrDie(db.path()); }

@@ -150,6 +150,13 @@ class VectorMixin:
         finally:
             _ffi.convstore_free(out.value)
 
+    def set_vector_memory_budget(self, nbytes: int) -> None:
+        """The most this handle's in-memory copies of embedding spaces may hold (default 4 GiB); a space that does
+        not fit is searched from the file, exactly but slower; 0 keeps no copies."""
+        if not isinstance(nbytes, int) or isinstance(nbytes, bool) or not 0 <= nbytes < 2**63:
+            raise InvalidArgumentError("the budget must be an integer number of bytes >= 0")
+        self._do(_ffi.convstore_set_vector_memory_budget, c_int64(nbytes))
+
     def search_vectors(self, space: str, vector, *, k: int = 10, user: str | None = None, team: str | None = None,
                        conversation_id: str | None = None, role: str | None = None, model: str | None = None,
                        from_: Time | None = None, to: Time | None = None, metadata_contains=None,

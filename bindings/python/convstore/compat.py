@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 from .errors import InvalidArgumentError, NotFoundError
 from .store import Store
@@ -128,6 +128,44 @@ class AIDatabase:
             conversation_id, role, content, model=model, tokens_input=tokens_input,
             tokens_output=tokens_output, cost_usd=cost_usd, metadata=metadata,
         )["id"]
+
+    # ---- semantic search (the enterprise chapter's semantic_search.py) ------------------------------------
+
+    def set_embedding_function(self, embed: Callable[[str], Sequence[float]], dimension: int,
+                               space: str = "semantic") -> None:
+        """Registers the function that turns text into an embedding of ``dimension`` floats (the caller's model:
+        convstore computes none) and the embedding space (cosine) it fills, created if needed."""
+        if not callable(embed):
+            raise InvalidArgumentError("embed must be callable")
+        self.store.create_embedding_space(space, dimension, metric="cosine")
+        self._embed, self._space = embed, space
+
+    def _embedding_of(self, text: str):
+        embed = getattr(self, "_embed", None)
+        if embed is None:
+            raise InvalidArgumentError("no embedding function: call set_embedding_function first")
+        return embed(text)
+
+    def store_message_with_embedding(self, conversation_id: str, role: str, content: str,
+                                     model: Optional[str] = None) -> str:
+        """Stores a message and the embedding of its content; returns the message id."""
+        vector = self._embedding_of(content)  # before the message: a failing model writes nothing
+        message_id = self.add_message(conversation_id, role, content, model=model)
+        self.store.put_embedding(self._space, message_id, vector)
+        return message_id
+
+    def semantic_search(self, query_text: str, limit: int = 5) -> List[Dict]:
+        """Messages most similar to query_text (cosine over the registered space), most similar first:
+        [{"message_id", "content", "conversation_id", "conversation_title", "similarity"}] — the reference
+        design's result, computed exactly (no approximate index)."""
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise InvalidArgumentError("limit must be an integer >= 0")
+        if limit == 0:
+            return []
+        query = self._embedding_of(query_text)
+        hits = self.store.search_vectors(self._space, query, k=min(limit, 1000))["hits"]
+        return [{"message_id": h["message_id"], "content": h["content"], "conversation_id": h["conversation_id"],
+                 "conversation_title": h["conversation_title"], "similarity": h["score"]} for h in hits]
 
     def get_conversation(self, conversation_id: str) -> Optional[Dict]:
         """Conversation with all messages: {"conversation", "messages", "message_count"}; None if unknown."""

@@ -76,6 +76,8 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
             open of a file or directory this process may not write raises ReadOnlyError at once.
         background_indexing: run the background full-text indexer (default True); when False a search indexes
             what waits before it runs, and catch_up_search_index / purge_search_index do the rest.
+        vector_memory_budget_bytes: the most the in-memory copies of embedding spaces may hold (default 4 GiB);
+            a space that does not fit is searched from the file, exactly but slower.
         backup_before_migration: before a migration that rewrites data (inspect_store's pending_migrations
             say which), write and verify a backup "<name>.before-schema-<version>-<UTC time>.db"; when it cannot
             be taken the open fails and nothing is migrated. Default True.
@@ -99,6 +101,7 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
                  log_level: str | None = None, slow_operation_ms: int | None = None,
                  create_if_missing: bool | None = None, quick_check_on_open: bool | None = None,
                  read_only: bool | None = None, background_indexing: bool | None = None,
+                 vector_memory_budget_bytes: int | None = None,
                  backup_before_migration: bool | None = None,
                  migration_backup_directory: str | os.PathLike | None = None,
                  on_budget_alert: Optional[Callable[[dict], None]] = None,
@@ -112,6 +115,7 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
                                   ("quick_check_on_open", quick_check_on_open),
                                   ("read_only", read_only),
                                   ("background_indexing", background_indexing),
+                                  ("vector_memory_budget_bytes", vector_memory_budget_bytes),
                                   ("backup_before_migration", backup_before_migration),
                                   ("migration_backup_directory",
                                    None if migration_backup_directory is None

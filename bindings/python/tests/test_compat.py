@@ -261,3 +261,30 @@ def test_search_by_metadata_after_close(tmp_path):
     d.close()
     with pytest.raises(ClosedError):
         d.search_by_metadata({"source": "cli"})
+
+
+def test_semantic_search_has_the_enterprise_chapters_shape(db):
+    import numpy as np
+
+    vocabulary = ["bgp", "ospf", "invoice", "refund", "vlan", "route"]
+
+    def embed(text):  # a bag of words over a tiny vocabulary: the caller's model
+        words = text.lower().split()
+        return [float(words.count(w)) + 0.01 for w in vocabulary]
+
+    with pytest.raises(InvalidArgumentError):
+        db.semantic_search("bgp")  # no embedding function yet
+    db.set_embedding_function(embed, dimension=len(vocabulary))
+    conv = db.create_conversation("ana@example.com", "Network issues")
+    texts = ["bgp route flaps", "invoice and refund", "ospf vlan issue", "bgp bgp route"]
+    ids = [db.store_message_with_embedding(conv, "user", t, model="gpt-4o") for t in texts]
+    got = db.semantic_search("BGP configuration issues", limit=2)
+    assert [sorted(r) for r in got] == [sorted(["message_id", "content", "conversation_id", "conversation_title",
+                                               "similarity"])] * 2
+    q = np.array(embed("BGP configuration issues"))
+    sims = [float(np.dot(q, embed(t)) / (np.linalg.norm(q) * np.linalg.norm(embed(t)))) for t in texts]
+    order = sorted(range(len(texts)), key=lambda i: -sims[i])[:2]
+    assert [r["message_id"] for r in got] == [ids[i] for i in order]
+    assert got[0]["conversation_title"] == "Network issues" and got[0]["conversation_id"] == conv
+    assert got[0]["similarity"] == pytest.approx(sims[order[0]], abs=1e-6)
+    assert db.semantic_search("anything", limit=0) == []

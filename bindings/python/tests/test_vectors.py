@@ -164,3 +164,20 @@ def test_bad_input_is_refused_and_writes_nothing(store):
     assert store.embedding_spaces() == []
     with pytest.raises(NotFoundError):
         store.drop_embedding_space("b")
+
+
+def test_memory_budget(db_path):
+    with convstore.Store(db_path) as s:
+        ids, _, _, vectors = corpus(s, n=50, metric="l2")
+        in_memory = s.search_vectors("s", vectors[3], k=5)
+    with convstore.Store(db_path, vector_memory_budget_bytes=0) as s:
+        streamed = s.search_vectors("s", vectors[3], k=5)
+        assert streamed["plan"] == "exact (streamed)"
+        assert [h["message_id"] for h in streamed["hits"]] == [h["message_id"] for h in in_memory["hits"]]
+        s.set_vector_memory_budget(1 << 30)
+        assert s.search_vectors("s", vectors[3], k=5)["plan"] == "exact"
+        assert s.embedding_spaces()[0]["memory_bytes"] > 0
+        with pytest.raises(InvalidArgumentError):
+            s.set_vector_memory_budget(-1)
+    with pytest.raises(InvalidArgumentError):
+        convstore.Store(db_path, vector_memory_budget_bytes=-1)

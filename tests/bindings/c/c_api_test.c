@@ -841,6 +841,12 @@ static void vector_flow(void) {
     CHECK(got == NULL && dim == 0);
     EXPECT_CODE(convstore_search_vectors(db, "{\"space\":\"e\"}", query, 2, &out, &err_), CONVSTORE_INVALID_ARGUMENT);
     CHECK(out == NULL);
+    EXPECT_CODE(convstore_set_vector_memory_budget(db, -1, &err_), CONVSTORE_INVALID_ARGUMENT);
+    EXPECT_CODE(convstore_set_vector_memory_budget(db, 0, &err_), CONVSTORE_OK);
+    EXPECT_CODE(convstore_search_vectors(db, "{\"space\":\"e\"}", query, 3, &out, &err_), CONVSTORE_OK);
+    CHECK(out != NULL && strstr(out, "\"plan\":\"exact (streamed)\"") != NULL && strstr(out, first) != NULL);
+    convstore_free(out);
+    out = NULL;
   }
   EXPECT_CODE(convstore_list_embedding_spaces(db, &out, &err_), CONVSTORE_OK);
   CHECK(out != NULL && strstr(out, "\"vectors\":1") != NULL);

@@ -50,9 +50,15 @@ TEST(CodecTest, RefusesUnknownFieldsWrongTypesAndMissingRequired) {
   EXPECT_EQ(batch.status().message(), "'messages[1].role' is 'x', not one of user, assistant, system, developer, tool");
   auto missing = capi::DecodeNewMessages(R"([{"role":"user"}])");
   EXPECT_EQ(missing.status().message(), "'messages[0].content' is required");
-  EXPECT_EQ(capi::DecodeOptions(R"({"durability":"sometimes"})").status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(capi::DecodeOptions(R"({"reader_pool":3})").status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(capi::DecodeOptions(R"({"durability":"full","log_level":"off"})")->durability, Durability::kFull);
+  std::optional<int64_t> budget;
+  EXPECT_EQ(capi::DecodeOptions(R"({"durability":"sometimes"})", budget).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(capi::DecodeOptions(R"({"reader_pool":3})", budget).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(capi::DecodeOptions(R"({"durability":"full","log_level":"off"})", budget)->durability, Durability::kFull);
+  EXPECT_FALSE(budget.has_value());
+  EXPECT_EQ(capi::DecodeOptions(R"({"vector_memory_budget_bytes":-1})", budget).status().code(),
+            Code::kInvalidArgument);
+  ASSERT_TRUE(capi::DecodeOptions(R"({"vector_memory_budget_bytes":1024})", budget).ok());
+  EXPECT_EQ(budget, 1024);
 }
 
 TEST(CodecTest, EncodesRecordsWithIsoTimesAndExactMoney) {

@@ -653,6 +653,10 @@ CONVSTORE_API int convstore_search_vectors(convstore_t* db, const char* query_js
  * "text_rank", "vector_rank" (1-based or null), "snippet" (or null), "vector_score" (or null)}], "unindexed"}. */
 CONVSTORE_API int convstore_search_hybrid(convstore_t* db, const char* query_json, const float* vector,
                                           int64_t dimension, char** out_json, char** errmsg);
+/* The most this handle's in-memory copies of embedding spaces may hold (default 4 GiB; also the open option
+ * "vector_memory_budget_bytes"); a space that does not fit is searched from the file in blocks, exact but slower;
+ * 0 keeps no copies; negative: CONVSTORE_INVALID_ARGUMENT. */
+CONVSTORE_API int convstore_set_vector_memory_budget(convstore_t* db, int64_t bytes, char** errmsg);
 
 /* ---- retention (docs/operations.md, "Retention") ----
  * A policy: {"conversations_idle_us"?, "api_usage_us"?, "metrics_us"?, "audit_us"?, "journal_us"?}, integer

@@ -83,6 +83,11 @@ int KillsPerMode() {
       if (!added.ok()) ::_exit(4);
       mine.emplace_back(added->id, m.request_id);
       report("S", m.request_id);
+      // Every other single gets a vector, in a transaction of its own ("V" once acknowledged).
+      if (k % 2 == 0) {
+        if (!store->PutEmbeddings("crash", {{added->id, {static_cast<float>(k), 1, 2}}}).ok()) ::_exit(10);
+        report("V", m.request_id);
+      }
     } else {
       const int n = 2 + static_cast<int>(rng() % 30);
       const std::string tag = "b-" + std::to_string(generation) + "-" + std::to_string(k);
@@ -107,6 +112,7 @@ struct Acknowledged {
   std::map<std::string, int> batches;  // tag -> size
   std::set<std::string> removing;      // singles whose delete or pop began (present or not)
   std::set<std::string> removed;       // singles whose delete or pop was acknowledged
+  std::set<std::string> vectors;       // singles whose vector was acknowledged
 };
 
 void ParseReports(const std::string& text, Acknowledged& ack) {
@@ -119,6 +125,8 @@ void ParseReports(const std::string& text, Acknowledged& ack) {
       ack.removing.insert(id);
     } else if (kind == "X") {
       ack.removed.insert(id);
+    } else if (kind == "V") {
+      ack.vectors.insert(id);
     } else {
       int n = 0;
       in >> n;
@@ -166,6 +174,16 @@ size_t Verify(const std::string& path, const Acknowledged& ack, int kill_no) {
       EXPECT_TRUE(report.ok()) << report.status().ToString();
       if (report.ok()) {
         EXPECT_EQ(report->differences, 0) << (report->samples.empty() ? "" : report->samples.front());
+      }
+      // A vector search over everything finds exactly the vectors in the file, none of a deleted message.
+      auto near = (*store)->SearchVectors({.space = "crash", .vector = {1, 1, 1}, .k = 1000});
+      EXPECT_TRUE(near.ok()) << near.status().ToString();
+      if (near.ok()) {
+        sqlite3* raw = nullptr;
+        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+        const auto stored = Rows(raw, "SELECT min(count(*), 1000) FROM message_embeddings");
+        sqlite3_close(raw);
+        EXPECT_EQ(std::to_string(near->hits.size()), stored.at(0).at(0));
       }
       // The metadata index equals what the documents imply.
       auto index = (*store)->VerifyMetadataIndex();
@@ -230,6 +248,16 @@ size_t Verify(const std::string& path, const Acknowledged& ack, int kill_no) {
   EXPECT_EQ(untombstoned, 0u) << "deleted messages left no tombstone";
   for (const auto& id : tombstoned) EXPECT_EQ(present.count(id), 0u) << id << " is both stored and tombstoned";
 
+  // Vectors: every acknowledged one is there while its message is; none without its message (the cascade).
+  std::set<std::string> with_vector;
+  for (auto& r : Rows(db, "SELECT m.request_id FROM message_embeddings e JOIN messages m ON m.id = e.message_id"))
+    with_vector.insert(r[0]);
+  size_t vectors_lost = 0;
+  for (const auto& id : ack.vectors) vectors_lost += present.count(id) == 1 && with_vector.count(id) == 0;
+  EXPECT_EQ(vectors_lost, 0u) << "acknowledged vectors lost";
+  EXPECT_EQ(Rows(db, "SELECT count(*) FROM message_embeddings e LEFT JOIN messages m ON m.id = e.message_id "
+                     "WHERE m.id IS NULL").at(0).at(0), "0") << "a vector outlived its message";
+
   // Batches: all or nothing, and every acknowledged one complete.
   std::map<std::string, std::pair<int, int>> batches;  // tag -> (rows, declared size)
   for (auto& r : Rows(db, "SELECT json_extract(metadata, '$.batch'), count(*), json_extract(metadata, '$.size') "
@@ -271,6 +299,7 @@ TEST_P(CrashTest, KilledWriterLosesNothingAcknowledged) {
     auto store = testing::OpenOrDie(db.path(), o);
     for (int i = 0; i < kConversations; ++i)
       convs.push_back(store->CreateConversation(NewConversation{.user_key = "crash" + std::to_string(i)})->id);
+    ASSERT_OK(store->CreateEmbeddingSpace({.name = "crash", .dimension = 3, .metric = VectorMetric::kL2}));
   }
   Acknowledged ack;
   std::mt19937 rng(12345 + static_cast<int>(GetParam()));

@@ -29,7 +29,7 @@ constexpr const char* kConversationChecks =
     " AND (?3 IS NULL OR c.id = ?3) AND ?4 IS NULL AND (?5 IS NULL OR c.model = ?5)"
     " AND (?6 IS NULL OR c.created_at >= ?6) AND (?7 IS NULL OR c.created_at < ?7)";
 
-const std::string& SqlOf(TextSearchTarget target, Driver driver) {
+const std::string& FilterSqlOf(TextSearchTarget target, Driver driver) {
   static const std::array<std::array<std::string, 3>, 2> kSql = {{
       {fmt::format("SELECT c.id, CASE WHEN ?8 THEN c.metadata END FROM conversations c WHERE c.id = ?3{}",
                    kConversationChecks),
@@ -95,7 +95,7 @@ Result<std::vector<int64_t>> RowsMatching(sqlite::Connection& conn, TextSearchTa
     if (*id == records::kNoSuchRow) return rows;  // an unknown key selects nothing
 
   const Driver driver = *conversation ? kByConversation : *user ? kByUser : kScan;
-  auto st = conn.Prepare(SqlOf(target, driver).c_str());
+  auto st = conn.Prepare(FilterSqlOf(target, driver).c_str());
   if (!st.ok()) return st.status();
   st->Bind(1, *user).Bind(2, *team).Bind(3, *conversation).BindTextOrNull(4, f.role).BindTextOrNull(5, f.model);
   st->Bind(6, f.from).Bind(7, f.to).Bind(8, int64_t{metadata ? 1 : 0});

@@ -14,7 +14,7 @@ struct CopySql {
   const char* ids;    // ?1 space
 };
 
-const CopySql& SqlOf(EmbeddingTarget target) {
+const CopySql& CopySqlOf(EmbeddingTarget target) {
   static const CopySql kMessages = {
       "SELECT id, message_id, vector FROM message_embeddings WHERE id > ?1 AND space_id = ?2 ORDER BY id",
       "SELECT id FROM message_embeddings WHERE space_id = ?1"};
@@ -90,7 +90,7 @@ void VectorCopy::Store(uint32_t slot, const float* v) {
 }
 
 Status VectorCopy::Refresh(sqlite::Connection& conn) {
-  auto st = conn.Prepare(SqlOf(space_.spec.target).since);
+  auto st = conn.Prepare(CopySqlOf(space_.spec.target).since);
   if (!st.ok()) return st.status();
   st->Bind(1, read_upto_).Bind(2, space_.id);
   std::vector<float> v(dim_);
@@ -145,7 +145,7 @@ Status VectorCopy::Sweep(sqlite::Connection& conn) {
   std::vector<int64_t> present;
   present.reserve(live_count_);
   auto rows = conn.ForEachRow(
-      SqlOf(space_.spec.target).ids, "list a space's vectors",
+      CopySqlOf(space_.spec.target).ids, "list a space's vectors",
       [&](const sqlite::Stmt& st) {
         present.push_back(st.Int(0));
         return true;

@@ -16,20 +16,20 @@ namespace convstore::search {
 namespace {
 
 // The SQL of one target's table (fixed strings: the statement cache is keyed by their address).
-struct TableSql {
+struct VectorTableSql {
   const char* put;
   const char* remove;
   const char* get;
   const char* count;
 };
 
-const TableSql& SqlOf(EmbeddingTarget target) {
-  static const TableSql kMessages = {
+const VectorTableSql& VectorSqlOf(EmbeddingTarget target) {
+  static const VectorTableSql kMessages = {
       "INSERT OR REPLACE INTO message_embeddings(space_id, message_id, vector) VALUES (?1, ?2, ?3)",
       "DELETE FROM message_embeddings WHERE space_id = ?1 AND message_id = ?2",
       "SELECT vector FROM message_embeddings WHERE space_id = ?1 AND message_id = ?2",
       "SELECT count(*) FROM message_embeddings WHERE space_id = ?1"};
-  static const TableSql kConversations = {
+  static const VectorTableSql kConversations = {
       "INSERT OR REPLACE INTO conversation_embeddings(space_id, conversation_id, vector) VALUES (?1, ?2, ?3)",
       "DELETE FROM conversation_embeddings WHERE space_id = ?1 AND conversation_id = ?2",
       "SELECT vector FROM conversation_embeddings WHERE space_id = ?1 AND conversation_id = ?2",
@@ -48,8 +48,6 @@ SpaceRow SpaceOf(const sqlite::Stmt& st) {
   s.created_at = st.Int(6);
   return s;
 }
-
-constexpr const char* kSpaceColumns = "id, name, target, dimension, metric, quantization, created_at";
 
 }  // namespace
 
@@ -154,7 +152,7 @@ Result<std::vector<SpaceRow>> ListSpaces(sqlite::Connection& conn) {
 }
 
 Result<int64_t> CountVectors(sqlite::Connection& conn, const SpaceRow& space) {
-  auto n = conn.QueryInt(SqlOf(space.spec.target).count, "count a space's vectors", space.id);
+  auto n = conn.QueryInt(VectorSqlOf(space.spec.target).count, "count a space's vectors", space.id);
   if (!n.ok()) return n.status();
   return n->value_or(0);
 }
@@ -202,14 +200,14 @@ bool DecodeVector(std::string_view bytes, size_t dimension, float* out) {
 
 Status PutVector(sqlite::Connection& conn, const SpaceRow& space, int64_t row, const std::vector<float>& v) {
   const std::string bytes = EncodeVector(v.data(), v.size());
-  auto st = conn.Prepare(SqlOf(space.spec.target).put);
+  auto st = conn.Prepare(VectorSqlOf(space.spec.target).put);
   if (!st.ok()) return st.status();
   st->Bind(1, space.id).Bind(2, row).BindBlob(3, bytes);
   return st->Run("store a vector");
 }
 
 Result<bool> DeleteVector(sqlite::Connection& conn, const SpaceRow& space, int64_t row) {
-  CONVSTORE_RETURN_IF_ERROR(conn.Run(SqlOf(space.spec.target).remove, "delete a vector", space.id, row));
+  CONVSTORE_RETURN_IF_ERROR(conn.Run(VectorSqlOf(space.spec.target).remove, "delete a vector", space.id, row));
   return sqlite3_changes(conn.raw()) > 0;
 }
 
@@ -217,7 +215,7 @@ Result<std::optional<std::vector<float>>> GetVector(sqlite::Connection& conn, co
   std::optional<std::vector<float>> out;
   bool damaged = false;
   auto rows = conn.ForEachRow(
-      SqlOf(space.spec.target).get, "read a vector",
+      VectorSqlOf(space.spec.target).get, "read a vector",
       [&](const sqlite::Stmt& st) {
         std::vector<float> v(static_cast<size_t>(space.spec.dimension));
         damaged = !DecodeVector(st.Blob(0), v.size(), v.data());

@@ -20,14 +20,14 @@ constexpr size_t kMargin = 8;
 // Rows scored per call of a scoring loop.
 constexpr size_t kBlock = 1024;
 
-struct Candidate {
+struct VectorCandidate {
   uint32_t slot = 0;
   double score = 0;  // higher is closer
   int64_t row = 0;
 };
 
 // Orders candidates best first: higher score, then the newer (larger) row.
-bool Better(const Candidate& a, const Candidate& b) {
+bool BetterCandidate(const VectorCandidate& a, const VectorCandidate& b) {
   if (a.score != b.score) return a.score > b.score;
   return a.row > b.row;
 }
@@ -37,26 +37,26 @@ class TopK {
  public:
   explicit TopK(size_t want) : want_(want) { heap_.reserve(want + 1); }
   void Offer(uint32_t slot, double score, int64_t row) {
-    Candidate c{slot, score, row};
+    VectorCandidate c{slot, score, row};
     if (heap_.size() < want_) {
       heap_.push_back(c);
-      std::push_heap(heap_.begin(), heap_.end(), Better);
-    } else if (want_ > 0 && Better(c, heap_.front())) {
-      std::pop_heap(heap_.begin(), heap_.end(), Better);
+      std::push_heap(heap_.begin(), heap_.end(), BetterCandidate);
+    } else if (want_ > 0 && BetterCandidate(c, heap_.front())) {
+      std::pop_heap(heap_.begin(), heap_.end(), BetterCandidate);
       heap_.back() = c;
-      std::push_heap(heap_.begin(), heap_.end(), Better);
+      std::push_heap(heap_.begin(), heap_.end(), BetterCandidate);
     }
   }
   // The score a row must beat to enter (−inf until full).
   double Threshold() const { return heap_.size() < want_ ? -INFINITY : heap_.front().score; }
-  std::vector<Candidate> Take() {
-    std::sort(heap_.begin(), heap_.end(), Better);
+  std::vector<VectorCandidate> Take() {
+    std::sort(heap_.begin(), heap_.end(), BetterCandidate);
     return std::move(heap_);
   }
 
  private:
   size_t want_;
-  std::vector<Candidate> heap_;
+  std::vector<VectorCandidate> heap_;
 };
 
 // The approximate score ranking uses: the dot product, or for L2 2·q·v − |v|² (−|q|² is the same for every row).
@@ -65,7 +65,7 @@ double RankScore(VectorMetric metric, double dot, float squared_norm) {
 }
 
 // Scores every live slot (or the listed ones) with the float32 loops; the best `want`.
-std::vector<Candidate> ScanFloat32(const VectorCopy& copy, const std::vector<float>& q, size_t want,
+std::vector<VectorCandidate> ScanFloat32(const VectorCopy& copy, const std::vector<float>& q, size_t want,
                                    const std::vector<uint32_t>* slots) {
   const size_t dim = copy.dimension();
   const VectorMetric metric = copy.space().spec.metric;
@@ -89,7 +89,7 @@ std::vector<Candidate> ScanFloat32(const VectorCopy& copy, const std::vector<flo
 }
 
 // The same over the int8 rows: the query quantised with one scale, products exact in int32.
-std::vector<Candidate> ScanInt8(const VectorCopy& copy, const std::vector<float>& q, size_t want,
+std::vector<VectorCandidate> ScanInt8(const VectorCopy& copy, const std::vector<float>& q, size_t want,
                                 const std::vector<uint32_t>* slots) {
   const size_t dim = copy.dimension();
   const VectorMetric metric = copy.space().spec.metric;
@@ -225,18 +225,18 @@ Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& cop
   const size_t want = static_cast<size_t>(q.k) + kMargin;
   std::vector<float> stored(copy.dimension());
   struct Scored {
-    Candidate c;
+    VectorCandidate c;
     double score, distance;
   };
   std::vector<Scored> kept;
   for (int round = 0;; ++round) {
-    std::vector<Candidate> found =
+    std::vector<VectorCandidate> found =
         int8 ? ScanInt8(copy, query, want * static_cast<size_t>(q.rescore_factor), filtered ? &slots : nullptr)
              : ScanFloat32(copy, query, want, filtered ? &slots : nullptr);
     // Exact scores of the candidates, best first (an int8 scan's order is approximate).
     std::vector<Scored> scored;
     bool forgot = false;
-    for (const Candidate& c : found) {
+    for (const VectorCandidate& c : found) {
       const float* v = nullptr;
       if (copy.has_float32()) {
         v = copy.float32() + static_cast<size_t>(c.slot) * copy.dimension();

@@ -3,7 +3,10 @@
 #include <cstring>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "c_support.h"
+#include "convstore/limits.h"
 #include "util/status_macros.h"
 #include "vector_codec.h"
 
@@ -15,8 +18,12 @@ namespace {
 // `count` vectors of `dimension` floats from `values` (row-major), refused when they cannot be real.
 Status CheckVectorArgs(const float* values, int64_t dimension, int64_t count) {
   if (values == nullptr) return NullArg("vectors");
-  if (dimension < 1 || dimension > 4096) return Status::InvalidArgument("dimension must be 1 to 4096");
-  if (count < 1 || count > 100'000) return Status::InvalidArgument("1 to 100000 vectors per call");
+  if (dimension < 1 || dimension > convstore::limits::kMaxEmbeddingDimension)
+    return Status::InvalidArgument(
+        fmt::format("dimension must be 1 to {}", convstore::limits::kMaxEmbeddingDimension));
+  if (count < 1 || static_cast<uint64_t>(count) > convstore::limits::kMaxEmbeddingsPerPut)
+    return Status::InvalidArgument(
+        fmt::format("1 to {} vectors per call", convstore::limits::kMaxEmbeddingsPerPut));
   return Status::OK();
 }
 

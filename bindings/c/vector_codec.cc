@@ -21,17 +21,7 @@ void WriteSpace(JsonWriter& w, const EmbeddingSpace& s) {
 }
 
 void WriteRow(JsonWriter& w, const VectorHit& h) {
-  w.Key("message_id");
-  if (h.message_id.empty()) w.Null();
-  else w.String(h.message_id);
-  w.Key("conversation_id").String(h.conversation_id);
-  w.Key("conversation_title").String(h.conversation_title);
-  w.Key("user").String(h.user_key);
-  w.Key("role");
-  if (h.role.empty()) w.Null();
-  else w.String(h.role);
-  w.Key("model").String(h.model);
-  w.Key("content").String(h.content);
+  WriteHitRow(w, h);
   WriteTime(w, "created_at", h.created_at);
 }
 

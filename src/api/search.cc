@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "api/store_impl.h"
+#include "api/search_filter.h"
 #include "metadata/filter.h"
 #include "search/text_index.h"
 #include "search/text_search.h"
@@ -65,17 +66,21 @@ Result<int64_t> StoreImpl::PurgeText(const char* operation, bool only_if_pending
   return steps;
 }
 
+Status CompileMetadata(const SearchFilter& f, std::optional<metadata::CompiledFilter>& compiled,
+                       search::RowPredicate& predicate) {
+  if (f.metadata_contains_json.empty() && f.metadata_where_json.empty()) return Status::OK();
+  auto c = metadata::CompileFilter(f.metadata_contains_json, f.metadata_where_json);
+  if (!c.ok()) return c.status();
+  compiled = std::move(*c);
+  predicate = [&compiled](std::string_view document) { return compiled->MatchesText(document); };
+  return Status::OK();
+}
+
 Result<TextSearchResult> StoreImpl::DoSearchText(const TextSearchQuery& query) {
   CONVSTORE_RETURN_IF_ERROR(search::ValidateQuery(query));
-  const SearchFilter& f = query.filter;
   std::optional<metadata::CompiledFilter> compiled;
-  search::MetadataPredicate predicate;
-  if (!f.metadata_contains_json.empty() || !f.metadata_where_json.empty()) {
-    auto c = metadata::CompileFilter(f.metadata_contains_json, f.metadata_where_json);
-    if (!c.ok()) return c.status();
-    compiled = std::move(*c);
-    predicate = [&compiled](std::string_view document) { return compiled->MatchesText(document); };
-  }
+  search::RowPredicate predicate;
+  CONVSTORE_RETURN_IF_ERROR(CompileMetadata(query.filter, compiled, predicate));
   if (query.wait_for_index && !options_.read_only) {
     auto indexed = IndexTextTail(kCatchUpBatchRows, "search_text", nullptr);
     if (!indexed.ok()) return indexed.status();

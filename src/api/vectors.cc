@@ -8,6 +8,7 @@
 #include <set>
 
 #include "api/store_impl.h"
+#include "api/search_filter.h"
 #include "metadata/filter.h"
 #include "search/text_search.h"
 #include "search/vector_rows.h"
@@ -29,17 +30,6 @@ EmbeddingSpace PublicSpace(const search::SpaceRow& row, int64_t vectors, int64_t
   s.created_at = row.created_at;
   s.memory_bytes = memory_bytes;
   return s;
-}
-
-// The metadata part of a filter, compiled; `predicate` refers to `compiled`.
-Status CompileMetadata(const SearchFilter& f, std::optional<metadata::CompiledFilter>& compiled,
-                       search::RowPredicate& predicate) {
-  if (f.metadata_contains_json.empty() && f.metadata_where_json.empty()) return Status::OK();
-  auto c = metadata::CompileFilter(f.metadata_contains_json, f.metadata_where_json);
-  if (!c.ok()) return c.status();
-  compiled = std::move(*c);
-  predicate = [&compiled](std::string_view document) { return compiled->MatchesText(document); };
-  return Status::OK();
 }
 
 bool SameSpace(const search::SpaceRow& a, const search::SpaceRow& b) {
@@ -281,16 +271,7 @@ Result<HybridSearchResult> StoreImpl::DoSearchHybrid(const HybridSearchQuery& q)
   for (size_t i = 0; i < by_text->hits.size(); ++i) {
     const TextSearchHit& h = by_text->hits[i];
     HybridHit& f = fused[key_of(h.message_id, h.conversation_id)];
-    if (!f.vector_rank) {
-      f.row.message_id = h.message_id;
-      f.row.conversation_id = h.conversation_id;
-      f.row.conversation_title = h.conversation_title;
-      f.row.user_key = h.user_key;
-      f.row.role = h.role;
-      f.row.model = h.model;
-      f.row.content = h.content;
-      f.row.created_at = h.created_at;
-    }
+    if (!f.vector_rank) search::CopyHitRow(h, f.row);
     f.text_rank = static_cast<int>(i + 1);
     f.snippet = h.snippet;
     f.score += q.text_weight / (q.rrf_k + static_cast<double>(i + 1));

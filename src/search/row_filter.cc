@@ -76,28 +76,36 @@ bool Restricts(const SearchFilter& f, const RowPredicate& metadata) {
          !f.model.empty() || f.from.has_value() || f.to.has_value() || static_cast<bool>(metadata);
 }
 
+Result<FilterRows> ResolveFilterKeys(sqlite::Connection& conn, const SearchFilter& f) {
+  FilterRows out;
+  auto resolve = [&](const std::string& key, auto find, std::optional<int64_t>& id) -> Status {
+    if (key.empty()) return Status::OK();
+    auto row = records::RowOrNone(find(conn, key));
+    if (!row.ok()) return row.status();
+    id = *row;
+    out.none = out.none || *row == records::kNoSuchRow;
+    return Status::OK();
+  };
+  CONVSTORE_RETURN_IF_ERROR(resolve(f.user_key, records::FindUserId, out.user));
+  CONVSTORE_RETURN_IF_ERROR(resolve(f.team_key, records::FindTeamId, out.team));
+  CONVSTORE_RETURN_IF_ERROR(resolve(f.conversation_id, records::FindConversationRow, out.conversation));
+  return out;
+}
+
 Result<std::vector<int64_t>> RowsMatching(sqlite::Connection& conn, TextSearchTarget target, const SearchFilter& f,
                                           const RowPredicate& metadata) {
   std::vector<int64_t> rows;
-  auto resolve = [&](const std::string& key, auto find) -> Result<std::optional<int64_t>> {
-    if (key.empty()) return std::optional<int64_t>();
-    auto id = records::RowOrNone(find(conn, key));
-    if (!id.ok()) return id.status();
-    return std::optional<int64_t>(*id);
-  };
-  auto user = resolve(f.user_key, records::FindUserId);
-  if (!user.ok()) return user.status();
-  auto team = resolve(f.team_key, records::FindTeamId);
-  if (!team.ok()) return team.status();
-  auto conversation = resolve(f.conversation_id, records::FindConversationRow);
-  if (!conversation.ok()) return conversation.status();
-  for (const auto* id : {&*user, &*team, &*conversation})
-    if (*id == records::kNoSuchRow) return rows;  // an unknown key selects nothing
+  auto keys = ResolveFilterKeys(conn, f);
+  if (!keys.ok()) return keys.status();
+  if (keys->none) return rows;  // an unknown key selects nothing
+  const std::optional<int64_t>& user = keys->user;
+  const std::optional<int64_t>& team = keys->team;
+  const std::optional<int64_t>& conversation = keys->conversation;
 
-  const Driver driver = *conversation ? kByConversation : *user ? kByUser : kScan;
+  const Driver driver = conversation ? kByConversation : user ? kByUser : kScan;
   auto st = conn.Prepare(FilterSqlOf(target, driver).c_str());
   if (!st.ok()) return st.status();
-  st->Bind(1, *user).Bind(2, *team).Bind(3, *conversation).BindTextOrNull(4, f.role).BindTextOrNull(5, f.model);
+  st->Bind(1, user).Bind(2, team).Bind(3, conversation).BindTextOrNull(4, f.role).BindTextOrNull(5, f.model);
   st->Bind(6, f.from).Bind(7, f.to).Bind(8, int64_t{metadata ? 1 : 0});
   for (;;) {
     auto row = st->Step("select the filtered rows");

@@ -83,14 +83,7 @@ Status ReadHit(sqlite::Connection& conn, TextSearchTarget target, int64_t row, T
   if (!*found)
     return Status::Corruption(fmt::format("the full-text index names {} row {}, which is gone",
                                           target == TextSearchTarget::kMessages ? "message" : "conversation", row));
-  hit.message_id = std::move(r.message_id);
-  hit.conversation_id = std::move(r.conversation_id);
-  hit.conversation_title = std::move(r.conversation_title);
-  hit.user_key = std::move(r.user_key);
-  hit.role = std::move(r.role);
-  hit.model = std::move(r.model);
-  hit.content = std::move(r.content);
-  hit.created_at = r.created_at;
+  CopyHitRow(r, hit);
   return Status::OK();
 }
 
@@ -112,7 +105,7 @@ Status ValidateQuery(const TextSearchQuery& q) {
 }
 
 Result<TextSearchResult> SearchText(sqlite::Connection& conn, const TextSearchQuery& q,
-                                    const MetadataPredicate& metadata) {
+                                    const RowPredicate& metadata) {
   auto tokenizer = LoadTokenizer(conn);
   if (!tokenizer.ok()) return tokenizer.status();
   if (*tokenizer == TextTokenizer::kNone)
@@ -124,29 +117,18 @@ Result<TextSearchResult> SearchText(sqlite::Connection& conn, const TextSearchQu
 
   // Keys to row ids: an unknown one selects nothing.
   const SearchFilter& f = q.filter;
+  auto keys = ResolveFilterKeys(conn, f);
+  if (!keys.ok()) return keys.status();
+  if (keys->none) return result;
   ScopeIds scope;
   std::optional<int64_t> team_now, conversation_row;
-  auto resolve = [&](const std::string& key, auto find) -> Result<std::optional<int64_t>> {
-    if (key.empty()) return std::optional<int64_t>();
-    auto id = records::RowOrNone(find(conn, key));
-    if (!id.ok()) return id.status();
-    return std::optional<int64_t>(*id);
-  };
-  auto user = resolve(f.user_key, records::FindUserId);
-  if (!user.ok()) return user.status();
-  auto team = resolve(f.team_key, records::FindTeamId);
-  if (!team.ok()) return team.status();
-  auto conversation = resolve(f.conversation_id, records::FindConversationRow);
-  if (!conversation.ok()) return conversation.status();
-  for (const auto* id : {&*user, &*team, &*conversation})
-    if (*id == records::kNoSuchRow) return result;
-  scope.user = *user;
+  scope.user = keys->user;
   if (q.target == TextSearchTarget::kMessages) {
-    scope.team = *team;
-    scope.conversation = *conversation;
+    scope.team = keys->team;
+    scope.conversation = keys->conversation;
   } else {
-    team_now = *team;
-    conversation_row = *conversation;
+    team_now = keys->team;
+    conversation_row = keys->conversation;
   }
   auto match = BuildMatch(q.text, q.syntax, q.target, scope);
   if (!match.ok()) return match.status();

@@ -13,6 +13,7 @@
 
 #include "convstore/search.h"
 #include "convstore/status.h"
+#include "search/row_filter.h"
 #include "sqlite/connection.h"
 
 namespace convstore::search {
@@ -25,10 +26,8 @@ inline constexpr size_t kMaxMarkerBytes = 32;
 // fields); the metadata filter is the caller's to compile.
 Status ValidateQuery(const TextSearchQuery& query);
 
-// The metadata filter, compiled by the caller: whether a row's stored metadata document matches. Empty: no filter.
-using MetadataPredicate = std::function<bool(std::string_view document)>;
-
+// `metadata`: the metadata filter, compiled by the caller (row_filter.h; empty: none).
 Result<TextSearchResult> SearchText(sqlite::Connection& conn, const TextSearchQuery& query,
-                                    const MetadataPredicate& metadata);
+                                    const RowPredicate& metadata);
 
 }  // namespace convstore::search

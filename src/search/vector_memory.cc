@@ -26,6 +26,22 @@ const CopySql& CopySqlOf(EmbeddingTarget target) {
 
 }  // namespace
 
+double PrepareVector(VectorMetric metric, float* v, size_t dim) {
+  double norm2 = 0;
+  for (size_t i = 0; i < dim; ++i) norm2 += static_cast<double>(v[i]) * v[i];
+  if (metric == VectorMetric::kCosine && norm2 > 0) {
+    const double unit = 1.0 / std::sqrt(norm2);
+    for (size_t i = 0; i < dim; ++i) v[i] = static_cast<float>(v[i] * unit);
+  }
+  return norm2;
+}
+
+std::vector<float> PrepareQuery(VectorMetric metric, const std::vector<float>& query) {
+  std::vector<float> q = query;
+  PrepareVector(metric, q.data(), q.size());
+  return q;
+}
+
 VectorCopy::VectorCopy(SpaceRow space, bool keep_float32)
     : space_(std::move(space)),
       dim_(static_cast<size_t>(space_.spec.dimension)),
@@ -51,39 +67,22 @@ int64_t VectorCopy::SlotOf(int64_t row) const {
   return it == slot_of_row_.end() ? -1 : static_cast<int64_t>(it->second);
 }
 
-std::vector<float> VectorCopy::PrepareQuery(const std::vector<float>& query) const {
-  std::vector<float> q = query;
-  if (space_.spec.metric == VectorMetric::kCosine) {
-    double norm = 0;
-    for (float x : q) norm += static_cast<double>(x) * x;
-    norm = std::sqrt(norm);
-    if (norm > 0)
-      for (float& x : q) x = static_cast<float>(x / norm);
-  }
-  return q;
-}
-
 void VectorCopy::Store(uint32_t slot, const float* v) {
-  double norm2 = 0;
-  for (size_t i = 0; i < dim_; ++i) norm2 += static_cast<double>(v[i]) * v[i];
-  sq_norms_[slot] = static_cast<float>(norm2);
-  // The float32 row scored: normalised in a cosine space.
-  const double scale_to_unit =
-      space_.spec.metric == VectorMetric::kCosine && norm2 > 0 ? 1.0 / std::sqrt(norm2) : 1.0;
-  std::vector<float> unit;
-  const float* row = v;
-  if (scale_to_unit != 1.0) {
-    unit.resize(dim_);
-    for (size_t i = 0; i < dim_; ++i) unit[i] = static_cast<float>(v[i] * scale_to_unit);
-    row = unit.data();
+  float* row;
+  if (keep_float32_) {
+    row = f32_.data() + static_cast<size_t>(slot) * dim_;
+  } else {
+    scratch_.resize(dim_);
+    row = scratch_.data();
   }
-  if (keep_float32_) std::copy(row, row + dim_, f32_.begin() + static_cast<std::ptrdiff_t>(slot * dim_));
+  std::copy(v, v + dim_, row);
+  sq_norms_[slot] = static_cast<float>(PrepareVector(space_.spec.metric, row, dim_));
   if (has_int8()) {
     float max_abs = 0;
     for (size_t i = 0; i < dim_; ++i) max_abs = std::max(max_abs, std::fabs(row[i]));
     const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
     scales_[slot] = scale;
-    int8_t* q = i8_.data() + slot * dim_;
+    int8_t* q = i8_.data() + static_cast<size_t>(slot) * dim_;
     for (size_t i = 0; i < dim_; ++i)
       q[i] = static_cast<int8_t>(std::clamp(std::lround(row[i] / scale), -127L, 127L));
   }

@@ -17,6 +17,12 @@
 
 namespace convstore::search {
 
+// Prepares a row or a query as the copies score it: normalised in place in a cosine space (a zero vector stays as
+// it is). Returns the squared norm of the vector as given (what L2 needs).
+double PrepareVector(VectorMetric metric, float* values, size_t dimension);
+// A query, prepared.
+std::vector<float> PrepareQuery(VectorMetric metric, const std::vector<float>& query);
+
 class VectorCopy {
  public:
   // keep_float32: false keeps only the int8 copy of an int8 space (rescoring then reads the table).
@@ -56,9 +62,6 @@ class VectorCopy {
   const int8_t* int8() const { return i8_.data(); }
   const float* scales() const { return scales_.data(); }
 
-  // Prepares a query as rows are stored: normalised in a cosine space.
-  std::vector<float> PrepareQuery(const std::vector<float>& query) const;
-
  private:
   void Store(uint32_t slot, const float* v);
 
@@ -74,6 +77,7 @@ class VectorCopy {
   std::vector<float> sq_norms_;
   std::vector<int8_t> i8_;
   std::vector<float> scales_;
+  std::vector<float> scratch_;  // a row being prepared when no float32 copy is kept
   std::unordered_map<int64_t, uint32_t> slot_of_row_;
 };
 

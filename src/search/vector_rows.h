@@ -9,15 +9,16 @@
 #include <string_view>
 #include <vector>
 
+#include "convstore/limits.h"
 #include "convstore/status.h"
 #include "convstore/vectors.h"
 #include "sqlite/connection.h"
 
 namespace convstore::search {
 
-inline constexpr int kMaxDimension = 4096;
+inline constexpr int kMaxDimension = limits::kMaxEmbeddingDimension;
 inline constexpr size_t kMaxSpaceNameBytes = 64;
-inline constexpr size_t kMaxVectorsPerPut = 100'000;
+inline constexpr size_t kMaxVectorsPerPut = limits::kMaxEmbeddingsPerPut;
 
 // A space as stored: its row id and spec.
 struct SpaceRow {

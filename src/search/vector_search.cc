@@ -158,14 +158,7 @@ Status AppendHit(sqlite::Connection& conn, const SpaceRow& space, int64_t target
     return Status::Corruption(fmt::format("a vector of space '{}' belongs to row {}, which is gone", space.spec.name,
                                           target_row));
   VectorHit hit;
-  hit.message_id = std::move(row.message_id);
-  hit.conversation_id = std::move(row.conversation_id);
-  hit.conversation_title = std::move(row.conversation_title);
-  hit.user_key = std::move(row.user_key);
-  hit.role = std::move(row.role);
-  hit.model = std::move(row.model);
-  hit.content = std::move(row.content);
-  hit.created_at = row.created_at;
+  CopyHitRow(row, hit);
   hit.score = score;
   hit.distance = distance;
   result.hits.push_back(std::move(hit));
@@ -202,7 +195,7 @@ Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& cop
   CONVSTORE_RETURN_IF_ERROR(CheckVector(q.vector, space.spec, "the query vector"));
   CONVSTORE_RETURN_IF_ERROR(ValidateFilter(q.filter, TargetOf(space.spec.target)));
   CONVSTORE_RETURN_IF_ERROR(copy.Refresh(conn));
-  const std::vector<float> query = copy.PrepareQuery(q.vector);
+  const std::vector<float> query = PrepareQuery(metric, q.vector);
 
   VectorSearchResult result;
   const bool int8 = copy.has_int8();
@@ -248,7 +241,7 @@ Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& cop
           forgot = true;
           continue;
         }
-        stored = copy.PrepareQuery(**read);  // normalised as the copy keeps rows
+        stored = PrepareQuery(metric, **read);  // prepared as the copy keeps rows
         v = stored.data();
       }
       double score = 0, distance = 0;
@@ -294,8 +287,7 @@ Result<VectorSearchResult> SearchStreamed(sqlite::Connection& conn, const SpaceR
   const size_t dim = static_cast<size_t>(space.spec.dimension);
   CONVSTORE_RETURN_IF_ERROR(CheckVector(q.vector, space.spec, "the query vector"));
   CONVSTORE_RETURN_IF_ERROR(ValidateFilter(q.filter, TargetOf(space.spec.target)));
-  VectorCopy shape(space, /*keep_float32=*/true);  // empty: only its query preparation is used
-  const std::vector<float> query = shape.PrepareQuery(q.vector);
+  const std::vector<float> query = PrepareQuery(metric, q.vector);
   VectorSearchResult result;
   result.plan = "exact (streamed)";
   std::vector<int64_t> allowed;
@@ -351,11 +343,7 @@ Result<VectorSearchResult> SearchStreamed(sqlite::Connection& conn, const SpaceR
       return Status::Corruption(fmt::format("a vector of space '{}' is not {} finite float32 values", space.spec.name,
                                             dim));
     }
-    double norm2 = 0;
-    for (size_t i = 0; i < dim; ++i) norm2 += double{v[i]} * v[i];
-    squared[n] = static_cast<float>(norm2);
-    if (metric == VectorMetric::kCosine && norm2 > 0)
-      for (size_t i = 0; i < dim; ++i) v[i] = static_cast<float>(v[i] / std::sqrt(norm2));
+    squared[n] = static_cast<float>(PrepareVector(metric, v, dim));
     block_rows[n] = target_row;
     ++candidates;
     if (++n == kBlock) {

@@ -18,6 +18,20 @@ _TARGETS = ("messages", "conversations")
 _TOKENIZERS = ("words", "trigram", "none")
 
 
+def add_filter(q: dict, user, team, conversation_id, role, model, from_, to, metadata_contains, metadata_where):
+    """Adds a search filter's fields that are given to the request ``q`` (full-text and vector searches)."""
+    for k, v in (("user", user), ("team", team), ("conversation_id", conversation_id), ("role", role),
+                 ("model", model), ("metadata_where", metadata_where)):
+        if v is not None:
+            q[k] = v
+    if metadata_contains is not None:
+        q["metadata_contains"] = metadata_contains
+    if from_ is not None:
+        q["from"] = time_us(from_, "from_")
+    if to is not None:
+        q["to"] = time_us(to, "to")
+
+
 class SearchMixin:
     """Full-text search methods; mixed into Store (which provides _call and _do)."""
 
@@ -50,16 +64,7 @@ class SearchMixin:
         q = {"text": text, "syntax": syntax, "target": target, "limit": limit, "snippet_tokens": snippet_tokens,
              "highlight_start": highlight[0], "highlight_end": highlight[1], "ellipsis": ellipsis,
              "wait_for_index": wait_for_index}
-        for k, v in (("user", user), ("team", team), ("conversation_id", conversation_id), ("role", role),
-                     ("model", model), ("metadata_where", metadata_where)):
-            if v is not None:
-                q[k] = v
-        if metadata_contains is not None:
-            q["metadata_contains"] = metadata_contains
-        if from_ is not None:
-            q["from"] = time_us(from_, "from_")
-        if to is not None:
-            q["to"] = time_us(to, "to")
+        add_filter(q, user, team, conversation_id, role, model, from_, to, metadata_contains, metadata_where)
         return self._call(_ffi.convstore_search_text, dumps(q))
 
     def search_status(self) -> dict:

@@ -12,7 +12,8 @@ import array
 from ctypes import byref, c_float, c_int, c_int64, c_void_p
 
 from . import _ffi
-from ._codec import Time, c_string, dumps, time_us
+from ._codec import Time, c_string, dumps
+from ._search import add_filter
 from .errors import InvalidArgumentError
 
 __all__ = ["VectorMixin"]
@@ -70,19 +71,6 @@ def _floats(obj, what: str):
     if len(flat) == 0:
         raise InvalidArgumentError(f"{what} is empty")
     return (c_float * len(flat)).from_buffer(flat), shape
-
-
-def _filters(q: dict, user, team, conversation_id, role, model, from_, to, metadata_contains, metadata_where):
-    for k, v in (("user", user), ("team", team), ("conversation_id", conversation_id), ("role", role),
-                 ("model", model), ("metadata_where", metadata_where)):
-        if v is not None:
-            q[k] = v
-    if metadata_contains is not None:
-        q["metadata_contains"] = metadata_contains
-    if from_ is not None:
-        q["from"] = time_us(from_, "from_")
-    if to is not None:
-        q["to"] = time_us(to, "to")
 
 
 class VectorMixin:
@@ -171,7 +159,7 @@ class VectorMixin:
         if len(shape) != 1:
             raise InvalidArgumentError("vector must be one-dimensional")
         q = {"space": space, "k": k, "rescore_factor": rescore_factor}
-        _filters(q, user, team, conversation_id, role, model, from_, to, metadata_contains, metadata_where)
+        add_filter(q, user, team, conversation_id, role, model, from_, to, metadata_contains, metadata_where)
         return self._call(_ffi.convstore_search_vectors, dumps(q), floats, c_int64(len(floats)))
 
     def search_hybrid(self, text: str, space: str, vector, *, limit: int = 10, candidates: int = 100,
@@ -188,7 +176,7 @@ class VectorMixin:
         if len(shape) != 1:
             raise InvalidArgumentError("vector must be one-dimensional")
         t = {"text": text, "syntax": syntax, "target": target}
-        _filters(t, user, team, conversation_id, role, model, from_, to, metadata_contains, metadata_where)
+        add_filter(t, user, team, conversation_id, role, model, from_, to, metadata_contains, metadata_where)
         q = {"text": t, "space": space, "limit": limit, "candidates": candidates, "text_weight": text_weight,
              "vector_weight": vector_weight, "rrf_k": rrf_k}
         return self._call(_ffi.convstore_search_hybrid, dumps(q), floats, c_int64(len(floats)))

@@ -717,6 +717,9 @@ def guarded(store, db_path):
     c = store.create_conversation("v", "b", metadata={"source": "web"})
     store.add_message(c["id"], "user", "x", metadata={"tool": "bash"})
     store.set_metadata_excluded_paths(["hidden"])
+    # The full-text index takes the rows now, not in the background while the digests are compared.
+    store.set_background_indexing(False)
+    store.catch_up_search_index()
     return store, digest(db_path)
 
 

@@ -1,6 +1,7 @@
 // convstore search: full-text search of a store's messages (or conversation titles), vector search with a vector
 // given on the command line, or both fused (hybrid), with filters; convstore search-index: the full-text index's
-// status, catch-up, purge, rebuild, verify and tokenizer; convstore embeddings: the embedding spaces (docs/search.md).
+// status, catch-up, purge, rebuild, verify and tokenizer; convstore embeddings: the embedding spaces and their
+// approximate indexes (docs/search.md).
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -23,11 +24,14 @@ struct SearchArgs {
   int limit = 10;
   std::string space, vector;  // vector search: a JSON array of numbers, or @FILE holding one
   double text_weight = 1.0, vector_weight = 1.0;
+  bool exact = false;  // vector search: never the approximate index
+  int ef_search = 0;   // vector search: the index's candidate list (0: the index's own)
 };
 
 struct SpaceArgs {
   std::string store, action, name, metric = "cosine", target = "messages", quantization = "none";
   int dimension = 0;
+  int m = 16, ef_construction = 200, ef_search = 64;  // index
   bool json = false;
 };
 
@@ -120,6 +124,8 @@ int RunSearch(const SearchArgs& a) {
     v.erase("limit");
     v["space"] = a.space;
     v["k"] = a.limit;
+    if (a.exact) v["exact"] = true;
+    if (a.ef_search != 0) v["ef_search"] = a.ef_search;
     rc = convstore_search_vectors(db, v.dump().c_str(), vector.data(), static_cast<int64_t>(vector.size()), &out,
                                   &err);
   } else {
@@ -139,7 +145,9 @@ int RunSearch(const SearchArgs& a) {
     } else {
       const JsonView result(out);
       const auto& hits = result.json()["hits"];
-      std::printf("%zu hit%s\n", hits.size(), hits.size() == 1 ? "" : "s");
+      std::printf("%zu hit%s", hits.size(), hits.size() == 1 ? "" : "s");
+      if (result.json().contains("plan")) std::printf(" (%s)", result.Text("plan").c_str());
+      std::printf("\n");
       for (const auto& h : hits) PrintRow(JsonView(h), h.value("score", 0.0), a.titles);
     }
     convstore_free(out);
@@ -228,6 +236,16 @@ int RunSpaces(const SpaceArgs& a) {
     rc = convstore_list_embedding_spaces(db, &out, &err);
   } else if (a.action == "drop") {
     rc = convstore_drop_embedding_space(db, a.name.c_str(), &err);
+  } else if (a.action == "index") {
+    const nlohmann::json spec = {{"kind", "hnsw"}, {"m", a.m}, {"ef_construction", a.ef_construction},
+                                 {"ef_search", a.ef_search}};
+    rc = convstore_create_vector_index(db, a.name.c_str(), spec.dump().c_str(), &out, &err);
+  } else if (a.action == "drop-index") {
+    int dropped = 0;
+    rc = convstore_drop_vector_index(db, a.name.c_str(), &dropped, &err);
+    if (rc == CONVSTORE_OK && !a.json)
+      std::printf(dropped ? "dropped the index of %s\n" : "%s had no index\n", a.name.c_str());
+    if (rc == CONVSTORE_OK && a.json) std::printf("{\"dropped\":%s}\n", dropped ? "true" : "false");
   } else {
     const nlohmann::json spec = {{"name", a.name},     {"dimension", a.dimension}, {"metric", a.metric},
                                  {"target", a.target}, {"quantization", a.quantization}};
@@ -239,16 +257,32 @@ int RunSpaces(const SpaceArgs& a) {
     if (!a.json) std::printf("dropped embedding space %s\n", a.name.c_str());
     return 0;
   }
+  if (a.action == "drop-index") return 0;
   if (a.json) std::printf("%s\n", out);
-  if (!a.json) {
+  if (!a.json && a.action == "index") {
+    const JsonView result(out);
+    const nlohmann::json& r = result.json();
+    std::printf("index of %s (hnsw, m %lld, ef_construction %lld, ef_search %lld): %lld vectors, built in %.1f s, "
+                "%.1f MiB in memory\n",
+                a.name.c_str(), static_cast<long long>(r["index"].value("m", 0LL)),
+                static_cast<long long>(r["index"].value("ef_construction", 0LL)),
+                static_cast<long long>(r["index"].value("ef_search", 0LL)), static_cast<long long>(result.Int("vectors")),
+                r.value("build_seconds", 0.0), static_cast<double>(result.Int("memory_bytes")) / (1 << 20));
+    if (r["recall_at_10"].is_number())
+      std::printf("recall@10 against the exact search: %.3f over %lld of the space's vectors\n",
+                  r["recall_at_10"].get<double>(), static_cast<long long>(result.Int("recall_queries")));
+    std::printf("the setting is stored with the space; each process builds its own index in memory (at its first "
+                "unfiltered search, or when it creates the index)\n");
+  } else if (!a.json) {
     const JsonView result(out);
     const nlohmann::json spaces =
         a.action == "list" ? result.json()["spaces"] : nlohmann::json::array({result.json()});
     for (const auto& sp : spaces)
-      std::printf("%-24s %-13s dim %-5lld %-6s %-5s %lld vectors\n", sp.value("name", "").c_str(),
+      std::printf("%-24s %-13s dim %-5lld %-6s %-5s %lld vectors%s\n", sp.value("name", "").c_str(),
                   sp.value("target", "").c_str(), static_cast<long long>(sp.value("dimension", 0LL)),
                   sp.value("metric", "").c_str(), sp.value("quantization", "").c_str(),
-                  static_cast<long long>(sp.value("vectors", 0LL)));
+                  static_cast<long long>(sp.value("vectors", 0LL)),
+                  sp.contains("index") && sp["index"].is_object() ? ", hnsw index" : "");
   }
   convstore_free(out);
   return 0;
@@ -277,6 +311,8 @@ void AddSearchCommands(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--to", s->to, "created before (ISO-8601 with an offset, or µs)");
   cmd->add_option("--metadata", s->metadata, "only rows whose metadata contains this JSON document");
   cmd->add_option("--limit", s->limit, "at most this many hits (1-1000, default 10)");
+  cmd->add_flag("--exact", s->exact, "vector search: exact even when the space has an approximate index");
+  cmd->add_option("--ef-search", s->ef_search, "vector search: the approximate index's candidate list (1-10000)");
   cmd->add_flag("--json", s->json, "print the C API's JSON");
   cmd->callback([s, &run]() { run = [s]() { return RunSearch(*s); }; });
 
@@ -292,16 +328,21 @@ void AddSearchCommands(CLI::App& app, std::function<int()>& run) {
   idx->callback([i, &run]() { run = [i]() { return RunIndex(*i); }; });
 
   auto e = std::make_shared<SpaceArgs>();
-  CLI::App* sp = app.add_subcommand("embeddings", "The embedding spaces: list, create, drop");
+  CLI::App* sp = app.add_subcommand(
+      "embeddings", "The embedding spaces: list, create, drop; index (approximate, HNSW: build and report recall), "
+                    "drop-index");
   sp->add_option("store", e->store, "the convstore file")->required()->check(CLI::ExistingFile);
-  sp->add_option("action", e->action, "list, create or drop")
+  sp->add_option("action", e->action, "list, create, drop, index or drop-index")
       ->required()
-      ->check(CLI::IsMember({"list", "create", "drop"}));
-  sp->add_option("name", e->name, "with create and drop: the space's name");
+      ->check(CLI::IsMember({"list", "create", "drop", "index", "drop-index"}));
+  sp->add_option("name", e->name, "with create, drop, index and drop-index: the space's name");
   sp->add_option("--dimension", e->dimension, "create: floats per vector (1-4096)");
   sp->add_option("--metric", e->metric, "create: cosine (default), dot or l2");
   sp->add_option("--target", e->target, "create: messages (default) or conversations");
   sp->add_option("--quantization", e->quantization, "create: none (default) or int8");
+  sp->add_option("--m", e->m, "index: links per node (2-100, default 16)");
+  sp->add_option("--ef-construction", e->ef_construction, "index: candidate list while building (default 200)");
+  sp->add_option("--ef-search", e->ef_search, "index: candidate list while searching (default 64)");
   sp->add_flag("--json", e->json, "print the C API's JSON");
   sp->callback([e, &run]() { run = [e]() { return RunSpaces(*e); }; });
 }

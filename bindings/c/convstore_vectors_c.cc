@@ -141,3 +141,26 @@ int convstore_set_vector_memory_budget(convstore_t* db, int64_t bytes, char** er
     return db->store->SetVectorMemoryBudget(bytes);
   });
 }
+
+int convstore_create_vector_index(convstore_t* db, const char* space, const char* spec_json, char** out_json,
+                                  char** errmsg) {
+  return Guard(out_json, errmsg, [&]() -> Status {
+    CHECK_HANDLE(db);
+    CHECK_ARG(space);
+    auto spec = DecodeVectorIndexSpec(spec_json == nullptr ? "" : spec_json);
+    if (!spec.ok()) return spec.status();
+    return Emit(db->store->CreateVectorIndex(space, *spec), out_json, EncodeVectorIndexInfo);
+  });
+}
+
+int convstore_drop_vector_index(convstore_t* db, const char* space, int* dropped, char** errmsg) {
+  return Guard(nullptr, errmsg, [&]() -> Status {
+    if (dropped != nullptr) *dropped = 0;
+    CHECK_HANDLE(db);
+    CHECK_ARG(space);
+    auto r = db->store->DropVectorIndex(space);
+    if (!r.ok()) return r.status();
+    if (dropped != nullptr) *dropped = *r ? 1 : 0;
+    return Status::OK();
+  });
+}

@@ -7,6 +7,11 @@ namespace convstore::capi {
 
 namespace {
 
+void WriteIndexSpec(JsonWriter& w, const VectorIndexSpec& spec) {
+  w.BeginObject().Key("kind").String("hnsw").Key("m").Int(spec.m).Key("ef_construction").Int(spec.ef_construction);
+  w.Key("ef_search").Int(spec.ef_search).EndObject();
+}
+
 void WriteSpace(JsonWriter& w, const EmbeddingSpace& s) {
   w.BeginObject();
   w.Key("name").String(s.spec.name);
@@ -17,6 +22,12 @@ void WriteSpace(JsonWriter& w, const EmbeddingSpace& s) {
   w.Key("vectors").Int(s.vectors);
   WriteTime(w, "created_at", s.created_at);
   w.Key("memory_bytes").Int(s.memory_bytes);
+  w.Key("index");
+  if (s.index) {
+    WriteIndexSpec(w, *s.index);
+  } else {
+    w.Null();
+  }
   w.EndObject();
 }
 
@@ -80,8 +91,41 @@ Result<VectorSearchQuery> DecodeVectorSearchQuery(std::string_view text) {
     CONVSTORE_RETURN_IF_ERROR(f.Str("space", q.space));
     CONVSTORE_RETURN_IF_ERROR(f.Int("k", q.k));
     CONVSTORE_RETURN_IF_ERROR(f.Int("rescore_factor", q.rescore_factor));
+    std::optional<bool> exact;
+    CONVSTORE_RETURN_IF_ERROR(f.Bool("exact", exact));
+    q.exact = exact.value_or(false);
+    CONVSTORE_RETURN_IF_ERROR(f.Int("ef_search", q.ef_search));
     return ReadSearchFilter(f, q.filter);
   });
+}
+
+Result<VectorIndexSpec> DecodeVectorIndexSpec(std::string_view text) {
+  if (text.empty()) return VectorIndexSpec{};
+  return DecodeObject<VectorIndexSpec>(text, "vector index", [](Fields& f, VectorIndexSpec& s) -> Status {
+    std::string kind;
+    CONVSTORE_RETURN_IF_ERROR(f.Str("kind", kind));
+    if (!kind.empty() && kind != "hnsw")
+      return Status::InvalidArgument(fmt::format("'kind': '{}' is not an index kind (\"hnsw\")", kind));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("m", s.m));
+    CONVSTORE_RETURN_IF_ERROR(f.Int("ef_construction", s.ef_construction));
+    return f.Int("ef_search", s.ef_search);
+  });
+}
+
+std::string EncodeVectorIndexInfo(const VectorIndexInfo& info) {
+  JsonWriter w;
+  w.BeginObject().Key("space").String(info.space).Key("index");
+  WriteIndexSpec(w, info.spec);
+  w.Key("vectors").Int(info.vectors).Key("memory_bytes").Int(info.memory_bytes);
+  w.Key("build_seconds").Double(info.build_seconds);
+  w.Key("recall_at_10");
+  if (info.recall_at_10 >= 0) {
+    w.Double(info.recall_at_10);
+  } else {
+    w.Null();
+  }
+  w.Key("recall_queries").Int(info.recall_queries).EndObject();
+  return w.Take();
 }
 
 std::string EncodeVectorSearchResult(const VectorSearchResult& r) {

@@ -17,9 +17,12 @@ std::string EncodeEmbeddingSpace(const EmbeddingSpace& space);
 std::string EncodeEmbeddingSpaces(const std::vector<EmbeddingSpace>& spaces);
 // A JSON array of ids (strings).
 Result<std::vector<std::string>> DecodeIdList(std::string_view text);
-// {"space", "k"?, "rescore_factor"?, and the filter of a text search}; the vector is given apart.
+// {"space", "k"?, "rescore_factor"?, "exact"?, "ef_search"?, and the filter of a text search}; the vector is given apart.
 Result<VectorSearchQuery> DecodeVectorSearchQuery(std::string_view text);
 std::string EncodeVectorSearchResult(const VectorSearchResult& result);
+// {"kind"?: "hnsw", "m"?, "ef_construction"?, "ef_search"?}; "" or "{}": the defaults.
+Result<VectorIndexSpec> DecodeVectorIndexSpec(std::string_view text);
+std::string EncodeVectorIndexInfo(const VectorIndexInfo& info);
 // {"text": a text search query (its filter is used for both lists), "space", "rescore_factor"?, "limit"?,
 // "candidates"?, "text_weight"?, "vector_weight"?, "rrf_k"?}; the vector is given apart.
 Result<HybridSearchQuery> DecodeHybridSearchQuery(std::string_view text);

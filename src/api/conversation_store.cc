@@ -355,6 +355,12 @@ Result<HybridSearchResult> VectorSearch::SearchHybrid(const HybridSearchQuery& q
 Status VectorSearch::SetVectorMemoryBudget(int64_t bytes) {
   return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoSetVectorMemoryBudget>(bytes);
 }
+Result<VectorIndexInfo> VectorSearch::CreateVectorIndex(std::string_view space, const VectorIndexSpec& spec) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoCreateVectorIndex>(space, spec);
+}
+Result<bool> VectorSearch::DropVectorIndex(std::string_view space) {
+  return static_cast<ConversationStore*>(this)->impl_->Call<&api::StoreImpl::DoDropVectorIndex>(space);
+}
 
 namespace {
 

@@ -23,6 +23,8 @@
 #include "convstore/store.h"
 #include "convstore/vectors.h"
 #include "ops/journal_capture.h"
+#include "search/vector_index.h"
+#include "search/vector_search.h"
 #include "search/vector_memory.h"
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
@@ -218,6 +220,8 @@ class StoreImpl final {
   Result<VectorSearchResult> DoSearchVectors(const VectorSearchQuery& query);
   Result<HybridSearchResult> DoSearchHybrid(const HybridSearchQuery& query);
   Status DoSetVectorMemoryBudget(int64_t bytes);
+  Result<VectorIndexInfo> DoCreateVectorIndex(std::string_view space, const VectorIndexSpec& spec);
+  Result<bool> DoDropVectorIndex(std::string_view space);
   // At open of a read-write handle: starts the background full-text indexer (src/api/search.cc).
   void StartTextIndexer();
   // At open: finishes pending erasures when there are any (errors logged, never returned).
@@ -460,8 +464,28 @@ class StoreImpl final {
   struct VectorSlot {
     std::mutex mu;
     std::unique_ptr<search::VectorCopy> copy;
-    std::atomic<int64_t> bytes{0};  // the copy's size after its last search (read without mu for the budget)
+    std::unique_ptr<search::VectorIndex> index;  // the space's approximate index over `copy`, once built
+    std::optional<search::IndexRecall> index_recall;  // measured when CreateVectorIndex built `index`
+    std::atomic<int64_t> bytes{0};  // copy and index after the last search (read without mu for the budget)
   };
+  // The helpers of a slot, called with its mutex held (src/api/vectors.cc): drop the copy and the index; their
+  // bytes; bring the copy up to the snapshot (false: over the memory budget, search from the file); build the
+  // index from the copy (false: over the budget).
+  void DropVectorCopyLocked(VectorSlot& slot);
+  int64_t VectorSlotBytesLocked(const VectorSlot& slot);
+  Result<bool> ReadyVectorCopyLocked(sqlite::Connection& conn, VectorSlot& slot, const search::SpaceRow& space,
+                                     const std::optional<VectorIndexSpec>& index_spec);
+  Result<bool> BuildVectorIndexLocked(VectorSlot& slot, const VectorIndexSpec& spec);
+  // A read snapshot of a space: its row and index setting as of it, and the slot's copy brought up to it (ready:
+  // false when the copy does not fit in the budget). kNotFound for an unknown space.
+  struct SpaceSnapshot {
+    std::optional<sqlite::ReadTransaction> txn;
+    search::SpaceRow space;
+    std::optional<VectorIndexSpec> index;
+    bool ready = false;
+  };
+  Status SnapshotSpaceLocked(sqlite::Connection& conn, VectorSlot& slot, const std::string& name,
+                             SpaceSnapshot& snap);
   // Bytes held by the copies of spaces other than `except`.
   int64_t VectorBytesBesides(const VectorSlot* except);
   std::mutex vectors_mu_;  // guards the map, not the copies

@@ -55,6 +55,7 @@ Status CheckStored(const VectorSearchResult& v);
 Status CheckStored(const HybridSearchResult& v);
 // A space's name and spec were checked as they were read (search/vector_rows.h); a vector's values too.
 inline Status CheckStored(const EmbeddingSpace&) { return Status::OK(); }
+inline Status CheckStored(const VectorIndexInfo&) { return Status::OK(); }  // measured, not read from the file
 inline Status CheckStored(const std::vector<float>&) { return Status::OK(); }
 inline Status CheckStored(bool) { return Status::OK(); }
 Status CheckStored(const SearchIndexReport& v);

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "api/store_impl.h"
 #include "api/search_filter.h"
@@ -14,6 +16,7 @@
 #include "search/vector_rows.h"
 #include "search/vector_search.h"
 #include "util/json_writer.h"
+#include "util/logging.h"
 
 namespace convstore::api {
 
@@ -22,6 +25,8 @@ namespace {
 // A copy holding twice as many slots as live rows (plus this) is read again from the table: forgotten rows then
 // stop costing memory and scan time.
 constexpr size_t kCompactSlack = 4096;
+// Queries a new index's recall is measured with (each an exact scan of the space).
+constexpr int kRecallQueries = 100;
 
 EmbeddingSpace PublicSpace(const search::SpaceRow& row, int64_t vectors, int64_t memory_bytes) {
   EmbeddingSpace s;
@@ -35,6 +40,15 @@ EmbeddingSpace PublicSpace(const search::SpaceRow& row, int64_t vectors, int64_t
 bool SameSpace(const search::SpaceRow& a, const search::SpaceRow& b) {
   return a.id == b.id && a.spec.target == b.spec.target && a.spec.dimension == b.spec.dimension &&
          a.spec.metric == b.spec.metric && a.spec.quantization == b.spec.quantization;
+}
+
+bool SameIndexSpec(const VectorIndexSpec& a, const VectorIndexSpec& b) {
+  return a.m == b.m && a.ef_construction == b.ef_construction && a.ef_search == b.ef_search;
+}
+
+int IndexBuildThreads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return static_cast<int>(std::clamp(cores, 1u, 8u));
 }
 
 }  // namespace
@@ -86,7 +100,10 @@ Result<std::vector<EmbeddingSpace>> StoreImpl::DoListEmbeddingSpaces() {
     for (const search::SpaceRow& row : *rows) {
       auto n = search::CountVectors(conn, row);
       if (!n.ok()) return n.status();
+      auto index = search::GetIndexSpec(conn, row);
+      if (!index.ok()) return index.status();
       out.push_back(PublicSpace(row, *n, 0));
+      out.back().index = *index;
     }
     return out;
   });
@@ -173,43 +190,199 @@ Result<std::optional<std::vector<float>>> StoreImpl::DoGetEmbedding(std::string_
   });
 }
 
+void StoreImpl::DropVectorCopyLocked(VectorSlot& slot) {
+  slot.index.reset();
+  slot.copy.reset();
+  slot.index_recall.reset();
+  slot.bytes = 0;
+}
+
+int64_t StoreImpl::VectorSlotBytesLocked(const VectorSlot& slot) {
+  return (slot.copy ? slot.copy->bytes() : 0) + (slot.index ? slot.index->bytes() : 0);
+}
+
+Result<bool> StoreImpl::ReadyVectorCopyLocked(sqlite::Connection& conn, VectorSlot& slot,
+                                              const search::SpaceRow& space,
+                                              const std::optional<VectorIndexSpec>& index_spec) {
+  if (slot.copy && (!SameSpace(slot.copy->space(), space) ||
+                    slot.copy->slots() > 2 * slot.copy->live() + kCompactSlack))
+    DropVectorCopyLocked(slot);
+  if (slot.index && (!index_spec || !SameIndexSpec(slot.index->spec(), *index_spec))) {
+    slot.index.reset();  // dropped or changed by some handle: the copy stops recording changes for it
+    slot.index_recall.reset();
+    slot.copy->TrackChanges(false);
+  }
+  if (!slot.copy) {
+    auto n = search::CountVectors(conn, space);
+    if (!n.ok()) return n.status();
+    if (search::VectorCopy::BytesFor(space, *n, true) + VectorBytesBesides(&slot) > vector_budget_.load())
+      return false;  // over the budget: no copy
+    slot.copy = std::make_unique<search::VectorCopy>(space, /*keep_float32=*/true);
+  }
+  CONVSTORE_RETURN_IF_ERROR(slot.copy->Refresh(conn));
+  return true;
+}
+
+Result<bool> StoreImpl::BuildVectorIndexLocked(VectorSlot& slot, const VectorIndexSpec& spec) {
+  const int64_t need = search::VectorIndex::BytesFor(slot.copy->space(), static_cast<int64_t>(slot.copy->live()), spec);
+  if (slot.copy->bytes() + need + VectorBytesBesides(&slot) > vector_budget_.load()) return false;
+  auto built = search::VectorIndex::Build(*slot.copy, spec, IndexBuildThreads());
+  if (!built.ok()) return built.status();
+  slot.index = std::move(*built);
+  slot.index_recall.reset();
+  return true;
+}
+
+Status StoreImpl::SnapshotSpaceLocked(sqlite::Connection& conn, VectorSlot& slot, const std::string& name,
+                                      SpaceSnapshot& snap) {
+  snap.txn.reset();
+  auto txn = sqlite::ReadTransaction::Begin(conn);
+  if (!txn.ok()) return txn.status();
+  snap.txn.emplace(std::move(*txn));
+  auto space = search::RequireSpace(conn, name);
+  if (!space.ok()) return space.status();
+  snap.space = std::move(*space);
+  auto index = search::GetIndexSpec(conn, snap.space);
+  if (!index.ok()) return index.status();
+  snap.index = *index;
+  auto ready = ReadyVectorCopyLocked(conn, slot, snap.space, snap.index);
+  if (!ready.ok()) {
+    DropVectorCopyLocked(slot);  // read again next time
+    return ready.status();
+  }
+  snap.ready = *ready;
+  return Status::OK();
+}
+
 Result<VectorSearchResult> StoreImpl::DoSearchVectors(const VectorSearchQuery& query) {
   CONVSTORE_RETURN_IF_ERROR(search::ValidateVectorQuery(query));
   std::optional<metadata::CompiledFilter> compiled;
   search::RowPredicate predicate;
   CONVSTORE_RETURN_IF_ERROR(CompileMetadata(query.filter, compiled, predicate));
   return Read("search_vectors", [&](sqlite::Connection& conn) -> Result<VectorSearchResult> {
-    auto txn = sqlite::ReadTransaction::Begin(conn);  // the vectors, the filter's rows and the hits: one snapshot
-    if (!txn.ok()) return txn.status();
-    auto space = search::RequireSpace(conn, query.space);
-    if (!space.ok()) return space.status();
     std::shared_ptr<VectorSlot> slot = VectorSlotOf(query.space);
     std::lock_guard lock(slot->mu);
-    if (slot->copy && (!SameSpace(slot->copy->space(), *space) ||
-                       slot->copy->slots() > 2 * slot->copy->live() + kCompactSlack)) {
-      slot->copy.reset();
-      slot->bytes = 0;
+    SpaceSnapshot snap;  // the vectors, the filter's rows and the hits: one snapshot
+    CONVSTORE_RETURN_IF_ERROR(SnapshotSpaceLocked(conn, *slot, query.space, snap));
+    // An unfiltered search of an indexed space builds this handle's index at first use (CreateVectorIndex does it
+    // ahead) — outside any snapshot, so that no WAL is held for its seconds or minutes — then searches in a new
+    // snapshot. When the index would not fit in the budget, or cannot be built, the search is exact.
+    if (snap.ready && snap.index && !slot->index && !query.exact && !search::Restricts(query.filter, predicate)) {
+      snap.txn.reset();
+      auto built = BuildVectorIndexLocked(*slot, *snap.index);
+      if (!built.ok())
+        util::Logger().warn("the vector index of space '{}' was not built ({}): searching exactly", query.space,
+                            built.status().ToString());
+      CONVSTORE_RETURN_IF_ERROR(SnapshotSpaceLocked(conn, *slot, query.space, snap));
     }
-    const int64_t budget = vector_budget_.load();
-    if (!slot->copy) {
-      auto n = search::CountVectors(conn, *space);
-      if (!n.ok()) return n.status();
-      if (search::VectorCopy::BytesFor(*space, *n, true) + VectorBytesBesides(slot.get()) > budget)
-        return search::SearchStreamed(conn, *space, query, predicate);  // over the budget: no copy
-      slot->copy = std::make_unique<search::VectorCopy>(*space, /*keep_float32=*/true);
+    if (!snap.ready) return search::SearchStreamed(conn, snap.space, query, predicate);
+    auto result = search::SearchCopy(conn, *slot->copy, query, predicate, slot->index.get());
+    if (!result.ok() && result.status().code() == Code::kInternal && slot->index) {
+      // The index failed (memory): dropped (built again at a later search), and this search runs exactly.
+      util::Logger().warn("the vector index of space '{}' was dropped ({}): searching exactly", query.space,
+                          result.status().ToString());
+      slot->index.reset();
+      slot->index_recall.reset();
+      slot->copy->TrackChanges(false);
+      result = search::SearchCopy(conn, *slot->copy, query, predicate, nullptr);
     }
-    auto result = search::SearchExact(conn, *slot->copy, query, predicate);
-    // A refresh that failed part-way leaves the copy consistent (the rows read so far); a damaged row does not:
-    // read it all again next time. A copy that grew past the budget is dropped after its search.
-    if ((!result.ok() && result.status().code() == Code::kCorruption) ||
-        slot->copy->bytes() + VectorBytesBesides(slot.get()) > budget) {
-      slot->copy.reset();
-      slot->bytes = 0;
-    } else {
-      slot->bytes = slot->copy->bytes();
-    }
+    // A damaged row: read it all again next time. A copy that grew past the budget is dropped after its search.
+    if (!result.ok() && result.status().code() == Code::kCorruption) DropVectorCopyLocked(*slot);
+    if (slot->copy && VectorSlotBytesLocked(*slot) + VectorBytesBesides(slot.get()) > vector_budget_.load())
+      DropVectorCopyLocked(*slot);
+    slot->bytes = VectorSlotBytesLocked(*slot);
     return result;
   });
+}
+
+Result<VectorIndexInfo> StoreImpl::DoCreateVectorIndex(std::string_view space_name, const VectorIndexSpec& spec) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(space_name, "space"));
+  CONVSTORE_RETURN_IF_ERROR(search::ValidateIndexSpec(spec));
+  const AuditActor who = CurrentAuditActor();
+  const std::string name(space_name);
+  std::shared_ptr<VectorSlot> slot = VectorSlotOf(name);
+  // The setting, refused before anything is written when the copy and the index cannot fit in the budget.
+  auto stored = Write("create_vector_index", [&](sqlite::Connection& conn) -> Status {
+    auto space = search::RequireSpace(conn, name);
+    if (!space.ok()) return space.status();
+    auto n = search::CountVectors(conn, *space);
+    if (!n.ok()) return n.status();
+    const int64_t need = search::VectorCopy::BytesFor(*space, *n, true) + search::VectorIndex::BytesFor(*space, *n, spec);
+    const int64_t budget = vector_budget_.load();
+    if (need + VectorBytesBesides(slot.get()) > budget)
+      return Status::TooLarge(fmt::format(
+          "an index of space '{}' and its copy would take about {} bytes beside {} of other spaces; the vector memory "
+          "budget is {} bytes",
+          name, need, VectorBytesBesides(slot.get()), budget));
+    auto existing = search::GetIndexSpec(conn, *space);
+    if (!existing.ok()) return existing.status();
+    if (*existing && SameIndexSpec(**existing, spec)) return Status::OK();
+    CONVSTORE_RETURN_IF_ERROR(search::PutIndexSpec(conn, *space, spec));
+    util::JsonWriter w;
+    w.BeginObject().Key("kind").String("hnsw").Key("m").Int(spec.m).Key("ef_construction").Int(spec.ef_construction);
+    w.Key("ef_search").Int(spec.ef_search).EndObject();
+    return Audited(conn, who, {"vector_index.created", "embedding_space", name, std::nullopt, w.Take()});
+  });
+  if (!stored.ok()) return stored;
+  // This handle's index, built from its copy as of now (or brought up to date), and its recall; built outside any
+  // snapshot (no WAL is held for the build's seconds or minutes).
+  return Read("create_vector_index", [&](sqlite::Connection& conn) -> Result<VectorIndexInfo> {
+    std::lock_guard lock(slot->mu);
+    SpaceSnapshot snap;
+    CONVSTORE_RETURN_IF_ERROR(SnapshotSpaceLocked(conn, *slot, name, snap));
+    snap.txn.reset();
+    if (!snap.index)
+      return Status::Conflict(fmt::format("the index of space '{}' was dropped while it was being built", name));
+    if (!snap.ready)
+      return Status::TooLarge(fmt::format("the copy of space '{}' does not fit in the vector memory budget", name));
+    VectorIndexInfo info;
+    info.space = name;
+    info.spec = *snap.index;
+    if (!slot->index) {
+      const auto started = std::chrono::steady_clock::now();
+      auto built = BuildVectorIndexLocked(*slot, *snap.index);
+      if (!built.ok()) return built.status();
+      if (!*built)
+        return Status::TooLarge(fmt::format("the index of space '{}' does not fit in the vector memory budget", name));
+      info.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    }
+    CONVSTORE_RETURN_IF_ERROR(slot->index->Sync(*slot->copy));
+    if (!slot->index_recall) {
+      auto recall = search::MeasureIndexRecall(*slot->copy, *slot->index, kRecallQueries);
+      if (!recall.ok()) return recall.status();
+      slot->index_recall = recall->value_or(search::IndexRecall{-1, 0});
+    }
+    info.recall_at_10 = slot->index_recall->recall_at_10;
+    info.recall_queries = slot->index_recall->queries;
+    info.vectors = slot->index->indexed();
+    info.memory_bytes = slot->index->bytes();
+    slot->bytes = VectorSlotBytesLocked(*slot);
+    return info;
+  });
+}
+
+Result<bool> StoreImpl::DoDropVectorIndex(std::string_view space_name) {
+  CONVSTORE_RETURN_IF_ERROR(util::CheckKey(space_name, "space"));
+  const AuditActor who = CurrentAuditActor();
+  auto dropped = Write("drop_vector_index", [&](sqlite::Connection& conn) -> Result<bool> {
+    auto space = search::RequireSpace(conn, space_name);
+    if (!space.ok()) return space.status();
+    auto gone = search::DeleteIndexSpec(conn, *space);
+    if (!gone.ok() || !*gone) return gone;
+    CONVSTORE_RETURN_IF_ERROR(Audited(
+        conn, who, {"vector_index.dropped", "embedding_space", std::string(space_name), std::nullopt, ""}));
+    return true;
+  });
+  if (!dropped.ok() || !*dropped) return dropped;
+  std::shared_ptr<VectorSlot> slot = VectorSlotOf(std::string(space_name));
+  std::lock_guard lock(slot->mu);
+  if (slot->index) {
+    slot->index.reset();
+    slot->index_recall.reset();
+    if (slot->copy) slot->copy->TrackChanges(false);
+    slot->bytes = VectorSlotBytesLocked(*slot);
+  }
+  return true;
 }
 
 Status StoreImpl::DoSetVectorMemoryBudget(int64_t bytes) {
@@ -224,8 +397,7 @@ Status StoreImpl::DoSetVectorMemoryBudget(int64_t bytes) {
   for (const auto& slot : slots) {
     if (VectorBytesBesides(nullptr) <= bytes) break;
     std::lock_guard lock(slot->mu);
-    slot->copy.reset();
-    slot->bytes = 0;
+    DropVectorCopyLocked(*slot);
   }
   return Status::OK();
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace convstore::search {
 
@@ -52,14 +53,14 @@ int64_t VectorCopy::BytesFor(const SpaceRow& space, int64_t vectors, bool keep_f
   const int64_t dim = space.spec.dimension;
   int64_t per_row = 8 + 8 + 1 + 4 + 24;  // id, row, alive, squared norm, hash-map entry (about)
   if (keep_float32 || !int8) per_row += 4 * dim;
-  if (int8) per_row += dim + 4;
+  if (int8) per_row += dim + 8;
   return vectors * per_row;
 }
 
 int64_t VectorCopy::bytes() const {
   return static_cast<int64_t>(ids_.capacity() * 8 + rows_.capacity() * 8 + alive_.capacity() +
                               f32_.capacity() * 4 + sq_norms_.capacity() * 4 + i8_.capacity() +
-                              scales_.capacity() * 4 + slot_of_row_.size() * 24);
+                              scales_.capacity() * 4 + i8_sums_.capacity() * 4 + slot_of_row_.size() * 24);
 }
 
 int64_t VectorCopy::SlotOf(int64_t row) const {
@@ -83,8 +84,12 @@ void VectorCopy::Store(uint32_t slot, const float* v) {
     const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
     scales_[slot] = scale;
     int8_t* q = i8_.data() + static_cast<size_t>(slot) * dim_;
-    for (size_t i = 0; i < dim_; ++i)
+    int32_t sum = 0;
+    for (size_t i = 0; i < dim_; ++i) {
       q[i] = static_cast<int8_t>(std::clamp(std::lround(row[i] / scale), -127L, 127L));
+      sum += q[i];
+    }
+    i8_sums_[slot] = sum;
   }
 }
 
@@ -121,12 +126,14 @@ Status VectorCopy::Refresh(sqlite::Connection& conn) {
       if (has_int8()) {
         i8_.resize(i8_.size() + dim_);
         scales_.push_back(1);
+        i8_sums_.push_back(0);
       }
       slot_of_row_.emplace(target_row, slot);
       ++live_count_;
     }
     ids_[slot] = id;
     Store(slot, v.data());
+    if (tracking_) changes_.stored.push_back(slot);
     read_upto_ = std::max(read_upto_, id);
   }
   st->Reset();
@@ -138,7 +145,15 @@ void VectorCopy::Forget(uint32_t slot) {
   alive_[slot] = 0;
   --live_count_;
   slot_of_row_.erase(rows_[slot]);
+  if (tracking_) changes_.forgotten.push_back(slot);
 }
+
+void VectorCopy::TrackChanges(bool on) {
+  tracking_ = on;
+  if (!on) changes_ = Changes{};
+}
+
+VectorCopy::Changes VectorCopy::TakeChanges() { return std::exchange(changes_, Changes{}); }
 
 Status VectorCopy::Sweep(sqlite::Connection& conn) {
   std::vector<int64_t> present;

@@ -47,6 +47,15 @@ class VectorCopy {
   // Forgets one slot.
   void Forget(uint32_t slot);
 
+  // While tracking (an index is attached), the slots Refresh stored (new rows and replaced vectors) and the ones
+  // forgotten since the last TakeChanges.
+  struct Changes {
+    std::vector<uint32_t> stored;
+    std::vector<uint32_t> forgotten;
+  };
+  void TrackChanges(bool on);
+  Changes TakeChanges();
+
   bool alive(uint32_t slot) const { return alive_[slot] != 0; }
   int64_t row(uint32_t slot) const { return rows_[slot]; }
   int64_t vector_id(uint32_t slot) const { return ids_[slot]; }
@@ -56,11 +65,12 @@ class VectorCopy {
   int64_t read_upto() const { return read_upto_; }
 
   // Row data (valid until the next Refresh): float32 rows (normalised for cosine), squared norms of the vectors as
-  // given (L2), int8 rows and their scales.
+  // given (L2), int8 rows, their scales and their sums.
   const float* float32() const { return f32_.data(); }
   const float* squared_norms() const { return sq_norms_.data(); }
   const int8_t* int8() const { return i8_.data(); }
   const float* scales() const { return scales_.data(); }
+  const int32_t* int8_sums() const { return i8_sums_.data(); }  // Σ of each int8 row (vector_kernels.h)
 
  private:
   void Store(uint32_t slot, const float* v);
@@ -77,8 +87,11 @@ class VectorCopy {
   std::vector<float> sq_norms_;
   std::vector<int8_t> i8_;
   std::vector<float> scales_;
+  std::vector<int32_t> i8_sums_;
   std::vector<float> scratch_;  // a row being prepared when no float32 copy is kept
   std::unordered_map<int64_t, uint32_t> slot_of_row_;
+  bool tracking_ = false;
+  Changes changes_;
 };
 
 }  // namespace convstore::search

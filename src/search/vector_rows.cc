@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "records/lookups.h"
+#include "search/vector_index.h"
+#include "util/json_input.h"
 #include "util/status_macros.h"
 #include "util/validate.h"
 
@@ -158,7 +160,55 @@ Result<int64_t> CountVectors(sqlite::Connection& conn, const SpaceRow& space) {
 }
 
 Result<bool> DropSpace(sqlite::Connection& conn, std::string_view name) {
-  CONVSTORE_RETURN_IF_ERROR(conn.Run("DELETE FROM embedding_spaces WHERE name = ?1", "drop an embedding space", name));
+  auto space = FindSpace(conn, name);
+  if (!space.ok()) return space.status();
+  if (!*space) return false;
+  auto index = DeleteIndexSpec(conn, **space);
+  if (!index.ok()) return index.status();
+  CONVSTORE_RETURN_IF_ERROR(conn.Run("DELETE FROM embedding_spaces WHERE id = ?1", "drop an embedding space",
+                                     (*space)->id));
+  return sqlite3_changes(conn.raw()) > 0;
+}
+
+namespace {
+
+std::string IndexKey(const SpaceRow& space) { return fmt::format("vector_index.{}", space.id); }
+
+}  // namespace
+
+Result<std::optional<VectorIndexSpec>> GetIndexSpec(sqlite::Connection& conn, const SpaceRow& space) {
+  auto value = conn.QueryRow("SELECT value FROM meta WHERE key = ?1", "read a vector index setting",
+                             [](const sqlite::Stmt& st) { return std::string(st.Text(0)); }, IndexKey(space));
+  if (!value.ok()) return value.status();
+  if (!*value) return std::optional<VectorIndexSpec>();
+  auto json = util::ParseJson(**value, "a vector index setting", 4096);
+  const auto bad = [&] {
+    return Status::Corruption(
+        fmt::format("the vector index setting of space '{}' is not a valid one: {}", space.spec.name, **value));
+  };
+  if (!json.ok() || !json->is_object()) return bad();
+  VectorIndexSpec spec;
+  for (auto [key, field] : {std::pair{"m", &spec.m}, std::pair{"ef_construction", &spec.ef_construction},
+                            std::pair{"ef_search", &spec.ef_search}}) {
+    auto it = json->find(key);
+    if (it == json->end() || !it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 1'000'000)
+      return bad();
+    *field = it->get<int>();
+  }
+  if (json->value("kind", "") != "hnsw" || !ValidateIndexSpec(spec).ok()) return bad();
+  return std::optional<VectorIndexSpec>(spec);
+}
+
+Status PutIndexSpec(sqlite::Connection& conn, const SpaceRow& space, const VectorIndexSpec& spec) {
+  const std::string value = fmt::format(R"({{"kind":"hnsw","m":{},"ef_construction":{},"ef_search":{}}})", spec.m,
+                                        spec.ef_construction, spec.ef_search);
+  return conn.Run("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                  "store a vector index setting", IndexKey(space), value);
+}
+
+Result<bool> DeleteIndexSpec(sqlite::Connection& conn, const SpaceRow& space) {
+  CONVSTORE_RETURN_IF_ERROR(
+      conn.Run("DELETE FROM meta WHERE key = ?1", "remove a vector index setting", IndexKey(space)));
   return sqlite3_changes(conn.raw()) > 0;
 }
 

@@ -47,6 +47,13 @@ Result<int64_t> CountVectors(sqlite::Connection& conn, const SpaceRow& space);
 // Drops the space and its vectors; false when there was none.
 Result<bool> DropSpace(sqlite::Connection& conn, std::string_view name);
 
+// A space's approximate index setting (vector_index.h), kept in `meta` under "vector_index.<space id>": nullopt when
+// it has none. Dropping the space removes it.
+Result<std::optional<VectorIndexSpec>> GetIndexSpec(sqlite::Connection& conn, const SpaceRow& space);
+Status PutIndexSpec(sqlite::Connection& conn, const SpaceRow& space, const VectorIndexSpec& spec);
+// False when the space had none.
+Result<bool> DeleteIndexSpec(sqlite::Connection& conn, const SpaceRow& space);
+
 // The row id (messages.id or conversations.id) of a public id of the space's target; kNotFound when there is none.
 Result<int64_t> TargetRow(sqlite::Connection& conn, EmbeddingTarget target, std::string_view id);
 

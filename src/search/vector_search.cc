@@ -93,21 +93,22 @@ std::vector<VectorCandidate> ScanInt8(const VectorCopy& copy, const std::vector<
                                 const std::vector<uint32_t>* slots) {
   const size_t dim = copy.dimension();
   const VectorMetric metric = copy.space().spec.metric;
+  // The query in 7 bits (vector_kernels.h): its rounding only orders candidates, which are rescored exactly.
   float max_abs = 0;
   for (float x : q) max_abs = std::max(max_abs, std::fabs(x));
-  const float q_scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
-  std::vector<int16_t> q16(dim);
+  const float q_scale = max_abs > 0 ? max_abs / 63.0f : 1.0f;
+  std::vector<int8_t> q7(dim);
   for (size_t i = 0; i < dim; ++i)
-    q16[i] = static_cast<int16_t>(std::clamp(std::lround(q[i] / q_scale), -127L, 127L));
+    q7[i] = static_cast<int8_t>(std::clamp(std::lround(q[i] / q_scale), -63L, 63L));
   TopK top(want);
   int32_t out[kBlock];
   const size_t n = slots ? slots->size() : copy.slots();
   for (size_t start = 0; start < n; start += kBlock) {
     const size_t count = std::min(kBlock, n - start);
     if (slots)
-      DotI8Slots(q16.data(), copy.int8(), dim, slots->data() + start, count, out);
+      DotI8Slots(q7.data(), copy.int8(), copy.int8_sums(), dim, slots->data() + start, count, out);
     else
-      DotI8(q16.data(), copy.int8() + start * dim, dim, count, out);
+      DotI8(q7.data(), copy.int8() + start * dim, copy.int8_sums() + start, dim, count, out);
     for (size_t i = 0; i < count; ++i) {
       const uint32_t slot = slots ? (*slots)[start + i] : static_cast<uint32_t>(start + i);
       if (!copy.alive(slot)) continue;
@@ -181,6 +182,7 @@ Status ValidateVectorQuery(const VectorSearchQuery& q) {
   CONVSTORE_RETURN_IF_ERROR(util::CheckKey(q.space, "space"));
   CONVSTORE_RETURN_IF_ERROR(util::CheckRange(q.k, 1, kMaxK, "k"));
   CONVSTORE_RETURN_IF_ERROR(util::CheckRange(q.rescore_factor, 1, kMaxRescoreFactor, "rescore_factor"));
+  if (q.ef_search != 0) CONVSTORE_RETURN_IF_ERROR(util::CheckRange(q.ef_search, 1, kMaxIndexEf, "ef_search"));
   if (q.vector.empty()) return Status::InvalidArgument("the query vector is empty");
   for (size_t i = 0; i < q.vector.size(); ++i)
     if (!std::isfinite(q.vector[i])) return Status::InvalidArgument(fmt::format("vector[{}] is not a finite number", i));
@@ -188,8 +190,8 @@ Status ValidateVectorQuery(const VectorSearchQuery& q) {
   return ValidateFilter(q.filter, TextSearchTarget::kMessages);
 }
 
-Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& copy, const VectorSearchQuery& q,
-                                       const RowPredicate& metadata) {
+Result<VectorSearchResult> SearchCopy(sqlite::Connection& conn, VectorCopy& copy, const VectorSearchQuery& q,
+                                      const RowPredicate& metadata, VectorIndex* index) {
   const SpaceRow& space = copy.space();
   const VectorMetric metric = space.spec.metric;
   CONVSTORE_RETURN_IF_ERROR(CheckVector(q.vector, space.spec, "the query vector"));
@@ -215,6 +217,12 @@ Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& cop
     result.candidates = static_cast<int64_t>(copy.live());
   }
 
+  // The index takes in what the copy read since its last search, whether this search uses it or not.
+  if (index != nullptr) CONVSTORE_RETURN_IF_ERROR(index->Sync(copy));
+  bool approximate = index != nullptr && !filtered && !q.exact;
+  if (approximate) result.plan = "hnsw";
+  const int ef = q.ef_search > 0 ? q.ef_search : index != nullptr ? index->spec().ef_search : 0;
+
   const size_t want = static_cast<size_t>(q.k) + kMargin;
   std::vector<float> stored(copy.dimension());
   struct Scored {
@@ -223,9 +231,16 @@ Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& cop
   };
   std::vector<Scored> kept;
   for (int round = 0;; ++round) {
-    std::vector<VectorCandidate> found =
-        int8 ? ScanInt8(copy, query, want * static_cast<size_t>(q.rescore_factor), filtered ? &slots : nullptr)
-             : ScanFloat32(copy, query, want, filtered ? &slots : nullptr);
+    std::vector<VectorCandidate> found;
+    if (approximate) {
+      CONVSTORE_RETURN_IF_ERROR(index->Sync(copy));  // rows the previous round forgot
+      auto near = index->Search(copy, query, want, ef);
+      if (!near.ok()) return near.status();
+      for (uint32_t slot : *near) found.push_back({slot, 0, copy.row(slot)});
+    } else {
+      found = int8 ? ScanInt8(copy, query, want * static_cast<size_t>(q.rescore_factor), filtered ? &slots : nullptr)
+                   : ScanFloat32(copy, query, want, filtered ? &slots : nullptr);
+    }
     // Exact scores of the candidates, best first (an int8 scan's order is approximate).
     std::vector<Scored> scored;
     bool forgot = false;
@@ -266,7 +281,14 @@ Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& cop
       kept.push_back(s);
     }
     const size_t available = filtered ? slots.size() : copy.live();
-    if (!forgot || kept.size() >= std::min<size_t>(static_cast<size_t>(q.k), available) || round == 2) break;
+    const bool enough = kept.size() >= std::min<size_t>(static_cast<size_t>(q.k), available);
+    if (approximate && !enough && !forgot) {
+      // The graph gave too few live rows (many deleted around the query): this search scans.
+      approximate = false;
+      result.plan = int8 ? "exact int8 + rescore" : "exact";
+      continue;
+    }
+    if (!forgot || enough || round >= 2) break;
     // Rows were deleted since the copy read them: forget all of them at once, then score again.
     if (round == 0) CONVSTORE_RETURN_IF_ERROR(copy.Sweep(conn));
     if (filtered) {
@@ -279,6 +301,35 @@ Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& cop
 
   for (const Scored& s : kept) CONVSTORE_RETURN_IF_ERROR(AppendHit(conn, space, s.c.row, s.score, s.distance, result));
   return result;
+}
+
+Result<std::optional<IndexRecall>> MeasureIndexRecall(const VectorCopy& copy, VectorIndex& index, int queries) {
+  constexpr size_t kK = 10;
+  std::vector<uint32_t> live;
+  for (uint32_t s = 0; s < copy.slots(); ++s)
+    if (copy.alive(s)) live.push_back(s);
+  if (live.size() <= kK || queries < 1) return std::optional<IndexRecall>();
+  const size_t n = std::min(live.size(), static_cast<size_t>(queries));
+  const size_t dim = copy.dimension();
+  size_t found = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t self = live[i * live.size() / n];
+    const std::vector<float> q(copy.float32() + static_cast<size_t>(self) * dim,
+                               copy.float32() + static_cast<size_t>(self + 1) * dim);
+    std::vector<uint32_t> truth;
+    for (const VectorCandidate& c : ScanFloat32(copy, q, kK + 1, nullptr))
+      if (c.slot != self && truth.size() < kK) truth.push_back(c.slot);
+    auto near = index.Search(copy, q, kK + 1, index.spec().ef_search);
+    if (!near.ok()) return near.status();
+    size_t taken = 0;
+    for (uint32_t slot : *near) {
+      if (slot == self || taken == kK) continue;
+      ++taken;
+      if (std::find(truth.begin(), truth.end(), slot) != truth.end()) ++found;
+    }
+  }
+  return std::optional<IndexRecall>(
+      IndexRecall{static_cast<double>(found) / static_cast<double>(n * kK), static_cast<int>(n)});
 }
 
 Result<VectorSearchResult> SearchStreamed(sqlite::Connection& conn, const SpaceRow& space, const VectorSearchQuery& q,

@@ -10,11 +10,13 @@
 //
 // Not thread-safe: one connection's transaction and one copy, both the caller's to serialise.
 #pragma once
+#include <optional>
 #include <vector>
 
 #include "convstore/status.h"
 #include "convstore/vectors.h"
 #include "search/row_filter.h"
+#include "search/vector_index.h"
 #include "search/vector_memory.h"
 #include "sqlite/connection.h"
 
@@ -29,9 +31,20 @@ Status ValidateVectorQuery(const VectorSearchQuery& query);
 
 TextSearchTarget TargetOf(EmbeddingTarget target);
 
-// The exact k nearest neighbours of query.vector among the copy's live rows the filter selects.
-Result<VectorSearchResult> SearchExact(sqlite::Connection& conn, VectorCopy& copy, const VectorSearchQuery& query,
-                                       const RowPredicate& metadata);
+// The k nearest neighbours of query.vector among the copy's live rows the filter selects: exact, or with `index`
+// (the space's approximate index over this copy, always brought up to date here) for an unfiltered query that
+// does not ask for `exact`, the index's candidates scored exactly (plan "hnsw"; when the index yields fewer than k live rows
+// the search scans after all).
+Result<VectorSearchResult> SearchCopy(sqlite::Connection& conn, VectorCopy& copy, const VectorSearchQuery& query,
+                                      const RowPredicate& metadata, VectorIndex* index = nullptr);
+
+// recall@10 of `index` against the exact scan, over up to `queries` of the copy's live rows (evenly spread) as
+// queries, each query's own row left out of both lists; nullopt with fewer than 11 live rows.
+struct IndexRecall {
+  double recall_at_10 = 0;
+  int queries = 0;
+};
+Result<std::optional<IndexRecall>> MeasureIndexRecall(const VectorCopy& copy, VectorIndex& index, int queries);
 
 // The same without a copy, for a space the memory budget leaves out: the space's vectors are read from the table
 // in blocks and scored as they come (float32, exact; an int8 space too), holding only the best k + a margin.

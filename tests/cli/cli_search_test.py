@@ -116,6 +116,24 @@ with tempfile.TemporaryDirectory() as d:
                  ["embeddings", db, "drop"], ["embeddings", db, "explode"]):
         r = run(*args)
         check(r.returncode == 2 and r.stderr, f"{args}: {r.returncode} {r.stderr!r}")
+    # The approximate index: built once by the command (recall reported), its setting kept, used by searches.
+    r = run("embeddings", db, "index", "e", "--m", "8", "--ef-search", "20")
+    check(r.returncode == 0 and "index of e (hnsw, m 8" in r.stdout and "2 vectors" in r.stdout,
+          f"embeddings index: {r.stdout!r} {r.stderr!r}")
+    r = run("embeddings", db, "list", "--json")
+    spaces = json.loads(r.stdout)["spaces"] if r.returncode == 0 else []
+    check(spaces and spaces[0]["index"] == {"kind": "hnsw", "m": 8, "ef_construction": 200, "ef_search": 20},
+          f"the index setting: {r.stdout!r}")
+    r = run("search", db, "--space", "e", "--vector", "[0.9, 0.1, 0]", "--limit", "1")
+    check(r.returncode == 0 and "(hnsw)" in r.stdout and a in r.stdout, f"search through the index: {r.stdout!r}")
+    r = run("search", db, "--space", "e", "--vector", "[0.9, 0.1, 0]", "--limit", "1", "--exact")
+    check(r.returncode == 0 and "(exact)" in r.stdout, f"search --exact: {r.stdout!r}")
+    r = run("embeddings", db, "index", "e", "--m", "1")
+    check(r.returncode == 1 and "invalid_argument" in r.stderr, f"index --m 1: {r.returncode} {r.stderr!r}")
+    r = run("embeddings", db, "drop-index", "e")
+    check(r.returncode == 0 and "dropped the index of e" in r.stdout, f"drop-index: {r.stdout!r} {r.stderr!r}")
+    r = run("embeddings", db, "drop-index", "e")
+    check(r.returncode == 0 and "had no index" in r.stdout, f"drop-index again: {r.stdout!r} {r.stderr!r}")
     r = run("embeddings", db, "create", "e", "--dimension", "4")
     check(r.returncode == 1 and "conflict" in r.stderr, f"create a conflicting space: {r.returncode} {r.stderr!r}")
     r = run("embeddings", db, "drop", "e")

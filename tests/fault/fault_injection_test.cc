@@ -397,6 +397,16 @@ class Workload {
       if (near.ok() && static_cast<int64_t>(near->hits.size()) != out.vectors_put)
         out.problems.push_back("search_vectors found " + std::to_string(near->hits.size()) + " of " +
                                std::to_string(out.vectors_put) + " vectors");
+      // The approximate index: its setting written under faults, then the same search through it.
+      if (Retry("create_vector_index", [&] {
+            return store_->CreateVectorIndex("fault", {.m = 4, .ef_construction = 20, .ef_search = 20});
+          }).ok()) {
+        auto approx = Retry("search_vectors (index)",
+                            [&] { return store_->SearchVectors({.space = "fault", .vector = {1, 2, 0}, .k = 1000}); });
+        if (approx.ok() && static_cast<int64_t>(approx->hits.size()) != out.vectors_put)
+          out.problems.push_back("search_vectors through the index found " + std::to_string(approx->hits.size()) +
+                                 " of " + std::to_string(out.vectors_put) + " vectors");
+      }
     }
   }
 

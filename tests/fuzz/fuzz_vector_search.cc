@@ -1,7 +1,8 @@
 // Fuzz target "vector_search": convstore_search_vectors(db, <input>, a vector of 4 floats) on the fixture store,
 // whose message has a vector in the space "f" (dimension 4, cosine), and convstore_search_hybrid with the same input
-// when it holds "text". Either a clear refusal, or hits closest first (scores non-increasing), at most k (hybrid:
-// the limit), never more than the rows the filter left.
+// when it holds "text", and convstore_create_vector_index(db, "f", <input>) when it holds "\"m\"" or "ef_" but no
+// "\"space\"" (an index spec). Either a clear refusal, or hits closest first (scores non-increasing), at most k (hybrid: the limit), never
+// more than the rows the filter left; or the index's report with the spec asked for.
 #include <string>
 
 #include "fuzz_call.h"
@@ -28,7 +29,25 @@ void EnsureSpace(convstore_fuzz::FuzzStore& s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace convstore_fuzz;
-  const bool hybrid = std::string(reinterpret_cast<const char*>(data), size).find("\"text\"") != std::string::npos;
+  const std::string input(reinterpret_cast<const char*>(data), size);
+  const bool hybrid = input.find("\"text\"") != std::string::npos;
+  const bool index_spec = input.find("\"space\"") == std::string::npos &&
+                          (input.find("\"m\"") != std::string::npos || input.find("ef_") != std::string::npos);
+  if (!hybrid && index_spec)
+    return FuzzStoreCall(
+        data, size, "convstore_create_vector_index", Kind::kObject,
+        [](FuzzStore& s, const char* in, char** out, char** err) {
+          EnsureSpace(s);
+          return convstore_create_vector_index(s.db(), "f", in, out, err);
+        },
+        [](FuzzStore&, const Success& r) {
+          const auto request = nlohmann::json::parse(r.input, nullptr, false);
+          const auto& index = r.json["index"];
+          if (!index.is_object() || index.value("kind", "") != "hnsw") r.Fail("no index in the report");
+          if (request.is_object() && request.contains("m") && request["m"] != index["m"]) r.Fail("another m");
+          if (!r.json["vectors"].is_number_integer() || r.json["vectors"].get<int64_t>() < 0)
+            r.Fail("no vector count");
+        });
   return FuzzStoreCall(
       data, size, hybrid ? "convstore_search_hybrid" : "convstore_search_vectors", Kind::kObject,
       [hybrid](FuzzStore& s, const char* in, char** out, char** err) {

@@ -239,6 +239,8 @@ def _declare(lib: ctypes.CDLL) -> dict:
         "convstore_search_vectors": ([convstore_p, c_char_p, POINTER(c_float), c_int64, _out, _out], c_int),
         "convstore_search_hybrid": ([convstore_p, c_char_p, POINTER(c_float), c_int64, _out, _out], c_int),
         "convstore_set_vector_memory_budget": ([convstore_p, c_int64, _out], c_int),
+        "convstore_create_vector_index": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
+        "convstore_drop_vector_index": ([convstore_p, c_char_p, POINTER(c_int), _out], c_int),
         "convstore_set_retention_policy": ([convstore_p, c_char_p, _out], c_int),
         "convstore_get_retention_policy": ([convstore_p, _out, _out], c_int),
         "convstore_apply_retention": ([convstore_p, c_char_p, convstore_progress_fn, c_void_p, _out, _out], c_int),

@@ -835,6 +835,33 @@ static void vector_flow(void) {
     EXPECT_CODE(convstore_get_embedding(db, "e", second, &got, &dim, &err_), CONVSTORE_OK);
     CHECK(got != NULL && dim == 3 && got[1] == 1.0f);
     convstore_free(got);
+    /* An approximate index: built, reported, used by an unfiltered search unless it asks "exact", dropped. */
+    EXPECT_CODE(convstore_create_vector_index(db, "e", "{\"m\":8,\"ef_search\":20}", &out, &err_), CONVSTORE_OK);
+    CHECK(out != NULL && strstr(out, "\"m\":8") != NULL && strstr(out, "\"vectors\":2") != NULL &&
+          strstr(out, "\"recall_at_10\":null") != NULL);
+    convstore_free(out);
+    out = NULL;
+    EXPECT_CODE(convstore_search_vectors(db, "{\"space\":\"e\",\"k\":1}", query, 3, &out, &err_), CONVSTORE_OK);
+    CHECK(out != NULL && strstr(out, first) != NULL && strstr(out, "\"plan\":\"hnsw\"") != NULL);
+    convstore_free(out);
+    out = NULL;
+    EXPECT_CODE(convstore_search_vectors(db, "{\"space\":\"e\",\"k\":1,\"exact\":true}", query, 3, &out, &err_),
+                CONVSTORE_OK);
+    CHECK(out != NULL && strstr(out, "\"plan\":\"exact\"") != NULL);
+    convstore_free(out);
+    out = NULL;
+    EXPECT_CODE(convstore_list_embedding_spaces(db, &out, &err_), CONVSTORE_OK);
+    CHECK(out != NULL && strstr(out, "\"index\":{\"kind\":\"hnsw\",\"m\":8,") != NULL);
+    convstore_free(out);
+    out = NULL;
+    EXPECT_CODE(convstore_create_vector_index(db, "e", "{\"m\":0}", &out, &err_), CONVSTORE_INVALID_ARGUMENT);
+    CHECK(out == NULL);
+    EXPECT_CODE(convstore_create_vector_index(db, "e", "{\"kind\":\"ivf\"}", &out, &err_), CONVSTORE_INVALID_ARGUMENT);
+    EXPECT_CODE(convstore_create_vector_index(db, "none", NULL, &out, &err_), CONVSTORE_NOT_FOUND);
+    EXPECT_CODE(convstore_drop_vector_index(db, "e", &deleted, &err_), CONVSTORE_OK);
+    CHECK(deleted == 1);
+    EXPECT_CODE(convstore_drop_vector_index(db, "e", &deleted, &err_), CONVSTORE_OK);
+    CHECK(deleted == 0);
     EXPECT_CODE(convstore_delete_embedding(db, "e", second, &deleted, &err_), CONVSTORE_OK);
     CHECK(deleted == 1);
     EXPECT_CODE(convstore_get_embedding(db, "e", second, &got, &dim, &err_), CONVSTORE_OK);

@@ -618,7 +618,7 @@ CONVSTORE_API int convstore_set_background_indexing(convstore_t* db, int enabled
  * order, row-major), records as JSON. spec_json: {"name": 1..64 bytes of [A-Za-z0-9_.-], "target"?: "messages"
  * (default) | "conversations", "dimension": 1..4096, "metric"?: "cosine" (default) | "dot" | "l2",
  * "quantization"?: "none" (default) | "int8"}. A space's record: {"name", "target", "dimension", "metric",
- * "quantization", "vectors", "created_at", "created_at_us", "memory_bytes"}. Creating an existing space with the
+ * "quantization", "vectors", "created_at", "created_at_us", "memory_bytes", "index" (the approximate index's setting, or null)}. Creating an existing space with the
  * same spec returns it; with another spec is CONVSTORE_CONFLICT. */
 CONVSTORE_API int convstore_create_embedding_space(convstore_t* db, const char* spec_json, char** out_json,
                                                    char** errmsg);
@@ -638,8 +638,9 @@ CONVSTORE_API int convstore_delete_embedding(convstore_t* db, const char* space,
  * has none. */
 CONVSTORE_API int convstore_get_embedding(convstore_t* db, const char* space, const char* id, float** out,
                                           int64_t* dimension, char** errmsg);
-/* The exact k nearest neighbours of `vector` (dimension floats). query_json: {"space", "k"?: 1..1000 (default 10),
- * "rescore_factor"?: 1..100 (int8 spaces, default 10), and the filters of convstore_search_text ("user", "team",
+/* The k nearest neighbours of `vector` (dimension floats). query_json: {"space", "k"?: 1..1000 (default 10),
+ * "rescore_factor"?: 1..100 (int8 spaces, default 10), "exact"?: true to bypass the space's approximate index,
+ * "ef_search"?: 1..10000 (the index's candidate list for this search), and the filters of convstore_search_text ("user", "team",
  * "conversation_id", "role", "model", "from", "to", "metadata_contains", "metadata_where"), applied before
  * ranking}. *out_json: {"hits": [{"message_id" (null for a conversation), "conversation_id", "conversation_title",
  * "user", "role", "model", "content", "created_at", "created_at_us", "score" (higher is closer), "distance"}],
@@ -657,6 +658,18 @@ CONVSTORE_API int convstore_search_hybrid(convstore_t* db, const char* query_jso
  * "vector_memory_budget_bytes"); a space that does not fit is searched from the file in blocks, exact but slower;
  * 0 keeps no copies; negative: CONVSTORE_INVALID_ARGUMENT. */
 CONVSTORE_API int convstore_set_vector_memory_budget(convstore_t* db, int64_t bytes, char** errmsg);
+/* Gives a space an approximate nearest-neighbour index (HNSW) and builds this handle's, with every core; on a space
+ * whose index has this spec already, builds this handle's if it has none. Kept in memory only and current with
+ * every write; unfiltered searches without "exact" use it (plan "hnsw"). spec_json (NULL or "{}": the defaults):
+ * {"kind"?: "hnsw", "m"?: 2..100 (16), "ef_construction"?: m..10000 (200), "ef_search"?: 1..10000 (64)}.
+ * *out_json: {"space", "index": {"kind", "m", "ef_construction", "ef_search"}, "vectors", "memory_bytes",
+ * "build_seconds", "recall_at_10" (against the exact search, over "recall_queries" of the space's own vectors; null
+ * under 11 vectors), "recall_queries"}. CONVSTORE_TOO_LARGE when the copy and the index would not fit in the
+ * vector memory budget (nothing is written). */
+CONVSTORE_API int convstore_create_vector_index(convstore_t* db, const char* space, const char* spec_json,
+                                                char** out_json, char** errmsg);
+/* Removes a space's index setting; *dropped (may be NULL) is 1 when it had one. */
+CONVSTORE_API int convstore_drop_vector_index(convstore_t* db, const char* space, int* dropped, char** errmsg);
 
 /* ---- retention (docs/operations.md, "Retention") ----
  * A policy: {"conversations_idle_us"?, "api_usage_us"?, "metrics_us"?, "audit_us"?, "journal_us"?}, integer

@@ -17,7 +17,7 @@ std::atomic<int> forks_in_progress{0};    // prepare handlers that closed the ga
 std::atomic<bool> quiesced{true};         // this process, if a forked child, was forked with convstore idle
 thread_local bool prepared_idle = true;   // what this thread's last prepare handler found (read in the child)
 std::atomic<int64_t> wait_override_ms{0};
-thread_local int depth = 0;               // this thread's nesting of CallScopes (0 while parked)
+thread_local int call_depth = 0;             // this thread's nesting of CallScopes (0 while parked)
 
 // The gate's mutex and condition variable live in raw storage so the child can construct them afresh: another
 // thread may have held or waited on them at the fork, and that thread does not exist in the child.
@@ -47,7 +47,7 @@ void Leave() noexcept {
 }
 
 void Prepare() {
-  const int64_t own = depth > 0 ? 1 : 0;  // a fork from inside a convstore callback
+  const int64_t own = call_depth > 0 ? 1 : 0;  // a fork from inside a convstore callback
   std::unique_lock lock(*gate_mu);
   forks_in_progress.fetch_add(1, std::memory_order_seq_cst);
   // Thread-local: the forking thread alone carries it into the child; the parent keeps its own flag, and two
@@ -69,7 +69,7 @@ void InChild() {
   gate_mu = new (mutex_storage) std::mutex;  // the old ones are abandoned, never destroyed
   gate_cv = new (cv_storage) std::condition_variable;
   forks_in_progress.store(0, std::memory_order_seq_cst);
-  active.store(depth > 0 ? 1 : 0, std::memory_order_seq_cst);
+  active.store(call_depth > 0 ? 1 : 0, std::memory_order_seq_cst);
   if (!prepared_idle) quiesced.store(false, std::memory_order_seq_cst);  // a child of a child stays marked
   generation.fetch_add(1, std::memory_order_relaxed);
 }
@@ -96,16 +96,16 @@ void SetForkWaitForTesting(std::chrono::milliseconds wait) noexcept {
 
 CallScope::CallScope() noexcept {
   (void)kRegistered;
-  if (depth++ == 0) Enter();
+  if (call_depth++ == 0) Enter();
 }
 
 CallScope::~CallScope() {
-  if (--depth == 0) Leave();
+  if (--call_depth == 0) Leave();
 }
 
-ParkedScope::ParkedScope() noexcept : depth_(depth) {
+ParkedScope::ParkedScope() noexcept : depth_(call_depth) {
   if (depth_ > 0) {
-    depth = 0;
+    call_depth = 0;
     Leave();
   }
 }
@@ -113,7 +113,7 @@ ParkedScope::ParkedScope() noexcept : depth_(depth) {
 ParkedScope::~ParkedScope() {
   if (depth_ > 0) {
     Enter();
-    depth = depth_;
+    call_depth = depth_;
   }
 }
 

@@ -431,6 +431,7 @@ TEST(CostEngineTest, Migration4FoldsPendingRowsLeftByOlderVersions) {
   {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+    sqlite3_busy_timeout(raw, 5000);  // the store's background indexer may be writing
     // The same rows as an older version could have left them: all pending. Then back to schema version 3.
     const std::string sql =
         "DELETE FROM cost_rollups; DELETE FROM cost_totals;"
@@ -502,13 +503,17 @@ TEST(CostEngineTest, RandomWorkloadsWithBatchPatterns) {
 TEST(CostEngineTest, VerifyFindsDamageAndRebuildRepairsIt) {
   TempDb db;
   Clock clock;
-  auto s = WorkloadStore(db.path(), clock);
+  // No background full-text indexer: its transactions would hold the write lock the damaging connection needs.
+  Options o;
+  o.background_indexing = false;
+  auto s = WorkloadStore(db.path(), clock, o);
   std::mt19937_64 rng(7);
   Workload w;
   RunWorkload(*s, clock, rng, w, 100);
   {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+    sqlite3_busy_timeout(raw, 5000);  // the store's background indexer may be writing
     ASSERT_EQ(sqlite3_exec(raw, "UPDATE cost_rollups SET cost_nanousd = cost_nanousd + 1 WHERE day ="
                                 " (SELECT max(day) FROM cost_rollups); UPDATE cost_totals SET count = count + 5;"
                                 " DELETE FROM cost_rollups WHERE day = (SELECT min(day) FROM cost_rollups)",
@@ -930,6 +935,7 @@ TEST(CostEngineTest, VerifyAndRebuildAreExactBeyondInt64) {
   {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+    sqlite3_busy_timeout(raw, 5000);  // the store's background indexer may be writing
     ASSERT_EQ(sqlite3_exec(raw, "UPDATE cost_rollups SET cost_nanousd = 99 WHERE day = (SELECT min(day) FROM cost_rollups)",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);

@@ -94,6 +94,7 @@ TEST(AuditPrune, ACutNoRetentionEntryRecordsIsNamed) {
   // Entries 1-2 removed and the state moved to match, by a program that bypasses the triggers.
   sqlite3* raw = nullptr;
   sqlite3_open(db.path().c_str(), &raw);
+  sqlite3_busy_timeout(raw, 5000);  // the store's background indexer may be writing
   sqlite3_db_config(raw, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr);
   ASSERT_EQ(sqlite3_exec(raw,
                          "UPDATE audit_state SET pruned_through_seq = 2, pruned_through_hash = "

@@ -21,7 +21,10 @@ using testing::TempDb;
 
 struct Raw {
   sqlite3* db = nullptr;
-  explicit Raw(const std::string& path) { sqlite3_open(path.c_str(), &db); }
+  explicit Raw(const std::string& path) {
+    sqlite3_open(path.c_str(), &db);
+    sqlite3_busy_timeout(db, 5000);  // the store's background indexer may be writing
+  }
   ~Raw() { sqlite3_close(db); }
   // The error message, or "" when the statement ran.
   std::string Exec(const std::string& sql) {

@@ -275,7 +275,7 @@ void IndexSearch(benchmark::State& state, ConversationStore& store, const char* 
 }
 
 void BM_HnswMixture(benchmark::State& state) { IndexSearch(state, Indexed(), "f1m", false); }
-BENCHMARK(BM_HnswMixture)->Arg(16)->Arg(32)->Arg(64)->Arg(128)->MinTime(1.0)->UseRealTime()
+BENCHMARK(BM_HnswMixture)->Arg(16)->Arg(32)->Arg(64)->Arg(128)->Arg(256)->Arg(512)->MinTime(1.0)->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 void BM_HnswUniformQueries(benchmark::State& state) { IndexSearch(state, Indexed(), "f1m", true); }
 BENCHMARK(BM_HnswUniformQueries)->Arg(64)->Arg(256)->MinTime(1.0)->UseRealTime()->Unit(benchmark::kMicrosecond);

@@ -79,15 +79,16 @@ for stage in $stages; do
       cmake --build build-asan -j "$jobs"
       # The crash tests' 240 + 120 kills, the sync's 60 kills and 600-operation workload, the 200 point-in-time
       # restores, the 150 forks, the I/O fault sweeps over every call and the malloc sweep run in the normal stage;
-      # here shorter runs (every fifth I/O call, every sixty-fourth allocation, starting from the second so ones
+      # here shorter runs (every fifth I/O call, every 128th allocation, starting from the second so ones
       # the first stage skips are failed too) check the same code instrumented. The packaging tests (install,
       # add_subdirectory) build without sanitizers and ran in the normal stage, as did Chromium's rendering of the
       # cost report (here the page is checked, not drawn).
-      CONVSTORE_REPORT_BROWSER=skip CONVSTORE_CRASH_KILLS=25 CONVSTORE_OPS_CRASH_KILLS=20 CONVSTORE_RETENTION_KILLS=10 CONVSTORE_ERASE_KILLS=8 CONVSTORE_SYNC_KILLS=12 CONVSTORE_GLOBAL_KILLS=10 CONVSTORE_SYNC_OPS=200 CONVSTORE_PITR_INSTANTS=40 CONVSTORE_FORK_COUNT=30 CONVSTORE_FAULT_SWEEP_STRIDE=5 CONVSTORE_MALLOC_FAULT_STRIDE=64 CONVSTORE_MALLOC_FAULT_START=2 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      CONVSTORE_REPORT_BROWSER=skip CONVSTORE_CRASH_KILLS=25 CONVSTORE_OPS_CRASH_KILLS=20 CONVSTORE_RETENTION_KILLS=10 CONVSTORE_ERASE_KILLS=8 CONVSTORE_SYNC_KILLS=12 CONVSTORE_GLOBAL_KILLS=10 CONVSTORE_SYNC_OPS=200 CONVSTORE_PITR_INSTANTS=40 CONVSTORE_FORK_COUNT=30 CONVSTORE_FAULT_SWEEP_STRIDE=5 CONVSTORE_MALLOC_FAULT_STRIDE=128 CONVSTORE_MALLOC_FAULT_START=2 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         run_ctest build-asan -E '^(install_consumer_test|subdirectory_consumer_test)$'
       ;;
     tsan)
-      configure build-tsan -DCONVSTORE_SANITIZE=thread -DCONVSTORE_BUILD_BENCH=OFF -DCONVSTORE_BUILD_EXAMPLES=OFF "${sanitizer_flags[@]}"
+      configure build-tsan -DCONVSTORE_SANITIZE=thread -DCONVSTORE_BUILD_BENCH=OFF -DCONVSTORE_BUILD_EXAMPLES=OFF \
+        -DCONVSTORE_UNITY_LIBRARY=ON "${sanitizer_flags[@]}"
       cmake --build build-tsan -j "$jobs" --target concurrency_test write_queue_test cost_test metadata_search_test
       TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
         run_ctest build-tsan -R '^(ConcurrencyTest|WriteQueueTest|BudgetTest|MetadataConcurrency)\.'

@@ -87,7 +87,8 @@ for stage in $stages; do
         run_ctest build-asan -E '^(install_consumer_test|subdirectory_consumer_test)$'
       ;;
     tsan)
-      configure build-tsan -DCONVSTORE_SANITIZE=thread -DCONVSTORE_BUILD_BENCH=OFF -DCONVSTORE_BUILD_EXAMPLES=OFF "${sanitizer_flags[@]}"
+      configure build-tsan -DCONVSTORE_SANITIZE=thread -DCONVSTORE_BUILD_BENCH=OFF -DCONVSTORE_BUILD_EXAMPLES=OFF \
+        -DCONVSTORE_UNITY_LIBRARY=OFF "${sanitizer_flags[@]}"
       cmake --build build-tsan -j "$jobs" --target concurrency_test write_queue_test cost_test metadata_search_test
       TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
         run_ctest build-tsan -R '^(ConcurrencyTest|WriteQueueTest|BudgetTest|MetadataConcurrency)\.'

@@ -4,7 +4,8 @@
 #      fault injection and fuzz-corpus replay tests;
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan, clang, instrumented for
 #      libFuzzer too so that stage 4 reuses it);
-#   3. the concurrency tests (and the racing-budget and concurrent metadata-search tests) under ThreadSanitizer
+#   3. the concurrency tests (and the racing-budget, concurrent metadata-search and background checkpointer tests)
+#      under ThreadSanitizer
 #      (build-tsan);
 #   4. each libFuzzer target for a bounded time (FUZZ_SECONDS: 4 here, the script's own default 6), built in
 #      build-asan when stage 2 ran, else in build-fuzz.
@@ -83,15 +84,16 @@ for stage in $stages; do
       # the first stage skips are failed too) check the same code instrumented. The packaging tests (install,
       # add_subdirectory) build without sanitizers and ran in the normal stage, as did Chromium's rendering of the
       # cost report (here the page is checked, not drawn).
-      CONVSTORE_REPORT_BROWSER=skip CONVSTORE_CRASH_KILLS=25 CONVSTORE_OPS_CRASH_KILLS=20 CONVSTORE_RETENTION_KILLS=10 CONVSTORE_ERASE_KILLS=8 CONVSTORE_SYNC_KILLS=12 CONVSTORE_GLOBAL_KILLS=10 CONVSTORE_SYNC_OPS=200 CONVSTORE_PITR_INSTANTS=40 CONVSTORE_FORK_COUNT=30 CONVSTORE_FAULT_SWEEP_STRIDE=5 CONVSTORE_MALLOC_FAULT_STRIDE=128 CONVSTORE_MALLOC_FAULT_START=2 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      CONVSTORE_REPORT_BROWSER=skip CONVSTORE_CRASH_KILLS=25 CONVSTORE_OPS_CRASH_KILLS=20 CONVSTORE_RETENTION_KILLS=10 CONVSTORE_ERASE_KILLS=8 CONVSTORE_SYNC_KILLS=12 CONVSTORE_GLOBAL_KILLS=10 CONVSTORE_SYNC_OPS=200 CONVSTORE_PITR_INSTANTS=40 CONVSTORE_FORK_COUNT=30 CONVSTORE_CHECKPOINT_WRITES=6000 CONVSTORE_FAULT_SWEEP_STRIDE=5 CONVSTORE_MALLOC_FAULT_STRIDE=128 CONVSTORE_MALLOC_FAULT_START=2 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         run_ctest build-asan -E '^(install_consumer_test|subdirectory_consumer_test)$'
       ;;
     tsan)
       configure build-tsan -DCONVSTORE_SANITIZE=thread -DCONVSTORE_BUILD_BENCH=OFF -DCONVSTORE_BUILD_EXAMPLES=OFF \
         -DCONVSTORE_UNITY_LIBRARY=OFF "${sanitizer_flags[@]}"
-      cmake --build build-tsan -j "$jobs" --target concurrency_test write_queue_test cost_test metadata_search_test
-      TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-        run_ctest build-tsan -R '^(ConcurrencyTest|WriteQueueTest|BudgetTest|MetadataConcurrency)\.'
+      cmake --build build-tsan -j "$jobs" --target concurrency_test write_queue_test cost_test metadata_search_test \
+        checkpoint_test
+      CONVSTORE_CHECKPOINT_WRITES=6000 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+        run_ctest build-tsan -R '^(ConcurrencyTest|WriteQueueTest|BudgetTest|MetadataConcurrency|BackgroundCheckpoints)\.'
       ;;
     fuzz)
       if [ -f build-asan/CMakeCache.txt ] && grep -q '^CONVSTORE_FUZZ:BOOL=ON' build-asan/CMakeCache.txt; then

@@ -82,8 +82,9 @@ struct StoreStats {
   // SQLite's page cache (sqlite3_db_status): pages found in the cache, read from the file, and written to it.
   int64_t cache_hits = 0, cache_misses = 0, cache_writes = 0;
   int64_t wal_bytes = 0;          // the WAL file's size now (0 for an in-memory store)
-  // WAL checkpoints run: the automatic one after a commit that leaves 4,000 frames or more in the WAL (tried after
-  // every such commit while a reader pins the WAL), and optimize's, an erasure's and retention's.
+  // WAL checkpoints run: the background checkpointer's (each pass of a cycle, asked for by a commit that leaves
+  // 4,000 frames or more in the WAL, again while a reader pins the WAL), the committing thread's (from 16,000
+  // frames with the background checkpointer, else from 4,000), and optimize's, an erasure's and retention's.
   int64_t checkpoints = 0;
 };
 

@@ -59,6 +59,12 @@ struct Options {
   // a search on this handle indexes what waits before it runs, and CatchUpSearchIndex / PurgeSearchIndex (or
   // SetBackgroundIndexing(true)) do the rest. Default true.
   bool background_indexing = true;
+  // Run the WAL's checkpoints on a thread of their own (a read-write file store): a commit that leaves 4,000 frames
+  // (about 16 MiB) in the WAL wakes the thread instead of checkpointing itself, so no call pays for a checkpoint;
+  // the writer is held back only for the last short copy of each cycle. The committing thread still checkpoints
+  // past 16,000 frames (should the thread fall behind). When false, the commit that reaches 4,000 frames
+  // checkpoints in the caller's thread, as SQLite does by default. Default true.
+  bool background_checkpoints = true;
   // Where the store reads the time (convstore/env.h). Not owned: it must outlive the ConversationStore object.
   // Default (nullptr):
   // Env::Default(), the system clock.

@@ -194,7 +194,14 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
     // An erasure whose WAL or archive steps were left pending is finished when it can be (best effort: the
     // store opens whatever happens; ListErasures shows what is still pending).
     if (!options.read_only) (*impl)->FinishErasuresOnOpen();
-    if (!options.read_only) (*impl)->StartTextIndexer();
+    if (!options.read_only) {
+      if (Status started = (*impl)->StartCheckpointer(); !started.ok()) {
+        (void)(*impl)->Close();
+        api::RemoveCreated(path, created);
+        return started;
+      }
+      (*impl)->StartTextIndexer();
+    }
     return std::unique_ptr<ConversationStore>(new ConversationStore(std::move(*impl)));
   } catch (const std::bad_alloc&) {
     return Status::Internal("out of memory while opening the store");

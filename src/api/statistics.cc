@@ -175,6 +175,8 @@ void StoreImpl::GatherConnectionCounters() {
     std::unique_lock lock(write_mu_, std::defer_lock);
     util::LockParked(lock);
     cache_.Add(writer_->TakeCacheUse());  // what ran on it outside a write group (maintenance, erasure steps)
+    // Under the write mutex: StopCheckpointer takes the checkpointer away under it.
+    if (checkpointer_) checkpoints_.fetch_add(checkpointer_->Take().runs, std::memory_order_relaxed);
   }
   checkpoints_.fetch_add(writer_->TakeAutoCheckpoints(), std::memory_order_relaxed);
 }

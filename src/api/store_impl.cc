@@ -56,6 +56,7 @@ Status StoreImpl::Close() {
     StopSyncer();
     StopRetentionTask();
     StopTextIndexer();
+    StopCheckpointer();
     // Counted calls registered before closed_ was set finish (they record their count) before the exclusive lock
     // below could hold up one still on its way to the lifecycle lock. (Not in a forked child: the count it
     // inherited includes the parent's other threads.)
@@ -84,6 +85,47 @@ Status StoreImpl::Close() {
   registration_.reset();
   util::Logger().debug("closed store '{}'", path_);
   return Status::OK();
+}
+
+Status StoreImpl::StartCheckpointer() {
+  if (options_.read_only || !options_.background_checkpoints || path_ == ConversationStore::kInMemory)
+    return Status::OK();
+  sqlite::ConnectionConfig config;
+  config.full_sync = options_.durability == Durability::kFull;
+  config.busy_timeout_ms = options_.busy_timeout_ms;
+  // The last copy of each cycle holds this process's writer back: writes wait on the write mutex (not in SQLite's
+  // busy handler) for one short copy and sync.
+  auto hold_writer = [this](const std::function<void()>& fn) {
+    std::unique_lock lock(write_mu_, std::defer_lock);
+    util::LockParked(lock);
+    fn();
+  };
+  auto started = sqlite::Checkpointer::Start(path_, config, hold_writer);
+  if (!started.ok()) return started.status();
+  std::unique_lock lock(write_mu_, std::defer_lock);
+  util::LockParked(lock);
+  checkpointer_ = std::move(*started);
+  writer_->SetCheckpointer(checkpointer_.get());
+  return Status::OK();
+}
+
+void StoreImpl::StopCheckpointer() {
+  if (util::ForkGeneration() != fork_generation_) {
+    (void)checkpointer_.release();  // the parent's thread and connection: not this process's to stop or close
+    return;
+  }
+  std::unique_ptr<sqlite::Checkpointer> stopping;
+  {
+    std::unique_lock lock(write_mu_, std::defer_lock);
+    util::LockParked(lock);
+    if (writer_) writer_->SetCheckpointer(nullptr);
+    stopping = std::move(checkpointer_);
+  }
+  if (stopping) {
+    util::ParkedScope parked;  // a fork need not wait for the checkpoint in progress
+    stopping->Stop();
+    checkpoints_.fetch_add(stopping->Take().runs, std::memory_order_relaxed);
+  }
 }
 
 void StoreImpl::NotifyBudgetAlerts(const std::vector<BudgetAlert>& alerts) const {

@@ -26,6 +26,7 @@
 #include "search/vector_index.h"
 #include "search/vector_search.h"
 #include "search/vector_memory.h"
+#include "sqlite/checkpointer.h"
 #include "sqlite/connection.h"
 #include "sqlite/reader_pool.h"
 #include "api/archive_session.h"
@@ -224,6 +225,9 @@ class StoreImpl final {
   Result<bool> DoDropVectorIndex(std::string_view space);
   // At open of a read-write handle: starts the background full-text indexer (src/api/search.cc).
   void StartTextIndexer();
+  // At open of a read-write file store with Options::background_checkpoints: starts the background checkpointer
+  // and sets it on the writer.
+  Status StartCheckpointer();
   // At open: finishes pending erasures when there are any (errors logged, never returned).
   void FinishErasuresOnOpen();
 
@@ -270,6 +274,8 @@ class StoreImpl final {
   Result<SearchIndexReport> SearchReport(SearchIndexReport report);
   // Stops the background indexer (Close).
   void StopTextIndexer();
+  // Takes the checkpointer off the writer and stops it (Close).
+  void StopCheckpointer();
 
   // Erasure (src/api/erase.cc): the pending steps of unfinished erasures (the WAL emptied, archives' earlier
   // generations removed), tried again; returns those still unfinished.
@@ -492,6 +498,8 @@ class StoreImpl final {
   std::atomic<int64_t> vector_budget_{kDefaultVectorMemoryBudgetBytes};  // SetVectorMemoryBudget
   std::map<std::string, std::shared_ptr<VectorSlot>, std::less<>> vector_copies_;
   std::shared_ptr<VectorSlot> VectorSlotOf(const std::string& space);
+  // The background checkpointer (StartCheckpointer): set on the writer, which asks it; stopped before the writer.
+  std::unique_ptr<sqlite::Checkpointer> checkpointer_;
   // The background full-text indexer (StartTextIndexer).
   std::mutex indexer_mu_;
   std::unique_ptr<PeriodicTask> text_indexer_;

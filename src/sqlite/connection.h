@@ -22,6 +22,8 @@ struct sqlite3_stmt;
 
 namespace convstore::sqlite {
 
+class Checkpointer;
+
 struct ConnectionConfig {
   bool read_only = false;  // sets PRAGMA query_only
   bool open_read_only = false;  // SQLITE_OPEN_READONLY: the file is never written (a read-only store)
@@ -33,6 +35,9 @@ struct ConnectionConfig {
   int busy_timeout_ms = 5000;
   int cache_kib = 8192;
   int64_t mmap_bytes = 0;
+  // The connection's busy handler may run while it holds locks (a RESTART checkpoint's wait for readers): its
+  // waits are then not parked (util/fork.h), so a fork waits for them to end.
+  bool waits_holding_locks = false;
 };
 
 // Pages of SQLite's page cache used since the last TakeCacheUse (sqlite3_db_status CACHE_HIT, CACHE_MISS,
@@ -155,9 +160,15 @@ class Connection {
   // Rolls back a transaction left open by a failure (out of memory while ending it); no-op otherwise.
   void EndStrayTransaction() noexcept;
   // Switches the database to WAL (persistent in the file) and sets the checkpoint policy: a passive checkpoint after
-  // a commit leaves kAutoCheckpointFrames or more frames in the WAL, run and counted by this connection.
+  // a commit leaves kAutoCheckpointFrames or more frames in the WAL, run and counted by this connection — or, with
+  // a Checkpointer set, each commit's frame count told to it (it checkpoints from Checkpointer::kRequestFrames on),
+  // and a checkpoint here only from kInlineCheckpointFrames on.
   Status EnableWal();
   static constexpr int kAutoCheckpointFrames = 4000;
+  static constexpr int kInlineCheckpointFrames = 16000;
+  // The background checkpointer the commit hook asks (nullptr: none, checkpoint here). Not owned: set it to nullptr
+  // before the checkpointer goes. Same thread rules as any other use of the connection.
+  void SetCheckpointer(Checkpointer* checkpointer) noexcept { checkpointer_ = checkpointer; }
   // The page-cache use since the last call (then zeroed). Same thread rules as any other use of the connection.
   CacheUse TakeCacheUse() noexcept;
   // The automatic checkpoints EnableWal's policy ran since the last call (then zeroed), whatever they could copy: a
@@ -181,6 +192,7 @@ class Connection {
   static int AfterWalCommit(void* self, sqlite3* db, const char* schema, int frames);
   sqlite3* db_;
   std::atomic<int64_t> auto_checkpoints_{0};
+  Checkpointer* checkpointer_ = nullptr;
   int busy_timeout_ms_ = 0;  // read by the busy handler
   TransactionObserver* observer_ = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;

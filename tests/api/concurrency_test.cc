@@ -320,6 +320,7 @@ TEST(ConcurrencyTest, AStoreOpenedBeforeForkIsClosedInTheChild) {
   // after a fork of a multi-threaded process. The forks of a store with its threads running are fork_test's.
   Options single_threaded;
   single_threaded.background_indexing = false;
+  single_threaded.background_checkpoints = false;
   auto store = OpenOrDie(db.path(), single_threaded);
   auto conv = store->CreateConversation(NewConversation{.user_key = "f"})->id;
   pid_t pid = ::fork();

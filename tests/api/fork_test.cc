@@ -46,12 +46,20 @@ int WaitChild(pid_t pid, int seconds) {
 // In a child: opens the store afresh, writes and reads. 0 when all worked.
 int UseInChild(const std::string& path, const std::string& conv) {
   auto s = ConversationStore::Open(path);
-  if (!s.ok()) return 3;
+  if (!s.ok()) {
+    std::fprintf(stderr, "child: open: %s\n", s.status().ToString().c_str());
+    return 3;
+  }
   auto m = (*s)->AddMessage(conv, {.content = "from a child"});
-  if (!m.ok()) return 4;
+  if (!m.ok()) {
+    std::fprintf(stderr, "child: add_message: %s\n", m.status().ToString().c_str());
+    return 4;
+  }
   auto got = (*s)->GetConversationInfo(conv);
   if (!got.ok()) return 5;
-  return (*s)->Close().ok() ? 0 : 6;
+  Status closed = (*s)->Close();
+  if (!closed.ok()) std::fprintf(stderr, "child: close: %s\n", closed.ToString().c_str());
+  return closed.ok() ? 0 : 6;
 }
 
 TEST(ForkTest, ChildrenOpenTheStoreWhileOtherThreadsAreInsideTheLibrary) {
@@ -87,7 +95,7 @@ TEST(ForkTest, ChildrenOpenTheStoreWhileOtherThreadsAreInsideTheLibrary) {
     if (pid == 0) ::_exit(UseInChild(db.path(), conv));
     int rc = WaitChild(pid, 30);
     if (rc == -1) ++hung;
-    else if (rc != 0) ++failed;
+    else if (rc != 0) ++failed, std::printf("child %d exited with %d\n", i, rc);
   }
   stop = true;
   for (auto& t : threads) t.join();

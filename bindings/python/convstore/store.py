@@ -76,6 +76,8 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
             open of a file or directory this process may not write raises ReadOnlyError at once.
         background_indexing: run the background full-text indexer (default True); when False a search indexes
             what waits before it runs, and catch_up_search_index / purge_search_index do the rest.
+        background_checkpoints: run the WAL's checkpoints on a thread of their own (default True), so no call
+            pays for one; when False the commit that fills 16 MiB of WAL checkpoints in the caller's thread.
         vector_memory_budget_bytes: the most the in-memory copies of embedding spaces may hold (default 4 GiB);
             a space that does not fit is searched from the file, exactly but slower.
         backup_before_migration: before a migration that rewrites data (inspect_store's pending_migrations
@@ -101,6 +103,7 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
                  log_level: str | None = None, slow_operation_ms: int | None = None,
                  create_if_missing: bool | None = None, quick_check_on_open: bool | None = None,
                  read_only: bool | None = None, background_indexing: bool | None = None,
+                 background_checkpoints: bool | None = None,
                  vector_memory_budget_bytes: int | None = None,
                  backup_before_migration: bool | None = None,
                  migration_backup_directory: str | os.PathLike | None = None,
@@ -115,6 +118,7 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
                                   ("quick_check_on_open", quick_check_on_open),
                                   ("read_only", read_only),
                                   ("background_indexing", background_indexing),
+                                  ("background_checkpoints", background_checkpoints),
                                   ("vector_memory_budget_bytes", vector_memory_budget_bytes),
                                   ("backup_before_migration", backup_before_migration),
                                   ("migration_backup_directory",

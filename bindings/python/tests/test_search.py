@@ -138,3 +138,15 @@ def test_background_indexing_switch(db_path):
             s.set_background_indexing(1)
     with pytest.raises(InvalidArgumentError):
         convstore.Store(db_path, background_indexing="no")
+
+
+def test_background_checkpoints_option(db_path):
+    # Off: the commit that fills the WAL checkpoints in the caller's thread; on (the default): a thread does.
+    for on in (False, True):
+        with convstore.Store(db_path, background_checkpoints=on) as s:
+            c = s.create_conversation("ana")
+            s.add_messages(c["id"], [{"role": "user", "content": "x" * 4000} for _ in range(5000)])
+            assert s.get_conversation_info(c["id"])["message_count"] == 5000
+            assert s.check_health(quick_check=True)["level"] == "ok"
+    with pytest.raises(InvalidArgumentError):
+        convstore.Store(db_path, background_checkpoints="no")

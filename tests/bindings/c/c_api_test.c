@@ -782,6 +782,10 @@ static void search_flow(void) {
   out = NULL;
   convstore_close(db);
   EXPECT_CODE(convstore_open(":memory:", "{\"background_indexing\":0}", &db, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_open(":memory:", "{\"background_checkpoints\":\"yes\"}", &db, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  CHECK(convstore_open(":memory:", "{\"background_checkpoints\":false}", &db, NULL) == CONVSTORE_OK);
+  convstore_close(db);
 }
 
 static void vector_flow(void) {

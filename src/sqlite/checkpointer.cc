@@ -1,0 +1,121 @@
+#include "sqlite/checkpointer.h"
+
+#include <sqlite3.h>
+
+#include "util/fork.h"
+#include "util/logging.h"
+
+namespace convstore::sqlite {
+
+Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(const std::string& path, ConnectionConfig config,
+                                                          HoldWriter hold_writer) {
+  config.create = false;
+  config.read_only = false;
+  config.open_read_only = false;
+  config.cache_kib = 256;  // it reads nothing through the cache: a checkpoint copies frames with its own buffer
+  config.busy_timeout_ms = kReaderWaitMs;
+  config.waits_holding_locks = true;
+  auto conn = Connection::Open(path, config);
+  if (!conn.ok()) return conn.status();
+  try {
+    return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(*conn), std::move(hold_writer)));
+  } catch (const std::exception& e) {  // the thread could not start (or out of memory)
+    return Status::Internal(std::string("could not start the background checkpointer: ") + e.what());
+  }
+}
+
+Checkpointer::Checkpointer(std::unique_ptr<Connection> conn, HoldWriter hold_writer)
+    : conn_(std::move(conn)), hold_writer_(std::move(hold_writer)) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Checkpointer::~Checkpointer() { Stop(); }
+
+void Checkpointer::Committed(int frames) noexcept {
+  frames_.store(frames, std::memory_order_relaxed);
+  if (frames < kRequestFrames) return;
+  {
+    std::lock_guard lock(mu_);
+    if (requested_) return;
+    requested_ = true;
+  }
+  wake_.notify_one();
+}
+
+void Checkpointer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Checkpointer::Counts Checkpointer::Take() noexcept {
+  return {runs_.exchange(0, std::memory_order_relaxed), restarts_.exchange(0, std::memory_order_relaxed),
+          failed_.exchange(0, std::memory_order_relaxed)};
+}
+
+void Checkpointer::Loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [this] { return requested_ || stop_; });
+    if (stop_) return;
+    lock.unlock();
+    const bool done = Cycle();
+    lock.lock();
+    // Requests made while the cycle ran are answered by it (or by the next commit past the threshold).
+    requested_ = false;
+    if (!done) wake_.wait_for(lock, std::chrono::milliseconds(kPinnedRetryMs), [this] { return stop_; });
+  }
+}
+
+bool Checkpointer::Cycle() {
+  // Inside SQLite as any call is: a fork waits for the cycle to leave (util/fork.h).
+  util::CallScope in_call;
+  for (int pass = 0; pass < kMaxPasses; ++pass) {
+    int log = 0, copied = 0;
+    if (!Checkpoint(SQLITE_CHECKPOINT_PASSIVE, &log, &copied)) return false;
+    if (log < 0) return false;  // not a WAL database (any more): nothing to do
+    // A reader may have kept this pass from copying everything; the last copy waits for it.
+    const int behind = frames_.load(std::memory_order_relaxed) - log;  // committed while this pass ran
+    if (behind <= kFinishFrames) break;
+  }
+  // The last copy with the writer held back: RESTART copies what is left, then waits (kReaderWaitMs at most) until
+  // every reader reads from the database file alone, so the writer's next transaction starts the WAL again. After
+  // one that a reader outlasted, the next waits until the WAL has grown by another kRequestFrames: a read longer
+  // than the wait holds the writer back once per cycle at most, not at every request.
+  if (frames_.load(std::memory_order_relaxed) < hold_from_frames_) return true;
+  bool restarted = false;
+  hold_writer_([&] {
+    int log = 0, copied = 0;
+    restarted = Checkpoint(SQLITE_CHECKPOINT_RESTART, &log, &copied) && log >= 0 && copied == log;
+  });
+  if (restarted) {
+    restarts_.fetch_add(1, std::memory_order_relaxed);
+    hold_from_frames_ = 0;
+  } else {
+    hold_from_frames_ = frames_.load(std::memory_order_relaxed) + kRequestFrames;
+  }
+  return restarted;
+}
+
+bool Checkpointer::Checkpoint(int mode, int* log, int* copied) {
+  const int rc = sqlite3_wal_checkpoint_v2(conn_->raw(), "main", mode, log, copied);
+  runs_.fetch_add(1, std::memory_order_relaxed);
+  if (rc == SQLITE_OK) {
+    failing_ = false;
+    return true;
+  }
+  // Busy: a reader did not leave within the wait, or another connection's checkpoint or writer holds the lock.
+  // Not a failure: the frames wait in the WAL for the next cycle.
+  if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED) return false;
+  failed_.fetch_add(1, std::memory_order_relaxed);
+  if (!failing_)
+    util::Logger().warn("a background WAL checkpoint failed (a later commit asks again): {} (sqlite code {})",
+                        sqlite3_errmsg(conn_->raw()), rc);
+  failing_ = true;
+  return false;
+}
+
+}  // namespace convstore::sqlite

@@ -45,7 +45,12 @@ int WaitChild(pid_t pid, int seconds) {
 
 // In a child: opens the store afresh, writes and reads. 0 when all worked.
 int UseInChild(const std::string& path, const std::string& conv) {
-  auto s = ConversationStore::Open(path);
+  // The parent's writer commits in a tight loop and its checkpointer holds the write lock while it waits for the
+  // parent's readers: SQLite's lock is not fair between processes, and under a loaded machine a child's write can
+  // wait longer than the default 5 s for a free moment. The fork safety checked here is not that fairness.
+  Options patient;
+  patient.busy_timeout_ms = 25000;  // below the 30 s after which the test calls a child hung
+  auto s = ConversationStore::Open(path, patient);
   if (!s.ok()) {
     std::fprintf(stderr, "child: open: %s\n", s.status().ToString().c_str());
     return 3;

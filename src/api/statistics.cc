@@ -176,7 +176,7 @@ void StoreImpl::GatherConnectionCounters() {
     util::LockParked(lock);
     cache_.Add(writer_->TakeCacheUse());  // what ran on it outside a write group (maintenance, erasure steps)
     // Under the write mutex: StopCheckpointer takes the checkpointer away under it.
-    if (checkpointer_) checkpoints_.fetch_add(checkpointer_->Take().runs, std::memory_order_relaxed);
+    if (checkpointer_) checkpoints_.fetch_add(checkpointer_->TakeRuns(), std::memory_order_relaxed);
   }
   checkpoints_.fetch_add(writer_->TakeAutoCheckpoints(), std::memory_order_relaxed);
 }

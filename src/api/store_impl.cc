@@ -91,7 +91,7 @@ Status StoreImpl::StartCheckpointer() {
   if (options_.read_only || !options_.background_checkpoints || path_ == ConversationStore::kInMemory)
     return Status::OK();
   sqlite::ConnectionConfig config;
-  config.full_sync = options_.durability == Durability::kFull;
+  config.full_sync = options_.durability == Durability::kFull;  // a checkpoint syncs as the store's commits do
   config.busy_timeout_ms = options_.busy_timeout_ms;
   // The last copy of each cycle holds this process's writer back: writes wait on the write mutex (not in SQLite's
   // busy handler) for one short copy and sync.
@@ -124,7 +124,7 @@ void StoreImpl::StopCheckpointer() {
   if (stopping) {
     util::ParkedScope parked;  // a fork need not wait for the checkpoint in progress
     stopping->Stop();
-    checkpoints_.fetch_add(stopping->Take().runs, std::memory_order_relaxed);
+    checkpoints_.fetch_add(stopping->TakeRuns(), std::memory_order_relaxed);
   }
 }
 

@@ -13,10 +13,11 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(const std::string& pat
   config.read_only = false;
   config.open_read_only = false;
   config.cache_kib = 256;  // it reads nothing through the cache: a checkpoint copies frames with its own buffer
-  config.busy_timeout_ms = kReaderWaitMs;
-  config.waits_holding_locks = true;
-  auto conn = Connection::Open(path, config);
+  auto conn = Connection::Open(path, config);  // with the store's busy timeout: opening may wait for a lock
   if (!conn.ok()) return conn.status();
+  // Its checkpoints never wait inside SQLite: one that finds a lock taken returns at once (it would otherwise wait
+  // holding the WAL's write lock, which another process's writer wants too, and a fork would have to wait for).
+  (*conn)->SetBusyTimeout(0);
   try {
     return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(*conn), std::move(hold_writer)));
   } catch (const std::exception& e) {  // the thread could not start (or out of memory)
@@ -51,11 +52,6 @@ void Checkpointer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-Checkpointer::Counts Checkpointer::Take() noexcept {
-  return {runs_.exchange(0, std::memory_order_relaxed), restarts_.exchange(0, std::memory_order_relaxed),
-          failed_.exchange(0, std::memory_order_relaxed)};
-}
-
 void Checkpointer::Loop() {
   std::unique_lock lock(mu_);
   for (;;) {
@@ -87,17 +83,23 @@ bool Checkpointer::Cycle() {
   // than the wait holds the writer back once per cycle at most, not at every request.
   if (frames_.load(std::memory_order_relaxed) < hold_from_frames_) return true;
   bool restarted = false;
-  hold_writer_([&] {
-    int log = 0, copied = 0;
-    restarted = Checkpoint(SQLITE_CHECKPOINT_RESTART, &log, &copied) && log >= 0 && copied == log;
-  });
-  if (restarted) {
-    restarts_.fetch_add(1, std::memory_order_relaxed);
-    hold_from_frames_ = 0;
-  } else {
-    hold_from_frames_ = frames_.load(std::memory_order_relaxed) + kRequestFrames;
-  }
+  hold_writer_([&] { restarted = RestartWithin(std::chrono::milliseconds(kReaderWaitMs)); });
+  hold_from_frames_ = restarted ? 0 : frames_.load(std::memory_order_relaxed) + kRequestFrames;
   return restarted;
+}
+
+bool Checkpointer::RestartWithin(std::chrono::milliseconds wait) {
+  // Each try takes the WAL's write lock, copies what is left and, when no reader still reads from the WAL, marks it
+  // to start again — or finds a reader (or another process's writer) and returns at once: between tries nothing of
+  // SQLite's is held, only this process's writer (by the caller).
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    int log = 0, copied = 0;
+    if (Checkpoint(SQLITE_CHECKPOINT_RESTART, &log, &copied)) return log >= 0 && copied == log;
+    if (failing_ || std::chrono::steady_clock::now() >= deadline) return false;
+    util::ParkedScope between_tries;  // holding nothing of SQLite's: a fork need not wait (util/fork.h)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 bool Checkpointer::Checkpoint(int mode, int* log, int* copied) {
@@ -110,7 +112,6 @@ bool Checkpointer::Checkpoint(int mode, int* log, int* copied) {
   // Busy: a reader did not leave within the wait, or another connection's checkpoint or writer holds the lock.
   // Not a failure: the frames wait in the WAL for the next cycle.
   if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED) return false;
-  failed_.fetch_add(1, std::memory_order_relaxed);
   if (!failing_)
     util::Logger().warn("a background WAL checkpoint failed (a later commit asks again): {} (sqlite code {})",
                         sqlite3_errmsg(conn_->raw()), rc);

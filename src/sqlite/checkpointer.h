@@ -16,7 +16,7 @@
 // last resort).
 //
 // A failed checkpoint (an I/O error, the disk full) loses nothing: the frames stay in the WAL, where readers find
-// them, and the next commit past the threshold asks again; failures are counted and the first of a streak logged.
+// them, and the next commit past the threshold asks again; the first failure of a streak is logged.
 //
 // Thread-safe. Owns its thread and its connection; Stop (or the destructor) waits for a checkpoint in progress.
 // Committed never blocks (it runs inside the writer's commit).
@@ -46,8 +46,9 @@ class Checkpointer {
   static constexpr int kMaxPasses = 4;
   // After a checkpoint a reader stopped short (or that failed), the next one waits at least this long.
   static constexpr int kPinnedRetryMs = 100;
-  // How long the last copy waits for readers that began before it to finish (the busy handler's limit): reads
-  // that begin while it waits read from the database file and do not hold it up.
+  // How long the last copy waits for readers that began before it to finish (trying again every millisecond,
+  // holding no SQLite lock between tries): reads that begin meanwhile read from the database file and do not
+  // hold it up.
   static constexpr int kReaderWaitMs = 250;
 
   // Runs fn with the writer held back (no write transaction of this process begins or commits while it runs).
@@ -66,20 +67,19 @@ class Checkpointer {
   // Stops the thread, after the checkpoint in progress if any. Idempotent.
   void Stop();
 
-  struct Counts {
-    int64_t runs = 0;      // checkpoints run (each pass and each last copy)
-    int64_t restarts = 0;  // of which last copies that left the WAL to start again
-    int64_t failed = 0;    // of which failed (I/O error, disk full); tried again at a later commit
-  };
-  // The counts since the last call (then zeroed). Any thread.
-  Counts Take() noexcept;
+  // The checkpoints run (each pass and each last copy, whatever they could copy) since the last call (then
+  // zeroed). Any thread.
+  int64_t TakeRuns() noexcept { return runs_.exchange(0, std::memory_order_relaxed); }
 
  private:
   Checkpointer(std::unique_ptr<Connection> conn, HoldWriter hold_writer);
   void Loop();
   // One cycle: passes, then the last copy. False when it stopped short (a reader, a failure, another checkpoint).
   bool Cycle();
-  // One checkpoint; false when it failed (counted, logged once per streak).
+  // RESTART checkpoints, one a millisecond, until one leaves the WAL to start again (true), one fails, or `wait`
+  // passes. The caller holds the writer back.
+  bool RestartWithin(std::chrono::milliseconds wait);
+  // One checkpoint; false when it did not run whole (busy, or failed: logged once per streak).
   bool Checkpoint(int mode, int* log, int* copied);
 
   std::unique_ptr<Connection> conn_;  // used by the thread only
@@ -91,7 +91,7 @@ class Checkpointer {
   bool stop_ = false;
   bool failing_ = false;     // the thread's: the last checkpoint failed
   int hold_from_frames_ = 0;  // the thread's: no last copy before the WAL holds this many frames
-  std::atomic<int64_t> runs_{0}, restarts_{0}, failed_{0};
+  std::atomic<int64_t> runs_{0};
   std::thread thread_;  // last: starts once the rest is set up
 };
 

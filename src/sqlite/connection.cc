@@ -42,34 +42,18 @@ std::string SqliteName(const std::string& path, bool immutable) {
 
 // SQLite's busy timeout, re-done so that the sleeping is parked (util/fork.h): a thread waiting for another
 // process's lock holds no SQLite state, and a fork need not wait for it. The same backoff as SQLite's own.
-// How long to sleep at the count-th call of a busy handler (0: give up), given the connection's timeout.
-int BusySleepMs(void* timeout_ms, int count);
-
 int BusyWait(void* timeout_ms, int count) {
-  const int sleep = BusySleepMs(timeout_ms, count);
-  if (sleep <= 0) return 0;
-  util::ParkedScope waiting;
-  std::this_thread::sleep_for(std::chrono::milliseconds(sleep));
-  return 1;
-}
-
-// The same for a connection that may wait while holding locks (a RESTART checkpoint holds the WAL's write lock
-// while it waits for readers): not parked, so a fork waits for it rather than leave the child those locks.
-int BusyWaitHoldingLocks(void* timeout_ms, int count) {
-  const int sleep = BusySleepMs(timeout_ms, count);
-  if (sleep <= 0) return 0;
-  std::this_thread::sleep_for(std::chrono::milliseconds(sleep));
-  return 1;
-}
-
-int BusySleepMs(void* timeout_ms, int count) {
   static constexpr int kDelays[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
   static constexpr int kTotals[] = {0, 1, 3, 8, 18, 33, 53, 78, 103, 128, 178, 228};  // slept before each step
   static constexpr int kLast = sizeof(kDelays) / sizeof(kDelays[0]) - 1;
   const int timeout = *static_cast<const int*>(timeout_ms);
   const int delay = kDelays[count < kLast ? count : kLast];
   const int prior = count < kLast ? kTotals[count] : kTotals[kLast] + kDelays[kLast] * (count - kLast);
-  return prior + delay > timeout ? timeout - prior : delay;
+  const int sleep = prior + delay > timeout ? timeout - prior : delay;
+  if (sleep <= 0) return 0;
+  util::ParkedScope waiting;
+  std::this_thread::sleep_for(std::chrono::milliseconds(sleep));
+  return 1;
 }
 
 }  // namespace
@@ -90,7 +74,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   std::unique_ptr<Connection> conn(new Connection(db));
   sqlite3_extended_result_codes(db, 1);
   conn->busy_timeout_ms_ = config.busy_timeout_ms;
-  sqlite3_busy_handler(db, config.waits_holding_locks ? BusyWaitHoldingLocks : BusyWait, &conn->busy_timeout_ms_);
+  sqlite3_busy_handler(db, BusyWait, &conn->busy_timeout_ms_);
   // Refuse writes to sqlite_master and other ways a crafted statement could corrupt the file.
   sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   // Double-quoted string literals are a classic source of silent bugs; disable them.

@@ -35,9 +35,6 @@ struct ConnectionConfig {
   int busy_timeout_ms = 5000;
   int cache_kib = 8192;
   int64_t mmap_bytes = 0;
-  // The connection's busy handler may run while it holds locks (a RESTART checkpoint's wait for readers): its
-  // waits are then not parked (util/fork.h), so a fork waits for them to end.
-  bool waits_holding_locks = false;
 };
 
 // Pages of SQLite's page cache used since the last TakeCacheUse (sqlite3_db_status CACHE_HIT, CACHE_MISS,

@@ -165,6 +165,17 @@ std::unique_ptr<ConversationStore> OpenOrDie(const std::string& path, Options op
   return std::move(*s);
 }
 
+Options NoBackgroundThreads(Options options) {
+  options.background_indexing = false;
+  options.background_checkpoints = false;
+  return options;
+}
+
+int EnvCount(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::atoi(v) > 0 ? std::atoi(v) : fallback;
+}
+
 std::string AddMessages(ConversationStore& store, int n, const std::string& content) {
   auto conv = store.CreateConversation({.user_key = "ana", .title = "t"});
   if (!conv.ok()) throw std::runtime_error("create_conversation failed: " + conv.status().ToString());

@@ -63,6 +63,13 @@ std::string DowngradeSchemaSql(int version);
 
 std::unique_ptr<ConversationStore> OpenOrDie(const std::string& path, Options options = {});
 
+// Options with none of the store's background threads (the full-text indexer, the checkpointer): what a test that
+// compares exact file state, counts work at the moment it is done, or forks without threads opens with.
+Options NoBackgroundThreads(Options options = {});
+
+// A heavy test's count from the environment variable `name` (a positive integer), else `fallback`.
+int EnvCount(const char* name, int fallback);
+
 // A new conversation of user "ana" with `n` user messages of `content` added one call each; its id. Throws
 // std::runtime_error when a call fails.
 std::string AddMessages(ConversationStore& store, int n, const std::string& content = "hello");

@@ -1,11 +1,9 @@
 // The background checkpointer (src/sqlite/checkpointer.h): under a sustained single writer with this process's own
 // readers beside it — short reads and whole-conversation reads — the WAL keeps starting again instead of growing,
 // every acknowledged message is there, and closing leaves a file another connection reads whole.
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,18 +18,14 @@ namespace {
 using testing::OpenOrDie;
 using testing::TempDb;
 
-int EnvInt(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
-}
-
 int64_t FileBytes(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+  std::error_code absent;
+  const auto size = std::filesystem::file_size(path, absent);
+  return absent ? 0 : static_cast<int64_t>(size);
 }
 
 TEST(BackgroundCheckpoints, TheWalStaysBoundedUnderThisProcesssReadsAndNothingIsLost) {
-  const int writes = EnvInt("CONVSTORE_CHECKPOINT_WRITES", 20000);
+  const int writes = testing::EnvCount("CONVSTORE_CHECKPOINT_WRITES", 20000);
   TempDb db;
   auto store = OpenOrDie(db.path());  // every engine on, background checkpoints on: the defaults
   auto conv = store->CreateConversation({.user_key = "ana@example.com", .title = "checkpoints"});
@@ -102,10 +96,7 @@ TEST(BackgroundCheckpoints, TheWalStaysBoundedUnderThisProcesssReadsAndNothingIs
 // Turned off, the commit that fills the WAL checkpoints in its own thread: the WAL stays bounded all the same.
 TEST(BackgroundCheckpoints, OffTheCommittingThreadCheckpoints) {
   TempDb db;
-  Options o;
-  o.background_checkpoints = false;
-  o.background_indexing = false;
-  auto store = OpenOrDie(db.path(), o);
+  auto store = OpenOrDie(db.path(), testing::NoBackgroundThreads());
   auto conv = store->CreateConversation({.user_key = "ana@example.com"});
   ASSERT_OK(conv);
   const std::string big(16 * 1024, 'x');

@@ -318,10 +318,7 @@ TEST(ConcurrencyTest, AStoreOpenedBeforeForkIsClosedInTheChild) {
   TempDb db;
   // No background thread in the parent: ThreadSanitizer cannot follow a child that starts threads (the fresh open's)
   // after a fork of a multi-threaded process. The forks of a store with its threads running are fork_test's.
-  Options single_threaded;
-  single_threaded.background_indexing = false;
-  single_threaded.background_checkpoints = false;
-  auto store = OpenOrDie(db.path(), single_threaded);
+  auto store = OpenOrDie(db.path(), testing::NoBackgroundThreads());
   auto conv = store->CreateConversation(NewConversation{.user_key = "f"})->id;
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);

@@ -10,7 +10,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -22,11 +21,6 @@ namespace {
 
 using testing::OpenOrDie;
 using testing::TempDb;
-
-int EnvInt(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && std::atoi(v) > 0 ? std::atoi(v) : fallback;
-}
 
 // Waits for a child at most `seconds`; kills it if it is still running. Returns its exit code, or -1 when it
 // hung (and was killed), -2 when it died of a signal.
@@ -45,12 +39,7 @@ int WaitChild(pid_t pid, int seconds) {
 
 // In a child: opens the store afresh, writes and reads. 0 when all worked.
 int UseInChild(const std::string& path, const std::string& conv) {
-  // The parent's writer commits in a tight loop and its checkpointer holds the write lock while it waits for the
-  // parent's readers: SQLite's lock is not fair between processes, and under a loaded machine a child's write can
-  // wait longer than the default 5 s for a free moment. The fork safety checked here is not that fairness.
-  Options patient;
-  patient.busy_timeout_ms = 25000;  // below the 30 s after which the test calls a child hung
-  auto s = ConversationStore::Open(path, patient);
+  auto s = ConversationStore::Open(path);
   if (!s.ok()) {
     std::fprintf(stderr, "child: open: %s\n", s.status().ToString().c_str());
     return 3;
@@ -74,7 +63,7 @@ TEST(ForkTest, ChildrenOpenTheStoreWhileOtherThreadsAreInsideTheLibrary) {
   // uninstrumented stage runs this test with CONVSTORE_FORK_COUNT forks.
   GTEST_SKIP() << "ASan's allocator (GCC 12, Clang 14) is not fork-safe under load";
 #endif
-  const int forks = EnvInt("CONVSTORE_FORK_COUNT", 150);
+  const int forks = testing::EnvCount("CONVSTORE_FORK_COUNT", 150);
   TempDb db;
   auto store = OpenOrDie(db.path());
   auto conv = store->CreateConversation({.user_key = "ana", .metadata_json = R"({"k":"v"})"})->id;

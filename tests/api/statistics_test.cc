@@ -165,10 +165,9 @@ TEST(StatisticsTest, ReadOnlyAndInMemoryStoresCountButSaveNothing) {
 
 TEST(StatisticsTest, CountsAutomaticAndExplicitCheckpoints) {
   TempDb db;
-  Options quiet;
-  quiet.background_indexing = false;  // no indexing transaction may write the WAL after optimize empties it
-  quiet.background_checkpoints = false;  // the committing thread's checkpoint, counted before the commit returns
-  auto store = OpenOrDie(db.path(), quiet);
+  // No indexing transaction may write the WAL after optimize empties it, and the automatic checkpoint is the
+  // committing thread's, counted before the commit returns.
+  auto store = OpenOrDie(db.path(), testing::NoBackgroundThreads());
   auto conv = store->CreateConversation({.user_key = "ana"});
   ASSERT_OK(conv);
   // Enough WAL frames (4,000) for the automatic checkpoint after a commit.

@@ -47,74 +47,61 @@ assert len(CONTENT) >= 400
 CONTENT = CONTENT[:400]
 METADATA = {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "source": "cli", "tool": "bgp_diff",
             "tags": ["bgp", "prod"], "attempt": 1, "run": {"agent": "netops-triage", "step": 7}}
+USER, TITLE = "engineer@company.com", "BGP Route Analysis"
+USAGE = {"model": "claude-sonnet-4-5", "tokens_input": 1250, "tokens_output": 890, "metadata": METADATA}
 PERCENTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p99.9", 0.999))
 
 
-class ConvstoreImpl:
-    def __init__(self, path, options):
-        self.store = convstore.Store(path, **options)
-        self.cid = self.store.create_conversation("engineer@company.com", "BGP Route Analysis",
-                                                  metadata={"source": "cli"})["id"]
+class Impl:
+    """One implementation under test: its file, how a reader reads it (kind), one timed call (add(i)), its share
+    of the calls, and for convstore its Store (for the pages it wrote)."""
 
-    def add(self, i):
-        self.store.add_message(self.cid, "assistant", CONTENT, model="claude-sonnet-4-5", tokens_input=1250,
-                               tokens_output=890, cost_usd="0.015", metadata=METADATA)
-
-    def pages_per_call(self, calls):
-        self.store.catch_up_search_index()
-        return self.store.stats(saved=False)["cache_writes"] / calls
-
-    def close(self):
-        self.store.close()
+    def __init__(self, kind, path, add, close, share=1.0, store=None):
+        self.kind, self.path, self.add, self.close, self.share, self.store = kind, path, add, close, share, store
 
 
-class HandRolledImpl:
-    def __init__(self, path):
-        self.db = HandRolledStore(path)
-        self.cid = self.db.create_conversation("engineer@company.com", "BGP Route Analysis", {"source": "cli"})
-
-    def add(self, i):
-        self.db.add_message(self.cid, "assistant", CONTENT, model="claude-sonnet-4-5", tokens_input=1250,
-                            tokens_output=890, cost_nanousd=15_000_000, metadata=METADATA)
-
-    def close(self):
-        self.db.close()
+def open_convstore(path, options):
+    s = convstore.Store(path, **options)
+    cid = s.create_conversation(USER, TITLE, metadata={"source": "cli"})["id"]
+    return Impl("convstore", path, lambda i: s.add_message(cid, "assistant", CONTENT, cost_usd="0.015", **USAGE),
+                s.close, store=s)
 
 
-class SdkImpl:
-    def __init__(self, path):
-        self.session = SdkSQLiteSession("bench", path, "NORMAL")
-
-    def add(self, i):
-        self.session.add_items_sync([{"type": "message", "id": f"msg_{i}", "role": "assistant", "status": "completed",
-                                      "content": [{"type": "output_text", "annotations": [], "text": CONTENT}]}])
-
-    def close(self):
-        self.session.close()
+def open_handrolled(path):
+    db = HandRolledStore(path)
+    cid = db.create_conversation(USER, TITLE, {"source": "cli"})
+    return Impl("sqlite3", path, lambda i: db.add_message(cid, "assistant", CONTENT, cost_nanousd=15_000_000, **USAGE),
+                db.close)
 
 
-class V1Impl:
-    def __init__(self, path):
-        self.db = V1Database(path)
-        self.cid = self.db.create_conversation("engineer@company.com", "BGP Route Analysis", {"source": "cli"})
+def open_sdk(path):
+    session = SdkSQLiteSession("bench", path, "NORMAL")
+    return Impl("sdk", path, lambda i: session.add_items_sync([{
+        "type": "message", "id": f"msg_{i}", "role": "assistant", "status": "completed",
+        "content": [{"type": "output_text", "annotations": [], "text": CONTENT}]}]), session.close)
 
-    def add(self, i):
-        self.db.add_message(self.cid, "assistant", CONTENT, model="claude-sonnet-4-5", tokens_input=1250,
-                            tokens_output=890, cost_usd=0.015, metadata=METADATA)
 
-    def close(self):
-        self.db.close()
+def open_v1(path):
+    db = V1Database(path)
+    cid = db.create_conversation(USER, TITLE, {"source": "cli"})
+    return Impl("sqlite3", path, lambda i: db.add_message(cid, "assistant", CONTENT, cost_usd=0.015, **USAGE),
+                db.close, share=0.1)
+
+
+def pages_per_call(store, calls):
+    """Pages the store wrote per timed call, the full-text index's included (indexed behind the calls)."""
+    store.catch_up_search_index()
+    return store.stats(saved=False)["cache_writes"] / calls
 
 
 def reader(files, stop, reads):
     """Reads each file's newest 20 messages in turn until stop is set (a separate process)."""
     import sqlite3
-    sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
     handles = []
     for kind, path in files:
         if kind == "convstore":
             s = convstore.Store(path, read_only=True)
-            cid = s.list_conversations("engineer@company.com", limit=1)["items"][0]["id"]
+            cid = s.list_conversations(USER, limit=1)["items"][0]["id"]
             handles.append(lambda s=s, cid=cid: s.get_last_messages(cid, 20))
         else:
             con = sqlite3.connect(path, timeout=30)
@@ -142,29 +129,25 @@ def summarize(lat):
 
 
 def one_round(args, variants, tmp):
-    impls = {"sqlite3 by hand": (HandRolledImpl(os.path.join(tmp, "handrolled.db")), 1.0, "sqlite3")}
+    impls = {"sqlite3 by hand": open_handrolled(os.path.join(tmp, "handrolled.db"))}
     for name, options in variants:
-        path = os.path.join(tmp, f"convstore-{name}.db")
-        impls[name] = (ConvstoreImpl(path, options), 1.0, "convstore")
+        impls[name] = open_convstore(os.path.join(tmp, f"convstore-{name}.db"), options)
     if not args.no_peers:
-        impls["Agents SDK session"] = (SdkImpl(os.path.join(tmp, "sdk.db")), 1.0, "sdk")
-        impls["seed V1"] = (V1Impl(os.path.join(tmp, "v1.db")), 0.1, "sqlite3")
-    for impl, _, _ in impls.values():  # warm up; gives every file its first rows before the readers start
+        impls["Agents SDK session"] = open_sdk(os.path.join(tmp, "sdk.db"))
+        impls["seed V1"] = open_v1(os.path.join(tmp, "v1.db"))
+    for impl in impls.values():  # warm up; gives every file its first rows before the readers start
         for i in range(100):
             impl.add(i)
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
     reads = ctx.Value("q", 0)
-    files = [(kind, os.path.join(tmp, f)) for kind, f in
-             [("sqlite3", "handrolled.db")] + [("convstore", f"convstore-{n}.db") for n, _ in variants] +
-             ([] if args.no_peers else [("sdk", "sdk.db"), ("sqlite3", "v1.db")])]
-    procs = [ctx.Process(target=reader, args=(files, stop, reads))
-             for _ in range(args.readers)]
+    files = [(impl.kind, impl.path) for impl in impls.values()]
+    procs = [ctx.Process(target=reader, args=(files, stop, reads)) for _ in range(args.readers)]
     for p in procs:
         p.start()
     time.sleep(1.0 if procs else 0)  # the readers open their files
-    for impl, _, _ in impls.values():  # the calls before timing start are not counted in pages per call
-        if isinstance(impl, ConvstoreImpl):
+    for impl in impls.values():  # the calls before timing start are not counted in pages per call
+        if impl.store is not None:
             impl.store.reset_stats()
     lat = {name: [] for name in impls}
     order = list(impls)
@@ -172,10 +155,8 @@ def one_round(args, variants, tmp):
     clock = time.perf_counter
     for b in range(blocks):
         for name in order[b % len(order):] + order[:b % len(order)]:
-            impl, share, _ = impls[name]
-            out = lat[name]
-            add = impl.add
-            for i in range(max(1, int(args.block * share))):
+            add, out = impls[name].add, lat[name]
+            for i in range(max(1, int(args.block * impls[name].share))):
                 t0 = clock()
                 add(i)
                 out.append(clock() - t0)
@@ -183,10 +164,10 @@ def one_round(args, variants, tmp):
     for p in procs:
         p.join()
     result = {}
-    for name, (impl, _, _) in impls.items():
+    for name, impl in impls.items():
         result[name] = summarize(lat[name])
-        if isinstance(impl, ConvstoreImpl):
-            result[name]["pages_per_call"] = impl.pages_per_call(len(lat[name]))
+        if impl.store is not None:
+            result[name]["pages_per_call"] = pages_per_call(impl.store, len(lat[name]))
         impl.close()
     result["_reads"] = reads.value
     return result

@@ -230,16 +230,18 @@ TEST(PointInTimeDifferential, EveryRecordedInstantRestoresExactly) {
   for (size_t i = 0; i < chosen.size(); ++i) {
     const Recorded& s = *chosen[i];
     PointInTimeOptions o;
-    switch (i % 3) {
+    const Micros at = commit_time[s.seq];
+    auto next = commit_time.upper_bound(s.seq);
+    // Commit times never go backwards, but the next entry may have this one's very time (a wall clock stepped
+    // back): then no instant names this entry alone, and it is restored by its seq.
+    const bool an_instant_names_it = next == commit_time.end() || next->second > at;
+    switch (an_instant_names_it ? i % 3 : 0) {
       case 0: o.to_seq = s.seq; break;
-      case 1: o.to_time = commit_time[s.seq]; break;
-      default: {
+      case 1: o.to_time = at; break;
+      default:
         // An instant between this commit and the next (the same state), when there is room for one.
-        const Micros at = commit_time[s.seq];
-        auto next = commit_time.upper_bound(s.seq);
         o.to_time = next != commit_time.end() && next->second > at + 1 ? at + (next->second - at) / 2 : at;
         break;
-      }
     }
     auto r = RestoreToPoint(archive.directory, target, o);
     ASSERT_OK(r);

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "util/fork.h"
 #include "util/logging.h"
 
@@ -77,15 +79,22 @@ bool Checkpointer::Cycle() {
     const int behind = frames_.load(std::memory_order_relaxed) - log;  // committed while this pass ran
     if (behind <= kFinishFrames) break;
   }
-  // The last copy with the writer held back: RESTART copies what is left, then waits (kReaderWaitMs at most) until
+  // The last copy with the writer held back: RESTART copies what is left, then waits (ReaderWaitMs at most) until
   // every reader reads from the database file alone, so the writer's next transaction starts the WAL again. After
   // one that a reader outlasted, the next waits until the WAL has grown by another kRequestFrames: a read longer
   // than the wait holds the writer back once per cycle at most, not at every request.
   if (frames_.load(std::memory_order_relaxed) < hold_from_frames_) return true;
   bool restarted = false;
-  hold_writer_([&] { restarted = RestartWithin(std::chrono::milliseconds(kReaderWaitMs)); });
+  const auto wait = std::chrono::milliseconds(ReaderWaitMs(frames_.load(std::memory_order_relaxed)));
+  hold_writer_([&] { restarted = RestartWithin(wait); });
   hold_from_frames_ = restarted ? 0 : frames_.load(std::memory_order_relaxed) + kRequestFrames;
   return restarted;
+}
+
+int Checkpointer::ReaderWaitMs(int frames) noexcept {
+  int wait = kReaderWaitMs;  // doubled for every kRequestFrames past the first
+  for (int past = frames / kRequestFrames - 1; past > 0 && wait < kMaxReaderWaitMs; --past) wait *= 2;
+  return std::min(wait, kMaxReaderWaitMs);
 }
 
 bool Checkpointer::RestartWithin(std::chrono::milliseconds wait) {

@@ -8,7 +8,8 @@
 // copies those and waits (briefly) for readers to leave the WAL, so the writer's next transaction starts the WAL
 // again from its beginning. The writer is held for one short copy and one sync, once per cycle of the WAL
 // (kRequestFrames frames, about 16 MiB) — and, when a read of this process is under way, until that read ends
-// (kReaderWaitMs at most) — instead of every caller whose commit crosses the threshold paying a whole checkpoint.
+// (ReaderWaitMs at most: longer the further the WAL has grown) — instead of every caller whose commit crosses the
+// threshold paying a whole checkpoint.
 // A reader that keeps an old snapshot longer (a long read in another process) stops the cycle short: the thread
 // tries again at the next commit past the threshold, at most every kPinnedRetryMs; the WAL grows meanwhile and the
 // store's health reports its size. Should the thread fall behind, the commit hook checkpoints in the
@@ -48,8 +49,12 @@ class Checkpointer {
   static constexpr int kPinnedRetryMs = 100;
   // How long the last copy waits for readers that began before it to finish (trying again every millisecond,
   // holding no SQLite lock between tries): reads that begin meanwhile read from the database file and do not
-  // hold it up.
+  // hold it up. The wait grows with the WAL — kReaderWaitMs, doubled for every kRequestFrames in it past
+  // the first, at most kMaxReaderWaitMs — so a read longer than the first wait (a whole long conversation on a slow or busy machine)
+  // holds the WAL back for a cycle or two, not for good: the writer waits longer the further the WAL has grown.
   static constexpr int kReaderWaitMs = 250;
+  static constexpr int kMaxReaderWaitMs = 2000;
+  static int ReaderWaitMs(int frames) noexcept;
 
   // Runs fn with the writer held back (no write transaction of this process begins or commits while it runs).
   using HoldWriter = std::function<void(const std::function<void()>& fn)>;

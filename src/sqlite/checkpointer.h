@@ -12,9 +12,9 @@
 // threshold paying a whole checkpoint.
 // A reader that keeps an old snapshot longer (a long read in another process) stops the cycle short: the thread
 // tries again at the next commit past the threshold, at most every kPinnedRetryMs; the WAL grows meanwhile and the
-// store's health reports its size. Should the thread fall behind, the commit hook checkpoints in the
-// committing thread once the WAL reaches Connection::kInlineCheckpointFrames (SQLite's own behaviour, the bound of
-// last resort).
+// store's health reports its size. Should the thread fall behind, the commit hook runs the last copy itself once
+// the WAL reaches Connection::kInlineCheckpointFrames: the committing thread is the writer, so the WAL cannot grow
+// while it copies and waits for readers (the bound of last resort; Connection::EnableWal).
 //
 // A failed checkpoint (an I/O error, the disk full) loses nothing: the frames stay in the WAL, where readers find
 // them, and the next commit past the threshold asks again; the first failure of a streak is logged.

@@ -117,17 +117,45 @@ Status Connection::EnableWal() {
 }
 
 int Connection::AfterWalCommit(void* self, sqlite3* db, const char* schema, int frames) {
-  if (Checkpointer* background = static_cast<Connection*>(self)->checkpointer_; background != nullptr) {
+  auto* conn = static_cast<Connection*>(self);
+  if (Checkpointer* background = conn->checkpointer_; background != nullptr) {
     background->Committed(frames);
-    if (frames < kInlineCheckpointFrames) return SQLITE_OK;
-  } else if (frames < kAutoCheckpointFrames) {
+    if (frames < kInlineCheckpointFrames || frames < conn->inline_hold_from_) return SQLITE_OK;
+    // The background checkpointer fell behind (a loaded machine, a writer faster than its copies) or readers cut
+    // its cycles short: the bound of last resort, a RESTART by the writer itself.
+    const bool restarted = conn->RestartHoldingWriter(schema, frames);
+    conn->inline_hold_from_ = restarted ? 0 : frames + Checkpointer::kRequestFrames;
+    conn->auto_checkpoints_.fetch_add(1, std::memory_order_relaxed);
     return SQLITE_OK;
   }
+  if (frames < kAutoCheckpointFrames) return SQLITE_OK;
   // As SQLite's own hook (sqlite3WalDefaultHook): passive, and its result ignored (a busy or failed checkpoint is
   // tried again after the next commit).
   (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   static_cast<Connection*>(self)->auto_checkpoints_.fetch_add(1, std::memory_order_relaxed);
   return SQLITE_OK;
+}
+
+bool Connection::RestartHoldingWriter(const char* schema, int frames) {
+  const int saved_timeout = busy_timeout_ms_;
+  busy_timeout_ms_ = 0;  // each try returns at once; between tries this thread holds none of SQLite's locks
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(Checkpointer::ReaderWaitMs(frames));
+  bool restarted = false;
+  for (;;) {
+    int log = 0, copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db_, schema, SQLITE_CHECKPOINT_RESTART, &log, &copied);
+    if (rc == SQLITE_OK) {
+      restarted = log >= 0 && copied == log;
+      break;
+    }
+    // A failure other than a reader (an I/O error) is left to the next commit past the threshold.
+    if ((rc & 0xFF) != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) break;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    util::ParkedScope between_tries;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  busy_timeout_ms_ = saved_timeout;
+  return restarted;
 }
 
 CacheUse Connection::TakeCacheUse() noexcept {

@@ -159,7 +159,10 @@ class Connection {
   // Switches the database to WAL (persistent in the file) and sets the checkpoint policy: a passive checkpoint after
   // a commit leaves kAutoCheckpointFrames or more frames in the WAL, run and counted by this connection — or, with
   // a Checkpointer set, each commit's frame count told to it (it checkpoints from Checkpointer::kRequestFrames on),
-  // and a checkpoint here only from kInlineCheckpointFrames on.
+  // and, should it fall behind, a RESTART checkpoint here from kInlineCheckpointFrames on: the committing thread is
+  // the writer, so the WAL cannot grow while it waits (Checkpointer::ReaderWaitMs at most) for readers to leave it,
+  // and the WAL starts again instead of growing. After a wait that readers outlasted (another process's long read),
+  // the next waits until the WAL has grown by another Checkpointer::kRequestFrames.
   Status EnableWal();
   static constexpr int kAutoCheckpointFrames = 4000;
   static constexpr int kInlineCheckpointFrames = 16000;
@@ -187,10 +190,14 @@ class Connection {
 
   explicit Connection(sqlite3* db) : db_(db) {}
   static int AfterWalCommit(void* self, sqlite3* db, const char* schema, int frames);
+  // RESTART checkpoints, one a millisecond with the busy handler off, until the WAL starts again (true), one fails,
+  // or ReaderWaitMs(frames) passes. Only from the commit hook: this connection is the writer.
+  bool RestartHoldingWriter(const char* schema, int frames);
   sqlite3* db_;
   std::atomic<int64_t> auto_checkpoints_{0};
   Checkpointer* checkpointer_ = nullptr;
   int busy_timeout_ms_ = 0;  // read by the busy handler
+  int inline_hold_from_ = 0;  // the commit hook's: no RESTART here before the WAL holds this many frames
   TransactionObserver* observer_ = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };

@@ -177,6 +177,54 @@ BENCHMARK(BM_CAbiAddMessageMetadata)->MinTime(2.0)->UseRealTime();
 void BM_CAbiAddMessageMetadataInMemory(benchmark::State& state) { CAbiAddMessageMetadata(state, ":memory:"); }
 BENCHMARK(BM_CAbiAddMessageMetadataInMemory)->MinTime(1.0)->UseRealTime();
 
+// The plain message (model, tokens, cost; no metadata) through the C ABI on an in-memory store, as JSON
+// (convstore_add_message, with the output JSON a binding parses) and as scalars (convstore_append_message): the
+// ABI's own cost with no I/O.
+void CAbiPlain(benchmark::State& state, bool scalar) {
+  convstore_t* db = nullptr;
+  if (convstore_open(":memory:", nullptr, &db, nullptr) != CONVSTORE_OK) {
+    state.SkipWithError("open");
+    return;
+  }
+  char* out = nullptr;
+  if (convstore_create_conversation(db, R"({"user":"user@corp.example","title":"plain"})", &out, nullptr) !=
+      CONVSTORE_OK) {
+    state.SkipWithError("create conversation");
+    convstore_close(db);
+    return;
+  }
+  const std::string json(out);
+  convstore_free(out);
+  const std::string conv = json.substr(json.find("\"id\":\"") + 6, 36);
+  const std::string content = bench::Content(1);
+  const std::string request = R"({"role":"assistant","content":")" + content +
+                              R"(","model":"claude-sonnet-4-5","tokens_input":1250,"tokens_output":890,)"
+                              R"("cost_nanousd":15000000})";
+  for (auto _ : state) {
+    int rc;
+    if (scalar) {
+      char id[CONVSTORE_ID_SIZE];
+      int64_t position = 0, cost = 0, price = 0, created = 0;
+      rc = convstore_append_message(db, conv.c_str(), "assistant", content.data(),
+                                    static_cast<int64_t>(content.size()), "claude-sonnet-4-5", 1250, 890, 15000000,
+                                    CONVSTORE_UNSET, id, &position, &cost, &price, &created, nullptr);
+    } else {
+      rc = convstore_add_message(db, conv.c_str(), request.c_str(), &out, nullptr);
+      convstore_free(out);
+    }
+    if (rc != CONVSTORE_OK) {
+      state.SkipWithError("add");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  convstore_close(db);
+}
+void BM_CAbiAddMessageJsonInMemory(benchmark::State& state) { CAbiPlain(state, false); }
+BENCHMARK(BM_CAbiAddMessageJsonInMemory)->MinTime(1.0)->UseRealTime();
+void BM_CAbiAppendMessageInMemory(benchmark::State& state) { CAbiPlain(state, true); }
+BENCHMARK(BM_CAbiAppendMessageInMemory)->MinTime(1.0)->UseRealTime();
+
 // Eight threads adding single messages on one handle: concurrent writes are group-committed.
 struct SharedStore {
   std::string path;
@@ -517,6 +565,7 @@ int main(int argc, char** argv) {
       {"BM_AddMessage", "BM_RawInsertAutocommit", "throughput ratio, target >= 0.50", true},
       {"BM_AddMessageMetadata", "BM_RawInsertMetadata", "with a metadata document, throughput ratio", true},
       {"BM_CAbiAddMessageMetadata", "BM_RawInsertMetadata", "C ABI, metadata document, throughput ratio", true},
+      {"BM_CAbiAppendMessageInMemory", "BM_CAbiAddMessageJsonInMemory", "C ABI, scalars vs JSON, no I/O", true},
       {"BM_AddMessageConcurrent", "BM_RawInsertAutocommit", "8 threads, group commit, vs 1 raw writer", true},
       {"BM_AddMessagesBatch1000", "BM_RawInsertBatch1000", "throughput ratio, target >= 0.50", true},
       {"BM_GetConversation20", "BM_RawSelect20", "time ratio, target <= 1.5x", false},

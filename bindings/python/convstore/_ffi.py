@@ -64,6 +64,8 @@ class convstore_t(ctypes.Structure):
 
 convstore_p = POINTER(convstore_t)
 _out = POINTER(c_void_p)  # char** whose result is malloc'd by the library: read as c_void_p, then free
+_i64p = POINTER(c_int64)
+_strs = POINTER(c_char_p)  # const char* const*
 
 
 class LibraryNotFoundError(OSError):
@@ -138,6 +140,10 @@ def _declare(lib: ctypes.CDLL) -> dict:
         # messages
         "convstore_add_message": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
         "convstore_add_messages": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
+        "convstore_append_message": ([convstore_p, c_char_p, c_char_p, c_char_p, c_int64, c_char_p, c_int64, c_int64,
+                                      c_int64, c_int64, c_char_p, _i64p, _i64p, _i64p, _i64p, _out], c_int),
+        "convstore_append_messages": ([convstore_p, c_char_p, c_int64, _strs, _strs, _i64p, _strs, _i64p, _i64p,
+                                       _i64p, _i64p, c_char_p, _i64p, _i64p, _i64p, _i64p, _out], c_int),
         "convstore_get_context": ([convstore_p, c_char_p, c_int64, _out, _out], c_int),
         "convstore_get_context_with_options": ([convstore_p, c_char_p, c_char_p, _out, _out], c_int),
         "convstore_get_last_messages": ([convstore_p, c_char_p, c_int64, _out, _out], c_int),

@@ -26,6 +26,7 @@ from ctypes import byref, c_int64, c_void_p
 from . import _ffi
 from ._codec import (Money, Time, c_string as _arg, dumps, fix_conversation, fix_message, fix_money, fix_team, loads,
                      message_request, tool_call_requests, raise_error as _raise, time_us, usd)
+from ._append import append_many as _append_many, append_one as _append_one
 from ._audit import AuditMixin
 from ._cost import CostMixin
 from ._metadata import MetadataMixin
@@ -378,6 +379,18 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
         message makes (dicts with add_tool_call's keyword names), recorded with it in one transaction; the result's
         "tool_calls" lists them. A deleted message's request_id is ConflictError.
         """
+        h = self._h
+        if h is None:
+            _closed()
+        if (model_version is None and tokens_cached_input is None and tokens_cache_write is None
+                and tokens_reasoning is None and cost_usd is None and metadata is None and request_id is None
+                and created_at is None and tool_call_id is None and raw is None and tool_calls is None):
+            # The common message: scalars across the C ABI, no JSON either way (None: a value only the JSON path
+            # can judge).
+            added = _append_one(h, conversation_id, _arg(conversation_id), role, content, model, tokens_input,
+                                tokens_output, cost_nanousd, latency_us)
+            if added is not None:
+                return added
         m = {"role": role, "content": content}
         if model is not None:
             m["model"] = model
@@ -411,10 +424,6 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
             m["raw"] = raw
         if tool_calls is not None:
             m["tool_calls"] = tool_call_requests(tool_calls)
-        # _call() inlined: this is the hot path.
-        h = self._h
-        if h is None:
-            _closed()
         out = c_void_p()
         err = c_void_p()
         rc = _add_message(h, _arg(conversation_id), dumps(m), byref(out), byref(err))
@@ -428,6 +437,13 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
 
     def add_messages(self, conversation_id: str, messages: list[dict]) -> list[dict]:
         """Appends several messages (dicts with add_message's keyword names), all or nothing."""
+        h = self._h
+        if h is None:
+            _closed()
+        if type(messages) is list:
+            added = _append_many(h, conversation_id, _arg(conversation_id), messages)
+            if added is not None:
+                return added
         body = dumps([message_request(m) for m in messages])
         return [fix_message(m) for m in self._call(_ffi.convstore_add_messages, _arg(conversation_id), body)]
 

@@ -107,6 +107,24 @@ def _bad_inputs(cid):
          lambda s: s.add_messages(cid, [{"role": "user", "content": "ok"}, {"role": "user", "content": 5}])),
         ("unknown field in batch", InvalidArgumentError,
          lambda s: s.add_messages(cid, [{"role": "user", "content": "ok", "colour": "red"}])),
+        # The scalar path's values (the common message crosses the C ABI without JSON): the same checks.
+        ("tokens past the limit", InvalidArgumentError,
+         lambda s: s.add_message(cid, "assistant", "x", tokens_output=10_000_000_001)),
+        ("tokens past int64", InvalidArgumentError, lambda s: s.add_message(cid, "user", "x", tokens_input=2 ** 70)),
+        ("negative latency", InvalidArgumentError, lambda s: s.add_message(cid, "user", "x", latency_us=-5)),
+        ("cost_nanousd past $1M", InvalidArgumentError,
+         lambda s: s.add_message(cid, "user", "x", cost_nanousd=2 ** 62)),
+        ("tokens as a float", InvalidArgumentError, lambda s: s.add_message(cid, "user", "x", tokens_input=1.5)),
+        ("content not a str", InvalidArgumentError, lambda s: s.add_message(cid, "user", b"bytes")),
+        ("role not a str", InvalidArgumentError, lambda s: s.add_message(cid, None, "x")),
+        ("batch with an unknown role", InvalidArgumentError,
+         lambda s: s.add_messages(cid, [{"role": "user", "content": "ok"}, {"role": "robot", "content": "x"}])),
+        ("batch with negative tokens", InvalidArgumentError,
+         lambda s: s.add_messages(cid, [{"role": "user", "content": "ok"}, {"role": "user", "content": "x",
+                                                                             "tokens_input": -1}])),
+        ("batch with content too large", TooLargeError,
+         lambda s: s.add_messages(cid, [{"role": "user", "content": "x" * (16 * 1024 * 1024 + 1)}])),
+        ("empty batch", InvalidArgumentError, lambda s: s.add_messages(cid, [])),
     ]
 
 

@@ -213,6 +213,58 @@ static void context_windows(convstore_t* db) {
   EXPECT_CODE(convstore_get_last_messages(db, id, 0, NULL, &err_), CONVSTORE_INVALID_ARGUMENT);
 }
 
+/* The scalar appends store what convstore_add_message stores and report the id, position, cost and time the JSON
+ * read-back shows. */
+static void scalar_appends(convstore_t* db) {
+  char* out = NULL;
+  char conv[64], id[CONVSTORE_ID_SIZE], expect[128];
+  int64_t position = -1, cost = -1, price_id = -1, created_at = 0;
+  const char* roles[] = {"user", "assistant", "tool"};
+  const char* contents[] = {"one", "two", "three"};
+  const char* models[] = {NULL, "gpt-4o", ""};
+  const int64_t tokens_output[] = {CONVSTORE_UNSET, 20, CONVSTORE_UNSET};
+  const int64_t costs[] = {CONVSTORE_UNSET, CONVSTORE_UNSET, 5};
+  char ids[3 * CONVSTORE_ID_SIZE];
+  int64_t positions[3], out_costs[3], prices[3], times[3];
+  CHECK(convstore_create_conversation(db, "{\"user\":\"scalar\"}", &out, NULL) == CONVSTORE_OK);
+  json_string(out, "id", conv, sizeof conv);
+  convstore_free(out);
+  /* content_len cuts the text; a model and tokens without a cost: priced from the catalog */
+  CHECK(convstore_append_message(db, conv, "assistant", "hello world", 5, "gpt-4o", 1000, 500, CONVSTORE_UNSET, 42,
+                                 id, &position, &cost, &price_id, &created_at, NULL) == CONVSTORE_OK);
+  CHECK(strlen(id) == 36 && position == 0 && cost > 0 && price_id != CONVSTORE_UNSET && created_at > 0);
+  CHECK(convstore_get_last_messages(db, conv, 1, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, id) != NULL && strstr(out, "\"content\":\"hello\"") != NULL);
+  snprintf(expect, sizeof expect, "\"cost_nanousd\":%lld", (long long)cost);
+  CHECK(strstr(out, expect) != NULL && strstr(out, "\"latency_us\":42") != NULL);
+  snprintf(expect, sizeof expect, "\"created_at_us\":%lld", (long long)created_at);
+  CHECK(strstr(out, expect) != NULL && strstr(out, "\"tokens_output\":500") != NULL);
+  convstore_free(out);
+  /* developer is stored as system; an explicit cost is kept and has no price; NULL outs are fine */
+  CHECK(convstore_append_message(db, conv, "developer", "answer in French", -1, NULL, CONVSTORE_UNSET,
+                                 CONVSTORE_UNSET, 1234, CONVSTORE_UNSET, NULL, &position, &cost, &price_id, NULL,
+                                 NULL) == CONVSTORE_OK);
+  CHECK(position == 1 && cost == 1234 && price_id == CONVSTORE_UNSET);
+  CHECK(convstore_get_last_messages(db, conv, 1, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, "\"role\":\"system\"") != NULL && strstr(out, "\"model\":\"\"") != NULL);
+  convstore_free(out);
+  /* a batch, all or nothing: ids in their slots, positions in order */
+  CHECK(convstore_append_messages(db, conv, 3, roles, contents, NULL, models, NULL, tokens_output, costs, NULL, ids,
+                                  positions, out_costs, prices, times, NULL) == CONVSTORE_OK);
+  CHECK(positions[0] == 2 && positions[1] == 3 && positions[2] == 4);
+  CHECK(out_costs[0] == CONVSTORE_UNSET && out_costs[2] == 5 && prices[2] == CONVSTORE_UNSET);
+  CHECK(times[0] <= times[1] && times[1] <= times[2] && times[0] >= created_at);
+  CHECK(convstore_get_last_messages(db, conv, 3, &out, NULL) == CONVSTORE_OK);
+  CHECK(out != NULL && strstr(out, ids) != NULL && strstr(out, ids + CONVSTORE_ID_SIZE) != NULL &&
+        strstr(out, ids + 2 * CONVSTORE_ID_SIZE) != NULL && strstr(out, "\"content\":\"three\"") != NULL);
+  convstore_free(out);
+  CHECK(message_count(db, conv) == 5);
+  EXPECT_CODE(convstore_append_message(db, conv, "robot", "x", -1, NULL, CONVSTORE_UNSET, CONVSTORE_UNSET,
+                                       CONVSTORE_UNSET, CONVSTORE_UNSET, NULL, NULL, NULL, NULL, NULL, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
+  CHECK(message_count(db, conv) == 5);
+}
+
 /* The options handle: JSON settings checked when set, callbacks, NULL for the defaults; the deprecated alias. */
 static void options_flow(void) {
   convstore_t* db = NULL;
@@ -1097,6 +1149,7 @@ int main(int argc, char** argv) {
   CHECK(message_count(db, conv) == 2);
   time_rules(db, conv);
   context_windows(db);
+  scalar_appends(db);
   tool_call_lifecycle(db);
   history_edits(db);
 

@@ -215,6 +215,38 @@ CONVSTORE_API int convstore_add_message(convstore_t* db, const char* conversatio
 /* messages_json: an array of message objects, stored all or nothing. *out_json: the array of messages. */
 CONVSTORE_API int convstore_add_messages(convstore_t* db, const char* conversation_id, const char* messages_json,
                                          char** out_json, char** errmsg);
+/* The common message with scalar arguments and no JSON either way: convstore_add_message for a message made of a
+ * role, its content and, optionally, a model, token counts, a cost and a latency — the same checks, the same single
+ * transaction, the same stored message. Anything more (metadata, request_id, tool calls, a tool_call_id, raw,
+ * created_at, the other token counts) takes convstore_add_message.
+ * role: "user", "assistant", "system", "developer" (stored as "system") or "tool". content: content_len bytes of
+ * UTF-8, or NUL-terminated when content_len is -1. model: NULL or "" for none. tokens_input, tokens_output,
+ * cost_nanousd, latency_us: CONVSTORE_UNSET for none (with no cost, a message with a model and tokens is priced
+ * from the catalog, as convstore_add_message prices it); any other value is checked as the JSON field would be.
+ * Out, each may be NULL, written on success only: out_id (CONVSTORE_ID_SIZE bytes: the new message's id and a
+ * NUL), *out_position, *out_cost_nanousd and *out_price_id (CONVSTORE_UNSET when the message has none),
+ * *out_created_at_us. */
+#define CONVSTORE_UNSET INT64_MIN
+#define CONVSTORE_ID_SIZE 37
+CONVSTORE_API int convstore_append_message(convstore_t* db, const char* conversation_id, const char* role,
+                                           const char* content, int64_t content_len, const char* model,
+                                           int64_t tokens_input, int64_t tokens_output, int64_t cost_nanousd,
+                                           int64_t latency_us, char* out_id, int64_t* out_position,
+                                           int64_t* out_cost_nanousd, int64_t* out_price_id,
+                                           int64_t* out_created_at_us, char** errmsg);
+/* convstore_append_message for `count` messages (1..10000), stored all or nothing in one transaction: message i is
+ * roles[i], contents[i] of content_lens[i] bytes (-1, or content_lens NULL: NUL-terminated), models[i] (models
+ * NULL, or a NULL element: none), tokens_input[i], tokens_output[i], cost_nanousd[i], latency_us[i] (an array
+ * NULL: unset for every message; an element CONVSTORE_UNSET: unset for that one). Out arrays of `count` elements,
+ * each may be NULL, written on success only: out_ids (count * CONVSTORE_ID_SIZE bytes, each id NUL-terminated in
+ * its slot), out_positions, out_cost_nanousd, out_price_ids, out_created_at_us. */
+CONVSTORE_API int convstore_append_messages(convstore_t* db, const char* conversation_id, int64_t count,
+                                            const char* const* roles, const char* const* contents,
+                                            const int64_t* content_lens, const char* const* models,
+                                            const int64_t* tokens_input, const int64_t* tokens_output,
+                                            const int64_t* cost_nanousd, const int64_t* latency_us, char* out_ids,
+                                            int64_t* out_positions, int64_t* out_cost_nanousd,
+                                            int64_t* out_price_ids, int64_t* out_created_at_us, char** errmsg);
 /* A context window, oldest first (*out_json: array of messages): the conversation's system prompt (as a message
  * with role "system", id "" and position -1) and its system messages, then the newest messages that fit in what is
  * left of max_tokens. A message and the tool messages after it (a tool call's results) are kept or dropped

@@ -5,7 +5,7 @@ affects them alike, with reader processes reading the same files throughout.
 
     CONVSTORE_LIBRARY=build/libconvstore.so /usr/bin/python3 bench/python_latency.py \\
         [--n 20000] [--block 500] [--rounds 3] [--readers 1] [--dir DIR] \\
-        [--variant NAME:option=value,...] [--no-peers] [--json]
+        [--variant NAME:option=value,...] [--no-peers] [--plain] [--json]
 
 Implementations, each on a fresh file of its own in DIR (default: $TMPDIR) per round:
   sqlite3 by hand     peers/handrolled_sqlite3.py: INSERT + counter UPDATE, WAL, synchronous=NORMAL
@@ -14,7 +14,8 @@ Implementations, each on a fresh file of its own in DIR (default: $TMPDIR) per r
   Agents SDK session  peers/agents_sdk_session.py: add_items([one item]), WAL, synchronous=NORMAL
   seed V1             peers/seed_v1.py: the chapter's class, default sqlite3 settings (rollback journal, FULL);
                       n / 10 calls (each pays an fsync)
-Every message is a 400-byte assistant reply with an agent's metadata document, tokens and a cost. The readers
+Every message is a 400-byte assistant reply with an agent's metadata document, tokens and a cost (--plain: tokens and
+an integer cost, no metadata: the common message that crosses convstore's C ABI without JSON). The readers
 (--readers processes) each loop over the files reading a conversation's newest 20 messages, pausing 1 ms between
 reads. Reported per implementation: medians over rounds of p50/p90/p99/p99.9/max/mean (microseconds), messages per
 second (1 / mean), throughput relative to the hand-rolled baseline, and p99.9 / p50; for convstore also the pages
@@ -60,17 +61,24 @@ class Impl:
         self.kind, self.path, self.add, self.close, self.share, self.store = kind, path, add, close, share, store
 
 
-def open_convstore(path, options):
+def usage(plain):
+    """The message's model and tokens, with its metadata document unless plain."""
+    return {k: v for k, v in USAGE.items() if not (plain and k == "metadata")}
+
+
+def open_convstore(path, options, plain=False):
     s = convstore.Store(path, **options)
     cid = s.create_conversation(USER, TITLE, metadata={"source": "cli"})["id"]
-    return Impl("convstore", path, lambda i: s.add_message(cid, "assistant", CONTENT, cost_usd="0.015", **USAGE),
-                s.close, store=s)
+    cost = {"cost_nanousd": 15_000_000} if plain else {"cost_usd": "0.015"}
+    u = usage(plain)
+    return Impl("convstore", path, lambda i: s.add_message(cid, "assistant", CONTENT, **cost, **u), s.close, store=s)
 
 
-def open_handrolled(path):
+def open_handrolled(path, plain=False):
     db = HandRolledStore(path)
     cid = db.create_conversation(USER, TITLE, {"source": "cli"})
-    return Impl("sqlite3", path, lambda i: db.add_message(cid, "assistant", CONTENT, cost_nanousd=15_000_000, **USAGE),
+    u = usage(plain)
+    return Impl("sqlite3", path, lambda i: db.add_message(cid, "assistant", CONTENT, cost_nanousd=15_000_000, **u),
                 db.close)
 
 
@@ -81,10 +89,11 @@ def open_sdk(path):
         "content": [{"type": "output_text", "annotations": [], "text": CONTENT}]}]), session.close)
 
 
-def open_v1(path):
+def open_v1(path, plain=False):
     db = V1Database(path)
     cid = db.create_conversation(USER, TITLE, {"source": "cli"})
-    return Impl("sqlite3", path, lambda i: db.add_message(cid, "assistant", CONTENT, cost_usd=0.015, **USAGE),
+    u = usage(plain)
+    return Impl("sqlite3", path, lambda i: db.add_message(cid, "assistant", CONTENT, cost_usd=0.015, **u),
                 db.close, share=0.1)
 
 
@@ -129,12 +138,12 @@ def summarize(lat):
 
 
 def one_round(args, variants, tmp):
-    impls = {"sqlite3 by hand": open_handrolled(os.path.join(tmp, "handrolled.db"))}
+    impls = {"sqlite3 by hand": open_handrolled(os.path.join(tmp, "handrolled.db"), args.plain)}
     for name, options in variants:
-        impls[name] = open_convstore(os.path.join(tmp, f"convstore-{name}.db"), options)
+        impls[name] = open_convstore(os.path.join(tmp, f"convstore-{name}.db"), options, args.plain)
     if not args.no_peers:
         impls["Agents SDK session"] = open_sdk(os.path.join(tmp, "sdk.db"))
-        impls["seed V1"] = open_v1(os.path.join(tmp, "v1.db"))
+        impls["seed V1"] = open_v1(os.path.join(tmp, "v1.db"), args.plain)
     for impl in impls.values():  # warm up; gives every file its first rows before the readers start
         for i in range(100):
             impl.add(i)
@@ -183,6 +192,8 @@ def main():
     ap.add_argument("--variant", action="append", default=[], metavar="NAME:option=value,...",
                     help="another convstore, opened with these Store options (true/false/integers/strings)")
     ap.add_argument("--no-peers", action="store_true", help="leave out the Agents SDK session and seed V1")
+    ap.add_argument("--plain", action="store_true",
+                    help="messages without a metadata document, with an integer cost (convstore's scalar path)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
     variants = [("convstore", {})]

@@ -39,5 +39,7 @@ void AddEraseCommands(CLI::App& app, std::function<int()>& run);
 void AddSearchCommands(CLI::App& app, std::function<int()>& run);
 // Registers `export-user` and `import-user`.
 void AddUserExportCommands(CLI::App& app, std::function<int()>& run);
+// Registers `bench`.
+void AddBenchCommand(CLI::App& app, std::function<int()>& run);
 
 }  // namespace convstore::cli

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   convstore::cli::AddRetentionCommand(app, run);
   convstore::cli::AddEraseCommands(app, run);
   convstore::cli::AddUserExportCommands(app, run);
+  convstore::cli::AddBenchCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,33 +24,44 @@ struct SearchSql {
   // The ranked candidates: rowid, rank, and the metadata when ?8 is 1. ?1 MATCH, ?2 scope phrases, ?3 limit (-1
   // none), ?4 role, ?5 model, ?6 from, ?7 to, ?9 team now (conversations), ?10 conversation row (conversations).
   std::string candidates;
-  // Without any row filter: no join.
+  // The same with each hit's snippet as its last column (?11 start, ?12 end, ?13 ellipsis, ?14 tokens), for searches
+  // whose LIMIT applies in SQL (no metadata predicate): SQLite then makes snippets for the rows it returns alone, in
+  // the same pass over the match (without a LIMIT it would make one for every match).
+  std::string candidates_snippets;
+  // Without any row filter (so with the snippets too): no join.
   std::string candidates_bare;
   // A hit's snippet: ?1 MATCH, ?2 rowid, ?3 start, ?4 end, ?5 ellipsis, ?6 tokens.
   std::string snippet;
 };
 
-SearchSql MakeSql(const char* table, TextSearchTarget target) {
-  SearchSql s;
+// The ranked candidates' statement, with `extra` columns after the rowid, the rank and the metadata.
+std::string Candidates(const char* table, TextSearchTarget target, const std::string& extra) {
   // FTS5's auxiliary functions take the table's hidden column, named as the table: no alias.
   if (target == TextSearchTarget::kMessages) {
-    s.candidates = fmt::format(
-        "SELECT {0}.rowid, convstore_rank({0}, ?2) AS r, CASE WHEN ?8 THEN m.metadata END FROM {0}"
+    return fmt::format(
+        "SELECT {0}.rowid, convstore_rank({0}, ?2) AS r, CASE WHEN ?8 THEN m.metadata END{1} FROM {0}"
         " JOIN messages m ON m.id = {0}.rowid WHERE {0} MATCH ?1 AND (?4 IS NULL OR m.role = ?4)"
         " AND (?5 IS NULL OR m.model = ?5) AND (?6 IS NULL OR m.created_at >= ?6) AND (?7 IS NULL OR m.created_at < ?7)"
         " AND ?9 IS NULL AND ?10 IS NULL ORDER BY r, {0}.rowid DESC LIMIT ?3",
-        table);
-  } else {
-    s.candidates = fmt::format(
-        "SELECT {0}.rowid, convstore_rank({0}, ?2) AS r, CASE WHEN ?8 THEN c.metadata END FROM {0}"
-        " JOIN conversations c ON c.id = {0}.rowid WHERE {0} MATCH ?1 AND ?4 IS NULL"
-        " AND (?5 IS NULL OR c.model = ?5) AND (?6 IS NULL OR c.created_at >= ?6) AND (?7 IS NULL OR c.created_at < ?7)"
-        " AND (?9 IS NULL OR (SELECT ifnull(u.team_id, 0) FROM users u WHERE u.id = c.user_id) = ?9)"
-        " AND (?10 IS NULL OR c.id = ?10) ORDER BY r, {0}.rowid DESC LIMIT ?3",
-        table);
+        table, extra);
   }
+  return fmt::format(
+      "SELECT {0}.rowid, convstore_rank({0}, ?2) AS r, CASE WHEN ?8 THEN c.metadata END{1} FROM {0}"
+      " JOIN conversations c ON c.id = {0}.rowid WHERE {0} MATCH ?1 AND ?4 IS NULL"
+      " AND (?5 IS NULL OR c.model = ?5) AND (?6 IS NULL OR c.created_at >= ?6) AND (?7 IS NULL OR c.created_at < ?7)"
+      " AND (?9 IS NULL OR (SELECT ifnull(u.team_id, 0) FROM users u WHERE u.id = c.user_id) = ?9)"
+      " AND (?10 IS NULL OR c.id = ?10) ORDER BY r, {0}.rowid DESC LIMIT ?3",
+      table, extra);
+}
+
+SearchSql MakeSql(const char* table, TextSearchTarget target) {
+  SearchSql s;
+  s.candidates = Candidates(table, target, "");
+  s.candidates_snippets = Candidates(table, target, fmt::format(", snippet({0}, 0, ?11, ?12, ?13, ?14)", table));
   s.candidates_bare = fmt::format(
-      "SELECT rowid, convstore_rank({0}, ?2) AS r FROM {0} WHERE {0} MATCH ?1 ORDER BY r, rowid DESC LIMIT ?3", table);
+      "SELECT rowid, convstore_rank({0}, ?2) AS r, snippet({0}, 0, ?11, ?12, ?13, ?14) FROM {0} WHERE {0} MATCH ?1"
+      " ORDER BY r, rowid DESC LIMIT ?3",
+      table);
   s.snippet = fmt::format("SELECT snippet({0}, 0, ?3, ?4, ?5, ?6) FROM {0} WHERE {0} MATCH ?1 AND rowid = ?2", table);
   return s;
 }
@@ -67,6 +79,7 @@ const SearchSql& SearchSqlOf(TextSearchTarget target, TextTokenizer tokenizer) {
 struct Candidate {
   int64_t row = 0;
   double rank = 0;
+  std::optional<std::string> snippet{};  // made by the candidates' statement, when it made them
 };
 
 // FTS5 reports a malformed expression as an SQL error whose message starts "fts5:".
@@ -137,20 +150,29 @@ Result<TextSearchResult> SearchText(sqlite::Connection& conn, const TextSearchQu
   // The ranked candidates, filtered before the limit.
   const SearchSql& sql = SearchSqlOf(q.target, *tokenizer);
   const bool bare = f.role.empty() && f.model.empty() && !f.from && !f.to && !team_now && !conversation_row && !metadata;
-  auto st = conn.Prepare(bare ? sql.candidates_bare.c_str() : sql.candidates.c_str());
+  // Without a metadata predicate the LIMIT applies in SQL, and the statement makes the hits' snippets too.
+  const bool with_snippets = !metadata;
+  const std::string& text = bare ? sql.candidates_bare : with_snippets ? sql.candidates_snippets : sql.candidates;
+  auto st = conn.Prepare(text.c_str());
   if (!st.ok()) return st.status();
   st->Bind(1, match->text).Bind(2, int64_t{match->scope_phrases}).Bind(3, int64_t{metadata ? -1 : q.limit});
   if (!bare) {
     st->BindTextOrNull(4, f.role).BindTextOrNull(5, f.model).Bind(6, f.from).Bind(7, f.to);
     st->Bind(8, int64_t{metadata ? 1 : 0}).Bind(9, team_now).Bind(10, conversation_row);
   }
+  if (with_snippets) {
+    st->Bind(11, q.highlight_start).Bind(12, q.highlight_end).Bind(13, q.ellipsis);
+    st->Bind(14, int64_t{q.snippet_tokens});
+  }
+  const int snippet_column = bare ? 2 : 3;
   std::vector<Candidate> hits;
   for (;;) {
     auto row = st->Step("full-text search");
     if (!row.ok()) return QueryError(row.status());
     if (!*row) break;
     if (metadata && !metadata(st->Text(2))) continue;
-    hits.push_back({st->Int(0), st->Double(1)});
+    hits.push_back({st->Int(0), st->Double(1),
+                    with_snippets ? std::optional<std::string>(st->String(snippet_column)) : std::nullopt});
     if (hits.size() >= static_cast<size_t>(q.limit)) break;
   }
   st->Reset();
@@ -160,6 +182,11 @@ Result<TextSearchResult> SearchText(sqlite::Connection& conn, const TextSearchQu
     TextSearchHit hit;
     CONVSTORE_RETURN_IF_ERROR(ReadHit(conn, q.target, c.row, hit));
     hit.score = -c.rank;
+    if (c.snippet) {
+      hit.snippet = *c.snippet;
+      result.hits.push_back(std::move(hit));
+      continue;
+    }
     auto snip = conn.Prepare(sql.snippet.c_str());
     if (!snip.ok()) return snip.status();
     snip->Bind(1, match->text).Bind(2, c.row).Bind(3, q.highlight_start).Bind(4, q.highlight_end);

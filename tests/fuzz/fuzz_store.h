@@ -54,8 +54,13 @@ class FuzzStore {
     inputs_ = 0;
     bytes_ = 0;
     char* err = nullptr;
-    // "error": keeps the fuzzer's output readable (sanitizer builds trip the slow-operation warning).
-    if (convstore_open(":memory:", R"({"log_level":"error"})", &db_, &err) != CONVSTORE_OK) SetupFailed("open", err);
+    // "error": keeps the fuzzer's output readable (sanitizer builds trip the slow-operation warning). No background
+    // indexer: the store is never closed (above), and a thread of it still running at exit read the library's
+    // statics after their destruction (heap-use-after-free under ASan, which then hung a replay for 300 s); searches
+    // index what waits before they run.
+    if (convstore_open(":memory:", R"({"log_level":"error","background_indexing":false})", &db_, &err) !=
+        CONVSTORE_OK)
+      SetupFailed("open", err);
     Call("team", convstore_upsert_team(db_, R"({"key":"fuzz-team","name":"Fuzz"})", Out(), Err()));
     Call("user", convstore_upsert_user(db_, R"({"key":"fuzz-user","team":"fuzz-team"})", Out(), Err()));
     conversation_id_ = Id("conversation", convstore_create_conversation(

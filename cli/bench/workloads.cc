@@ -100,10 +100,11 @@ std::shared_ptr<ConversationStore> OpenStore(const std::string& path, bool full_
   return std::shared_ptr<ConversationStore>(Check(ConversationStore::Open(path, o), "open the store"));
 }
 
-NewMessage Message(int64_t i, int bytes) {
+// Message i as both sides write it (the baseline's RawInsert makes the same row).
+NewMessage Message(int64_t i, std::string content) {
   NewMessage m;
   m.role = i % 2 == 0 ? Role::kUser : Role::kAssistant;
-  m.content = Text(i, bytes);
+  m.content = std::move(content);
   m.model = kModel;
   m.tokens_input = 200 + i % 50;
   m.tokens_output = 100;
@@ -185,7 +186,7 @@ void Workloads::Data::MakeReadFiles() {
     const int64_t raw_conv = RawCreateConversation(*read_raw, read_raw_uids.back(), nc.user_key, nc.title, NowUs());
     std::vector<NewMessage> batch;
     for (int k = 0; k < kReadMessagesEach; ++k) {
-      NewMessage m = Message(i + k, config.message_bytes);
+      NewMessage m = Message(i + k, Text(i + k, config.message_bytes));
       m.metadata_json = Metadata(i + k);
       batch.push_back(std::move(m));
     }
@@ -253,12 +254,7 @@ Workload Workloads::Get(const std::string& name) {
         }
         const std::string conv = files->conversations[static_cast<size_t>(k)];
         return [store, conv, batch_size, contents](int64_t i) {
-          NewMessage m;
-          m.role = i % 2 == 0 ? Role::kUser : Role::kAssistant;
-          m.content = (*contents)[static_cast<size_t>(i % 64)];
-          m.model = kModel;
-          m.tokens_input = 200 + i % 50;
-          m.tokens_output = 100;
+          const NewMessage m = Message(i, (*contents)[static_cast<size_t>(i % 64)]);
           if (batch_size == 1) {
             Check(store->AddMessage(conv, m), "add_message");
           } else {

@@ -97,23 +97,39 @@ int Checkpointer::ReaderWaitMs(int frames) noexcept {
   return std::min(wait, kMaxReaderWaitMs);
 }
 
-bool Checkpointer::RestartWithin(std::chrono::milliseconds wait) {
+int RestartCheckpoint(sqlite3* db, const char* schema, std::chrono::milliseconds wait, bool* restarted) {
   // Each try takes the WAL's write lock, copies what is left and, when no reader still reads from the WAL, marks it
-  // to start again — or finds a reader (or another process's writer) and returns at once: between tries nothing of
-  // SQLite's is held, only this process's writer (by the caller).
+  // to start again — or finds a reader (or another process's writer) and returns at once.
+  *restarted = false;
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
     int log = 0, copied = 0;
-    if (Checkpoint(SQLITE_CHECKPOINT_RESTART, &log, &copied)) return log >= 0 && copied == log;
-    if (failing_ || std::chrono::steady_clock::now() >= deadline) return false;
+    const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, &log, &copied);
+    if (rc == SQLITE_OK) {
+      *restarted = log >= 0 && copied == log;
+      return rc;
+    }
+    if ((rc & 0xFF) != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) return rc;
+    if (std::chrono::steady_clock::now() >= deadline) return rc;
     util::ParkedScope between_tries;  // holding nothing of SQLite's: a fork need not wait (util/fork.h)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
+bool Checkpointer::RestartWithin(std::chrono::milliseconds wait) {
+  bool restarted = false;
+  const int rc = RestartCheckpoint(conn_->raw(), "main", wait, &restarted);
+  runs_.fetch_add(1, std::memory_order_relaxed);
+  return Noted(rc) && restarted;
+}
+
 bool Checkpointer::Checkpoint(int mode, int* log, int* copied) {
   const int rc = sqlite3_wal_checkpoint_v2(conn_->raw(), "main", mode, log, copied);
   runs_.fetch_add(1, std::memory_order_relaxed);
+  return Noted(rc);
+}
+
+bool Checkpointer::Noted(int rc) {
   if (rc == SQLITE_OK) {
     failing_ = false;
     return true;

@@ -37,6 +37,12 @@
 
 namespace convstore::sqlite {
 
+// RESTART checkpoints of `db`'s `schema`, one a millisecond, until one leaves the WAL to start again (*restarted
+// true), one fails otherwise than busy, or `wait` passes. Each try returns at once (`db`'s busy handler must not
+// wait) and between tries nothing of SQLite's is held, so another process's writer is never held up by the wait;
+// the caller holds this process's writer back. Returns the last try's SQLite code. Any thread owning `db`.
+int RestartCheckpoint(sqlite3* db, const char* schema, std::chrono::milliseconds wait, bool* restarted);
+
 class Checkpointer {
  public:
   // A commit leaving this many frames (about 16 MiB of 4 KiB pages) wakes the thread.
@@ -81,11 +87,12 @@ class Checkpointer {
   void Loop();
   // One cycle: passes, then the last copy. False when it stopped short (a reader, a failure, another checkpoint).
   bool Cycle();
-  // RESTART checkpoints, one a millisecond, until one leaves the WAL to start again (true), one fails, or `wait`
-  // passes. The caller holds the writer back.
+  // RestartCheckpoint on the thread's connection, counted and noted. The caller holds the writer back.
   bool RestartWithin(std::chrono::milliseconds wait);
   // One checkpoint; false when it did not run whole (busy, or failed: logged once per streak).
   bool Checkpoint(int mode, int* log, int* copied);
+  // A checkpoint's SQLite code noted: true for OK; a failure other than busy is logged once per streak.
+  bool Noted(int rc);
 
   std::unique_ptr<Connection> conn_;  // used by the thread only
   const HoldWriter hold_writer_;

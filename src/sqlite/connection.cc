@@ -138,22 +138,10 @@ int Connection::AfterWalCommit(void* self, sqlite3* db, const char* schema, int 
 
 bool Connection::RestartHoldingWriter(const char* schema, int frames) {
   const int saved_timeout = busy_timeout_ms_;
-  busy_timeout_ms_ = 0;  // each try returns at once; between tries this thread holds none of SQLite's locks
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(Checkpointer::ReaderWaitMs(frames));
+  busy_timeout_ms_ = 0;  // each try returns at once (RestartCheckpoint waits between them)
   bool restarted = false;
-  for (;;) {
-    int log = 0, copied = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(db_, schema, SQLITE_CHECKPOINT_RESTART, &log, &copied);
-    if (rc == SQLITE_OK) {
-      restarted = log >= 0 && copied == log;
-      break;
-    }
-    // A failure other than a reader (an I/O error) is left to the next commit past the threshold.
-    if ((rc & 0xFF) != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) break;
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    util::ParkedScope between_tries;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  // A failure other than a reader (an I/O error) is left to the next commit past the threshold.
+  (void)RestartCheckpoint(db_, schema, std::chrono::milliseconds(Checkpointer::ReaderWaitMs(frames)), &restarted);
   busy_timeout_ms_ = saved_timeout;
   return restarted;
 }

@@ -190,8 +190,8 @@ class Connection {
 
   explicit Connection(sqlite3* db) : db_(db) {}
   static int AfterWalCommit(void* self, sqlite3* db, const char* schema, int frames);
-  // RESTART checkpoints, one a millisecond with the busy handler off, until the WAL starts again (true), one fails,
-  // or ReaderWaitMs(frames) passes. Only from the commit hook: this connection is the writer.
+  // RestartCheckpoint with the busy handler off, waiting Checkpointer::ReaderWaitMs(frames) at most; true when the
+  // WAL starts again. Only from the commit hook: this connection is the writer.
   bool RestartHoldingWriter(const char* schema, int frames);
   sqlite3* db_;
   std::atomic<int64_t> auto_checkpoints_{0};

@@ -3,8 +3,11 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "sqlite/error.h"
+#include "util/fork.h"
 #include "util/status_macros.h"
 
 namespace convstore::ops {
@@ -93,15 +96,29 @@ Status AnalyzeForPlanner(sqlite::Connection& conn) {
 
 Result<int64_t> CheckpointWal(sqlite::Connection& conn, bool* truncated) {
   *truncated = false;
-  // First what can be copied without waiting (the count of frames), then an attempt to empty the WAL, which needs
-  // every reader to be past it.
-  auto copied = CheckpointPassive(conn);
-  if (!copied.ok()) return copied.status();
+  // Another connection's checkpoint (the store's background checkpointer, another process's) holds the checkpoint
+  // lock: SQLite then returns busy at once, without the busy handler, so each step tries again each millisecond for
+  // as long as the connection would wait for any other lock. Readers are waited for by the busy handler.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(conn.busy_timeout_ms());
+  auto checkpoint = [&](int mode, int* log, int* copied) {
+    for (;;) {
+      const int rc = sqlite3_wal_checkpoint_v2(conn.raw(), "main", mode, log, copied);
+      if ((rc & 0xFF) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) return rc;
+      util::ParkedScope between_tries;  // holding nothing of SQLite's: a fork need not wait (util/fork.h)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  // First what can be copied without waiting for readers (the count of frames), then an attempt to empty the WAL,
+  // which needs every reader to be past it.
+  int log = 0, copied = 0;
+  int rc = checkpoint(SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  if (rc != SQLITE_OK && (rc & 0xFF) != SQLITE_BUSY) return sqlite::FromSqlite(rc, conn.raw(), "checkpoint the WAL");
+  const int64_t frames = std::max(copied, 0);
   int after_log = 0, after_copied = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(conn.raw(), "main", SQLITE_CHECKPOINT_TRUNCATE, &after_log, &after_copied);
+  rc = checkpoint(SQLITE_CHECKPOINT_TRUNCATE, &after_log, &after_copied);
   if (rc == SQLITE_OK) *truncated = after_log == 0;
-  else if (rc != SQLITE_BUSY) return sqlite::FromSqlite(rc, conn.raw(), "truncate the WAL");
-  return copied;
+  else if ((rc & 0xFF) != SQLITE_BUSY) return sqlite::FromSqlite(rc, conn.raw(), "truncate the WAL");
+  return frames;
 }
 
 Result<int64_t> CheckpointPassive(sqlite::Connection& conn) {

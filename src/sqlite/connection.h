@@ -150,6 +150,7 @@ class Connection {
   // How long a statement waits for another connection's lock before failing with SQLITE_BUSY (the connection's
   // own busy handler: never PRAGMA busy_timeout, which would replace it).
   void SetBusyTimeout(int ms) noexcept { busy_timeout_ms_ = ms; }
+  int busy_timeout_ms() const noexcept { return busy_timeout_ms_; }
   int64_t changes() const noexcept;
   // Whether SQLite opened the main database read-only (it does so silently when the file is not writable).
   bool ReadOnlyFile() const noexcept;

@@ -15,8 +15,8 @@
 
 namespace bench {
 
-std::unique_ptr<convstore::ConversationStore> Open(const std::string& path) {
-  auto s = convstore::ConversationStore::Open(path);
+std::unique_ptr<convstore::ConversationStore> Open(const std::string& path, const convstore::Options& options) {
+  auto s = convstore::ConversationStore::Open(path, options);
   if (!s.ok()) throw std::runtime_error(s.status().ToString());
   return std::move(*s);
 }
@@ -124,10 +124,11 @@ void Exec(sqlite3* db, const char* sql) {
   }
 }
 
-sqlite3* OpenRaw(const std::string& path, bool full_sync) {
+sqlite3* OpenRaw(const std::string& path, bool full_sync, bool exclusive) {
   sqlite3* db = nullptr;
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) throw std::runtime_error("open " + path);
   sqlite3_busy_timeout(db, 5000);
+  if (exclusive) Exec(db, "PRAGMA locking_mode=EXCLUSIVE");
   Exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;");
   Exec(db, full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   return db;

@@ -28,8 +28,9 @@ std::string FreshCopyOf(const std::string& source, const std::string& name);
 // Directory for reusable data sets (CONVSTORE_BENCH_DIR overrides the build's bench-data/).
 std::string DataDir();
 
-// A raw SQLite connection configured like convstore's writer (WAL, synchronous=NORMAL or FULL).
-sqlite3* OpenRaw(const std::string& path, bool full_sync = false);
+// A raw SQLite connection configured like convstore's writer (WAL, synchronous=NORMAL or FULL; `exclusive`:
+// locking_mode=EXCLUSIVE from before the first access, as Options::exclusive).
+sqlite3* OpenRaw(const std::string& path, bool full_sync = false, bool exclusive = false);
 void Exec(sqlite3* db, const char* sql);
 // The raw baseline's messages table: the same columns and keys as convstore's (uid unique, conversation+position).
 extern const char* kRawSchema;
@@ -46,8 +47,8 @@ T Must(convstore::Result<T> r, const char* what) {
 // ~200 bytes of plausible chat text, varying with i.
 const std::string& Content(int i);
 
-// A store opened with the default options (throws on failure).
-std::unique_ptr<convstore::ConversationStore> Open(const std::string& path);
+// A store opened with `options` (the defaults unless given; throws on failure).
+std::unique_ptr<convstore::ConversationStore> Open(const std::string& path, const convstore::Options& options = {});
 // n conversations spread over `users` users; their ids.
 std::vector<std::string> MakeConversations(convstore::ConversationStore& store, int n, int users);
 // A priced message with ~200 bytes of content, varying with i.
@@ -57,7 +58,8 @@ void BindRaw(sqlite3_stmt* st, int64_t counter, int64_t conv, int64_t position, 
 
 // A raw database with the baseline schema and a prepared insert; rows spread over 100 conversations.
 struct RawWriter {
-  explicit RawWriter(const std::string& name) : path(ScratchPath(name)), db(OpenRaw(path)) {
+  explicit RawWriter(const std::string& name, bool exclusive = false)
+      : path(ScratchPath(name)), db(OpenRaw(path, false, exclusive)) {
     Exec(db, kRawSchema);
     sqlite3_prepare_v2(db, kRawInsert, -1, &ins, nullptr);
   }

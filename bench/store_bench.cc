@@ -52,10 +52,23 @@ void BM_RawInsertAutocommit(benchmark::State& state) {
 }
 BENCHMARK(BM_RawInsertAutocommit)->MinTime(2.0)->UseRealTime();
 
+// The same in locking_mode=EXCLUSIVE (the WAL without its -shm file): the baseline of BM_AddMessageExclusive.
+void BM_RawInsertAutocommitExclusive(benchmark::State& state) {
+  RawWriter raw("raw-single-exclusive", true);
+  int i = 0;
+  TakePagesWritten(raw.db);
+  for (auto _ : state) raw.Insert(i++);
+  state.SetItemsProcessed(state.iterations());
+  state.counters["wal_pages_per_call"] =
+      static_cast<double>(TakePagesWritten(raw.db)) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
+}
+BENCHMARK(BM_RawInsertAutocommitExclusive)->MinTime(2.0)->UseRealTime();
+
 // Single add_message calls spread over 100 conversations, cycling through 16 messages (carrying `metadata` when it
 // is not empty). The store is closed on return.
-void AddSingles(benchmark::State& state, const std::string& path, const char* metadata) {
-  auto store = Open(path);
+void AddSingles(benchmark::State& state, const std::string& path, const char* metadata,
+                const convstore::Options& options = {}) {
+  auto store = Open(path, options);
   auto convs = MakeConversations(*store, 100, 10);
   std::vector<NewMessage> msgs;
   for (int k = 0; k < 16; ++k) {
@@ -83,6 +96,16 @@ void BM_AddMessage(benchmark::State& state) {
   bench::RemoveDb(path);
 }
 BENCHMARK(BM_AddMessage)->MinTime(2.0)->UseRealTime();
+
+// The same with Options::exclusive: the handle holds the file alone, its WAL without a -shm file.
+void BM_AddMessageExclusive(benchmark::State& state) {
+  std::string path = bench::ScratchPath("add-single-exclusive");
+  convstore::Options options;
+  options.exclusive = true;
+  AddSingles(state, path, "", options);
+  bench::RemoveDb(path);
+}
+BENCHMARK(BM_AddMessageExclusive)->MinTime(2.0)->UseRealTime();
 
 // The same on an in-memory store: the CPU cost of a write with no I/O at all.
 void BM_AddMessageInMemory(benchmark::State& state) {
@@ -563,6 +586,10 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   bench::RatioReporter reporter({
       {"BM_AddMessage", "BM_RawInsertAutocommit", "throughput ratio, target >= 0.50", true},
+      {"BM_AddMessageExclusive", "BM_RawInsertAutocommit", "exclusive vs raw shared, throughput ratio, target >= 0.67",
+       true},
+      {"BM_AddMessageExclusive", "BM_RawInsertAutocommitExclusive", "exclusive vs raw exclusive, throughput ratio",
+       true},
       {"BM_AddMessageMetadata", "BM_RawInsertMetadata", "with a metadata document, throughput ratio", true},
       {"BM_CAbiAddMessageMetadata", "BM_RawInsertMetadata", "C ABI, metadata document, throughput ratio", true},
       {"BM_CAbiAppendMessageInMemory", "BM_CAbiAddMessageJsonInMemory", "C ABI, scalars vs JSON, no I/O", true},

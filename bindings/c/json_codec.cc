@@ -173,7 +173,7 @@ Result<Options> DecodeOptions(std::string_view text, std::optional<int64_t>& vec
   std::optional<std::string> durability, level;
   std::optional<int64_t> slow;
   std::optional<bool> create, quick_check, read_only, backup_before_migration, background_indexing,
-      background_checkpoints;
+      background_checkpoints, exclusive;
   CONVSTORE_RETURN_IF_ERROR(f.Str("durability", durability));
   CONVSTORE_RETURN_IF_ERROR(f.Int("busy_timeout_ms", o.busy_timeout_ms));
   CONVSTORE_RETURN_IF_ERROR(f.Int("reader_pool_size", o.reader_pool_size));
@@ -184,6 +184,7 @@ Result<Options> DecodeOptions(std::string_view text, std::optional<int64_t>& vec
   CONVSTORE_RETURN_IF_ERROR(f.Bool("read_only", read_only));
   CONVSTORE_RETURN_IF_ERROR(f.Bool("background_indexing", background_indexing));
   CONVSTORE_RETURN_IF_ERROR(f.Bool("background_checkpoints", background_checkpoints));
+  CONVSTORE_RETURN_IF_ERROR(f.Bool("exclusive", exclusive));
   CONVSTORE_RETURN_IF_ERROR(f.Int("vector_memory_budget_bytes", vector_budget));
   CONVSTORE_RETURN_IF_ERROR(f.Bool("backup_before_migration", backup_before_migration));
   CONVSTORE_RETURN_IF_ERROR(f.Str("migration_backup_directory", o.migration_backup_directory));
@@ -212,6 +213,7 @@ Result<Options> DecodeOptions(std::string_view text, std::optional<int64_t>& vec
   if (read_only) o.read_only = *read_only;
   if (background_indexing) o.background_indexing = *background_indexing;
   if (background_checkpoints) o.background_checkpoints = *background_checkpoints;
+  if (exclusive) o.exclusive = *exclusive;
   if (vector_budget && *vector_budget < 0)
     return Status::InvalidArgument("vector_memory_budget_bytes must be >= 0");
   if (backup_before_migration) o.backup_before_migration = *backup_before_migration;

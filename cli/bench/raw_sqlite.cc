@@ -21,11 +21,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content='mes
 CREATE TABLE IF NOT EXISTS embeddings(message_id INTEGER PRIMARY KEY, vector BLOB NOT NULL);
 )sql";
 
-RawDb::RawDb(const std::string& path, bool full_sync) {
+RawDb::RawDb(const std::string& path, bool full_sync, bool exclusive) {
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK)
     Fail("open");
   sqlite3_busy_timeout(db_, 5000);
+  if (exclusive) Exec("PRAGMA locking_mode=EXCLUSIVE");
   Exec("PRAGMA journal_mode=WAL");
   Exec(full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   Exec(kRawSchema);

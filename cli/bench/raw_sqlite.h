@@ -41,8 +41,9 @@ class RawStatement {
 
 class RawDb {
  public:
-  // Opens (creating) `path` in WAL mode, synchronous NORMAL (or FULL), a 5 s busy timeout, and the baseline schema.
-  explicit RawDb(const std::string& path, bool full_sync = false);
+  // Opens (creating) `path` in WAL mode, synchronous NORMAL (or FULL), a 5 s busy timeout, and the baseline schema;
+  // `exclusive`: in locking_mode=EXCLUSIVE from before the first access (the WAL without its -shm file).
+  explicit RawDb(const std::string& path, bool full_sync = false, bool exclusive = false);
   ~RawDb();
   RawDb(const RawDb&) = delete;
   RawDb& operator=(const RawDb&) = delete;

@@ -93,9 +93,10 @@ T Check(Result<T> r, const char* what) {
   return std::move(r).value();
 }
 
-std::shared_ptr<ConversationStore> OpenStore(const std::string& path, bool full_sync) {
+std::shared_ptr<ConversationStore> OpenStore(const std::string& path, bool full_sync, bool exclusive = false) {
   Options o;
   o.durability = full_sync ? Durability::kFull : Durability::kNormal;
+  o.exclusive = exclusive;
   o.log_level = LogLevel::kError;  // the slow-operation warnings of a loaded machine would break the table
   return std::shared_ptr<ConversationStore>(Check(ConversationStore::Open(path, o), "open the store"));
 }
@@ -144,8 +145,9 @@ WriteFiles MakeWriteFiles(const BenchConfig& c, const std::string& name, int con
 
 const std::vector<std::string>& WorkloadNames() {
   static const std::vector<std::string> names = {
-      "insert",           "insert_batch",       "writers_threads", "writers_processes", "get_conversation",
-      "list_conversations", "cost_summary",     "metadata_search", "text_search",       "vector_search"};
+      "insert",           "insert_exclusive", "insert_batch",    "writers_threads", "writers_processes",
+      "get_conversation", "list_conversations", "cost_summary",  "metadata_search", "text_search",
+      "vector_search"};
   return names;
 }
 
@@ -226,8 +228,10 @@ Workload Workloads::Get(const std::string& name) {
   const BenchConfig& c = d.config;
   Workload w;
   w.name = name;
-  if (name == "insert" || name == "insert_batch" || name == "writers_threads" || name == "writers_processes") {
+  if (name == "insert" || name == "insert_exclusive" || name == "insert_batch" || name == "writers_threads" ||
+      name == "writers_processes") {
     const bool batch = name == "insert_batch";
+    const bool exclusive = name == "insert_exclusive";
     w.workers = name.rfind("writers_", 0) == 0 ? c.writers : 1;
     w.processes = name == "writers_processes";
     w.items_per_call = batch ? c.batch : 1;
@@ -237,19 +241,20 @@ Workload Workloads::Get(const std::string& name) {
     if (w.workers > 1)
       w.convstore += w.processes ? ", a handle per process" : ", one handle shared by the threads",
           w.raw += w.processes ? ", a connection per process" : ", a connection per thread";
+    if (exclusive) w.convstore += ", exclusive", w.raw += ", locking_mode=EXCLUSIVE";
     auto files = std::make_shared<WriteFiles>(MakeWriteFiles(c, name, w.workers));
     auto shared_store = std::make_shared<std::shared_ptr<ConversationStore>>();
     const int batch_size = batch ? c.batch : 1;
     const std::vector<std::string>* contents = &d.contents;
     const bool full_sync = c.full_sync;
-    w.open = [files, shared_store, batch_size, contents, full_sync, processes = w.processes](
+    w.open = [files, shared_store, batch_size, contents, full_sync, exclusive, processes = w.processes](
                  Side side, int k) -> Call {
       if (side == Side::kConvstore) {
         std::shared_ptr<ConversationStore> store;
         if (processes) {
           store = OpenStore(files->store_path, full_sync);  // this process's own handle
         } else {
-          if (!*shared_store) *shared_store = OpenStore(files->store_path, full_sync);
+          if (!*shared_store) *shared_store = OpenStore(files->store_path, full_sync, exclusive);
           store = *shared_store;
         }
         const std::string conv = files->conversations[static_cast<size_t>(k)];
@@ -263,7 +268,7 @@ Workload Workloads::Get(const std::string& name) {
           }
         };
       }
-      auto raw = std::make_shared<RawDb>(files->raw_path, full_sync);
+      auto raw = std::make_shared<RawDb>(files->raw_path, full_sync, exclusive);
       auto writer = std::make_shared<RawMessageWriter>(*raw);
       const int64_t conv = files->raw_conversations[static_cast<size_t>(k)];
       return [raw, writer, conv, batch_size, contents](int64_t i) {

@@ -1,6 +1,7 @@
 // The workloads of `convstore bench`, each a convstore call next to its raw-SQLite baseline (bench/raw_sqlite.h):
 //
 //   insert              add_message of one message        | BEGIN; INSERT message; UPDATE counters; COMMIT
+//   insert_exclusive    the same, Options::exclusive      | the same, PRAGMA locking_mode=EXCLUSIVE
 //   insert_batch        add_messages of `batch` messages  | the same `batch` inserts and one UPDATE in a transaction
 //   writers_threads     insert from `writers` threads     | each thread its own connection, the same insert
 //   writers_processes   insert from `writers` processes   | each process its own connection, the same insert

@@ -292,9 +292,10 @@ Result<BackupReport> StoreImpl::DoBackup(const BackupOptions& options) {
   util::LockParked(life);
   CONVSTORE_RETURN_IF_ERROR(CheckUsable());
   return WriteBackup(path_, options, Now(), [&](const std::string& tmp, const ProgressReporter& report) -> Status {
-    if (path_ == ConversationStore::kInMemory) {
+    if (one_connection()) {
       std::unique_lock lock(write_mu_, std::defer_lock);  // the only connection: writers wait for the copy
       util::LockParked(lock);
+      // No copy progress: on_progress runs outside the store's locks, and this copy holds the write mutex.
       return CopyInto(*writer_, tmp, ProgressReporter{});
     }
     // Its own connection: the copy reads one snapshot while the writer and the readers go on.

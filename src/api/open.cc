@@ -69,6 +69,7 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
   config.full_sync = options.durability == Durability::kFull;
   config.busy_timeout_ms = options.busy_timeout_ms;
   config.cache_kib = 16384;
+  config.exclusive = options.exclusive && !in_memory;
   auto writer = options.read_only ? OpenReadOnly(path, config) : sqlite::Connection::Open(path, config);
   if (!writer.ok()) return writer.status();
   if (!options.read_only && (*writer)->ReadOnlyFile())
@@ -122,8 +123,9 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
   // A newer build may ship a newer price catalog; loading it writes only when the version differs.
   if (!options.read_only) CONVSTORE_RETURN_IF_ERROR(cost::RefreshBuiltinCatalog(**writer, now));
 
+  // An exclusive open has the one connection: reads share it, as an in-memory store's do.
   std::unique_ptr<sqlite::ReaderPool> readers;
-  if (!in_memory) {
+  if (!in_memory && !config.exclusive) {
     std::vector<std::unique_ptr<sqlite::Connection>> conns;
     sqlite::ConnectionConfig rc = config;
     rc.read_only = true;
@@ -139,8 +141,9 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
     readers = std::make_unique<sqlite::ReaderPool>(std::move(conns));
   }
   util::Logger().info("opened '{}' (schema {}, durability {}, {} readers{})", path, *version,
-                      config.full_sync ? "full" : "normal", in_memory ? 0 : options.reader_pool_size,
-                      options.read_only ? (config.immutable ? ", read-only, immutable" : ", read-only") : "");
+                      config.full_sync ? "full" : "normal", readers ? options.reader_pool_size : 0,
+                      options.read_only ? (config.immutable ? ", read-only, immutable" : ", read-only")
+                      : config.exclusive ? ", exclusive" : "");
   return std::make_unique<api::StoreImpl>(options, path, std::move(*writer), std::move(journal), std::move(readers),
                                           *version);
 }
@@ -165,6 +168,8 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
       return Status::InvalidArgument("log_level is not a LogLevel");
     const bool in_memory = path == kInMemory;
     if (in_memory && options.read_only) return Status::InvalidArgument("an in-memory store cannot be read-only");
+    if (options.exclusive && options.read_only)
+      return Status::InvalidArgument("exclusive and read_only cannot be combined: an exclusive open is read-write");
     if (!options.migration_backup_directory.empty()) {
       if (options.migration_backup_directory.find('\0') != std::string::npos)
         return Status::InvalidArgument("migration_backup_directory contains a NUL byte");
@@ -189,6 +194,9 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
     auto impl = OpenStore(path, options);  // its connections are closed when it fails
     if (!impl.ok()) {
       api::RemoveCreated(path, created);  // leave nothing behind
+      if (impl.status().code() == Code::kBusy && !options.exclusive && !in_memory)
+        return Status::Busy(fmt::format("{} (if a process opened the file with exclusive, it holds it until it closes it)",
+                                        impl.status().message()));
       return impl.status();
     }
     // An erasure whose WAL or archive steps were left pending is finished when it can be (best effort: the

@@ -1,6 +1,7 @@
 // Maintenance (Operations::Optimize): planner statistics, free pages given back, the WAL checkpointed and emptied,
-// and on request a full VACUUM with progress. Runs on a connection of its own, outside any transaction (VACUUM and
-// checkpoints cannot run inside one), holding this handle's write mutex so its own writes wait rather than fail.
+// and on request a full VACUUM with progress. Runs on a connection of its own (the writer, in an exclusive open),
+// outside any transaction (VACUUM and checkpoints cannot run inside one), holding this handle's write mutex so its
+// own writes wait rather than fail.
 #include <sys/stat.h>
 
 #include <chrono>
@@ -34,11 +35,18 @@ Result<OptimizeReport> StoreImpl::DoOptimize(const OptimizeOptions& options) {
   std::unique_lock lock(write_mu_, std::defer_lock);
   util::LockParked(lock);
 
-  sqlite::ConnectionConfig config;
-  config.busy_timeout_ms = options_.busy_timeout_ms;
-  auto conn = sqlite::Connection::Open(path_, config);
-  if (!conn.ok()) return conn.status();
-  auto before = ops::ReadFileFacts(**conn);
+  // A connection of its own (the writer's observers stay out of the maintenance), unless the writer is the only
+  // one the file may have (an exclusive open): it is idle while the write mutex is held.
+  std::unique_ptr<sqlite::Connection> own;
+  if (!one_connection()) {
+    sqlite::ConnectionConfig config;
+    config.busy_timeout_ms = options_.busy_timeout_ms;
+    auto opened = sqlite::Connection::Open(path_, config);
+    if (!opened.ok()) return opened.status();
+    own = std::move(*opened);
+  }
+  sqlite::Connection* conn = own ? own.get() : writer_.get();
+  auto before = ops::ReadFileFacts(*conn);
   if (!before.ok()) return before.status();
   OptimizeReport report;
   report.bytes_before = FileBytes(path_);
@@ -50,18 +58,18 @@ Result<OptimizeReport> StoreImpl::DoOptimize(const OptimizeOptions& options) {
         util::ParkedScope in_user_code;  // a fork need not wait for the callback (util/fork.h)
         options.on_progress(Progress{"optimize: vacuum", done, total});
       };
-    CONVSTORE_RETURN_IF_ERROR(ops::FullVacuum(**conn, progress));
+    CONVSTORE_RETURN_IF_ERROR(ops::FullVacuum(*conn, progress));
     report.vacuumed = true;
   }
-  auto released = ops::IncrementalVacuum(**conn);
+  auto released = ops::IncrementalVacuum(*conn);
   if (!released.ok()) return released.status();
   report.pages_released = *released;
-  CONVSTORE_RETURN_IF_ERROR(ops::AnalyzeForPlanner(**conn));
-  auto frames = ops::CheckpointWal(**conn, &report.wal_truncated);
+  CONVSTORE_RETURN_IF_ERROR(ops::AnalyzeForPlanner(*conn));
+  auto frames = ops::CheckpointWal(*conn, &report.wal_truncated);
   if (!frames.ok()) return frames.status();
   report.wal_frames_checkpointed = *frames;
   CountCheckpoint();
-  auto after = ops::ReadFileFacts(**conn);
+  auto after = ops::ReadFileFacts(*conn);
   if (!after.ok()) return after.status();
   report.free_pages_after = after->free_pages;
   report.auto_vacuum = after->auto_vacuum;

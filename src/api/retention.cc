@@ -171,7 +171,7 @@ Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& opti
   // and pays for copying a batch's pages (measured: a concurrent writer's longest wait is then one batch, against
   // about half a second without). Best effort: without it, SQLite's own checkpoints still run.
   std::unique_ptr<sqlite::Connection> checkpointer;
-  if (path_ != ConversationStore::kInMemory) {
+  if (!one_connection()) {
     sqlite::ConnectionConfig config;
     config.busy_timeout_ms = 0;
     auto opened = sqlite::Connection::Open(path_, config);

@@ -88,8 +88,9 @@ Status StoreImpl::Close() {
 }
 
 Status StoreImpl::StartCheckpointer() {
-  if (options_.read_only || !options_.background_checkpoints || path_ == ConversationStore::kInMemory)
-    return Status::OK();
+  // A checkpointer needs a connection of its own, which an in-memory store or an exclusive open cannot have: their
+  // commits checkpoint as SQLite does (Connection::EnableWal).
+  if (options_.read_only || !options_.background_checkpoints || one_connection()) return Status::OK();
   sqlite::ConnectionConfig config;
   config.full_sync = options_.durability == Durability::kFull;  // a checkpoint syncs as the store's commits do
   config.busy_timeout_ms = options_.busy_timeout_ms;

@@ -73,6 +73,9 @@ class StoreImpl final {
   Status Close();
   bool closed() const { return closed_.load(std::memory_order_acquire); }
   int schema_version() const { return schema_version_; }
+  // The writer is the store's only connection (an in-memory store, an exclusive open): reads, copies and
+  // maintenance run on it, holding writes back; nothing else may open the file.
+  bool one_connection() const { return path_ == ConversationStore::kInMemory || options_.exclusive; }
 
   // Runs one entry point under Guarded (nothing throws out of the C++ API) and counts it in the statistics: the
   // public classes call impl->Call<&StoreImpl::DoX>(args...).

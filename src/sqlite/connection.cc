@@ -96,7 +96,18 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
       config.cache_kib, config.full_sync ? "FULL" : "NORMAL");
   if (config.mmap_bytes > 0) pragmas += fmt::format("PRAGMA mmap_size={};", config.mmap_bytes);
   if (config.read_only) pragmas += "PRAGMA query_only=ON;";
-  if (auto s = conn->Exec(pragmas, "configure connection"); !s.ok()) return s;
+  if (config.exclusive) pragmas = "PRAGMA locking_mode=EXCLUSIVE;" + pragmas;  // before anything reads the file
+  Status configured = conn->Exec(pragmas, "configure connection");
+  // The exclusive lock now (some of the pragmas read the schema, which takes it already), rather than at the first
+  // write: an open that cannot have the file to itself fails here.
+  if (configured.ok() && config.exclusive)
+    configured = conn->Exec("BEGIN EXCLUSIVE; COMMIT;", "take the file's exclusive lock");
+  if (config.exclusive && configured.code() == Code::kBusy)
+    return Status::Busy(fmt::format("'{}' is open elsewhere (another process, or another handle in this one): an "
+                                    "exclusive open needs the file to itself; close the others, or open it without "
+                                    "exclusive",
+                                    path));
+  CONVSTORE_RETURN_IF_ERROR(configured);
   return conn;
 }
 

@@ -32,6 +32,10 @@ struct ConnectionConfig {
   bool immutable = false;
   bool create = false;
   bool full_sync = false;
+  // PRAGMA locking_mode=EXCLUSIVE, set before the file is first read, and the file's exclusive lock taken at open
+  // (after busy_timeout_ms, kBusy naming the reason when another connection has the file open): this connection
+  // keeps it until closed, and a WAL then lives without its -shm file.
+  bool exclusive = false;
   int busy_timeout_ms = 5000;
   int cache_kib = 8192;
   int64_t mmap_bytes = 0;

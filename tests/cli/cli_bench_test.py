@@ -9,7 +9,7 @@ import tempfile
 from cli_support import check, finish, run
 
 seconds = os.environ.get("CONVSTORE_BENCH_TEST_SECONDS", "4")
-names = ["insert", "insert_batch", "writers_threads", "writers_processes", "get_conversation",
+names = ["insert", "insert_exclusive", "insert_batch", "writers_threads", "writers_processes", "get_conversation",
          "list_conversations", "cost_summary", "metadata_search", "text_search", "vector_search"]
 
 with tempfile.TemporaryDirectory() as d:
@@ -30,6 +30,8 @@ with tempfile.TemporaryDirectory() as d:
         check(w["ratio"] > 0 and w["convstore_call"] and w["raw_call"], f"{name}: ratio and descriptions {w}")
     if ran:
         check(ran["insert_batch"]["items_per_call"] == 10, "--batch sets the batch")
+        check("exclusive" in ran["insert_exclusive"]["convstore_call"]
+              and "EXCLUSIVE" in ran["insert_exclusive"]["raw_call"], "the exclusive inserts say so")
         check(ran["writers_threads"]["workers"] == 2 and not ran["writers_threads"]["processes"], "threads")
         check(ran["writers_processes"]["workers"] == 2 and ran["writers_processes"]["processes"], "processes")
     check(os.listdir(d) == [], f"the scratch stores are removed: {os.listdir(d)}")

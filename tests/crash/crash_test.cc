@@ -3,7 +3,7 @@
 // opens, integrity_check is ok, every acknowledged message is present exactly once unless its removal was begun,
 // every acknowledged removal left a tombstone and no message, no batch is partly visible, and the denormalised
 // counters equal a recount (messages for the count; messages and tombstones for tokens and cost). Repeated many
-// times on the same file, in both durability modes.
+// times on the same file, in both durability modes and with the writer in exclusive mode.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -35,10 +35,11 @@ int KillsPerMode() {
 }
 
 // The child: writes until killed, reporting each acknowledged write as one line (< PIPE_BUF, so atomic).
-[[noreturn]] void RunWriter(const std::string& path, Durability durability, const std::vector<std::string>& convs,
-                            int generation, int fd) {
+[[noreturn]] void RunWriter(const std::string& path, Durability durability, bool exclusive,
+                            const std::vector<std::string>& convs, int generation, int fd) {
   Options o;
   o.durability = durability;
+  o.exclusive = exclusive;
   auto opened = ConversationStore::Open(path, o);
   if (!opened.ok()) ::_exit(3);
   auto& store = *opened;
@@ -288,21 +289,28 @@ size_t Verify(const std::string& path, const Acknowledged& ack, int kill_no) {
   return total;
 }
 
-class CrashTest : public ::testing::TestWithParam<Durability> {};
+// A durability mode, and whether the writer holds the file in exclusive mode (its WAL without a -shm file: the
+// reopen after a kill rebuilds the WAL's index from the WAL alone).
+struct Mode {
+  Durability durability;
+  bool exclusive;
+};
+
+class CrashTest : public ::testing::TestWithParam<Mode> {};
 
 TEST_P(CrashTest, KilledWriterLosesNothingAcknowledged) {
   TempDb db;
   std::vector<std::string> convs;
   {
     Options o;
-    o.durability = GetParam();
+    o.durability = GetParam().durability;
     auto store = testing::OpenOrDie(db.path(), o);
     for (int i = 0; i < kConversations; ++i)
       convs.push_back(store->CreateConversation(NewConversation{.user_key = "crash" + std::to_string(i)})->id);
     ASSERT_OK(store->CreateEmbeddingSpace({.name = "crash", .dimension = 3, .metric = VectorMetric::kL2}));
   }
   Acknowledged ack;
-  std::mt19937 rng(12345 + static_cast<int>(GetParam()));
+  std::mt19937 rng(12345 + static_cast<int>(GetParam().durability) + (GetParam().exclusive ? 7 : 0));
   const int kills = KillsPerMode();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
   int done = 0;
@@ -310,7 +318,7 @@ TEST_P(CrashTest, KilledWriterLosesNothingAcknowledged) {
   for (; done < kills && std::chrono::steady_clock::now() < deadline; ++done) {
     // Kill at a random moment: sometimes during open, mostly mid-stream.
     const std::string reports = testing::RunAndKill(
-        [&](int fd) { RunWriter(db.path(), GetParam(), convs, done, fd); },
+        [&](int fd) { RunWriter(db.path(), GetParam().durability, GetParam().exclusive, convs, done, fd); },
         static_cast<useconds_t>(rng() % 40000));
     if (::testing::Test::HasFailure()) break;
     ParseReports(reports, ack);
@@ -319,16 +327,21 @@ TEST_P(CrashTest, KilledWriterLosesNothingAcknowledged) {
   }
   size_t batch_messages = 0;
   for (const auto& [tag, n] : ack.batches) batch_messages += static_cast<size_t>(n);
+  const char* mode = GetParam().durability == Durability::kFull ? "full"
+                     : GetParam().exclusive                        ? "normal, exclusive"
+                                                                   : "normal";
   std::printf("crash test (%s): %d kills survived; %zu acknowledged single messages and %zu acknowledged batches "
               "(%zu messages) verified; %zu messages in the file\n",
-              GetParam() == Durability::kFull ? "full" : "normal", done, ack.singles.size(), ack.batches.size(),
-              batch_messages, messages);
+              mode, done, ack.singles.size(), ack.batches.size(), batch_messages, messages);
   EXPECT_GE(done, std::min(kills, 100)) << "too few kills within the time bound";
 }
 
-INSTANTIATE_TEST_SUITE_P(Durability, CrashTest, ::testing::Values(Durability::kNormal, Durability::kFull),
-                         [](const ::testing::TestParamInfo<Durability>& p) {
-                           return p.param == Durability::kFull ? "full" : "normal";
+INSTANTIATE_TEST_SUITE_P(Durability, CrashTest,
+                         ::testing::Values(Mode{Durability::kNormal, false}, Mode{Durability::kFull, false},
+                                           Mode{Durability::kNormal, true}),
+                         [](const ::testing::TestParamInfo<Mode>& p) {
+                           return std::string(p.param.durability == Durability::kFull ? "full" : "normal") +
+                                  (p.param.exclusive ? "_exclusive" : "");
                          });
 
 }  // namespace

@@ -96,12 +96,14 @@ class Workload {
  public:
   static constexpr int kThreads = 4;
 
-  Workload(std::string path, Durability durability, bool sticky, bool concurrent)
-      : path_(std::move(path)), durability_(durability), sticky_(sticky), concurrent_(concurrent) {}
+  Workload(std::string path, Durability durability, bool sticky, bool concurrent, bool exclusive = false)
+      : path_(std::move(path)), durability_(durability), sticky_(sticky), concurrent_(concurrent),
+        exclusive_(exclusive) {}
 
   Options StoreOptions() const {
     Options o;
     o.durability = durability_;
+    o.exclusive = exclusive_;
     o.log_level = LogLevel::kOff;  // thousands of expected errors; the test reports what matters
     o.slow_operation_ms = 0;
     o.background_indexing = false;  // its own thread would take numbered faults at moments the sweep does not choose
@@ -362,6 +364,7 @@ class Workload {
   // Another process checkpoints the WAL into the database and truncates it (under the same fault: it shares the
   // VFS). Its outcome is not the library's to report; the store must keep working whatever it did.
   void Checkpoint() {
+    if (exclusive_) return;  // no other connection may open an exclusive handle's file
     sqlite3* db = nullptr;
     if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
       sqlite3_busy_timeout(db, 5000);
@@ -494,6 +497,7 @@ class Workload {
   Durability durability_;
   bool sticky_;
   bool concurrent_;
+  bool exclusive_;
   std::mutex mu_;  // guards `out` during the concurrent phase
   std::unique_ptr<ConversationStore> store_;
 };
@@ -505,6 +509,9 @@ std::vector<std::string> VerifyAfterReopen(const std::string& path, const Outcom
   std::vector<std::string> problems;
   // Every open-time check (quick_check, the schema, the derived tables' invariants) must pass after any fault.
   options.quick_check_on_open = true;
+  // Shared, whatever the workload's mode: the checks below read the file beside the store (after an exclusive
+  // workload, this open is the shared one that recovers its WAL).
+  options.exclusive = false;
   auto opened = ConversationStore::Open(path, options);
   if (!opened.ok()) {
     problems.push_back("reopen failed: " + opened.status().ToString());
@@ -657,11 +664,12 @@ struct SweepParam {
   Kind kind;
   Durability durability;
   bool concurrent = false;
+  bool exclusive = false;  // the store opened with Options::exclusive (its WAL without a -shm file)
 };
 
 void PrintTo(const SweepParam& p, std::ostream* os) {
   *os << fault_vfs::KindName(p.kind) << (p.durability == Durability::kFull ? "/full" : "/normal")
-      << (p.concurrent ? "/concurrent" : "");
+      << (p.concurrent ? "/concurrent" : "") << (p.exclusive ? "/exclusive" : "");
 }
 
 class FaultSweep : public ::testing::TestWithParam<SweepParam> {
@@ -683,13 +691,14 @@ TEST_P(FaultSweep, EveryFaultLeavesAConsistentStore) {
   const Durability durability = GetParam().durability;
   const bool sticky = kind == Kind::kDiskFull;
   const bool concurrent = GetParam().concurrent;
+  const bool exclusive = GetParam().exclusive;
   auto started = std::chrono::steady_clock::now();
 
   // Dry run: count the calls of the faulted method, and check the workload itself against a healthy store.
   uint64_t calls = 0;
   {
     testing::TempDb db;
-    Workload w(db.path(), durability, sticky, concurrent);
+    Workload w(db.path(), durability, sticky, concurrent, exclusive);
     if (concurrent) {  // count only the concurrent phase's calls
       w.phase_start = [&] { fault_vfs::Arm(kind, 0); };
       w.phase_end = [&] { calls = fault_vfs::CallsSinceArm(); fault_vfs::Disarm(); };
@@ -716,7 +725,7 @@ TEST_P(FaultSweep, EveryFaultLeavesAConsistentStore) {
   for (uint64_t n = 1; n <= calls; n += stride) {
     ++runs;
     testing::TempDb db;
-    Workload w(db.path(), durability, sticky, concurrent);
+    Workload w(db.path(), durability, sticky, concurrent, exclusive);
     if (concurrent) {  // the fault window is the concurrent phase (the other sweeps cover the rest)
       w.phase_start = [&] { fault_vfs::Arm(kind, n, sticky); };
       w.phase_end = [&] { fault_vfs::Disarm(); };
@@ -749,10 +758,10 @@ TEST_P(FaultSweep, EveryFaultLeavesAConsistentStore) {
   }
 
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("fault sweep %s/%s%s: N=1..%llu, %llu faults injected, %llu errors returned, %llu acknowledged writes "
+  std::printf("fault sweep %s/%s%s%s: N=1..%llu, %llu faults injected, %llu errors returned, %llu acknowledged writes "
               "checked%s (%.1f s)\n",
               fault_vfs::KindName(kind), durability == Durability::kFull ? "full" : "normal",
-              concurrent ? "/concurrent" : "", static_cast<unsigned long long>(calls),
+              concurrent ? "/concurrent" : "", exclusive ? "/exclusive" : "", static_cast<unsigned long long>(calls),
               static_cast<unsigned long long>(faults), static_cast<unsigned long long>(errors),
               static_cast<unsigned long long>(checked),
               concurrent ? (", " + std::to_string(grouped) + " writes group-committed").c_str() : "", secs);
@@ -772,11 +781,14 @@ INSTANTIATE_TEST_SUITE_P(
                       // Group commit under faults: several threads writing at once.
                       SweepParam{Kind::kWrite, Durability::kNormal, true},
                       SweepParam{Kind::kDiskFull, Durability::kNormal, true},
-                      SweepParam{Kind::kSync, Durability::kFull, true}),
+                      SweepParam{Kind::kSync, Durability::kFull, true},
+                      // Exclusive mode: the WAL's index in memory, rebuilt from the WAL alone after a failure.
+                      SweepParam{Kind::kWrite, Durability::kNormal, false, true},
+                      SweepParam{Kind::kDiskFull, Durability::kNormal, false, true}),
     [](const ::testing::TestParamInfo<SweepParam>& p) {
       return std::string(fault_vfs::KindName(p.param.kind)) +
              (p.param.durability == Durability::kFull ? "_full" : "_normal") +
-             (p.param.concurrent ? "_concurrent" : "");
+             (p.param.concurrent ? "_concurrent" : "") + (p.param.exclusive ? "_exclusive" : "");
     });
 
 // The shim itself: transparent when disarmed, counts, fires exactly the Nth call.

@@ -79,6 +79,11 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
             what waits before it runs, and catch_up_search_index / purge_search_index do the rest.
         background_checkpoints: run the WAL's checkpoints on a thread of their own (default True), so no call
             pays for one; when False the commit that fills 16 MiB of WAL checkpoints in the caller's thread.
+        exclusive: hold the file alone from open to close (SQLite's exclusive locking mode: no -shm file, a faster
+            write path) for a deployment where this handle is the file's only user; no other process (the
+            convstore command included) or handle can open it meanwhile, reads share the writer's connection, and
+            checkpoints run in the committing thread. An open while another has the file open raises BusyError.
+            Not with read_only. Default False.
         vector_memory_budget_bytes: the most the in-memory copies of embedding spaces may hold (default 4 GiB);
             a space that does not fit is searched from the file, exactly but slower.
         backup_before_migration: before a migration that rewrites data (inspect_store's pending_migrations
@@ -96,7 +101,8 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
             An exception it raises is logged as for on_budget_alert.
 
     Raises:
-        SchemaTooNewError, CorruptionError, NotFoundError, StorageIOError, InvalidArgumentError, ReadOnlyError.
+        SchemaTooNewError, CorruptionError, NotFoundError, StorageIOError, InvalidArgumentError, ReadOnlyError,
+        BusyError.
     """
 
     def __init__(self, path: str = ":memory:", *, durability: str | None = None,
@@ -104,7 +110,7 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
                  log_level: str | None = None, slow_operation_ms: int | None = None,
                  create_if_missing: bool | None = None, quick_check_on_open: bool | None = None,
                  read_only: bool | None = None, background_indexing: bool | None = None,
-                 background_checkpoints: bool | None = None,
+                 background_checkpoints: bool | None = None, exclusive: bool | None = None,
                  vector_memory_budget_bytes: int | None = None,
                  backup_before_migration: bool | None = None,
                  migration_backup_directory: str | os.PathLike | None = None,
@@ -120,6 +126,7 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
                                   ("read_only", read_only),
                                   ("background_indexing", background_indexing),
                                   ("background_checkpoints", background_checkpoints),
+                                  ("exclusive", exclusive),
                                   ("vector_memory_budget_bytes", vector_memory_budget_bytes),
                                   ("backup_before_migration", backup_before_migration),
                                   ("migration_backup_directory",

@@ -838,6 +838,9 @@ static void search_flow(void) {
               CONVSTORE_INVALID_ARGUMENT);
   CHECK(convstore_open(":memory:", "{\"background_checkpoints\":false}", &db, NULL) == CONVSTORE_OK);
   convstore_close(db);
+  EXPECT_CODE(convstore_open(":memory:", "{\"exclusive\":1}", &db, &err_), CONVSTORE_INVALID_ARGUMENT);
+  EXPECT_CODE(convstore_open(":memory:", "{\"exclusive\":true,\"read_only\":true}", &db, &err_),
+              CONVSTORE_INVALID_ARGUMENT);
 }
 
 static void vector_flow(void) {
@@ -1119,6 +1122,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   CHECK(convstore_schema_version(db) == 12);
+  {
+    /* an exclusive open while this handle has the file: refused, the file left as it is */
+    convstore_t* alone = NULL;
+    EXPECT_CODE(convstore_open(path, "{\"exclusive\":true,\"busy_timeout_ms\":100}", &alone, &err_),
+                CONVSTORE_BUSY);
+    CHECK(alone == NULL);
+  }
 
   /* the chapter's V1 flow */
   rc = convstore_create_conversation(

@@ -91,9 +91,9 @@ for stage in $stages; do
       configure build-tsan -DCONVSTORE_SANITIZE=thread -DCONVSTORE_BUILD_BENCH=OFF -DCONVSTORE_BUILD_EXAMPLES=OFF \
         -DCONVSTORE_UNITY_LIBRARY=OFF "${sanitizer_flags[@]}"
       cmake --build build-tsan -j "$jobs" --target concurrency_test write_queue_test cost_test metadata_search_test \
-        checkpoint_test
+        checkpoint_test exclusive_test
       CONVSTORE_CHECKPOINT_WRITES=6000 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-        run_ctest build-tsan -R '^(ConcurrencyTest|WriteQueueTest|BudgetTest|MetadataConcurrency|BackgroundCheckpoints)\.'
+        run_ctest build-tsan -R '^(ConcurrencyTest|WriteQueueTest|BudgetTest|MetadataConcurrency|BackgroundCheckpoints|Exclusive)\.'
       ;;
     fuzz)
       if [ -f build-asan/CMakeCache.txt ] && grep -q '^CONVSTORE_FUZZ:BOOL=ON' build-asan/CMakeCache.txt; then

@@ -41,8 +41,9 @@ int64_t TakePagesWritten(sqlite3* db) {
   return current;
 }
 
-void BM_RawInsertAutocommit(benchmark::State& state) {
-  RawWriter raw("raw-single");
+// Raw autocommit inserts, one a call, on a RawWriter (in locking_mode=EXCLUSIVE when `exclusive`).
+void RawSingles(benchmark::State& state, const std::string& name, bool exclusive) {
+  RawWriter raw(name, exclusive);
   int i = 0;
   TakePagesWritten(raw.db);
   for (auto _ : state) raw.Insert(i++);
@@ -50,18 +51,12 @@ void BM_RawInsertAutocommit(benchmark::State& state) {
   state.counters["wal_pages_per_call"] =
       static_cast<double>(TakePagesWritten(raw.db)) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
 }
+
+void BM_RawInsertAutocommit(benchmark::State& state) { RawSingles(state, "raw-single", false); }
 BENCHMARK(BM_RawInsertAutocommit)->MinTime(2.0)->UseRealTime();
 
 // The same in locking_mode=EXCLUSIVE (the WAL without its -shm file): the baseline of BM_AddMessageExclusive.
-void BM_RawInsertAutocommitExclusive(benchmark::State& state) {
-  RawWriter raw("raw-single-exclusive", true);
-  int i = 0;
-  TakePagesWritten(raw.db);
-  for (auto _ : state) raw.Insert(i++);
-  state.SetItemsProcessed(state.iterations());
-  state.counters["wal_pages_per_call"] =
-      static_cast<double>(TakePagesWritten(raw.db)) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
-}
+void BM_RawInsertAutocommitExclusive(benchmark::State& state) { RawSingles(state, "raw-single-exclusive", true); }
 BENCHMARK(BM_RawInsertAutocommitExclusive)->MinTime(2.0)->UseRealTime();
 
 // Single add_message calls spread over 100 conversations, cycling through 16 messages (carrying `metadata` when it

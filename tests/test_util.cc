@@ -134,6 +134,12 @@ void ExecOnFile(const std::string& path, const std::string& sql) {
   if (rc != SQLITE_OK) throw std::runtime_error("SQL on " + path + " failed: " + message + "\n" + sql);
 }
 
+int64_t FileBytes(const std::string& path) {
+  std::error_code absent;
+  const auto size = std::filesystem::file_size(path, absent);
+  return absent ? 0 : static_cast<int64_t>(size);
+}
+
 int64_t QueryInt(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {

@@ -37,6 +37,9 @@ class TempDir {
   std::string path_;
 };
 
+// The size of the file at `path` in bytes; 0 when there is none.
+int64_t FileBytes(const std::string& path);
+
 // Runs a single-value query on the file with a separate raw SQLite connection (NULL reads as -1).
 int64_t QueryInt(const std::string& path, const std::string& sql);
 // Runs SQL on the file through a plain SQLite connection of its own, as another program would (no convstore check in

@@ -4,10 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
+#include "sqlite/checkpointer.h"
 #include "sqlite/error.h"
-#include "util/fork.h"
 #include "util/status_macros.h"
 
 namespace convstore::ops {
@@ -96,27 +95,17 @@ Status AnalyzeForPlanner(sqlite::Connection& conn) {
 
 Result<int64_t> CheckpointWal(sqlite::Connection& conn, bool* truncated) {
   *truncated = false;
-  // Another connection's checkpoint (the store's background checkpointer, another process's) holds the checkpoint
-  // lock: SQLite then returns busy at once, without the busy handler, so each step tries again each millisecond for
-  // as long as the connection would wait for any other lock. Readers are waited for by the busy handler.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(conn.busy_timeout_ms());
-  auto checkpoint = [&](int mode, int* log, int* copied) {
-    for (;;) {
-      const int rc = sqlite3_wal_checkpoint_v2(conn.raw(), "main", mode, log, copied);
-      if ((rc & 0xFF) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) return rc;
-      util::ParkedScope between_tries;  // holding nothing of SQLite's: a fork need not wait (util/fork.h)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  };
+  // Another connection's checkpoint (the store's background checkpointer, another process's) may hold the
+  // checkpoint lock: each step tries again for as long as the connection would wait for any other lock.
+  const std::chrono::milliseconds wait(conn.busy_timeout_ms());
   // First what can be copied without waiting for readers (the count of frames), then an attempt to empty the WAL,
   // which needs every reader to be past it.
   int log = 0, copied = 0;
-  int rc = checkpoint(SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  int rc = sqlite::CheckpointRetrying(conn.raw(), "main", SQLITE_CHECKPOINT_PASSIVE, wait, &log, &copied);
   if (rc != SQLITE_OK && (rc & 0xFF) != SQLITE_BUSY) return sqlite::FromSqlite(rc, conn.raw(), "checkpoint the WAL");
   const int64_t frames = std::max(copied, 0);
-  int after_log = 0, after_copied = 0;
-  rc = checkpoint(SQLITE_CHECKPOINT_TRUNCATE, &after_log, &after_copied);
-  if (rc == SQLITE_OK) *truncated = after_log == 0;
+  rc = sqlite::CheckpointRetrying(conn.raw(), "main", SQLITE_CHECKPOINT_TRUNCATE, wait, &log, &copied);
+  if (rc == SQLITE_OK) *truncated = log == 0;
   else if ((rc & 0xFF) != SQLITE_BUSY) return sqlite::FromSqlite(rc, conn.raw(), "truncate the WAL");
   return frames;
 }

@@ -97,23 +97,25 @@ int Checkpointer::ReaderWaitMs(int frames) noexcept {
   return std::min(wait, kMaxReaderWaitMs);
 }
 
-int RestartCheckpoint(sqlite3* db, const char* schema, std::chrono::milliseconds wait, bool* restarted) {
-  // Each try takes the WAL's write lock, copies what is left and, when no reader still reads from the WAL, marks it
-  // to start again — or finds a reader (or another process's writer) and returns at once.
-  *restarted = false;
+int CheckpointRetrying(sqlite3* db, const char* schema, int mode, std::chrono::milliseconds wait, int* log,
+                       int* copied) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
-    int log = 0, copied = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, &log, &copied);
-    if (rc == SQLITE_OK) {
-      *restarted = log >= 0 && copied == log;
-      return rc;
-    }
+    const int rc = sqlite3_wal_checkpoint_v2(db, schema, mode, log, copied);
     if ((rc & 0xFF) != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) return rc;
     if (std::chrono::steady_clock::now() >= deadline) return rc;
     util::ParkedScope between_tries;  // holding nothing of SQLite's: a fork need not wait (util/fork.h)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+int RestartCheckpoint(sqlite3* db, const char* schema, std::chrono::milliseconds wait, bool* restarted) {
+  // Each try takes the WAL's write lock, copies what is left and, when no reader still reads from the WAL, marks it
+  // to start again — or finds a reader (or another process's writer) and returns at once.
+  int log = 0, copied = 0;
+  const int rc = CheckpointRetrying(db, schema, SQLITE_CHECKPOINT_RESTART, wait, &log, &copied);
+  *restarted = rc == SQLITE_OK && log >= 0 && copied == log;
+  return rc;
 }
 
 bool Checkpointer::RestartWithin(std::chrono::milliseconds wait) {

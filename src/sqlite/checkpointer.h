@@ -37,10 +37,16 @@
 
 namespace convstore::sqlite {
 
-// RESTART checkpoints of `db`'s `schema`, one a millisecond, until one leaves the WAL to start again (*restarted
-// true), one fails otherwise than busy, or `wait` passes. Each try returns at once (`db`'s busy handler must not
-// wait) and between tries nothing of SQLite's is held, so another process's writer is never held up by the wait;
-// the caller holds this process's writer back. Returns the last try's SQLite code. Any thread owning `db`.
+// Checkpoints of `db`'s `schema` in `mode`, one a millisecond, until one does not come back busy (or locked) or
+// `wait` passes; the last try's SQLite code, with its WAL frames and frames copied in *log and *copied. SQLite
+// answers busy at once, without the busy handler, while another connection's checkpoint holds the checkpoint lock;
+// a try waits for readers only as long as `db`'s busy handler does. Between tries nothing of SQLite's is held, so
+// another process's writer is never held up by the wait. Any thread owning `db`.
+int CheckpointRetrying(sqlite3* db, const char* schema, int mode, std::chrono::milliseconds wait, int* log,
+                       int* copied);
+
+// CheckpointRetrying in RESTART mode; *restarted: the WAL starts again. `db`'s busy handler must not wait (each try
+// returns at once); the caller holds this process's writer back.
 int RestartCheckpoint(sqlite3* db, const char* schema, std::chrono::milliseconds wait, bool* restarted);
 
 class Checkpointer {

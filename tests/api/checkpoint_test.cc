@@ -3,7 +3,6 @@
 // every acknowledged message is there, and closing leaves a file another connection reads whole.
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,14 +14,9 @@
 namespace convstore {
 namespace {
 
+using testing::FileBytes;
 using testing::OpenOrDie;
 using testing::TempDb;
-
-int64_t FileBytes(const std::string& path) {
-  std::error_code absent;
-  const auto size = std::filesystem::file_size(path, absent);
-  return absent ? 0 : static_cast<int64_t>(size);
-}
 
 TEST(BackgroundCheckpoints, TheWalStaysBoundedUnderThisProcesssReadsAndNothingIsLost) {
   const int writes = testing::EnvCount("CONVSTORE_CHECKPOINT_WRITES", 20000);

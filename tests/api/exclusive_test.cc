@@ -20,6 +20,7 @@
 namespace convstore {
 namespace {
 
+using testing::FileBytes;
 using testing::OpenOrDie;
 using testing::TempDb;
 using testing::TempDir;
@@ -31,12 +32,6 @@ Options Exclusive(Options o = {}) {
 }
 
 bool Exists(const std::string& path) { return std::filesystem::exists(path); }
-
-int64_t FileBytes(const std::string& path) {
-  std::error_code absent;
-  const auto size = std::filesystem::file_size(path, absent);
-  return absent ? 0 : static_cast<int64_t>(size);
-}
 
 // What a plain SQLite connection of another process gets reading the file (its SQLite code), in a forked child that
 // touches nothing of convstore.

@@ -3,7 +3,7 @@
 that owns them, so the write path's page cost can be taken apart and compared.
 
     CONVSTORE_LIBRARY=build/libconvstore.so /usr/bin/python3 bench/wal_pages_by_btree.py \\
-        [--calls 500] [--exclusive] [--metadata] [--dir DIR] [--json]
+        [--calls 400] [--exclusive] [--metadata] [--dir DIR] [--json]
 
 A store (default options, but no background checkpoints or indexing: every frame of the measured calls stays in
 the WAL, and the full-text index's pages, written behind the callers, are left out) gets 100 conversations of 10
@@ -33,13 +33,21 @@ METADATA = {"attempt": 1, "run": {"agent": "netops-triage", "step": 7}, "source"
             "tool": "bgp_diff", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}
 
 
+def wal_salts(path):
+    """The salts in the header of the WAL file at `path`: they change whenever the WAL starts again."""
+    with open(path, "rb") as f:
+        return f.read(32)[16:24]
+
+
 def wal_frames(path):
-    """The page number of every frame in the WAL file at `path`."""
+    """The page number of every frame of the WAL file at `path` that belongs to its current generation (a frame
+    whose salts are not the header's is left over from before the WAL last started again)."""
     with open(path, "rb") as f:
         wal = f.read()
     page_size = struct.unpack(">I", wal[8:12])[0]
+    salts = wal[16:24]
     pages, offset = [], 32
-    while offset + 24 + page_size <= len(wal):
+    while offset + 24 + page_size <= len(wal) and wal[offset + 8:offset + 16] == salts:
         pages.append(struct.unpack(">I", wal[offset:offset + 4])[0])
         offset += 24 + page_size
     return pages
@@ -55,11 +63,20 @@ def measure(directory, calls, exclusive, metadata):
         store.add_message(convs[i % 100], "user", content, model="gpt-4o", tokens_input=200, tokens_output=100)
     store.optimize()  # every frame so far copied into the file, the WAL emptied
     extra = {"metadata": METADATA} if metadata else {}
+    salts = None
     for i in range(calls):
         store.add_message(convs[i % 100], "assistant" if i % 2 else "user", content, model="gpt-4o",
                           tokens_input=200 + i % 50, tokens_output=100, **extra)
+        if salts is None:
+            salts = wal_salts(path + "-wal")
     wal_copy = os.path.join(directory, "measured-wal")
     shutil.copyfile(path + "-wal", wal_copy)
+    if wal_salts(wal_copy) != salts:
+        # The commit that reached the inline checkpoint's threshold (4,000 frames) copied the WAL into the file and
+        # the WAL started again: its frames no longer hold every measured call.
+        store.close()
+        raise SystemExit(f"the WAL started again during the {calls} calls (an inline checkpoint): "
+                         "measure fewer --calls")
     store.close()  # the last connection: the WAL is copied into the file, whose pages then say whose each frame was
     owner = {}
     raw = sqlite3.connect(path)
@@ -73,7 +90,8 @@ def measure(directory, calls, exclusive, metadata):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--calls", type=int, default=400,
+                        help="single add_message calls measured (the WAL must hold them all: at most about 450)")
     parser.add_argument("--exclusive", action="store_true", help="open the store with exclusive=True")
     parser.add_argument("--metadata", action="store_true", help="each message carries a metadata document")
     parser.add_argument("--dir", default=None, help="where the scratch store goes (default: $TMPDIR)")

@@ -80,11 +80,11 @@ for stage in $stages; do
       cmake --build build-asan -j "$jobs"
       # The crash tests' 240 + 120 kills, the sync's 60 kills and 600-operation workload, the 200 point-in-time
       # restores, the 150 forks, the I/O fault sweeps over every call and the malloc sweep run in the normal stage;
-      # here shorter runs (every fifth I/O call, every 128th allocation, starting from the second so ones
+      # here shorter runs (every eighth I/O call, every 256th allocation, starting from the second so ones
       # the first stage skips are failed too) check the same code instrumented. The packaging tests (install,
       # add_subdirectory) build without sanitizers and ran in the normal stage, as did Chromium's rendering of the
       # cost report (here the page is checked, not drawn).
-      CONVSTORE_REPORT_BROWSER=skip CONVSTORE_CRASH_KILLS=25 CONVSTORE_OPS_CRASH_KILLS=20 CONVSTORE_RETENTION_KILLS=10 CONVSTORE_ERASE_KILLS=8 CONVSTORE_SYNC_KILLS=12 CONVSTORE_GLOBAL_KILLS=10 CONVSTORE_SYNC_OPS=200 CONVSTORE_PITR_INSTANTS=40 CONVSTORE_FORK_COUNT=30 CONVSTORE_CHECKPOINT_WRITES=6000 CONVSTORE_FAULT_SWEEP_STRIDE=5 CONVSTORE_MALLOC_FAULT_STRIDE=128 CONVSTORE_MALLOC_FAULT_START=2 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      CONVSTORE_REPORT_BROWSER=skip CONVSTORE_CRASH_KILLS=25 CONVSTORE_OPS_CRASH_KILLS=20 CONVSTORE_RETENTION_KILLS=10 CONVSTORE_ERASE_KILLS=8 CONVSTORE_SYNC_KILLS=12 CONVSTORE_GLOBAL_KILLS=10 CONVSTORE_SYNC_OPS=200 CONVSTORE_PITR_INSTANTS=40 CONVSTORE_FORK_COUNT=30 CONVSTORE_CHECKPOINT_WRITES=6000 CONVSTORE_FAULT_SWEEP_STRIDE=8 CONVSTORE_MALLOC_FAULT_STRIDE=256 CONVSTORE_MALLOC_FAULT_START=2 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         run_ctest build-asan -E '^(install_consumer_test|subdirectory_consumer_test)$'
       ;;
     tsan)

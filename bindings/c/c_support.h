@@ -73,10 +73,10 @@ template <typename T, typename Encode>
 Status Emit(const Result<T>& r, char** out_json, Encode encode) {
   if (!r.ok()) return r.status();
   if (out_json != nullptr) {
-    const std::string json = encode(*r);
-    if (!convstore::util::IsValidUtf8(json))
+    const std::string text = encode(*r);
+    if (!convstore::util::IsValidUtf8(text))
       return Status::Corruption("a record read from the file holds text that is not valid UTF-8");
-    *out_json = CopyString(json);
+    *out_json = CopyString(text);
     if (*out_json == nullptr) return Status::Internal("out of memory");
   }
   return Status::OK();

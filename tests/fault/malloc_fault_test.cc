@@ -478,8 +478,12 @@ SweepResult Sweep(bool in_memory, bool sticky, uint64_t open_stride) {
   if (const char* only = std::getenv("MALLOC_FAULT_N"); only != nullptr) {  // reproduce one run
     ns.push_back(std::strtoull(only, nullptr, 10));
   } else {
-    // Open is sampled: at most ~400 runs whatever it allocates (the schema, migrations and price catalog grow).
-    open_stride = std::max<uint64_t>(open_stride, res.in_open / 400);
+    // Open is sampled: at most ~400 runs whatever it allocates (the schema, migrations and price catalog grow);
+    // CONVSTORE_MALLOC_FAULT_OPEN_RUNS=k takes ~k (the sanitizer stage's shorter sweep).
+    uint64_t open_runs = 400;
+    if (const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_OPEN_RUNS"); env != nullptr)
+      open_runs = std::max<uint64_t>(1, std::strtoull(env, nullptr, 10));
+    open_stride = std::max<uint64_t>(open_stride, res.in_open / open_runs);
     // After open, every allocation; CONVSTORE_MALLOC_FAULT_STRIDE=k takes every k-th, starting from the
     // CONVSTORE_MALLOC_FAULT_START-th after open (default 1), so stages with different starts cover different ones.
     uint64_t stride = 1, start = 1;

@@ -17,7 +17,9 @@ stages="${CONVSTORE_TEST_STAGES:-normal asan tsan fuzz}"
 # Compiles go through ccache: a later run on the same machine (another clone too: paths are hashed relative to the
 # checkout, CCACHE_BASEDIR) compiles only what changed. CMake takes the launcher from the environment for every
 # build tree it configures, the packaging tests' own builds included. CONVSTORE_CCACHE=0 compiles without it.
-if [ "${CONVSTORE_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
+# Only with a cache directory it can write (a read-only home would otherwise fail every compile).
+ccache_dir="$(command -v ccache >/dev/null && ccache -k cache_dir 2>/dev/null || true)"
+if [ "${CONVSTORE_CCACHE:-1}" != 0 ] && [ -n "$ccache_dir" ] && mkdir -p "$ccache_dir" 2>/dev/null && [ -w "$ccache_dir" ]; then
   export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
   export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 fi

@@ -100,13 +100,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   Status configured = conn->Exec(pragmas, "configure connection");
   // A new file's incremental auto-vacuum is the migrations' choice (schema/migrations.cc), made while the file is
   // still empty; the transaction that takes the exclusive lock below writes page 1 first, which fixes the mode, so
-  // an exclusive open of an empty file makes the same choice here, before it.
-  if (configured.ok() && config.exclusive && config.create) {
-    auto pages = conn->QueryInt("PRAGMA page_count", "read the page count");
-    configured = pages.ok() && pages->value_or(0) == 0
-                     ? conn->Exec("PRAGMA auto_vacuum=INCREMENTAL", "set incremental auto-vacuum")
-                     : pages.status();
-  }
+  // an exclusive open makes the same choice before it (SQLite applies it to an empty file only: a no-op otherwise).
+  if (configured.ok() && config.exclusive && config.create)
+    configured = conn->Exec("PRAGMA auto_vacuum=INCREMENTAL", "set incremental auto-vacuum");
   // The exclusive lock now (some of the pragmas read the schema, which takes it already), rather than at the first
   // write: an open that cannot have the file to itself fails here.
   if (configured.ok() && config.exclusive)

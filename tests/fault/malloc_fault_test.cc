@@ -480,17 +480,12 @@ SweepResult Sweep(bool in_memory, bool sticky, uint64_t open_stride) {
   } else {
     // Open is sampled: at most ~400 runs whatever it allocates (the schema, migrations and price catalog grow);
     // CONVSTORE_MALLOC_FAULT_OPEN_RUNS=k takes ~k (the sanitizer stage's shorter sweep).
-    uint64_t open_runs = 400;
-    if (const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_OPEN_RUNS"); env != nullptr)
-      open_runs = std::max<uint64_t>(1, std::strtoull(env, nullptr, 10));
+    const auto open_runs = static_cast<uint64_t>(convstore::testing::EnvCount("CONVSTORE_MALLOC_FAULT_OPEN_RUNS", 400));
     open_stride = std::max<uint64_t>(open_stride, res.in_open / open_runs);
     // After open, every allocation; CONVSTORE_MALLOC_FAULT_STRIDE=k takes every k-th, starting from the
     // CONVSTORE_MALLOC_FAULT_START-th after open (default 1), so stages with different starts cover different ones.
-    uint64_t stride = 1, start = 1;
-    if (const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_STRIDE"); env != nullptr)
-      stride = std::max<uint64_t>(1, std::strtoull(env, nullptr, 10));
-    if (const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_START"); env != nullptr)
-      start = std::max<uint64_t>(1, std::strtoull(env, nullptr, 10));
+    const auto stride = static_cast<uint64_t>(convstore::testing::EnvCount("CONVSTORE_MALLOC_FAULT_STRIDE", 1));
+    const auto start = static_cast<uint64_t>(convstore::testing::EnvCount("CONVSTORE_MALLOC_FAULT_START", 1));
     for (uint64_t n = 1; n <= res.in_open; n += open_stride) ns.push_back(n);
     for (uint64_t n = res.in_open + start; n <= res.allocations; n += stride) ns.push_back(n);
   }
@@ -598,10 +593,7 @@ TEST(MallocFaultFocused, AFailedFirstReadLeavesNoReadTransactionOpen) {
 }
 
 // The focused sweeps fail every allocation, or every CONVSTORE_MALLOC_FAULT_STRIDE-th.
-uint64_t FocusedStride() {
-  const char* env = std::getenv("CONVSTORE_MALLOC_FAULT_STRIDE");
-  return env != nullptr && std::atoll(env) > 0 ? static_cast<uint64_t>(std::atoll(env)) : 1;
-}
+uint64_t FocusedStride() { return static_cast<uint64_t>(convstore::testing::EnvCount("CONVSTORE_MALLOC_FAULT_STRIDE", 1)); }
 
 // After a focused run, failed or not: the rollups verify and the spend over `everything` is `spent`.
 void ExpectSpendKept(ConversationStore& store, const CostFilter& everything, NanoUsd spent) {

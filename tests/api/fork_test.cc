@@ -117,9 +117,16 @@ TEST(ForkTest, AForkFromInsideACallbackDoesNotDeadlock) {
   auto store = OpenOrDie(db.path(), o);
   conv = store->CreateConversation({.user_key = "ana"})->id;
   ASSERT_OK(store->SetBudget({.name = "tiny", .scope = "global", .period = "day", .soft_limit_nanousd = 1}));
+  // Another thread reads meanwhile — except under ASan, whose allocator is not fork-safe while another thread
+  // allocates (see the test above): there the fork from the callback is checked without it.
+#if defined(CONVSTORE_ASAN)
+  constexpr bool kReader = false;
+#else
+  constexpr bool kReader = true;
+#endif
   std::atomic<bool> stop{false};
   std::thread reader([&] {
-    while (!stop.load()) (void)store->GetConversation(conv);
+    while (kReader && !stop.load()) (void)store->GetConversation(conv);
   });
   ASSERT_OK(store->AddMessage(conv, {.content = "costly", .cost_nanousd = 5}));  // crosses the soft limit
   stop = true;

@@ -17,7 +17,10 @@ def _now_us():
 
 
 def test_idle_conversations_go_and_what_they_spent_stays(store):
-    old = _now_us() - 200 * DAY
+    # 200 days ago at 12:00 UTC: retained spend counts at the start of its UTC hour, so a summary at a :30 offset
+    # (+5:30 below) is unchanged only for rows whose hour does not hold that offset's midnight (docs/operations.md,
+    # Retention) — from the clock's time of day, the test failed whenever it ran between 18:30 and 19:00 UTC.
+    old = (_now_us() // DAY - 200) * DAY + 12 * 3_600_000_000
     c = store.create_conversation("ana@example.com", "old", created_at=old, metadata={"topic": "bgp"})
     for i in range(30):
         store.add_message(c["id"], "user" if i % 2 == 0 else "assistant", f"old text {i}", model="gpt-4o",

@@ -119,6 +119,7 @@ TEST(Archive, EveryCommitIsRestorableBySeqAndByTime) {
   }
   auto conv2 = store->CreateConversation({.user_key = "bo@example.com", .title = "doomed"});
   ASSERT_OK(conv2);
+  record();  // every commit is recorded: an instant between two recorded commits must not hide a third
   ASSERT_OK(store->AddMessage(conv2->id, Msg("x")));
   record();
   ASSERT_OK(store->DeleteConversation(conv2->id));

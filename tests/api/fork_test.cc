@@ -105,6 +105,11 @@ TEST(ForkTest, ChildrenOpenTheStoreWhileOtherThreadsAreInsideTheLibrary) {
 }
 
 TEST(ForkTest, AForkFromInsideACallbackDoesNotDeadlock) {
+#if defined(CONVSTORE_ASAN)
+  // The store's own threads (the background checkpointer) may allocate while the callback forks, and ASan's
+  // allocator (GCC 12) is not locked around fork(): a child hung there in a CI run even with no reading thread.
+  GTEST_SKIP() << "ASan's allocator (GCC 12, Clang 14) is not fork-safe while other threads allocate";
+#endif
   TempDb db;
   std::atomic<int> child_rc{-100};
   std::string conv;
@@ -117,16 +122,10 @@ TEST(ForkTest, AForkFromInsideACallbackDoesNotDeadlock) {
   auto store = OpenOrDie(db.path(), o);
   conv = store->CreateConversation({.user_key = "ana"})->id;
   ASSERT_OK(store->SetBudget({.name = "tiny", .scope = "global", .period = "day", .soft_limit_nanousd = 1}));
-  // Another thread reads meanwhile — except under ASan, whose allocator is not fork-safe while another thread
-  // allocates (see the test above): there the fork from the callback is checked without it.
-#if defined(CONVSTORE_ASAN)
-  constexpr bool kReader = false;
-#else
-  constexpr bool kReader = true;
-#endif
+  // Another thread reads meanwhile.
   std::atomic<bool> stop{false};
   std::thread reader([&] {
-    while (kReader && !stop.load()) (void)store->GetConversation(conv);
+    while (!stop.load()) (void)store->GetConversation(conv);
   });
   ASSERT_OK(store->AddMessage(conv, {.content = "costly", .cost_nanousd = 5}));  // crosses the soft limit
   stop = true;

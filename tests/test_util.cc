@@ -61,11 +61,21 @@ TempDb::~TempDb() {
 }
 
 std::string DowngradeSchemaSql(int version) {
-  if (version < 2 || version > 11) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 11");
-  // Embeddings (version 12), the full-text index (version 11), the saved statistics (version 10); retained cost
+  if (version < 2 || version > 12) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 12");
+  // The cost watermark (version 13): the messages past it become the cost_pending rows older versions wrote. Then
+  // embeddings (version 12), the full-text index (version 11), the saved statistics (version 10); retained cost
   // (version 9), metrics (version 8), the audit log (version 7), then the journal: their triggers would fire on the
   // statements below.
-  std::string sql;
+  std::string sql =
+      "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
+      " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us)"
+      " SELECT m.created_at, c.user_id, coalesce(m.team_id, 0), coalesce(m.model, ''), 0, m.role, '', '',"
+      " coalesce(m.tokens_input, 0), coalesce(m.tokens_output, 0), coalesce(m.tokens_cached_input, 0),"
+      " coalesce(m.tokens_cache_write, 0), coalesce(m.tokens_reasoning, 0), coalesce(m.cost_nanousd, 0), m.latency_us"
+      " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+      " WHERE m.id > (SELECT messages_through FROM cost_fold) ORDER BY m.id;"
+      "DROP TABLE cost_fold;";
+  if (version == 12) return sql + "DELETE FROM schema_migrations WHERE version > 12; PRAGMA user_version = 12;";
   for (const char* table : {"embedding_spaces", "message_embeddings", "conversation_embeddings"})
     for (const char* op : {"INSERT", "UPDATE", "DELETE"})
       sql += std::string("DROP TRIGGER journal_foreign_") + table + "_" + op + ";";

@@ -10,7 +10,10 @@
 namespace convstore::testing {
 
 // The schema version this build creates and migrates to.
-inline constexpr int kSchemaVersion = 12;
+inline constexpr int kSchemaVersion = 13;
+// The messages that are pending cost rows (past the cost watermark), for tests that look at the fold.
+inline constexpr const char* kPendingMessagesSql =
+    "SELECT count(*) FROM messages WHERE id > (SELECT messages_through FROM cost_fold)";
 
 // A fresh path in this process's private temp directory (mkdtemp); the file and its -wal/-shm are removed on
 // destruction.

@@ -4,6 +4,7 @@
 #include "api/store_impl.h"
 #include "api/usage_write.h"
 #include "cost/price_lookup.h"
+#include "cost/pending.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
 #include "util/uuid.h"

@@ -1,6 +1,7 @@
 // Conversations: create, read (alone or with its messages), update, archive, delete, list by user.
 #include "api/store_impl.h"
 #include "convstore/limits.h"
+#include "cost/pending.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
 #include "search/text_index.h"

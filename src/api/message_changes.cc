@@ -1,9 +1,11 @@
 // Messages removed or corrected: delete one, pop the newest, clear a conversation, edit one. Each validates, then
 // runs one transaction that keeps the counters and the metadata index in step; the cost rollups need nothing, as
-// tombstones keep counting what deleted messages spent.
+// tombstones keep counting what deleted messages spent (once the messages still pending are folded: a pending
+// message that became a tombstone would no longer be counted).
 #include <fmt/format.h>
 
 #include "api/store_impl.h"
+#include "cost/pending.h"
 #include "metadata/index.h"
 #include "search/text_index.h"
 #include "records/lookups.h"
@@ -31,6 +33,7 @@ Status RemoveMessages(sqlite::Connection& conn, const std::vector<records::Store
   std::vector<int64_t> ids;
   ids.reserve(gone.size());
   for (const records::StoredMessage& m : gone) ids.push_back(m.row_id);
+  CONVSTORE_RETURN_IF_ERROR(cost::FoldPendingMessages(conn));
   CONVSTORE_RETURN_IF_ERROR(metadata::BeforeMessagesDelete(conn, ids));
   CONVSTORE_RETURN_IF_ERROR(search::BeforeRowsChange(conn, TextSearchTarget::kMessages, ids));
   return records::TombstoneMessages(conn, gone.front().conversation_row, ids, now);

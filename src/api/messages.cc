@@ -4,6 +4,7 @@
 #include "api/store_impl.h"
 #include "convstore/limits.h"
 #include "cost/budgets.h"
+#include "cost/pending.h"
 #include "cost/price_lookup.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
@@ -23,8 +24,10 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
   spent = cost::SpendNote{k.user_id, k.team_id, {}};
   auto insert = records::PrepareMessageInsert(conn);  // once for the batch
   if (!insert.ok()) return insert.status();
-  std::vector<cost::CostRow> cost_rows;
-  cost_rows.reserve(n);
+  // The new messages are their own pending cost rows: ids above the cost watermark.
+  auto ids = cost::NextMessageIds(conn);
+  if (!ids.ok()) return ids.status();
+  int64_t next_id = ids->next_id;
   std::vector<int64_t> inserted;
   inserted.reserve(n);
   out.reserve(n);
@@ -40,25 +43,19 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
     const cost::TokenUse use = cost::TokensOf(m);
     auto priced = cost::PriceRow(conn, m.model, v.created_at, use, v.cost);
     if (!priced.ok()) return priced.status();
-    auto row_id = records::InsertMessage(conn, *insert, conversation_id, k, v, priced->cost, priced->price_id, msg);
+    auto row_id = records::InsertMessage(conn, *insert, next_id, conversation_id, k, v, priced->cost,
+                                         priced->price_id, msg);
     if (!row_id.ok()) return row_id.status();
     inserted.push_back(*row_id);
-    cost::CostRow& row = cost_rows.emplace_back();
-    row.at = v.created_at;
-    row.user_id = k.user_id;
-    row.team_id = k.team_id;
-    row.model = m.model;
-    row.role = RoleName(m.role);
-    use.CopyCounts(row.tokens);
-    row.cost = priced->cost.value_or(0);
-    row.latency_us = m.latency_us;
-    if (row.cost > 0) spent.rows.emplace_back(row.at, row.cost);
+    ++next_id;
+    const NanoUsd spent_now = priced->cost.value_or(0);
+    if (spent_now > 0) spent.rows.emplace_back(v.created_at, spent_now);
   }
   if (k.message_count == before_count) return Status::OK();  // every message was a retry
   CONVSTORE_RETURN_IF_ERROR(records::StoreCounters(conn, k));
   CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kMessages, inserted));
   CONVSTORE_RETURN_IF_ERROR(search::AfterInsert(conn, TextSearchTarget::kMessages, inserted));
-  return cost::RecordCostRows(conn, cost_rows);
+  return cost::MessagesAdded(conn, *ids, inserted.back());
 }
 
 Result<Message> StoreImpl::DoAddMessage(std::string_view conversation_id, const NewMessage& message) {

@@ -14,6 +14,7 @@
 #include "api/store_impl.h"
 #include "convstore/limits.h"
 #include "cost/retained.h"
+#include "cost/pending.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
 #include "search/text_index.h"
@@ -151,6 +152,10 @@ Result<UserImportReport> StoreImpl::DoImportUser(const UserImportOptions& option
       return std::optional<nlohmann::json>(std::move(*parsed));
     };
 
+    // The imported messages' cost is counted below, from what the import brings: none of them becomes a pending
+    // message (the watermark passes them), and what was pending before is folded first.
+    CONVSTORE_RETURN_IF_ERROR(cost::FoldPendingMessages(conn));
+
     // The header: the format, and the user.
     auto header = next();
     if (!header.ok()) return header.status();
@@ -247,6 +252,7 @@ Result<UserImportReport> StoreImpl::DoImportUser(const UserImportOptions& option
     } else {
       to_count = std::move(spent);
     }
+    CONVSTORE_RETURN_IF_ERROR(cost::MarkMessagesCounted(conn));
     CONVSTORE_RETURN_IF_ERROR(cost::RecordCostRows(conn, to_count));
 
     util::JsonWriter details;

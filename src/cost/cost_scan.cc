@@ -4,6 +4,7 @@
 
 #include "convstore/limits.h"
 #include "cost/cost_rows.h"
+#include "cost/pending.h"
 #include "cost/retained.h"
 #include "records/lookups.h"
 #include "util/validate.h"

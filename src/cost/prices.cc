@@ -7,6 +7,7 @@
 #include "convstore/limits.h"
 #include "cost/cost_rows.h"
 #include "cost/price_lookup.h"
+#include "cost/pending.h"
 #include "cost/rollups.h"
 #include "util/validate.h"
 
@@ -92,6 +93,9 @@ Result<std::vector<Price>> ListPrices(sqlite::Connection& conn) {
 
 Result<RepriceReport> Reprice(sqlite::Connection& conn, Micros from, Micros to) {
   RepriceReport report;
+  // A pending message is counted as it is stored: fold before its cost changes, so the old cost is what the
+  // rollups take out below.
+  CONVSTORE_RETURN_IF_ERROR(FoldPendingMessages(conn));
   RollupDelta delta;
   std::vector<CostRow> removed;  // the rows as counted before repricing
   std::map<int64_t, NanoUsd> conversation_delta;

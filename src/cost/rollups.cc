@@ -85,6 +85,7 @@ std::atomic<bool> rollups_enabled{true};
 }  // namespace
 
 void SetRollupsEnabledForBenchmark(bool enabled) { rollups_enabled.store(enabled); }
+bool RollupsEnabled() { return rollups_enabled.load(std::memory_order_relaxed); }
 
 void ReadMeasures(const sqlite::Stmt& st, int c, Measures& m) {
   m.count = st.Int(c);
@@ -214,157 +215,6 @@ Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta) {
   return Status::OK();
 }
 
-namespace {
-
-// Appends a row to cost_pending; returns its seq.
-Result<int64_t> InsertPending(sqlite::Connection& conn, const CostRow& r) {
-  auto ins = conn.Prepare(
-      "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
-      " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING seq");
-  if (!ins.ok()) return ins.status();
-  ins->Bind(1, r.at).Bind(2, r.user_id).Bind(3, r.team_id).Bind(4, r.model).Bind(5, int64_t{r.source});
-  ins->Bind(6, r.role).Bind(7, r.endpoint).Bind(8, r.status);
-  for (int k = 0; k < 5; ++k) ins->Bind(9 + k, r.tokens[k]);
-  ins->Bind(14, r.cost).Bind(15, r.latency_us);
-  auto row = ins->Step("record pending cost row");
-  if (!row.ok()) return row.status();
-  const int64_t seq = *row ? ins->Int(0) : 0;
-  CONVSTORE_RETURN_IF_ERROR(ins->Run("record pending cost row"));
-  return seq;
-}
-
-}  // namespace
-
-Status AppendPending(sqlite::Connection& conn, const CostRow& row) { return InsertPending(conn, row).status(); }
-
-Status RecordCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows) {
-  if (!rollups_enabled.load(std::memory_order_relaxed) || rows.empty()) return Status::OK();
-  if (rows.size() > kMaxPendingBatch) {  // a batch: one delta straight into the rollups
-    RollupDelta delta;
-    for (const CostRow& r : rows) delta.Add(r, +1);
-    return ApplyDelta(conn, delta);
-  }
-  int64_t first = 0, last = 0;
-  for (const CostRow& r : rows) {
-    auto seq = InsertPending(conn, r);
-    if (!seq.ok()) return seq.status();
-    last = *seq;
-    if (first == 0) first = last;
-  }
-  // seq restarts at 1 once the table is emptied, so it counts the rows pending. Fold when these rows reached or
-  // passed a multiple of kPendingMergeRows: a batch adds several at once and may step over the multiple itself.
-  if (first <= 0 || (first - 1) / kPendingMergeRows == last / kPendingMergeRows) return Status::OK();
-  return MergePending(conn);
-}
-
-namespace {
-
-// Reads a cost_pending row's 15 columns (at ... latency_us) starting at column c.
-void ReadPendingRow(const sqlite::Stmt& st, int c, CostRow& r) {
-  r.at = st.Int(c);
-  r.user_id = st.Int(c + 1);
-  r.team_id = st.Int(c + 2);
-  r.model = st.String(c + 3);
-  r.source = static_cast<int>(st.Int(c + 4));
-  r.role = st.String(c + 5);
-  r.endpoint = st.String(c + 6);
-  r.status = st.String(c + 7);
-  for (int k = 0; k < 5; ++k) r.tokens[k] = st.Int(c + 8 + k);
-  r.cost = st.Int(c + 13);
-  r.latency_us = st.OptInt(c + 14);
-}
-
-// Every pending row with its seq, oldest first.
-Result<std::vector<std::pair<int64_t, CostRow>>> PendingWithSeq(sqlite::Connection& conn) {
-  std::vector<std::pair<int64_t, CostRow>> rows;
-  auto st = conn.Prepare(
-      "SELECT seq, at, user_id, team_id, model, source, role, endpoint, status, tokens_input, tokens_output,"
-      " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us FROM cost_pending"
-      " ORDER BY seq");
-  if (!st.ok()) return st.status();
-  for (;;) {
-    auto row = st->Step("read pending cost rows");
-    if (!row.ok()) return row.status();
-    if (!*row) return rows;
-    ReadPendingRow(*st, 1, rows.emplace_back(st->Int(0), CostRow{}).second);
-  }
-}
-
-}  // namespace
-
-Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {
-  auto st = conn.Prepare(
-      "SELECT at, user_id, team_id, model, source, role, endpoint, status, tokens_input, tokens_output,"
-      " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us FROM cost_pending");
-  if (!st.ok()) return st.status();
-  CostRow r;
-  for (;;) {
-    auto row = st->Step("read pending cost rows");
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::OK();
-    ReadPendingRow(*st, 0, r);
-    bool ok = r.at >= 0 && r.at <= limits::kMaxTimestampUs && (r.source == kSourceMessage || r.source == kSourceApi) &&
-              r.cost >= 0 && r.cost <= limits::kMaxCostNanoUsd &&
-              (!r.latency_us || (*r.latency_us >= 0 && *r.latency_us <= limits::kMaxLatencyUs));
-    for (int64_t t : r.tokens) ok = ok && t >= 0 && t <= limits::kMaxTokenCount;
-    if (!ok)
-      return Status::Corruption(
-          "cost_pending holds a row with values convstore never writes (negative or beyond the limits): the file was "
-          "changed outside convstore; verify_rollups shows the damage and rebuild_rollups repairs it");
-    visit(r);
-  }
-}
-
-Status FoldIfDue(sqlite::Connection& conn) {
-  auto st = conn.Prepare("SELECT count(*) >= ?1 FROM cost_pending");
-  if (!st.ok()) return st.status();
-  st->Bind(1, kPendingMergeRows);
-  auto row = st->Step("count pending cost rows");
-  if (!row.ok()) return row.status();
-  const bool due = *row && st->Int(0) != 0;
-  st->Reset();
-  return due ? MergePending(conn) : Status::OK();
-}
-
-Status MergePending(sqlite::Connection& conn) {
-  // Inside a savepoint: if a day's totals would leave the int64 range, the write that triggered the fold (which
-  // may belong to another user and day) must not fail. Then the rows are folded one at a time and those that do
-  // not fit stay pending (every reader still counts them, and reports kTooLarge for such a day).
-  CONVSTORE_RETURN_IF_ERROR(conn.Exec("SAVEPOINT convstore_merge", "begin merge"));
-  Status merged = [&]() -> Status {
-    RollupDelta delta;
-    CONVSTORE_RETURN_IF_ERROR(VisitPendingRows(conn, [&](const CostRow& r) { delta.Add(r, +1); }));
-    CONVSTORE_RETURN_IF_ERROR(ApplyDelta(conn, delta));
-    return conn.Exec("DELETE FROM cost_pending", "empty pending cost rows");
-  }();
-  if (merged.ok()) return conn.Exec("RELEASE convstore_merge", "end merge");
-  if (merged.code() != Code::kTooLarge) return merged;  // the caller's transaction is rolled back
-  CONVSTORE_RETURN_IF_ERROR(conn.Exec("ROLLBACK TO convstore_merge", "undo merge"));
-  auto rows = PendingWithSeq(conn);
-  if (!rows.ok()) return rows.status();
-  auto drop = conn.Prepare("DELETE FROM cost_pending WHERE seq = ?1");
-  if (!drop.ok()) return drop.status();
-  int64_t stuck = 0;
-  for (const auto& [seq, r] : *rows) {
-    RollupDelta one;
-    one.Add(r, +1);
-    CONVSTORE_RETURN_IF_ERROR(conn.Exec("SAVEPOINT convstore_merge_row", "begin merge"));
-    Status s = ApplyDelta(conn, one);
-    if (s.ok()) s = drop->Bind(1, seq).Run("fold pending cost row");
-    if (s.code() == Code::kTooLarge) {
-      ++stuck;
-      CONVSTORE_RETURN_IF_ERROR(conn.Exec("ROLLBACK TO convstore_merge_row; RELEASE convstore_merge_row", "undo"));
-      continue;
-    }
-    if (!s.ok()) return s;
-    CONVSTORE_RETURN_IF_ERROR(conn.Exec("RELEASE convstore_merge_row", "end merge"));
-  }
-  util::Logger().warn("cost rollups: a day's totals would leave the 64-bit integer range; {} of {} rows stay pending",
-                      stuck, rows->size());
-  return conn.Exec("RELEASE convstore_merge", "end merge");
-}
-
 Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, std::vector<CostRow>& rows) {
   auto st = conn.Prepare(CONVSTORE_MESSAGE_COST_ROWS("WHERE m.conversation_id = ?1"));
   if (!st.ok()) return st.status();
@@ -375,37 +225,6 @@ Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, 
     if (!*row) return Status::OK();
     ReadMessageCostRow(*st, 0, rows.emplace_back());
   }
-}
-
-namespace {
-
-bool SameRow(const CostRow& a, const CostRow& b) {
-  return a.at == b.at && a.user_id == b.user_id && a.team_id == b.team_id && a.model == b.model &&
-         a.source == b.source && a.role == b.role && a.endpoint == b.endpoint && a.status == b.status &&
-         std::equal(a.tokens, a.tokens + 5, b.tokens) && a.cost == b.cost && a.latency_us == b.latency_us;
-}
-
-}  // namespace
-
-Status RemoveCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows, RollupDelta& delta) {
-  if (rows.empty()) return Status::OK();
-  auto read = PendingWithSeq(conn);  // fewer than kPendingMergeRows rows, normally
-  if (!read.ok()) return read.status();
-  auto& pending = *read;
-  auto drop = conn.Prepare("DELETE FROM cost_pending WHERE seq = ?1");
-  if (!drop.ok()) return drop.status();
-  for (const CostRow& r : rows) {
-    auto it = pending.empty() ? pending.end()
-                              : std::find_if(pending.begin(), pending.end(),
-                                             [&](const auto& p) { return p.first != 0 && SameRow(p.second, r); });
-    if (it == pending.end()) {
-      delta.Add(r, -1);
-      continue;
-    }
-    CONVSTORE_RETURN_IF_ERROR(drop->Bind(1, it->first).Run("remove a pending cost row"));
-    it->first = 0;  // used
-  }
-  return Status::OK();
 }
 
 bool Plausible(const Measures& m) {

@@ -1,5 +1,5 @@
-// Rollups: hourly aggregates of every costed row (messages and API usage), kept in the same transaction as the
-// rows they count.
+// Rollups: hourly aggregates of every costed row (messages and API usage), kept in step with the rows they count
+// (what they do not count yet is pending: cost/pending.h).
 //
 //   cost_rollups  one row per (UTC day, user, team, model, source, role, endpoint, status) with counts, tokens
 //                 by kind, cost, latency sum and a latency histogram (user-level queries read these);
@@ -7,7 +7,7 @@
 //                 summaries and budget checks of everything or a team read, O(days) rows whatever the size.
 //
 // Writers build a RollupDelta from the rows they insert (+1), delete (-1) or reprice (-old, +new) and apply it
-// once per transaction. VerifyRollups / RebuildRollups recompute both tables from the raw rows.
+// once per transaction (new rows are folded in from pending, cost/pending.h). VerifyRollups / RebuildRollups recompute both tables from the raw rows.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -114,6 +114,7 @@ using RollupDelta = BasicDelta<Measures>;
 // Benchmark-only switch (not exported from the shared library): with false, ApplyDelta does nothing, so
 // bench/cost_bench.cc can measure what rollup upkeep adds to a write. Never used by the library itself.
 void SetRollupsEnabledForBenchmark(bool enabled);
+bool RollupsEnabled();
 
 // Reads count, errors, the five token sums and cost from 8 consecutive columns starting at `first` (the
 // layout of cost_rollups and cost_totals rows).
@@ -144,31 +145,6 @@ Status CheckStoredRow(const Measures& m, const char* table, Micros day);
 
 // Applies the delta to cost_rollups and cost_totals (rows that fall to zero are removed).
 Status ApplyDelta(sqlite::Connection& conn, const RollupDelta& delta);
-
-// Counts newly written rows: a few rows (at most kMaxPendingBatch) are appended to cost_pending, and folded into
-// the rollups in the same transaction whenever the pending count reaches kPendingMergeRows — so after every commit
-// fewer than kPendingMergeRows rows are pending; a larger batch is applied to the rollups directly.
-// (Rows whose day would pass the int64 range stay pending: MergePending.)
-inline constexpr int64_t kPendingMergeRows = 256;
-inline constexpr size_t kMaxPendingBatch = 16;
-Status RecordCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows);
-// Appends one row to cost_pending, without folding.
-Status AppendPending(sqlite::Connection& conn, const CostRow& row);
-// Folds the pending rows into the rollups and removes them from cost_pending. A row whose rollup or total would
-// leave the int64 range stays pending (readers count it and report kTooLarge for its day); nothing fails.
-Status MergePending(sqlite::Connection& conn);
-// Folds the pending rows when there are kPendingMergeRows or more (after a delete or reprice, rows whose day passed
-// the int64 range may fit again).
-Status FoldIfDue(sqlite::Connection& conn);
-// The pending rows, as counted (+1 each). A row holding values convstore never writes (negative, beyond the
-// per-row limits) is kCorruption.
-Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit);
-
-// Takes rows out of the counts (a delete, or the old side of a reprice): a row still pending is removed from
-// cost_pending (an identical pending row stands for it), the others go into `delta` with sign -1 — so a stored
-// rollup or total never falls below zero. The caller applies `delta`.
-Status RemoveCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows, RollupDelta& delta);
-
 
 // The messages of one conversation, stored and deleted (tombstones), as CostRows (for a conversation delete).
 Status ConversationCostRows(sqlite::Connection& conn, int64_t conversation_row, std::vector<CostRow>& rows);

@@ -169,13 +169,14 @@ Result<sqlite::Stmt> PrepareMessageInsert(sqlite::Connection& conn) {
   return conn.Prepare(
       "INSERT INTO messages(uid, conversation_id, position, role, content, model, model_version, tokens_input, "
       "tokens_output, tokens_cached_input, tokens_reasoning, cost_nanousd, latency_us, metadata, request_id, "
-      "created_at, tokens_cache_write, team_id, price_id, tool_call_id, raw) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)");
+      "created_at, tokens_cache_write, team_id, price_id, tool_call_id, raw, id) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
 }
 
-Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::string_view conversation_id,
-                              ConversationCounters& k, const ValidMessage& v, const std::optional<NanoUsd>& cost,
-                              const std::optional<int64_t>& price_id, Message& msg) {
+Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, int64_t row_id,
+                              std::string_view conversation_id, ConversationCounters& k, const ValidMessage& v,
+                              const std::optional<NanoUsd>& cost, const std::optional<int64_t>& price_id,
+                              Message& msg) {
   const NewMessage& m = *v.in;
   if (!AddChecked(k.tokens_input, m.tokens_input) || !AddChecked(k.tokens_output, m.tokens_output) ||
       !AddChecked(k.tokens_cached_input, m.tokens_cached_input) ||
@@ -228,7 +229,7 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::
   ins.Bind(9, m.tokens_output).Bind(10, m.tokens_cached_input).Bind(11, m.tokens_reasoning).Bind(12, cost);
   ins.Bind(13, m.latency_us).Bind(14, v.metadata).BindTextOrNull(15, m.request_id).Bind(16, v.created_at);
   ins.Bind(17, m.tokens_cache_write).Bind(18, k.team_id == 0 ? std::nullopt : std::optional<int64_t>(k.team_id));
-  ins.Bind(19, price_id).BindTextOrNull(20, m.tool_call_id).BindTextOrNull(21, m.raw_json);
+  ins.Bind(19, price_id).BindTextOrNull(20, m.tool_call_id).BindTextOrNull(21, m.raw_json).Bind(22, row_id);
   if (Status s = ins.Run("insert message"); !s.ok()) {
     // The request_id was looked up by the caller and ids are fresh UUIDs: a clash on the position means the
     // conversation's stored counter is behind its messages.
@@ -239,7 +240,6 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, std::
           conversation_id, msg.position));
     return s;
   }
-  const int64_t row_id = conn.last_insert_rowid();
   ++k.message_count;
   k.updated_at = std::max(k.updated_at, v.created_at);
   for (const ToolCall& prepared : v.calls) {

@@ -49,12 +49,13 @@ Result<bool> FindByRequestId(sqlite::Connection& conn, std::string_view request_
 // The message INSERT, prepared once for a batch and passed to each InsertMessage. Valid while `conn` is.
 Result<sqlite::Stmt> PrepareMessageInsert(sqlite::Connection& conn);
 
-// Inserts `v` with `insert` (from PrepareMessageInsert on `conn`) as the conversation's next message with the given
-// cost and price, fills `msg`, and advances `counters` (kTooLarge when a total would leave the int64 range);
-// returns the new row id. Also records the message's tool calls (v.calls, into msg.tool_calls) and, for a tool
-// result naming a pending call, finishes that call.
-Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& insert, std::string_view conversation_id,
-                              ConversationCounters& counters, const ValidMessage& v,
+// Inserts `v` with `insert` (from PrepareMessageInsert on `conn`) as the conversation's next message, with row id
+// `row_id` (unused: the caller chooses it above every message id) and the given cost and price, fills `msg`, and
+// advances `counters` (kTooLarge when a total would leave the int64 range); returns the row id. Also records the
+// message's tool calls (v.calls, into msg.tool_calls) and, for a tool result naming a pending call, finishes that
+// call.
+Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& insert, int64_t row_id,
+                              std::string_view conversation_id, ConversationCounters& counters, const ValidMessage& v,
                               const std::optional<NanoUsd>& cost, const std::optional<int64_t>& price_id,
                               Message& msg);
 

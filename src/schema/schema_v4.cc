@@ -3,7 +3,7 @@
 // cost rows older versions could leave behind (more than the fold size after some batch patterns, and rollup rows
 // below zero while a deleted or repriced row was still pending) and drops the all-zero rollup rows they left (an
 // upsert's RETURNING misread under SQLite 3.40), so every stored rollup row is plausible from here.
-#include "cost/rollups.h"
+#include "cost/pending.h"
 #include "schema/versions.h"
 #include "util/status_macros.h"
 
@@ -29,7 +29,7 @@ CREATE INDEX metadata_unindexed_conversation ON metadata_unindexed(kind, convers
 )sql";
 
 Status AfterSchemaV4(sqlite::Connection& conn, const MigrationContext&) {
-  CONVSTORE_RETURN_IF_ERROR(cost::MergePending(conn));
+  CONVSTORE_RETURN_IF_ERROR(cost::MergePendingTable(conn));
   return conn.Exec(
       "DELETE FROM cost_rollups WHERE count = 0 AND errors = 0 AND cost_nanousd = 0 AND tokens_input = 0"
       " AND tokens_output = 0 AND tokens_cached_input = 0 AND tokens_cache_write = 0 AND tokens_reasoning = 0"

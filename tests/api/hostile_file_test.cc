@@ -229,8 +229,8 @@ TEST(HostileDerivedTest, PendingRowsThatConvstoreNeverWritesAreRefused) {
   // A negative pending row would lower the spend a budget sees.
   ExecOnFile(db.path(), "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
                   " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd)"
-                  " SELECT at, user_id, team_id, model, source, role, endpoint, status, 0, 0, 0, 0, 0,"
-                  " -500000000000 FROM cost_pending LIMIT 1");
+                  " SELECT m.created_at, c.user_id, coalesce(m.team_id, 0), m.model, 0, m.role, '', '', 0, 0, 0, 0, 0,"
+                  " -500000000000 FROM messages m JOIN conversations c ON c.id = m.conversation_id LIMIT 1");
   {
     auto s = OpenOrDie(db.path());
     ExpectCorruption(s->Reserve({.request_id = "r", .user_key = "ana", .estimated_cost_nanousd = 900 * kUsd}),
@@ -243,9 +243,54 @@ TEST(HostileDerivedTest, PendingRowsThatConvstoreNeverWritesAreRefused) {
   ExecOnFile(db.path(), "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
                   " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd)"
                   " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)"
-                  " SELECT p.at, p.user_id, p.team_id, p.model, p.source, p.role, p.endpoint, p.status, 0, 0, 0, 0, 0, 0"
-                  " FROM n, (SELECT * FROM cost_pending LIMIT 1) p");
+                  " SELECT p.created_at, p.user_id, p.team_id, p.model, 0, p.role, '', '', 0, 0, 0, 0, 0, 0"
+                  " FROM n, (SELECT m.created_at, c.user_id, coalesce(m.team_id, 0) AS team_id, m.model, m.role"
+                  " FROM messages m JOIN conversations c ON c.id = m.conversation_id LIMIT 1) p");
   ExpectCorruption(ConversationStore::Open(db.path(), Checked()), "should have been folded");
+}
+
+// The cost watermark (the newest message the rollups count) changed outside convstore: a missing, negative or
+// impossibly large one is refused, one moved back (messages counted twice, and too many past it) or forward
+// (messages never counted) is found by the checks; a rebuild repairs each.
+TEST(HostileDerivedTest, ADamagedCostWatermarkIsFoundAndRebuildRepairsIt) {
+  TempDb db;
+  SpendSixHundred(db.path());  // 300 messages: 256 folded, 44 pending
+  EXPECT_EQ(QueryInt(db.path(), testing::kPendingMessagesSql), 44);
+  for (const char* damage : {"DELETE FROM cost_fold", "UPDATE cost_fold SET messages_through = -1",
+                             "UPDATE cost_fold SET messages_through = 9223372036854775000"}) {
+    SCOPED_TRACE(damage);
+    ExecOnFile(db.path(), damage);
+    {
+      auto s = OpenOrDie(db.path());
+      ExpectCorruption(s->GetCostSummary({.days = 1}), "cost_fold");
+      ExpectCorruption(s->AddMessage(s->ListConversations({.user_key = "ana"})->items.at(0).id,
+                                     {.content = "x", .cost_nanousd = 1}),
+                       "cost_fold");
+      ASSERT_OK(s->RebuildRollups());
+      auto sum = s->GetCostSummary({.days = 1, .user_key = "ana"});
+      ASSERT_OK(sum);
+      EXPECT_EQ(sum->total_cost_nanousd, 600 * kUsd);
+    }
+    ASSERT_OK(ConversationStore::Open(db.path(), Checked()));
+  }
+  for (const char* damage : {"UPDATE cost_fold SET messages_through = 0",
+                             "UPDATE cost_fold SET messages_through = messages_through - 10"}) {
+    SCOPED_TRACE(damage);
+    ExecOnFile(db.path(), damage);
+    {
+      auto s = OpenOrDie(db.path());
+      auto report = s->VerifyRollups();
+      ASSERT_OK(report);
+      EXPECT_GT(report->differences, 0);
+      ASSERT_OK(s->RebuildRollups());
+      auto sum = s->GetCostSummary({.days = 1, .user_key = "ana"});
+      ASSERT_OK(sum);
+      EXPECT_EQ(sum->total_cost_nanousd, 600 * kUsd);
+    }
+    ASSERT_OK(ConversationStore::Open(db.path(), Checked()));
+  }
+  ExecOnFile(db.path(), "UPDATE cost_fold SET messages_through = 0");
+  ExpectCorruption(ConversationStore::Open(db.path(), Checked()), "past the cost watermark");
 }
 
 TEST(HostileDerivedTest, ACutPostingBlockOrCountIsCorruptionNotFewerResults) {

@@ -13,7 +13,7 @@ import convstore  # noqa: E402
 with tempfile.TemporaryDirectory() as tmp:
     store = os.path.join(tmp, "store.db")
     r = run("init", store, "--json")
-    check(r.returncode == 0 and json.loads(r.stdout) == {"path": store, "created": True, "schema_version": 12,
+    check(r.returncode == 0 and json.loads(r.stdout) == {"path": store, "created": True, "schema_version": 13,
                                                          "migrated_from": None, "backup": None},
           f"init: {r.returncode} {r.stdout!r} {r.stderr!r}")
     check(stat.S_IMODE(os.stat(store).st_mode) == 0o600, "init: the store is not 0600")
@@ -35,8 +35,8 @@ with tempfile.TemporaryDirectory() as tmp:
     os.mkdir(kept)
     r = run("init", old, "--backup-dir", kept, "--json")
     out = json.loads(r.stdout) if r.returncode == 0 else {}
-    check(out.get("migrated_from") == 3 and out.get("schema_version") == 12 and
-          ".before-schema-12-" in (out.get("backup") or ""), f"init old: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    check(out.get("migrated_from") == 3 and out.get("schema_version") == 13 and
+          ".before-schema-13-" in (out.get("backup") or ""), f"init old: {r.returncode} {r.stdout!r} {r.stderr!r}")
     check(out.get("backup") and os.path.dirname(out["backup"]) == kept, f"init old: backup not in --backup-dir")
     r = run("verify", out.get("backup") or "missing", "--json")
     check(r.returncode == 0 and json.loads(r.stdout)["ok"] is True, f"verify the migration's backup: {r.stdout!r}")
@@ -52,7 +52,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
     r = run("info", store, "--json")
     info = json.loads(r.stdout) if r.returncode == 0 else {}
-    check(info.get("schema_version") == 12 and info.get("journal", {}).get("enabled") is True,
+    check(info.get("schema_version") == 13 and info.get("journal", {}).get("enabled") is True,
           f"info --json: {r.returncode} {r.stdout!r} {r.stderr!r}")
     r = run("info", store)
     check(r.returncode == 0 and "up to date" in r.stdout and "journal    on" in r.stdout, f"info: {r.stdout!r}")
@@ -63,7 +63,7 @@ with tempfile.TemporaryDirectory() as tmp:
         c2 = s.create_conversation("bo@example.com")
         s.add_message(c2["id"], "user", "costly", cost_usd="0.25")
     raw = sqlite3.connect(store)
-    raw.execute("UPDATE cost_pending SET cost_nanousd = cost_nanousd + 1")
+    raw.execute("UPDATE cost_fold SET messages_through = messages_through + 1")  # a message never counted
     raw.commit()
     raw.close()
     r = run("check", store, "--json")

@@ -383,8 +383,8 @@ TEST(CostEngineTest, RandomWorkloadsMatchPlainSqlToTheNanoDollar) {
                                   " OR message_count != (SELECT count(*) FROM messages WHERE conversation_id = c.id)"),
               0);
     EXPECT_GT(QueryInt(db.path(), "SELECT count(*) FROM message_tombstones"), 0);
-    // Every stored rollup row counts something and no sum is negative (deletes and reprices of rows still
-    // pending take them out of cost_pending); the derived tables pass the open-time invariants.
+    // Every stored rollup row counts something and no sum is negative (deletes and reprices fold the pending
+    // messages first); the derived tables pass the open-time invariants.
     EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_rollups WHERE count < 1 OR cost_nanousd < 0 OR"
                                   " latency_count > count OR tokens_input < 0"),
               0);
@@ -459,8 +459,50 @@ TEST(CostEngineTest, Migration4FoldsPendingRowsLeftByOlderVersions) {
   EXPECT_EQ(report->differences, 0);
 }
 
-// Pending cost rows are folded whenever their count reaches the fold size, whatever the batch sizes: a batch adds
-// several rows at once and must not step over the fold.
+// A message is its own pending cost row while its id is above the watermark: deleting pending messages folds them
+// first (their tombstones stay counted), and the next message takes an id above the watermark even though the
+// freed ids are below it — so it is pending, and counted once.
+TEST(CostEngineTest, MessagesPastTheWatermarkArePendingAndDeletesFoldThemFirst) {
+  TempDb db;
+  auto s = OpenOrDie(db.path());
+  auto conv = s->CreateConversation({.user_key = "ana"});
+  ASSERT_OK(conv);
+  std::vector<Message> added;
+  for (int i = 0; i < 10; ++i) {
+    auto m = s->AddMessage(conv->id, {.content = "x", .model = "m", .cost_nanousd = 100 + i});
+    ASSERT_OK(m);
+    added.push_back(*m);
+  }
+  EXPECT_EQ(QueryInt(db.path(), testing::kPendingMessagesSql), 10);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_pending"), 0);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_rollups"), 0);
+  for (int i = 0; i < 3; ++i) ASSERT_OK(s->PopMessage(conv->id));
+  EXPECT_EQ(QueryInt(db.path(), testing::kPendingMessagesSql), 0);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT messages_through FROM cost_fold"), 10);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT max(id) FROM messages"), 7);
+  ASSERT_OK(s->AddMessage(conv->id, {.content = "y", .model = "m", .cost_nanousd = 1000}));
+  EXPECT_EQ(QueryInt(db.path(), "SELECT max(id) FROM messages"), 11);
+  EXPECT_EQ(QueryInt(db.path(), testing::kPendingMessagesSql), 1);
+  auto sum = s->GetCostSummary({.days = 1});
+  ASSERT_OK(sum);
+  EXPECT_EQ(sum->total_messages, 11);  // 8 stored, 3 tombstones: money spent stays spent
+  EXPECT_EQ(sum->total_cost_nanousd, 1045 + 1000);
+  auto report = s->VerifyRollups();
+  ASSERT_OK(report);
+  EXPECT_EQ(report->differences, 0) << (report->samples.empty() ? "" : report->samples.front());
+  // Deleting the conversation takes every message out of the counts, pending or folded.
+  ASSERT_OK(s->DeleteConversation(conv->id));
+  sum = s->GetCostSummary({.days = 1});
+  ASSERT_OK(sum);
+  EXPECT_EQ(sum->total_messages, 0);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_rollups"), 0);
+  report = s->VerifyRollups();
+  ASSERT_OK(report);
+  EXPECT_EQ(report->differences, 0);
+}
+
+// Pending messages are folded whenever they reach the fold size, whatever the batch sizes: a batch adds several
+// at once and must not step over the fold. Messages write no cost_pending row.
 TEST(CostEngineTest, PendingRowsFoldWhateverTheBatchSizes) {
   for (size_t size : {2u, 3u, 7u, 15u, 16u}) {
     TempDb db;
@@ -472,8 +514,10 @@ TEST(CostEngineTest, PendingRowsFoldWhateverTheBatchSizes) {
     std::vector<NewMessage> batch(size, NewMessage{.content = "x", .model = "m", .cost_nanousd = 1});
     for (int i = 0; i < 2000 / static_cast<int>(size); ++i) {
       ASSERT_OK(s->AddMessages(conv->id, batch));
-      most = std::max(most, QueryInt(db.path(), "SELECT count(*) FROM cost_pending"));
+      most = std::max(most, QueryInt(db.path(), testing::kPendingMessagesSql));
+      EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_pending"), 0);
     }
+    EXPECT_GT(most, 0) << "batches of " << size;
     EXPECT_LT(most, 256) << "batches of " << size;
     auto sum = s->GetCostSummary({.days = 1});
     ASSERT_OK(sum);
@@ -493,6 +537,7 @@ TEST(CostEngineTest, RandomWorkloadsWithBatchPatterns) {
     RunWorkload(*s, clock, rng, w, 400, size);
     if (HasFatalFailure()) return;
     EXPECT_LT(QueryInt(db.path(), "SELECT count(*) FROM cost_pending"), 256);
+    EXPECT_LT(QueryInt(db.path(), testing::kPendingMessagesSql), 256);
     auto report = s->VerifyRollups();
     ASSERT_OK(report);
     EXPECT_EQ(report->differences, 0) << (report->samples.empty() ? "" : report->samples.front());

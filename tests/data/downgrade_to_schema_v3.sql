@@ -1,5 +1,13 @@
 -- Rewrites a current store file as schema version 3 wrote it (as DowngradeSchemaSql(3) in tests/test_util.cc),
 -- for the Python and CLI tests of opening an older file.
+INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input, tokens_output,
+  tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us)
+  SELECT m.created_at, c.user_id, coalesce(m.team_id, 0), coalesce(m.model, ''), 0, m.role, '', '',
+    coalesce(m.tokens_input, 0), coalesce(m.tokens_output, 0), coalesce(m.tokens_cached_input, 0),
+    coalesce(m.tokens_cache_write, 0), coalesce(m.tokens_reasoning, 0), coalesce(m.cost_nanousd, 0), m.latency_us
+  FROM messages m JOIN conversations c ON c.id = m.conversation_id
+  WHERE m.id > (SELECT messages_through FROM cost_fold) ORDER BY m.id;
+DROP TABLE cost_fold;
 DROP TRIGGER journal_foreign_embedding_spaces_INSERT;
 DROP TRIGGER journal_foreign_embedding_spaces_UPDATE;
 DROP TRIGGER journal_foreign_embedding_spaces_DELETE;

@@ -102,8 +102,9 @@ std::vector<std::string> CheckInvariants(RawDb& db) {
         " GROUP BY c.id HAVING count(DISTINCT x.position) != count(*) OR min(x.position) < 0";
     for (const auto& row : db.Column(kPositions)) problems.push_back("positions are duplicated: " + row);
 
-    // Cost rollups (plus rows pending) count every message (stored or tombstoned) and API-usage row, and their
-    // cost, exactly once — with what retention removed, kept in cost_retained.
+    // Cost rollups (plus rows pending: cost_pending's and the messages past the watermark) count every message
+    // (stored or tombstoned) and API-usage row, and their cost, exactly once — with what retention removed, kept
+    // in cost_retained. Fewer than 256 message ids lie past the watermark.
     const char* kRollups =
         "WITH raw AS (SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM message_tombstones)"
         "   + (SELECT count(*) FROM api_usage) AS n,"
@@ -111,7 +112,10 @@ std::vector<std::string> CheckInvariants(RawDb& db) {
         "   FROM message_tombstones) + (SELECT coalesce(sum(cost_nanousd), 0) FROM api_usage) AS cost),"
         " retained AS (SELECT coalesce(sum(count), 0) AS n, coalesce(sum(cost_nanousd), 0) AS cost"
         "   FROM cost_retained),"
-        " pending AS (SELECT count(*) AS n, coalesce(sum(cost_nanousd), 0) AS cost FROM cost_pending),"
+        " pending AS (SELECT (SELECT count(*) FROM cost_pending) + (SELECT count(*) FROM messages"
+        "   WHERE id > (SELECT messages_through FROM cost_fold)) AS n,"
+        "   (SELECT coalesce(sum(cost_nanousd), 0) FROM cost_pending) + (SELECT coalesce(sum(cost_nanousd), 0)"
+        "   FROM messages WHERE id > (SELECT messages_through FROM cost_fold)) AS cost),"
         " totals AS (SELECT coalesce(sum(count), 0) AS n, coalesce(sum(cost_nanousd), 0) AS cost FROM cost_totals"
         "   WHERE scope = 0),"
         " fine AS (SELECT coalesce(sum(count), 0) AS n, coalesce(sum(cost_nanousd), 0) AS cost FROM cost_rollups)"
@@ -121,6 +125,12 @@ std::vector<std::string> CheckInvariants(RawDb& db) {
         " WHERE totals.n + pending.n != raw.n + retained.n OR totals.cost + pending.cost != raw.cost + retained.cost"
         "    OR fine.n + pending.n != raw.n + retained.n OR fine.cost + pending.cost != raw.cost + retained.cost";
     for (const auto& row : db.Column(kRollups)) problems.push_back("cost rollups differ from the raw rows: " + row);
+    const char* kWatermark =
+        "SELECT 'the cost watermark is ' || coalesce((SELECT messages_through FROM cost_fold), 'missing') ||"
+        " ' with the newest message at ' || (SELECT coalesce(max(id), 0) FROM messages) FROM (SELECT 1)"
+        " WHERE (SELECT count(*) FROM cost_fold) != 1 OR (SELECT coalesce(max(id), 0) FROM messages)"
+        "   - (SELECT messages_through FROM cost_fold) >= 256";
+    for (const auto& row : db.Column(kWatermark)) problems.push_back(row);
 
     // The audit chain: consecutive sequence numbers, each entry linked to the one before (VerifyAudit recomputes
     // the hashes; a fault may lose a whole transaction, never half of an entry or a link).

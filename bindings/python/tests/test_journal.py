@@ -17,7 +17,7 @@ def test_each_write_is_an_entry_with_its_changes(any_store):
     m = s.add_message(c["id"], "user", "what flaps?", model="gpt-4o", tokens_input=12)
     entries = s.read_journal(start)
     assert [e["seq"] for e in entries] == [start + 1, start + 2]
-    assert all(e["kind"] == "changes" and e["schema_version"] == 12 for e in entries)
+    assert all(e["kind"] == "changes" and e["schema_version"] == 13 for e in entries)
     assert entries[0]["committed_at_us"] <= entries[1]["committed_at_us"]
     inserted = [ch for ch in entries[1]["changes"] if ch["table"] == "messages"]
     assert len(inserted) == 1 and inserted[0]["op"] == "insert" and inserted[0]["old"] is None

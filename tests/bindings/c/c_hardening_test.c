@@ -68,7 +68,7 @@ static void pending_rows_fold(void) {
                                                  "{\"role\":\"user\",\"content\":\"b\",\"cost_nanousd\":1},"
                                                  "{\"role\":\"user\",\"content\":\"c\",\"cost_nanousd\":1}]",
                                        NULL, &err_), CONVSTORE_OK);
-    n = query_int(path, "SELECT count(*) FROM cost_pending");
+    n = query_int(path, "SELECT count(*) FROM messages WHERE id > (SELECT messages_through FROM cost_fold)");
     if (n > most) most = n;
   }
   CHECK(most > 0 && most < 256);

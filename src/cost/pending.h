@@ -5,7 +5,7 @@
 //
 //   messages past the watermark   every message whose id is above cost_fold.messages_through. A message is its own
 //                                 pending cost row, so adding one writes nothing for the rollups at all; its id is
-//                                 chosen above the watermark (NextMessageId) even when the newest messages were
+//                                 chosen above the watermark (NextMessageIds) even when the newest messages were
 //                                 deleted after a fold;
 //   cost_pending                  API usage rows (a few per write), and rows a fold could not add because a day's
 //                                 sum would leave the int64 range (they stay pending; readers report kTooLarge).

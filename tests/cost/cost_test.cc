@@ -501,6 +501,40 @@ TEST(CostEngineTest, MessagesPastTheWatermarkArePendingAndDeletesFoldThemFirst) 
   EXPECT_EQ(report->differences, 0);
 }
 
+// Large messages (their cost columns in overflow pages) are pending in place like any other: counted exactly
+// before and after a fold, and through a delete.
+TEST(CostEngineTest, LargeMessagesArePendingInPlaceAndCountedExactly) {
+  TempDb db;
+  auto s = OpenOrDie(db.path());
+  auto conv = s->CreateConversation({.user_key = "ana"});
+  ASSERT_OK(conv);
+  const std::string large(20'000, 'L');
+  NanoUsd total = 0;
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_OK(s->AddMessage(conv->id, {.content = i % 3 == 0 ? "small" : large, .model = "m",
+                                       .tokens_input = 10, .cost_nanousd = 100 + i}));
+    total += 100 + i;
+    if (i == 200) {
+      EXPECT_EQ(QueryInt(db.path(), testing::kPendingMessagesSql), 201);
+      auto sum = s->GetCostSummary({.days = 1});
+      ASSERT_OK(sum);
+      EXPECT_EQ(sum->total_cost_nanousd, total);
+    }
+  }
+  EXPECT_EQ(QueryInt(db.path(), testing::kPendingMessagesSql), 300 - 256);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM cost_pending"), 0);
+  ASSERT_OK(s->PopMessage(conv->id));
+  auto sum = s->GetCostSummary({.days = 1});
+  ASSERT_OK(sum);
+  EXPECT_EQ(sum->total_messages, 300);
+  EXPECT_EQ(sum->total_cost_nanousd, total);
+  ASSERT_FALSE(sum->daily.empty());
+  EXPECT_EQ(sum->daily.front().tokens_input, 3000);
+  auto report = s->VerifyRollups();
+  ASSERT_OK(report);
+  EXPECT_EQ(report->differences, 0) << (report->samples.empty() ? "" : report->samples.front());
+}
+
 // Pending messages are folded whenever they reach the fold size, whatever the batch sizes: a batch adds several
 // at once and must not step over the fold. Messages write no cost_pending row.
 TEST(CostEngineTest, PendingRowsFoldWhateverTheBatchSizes) {

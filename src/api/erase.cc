@@ -12,7 +12,6 @@
 #include "api/store_impl.h"
 #include "cost/budgets.h"
 #include "cost/retained.h"
-#include "cost/pending.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
 #include "search/text_index.h"
@@ -133,9 +132,7 @@ Result<EraseReport> StoreImpl::DoEraseUser(std::string_view user_key) {
     if (journal_) journal_->WithholdThisTransaction();
     ops::JournalRedaction redaction;
 
-    // Conversations, with everything under them; what their messages spent moves to the retained cost (from the
-    // rollups, once the pending messages are folded into them).
-    CONVSTORE_RETURN_IF_ERROR(cost::FoldPendingMessages(conn));
+    // Conversations, with everything under them; what their messages spent moves to the retained cost.
     auto conversations = records::ConversationRowsOfUser(conn, user->id);
     if (!conversations.ok()) return conversations.status();
     for (int64_t conversation : *conversations) {

@@ -13,7 +13,6 @@
 
 #include "api/store_impl.h"
 #include "cost/retained.h"
-#include "cost/pending.h"
 #include "cost/rollups.h"
 #include "metadata/index.h"
 #include "search/text_index.h"
@@ -206,9 +205,7 @@ Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& opti
           if (!*now) continue;
           auto tools = records::CountToolCallsOfConversation(conn, candidate.row_id);
           if (!tools.ok()) return tools.status();
-          // The cost rows are its stored messages' and its tombstones': the tombstones are the rest. Pending
-          // messages are folded first: the retained cost takes over what the rollups count.
-          CONVSTORE_RETURN_IF_ERROR(cost::FoldPendingMessages(conn));
+          // The cost rows are its stored messages' and its tombstones': the tombstones are the rest.
           std::vector<cost::CostRow> spent;
           CONVSTORE_RETURN_IF_ERROR(cost::ConversationCostRows(conn, candidate.row_id, spent));
           CONVSTORE_RETURN_IF_ERROR(cost::RetainCostRows(conn, spent));
@@ -249,7 +246,6 @@ Result<RetentionReport> StoreImpl::DoApplyRetention(const RetentionOptions& opti
           if (!ids.ok()) return ids.status();
           auto tools = records::CountToolCallsOfMessages(conn, *ids);
           if (!tools.ok()) return tools.status();
-          CONVSTORE_RETURN_IF_ERROR(cost::FoldPendingMessages(conn));
           std::vector<cost::CostRow> spent;
           CONVSTORE_RETURN_IF_ERROR(cost::MessageCostRows(conn, *ids, spent));
           CONVSTORE_RETURN_IF_ERROR(cost::RetainCostRows(conn, spent));

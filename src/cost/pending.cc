@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "convstore/limits.h"
 #include "cost/cost_rows.h"
@@ -82,8 +83,9 @@ Result<std::vector<std::pair<int64_t, CostRow>>> PendingWithSeq(sqlite::Connecti
   }
 }
 
-// The rows of cost_pending, each checked.
-Status VisitPendingTable(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {
+}  // namespace
+
+Status VisitCostPendingTable(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {
   auto st = conn.Prepare(
       "SELECT at, user_id, team_id, model, source, role, endpoint, status, tokens_input, tokens_output,"
       " tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us FROM cost_pending");
@@ -99,10 +101,28 @@ Status VisitPendingTable(sqlite::Connection& conn, const std::function<void(cons
   }
 }
 
-Result<int64_t> NewestMessageId(sqlite::Connection& conn) {
-  auto newest = conn.QueryInt("SELECT coalesce(max(id), 0) FROM messages", "find the newest message");
-  if (!newest.ok()) return newest.status();
-  return newest->value_or(0);
+namespace {
+
+// The watermark and the newest message id, in one query. kCorruption when cost_fold holds no usable watermark.
+struct Watermark {
+  int64_t through = 0;  // the largest message id the rollups count
+  int64_t newest = 0;   // the largest message id there is (0: none)
+  int64_t span() const { return std::max<int64_t>(0, newest - through); }
+};
+
+Status UnusableWatermark() {
+  return Status::Corruption(
+      "cost_fold holds no usable watermark (missing, negative or beyond any message id): the file was changed "
+      "outside convstore; rebuild_rollups repairs it");
+}
+
+Result<Watermark> ReadWatermark(sqlite::Connection& conn) {
+  auto row = conn.QueryRow(
+      "SELECT messages_through, (SELECT coalesce(max(id), 0) FROM messages) FROM cost_fold", "read the cost watermark",
+      [](const sqlite::Stmt& st) { return Watermark{st.Int(0), st.Int(1)}; });
+  if (!row.ok()) return row.status();
+  if (!*row || (*row)->through < 0 || (*row)->through > kMaxMessageId) return UnusableWatermark();
+  return **row;
 }
 
 // The messages past the watermark as cost rows, oldest first, each checked.
@@ -134,18 +154,11 @@ bool SameRow(const CostRow& a, const CostRow& b) {
          std::equal(a.tokens, a.tokens + 5, b.tokens) && a.cost == b.cost && a.latency_us == b.latency_us;
 }
 
-// Folds cost_pending and, with `messages`, the messages past the watermark (then moves it to the newest message).
-Status Merge(sqlite::Connection& conn, bool messages) {
-  int64_t through = 0, newest = 0;
-  if (messages) {
-    auto t = MessagesFoldedThrough(conn);
-    if (!t.ok()) return t.status();
-    auto n = NewestMessageId(conn);
-    if (!n.ok()) return n.status();
-    through = *t;
-    newest = *n;
-  }
-  const bool move = messages && newest > through;
+// Folds cost_pending and, with `watermark` (read by the caller), the messages past it (then moves it to the newest
+// message).
+Status Merge(sqlite::Connection& conn, const std::optional<Watermark>& watermark) {
+  const int64_t through = watermark ? watermark->through : 0, newest = watermark ? watermark->newest : 0;
+  const bool move = watermark && newest > through;
   // Inside a savepoint: if a day's totals would leave the int64 range, the write that triggered the fold (which
   // may belong to another user and day) must not fail. Then the rows are folded one at a time and those that do
   // not fit stay pending (every reader still counts them, and reports kTooLarge for such a day).
@@ -153,7 +166,7 @@ Status Merge(sqlite::Connection& conn, bool messages) {
   Status merged = [&]() -> Status {
     RollupDelta delta;
     auto add = [&](const CostRow& r) { delta.Add(r, +1); };
-    CONVSTORE_RETURN_IF_ERROR(VisitPendingTable(conn, add));
+    CONVSTORE_RETURN_IF_ERROR(VisitCostPendingTable(conn, add));
     if (move) CONVSTORE_RETURN_IF_ERROR(VisitMessagesPast(conn, through, add));
     CONVSTORE_RETURN_IF_ERROR(ApplyDelta(conn, delta));
     CONVSTORE_RETURN_IF_ERROR(conn.Exec("DELETE FROM cost_pending", "empty pending cost rows"));
@@ -205,22 +218,10 @@ Status Merge(sqlite::Connection& conn, bool messages) {
 
 }  // namespace
 
-Result<int64_t> MessagesFoldedThrough(sqlite::Connection& conn) {
-  auto through = conn.QueryInt("SELECT messages_through FROM cost_fold", "read the cost watermark");
-  if (!through.ok()) return through.status();
-  if (!*through || **through < 0 || **through > kMaxMessageId)
-    return Status::Corruption(
-        "cost_fold holds no usable watermark (missing, negative or beyond any message id): the file was changed "
-        "outside convstore; rebuild_rollups repairs it");
-  return **through;
-}
-
 Result<MessageIdRange> NextMessageIds(sqlite::Connection& conn) {
-  auto through = MessagesFoldedThrough(conn);
-  if (!through.ok()) return through.status();
-  auto newest = NewestMessageId(conn);
-  if (!newest.ok()) return newest.status();
-  return MessageIdRange{*through, std::max(*through, *newest) + 1};
+  auto w = ReadWatermark(conn);
+  if (!w.ok()) return w.status();
+  return MessageIdRange{w->through, std::max(w->through, w->newest) + 1};
 }
 
 Status MessagesAdded(sqlite::Connection& conn, const MessageIdRange& ids, int64_t last_id) {
@@ -229,25 +230,21 @@ Status MessagesAdded(sqlite::Connection& conn, const MessageIdRange& ids, int64_
 }
 
 Result<int64_t> PendingMessageSpan(sqlite::Connection& conn) {
-  auto through = MessagesFoldedThrough(conn);
-  if (!through.ok()) return through.status();
-  auto newest = NewestMessageId(conn);
-  if (!newest.ok()) return newest.status();
-  return std::max<int64_t>(0, *newest - *through);
+  auto w = ReadWatermark(conn);
+  if (!w.ok()) return w.status();
+  return w->span();
 }
 
 Status FoldPendingMessages(sqlite::Connection& conn) {
-  auto span = PendingMessageSpan(conn);
-  if (!span.ok()) return span.status();
-  return *span > 0 ? MergePending(conn) : Status::OK();
+  auto w = ReadWatermark(conn);
+  if (!w.ok()) return w.status();
+  return w->span() > 0 ? Merge(conn, *w) : Status::OK();
 }
 
 Status MarkMessagesCounted(sqlite::Connection& conn) {
-  auto through = MessagesFoldedThrough(conn);
-  if (!through.ok()) return through.status();
-  auto newest = NewestMessageId(conn);
-  if (!newest.ok()) return newest.status();
-  return *newest > *through ? SetWatermark(conn, *newest) : Status::OK();
+  auto w = ReadWatermark(conn);
+  if (!w.ok()) return w.status();
+  return w->span() > 0 ? SetWatermark(conn, w->newest) : Status::OK();
 }
 
 Status AppendPending(sqlite::Connection& conn, const CostRow& row) { return InsertPending(conn, row).status(); }
@@ -272,16 +269,24 @@ Status RecordCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows
   return MergePending(conn);
 }
 
-Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {
-  CONVSTORE_RETURN_IF_ERROR(VisitPendingTable(conn, visit));
-  auto through = MessagesFoldedThrough(conn);
-  if (!through.ok()) return through.status();
-  return VisitMessagesPast(conn, *through, visit);
+Status VisitPendingMessages(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {
+  auto w = ReadWatermark(conn);
+  if (!w.ok()) return w.status();
+  return VisitMessagesPast(conn, w->through, visit);
 }
 
-Status MergePending(sqlite::Connection& conn) { return Merge(conn, true); }
+Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit) {
+  CONVSTORE_RETURN_IF_ERROR(VisitCostPendingTable(conn, visit));
+  return VisitPendingMessages(conn, visit);
+}
 
-Status MergePendingTable(sqlite::Connection& conn) { return Merge(conn, false); }
+Status MergePending(sqlite::Connection& conn) {
+  auto w = ReadWatermark(conn);
+  if (!w.ok()) return w.status();
+  return Merge(conn, *w);
+}
+
+Status MergePendingTable(sqlite::Connection& conn) { return Merge(conn, std::nullopt); }
 
 Status FoldIfDue(sqlite::Connection& conn) {
   auto st = conn.Prepare("SELECT count(*) >= ?1 FROM cost_pending");
@@ -291,10 +296,9 @@ Status FoldIfDue(sqlite::Connection& conn) {
   if (!row.ok()) return row.status();
   const bool due = *row && st->Int(0) != 0;
   st->Reset();
-  if (due) return MergePending(conn);
-  auto span = PendingMessageSpan(conn);
-  if (!span.ok()) return span.status();
-  return *span >= kPendingMergeRows ? MergePending(conn) : Status::OK();
+  auto w = ReadWatermark(conn);
+  if (!w.ok()) return w.status();
+  return due || w->span() >= kPendingMergeRows ? Merge(conn, *w) : Status::OK();
 }
 
 Status RemoveCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows, RollupDelta& delta) {

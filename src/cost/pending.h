@@ -30,8 +30,8 @@ inline constexpr int64_t kPendingMergeRows = 256;
 // A write of more API usage rows than this applies them to the rollups directly.
 inline constexpr size_t kMaxPendingBatch = 16;
 
-// The watermark: the largest message id the rollups count. kCorruption when cost_fold holds no usable value.
-Result<int64_t> MessagesFoldedThrough(sqlite::Connection& conn);
+// The watermark is the largest message id the rollups count; every function reading it returns kCorruption when
+// cost_fold holds no usable value.
 
 // Where the next messages' ids start: above every message id and above the watermark. Messages inserted with
 // `next_id` (and the ids after it, for a batch) are pending until the next fold.
@@ -68,9 +68,12 @@ Status MergePendingTable(sqlite::Connection& conn);
 // passed the int64 range may fit again).
 Status FoldIfDue(sqlite::Connection& conn);
 
-// Every pending row, as counted (+1 each): cost_pending's, then the messages past the watermark. A row holding
-// values convstore never writes (negative, beyond the per-row limits) is kCorruption.
+// Every pending row, as counted (+1 each): cost_pending's (VisitCostPendingTable), then the messages past the
+// watermark (VisitPendingMessages). A row holding values convstore never writes (negative, beyond the per-row
+// limits) is kCorruption.
 Status VisitPendingRows(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit);
+Status VisitCostPendingTable(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit);
+Status VisitPendingMessages(sqlite::Connection& conn, const std::function<void(const CostRow&)>& visit);
 
 // The number of message ids past the watermark (an upper bound of the messages pending).
 Result<int64_t> PendingMessageSpan(sqlite::Connection& conn);

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cost/cost_rows.h"
+#include "cost/pending.h"
 #include "util/status_macros.h"
 
 namespace convstore::cost {
@@ -34,6 +35,7 @@ Status ReadRetainedMeasures(const sqlite::Stmt& st, int c, Measures& m) {
 
 Status RetainCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows) {
   if (rows.empty()) return Status::OK();
+  CONVSTORE_RETURN_IF_ERROR(FoldPendingMessages(conn));
   std::map<RetainedKey, Measures> sums;
   for (const CostRow& r : rows) {
     FineKey k = FineKeyOf(r);

@@ -20,7 +20,8 @@
 namespace convstore::cost {
 
 // Adds `rows` (raw rows being deleted) to cost_retained. kTooLarge when a retained sum would leave the int64
-// range (it cannot, for rows the rollups already hold: their day's sums fit).
+// range (it cannot, for rows the rollups already hold: their day's sums fit). The pending messages are folded into
+// the rollups first (cost/pending.h): a message still pending would stop being counted when it goes.
 Status RetainCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows);
 
 // Takes `rows` (raw rows being written again: a user's rows imported after their erasure) back out of

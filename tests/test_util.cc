@@ -61,12 +61,20 @@ TempDb::~TempDb() {
 }
 
 std::string DowngradeSchemaSql(int version) {
-  if (version < 2 || version > 12) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 12");
+  if (version < 2 || version > 13) throw std::invalid_argument("DowngradeSchemaSql: version 2 to 13");
+  // The conversations' counters (version 14): older versions read the stored ones as exact.
+  std::string fold = std::string("UPDATE conversations AS o SET (message_count, next_position, updated_at, tokens_input,"
+                     " tokens_output, tokens_cached_input, tokens_reasoning, tokens_cache_write, cost_nanousd) ="
+                     " (SELECT message_count, next_position, updated_at, tokens_input, tokens_output,"
+                     " tokens_cached_input, tokens_reasoning, tokens_cache_write, cost_nanousd FROM ") +
+                     kConversationsAsRead + " a WHERE a.id = o.id) WHERE EXISTS (SELECT 1 FROM messages p"
+                     " WHERE p.conversation_id = o.id AND p.position >= o.next_position);";
+  if (version == 13) return fold + "DELETE FROM schema_migrations WHERE version > 13; PRAGMA user_version = 13;";
   // The cost watermark (version 13): the messages past it become the cost_pending rows older versions wrote. Then
   // embeddings (version 12), the full-text index (version 11), the saved statistics (version 10); retained cost
   // (version 9), metrics (version 8), the audit log (version 7), then the journal: their triggers would fire on the
   // statements below.
-  std::string sql =
+  std::string sql = fold +
       "INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input,"
       " tokens_output, tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us)"
       " SELECT m.created_at, c.user_id, coalesce(m.team_id, 0), coalesce(m.model, ''), 0, m.role, '', '',"

@@ -10,10 +10,29 @@
 namespace convstore::testing {
 
 // The schema version this build creates and migrates to.
-inline constexpr int kSchemaVersion = 13;
+inline constexpr int kSchemaVersion = 14;
 // The messages that are pending cost rows (past the cost watermark), for tests that look at the fold.
 inline constexpr const char* kPendingMessagesSql =
     "SELECT count(*) FROM messages WHERE id > (SELECT messages_through FROM cost_fold)";
+
+// The conversations with their counters as convstore reads them: the stored ones plus the pending messages (those at
+// or past the stored next_position). Use it in place of the table: "SELECT message_count FROM " + kConversationsAsRead.
+#define CONVSTORE_PENDING_OF_C " FROM messages p WHERE p.conversation_id = c.id AND p.position >= c.next_position"
+inline constexpr const char* kConversationsAsRead =
+    "(SELECT c.id, c.uid, c.user_id, c.archived, c.created_at,"
+    " c.message_count + (SELECT count(*)" CONVSTORE_PENDING_OF_C ") AS message_count,"
+    " max(c.next_position, coalesce((SELECT max(p.position) + 1" CONVSTORE_PENDING_OF_C "), 0)) AS next_position,"
+    " max(c.updated_at, coalesce((SELECT max(p.created_at)" CONVSTORE_PENDING_OF_C "), 0)) AS updated_at,"
+    " c.tokens_input + (SELECT coalesce(sum(p.tokens_input), 0)" CONVSTORE_PENDING_OF_C ") AS tokens_input,"
+    " c.tokens_output + (SELECT coalesce(sum(p.tokens_output), 0)" CONVSTORE_PENDING_OF_C ") AS tokens_output,"
+    " c.tokens_cached_input + (SELECT coalesce(sum(p.tokens_cached_input), 0)" CONVSTORE_PENDING_OF_C
+    ") AS tokens_cached_input,"
+    " c.tokens_reasoning + (SELECT coalesce(sum(p.tokens_reasoning), 0)" CONVSTORE_PENDING_OF_C
+    ") AS tokens_reasoning,"
+    " c.tokens_cache_write + (SELECT coalesce(sum(p.tokens_cache_write), 0)" CONVSTORE_PENDING_OF_C
+    ") AS tokens_cache_write,"
+    " c.cost_nanousd + (SELECT coalesce(sum(p.cost_nanousd), 0)" CONVSTORE_PENDING_OF_C ") AS cost_nanousd"
+    " FROM conversations c)";
 
 // A fresh path in this process's private temp directory (mkdtemp); the file and its -wal/-shm are removed on
 // destruction.

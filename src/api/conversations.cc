@@ -5,6 +5,7 @@
 #include "cost/rollups.h"
 #include "metadata/index.h"
 #include "search/text_index.h"
+#include "records/conversation_counters.h"
 #include "records/conversations.h"
 #include "records/lookups.h"
 #include "util/json_writer.h"
@@ -94,6 +95,7 @@ Status StoreImpl::DoDeleteConversation(std::string_view id) {
     if (!row_id.ok()) return row_id.status();
     auto owner = records::ConversationUserId(conn, *row_id);
     if (!owner.ok()) return owner.status();
+    CONVSTORE_RETURN_IF_ERROR(records::FoldConversation(conn, *row_id));  // the counts below include every message
     auto counts = conn.QueryRow(
         "SELECT message_count, cost_nanousd FROM conversations WHERE id = ?1", "delete conversation: counts",
         [](const sqlite::Stmt& st) {

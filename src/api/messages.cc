@@ -17,7 +17,7 @@ namespace convstore::api {
 Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id,
                       const records::ValidMessage* msgs, size_t n, std::vector<Message>& out,
                       cost::SpendNote& spent) {
-  auto counters = records::LoadCounters(conn, conversation_id);
+  auto counters = records::LoadCounters(conn, conversation_id, n);
   if (!counters.ok()) return counters.status();
   records::ConversationCounters& k = *counters;
   const int64_t before_count = k.message_count;
@@ -52,7 +52,7 @@ Status InsertMessages(sqlite::Connection& conn, std::string_view conversation_id
     if (spent_now > 0) spent.rows.emplace_back(v.created_at, spent_now);
   }
   if (k.message_count == before_count) return Status::OK();  // every message was a retry
-  CONVSTORE_RETURN_IF_ERROR(records::StoreCounters(conn, k));
+  CONVSTORE_RETURN_IF_ERROR(records::FoldIfManyPending(conn, k));
   CONVSTORE_RETURN_IF_ERROR(metadata::AfterInsert(conn, MetadataTarget::kMessages, inserted));
   CONVSTORE_RETURN_IF_ERROR(search::AfterInsert(conn, TextSearchTarget::kMessages, inserted));
   return cost::MessagesAdded(conn, *ids, inserted.back());

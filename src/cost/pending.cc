@@ -7,6 +7,7 @@
 
 #include "convstore/limits.h"
 #include "cost/cost_rows.h"
+#include "records/conversation_counters.h"
 #include "util/logging.h"
 #include "util/status_macros.h"
 
@@ -144,8 +145,12 @@ Status VisitMessagesPast(sqlite::Connection& conn, int64_t through, const std::f
   }
 }
 
-Status SetWatermark(sqlite::Connection& conn, int64_t through) {
-  return conn.Run("UPDATE cost_fold SET messages_through = ?1", "move the cost watermark", through);
+// Moves the watermark from `from` to `to`. The conversations with messages past `from` are folded first: a
+// conversation's pending messages must stay above the watermark, where listings look for them
+// (records/conversation_counters.h).
+Status MoveWatermark(sqlite::Connection& conn, int64_t from, int64_t to) {
+  CONVSTORE_RETURN_IF_ERROR(records::FoldConversationsPast(conn, from));
+  return conn.Run("UPDATE cost_fold SET messages_through = ?1", "move the cost watermark", to);
 }
 
 bool SameRow(const CostRow& a, const CostRow& b) {
@@ -170,7 +175,7 @@ Status Merge(sqlite::Connection& conn, const std::optional<Watermark>& watermark
     if (move) CONVSTORE_RETURN_IF_ERROR(VisitMessagesPast(conn, through, add));
     CONVSTORE_RETURN_IF_ERROR(ApplyDelta(conn, delta));
     CONVSTORE_RETURN_IF_ERROR(conn.Exec("DELETE FROM cost_pending", "empty pending cost rows"));
-    return move ? SetWatermark(conn, newest) : Status::OK();
+    return move ? MoveWatermark(conn, through, newest) : Status::OK();
   }();
   if (merged.ok()) return conn.Exec("RELEASE convstore_merge", "end merge");
   if (merged.code() != Code::kTooLarge) return merged;  // the caller's transaction is rolled back
@@ -210,7 +215,7 @@ Status Merge(sqlite::Connection& conn, const std::optional<Watermark>& watermark
     ++stuck;
     CONVSTORE_RETURN_IF_ERROR(AppendPending(conn, r));
   }
-  if (move) CONVSTORE_RETURN_IF_ERROR(SetWatermark(conn, newest));
+  if (move) CONVSTORE_RETURN_IF_ERROR(MoveWatermark(conn, through, newest));
   util::Logger().warn("cost rollups: a day's totals would leave the 64-bit integer range; {} of {} rows stay pending",
                       stuck, rows->size() + past.size());
   return conn.Exec("RELEASE convstore_merge", "end merge");
@@ -244,7 +249,7 @@ Status FoldPendingMessages(sqlite::Connection& conn) {
 Status MarkMessagesCounted(sqlite::Connection& conn) {
   auto w = ReadWatermark(conn);
   if (!w.ok()) return w.status();
-  return w->span() > 0 ? SetWatermark(conn, w->newest) : Status::OK();
+  return w->span() > 0 ? MoveWatermark(conn, w->through, w->newest) : Status::OK();
 }
 
 Status AppendPending(sqlite::Connection& conn, const CostRow& row) { return InsertPending(conn, row).status(); }

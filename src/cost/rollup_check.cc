@@ -10,6 +10,7 @@
 #include "cost/pending.h"
 #include "cost/price_lookup.h"
 #include "cost/retained.h"
+#include "records/conversation_counters.h"
 #include "util/validate.h"
 #include "util/utf8.h"
 
@@ -268,6 +269,8 @@ Status ReplaceRollups(sqlite::Connection& conn, const WideDelta& expected) {
   auto watermark = conn.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'cost_fold'",
                                  "find the cost watermark");
   if (!watermark.ok()) return watermark.status();
+  // The conversations' counters are folded first: pending messages must lie above the watermark.
+  CONVSTORE_RETURN_IF_ERROR(records::FoldAllConversations(conn));
   if (watermark->value_or(0) != 0)
     CONVSTORE_RETURN_IF_ERROR(conn.Exec("DELETE FROM cost_fold; INSERT INTO cost_fold(id, messages_through)"
                                         " SELECT 1, coalesce(max(id), 0) FROM messages",

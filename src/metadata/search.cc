@@ -7,6 +7,7 @@
 
 #include "convstore/limits.h"
 #include "records/api_usage.h"
+#include "records/conversation_counters.h"
 #include "records/lookups.h"
 #include "metadata/filter.h"
 #include "metadata/index.h"
@@ -426,9 +427,12 @@ class Searcher {
         st->Bind(1, obj);
         auto row = st->Step("read conversation");
         if (!row.ok()) return row.status();
-        if (*row) records::ReadConversation(*st, 0, out.conversations.emplace_back());
+        if (!*row) return Status::OK();
+        Conversation& c = out.conversations.emplace_back();
+        records::ReadConversation(*st, 0, c);
+        const records::StoredRow stored = records::StoredRowOf(*st, 0);
         st->Reset();
-        return Status::OK();
+        return records::AddPendingMessages(conn_, stored.row_id, stored.next_position, c);
       }
       case MetadataTarget::kMessages: {
         auto st = conn_.Prepare("SELECT c.uid, " CONVSTORE_MESSAGE_COLUMNS

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "convstore/limits.h"
+#include "records/conversation_counters.h"
 #include "util/json_check.h"
 #include "util/json_input.h"
 #include "util/json_writer.h"
@@ -93,6 +94,14 @@ std::string SelectExpression(const Field& f) {
   }
 }
 
+// A conversation column whose stored value lags the newest messages (records/conversation_counters.h).
+bool IsCounter(std::string_view column) {
+  for (std::string_view c : {"message_count", "next_position", "updated_at", "tokens_input", "tokens_output",
+                             "tokens_cached_input", "tokens_reasoning", "tokens_cache_write", "cost_nanousd"})
+    if (column == c) return true;
+  return false;
+}
+
 struct Spec {
   RowKind kind;
   const char* type;
@@ -112,7 +121,9 @@ Spec Make(Spec spec) {
   spec.select_sql = "SELECT X.id";
   std::string columns, values;
   for (size_t i = 0; i < spec.fields.size(); ++i) {
-    spec.select_sql += ", " + SelectExpression(spec.fields[i]);
+    spec.select_sql += ", " + (spec.kind == RowKind::kConversation && IsCounter(spec.fields[i].column)
+                                   ? records::CounterAsReadSql(spec.fields[i].column, "X")
+                                   : SelectExpression(spec.fields[i]));
     columns += (i ? ", " : "") + std::string(spec.fields[i].column);
     values += (i ? ", ?" : "?") + std::to_string(i + 1);
   }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
+#include "records/conversation_counters.h"
 #include "records/lookups.h"
 #include "records/rows.h"
 #include "util/json_input.h"
@@ -81,16 +82,19 @@ Result<std::optional<Conversation>> FindByExternalId(sqlite::Connection& conn, s
       " WHERE c.external_id = ?1",
       "find conversation by external id",
       [](const sqlite::Stmt& st) {
-        Conversation c;
-        ReadConversation(st, 0, c);
+        std::pair<Conversation, StoredRow> c;
+        ReadConversation(st, 0, c.first);
+        c.second = StoredRowOf(st, 0);
         return c;
       },
       external_id);
   if (!found.ok()) return found.status();
   if (!*found) return std::optional<Conversation>();
-  if ((*found)->user_key != user_key)
+  auto& [c, stored] = **found;
+  if (c.user_key != user_key)
     return Status::Conflict(fmt::format("external_id '{}' names a conversation of another user", external_id));
-  return std::move(*found);
+  CONVSTORE_RETURN_IF_ERROR(AddPendingMessages(conn, stored.row_id, stored.next_position, c));
+  return std::optional<Conversation>(std::move(c));
 }
 
 Result<Conversation> SelectConversation(sqlite::Connection& conn, std::string_view id) {
@@ -98,20 +102,23 @@ Result<Conversation> SelectConversation(sqlite::Connection& conn, std::string_vi
       "SELECT " CONVSTORE_CONVERSATION_COLUMNS " FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1",
       "get conversation",
       [](const sqlite::Stmt& st) {
-        Conversation c;
-        ReadConversation(st, 0, c);
+        std::pair<Conversation, StoredRow> c;
+        ReadConversation(st, 0, c.first);
+        c.second = StoredRowOf(st, 0);
         return c;
       },
       id);
   if (!found.ok()) return found.status();
   if (!*found) return NoSuchConversation(id);
-  return std::move(**found);
+  auto& [c, stored] = **found;
+  CONVSTORE_RETURN_IF_ERROR(AddPendingMessages(conn, stored.row_id, stored.next_position, c));
+  return std::move(c);
 }
 
 Result<ConversationWithMessages> SelectConversationWithMessages(sqlite::Connection& conn, std::string_view id) {
   // Two statements: the conversation's columns are decoded once rather than repeated on every message row of a join.
   auto conv = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
-                           ", c.id FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1");
+                           " FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1");
   if (!conv.ok()) return conv.status();
   conv->Bind(1, id);
   auto found = conv->Step("get conversation");
@@ -119,7 +126,8 @@ Result<ConversationWithMessages> SelectConversationWithMessages(sqlite::Connecti
   if (!*found) return NoSuchConversation(id);
   ConversationWithMessages out;
   ReadConversation(*conv, 0, out.conversation);
-  const int64_t row_id = conv->Int(CONVSTORE_CONVERSATION_COLUMN_COUNT);
+  const StoredRow stored = StoredRowOf(*conv, 0);
+  const int64_t row_id = stored.row_id;
 
   out.messages.reserve(static_cast<size_t>(out.conversation.message_count));
   auto read = conn.ForEachRow(
@@ -132,6 +140,7 @@ Result<ConversationWithMessages> SelectConversationWithMessages(sqlite::Connecti
       row_id);
   if (!read.ok()) return read.status();
   out.message_count = static_cast<int64_t>(out.messages.size());
+  CONVSTORE_RETURN_IF_ERROR(AddPendingMessages(conn, row_id, stored.next_position, out.conversation));
   return out;
 }
 
@@ -174,37 +183,71 @@ Result<ConversationPage> ListConversations(sqlite::Connection& conn, std::string
   if (*found == kNoSuchRow) return ConversationPage{};  // an unknown user has no conversations: an empty page
   const int64_t user_id = *found;
 
-  // A keyset range scan of conversations_user_recent per archived value; with include_archived the two
-  // ordered streams are merged. limit+1 rows tell whether another page exists.
+  // The listing index orders conversations by their stored updated_at; a conversation with pending messages
+  // (conversation_counters.h) may have moved up since. Those are found among the few messages past the cost
+  // watermark, placed by their updated_at as read, and skipped where the index scan meets them.
   struct Item {
     Conversation c;
     int64_t row_id;
   };
   std::vector<Item> items;
+  std::vector<int64_t> moved;  // row ids of conversations with pending messages, sorted
+  {
+    auto recent = ConversationsWithRecentMessages(conn, user_id);
+    if (!recent.ok()) return recent.status();
+    if (!recent->empty()) {
+      auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
+                             " FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.id = ?1");
+      if (!st.ok()) return st.status();
+      for (int64_t row_id : *recent) {
+        st->Bind(1, row_id);
+        auto row = st->Step("list conversations");
+        if (!row.ok()) return row.status();
+        if (!*row) continue;
+        Item it;
+        ReadConversation(*st, 0, it.c);
+        const StoredRow stored = StoredRowOf(*st, 0);
+        it.row_id = row_id;
+        st->Reset();
+        auto pending = ReadPendingMessages(conn, row_id, stored.next_position);
+        if (!pending.ok()) return pending.status();
+        if (pending->count == 0) continue;  // its row is where the index has it
+        CONVSTORE_RETURN_IF_ERROR(AddPending(*pending, it.c));
+        moved.push_back(row_id);
+        if ((!it.c.archived || include_archived) &&
+            std::pair(it.c.updated_at, it.row_id) < std::pair(after.updated_at, after.row_id))
+          items.push_back(std::move(it));
+      }
+      std::sort(moved.begin(), moved.end());
+    }
+  }
+
+  // A keyset range scan of conversations_user_recent per archived value, skipping the conversations placed above;
+  // limit+1 rows (after those skipped) tell whether another page exists.
   auto scan = [&](int64_t archived) -> Status {
     auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
-                           ", c.id FROM conversations c JOIN users u ON u.id = c.user_id"
+                           " FROM conversations c JOIN users u ON u.id = c.user_id"
                            " WHERE c.user_id = ?1 AND c.archived = ?2 AND (c.updated_at, c.id) < (?3, ?4)"
                            " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?5");
     if (!st.ok()) return st.status();
     st->Bind(1, user_id).Bind(2, archived).Bind(3, after.updated_at).Bind(4, after.row_id);
-    st->Bind(5, int64_t{limit} + 1);
+    st->Bind(5, int64_t{limit} + 1 + static_cast<int64_t>(moved.size()));
     for (;;) {
       auto row = st->Step("list conversations");
       if (!row.ok()) return row.status();
       if (!*row) return Status::OK();
+      const StoredRow stored = StoredRowOf(*st, 0);
+      if (std::binary_search(moved.begin(), moved.end(), stored.row_id)) continue;
       Item& it = items.emplace_back();
       ReadConversation(*st, 0, it.c);
-      it.row_id = st->Int(CONVSTORE_CONVERSATION_COLUMN_COUNT);
+      it.row_id = stored.row_id;
     }
   };
   CONVSTORE_RETURN_IF_ERROR(scan(0));
-  if (include_archived) {
-    CONVSTORE_RETURN_IF_ERROR(scan(1));
-    std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
-      return a.c.updated_at != b.c.updated_at ? a.c.updated_at > b.c.updated_at : a.row_id > b.row_id;
-    });
-  }
+  if (include_archived) CONVSTORE_RETURN_IF_ERROR(scan(1));
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    return a.c.updated_at != b.c.updated_at ? a.c.updated_at > b.c.updated_at : a.row_id > b.row_id;
+  });
   ConversationPage page;
   bool more = items.size() > static_cast<size_t>(limit);
   if (more) items.resize(static_cast<size_t>(limit));

@@ -1,5 +1,7 @@
 #include "records/expiry.h"
 
+#include "records/conversation_counters.h"
+
 #include "util/status_macros.h"
 
 namespace convstore::records {
@@ -15,9 +17,12 @@ IdleConversation ReadIdle(const sqlite::Stmt& st) {
 Result<std::vector<IdleConversation>> FindIdleConversations(sqlite::Connection& conn, int64_t after_row,
                                                             Micros before, int64_t limit) {
   std::vector<IdleConversation> out;
+  // The stored updated_at never passes the one read (a superset: RecheckIdle decides); the count is the one read,
+  // which sizes the batches.
+  static const std::string sql = "SELECT id, uid, user_id, " + CounterAsReadSql("message_count", "c") +
+                                 " FROM conversations c WHERE id > ?1 AND updated_at < ?2 ORDER BY id LIMIT ?3";
   auto walked = conn.ForEachRow(
-      "SELECT id, uid, user_id, message_count FROM conversations WHERE id > ?1 AND updated_at < ?2"
-      " ORDER BY id LIMIT ?3",
+      sql.c_str(),
       "find idle conversations",
       [&](const sqlite::Stmt& st) {
         out.push_back(ReadIdle(st));
@@ -29,6 +34,8 @@ Result<std::vector<IdleConversation>> FindIdleConversations(sqlite::Connection& 
 }
 
 Result<std::optional<IdleConversation>> RecheckIdle(sqlite::Connection& conn, int64_t row_id, Micros before) {
+  // Its newest messages count: folded into the row, which the caller then changes or deletes.
+  CONVSTORE_RETURN_IF_ERROR(FoldConversation(conn, row_id));
   return conn.QueryRow(
       "SELECT id, uid, user_id, message_count FROM conversations WHERE id = ?1 AND updated_at < ?2",
       "recheck an idle conversation", ReadIdle, row_id, before);

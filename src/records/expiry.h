@@ -28,6 +28,7 @@ struct IdleConversation {
 Result<std::vector<IdleConversation>> FindIdleConversations(sqlite::Connection& conn, int64_t after_row,
                                                             Micros before, int64_t limit);
 // The conversation as it is now when it still exists and is still idle (updated_at < before); nullopt otherwise.
+// Folds its pending messages into its row first (a write: run it in the transaction that acts on the answer).
 Result<std::optional<IdleConversation>> RecheckIdle(sqlite::Connection& conn, int64_t row_id, Micros before);
 
 // The row ids of up to `limit` of a conversation's messages, oldest (lowest position) first.

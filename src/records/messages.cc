@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "convstore/limits.h"
+#include "records/conversation_counters.h"
 #include "records/conversations.h"
 #include "records/rows.h"
 #include "records/tool_calls.h"
@@ -102,16 +103,17 @@ Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t no
   return Status::OK();
 }
 
-Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_view conversation_id) {
+Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_view conversation_id, size_t adding) {
   auto found = conn.QueryRow(
       "SELECT c.id, c.next_position, c.message_count, c.updated_at, c.tokens_input, c.tokens_output, "
       "c.tokens_cached_input, c.tokens_reasoning, c.tokens_cache_write, c.cost_nanousd, c.user_id, "
-      "coalesce(u.team_id, 0) FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1",
+      "coalesce(u.team_id, 0), (SELECT max(position) + 1 FROM messages WHERE conversation_id = c.id) "
+      "FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1",
       "find conversation",
       [](const sqlite::Stmt& st) {
         ConversationCounters k;
         k.row_id = st.Int(0);
-        k.next_position = st.Int(1);
+        k.next_position = k.stored_next_position = st.Int(1);
         k.message_count = st.Int(2);
         k.updated_at = st.Int(3);
         k.tokens_input = st.Int(4);
@@ -122,21 +124,45 @@ Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_
         k.cost = st.Int(9);
         k.user_id = st.Int(10);
         k.team_id = st.Int(11);
+        k.next_position = std::max(k.next_position, st.OptInt(12).value_or(0));
         return k;
       },
       conversation_id);
   if (!found.ok()) return found.status();
   if (!*found) return NoSuchConversation(conversation_id);
-  return **found;
+  ConversationCounters& k = **found;
+  // Inserts fold a conversation before kMaxPendingPerConversation of its messages are pending: more means the
+  // stored next_position was moved back.
+  if (k.stored_next_position < 0 || k.next_position - k.stored_next_position >= kMaxPendingPerConversation)
+    return Status::Corruption(fmt::format(
+        "conversation '{}': its next_position ({}) is behind its messages (the counter was changed outside "
+        "convstore)",
+        conversation_id, k.stored_next_position));
+  // The totals are checked against the int64 range with the pending messages added; they are read only when the
+  // stored totals are close enough to the limit for it to matter.
+  const int64_t most = (k.next_position - k.stored_next_position) + static_cast<int64_t>(adding);
+  const int64_t token_room = INT64_MAX - most * limits::kMaxTokenCount;
+  const bool near = most > INT64_MAX / limits::kMaxCostNanoUsd || k.cost > INT64_MAX - most * limits::kMaxCostNanoUsd ||
+                    std::max({k.tokens_input, k.tokens_output, k.tokens_cached_input, k.tokens_reasoning,
+                              k.tokens_cache_write}) > token_room;
+  if (near) {
+    auto pending = ReadPendingMessages(conn, k.row_id, k.stored_next_position);
+    if (!pending.ok()) return pending.status();
+    if (!AddChecked(k.tokens_input, pending->tokens_input) || !AddChecked(k.tokens_output, pending->tokens_output) ||
+        !AddChecked(k.tokens_cached_input, pending->tokens_cached_input) ||
+        !AddChecked(k.tokens_reasoning, pending->tokens_reasoning) ||
+        !AddChecked(k.tokens_cache_write, pending->tokens_cache_write) || !AddChecked(k.cost, pending->cost))
+      return Status::Corruption(fmt::format(
+          "conversation '{}': its stored totals plus its newest messages leave the 64-bit integer range (the file "
+          "was changed outside convstore)",
+          conversation_id));
+  }
+  return std::move(k);
 }
 
-Status StoreCounters(sqlite::Connection& conn, const ConversationCounters& k) {
-  return conn.Run(
-      "UPDATE conversations SET next_position = ?2, message_count = ?3, updated_at = ?4, tokens_input = ?5, "
-      "tokens_output = ?6, tokens_cached_input = ?7, tokens_reasoning = ?8, cost_nanousd = ?9, "
-      "tokens_cache_write = ?10 WHERE id = ?1",
-      "update conversation counters", k.row_id, k.next_position, k.message_count, k.updated_at, k.tokens_input,
-      k.tokens_output, k.tokens_cached_input, k.tokens_reasoning, k.cost, k.tokens_cache_write);
+Status FoldIfManyPending(sqlite::Connection& conn, const ConversationCounters& k) {
+  if (k.next_position - k.stored_next_position < kMaxPendingPerConversation) return Status::OK();
+  return FoldConversation(conn, k.row_id);
 }
 
 Result<bool> FindByRequestId(sqlite::Connection& conn, std::string_view request_id,

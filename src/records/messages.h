@@ -28,17 +28,24 @@ struct ValidMessage {
 // Checks `m` (`index` and `batch` name the field of a batch in errors, "messages[3].content").
 Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t now, ValidMessage& out);
 
-// A conversation's counters as read at the start of a write and advanced per inserted message.
+// A conversation's counters as read at the start of a write and advanced per inserted message. The insert writes
+// no conversation row: the new messages are pending (conversation_counters.h), and the totals here serve the int64
+// range check only.
 struct ConversationCounters {
   int64_t row_id = 0, next_position = 0, message_count = 0, updated_at = 0;
+  int64_t stored_next_position = 0;  // as stored: next_position minus the pending messages
   int64_t tokens_input = 0, tokens_output = 0, tokens_cached_input = 0, tokens_reasoning = 0,
           tokens_cache_write = 0;
   int64_t cost = 0;
   int64_t user_id = 0, team_id = 0;  // team_id 0: the user has no team
 };
-// kNotFound naming the conversation.
-Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_view conversation_id);
-Status StoreCounters(sqlite::Connection& conn, const ConversationCounters& counters);
+// The counters before adding `adding` messages: next_position past the pending messages, and the totals with the
+// pending messages when the stored ones are near the int64 limit. kNotFound naming the conversation; kCorruption
+// when the stored next_position lies too far behind the messages.
+Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_view conversation_id, size_t adding);
+// After an insert: folds the conversation's pending messages into its row when kMaxPendingPerConversation or more
+// are pending.
+Status FoldIfManyPending(sqlite::Connection& conn, const ConversationCounters& counters);
 
 // The message with this request_id into `out` (true), or false. kConflict when it belongs to another conversation
 // or was deleted (its tombstone keeps the request_id).

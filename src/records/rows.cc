@@ -24,6 +24,8 @@ void ReadConversation(const sqlite::Stmt& st, int f, Conversation& c) {
   c.external_id = st.Text(f + 18);
 }
 
+StoredRow StoredRowOf(const sqlite::Stmt& st, int f) { return {st.Int(f + 19), st.Int(f + 20)}; }
+
 void ReadMessage(const sqlite::Stmt& st, int f, std::string_view conversation_id, Message& m) {
   m.id = st.Text(f + 0);
   m.conversation_id = conversation_id;

@@ -66,7 +66,7 @@ Status Check(const FileState& f, int latest) {
 }  // namespace
 
 const std::vector<Migration>& BuiltinMigrations() {
-  static const std::vector<Migration> kMigrations = {SchemaV1(), SchemaV2(), SchemaV3(), SchemaV4(), SchemaV5(), SchemaV6(), SchemaV7(), SchemaV8(), SchemaV9(), SchemaV10(), SchemaV11(), SchemaV12(), SchemaV13()};
+  static const std::vector<Migration> kMigrations = {SchemaV1(), SchemaV2(), SchemaV3(), SchemaV4(), SchemaV5(), SchemaV6(), SchemaV7(), SchemaV8(), SchemaV9(), SchemaV10(), SchemaV11(), SchemaV12(), SchemaV13(), SchemaV14()};
   return kMigrations;
 }
 

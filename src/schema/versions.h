@@ -21,6 +21,7 @@ Migration SchemaV10();
 Migration SchemaV11();
 Migration SchemaV12();
 Migration SchemaV13();
+Migration SchemaV14();
 
 // The triggers that mark a write by another program to a journaled table with a foreign-write journal entry
 // (migration 6 made them for its tables; a later version adds those of the tables it creates).

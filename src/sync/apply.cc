@@ -247,6 +247,51 @@ Status Applier::RecordDeadLetter(const SourceEntry& entry, const RowChange& chan
   return pg_.Exec("RELEASE SAVEPOINT convstore_dead_letter");
 }
 
+namespace {
+
+// Adds the source row id of the conversation whose counters `c` may change: a conversation written, or a message
+// inserted into or moved out of one.
+void NoteConversation(const SourceColumns& columns, const RowChange& c, std::set<int64_t>& out) {
+  const std::vector<sqlite::Value>& row = c.op == kOpDelete ? c.before : (c.op == kOpInsert ? c.after : c.before);
+  if (c.table == "conversations") {
+    if (!row.empty() && row[0].type == sqlite::Value::kInteger) out.insert(row[0].i);
+    return;
+  }
+  if (c.table != "messages" || c.op == kOpUpdate) return;
+  auto names = columns.find("messages");
+  if (names == columns.end()) return;
+  const int at = IndexOf(names->second, "conversation_id");
+  if (at >= 0 && static_cast<size_t>(at) < row.size() && row[at].type == sqlite::Value::kInteger)
+    out.insert(row[at].i);
+}
+
+}  // namespace
+
+Status Applier::RecountConversations(const std::vector<int64_t>* src_ids) {
+  std::string ids = "{";
+  if (src_ids) {
+    if (src_ids->empty()) return Status::OK();
+    for (size_t i = 0; i < src_ids->size(); ++i) ids += (i ? "," : "") + std::to_string((*src_ids)[i]);
+  }
+  ids += "}";
+  const std::string sql =
+      "UPDATE " + q_ + ".conversations c SET message_count = c.src_message_count + p.n,"
+      " next_position = greatest(c.src_next_position, p.next), tokens_input = c.src_tokens_input + p.ti,"
+      " tokens_output = c.src_tokens_output + p.tout, tokens_cached_input = c.src_tokens_cached_input + p.tc,"
+      " tokens_reasoning = c.src_tokens_reasoning + p.tr, tokens_cache_write = c.src_tokens_cache_write + p.tw,"
+      " cost_nanousd = c.src_cost_nanousd + p.cost, updated_at_us = greatest(c.src_updated_at_us, p.newest)"
+      " FROM (SELECT c2.src_id, count(m.src_id) AS n, coalesce(max(m.position) + 1, 0) AS next,"
+      "   coalesce(sum(m.tokens_input), 0) AS ti, coalesce(sum(m.tokens_output), 0) AS tout,"
+      "   coalesce(sum(m.tokens_cached_input), 0) AS tc, coalesce(sum(m.tokens_reasoning), 0) AS tr,"
+      "   coalesce(sum(m.tokens_cache_write), 0) AS tw, coalesce(sum(m.cost_nanousd), 0) AS cost,"
+      "   coalesce(max((extract(epoch FROM m.created_at) * 1000000)::bigint), 0) AS newest"
+      "   FROM " + q_ + ".conversations c2 LEFT JOIN " + q_ + ".messages m ON m.store_id = c2.store_id"
+      "   AND m.conversation_src = c2.src_id AND m.position >= c2.src_next_position"
+      "   WHERE c2.store_id = $1 AND ($2::bigint[] IS NULL OR c2.src_id = ANY($2::bigint[])) GROUP BY c2.src_id) p"
+      " WHERE c.store_id = $1 AND c.src_id = p.src_id";
+  return pg_.Run(sql, {store_id_, src_ids ? std::optional<std::string>(ids) : std::nullopt}).status();
+}
+
 Status Applier::Attempt(const SourceColumns& columns, const std::vector<SourceEntry>& entries, int64_t from_seq,
                         bool savepoints, ApplyCounts* counts, bool* refused) {
   *counts = ApplyCounts{};
@@ -260,6 +305,7 @@ Status Applier::Attempt(const SourceColumns& columns, const std::vector<SourceEn
                             (position->rows() ? std::to_string(position->Int(0, 0)) : std::string("missing")) +
                             ", not " + std::to_string(from_seq) + ": another sync of this store moved it");
   static const std::vector<std::string> kNoNames;
+  std::set<int64_t> touched;  // conversations whose counters the batch may change
   for (const SourceEntry& e : entries) {
     for (const RowChange& c : e.changes) {
       auto names_it = columns.find(c.table);
@@ -280,9 +326,12 @@ Status Applier::Attempt(const SourceColumns& columns, const std::vector<SourceEn
       }
       if (savepoints) CONVSTORE_RETURN_IF_ERROR(pg_.Exec("RELEASE SAVEPOINT convstore_change"));
       ++counts->changes;
+      NoteConversation(columns, c, touched);
     }
     ++counts->entries;
   }
+  const std::vector<int64_t> recount(touched.begin(), touched.end());
+  CONVSTORE_RETURN_IF_ERROR(RecountConversations(&recount));
   const SourceEntry& last = entries.back();
   CONVSTORE_RETURN_IF_ERROR(
       pg_.Run("UPDATE " + q_ +

@@ -64,6 +64,12 @@ class Applier {
   // rows need must exist (EnsureMonths).
   Result<ApplyCounts> ApplyInTransaction(const SourceColumns& columns, const SourceEntry& entry);
 
+  // Sets the counters of conversations (message_count, next_position, the token totals, cost_nanousd,
+  // updated_at) as the store reads them: the stored ones (src_*) plus the conversation's messages at or past the
+  // stored next_position. `src_ids` names the conversations by source row id; nullptr: every conversation of the
+  // store. Runs in the caller's transaction.
+  Status RecountConversations(const std::vector<int64_t>* src_ids);
+
   // Creates the partitions of PostgreSQL table `table` (api_usage, metrics) for these months (month starts, µs)
   // that do not exist, each in its own short transaction (not inside another).
   Status EnsureMonths(std::string_view table, const std::set<int64_t>& month_starts);

@@ -236,6 +236,8 @@ Status LoadInTransaction(sqlite::Connection& source, PgConnection& pg, Applier& 
     }
   }
   CONVSTORE_RETURN_IF_ERROR(
+      applier.RecountConversations(nullptr));
+  CONVSTORE_RETURN_IF_ERROR(
       pg.Run("UPDATE " + q + ".convstore_stores SET position = $2, position_committed_us = $3, "
              "position_committed_at = $4, source_schema_version = $5, loads = loads + 1, loaded_at = now(), "
              "load_position = $2, synced_at = now() WHERE store_id = $1",

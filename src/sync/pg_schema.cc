@@ -408,8 +408,28 @@ ALTER TABLE @.metrics ADD COLUMN IF NOT EXISTS convstore_nul jsonb;
 CREATE INDEX IF NOT EXISTS metrics_source_row ON @.metrics (store_id, src_id);
 )sql";
 
+// Version 4: a conversation's counters as the store keeps them (src_*: they lag its newest messages, see the
+// store's records/conversation_counters.h) next to the counters as read, which each sync batch recounts from the
+// stored ones and the newest messages (Applier::RecountConversations); the index that recount reads.
+constexpr std::string_view kSchemaV4 = R"sql(
+ALTER TABLE @.conversations ADD COLUMN IF NOT EXISTS src_message_count bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS src_next_position bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS src_updated_at_us bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS src_tokens_input bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS src_tokens_output bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS src_tokens_cached_input bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS src_tokens_reasoning bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS src_tokens_cache_write bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS src_cost_nanousd bigint NOT NULL DEFAULT 0;
+UPDATE @.conversations SET src_message_count = message_count, src_next_position = next_position,
+  src_updated_at_us = updated_at_us, src_tokens_input = tokens_input, src_tokens_output = tokens_output,
+  src_tokens_cached_input = tokens_cached_input, src_tokens_reasoning = tokens_reasoning,
+  src_tokens_cache_write = tokens_cache_write, src_cost_nanousd = cost_nanousd;
+CREATE INDEX IF NOT EXISTS messages_conversation_position ON @.messages (store_id, conversation_src, position);
+)sql";
+
 // kSchemaV<n> for n in 2..kPgSchemaVersion: what upgrades version n-1 to n.
-constexpr std::string_view kUpgrades[] = {kSchemaV2, kSchemaV3};
+constexpr std::string_view kUpgrades[] = {kSchemaV2, kSchemaV3, kSchemaV4};
 static_assert(std::size(kUpgrades) == kPgSchemaVersion - 1);
 
 // The tables of every version: a schema that has one of them without convstore_schema is someone else's.

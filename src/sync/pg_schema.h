@@ -18,7 +18,7 @@
 namespace convstore::sync {
 
 // The version of the PostgreSQL schema this library writes.
-inline constexpr int kPgSchemaVersion = 3;
+inline constexpr int kPgSchemaVersion = 4;
 
 struct PgSchemaInfo {
   int version = 0;

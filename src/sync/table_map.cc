@@ -49,7 +49,16 @@ std::vector<TableMap> MakeTables() {
       Same("updated_at", K::kTime), Col("updated_at", "updated_at_us", K::kInt), Same("next_position", K::kInt),
       Same("message_count", K::kInt), Same("tokens_input", K::kInt), Same("tokens_output", K::kInt),
       Same("tokens_cached_input", K::kInt), Same("tokens_reasoning", K::kInt), Same("cost_nanousd", K::kInt),
-      Same("tokens_cache_write", K::kInt), Same("external_id", K::kText)}});
+      Same("tokens_cache_write", K::kInt), Same("external_id", K::kText),
+      // The counters as stored, which lag the newest messages; the ones above are recounted as read
+      // (Applier::RecountConversations).
+      Col("message_count", "src_message_count", K::kInt), Col("next_position", "src_next_position", K::kInt),
+      Col("updated_at", "src_updated_at_us", K::kInt), Col("tokens_input", "src_tokens_input", K::kInt),
+      Col("tokens_output", "src_tokens_output", K::kInt),
+      Col("tokens_cached_input", "src_tokens_cached_input", K::kInt),
+      Col("tokens_reasoning", "src_tokens_reasoning", K::kInt),
+      Col("tokens_cache_write", "src_tokens_cache_write", K::kInt),
+      Col("cost_nanousd", "src_cost_nanousd", K::kInt)}});
   t.push_back({"messages", "messages", {}, {
       Id(), Col("uid", "id", K::kUuid), Col("conversation_id", "conversation_src", K::kInt),
       Lookup("conversation_id", "conversation_id", "conversations", "uid", "id"), Same("position", K::kInt),

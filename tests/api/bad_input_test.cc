@@ -29,7 +29,7 @@ class BadInputTest : public ::testing::Test {
     std::string s;
     for (const char* t : {"users", "teams", "conversations", "messages", "tool_calls"})
       s += std::to_string(QueryInt(db_.path(), std::string("SELECT count(*) FROM ") + t)) + ",";
-    s += std::to_string(QueryInt(db_.path(), "SELECT sum(message_count + tokens_input + cost_nanousd) FROM conversations"));
+    s += std::to_string(QueryInt(db_.path(), std::string("SELECT sum(message_count + tokens_input + cost_nanousd) FROM ") + testing::kConversationsAsRead));
     return s;
   }
   void ExpectMessageRefused(const NewMessage& m, Code code) {

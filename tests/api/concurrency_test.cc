@@ -128,8 +128,8 @@ TEST(ConcurrencyTest, ThreeProcessesWritingOneFile) {
   // Each process: 100 singles + 100 batches of 2.
   const int64_t expected = kProcs * (kPerProc / 2 + kPerProc);
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), expected);
-  EXPECT_EQ(QueryInt(db.path(), "SELECT message_count FROM conversations"), expected);
-  EXPECT_EQ(QueryInt(db.path(), "SELECT tokens_input FROM conversations"), expected);
+  EXPECT_EQ(QueryInt(db.path(), std::string("SELECT message_count FROM ") + testing::kConversationsAsRead), expected);
+  EXPECT_EQ(QueryInt(db.path(), std::string("SELECT tokens_input FROM ") + testing::kConversationsAsRead), expected);
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(DISTINCT position) FROM messages"), expected);
   EXPECT_EQ(QueryInt(db.path(), "SELECT max(position) FROM messages"), expected - 1);
 }
@@ -271,8 +271,8 @@ TEST(ConcurrencyTest, ThreeProcessesForABoundedTime) {
   ::close(fds[0]);
   EXPECT_GT(total, 0);
   EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), total);
-  EXPECT_EQ(QueryInt(db.path(), "SELECT message_count FROM conversations"), total);
-  EXPECT_EQ(QueryInt(db.path(), "SELECT tokens_output FROM conversations"), total);
+  EXPECT_EQ(QueryInt(db.path(), std::string("SELECT message_count FROM ") + testing::kConversationsAsRead), total);
+  EXPECT_EQ(QueryInt(db.path(), std::string("SELECT tokens_output FROM ") + testing::kConversationsAsRead), total);
   EXPECT_EQ(QueryInt(db.path(), "SELECT max(position) + 1 FROM messages"), total);
   std::printf("3 processes: %lld messages acknowledged and verified in %.1f s\n", static_cast<long long>(total),
               StressSeconds());

@@ -149,10 +149,16 @@ TEST(HostileSchemaTest, AResetNextPositionIsCorruptionNotAConflict) {
   auto list = s->ListConversations({.user_key = "ana"});
   ASSERT_OK(list);
   const std::string conv = list->items.at(0).id;
+  for (int i = 0; i < 40; ++i) ASSERT_OK(s->AddMessage(conv, {.content = "more"}));
+  // Fewer than 32 messages are ever pending past a conversation's stored next_position: set back by more, the
+  // counter was changed outside convstore.
   ExecOnFile(db.path(), "UPDATE conversations SET next_position = 0");
   auto r = s->AddMessage(conv, {.content = "next"});
   ExpectCorruption(r, "next_position");
-  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), 1);
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), 41);
+  ExecOnFile(db.path(), "UPDATE conversations SET next_position = -1");
+  ExpectCorruption(s->AddMessage(conv, {.content = "next"}), "next_position");
+  EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM messages"), 41);
 }
 
 // ---- derived tables that lie ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import convstore  # noqa: E402
 with tempfile.TemporaryDirectory() as tmp:
     store = os.path.join(tmp, "store.db")
     r = run("init", store, "--json")
-    check(r.returncode == 0 and json.loads(r.stdout) == {"path": store, "created": True, "schema_version": 13,
+    check(r.returncode == 0 and json.loads(r.stdout) == {"path": store, "created": True, "schema_version": 14,
                                                          "migrated_from": None, "backup": None},
           f"init: {r.returncode} {r.stdout!r} {r.stderr!r}")
     check(stat.S_IMODE(os.stat(store).st_mode) == 0o600, "init: the store is not 0600")
@@ -35,8 +35,8 @@ with tempfile.TemporaryDirectory() as tmp:
     os.mkdir(kept)
     r = run("init", old, "--backup-dir", kept, "--json")
     out = json.loads(r.stdout) if r.returncode == 0 else {}
-    check(out.get("migrated_from") == 3 and out.get("schema_version") == 13 and
-          ".before-schema-13-" in (out.get("backup") or ""), f"init old: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    check(out.get("migrated_from") == 3 and out.get("schema_version") == 14 and
+          ".before-schema-14-" in (out.get("backup") or ""), f"init old: {r.returncode} {r.stdout!r} {r.stderr!r}")
     check(out.get("backup") and os.path.dirname(out["backup"]) == kept, f"init old: backup not in --backup-dir")
     r = run("verify", out.get("backup") or "missing", "--json")
     check(r.returncode == 0 and json.loads(r.stdout)["ok"] is True, f"verify the migration's backup: {r.stdout!r}")
@@ -52,7 +52,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
     r = run("info", store, "--json")
     info = json.loads(r.stdout) if r.returncode == 0 else {}
-    check(info.get("schema_version") == 13 and info.get("journal", {}).get("enabled") is True,
+    check(info.get("schema_version") == 14 and info.get("journal", {}).get("enabled") is True,
           f"info --json: {r.returncode} {r.stdout!r} {r.stderr!r}")
     r = run("info", store)
     check(r.returncode == 0 and "up to date" in r.stdout and "journal    on" in r.stdout, f"info: {r.stdout!r}")

@@ -378,7 +378,7 @@ TEST(CostEngineTest, RandomWorkloadsMatchPlainSqlToTheNanoDollar) {
     CheckGroups(*s, db.path());
     CheckUsageStats(*s, db.path());
     // Conversation counters still equal their messages and tombstones after deletes and repricing.
-    EXPECT_EQ(QueryInt(db.path(), "SELECT count(*) FROM conversations c WHERE cost_nanousd != (SELECT"
+    EXPECT_EQ(QueryInt(db.path(), std::string("SELECT count(*) FROM ") + testing::kConversationsAsRead + " c WHERE cost_nanousd != (SELECT"
                                   " coalesce(sum(cost_nanousd), 0) FROM " ALL_MESSAGE_ROWS " WHERE conversation_id = c.id)"
                                   " OR message_count != (SELECT count(*) FROM messages WHERE conversation_id = c.id)"),
               0);

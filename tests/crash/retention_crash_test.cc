@@ -133,10 +133,10 @@ TEST(RetentionCrash, KillsDuringRetentionLoseNoSpendAndLeaveNoPartialState) {
     ASSERT_OK(total);
     ASSERT_EQ(total->total_cost_nanousd, seeded + live_messages * kLiveCost);
     // A conversation retention was cutting keeps its newest messages, contiguous, and a count that matches.
-    ASSERT_EQ(QueryInt(db.path(), "SELECT count(*) FROM conversations c WHERE message_count <>"
+    ASSERT_EQ(QueryInt(db.path(), std::string("SELECT count(*) FROM ") + testing::kConversationsAsRead + " c WHERE message_count <>"
                                   " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"),
               0);
-    ASSERT_EQ(QueryInt(db.path(), "SELECT count(*) FROM conversations c WHERE message_count > 0 AND"
+    ASSERT_EQ(QueryInt(db.path(), std::string("SELECT count(*) FROM ") + testing::kConversationsAsRead + " c WHERE message_count > 0 AND"
                                   " (SELECT max(position) - min(position) + 1 FROM messages m"
                                   "  WHERE m.conversation_id = c.id) <> message_count"),
               0);

@@ -1,5 +1,19 @@
 -- Rewrites a current store file as schema version 3 wrote it (as DowngradeSchemaSql(3) in tests/test_util.cc),
 -- for the Python and CLI tests of opening an older file.
+-- The conversations' counters as read: older versions read the stored ones as exact.
+UPDATE conversations AS o SET (message_count, next_position, updated_at, tokens_input, tokens_output,
+  tokens_cached_input, tokens_reasoning, tokens_cache_write, cost_nanousd) = (
+  SELECT c.message_count + (SELECT count(*) FROM messages p WHERE p.conversation_id = c.id AND p.position >= c.next_position),
+    max(c.next_position, coalesce((SELECT max(p.position) + 1 FROM messages p WHERE p.conversation_id = c.id AND p.position >= c.next_position), 0)),
+    max(c.updated_at, coalesce((SELECT max(p.created_at) FROM messages p WHERE p.conversation_id = c.id AND p.position >= c.next_position), 0)),
+    c.tokens_input + (SELECT coalesce(sum(p.tokens_input), 0) FROM messages p WHERE p.conversation_id = c.id AND p.position >= c.next_position),
+    c.tokens_output + (SELECT coalesce(sum(p.tokens_output), 0) FROM messages p WHERE p.conversation_id = c.id AND p.position >= c.next_position),
+    c.tokens_cached_input + (SELECT coalesce(sum(p.tokens_cached_input), 0) FROM messages p WHERE p.conversation_id = c.id AND p.position >= c.next_position),
+    c.tokens_reasoning + (SELECT coalesce(sum(p.tokens_reasoning), 0) FROM messages p WHERE p.conversation_id = c.id AND p.position >= c.next_position),
+    c.tokens_cache_write + (SELECT coalesce(sum(p.tokens_cache_write), 0) FROM messages p WHERE p.conversation_id = c.id AND p.position >= c.next_position),
+    c.cost_nanousd + (SELECT coalesce(sum(p.cost_nanousd), 0) FROM messages p WHERE p.conversation_id = c.id AND p.position >= c.next_position)
+  FROM conversations c WHERE c.id = o.id)
+WHERE EXISTS (SELECT 1 FROM messages p WHERE p.conversation_id = o.id AND p.position >= o.next_position);
 INSERT INTO cost_pending(at, user_id, team_id, model, source, role, endpoint, status, tokens_input, tokens_output,
   tokens_cached_input, tokens_cache_write, tokens_reasoning, cost_nanousd, latency_us)
   SELECT m.created_at, c.user_id, coalesce(m.team_id, 0), coalesce(m.model, ''), 0, m.role, '', '',

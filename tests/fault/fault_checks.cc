@@ -1,5 +1,7 @@
 #include "fault_checks.h"
 
+#include "test_util.h"
+
 #include <sqlite3.h>
 
 #include <stdexcept>
@@ -70,13 +72,13 @@ std::vector<std::string> CheckInvariants(RawDb& db) {
 
     // Counters against a recount: the count of stored messages; tokens and cost of stored and deleted ones
     // (tombstones keep what was spent); next_position above every position.
-    const char* kCounters =
+    const std::string kCounters = std::string(
         "SELECT c.uid || ': stored count=' || c.message_count || ' next_position=' || c.next_position"
         " || ' tokens=' || c.tokens_input || '/' || c.tokens_output || '/' || c.tokens_cached_input || '/'"
         " || c.tokens_reasoning || ' cost=' || c.cost_nanousd"
         " || ' | recount count=' || r.n || ' max position=' || r.maxpos || ' tokens=' || r.ti || '/' || r.tout"
         " || '/' || r.tc || '/' || r.tr || ' cost=' || r.cost"
-        " FROM conversations c JOIN ("
+        " FROM ") + convstore::testing::kConversationsAsRead + " c JOIN ("
         "   SELECT c2.id AS cid, sum(x.live) AS n, coalesce(max(CASE WHEN x.live THEN x.position END), -1) AS maxpos,"
         "          coalesce(sum(x.tokens_input), 0) AS ti, coalesce(sum(x.tokens_output), 0) AS tout,"
         "          coalesce(sum(x.tokens_cached_input), 0) AS tc, coalesce(sum(x.tokens_reasoning), 0) AS tr,"
@@ -92,6 +94,15 @@ std::vector<std::string> CheckInvariants(RawDb& db) {
         "    OR c.tokens_output != r.tout OR c.tokens_cached_input != r.tc OR c.tokens_reasoning != r.tr"
         "    OR c.cost_nanousd != r.cost";
     for (const auto& row : db.Column(kCounters)) problems.push_back("counters differ from a recount: " + row);
+
+    // A conversation's pending messages (at or past its stored next_position): fewer than 32, all above the cost
+    // watermark (where listings look for them).
+    const char* kPending =
+        "SELECT c.uid || ': ' || count(*) || ' pending messages, lowest id ' || min(m.id) || ', watermark '"
+        " || (SELECT messages_through FROM cost_fold)"
+        " FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.position >= c.next_position"
+        " GROUP BY c.id HAVING count(*) >= 32 OR min(m.id) <= (SELECT messages_through FROM cost_fold)";
+    for (const auto& row : db.Column(kPending)) problems.push_back("pending messages out of bounds: " + row);
 
     // Positions: distinct and non-negative (deletes leave gaps; no position is used twice, tombstones included).
     const char* kPositions =

@@ -128,8 +128,8 @@ TEST(Journal, RecordsEachTransactionInOrder) {
                                     c.new_json.find("\"title\":\"BGP\"") != std::string::npos);
   }
   EXPECT_TRUE(user && conversation);
-  // The message's entry: the message inserted with its content, and the conversation's counters updated (only the
-  // columns that changed, with the key).
+  // The message's entry: the message inserted with its content, and no conversation row (its counters count the
+  // newest messages when read).
   const JournalChange* inserted = nullptr;
   const JournalChange* counters = nullptr;
   for (const auto& c : entries[1].changes) {
@@ -142,12 +142,7 @@ TEST(Journal, RecordsEachTransactionInOrder) {
   EXPECT_EQ(inserted->op, ChangeOp::kInsert);
   EXPECT_NE(inserted->new_json.find("\"content\":\"what flaps?\""), std::string::npos) << inserted->new_json;
   EXPECT_EQ(inserted->old_json, "");
-  ASSERT_NE(counters, nullptr);
-  EXPECT_EQ(counters->op, ChangeOp::kUpdate);
-  EXPECT_NE(counters->old_json.find("\"message_count\":0"), std::string::npos) << counters->old_json;
-  EXPECT_NE(counters->new_json.find("\"message_count\":1"), std::string::npos) << counters->new_json;
-  EXPECT_EQ(counters->new_json.find("\"title\""), std::string::npos) << "unchanged columns are left out";
-  EXPECT_NE(counters->key_json.find("\"id\":"), std::string::npos);
+  EXPECT_EQ(counters, nullptr) << counters->new_json;
 }
 
 TEST(Journal, ReplayOnAnEarlierCopyReproducesEveryJournaledTable) {
@@ -284,7 +279,7 @@ TEST(Journal, ConvstoresReplayerReproducesTheTablesAndRefusesADivergedCopy) {
   ASSERT_OK(store->DeleteConversation(other->id));
   int64_t applied = 0;
   ASSERT_OK(Replay(db.path(), copy.path(), base_seq, &applied));
-  EXPECT_GT(applied, 60);
+  EXPECT_GT(applied, 40);  // 31 messages, the edit, the delete (with a fold), the update, the other conversation
   EXPECT_EQ(testing::DumpJournaledTables(copy.path()), testing::DumpJournaledTables(db.path()));
 
   // A copy changed outside the journal: the replay stops at the first row that is not as recorded.

@@ -187,7 +187,7 @@ TEST(LifecycleWorkload, RetentionAndErasuresInterleavedKeepEveryVerificationClea
       if (::testing::Test::HasFatalFailure()) return;
       const Micros at = report->started_at;
       if (policy.conversations_idle_us) {
-        ASSERT_EQ(QueryInt(db.path(), "SELECT count(*) FROM conversations WHERE updated_at < " +
+        ASSERT_EQ(QueryInt(db.path(), std::string("SELECT count(*) FROM ") + testing::kConversationsAsRead + " c WHERE updated_at < " +
                                           std::to_string(at - *policy.conversations_idle_us)),
                   0);
       }

@@ -263,7 +263,7 @@ TEST_F(GlobalBudgetTest, VersionOneTablesAreUpgraded) {
   ASSERT_TRUE((*store)->UseGlobalBudgets(Options()).ok());
   auto set = (*store)->SetGlobalBudget(TeamCap(100));
   ASSERT_TRUE(set.ok()) << set.ToString();
-  EXPECT_EQ(session_->Value("SELECT max(version) FROM convstore_schema"), "3");  // the newest PostgreSQL schema version
+  EXPECT_EQ(session_->Value("SELECT max(version) FROM convstore_schema"), "4");  // the newest PostgreSQL schema version
   EXPECT_EQ(session_->Value("SELECT count(*) FROM conversations"), "1");
   auto again = (*store)->SyncToPostgres(sync);
   ASSERT_TRUE(again.ok()) << again.status().ToString();

@@ -174,6 +174,48 @@ TEST_F(SyncTest, FirstSyncLoadsTheStoreExactly) {
   EXPECT_EQ(again->position, r->position);
 }
 
+TEST_F(SyncTest, ConversationCountersAreTheStoresAtEverySyncedCommit) {
+  TempDb file;
+  auto store = Open(file.path());
+  auto a = store->CreateConversation({.user_key = "u"});
+  auto b = store->CreateConversation({.user_key = "u"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto expect_same = [&](const std::string& id) {
+    auto info = store->GetConversationInfo(id);
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(session_->Value("SELECT message_count || '|' || tokens_input || '|' || cost_nanousd || '|' ||"
+                              " updated_at_us || '|' || (extract(epoch FROM updated_at) * 1000000)::bigint"
+                              " FROM conversations WHERE id = '" + id + "'"),
+              std::to_string(info->message_count) + "|" + std::to_string(info->tokens.input) + "|" +
+                  std::to_string(info->cost_nanousd) + "|" + std::to_string(info->updated_at) + "|" +
+                  std::to_string(info->updated_at));
+  };
+  // Pending messages (fewer than 32 since the last fold) at the initial load and through the journal, across
+  // folds, batches, deletes and a conversation delete.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store->AddMessage(a->id, {.content = "x", .tokens_input = 3, .cost_nanousd = 5}).ok());
+  ASSERT_TRUE(store->SyncToPostgres(Options()).ok());
+  expect_same(a->id);
+  expect_same(b->id);
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 13; ++i) {
+      ASSERT_TRUE(store->AddMessage(i % 3 ? a->id : b->id, {.content = "y", .tokens_input = i, .cost_nanousd = 7}).ok());
+    }
+    std::vector<NewMessage> batch(9, NewMessage{.content = "z", .tokens_input = 1, .cost_nanousd = 1});
+    ASSERT_TRUE(store->AddMessages(b->id, batch).ok());
+    if (round == 2) {
+      ASSERT_TRUE(store->PopMessage(a->id).ok());
+    }
+    ASSERT_TRUE(store->SyncToPostgres(Options()).ok());
+    expect_same(a->id);
+    expect_same(b->id);
+  }
+  ASSERT_TRUE(store->DeleteConversation(b->id).ok());
+  ASSERT_TRUE(store->AddMessage(a->id, {.content = "last"}).ok());
+  ASSERT_TRUE(store->SyncToPostgres(Options()).ok());
+  expect_same(a->id);
+  EXPECT_EQ(Count("conversations"), "1");
+}
+
 TEST_F(SyncTest, NulBytesAreMappedReversibly) {
   TempDb file;
   auto store = Open(file.path());

@@ -226,9 +226,13 @@ def test_an_applications_own_tables_are_allowed_and_a_reset_counter_is_corruptio
     _edit(db_path, "CREATE TABLE app_notes(note TEXT); CREATE INDEX app_notes_i ON app_notes(note)")
     with convstore.Store(db_path) as other:
         assert other.get_conversation_info(c["id"])["message_count"] == 1
+    for i in range(40):
+        store.add_message(c["id"], "user", f"more {i}")
+    # fewer than 32 messages are ever pending past the stored next_position: set back by more, it was changed
     _edit(db_path, "UPDATE conversations SET next_position = 0")
     with pytest.raises(convstore.CorruptionError, match="next_position"):
         store.add_message(c["id"], "user", "two")
+    assert store.get_conversation_info(c["id"])["message_count"] >= 41
 
 
 def _spend(store):

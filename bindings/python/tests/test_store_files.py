@@ -16,10 +16,10 @@ def test_inspect_and_check(tmp_path):
         c = s.create_conversation("ana@example.com", "BGP")
         s.add_message(c["id"], "user", "hello", cost_usd="0.002")
         info = convstore.inspect_store(db)
-        assert info["schema_version"] == info["library_schema_version"] == 13
+        assert info["schema_version"] == info["library_schema_version"] == 14
         assert info["pending_migrations"] == [] and info["row_counts"]["messages"] == 1
         assert info["cost_nanousd"] == 2_000_000 and info["journal"]["enabled"] is True
-        assert convstore.check_store(db) == {"ok": True, "schema_version": 13, "problems": []}
+        assert convstore.check_store(db) == {"ok": True, "schema_version": 14, "problems": []}
     raw = sqlite3.connect(db)
     raw.executescript("UPDATE cost_fold SET messages_through = messages_through + 1")  # a message never counted
     raw.commit()
@@ -89,13 +89,13 @@ def test_opening_an_older_file_backs_it_up_first(tmp_path):
     _downgrade_to_v3(db)
     info = convstore.inspect_store(db)
     assert info["schema_version"] == 3 and info["migration_in_progress"] == ""
-    assert [m["rewrites_data"] for m in info["pending_migrations"]] == [True] + [False] * 9
+    assert [m["rewrites_data"] for m in info["pending_migrations"]] == [True] + [False] * 10
     heard = []
     with convstore.Store(db, on_progress=lambda op, done, total: heard.append(op)) as s:
-        assert s.schema_version() == 13
+        assert s.schema_version() == 14
     assert any(op.startswith("before schema migration, backup: copy") for op in heard)
     assert any(op.startswith("schema migration 4") for op in heard)
-    backups = [b for b in convstore.list_backups(tmp_path) if ".before-schema-13-" in b["path"]]
+    backups = [b for b in convstore.list_backups(tmp_path) if ".before-schema-14-" in b["path"]]
     assert len(backups) == 1 and backups[0]["manifest"]["schema_version"] == 3
     assert convstore.verify_backup(backups[0]["path"])["ok"] is True
 

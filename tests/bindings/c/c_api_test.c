@@ -1121,7 +1121,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "open failed: %s\n", err ? err : "?");
     return 1;
   }
-  CHECK(convstore_schema_version(db) == 13);
+  CHECK(convstore_schema_version(db) == 14);
   {
     /* an exclusive open while this handle has the file: refused, the file left as it is */
     convstore_t* alone = NULL;

@@ -1,0 +1,74 @@
+// A conversation's counters — message_count, the token totals, cost_nanousd, next_position and updated_at — as
+// stored lag its newest messages, so that adding a message writes no conversation row (neither the row nor its
+// place in the listing index conversations_user_recent moves).
+//
+// The messages a conversation's stored counters do not count yet are exactly its messages at or past its stored
+// next_position (its pending messages): a message is numbered from the counters plus the pending messages, and a
+// fold adds the pending messages to the row and moves next_position past them. So
+//
+//   counter as read = stored counter + the pending messages' sum (count; max for updated_at and next_position).
+//
+// Bounds that keep reads cheap:
+//   - an insert folds its conversation once kMaxPendingPerConversation messages are pending, so a reader of one
+//     conversation adds up fewer than that many rows (an index range on (conversation_id, position));
+//   - every pending message lies above the cost watermark (cost_fold, cost/pending.h): the cost fold folds every
+//     conversation with a message above it before moving it, so a listing finds the conversations with pending
+//     messages among the few messages past the watermark.
+// Every writer that changes a counter other than by inserting (deletes, reprices, retention, imports) folds first,
+// so it works on exact stored values.
+//
+// Not thread-safe: each function runs on the connection of the caller's transaction (reads: a read transaction).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convstore/status.h"
+#include "convstore/types.h"
+#include "sqlite/connection.h"
+
+namespace convstore::records {
+
+// An insert folds its conversation when this many of its messages are pending.
+inline constexpr int64_t kMaxPendingPerConversation = 32;
+
+// The sums of a conversation's pending messages.
+struct PendingMessages {
+  int64_t count = 0;
+  int64_t tokens_input = 0, tokens_output = 0, tokens_cached_input = 0, tokens_reasoning = 0,
+          tokens_cache_write = 0;
+  int64_t cost = 0;
+  int64_t newest_created_at = 0;  // 0 when there are none
+  int64_t next_position = 0;      // the newest pending position + 1; 0 when there are none
+};
+
+// The pending messages of the conversation with row id `conversation_row` and stored next_position `next_position`.
+Result<PendingMessages> ReadPendingMessages(sqlite::Connection& conn, int64_t conversation_row,
+                                            int64_t next_position);
+
+// Adds `pending` to a conversation read with its stored counters. kCorruption when a total would leave the int64
+// range (the inserts keep every total in range: the file was changed outside convstore).
+Status AddPending(const PendingMessages& pending, Conversation& c);
+
+// Reads the pending messages of a conversation read with CONVSTORE_CONVERSATION_COLUMNS (whose row id and stored
+// next_position follow the record's columns) and adds them.
+Status AddPendingMessages(sqlite::Connection& conn, int64_t conversation_row, int64_t next_position,
+                          Conversation& c);
+
+// Folds the conversation's pending messages into its row; writes nothing when none are pending.
+Status FoldConversation(sqlite::Connection& conn, int64_t conversation_row);
+// Folds every conversation with a message whose id is above `message_id`.
+Status FoldConversationsPast(sqlite::Connection& conn, int64_t message_id);
+// Folds every conversation (after the file was repaired or replayed: no bound is trusted).
+Status FoldAllConversations(sqlite::Connection& conn);
+
+// The row ids of the conversations of `user_id` with a message above the cost watermark: a superset of those with
+// pending messages. A missing or damaged watermark reads as 0 (every conversation of the user is looked at).
+Result<std::vector<int64_t>> ConversationsWithRecentMessages(sqlite::Connection& conn, int64_t user_id);
+
+// The SQL expression of a conversation counter as read (stored plus pending) on the conversations row aliased
+// `alias`: for readers that select rows in SQL (exports). `column` is one of the counter columns named above.
+std::string CounterAsReadSql(std::string_view column, std::string_view alias);
+
+}  // namespace convstore::records

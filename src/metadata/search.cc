@@ -427,12 +427,10 @@ class Searcher {
         st->Bind(1, obj);
         auto row = st->Step("read conversation");
         if (!row.ok()) return row.status();
-        if (!*row) return Status::OK();
-        Conversation& c = out.conversations.emplace_back();
-        records::ReadConversation(*st, 0, c);
-        const records::StoredRow stored = records::StoredRowOf(*st, 0);
+        Status read = *row ? records::ReadConversationAsRead(conn_, *st, 0, out.conversations.emplace_back())
+                           : Status::OK();
         st->Reset();
-        return records::AddPendingMessages(conn_, stored.row_id, stored.next_position, c);
+        return read;
       }
       case MetadataTarget::kMessages: {
         auto st = conn_.Prepare("SELECT c.uid, " CONVSTORE_MESSAGE_COLUMNS

@@ -94,14 +94,6 @@ std::string SelectExpression(const Field& f) {
   }
 }
 
-// A conversation column whose stored value lags the newest messages (records/conversation_counters.h).
-bool IsCounter(std::string_view column) {
-  for (std::string_view c : {"message_count", "next_position", "updated_at", "tokens_input", "tokens_output",
-                             "tokens_cached_input", "tokens_reasoning", "tokens_cache_write", "cost_nanousd"})
-    if (column == c) return true;
-  return false;
-}
-
 struct Spec {
   RowKind kind;
   const char* type;
@@ -121,9 +113,10 @@ Spec Make(Spec spec) {
   spec.select_sql = "SELECT X.id";
   std::string columns, values;
   for (size_t i = 0; i < spec.fields.size(); ++i) {
-    spec.select_sql += ", " + (spec.kind == RowKind::kConversation && IsCounter(spec.fields[i].column)
-                                   ? records::CounterAsReadSql(spec.fields[i].column, "X")
-                                   : SelectExpression(spec.fields[i]));
+    // A conversation's counters as read: the stored ones lag its newest messages.
+    std::optional<std::string> counter;
+    if (spec.kind == RowKind::kConversation) counter = records::CounterAsReadSql(spec.fields[i].column, "X");
+    spec.select_sql += ", " + counter.value_or(SelectExpression(spec.fields[i]));
     columns += (i ? ", " : "") + std::string(spec.fields[i].column);
     values += (i ? ", ?" : "?") + std::to_string(i + 1);
   }

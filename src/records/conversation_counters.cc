@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "records/rows.h"
 #include "util/status_macros.h"
 
 namespace convstore::records {
@@ -11,20 +12,6 @@ namespace convstore::records {
 namespace {
 
 bool AddInto(int64_t& total, int64_t v) { return !__builtin_add_overflow(total, v, &total); }
-
-Status TotalsOutOfRange(int64_t conversation_row) {
-  return Status::Corruption(fmt::format(
-      "conversation row {}: its stored totals plus its newest messages leave the 64-bit integer range (the file was "
-      "changed outside convstore)",
-      conversation_row));
-}
-
-// The stored counters a fold adds to.
-struct StoredCounters {
-  int64_t next_position = 0, message_count = 0, updated_at = 0;
-  int64_t tokens_input = 0, tokens_output = 0, tokens_cached_input = 0, tokens_reasoning = 0,
-          tokens_cache_write = 0, cost = 0;
-};
 
 Status FoldEach(sqlite::Connection& conn, const std::vector<int64_t>& rows) {
   for (int64_t row : rows) CONVSTORE_RETURN_IF_ERROR(FoldConversation(conn, row));
@@ -39,79 +26,91 @@ Result<PendingMessages> ReadPendingMessages(sqlite::Connection& conn, int64_t co
   // kMaxPendingPerConversation of them.
   auto row = conn.QueryRow(
       "SELECT count(*), coalesce(sum(tokens_input), 0), coalesce(sum(tokens_output), 0),"
-      " coalesce(sum(tokens_cached_input), 0), coalesce(sum(tokens_reasoning), 0),"
-      " coalesce(sum(tokens_cache_write), 0), coalesce(sum(cost_nanousd), 0), coalesce(max(created_at), 0),"
+      " coalesce(sum(tokens_cached_input), 0), coalesce(sum(tokens_cache_write), 0),"
+      " coalesce(sum(tokens_reasoning), 0), coalesce(sum(cost_nanousd), 0), coalesce(max(created_at), 0),"
       " coalesce(max(position) + 1, 0) FROM messages WHERE conversation_id = ?1 AND position >= ?2",
       "read a conversation's newest messages",
       [](const sqlite::Stmt& st) {
-        PendingMessages p;
-        p.count = st.Int(0);
-        p.tokens_input = st.Int(1);
-        p.tokens_output = st.Int(2);
-        p.tokens_cached_input = st.Int(3);
-        p.tokens_reasoning = st.Int(4);
-        p.tokens_cache_write = st.Int(5);
-        p.cost = st.Int(6);
-        p.newest_created_at = st.Int(7);
-        p.next_position = st.Int(8);
-        return p;
+        return PendingMessages{st.Int(0), {st.Int(1), st.Int(2), st.Int(3), st.Int(4), st.Int(5)},
+                               st.Int(6), st.Int(7), st.Int(8)};
       },
       conversation_row, next_position);
   if (!row.ok()) return row.status();
   return row->value_or(PendingMessages{});
 }
 
-Status AddPending(const PendingMessages& p, Conversation& c) {
-  if (p.count == 0) return Status::OK();
-  if (!AddInto(c.message_count, p.count) || !AddInto(c.tokens.input, p.tokens_input) ||
-      !AddInto(c.tokens.output, p.tokens_output) || !AddInto(c.tokens.cached_input, p.tokens_cached_input) ||
-      !AddInto(c.tokens.reasoning, p.tokens_reasoning) || !AddInto(c.tokens.cache_write, p.tokens_cache_write) ||
-      !AddInto(c.cost_nanousd, p.cost))
+Status AddPendingTotals(const PendingMessages& p, std::string_view conversation, int64_t& message_count,
+                        TokenCounts& tokens, int64_t& cost) {
+  if (!AddInto(message_count, p.count) || !AddInto(tokens.input, p.tokens.input) ||
+      !AddInto(tokens.output, p.tokens.output) || !AddInto(tokens.cached_input, p.tokens.cached_input) ||
+      !AddInto(tokens.cache_write, p.tokens.cache_write) || !AddInto(tokens.reasoning, p.tokens.reasoning) ||
+      !AddInto(cost, p.cost))
     return Status::Corruption(fmt::format(
         "conversation '{}': its stored totals plus its newest messages leave the 64-bit integer range (the file was "
         "changed outside convstore)",
-        c.id));
+        conversation));
+  return Status::OK();
+}
+
+Status AddPending(const PendingMessages& p, Conversation& c) {
+  if (p.count == 0) return Status::OK();
+  CONVSTORE_RETURN_IF_ERROR(AddPendingTotals(p, c.id, c.message_count, c.tokens, c.cost_nanousd));
   c.updated_at = std::max(c.updated_at, p.newest_created_at);
   return Status::OK();
 }
 
-Status AddPendingMessages(sqlite::Connection& conn, int64_t conversation_row, int64_t next_position,
-                          Conversation& c) {
-  auto pending = ReadPendingMessages(conn, conversation_row, next_position);
+Status ReadConversationAsRead(sqlite::Connection& conn, const sqlite::Stmt& st, int first, Conversation& c) {
+  ReadConversation(st, first, c);
+  const StoredRow stored = StoredRowOf(st, first);
+  auto pending = ReadPendingMessages(conn, stored.row_id, stored.next_position);
   if (!pending.ok()) return pending.status();
   return AddPending(*pending, c);
 }
 
+Status AddPendingOf(const std::vector<Message>& messages, int64_t next_position, Conversation& c) {
+  PendingMessages p;
+  for (auto m = messages.rbegin(); m != messages.rend() && m->position >= next_position; ++m) {
+    const PendingMessages one{1,  // the message's values as the SQL sums count them (NULL as 0)
+                              {m->tokens_input.value_or(0), m->tokens_output.value_or(0),
+                               m->tokens_cached_input.value_or(0), m->tokens_cache_write.value_or(0),
+                               m->tokens_reasoning.value_or(0)},
+                              m->cost_nanousd.value_or(0)};
+    CONVSTORE_RETURN_IF_ERROR(AddPendingTotals(one, c.id, p.count, p.tokens, p.cost));
+    p.newest_created_at = std::max(p.newest_created_at, m->created_at);
+  }
+  return AddPending(p, c);
+}
+
 Status FoldConversation(sqlite::Connection& conn, int64_t conversation_row) {
+  Conversation c;
+  int64_t next_position = 0;
   auto stored = conn.QueryRow(
-      "SELECT next_position, message_count, updated_at, tokens_input, tokens_output, tokens_cached_input,"
-      " tokens_reasoning, tokens_cache_write, cost_nanousd FROM conversations WHERE id = ?1",
+      "SELECT uid, next_position, message_count, updated_at, tokens_input, tokens_output, tokens_cached_input,"
+      " tokens_cache_write, tokens_reasoning, cost_nanousd FROM conversations WHERE id = ?1",
       "read conversation counters",
-      [](const sqlite::Stmt& st) {
-        return StoredCounters{st.Int(0), st.Int(1), st.Int(2), st.Int(3), st.Int(4),
-                              st.Int(5), st.Int(6), st.Int(7), st.Int(8)};
+      [&](const sqlite::Stmt& st) {
+        c.id = st.String(0);
+        next_position = st.Int(1);
+        c.message_count = st.Int(2);
+        c.updated_at = st.Int(3);
+        c.tokens = {st.Int(4), st.Int(5), st.Int(6), st.Int(7), st.Int(8)};
+        c.cost_nanousd = st.Int(9);
+        return true;
       },
       conversation_row);
   if (!stored.ok()) return stored.status();
   if (!*stored) return Status::OK();  // deleted with its messages
-  StoredCounters k = **stored;
-  auto pending = ReadPendingMessages(conn, conversation_row, k.next_position);
+  auto pending = ReadPendingMessages(conn, conversation_row, next_position);
   if (!pending.ok()) return pending.status();
-  const PendingMessages& p = *pending;
-  if (p.count == 0) return Status::OK();
-  if (!AddInto(k.message_count, p.count) || !AddInto(k.tokens_input, p.tokens_input) ||
-      !AddInto(k.tokens_output, p.tokens_output) || !AddInto(k.tokens_cached_input, p.tokens_cached_input) ||
-      !AddInto(k.tokens_reasoning, p.tokens_reasoning) || !AddInto(k.tokens_cache_write, p.tokens_cache_write) ||
-      !AddInto(k.cost, p.cost))
-    return TotalsOutOfRange(conversation_row);
-  k.updated_at = std::max(k.updated_at, p.newest_created_at);
-  k.next_position = std::max(k.next_position, p.next_position);
+  if (pending->count == 0) return Status::OK();
+  CONVSTORE_RETURN_IF_ERROR(AddPending(*pending, c));
   return conn.Run(
       "UPDATE conversations SET next_position = ?2, message_count = ?3, updated_at = ?4, tokens_input = ?5,"
-      " tokens_output = ?6, tokens_cached_input = ?7, tokens_reasoning = ?8, tokens_cache_write = ?9,"
+      " tokens_output = ?6, tokens_cached_input = ?7, tokens_cache_write = ?8, tokens_reasoning = ?9,"
       " cost_nanousd = ?10 WHERE id = ?1",
-      "fold conversation counters", conversation_row, k.next_position, k.message_count, k.updated_at,
-      k.tokens_input, k.tokens_output, k.tokens_cached_input, k.tokens_reasoning, k.tokens_cache_write, k.cost);
+      "fold conversation counters", conversation_row, std::max(next_position, pending->next_position),
+      c.message_count, c.updated_at, c.tokens.input, c.tokens.output, c.tokens.cached_input, c.tokens.cache_write,
+      c.tokens.reasoning, c.cost_nanousd);
 }
 
 Status FoldConversationsPast(sqlite::Connection& conn, int64_t message_id) {
@@ -142,7 +141,7 @@ Result<std::vector<int64_t>> ConversationsWithRecentMessages(sqlite::Connection&
       "find conversations with new messages", through->value_or(0), user_id);
 }
 
-std::string CounterAsReadSql(std::string_view column, std::string_view alias) {
+std::optional<std::string> CounterAsReadSql(std::string_view column, std::string_view alias) {
   const std::string pending =
       fmt::format("FROM messages p WHERE p.conversation_id = {0}.id AND p.position >= {0}.next_position", alias);
   if (column == "message_count") return fmt::format("({0}.message_count + (SELECT count(*) {1}))", alias, pending);
@@ -151,7 +150,11 @@ std::string CounterAsReadSql(std::string_view column, std::string_view alias) {
                        pending);
   if (column == "next_position")
     return fmt::format("max({0}.next_position, coalesce((SELECT max(p.position) + 1 {1}), 0))", alias, pending);
-  return fmt::format("({0}.{1} + (SELECT coalesce(sum(p.{1}), 0) {2}))", alias, column, pending);
+  for (std::string_view summed : {"tokens_input", "tokens_output", "tokens_cached_input", "tokens_cache_write",
+                                  "tokens_reasoning", "cost_nanousd"})
+    if (column == summed)
+      return fmt::format("({0}.{1} + (SELECT coalesce(sum(p.{1}), 0) {2}))", alias, column, pending);
+  return std::nullopt;
 }
 
 }  // namespace convstore::records

@@ -20,6 +20,7 @@
 // Not thread-safe: each function runs on the connection of the caller's transaction (reads: a read transaction).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "convstore/status.h"
 #include "convstore/types.h"
 #include "sqlite/connection.h"
+#include "sqlite/statement.h"
 
 namespace convstore::records {
 
@@ -36,8 +38,7 @@ inline constexpr int64_t kMaxPendingPerConversation = 32;
 // The sums of a conversation's pending messages.
 struct PendingMessages {
   int64_t count = 0;
-  int64_t tokens_input = 0, tokens_output = 0, tokens_cached_input = 0, tokens_reasoning = 0,
-          tokens_cache_write = 0;
+  TokenCounts tokens{};
   int64_t cost = 0;
   int64_t newest_created_at = 0;  // 0 when there are none
   int64_t next_position = 0;      // the newest pending position + 1; 0 when there are none
@@ -47,14 +48,20 @@ struct PendingMessages {
 Result<PendingMessages> ReadPendingMessages(sqlite::Connection& conn, int64_t conversation_row,
                                             int64_t next_position);
 
-// Adds `pending` to a conversation read with its stored counters. kCorruption when a total would leave the int64
-// range (the inserts keep every total in range: the file was changed outside convstore).
+// Adds `pending`'s count, tokens and cost to these totals of `conversation` (its id, for the error). kCorruption
+// when a total would leave the int64 range (the inserts keep every total in range: the file was changed outside
+// convstore); the totals are then partly added.
+Status AddPendingTotals(const PendingMessages& pending, std::string_view conversation, int64_t& message_count,
+                        TokenCounts& tokens, int64_t& cost);
+// Adds `pending` to a conversation read with its stored counters (totals and updated_at).
 Status AddPending(const PendingMessages& pending, Conversation& c);
 
-// Reads the pending messages of a conversation read with CONVSTORE_CONVERSATION_COLUMNS (whose row id and stored
-// next_position follow the record's columns) and adds them.
-Status AddPendingMessages(sqlite::Connection& conn, int64_t conversation_row, int64_t next_position,
-                          Conversation& c);
+// Reads the conversation of the current row of `st` (selected with CONVSTORE_CONVERSATION_COLUMNS at `first`) with
+// its counters as read: the stored ones plus its pending messages, read with another statement on `conn`.
+Status ReadConversationAsRead(sqlite::Connection& conn, const sqlite::Stmt& st, int first, Conversation& c);
+// The same for a conversation read with its stored counters and then all of its messages (oldest first): the
+// pending ones are the last of `messages`, from position `next_position` (stored) on.
+Status AddPendingOf(const std::vector<Message>& messages, int64_t next_position, Conversation& c);
 
 // Folds the conversation's pending messages into its row; writes nothing when none are pending.
 Status FoldConversation(sqlite::Connection& conn, int64_t conversation_row);
@@ -67,8 +74,9 @@ Status FoldAllConversations(sqlite::Connection& conn);
 // pending messages. A missing or damaged watermark reads as 0 (every conversation of the user is looked at).
 Result<std::vector<int64_t>> ConversationsWithRecentMessages(sqlite::Connection& conn, int64_t user_id);
 
-// The SQL expression of a conversation counter as read (stored plus pending) on the conversations row aliased
-// `alias`: for readers that select rows in SQL (exports). `column` is one of the counter columns named above.
-std::string CounterAsReadSql(std::string_view column, std::string_view alias);
+// The SQL expression of a conversation column as read on the conversations row aliased `alias`, for readers that
+// select rows in SQL (exports): for a counter (message_count, next_position, updated_at, the token totals,
+// cost_nanousd) the stored value plus its pending messages; nullopt for any other column (read as stored).
+std::optional<std::string> CounterAsReadSql(std::string_view column, std::string_view alias);
 
 }  // namespace convstore::records

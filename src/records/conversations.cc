@@ -77,42 +77,31 @@ Result<int64_t> InsertConversation(sqlite::Connection& conn, const Conversation&
 
 Result<std::optional<Conversation>> FindByExternalId(sqlite::Connection& conn, std::string_view external_id,
                                                      std::string_view user_key) {
-  auto found = conn.QueryRow(
-      "SELECT " CONVSTORE_CONVERSATION_COLUMNS " FROM conversations c JOIN users u ON u.id = c.user_id"
-      " WHERE c.external_id = ?1",
-      "find conversation by external id",
-      [](const sqlite::Stmt& st) {
-        std::pair<Conversation, StoredRow> c;
-        ReadConversation(st, 0, c.first);
-        c.second = StoredRowOf(st, 0);
-        return c;
-      },
-      external_id);
+  auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS " FROM conversations c JOIN users u ON u.id = c.user_id"
+                         " WHERE c.external_id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, external_id);
+  auto found = st->Step("find conversation by external id");
   if (!found.ok()) return found.status();
   if (!*found) return std::optional<Conversation>();
-  auto& [c, stored] = **found;
+  Conversation c;
+  CONVSTORE_RETURN_IF_ERROR(ReadConversationAsRead(conn, *st, 0, c));
   if (c.user_key != user_key)
     return Status::Conflict(fmt::format("external_id '{}' names a conversation of another user", external_id));
-  CONVSTORE_RETURN_IF_ERROR(AddPendingMessages(conn, stored.row_id, stored.next_position, c));
   return std::optional<Conversation>(std::move(c));
 }
 
 Result<Conversation> SelectConversation(sqlite::Connection& conn, std::string_view id) {
-  auto found = conn.QueryRow(
-      "SELECT " CONVSTORE_CONVERSATION_COLUMNS " FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1",
-      "get conversation",
-      [](const sqlite::Stmt& st) {
-        std::pair<Conversation, StoredRow> c;
-        ReadConversation(st, 0, c.first);
-        c.second = StoredRowOf(st, 0);
-        return c;
-      },
-      id);
+  auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
+                         " FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id);
+  auto found = st->Step("get conversation");
   if (!found.ok()) return found.status();
   if (!*found) return NoSuchConversation(id);
-  auto& [c, stored] = **found;
-  CONVSTORE_RETURN_IF_ERROR(AddPendingMessages(conn, stored.row_id, stored.next_position, c));
-  return std::move(c);
+  Conversation c;
+  CONVSTORE_RETURN_IF_ERROR(ReadConversationAsRead(conn, *st, 0, c));
+  return c;
 }
 
 Result<ConversationWithMessages> SelectConversationWithMessages(sqlite::Connection& conn, std::string_view id) {
@@ -127,7 +116,6 @@ Result<ConversationWithMessages> SelectConversationWithMessages(sqlite::Connecti
   ConversationWithMessages out;
   ReadConversation(*conv, 0, out.conversation);
   const StoredRow stored = StoredRowOf(*conv, 0);
-  const int64_t row_id = stored.row_id;
 
   out.messages.reserve(static_cast<size_t>(out.conversation.message_count));
   auto read = conn.ForEachRow(
@@ -137,10 +125,11 @@ Result<ConversationWithMessages> SelectConversationWithMessages(sqlite::Connecti
         ReadMessage(st, 0, out.conversation.id, out.messages.emplace_back());
         return true;
       },
-      row_id);
+      stored.row_id);
   if (!read.ok()) return read.status();
   out.message_count = static_cast<int64_t>(out.messages.size());
-  CONVSTORE_RETURN_IF_ERROR(AddPendingMessages(conn, row_id, stored.next_position, out.conversation));
+  // The pending messages are the last ones read.
+  CONVSTORE_RETURN_IF_ERROR(AddPendingOf(out.messages, stored.next_position, out.conversation));
   return out;
 }
 

@@ -19,7 +19,7 @@ Result<std::vector<IdleConversation>> FindIdleConversations(sqlite::Connection& 
   std::vector<IdleConversation> out;
   // The stored updated_at never passes the one read (a superset: RecheckIdle decides); the count is the one read,
   // which sizes the batches.
-  static const std::string sql = "SELECT id, uid, user_id, " + CounterAsReadSql("message_count", "c") +
+  static const std::string sql = "SELECT id, uid, user_id, " + *CounterAsReadSql("message_count", "c") +
                                  " FROM conversations c WHERE id > ?1 AND updated_at < ?2 ORDER BY id LIMIT ?3";
   auto walked = conn.ForEachRow(
       sql.c_str(),

@@ -105,26 +105,21 @@ Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t no
 
 Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_view conversation_id, size_t adding) {
   auto found = conn.QueryRow(
-      "SELECT c.id, c.next_position, c.message_count, c.updated_at, c.tokens_input, c.tokens_output, "
-      "c.tokens_cached_input, c.tokens_reasoning, c.tokens_cache_write, c.cost_nanousd, c.user_id, "
-      "coalesce(u.team_id, 0), (SELECT max(position) + 1 FROM messages WHERE conversation_id = c.id) "
+      "SELECT c.id, c.next_position, c.message_count, c.tokens_input, c.tokens_output, c.tokens_cached_input, "
+      "c.tokens_cache_write, c.tokens_reasoning, c.cost_nanousd, c.user_id, coalesce(u.team_id, 0), "
+      "(SELECT max(position) + 1 FROM messages WHERE conversation_id = c.id) "
       "FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.uid = ?1",
       "find conversation",
       [](const sqlite::Stmt& st) {
         ConversationCounters k;
         k.row_id = st.Int(0);
-        k.next_position = k.stored_next_position = st.Int(1);
+        k.stored_next_position = st.Int(1);
         k.message_count = st.Int(2);
-        k.updated_at = st.Int(3);
-        k.tokens_input = st.Int(4);
-        k.tokens_output = st.Int(5);
-        k.tokens_cached_input = st.Int(6);
-        k.tokens_reasoning = st.Int(7);
-        k.tokens_cache_write = st.Int(8);
-        k.cost = st.Int(9);
-        k.user_id = st.Int(10);
-        k.team_id = st.Int(11);
-        k.next_position = std::max(k.next_position, st.OptInt(12).value_or(0));
+        k.tokens = {st.Int(3), st.Int(4), st.Int(5), st.Int(6), st.Int(7)};
+        k.cost = st.Int(8);
+        k.user_id = st.Int(9);
+        k.team_id = st.Int(10);
+        k.next_position = std::max(k.stored_next_position, st.OptInt(11).value_or(0));
         return k;
       },
       conversation_id);
@@ -143,19 +138,12 @@ Result<ConversationCounters> LoadCounters(sqlite::Connection& conn, std::string_
   const int64_t most = (k.next_position - k.stored_next_position) + static_cast<int64_t>(adding);
   const int64_t token_room = INT64_MAX - most * limits::kMaxTokenCount;
   const bool near = most > INT64_MAX / limits::kMaxCostNanoUsd || k.cost > INT64_MAX - most * limits::kMaxCostNanoUsd ||
-                    std::max({k.tokens_input, k.tokens_output, k.tokens_cached_input, k.tokens_reasoning,
-                              k.tokens_cache_write}) > token_room;
+                    std::max({k.tokens.input, k.tokens.output, k.tokens.cached_input, k.tokens.cache_write,
+                              k.tokens.reasoning}) > token_room;
   if (near) {
     auto pending = ReadPendingMessages(conn, k.row_id, k.stored_next_position);
     if (!pending.ok()) return pending.status();
-    if (!AddChecked(k.tokens_input, pending->tokens_input) || !AddChecked(k.tokens_output, pending->tokens_output) ||
-        !AddChecked(k.tokens_cached_input, pending->tokens_cached_input) ||
-        !AddChecked(k.tokens_reasoning, pending->tokens_reasoning) ||
-        !AddChecked(k.tokens_cache_write, pending->tokens_cache_write) || !AddChecked(k.cost, pending->cost))
-      return Status::Corruption(fmt::format(
-          "conversation '{}': its stored totals plus its newest messages leave the 64-bit integer range (the file "
-          "was changed outside convstore)",
-          conversation_id));
+    CONVSTORE_RETURN_IF_ERROR(AddPendingTotals(*pending, conversation_id, k.message_count, k.tokens, k.cost));
   }
   return std::move(k);
 }
@@ -204,10 +192,10 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, int64
                               const std::optional<NanoUsd>& cost, const std::optional<int64_t>& price_id,
                               Message& msg) {
   const NewMessage& m = *v.in;
-  if (!AddChecked(k.tokens_input, m.tokens_input) || !AddChecked(k.tokens_output, m.tokens_output) ||
-      !AddChecked(k.tokens_cached_input, m.tokens_cached_input) ||
-      !AddChecked(k.tokens_reasoning, m.tokens_reasoning) ||
-      !AddChecked(k.tokens_cache_write, m.tokens_cache_write) || !AddChecked(k.cost, cost))
+  if (!AddChecked(k.tokens.input, m.tokens_input) || !AddChecked(k.tokens.output, m.tokens_output) ||
+      !AddChecked(k.tokens.cached_input, m.tokens_cached_input) ||
+      !AddChecked(k.tokens.reasoning, m.tokens_reasoning) ||
+      !AddChecked(k.tokens.cache_write, m.tokens_cache_write) || !AddChecked(k.cost, cost))
     return Status::TooLarge(
         fmt::format("conversation '{}' token or cost totals would overflow a 64-bit integer", conversation_id));
   // A tool result's call must be of this conversation: named by the provider's id it recorded, or by convstore's.
@@ -267,7 +255,6 @@ Result<int64_t> InsertMessage(sqlite::Connection& conn, sqlite::Stmt& ins, int64
     return s;
   }
   ++k.message_count;
-  k.updated_at = std::max(k.updated_at, v.created_at);
   for (const ToolCall& prepared : v.calls) {
     ToolCall& call = msg.tool_calls.emplace_back(prepared);
     call.message_id = msg.id;

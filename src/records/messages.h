@@ -32,10 +32,9 @@ Status ValidateMessage(const NewMessage& m, size_t index, bool batch, int64_t no
 // no conversation row: the new messages are pending (conversation_counters.h), and the totals here serve the int64
 // range check only.
 struct ConversationCounters {
-  int64_t row_id = 0, next_position = 0, message_count = 0, updated_at = 0;
+  int64_t row_id = 0, next_position = 0, message_count = 0;
   int64_t stored_next_position = 0;  // as stored: next_position minus the pending messages
-  int64_t tokens_input = 0, tokens_output = 0, tokens_cached_input = 0, tokens_reasoning = 0,
-          tokens_cache_write = 0;
+  TokenCounts tokens{};
   int64_t cost = 0;
   int64_t user_id = 0, team_id = 0;  // team_id 0: the user has no team
 };

@@ -252,7 +252,7 @@ namespace {
 // Adds the source row id of the conversation whose counters `c` may change: a conversation written, or a message
 // inserted into or moved out of one.
 void NoteConversation(const SourceColumns& columns, const RowChange& c, std::set<int64_t>& out) {
-  const std::vector<sqlite::Value>& row = c.op == kOpDelete ? c.before : (c.op == kOpInsert ? c.after : c.before);
+  const std::vector<sqlite::Value>& row = c.op == kOpInsert ? c.after : c.before;
   if (c.table == "conversations") {
     if (!row.empty() && row[0].type == sqlite::Value::kInteger) out.insert(row[0].i);
     return;

@@ -153,12 +153,6 @@ Status MoveWatermark(sqlite::Connection& conn, int64_t from, int64_t to) {
   return conn.Run("UPDATE cost_fold SET messages_through = ?1", "move the cost watermark", to);
 }
 
-bool SameRow(const CostRow& a, const CostRow& b) {
-  return a.at == b.at && a.user_id == b.user_id && a.team_id == b.team_id && a.model == b.model &&
-         a.source == b.source && a.role == b.role && a.endpoint == b.endpoint && a.status == b.status &&
-         std::equal(a.tokens, a.tokens + 5, b.tokens) && a.cost == b.cost && a.latency_us == b.latency_us;
-}
-
 // Folds cost_pending and, with `watermark` (read by the caller), the messages past it (then moves it to the newest
 // message).
 Status Merge(sqlite::Connection& conn, const std::optional<Watermark>& watermark) {
@@ -317,7 +311,7 @@ Status RemoveCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows
   for (const CostRow& r : rows) {
     auto it = pending.empty() ? pending.end()
                               : std::find_if(pending.begin(), pending.end(),
-                                             [&](const auto& p) { return p.first != 0 && SameRow(p.second, r); });
+                                             [&](const auto& p) { return p.first != 0 && p.second == r; });
     if (it == pending.end()) {
       delta.Add(r, -1);
       continue;

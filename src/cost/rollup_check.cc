@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
+#include <vector>
 
 #include "cost/cost_rows.h"
 #include "cost/pending.h"
@@ -262,19 +264,46 @@ Status CompareRollups(sqlite::Connection& conn, const WideDelta& expected, Rollu
   return Status::OK();
 }
 
-Status ReplaceRollups(sqlite::Connection& conn, const WideDelta& expected) {
+namespace {
+
+// Sets the watermark for a rebuild and returns it (nullopt before migration 13 made it: every message is counted).
+// It stays below every conversation's pending messages, where listings look for them, so a rebuild leaves the
+// conversations' rows as they are (a point-in-time restore replays them exactly and then rebuilds); the messages
+// above it stay pending cost rows. Only when that would leave kPendingMergeRows or more pending (a damaged file)
+// are the conversations folded and every message counted.
+Result<std::optional<int64_t>> ResetWatermark(sqlite::Connection& conn) {
+  auto exists = conn.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'cost_fold'",
+                              "find the cost watermark");
+  if (!exists.ok()) return exists.status();
+  if (exists->value_or(0) == 0) return std::optional<int64_t>();
+  auto newest = conn.QueryInt("SELECT coalesce(max(id), 0) FROM messages", "find the newest message");
+  if (!newest.ok()) return newest.status();
+  int64_t through = newest->value_or(0);
+  auto oldest = records::OldestPendingMessageId(conn);
+  if (!oldest.ok()) return oldest.status();
+  if (*oldest && through - (**oldest - 1) < kPendingMergeRows)
+    through = **oldest - 1;
+  else if (*oldest)
+    CONVSTORE_RETURN_IF_ERROR(records::FoldAllConversations(conn));
+  CONVSTORE_RETURN_IF_ERROR(conn.Run("INSERT OR REPLACE INTO cost_fold(id, messages_through) VALUES (1, ?1)",
+                                     "set the cost watermark", through));
+  return std::optional<int64_t>(through);
+}
+
+}  // namespace
+
+Status ReplaceRollups(sqlite::Connection& conn, const WideDelta& all_rows) {
   CONVSTORE_RETURN_IF_ERROR(
       conn.Exec("DELETE FROM cost_rollups; DELETE FROM cost_totals; DELETE FROM cost_pending;", "clear rollups"));
-  // Every message is counted from here; earlier migrations' steps rebuild before migration 13 made the watermark.
-  auto watermark = conn.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'cost_fold'",
-                                 "find the cost watermark");
-  if (!watermark.ok()) return watermark.status();
-  // The conversations' counters are folded first: pending messages must lie above the watermark.
-  CONVSTORE_RETURN_IF_ERROR(records::FoldAllConversations(conn));
-  if (watermark->value_or(0) != 0)
-    CONVSTORE_RETURN_IF_ERROR(conn.Exec("DELETE FROM cost_fold; INSERT INTO cost_fold(id, messages_through)"
-                                        " SELECT 1, coalesce(max(id), 0) FROM messages",
-                                        "set the cost watermark"));
+  auto through = ResetWatermark(conn);
+  if (!through.ok()) return through.status();
+  // The rollups count every raw row but the messages past the watermark, which count as pending.
+  std::vector<CostRow> past;
+  if (*through) CONVSTORE_RETURN_IF_ERROR(VisitPendingMessages(conn, [&](const CostRow& r) { past.push_back(r); }));
+  WideDelta expected = all_rows;
+  for (const CostRow& r : past) expected.Add(r, -1);
+  std::erase_if(expected.fine, [](const auto& e) { return e.second.zero(); });
+  std::erase_if(expected.totals, [](const auto& e) { return e.second.zero(); });
   std::set<FineKey> fine_over;
   std::set<TotalKey> totals_over;
   for (const auto& [k, m] : expected.fine)
@@ -292,6 +321,11 @@ Status ReplaceRollups(sqlite::Connection& conn, const WideDelta& expected) {
   Status status;
   CONVSTORE_RETURN_IF_ERROR(ForEachRawCostRow(conn, [&](const CostRow& r) {
     if (!status.ok()) return;
+    // A message past the watermark is pending in place (an equal row stands for it).
+    if (auto it = std::find(past.begin(), past.end(), r); it != past.end()) {
+      past.erase(it);
+      return;
+    }
     bool over = fine_over.count(FineKeyOf(r)) != 0;
     TotalKey keys[2];
     for (int i = 0, n = TotalKeysOf(r, keys); i < n; ++i) over = over || totals_over.count(keys[i]) != 0;

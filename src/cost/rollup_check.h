@@ -41,9 +41,11 @@ Result<WideDelta> RecomputeFromRaw(sqlite::Connection& conn, int64_t* raw_rows);
 // Compares the stored rollups plus pending rows with `expected`, exactly; fills the report's counters and samples.
 Status CompareRollups(sqlite::Connection& conn, const WideDelta& expected, RollupReport& report);
 
-// Replaces the rollups, totals and pending rows with `expected`. Rows counted under a key whose sum passes the
-// int64 range are stored as pending rows (a second scan finds them).
-Status ReplaceRollups(sqlite::Connection& conn, const WideDelta& expected);
+// Replaces the rollups, totals and pending rows with `all_rows` (every raw row, RecomputeFromRaw) and sets the
+// watermark below every conversation's pending messages: the messages past it are left out of the rollups, pending
+// in place. Rows counted under a key whose sum passes the int64 range are stored as pending rows (a second scan
+// finds them).
+Status ReplaceRollups(sqlite::Connection& conn, const WideDelta& all_rows);
 
 // The rollups' cheap invariants, in O(rollups + totals + pending) without reading a raw row (quick_check_on_open):
 // every stored row is Plausible and its latency histogram decodes to as many latencies as it counts; the

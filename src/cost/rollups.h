@@ -45,6 +45,8 @@ struct CostRow {
   int64_t tokens[5] = {0, 0, 0, 0, 0};  // input, output, cached_input, cache_write, reasoning
   NanoUsd cost = 0;
   std::optional<int64_t> latency_us;
+  // Rows that are equal count alike: one stands for another in the rollups and among the pending rows.
+  bool operator==(const CostRow& o) const = default;
 };
 
 struct FineKey {

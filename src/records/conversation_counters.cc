@@ -129,6 +129,15 @@ Status FoldAllConversations(sqlite::Connection& conn) {
   return FoldEach(conn, *rows);
 }
 
+Result<std::optional<int64_t>> OldestPendingMessageId(sqlite::Connection& conn) {
+  auto row = conn.QueryRow(
+      "SELECT min(m.id) FROM conversations c JOIN messages m ON m.conversation_id = c.id"
+      " AND m.position >= c.next_position",
+      "find the oldest pending message", [](const sqlite::Stmt& st) { return st.OptInt(0); });
+  if (!row.ok()) return row.status();
+  return row->value_or(std::nullopt);
+}
+
 Result<std::vector<int64_t>> ConversationsWithRecentMessages(sqlite::Connection& conn, int64_t user_id) {
   auto through = conn.QueryInt(
       "SELECT CASE WHEN typeof(messages_through) = 'integer' AND messages_through > 0 THEN messages_through ELSE 0"

@@ -67,8 +67,11 @@ Status AddPendingOf(const std::vector<Message>& messages, int64_t next_position,
 Status FoldConversation(sqlite::Connection& conn, int64_t conversation_row);
 // Folds every conversation with a message whose id is above `message_id`.
 Status FoldConversationsPast(sqlite::Connection& conn, int64_t message_id);
-// Folds every conversation (after the file was repaired or replayed: no bound is trusted).
+// Folds every conversation (a damaged file: no bound is trusted).
 Status FoldAllConversations(sqlite::Connection& conn);
+// The smallest id of any conversation's pending messages; nullopt when none is pending (an index seek per
+// conversation).
+Result<std::optional<int64_t>> OldestPendingMessageId(sqlite::Connection& conn);
 
 // The row ids of the conversations of `user_id` with a message above the cost watermark: a superset of those with
 // pending messages. A missing or damaged watermark reads as 0 (every conversation of the user is looked at).

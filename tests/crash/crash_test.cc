@@ -272,8 +272,8 @@ size_t Verify(const std::string& path, const Acknowledged& ack, int kill_no) {
 
   // Counters equal a recount: the count of stored messages, tokens and cost of stored and deleted ones; positions
   // distinct (tombstones included) and below next_position.
-  auto bad = Rows(db,
-                  "SELECT c.uid FROM conversations c LEFT JOIN (SELECT conversation_id, sum(live) n, "
+  const std::string counters =
+                  std::string("SELECT c.uid FROM ") + testing::kConversationsAsRead + " c LEFT JOIN (SELECT conversation_id, sum(live) n, "
                   "coalesce(sum(tokens_input), 0) ti, coalesce(sum(tokens_output), 0) tout, "
                   "coalesce(sum(cost_nanousd), 0) cost, max(position) maxpos, count(DISTINCT position) dpos, "
                   "count(*) rows FROM (SELECT conversation_id, 1 live, position, tokens_input, tokens_output, "
@@ -282,7 +282,8 @@ size_t Verify(const std::string& path, const Acknowledged& ack, int kill_no) {
                   "ON m.conversation_id = c.id "
                   "WHERE c.message_count != coalesce(m.n, 0) OR c.tokens_input != coalesce(m.ti, 0) "
                   "OR c.tokens_output != coalesce(m.tout, 0) OR c.cost_nanousd != coalesce(m.cost, 0) "
-                  "OR c.next_position <= coalesce(m.maxpos, -1) OR coalesce(m.dpos, 0) != coalesce(m.rows, 0)");
+                  "OR c.next_position <= coalesce(m.maxpos, -1) OR coalesce(m.dpos, 0) != coalesce(m.rows, 0)";
+  auto bad = Rows(db, counters.c_str());
   EXPECT_TRUE(bad.empty()) << "counters differ from a recount in conversation " << (bad.empty() ? "" : bad[0][0]);
   size_t total = static_cast<size_t>(std::stoll(Rows(db, "SELECT count(*) FROM messages").at(0).at(0)));
   sqlite3_close(db);

@@ -95,13 +95,15 @@ std::vector<std::string> CheckInvariants(RawDb& db) {
         "    OR c.cost_nanousd != r.cost";
     for (const auto& row : db.Column(kCounters)) problems.push_back("counters differ from a recount: " + row);
 
-    // A conversation's pending messages (at or past its stored next_position): fewer than 32, all above the cost
-    // watermark (where listings look for them).
+    // A conversation's pending messages (at or past its stored next_position): fewer than 32, numbered on from the
+    // stored next_position without a gap (a writer that deletes folds first), all above the cost watermark (where
+    // listings look for them).
     const char* kPending =
-        "SELECT c.uid || ': ' || count(*) || ' pending messages, lowest id ' || min(m.id) || ', watermark '"
-        " || (SELECT messages_through FROM cost_fold)"
+        "SELECT c.uid || ': ' || count(*) || ' pending messages at ' || c.next_position || '..' || max(m.position)"
+        " || ', lowest id ' || min(m.id) || ', watermark ' || (SELECT messages_through FROM cost_fold)"
         " FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.position >= c.next_position"
-        " GROUP BY c.id HAVING count(*) >= 32 OR min(m.id) <= (SELECT messages_through FROM cost_fold)";
+        " GROUP BY c.id HAVING count(*) >= 32 OR max(m.position) - c.next_position + 1 != count(*)"
+        "   OR min(m.id) <= (SELECT messages_through FROM cost_fold)";
     for (const auto& row : db.Column(kPending)) problems.push_back("pending messages out of bounds: " + row);
 
     // Positions: distinct and non-negative (deletes leave gaps; no position is used twice, tombstones included).

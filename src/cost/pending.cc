@@ -287,7 +287,7 @@ Status MergePending(sqlite::Connection& conn) {
 
 Status MergePendingTable(sqlite::Connection& conn) { return Merge(conn, std::nullopt); }
 
-Status FoldIfDue(sqlite::Connection& conn) {
+Result<bool> FoldDue(sqlite::Connection& conn) {
   auto st = conn.Prepare("SELECT count(*) >= ?1 FROM cost_pending");
   if (!st.ok()) return st.status();
   st->Bind(1, kPendingMergeRows);
@@ -297,7 +297,13 @@ Status FoldIfDue(sqlite::Connection& conn) {
   st->Reset();
   auto w = ReadWatermark(conn);
   if (!w.ok()) return w.status();
-  return due || w->span() >= kPendingMergeRows ? Merge(conn, *w) : Status::OK();
+  return due || w->span() >= kPendingMergeRows;
+}
+
+Status FoldIfDue(sqlite::Connection& conn) {
+  auto due = FoldDue(conn);
+  if (!due.ok()) return due.status();
+  return *due ? MergePending(conn) : Status::OK();
 }
 
 Status RemoveCostRows(sqlite::Connection& conn, const std::vector<CostRow>& rows, RollupDelta& delta) {

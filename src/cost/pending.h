@@ -67,6 +67,8 @@ Status MergePendingTable(sqlite::Connection& conn);
 // Folds when either kind of pending row has reached kPendingMergeRows (after a delete or reprice, rows whose day
 // passed the int64 range may fit again).
 Status FoldIfDue(sqlite::Connection& conn);
+// Whether FoldIfDue would fold.
+Result<bool> FoldDue(sqlite::Connection& conn);
 
 // Every pending row, as counted (+1 each): cost_pending's (VisitCostPendingTable), then the messages past the
 // watermark (VisitPendingMessages). A row holding values convstore never writes (negative, beyond the per-row

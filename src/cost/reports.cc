@@ -297,8 +297,12 @@ Result<RollupReport> CheckRollups(sqlite::Connection& conn, bool repair) {
     CONVSTORE_RETURN_IF_ERROR(ReplaceRollups(conn, *expected));
     report.repaired = true;
   } else if (repair) {
-    // Right, but perhaps with more pending than a writer leaves (a replay adds messages past the watermark).
-    CONVSTORE_RETURN_IF_ERROR(FoldIfDue(conn));
+    // Right, but perhaps with more pending than a writer leaves: the watermark is not journaled, so a replay adds
+    // messages past it. A fold would also fold the conversations the replay set; setting the rollups again puts the
+    // watermark below their pending messages instead, and leaves their rows as replayed.
+    auto due = FoldDue(conn);
+    if (!due.ok()) return due.status();
+    if (*due) CONVSTORE_RETURN_IF_ERROR(ReplaceRollups(conn, *expected));
   }
   return report;
 }

@@ -261,7 +261,10 @@ TEST(OpsCrash, KillsDuringBackupVerifyRestoreArchiveAndPointInTimeRestoreLoseNot
               "acknowledged messages kept\n",
               done, per_op[0], per_op[1], per_op[2], per_op[3], per_op[4], acknowledged.size());
   EXPECT_GE(done, std::min(kills, 100)) << "too few kills within the time bound";
-  if (std::system(("rm -rf '" + p.dir + "'").c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", p.dir.c_str());
+  if (::testing::Test::HasFailure())
+    std::fprintf(stderr, "kept %s for inspection\n", p.dir.c_str());
+  else if (std::system(("rm -rf '" + p.dir + "'").c_str()) != 0)
+    std::fprintf(stderr, "could not remove %s\n", p.dir.c_str());
 }
 
 }  // namespace

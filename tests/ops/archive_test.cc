@@ -171,6 +171,42 @@ TEST(Archive, EveryCommitIsRestorableBySeqAndByTime) {
   EXPECT_EQ((*entries)[0].kind, JournalEntryKind::kRestored);
 }
 
+TEST(Archive, AReplayPastTheWatermarkRestoresTheConversationsAsTheyWere) {
+  // The cost watermark is derived, not journaled: a replay of 256 or more messages past the base backup's watermark
+  // leaves them all pending, and the rebuild that follows must count them without folding the conversations the
+  // replay set (the source's conversation keeps the messages added after its last fold pending).
+  TempDb db;
+  TempDir dir;
+  const std::string archive = dir / "archive";
+  auto store = OpenOrDie(db.path());
+  ArchiveOptions options;
+  options.directory = archive;
+  ASSERT_OK(store->ArchiveNow(options));  // the base backup: no messages
+  auto conv = store->CreateConversation({.user_key = "ana@example.com"});
+  ASSERT_OK(conv);
+  for (int i = 0; i < 278; ++i) ASSERT_OK(store->AddMessage(conv->id, Msg("m" + std::to_string(i), 10)));
+  auto round = store->ArchiveNow(options);
+  ASSERT_OK(round);
+  const std::string state = testing::DumpJournaledTables(db.path());
+  auto live = store->GetConversation(conv->id);
+  ASSERT_OK(live);
+
+  TempDb target;
+  PointInTimeOptions o;
+  o.to_seq = round->archived_seq;
+  ASSERT_OK(RestoreToPoint(archive, target.path(), o));
+  EXPECT_EQ(testing::DumpJournaledTables(target.path()), state);
+  auto restored = OpenOrDie(target.path());
+  auto got = restored->GetConversation(conv->id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->conversation.message_count, 278);
+  EXPECT_EQ(got->conversation.cost_nanousd, live->conversation.cost_nanousd);
+  auto summary = restored->GetCostSummary({.user_key = "ana@example.com"});
+  ASSERT_OK(summary);
+  EXPECT_EQ(summary->total_cost_nanousd, 2780);
+  ExpectDerivedTablesVerify(target.path());
+}
+
 TEST(Archive, RefusesTargetsItDoesNotHoldAndLeavesTheTargetAlone) {
   TempDb db;
   TempDir dir;

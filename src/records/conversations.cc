@@ -212,11 +212,12 @@ Result<ConversationPage> ListConversations(sqlite::Connection& conn, std::string
   }
 
   // A keyset range scan of conversations_user_recent per archived value, skipping the conversations placed above;
-  // limit+1 rows (after those skipped) tell whether another page exists.
+  // limit+1 rows (after those skipped) tell whether another page exists. (u.id = ?1 reads the user's row once,
+  // not once a row.)
   auto scan = [&](int64_t archived) -> Status {
     auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
                            " FROM conversations c JOIN users u ON u.id = c.user_id"
-                           " WHERE c.user_id = ?1 AND c.archived = ?2 AND (c.updated_at, c.id) < (?3, ?4)"
+                           " WHERE c.user_id = ?1 AND u.id = ?1 AND c.archived = ?2 AND (c.updated_at, c.id) < (?3, ?4)"
                            " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?5");
     if (!st.ok()) return st.status();
     st->Bind(1, user_id).Bind(2, archived).Bind(3, after.updated_at).Bind(4, after.row_id);

@@ -20,6 +20,10 @@ namespace {
 constexpr int kReadUsers = 10;
 constexpr int kReadConversations = 200;  // 20 per user
 constexpr int kReadMessagesEach = 50;    // 10,000 messages
+// Of each conversation's messages, the newest arrive one add_message at a time, round-robin over the conversations
+// (as concurrent agents' replies do), the rest in one add_messages batch: the reads meet conversations whose
+// newest messages are still pending (counted when read) and a full window of messages past the cost watermark.
+constexpr int kReadArrivingEach = 10;
 constexpr int kVectorDimension = 128;
 constexpr const char* kModel = "gpt-4o";
 constexpr const char* kTools[] = {"bgp_check", "ping", "traceroute", "config_diff", "ticket_lookup",
@@ -177,6 +181,12 @@ void Workloads::Data::MakeReadFiles() {
   RawStatement put_vector(*read_raw, "INSERT INTO embeddings(message_id, vector) VALUES(?1, ?2)");
   RawStatement index_text(*read_raw, "INSERT INTO messages_fts(rowid, content) SELECT id, content FROM messages "
                                      "WHERE conversation_id = ?1");
+  struct Arriving {
+    size_t conversation;  // index in read_conversations
+    NewMessage message;
+    int64_t index;        // the message's number (its vector)
+  };
+  std::vector<Arriving> arriving;  // per conversation, its last kReadArrivingEach messages in order
   int64_t i = 0;
   for (int c = 0; c < kReadConversations; ++c) {
     NewConversation nc;
@@ -192,11 +202,16 @@ void Workloads::Data::MakeReadFiles() {
       m.metadata_json = Metadata(i + k);
       batch.push_back(std::move(m));
     }
-    const auto added = Check(read_store->AddMessages(id, batch), "add the read workloads' messages");
+    const std::vector<NewMessage> first(batch.begin(), batch.end() - kReadArrivingEach);
+    const auto added = Check(read_store->AddMessages(id, first), "add the read workloads' messages");
     std::vector<EmbeddingInput> vectors;
     read_raw->Exec("BEGIN");
     for (int k = 0; k < kReadMessagesEach; ++k, ++i) {
-      vectors.push_back({added[static_cast<size_t>(k)].id, Vector(i)});
+      if (k >= kReadMessagesEach - kReadArrivingEach) {
+        arriving.push_back({static_cast<size_t>(c), batch[static_cast<size_t>(k)], i});
+      } else {
+        vectors.push_back({added[static_cast<size_t>(k)].id, Vector(i)});
+      }
       RawInsert(writer, raw_conv, int64_t{3} << 40 | i, 0, batch[static_cast<size_t>(k)].content,
                 batch[static_cast<size_t>(k)].metadata_json);
       const std::vector<float>& v = vectors.back().vector;
@@ -209,6 +224,15 @@ void Workloads::Data::MakeReadFiles() {
     read_raw->Exec("COMMIT");
     Check(read_store->PutEmbeddings("bench", vectors), "put the vectors");
   }
+  std::vector<EmbeddingInput> vectors;
+  for (int k = 0; k < kReadArrivingEach; ++k)
+    for (int c = 0; c < kReadConversations; ++c) {
+      const Arriving& a = arriving[static_cast<size_t>(c * kReadArrivingEach + k)];
+      const auto added = Check(read_store->AddMessage(read_conversations[a.conversation], a.message),
+                               "add the read workloads' messages");
+      vectors.push_back({added.id, Vector(a.index)});
+    }
+  Check(read_store->PutEmbeddings("bench", vectors), "put the vectors");
   Check(read_store->CatchUpSearchIndex().status(), "index the messages");
   // A common word and a rarer one: a few dozen matches of 10,000 messages, as a search for a host or a ticket.
   for (int k = 0; k < 16; ++k)
@@ -290,7 +314,7 @@ Workload Workloads::Get(const std::string& name) {
   const int64_t from_us = NowUs() - int64_t{30} * 86400 * 1000000;
   w.item = "rows";
   if (name == "get_conversation") {
-    w.convstore = "get_conversation (50 messages)";
+    w.convstore = "get_conversation (50 messages, the newest 10 added one at a time)";
     w.raw = "SELECT the conversation, then its messages by position";
     w.items_per_call = kReadMessagesEach;
     w.open = [store, raw, convs, raw_uids](Side side, int) -> Call {

@@ -24,19 +24,21 @@ Result<PendingMessages> ReadPendingMessages(sqlite::Connection& conn, int64_t co
                                             int64_t next_position) {
   // A range of the (conversation_id, position) index, then each pending row: fewer than
   // kMaxPendingPerConversation of them.
-  auto row = conn.QueryRow(
-      "SELECT count(*), coalesce(sum(tokens_input), 0), coalesce(sum(tokens_output), 0),"
-      " coalesce(sum(tokens_cached_input), 0), coalesce(sum(tokens_cache_write), 0),"
-      " coalesce(sum(tokens_reasoning), 0), coalesce(sum(cost_nanousd), 0), coalesce(max(created_at), 0),"
-      " coalesce(max(position) + 1, 0) FROM messages WHERE conversation_id = ?1 AND position >= ?2",
-      "read a conversation's newest messages",
-      [](const sqlite::Stmt& st) {
-        return PendingMessages{st.Int(0), {st.Int(1), st.Int(2), st.Int(3), st.Int(4), st.Int(5)},
-                               st.Int(6), st.Int(7), st.Int(8)};
-      },
-      conversation_row, next_position);
+  auto row = conn.QueryRow("SELECT " CONVSTORE_PENDING_COLUMNS " FROM messages p WHERE p.conversation_id = ?1"
+                           " AND p.position >= ?2",
+                           "read a conversation's newest messages",
+                           [](const sqlite::Stmt& st) { return PendingOf(st, 0); }, conversation_row, next_position);
   if (!row.ok()) return row.status();
   return row->value_or(PendingMessages{});
+}
+
+PendingMessages PendingOf(const sqlite::Stmt& st, int first) {
+  return PendingMessages{st.Int(first),
+                         {st.Int(first + 1), st.Int(first + 2), st.Int(first + 3), st.Int(first + 4),
+                          st.Int(first + 5)},
+                         st.Int(first + 6),
+                         st.Int(first + 7),
+                         st.Int(first + 8)};
 }
 
 Status AddPendingTotals(const PendingMessages& p, std::string_view conversation, int64_t& message_count,
@@ -140,15 +142,6 @@ Result<std::optional<int64_t>> OldestPendingMessageId(sqlite::Connection& conn) 
   return row->value_or(std::nullopt);
 }
 
-Result<std::vector<int64_t>> ConversationsWithRecentMessages(sqlite::Connection& conn, int64_t user_id) {
-  // The few messages past the watermark by rowid, then their conversations by primary key. (`+` keeps the planner
-  // from the other ways round, each of which reads every message of the user's conversations or of the file.)
-  return conn.QueryInts(
-      "SELECT c.id FROM conversations c WHERE c.id IN (SELECT +m.conversation_id FROM messages m WHERE m.id >"
-      " coalesce((SELECT CASE WHEN typeof(messages_through) = 'integer' AND messages_through > 0"
-      " THEN messages_through ELSE 0 END FROM cost_fold), 0)) AND +c.user_id = ?1",
-      "find conversations with new messages", user_id);
-}
 
 std::optional<std::string> CounterAsReadSql(std::string_view column, std::string_view alias) {
   const std::string pending =

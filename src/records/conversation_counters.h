@@ -48,6 +48,15 @@ struct PendingMessages {
 Result<PendingMessages> ReadPendingMessages(sqlite::Connection& conn, int64_t conversation_row,
                                             int64_t next_position);
 
+// 9 columns: the aggregates of the pending messages aliased p (joined or filtered as position >= next_position of
+// their conversation), read back with PendingOf.
+#define CONVSTORE_PENDING_COLUMNS                                                                              \
+  "count(p.id), coalesce(sum(p.tokens_input), 0), coalesce(sum(p.tokens_output), 0),"                         \
+  " coalesce(sum(p.tokens_cached_input), 0), coalesce(sum(p.tokens_cache_write), 0),"                         \
+  " coalesce(sum(p.tokens_reasoning), 0), coalesce(sum(p.cost_nanousd), 0), coalesce(max(p.created_at), 0),"  \
+  " coalesce(max(p.position) + 1, 0)"
+PendingMessages PendingOf(const sqlite::Stmt& st, int first);
+
 // Adds `pending`'s count, tokens and cost to these totals of `conversation` (its id, for the error). kCorruption
 // when a total would leave the int64 range (the inserts keep every total in range: the file was changed outside
 // convstore); the totals are then partly added.
@@ -73,9 +82,13 @@ Status FoldAllConversations(sqlite::Connection& conn);
 // conversation).
 Result<std::optional<int64_t>> OldestPendingMessageId(sqlite::Connection& conn);
 
-// The row ids of the conversations of `user_id` with a message above the cost watermark: a superset of those with
-// pending messages. A missing or damaged watermark reads as 0 (every conversation of the user is looked at).
-Result<std::vector<int64_t>> ConversationsWithRecentMessages(sqlite::Connection& conn, int64_t user_id);
+// SQL condition on the conversations row aliased c: it has a message above the cost watermark (a superset of the
+// conversations with pending messages, found by the few messages' rowids; a missing or damaged watermark reads as
+// 0, and every message is looked at).
+#define CONVSTORE_HAS_RECENT_MESSAGES(alias)                                                                   \
+  alias ".id IN (SELECT +m.conversation_id FROM messages m WHERE m.id > coalesce((SELECT CASE WHEN"           \
+  " typeof(messages_through) = 'integer' AND messages_through > 0 THEN messages_through ELSE 0 END"           \
+  " FROM cost_fold), 0))"
 
 // The SQL expression of a conversation column as read on the conversations row aliased `alias`, for readers that
 // select rows in SQL (exports): for a counter (message_count, next_position, updated_at, the token totals,

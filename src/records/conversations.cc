@@ -182,33 +182,31 @@ Result<ConversationPage> ListConversations(sqlite::Connection& conn, std::string
   std::vector<Item> items;
   std::vector<int64_t> moved;  // row ids of conversations with pending messages, sorted
   {
-    auto recent = ConversationsWithRecentMessages(conn, user_id);
-    if (!recent.ok()) return recent.status();
-    if (!recent->empty()) {
-      auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS
-                             " FROM conversations c JOIN users u ON u.id = c.user_id WHERE c.id = ?1");
-      if (!st.ok()) return st.status();
-      for (int64_t row_id : *recent) {
-        st->Bind(1, row_id);
-        auto row = st->Step("list conversations");
-        if (!row.ok()) return row.status();
-        if (!*row) continue;
-        Item it;
-        ReadConversation(*st, 0, it.c);
-        const StoredRow stored = StoredRowOf(*st, 0);
-        it.row_id = row_id;
-        st->Reset();
-        auto pending = ReadPendingMessages(conn, row_id, stored.next_position);
-        if (!pending.ok()) return pending.status();
-        if (pending->count == 0) continue;  // its row is where the index has it
-        CONVSTORE_RETURN_IF_ERROR(AddPending(*pending, it.c));
-        moved.push_back(row_id);
-        if ((!it.c.archived || include_archived) &&
-            std::pair(it.c.updated_at, it.row_id) < std::pair(after.updated_at, after.row_id))
-          items.push_back(std::move(it));
-      }
-      std::sort(moved.begin(), moved.end());
+    // One statement: the user's conversations with messages past the watermark (those few messages read by rowid),
+    // each with its pending messages summed (a range of the (conversation_id, position) index).
+    auto st = conn.Prepare("SELECT " CONVSTORE_CONVERSATION_COLUMNS ", " CONVSTORE_PENDING_COLUMNS
+                           " FROM conversations c JOIN users u ON u.id = c.user_id"
+                           " LEFT JOIN messages p ON p.conversation_id = c.id AND p.position >= c.next_position"
+                           " WHERE " CONVSTORE_HAS_RECENT_MESSAGES("c") " AND c.user_id = ?1 AND u.id = ?1"
+                           " GROUP BY c.archived, c.updated_at, c.id");  // the listing index's order: no sort
+    if (!st.ok()) return st.status();
+    st->Bind(1, user_id);
+    for (;;) {
+      auto row = st->Step("list conversations");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      const PendingMessages pending = PendingOf(*st, CONVSTORE_CONVERSATION_COLUMN_COUNT);
+      if (pending.count == 0) continue;  // its row is where the index has it
+      Item it;
+      ReadConversation(*st, 0, it.c);
+      it.row_id = StoredRowOf(*st, 0).row_id;
+      CONVSTORE_RETURN_IF_ERROR(AddPending(pending, it.c));
+      moved.push_back(it.row_id);
+      if ((!it.c.archived || include_archived) &&
+          std::pair(it.c.updated_at, it.row_id) < std::pair(after.updated_at, after.row_id))
+        items.push_back(std::move(it));
     }
+    std::sort(moved.begin(), moved.end());
   }
 
   // A keyset range scan of conversations_user_recent per archived value, skipping the conversations placed above;

@@ -85,13 +85,20 @@ TEST_F(PendingCountersTest, AListingOrdersByTheNewestMessageAcrossPagesAndArchiv
   std::vector<std::string> convs;
   for (int i = 0; i < 8; ++i) convs.push_back(NewConv("bo", "c" + std::to_string(i)));
   ASSERT_OK(store_->SetArchived(convs[3], true));
+  // Another user's conversations take messages past the cost watermark too: bo's listings never show them.
+  std::vector<std::string> others;
+  for (int i = 0; i < 3; ++i) others.push_back(NewConv("cy", "o" + std::to_string(i)));
   std::mt19937 rng(7);
   std::map<std::string, int64_t> count;
   for (int step = 0; step < 300; ++step) {
     const std::string& c = convs[rng() % convs.size()];
     Add(c, 1, 1);
     ++count[c];
+    if (step % 3 == 0) Add(others[static_cast<size_t>(step) % others.size()], 1, 1);
     if (step % 23 != 0) continue;
+    auto theirs = store_->ListConversations({.user_key = "cy", .limit = 50});
+    ASSERT_OK(theirs);
+    ASSERT_EQ(theirs->items.size(), others.size());
     for (bool archived : {false, true}) {
       for (int limit : {1, 3, 50}) {
         // Walk every page: most recently updated first, each conversation once, counters exact.
@@ -106,6 +113,7 @@ TEST_F(PendingCountersTest, AListingOrdersByTheNewestMessageAcrossPagesAndArchiv
         } while (!cursor.empty());
         ASSERT_EQ(walked.size(), archived ? 8u : 7u) << "limit " << limit;
         for (size_t i = 0; i < walked.size(); ++i) {
+          EXPECT_NE(std::find(convs.begin(), convs.end(), walked[i].id), convs.end());
           auto info = store_->GetConversationInfo(walked[i].id);
           ASSERT_OK(info);
           EXPECT_EQ(walked[i].updated_at, info->updated_at);

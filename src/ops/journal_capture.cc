@@ -109,17 +109,15 @@ Status JournalCapture::Begin(sqlite::Connection& conn) {
   hook_error_ = Status::OK();
   // One read per transaction: the schema cookie (a migration by another process changes the tables' columns:
   // read them again) and the switch.
-  int64_t cookie = 0;
-  bool enabled = true;
-  auto row = conn.QueryRow(
-      "SELECT (SELECT schema_version FROM pragma_schema_version), (SELECT enabled FROM journal_state WHERE id = 1)",
-      "journal: read the schema cookie and the switch", [&](const sqlite::Stmt& st) {
-        cookie = st.Int(0);
-        enabled = st.IsNull(1) || st.Int(1) != 0;
-        return 0;
-      });
-  if (!row.ok()) return row.status();
-  if (cookie != schema_cookie_) CONVSTORE_RETURN_IF_ERROR(LoadTables());
+  // Two cached statements: the pragma_schema_version table function would prepare a PRAGMA statement inside every
+  // run (about 2% of a single add_message).
+  auto cookie = conn.QueryInt("PRAGMA schema_version", "journal: read the schema cookie");
+  if (!cookie.ok()) return cookie.status();
+  auto switch_row = conn.QueryRow("SELECT enabled FROM journal_state WHERE id = 1", "journal: read the switch",
+                                  [](const sqlite::Stmt& st) { return st.IsNull(0) || st.Int(0) != 0; });
+  if (!switch_row.ok()) return switch_row.status();
+  const bool enabled = switch_row->value_or(true);
+  if (cookie->value_or(0) != schema_cookie_) CONVSTORE_RETURN_IF_ERROR(LoadTables());
   active_ = enabled;
   return Status::OK();
 }

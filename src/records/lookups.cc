@@ -6,8 +6,10 @@ namespace convstore::records {
 
 namespace {
 
-Result<int64_t> FindId(sqlite::Connection& conn, const char* sql, std::string_view key, const char* what) {
-  auto id = conn.QueryInt(sql, fmt::format("find {}", what), key);
+// `action` names the lookup in errors (a literal: no string is formatted on the way to a found row).
+Result<int64_t> FindId(sqlite::Connection& conn, const char* sql, std::string_view key, const char* what,
+                       const char* action) {
+  auto id = conn.QueryInt(sql, action, key);
   if (!id.ok()) return id.status();
   if (!*id) return Status::NotFound(fmt::format("{} '{}' does not exist", what, key));
   return **id;
@@ -26,15 +28,15 @@ Result<int64_t> FindOrCreateUser(sqlite::Connection& conn, std::string_view key,
 }
 
 Result<int64_t> FindUserId(sqlite::Connection& conn, std::string_view key) {
-  return FindId(conn, "SELECT id FROM users WHERE key = ?1", key, "user");
+  return FindId(conn, "SELECT id FROM users WHERE key = ?1", key, "user", "find user");
 }
 
 Result<int64_t> FindTeamId(sqlite::Connection& conn, std::string_view key) {
-  return FindId(conn, "SELECT id FROM teams WHERE key = ?1", key, "team");
+  return FindId(conn, "SELECT id FROM teams WHERE key = ?1", key, "team", "find team");
 }
 
 Result<int64_t> FindConversationRow(sqlite::Connection& conn, std::string_view id) {
-  return FindId(conn, "SELECT id FROM conversations WHERE uid = ?1", id, "conversation");
+  return FindId(conn, "SELECT id FROM conversations WHERE uid = ?1", id, "conversation", "find conversation");
 }
 
 Result<int64_t> UserTeamId(sqlite::Connection& conn, int64_t user_id) {

@@ -11,6 +11,7 @@
 
 #include "sqlite/checkpointer.h"
 #include "sqlite/error.h"
+#include "sqlite/wal_write_gathering.h"
 #include "util/fork.h"
 #include "util/status_macros.h"
 
@@ -65,7 +66,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   if (config.immutable && config.open_read_only) flags |= SQLITE_OPEN_URI;
   sqlite3* db = nullptr;
   const std::string name = SqliteName(path, config.immutable && config.open_read_only);
-  int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr);
+  // Every connection opens through the WAL write gathering shim: the writer's commits then reach the WAL in one
+  // system call each (wal_write_gathering.h); other files and other connections' reads pass through it untouched.
+  int rc = sqlite3_open_v2(name.c_str(), &db, flags, GatheringVfsName());
   if (rc != SQLITE_OK) {
     Status s = FromSqlite(rc, db, fmt::format("open '{}'", path));
     sqlite3_close_v2(db);

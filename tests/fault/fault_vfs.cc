@@ -58,19 +58,45 @@ struct File {
   sqlite3_file base;   // must be first: SQLite sees this
   sqlite3_file* real;  // points just past this struct, into the same allocation
   bool wal;            // opened with SQLITE_OPEN_WAL
+  uint32_t page_size;  // a WAL file's page size (its header's), once known
 };
 
 constexpr int kWalFrameHeaderBytes = 24;
 
-// A WAL frame header carries the database size in pages at bytes 4..7 (big-endian) for a commit frame, else 0.
-bool IsCommitFrameHeader(const void* buf, int amt) {
-  if (amt != kWalFrameHeaderBytes) return false;
-  const auto* b = static_cast<const unsigned char*>(buf);
-  return (b[4] | b[5] | b[6] | b[7]) != 0;
-}
+constexpr int kWalHeaderBytes = 32;
 
 sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
 const sqlite3_io_methods* RealMethods(sqlite3_file* f) { return Real(f)->pMethods; }
+
+uint32_t BigEndian32(const unsigned char* b) {
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
+}
+
+// The commit frames in a write of a WAL file that succeeded: a frame header carries the database size in pages at
+// bytes 4..7 (big-endian) for a commit frame, else 0. A write may hold several frames (convstore gathers a
+// transaction's frames into one write), and the WAL header at offset 0 (whose bytes 8..11 give the page size).
+uint64_t CommitFrames(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
+  auto* file = reinterpret_cast<File*>(f);
+  const auto* b = static_cast<const unsigned char*>(buf);
+  if (amt == kWalFrameHeaderBytes) return (b[4] | b[5] | b[6] | b[7]) != 0 ? 1 : 0;
+  if (off == 0 && amt >= kWalHeaderBytes) file->page_size = BigEndian32(b + 8);
+  if (file->page_size == 0) {
+    unsigned char header[kWalHeaderBytes];
+    if (RealMethods(f)->xRead(Real(f), header, kWalHeaderBytes, 0) != SQLITE_OK) return 0;
+    file->page_size = BigEndian32(header + 8);
+    if (file->page_size == 0) return 0;
+  }
+  const sqlite3_int64 frame = kWalFrameHeaderBytes + sqlite3_int64{file->page_size};
+  uint64_t commits = 0;
+  // Frame k's header starts at 32 + k * frame; count the headers wholly inside [off, off + amt).
+  sqlite3_int64 at = off <= kWalHeaderBytes ? kWalHeaderBytes
+                                            : kWalHeaderBytes + ((off - kWalHeaderBytes + frame - 1) / frame) * frame;
+  for (; at + kWalFrameHeaderBytes <= off + amt; at += frame) {
+    const unsigned char* h = b + (at - off);
+    if ((h[4] | h[5] | h[6] | h[7]) != 0) ++commits;
+  }
+  return commits;
+}
 
 // ---- io methods ---------------------------------------------------------------------------------------------
 
@@ -99,8 +125,8 @@ int FWrite(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
     default: break;
   }
   int rc = RealMethods(f)->xWrite(Real(f), buf, amt, off);
-  if (rc == SQLITE_OK && reinterpret_cast<File*>(f)->wal && IsCommitFrameHeader(buf, amt))
-    g.wal_commits.fetch_add(1, std::memory_order_relaxed);
+  if (rc == SQLITE_OK && reinterpret_cast<File*>(f)->wal)
+    g.wal_commits.fetch_add(CommitFrames(f, buf, amt, off), std::memory_order_relaxed);
   return rc;
 }
 
@@ -187,6 +213,7 @@ int VOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* 
   file->real = reinterpret_cast<sqlite3_file*>(file + 1);
   file->real->pMethods = nullptr;
   file->wal = (flags & SQLITE_OPEN_WAL) != 0;
+  file->page_size = 0;
   g.opens.fetch_add(1, std::memory_order_relaxed);
   if (Check(Method::kOpen) != Kind::kNone) return SQLITE_CANTOPEN;
   int rc = g_root->xOpen(g_root, name, file->real, flags, out_flags);

@@ -1,0 +1,336 @@
+#include "sqlite/wal_write_gathering.h"
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+
+namespace convstore::sqlite {
+
+namespace {
+
+constexpr int kWalHeaderBytes = 32;
+constexpr int kFrameHeaderBytes = 24;
+constexpr size_t kInitialBufferBytes = 32 * 1024;
+
+// Where the file is in SQLite's sequence of WAL writes: the WAL header or a frame header next, a frame's page next,
+// or the page of a commit frame next (after which everything gathered goes out).
+enum class Next { kHeader, kPage, kCommitPage };
+
+struct File {
+  sqlite3_file base;   // must be first: SQLite sees this
+  sqlite3_file* real;  // the wrapped VFS's file, allocated beside (its size is the wrapped VFS's)
+  bool wal;
+  Next next;
+  unsigned char* buffer;
+  size_t capacity, length;
+  sqlite3_int64 start;  // file offset of buffer[0]
+  // The end of what this handle has written (or gathered) since the WAL last started again: writes past it are
+  // appends, gathered; writes before it rewrite frames and go out at once.
+  sqlite3_int64 appended_to;
+  // After a failed write of gathered frames: writes fail until SQLite writes again at or before this offset (it
+  // rolled the transaction back and starts its frames over), so no later commit can follow frames that never
+  // reached the file.
+  bool failed;
+  sqlite3_int64 failed_from;
+  int failed_rc;
+};
+
+File* Of(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
+sqlite3_file* Real(sqlite3_file* f) { return Of(f)->real; }
+const sqlite3_io_methods* RealMethods(sqlite3_file* f) { return Real(f)->pMethods; }
+
+// A frame header carries the database size in pages at bytes 4..7 for a commit frame, 0 otherwise.
+bool IsCommitFrameHeader(const void* data) {
+  const auto* b = static_cast<const unsigned char*>(data);
+  return (b[4] | b[5] | b[6] | b[7]) != 0;
+}
+
+// Writes what is gathered; on failure drops it and fails the writes that would follow it.
+int Flush(File* file) {
+  if (file->length == 0) return SQLITE_OK;
+  const int rc = file->real->pMethods->xWrite(file->real, file->buffer, static_cast<int>(file->length), file->start);
+  if (rc != SQLITE_OK) {
+    file->failed = true;
+    file->failed_from = file->start;
+    file->failed_rc = rc;
+    file->appended_to = file->start;
+    file->next = Next::kHeader;
+  }
+  file->length = 0;
+  return rc;
+}
+
+// Makes room for `amt` more bytes; false when memory is short (the caller writes through instead).
+bool Reserve(File* file, size_t amt) {
+  const size_t needed = file->length + amt;
+  if (needed <= file->capacity) return true;
+  size_t capacity = file->capacity == 0 ? kInitialBufferBytes : file->capacity;
+  while (capacity < needed) capacity *= 2;
+  void* grown = sqlite3_realloc64(file->buffer, capacity);
+  if (grown == nullptr) return false;
+  file->buffer = static_cast<unsigned char*>(grown);
+  file->capacity = capacity;
+  return true;
+}
+
+int WriteThrough(File* file, const void* data, int amt, sqlite3_int64 off) {
+  const int rc = Flush(file);
+  if (rc != SQLITE_OK) return rc;
+  file->next = Next::kHeader;
+  return file->real->pMethods->xWrite(file->real, data, amt, off);
+}
+
+int Gather(File* file, const void* data, int amt, sqlite3_int64 off) {
+  if (file->failed) {
+    if (off > file->failed_from) return file->failed_rc;
+    file->failed = false;
+  }
+  if (off == 0 && amt == kWalHeaderBytes) {
+    // The WAL starts again from its beginning: every frame after this header is new.
+    const int rc = Flush(file);
+    if (rc != SQLITE_OK) return rc;
+    file->appended_to = 0;
+    file->next = Next::kHeader;
+  }
+  const sqlite3_int64 end = off + amt;
+  // Only appends are gathered. A write over what this handle already wrote — SQLite rewriting a frame header's
+  // checksums after the commit frame, or a page of its own transaction written again in place — goes out at once,
+  // after what is gathered: the rewritten commit header must not wait for a page that will not follow it.
+  if (off < file->appended_to) return WriteThrough(file, data, amt, off);
+  file->appended_to = end;
+  const sqlite3_int64 buffered_end = file->start + static_cast<sqlite3_int64>(file->length);
+  if (file->length > 0 &&
+      (off != buffered_end || file->length + static_cast<size_t>(amt) > kMaxGatheredBytes)) {
+    const bool follows = off == buffered_end;
+    const int rc = Flush(file);
+    if (rc != SQLITE_OK) return rc;
+    if (!follows) file->next = Next::kHeader;
+  }
+  // Only the shapes SQLite's WAL writer produces are gathered: the WAL header, a frame header, the page after it.
+  const bool expected = file->next == Next::kHeader ? (amt == kFrameHeaderBytes || (amt == kWalHeaderBytes && off == 0))
+                                                    : amt > kFrameHeaderBytes;
+  if (!expected || static_cast<size_t>(amt) > kMaxGatheredBytes || !Reserve(file, static_cast<size_t>(amt)))
+    return WriteThrough(file, data, amt, off);
+  if (file->length == 0) file->start = off;
+  std::memcpy(file->buffer + file->length, data, static_cast<size_t>(amt));
+  file->length += static_cast<size_t>(amt);
+  switch (file->next) {
+    case Next::kHeader:
+      if (amt == kFrameHeaderBytes) file->next = IsCommitFrameHeader(data) ? Next::kCommitPage : Next::kPage;
+      return SQLITE_OK;
+    case Next::kPage:
+      file->next = Next::kHeader;
+      return SQLITE_OK;
+    case Next::kCommitPage:
+      file->next = Next::kHeader;
+      return Flush(file);
+  }
+  return SQLITE_OK;
+}
+
+// ---- io methods ---------------------------------------------------------------------------------------------
+
+int GClose(sqlite3_file* f) {
+  File* file = Of(f);
+  // Whatever is still gathered belongs to a transaction that never committed; it is written all the same (past
+  // every committed frame, where recovery ignores it), so that closing never leaves the file short of a write
+  // SQLite was told had happened.
+  const int flushed = file->wal ? Flush(file) : SQLITE_OK;
+  sqlite3_free(file->buffer);
+  file->buffer = nullptr;
+  file->length = file->capacity = 0;
+  sqlite3_file* r = file->real;
+  const int rc = r->pMethods != nullptr ? r->pMethods->xClose(r) : SQLITE_OK;
+  sqlite3_free(r);
+  file->real = nullptr;
+  f->pMethods = nullptr;
+  return rc != SQLITE_OK ? rc : flushed;
+}
+
+int GRead(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
+  if (Of(f)->wal) {
+    const int rc = Flush(Of(f));
+    if (rc != SQLITE_OK) return rc;
+  }
+  return RealMethods(f)->xRead(Real(f), buf, amt, off);
+}
+
+int GWrite(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
+  if (Of(f)->wal) return Gather(Of(f), buf, amt, off);
+  return RealMethods(f)->xWrite(Real(f), buf, amt, off);
+}
+
+int GTruncate(sqlite3_file* f, sqlite3_int64 size) {
+  if (Of(f)->wal) {
+    const int rc = Flush(Of(f));
+    if (rc != SQLITE_OK) return rc;
+  }
+  return RealMethods(f)->xTruncate(Real(f), size);
+}
+
+int GSync(sqlite3_file* f, int flags) {
+  if (Of(f)->wal) {
+    const int rc = Flush(Of(f));
+    if (rc != SQLITE_OK) return rc;
+  }
+  return RealMethods(f)->xSync(Real(f), flags);
+}
+
+int GFileSize(sqlite3_file* f, sqlite3_int64* size) {
+  if (Of(f)->wal) {
+    const int rc = Flush(Of(f));
+    if (rc != SQLITE_OK) return rc;
+  }
+  return RealMethods(f)->xFileSize(Real(f), size);
+}
+
+int GLock(sqlite3_file* f, int lock) { return RealMethods(f)->xLock(Real(f), lock); }
+int GUnlock(sqlite3_file* f, int lock) { return RealMethods(f)->xUnlock(Real(f), lock); }
+int GCheckReservedLock(sqlite3_file* f, int* out) { return RealMethods(f)->xCheckReservedLock(Real(f), out); }
+// File controls change no content (a size hint, a lock query), so they need nothing written first.
+int GFileControl(sqlite3_file* f, int op, void* arg) { return RealMethods(f)->xFileControl(Real(f), op, arg); }
+int GSectorSize(sqlite3_file* f) { return RealMethods(f)->xSectorSize(Real(f)); }
+int GDeviceCharacteristics(sqlite3_file* f) { return RealMethods(f)->xDeviceCharacteristics(Real(f)); }
+
+// Version 2: shared memory (the WAL index), called on the database file.
+int GShmMap(sqlite3_file* f, int page, int page_size, int extend, void volatile** out) {
+  return RealMethods(f)->xShmMap(Real(f), page, page_size, extend, out);
+}
+int GShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  return RealMethods(f)->xShmLock(Real(f), offset, n, flags);
+}
+void GShmBarrier(sqlite3_file* f) { RealMethods(f)->xShmBarrier(Real(f)); }
+int GShmUnmap(sqlite3_file* f, int delete_flag) { return RealMethods(f)->xShmUnmap(Real(f), delete_flag); }
+
+// Version 3: memory-mapped I/O of the database file.
+int GFetch(sqlite3_file* f, sqlite3_int64 off, int amt, void** out) {
+  return RealMethods(f)->xFetch(Real(f), off, amt, out);
+}
+int GUnfetch(sqlite3_file* f, sqlite3_int64 off, void* p) { return RealMethods(f)->xUnfetch(Real(f), off, p); }
+
+// One table per io_methods version, so SQLite never calls a method the wrapped file does not have.
+constexpr sqlite3_io_methods MakeMethods(int version) {
+  sqlite3_io_methods m{};
+  m.iVersion = version;
+  m.xClose = GClose;
+  m.xRead = GRead;
+  m.xWrite = GWrite;
+  m.xTruncate = GTruncate;
+  m.xSync = GSync;
+  m.xFileSize = GFileSize;
+  m.xLock = GLock;
+  m.xUnlock = GUnlock;
+  m.xCheckReservedLock = GCheckReservedLock;
+  m.xFileControl = GFileControl;
+  m.xSectorSize = GSectorSize;
+  m.xDeviceCharacteristics = GDeviceCharacteristics;
+  if (version >= 2) {
+    m.xShmMap = GShmMap;
+    m.xShmLock = GShmLock;
+    m.xShmBarrier = GShmBarrier;
+    m.xShmUnmap = GShmUnmap;
+  }
+  if (version >= 3) {
+    m.xFetch = GFetch;
+    m.xUnfetch = GUnfetch;
+  }
+  return m;
+}
+
+const sqlite3_io_methods kMethods[3] = {MakeMethods(1), MakeMethods(2), MakeMethods(3)};
+
+const sqlite3_io_methods* MethodsFor(const sqlite3_io_methods* real) {
+  const int v = real->iVersion;
+  if (v >= 3) return &kMethods[2];
+  if (v == 2 && real->xShmMap != nullptr) return &kMethods[1];
+  return &kMethods[0];
+}
+
+// ---- VFS methods: the process's default VFS at the time of each call ------------------------------------------
+
+sqlite3_vfs g_vfs;
+
+sqlite3_vfs* Base() { return sqlite3_vfs_find(nullptr); }
+
+int VOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
+  File* file = Of(f);
+  std::memset(file, 0, sizeof(File));  // pMethods NULL: on failure SQLite does not call xClose
+  sqlite3_vfs* base = Base();
+  file->real = static_cast<sqlite3_file*>(sqlite3_malloc(base->szOsFile));
+  if (file->real == nullptr) return SQLITE_NOMEM;
+  std::memset(file->real, 0, static_cast<size_t>(base->szOsFile));
+  const int rc = base->xOpen(base, name, file->real, flags, out_flags);
+  if (rc != SQLITE_OK) {
+    // The wrapped VFS must leave pMethods NULL on failure; if it did not, it expects xClose.
+    if (file->real->pMethods != nullptr) file->real->pMethods->xClose(file->real);
+    sqlite3_free(file->real);
+    file->real = nullptr;
+    return rc;
+  }
+  file->wal = (flags & SQLITE_OPEN_WAL) != 0;
+  file->next = Next::kHeader;
+  file->base.pMethods = MethodsFor(file->real->pMethods);
+  return SQLITE_OK;
+}
+
+int VDelete(sqlite3_vfs*, const char* name, int sync_dir) { return Base()->xDelete(Base(), name, sync_dir); }
+int VAccess(sqlite3_vfs*, const char* name, int flags, int* out) { return Base()->xAccess(Base(), name, flags, out); }
+int VFullPathname(sqlite3_vfs*, const char* name, int n, char* out) {
+  return Base()->xFullPathname(Base(), name, n, out);
+}
+void* VDlOpen(sqlite3_vfs*, const char* name) { return Base()->xDlOpen(Base(), name); }
+void VDlError(sqlite3_vfs*, int n, char* out) { Base()->xDlError(Base(), n, out); }
+using DlSymFn = void (*)(void);
+DlSymFn VDlSym(sqlite3_vfs*, void* handle, const char* symbol) { return Base()->xDlSym(Base(), handle, symbol); }
+void VDlClose(sqlite3_vfs*, void* handle) { Base()->xDlClose(Base(), handle); }
+int VRandomness(sqlite3_vfs*, int n, char* out) { return Base()->xRandomness(Base(), n, out); }
+int VSleep(sqlite3_vfs*, int us) { return Base()->xSleep(Base(), us); }
+int VCurrentTime(sqlite3_vfs*, double* out) { return Base()->xCurrentTime(Base(), out); }
+int VGetLastError(sqlite3_vfs*, int n, char* out) {
+  return Base()->xGetLastError != nullptr ? Base()->xGetLastError(Base(), n, out) : 0;
+}
+int VCurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
+  sqlite3_vfs* base = Base();
+  if (base->iVersion >= 2 && base->xCurrentTimeInt64 != nullptr) return base->xCurrentTimeInt64(base, out);
+  double days = 0;
+  const int rc = base->xCurrentTime(base, &days);
+  *out = static_cast<sqlite3_int64>(days * 86400000.0);
+  return rc;
+}
+
+bool Register() {
+  sqlite3_vfs* base = Base();  // initialises SQLite
+  if (base == nullptr) return false;
+  g_vfs = sqlite3_vfs{};
+  g_vfs.iVersion = 2;  // the system-call overrides of version 3 belong to the wrapped VFS
+  g_vfs.szOsFile = static_cast<int>(sizeof(File));
+  g_vfs.mxPathname = base->mxPathname;
+  g_vfs.zName = "convstore-wal-gathering";
+  g_vfs.xOpen = VOpen;
+  g_vfs.xDelete = VDelete;
+  g_vfs.xAccess = VAccess;
+  g_vfs.xFullPathname = VFullPathname;
+  g_vfs.xDlOpen = VDlOpen;
+  g_vfs.xDlError = VDlError;
+  g_vfs.xDlSym = VDlSym;
+  g_vfs.xDlClose = VDlClose;
+  g_vfs.xRandomness = VRandomness;
+  g_vfs.xSleep = VSleep;
+  g_vfs.xCurrentTime = VCurrentTime;
+  g_vfs.xGetLastError = VGetLastError;
+  g_vfs.xCurrentTimeInt64 = VCurrentTimeInt64;
+  return sqlite3_vfs_register(&g_vfs, 0) == SQLITE_OK;
+}
+
+}  // namespace
+
+const char* GatheringVfsName() {
+  static std::once_flag once;
+  static bool registered = false;
+  std::call_once(once, [] { registered = Register(); });
+  return registered ? g_vfs.zName : nullptr;
+}
+
+}  // namespace convstore::sqlite

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "sqlite/vfs_forwarding.h"
+
 namespace convstore::sqlite {
 
 namespace {
@@ -19,8 +21,7 @@ constexpr size_t kInitialBufferBytes = 32 * 1024;
 enum class Next { kHeader, kPage, kCommitPage };
 
 struct File {
-  sqlite3_file base;   // must be first: SQLite sees this
-  sqlite3_file* real;  // the wrapped VFS's file, allocated beside (its size is the wrapped VFS's)
+  vfs_forwarding::ForwardingFile head;  // must be first; `real` is allocated beside (the wrapped VFS's size)
   bool wal;
   Next next;
   unsigned char* buffer;
@@ -29,17 +30,14 @@ struct File {
   // The end of what this handle has written (or gathered) since the WAL last started again: writes past it are
   // appends, gathered; writes before it rewrite frames and go out at once.
   sqlite3_int64 appended_to;
-  // After a failed write of gathered frames: writes fail until SQLite writes again at or before this offset (it
-  // rolled the transaction back and starts its frames over), so no later commit can follow frames that never
-  // reached the file.
-  bool failed;
-  sqlite3_int64 failed_from;
+  // After a failed write of gathered frames (failed_rc not SQLITE_OK): writes fail until SQLite writes again at or
+  // before failed_from (it rolled the transaction back and starts its frames over), so no later commit can follow
+  // frames that never reached the file.
   int failed_rc;
+  sqlite3_int64 failed_from;
 };
 
 File* Of(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
-sqlite3_file* Real(sqlite3_file* f) { return Of(f)->real; }
-const sqlite3_io_methods* RealMethods(sqlite3_file* f) { return Real(f)->pMethods; }
 
 // A frame header carries the database size in pages at bytes 4..7 for a commit frame, 0 otherwise.
 bool IsCommitFrameHeader(const void* data) {
@@ -50,9 +48,9 @@ bool IsCommitFrameHeader(const void* data) {
 // Writes what is gathered; on failure drops it and fails the writes that would follow it.
 int Flush(File* file) {
   if (file->length == 0) return SQLITE_OK;
-  const int rc = file->real->pMethods->xWrite(file->real, file->buffer, static_cast<int>(file->length), file->start);
+  sqlite3_file* real = file->head.real;
+  const int rc = real->pMethods->xWrite(real, file->buffer, static_cast<int>(file->length), file->start);
   if (rc != SQLITE_OK) {
-    file->failed = true;
     file->failed_from = file->start;
     file->failed_rc = rc;
     file->appended_to = file->start;
@@ -79,13 +77,13 @@ int WriteThrough(File* file, const void* data, int amt, sqlite3_int64 off) {
   const int rc = Flush(file);
   if (rc != SQLITE_OK) return rc;
   file->next = Next::kHeader;
-  return file->real->pMethods->xWrite(file->real, data, amt, off);
+  return file->head.real->pMethods->xWrite(file->head.real, data, amt, off);
 }
 
 int Gather(File* file, const void* data, int amt, sqlite3_int64 off) {
-  if (file->failed) {
+  if (file->failed_rc != SQLITE_OK) {
     if (off > file->failed_from) return file->failed_rc;
-    file->failed = false;
+    file->failed_rc = SQLITE_OK;
   }
   if (off == 0 && amt == kWalHeaderBytes) {
     // The WAL starts again from its beginning: every frame after this header is new.
@@ -130,7 +128,7 @@ int Gather(File* file, const void* data, int amt, sqlite3_int64 off) {
   return SQLITE_OK;
 }
 
-// ---- io methods ---------------------------------------------------------------------------------------------
+// ---- io methods: the pass-through table, with what touches a WAL file's content first writing what is gathered --
 
 int GClose(sqlite3_file* f) {
   File* file = Of(f);
@@ -141,112 +139,42 @@ int GClose(sqlite3_file* f) {
   sqlite3_free(file->buffer);
   file->buffer = nullptr;
   file->length = file->capacity = 0;
-  sqlite3_file* r = file->real;
+  sqlite3_file* r = file->head.real;
   const int rc = r->pMethods != nullptr ? r->pMethods->xClose(r) : SQLITE_OK;
   sqlite3_free(r);
-  file->real = nullptr;
+  file->head.real = nullptr;
   f->pMethods = nullptr;
   return rc != SQLITE_OK ? rc : flushed;
 }
 
-int GRead(sqlite3_file* f, void* buf, int amt, sqlite3_int64 off) {
-  if (Of(f)->wal) {
-    const int rc = Flush(Of(f));
-    if (rc != SQLITE_OK) return rc;
-  }
-  return RealMethods(f)->xRead(Real(f), buf, amt, off);
-}
-
 int GWrite(sqlite3_file* f, const void* buf, int amt, sqlite3_int64 off) {
   if (Of(f)->wal) return Gather(Of(f), buf, amt, off);
-  return RealMethods(f)->xWrite(Real(f), buf, amt, off);
+  return vfs_forwarding::Write(f, buf, amt, off);
 }
 
-int GTruncate(sqlite3_file* f, sqlite3_int64 size) {
+// `Method` after writing what a WAL file has gathered.
+template <auto Method, typename... Args>
+int AfterFlush(sqlite3_file* f, Args... args) {
   if (Of(f)->wal) {
     const int rc = Flush(Of(f));
     if (rc != SQLITE_OK) return rc;
   }
-  return RealMethods(f)->xTruncate(Real(f), size);
+  return Method(f, args...);
 }
 
-int GSync(sqlite3_file* f, int flags) {
-  if (Of(f)->wal) {
-    const int rc = Flush(Of(f));
-    if (rc != SQLITE_OK) return rc;
-  }
-  return RealMethods(f)->xSync(Real(f), flags);
-}
-
-int GFileSize(sqlite3_file* f, sqlite3_int64* size) {
-  if (Of(f)->wal) {
-    const int rc = Flush(Of(f));
-    if (rc != SQLITE_OK) return rc;
-  }
-  return RealMethods(f)->xFileSize(Real(f), size);
-}
-
-int GLock(sqlite3_file* f, int lock) { return RealMethods(f)->xLock(Real(f), lock); }
-int GUnlock(sqlite3_file* f, int lock) { return RealMethods(f)->xUnlock(Real(f), lock); }
-int GCheckReservedLock(sqlite3_file* f, int* out) { return RealMethods(f)->xCheckReservedLock(Real(f), out); }
-// File controls change no content (a size hint, a lock query), so they need nothing written first.
-int GFileControl(sqlite3_file* f, int op, void* arg) { return RealMethods(f)->xFileControl(Real(f), op, arg); }
-int GSectorSize(sqlite3_file* f) { return RealMethods(f)->xSectorSize(Real(f)); }
-int GDeviceCharacteristics(sqlite3_file* f) { return RealMethods(f)->xDeviceCharacteristics(Real(f)); }
-
-// Version 2: shared memory (the WAL index), called on the database file.
-int GShmMap(sqlite3_file* f, int page, int page_size, int extend, void volatile** out) {
-  return RealMethods(f)->xShmMap(Real(f), page, page_size, extend, out);
-}
-int GShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  return RealMethods(f)->xShmLock(Real(f), offset, n, flags);
-}
-void GShmBarrier(sqlite3_file* f) { RealMethods(f)->xShmBarrier(Real(f)); }
-int GShmUnmap(sqlite3_file* f, int delete_flag) { return RealMethods(f)->xShmUnmap(Real(f), delete_flag); }
-
-// Version 3: memory-mapped I/O of the database file.
-int GFetch(sqlite3_file* f, sqlite3_int64 off, int amt, void** out) {
-  return RealMethods(f)->xFetch(Real(f), off, amt, out);
-}
-int GUnfetch(sqlite3_file* f, sqlite3_int64 off, void* p) { return RealMethods(f)->xUnfetch(Real(f), off, p); }
-
-// One table per io_methods version, so SQLite never calls a method the wrapped file does not have.
+// File controls, locks and the shared memory change no content (a size hint, a lock query), so they pass through.
 constexpr sqlite3_io_methods MakeMethods(int version) {
-  sqlite3_io_methods m{};
-  m.iVersion = version;
+  sqlite3_io_methods m = vfs_forwarding::Methods(version);
   m.xClose = GClose;
-  m.xRead = GRead;
   m.xWrite = GWrite;
-  m.xTruncate = GTruncate;
-  m.xSync = GSync;
-  m.xFileSize = GFileSize;
-  m.xLock = GLock;
-  m.xUnlock = GUnlock;
-  m.xCheckReservedLock = GCheckReservedLock;
-  m.xFileControl = GFileControl;
-  m.xSectorSize = GSectorSize;
-  m.xDeviceCharacteristics = GDeviceCharacteristics;
-  if (version >= 2) {
-    m.xShmMap = GShmMap;
-    m.xShmLock = GShmLock;
-    m.xShmBarrier = GShmBarrier;
-    m.xShmUnmap = GShmUnmap;
-  }
-  if (version >= 3) {
-    m.xFetch = GFetch;
-    m.xUnfetch = GUnfetch;
-  }
+  m.xRead = AfterFlush<vfs_forwarding::Read, void*, int, sqlite3_int64>;
+  m.xTruncate = AfterFlush<vfs_forwarding::Truncate, sqlite3_int64>;
+  m.xSync = AfterFlush<vfs_forwarding::Sync, int>;
+  m.xFileSize = AfterFlush<vfs_forwarding::FileSize, sqlite3_int64*>;
   return m;
 }
 
 const sqlite3_io_methods kMethods[3] = {MakeMethods(1), MakeMethods(2), MakeMethods(3)};
-
-const sqlite3_io_methods* MethodsFor(const sqlite3_io_methods* real) {
-  const int v = real->iVersion;
-  if (v >= 3) return &kMethods[2];
-  if (v == 2 && real->xShmMap != nullptr) return &kMethods[1];
-  return &kMethods[0];
-}
 
 // ---- VFS methods: the process's default VFS at the time of each call ------------------------------------------
 
@@ -258,20 +186,21 @@ int VOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* 
   File* file = Of(f);
   std::memset(file, 0, sizeof(File));  // pMethods NULL: on failure SQLite does not call xClose
   sqlite3_vfs* base = Base();
-  file->real = static_cast<sqlite3_file*>(sqlite3_malloc(base->szOsFile));
-  if (file->real == nullptr) return SQLITE_NOMEM;
-  std::memset(file->real, 0, static_cast<size_t>(base->szOsFile));
-  const int rc = base->xOpen(base, name, file->real, flags, out_flags);
+  sqlite3_file* real = static_cast<sqlite3_file*>(sqlite3_malloc(base->szOsFile));
+  if (real == nullptr) return SQLITE_NOMEM;
+  std::memset(real, 0, static_cast<size_t>(base->szOsFile));
+  const int rc = base->xOpen(base, name, real, flags, out_flags);
   if (rc != SQLITE_OK) {
     // The wrapped VFS must leave pMethods NULL on failure; if it did not, it expects xClose.
-    if (file->real->pMethods != nullptr) file->real->pMethods->xClose(file->real);
-    sqlite3_free(file->real);
-    file->real = nullptr;
+    if (real->pMethods != nullptr) real->pMethods->xClose(real);
+    sqlite3_free(real);
     return rc;
   }
+  file->head.real = real;
   file->wal = (flags & SQLITE_OPEN_WAL) != 0;
   file->next = Next::kHeader;
-  file->base.pMethods = MethodsFor(file->real->pMethods);
+  file->failed_rc = SQLITE_OK;
+  file->head.base.pMethods = vfs_forwarding::MethodsFor(real->pMethods, kMethods);
   return SQLITE_OK;
 }
 

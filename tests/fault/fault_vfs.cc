@@ -11,6 +11,8 @@
 #include <mutex>
 #include <thread>
 
+#include "sqlite/vfs_forwarding.h"
+
 namespace fault_vfs {
 
 namespace {
@@ -54,19 +56,19 @@ Kind Check(Method method) {
   return Kind::kNone;
 }
 
+using convstore::sqlite::vfs_forwarding::Real;
+using convstore::sqlite::vfs_forwarding::RealMethods;
+namespace forwarding = convstore::sqlite::vfs_forwarding;
+
 struct File {
-  sqlite3_file base;   // must be first: SQLite sees this
-  sqlite3_file* real;  // points just past this struct, into the same allocation
-  bool wal;            // opened with SQLITE_OPEN_WAL
-  uint32_t page_size;  // a WAL file's page size (its header's), once known
+  forwarding::ForwardingFile head;  // must be first; `real` points just past this struct, into the same allocation
+  bool wal;                         // opened with SQLITE_OPEN_WAL
+  uint32_t page_size;               // a WAL file's page size (its header's), once known
 };
 
 constexpr int kWalFrameHeaderBytes = 24;
 
 constexpr int kWalHeaderBytes = 32;
-
-sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
-const sqlite3_io_methods* RealMethods(sqlite3_file* f) { return Real(f)->pMethods; }
 
 uint32_t BigEndian32(const unsigned char* b) {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
@@ -142,87 +144,38 @@ int FSync(sqlite3_file* f, int flags) {
   return RealMethods(f)->xSync(Real(f), flags);
 }
 
-int FFileSize(sqlite3_file* f, sqlite3_int64* size) { return RealMethods(f)->xFileSize(Real(f), size); }
-int FLock(sqlite3_file* f, int lock) { return RealMethods(f)->xLock(Real(f), lock); }
-int FUnlock(sqlite3_file* f, int lock) { return RealMethods(f)->xUnlock(Real(f), lock); }
-int FCheckReservedLock(sqlite3_file* f, int* out) { return RealMethods(f)->xCheckReservedLock(Real(f), out); }
-int FFileControl(sqlite3_file* f, int op, void* arg) { return RealMethods(f)->xFileControl(Real(f), op, arg); }
-int FSectorSize(sqlite3_file* f) { return RealMethods(f)->xSectorSize(Real(f)); }
-int FDeviceCharacteristics(sqlite3_file* f) { return RealMethods(f)->xDeviceCharacteristics(Real(f)); }
-
-// Version 2: shared memory (the WAL index).
-int FShmMap(sqlite3_file* f, int page, int page_size, int extend, void volatile** out) {
-  return RealMethods(f)->xShmMap(Real(f), page, page_size, extend, out);
-}
-int FShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  return RealMethods(f)->xShmLock(Real(f), offset, n, flags);
-}
-void FShmBarrier(sqlite3_file* f) { RealMethods(f)->xShmBarrier(Real(f)); }
-int FShmUnmap(sqlite3_file* f, int delete_flag) { return RealMethods(f)->xShmUnmap(Real(f), delete_flag); }
-
-// Version 3: memory-mapped I/O.
-int FFetch(sqlite3_file* f, sqlite3_int64 off, int amt, void** out) {
-  return RealMethods(f)->xFetch(Real(f), off, amt, out);
-}
-int FUnfetch(sqlite3_file* f, sqlite3_int64 off, void* p) { return RealMethods(f)->xUnfetch(Real(f), off, p); }
-
-// One table per io_methods version, so SQLite never calls a method the wrapped file does not have.
+// The pass-through table, with the methods that count calls and inject faults.
 constexpr sqlite3_io_methods MakeMethods(int version) {
-  sqlite3_io_methods m{};
-  m.iVersion = version;
+  sqlite3_io_methods m = forwarding::Methods(version);
   m.xClose = FClose;
   m.xRead = FRead;
   m.xWrite = FWrite;
   m.xTruncate = FTruncate;
   m.xSync = FSync;
-  m.xFileSize = FFileSize;
-  m.xLock = FLock;
-  m.xUnlock = FUnlock;
-  m.xCheckReservedLock = FCheckReservedLock;
-  m.xFileControl = FFileControl;
-  m.xSectorSize = FSectorSize;
-  m.xDeviceCharacteristics = FDeviceCharacteristics;
-  if (version >= 2) {
-    m.xShmMap = FShmMap;
-    m.xShmLock = FShmLock;
-    m.xShmBarrier = FShmBarrier;
-    m.xShmUnmap = FShmUnmap;
-  }
-  if (version >= 3) {
-    m.xFetch = FFetch;
-    m.xUnfetch = FUnfetch;
-  }
   return m;
 }
 
 const sqlite3_io_methods kMethods[3] = {MakeMethods(1), MakeMethods(2), MakeMethods(3)};
 
-const sqlite3_io_methods* MethodsFor(const sqlite3_io_methods* real) {
-  int v = real->iVersion;
-  if (v >= 3) return &kMethods[2];
-  // A version-2 file must really have the shm methods for us to advertise them.
-  if (v == 2 && real->xShmMap != nullptr) return &kMethods[1];
-  return &kMethods[0];
-}
-
 // ---- VFS methods --------------------------------------------------------------------------------------------
 
 int VOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
   auto* file = reinterpret_cast<File*>(f);
-  file->base.pMethods = nullptr;  // on failure SQLite requires pMethods == NULL (it will not call xClose)
-  file->real = reinterpret_cast<sqlite3_file*>(file + 1);
-  file->real->pMethods = nullptr;
+  file->head.base.pMethods = nullptr;  // on failure SQLite requires pMethods == NULL (it will not call xClose)
+  sqlite3_file* real = reinterpret_cast<sqlite3_file*>(file + 1);
+  file->head.real = real;
+  real->pMethods = nullptr;
   file->wal = (flags & SQLITE_OPEN_WAL) != 0;
   file->page_size = 0;
   g.opens.fetch_add(1, std::memory_order_relaxed);
   if (Check(Method::kOpen) != Kind::kNone) return SQLITE_CANTOPEN;
-  int rc = g_root->xOpen(g_root, name, file->real, flags, out_flags);
+  int rc = g_root->xOpen(g_root, name, real, flags, out_flags);
   if (rc != SQLITE_OK) {
     // The wrapped VFS must leave pMethods NULL on failure; if it did not, it expects xClose.
-    if (file->real->pMethods != nullptr) file->real->pMethods->xClose(file->real);
+    if (real->pMethods != nullptr) real->pMethods->xClose(real);
     return rc;
   }
-  file->base.pMethods = MethodsFor(file->real->pMethods);
+  file->head.base.pMethods = forwarding::MethodsFor(real->pMethods, kMethods);
   return SQLITE_OK;
 }
 

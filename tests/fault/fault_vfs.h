@@ -57,8 +57,10 @@ void ResetCounters();
 // speed; what SQLite sees is unchanged). Default true.
 void SetRealSync(bool real);
 
-// Sleeps this long in every xWrite to a WAL file (0: no delay, the default). Slows the writer so that concurrent
-// writes queue up behind it and get group-committed.
+// Sleeps this long in every xWrite to a WAL file, and as much again for every further 2 KiB it writes (0: no delay,
+// the default), so a commit written in one call (convstore gathers a commit's frames) is slowed as much as one
+// written a call per frame header and page. Slows the writer so that concurrent writes queue up behind it and get
+// group-committed.
 void SetWriteDelayUs(unsigned us);
 
 }  // namespace fault_vfs

@@ -84,7 +84,7 @@ struct StoreStats {
   int64_t wal_bytes = 0;          // the WAL file's size now (0 for an in-memory store)
   // WAL checkpoints run: the background checkpointer's (each pass of a cycle, asked for by a commit that leaves
   // 4,000 frames or more in the WAL, again while a reader pins the WAL), the committing thread's (from 16,000
-  // frames with the background checkpointer, else — without it, or in exclusive mode — from 4,000), and optimize's,
+  // frames with the background checkpointer, else — without it — from 4,000), and optimize's,
   // an erasure's and retention's.
   int64_t checkpoints = 0;
 };

@@ -66,15 +66,16 @@ struct Options {
   // checkpoints in the caller's thread, as SQLite does by default. Default true.
   bool background_checkpoints = true;
   // Open the file in exclusive mode, for a deployment where one process (one handle) is the file's only user: the
-  // handle takes SQLite's exclusive lock at open and keeps it until Close (PRAGMA locking_mode=EXCLUSIVE), so the
-  // WAL needs no shared-memory (-shm) file and no commit takes the locks that share it — a faster write path. The
-  // price: no other process (a convstore command, a second handle in this process, a backup tool reading the file)
-  // can open the file, not even to read, until Close; reads share the writer's connection instead of a pool, so they
-  // wait for writes and writes for them; and with no second connection, checkpoints run in the committing thread
-  // (background_checkpoints does not apply) and Optimize and Backup hold writes back while they run. An open
-  // while another process or handle has the file open fails with kBusy after busy_timeout_ms, naming the
-  // reason. Read-write file stores only (kInvalidArgument with read_only; in-memory stores are exclusive by
-  // nature and ignore it). Default false.
+  // handle takes a lock for its process at open and keeps it until Close (SQLite's process-exclusive "unix-excl"
+  // VFS), so the WAL needs no shared-memory (-shm) file — its index lives in this process's memory — and no commit
+  // takes the file locks that share it: a faster write path. The price: no other process (a convstore command, a
+  // backup tool reading the file) and no other handle or tool of this process (a second store, InspectStore,
+  // CheckStore) can open the file, not even to read, until Close; reads share the writer's connection instead of a
+  // pool, so they wait for writes and writes for them; and Optimize and Backup hold writes back while they run.
+  // Checkpoints run as in a shared store: the background checkpointer's connection is this process's second
+  // exclusive one. An open while another process or handle has the file open fails with kBusy (another process's
+  // after busy_timeout_ms), naming the reason. Read-write file stores only (kInvalidArgument with read_only;
+  // in-memory stores are exclusive by nature and ignore it). Default false.
   bool exclusive = false;
   // Where the store reads the time (convstore/env.h). Not owned: it must outlive the ConversationStore object.
   // Default (nullptr):

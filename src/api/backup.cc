@@ -396,6 +396,7 @@ Result<StoreCheck> CheckStore(const std::string& path) {
   return api::GuardedFree([&]() -> Result<StoreCheck> {
     CONVSTORE_RETURN_IF_ERROR(api::CheckFileArgument(path, "store path"));
     CONVSTORE_RETURN_IF_ERROR(api::CheckReadable(path));
+    CONVSTORE_RETURN_IF_ERROR(api::CheckNotHeldExclusive(path));
     StoreCheck check;
     check.schema_version = CheckDatabase(path, nullptr, &check.problems);
     check.ok = check.problems.empty();

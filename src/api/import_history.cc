@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "api/message_insert.h"
+#include "api/open_files.h"
 #include "api/store_impl.h"
 #include "metadata/index.h"
 #include "search/text_index.h"
@@ -26,6 +27,7 @@ Result<ImportReport> StoreImpl::DoImportHistory(const ImportOptions& options) {
   if (!options.user_key.empty()) CONVSTORE_RETURN_IF_ERROR(util::CheckKey(options.user_key, "user key"));
   if (options.format != ImportFormat::kAgentsSdk && options.format != ImportFormat::kAiDatabaseV1)
     return Status::InvalidArgument("format must be kAgentsSdk or kAiDatabaseV1");
+  CONVSTORE_RETURN_IF_ERROR(api::CheckNotHeldExclusive(options.source_path));
   sqlite::ConnectionConfig cfg;
   cfg.open_read_only = true;  // SQLITE_OPEN_READONLY: the source is never written
   cfg.read_only = true;

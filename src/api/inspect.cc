@@ -4,6 +4,7 @@
 #include "api/file_operations.h"
 #include "api/file_path.h"
 #include "api/migration_guard.h"
+#include "api/open_files.h"
 #include "ops/backup_files.h"
 #include "ops/journal.h"
 #include "schema/migrations.h"
@@ -18,6 +19,7 @@ namespace {
 Result<StoreInfo> Inspect(const std::string& path) {
   CONVSTORE_RETURN_IF_ERROR(api::CheckFileArgument(path, "store path"));
   CONVSTORE_RETURN_IF_ERROR(api::CheckReadable(path));
+  CONVSTORE_RETURN_IF_ERROR(api::CheckNotHeldExclusive(path));
   StoreInfo info;
   info.path = path;
   auto size = util::FileSize(path);

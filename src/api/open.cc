@@ -62,7 +62,8 @@ Result<std::unique_ptr<sqlite::Connection>> OpenReadOnly(const std::string& path
   return conn;
 }
 
-Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const Options& options) {
+Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const Options& options,
+                                                  std::unique_ptr<api::OpenFileRegistration> registration) {
   const bool in_memory = path == ConversationStore::kInMemory;
   sqlite::ConnectionConfig config;
   config.create = true;
@@ -123,7 +124,8 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
   // A newer build may ship a newer price catalog; loading it writes only when the version differs.
   if (!options.read_only) CONVSTORE_RETURN_IF_ERROR(cost::RefreshBuiltinCatalog(**writer, now));
 
-  // An exclusive open has the one connection: reads share it, as an in-memory store's do.
+  // An exclusive open reads on its writer, as an in-memory store does: its connections to the file must all be
+  // exclusive ones (sqlite::ConnectionConfig::exclusive), which read-only ones cannot be.
   std::unique_ptr<sqlite::ReaderPool> readers;
   if (!in_memory && !config.exclusive) {
     std::vector<std::unique_ptr<sqlite::Connection>> conns;
@@ -145,7 +147,7 @@ Result<std::unique_ptr<api::StoreImpl>> OpenStore(const std::string& path, const
                       options.read_only ? (config.immutable ? ", read-only, immutable" : ", read-only")
                       : config.exclusive ? ", exclusive" : "");
   return std::make_unique<api::StoreImpl>(options, path, std::move(*writer), std::move(journal), std::move(readers),
-                                          *version);
+                                          *version, std::move(registration));
 }
 
 }  // namespace
@@ -191,7 +193,17 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
         CONVSTORE_RETURN_IF_ERROR(api::CreateOwnerOnly(path, options.create_if_missing, &created));
       }
     }
-    auto impl = OpenStore(path, options);  // its connections are closed when it fails
+    // This process's claim on the file before any connection to it: an exclusive store has it alone here too.
+    std::unique_ptr<api::OpenFileRegistration> registration;
+    if (!in_memory) {
+      auto registered = api::OpenFileRegistration::Register(path, options.exclusive);
+      if (!registered.ok()) {
+        api::RemoveCreated(path, created);
+        return registered.status();
+      }
+      registration = std::move(*registered);
+    }
+    auto impl = OpenStore(path, options, std::move(registration));  // its connections are closed when it fails
     if (!impl.ok()) {
       api::RemoveCreated(path, created);  // leave nothing behind
       if (impl.status().code() == Code::kBusy && !options.exclusive && !in_memory)

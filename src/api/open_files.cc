@@ -19,8 +19,13 @@ std::mutex& RegistryMutex() {
   return *mu;
 }
 
-std::map<std::pair<uint64_t, uint64_t>, int>& Registry() {
-  static auto* files = new std::map<std::pair<uint64_t, uint64_t>, int>;
+// The handles this process has open on a file, and how many of them are exclusive (0 or, alone, 1).
+struct Holders {
+  int handles = 0, exclusive = 0;
+};
+
+std::map<std::pair<uint64_t, uint64_t>, Holders>& Registry() {
+  static auto* files = new std::map<std::pair<uint64_t, uint64_t>, Holders>;
   return *files;
 }
 
@@ -40,21 +45,50 @@ bool LockedElsewhere(const std::string& path, off_t start, off_t len) {
 
 }  // namespace
 
-OpenFileRegistration::OpenFileRegistration(const std::string& path) {
+Result<std::unique_ptr<OpenFileRegistration>> OpenFileRegistration::Register(const std::string& path,
+                                                                             bool exclusive) {
+  std::unique_ptr<OpenFileRegistration> registration(new OpenFileRegistration);
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return;
-  device_ = static_cast<uint64_t>(st.st_dev);
-  inode_ = static_cast<uint64_t>(st.st_ino);
+  if (::stat(path.c_str(), &st) != 0) return registration;
+  registration->device_ = static_cast<uint64_t>(st.st_dev);
+  registration->inode_ = static_cast<uint64_t>(st.st_ino);
   std::lock_guard lock(RegistryMutex());
-  ++Registry()[{device_, inode_}];
-  registered_ = true;
+  Holders& holders = Registry()[{registration->device_, registration->inode_}];
+  if (holders.exclusive != 0)
+    return Status::Busy(fmt::format("'{}' is held by an exclusive store in this process: close it first (an "
+                                    "exclusive open has its file alone until it closes)",
+                                    path));
+  if (exclusive && holders.handles != 0)
+    return Status::Busy(fmt::format("'{}' is open elsewhere (another process, or another handle in this one): an "
+                                    "exclusive open needs the file to itself; close the others, or open it without "
+                                    "exclusive",
+                                    path));
+  ++holders.handles;
+  if (exclusive) ++holders.exclusive;
+  registration->registered_ = true;
+  registration->exclusive_ = exclusive;
+  return registration;
 }
 
 OpenFileRegistration::~OpenFileRegistration() {
   if (!registered_) return;
   std::lock_guard lock(RegistryMutex());
   auto it = Registry().find({device_, inode_});
-  if (it != Registry().end() && --it->second == 0) Registry().erase(it);
+  if (it == Registry().end()) return;
+  if (exclusive_) --it->second.exclusive;
+  if (--it->second.handles == 0) Registry().erase(it);
+}
+
+Status CheckNotHeldExclusive(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Status::OK();
+  std::lock_guard lock(RegistryMutex());
+  auto it = Registry().find({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
+  if (it != Registry().end() && it->second.exclusive != 0)
+    return Status::Busy(fmt::format("'{}' is held by an exclusive store in this process: use that store, or close "
+                                    "it first",
+                                    path));
+  return Status::OK();
 }
 
 Status CheckNotInUse(const std::string& path) {

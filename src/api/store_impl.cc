@@ -17,20 +17,20 @@ uint64_t NextInstanceId() {
 
 StoreImpl::StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::Connection> writer,
                      std::unique_ptr<ops::JournalCapture> journal, std::unique_ptr<sqlite::ReaderPool> readers,
-                     int schema_version)
+                     int schema_version, std::unique_ptr<OpenFileRegistration> registration)
     : options_(std::move(options)),
       env_(options_.env != nullptr ? options_.env : Env::Default()),
       path_(std::move(path)),
       schema_version_(schema_version),
       fork_generation_(util::ForkGeneration()),
       instance_id_(NextInstanceId()),
+      registration_(std::move(registration)),
       writer_(std::move(writer)),
       journal_(std::move(journal)),
       readers_(std::move(readers)),
       writes_(std::make_unique<sqlite::WriteQueue>(writer_.get(), &write_mu_)) {
   background_indexing_.store(options_.background_indexing);
   writes_->SetAfterFailure([](sqlite::Connection& conn) { return search::DiscardUnsavedState(conn); });
-  if (path_ != ConversationStore::kInMemory) registration_ = std::make_unique<OpenFileRegistration>(path_);
   try {
     counting_since_.store(Now(), std::memory_order_relaxed);
   } catch (...) {  // an injected clock that throws: the statistics' start is then unknown (0)
@@ -71,7 +71,13 @@ Status StoreImpl::Close() {
     (void)writes_.release();
     (void)journal_.release();
     (void)global_.release();  // its PostgreSQL connection is the parent's: closing it here would end the parent's
-    registration_.reset();  // the child never uses the parent's file
+    // The child never uses the parent's file. An exclusive store's stays registered here: the SQLite state the child
+    // inherited says this process holds the file (and has its WAL index in memory), so a connection the child
+    // opened to it would share a stale copy of the parent's hold instead of being refused.
+    if (options_.exclusive)
+      (void)registration_.release();
+    else
+      registration_.reset();
     (void)readers_.release();
     (void)writer_.release();
     return Status::OK();
@@ -88,10 +94,12 @@ Status StoreImpl::Close() {
 }
 
 Status StoreImpl::StartCheckpointer() {
-  // A checkpointer needs a connection of its own, which an in-memory store or an exclusive open cannot have: their
-  // commits checkpoint as SQLite does (Connection::EnableWal).
-  if (options_.read_only || !options_.background_checkpoints || one_connection()) return Status::OK();
+  // A checkpointer needs a connection of its own, which an in-memory store cannot have. An exclusive store's is
+  // exclusive too: the process-exclusive VFS shares the WAL index between this process's exclusive connections.
+  if (options_.read_only || !options_.background_checkpoints || path_ == ConversationStore::kInMemory)
+    return Status::OK();
   sqlite::ConnectionConfig config;
+  config.exclusive = options_.exclusive;
   config.full_sync = options_.durability == Durability::kFull;  // a checkpoint syncs as the store's commits do
   config.busy_timeout_ms = options_.busy_timeout_ms;
   // The last copy of each cycle holds this process's writer back: writes wait on the write mutex (not in SQLite's

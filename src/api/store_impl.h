@@ -64,17 +64,18 @@ struct AuditNote {
 
 class StoreImpl final {
  public:
-  // `journal` (nullptr for a read-only store) is attached to `writer` as its transaction observer.
+  // `journal` (nullptr for a read-only store) is attached to `writer` as its transaction observer; `registration`
+  // (nullptr for an in-memory store) is the file's in this process, released at Close.
   StoreImpl(Options options, std::string path, std::unique_ptr<sqlite::Connection> writer,
             std::unique_ptr<ops::JournalCapture> journal, std::unique_ptr<sqlite::ReaderPool> readers,
-            int schema_version);
+            int schema_version, std::unique_ptr<OpenFileRegistration> registration);
   ~StoreImpl();
 
   Status Close();
   bool closed() const { return closed_.load(std::memory_order_acquire); }
   int schema_version() const { return schema_version_; }
-  // The writer is the store's only connection (an in-memory store, an exclusive open): reads, copies and
-  // maintenance run on it, holding writes back; nothing else may open the file.
+  // Reads, copies and maintenance run on the writer, holding writes back (an in-memory store; an exclusive open,
+  // whose only other connection is its checkpointer's): nothing else in this process may open the file.
   bool one_connection() const { return path_ == ConversationStore::kInMemory || options_.exclusive; }
 
   // Runs one entry point under Guarded (nothing throws out of the C++ API) and counts it in the statistics: the
@@ -449,9 +450,10 @@ class StoreImpl final {
   const uint64_t instance_id_;      // unique in the process (never reused): keys per-handle thread-local state
   mutable std::shared_mutex lifecycle_;
   std::mutex write_mu_;
+  // A file store's file, while open (a restore refuses it; an exclusive one, other handles): outlives the writer.
+  std::unique_ptr<OpenFileRegistration> registration_;
   std::unique_ptr<sqlite::Connection> writer_;
   std::unique_ptr<ops::JournalCapture> journal_;  // declared after writer_: destroyed before it
-  std::unique_ptr<OpenFileRegistration> registration_;  // a file store's file, while open (a restore refuses it)
   std::unique_ptr<sqlite::ReaderPool> readers_;
   std::unique_ptr<sqlite::WriteQueue> writes_;
   // In-process archiving (StartArchiving): the session the thread's rounds use, and the thread.

@@ -68,7 +68,17 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   const std::string name = SqliteName(path, config.immutable && config.open_read_only);
   // Every connection opens through the WAL write gathering shim: the writer's commits then reach the WAL in one
   // system call each (wal_write_gathering.h); other files and other connections' reads pass through it untouched.
-  int rc = sqlite3_open_v2(name.c_str(), &db, flags, GatheringVfsName());
+  // An exclusive connection's shim wraps the process-exclusive VFS.
+  const char* vfs = GatheringVfsName(config.exclusive);
+  std::string fallback;
+  if (vfs == nullptr && config.exclusive) {
+    const sqlite3_vfs* base = sqlite3_vfs_find(nullptr);
+    fallback = std::string(base != nullptr ? base->zName : "unix") + "-excl";
+    vfs = fallback.c_str();
+  }
+  if (config.exclusive && sqlite3_vfs_find(vfs) == nullptr)
+    return Status::Unavailable(fmt::format("open '{}' exclusive: this SQLite has no process-exclusive VFS", path));
+  int rc = sqlite3_open_v2(name.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     Status s = FromSqlite(rc, db, fmt::format("open '{}'", path));
     sqlite3_close_v2(db);
@@ -99,15 +109,14 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
       config.cache_kib, config.full_sync ? "FULL" : "NORMAL");
   if (config.mmap_bytes > 0) pragmas += fmt::format("PRAGMA mmap_size={};", config.mmap_bytes);
   if (config.read_only) pragmas += "PRAGMA query_only=ON;";
-  if (config.exclusive) pragmas = "PRAGMA locking_mode=EXCLUSIVE;" + pragmas;  // before anything reads the file
   Status configured = conn->Exec(pragmas, "configure connection");
   // A new file's incremental auto-vacuum is the migrations' choice (schema/migrations.cc), made while the file is
   // still empty; the transaction that takes the exclusive lock below writes page 1 first, which fixes the mode, so
   // an exclusive open makes the same choice before it (SQLite applies it to an empty file only: a no-op otherwise).
   if (configured.ok() && config.exclusive && config.create)
     configured = conn->Exec("PRAGMA auto_vacuum=INCREMENTAL", "set incremental auto-vacuum");
-  // The exclusive lock now (some of the pragmas read the schema, which takes it already), rather than at the first
-  // write: an open that cannot have the file to itself fails here.
+  // The process's lock now (some of the pragmas read the schema, which takes it already), rather than at the first
+  // read or write: an open that cannot have the file for this process fails here.
   if (configured.ok() && config.exclusive)
     configured = conn->Exec("BEGIN EXCLUSIVE; COMMIT;", "take the file's exclusive lock");
   if (config.exclusive && configured.code() == Code::kBusy)

@@ -32,9 +32,11 @@ struct ConnectionConfig {
   bool immutable = false;
   bool create = false;
   bool full_sync = false;
-  // PRAGMA locking_mode=EXCLUSIVE, set before the file is first read, and the file's exclusive lock taken at open
-  // (after busy_timeout_ms, kBusy naming the reason when another connection has the file open): this connection
-  // keeps it until closed, and a WAL then lives without its -shm file.
+  // Opened through the process-exclusive VFS ("unix-excl"), its lock taken at open (after busy_timeout_ms, kBusy
+  // naming the reason when another process has the file open): this process keeps the file until its last
+  // exclusive connection to it closes, other processes are refused, and the WAL index lives in this process's heap
+  // (no -shm file), shared by its connections to the file. Other connections of this process to the file share
+  // that hold (SQLite keeps one lock state per file per process); the store keeps its own out (api/open_files.h).
   bool exclusive = false;
   int busy_timeout_ms = 5000;
   int cache_kib = 8192;

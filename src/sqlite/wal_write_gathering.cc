@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <string>
 
 #include "sqlite/vfs_forwarding.h"
 
@@ -178,14 +179,27 @@ const sqlite3_io_methods kMethods[3] = {MakeMethods(1), MakeMethods(2), MakeMeth
 
 // ---- VFS methods: the process's default VFS at the time of each call ------------------------------------------
 
-sqlite3_vfs g_vfs;
+sqlite3_vfs g_vfs, g_exclusive_vfs;
 
 sqlite3_vfs* Base() { return sqlite3_vfs_find(nullptr); }
 
-int VOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
+// The default VFS's process-exclusive sibling, by SQLite's naming: "unix" has "unix-excl" (and the tests' fault
+// injection VFS a "-excl" sibling of its own); nullptr when there is none.
+sqlite3_vfs* ExclusiveBase() {
+  sqlite3_vfs* base = Base();
+  if (base == nullptr) return nullptr;
+  const std::string name = std::string(base->zName) + "-excl";
+  return sqlite3_vfs_find(name.c_str());
+}
+
+// The VFS a file opened through `self` goes to: the default, or its process-exclusive sibling.
+sqlite3_vfs* BaseFor(const sqlite3_vfs* self) { return self == &g_exclusive_vfs ? ExclusiveBase() : Base(); }
+
+int VOpen(sqlite3_vfs* self, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
   File* file = Of(f);
   std::memset(file, 0, sizeof(File));  // pMethods NULL: on failure SQLite does not call xClose
-  sqlite3_vfs* base = Base();
+  sqlite3_vfs* base = BaseFor(self);
+  if (base == nullptr) return SQLITE_CANTOPEN;
   sqlite3_file* real = static_cast<sqlite3_file*>(sqlite3_malloc(base->szOsFile));
   if (real == nullptr) return SQLITE_NOMEM;
   std::memset(real, 0, static_cast<size_t>(base->szOsFile));
@@ -229,6 +243,8 @@ int VCurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
   return rc;
 }
 
+// Registers the two shims (not as the default): one over the default VFS, one over its process-exclusive
+// sibling. Both forward everything but opening files to the default VFS.
 bool Register() {
   sqlite3_vfs* base = Base();  // initialises SQLite
   if (base == nullptr) return false;
@@ -250,16 +266,19 @@ bool Register() {
   g_vfs.xCurrentTime = VCurrentTime;
   g_vfs.xGetLastError = VGetLastError;
   g_vfs.xCurrentTimeInt64 = VCurrentTimeInt64;
-  return sqlite3_vfs_register(&g_vfs, 0) == SQLITE_OK;
+  g_exclusive_vfs = g_vfs;
+  g_exclusive_vfs.zName = "convstore-wal-gathering-excl";
+  return sqlite3_vfs_register(&g_vfs, 0) == SQLITE_OK && sqlite3_vfs_register(&g_exclusive_vfs, 0) == SQLITE_OK;
 }
 
 }  // namespace
 
-const char* GatheringVfsName() {
+const char* GatheringVfsName(bool process_exclusive) {
   static std::once_flag once;
   static bool registered = false;
   std::call_once(once, [] { registered = Register(); });
-  return registered ? g_vfs.zName : nullptr;
+  if (!registered) return nullptr;
+  return process_exclusive ? g_exclusive_vfs.zName : g_vfs.zName;
 }
 
 }  // namespace convstore::sqlite

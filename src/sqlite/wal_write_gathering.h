@@ -20,7 +20,10 @@
 // frames are rewritten by the next one. Files other than WAL files pass through untouched.
 //
 // The shim wraps whichever VFS is the process's default when a file is opened (so a VFS registered as default later
-// — the tests' fault injection — is still what reaches the disk), and is registered once, not as the default.
+// — the tests' fault injection — is still what reaches the disk), and is registered once, not as the default. A
+// second registration wraps that VFS's process-exclusive sibling ("unix-excl" for SQLite's "unix"): its files take
+// one lock for the whole process at their first use, refusing every other process, and share their WAL index
+// between this process's connections in heap memory instead of a -shm file.
 //
 // Thread-safety: GatheringVfsName is thread-safe. Each file's buffer belongs to the connection that opened it, which
 // SQLite never uses from two threads at once.
@@ -34,8 +37,10 @@ namespace convstore::sqlite {
 // whose length is a multiple of 128 KiB as a full disk (seekAndWriteFd masks the length).
 inline constexpr size_t kMaxGatheredBytes = 120 * 1024;
 
-// The registered name of the shim (registering it on first use), to pass to sqlite3_open_v2; nullptr when SQLite
-// refused the registration, in which case callers open with the default VFS.
-const char* GatheringVfsName();
+// The registered name of the shim (registering both on first use), to pass to sqlite3_open_v2: over the default
+// VFS, or with `process_exclusive` over its process-exclusive sibling (opening a file through it fails with
+// SQLITE_CANTOPEN when the default VFS has none). nullptr when SQLite refused the registration, in which case
+// callers open with the default VFS (or its sibling) directly.
+const char* GatheringVfsName(bool process_exclusive = false);
 
 }  // namespace convstore::sqlite

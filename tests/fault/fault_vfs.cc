@@ -32,6 +32,9 @@ struct State {
 State g;
 sqlite3_vfs* g_root = nullptr;  // the VFS we wrap; set once by Install
 sqlite3_vfs g_vfs;
+// The same over SQLite's process-exclusive sibling of the default ("unix-excl"), for exclusive stores: the library
+// opens their files through the default VFS's "-excl" sibling (src/sqlite/wal_write_gathering.h).
+sqlite3_vfs g_exclusive_vfs;
 
 enum class Method { kOpen, kWrite, kSync };
 
@@ -164,7 +167,8 @@ const sqlite3_io_methods kMethods[3] = {MakeMethods(1), MakeMethods(2), MakeMeth
 
 // ---- VFS methods --------------------------------------------------------------------------------------------
 
-int VOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
+int VOpen(sqlite3_vfs* self, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
+  auto* root = static_cast<sqlite3_vfs*>(self->pAppData);  // g_root, or its process-exclusive sibling
   auto* file = reinterpret_cast<File*>(f);
   file->head.base.pMethods = nullptr;  // on failure SQLite requires pMethods == NULL (it will not call xClose)
   sqlite3_file* real = reinterpret_cast<sqlite3_file*>(file + 1);
@@ -174,7 +178,7 @@ int VOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* 
   file->page_size = 0;
   g.opens.fetch_add(1, std::memory_order_relaxed);
   if (Check(Method::kOpen) != Kind::kNone) return SQLITE_CANTOPEN;
-  int rc = g_root->xOpen(g_root, name, real, flags, out_flags);
+  int rc = root->xOpen(root, name, real, flags, out_flags);
   if (rc != SQLITE_OK) {
     // The wrapped VFS must leave pMethods NULL on failure; if it did not, it expects xClose.
     if (real->pMethods != nullptr) real->pMethods->xClose(real);
@@ -220,7 +224,7 @@ bool DoInstall() {
   g_vfs.szOsFile = static_cast<int>(sizeof(File)) + g_root->szOsFile;
   g_vfs.mxPathname = g_root->mxPathname;
   g_vfs.zName = "fault";
-  g_vfs.pAppData = nullptr;
+  g_vfs.pAppData = g_root;
   g_vfs.xOpen = VOpen;
   g_vfs.xDelete = VDelete;
   g_vfs.xAccess = VAccess;
@@ -238,6 +242,13 @@ bool DoInstall() {
     g_vfs.xSetSystemCall = VSetSystemCall;
     g_vfs.xGetSystemCall = VGetSystemCall;
     g_vfs.xNextSystemCall = VNextSystemCall;
+  }
+  sqlite3_vfs* exclusive_root = sqlite3_vfs_find("unix-excl");
+  if (exclusive_root != nullptr && exclusive_root->szOsFile <= g_root->szOsFile) {
+    g_exclusive_vfs = g_vfs;
+    g_exclusive_vfs.zName = "fault-excl";
+    g_exclusive_vfs.pAppData = exclusive_root;
+    if (sqlite3_vfs_register(&g_exclusive_vfs, 0) != SQLITE_OK) return false;
   }
   return sqlite3_vfs_register(&g_vfs, 1) == SQLITE_OK;
 }

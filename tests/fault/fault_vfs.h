@@ -38,7 +38,9 @@ struct Counters {
   uint64_t wal_commits = 0;
 };
 
-// Registers the shim (VFS name "fault") as the default VFS. Idempotent; returns false if SQLite refused.
+// Registers the shim (VFS name "fault") as the default VFS, and the same shim over "unix-excl" as its
+// process-exclusive sibling "fault-excl" (what exclusive stores open through). Idempotent; returns false if SQLite
+// refused.
 bool Install();
 
 // Arms one fault, replacing any armed before, and restarts the count of calls of that kind at 0.

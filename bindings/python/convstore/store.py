@@ -79,11 +79,11 @@ class Store(CostMixin, MetadataMixin, OpsMixin, SyncMixin, AuditMixin, Monitorin
             what waits before it runs, and catch_up_search_index / purge_search_index do the rest.
         background_checkpoints: run the WAL's checkpoints on a thread of their own (default True), so no call
             pays for one; when False the commit that fills 16 MiB of WAL checkpoints in the caller's thread.
-        exclusive: hold the file alone from open to close (SQLite's exclusive locking mode: no -shm file, a faster
-            write path) for a deployment where this handle is the file's only user; no other process (the
-            convstore command included) or handle can open it meanwhile, reads share the writer's connection, and
-            checkpoints run in the committing thread. An open while another has the file open raises BusyError.
-            Not with read_only. Default False.
+        exclusive: hold the file alone from open to close (SQLite's process-exclusive VFS: no -shm file, a
+            faster write path) for a deployment where this handle is the file's only user; no other process (the
+            convstore command included), handle or tool of this one can open it meanwhile, and reads share the
+            writer's connection; checkpoints run in the background as in a shared store. An open while another has
+            the file open raises BusyError. Not with read_only. Default False.
         vector_memory_budget_bytes: the most the in-memory copies of embedding spaces may hold (default 4 GiB);
             a space that does not fit is searched from the file, exactly but slower.
         backup_before_migration: before a migration that rewrites data (inspect_store's pending_migrations

@@ -3,7 +3,6 @@ plain sqlite3) is refused while it is open, an exclusive open refused while anot
 and after close the file is an ordinary store."""
 
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -42,10 +41,17 @@ def test_holds_the_file_alone_and_leaves_an_ordinary_store(tmp_path):
         assert os.path.exists(f"{db}-wal") and not os.path.exists(f"{db}-shm")
         refused = _open_in_another_process(db)
         assert refused.startswith("BusyError") and "exclusive" in refused
-        raw = sqlite3.connect(db, timeout=0.1)
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
-            raw.execute("SELECT count(*) FROM messages").fetchone()
-        raw.close()
+        # Plain sqlite3 in another process cannot even read. (In this process SQLite's own connections share the
+        # process's hold on the file: the process-exclusive VFS keeps other processes out.)
+        read = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3
+            try:
+                sqlite3.connect({str(db)!r}, timeout=0.1).execute("SELECT count(*) FROM messages").fetchone()
+                print("read")
+            except sqlite3.OperationalError as e:
+                print(e)
+        """)], capture_output=True, text=True, timeout=60)
+        assert read.stdout.strip() == "database is locked", read
         assert s.get_conversation_info(c["id"])["message_count"] == 21
     assert _open_in_another_process(db) == "ok"
     with convstore.Store(db) as s:

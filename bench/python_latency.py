@@ -17,7 +17,7 @@ Implementations, each on a fresh file of its own in DIR (default: $TMPDIR) per r
 Every message is a 400-byte assistant reply with an agent's metadata document, tokens and a cost (--plain: tokens and
 an integer cost, no metadata: the common message that crosses convstore's C ABI without JSON). The readers
 (--readers processes) each loop over the files reading a conversation's newest 20 messages, pausing 1 ms between
-reads. Reported per implementation: medians over rounds of p50/p90/p99/p99.9/max/mean (microseconds), messages per
+reads — all but an exclusive store's (--variant NAME:exclusive=true), which no other process may open. Reported per implementation: medians over rounds of p50/p90/p99/p99.9/max/mean (microseconds), messages per
 second (1 / mean), throughput relative to the hand-rolled baseline, and p99.9 / p50; for convstore also the pages
 its store wrote per call (SQLite's cache writes: WAL frames).
 """
@@ -71,7 +71,8 @@ def open_convstore(path, options, plain=False):
     cid = s.create_conversation(USER, TITLE, metadata={"source": "cli"})["id"]
     cost = {"cost_nanousd": 15_000_000} if plain else {"cost_usd": "0.015"}
     u = usage(plain)
-    return Impl("convstore", path, lambda i: s.add_message(cid, "assistant", CONTENT, **cost, **u), s.close, store=s)
+    kind = "convstore-exclusive" if options.get("exclusive") else "convstore"  # no other process may read it
+    return Impl(kind, path, lambda i: s.add_message(cid, "assistant", CONTENT, **cost, **u), s.close, store=s)
 
 
 def open_handrolled(path, plain=False):
@@ -150,7 +151,7 @@ def one_round(args, variants, tmp):
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
     reads = ctx.Value("q", 0)
-    files = [(impl.kind, impl.path) for impl in impls.values()]
+    files = [(impl.kind, impl.path) for impl in impls.values() if impl.kind != "convstore-exclusive"]
     procs = [ctx.Process(target=reader, args=(files, stop, reads)) for _ in range(args.readers)]
     for p in procs:
         p.start()

@@ -70,12 +70,13 @@ struct Options {
   // VFS), so the WAL needs no shared-memory (-shm) file — its index lives in this process's memory — and no commit
   // takes the file locks that share it: a faster write path. The price: no other process (a convstore command, a
   // backup tool reading the file) and no other handle or tool of this process (a second store, InspectStore,
-  // CheckStore) can open the file, not even to read, until Close; reads share the writer's connection instead of a
-  // pool, so they wait for writes and writes for them; and Optimize and Backup hold writes back while they run.
-  // Checkpoints run as in a shared store: the background checkpointer's connection is this process's second
-  // exclusive one. An open while another process or handle has the file open fails with kBusy (another process's
-  // after busy_timeout_ms), naming the reason. Read-write file stores only (kInvalidArgument with read_only;
-  // in-memory stores are exclusive by nature and ignore it). Default false.
+  // CheckStore) can open the file, not even to read, until Close (a SQLite connection the application opens
+  // itself in this process, outside convstore, shares the process's hold, as SQLite allows); reads share the
+  // writer's connection instead of a pool, so they wait for writes and writes for them; and Optimize and Backup
+  // hold writes back while they run. Checkpoints run as in a shared store: the background checkpointer's
+  // connection is this process's second exclusive one. An open while another process or handle has the file open
+  // fails with kBusy (another process's after busy_timeout_ms), naming the reason. Read-write file stores only
+  // (kInvalidArgument with read_only; in-memory stores are exclusive by nature and ignore it). Default false.
   bool exclusive = false;
   // Where the store reads the time (convstore/env.h). Not owned: it must outlive the ConversationStore object.
   // Default (nullptr):

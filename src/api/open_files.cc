@@ -6,6 +6,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #include <fmt/format.h>
@@ -24,9 +25,18 @@ struct Holders {
   int handles = 0, exclusive = 0;
 };
 
-std::map<std::pair<uint64_t, uint64_t>, Holders>& Registry() {
-  static auto* files = new std::map<std::pair<uint64_t, uint64_t>, Holders>;
+using FileKey = std::pair<uint64_t, uint64_t>;  // (device, inode)
+
+std::map<FileKey, Holders>& Registry() {
+  static auto* files = new std::map<FileKey, Holders>;
   return *files;
+}
+
+// The identity of the file now at `path`; nullopt when there is none.
+std::optional<FileKey> KeyOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileKey{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
 }
 
 // Whether another process holds a lock that conflicts with a write lock on [start, start + len) of `path`.
@@ -48,12 +58,12 @@ bool LockedElsewhere(const std::string& path, off_t start, off_t len) {
 Result<std::unique_ptr<OpenFileRegistration>> OpenFileRegistration::Register(const std::string& path,
                                                                              bool exclusive) {
   std::unique_ptr<OpenFileRegistration> registration(new OpenFileRegistration);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return registration;
-  registration->device_ = static_cast<uint64_t>(st.st_dev);
-  registration->inode_ = static_cast<uint64_t>(st.st_ino);
+  const auto key = KeyOf(path);
+  if (!key) return registration;
+  registration->device_ = key->first;
+  registration->inode_ = key->second;
   std::lock_guard lock(RegistryMutex());
-  Holders& holders = Registry()[{registration->device_, registration->inode_}];
+  Holders& holders = Registry()[*key];
   if (holders.exclusive != 0)
     return Status::Busy(fmt::format("'{}' is held by an exclusive store in this process: close it first (an "
                                     "exclusive open has its file alone until it closes)",
@@ -80,10 +90,10 @@ OpenFileRegistration::~OpenFileRegistration() {
 }
 
 Status CheckNotHeldExclusive(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Status::OK();
+  const auto key = KeyOf(path);
+  if (!key) return Status::OK();
   std::lock_guard lock(RegistryMutex());
-  auto it = Registry().find({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
+  auto it = Registry().find(*key);
   if (it != Registry().end() && it->second.exclusive != 0)
     return Status::Busy(fmt::format("'{}' is held by an exclusive store in this process: use that store, or close "
                                     "it first",
@@ -92,11 +102,11 @@ Status CheckNotHeldExclusive(const std::string& path) {
 }
 
 Status CheckNotInUse(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Status::OK();
+  const auto key = KeyOf(path);
+  if (!key) return Status::OK();
   {
     std::lock_guard lock(RegistryMutex());
-    if (Registry().count({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}) != 0)
+    if (Registry().count(*key) != 0)
       return Status::Busy(fmt::format("'{}' is open in this process: close the store first", path));
   }
   // The probes open and close descriptors of the file: harmless here, since this process has no SQLite connection

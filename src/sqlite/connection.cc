@@ -68,16 +68,10 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   const std::string name = SqliteName(path, config.immutable && config.open_read_only);
   // Every connection opens through the WAL write gathering shim: the writer's commits then reach the WAL in one
   // system call each (wal_write_gathering.h); other files and other connections' reads pass through it untouched.
-  // An exclusive connection's shim wraps the process-exclusive VFS.
+  // An exclusive connection's shim wraps the process-exclusive VFS, which only the shim finds.
   const char* vfs = GatheringVfsName(config.exclusive);
-  std::string fallback;
-  if (vfs == nullptr && config.exclusive) {
-    const sqlite3_vfs* base = sqlite3_vfs_find(nullptr);
-    fallback = std::string(base != nullptr ? base->zName : "unix") + "-excl";
-    vfs = fallback.c_str();
-  }
-  if (config.exclusive && sqlite3_vfs_find(vfs) == nullptr)
-    return Status::Unavailable(fmt::format("open '{}' exclusive: this SQLite has no process-exclusive VFS", path));
+  if (vfs == nullptr && config.exclusive)
+    return Status::Unavailable(fmt::format("open '{}' exclusive: SQLite refused the process-exclusive VFS", path));
   int rc = sqlite3_open_v2(name.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     Status s = FromSqlite(rc, db, fmt::format("open '{}'", path));

@@ -40,7 +40,7 @@ inline constexpr size_t kMaxGatheredBytes = 120 * 1024;
 // The registered name of the shim (registering both on first use), to pass to sqlite3_open_v2: over the default
 // VFS, or with `process_exclusive` over its process-exclusive sibling (opening a file through it fails with
 // SQLITE_CANTOPEN when the default VFS has none). nullptr when SQLite refused the registration, in which case
-// callers open with the default VFS (or its sibling) directly.
+// callers open with the default VFS directly (an exclusive open cannot be made).
 const char* GatheringVfsName(bool process_exclusive = false);
 
 }  // namespace convstore::sqlite

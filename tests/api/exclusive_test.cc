@@ -54,6 +54,21 @@ int ReadFromAnotherProcess(const std::string& path) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Adds `batches` batches of 100 messages of 4,000 bytes to `conv`; the WAL's largest size meanwhile (-1 on a
+// failure, reported).
+int64_t LargestWalWhileAdding(ConversationStore& store, const std::string& path, const std::string& conv,
+                              int batches) {
+  const std::vector<NewMessage> batch(100, NewMessage{.role = Role::kUser, .content = std::string(4000, 'w')});
+  int64_t largest = 0;
+  for (int i = 0; i < batches; ++i) {
+    Status added = store.AddMessages(conv, batch).status();
+    EXPECT_TRUE(added.ok()) << added.ToString();
+    if (!added.ok()) return -1;
+    largest = std::max(largest, FileBytes(path + "-wal"));
+  }
+  return largest;
+}
+
 TEST(Exclusive, HoldsTheFileAloneWithoutAShmFileAndLeavesAnOrdinaryStore) {
   TempDb db;
   std::string conv;
@@ -208,16 +223,12 @@ TEST(Exclusive, ReadsAndWritesFromManyThreadsShareTheOneConnection) {
 TEST(Exclusive, TheBackgroundCheckpointerKeepsTheWalBoundedAndTheFileHeld) {
   TempDb db;
   auto store = OpenOrDie(db.path(), Exclusive());
-  auto conv = store->CreateConversation({.user_key = "ana@example.com"});
-  ASSERT_OK(conv);
   // About 80 MiB of messages through a WAL that the checkpointer copies back from 4,000 frames (16 MiB) on, and
   // the writer itself from 16,000 should the checkpointer fall behind: as in a shared store.
-  const std::vector<NewMessage> batch(100, NewMessage{.role = Role::kUser, .content = std::string(4000, 'w')});
-  int64_t largest = 0;
-  for (int i = 0; i < 200; ++i) {
-    ASSERT_OK(store->AddMessages(conv->id, batch));
-    largest = std::max(largest, FileBytes(db.path() + "-wal"));
-  }
+  auto conv = store->CreateConversation({.user_key = "ana@example.com"});
+  ASSERT_OK(conv);
+  const int64_t largest = LargestWalWhileAdding(*store, db.path(), conv->id, 200);
+  EXPECT_GE(largest, 0);
   EXPECT_LE(largest, int64_t{16000} * (4096 + 24) + (int64_t{1} << 20)) << "the WAL started again";
   auto stats = store->Stats();
   ASSERT_OK(stats);
@@ -233,16 +244,11 @@ TEST(Exclusive, TheBackgroundCheckpointerKeepsTheWalBoundedAndTheFileHeld) {
 // Without the background checkpointer, the commit that fills the WAL checkpoints in its own thread.
 TEST(Exclusive, WithoutBackgroundThreadsCommitsCheckpointAndTheWalStaysBounded) {
   TempDb db;
-  Options o = Exclusive(testing::NoBackgroundThreads());
-  auto store = OpenOrDie(db.path(), o);
+  auto store = OpenOrDie(db.path(), Exclusive(testing::NoBackgroundThreads()));
   auto conv = store->CreateConversation({.user_key = "ana@example.com"});
   ASSERT_OK(conv);
-  const std::vector<NewMessage> batch(100, NewMessage{.role = Role::kUser, .content = std::string(4000, 'w')});
-  int64_t largest = 0;
-  for (int i = 0; i < 100; ++i) {
-    ASSERT_OK(store->AddMessages(conv->id, batch));
-    largest = std::max(largest, FileBytes(db.path() + "-wal"));
-  }
+  const int64_t largest = LargestWalWhileAdding(*store, db.path(), conv->id, 100);
+  EXPECT_GE(largest, 0);
   EXPECT_LE(largest, int64_t{4000 + 600} * (4096 + 24));
   auto stats = store->Stats({.saved = false});
   ASSERT_OK(stats);
